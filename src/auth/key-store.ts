@@ -1,0 +1,50 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Principal } from './principal.js';
+
+/**
+ * Where authentication looks keys up. Lookups are synchronous and in memory: nothing on the request
+ * path waits for a database. Stores with a database behind them keep this map warm.
+ */
+export interface KeyStore {
+  /** The principal whose key hashes to `sha256` (hex), if any. */
+  findBySha256(sha256: string): Principal | undefined;
+}
+
+export function hashKey(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export interface StaticKey {
+  name: string;
+  sha256: string;
+  models: readonly string[] | undefined;
+}
+
+/**
+ * The keys known at start: `RELAY_MASTER_KEY` and the config file's `keys`. Only SHA-256 digests are
+ * held. The master key's digest is compared with `timingSafeEqual`; other keys are found through a
+ * map keyed by digest, so response time does not depend on how much of a guessed key was right.
+ */
+export class StaticKeyStore implements KeyStore {
+  private readonly masterDigest: Buffer | undefined;
+  private readonly byDigest = new Map<string, Principal>();
+
+  constructor(masterKeySha256: string | undefined, keys: readonly StaticKey[]) {
+    this.masterDigest = masterKeySha256 === undefined ? undefined : Buffer.from(masterKeySha256, 'hex');
+    for (const key of keys) {
+      this.byDigest.set(key.sha256, { id: `config:${key.name}`, name: key.name, isMaster: false, models: key.models });
+    }
+  }
+
+  findBySha256(sha256: string): Principal | undefined {
+    if (this.masterDigest !== undefined) {
+      const candidate = Buffer.from(sha256, 'hex');
+      if (candidate.length === this.masterDigest.length && timingSafeEqual(candidate, this.masterDigest)) {
+        return masterPrincipal;
+      }
+    }
+    return this.byDigest.get(sha256);
+  }
+}
+
+const masterPrincipal: Principal = Object.freeze({ id: 'master', name: 'master', isMaster: true, models: undefined });

@@ -1,0 +1,73 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError } from '../config/config-error.js';
+import { ConfigSchema } from '../config/config-schema.js';
+import { loadConfig, sha256Hex } from '../config/load-config.js';
+import { serve } from './serve.js';
+
+function milliseconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a whole number of milliseconds');
+  return parsed;
+}
+
+/** The `relay` command line. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('relay').description('An OpenAI-compatible LLM API relay.').showHelpAfterError();
+
+  program
+    .command('serve', { isDefault: true })
+    .description('run the relay (configuration from the environment and relay.yaml)')
+    .option('--drain-delay-ms <ms>', 'time /ready reports 503 before the listener closes on SIGTERM', milliseconds, Number(process.env.SHUTDOWN_DRAIN_DELAY_MS ?? 5000))
+    .option('--grace-period-ms <ms>', 'time in-flight requests get to finish after that', milliseconds, Number(process.env.SHUTDOWN_GRACE_PERIOD_MS ?? 25000))
+    .action(async (options: { drainDelayMs: number; gracePeriodMs: number }) => {
+      await withConfigErrors(() => serve(options));
+    });
+
+  program
+    .command('check-config')
+    .description('validate the environment and config file, and print what the relay would serve')
+    .action(async () => {
+      await withConfigErrors(async () => {
+        const config = loadConfig();
+        const summary = {
+          configFile: config.configFile ?? null,
+          listen: `${config.host}:${config.port}`,
+          providers: [...config.providers.values()].map((provider) => ({ name: provider.name, type: provider.type, baseUrl: provider.baseUrl, apiKeySet: provider.apiKey !== undefined })),
+          routes: [...config.routes.keys()],
+          aliases: Object.fromEntries(config.aliases),
+          clientKeys: config.clientKeys.map((key) => key.name),
+          masterKeySet: config.masterKeySha256 !== undefined,
+        };
+        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      });
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of relay.yaml')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', title: 'relay.yaml', ...ConfigSchema }, null, 2)}\n`);
+    });
+
+  program
+    .command('hash-key')
+    .argument('<key>', 'a client key')
+    .description('print the SHA-256 of a client key, for "sha256:" entries in relay.yaml')
+    .action((key: string) => {
+      process.stdout.write(`${sha256Hex(key)}\n`);
+    });
+
+  await program.parseAsync(argv, { from: 'user' });
+}
+
+async function withConfigErrors(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`relay: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

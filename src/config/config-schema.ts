@@ -1,0 +1,105 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The schema of `relay.yaml`. It is the single source of truth: the loader validates against it, and
+ * `relay schema` prints it as JSON Schema (committed as `schema/relay.schema.json`) so editors can
+ * autocomplete the file. Every `description` is shown to users in editors and in config errors.
+ */
+
+const Glob = Type.String({ minLength: 1, description: 'A model name or a glob such as "gpt-*".' });
+
+export const ProviderSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('openai'), Type.Literal('anthropic'), Type.Literal('gemini')], {
+      description:
+        'Wire format of the upstream: "openai" for every OpenAI-compatible server (OpenAI, HolySheep, DeepSeek, vLLM, …), "anthropic" for the Messages API, "gemini" for the Gemini API.',
+    }),
+    baseUrl: Type.String({
+      format: 'uri',
+      description:
+        'Upstream base URL. OpenAI-compatible upstreams include /v1 (https://api.openai.com/v1); Anthropic and Gemini take the origin (https://api.anthropic.com).',
+    }),
+    apiKey: Type.Optional(Type.String({ description: 'Upstream API key. Use ${VAR} to read it from the environment.' })),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'Extra headers sent with every upstream request.' }),
+    ),
+    models: Type.Optional(
+      Type.Array(Glob, { description: 'Models this provider serves when no route names them, as names or globs.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const TargetSchema = Type.Object(
+  {
+    provider: Type.String({ minLength: 1, description: 'Name of a provider (built in or under "providers").' }),
+    model: Type.Optional(Type.String({ minLength: 1, description: 'Model name sent upstream; defaults to the route name.' })),
+    weight: Type.Optional(Type.Number({ minimum: 0, description: 'Share of traffic among targets (default 1).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteSchema = Type.Object(
+  {
+    targets: Type.Array(TargetSchema, { minItems: 1, description: 'Deployments that serve this model, in order of preference.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientKeySchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'A name for logs and reports; never the secret.' }),
+    key: Type.Optional(Type.String({ minLength: 16, description: 'The key itself, usually as ${VAR}. Kept in memory only as a hash.' })),
+    sha256: Type.Optional(
+      Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Hex SHA-256 of the key, so the file holds no secret: `printf %s "$KEY" | sha256sum`.' }),
+    ),
+    models: Type.Optional(Type.Array(Glob, { description: 'Models this key may use (names or globs); all when absent.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    server: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port to listen on (env PORT wins; default 8080).' })),
+          host: Type.Optional(Type.String({ description: 'Address to bind (env HOST wins; default 0.0.0.0 so a Kubernetes Service can reach the pod).' })),
+          bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Largest accepted request body (default 52428800, 50 MB).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    upstream: Type.Optional(
+      Type.Object(
+        {
+          maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Retries per request (env MAX_RETRIES wins; default 3).' })),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 100, description: 'Per-attempt timeout in ms (env TIMEOUT_MS wins; default 30000).' })),
+          connectionPoolSize: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Keep-alive connections per upstream origin (env CONNECTION_POOL_SIZE wins; default 100).' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    providers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), ProviderSchema, {
+        description: 'Upstreams by name. "holysheep", "openai", "deepseek", "anthropic" and "gemini" exist already when their env keys are set; a same-named entry here overrides them.',
+      }),
+    ),
+    models: Type.Optional(Type.Record(Type.String({ minLength: 1 }), RouteSchema, { description: 'Routes: which upstreams serve a model name.' })),
+    aliases: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), {
+        description: 'Model name → model it stands for. Merged over the default table (gpt-4 → gpt-4.1, …).',
+      }),
+    ),
+    keys: Type.Optional(Type.Array(ClientKeySchema, { description: 'Client keys accepted besides RELAY_MASTER_KEY.' })),
+  },
+  { additionalProperties: false },
+);
+
+export type RelayFileConfig = Static<typeof ConfigSchema>;
+export type ProviderFileConfig = Static<typeof ProviderSchema>;
+export type RouteFileConfig = Static<typeof RouteSchema>;
+export type ClientKeyFileConfig = Static<typeof ClientKeySchema>;

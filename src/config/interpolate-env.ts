@@ -1,0 +1,30 @@
+/**
+ * Replaces `${VAR}` (and `${VAR:-default}`) in every string of a parsed config file with values from
+ * the environment, so secrets stay out of the file. A variable that is unset and has no default is a
+ * problem reported with its path, never silently replaced by an empty string.
+ */
+export function interpolateEnv(
+  value: unknown,
+  environment: NodeJS.ProcessEnv,
+  problems: string[],
+  path = '',
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
+      const found = environment[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push(`${path || '(root)'}: \${${name}} is not set in the environment. Set ${name}, or write \${${name}:-default}.`);
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, environment, problems, `${path}[${index}]`));
+  if (value !== null && typeof value === 'object') {
+    const result: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      result[key] = interpolateEnv(item, environment, problems, path ? `${path}.${key}` : key);
+    }
+    return result;
+  }
+  return value;
+}

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { FormatRegistry } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parseDocument } from 'yaml';
+import { ConfigError } from './config-error.js';
+import { ConfigSchema, type RelayFileConfig } from './config-schema.js';
+import { interpolateEnv } from './interpolate-env.js';
+import { defaultAliases, type Vendor } from './model-catalog.js';
+import { EnvironmentReader } from './read-environment.js';
+import type { ClientKeySettings, ProviderSettings, RelayConfig, Route } from './relay-config.js';
+
+if (!FormatRegistry.Has('uri')) {
+  FormatRegistry.Set('uri', (value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  });
+}
+
+export interface LoadConfigOptions {
+  environment?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+const allVendors: readonly Vendor[] = ['openai', 'anthropic', 'google', 'deepseek'];
+
+/** The OpenAI-compatible upstreams that exist as soon as their key is in the environment (the seed's names). */
+const environmentProviders = [
+  { name: 'holysheep', keyVar: 'HOLYSHEEP_API_KEY', urlVar: 'HOLYSHEEP_BASE_URL', baseUrl: 'https://api.holysheep.ai/v1', vendors: allVendors },
+  { name: 'openai', keyVar: 'OPENAI_API_KEY', urlVar: 'OPENAI_BASE_URL', baseUrl: 'https://api.openai.com/v1', vendors: ['openai'] as const },
+  { name: 'deepseek', keyVar: 'DEEPSEEK_API_KEY', urlVar: 'DEEPSEEK_BASE_URL', baseUrl: 'https://api.deepseek.com/v1', vendors: ['deepseek'] as const },
+] as const;
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Builds the relay's configuration from the environment and the optional config file
+ * (`RELAY_CONFIG`, else `./relay.yaml` when present). Throws a {@link ConfigError} listing every
+ * problem, each with its path, the bad value and the fix.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
+  const environment = options.environment ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const env = new EnvironmentReader(environment);
+  const problems = env.problems;
+
+  const { file, configFile } = readConfigFile(env.string('RELAY_CONFIG'), cwd, environment, problems);
+
+  const providers = new Map<string, ProviderSettings>();
+  for (const spec of environmentProviders) {
+    const apiKey = env.string(spec.keyVar);
+    const baseUrl = env.url(spec.urlVar);
+    if (apiKey === undefined) continue;
+    providers.set(spec.name, {
+      name: spec.name,
+      type: 'openai',
+      baseUrl: baseUrl ?? spec.baseUrl,
+      apiKey,
+      headers: {},
+      vendors: spec.vendors,
+      models: [],
+      source: 'env',
+    });
+  }
+  for (const [name, entry] of Object.entries(file.providers ?? {})) {
+    const inherited = providers.get(name);
+    providers.set(name, {
+      name,
+      type: entry.type,
+      baseUrl: entry.baseUrl.replace(/\/+$/, ''),
+      apiKey: entry.apiKey ?? inherited?.apiKey,
+      headers: entry.headers ?? {},
+      vendors: inherited?.vendors ?? environmentProviders.find((spec) => spec.name === name)?.vendors ?? [],
+      models: entry.models ?? [],
+      source: 'config',
+    });
+  }
+
+  const mockOnly = providers.size === 0;
+  if (mockOnly) {
+    providers.set('mock', {
+      name: 'mock',
+      type: 'mock',
+      baseUrl: 'mock://local',
+      apiKey: undefined,
+      headers: {},
+      vendors: [],
+      models: ['mock-*'],
+      source: 'builtin',
+    });
+  }
+
+  const routes = new Map<string, Route>();
+  for (const [model, route] of Object.entries(file.models ?? {})) {
+    route.targets.forEach((target, index) => {
+      if (!providers.has(target.provider)) {
+        problems.push(
+          `${configFile}: models.${model}.targets[${index}].provider: no provider named ${JSON.stringify(target.provider)}. ` +
+            `Defined: ${[...providers.keys()].join(', ')}. Add it under "providers" or set its API key in the environment.`,
+        );
+      }
+    });
+    routes.set(model, {
+      model,
+      targets: route.targets.map((target) => ({ provider: target.provider, model: target.model ?? model, weight: target.weight ?? 1 })),
+    });
+  }
+
+  const aliases = new Map<string, string>(Object.entries({ ...defaultAliases, ...(file.aliases ?? {}) }));
+  for (const [alias] of aliases) {
+    const seen = new Set<string>([alias]);
+    let current = aliases.get(alias);
+    while (current !== undefined && aliases.has(current)) {
+      if (seen.has(current)) {
+        problems.push(`${configFile ?? 'aliases'}: aliases.${alias}: the alias chain ${[...seen, current].join(' → ')} loops. Point one of them at a served model.`);
+        break;
+      }
+      seen.add(current);
+      current = aliases.get(current);
+    }
+  }
+
+  const clientKeys: ClientKeySettings[] = [];
+  (file.keys ?? []).forEach((entry, index) => {
+    if ((entry.key === undefined) === (entry.sha256 === undefined)) {
+      problems.push(`${configFile}: keys[${index}] (${entry.name}): give exactly one of "key" (usually \${VAR}) or "sha256".`);
+      return;
+    }
+    clientKeys.push({ name: entry.name, sha256: entry.sha256 ?? sha256Hex(entry.key ?? ''), models: entry.models });
+  });
+
+  const masterKey = env.string('RELAY_MASTER_KEY');
+  if (masterKey !== undefined && masterKey.length < 16) {
+    problems.push('RELAY_MASTER_KEY: too short to be safe. Use at least 16 random characters, e.g. `openssl rand -hex 24`.');
+  }
+
+  const config: RelayConfig = {
+    port: env.integer('PORT', { min: 0, max: 65535 }) ?? file.server?.port ?? 8080,
+    host: env.string('HOST') ?? file.server?.host ?? '0.0.0.0',
+    bodyLimitBytes: file.server?.bodyLimitBytes ?? 50 * 1024 * 1024,
+    maxRetries: env.integer('MAX_RETRIES', { min: 0, max: 10 }) ?? file.upstream?.maxRetries ?? 3,
+    timeoutMs: env.integer('TIMEOUT_MS', { min: 100, max: 3_600_000 }) ?? file.upstream?.timeoutMs ?? 30_000,
+    connectionPoolSize: env.integer('CONNECTION_POOL_SIZE', { min: 1, max: 10_000 }) ?? file.upstream?.connectionPoolSize ?? 100,
+    logLevel: env.string('LOG_LEVEL') ?? 'info',
+    masterKeySha256: masterKey === undefined ? undefined : sha256Hex(masterKey),
+    generatedMasterKeyFile: undefined,
+    dataDir: resolve(cwd, env.string('RELAY_DATA_DIR') ?? 'data'),
+    providers,
+    routes,
+    aliases,
+    clientKeys,
+    mockOnly,
+    configFile,
+  };
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(config.logLevel)) problems.push(`LOG_LEVEL=${JSON.stringify(config.logLevel)}: expected one of ${levels.join(', ')}.`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function readConfigFile(
+  explicitPath: string | undefined,
+  cwd: string,
+  environment: NodeJS.ProcessEnv,
+  problems: string[],
+): { file: RelayFileConfig; configFile: string | undefined } {
+  const path = resolve(cwd, explicitPath ?? 'relay.yaml');
+  if (!existsSync(path)) {
+    if (explicitPath !== undefined) problems.push(`RELAY_CONFIG=${JSON.stringify(explicitPath)}: no such file (looked at ${path}).`);
+    return { file: {}, configFile: undefined };
+  }
+  const document = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true });
+  if (document.errors.length > 0) {
+    for (const error of document.errors) problems.push(`${path}: ${error.message}`);
+    return { file: {}, configFile: path };
+  }
+  const raw = document.toJS() ?? {};
+  const interpolated = interpolateEnv(raw, environment, problems);
+  const schemaProblems = [...Value.Errors(ConfigSchema, interpolated)].slice(0, 10);
+  for (const error of schemaProblems) {
+    const where = error.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+    const hint = typeof error.schema.description === 'string' ? ` ${error.schema.description}` : '';
+    const value = error.value === undefined ? 'nothing' : JSON.stringify(error.value);
+    problems.push(`${path}: ${where}: ${error.message}, got ${value}.${hint}`);
+  }
+  if (schemaProblems.length > 0) return { file: {}, configFile: path };
+  return { file: interpolated as RelayFileConfig, configFile: path };
+}

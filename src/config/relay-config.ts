@@ -1,0 +1,60 @@
+import type { Vendor } from './model-catalog.js';
+
+/** The wire format an upstream speaks. */
+export type ProviderType = 'openai' | 'anthropic' | 'gemini' | 'mock';
+
+/** An upstream the relay can call, with everything resolved (env read, `${VAR}` replaced). */
+export interface ProviderSettings {
+  name: string;
+  type: ProviderType;
+  baseUrl: string;
+  apiKey: string | undefined;
+  headers: Record<string, string>;
+  /** Vendors whose model families this provider serves by default. */
+  vendors: readonly Vendor[];
+  /** Extra model names or globs this provider serves. */
+  models: readonly string[];
+  /** Where it was defined, for `relay doctor` and the start-up log. */
+  source: 'env' | 'config' | 'builtin';
+}
+
+export interface RouteTarget {
+  provider: string;
+  /** Model name sent upstream. */
+  model: string;
+  weight: number;
+}
+
+export interface Route {
+  model: string;
+  targets: RouteTarget[];
+}
+
+export interface ClientKeySettings {
+  name: string;
+  sha256: string;
+  models: readonly string[] | undefined;
+}
+
+/** The whole, validated configuration the relay runs with. */
+export interface RelayConfig {
+  port: number;
+  host: string;
+  bodyLimitBytes: number;
+  maxRetries: number;
+  timeoutMs: number;
+  connectionPoolSize: number;
+  logLevel: string;
+  /** SHA-256 (hex) of `RELAY_MASTER_KEY`, when set. */
+  masterKeySha256: string | undefined;
+  /** Where the master key was generated on a first run without any key, for the start-up log. */
+  generatedMasterKeyFile: string | undefined;
+  dataDir: string;
+  providers: Map<string, ProviderSettings>;
+  routes: Map<string, Route>;
+  aliases: Map<string, string>;
+  clientKeys: ClientKeySettings[];
+  /** True when no real upstream is configured and the built-in mock serves `mock-*`. */
+  mockOnly: boolean;
+  configFile: string | undefined;
+}

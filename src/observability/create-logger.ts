@@ -1,0 +1,59 @@
+import pino, { type Logger } from 'pino';
+
+/** Paths pino blanks out in every line: client keys, upstream keys, cookies. */
+const redactedPaths = [
+  'authorization',
+  'apiKey',
+  'key',
+  'secret',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers.cookie',
+  '*.authorization',
+  '*.apiKey',
+  '*.key',
+  '*.secret',
+  '*.headers.authorization',
+  '*.headers["x-api-key"]',
+  '*.headers["x-goog-api-key"]',
+];
+
+export interface LoggerOptions {
+  level: string;
+  /** Values that must never appear in a log line, such as upstream API keys. */
+  secrets: readonly string[];
+  destination?: pino.DestinationStream;
+}
+
+/**
+ * The relay's logger: JSON lines through pino, written asynchronously so the request path never
+ * waits for stdout, with secrets redacted by path and, in free text (upstream error bodies), by value.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = options.secrets.filter((secret) => secret.length >= 8);
+  const scrub = (text: string) => secrets.reduce((result, secret) => result.split(secret).join('[REDACTED]'), text);
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'relay' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: redactedPaths, censor: '[REDACTED]' },
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        logMethod(inputArguments, method) {
+          if (secrets.length > 0) {
+            for (let index = 0; index < inputArguments.length; index++) {
+              const argument = inputArguments[index];
+              if (typeof argument === 'string') inputArguments[index] = scrub(argument);
+              else if (argument !== null && typeof argument === 'object' && typeof (argument as { detail?: unknown }).detail === 'string') {
+                inputArguments[index] = { ...(argument as object), detail: scrub((argument as { detail: string }).detail) };
+              }
+            }
+          }
+          method.apply(this, inputArguments as Parameters<typeof method>);
+        },
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}

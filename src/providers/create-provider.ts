@@ -1,0 +1,25 @@
+import type { Dispatcher } from 'undici';
+import { MockProvider } from './mock/mock-provider.js';
+import { OpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.js';
+import type { Provider } from './provider.js';
+
+export interface ProviderDefinition {
+  name: string;
+  type: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+  headers: Record<string, string>;
+}
+
+/** Builds the adapter for one configured upstream; the type picks the wire format. */
+export function createProvider(definition: ProviderDefinition, dispatcher: Dispatcher): Provider {
+  const options = { ...definition, dispatcher };
+  switch (definition.type) {
+    case 'openai':
+      return new OpenAICompatibleProvider(options);
+    case 'mock':
+      return new MockProvider();
+    default:
+      throw new Error(`provider "${definition.name}": type "${definition.type}" is not supported by this build`);
+  }
+}

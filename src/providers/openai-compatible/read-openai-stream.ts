@@ -1,0 +1,60 @@
+import { readUsage } from '../../spec/read-usage.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import { SseParser } from '../../sse/sse-parser.js';
+import type { StreamPart } from '../provider.js';
+
+const usagePattern = /"usage"\s*:\s*\{/;
+const finishPattern = /"finish_reason"\s*:\s*"/;
+
+/**
+ * Turns the SSE body of an OpenAI-compatible chat stream into stream parts. Chunks pass through as
+ * the exact JSON text the upstream sent; only a chunk that carries usage (or an error) is parsed.
+ * A stream that ends without `[DONE]` and without a finish reason was cut, and fails as such.
+ * @see https://platform.openai.com/docs/api-reference/chat-streaming
+ */
+export async function* readOpenAIStream(body: AsyncIterable<Buffer>, provider: string): AsyncGenerator<StreamPart> {
+  const parser = new SseParser();
+  let finished = false;
+  for await (const chunk of body) {
+    for (const event of parser.push(chunk)) {
+      const data = event.data;
+      if (data === '[DONE]') {
+        finished = true;
+        continue;
+      }
+      if (data.startsWith('{"error"') || (event.event === 'error' && data.includes('"error"'))) {
+        throw streamError(data, provider);
+      }
+      if (!finished && finishPattern.test(data)) finished = true;
+      if (usagePattern.test(data)) {
+        let parsed: { usage?: unknown; choices?: unknown[] } | undefined;
+        try {
+          parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+        } catch {
+          parsed = undefined; // relayed as it is; the request is then counted with the tokenizer
+        }
+        yield { data, usage: readUsage(parsed?.usage), usageOnly: Array.isArray(parsed?.choices) && parsed.choices.length === 0 };
+      } else {
+        yield { data };
+      }
+    }
+  }
+  if (!finished) {
+    throw new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
+  }
+}
+
+function streamError(data: string, provider: string): UpstreamError {
+  let message: string | undefined;
+  try {
+    const parsed = JSON.parse(data) as { error?: { message?: unknown } };
+    if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+  } catch {
+    // keep the raw text in the log message only
+  }
+  return new UpstreamError(`${provider}: error event in stream: ${data.slice(0, 500)}`, {
+    reason: 'provider_internal',
+    provider,
+    upstreamMessage: message,
+  });
+}

@@ -1,0 +1,64 @@
+import type { Dispatcher } from 'undici';
+import type { ChatCompletion, ChatRequest, Usage } from '../spec/openai-chat.js';
+
+/**
+ * The contract between routing and an upstream adapter. A provider is one configured upstream (one
+ * base URL and key); it takes an already validated request and an upstream model name and gives back
+ * OpenAI-shaped results. It knows nothing of client keys, limits, ledger, metrics or config files.
+ * Failures are thrown as `UpstreamError` with a classified reason.
+ */
+export interface Provider {
+  readonly name: string;
+  readonly type: string;
+  chat(request: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult>;
+  /** Resolves once the upstream accepted the stream; the parts follow through the iterator. */
+  chatStream(request: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>>;
+  embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult>;
+  /** The legacy completions endpoint: passed through as it is (JSON, or SSE bytes untouched). */
+  completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream>;
+}
+
+export interface ProviderCall {
+  /** Aborted when the client goes away or the request's deadline passes. */
+  signal: AbortSignal;
+  /** Per-attempt timeout: to response headers, and between two body chunks. */
+  timeoutMs: number;
+  requestId: string;
+}
+
+/** What every provider is built from. */
+export interface ProviderOptions {
+  name: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+  headers: Record<string, string>;
+  dispatcher: Dispatcher;
+}
+
+export interface JsonResult {
+  kind: 'json';
+  /** Exact bytes to send to the client. */
+  body: Buffer;
+  usage: Usage | undefined;
+}
+
+export interface ChatResult extends JsonResult {
+  /** The answer as an object (parsed once, on demand). */
+  completion(): ChatCompletion;
+}
+
+/** One chunk of a chat stream, as the JSON text of an OpenAI `chat.completion.chunk`. */
+export interface StreamPart {
+  data: string;
+  /** Set on the chunk that carries usage. */
+  usage?: Usage;
+  /** True for the usage-only chunk (empty `choices`) that OpenAI sends when `include_usage` is set. */
+  usageOnly?: boolean;
+}
+
+/** An upstream SSE body relayed byte for byte. */
+export interface RawStream {
+  kind: 'raw-stream';
+  body: AsyncIterable<Buffer>;
+  contentType: string;
+}

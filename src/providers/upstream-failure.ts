@@ -1,0 +1,53 @@
+import { errors } from 'undici';
+import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
+
+/** Thrown when our own signal aborted the call (client gone, deadline): never retried. */
+export class CallAbortedError extends Error {
+  constructor(cause?: unknown) {
+    super('upstream call aborted', { cause });
+    this.name = 'CallAbortedError';
+  }
+}
+
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Turns a transport error of undici into an `UpstreamError` (or `CallAbortedError` when we aborted). */
+export function classifyTransportError(error: unknown, provider: string, signal: AbortSignal): Error {
+  if (error instanceof UpstreamError || error instanceof CallAbortedError) return error;
+  if (signal.aborted || error instanceof errors.RequestAbortedError) return new CallAbortedError(error);
+  const code = (error as { code?: string } | undefined)?.code ?? '';
+  let reason: FailureReason = 'network';
+  if (timeoutCodes.has(code)) reason = 'timeout';
+  else if (!networkCodes.has(code) && !(error instanceof errors.UndiciError)) reason = 'network';
+  const message = error instanceof Error ? error.message : String(error);
+  return new UpstreamError(`${provider}: ${code || 'error'}: ${message}`, { reason, provider, cause: error });
+}
+
+/** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present and sane. */
+export function readRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+  const milliseconds = Number(first(headers['retry-after-ms']));
+  if (Number.isFinite(milliseconds) && milliseconds >= 0 && first(headers['retry-after-ms']) !== undefined) return milliseconds;
+  const value = first(headers['retry-after']);
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, date - now);
+  return undefined;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,68 @@
+import type { FastifyError } from 'fastify';
+import { RelayError } from '../spec/relay-error.js';
+
+interface ValidationIssue {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** `/messages/0/role` + missing `x` → `messages[0].role.x`, the way OpenAI names parameters. */
+function parameterName(issue: ValidationIssue): string {
+  const segments = issue.instancePath.split('/').filter((segment) => segment !== '');
+  if (issue.keyword === 'required' && typeof issue.params.missingProperty === 'string') segments.push(issue.params.missingProperty);
+  return segments.reduce((name, segment) => (/^\d+$/.test(segment) ? `${name}[${segment}]` : name === '' ? segment : `${name}.${segment}`), '');
+}
+
+function describeIssue(issue: ValidationIssue, parameter: string): string {
+  switch (issue.keyword) {
+    case 'required':
+      return `Missing required parameter: '${parameter}'.`;
+    case 'type':
+      return `Invalid type for '${parameter}': expected ${String(issue.params.type)}.`;
+    case 'minItems':
+      return `Invalid value for '${parameter}': it must not be empty.`;
+    case 'minLength':
+      return `Invalid value for '${parameter}': it must not be an empty string.`;
+    case 'anyOf':
+      return `Invalid type for '${parameter}': see the OpenAI API reference for the accepted types.`;
+    default:
+      return `Invalid value for '${parameter}': ${issue.message ?? 'not accepted'}.`;
+  }
+}
+
+/**
+ * Maps anything thrown while handling a request to the relay error the client sees. Fastify's own
+ * errors (bad JSON, body too large, schema validation) become OpenAI-shaped errors; anything
+ * unexpected becomes a 500 with a fixed message, its details left to the log.
+ */
+export function toRelayError(error: unknown, requestId: string): RelayError {
+  if (error instanceof RelayError) return error;
+  const fastifyError = error as FastifyError & { validation?: ValidationIssue[] };
+  if (Array.isArray(fastifyError.validation) && fastifyError.validation.length > 0) {
+    const issue = fastifyError.validation[0] as ValidationIssue;
+    const parameter = parameterName(issue) || 'body';
+    return new RelayError(describeIssue(issue, parameter), { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: parameter });
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RelayError('The request body is larger than this relay accepts. Send less data, or ask the operator to raise server.bodyLimitBytes.', {
+        status: 413,
+        type: 'invalid_request_error',
+        code: 'request_too_large',
+      });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new RelayError('The request body is empty. Send a JSON object.', { status: 400, type: 'invalid_request_error', code: 'invalid_json' });
+    default:
+      break;
+  }
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new RelayError(fastifyError.message, { status: fastifyError.statusCode, type: 'invalid_request_error', code: 'invalid_request' });
+  }
+  return new RelayError(`The relay failed to handle this request. Retry, and report request id ${requestId} if it persists.`, {
+    status: 500,
+    type: 'server_error',
+    code: 'internal_error',
+  });
+}

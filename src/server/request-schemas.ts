@@ -1,0 +1,37 @@
+import { Type } from '@sinclair/typebox';
+
+/**
+ * Inbound request schemas, checked by Fastify's compiled validator before a handler runs. They are
+ * lenient on purpose: only what the relay itself reads is checked; every other field is passed to
+ * the upstream untouched, so a new OpenAI parameter works the day it ships.
+ */
+
+const ModelField = Type.String({ minLength: 1 });
+
+export const ChatCompletionBody = Type.Object(
+  {
+    model: ModelField,
+    messages: Type.Array(Type.Object({ role: Type.String({ minLength: 1 }) }, { additionalProperties: true }), { minItems: 1 }),
+    stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    stream_options: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
+    max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    max_completion_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  },
+  { additionalProperties: true },
+);
+
+export const EmbeddingsBody = Type.Object(
+  {
+    model: ModelField,
+    input: Type.Union([Type.String(), Type.Array(Type.Unknown(), { minItems: 1 })]),
+  },
+  { additionalProperties: true },
+);
+
+export const CompletionsBody = Type.Object(
+  {
+    model: ModelField,
+    stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  },
+  { additionalProperties: true },
+);

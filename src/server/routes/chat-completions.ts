@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { StreamPart } from '../../providers/provider.js';
+import type { ChatRequest } from '../../spec/openai-chat.js';
+import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
+import { CallAbortedError } from '../../providers/upstream-failure.js';
+import { ChatCompletionBody } from '../request-schemas.js';
+import type { RelayServices } from '../relay-services.js';
+import { SseWriter } from '../sse-writer.js';
+import { prepareUpstreamCall } from '../upstream-call.js';
+
+/**
+ * `POST /v1/chat/completions`: JSON or SSE. A stream is committed to the client only once its first
+ * part arrived, so that a failure before that point can still be retried elsewhere; after it, a
+ * failure ends the stream with one OpenAI-shaped error event.
+ * @see https://platform.openai.com/docs/api-reference/chat/create
+ */
+export function registerChatCompletions(app: FastifyInstance, services: RelayServices): void {
+  app.post('/v1/chat/completions', { schema: { body: ChatCompletionBody } }, async (request, reply) => {
+    const chatRequest = request.body as ChatRequest;
+    const resolved = services.router.resolve(chatRequest.model, request.relay.principal!);
+    const upstream = prepareUpstreamCall(request, reply, services, resolved);
+    if (chatRequest.stream !== true) {
+      const outcome = await upstream.run((target) => target.provider.chat(chatRequest, target.model, upstream.call));
+      request.relay.usage = outcome.value.usage;
+      return reply.type('application/json').send(outcome.value.body);
+    }
+    request.relay.stream = true;
+    const outcome = await upstream.run(async (target) => {
+      const parts = await target.provider.chatStream(chatRequest, target.model, upstream.call);
+      const first = await parts.next();
+      return { parts, first };
+    });
+    await relayStream(request, reply, outcome.value.parts, outcome.value.first, chatRequest.stream_options?.include_usage === true);
+    return reply;
+  });
+}
+
+async function relayStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  parts: AsyncIterator<StreamPart>,
+  first: IteratorResult<StreamPart>,
+  clientWantsUsage: boolean,
+): Promise<void> {
+  reply.hijack();
+  const writer = new SseWriter(reply.raw);
+  writer.open(reply.getHeaders() as Record<string, string>);
+  request.relay.status = 200;
+  request.relay.firstByteAt = performance.now();
+  let current = first;
+  try {
+    while (current.done !== true) {
+      const part = current.value;
+      if (part.usage !== undefined) request.relay.usage = part.usage;
+      if (!(part.usageOnly === true && !clientWantsUsage)) {
+        const pending = writer.data(part.data);
+        if (pending !== undefined) await pending;
+      }
+      if (writer.closed) {
+        await parts.return?.();
+        return;
+      }
+      current = await parts.next();
+    }
+    writer.done();
+  } catch (error) {
+    if (error instanceof CallAbortedError) return;
+    const clientError =
+      error instanceof UpstreamError
+        ? toClientError(error, request.id)
+        : error instanceof RelayError
+          ? error
+          : new RelayError(`The relay failed while streaming. Report request id ${request.id}.`, { status: 500, type: 'server_error', code: 'internal_error' });
+    request.relay.errorCode = clientError.code;
+    request.log.warn({ requestId: request.id, detail: error instanceof Error ? error.message : String(error) }, 'stream failed after its first byte');
+    writer.fail(clientError.toJSON());
+  }
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { UpstreamError, toClientError } from '../../spec/relay-error.js';
+import { CompletionsBody, EmbeddingsBody } from '../request-schemas.js';
+import type { RelayServices } from '../relay-services.js';
+import { SseWriter } from '../sse-writer.js';
+import { prepareUpstreamCall } from '../upstream-call.js';
+
+/**
+ * `POST /v1/embeddings` and the legacy `POST /v1/completions`: routed like chat, and passed through
+ * as they are (a completions stream is relayed byte for byte).
+ * @see https://platform.openai.com/docs/api-reference/embeddings
+ * @see https://platform.openai.com/docs/api-reference/completions
+ */
+export function registerEmbeddingsAndCompletions(app: FastifyInstance, services: RelayServices): void {
+  app.post('/v1/embeddings', { schema: { body: EmbeddingsBody } }, async (request, reply) => {
+    const body = request.body as Record<string, unknown> & { model: string };
+    const resolved = services.router.resolve(body.model, request.relay.principal!);
+    const upstream = prepareUpstreamCall(request, reply, services, resolved);
+    const outcome = await upstream.run((target) => target.provider.embeddings(body, target.model, upstream.call));
+    request.relay.usage = outcome.value.usage;
+    return reply.type('application/json').send(outcome.value.body);
+  });
+
+  app.post('/v1/completions', { schema: { body: CompletionsBody } }, async (request, reply) => {
+    const body = request.body as Record<string, unknown> & { model: string };
+    const resolved = services.router.resolve(body.model, request.relay.principal!);
+    const upstream = prepareUpstreamCall(request, reply, services, resolved);
+    const outcome = await upstream.run((target) => target.provider.completions(body, target.model, upstream.call));
+    const result = outcome.value;
+    if (result.kind === 'json') {
+      request.relay.usage = result.usage;
+      return reply.type('application/json').send(result.body);
+    }
+    request.relay.stream = true;
+    reply.hijack();
+    const writer = new SseWriter(reply.raw);
+    writer.open(reply.getHeaders() as Record<string, string>);
+    request.relay.status = 200;
+    request.relay.firstByteAt = performance.now();
+    try {
+      for await (const chunk of result.body) {
+        const pending = writer.raw(chunk);
+        if (pending !== undefined) await pending;
+        if (writer.closed) return reply;
+      }
+      reply.raw.end();
+    } catch (error) {
+      if (error instanceof UpstreamError) writer.fail(toClientError(error, request.id).toJSON());
+      else reply.raw.destroy();
+    }
+    return reply;
+  });
+}

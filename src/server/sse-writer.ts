@@ -1,0 +1,59 @@
+import type { ServerResponse } from 'node:http';
+import type { OpenAIErrorBody } from '../spec/relay-error.js';
+
+/**
+ * Writes server-sent events to a raw response with back-pressure: when the client reads slower than
+ * the upstream writes, the relay waits instead of buffering the whole answer in memory.
+ */
+export class SseWriter {
+  constructor(private readonly response: ServerResponse) {}
+
+  get closed(): boolean {
+    return this.response.destroyed || this.response.writableEnded;
+  }
+
+  open(headers: Record<string, string | number | string[]>): void {
+    this.response.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      // Tells nginx (and the Ingress) not to buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+  }
+
+  /** Writes one `data:` event; the promise, when there is one, resolves when the socket can take more. */
+  data(text: string): Promise<void> | undefined {
+    return this.write(`data: ${text}\n\n`);
+  }
+
+  /** Writes raw bytes of an upstream stream that needs no translation. */
+  raw(bytes: Buffer): Promise<void> | undefined {
+    return this.write(bytes);
+  }
+
+  private write(chunk: string | Buffer): Promise<void> | undefined {
+    if (this.closed || this.response.write(chunk)) return undefined;
+    return new Promise((resolve) => {
+      const done = () => {
+        this.response.off('drain', done);
+        this.response.off('close', done);
+        resolve();
+      };
+      this.response.on('drain', done);
+      this.response.on('close', done);
+    });
+  }
+
+  /** Ends a stream that failed after its first byte: one OpenAI-shaped error event, no `[DONE]`. */
+  fail(error: OpenAIErrorBody): void {
+    if (this.closed) return;
+    this.response.end(`data: ${JSON.stringify(error)}\n\n`);
+  }
+
+  done(): void {
+    if (this.closed) return;
+    this.response.end('data: [DONE]\n\n');
+  }
+}

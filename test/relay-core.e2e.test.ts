@@ -1,0 +1,239 @@
+import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+const upstreamKey = 'sk-upstream-holysheep-secret-9f8e7d6c5b4a';
+
+describe('relay core through the official openai SDK', () => {
+  const upstream = new MockOpenAIUpstream();
+  let relay: StartedRelay;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    await upstream.start();
+    relay = await startRelay({ HOLYSHEEP_API_KEY: upstreamKey, HOLYSHEEP_BASE_URL: upstream.url });
+    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+  });
+  beforeEach(() => upstream.reset());
+
+  it('relays a chat completion, with the upstream key and the served model, never the client key', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe('echo: hello');
+    expect(data.usage?.total_tokens).toBe(18);
+    expect(response.headers.get('x-relay-provider')).toBe('holysheep');
+    expect(response.headers.get('x-relay-model')).toBe('gpt-4.1');
+    expect(response.headers.get('x-relay-attempts')).toBe('1');
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const sent = upstream.requests[0]!;
+    expect(sent.path).toBe('/v1/chat/completions');
+    expect(sent.headers.authorization).toBe(`Bearer ${upstreamKey}`);
+    expect(JSON.stringify(sent.headers)).not.toContain(masterKey);
+  });
+
+  it('maps the seed aliases (gpt-4 → gpt-4.1) and passes unknown fields through untouched', async () => {
+    await client.chat.completions.create({
+      model: 'gpt-4',
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0.7,
+      max_tokens: 1000,
+      // A field the relay does not know must reach the upstream as it is.
+      ...({ vendor_extension: { nested: [1, 2, 3] } } as object),
+    });
+    const body = upstream.requests[0]!.body;
+    expect(body.model).toBe('gpt-4.1');
+    expect(body.temperature).toBe(0.7);
+    expect(body.max_tokens).toBe(1000);
+    expect(body.vendor_extension).toEqual({ nested: [1, 2, 3] });
+  });
+
+  it('streams text chunk by chunk, with usage when the client asks for it', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: 'stream please' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('word0 word1 word2 word3 word4 ');
+    expect(usage).toEqual({ prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 });
+  });
+
+  it('asks the upstream for usage on every stream but strips it when the client did not ask', async () => {
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.every((chunk) => chunk.choices.length > 0)).toBe(true);
+    expect(chunks.some((chunk) => chunk.usage)).toBe(false);
+    expect(upstream.requests[0]!.body.stream_options).toEqual({ include_usage: true });
+    // The relay still metered the stream from the upstream's usage chunk.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const access = relay.logs.filter((line) => line.msg === 'request' && line.stream === true).at(-1);
+    expect(access?.completionTokens).toBe(5);
+  });
+
+  it('relays embeddings', async () => {
+    const result = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'] });
+    expect(result.data).toHaveLength(2);
+    expect(result.usage.prompt_tokens).toBe(8);
+    expect(upstream.requests[0]!.path).toBe('/v1/embeddings');
+  });
+
+  it('relays legacy completions', async () => {
+    const result = await client.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say' });
+    expect(result.choices[0]?.text).toBe(' completed');
+    expect(upstream.requests[0]!.path).toBe('/v1/completions');
+  });
+
+  it('lists served models in the OpenAI list shape', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(expect.arrayContaining(['gpt-4.1', 'claude-sonnet-4', 'gemini-2.5-flash', 'deepseek-v3.2', 'gpt-4']));
+    const one = await client.models.retrieve('gpt-4.1');
+    expect(one).toMatchObject({ id: 'gpt-4.1', object: 'model' });
+  });
+
+  it('refuses a wrong key with AuthenticationError and says what to check', async () => {
+    const stranger = new OpenAI({ apiKey: 'sk-not-a-relay-key-000000', baseURL: relay.baseURL, maxRetries: 0 });
+    const error = await stranger.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as AuthenticationError).code).toBe('invalid_api_key');
+    expect((error as AuthenticationError).message).toMatch(/key issued by this relay/);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('accepts the key in x-api-key too, and refuses a request without any key', async () => {
+    const withHeader = await request(`${relay.baseURL}/models`, { headers: { 'x-api-key': masterKey } });
+    expect(withHeader.statusCode).toBe(200);
+    await withHeader.body.dump();
+    const without = await request(`${relay.baseURL}/models`);
+    expect(without.statusCode).toBe(401);
+    expect(((await without.body.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+  });
+
+  it('answers an unknown model with NotFoundError and the closest served names', async () => {
+    const error = await client.chat.completions.create({ model: 'gtp-4.1', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NotFoundError);
+    const notFound = error as NotFoundError;
+    expect(notFound.code).toBe('model_not_found');
+    expect(notFound.message).toMatch(/Did you mean "gpt-4\.1"/);
+    const typo = await client.chat.completions.create({ model: 'clade-sonnet-4', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    expect((typo as NotFoundError).message).toMatch(/"claude-sonnet-4"/);
+  });
+
+  it('answers a bad body with BadRequestError naming the field', async () => {
+    const missing = await client.chat.completions.create({ model: 'gpt-4.1' } as never).catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(BadRequestError);
+    expect((missing as BadRequestError).param).toBe('messages');
+    expect((missing as BadRequestError).message).toMatch(/messages/);
+    const wrongType = await client.chat.completions.create({ model: 42, messages: [] } as never).catch((caught: unknown) => caught);
+    expect(wrongType).toBeInstanceOf(BadRequestError);
+    expect((wrongType as BadRequestError).param).toBe('model');
+    const badRole = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ content: 'x' }] } as never).catch((caught: unknown) => caught);
+    expect((badRole as BadRequestError).param).toBe('messages[0].role');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('answers malformed JSON with 400 and an oversized body with 413, both OpenAI-shaped', async () => {
+    const malformed = await request(`${relay.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: '{"model": "gpt-4.1", "messages": [',
+    });
+    expect(malformed.statusCode).toBe(400);
+    const malformedBody = (await malformed.body.json()) as { error: Record<string, unknown> };
+    expect(malformedBody.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json', param: null });
+    expect(malformedBody.error.message).toMatch(/could not parse the JSON body/);
+  });
+
+  it('keeps an incoming x-request-id', async () => {
+    const response = await request(`${relay.baseURL}/models`, { headers: { authorization: `Bearer ${masterKey}`, 'x-request-id': 'trace-abc-123' } });
+    await response.body.dump();
+    expect(response.headers['x-request-id']).toBe('trace-abc-123');
+  });
+
+  it('retries an upstream 500 and succeeds, honouring retry-after-ms', async () => {
+    upstream.next({ kind: 'status', status: 500, headers: { 'retry-after-ms': '20' } });
+    const { data, response } = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'again' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('echo: again');
+    expect(upstream.requests).toHaveLength(2);
+    expect(response.headers.get('x-relay-attempts')).toBe('2');
+  });
+
+  it('retries a connection reset and a 429 with retry-after', async () => {
+    upstream.next({ kind: 'reset' }, { kind: 'status', status: 429, headers: { 'retry-after': '0' }, body: { error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } } });
+    const { response } = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect(response.headers.get('x-relay-attempts')).toBe('3');
+    expect(upstream.requests).toHaveLength(3);
+  });
+
+  it('gives up after MAX_RETRIES with a 502 and a fixed message that leaks nothing', async () => {
+    const failure = { kind: 'status' as const, status: 503, headers: { 'retry-after-ms': '1' }, body: { error: { message: `internal detail ${upstreamKey}` } } };
+    upstream.next(failure, failure, failure, failure);
+    const error = (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as APIError;
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('upstream_error');
+    expect(error.message).not.toContain('internal detail');
+    expect(upstream.requests).toHaveLength(4); // one attempt and MAX_RETRIES=3 retries
+    expect(relay.rawLogs()).not.toContain(upstreamKey);
+    expect(relay.rawLogs()).not.toContain(masterKey);
+  });
+
+  it('passes an upstream 4xx through with its message, and does not retry it', async () => {
+    upstream.next({ kind: 'status', status: 400, body: { error: { message: "Invalid value for 'temperature': must be <= 2.", type: 'invalid_request_error', param: 'temperature', code: 'invalid_value' } } });
+    const error = (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], temperature: 5 }).catch((caught: unknown) => caught)) as BadRequestError;
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.message).toMatch(/must be <= 2/);
+    expect(error.param).toBe('temperature');
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("answers 502, not 401, when the upstream refuses the relay's own key", async () => {
+    upstream.next({ kind: 'status', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    const error = (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as APIError;
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('upstream_auth_failed');
+    expect(error.message).toMatch(/not your key/);
+  });
+
+  it('ends a stream cut by the upstream after its first byte with one OpenAI-shaped error event, without retrying', async () => {
+    upstream.next({ kind: 'stream', chunks: 5, cutAfter: 2 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+    let text = '';
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((caught: unknown) => caught);
+    expect(text).toBe('word0 word1 ');
+    expect(error).toBeInstanceOf(APIError);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('aborts the upstream request when the client goes away mid-stream', async () => {
+    upstream.next({ kind: 'stream', chunks: 200, delayMs: 20 });
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true },
+      { signal: controller.signal },
+    );
+    let received = 0;
+    await (async () => {
+      for await (const _chunk of stream) {
+        received++;
+        if (received === 3) controller.abort();
+      }
+    })().catch(() => undefined);
+    await expect.poll(() => upstream.requests[0]?.aborted, { timeout: 5000 }).toBe(true);
+  });
+});

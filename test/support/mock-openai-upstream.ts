@@ -1,0 +1,164 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the mock upstream received. */
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+  /** True when the relay closed the connection before the answer was complete. */
+  aborted: boolean;
+}
+
+/** What the mock does with the next request; unscripted requests get a normal answer. */
+export type Behaviour =
+  | { kind: 'ok' }
+  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
+  | { kind: 'reset' }
+  | { kind: 'hang' }
+  | { kind: 'stream'; chunks?: number; delayMs?: number; cutAfter?: number };
+
+/**
+ * An OpenAI-compatible upstream for tests: answers chat completions (JSON and SSE with
+ * `stream_options.include_usage`), embeddings and legacy completions in OpenAI's wire format, and
+ * can be scripted to fail (status codes with `retry-after`, connection resets, hangs, streams cut).
+ * @see https://platform.openai.com/docs/api-reference/chat
+ */
+export class MockOpenAIUpstream {
+  readonly requests: ReceivedRequest[] = [];
+  private readonly script: Behaviour[] = [];
+  private server: Server | undefined;
+  private streamDefaults = { chunks: 5, delayMs: 0 };
+
+  /** The base URL, with /v1 as the official SDKs expect. */
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  /** Queues behaviours for the next requests, in order. */
+  next(...behaviours: Behaviour[]): this {
+    this.script.push(...behaviours);
+    return this;
+  }
+
+  setStreamDefaults(defaults: { chunks?: number; delayMs?: number }): void {
+    this.streamDefaults = { ...this.streamDefaults, ...defaults };
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.script.length = 0;
+    this.streamDefaults = { chunks: 5, delayMs: 0 };
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const received: ReceivedRequest = {
+      method: request.method ?? 'GET',
+      path: request.url ?? '/',
+      headers: request.headers,
+      body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+      aborted: false,
+    };
+    this.requests.push(received);
+    response.on('close', () => {
+      if (!response.writableFinished) received.aborted = true;
+    });
+    const behaviour = this.script.shift() ?? { kind: 'ok' };
+    if (behaviour.kind === 'reset') {
+      request.socket.destroy();
+      return;
+    }
+    if (behaviour.kind === 'hang') return;
+    if (behaviour.kind === 'status') {
+      response.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
+      response.end(JSON.stringify(behaviour.body ?? { error: { message: `mock failure ${behaviour.status}`, type: 'server_error', param: null, code: null } }));
+      return;
+    }
+    const path = received.path.replace(/^\/v1/, '');
+    const model = String(received.body.model ?? 'unknown');
+    if (path === '/chat/completions') {
+      if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
+      return json(response, chatCompletion(model, received.body));
+    }
+    if (path === '/embeddings') {
+      const inputs = Array.isArray(received.body.input) ? received.body.input : [received.body.input];
+      return json(response, {
+        object: 'list',
+        model,
+        data: inputs.map((_input, index) => ({ object: 'embedding', index, embedding: [0.1 * index, 0.2, 0.3] })),
+        usage: { prompt_tokens: 4 * inputs.length, total_tokens: 4 * inputs.length },
+      });
+    }
+    if (path === '/completions') {
+      return json(response, {
+        id: 'cmpl-mock',
+        object: 'text_completion',
+        created: 1,
+        model,
+        choices: [{ index: 0, text: ' completed', finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 },
+      });
+    }
+    if (path === '/models') return json(response, { object: 'list', data: [{ id: 'gpt-4.1', object: 'model', created: 1, owned_by: 'mock' }] });
+    response.writeHead(404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ error: { message: `no route ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } }));
+  }
+
+  private async stream(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'stream' }>): Promise<void> {
+    const model = String(received.body.model);
+    const count = behaviour.chunks ?? this.streamDefaults.chunks;
+    const delayMs = behaviour.delayMs ?? this.streamDefaults.delayMs;
+    const includeUsage = (received.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    const base = { id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1, model };
+    const usageField = includeUsage ? { usage: null } : {};
+    const send = (payload: unknown) => response.write(`data: ${JSON.stringify(payload)}\n\n`);
+    send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...usageField });
+    for (let index = 0; index < count; index++) {
+      if (behaviour.cutAfter !== undefined && index === behaviour.cutAfter) {
+        // Let what was written reach the relay first, so the cut happens after its first byte.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        response.socket?.destroy();
+        return;
+      }
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (response.destroyed) return;
+      send({ ...base, choices: [{ index: 0, delta: { content: `word${index} ` }, finish_reason: null }], ...usageField });
+    }
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...usageField });
+    if (includeUsage) send({ ...base, choices: [], usage: { prompt_tokens: 9, completion_tokens: count, total_tokens: 9 + count } });
+    response.end('data: [DONE]\n\n');
+  }
+}
+
+function json(response: ServerResponse, body: unknown): void {
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+function chatCompletion(model: string, body: Record<string, unknown>) {
+  const messages = body.messages as Array<{ content?: unknown }>;
+  const last = messages[messages.length - 1]?.content;
+  return {
+    id: 'chatcmpl-mock',
+    object: 'chat.completion',
+    created: 1,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: `echo: ${typeof last === 'string' ? last : JSON.stringify(last)}`, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, prompt_tokens_details: { cached_tokens: 0 } },
+  };
+}
