@@ -67,6 +67,12 @@ export const ConfigSchema = Type.Object(
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port to listen on (env PORT wins; default 8080).' })),
           host: Type.Optional(Type.String({ description: 'Address to bind (env HOST wins; default 0.0.0.0 so a Kubernetes Service can reach the pod).' })),
           bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Largest accepted request body (default 52428800, 50 MB).' })),
+          strictParameters: Type.Optional(
+            Type.Boolean({
+              description:
+                'Refuse with 400 a request parameter the chosen upstream cannot honour, instead of dropping it and listing it in x-relay-dropped-params (per request: header x-relay-strict: 1).',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -34,6 +34,9 @@ const environmentProviders = [
   { name: 'holysheep', keyVar: 'HOLYSHEEP_API_KEY', urlVar: 'HOLYSHEEP_BASE_URL', baseUrl: 'https://api.holysheep.ai/v1', vendors: allVendors },
   { name: 'openai', keyVar: 'OPENAI_API_KEY', urlVar: 'OPENAI_BASE_URL', baseUrl: 'https://api.openai.com/v1', vendors: ['openai'] as const },
   { name: 'deepseek', keyVar: 'DEEPSEEK_API_KEY', urlVar: 'DEEPSEEK_BASE_URL', baseUrl: 'https://api.deepseek.com/v1', vendors: ['deepseek'] as const },
+  // Anthropic and Gemini take the origin, as their SDKs do; the adapters append the API paths.
+  { name: 'anthropic', type: 'anthropic', keyVar: 'ANTHROPIC_API_KEY', urlVar: 'ANTHROPIC_BASE_URL', baseUrl: 'https://api.anthropic.com', vendors: ['anthropic'] as const },
+  { name: 'gemini', type: 'gemini', keyVar: 'GEMINI_API_KEY', urlVar: 'GEMINI_BASE_URL', baseUrl: 'https://generativelanguage.googleapis.com', vendors: ['google'] as const },
 ] as const;
 
 export function sha256Hex(text: string): string {
@@ -60,7 +63,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     if (apiKey === undefined) continue;
     providers.set(spec.name, {
       name: spec.name,
-      type: 'openai',
+      type: 'type' in spec ? spec.type : 'openai',
       baseUrl: baseUrl ?? spec.baseUrl,
       apiKey,
       headers: {},
@@ -148,6 +151,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     maxRetries: env.integer('MAX_RETRIES', { min: 0, max: 10 }) ?? file.upstream?.maxRetries ?? 3,
     timeoutMs: env.integer('TIMEOUT_MS', { min: 100, max: 3_600_000 }) ?? file.upstream?.timeoutMs ?? 30_000,
     connectionPoolSize: env.integer('CONNECTION_POOL_SIZE', { min: 1, max: 10_000 }) ?? file.upstream?.connectionPoolSize ?? 100,
+    strictParameters: file.server?.strictParameters ?? false,
     logLevel: env.string('LOG_LEVEL') ?? 'info',
     masterKeySha256: masterKey === undefined ? undefined : sha256Hex(masterKey),
     generatedMasterKeyFile: undefined,

@@ -44,6 +44,8 @@ export interface RelayConfig {
   maxRetries: number;
   timeoutMs: number;
   connectionPoolSize: number;
+  /** Refuse (400) instead of dropping request parameters an upstream cannot honour. */
+  strictParameters: boolean;
   logLevel: string;
   /** SHA-256 (hex) of `RELAY_MASTER_KEY`, when set. */
   masterKeySha256: string | undefined;

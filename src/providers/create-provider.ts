@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici';
+import { AnthropicProvider } from './anthropic/anthropic-provider.js';
+import { GeminiProvider } from './gemini/gemini-provider.js';
 import { MockProvider } from './mock/mock-provider.js';
 import { OpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.js';
 import type { Provider } from './provider.js';
@@ -17,6 +19,10 @@ export function createProvider(definition: ProviderDefinition, dispatcher: Dispa
   switch (definition.type) {
     case 'openai':
       return new OpenAICompatibleProvider(options);
+    case 'anthropic':
+      return new AnthropicProvider(options);
+    case 'gemini':
+      return new GeminiProvider(options);
     case 'mock':
       return new MockProvider();
     default:

@@ -16,6 +16,12 @@ export interface Provider {
   embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult>;
   /** The legacy completions endpoint: passed through as it is (JSON, or SSE bytes untouched). */
   completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream>;
+  /**
+   * Native Anthropic Messages call, implemented only by providers that speak the Messages API: the
+   * `/v1/messages` front door passes such requests through without re-encoding them. The body is an
+   * Anthropic request; the result is Anthropic JSON, or Anthropic's SSE bytes untouched.
+   */
+  messages?(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream>;
 }
 
 export interface ProviderCall {
@@ -24,6 +30,13 @@ export interface ProviderCall {
   /** Per-attempt timeout: to response headers, and between two body chunks. */
   timeoutMs: number;
   requestId: string;
+  /**
+   * When true, a request parameter the upstream cannot honour is refused (an `UpstreamError` with
+   * reason `invalid_request`, status 400, code `unsupported_parameter`) instead of being dropped.
+   */
+  strict: boolean;
+  /** Where a translating provider lists the request parameters it dropped (reported to the client). */
+  dropped: string[];
 }
 
 /** What every provider is built from. */

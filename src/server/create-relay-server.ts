@@ -13,6 +13,7 @@ import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
 import { newRequestState } from './request-state.js';
+import { registerAnthropicMessages } from './routes/anthropic-messages.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerEmbeddingsAndCompletions } from './routes/embeddings-and-completions.js';
 import { registerModelsAndHealth } from './routes/models-and-health.js';
@@ -111,6 +112,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
 
   registerChatCompletions(app, services);
   registerEmbeddingsAndCompletions(app, services);
+  registerAnthropicMessages(app, services);
   registerModelsAndHealth(app, services);
 
   return {

@@ -23,7 +23,14 @@ export function prepareUpstreamCall(request: FastifyRequest, reply: FastifyReply
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
-  const call: ProviderCall = { signal: controller.signal, timeoutMs: config.timeoutMs, requestId: request.id };
+  const strictHeader = request.headers['x-relay-strict'];
+  const call: ProviderCall = {
+    signal: controller.signal,
+    timeoutMs: config.timeoutMs,
+    requestId: request.id,
+    strict: config.strictParameters || strictHeader === '1' || strictHeader === 'true',
+    dropped: [],
+  };
   const state = request.relay;
   state.requestedModel = resolved.requested;
   state.model = resolved.model;
@@ -52,6 +59,11 @@ export function prepareUpstreamCall(request: FastifyRequest, reply: FastifyReply
         reply.header('x-relay-model', outcome.target.model);
         reply.header('x-relay-provider', outcome.target.provider.name);
         reply.header('x-relay-attempts', String(outcome.attempts));
+        if (call.dropped.length > 0) {
+          const dropped = [...new Set(call.dropped)];
+          reply.header('x-relay-dropped-params', dropped.join(','));
+          logger.info({ requestId: request.id, provider: outcome.target.provider.name, dropped }, 'parameters the upstream cannot honour were dropped');
+        }
         return outcome;
       } catch (error) {
         if (error instanceof AttemptsExhaustedError) {
