@@ -156,6 +156,15 @@ describe('relay core through the official openai SDK', () => {
     const malformedBody = (await malformed.body.json()) as { error: Record<string, unknown> };
     expect(malformedBody.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json', param: null });
     expect(malformedBody.error.message).toMatch(/could not parse the JSON body/);
+
+    const oversized = await request(`${relay.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x'.repeat(51 * 1024 * 1024) }] }),
+    });
+    expect(oversized.statusCode).toBe(413);
+    expect(((await oversized.body.json()) as { error: Record<string, unknown> }).error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it('keeps an incoming x-request-id', async () => {

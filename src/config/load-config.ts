@@ -190,7 +190,11 @@ function readConfigFile(
   const interpolated = interpolateEnv(raw, environment, problems);
   const schemaProblems = [...Value.Errors(ConfigSchema, interpolated)].slice(0, 10);
   for (const error of schemaProblems) {
-    const where = error.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+    const where =
+      error.path
+        .split('/')
+        .filter((segment) => segment !== '')
+        .reduce((name, segment) => (/^\d+$/.test(segment) ? `${name}[${segment}]` : name === '' ? segment : `${name}.${segment}`), '') || '(root)';
     const hint = typeof error.schema.description === 'string' ? ` ${error.schema.description}` : '';
     const value = error.value === undefined ? 'nothing' : JSON.stringify(error.value);
     problems.push(`${path}: ${where}: ${error.message}, got ${value}.${hint}`);

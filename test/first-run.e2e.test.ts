@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+
+describe('the relay as a process, as a new user starts it', () => {
+  let relay: SpawnedRelay | undefined;
+  afterEach(async () => {
+    if (relay && relay.child.exitCode === null) {
+      relay.child.kill('SIGKILL');
+      await relay.exited;
+    }
+    relay = undefined;
+  });
+
+  it('starts with nothing configured, says so, serves the mock models behind a generated key, and drains on SIGTERM', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-first-run-'));
+    const port = await freePort();
+    relay = spawnRelay(['serve', '--drain-delay-ms', '400', '--grace-period-ms', '2000'], { cwd, env: { PORT: String(port) } });
+    await relay.waitForLog(/"msg":"relay listening"/);
+    expect(relay.stdout()).toMatch(/no upstream is configured: serving only the built-in mock models \(mock-\*\)/);
+    expect(relay.stdout()).toMatch(/"keyFile":"data\/master\.key"/);
+
+    const keyFile = join(cwd, 'data', 'master.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyFile, 'utf8').trim();
+    expect(key).toMatch(/^sk-relay-[0-9a-f]{48}$/);
+    expect(relay.stdout()).not.toContain(key);
+
+    const client = new OpenAI({ apiKey: key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    const completion = await client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'Hello relay' }] });
+    expect(completion.choices[0]?.message.content).toContain('You said: "Hello relay"');
+
+    const ready = await request(`http://127.0.0.1:${port}/ready`);
+    expect(ready.statusCode).toBe(200);
+    await ready.body.dump();
+
+    relay.child.kill('SIGTERM');
+    await relay.waitForLog(/shutting down: readiness is now 503/);
+    const draining = await request(`http://127.0.0.1:${port}/ready`);
+    expect(draining.statusCode).toBe(503);
+    expect(await draining.body.json()).toEqual({ status: 'draining' });
+    expect(await relay.exited).toBe(0);
+    expect(relay.stdout()).toMatch(/shutdown complete/);
+  });
+
+  it('exits non-zero with the path, the bad value and the fix when the config is invalid', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-bad-config-'));
+    writeFileSync(join(cwd, 'relay.yaml'), 'server:\n  port: "eighty"\n');
+    relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()) } });
+    expect(await relay.exited).toBe(2);
+    expect(relay.stderr()).toMatch(/relay\.yaml: server\.port: .*got "eighty"\. Port to listen on/);
+  });
+});
