@@ -41,3 +41,16 @@ export function maskKey(key: string): string {
   if (key.length <= 8) return '***';
   return `${key.slice(0, 5)}…${key.slice(-4)}`;
 }
+
+/** The admin API takes only keys with admin rights (the master key). */
+export function authenticateAdmin(headers: IncomingHttpHeaders, store: KeyStore): Principal {
+  const principal = authenticate(headers, store);
+  if (!principal.isMaster) {
+    throw new RelayError('The admin API needs the master key (RELAY_MASTER_KEY); this key is a client key.', {
+      status: 403,
+      type: 'permission_error',
+      code: 'admin_required',
+    });
+  }
+  return principal;
+}

@@ -1,4 +1,6 @@
-import { relative } from 'node:path';
+import { watch } from 'node:fs';
+import { basename, dirname, relative } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
 import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../observability/create-logger.js';
@@ -31,6 +33,32 @@ export async function serve(options: ServeOptions): Promise<void> {
       { keyFile: relative(process.cwd(), config.generatedMasterKeyFile) || config.generatedMasterKeyFile },
       'no client key is configured (RELAY_MASTER_KEY is unset): using a generated master key stored in the key file; set RELAY_MASTER_KEY in production',
     );
+  }
+
+  // Config reload on SIGHUP or when the file changes: a bad new config is refused and the old one stays.
+  let reloadTimer: NodeJS.Timeout | undefined;
+  const reload = (trigger: string) => {
+    try {
+      const next = ensureFirstRunKey(loadConfig());
+      server.reload(next);
+      logger.info({ trigger, configFile: next.configFile }, 'configuration reloaded');
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems : [String(error)];
+      logger.error({ trigger, problems }, 'configuration reload refused: the running configuration stays');
+    }
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  if (config.configFile !== undefined) {
+    const file = basename(config.configFile);
+    // The folder is watched, not the file: editors replace files by renaming, and Kubernetes swaps a
+    // ConfigMap's `..data` link, both of which a watch on the file itself would miss.
+    const watcher = watch(dirname(config.configFile), (_event, changed) => {
+      if (changed !== null && changed !== file && !changed.startsWith('..')) return;
+      // Editors write files in several steps: wait for the last one.
+      clearTimeout(reloadTimer);
+      reloadTimer = setTimeout(() => reload('file change'), 200);
+    });
+    watcher.unref();
   }
 
   let stopping = false;

@@ -34,17 +34,60 @@ export const TargetSchema = Type.Object(
   {
     provider: Type.String({ minLength: 1, description: 'Name of a provider (built in or under "providers").' }),
     model: Type.Optional(Type.String({ minLength: 1, description: 'Model name sent upstream; defaults to the route name.' })),
-    weight: Type.Optional(Type.Number({ minimum: 0, description: 'Share of traffic among targets (default 1).' })),
+    weight: Type.Optional(Type.Number({ minimum: 0, description: 'Share of traffic among the targets of its group (default 1).' })),
+    apiKey: Type.Optional(
+      Type.String({ description: "This deployment's own upstream key (usually ${VAR}): several keys of one provider are several deployments, so one key's rate limit does not stop traffic." }),
+    ),
   },
   { additionalProperties: false },
 );
 
+const Targets = Type.Array(TargetSchema, { minItems: 1, description: 'Deployments of one group; traffic is spread among them by the route strategy.' });
+
+export const CanarySchema = Type.Object(
+  {
+    targets: Targets,
+    initialWeight: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Percent of traffic the candidate gets first (default 5, as the seed).' })),
+    stepWeight: Type.Optional(Type.Number({ minimum: 1, maximum: 100, description: 'Percent added after each healthy check (default 10).' })),
+    maxWeight: Type.Optional(Type.Number({ minimum: 1, maximum: 100, description: 'Weight after which a healthy check promotes the candidate to all traffic (default 50).' })),
+    intervalMs: Type.Optional(Type.Integer({ minimum: 100, description: 'Time between two checks (default 60000).' })),
+    threshold: Type.Optional(Type.Integer({ minimum: 1, description: 'Failed checks before an automatic rollback (default 5).' })),
+    minSuccessRate: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Lowest healthy success rate of the candidate, percent (default 99).' })),
+    maxLatencyP99Ms: Type.Optional(Type.Number({ minimum: 1, description: 'Highest healthy p99 latency of the candidate, ms (default 1000).' })),
+    minRequests: Type.Optional(Type.Integer({ minimum: 1, description: 'Candidate requests a check needs to judge; fewer and the check neither passes nor fails (default 10).' })),
+  },
+  { additionalProperties: false, description: 'Canary migration: move traffic from the route targets to these, step by step, while they stay healthy.' },
+);
+
 export const RouteSchema = Type.Object(
   {
-    targets: Type.Array(TargetSchema, { minItems: 1, description: 'Deployments that serve this model, in order of preference.' }),
+    targets: Type.Optional(Targets),
+    groups: Type.Optional(
+      Type.Array(Type.Object({ targets: Targets }, { additionalProperties: false }), {
+        minItems: 1,
+        description: 'Ordered target groups: the next group is used when every deployment of the previous one is unhealthy or failed. Use instead of "targets".',
+      }),
+    ),
+    strategy: Type.Optional(
+      Type.Union([Type.Literal('weighted'), Type.Literal('least-inflight'), Type.Literal('latency'), Type.Literal('cost')], {
+        description: 'How a deployment is picked within a group: weighted random (default), fewest requests in flight, lowest time to first byte, or cheapest by the price table.',
+      }),
+    ),
+    canary: Type.Optional(CanarySchema),
+    shadow: Type.Optional(
+      Type.Object(
+        {
+          targets: Targets,
+          percent: Type.Number({ minimum: 0, maximum: 100, description: 'Percent of requests mirrored to the shadow targets.' }),
+        },
+        { additionalProperties: false, description: 'Mirror a share of requests to other targets without affecting clients; their status and latency are recorded beside the primary.' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
+
+const FallbackTable = (description: string) => Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }), { description });
 
 export const ClientKeySchema = Type.Object(
   {
@@ -85,6 +128,9 @@ export const ConfigSchema = Type.Object(
           connectionPoolSize: Type.Optional(
             Type.Integer({ minimum: 1, description: 'Keep-alive connections per upstream origin (env CONNECTION_POOL_SIZE wins; default 100).' }),
           ),
+          deadlineMs: Type.Optional(
+            Type.Integer({ minimum: 100, description: 'Overall time a request may spend on attempts and waits before its first byte (default timeoutMs × (maxRetries + 1)).' }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -100,6 +146,9 @@ export const ConfigSchema = Type.Object(
         description: 'Model name → model it stands for. Merged over the default table (gpt-4 → gpt-4.1, …).',
       }),
     ),
+    fallbacks: Type.Optional(FallbackTable('Model → models tried in order when its deployments are exhausted (e.g. gpt-4.1: [claude-sonnet-4]).')),
+    contextFallbacks: Type.Optional(FallbackTable('Model → larger-context models tried when the prompt is too long for it.')),
+    contentFilterFallbacks: Type.Optional(FallbackTable('Model → models tried when it refuses for content filtering.')),
     keys: Type.Optional(Type.Array(ClientKeySchema, { description: 'Client keys accepted besides RELAY_MASTER_KEY.' })),
   },
   { additionalProperties: false },

@@ -93,7 +93,7 @@ keys:
 `);
     const config = loadConfig({ environment: { VLLM_KEY: 'vllm-secret', TEAM_A_KEY: 'team-a-secret-key-123' }, cwd: directory });
     expect(config.providers.get('vllm')).toMatchObject({ apiKey: 'vllm-secret', models: ['llama-*'], source: 'config' });
-    expect(config.routes.get('fast')?.targets).toEqual([{ provider: 'vllm', model: 'llama-3.1-8b', weight: 1 }]);
+    expect(config.routes.get('fast')?.groups[0]).toEqual([{ provider: 'vllm', model: 'llama-3.1-8b', weight: 1 }]);
     expect(config.aliases.get('gpt-4')).toBe('fast');
     expect(config.clientKeys).toEqual([
       { name: 'team-a', sha256: sha256Hex('team-a-secret-key-123'), models: ['fast'] },
@@ -146,7 +146,7 @@ describe('relay.example.yaml', () => {
       environment: { RELAY_CONFIG: new URL('../../relay.example.yaml', import.meta.url).pathname, BACKEND_RELAY_KEY: 'backend-relay-key-0123456789' },
       cwd: '/nonexistent',
     });
-    expect(config.routes.get('fast-chat')?.targets[0]).toEqual({ provider: 'vllm', model: 'llama-3.1-8b-instruct', weight: 1 });
+    expect(config.routes.get('fast-chat')?.groups[0]?.[0]).toEqual({ provider: 'vllm', model: 'llama-3.1-8b-instruct', weight: 1 });
     expect(config.clientKeys.map((key) => key.name)).toEqual(['backend', 'analytics']);
   });
 });

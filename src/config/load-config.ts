@@ -5,11 +5,11 @@ import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
-import { ConfigSchema, type RelayFileConfig } from './config-schema.js';
+import { ConfigSchema, type RelayFileConfig, type RouteFileConfig } from './config-schema.js';
 import { interpolateEnv } from './interpolate-env.js';
 import { defaultAliases, type Vendor } from './model-catalog.js';
 import { EnvironmentReader } from './read-environment.js';
-import type { ClientKeySettings, ProviderSettings, RelayConfig, Route } from './relay-config.js';
+import type { ClientKeySettings, ProviderSettings, RelayConfig, Route, RouteTarget } from './relay-config.js';
 
 if (!FormatRegistry.Has('uri')) {
   FormatRegistry.Set('uri', (value) => {
@@ -101,18 +101,45 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
   }
 
   const routes = new Map<string, Route>();
-  for (const [model, route] of Object.entries(file.models ?? {})) {
-    route.targets.forEach((target, index) => {
+  const toTargets = (targets: RouteFileConfig['targets'] & object, where: string) =>
+    targets.map((target, index) => {
       if (!providers.has(target.provider)) {
         problems.push(
-          `${configFile}: models.${model}.targets[${index}].provider: no provider named ${JSON.stringify(target.provider)}. ` +
+          `${configFile}: ${where}[${index}].provider: no provider named ${JSON.stringify(target.provider)}. ` +
             `Defined: ${[...providers.keys()].join(', ')}. Add it under "providers" or set its API key in the environment.`,
         );
       }
+      return { provider: target.provider, model: target.model ?? '', weight: target.weight ?? 1, ...(target.apiKey === undefined ? {} : { apiKey: target.apiKey }) };
     });
+  for (const [model, route] of Object.entries(file.models ?? {})) {
+    if ((route.targets === undefined) === (route.groups === undefined)) {
+      problems.push(`${configFile}: models.${model}: give exactly one of "targets" (one group) or "groups" (ordered groups of targets).`);
+      continue;
+    }
+    const withModel = (targets: RouteTarget[]) => targets.map((target) => ({ ...target, model: target.model || model }));
+    const groups = route.targets !== undefined
+      ? [withModel(toTargets(route.targets, `models.${model}.targets`))]
+      : (route.groups ?? []).map((group, index) => withModel(toTargets(group.targets, `models.${model}.groups[${index}].targets`)));
+    const canary = route.canary;
     routes.set(model, {
       model,
-      targets: route.targets.map((target) => ({ provider: target.provider, model: target.model ?? model, weight: target.weight ?? 1 })),
+      groups,
+      strategy: route.strategy ?? 'weighted',
+      canary:
+        canary === undefined
+          ? undefined
+          : {
+              targets: withModel(toTargets(canary.targets, `models.${model}.canary.targets`)),
+              initialWeight: canary.initialWeight ?? 5,
+              stepWeight: canary.stepWeight ?? 10,
+              maxWeight: canary.maxWeight ?? 50,
+              intervalMs: canary.intervalMs ?? 60_000,
+              threshold: canary.threshold ?? 5,
+              minSuccessRate: canary.minSuccessRate ?? 99,
+              maxLatencyP99Ms: canary.maxLatencyP99Ms ?? 1000,
+              minRequests: canary.minRequests ?? 10,
+            },
+      shadow: route.shadow === undefined ? undefined : { targets: withModel(toTargets(route.shadow.targets, `models.${model}.shadow.targets`)), percent: route.shadow.percent },
     });
   }
 
@@ -144,12 +171,15 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     problems.push('RELAY_MASTER_KEY: too short to be safe. Use at least 16 random characters, e.g. `openssl rand -hex 24`.');
   }
 
+  const maxRetries = env.integer('MAX_RETRIES', { min: 0, max: 10 }) ?? file.upstream?.maxRetries ?? 3;
+  const timeoutMs = env.integer('TIMEOUT_MS', { min: 100, max: 3_600_000 }) ?? file.upstream?.timeoutMs ?? 30_000;
   const config: RelayConfig = {
     port: env.integer('PORT', { min: 0, max: 65535 }) ?? file.server?.port ?? 8080,
     host: env.string('HOST') ?? file.server?.host ?? '0.0.0.0',
     bodyLimitBytes: file.server?.bodyLimitBytes ?? 50 * 1024 * 1024,
-    maxRetries: env.integer('MAX_RETRIES', { min: 0, max: 10 }) ?? file.upstream?.maxRetries ?? 3,
-    timeoutMs: env.integer('TIMEOUT_MS', { min: 100, max: 3_600_000 }) ?? file.upstream?.timeoutMs ?? 30_000,
+    maxRetries,
+    timeoutMs,
+    deadlineMs: file.upstream?.deadlineMs ?? timeoutMs * (maxRetries + 1),
     connectionPoolSize: env.integer('CONNECTION_POOL_SIZE', { min: 1, max: 10_000 }) ?? file.upstream?.connectionPoolSize ?? 100,
     strictParameters: file.server?.strictParameters ?? false,
     logLevel: env.string('LOG_LEVEL') ?? 'info',
@@ -159,6 +189,9 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     providers,
     routes,
     aliases,
+    fallbacks: new Map(Object.entries(file.fallbacks ?? {})),
+    contextFallbacks: new Map(Object.entries(file.contextFallbacks ?? {})),
+    contentFilterFallbacks: new Map(Object.entries(file.contentFilterFallbacks ?? {})),
     clientKeys,
     mockOnly,
     configFile,

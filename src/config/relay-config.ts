@@ -23,11 +23,31 @@ export interface RouteTarget {
   /** Model name sent upstream. */
   model: string;
   weight: number;
+  /** This deployment's own upstream key, overriding the provider's. */
+  apiKey?: string;
+}
+
+export type RoutingStrategy = 'weighted' | 'least-inflight' | 'latency' | 'cost';
+
+export interface CanarySettings {
+  targets: RouteTarget[];
+  initialWeight: number;
+  stepWeight: number;
+  maxWeight: number;
+  intervalMs: number;
+  threshold: number;
+  minSuccessRate: number;
+  maxLatencyP99Ms: number;
+  minRequests: number;
 }
 
 export interface Route {
   model: string;
-  targets: RouteTarget[];
+  /** Ordered groups of deployments. */
+  groups: RouteTarget[][];
+  strategy: RoutingStrategy;
+  canary: CanarySettings | undefined;
+  shadow: { targets: RouteTarget[]; percent: number } | undefined;
 }
 
 export interface ClientKeySettings {
@@ -44,6 +64,8 @@ export interface RelayConfig {
   maxRetries: number;
   timeoutMs: number;
   connectionPoolSize: number;
+  /** Overall time for attempts and waits before a request's first byte. */
+  deadlineMs: number;
   /** Refuse (400) instead of dropping request parameters an upstream cannot honour. */
   strictParameters: boolean;
   logLevel: string;
@@ -55,6 +77,9 @@ export interface RelayConfig {
   providers: Map<string, ProviderSettings>;
   routes: Map<string, Route>;
   aliases: Map<string, string>;
+  fallbacks: Map<string, string[]>;
+  contextFallbacks: Map<string, string[]>;
+  contentFilterFallbacks: Map<string, string[]>;
   clientKeys: ClientKeySettings[];
   /** True when no real upstream is configured and the built-in mock serves `mock-*`. */
   mockOnly: boolean;

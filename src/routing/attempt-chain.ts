@@ -1,25 +1,36 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CallAbortedError } from '../providers/upstream-failure.js';
-import { UpstreamError } from '../spec/relay-error.js';
-import type { Target } from './model-router.js';
+import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
+import type { Deployment } from './deployment.js';
+import type { FallbackKind, ResolvedModel } from './model-router.js';
 import { failurePolicy, retryDelayMs } from './retry-policy.js';
+import { selectDeployment } from './select-deployment.js';
 
 export interface AttemptChainOptions {
-  targets: readonly Target[];
+  primary: ResolvedModel;
+  /** Models to fall back to for a kind of failure, in order (computed only when needed). */
+  fallbacks: (kind: FallbackKind) => readonly ResolvedModel[];
+  /** Keeps a client on one side of a canary. */
+  stickyKey: string;
   maxRetries: number;
   signal: AbortSignal;
-  /** Epoch ms after which no new attempt starts and no wait is begun. */
+  /** Epoch ms after which no attempt starts and no wait begins. */
   deadline: number;
   random?: () => number;
   wait?: (milliseconds: number, signal: AbortSignal) => Promise<void>;
+  priceOf?: (deployment: Deployment) => number | undefined;
   /** Told of every failed attempt, for logs and metrics. */
-  onAttemptFailed?: (error: UpstreamError, target: Target, attempt: number) => void;
+  onAttemptFailed?: (error: UpstreamError, deployment: Deployment, attempt: number) => void;
 }
 
 export interface AttemptOutcome<T> {
   value: T;
-  target: Target;
+  deployment: Deployment;
+  /** The model that answered (differs from the primary after a fallback). */
+  resolved: ResolvedModel;
   attempts: number;
+  /** Call once the answer is complete (or failed after its first byte). */
+  finish(ok: boolean): void;
 }
 
 /** Carries how many attempts were made when every one failed. */
@@ -34,44 +45,125 @@ export class AttemptsExhaustedError extends Error {
 }
 
 const abortableSleep = (milliseconds: number, signal: AbortSignal) => sleep(milliseconds, undefined, { signal }).then(() => undefined);
+const clientFault = new Set<FailureReason>(['invalid_request', 'not_found', 'context_length', 'content_filter']);
+
+/** How a failure changes a deployment's health. */
+function recordFailure(deployment: Deployment, error: UpstreamError): void {
+  switch (error.reason) {
+    case 'rate_limited':
+      deployment.health.coolFor(Math.min(error.retryAfterMs ?? 1_000, 60_000));
+      return;
+    case 'auth':
+      deployment.health.ejectNow();
+      return;
+    case 'quota':
+      deployment.health.coolFor(60_000);
+      return;
+    case 'provider_internal':
+    case 'network':
+    case 'timeout':
+      deployment.health.onFailure();
+      return;
+    default:
+      return; // the caller's fault says nothing about the deployment
+  }
+}
 
 /**
- * Runs `attempt` until one succeeds, at most `1 + maxRetries` times. A retry goes to a target that has
- * not failed this request when there is one. It waits as the retry policy says, but never past the
- * deadline: a wait that does not fit ends the chain with the last failure. Only failures before
- * anything reached the client come here; callers never retry after the first byte.
+ * Runs `attempt` until one succeeds. The order: healthy deployments of the model not yet tried (by
+ * the route's strategy), then retries with back-off (`retry-after` honoured), then fallback models.
+ * `maxRetries` bounds the retries; each fallback model adds one attempt of its own. A wait that does
+ * not fit before the deadline is skipped in favour of the next option. Only failures before the
+ * first byte reached the client come here: callers never retry after it.
  */
-export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: (target: Target) => Promise<T>): Promise<AttemptOutcome<T>> {
-  const { targets, maxRetries, signal, deadline } = options;
+export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: (deployment: Deployment) => Promise<T>): Promise<AttemptOutcome<T>> {
+  const random = options.random ?? Math.random;
   const wait = options.wait ?? abortableSleep;
-  const failed = new Set<Target>();
-  const first = targets[0];
-  if (first === undefined) throw new Error('no target to attempt');
-  let target: Target = first;
-  for (let attempts = 1; ; attempts++) {
+  const select = (groups: readonly (readonly Deployment[])[], exclude: ReadonlySet<Deployment>) =>
+    selectDeployment(groups, { strategy: current.route.strategy, exclude, random, priceOf: options.priceOf ?? (() => undefined) });
+  const tried = new Set<Deployment>();
+  const usedFallbacks = new Set<string>([options.primary.model]);
+  let current = options.primary;
+  let groups = current.route.groupsFor(options.stickyKey);
+  let retriesLeft = options.maxRetries;
+  let attempts = 0;
+  let next: Deployment | undefined;
+
+  const fallBack = (kind: FallbackKind): boolean => {
+    const candidate = options.fallbacks(kind).find((entry) => !usedFallbacks.has(entry.model));
+    if (candidate === undefined) return false;
+    usedFallbacks.add(candidate.model);
+    current = candidate;
+    groups = current.route.groupsFor(options.stickyKey);
+    next = undefined;
+    return true;
+  };
+
+  for (;;) {
+    const deployment = next ?? select(groups, tried) ?? select(groups, new Set());
+    next = undefined;
+    if (deployment === undefined) throw new Error(`model ${current.model} has no deployment`);
+    attempts++;
+    deployment.inflight++;
+    deployment.health.onAttempt();
+    const started = performance.now();
     try {
-      return { value: await attempt(target), target, attempts };
+      const value = await attempt(deployment);
+      const elapsed = performance.now() - started;
+      deployment.health.onSuccess();
+      deployment.recordFirstByte(elapsed);
+      current.route.observe(deployment, true, elapsed);
+      let finished = false;
+      return {
+        value,
+        deployment,
+        resolved: current,
+        attempts,
+        finish(ok) {
+          if (finished) return;
+          finished = true;
+          deployment.inflight--;
+          if (!ok) deployment.health.onFailure();
+        },
+      };
     } catch (error) {
+      deployment.inflight--;
       if (!(error instanceof UpstreamError)) throw error;
-      failed.add(target);
-      options.onAttemptFailed?.(error, target, attempts);
+      recordFailure(deployment, error);
+      current.route.observe(deployment, clientFault.has(error.reason), performance.now() - started);
+      options.onAttemptFailed?.(error, deployment, attempts);
+      tried.add(deployment);
+      if (options.signal.aborted) throw new CallAbortedError(error);
+
+      if (error.reason === 'context_length' || error.reason === 'content_filter') {
+        if (fallBack(error.reason)) continue;
+        throw new AttemptsExhaustedError(error, attempts);
+      }
       const policy = failurePolicy[error.reason];
-      const untried = targets.find((candidate) => !failed.has(candidate));
-      const canContinue = attempts <= maxRetries && !signal.aborted && (policy.retry || (policy.otherDeployment && untried !== undefined));
-      if (!canContinue) throw new AttemptsExhaustedError(error, attempts);
-      const next: Target | undefined = untried ?? (policy.retry ? target : undefined);
-      if (next === undefined) throw new AttemptsExhaustedError(error, attempts);
-      // Moving to a fresh deployment needs no back-off; retrying the same one does.
-      const delay = next === target || untried === undefined ? retryDelayMs(attempts - 1, error.retryAfterMs, options.random) : 0;
-      if (Date.now() + delay >= deadline) throw new AttemptsExhaustedError(error, attempts);
-      if (delay > 0) {
-        try {
-          await wait(delay, signal);
-        } catch (sleepError) {
-          throw new CallAbortedError(sleepError);
+      if (!policy.retry && !policy.otherDeployment) throw new AttemptsExhaustedError(error, attempts);
+      const other = select(groups, tried);
+      if (other !== undefined && retriesLeft > 0 && Date.now() < options.deadline) {
+        retriesLeft--;
+        next = other;
+        continue;
+      }
+      if (policy.retry && retriesLeft > 0) {
+        const delay = retryDelayMs(options.maxRetries - retriesLeft, error.retryAfterMs, random);
+        if (Date.now() + delay < options.deadline) {
+          retriesLeft--;
+          if (delay > 0) {
+            try {
+              await wait(delay, options.signal);
+            } catch (sleepError) {
+              throw new CallAbortedError(sleepError);
+            }
+          }
+          next = select(groups, new Set());
+          continue;
         }
       }
-      target = next;
+      if (Date.now() < options.deadline && fallBack('exhausted')) continue;
+      throw new AttemptsExhaustedError(error, attempts);
     }
   }
 }

@@ -1,18 +1,14 @@
 import { compileGlobs } from '../auth/glob.js';
 import type { Principal } from '../auth/principal.js';
 import { defaultCatalog, vendorOf, type CatalogModel, type Vendor } from '../config/model-catalog.js';
-import type { RelayConfig } from '../config/relay-config.js';
+import type { RelayConfig, RouteTarget } from '../config/relay-config.js';
 import type { Provider } from '../providers/provider.js';
 import { RelayError } from '../spec/relay-error.js';
+import { CanaryController, type CanaryCheck, type CanarySnapshot } from './canary-controller.js';
+import type { DeploymentRegistry } from './deployment.js';
+import { RouteRuntime } from './route-runtime.js';
+import { ShadowMirror } from './shadow-mirror.js';
 import { suggestModels } from './suggest-models.js';
-
-/** One deployment a request can be sent to. */
-export interface Target {
-  provider: Provider;
-  /** Model name sent upstream. */
-  model: string;
-  weight: number;
-}
 
 /** Where a requested model name leads. */
 export interface ResolvedModel {
@@ -20,8 +16,19 @@ export interface ResolvedModel {
   requested: string;
   /** The served model after aliases. */
   model: string;
-  targets: Target[];
+  route: RouteRuntime;
 }
+
+export interface ModelRouterOptions {
+  /** The provider instance for a name, or a derived one using a deployment's own key. */
+  providerFor: (name: string, apiKey?: string) => Provider;
+  registry: DeploymentRegistry;
+  /** Canary controllers that survive config reloads (same model and settings). */
+  canaries: Map<string, CanaryController>;
+  onCanaryChange?: (snapshot: CanarySnapshot, check: CanaryCheck) => void;
+}
+
+export type FallbackKind = 'exhausted' | 'context_length' | 'content_filter';
 
 /**
  * Resolves a requested model name: aliases first (the seed's table, then the config's), then an
@@ -31,26 +38,45 @@ export interface ResolvedModel {
 export class ModelRouter {
   private readonly resolved = new Map<string, ResolvedModel | null>();
   private readonly servedNames: string[];
-  private readonly providerMatchers: Array<{ provider: Provider; matches: (model: string) => boolean }>;
+  private readonly providerMatchers: Array<{ name: string; matches: (model: string) => boolean }>;
   private readonly keyMatchers = new WeakMap<Principal, (model: string) => boolean>();
   private readonly catalog = new Map<string, CatalogModel>(defaultCatalog.map((entry) => [entry.id, entry]));
+  private readonly runtimes = new Map<string, RouteRuntime>();
 
   constructor(
     private readonly config: RelayConfig,
-    private readonly providers: Map<string, Provider>,
+    private readonly options: ModelRouterOptions,
   ) {
     this.providerMatchers = [...config.providers.values()]
       .filter((settings) => settings.models.length > 0)
-      .map((settings) => ({ provider: this.provider(settings.name), matches: compileGlobs(settings.models) }));
+      .map((settings) => ({ name: settings.name, matches: compileGlobs(settings.models) }));
     const candidates = new Set<string>([...config.routes.keys(), ...this.catalog.keys(), ...config.aliases.keys()]);
     if (config.mockOnly) for (const name of ['mock-chat', 'mock-embedding']) candidates.add(name);
     for (const settings of config.providers.values()) for (const pattern of settings.models) if (!/[*?]/.test(pattern)) candidates.add(pattern);
     this.servedNames = [...candidates].filter((name) => this.lookup(name) !== null).sort();
+    const liveCanaries = new Set<string>();
+    for (const route of config.routes.values()) if (route.canary !== undefined) liveCanaries.add(route.model);
+    for (const [model, controller] of options.canaries) {
+      if (!liveCanaries.has(model)) {
+        controller.stop();
+        options.canaries.delete(model);
+      }
+    }
   }
 
   /** Names for `GET /v1/models`: every concrete model and alias this relay serves. */
   listServed(): readonly string[] {
     return this.servedNames;
+  }
+
+  /** Routes with a canary, for the admin API. */
+  canary(model: string): CanaryController | undefined {
+    return this.options.canaries.get(model);
+  }
+
+  /** Routes with shadow traffic, for the admin API. */
+  shadows(): Array<{ model: string } & ReturnType<ShadowMirror['snapshot']>> {
+    return [...this.runtimes.values()].flatMap((route) => (route.shadow === undefined ? [] : [{ model: route.model, ...route.shadow.snapshot() }]));
   }
 
   /** Resolves a model for a caller, or throws 404 (unknown, with suggestions) or 403 (not allowed for this key). */
@@ -68,60 +94,99 @@ export class ModelRouter {
         param: 'model',
       });
     }
-    if (principal.models !== undefined) {
-      let allowed = this.keyMatchers.get(principal);
-      if (allowed === undefined) {
-        allowed = compileGlobs(principal.models);
-        this.keyMatchers.set(principal, allowed);
-      }
-      if (!allowed(found.requested) && !allowed(found.model)) {
-        throw new RelayError(
-          `This API key may not use the model "${requested}". It may use: ${principal.models.join(', ')}. Ask the relay's operator to extend the key's models.`,
-          { status: 403, type: 'permission_error', code: 'model_not_allowed', param: 'model' },
-        );
-      }
+    if (!this.allows(principal, found)) {
+      throw new RelayError(
+        `This API key may not use the model "${requested}". It may use: ${principal.models?.join(', ')}. Ask the relay's operator to extend the key's models.`,
+        { status: 403, type: 'permission_error', code: 'model_not_allowed', param: 'model' },
+      );
     }
     return found;
+  }
+
+  /**
+   * The models to try after `model` for a kind of failure, from the config's fallback tables (and
+   * a request's own `fallbacks` for exhausted attempts). Names that are unknown or not allowed for
+   * the key are skipped: a fallback must never widen what a key may use.
+   */
+  fallbacksFor(model: string, kind: FallbackKind, principal: Principal, requestFallbacks: readonly string[] = []): ResolvedModel[] {
+    const table = kind === 'context_length' ? this.config.contextFallbacks : kind === 'content_filter' ? this.config.contentFilterFallbacks : this.config.fallbacks;
+    const names = kind === 'exhausted' ? [...requestFallbacks, ...(table.get(model) ?? [])] : (table.get(model) ?? []);
+    const result: ResolvedModel[] = [];
+    for (const name of names) {
+      const found = this.lookup(name);
+      if (found !== null && found.model !== model && this.allows(principal, found) && !result.some((entry) => entry.model === found.model)) result.push(found);
+    }
+    return result;
+  }
+
+  private allows(principal: Principal, found: ResolvedModel): boolean {
+    if (principal.models === undefined) return true;
+    let allowed = this.keyMatchers.get(principal);
+    if (allowed === undefined) {
+      allowed = compileGlobs(principal.models);
+      this.keyMatchers.set(principal, allowed);
+    }
+    return allowed(found.requested) || allowed(found.model);
   }
 
   private lookup(requested: string): ResolvedModel | null {
     const cached = this.resolved.get(requested);
     if (cached !== undefined) return cached;
-    const result = this.compute(requested);
+    let model = requested;
+    for (let depth = 0; depth < 8 && this.config.aliases.has(model); depth++) model = this.config.aliases.get(model) ?? model;
+    const route = this.runtimeFor(model);
+    const result = route === undefined ? null : { requested, model, route };
     // Unknown names are not cached: a client looping over random names must not grow memory.
     if (result !== null) this.resolved.set(requested, result);
     return result;
   }
 
-  private compute(requested: string): ResolvedModel | null {
-    let model = requested;
-    for (let depth = 0; depth < 8 && this.config.aliases.has(model); depth++) model = this.config.aliases.get(model) ?? model;
+  private runtimeFor(model: string): RouteRuntime | undefined {
+    const existing = this.runtimes.get(model);
+    if (existing !== undefined) return existing;
+    const runtime = this.buildRuntime(model);
+    if (runtime !== undefined) this.runtimes.set(model, runtime);
+    return runtime;
+  }
+
+  private buildRuntime(model: string): RouteRuntime | undefined {
     const route = this.config.routes.get(model);
     if (route !== undefined) {
-      return {
-        requested,
-        model,
-        targets: route.targets.map((target) => ({ provider: this.provider(target.provider), model: target.model, weight: target.weight })),
-      };
+      let canary: RouteRuntime['canary'];
+      if (route.canary !== undefined) {
+        let controller = this.options.canaries.get(model);
+        if (controller === undefined || JSON.stringify(controller.settings) !== JSON.stringify(route.canary)) {
+          controller?.stop();
+          controller = new CanaryController(model, route.canary, Date.now, this.options.onCanaryChange);
+          this.options.canaries.set(model, controller);
+        }
+        controller.start();
+        canary = { controller, group: this.deployments(route.canary.targets) };
+      }
+      const shadow = route.shadow === undefined ? undefined : new ShadowMirror(this.deployments(route.shadow.targets), route.shadow.percent);
+      return new RouteRuntime(model, route.groups.map((group) => this.deployments(group)), route.strategy, canary, shadow);
     }
+    const target = this.defaultTarget(model);
+    if (target === undefined) return undefined;
+    return new RouteRuntime(model, [this.deployments([target])], 'weighted', undefined, undefined);
+  }
+
+  private defaultTarget(model: string): RouteTarget | undefined {
     const listed = this.providerMatchers.find((entry) => entry.matches(model));
-    if (listed !== undefined) return { requested, model, targets: [{ provider: listed.provider, model, weight: 1 }] };
+    if (listed !== undefined) return { provider: listed.name, model, weight: 1 };
     const vendor = vendorOf(model);
-    if (vendor === undefined) return null;
+    if (vendor === undefined) return undefined;
     const candidates = [...this.config.providers.values()].filter((settings) => settings.vendors.includes(vendor));
     // A vendor's own upstream is preferred over an aggregator that serves every vendor.
     candidates.sort((left, right) => left.vendors.length - right.vendors.length);
     const chosen = candidates[0];
-    if (chosen === undefined) return null;
+    if (chosen === undefined) return undefined;
     const direct = chosen.vendors.length === 1;
-    const upstreamModel = direct ? (this.catalog.get(model)?.vendorName ?? model) : model;
-    return { requested, model, targets: [{ provider: this.provider(chosen.name), model: upstreamModel, weight: 1 }] };
+    return { provider: chosen.name, model: direct ? (this.catalog.get(model)?.vendorName ?? model) : model, weight: 1 };
   }
 
-  private provider(name: string): Provider {
-    const provider = this.providers.get(name);
-    if (provider === undefined) throw new Error(`no provider instance named ${name}`);
-    return provider;
+  private deployments(targets: readonly RouteTarget[]) {
+    return targets.map((target) => this.options.registry.deployment(this.options.providerFor(target.provider, target.apiKey), target.model, target.weight));
   }
 }
 
@@ -132,3 +197,6 @@ const vendorKey: Record<Vendor, string> = {
   google: 'GEMINI_API_KEY',
   deepseek: 'DEEPSEEK_API_KEY',
 };
+
+/** A deployment as the attempt function sees it: a provider and the upstream model name. */
+export type { Deployment as Target } from './deployment.js';

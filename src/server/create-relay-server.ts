@@ -1,18 +1,21 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
-import { authenticate } from '../auth/authenticate.js';
+import { authenticate, authenticateAdmin } from '../auth/authenticate.js';
 import { StaticKeyStore, type KeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { publishRequestEnd } from '../observability/relay-events.js';
 import { createProvider } from '../providers/create-provider.js';
 import type { Provider } from '../providers/provider.js';
+import type { CanaryController } from '../routing/canary-controller.js';
+import { DeploymentRegistry } from '../routing/deployment.js';
 import { ModelRouter } from '../routing/model-router.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
 import { newRequestState } from './request-state.js';
+import { registerAdminRouting } from './routes/admin-routing.js';
 import { registerAnthropicMessages } from './routes/anthropic-messages.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerEmbeddingsAndCompletions } from './routes/embeddings-and-completions.js';
@@ -25,6 +28,12 @@ export interface RelayServer {
   listen(): Promise<{ port: number; host: string; url: string }>;
   /** Stops accepting, lets in-flight requests end, closes upstream pools. */
   close(): Promise<void>;
+  /**
+   * Swaps in a new configuration's routes, providers and keys. Requests in flight finish with the
+   * ones they started with; upstream connection pools, deployment health and canaries carry over.
+   * Listening settings (port, host, body limit) need a restart.
+   */
+  reload(config: RelayConfig): void;
 }
 
 export interface CreateRelayServerOptions {
@@ -41,8 +50,32 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     keepAliveTimeout: 30_000,
     connect: { timeout: Math.min(config.timeoutMs, 10_000) },
   });
-  const providers = new Map<string, Provider>();
-  for (const settings of config.providers.values()) providers.set(settings.name, createProvider(settings, dispatcher));
+  const deployments = new DeploymentRegistry();
+  const canaries = new Map<string, CanaryController>();
+  const buildRouter = (routerConfig: RelayConfig) => {
+    const providers = new Map<string, Provider>();
+    for (const settings of routerConfig.providers.values()) providers.set(settings.name, createProvider(settings, dispatcher));
+    return new ModelRouter(routerConfig, {
+      registry: deployments,
+      canaries,
+      providerFor: (name, apiKey) => {
+        const settings = routerConfig.providers.get(name);
+        if (settings === undefined) throw new Error(`no provider named ${name}`);
+        if (apiKey === undefined || apiKey === settings.apiKey) return providers.get(name) as Provider;
+        // A deployment with its own key: same upstream, another key, its own health (the name says which key, never the key).
+        const derivedName = `${name}#${createHash('sha256').update(apiKey).digest('hex').slice(0, 6)}`;
+        let derived = providers.get(derivedName);
+        if (derived === undefined) {
+          derived = createProvider({ ...settings, name: derivedName, apiKey }, dispatcher);
+          providers.set(derivedName, derived);
+        }
+        return derived;
+      },
+      onCanaryChange: (snapshot, check) => {
+        if (check.action !== 'hold') options.logger.info({ model: snapshot.model, phase: snapshot.phase, weight: snapshot.weight, check }, 'canary changed');
+      },
+    });
+  };
 
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -63,7 +96,9 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
 
   const services: RelayServices = {
     config,
-    router: new ModelRouter(config, providers),
+    router: buildRouter(config),
+    deployments,
+    priceOf: () => undefined,
     keys: options.keys ?? new StaticKeyStore(config.masterKeySha256, config.clientKeys),
     lifecycle: { ready: false, draining: false },
     logger: app.log,
@@ -98,6 +133,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     reply.header('x-request-id', request.id);
     reply.raw.once('close', () => finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services));
     if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
+    else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdmin(request.headers, services.keys);
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -113,6 +149,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   registerChatCompletions(app, services);
   registerEmbeddingsAndCompletions(app, services);
   registerAnthropicMessages(app, services);
+  registerAdminRouting(app, services);
   registerModelsAndHealth(app, services);
 
   return {
@@ -127,8 +164,15 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     },
     async close() {
       services.lifecycle.draining = true;
+      for (const controller of canaries.values()) controller.stop();
       await app.close();
       await dispatcher.close();
+    },
+    reload(next) {
+      const router = buildRouter(next);
+      services.router = router;
+      services.config = { ...next, port: config.port, host: config.host, bodyLimitBytes: config.bodyLimitBytes };
+      if (options.keys === undefined) services.keys = new StaticKeyStore(next.masterKeySha256, next.clientKeys);
     },
   };
 }

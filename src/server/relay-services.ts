@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { KeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
+import type { Deployment, DeploymentRegistry } from '../routing/deployment.js';
 import type { ModelRouter } from '../routing/model-router.js';
 
 /** Whether the process takes traffic: not before it listens, and not while it drains for shutdown. */
@@ -12,7 +13,11 @@ export interface Lifecycle {
 /** Everything the HTTP layer needs, built once at start. */
 export interface RelayServices {
   config: RelayConfig;
+  /** Replaced as a whole on config reload; in-flight requests keep the one they started with. */
   router: ModelRouter;
+  deployments: DeploymentRegistry;
+  /** Price per 1M output tokens of a deployment, for the cost strategy. */
+  priceOf: (deployment: Deployment) => number | undefined;
   keys: KeyStore;
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;

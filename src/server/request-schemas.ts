@@ -16,6 +16,8 @@ export const ChatCompletionBody = Type.Object(
     stream_options: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
     max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     max_completion_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    /** The relay's own field: models to try if this one fails; removed before the request goes upstream. */
+    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 5 })),
   },
   { additionalProperties: true },
 );

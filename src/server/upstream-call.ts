@@ -2,26 +2,46 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ProviderCall } from '../providers/provider.js';
 import { CallAbortedError } from '../providers/upstream-failure.js';
 import { AttemptsExhaustedError, runAttemptChain, type AttemptOutcome } from '../routing/attempt-chain.js';
-import type { ResolvedModel, Target } from '../routing/model-router.js';
+import type { Deployment } from '../routing/deployment.js';
+import type { ResolvedModel } from '../routing/model-router.js';
 import { RelayError, toClientError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 
 /** One request's way through the attempt chain, tied to the client's connection. */
 export interface UpstreamCall {
   call: ProviderCall;
-  run<T>(attempt: (target: Target) => Promise<T>): Promise<AttemptOutcome<T>>;
+  run<T>(attempt: (deployment: Deployment) => Promise<T>): Promise<AttemptOutcome<T>>;
+}
+
+export interface UpstreamCallOptions {
+  /** Models the request itself asked to fall back to (the body's `fallbacks`). */
+  fallbacks?: readonly string[];
+  /** Refines canary stickiness within one client key (the body's `user`). */
+  user?: unknown;
 }
 
 /**
  * Prepares the upstream call of a request: an abort signal that fires when the client goes away
  * (so the upstream request is cancelled too), the per-attempt timeout, the request's deadline, and
- * the mapping of a final failure to what the client sees. Records served model, provider and attempts.
+ * the mapping of a final failure to what the client sees. Records what served the request in the
+ * `x-relay-*` headers, and releases the deployment when the response ends.
  */
-export function prepareUpstreamCall(request: FastifyRequest, reply: FastifyReply, services: RelayServices, resolved: ResolvedModel): UpstreamCall {
+export function prepareUpstreamCall(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: RelayServices,
+  resolved: ResolvedModel,
+  options: UpstreamCallOptions = {},
+): UpstreamCall {
   const { config, logger } = services;
+  const router = services.router;
+  const principal = request.relay.principal!;
   const controller = new AbortController();
+  let finish: ((ok: boolean) => void) | undefined;
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+    const complete = reply.raw.writableFinished;
+    if (!complete) controller.abort();
+    finish?.(complete && request.relay.errorCode === undefined);
   });
   const strictHeader = request.headers['x-relay-strict'];
   const call: ProviderCall = {
@@ -40,33 +60,42 @@ export function prepareUpstreamCall(request: FastifyRequest, reply: FastifyReply
       try {
         const outcome = await runAttemptChain(
           {
-            targets: resolved.targets,
+            primary: resolved,
+            fallbacks: (kind) => router.fallbacksFor(resolved.model, kind, principal, options.fallbacks),
+            stickyKey: typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : principal.id,
             maxRetries: config.maxRetries,
             signal: controller.signal,
-            deadline: Date.now() + config.timeoutMs * (config.maxRetries + 1),
-            onAttemptFailed: (error, target, number) => {
+            deadline: Date.now() + config.deadlineMs,
+            priceOf: services.priceOf,
+            onAttemptFailed: (error, deployment, number) => {
               logger.warn(
-                { requestId: request.id, provider: target.provider.name, model: target.model, attempt: number, reason: error.reason, status: error.status, detail: error.message },
+                { requestId: request.id, deployment: deployment.id, attempt: number, reason: error.reason, status: error.status, detail: error.message },
                 'upstream attempt failed',
               );
             },
           },
           attempt,
         );
-        state.provider = outcome.target.provider.name;
-        state.model = outcome.target.model;
+        finish = (ok) => {
+          outcome.finish(ok);
+          resolved.route.shadow?.recordPrimary(ok, ok ? 200 : 502, performance.now() - state.startedAt);
+        };
+        state.provider = outcome.deployment.provider.name;
+        state.model = outcome.deployment.model;
         state.attempts = outcome.attempts;
-        reply.header('x-relay-model', outcome.target.model);
-        reply.header('x-relay-provider', outcome.target.provider.name);
+        reply.header('x-relay-model', outcome.deployment.model);
+        reply.header('x-relay-provider', outcome.deployment.provider.name);
         reply.header('x-relay-attempts', String(outcome.attempts));
+        if (outcome.resolved !== resolved) reply.header('x-relay-fallback', `${resolved.model}->${outcome.resolved.model}`);
         if (call.dropped.length > 0) {
           const dropped = [...new Set(call.dropped)];
           reply.header('x-relay-dropped-params', dropped.join(','));
-          logger.info({ requestId: request.id, provider: outcome.target.provider.name, dropped }, 'parameters the upstream cannot honour were dropped');
+          logger.info({ requestId: request.id, provider: outcome.deployment.provider.name, dropped }, 'parameters the upstream cannot honour were dropped');
         }
         return outcome;
       } catch (error) {
         if (error instanceof AttemptsExhaustedError) {
+          resolved.route.shadow?.recordPrimary(false, error.last.status ?? 502, performance.now() - state.startedAt);
           state.attempts = error.attempts;
           state.provider = error.last.provider;
           reply.header('x-relay-attempts', String(error.attempts));

@@ -11,6 +11,7 @@ export type OpenAIErrorType =
   | 'authentication_error'
   | 'permission_error'
   | 'not_found_error'
+  | 'conflict_error'
   | 'rate_limit_error'
   | 'insufficient_quota'
   | 'server_error'

@@ -16,17 +16,19 @@ import { prepareUpstreamCall } from '../upstream-call.js';
  */
 export function registerChatCompletions(app: FastifyInstance, services: RelayServices): void {
   app.post('/v1/chat/completions', { schema: { body: ChatCompletionBody } }, async (request, reply) => {
-    const chatRequest = request.body as ChatRequest;
+    // `fallbacks` is the relay's own field: it never goes upstream.
+    const { fallbacks, ...chatRequest } = request.body as ChatRequest & { fallbacks?: string[] };
     const resolved = services.router.resolve(chatRequest.model, request.relay.principal!);
-    const upstream = prepareUpstreamCall(request, reply, services, resolved);
+    const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: chatRequest.user });
+    resolved.route.shadow?.maybeMirror(chatRequest, services.config.timeoutMs, request.id);
     if (chatRequest.stream !== true) {
-      const outcome = await upstream.run((target) => target.provider.chat(chatRequest, target.model, upstream.call));
+      const outcome = await upstream.run((deployment) => deployment.provider.chat(chatRequest, deployment.model, upstream.call));
       request.relay.usage = outcome.value.usage;
       return reply.type('application/json').send(outcome.value.body);
     }
     request.relay.stream = true;
-    const outcome = await upstream.run(async (target) => {
-      const parts = await target.provider.chatStream(chatRequest, target.model, upstream.call);
+    const outcome = await upstream.run(async (deployment) => {
+      const parts = await deployment.provider.chatStream(chatRequest, deployment.model, upstream.call);
       const first = await parts.next();
       return { parts, first };
     });

@@ -16,7 +16,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const body = request.body as Record<string, unknown> & { model: string };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
-    const outcome = await upstream.run((target) => target.provider.embeddings(body, target.model, upstream.call));
+    const outcome = await upstream.run((deployment) => deployment.provider.embeddings(body, deployment.model, upstream.call));
     request.relay.usage = outcome.value.usage;
     return reply.type('application/json').send(outcome.value.body);
   });
@@ -25,7 +25,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const body = request.body as Record<string, unknown> & { model: string };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
-    const outcome = await upstream.run((target) => target.provider.completions(body, target.model, upstream.call));
+    const outcome = await upstream.run((deployment) => deployment.provider.completions(body, deployment.model, upstream.call));
     const result = outcome.value;
     if (result.kind === 'json') {
       request.relay.usage = result.usage;

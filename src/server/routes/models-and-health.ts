@@ -39,5 +39,5 @@ export function registerModelsAndHealth(app: FastifyInstance, services: RelaySer
 
 function ownerOf(id: string, services: RelayServices): string {
   const route = services.config.routes.get(id);
-  return route?.targets[0]?.provider ?? 'relay';
+  return route?.groups[0]?.[0]?.provider ?? 'relay';
 }

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { Provider } from '../providers/provider.js';
+import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
+import { AttemptsExhaustedError, runAttemptChain } from './attempt-chain.js';
+import { DeploymentRegistry, type Deployment } from './deployment.js';
+import type { ResolvedModel } from './model-router.js';
+import { RouteRuntime } from './route-runtime.js';
+
+const provider = (name: string) => ({ name, type: 'openai' }) as unknown as Provider;
+
+function model(name: string, registry: DeploymentRegistry, providers: string[]): ResolvedModel {
+  const deployments = providers.map((providerName) => registry.deployment(provider(providerName), name, 1));
+  return { requested: name, model: name, route: new RouteRuntime(name, [deployments], 'weighted', undefined, undefined) };
+}
+
+const failure = (reason: FailureReason, retryAfterMs?: number) => new UpstreamError(reason, { reason, status: 500, retryAfterMs });
+
+function run(primary: ResolvedModel, script: Array<FailureReason | 'ok' | [FailureReason, number]>, options: { maxRetries?: number; fallbacks?: ResolvedModel[]; deadlineInMs?: number } = {}) {
+  const waits: number[] = [];
+  const calls: string[] = [];
+  const promise = runAttemptChain(
+    {
+      primary,
+      fallbacks: () => options.fallbacks ?? [],
+      stickyKey: 'k',
+      maxRetries: options.maxRetries ?? 3,
+      signal: new AbortController().signal,
+      deadline: Date.now() + (options.deadlineInMs ?? 60_000),
+      random: () => 0,
+      wait: async (milliseconds) => {
+        waits.push(milliseconds);
+      },
+    },
+    async (deployment: Deployment) => {
+      calls.push(`${deployment.provider.name}/${deployment.model}`);
+      const step = script.shift() ?? 'ok';
+      if (step === 'ok') return 'answer';
+      if (Array.isArray(step)) throw failure(step[0], step[1]);
+      throw failure(step);
+    },
+  );
+  return { promise, waits, calls };
+}
+
+describe('runAttemptChain', () => {
+  it('retries one deployment with the back-off of the OpenAI SDK: 0.5 s, 1 s, 2 s', async () => {
+    const { promise, waits, calls } = run(model('m', new DeploymentRegistry(), ['a']), ['provider_internal', 'network', 'timeout', 'ok']);
+    await expect(promise).resolves.toMatchObject({ value: 'answer', attempts: 4 });
+    expect(waits).toEqual([500, 1000, 2000]);
+    expect(calls).toEqual(['a/m', 'a/m', 'a/m', 'a/m']);
+  });
+
+  it('stops after MAX_RETRIES retries', async () => {
+    const { promise, calls } = run(model('m', new DeploymentRegistry(), ['a']), ['network', 'network', 'network', 'network', 'ok'], { maxRetries: 3 });
+    const error = await promise.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AttemptsExhaustedError);
+    expect((error as AttemptsExhaustedError).attempts).toBe(4);
+    expect(calls).toHaveLength(4);
+  });
+
+  it('moves to a deployment that has not failed, without waiting', async () => {
+    const { promise, waits, calls } = run(model('m', new DeploymentRegistry(), ['a', 'b']), ['provider_internal', 'ok']);
+    await expect(promise).resolves.toMatchObject({ attempts: 2 });
+    expect(new Set(calls).size).toBe(2);
+    expect(waits).toEqual([]);
+  });
+
+  it('honours retry-after, and moves on when it does not fit the deadline', async () => {
+    const waited = run(model('m', new DeploymentRegistry(), ['a']), [['rate_limited', 1500], 'ok']);
+    await expect(waited.promise).resolves.toMatchObject({ attempts: 2 });
+    expect(waited.waits).toEqual([1500]);
+
+    const tooLong = run(model('m', new DeploymentRegistry(), ['a']), [['rate_limited', 30_000], 'ok'], { deadlineInMs: 5_000 });
+    await expect(tooLong.promise).rejects.toBeInstanceOf(AttemptsExhaustedError);
+    expect(tooLong.waits).toEqual([]);
+  });
+
+  it('does not retry what the caller caused', async () => {
+    const { promise, calls } = run(model('m', new DeploymentRegistry(), ['a', 'b']), ['invalid_request', 'ok']);
+    await expect(promise).rejects.toBeInstanceOf(AttemptsExhaustedError);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('falls back to the next model once the retries are spent, each fallback adding one attempt', async () => {
+    const registry = new DeploymentRegistry();
+    const { promise, calls } = run(model('primary', registry, ['a']), ['network', 'network', 'ok'], {
+      maxRetries: 1,
+      fallbacks: [model('backup', registry, ['b'])],
+    });
+    const outcome = await promise;
+    expect(outcome.resolved.model).toBe('backup');
+    expect(calls).toEqual(['a/primary', 'a/primary', 'b/backup']);
+  });
+
+  it("takes a deployment whose key was refused out at once, and never retries it", async () => {
+    const registry = new DeploymentRegistry();
+    const primary = model('m', registry, ['a', 'b']);
+    const { promise, calls } = run(primary, ['auth', 'ok']);
+    await promise;
+    const refused = primary.route.groups[0]!.find((deployment) => `${deployment.provider.name}/m` === calls[0])!;
+    expect(refused.health.currentState()).toBe('open');
+  });
+});

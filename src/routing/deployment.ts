@@ -1,0 +1,61 @@
+import type { Provider } from '../providers/provider.js';
+import { CircuitBreaker, defaultCircuitBreakerOptions, type CircuitBreakerOptions } from './circuit-breaker.js';
+
+/** One place a request can go: a provider (with its key), an upstream model name, and its live state. */
+export class Deployment {
+  /** Requests sent and not yet finished. */
+  inflight = 0;
+  /** Moving average of time to first byte, ms (undefined until measured). */
+  firstByteEwmaMs: number | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly provider: Provider,
+    readonly model: string,
+    readonly weight: number,
+    readonly health: CircuitBreaker,
+  ) {}
+
+  recordFirstByte(milliseconds: number): void {
+    // α = 0.2: reacts within a few requests to a latency spike without chasing noise.
+    this.firstByteEwmaMs = this.firstByteEwmaMs === undefined ? milliseconds : this.firstByteEwmaMs * 0.8 + milliseconds * 0.2;
+  }
+}
+
+/**
+ * Keeps each deployment's health and latency across config reloads: a reload builds new routes, but
+ * a deployment that was ejected a second ago stays ejected.
+ */
+export class DeploymentRegistry {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly latencies = new Map<string, Deployment>();
+
+  constructor(
+    private readonly breakerOptions: CircuitBreakerOptions = defaultCircuitBreakerOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  deployment(provider: Provider, model: string, weight: number): Deployment {
+    const id = `${provider.name}/${model}`;
+    let health = this.breakers.get(id);
+    if (health === undefined) {
+      health = new CircuitBreaker(this.breakerOptions, this.now);
+      this.breakers.set(id, health);
+    }
+    const deployment = new Deployment(id, provider, model, weight, health);
+    const previous = this.latencies.get(id);
+    if (previous !== undefined) deployment.firstByteEwmaMs = previous.firstByteEwmaMs;
+    this.latencies.set(id, deployment);
+    return deployment;
+  }
+
+  /** Every known deployment's health, for the admin API and metrics. */
+  snapshot(): Array<{ id: string; inflight: number; firstByteEwmaMs: number | undefined } & ReturnType<CircuitBreaker['snapshot']>> {
+    return [...this.latencies.values()].map((deployment) => ({
+      id: deployment.id,
+      inflight: deployment.inflight,
+      firstByteEwmaMs: deployment.firstByteEwmaMs,
+      ...deployment.health.snapshot(),
+    }));
+  }
+}

@@ -1,0 +1,33 @@
+import type { RoutingStrategy } from '../config/relay-config.js';
+import type { CanaryController } from './canary-controller.js';
+import type { Deployment } from './deployment.js';
+import type { ShadowMirror } from './shadow-mirror.js';
+
+/** A served model at run time: its deployments in ordered groups, and its canary and shadow. */
+export class RouteRuntime {
+  constructor(
+    readonly model: string,
+    readonly groups: readonly (readonly Deployment[])[],
+    readonly strategy: RoutingStrategy,
+    readonly canary: { controller: CanaryController; group: readonly Deployment[] } | undefined,
+    readonly shadow: ShadowMirror | undefined,
+  ) {}
+
+  /**
+   * The groups for one request. With a canary, a request on the candidate's side tries the candidate
+   * first and keeps the stable deployments behind it, so a failing candidate costs clients nothing
+   * while the analysis still counts its failure.
+   */
+  groupsFor(stickyKey: string): readonly (readonly Deployment[])[] {
+    if (this.canary === undefined) return this.groups;
+    if (!this.canary.controller.routesToCandidate(stickyKey)) return this.groups;
+    // A request meant for an ejected candidate is a failure the analysis must see, not a silent skip.
+    if (!this.canary.group.some((deployment) => deployment.health.isAvailable())) this.canary.controller.record(false, 0);
+    return [this.canary.group, ...this.groups];
+  }
+
+  /** Tells the canary analysis how a candidate attempt went. */
+  observe(deployment: Deployment, ok: boolean, latencyMs: number): void {
+    if (this.canary !== undefined && this.canary.group.includes(deployment)) this.canary.controller.record(ok, latencyMs);
+  }
+}

@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { freePort, spawnRelay } from './support/spawn-relay.js';
+
+const master = 'sk-relay-reload-test-master-0123456789';
+
+describe('config reload of a running relay process', () => {
+  const upstreamA = new MockOpenAIUpstream();
+  const upstreamB = new MockOpenAIUpstream();
+  beforeAll(async () => {
+    await upstreamA.start();
+    await upstreamB.start();
+  });
+  afterAll(async () => {
+    await upstreamA.stop();
+    await upstreamB.stop();
+  });
+
+  const configFor = (provider: 'a' | 'b', extra = '') =>
+    `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\nmodels:\n  gpt-4.1: { targets: [{ provider: ${provider} }] }\n${extra}`;
+
+  it('applies a changed file and SIGHUP, and refuses a bad file while keeping the running config', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-reload-'));
+    writeFileSync(join(cwd, 'relay.yaml'), configFor('a'));
+    const port = await freePort();
+    const relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), RELAY_MASTER_KEY: master } });
+    try {
+      await relay.waitForLog(/relay listening/);
+      const client = new OpenAI({ apiKey: master, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+      const served = async () => (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).withResponse()).response.headers.get('x-relay-provider');
+      expect(await served()).toBe('a');
+
+      writeFileSync(join(cwd, 'relay.yaml'), configFor('b'));
+      await relay.waitForLog(/"trigger":"file change".*configuration reloaded/);
+      expect(await served()).toBe('b');
+
+      writeFileSync(join(cwd, 'relay.yaml'), configFor('a', 'models_typo: {}\n'));
+      await relay.waitForLog(/configuration reload refused/);
+      expect(relay.stdout()).toMatch(/models_typo/);
+      expect(await served()).toBe('b');
+
+      writeFileSync(join(cwd, 'relay.yaml'), configFor('a'));
+      relay.child.kill('SIGHUP');
+      await relay.waitForLog(/"trigger":"SIGHUP".*configuration reloaded/);
+      expect(await served()).toBe('a');
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exited;
+    }
+  });
+});

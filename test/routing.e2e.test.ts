@@ -1,0 +1,240 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI, { APIError } from 'openai';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load-config.js';
+import { MockOpenAIUpstream, type Behaviour } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+const upstreamA = new MockOpenAIUpstream();
+const upstreamB = new MockOpenAIUpstream();
+let relay: StartedRelay | undefined;
+
+beforeAll(async () => {
+  await upstreamA.start();
+  await upstreamB.start();
+});
+afterAll(async () => {
+  await upstreamA.stop();
+  await upstreamB.stop();
+});
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+  upstreamA.reset();
+  upstreamB.reset();
+});
+
+/** Starts a relay with providers "a" and "b" (the two mocks) and the given extra relay.yaml. */
+async function startWith(yaml: string, environment: Record<string, string> = {}): Promise<{ relay: StartedRelay; client: OpenAI; directory: string }> {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-routing-'));
+  writeFileSync(
+    join(directory, 'relay.yaml'),
+    `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\n${yaml}`,
+  );
+  relay = await startRelay(environment, directory);
+  return { relay, client: new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 }), directory };
+}
+
+const always = (behaviour: Behaviour, count = 500): Behaviour[] => Array.from({ length: count }, () => behaviour);
+const serverError: Behaviour = { kind: 'status', status: 500, headers: { 'retry-after-ms': '1' } };
+const ask = (client: OpenAI, extra: Record<string, unknown> = {}) =>
+  client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], ...extra } as never).withResponse();
+
+describe('routing and resilience', () => {
+  it('serves every request while one of two deployments fails hard, and ejects the failing one', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }, { provider: b }]\n');
+    upstreamA.next(...always(serverError));
+    for (let index = 0; index < 40; index++) {
+      const { data } = await ask(client);
+      expect(data.choices[0]?.message.content).toBe('echo: hi');
+    }
+    // Once ejected (5 failures in a row), "a" gets no more traffic during its cooldown.
+    expect(upstreamA.requests.length).toBeLessThanOrEqual(5);
+    expect(upstreamB.requests).toHaveLength(40);
+    const health = (await (await request(`${relay!.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
+      data: Array<{ id: string; state: string; ejections: number }>;
+    };
+    expect(health.data.find((deployment) => deployment.id === 'a/gpt-4.1')).toMatchObject({ state: 'open', ejections: 1 });
+    expect(health.data.find((deployment) => deployment.id === 'b/gpt-4.1')).toMatchObject({ state: 'closed' });
+  });
+
+  it("falls back from gpt-4.1 to claude-sonnet-4 (the seed's chain) when retries are exhausted, and says so", async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1: { targets: [{ provider: a }] }\n  claude-sonnet-4: { targets: [{ provider: b }] }\nfallbacks:\n  gpt-4.1: [claude-sonnet-4]\n',
+    );
+    upstreamA.next(...always(serverError, 4));
+    const { data, response } = await ask(client);
+    expect(data.choices[0]?.message.content).toBe('echo: hi');
+    expect(upstreamA.requests).toHaveLength(4); // one attempt and MAX_RETRIES=3 retries
+    expect(upstreamB.requests[0]?.body.model).toBe('claude-sonnet-4');
+    expect(response.headers.get('x-relay-model')).toBe('claude-sonnet-4');
+    expect(response.headers.get('x-relay-provider')).toBe('b');
+    expect(response.headers.get('x-relay-attempts')).toBe('5');
+    expect(response.headers.get('x-relay-fallback')).toBe('gpt-4.1->claude-sonnet-4');
+  });
+
+  it("takes per-request fallbacks from the body and never sends that field upstream", async () => {
+    const { client } = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\n  backup-model: { targets: [{ provider: b }] }\n', { MAX_RETRIES: '0' });
+    upstreamA.next(serverError);
+    const { response } = await ask(client, { fallbacks: ['backup-model'] });
+    expect(response.headers.get('x-relay-model')).toBe('backup-model');
+    expect(upstreamA.requests[0]?.body).not.toHaveProperty('fallbacks');
+    expect(upstreamB.requests[0]?.body).not.toHaveProperty('fallbacks');
+  });
+
+  it('falls back to a larger-context model on a context-length error, without retrying', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1: { targets: [{ provider: a }] }\n  gpt-4.1-long: { targets: [{ provider: b }] }\ncontextFallbacks:\n  gpt-4.1: [gpt-4.1-long]\n',
+    );
+    upstreamA.next({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } },
+    });
+    const { response } = await ask(client);
+    expect(response.headers.get('x-relay-model')).toBe('gpt-4.1-long');
+    expect(upstreamA.requests).toHaveLength(1);
+  });
+
+  it('moves to the other deployment at once on a 429, and fails fast when retry-after does not fit the deadline', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }, { provider: b }] }\n  solo: { targets: [{ provider: a }] }\nupstream:\n  deadlineMs: 2000\n');
+    upstreamA.next({ kind: 'status', status: 429, headers: { 'retry-after': '30' }, body: { error: { message: 'rate limited', type: 'requests', code: null } } });
+    // Whichever deployment the weighted pick tries first, the answer comes at once.
+    const started = Date.now();
+    await ask(client);
+    expect(Date.now() - started).toBeLessThan(1000);
+
+    upstreamA.reset();
+    upstreamA.next(...always({ kind: 'status', status: 429, headers: { 'retry-after': '30' }, body: { error: { message: 'rate limited', type: 'requests', code: null } } }, 5));
+    const soloStarted = Date.now();
+    const error = (await client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as APIError;
+    expect(error.status).toBe(429);
+    expect(error.code).toBe('upstream_rate_limited');
+    expect(Date.now() - soloStarted).toBeLessThan(1500);
+  });
+
+  it("falls back when the upstream refuses the relay's key, and answers 502 when nothing is left", async () => {
+    const { client } = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }, { provider: b }] }\n');
+    upstreamA.next({ kind: 'status', status: 401, body: { error: { message: 'bad key', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    upstreamB.next({ kind: 'status', status: 401, body: { error: { message: 'bad key', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    const error = (await ask(client).catch((caught: unknown) => caught)) as APIError;
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('upstream_auth_failed');
+    expect(upstreamA.requests.length + upstreamB.requests.length).toBe(2);
+  });
+
+  it('never retries after the first byte: a stream cut mid-way ends with one error event', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }, { provider: b }] }\n');
+    upstreamA.next({ kind: 'stream', chunks: 5, cutAfter: 2 });
+    upstreamB.next({ kind: 'stream', chunks: 5, cutAfter: 2 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+    let text = '';
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(APIError);
+    expect(text).toBe('word0 word1 ');
+    expect(upstreamA.requests.length + upstreamB.requests.length).toBe(1);
+  });
+
+  it('retries a stream whose upstream failed before its first byte', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\n');
+    upstreamA.next({ kind: 'reset' });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('word0 word1 word2 word3 word4 ');
+    expect(upstreamA.requests).toHaveLength(2);
+  });
+
+  it('promotes a healthy canary step by step, visible in the admin API', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 20\n      stepWeight: 40\n      maxWeight: 60\n      intervalMs: 200\n      minRequests: 3\n',
+    );
+    const admin = async (path: string, method = 'GET') =>
+      (await (await request(`${relay!.url}${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as Record<string, unknown>;
+    const deadline = Date.now() + 8000;
+    let user = 0;
+    while (Date.now() < deadline) {
+      await Promise.all(Array.from({ length: 10 }, () => ask(client, { user: `end-user-${user++}` })));
+      if ((await admin('/admin/canaries/gpt-4.1')).phase === 'promoted') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const canary = (await admin('/admin/canaries/gpt-4.1')) as { phase: string; weight: number; history: Array<{ action: string; weight: number }> };
+    expect(canary.phase).toBe('promoted');
+    const moves = canary.history.filter((check) => check.action !== 'hold');
+    expect(moves.map((check) => [check.action, check.weight])).toEqual([
+      ['step', 60],
+      ['promote', 100],
+    ]);
+    // Promoted: all traffic goes to the candidate.
+    const before = upstreamA.requests.length;
+    await ask(client, { user: 'after-promotion' });
+    expect(upstreamA.requests.length).toBe(before);
+    expect((await admin('/admin/canaries/gpt-4.1/rollback', 'POST')).phase).toBe('rolled_back');
+    await ask(client, { user: 'after-rollback' });
+    expect(upstreamA.requests.length).toBe(before + 1);
+  });
+
+  it('rolls a failing canary back by itself, while clients see no errors', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 50\n      intervalMs: 200\n      minRequests: 2\n      threshold: 2\n',
+    );
+    upstreamB.next(...always(serverError));
+    const deadline = Date.now() + 8000;
+    let user = 0;
+    let phase = '';
+    while (Date.now() < deadline && phase !== 'rolled_back') {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => ask(client, { user: `end-user-${user++}` })));
+      for (const { data } of answers) expect(data.choices[0]?.message.content).toBe('echo: hi');
+      phase = ((await (await request(`${relay!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string }).phase;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(phase).toBe('rolled_back');
+    const candidateRequests = upstreamB.requests.length;
+    await ask(client, { user: 'after-rollback' });
+    expect(upstreamB.requests.length).toBe(candidateRequests);
+  });
+
+  it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
+    upstreamB.next(...always({ kind: 'status', status: 503 }, 5));
+    for (let index = 0; index < 5; index++) {
+      const { response } = await ask(client);
+      expect(response.headers.get('x-relay-provider')).toBe('a');
+    }
+    await expect.poll(() => upstreamB.requests.length).toBe(5);
+    await expect
+      .poll(async () => ((await (await request(`${relay!.url}/admin/shadows`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { data: Array<{ shadow: { requests: number; errors: number }; primary: { requests: number } }> }).data[0])
+      .toMatchObject({ primary: { requests: 5 }, shadow: { requests: 5, errors: 5 } });
+  });
+
+  it('spreads load by weight across several keys of one provider', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets:\n      - { provider: a, apiKey: first-key-0123456789, weight: 3 }\n      - { provider: a, apiKey: second-key-0123456789, weight: 1 }\n');
+    for (let index = 0; index < 80; index++) await ask(client);
+    const keys = upstreamA.requests.map((received) => received.headers.authorization);
+    const first = keys.filter((key) => key === 'Bearer first-key-0123456789').length;
+    expect(first + keys.filter((key) => key === 'Bearer second-key-0123456789').length).toBe(80);
+    expect(first).toBeGreaterThan(45);
+    expect(first).toBeLessThan(75);
+  });
+
+  it('reloads the configuration without dropping a stream in flight', async () => {
+    const { client, directory } = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\n');
+    upstreamA.next({ kind: 'stream', chunks: 10, delayMs: 30 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\nmodels:\n  gpt-4.1: { targets: [{ provider: b }] }\n`,
+    );
+    relay!.server.reload(loadConfig({ environment: { RELAY_MASTER_KEY: masterKey }, cwd: directory }));
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text.split(' ').filter(Boolean)).toHaveLength(10);
+    const { response } = await ask(client);
+    expect(response.headers.get('x-relay-provider')).toBe('b');
+  });
+});
