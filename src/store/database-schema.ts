@@ -1,0 +1,75 @@
+/*
+ * The tables as Kysely sees them, column names in snake_case as they are in SQL. Money and
+ * timestamps are integers (BIGINT on Postgres, parsed back to numbers; INTEGER on SQLite), JSON
+ * values are TEXT, booleans are 0/1 integers: the same shapes on both databases.
+ */
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  currency: string;
+  balance_micros: number;
+  created_at: number;
+  /** JSON text or null. */
+  metadata: string | null;
+}
+
+/** Every change of a balance other than ledger debits: the opening balance, top-ups, corrections. */
+export interface BalanceTransactionsTable {
+  id: string;
+  account_id: string;
+  delta_micros: number;
+  balance_after_micros: number;
+  note: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  account_id: string | null;
+  sha256: string;
+  prefix: string;
+  /** JSON array text or null. */
+  models: string | null;
+  rpm: number | null;
+  tpm: number | null;
+  max_parallel: number | null;
+  /** The budget's three fields are all null or all set. */
+  budget_amount_micros: number | null;
+  budget_currency: string | null;
+  budget_period: string | null;
+  expires_at: number | null;
+  /** JSON text or null. */
+  metadata: string | null;
+  created_at: number;
+  updated_at: number;
+  revoked_at: number | null;
+}
+
+export interface LedgerEntriesTable {
+  request_id: string;
+  key_id: string | null;
+  account_id: string | null;
+  model: string;
+  provider: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost_micros: number;
+  official_cost_micros: number;
+  currency: string;
+  latency_ms: number;
+  status: number;
+  /** 1 for a streamed response, 0 otherwise. */
+  stream: number;
+  created_at: number;
+}
+
+/** The database the SQL store queries through Kysely. */
+export interface RelayDatabase {
+  accounts: AccountsTable;
+  balance_transactions: BalanceTransactionsTable;
+  api_keys: ApiKeysTable;
+  ledger_entries: LedgerEntriesTable;
+}

@@ -1,0 +1,95 @@
+import { connectPostgres, connectSqlite, type DatabaseConnection } from './connect-database.js';
+import { MemoryRelayStore } from './memory-relay-store.js';
+import { runMigrations, type MigrationStatus } from './relay-migrations.js';
+import type { RelayStore } from './relay-store.js';
+import { SqlRelayStore } from './sql-relay-store.js';
+
+/** Where the store keeps its data. */
+export interface OpenStoreOptions {
+  /**
+   * `postgres://…` or `postgresql://…` for Postgres, `memory:` for a store that lives only in this
+   * process; unset or empty for the SQLite file at {@link sqlitePath}.
+   */
+  databaseUrl?: string;
+  /** The SQLite file, e.g. `./data/relay.db`; its folder is created if missing. */
+  sqlitePath: string;
+  /** Postgres only: the schema holding the tables, created if missing. Default: the current schema. */
+  schema?: string;
+  /** Postgres only: connections in the pool. Default 10. */
+  poolSize?: number;
+}
+
+/** What `relay migrate` prints. */
+export interface MigrationReport {
+  kind: RelayStore['kind'];
+  /** The SQLite path or the Postgres URL with its password masked. */
+  location: string;
+  /** The migrations this run applied, oldest first; empty when the schema was current. */
+  applied: string[];
+  /** Every migration the code knows, and when it ran. */
+  migrations: MigrationStatus[];
+}
+
+/**
+ * Opens the store the options point at and brings its schema up to date, so the caller can use
+ * it at once. Replicas starting together are safe: the migrator takes a lock, and a migration
+ * applied by one is skipped by the others.
+ */
+export async function openStore(options: OpenStoreOptions): Promise<RelayStore> {
+  const connection = await connect(options);
+  if (connection === 'memory') return new MemoryRelayStore();
+  try {
+    await runMigrations(connection.db, connection.dialect, connection.schema);
+  } catch (error) {
+    await connection.db.destroy();
+    throw error;
+  }
+  return new SqlRelayStore(connection.dialect, connection.db);
+}
+
+/** Applies the pending migrations, closes the connection, and reports what was done. */
+export async function migrateStore(options: OpenStoreOptions): Promise<MigrationReport> {
+  const connection = await connect(options);
+  if (connection === 'memory') return { kind: 'memory', location: 'memory:', applied: [], migrations: [] };
+  try {
+    const outcome = await runMigrations(connection.db, connection.dialect, connection.schema);
+    return { kind: connection.dialect, location: describeLocation(options), ...outcome };
+  } finally {
+    await connection.db.destroy();
+  }
+}
+
+function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+async function connect(options: OpenStoreOptions): Promise<DatabaseConnection | 'memory'> {
+  const url = options.databaseUrl?.trim() ?? '';
+  if (url === '') return connectSqlite(options.sqlitePath);
+  if (url === 'memory:') return 'memory';
+  if (isPostgresUrl(url)) {
+    return connectPostgres({
+      url,
+      ...(options.schema === undefined ? {} : { schema: options.schema }),
+      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+    });
+  }
+  // Refuse rather than fall back to SQLite: a typo in DATABASE_URL must not split a cluster's data.
+  throw new Error(`unsupported database URL ${describeUrl(url)}: use postgres://…, postgresql://… or memory:, or leave it unset for SQLite`);
+}
+
+function describeLocation(options: OpenStoreOptions): string {
+  const url = options.databaseUrl?.trim() ?? '';
+  return url === '' ? options.sqlitePath : describeUrl(url);
+}
+
+/** The URL without its password, safe for logs and error messages. */
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}

@@ -1,0 +1,135 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { RelayDatabase } from './database-schema.js';
+
+/** The SQL databases the store runs on; migrations differ between them only in the integer type. */
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+/** Where the migrator records what it has applied (and the lock that keeps two replicas from racing). */
+export const migrationTableName = 'relay_migrations';
+export const migrationLockTableName = 'relay_migrations_lock';
+
+/**
+ * The schema's history, oldest first. Names sort in the order they must run; a released migration
+ * is never edited, only followed by a new one. Every migration must run on both dialects: use
+ * `money` (BIGINT on Postgres, INTEGER on SQLite, both 64-bit) for amounts and timestamps, `text`
+ * for strings and JSON, `integer` for small counts.
+ */
+export function relayMigrations(dialect: SqlDialectName): Record<string, Migration> {
+  // SQLite's INTEGER already holds 64 bits; Postgres's INTEGER holds 32, too few for epoch ms.
+  const money = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    '0001_accounts_keys_ledger': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('name', 'text', (column) => column.notNull())
+          .addColumn('currency', 'text', (column) => column.notNull())
+          .addColumn('balance_micros', money, (column) => column.notNull().defaultTo(0))
+          .addColumn('created_at', money, (column) => column.notNull())
+          .addColumn('metadata', 'text')
+          .execute();
+
+        await db.schema
+          .createTable('balance_transactions')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('account_id', 'text', (column) => column.notNull().references('accounts.id'))
+          .addColumn('delta_micros', money, (column) => column.notNull())
+          .addColumn('balance_after_micros', money, (column) => column.notNull())
+          .addColumn('note', 'text', (column) => column.notNull())
+          .addColumn('created_at', money, (column) => column.notNull())
+          .execute();
+        await db.schema.createIndex('balance_transactions_by_account').on('balance_transactions').columns(['account_id', 'created_at']).execute();
+
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('name', 'text', (column) => column.notNull())
+          .addColumn('account_id', 'text', (column) => column.references('accounts.id'))
+          .addColumn('sha256', 'text', (column) => column.notNull().unique())
+          .addColumn('prefix', 'text', (column) => column.notNull())
+          .addColumn('models', 'text')
+          .addColumn('rpm', 'integer')
+          .addColumn('tpm', 'integer')
+          .addColumn('max_parallel', 'integer')
+          .addColumn('budget_amount_micros', money)
+          .addColumn('budget_currency', 'text')
+          .addColumn('budget_period', 'text')
+          .addColumn('expires_at', money)
+          .addColumn('metadata', 'text')
+          .addColumn('created_at', money, (column) => column.notNull())
+          .addColumn('updated_at', money, (column) => column.notNull())
+          .addColumn('revoked_at', money)
+          .execute();
+        // Every replica polls `updated_at > ?` twice a second.
+        await db.schema.createIndex('api_keys_by_updated_at').on('api_keys').column('updated_at').execute();
+
+        // No foreign keys here: the ledger is history and must accept every settled request, even
+        // one whose key or account has since gone.
+        await db.schema
+          .createTable('ledger_entries')
+          .addColumn('request_id', 'text', (column) => column.primaryKey())
+          .addColumn('key_id', 'text')
+          .addColumn('account_id', 'text')
+          .addColumn('model', 'text', (column) => column.notNull())
+          .addColumn('provider', 'text')
+          .addColumn('prompt_tokens', money, (column) => column.notNull())
+          .addColumn('completion_tokens', money, (column) => column.notNull())
+          .addColumn('cached_tokens', money, (column) => column.notNull())
+          .addColumn('cost_micros', money, (column) => column.notNull())
+          .addColumn('official_cost_micros', money, (column) => column.notNull())
+          .addColumn('currency', 'text', (column) => column.notNull())
+          .addColumn('latency_ms', money, (column) => column.notNull())
+          .addColumn('status', 'integer', (column) => column.notNull())
+          .addColumn('stream', 'integer', (column) => column.notNull())
+          .addColumn('created_at', money, (column) => column.notNull())
+          .execute();
+        await db.schema.createIndex('ledger_entries_by_key').on('ledger_entries').columns(['key_id', 'created_at']).execute();
+        await db.schema.createIndex('ledger_entries_by_account').on('ledger_entries').columns(['account_id', 'created_at']).execute();
+        await db.schema.createIndex('ledger_entries_by_time').on('ledger_entries').column('created_at').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        for (const table of ['ledger_entries', 'api_keys', 'balance_transactions', 'accounts']) {
+          await db.schema.dropTable(table).execute();
+        }
+      },
+    },
+  };
+}
+
+/** One migration as `relay migrate` reports it. */
+export interface MigrationStatus {
+  name: string;
+  /** When it ran; `undefined` if it has not. */
+  executedAt: Date | undefined;
+}
+
+export interface MigrationOutcome {
+  /** The migrations this run applied, in order; empty when the schema was already current. */
+  applied: string[];
+  /** Every known migration and when it ran. */
+  migrations: MigrationStatus[];
+}
+
+/**
+ * Applies the pending migrations. `schema` names the Postgres schema holding the migration
+ * tables; it must be given there because Kysely otherwise looks for them in every schema of the
+ * database and could mistake another schema's tables for ours.
+ */
+export async function runMigrations(db: Kysely<RelayDatabase>, dialect: SqlDialectName, schema?: string): Promise<MigrationOutcome> {
+  const provider: MigrationProvider = { getMigrations: async () => relayMigrations(dialect) };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName,
+    migrationLockTableName,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const migrations = (await migrator.getMigrations()).map(({ name, executedAt }) => ({ name, executedAt }));
+  return { applied: (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName), migrations };
+}

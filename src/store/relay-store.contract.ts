@@ -1,0 +1,296 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Currency, RelayStore } from './relay-store.js';
+import { keyInput, ledgerRecord, sha256Of } from './relay-store.fixtures.js';
+
+const day1 = Date.UTC(2024, 4, 1, 23, 59, 59, 999);
+const day2 = Date.UTC(2024, 4, 2, 0, 0, 0, 0);
+
+/**
+ * Registers, as vitest tests, the behaviour every {@link RelayStore} must have. Each test gets a
+ * fresh, empty store from `factory` and closes it afterwards, so the factory decides isolation
+ * (a new SQLite file, a new Postgres schema).
+ */
+export function describeRelayStoreContract(name: string, factory: () => Promise<RelayStore>): void {
+  describe(`RelayStore contract: ${name}`, () => {
+    let store: RelayStore;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('accounts', () => {
+      it('creates accounts with generated or given ids and lists them in creation order', async () => {
+        const generated = await store.accounts.create({ name: 'Acme', currency: 'USD', metadata: { plan: 'pro', seats: 3 } });
+        expect(generated.id).toMatch(/^acct_[A-Za-z0-9_-]{16,}$/);
+        expect(generated).toMatchObject({ name: 'Acme', currency: 'USD', balanceMicros: 0, metadata: { plan: 'pro', seats: 3 } });
+        const given = await store.accounts.create({ id: 'acct_given', name: 'Beta', currency: 'CNY', balanceMicros: 5_000_000 });
+        expect(given).toMatchObject({ id: 'acct_given', currency: 'CNY', balanceMicros: 5_000_000, metadata: null });
+        expect(await store.accounts.get('acct_given')).toEqual(given);
+        expect(await store.accounts.get(generated.id)).toEqual(generated);
+        expect(await store.accounts.get('acct_missing')).toBeUndefined();
+        const listed = await store.accounts.list();
+        expect(listed.map((account) => account.id).sort()).toEqual([generated.id, 'acct_given'].sort());
+      });
+
+      it('refuses a taken id and invalid money', async () => {
+        await store.accounts.create({ id: 'acct_dup', name: 'One', currency: 'EUR' });
+        await expect(store.accounts.create({ id: 'acct_dup', name: 'Two', currency: 'EUR' })).rejects.toMatchObject({ code: 'RELAY_STORE_CONFLICT' });
+        await expect(store.accounts.create({ name: 'Bad', currency: 'USD', balanceMicros: 1.5 })).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        await expect(store.accounts.create({ name: 'Bad', currency: 'GBP' as Currency })).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+      });
+
+      it('tops up and corrects balances, and refuses unknown accounts', async () => {
+        const account = await store.accounts.create({ name: 'Acme', currency: 'USD', balanceMicros: 1_000_000 });
+        expect((await store.accounts.adjustBalance(account.id, 25_000_000, 'top-up')).balanceMicros).toBe(26_000_000);
+        expect((await store.accounts.adjustBalance(account.id, -500_000, 'correction')).balanceMicros).toBe(25_500_000);
+        expect((await store.accounts.get(account.id))?.balanceMicros).toBe(25_500_000);
+        await expect(store.accounts.adjustBalance('acct_missing', 1, 'top-up')).rejects.toMatchObject({ code: 'RELAY_STORE_NOT_FOUND' });
+        await expect(store.accounts.adjustBalance(account.id, 0.5, 'half')).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+      });
+
+      it('applies concurrent adjustments without losing any', async () => {
+        const account = await store.accounts.create({ name: 'Busy', currency: 'USD' });
+        await Promise.all(Array.from({ length: 20 }, (_, index) => store.accounts.adjustBalance(account.id, index + 1, `top-up ${index}`)));
+        expect((await store.accounts.get(account.id))?.balanceMicros).toBe(210);
+      });
+    });
+
+    describe('keys', () => {
+      it('creates, reads, lists and updates keys', async () => {
+        const account = await store.accounts.create({ name: 'Acme', currency: 'USD' });
+        const input = keyInput({
+          accountId: account.id,
+          models: ['gpt-4o*', 'claude-*'],
+          rpm: 60,
+          tpm: 100_000,
+          maxParallel: 4,
+          budget: { amountMicros: 10_000_000, currency: 'USD', period: 'monthly' },
+          expiresAt: Date.UTC(2030, 0, 1),
+          metadata: { owner: 'team-a', tags: ['x'] },
+          createdAt: Date.UTC(2024, 0, 1),
+        });
+        const created = await store.keys.create(input);
+        expect(created.id).toMatch(/^key_/);
+        expect(created).toMatchObject({ ...input, revokedAt: null });
+        expect(created.updatedAt).toBeGreaterThanOrEqual(Date.now() - 60_000);
+        expect(await store.keys.get(created.id)).toEqual(created);
+        expect(await store.keys.get('key_missing')).toBeUndefined();
+
+        const updated = await store.keys.update(created.id, { name: 'renamed', rpm: null, budget: null, models: ['gpt-4o'], tpm: undefined });
+        expect(updated).toMatchObject({ name: 'renamed', rpm: null, budget: null, models: ['gpt-4o'], tpm: 100_000, maxParallel: 4, sha256: input.sha256 });
+        expect(updated?.updatedAt).toBeGreaterThan(created.updatedAt);
+        expect(await store.keys.get(created.id)).toEqual(updated);
+        expect(await store.keys.update('key_missing', { name: 'x' })).toBeUndefined();
+
+        const second = await store.keys.create(keyInput({ id: 'key_second' }));
+        expect((await store.keys.list()).map((key) => key.id)).toEqual([created.id, second.id]);
+      });
+
+      it('refuses taken ids and secrets, unknown accounts and malformed hashes', async () => {
+        const first = await store.keys.create(keyInput({ id: 'key_taken' }));
+        await expect(store.keys.create(keyInput({ id: 'key_taken' }))).rejects.toMatchObject({ code: 'RELAY_STORE_CONFLICT' });
+        await expect(store.keys.create(keyInput({ sha256: first.sha256 }))).rejects.toMatchObject({ code: 'RELAY_STORE_CONFLICT' });
+        await expect(store.keys.create(keyInput({ accountId: 'acct_missing' }))).rejects.toMatchObject({ code: 'RELAY_STORE_NOT_FOUND' });
+        await expect(store.keys.update(first.id, { accountId: 'acct_missing' })).rejects.toMatchObject({ code: 'RELAY_STORE_NOT_FOUND' });
+        await expect(store.keys.create(keyInput({ sha256: 'ABC' }))).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        expect(await store.keys.list()).toHaveLength(1);
+      });
+
+      it('finds keys by the hash of their secret', async () => {
+        const key = await store.keys.create(keyInput());
+        expect(await store.keys.findBySha256(key.sha256)).toEqual(key);
+        expect(await store.keys.findBySha256(sha256Of('unknown'))).toBeUndefined();
+      });
+
+      it('rotates a key: new hash and prefix, old hash gone, updatedAt bumped', async () => {
+        const key = await store.keys.create(keyInput());
+        const other = await store.keys.create(keyInput());
+        const newHash = sha256Of('sk-relay-new-secret');
+        const rotated = await store.keys.rotate(key.id, newHash, 'sk-relay-new');
+        expect(rotated).toMatchObject({ id: key.id, sha256: newHash, prefix: 'sk-relay-new', name: key.name });
+        expect(rotated?.updatedAt).toBeGreaterThan(key.updatedAt);
+        expect(await store.keys.findBySha256(key.sha256)).toBeUndefined();
+        expect((await store.keys.findBySha256(newHash))?.id).toBe(key.id);
+        expect(await store.keys.rotate('key_missing', sha256Of('x'), 'sk-x')).toBeUndefined();
+        await expect(store.keys.rotate(key.id, other.sha256, 'sk-other')).rejects.toMatchObject({ code: 'RELAY_STORE_CONFLICT' });
+        expect((await store.keys.changedSince(key.updatedAt)).map((changed) => changed.id)).toContain(key.id);
+      });
+
+      it('revokes a key once, bumps updatedAt, and changedSince sees it', async () => {
+        const key = await store.keys.create(keyInput());
+        const kept = await store.keys.create(keyInput());
+        const revoked = await store.keys.revoke(key.id, 1_700_000_000_000);
+        expect(revoked?.revokedAt).toBe(1_700_000_000_000);
+        expect(revoked?.updatedAt).toBeGreaterThan(key.updatedAt);
+        const changed = await store.keys.changedSince(Math.max(key.updatedAt, kept.updatedAt));
+        expect(changed.map((record) => record.id)).toContain(key.id);
+        expect(changed.find((record) => record.id === key.id)?.revokedAt).toBe(1_700_000_000_000);
+
+        const again = await store.keys.revoke(key.id, 1_800_000_000_000);
+        expect(again).toEqual(revoked);
+        expect(await store.keys.revoke('key_missing')).toBeUndefined();
+
+        expect((await store.keys.list()).map((record) => record.id)).toEqual([kept.id]);
+        expect((await store.keys.list({ includeRevoked: true })).map((record) => record.id).sort()).toEqual([key.id, kept.id].sort());
+        expect((await store.keys.findBySha256(key.sha256))?.revokedAt).toBe(1_700_000_000_000);
+      });
+
+      it('gives every change a strictly later updatedAt, in order, even within one millisecond', async () => {
+        const key = await store.keys.create(keyInput());
+        const stamps = [key.updatedAt];
+        for (let change = 0; change < 5; change += 1) {
+          const updated = await store.keys.update(key.id, { rpm: change + 1 });
+          stamps.push(updated?.updatedAt ?? Number.NaN);
+        }
+        for (let index = 1; index < stamps.length; index += 1) expect(stamps[index]).toBeGreaterThan(stamps[index - 1] ?? Number.NaN);
+        const other = await store.keys.create(keyInput());
+        const changed = await store.keys.changedSince(key.updatedAt);
+        expect(changed.map((record) => record.id).sort()).toEqual([key.id, other.id].sort());
+        const changeTimes = changed.map((record) => record.updatedAt);
+        expect(changeTimes).toEqual([...changeTimes].sort((left, right) => left - right));
+        expect(changed.find((record) => record.id === key.id)?.rpm).toBe(5);
+        const latest = Math.max(...changed.map((record) => record.updatedAt));
+        expect(await store.keys.changedSince(latest)).toEqual([]);
+      });
+
+      it('hands out copies: changing a returned record does not change the stored one', async () => {
+        const key = await store.keys.create(keyInput({ models: ['a'] }));
+        key.models?.push('b');
+        const fetched = await store.keys.get(key.id);
+        expect(fetched?.models).toEqual(['a']);
+        if (fetched !== undefined) fetched.name = 'mutated';
+        expect((await store.keys.get(key.id))?.name).toBe('test key');
+      });
+    });
+
+    describe('ledger', () => {
+      it('inserts a requestId once and debits its account once', async () => {
+        const account = await store.accounts.create({ name: 'Acme', currency: 'USD', balanceMicros: 10_000_000 });
+        const record = ledgerRecord({ accountId: account.id, costMicros: 2_500 });
+        expect(await store.ledger.insertBatch([record])).toBe(1);
+        expect(await store.ledger.insertBatch([record])).toBe(0);
+        expect(await store.ledger.insertBatch([record, { ...record, costMicros: 9_999 }])).toBe(0);
+        const fresh = ledgerRecord({ accountId: account.id, costMicros: 500 });
+        expect(await store.ledger.insertBatch([fresh, fresh, record])).toBe(1);
+        expect(await store.ledger.count()).toBe(2);
+        expect((await store.accounts.get(account.id))?.balanceMicros).toBe(10_000_000 - 2_500 - 500);
+        expect(await store.ledger.insertBatch([])).toBe(0);
+      });
+
+      it('debits exactly the inserted costs, per account', async () => {
+        const first = await store.accounts.create({ name: 'First', currency: 'USD', balanceMicros: 1_000_000 });
+        const second = await store.accounts.create({ name: 'Second', currency: 'USD' });
+        const already = ledgerRecord({ accountId: first.id, costMicros: 7 });
+        await store.ledger.insertBatch([already]);
+        const batch = [
+          ledgerRecord({ accountId: first.id, costMicros: 123_456 }),
+          ledgerRecord({ accountId: first.id, costMicros: 1 }),
+          ledgerRecord({ accountId: second.id, costMicros: 999_999 }),
+          ledgerRecord({ accountId: null, costMicros: 50 }),
+          ledgerRecord({ accountId: 'acct_unknown', costMicros: 60 }),
+          already,
+        ];
+        expect(await store.ledger.insertBatch(batch)).toBe(5);
+        expect((await store.accounts.get(first.id))?.balanceMicros).toBe(1_000_000 - 7 - 123_456 - 1);
+        expect((await store.accounts.get(second.id))?.balanceMicros).toBe(-999_999);
+        expect(await store.ledger.count()).toBe(6);
+      });
+
+      it('rejects a batch with an invalid record without writing any of it', async () => {
+        const account = await store.accounts.create({ name: 'Acme', currency: 'USD' });
+        const good = ledgerRecord({ accountId: account.id });
+        await expect(store.ledger.insertBatch([good, ledgerRecord({ costMicros: 0.25 })])).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        await expect(store.ledger.insertBatch([ledgerRecord({ currency: 'XYZ' as Currency })])).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        expect(await store.ledger.count()).toBe(0);
+        expect((await store.accounts.get(account.id))?.balanceMicros).toBe(0);
+      });
+
+      it('keeps the stream flag and every number', async () => {
+        const record = ledgerRecord({ keyId: 'key_a', stream: true, promptTokens: 3_000_000_000, costMicros: 2 ** 40, createdAt: day1 });
+        await store.ledger.insertBatch([record]);
+        const [row] = await store.ledger.usage({ groupBy: 'key' });
+        expect(row).toEqual({
+          group: 'key_a',
+          currency: 'USD',
+          requests: 1,
+          promptTokens: 3_000_000_000,
+          completionTokens: 20,
+          cachedTokens: 0,
+          costMicros: 2 ** 40,
+          officialCostMicros: 1_200,
+        });
+      });
+
+      it('sums usage by day, model and key, per currency, with filters', async () => {
+        await store.ledger.insertBatch([
+          ledgerRecord({ keyId: 'key_a', accountId: 'acct_x', model: 'gpt-4o', createdAt: day1, costMicros: 10, promptTokens: 1, completionTokens: 2, cachedTokens: 1 }),
+          ledgerRecord({ keyId: 'key_a', accountId: 'acct_x', model: 'gpt-4o', createdAt: day2, costMicros: 20, promptTokens: 3, completionTokens: 4, cachedTokens: 0 }),
+          ledgerRecord({ keyId: 'key_b', accountId: 'acct_y', model: 'claude', createdAt: day2, costMicros: 40, officialCostMicros: 50 }),
+          ledgerRecord({ keyId: 'key_b', accountId: 'acct_y', model: 'claude', createdAt: day2 + 1000, costMicros: 70, currency: 'CNY' }),
+          ledgerRecord({ keyId: null, model: 'deepseek-chat', createdAt: day1 - 1, costMicros: 5 }),
+        ]);
+
+        const byDay = await store.ledger.usage({ groupBy: 'day' });
+        expect(byDay.map((row) => [row.group, row.currency, row.requests, row.costMicros])).toEqual([
+          ['2024-05-01', 'USD', 2, 15],
+          ['2024-05-02', 'CNY', 1, 70],
+          ['2024-05-02', 'USD', 2, 60],
+        ]);
+
+        const byModel = await store.ledger.usage({ groupBy: 'model', keyId: 'key_a' });
+        expect(byModel).toEqual([
+          { group: 'gpt-4o', currency: 'USD', requests: 2, promptTokens: 4, completionTokens: 6, cachedTokens: 1, costMicros: 30, officialCostMicros: 2_400 },
+        ]);
+
+        const byKey = await store.ledger.usage({ groupBy: 'key' });
+        expect(byKey.map((row) => [row.group, row.currency, row.costMicros])).toEqual([
+          ['', 'USD', 5],
+          ['key_a', 'USD', 30],
+          ['key_b', 'CNY', 70],
+          ['key_b', 'USD', 40],
+        ]);
+
+        const window = await store.ledger.usage({ groupBy: 'key', from: day1, to: day2 + 1000 });
+        expect(window.map((row) => [row.group, row.costMicros])).toEqual([
+          ['key_a', 30],
+          ['key_b', 40],
+        ]);
+        expect((await store.ledger.usage({ groupBy: 'model', accountId: 'acct_y' })).map((row) => row.costMicros)).toEqual([70, 40]);
+        expect((await store.ledger.usage({ groupBy: 'day', model: 'claude', from: day2 + 1 })).map((row) => [row.group, row.currency])).toEqual([['2024-05-02', 'CNY']]);
+        expect(await store.ledger.usage({ groupBy: 'day', keyId: 'key_none' })).toEqual([]);
+      });
+
+      it('sums a key’s spend since a moment, in one currency', async () => {
+        await store.ledger.insertBatch([
+          ledgerRecord({ keyId: 'key_a', createdAt: 1_000, costMicros: 1 }),
+          ledgerRecord({ keyId: 'key_a', createdAt: 2_000, costMicros: 10 }),
+          ledgerRecord({ keyId: 'key_a', createdAt: 3_000, costMicros: 100 }),
+          ledgerRecord({ keyId: 'key_a', createdAt: 3_000, costMicros: 1_000, currency: 'EUR' }),
+          ledgerRecord({ keyId: 'key_b', createdAt: 3_000, costMicros: 10_000 }),
+        ]);
+        expect(await store.ledger.spendSince('key_a', 2_000, 'USD')).toBe(110);
+        expect(await store.ledger.spendSince('key_a', 0, 'EUR')).toBe(1_000);
+        expect(await store.ledger.spendSince('key_a', 3_001, 'USD')).toBe(0);
+        expect(await store.ledger.spendSince('key_missing', 0, 'USD')).toBe(0);
+      });
+
+      it('never inserts or debits twice when overlapping batches run concurrently', async () => {
+        const account = await store.accounts.create({ name: 'Acme', currency: 'USD', balanceMicros: 0 });
+        const records = Array.from({ length: 60 }, (_, index) => ledgerRecord({ requestId: `req_${String(index).padStart(3, '0')}`, accountId: account.id, costMicros: index + 1 }));
+        // Eight flushes of overlapping windows, some reversed, as retrying replicas would send them.
+        const batches = Array.from({ length: 8 }, (_, index) => {
+          const window = records.slice(index * 5, index * 5 + 25);
+          return index % 2 === 0 ? window : [...window].reverse();
+        });
+        const inserted = await Promise.all(batches.map((batch) => store.ledger.insertBatch(batch)));
+        const unique = new Set(batches.flat().map((record) => record.requestId));
+        expect(inserted.reduce((sum, count) => sum + count, 0)).toBe(unique.size);
+        expect(await store.ledger.count()).toBe(unique.size);
+        const expectedCost = records.filter((record) => unique.has(record.requestId)).reduce((sum, record) => sum + record.costMicros, 0);
+        expect((await store.accounts.get(account.id))?.balanceMicros).toBe(-expectedCost);
+      });
+    });
+  });
+}

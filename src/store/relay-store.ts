@@ -1,0 +1,215 @@
+/**
+ * The relay's durable state: accounts (prepaid balances), API keys and the usage ledger, behind one
+ * interface with three implementations (memory, SQLite, Postgres) that all pass
+ * `relay-store.contract.ts`. Money is always an integer number of micro-units of its currency
+ * (1 USD = 1_000_000 micro-units) so sums are exact; timestamps are epoch milliseconds.
+ */
+
+/** The currencies money can be kept in. */
+export type Currency = 'USD' | 'CNY' | 'EUR';
+
+export const currencies: readonly Currency[] = ['USD', 'CNY', 'EUR'];
+
+/** Free-form data attached by operators; stored as JSON text. */
+export type Metadata = Record<string, unknown>;
+
+/** A customer or team that owns keys and pays for their usage from a balance. */
+export interface Account {
+  id: string;
+  name: string;
+  /** The currency of the balance; ledger rows charged to this account should use the same one. */
+  currency: Currency;
+  /** May go below zero: usage is settled after the fact, admission control stops spending earlier. */
+  balanceMicros: number;
+  createdAt: number;
+  metadata: Metadata | null;
+}
+
+/** A spending cap on one key, in one currency, over a period (UTC days and months). */
+export interface KeyBudget {
+  amountMicros: number;
+  currency: Currency;
+  period: 'daily' | 'monthly' | 'total';
+}
+
+/** A client key as stored: only the SHA-256 of the secret is kept, never the secret itself. */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  /** The account charged for this key's usage; `null` for keys that are only metered. */
+  accountId: string | null;
+  /** Lower-case hex SHA-256 of the secret; unique across keys. */
+  sha256: string;
+  /** The first characters of the secret, for display (e.g. `sk-relay-ab12`). */
+  prefix: string;
+  /** Model names or globs this key may call; `null` means every model. */
+  models: string[] | null;
+  /** Requests per minute; `null` means no limit of its own. */
+  rpm: number | null;
+  /** Tokens per minute; `null` means no limit of its own. */
+  tpm: number | null;
+  /** Requests in flight at once; `null` means no limit of its own. */
+  maxParallel: number | null;
+  budget: KeyBudget | null;
+  /** After this instant the key no longer authenticates; `null` means never. */
+  expiresAt: number | null;
+  metadata: Metadata | null;
+  createdAt: number;
+  /**
+   * A change stamp, set on creation and on every change (update, rotate, revoke): the writer's
+   * clock in epoch ms, raised to one more than the latest stamp in the store when the clock has
+   * not passed it. So with one writer (memory, one SQLite file) every change gets a stamp greater
+   * than all earlier ones. Not derived from `createdAt`.
+   */
+  updatedAt: number;
+  /** When the key stopped working; `null` while it is live. */
+  revokedAt: number | null;
+}
+
+/** One settled request. `requestId` is the idempotency key: a row is written at most once. */
+export interface LedgerRecord {
+  requestId: string;
+  keyId: string | null;
+  /** When set, `costMicros` is debited from this account's balance as the row is inserted. */
+  accountId: string | null;
+  model: string;
+  provider: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  /** What the relay charges, in `currency`. */
+  costMicros: number;
+  /** What the upstream's public price list would have charged, for comparison. */
+  officialCostMicros: number;
+  currency: Currency;
+  latencyMs: number;
+  /** The HTTP status returned to the client. */
+  status: number;
+  stream: boolean;
+  createdAt: number;
+}
+
+/** Which rows {@link RelayStore.ledger}.usage sums, and how it groups them. */
+export interface UsageQuery {
+  keyId?: string;
+  accountId?: string;
+  model?: string;
+  /** Inclusive lower bound on `createdAt`. */
+  from?: number;
+  /** Exclusive upper bound on `createdAt`. */
+  to?: number;
+  /** `day` groups by UTC date (`YYYY-MM-DD`); `key` uses `''` for rows without a key. */
+  groupBy: 'day' | 'model' | 'key';
+}
+
+/** Totals for one group and one currency. */
+export interface UsageRow {
+  group: string;
+  currency: Currency;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  costMicros: number;
+  officialCostMicros: number;
+}
+
+export interface CreateAccountInput {
+  /** Generated (`acct_…`) when absent. */
+  id?: string;
+  name: string;
+  currency: Currency;
+  /** The opening balance, recorded as the account's first balance transaction. Defaults to 0. */
+  balanceMicros?: number;
+  metadata?: Metadata | null;
+}
+
+/** A new key: every field of the record except the bookkeeping ones, which the store sets. */
+export type CreateApiKeyInput = Omit<ApiKeyRecord, 'id' | 'createdAt' | 'updatedAt' | 'revokedAt'> & {
+  /** Generated (`key_…`) when absent. */
+  id?: string;
+  createdAt?: number;
+};
+
+/**
+ * The fields of a key that can change in place. An absent or `undefined` field is left as it is;
+ * `null` clears it.
+ */
+export type ApiKeyPatch = Partial<
+  Pick<ApiKeyRecord, 'name' | 'models' | 'rpm' | 'tpm' | 'maxParallel' | 'budget' | 'expiresAt' | 'metadata' | 'accountId'>
+>;
+
+/**
+ * Accounts and their balances. Every balance change except ledger debits is recorded in the
+ * `balance_transactions` table, so a balance always equals the sum of its transactions minus the
+ * `costMicros` of the ledger rows charged to it: the two tables reconcile it.
+ */
+export interface AccountStore {
+  /** Throws `RELAY_STORE_CONFLICT` when the id is taken. */
+  create(input: CreateAccountInput): Promise<Account>;
+  get(id: string): Promise<Account | undefined>;
+  /** Ordered by `createdAt`, then `id`. */
+  list(): Promise<Account[]>;
+  /**
+   * Adds `deltaMicros` (negative for corrections) to the balance and records it, with `note`, in
+   * the balance transactions, atomically. Throws `RELAY_STORE_NOT_FOUND` for an unknown account.
+   */
+  adjustBalance(id: string, deltaMicros: number, note: string): Promise<Account>;
+}
+
+export interface ApiKeyStore {
+  /** Throws `RELAY_STORE_CONFLICT` when the id or the SHA-256 is taken. */
+  create(record: CreateApiKeyInput): Promise<ApiKeyRecord>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  /**
+   * The key whose secret hashes to `sha256`, revoked and expired ones included: the caller decides
+   * (and can tell the client why the key is refused).
+   */
+  findBySha256(sha256: string): Promise<ApiKeyRecord | undefined>;
+  /** Ordered by `createdAt`, then `id`; revoked keys only when asked for. */
+  list(options?: { includeRevoked?: boolean }): Promise<ApiKeyRecord[]>;
+  /** `undefined` when there is no such key. Throws `RELAY_STORE_NOT_FOUND` for an unknown `accountId`. */
+  update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined>;
+  /**
+   * Replaces the secret's hash and prefix; the old secret stops matching at once. A revoked key
+   * stays revoked. Throws `RELAY_STORE_CONFLICT` when `newSha256` belongs to another key.
+   */
+  rotate(id: string, newSha256: string, newPrefix: string): Promise<ApiKeyRecord | undefined>;
+  /** Sets `revokedAt` (default now). Revoking a revoked key changes nothing and returns it. */
+  revoke(id: string, at?: number): Promise<ApiKeyRecord | undefined>;
+  /**
+   * Keys with `updatedAt > updatedAtExclusive`, revoked ones included, ordered by `updatedAt`.
+   * Replicas poll this to refresh their key cache, asking from the largest `updatedAt` they have
+   * seen, and apply rows by `id` (a rotation changes the SHA-256 of a cached key). On Postgres with
+   * several writing replicas, stamps come from different clocks and transactions may commit out
+   * of stamp order, so pollers there should ask from a little before the largest stamp seen (a
+   * few seconds of overlap; re-applying a row is harmless).
+   */
+  changedSince(updatedAtExclusive: number): Promise<ApiKeyRecord[]>;
+}
+
+export interface LedgerStore {
+  /**
+   * In one transaction: inserts the records whose `requestId` is not yet stored (duplicates,
+   * within the batch or with earlier batches, are skipped, so a retried flush never charges
+   * twice) and debits each inserted record's `costMicros` from its account, when it has one.
+   * Returns how many records were inserted.
+   */
+  insertBatch(records: LedgerRecord[]): Promise<number>;
+  /** One row per group and currency, ordered by group, then currency. */
+  usage(query: UsageQuery): Promise<UsageRow[]>;
+  /** The sum of `costMicros` of `keyId`'s rows in `currency` since `since` (inclusive). */
+  spendSince(keyId: string, since: number, currency: Currency): Promise<number>;
+  /** How many rows the ledger holds. */
+  count(): Promise<number>;
+}
+
+/** The storage layer: see the file comment. */
+export interface RelayStore {
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
+  readonly accounts: AccountStore;
+  readonly keys: ApiKeyStore;
+  readonly ledger: LedgerStore;
+  /** Releases the database connection(s). The store must not be used afterwards. */
+  close(): Promise<void>;
+}

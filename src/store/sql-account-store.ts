@@ -1,0 +1,70 @@
+import { type Kysely } from 'kysely';
+import type { RelayDatabase } from './database-schema.js';
+import { rethrowConstraintViolation } from './database-errors.js';
+import { buildAccount } from './build-records.js';
+import { byCreation } from './compare-records.js';
+import { newId } from './new-id.js';
+import { RelayStoreError } from './relay-store-error.js';
+import type { Account, AccountStore, CreateAccountInput } from './relay-store.js';
+import { accountFromRow, accountToRow } from './sql-row-mapping.js';
+import { checkInteger } from './validate-store-input.js';
+
+/** Accounts and their balance transactions in SQL (SQLite or Postgres through Kysely). */
+export function createSqlAccountStore(db: Kysely<RelayDatabase>): AccountStore {
+  return {
+    async create(input: CreateAccountInput): Promise<Account> {
+      const account = buildAccount(input);
+      try {
+        await db.transaction().execute(async (transaction) => {
+          await transaction.insertInto('accounts').values(accountToRow(account)).execute();
+          if (account.balanceMicros !== 0) {
+            await transaction
+              .insertInto('balance_transactions')
+              .values({
+                id: newId('btx'),
+                account_id: account.id,
+                delta_micros: account.balanceMicros,
+                balance_after_micros: account.balanceMicros,
+                note: 'opening balance',
+                created_at: account.createdAt,
+              })
+              .execute();
+          }
+        });
+      } catch (error) {
+        rethrowConstraintViolation(error, { conflict: `account ${account.id} already exists` });
+      }
+      return structuredClone(account);
+    },
+
+    async get(id: string): Promise<Account | undefined> {
+      const row = await db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : accountFromRow(row);
+    },
+
+    async list(): Promise<Account[]> {
+      const rows = await db.selectFrom('accounts').selectAll().execute();
+      return rows.map(accountFromRow).sort(byCreation);
+    },
+
+    async adjustBalance(id: string, deltaMicros: number, note: string): Promise<Account> {
+      checkInteger(deltaMicros, 'deltaMicros');
+      return db.transaction().execute(async (transaction) => {
+        // One statement reads and writes the balance, so concurrent adjustments never lose one another.
+        const row = await transaction
+          .updateTable('accounts')
+          .set((expression) => ({ balance_micros: expression('balance_micros', '+', deltaMicros) }))
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirst();
+        if (row === undefined) throw new RelayStoreError('RELAY_STORE_NOT_FOUND', `no account ${id}`);
+        const account = accountFromRow(row);
+        await transaction
+          .insertInto('balance_transactions')
+          .values({ id: newId('btx'), account_id: id, delta_micros: deltaMicros, balance_after_micros: account.balanceMicros, note, created_at: Date.now() })
+          .execute();
+        return account;
+      });
+    },
+  };
+}

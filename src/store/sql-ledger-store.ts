@@ -1,0 +1,135 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { RelayDatabase } from './database-schema.js';
+import { isTransientConflict } from './database-errors.js';
+import { prepareLedgerBatch } from './prepare-ledger-batch.js';
+import type { Currency, LedgerRecord, LedgerStore, UsageQuery, UsageRow } from './relay-store.js';
+import { ledgerRecordToRow } from './sql-row-mapping.js';
+import { sortUsageRows, utcDayFromIndex } from './usage-rows.js';
+
+/**
+ * Rows per INSERT statement: 15 parameters a row stays far below SQLite's 32 766 and Postgres's
+ * 65 535 bound parameters per statement.
+ */
+const rowsPerStatement = 500;
+
+/** How often a batch is retried after losing a race (deadlock, busy database) before giving up. */
+const transientRetries = 3;
+
+/**
+ * A SUM or COUNT as a 64-bit integer: Postgres returns SUM(bigint) as NUMERIC, which `pg` hands
+ * over as a string, while BIGINT comes back as a number (see `create-database.ts`).
+ */
+function total(expression: RawBuilder<unknown>): RawBuilder<number> {
+  return sql<number>`cast(coalesce(${expression}, 0) as bigint)`;
+}
+
+/** The ledger in SQL (SQLite or Postgres through Kysely). */
+export function createSqlLedgerStore(db: Kysely<RelayDatabase>): LedgerStore {
+  return {
+    async insertBatch(records: LedgerRecord[]): Promise<number> {
+      const batch = prepareLedgerBatch(records);
+      if (batch.length === 0) return 0;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return await insertAndDebit(db, batch);
+        } catch (error) {
+          // The whole transaction rolled back, so running it again cannot charge twice.
+          if (attempt >= transientRetries || !isTransientConflict(error)) throw error;
+        }
+      }
+    },
+
+    async usage(query: UsageQuery): Promise<UsageRow[]> {
+      // Literal SQL (no bound parameters) so Postgres sees the same expression in SELECT and GROUP BY.
+      const group =
+        query.groupBy === 'day'
+          ? sql<string | number>`created_at / 86400000`
+          : query.groupBy === 'model'
+            ? sql<string | number>`model`
+            : sql<string | number>`coalesce(key_id, '')`;
+      let select = db
+        .selectFrom('ledger_entries')
+        .select([
+          group.as('group_key'),
+          'currency',
+          total(sql`count(*)`).as('requests'),
+          total(sql`sum(prompt_tokens)`).as('prompt_tokens'),
+          total(sql`sum(completion_tokens)`).as('completion_tokens'),
+          total(sql`sum(cached_tokens)`).as('cached_tokens'),
+          total(sql`sum(cost_micros)`).as('cost_micros'),
+          total(sql`sum(official_cost_micros)`).as('official_cost_micros'),
+        ])
+        .groupBy([group, 'currency']);
+      if (query.keyId !== undefined) select = select.where('key_id', '=', query.keyId);
+      if (query.accountId !== undefined) select = select.where('account_id', '=', query.accountId);
+      if (query.model !== undefined) select = select.where('model', '=', query.model);
+      if (query.from !== undefined) select = select.where('created_at', '>=', query.from);
+      if (query.to !== undefined) select = select.where('created_at', '<', query.to);
+      const rows = await select.execute();
+      return sortUsageRows(
+        rows.map((row) => ({
+          group: query.groupBy === 'day' ? utcDayFromIndex(Number(row.group_key)) : String(row.group_key),
+          currency: row.currency as Currency,
+          requests: Number(row.requests),
+          promptTokens: Number(row.prompt_tokens),
+          completionTokens: Number(row.completion_tokens),
+          cachedTokens: Number(row.cached_tokens),
+          costMicros: Number(row.cost_micros),
+          officialCostMicros: Number(row.official_cost_micros),
+        })),
+      );
+    },
+
+    async spendSince(keyId: string, since: number, currency: Currency): Promise<number> {
+      const row = await db
+        .selectFrom('ledger_entries')
+        .select(total(sql`sum(cost_micros)`).as('spent'))
+        .where('key_id', '=', keyId)
+        .where('created_at', '>=', since)
+        .where('currency', '=', currency)
+        .executeTakeFirstOrThrow();
+      return Number(row.spent);
+    },
+
+    async count(): Promise<number> {
+      const row = await db.selectFrom('ledger_entries').select(total(sql`count(*)`).as('rows')).executeTakeFirstOrThrow();
+      return Number(row.rows);
+    },
+  };
+}
+
+/**
+ * Inserts the rows not yet present and debits the accounts of those inserted, in one transaction.
+ * ON CONFLICT DO NOTHING makes a concurrent writer of the same `request_id` wait for ours and then
+ * skip the row, and RETURNING tells exactly which rows this transaction wrote, so only those are
+ * charged. Accounts are updated in id order, one statement each, so two batches lock them in the
+ * same order.
+ */
+async function insertAndDebit(db: Kysely<RelayDatabase>, batch: readonly LedgerRecord[]): Promise<number> {
+  return db.transaction().execute(async (transaction) => {
+    let inserted = 0;
+    const debits = new Map<string, number>();
+    for (let start = 0; start < batch.length; start += rowsPerStatement) {
+      const rows = await transaction
+        .insertInto('ledger_entries')
+        .values(batch.slice(start, start + rowsPerStatement).map(ledgerRecordToRow))
+        .onConflict((conflict) => conflict.column('request_id').doNothing())
+        .returning(['account_id', 'cost_micros'])
+        .execute();
+      inserted += rows.length;
+      for (const row of rows) {
+        if (row.account_id !== null) debits.set(row.account_id, (debits.get(row.account_id) ?? 0) + Number(row.cost_micros));
+      }
+    }
+    for (const accountId of [...debits.keys()].sort()) {
+      const amount = debits.get(accountId) ?? 0;
+      if (amount === 0) continue;
+      await transaction
+        .updateTable('accounts')
+        .set((expression) => ({ balance_micros: expression('balance_micros', '-', amount) }))
+        .where('id', '=', accountId)
+        .execute();
+    }
+    return inserted;
+  });
+}

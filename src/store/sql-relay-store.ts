@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { RelayDatabase } from './database-schema.js';
+import type { AccountStore, ApiKeyStore, LedgerStore, RelayStore } from './relay-store.js';
+import { createSqlAccountStore } from './sql-account-store.js';
+import { createSqlApiKeyStore } from './sql-api-key-store.js';
+import { createSqlLedgerStore } from './sql-ledger-store.js';
+
+/**
+ * The store on SQLite or Postgres. Both run the same Kysely queries; the few places where the
+ * dialects differ are written in SQL both understand (see `sql-ledger-store.ts`).
+ */
+export class SqlRelayStore implements RelayStore {
+  readonly accounts: AccountStore;
+  readonly keys: ApiKeyStore;
+  readonly ledger: LedgerStore;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly kind: 'sqlite' | 'postgres',
+    private readonly db: Kysely<RelayDatabase>,
+  ) {
+    this.accounts = createSqlAccountStore(db);
+    this.keys = createSqlApiKeyStore(db);
+    this.ledger = createSqlLedgerStore(db);
+  }
+
+  /** Safe to call more than once: `pg` refuses to end a pool twice. */
+  close(): Promise<void> {
+    this.closing ??= this.db.destroy();
+    return this.closing;
+  }
+}

@@ -1,0 +1,73 @@
+import { RelayStoreError } from './relay-store-error.js';
+import { currencies, type ApiKeyPatch, type CreateAccountInput, type CreateApiKeyInput, type Currency, type LedgerRecord } from './relay-store.js';
+
+/*
+ * Checks shared by every backend, run before anything is written. They keep the backends alike
+ * (SQLite would happily store 1.5 in an INTEGER column, Postgres would refuse it) and keep money
+ * exact: a micro-unit amount that is not a safe integer is a bug upstream, not something to round.
+ */
+
+function invalid(message: string): never {
+  throw new RelayStoreError('RELAY_STORE_INVALID', message);
+}
+
+export function checkInteger(value: unknown, field: string, options: { min?: number } = {}): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) invalid(`${field} must be a safe integer, got ${String(value)}`);
+  if (options.min !== undefined && value < options.min) invalid(`${field} must be at least ${options.min}, got ${value}`);
+  return value;
+}
+
+function checkOptionalInteger(value: unknown, field: string, min: number): void {
+  if (value !== null && value !== undefined) checkInteger(value, field, { min });
+}
+
+export function checkCurrency(value: unknown, field = 'currency'): Currency {
+  if (!currencies.includes(value as Currency)) invalid(`${field} must be one of ${currencies.join(', ')}, got ${String(value)}`);
+  return value as Currency;
+}
+
+function checkMetadata(value: unknown): void {
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'object' || Array.isArray(value)) invalid('metadata must be an object or null');
+}
+
+export function checkAccountInput(input: CreateAccountInput): void {
+  checkCurrency(input.currency);
+  if (input.balanceMicros !== undefined) checkInteger(input.balanceMicros, 'balanceMicros');
+  checkMetadata(input.metadata);
+}
+
+/** Checks the fields a key's creation or patch sets; absent fields are not looked at. */
+export function checkKeyFields(fields: ApiKeyPatch & Partial<Pick<CreateApiKeyInput, 'sha256' | 'createdAt'>>): void {
+  if (fields.sha256 !== undefined) checkSha256(fields.sha256);
+  if (fields.models !== undefined && fields.models !== null) {
+    if (!Array.isArray(fields.models) || fields.models.some((model) => typeof model !== 'string')) invalid('models must be an array of strings or null');
+  }
+  checkOptionalInteger(fields.rpm, 'rpm', 0);
+  checkOptionalInteger(fields.tpm, 'tpm', 0);
+  checkOptionalInteger(fields.maxParallel, 'maxParallel', 0);
+  checkOptionalInteger(fields.expiresAt, 'expiresAt', 0);
+  checkOptionalInteger(fields.createdAt, 'createdAt', 0);
+  if (fields.budget !== undefined && fields.budget !== null) {
+    checkInteger(fields.budget.amountMicros, 'budget.amountMicros', { min: 0 });
+    checkCurrency(fields.budget.currency, 'budget.currency');
+    if (!['daily', 'monthly', 'total'].includes(fields.budget.period)) invalid(`budget.period must be daily, monthly or total, got ${String(fields.budget.period)}`);
+  }
+  checkMetadata(fields.metadata);
+}
+
+export function checkSha256(value: unknown): void {
+  // Lower-case only: the same secret must always map to the same stored string.
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) invalid('sha256 must be 64 lower-case hex characters');
+}
+
+export function checkLedgerRecord(record: LedgerRecord): void {
+  if (typeof record.requestId !== 'string' || record.requestId.length === 0) invalid('requestId must be a non-empty string');
+  const where = `ledger record ${record.requestId}`;
+  for (const field of ['promptTokens', 'completionTokens', 'cachedTokens', 'costMicros', 'officialCostMicros', 'latencyMs', 'createdAt'] as const) {
+    checkInteger(record[field], `${where}: ${field}`, { min: 0 });
+  }
+  checkInteger(record.status, `${where}: status`);
+  checkCurrency(record.currency, `${where}: currency`);
+  if (typeof record.stream !== 'boolean') invalid(`${where}: stream must be a boolean`);
+}
