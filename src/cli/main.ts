@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { loadConfig, sha256Hex } from '../config/load-config.js';
+import { registerCanaryCommand } from './canary-command.js';
 import { serve } from './serve.js';
 
 function milliseconds(value: string): number {
@@ -56,6 +57,8 @@ export async function main(argv: string[]): Promise<void> {
     .action((key: string) => {
       process.stdout.write(`${sha256Hex(key)}\n`);
     });
+
+  registerCanaryCommand(program);
 
   await program.parseAsync(argv, { from: 'user' });
 }

@@ -1,0 +1,39 @@
+import { request } from 'undici';
+
+export interface AdminClientOptions {
+  /** Base URL of a running relay (default http://127.0.0.1:$PORT, or RELAY_URL). */
+  url?: string;
+  /** The master key (default RELAY_MASTER_KEY, or the first-run key file). */
+  key?: string;
+}
+
+/**
+ * The CLI's way to a running relay: the admin API over HTTP, so that a command acts on the live
+ * state of the process (canaries, caches) and, with Redis and Postgres, on every replica.
+ */
+export async function callAdmin(path: string, options: AdminClientOptions & { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; accept?: string }): Promise<{ status: number; body: unknown; text: string }> {
+  const base = (options.url ?? process.env.RELAY_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
+  const key = options.key ?? process.env.RELAY_MASTER_KEY;
+  if (key === undefined) throw new Error('no admin key: set RELAY_MASTER_KEY or pass --key');
+  const response = await request(`${base}${path}`, {
+    method: options.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${key}`,
+      accept: options.accept ?? 'application/json',
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.body.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // CSV and other text answers stay text
+  }
+  if (response.statusCode >= 400) {
+    const message = (body as { error?: { message?: string } })?.error?.message ?? text;
+    throw new Error(`${options.method ?? 'GET'} ${path} answered ${response.statusCode}: ${message}`);
+  }
+  return { status: response.statusCode, body, text };
+}

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import type { CanarySnapshot } from '../routing/canary-controller.js';
+import { callAdmin } from './admin-client.js';
+
+function describeCanary(canary: CanarySnapshot): string {
+  const last = canary.history.at(-1);
+  const lastCheck = last === undefined ? 'no check yet' : `last: ${last.action} (${last.verdict}, ${last.requests} requests, success ${last.successRate?.toFixed(2) ?? '–'} %, p99 ${last.latencyP99Ms?.toFixed(0) ?? '–'} ms)`;
+  return `${canary.model}: ${canary.phase} at ${canary.weight} % to the candidate, ${canary.failedChecks}/${canary.settings.threshold} failed checks; ${lastCheck}`;
+}
+
+/** `relay canary list|show|promote|pause|resume|rollback`: the canary buttons, from a terminal. */
+export function registerCanaryCommand(program: Command): void {
+  const canary = program.command('canary').description('show and drive canary migrations of a running relay (admin API)');
+  canary.option('--url <url>', 'relay base URL (default RELAY_URL or http://127.0.0.1:$PORT)').option('--key <key>', 'master key (default RELAY_MASTER_KEY)').option('--json', 'print JSON');
+  const options = () => canary.opts<{ url?: string; key?: string; json?: boolean }>();
+  const print = (value: CanarySnapshot | CanarySnapshot[]) => {
+    if (options().json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    else for (const entry of Array.isArray(value) ? value : [value]) process.stdout.write(`${describeCanary(entry)}\n`);
+  };
+
+  canary
+    .command('list')
+    .description('every canary and where it stands')
+    .action(async () => {
+      const { body } = await callAdmin('/admin/canaries', options());
+      print((body as { data: CanarySnapshot[] }).data);
+    });
+  canary
+    .command('show')
+    .argument('<model>')
+    .description('one canary with its analysis history')
+    .action(async (model: string) => {
+      const { body } = await callAdmin(`/admin/canaries/${encodeURIComponent(model)}`, options());
+      const snapshot = body as CanarySnapshot;
+      print(snapshot);
+      if (!options().json) {
+        for (const check of snapshot.history) {
+          process.stdout.write(`  ${new Date(check.at).toISOString()}  ${check.action.padEnd(8)} ${check.verdict.padEnd(6)} weight ${String(check.weight).padStart(3)} %  requests ${check.requests}\n`);
+        }
+      }
+    });
+  for (const action of ['promote', 'pause', 'resume', 'rollback'] as const) {
+    canary
+      .command(action)
+      .argument('<model>')
+      .description(`${action} the canary of a model`)
+      .action(async (model: string) => {
+        const { body } = await callAdmin(`/admin/canaries/${encodeURIComponent(model)}/${action}`, { ...options(), method: 'POST' });
+        print(body as CanarySnapshot);
+      });
+  }
+}
