@@ -51,3 +51,12 @@ export function readRetryAfter(headers: Record<string, string | string[] | undef
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** Re-throws failures while reading an upstream body (resets, idle timeouts) as classified upstream failures. */
+export async function* guardUpstreamBody(body: AsyncIterable<Buffer>, provider: string, signal: AbortSignal): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of body) yield chunk;
+  } catch (error) {
+    throw classifyTransportError(error, provider, signal);
+  }
+}

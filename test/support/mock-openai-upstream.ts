@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sampleArguments } from './mock-gemini-upstream.js';
 
 /** One request the mock upstream received. */
 export interface ReceivedRequest {
@@ -23,6 +24,8 @@ export type Behaviour =
  * An OpenAI-compatible upstream for tests: answers chat completions (JSON and SSE with
  * `stream_options.include_usage`), embeddings and legacy completions in OpenAI's wire format, and
  * can be scripted to fail (status codes with `retry-after`, connection resets, hangs, streams cut).
+ * A request with tools whose last message is not a tool result gets a call of its first tool, with
+ * arguments sampled from the tool's schema (JSON and streamed); every other request is echoed.
  * @see https://platform.openai.com/docs/api-reference/chat
  */
 export class MockOpenAIUpstream {
@@ -127,6 +130,19 @@ export class MockOpenAIUpstream {
     const base = { id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1, model };
     const usageField = includeUsage ? { usage: null } : {};
     const send = (payload: unknown) => response.write(`data: ${JSON.stringify(payload)}\n\n`);
+    const toolCall = toolCallFor(received.body);
+    if (toolCall !== undefined) {
+      // As OpenAI streams a call: id and name first, the arguments in pieces.
+      const half = Math.floor(toolCall.function.arguments.length / 2);
+      send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: null, tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }] }, finish_reason: null }], ...usageField });
+      for (const piece of [toolCall.function.arguments.slice(0, half), toolCall.function.arguments.slice(half)]) {
+        send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, finish_reason: null }], ...usageField });
+      }
+      send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }], ...usageField });
+      if (includeUsage) send({ ...base, choices: [], usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } });
+      response.end('data: [DONE]\n\n');
+      return;
+    }
     send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...usageField });
     for (let index = 0; index < count; index++) {
       if (behaviour.cutAfter !== undefined && index === behaviour.cutAfter) {
@@ -150,9 +166,29 @@ function json(response: ServerResponse, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
+/** The call the mock answers with when the request offers tools and does not already carry a tool result. */
+function toolCallFor(body: Record<string, unknown>): { id: string; type: 'function'; function: { name: string; arguments: string } } | undefined {
+  const tools = body.tools as Array<{ function?: { name?: string; parameters?: unknown } }> | undefined;
+  const messages = body.messages as Array<{ role?: string }>;
+  const first = tools?.[0]?.function;
+  if (first?.name === undefined || body.tool_choice === 'none' || messages[messages.length - 1]?.role === 'tool') return undefined;
+  return { id: 'call_mock_0', type: 'function', function: { name: first.name, arguments: JSON.stringify(sampleArguments(first.parameters)) } };
+}
+
 function chatCompletion(model: string, body: Record<string, unknown>) {
   const messages = body.messages as Array<{ content?: unknown }>;
   const last = messages[messages.length - 1]?.content;
+  const toolCall = toolCallFor(body);
+  if (toolCall !== undefined) {
+    return {
+      id: 'chatcmpl-mock',
+      object: 'chat.completion',
+      created: 1,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [toolCall], refusal: null }, finish_reason: 'tool_calls', logprobs: null }],
+      usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, prompt_tokens_details: { cached_tokens: 0 } },
+    };
+  }
   return {
     id: 'chatcmpl-mock',
     object: 'chat.completion',

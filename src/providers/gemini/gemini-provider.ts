@@ -1,28 +1,154 @@
-import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
+import { request, type Dispatcher } from 'undici';
 import type { ChatRequest } from '../../spec/openai-chat.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
+import { classifyTransportError, guardUpstreamBody } from '../upstream-failure.js';
+import { classifyGeminiError } from './classify-gemini-error.js';
+import { convertGeminiEmbeddings } from './convert-gemini-embeddings.js';
+import { convertGeminiResponse } from './convert-gemini-response.js';
+import { convertToGeminiEmbeddings } from './convert-to-gemini-embeddings.js';
+import { convertToGeminiRequest } from './convert-to-gemini-request.js';
+import { readGeminiStream } from './gemini-stream.js';
+import type { GeminiRequest, GeminiResponse } from './gemini-wire.js';
+import { ThoughtSignatureCache } from './thought-signature-cache.js';
+import { toolCallIdPrefix } from './tool-call-id-prefix.js';
 
-/** Placeholder until the Gemini adapter lands. */
+/**
+ * The adapter for Google's Gemini API (`generativelanguage.googleapis.com`): OpenAI chat requests
+ * are translated to `generateContent` / `streamGenerateContent`, embeddings to
+ * `batchEmbedContents`, and the answers back to OpenAI's shapes. The base URL is the origin (a
+ * trailing `/v1beta` is tolerated); the key travels in the `x-goog-api-key` header, never in the
+ * URL, so it cannot end up in access logs or error messages that quote URLs.
+ * @see https://ai.google.dev/api/generate-content
+ * @see https://ai.google.dev/api/embeddings
+ */
 export class GeminiProvider implements Provider {
   readonly type = 'gemini';
   readonly name: string;
+  private readonly apiRoot: string;
+  private readonly headers: Record<string, string>;
+  private readonly dispatcher: Dispatcher;
+  private readonly signatures = new ThoughtSignatureCache();
 
   constructor(options: ProviderOptions) {
     this.name = options.name;
+    this.apiRoot = `${options.baseUrl.replace(/\/+$/, '').replace(/\/v1beta$/, '')}/v1beta`;
+    this.dispatcher = options.dispatcher;
+    this.headers = {
+      ...options.headers,
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(options.apiKey === undefined ? {} : { 'x-goog-api-key': options.apiKey }),
+    };
   }
 
-  chat(_request: ChatRequest, _model: string, _call: ProviderCall): Promise<ChatResult> {
-    throw new Error('not implemented');
+  async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
+    const body = this.convert(chatRequest, model, call);
+    const response = await this.post(`${modelPath(model)}:generateContent`, body, call);
+    const answer = (await this.readJson(response, call)) as GeminiResponse;
+    const completion = convertGeminiResponse(answer, {
+      model,
+      completionId: `chatcmpl-${call.requestId}`,
+      created: Math.floor(Date.now() / 1000),
+      toolCallIdPrefix: toolCallIdPrefix(call.requestId),
+      rememberSignature: (id, signature) => this.signatures.remember(id, signature),
+    });
+    return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
 
-  chatStream(_request: ChatRequest, _model: string, _call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
-    throw new Error('not implemented');
+  async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
+    const body = this.convert(chatRequest, model, call);
+    const response = await this.post(`${modelPath(model)}:streamGenerateContent?alt=sse`, body, call, 'text/event-stream');
+    const parts = readGeminiStream(guardUpstreamBody(response.body, this.name, call.signal), {
+      provider: this.name,
+      model,
+      completionId: `chatcmpl-${call.requestId}`,
+      created: Math.floor(Date.now() / 1000),
+      toolCallIdPrefix: toolCallIdPrefix(call.requestId),
+      rememberSignature: (id, signature) => this.signatures.remember(id, signature),
+    });
+    return parts[Symbol.asyncIterator]();
   }
 
-  embeddings(_body: Record<string, unknown>, _model: string, _call: ProviderCall): Promise<JsonResult> {
-    throw new Error('not implemented');
+  async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
+    const geminiRequest = convertToGeminiEmbeddings(body, model, { provider: this.name, strict: call.strict, dropped: call.dropped });
+    const response = await this.post(`${modelPath(model)}:batchEmbedContents`, geminiRequest, call);
+    const answer = await this.readJson(response, call);
+    const texts = geminiRequest.requests.map((entry) => entry.content.parts[0]?.text ?? '');
+    const converted = convertGeminiEmbeddings(answer, texts, model, body.encoding_format, this.name);
+    return { kind: 'json', body: Buffer.from(JSON.stringify(converted.body)), usage: converted.usage };
   }
 
-  completions(_body: Record<string, unknown>, _model: string, _call: ProviderCall): Promise<JsonResult | RawStream> {
-    throw new Error('not implemented');
+  async completions(_body: Record<string, unknown>, model: string): Promise<JsonResult | RawStream> {
+    const message = `The Gemini API has no legacy completions endpoint, so "${model}" cannot serve POST /v1/completions. Send the prompt as a user message to POST /v1/chat/completions instead.`;
+    throw new UpstreamError(`${this.name}: ${message}`, {
+      reason: 'invalid_request',
+      status: 400,
+      provider: this.name,
+      upstreamMessage: message,
+      upstreamType: 'invalid_request_error',
+      upstreamCode: 'unsupported_endpoint',
+    });
+  }
+
+  private convert(chatRequest: ChatRequest, model: string, call: ProviderCall): GeminiRequest {
+    return convertToGeminiRequest(chatRequest, {
+      provider: this.name,
+      model,
+      strict: call.strict,
+      dropped: call.dropped,
+      recallSignature: (id) => this.signatures.recall(id),
+    });
+  }
+
+  private async post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.apiRoot}/${path}`, {
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        headers: accept === 'application/json' ? this.headers : { ...this.headers, accept },
+        body: JSON.stringify(body),
+        signal: call.signal,
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: call.timeoutMs,
+      });
+    } catch (error) {
+      throw classifyTransportError(error, this.name, call.signal);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    let text = '';
+    try {
+      text = await response.body.text();
+    } catch {
+      // the status is enough to classify
+    }
+    throw classifyGeminiError(response.statusCode, text, response.headers, this.name);
+  }
+
+  private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<Record<string, unknown>> {
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw classifyTransportError(error, this.name, call.signal);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new UpstreamError(`${this.name}: answered 2xx with a body that is not JSON`, { reason: 'provider_internal', provider: this.name });
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new UpstreamError(`${this.name}: answered 2xx with JSON that is not an object`, { reason: 'provider_internal', provider: this.name });
+    }
+    return parsed as Record<string, unknown>;
   }
 }
+
+/** `gemini-2.5-flash` → `models/gemini-2.5-flash`; a full resource name (`tunedModels/x`) stays as it is. */
+function modelPath(model: string): string {
+  const name = model.includes('/') ? model : `models/${model}`;
+  return name.split('/').map(encodeURIComponent).join('/');
+}
+

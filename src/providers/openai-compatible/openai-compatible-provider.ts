@@ -3,7 +3,7 @@ import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { readUsage } from '../../spec/read-usage.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { classifyTransportError } from '../upstream-failure.js';
+import { classifyTransportError, guardUpstreamBody } from '../upstream-failure.js';
 import { classifyOpenAIError } from './classify-openai-error.js';
 import { readOpenAIStream } from './read-openai-stream.js';
 
@@ -53,7 +53,7 @@ export class OpenAICompatibleProvider implements Provider {
     const body: Record<string, unknown> = { ...chatRequest, model, stream: true };
     if (this.quirks.streamUsage) body.stream_options = { ...(chatRequest.stream_options ?? {}), include_usage: true };
     const response = await this.post('/chat/completions', body, call, 'text/event-stream');
-    const parts = readOpenAIStream(guardBody(response.body, this.name, call.signal), this.name);
+    const parts = readOpenAIStream(guardUpstreamBody(response.body, this.name, call.signal), this.name);
     return parts[Symbol.asyncIterator]();
   }
 
@@ -66,7 +66,7 @@ export class OpenAICompatibleProvider implements Provider {
     if (body.stream === true) {
       return {
         kind: 'raw-stream',
-        body: guardBody(response.body, this.name, call.signal),
+        body: guardUpstreamBody(response.body, this.name, call.signal),
         contentType: String(response.headers['content-type'] ?? 'text/event-stream'),
       };
     }
@@ -118,11 +118,3 @@ export class OpenAICompatibleProvider implements Provider {
   }
 }
 
-/** Re-throws body read failures (resets, idle timeouts) as classified upstream failures. */
-async function* guardBody(body: AsyncIterable<Buffer>, provider: string, signal: AbortSignal): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of body) yield chunk;
-  } catch (error) {
-    throw classifyTransportError(error, provider, signal);
-  }
-}

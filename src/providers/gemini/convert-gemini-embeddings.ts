@@ -1,0 +1,44 @@
+import type { Usage } from '../../spec/openai-chat.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+
+export interface EmbeddingsAnswer {
+  /** OpenAI's embeddings list object. */
+  body: Record<string, unknown>;
+  usage: Usage;
+}
+
+/**
+ * Converts a `batchEmbedContents` answer to OpenAI's embeddings list, in input order. Vectors are
+ * given as floats, or as base64 of little-endian float32 when the client asked for `base64` (what
+ * OpenAI sends, and what the OpenAI SDKs ask for by default).
+ * Gemini's embedding answers carry no token counts (a `usageMetadata`, should one appear, is used),
+ * so the usage is an ESTIMATE of about four characters per token: clients that read `usage` and the
+ * relay's metering need a number, and a close one is better than zero. Treat it as approximate.
+ * @see https://ai.google.dev/api/embeddings#batchembedcontentsresponse
+ * @see https://platform.openai.com/docs/api-reference/embeddings/object
+ */
+export function convertGeminiEmbeddings(answer: unknown, texts: readonly string[], model: string, encodingFormat: unknown, provider: string): EmbeddingsAnswer {
+  const embeddings = (answer as { embeddings?: Array<{ values?: unknown }> } | null)?.embeddings;
+  if (!Array.isArray(embeddings) || embeddings.length !== texts.length) {
+    throw new UpstreamError(`${provider}: batchEmbedContents answered ${Array.isArray(embeddings) ? embeddings.length : 'no'} embeddings for ${texts.length} inputs`, {
+      reason: 'provider_internal',
+      provider,
+    });
+  }
+  const data = embeddings.map((embedding, index) => {
+    const values = Array.isArray(embedding?.values) ? (embedding.values as number[]) : [];
+    return { object: 'embedding', index, embedding: encodingFormat === 'base64' ? toBase64(values) : values };
+  });
+  const reported = (answer as { usageMetadata?: { promptTokenCount?: unknown } }).usageMetadata?.promptTokenCount;
+  const promptTokens = typeof reported === 'number' ? reported : texts.reduce((sum, text) => sum + Math.max(1, Math.ceil(text.length / 4)), 0);
+  return {
+    body: { object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } },
+    usage: { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens },
+  };
+}
+
+function toBase64(values: readonly number[]): string {
+  const buffer = Buffer.alloc(values.length * 4);
+  values.forEach((value, index) => buffer.writeFloatLE(Number(value), index * 4));
+  return buffer.toString('base64');
+}

@@ -1,0 +1,241 @@
+import OpenAI, { APIError, BadRequestError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+const geminiKey = 'AIzaSy-upstream-gemini-secret-7f6e5d4c3b2a';
+const model = 'gemini-2.5-flash';
+const weatherTool: OpenAI.ChatCompletionTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'The weather now in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city'] },
+  },
+};
+
+describe('Gemini through the official openai SDK', () => {
+  const upstream = new MockGeminiUpstream(geminiKey);
+  let relay: StartedRelay;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    await upstream.start();
+    relay = await startRelay({ GEMINI_API_KEY: geminiKey, GEMINI_BASE_URL: upstream.origin });
+    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+  });
+  beforeEach(() => upstream.reset());
+
+  it('answers a chat completion, sending the key in x-goog-api-key and never in the URL', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }], max_tokens: 64, temperature: 0.2, stop: ['END'] })
+      .withResponse();
+    expect(data.object).toBe('chat.completion');
+    expect(data.model).toBe(model);
+    expect(data.choices[0]?.message).toMatchObject({ role: 'assistant', content: 'echo: hello' });
+    expect(data.choices[0]?.finish_reason).toBe('stop');
+    expect(data.usage).toEqual({ prompt_tokens: 11, completion_tokens: 10, total_tokens: 21, completion_tokens_details: { reasoning_tokens: 3 } });
+    expect(response.headers.get('x-relay-provider')).toBe('gemini');
+    expect(response.headers.get('x-relay-model')).toBe(model);
+
+    const sent = upstream.requests[0]!;
+    expect(sent.url).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(sent.headers['x-goog-api-key']).toBe(geminiKey);
+    expect(sent.url).not.toContain(geminiKey);
+    expect(sent.url).not.toContain('key=');
+    expect(sent.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(sent.headers)).not.toContain(masterKey);
+    expect(sent.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'hello' }] }],
+      systemInstruction: { parts: [{ text: 'Be brief.' }] },
+      generationConfig: { maxOutputTokens: 64, temperature: 0.2, stopSequences: ['END'] },
+    });
+  });
+
+  it('streams text without usage when the client did not ask, and still meters it', async () => {
+    const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'one two three' }], stream: true });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('echo: one two three');
+    expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
+    expect(chunks.every((chunk) => chunk.choices.length === 1 && !chunk.usage)).toBe(true);
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+    expect(upstream.requests[0]?.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    await expect
+      .poll(() => relay.logs.filter((line) => line.msg === 'request' && line.stream === true && line.model === model).at(-1)?.completionTokens)
+      .toBe(10);
+  });
+
+  it('streams with a usage-only last chunk when the client asks for include_usage', async () => {
+    const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'count' }], stream: true, stream_options: { include_usage: true } });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toEqual({ prompt_tokens: 11, completion_tokens: 10, total_tokens: 21, completion_tokens_details: { reasoning_tokens: 3 } });
+    expect(chunks.slice(0, -1).map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('echo: count');
+  });
+
+  it('runs a full tool-call round trip: tool_calls, then the tool result, then the final answer', async () => {
+    const question: OpenAI.ChatCompletionMessageParam = { role: 'user', content: 'Weather in Paris?' };
+    const first = await client.chat.completions.create({ model, messages: [question], tools: [weatherTool], tool_choice: 'auto' });
+    const choice = first.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBeNull();
+    const call = choice.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(call.id).toMatch(/^call_[0-9a-f]{12}_0$/);
+    expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city":"sample city","unit":"celsius"}' });
+    expect(upstream.requests[0]?.body.tools).toEqual([{ functionDeclarations: [{ name: 'get_weather', description: 'The weather now in a city', parametersJsonSchema: weatherTool.function.parameters }] }]);
+    expect(upstream.requests[0]?.body.toolConfig).toEqual({ functionCallingConfig: { mode: 'AUTO' } });
+
+    const second = await client.chat.completions.create({
+      model,
+      tools: [weatherTool],
+      messages: [question, choice.message, { role: 'tool', tool_call_id: call.id, content: '{"temperature":21,"sky":"clear"}' }],
+    });
+    expect(second.choices[0]?.message.content).toBe('Results: get_weather={"temperature":21,"sky":"clear"}');
+    expect(second.choices[0]?.finish_reason).toBe('stop');
+    expect(upstream.requests[1]?.body.contents).toEqual([
+      { role: 'user', parts: [{ text: 'Weather in Paris?' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'sample city', unit: 'celsius' } } }] },
+      { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { temperature: 21, sky: 'clear' } } }] },
+    ]);
+  });
+
+  it('streams a tool call that the SDK assembles, with a named tool_choice', async () => {
+    const stream = client.chat.completions.stream({
+      model,
+      messages: [{ role: 'user', content: 'Weather?' }],
+      tools: [weatherTool],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+    const completion = await stream.finalChatCompletion();
+    expect(completion.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(completion.choices[0]?.message.tool_calls?.map((call) => (call as OpenAI.ChatCompletionMessageFunctionToolCall).function)).toEqual([
+      { name: 'get_weather', arguments: '{"city":"sample city","unit":"celsius"}' },
+    ]);
+    expect(upstream.requests[0]?.body.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
+  });
+
+  it('sends a data-URL image as inlineData', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').toString('base64');
+    const result = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }],
+    });
+    expect(result.choices[0]?.message.content).toBe('echo: What is this? [image/png, 16 bytes]');
+    expect((upstream.requests[0]?.body.contents as Array<{ parts: unknown[] }>)[0]?.parts[1]).toEqual({ inlineData: { mimeType: 'image/png', data: png } });
+  });
+
+  it('maps finish reasons: MAX_TOKENS → length, SAFETY → content_filter, a blocked prompt → content_filter with empty content', async () => {
+    upstream.next({ kind: 'text', text: 'Once upon a', finishReason: 'MAX_TOKENS' }, { kind: 'text', text: '', finishReason: 'SAFETY' }, { kind: 'blocked' });
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'x' }];
+    const truncated = await client.chat.completions.create({ model, messages, max_completion_tokens: 3 });
+    expect(truncated.choices[0]).toMatchObject({ finish_reason: 'length', message: { content: 'Once upon a' } });
+    expect(upstream.requests[0]?.body.generationConfig).toEqual({ maxOutputTokens: 3 });
+    const unsafe = await client.chat.completions.create({ model, messages });
+    expect(unsafe.choices[0]?.finish_reason).toBe('content_filter');
+    const blocked = await client.chat.completions.create({ model, messages });
+    expect(blocked.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: '' } });
+  });
+
+  it('retries a 503 UNAVAILABLE and succeeds', async () => {
+    upstream.next({ kind: 'status', status: 503, body: { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } } });
+    const { data, response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'again' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('echo: again');
+    expect(upstream.requests).toHaveLength(2);
+    expect(response.headers.get('x-relay-attempts')).toBe('2');
+  });
+
+  it('retries a 429 after the RetryInfo delay', async () => {
+    upstream.next({
+      kind: 'status',
+      status: 429,
+      body: { error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '0.01s' }] } },
+    });
+    const { response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect(response.headers.get('x-relay-attempts')).toBe('2');
+  });
+
+  it("answers 502 when Gemini refuses the relay's key (400 API_KEY_INVALID), without retrying", async () => {
+    const wrongKeyRelay = await startRelay({ GEMINI_API_KEY: 'AIza-wrong-key', GEMINI_BASE_URL: upstream.origin });
+    try {
+      const wrong = new OpenAI({ apiKey: masterKey, baseURL: wrongKeyRelay.baseURL, maxRetries: 0 });
+      const error = (await wrong.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as APIError;
+      expect(error.status).toBe(502);
+      expect(error.code).toBe('upstream_auth_failed');
+      expect(error.message).toMatch(/not your key/);
+      expect(upstream.requests).toHaveLength(1);
+      expect(wrongKeyRelay.rawLogs()).not.toContain('AIza-wrong-key');
+    } finally {
+      await wrongKeyRelay.close();
+    }
+  });
+
+  it("passes Gemini's 400 through with its message", async () => {
+    upstream.next({ kind: 'status', status: 400, body: { error: { code: 400, message: '* GenerationConfig.temperature: must be less than or equal to 2', status: 'INVALID_ARGUMENT' } } });
+    const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], temperature: 5 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).message).toMatch(/temperature: must be less than or equal to 2/);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('drops parameters Gemini cannot honour and says so; refuses them in strict mode without calling Gemini', async () => {
+    const { response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], logit_bias: { '42': 10 }, logprobs: true }).withResponse();
+    expect(response.headers.get('x-relay-dropped-params')).toBe('logprobs,logit_bias');
+    expect(upstream.requests).toHaveLength(1);
+    const error = (await client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'x' }], logit_bias: { '42': 10 } }, { headers: { 'x-relay-strict': '1' } })
+      .catch((caught: unknown) => caught)) as BadRequestError;
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.code).toBe('unsupported_parameter');
+    expect(error.param).toBe('logit_bias');
+    expect(error.message).toMatch(/Gemini cannot honour the parameter logit_bias/);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('ends a stream that fails after its first byte with an error event', async () => {
+    upstream.next({ kind: 'stream-error', events: 2 });
+    const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'a b c d' }], stream: true });
+    let text = '';
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((caught: unknown) => caught);
+    expect(text).toBe('echo: a ');
+    expect(error).toBeInstanceOf(APIError);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('maps embeddings to batchEmbedContents, decoded by the SDK from base64', async () => {
+    const result = await client.embeddings.create({ model: 'gemini-embedding-001', input: ['hello', 'world!'], dimensions: 4 });
+    expect(result.object).toBe('list');
+    expect(result.data.map((entry) => entry.index)).toEqual([0, 1]);
+    expect(result.data[0]?.embedding.map((value) => Number(value.toFixed(4)))).toEqual([0.05, 0.06, 0.07, 0.08]);
+    expect(result.data[1]?.embedding).toHaveLength(4);
+    expect(result.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
+    const sent = upstream.requests[0]!;
+    expect(sent.url).toBe('/v1beta/models/gemini-embedding-001:batchEmbedContents');
+    expect(sent.body).toEqual({
+      requests: [
+        { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'hello' }] }, outputDimensionality: 4 },
+        { model: 'models/gemini-embedding-001', content: { parts: [{ text: 'world!' }] }, outputDimensionality: 4 },
+      ],
+    });
+  });
+
+  it('refuses legacy completions for Gemini models with a clear 400', async () => {
+    const error = await client.completions.create({ model, prompt: 'Say' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).message).toMatch(/no legacy completions endpoint/);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('never writes the Gemini key to the logs', () => {
+    expect(relay.rawLogs()).not.toContain(geminiKey);
+    expect(relay.rawLogs()).not.toContain(masterKey);
+  });
+});
