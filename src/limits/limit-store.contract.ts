@@ -1,0 +1,231 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CounterReservation, LimitStore, ReserveResult } from './limit-store.js';
+
+/** What a backend gives the contract suite for one test. */
+export interface LimitStoreUnderTest {
+  store: LimitStore;
+  /** Another store over the same state, as another replica would have; absent when state is per process. */
+  createReplica?: () => Promise<LimitStore>;
+  /** Frees what the test made, after the suite has closed the stores. */
+  cleanup?: () => Promise<void>;
+}
+
+export type LimitStoreFactory = (options: { reservationTtlMs: number }) => Promise<LimitStoreUnderTest>;
+
+const start = 1_700_000_000_000;
+const reservationTtlMs = 600_000;
+const window = (key: string, limit: number, amount = 1): CounterReservation => ({ key, kind: 'window', limit, amount });
+const concurrent = (key: string, limit: number): CounterReservation => ({ key, kind: 'concurrent', limit, amount: 1 });
+const budget = (key: string, limit: number, amount: number, expiresAt?: number): CounterReservation =>
+  expiresAt === undefined ? { key, kind: 'budget', limit, amount } : { key, kind: 'budget', limit, amount, expiresAt };
+const credit = (key: string, amount: number): CounterReservation => ({ key, kind: 'credit', limit: 0, amount });
+
+function refusal(result: ReserveResult): Extract<ReserveResult, { ok: false }> {
+  if (result.ok) throw new Error(`expected a refusal, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+/**
+ * The behaviour every `LimitStore` must have, run against each implementation
+ * (`limit-store.test.ts`). Time is driven through `now`, never the wall clock.
+ */
+export function describeLimitStoreContract(name: string, factory: LimitStoreFactory): void {
+  describe(`LimitStore contract: ${name}`, () => {
+    const opened: LimitStore[] = [];
+    const cleanups: (() => Promise<void>)[] = [];
+
+    async function open(options = { reservationTtlMs }): Promise<LimitStoreUnderTest> {
+      const underTest = await factory(options);
+      opened.push(underTest.store);
+      if (underTest.cleanup !== undefined) cleanups.push(underTest.cleanup);
+      return underTest;
+    }
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((store) => store.close()));
+      for (const cleanup of cleanups.splice(0)) await cleanup();
+    });
+
+    it('refuses the 11th request of rpm 10, says exactly when to retry, and admits again once the window slides', async () => {
+      const { store } = await open();
+      for (let index = 0; index < 10; index++) {
+        const result = await store.reserve({ reservationId: `r${index}`, counters: [window('rpm', 10)], now: start + index * 1_000 });
+        expect(result).toEqual({ ok: true, remaining: { rpm: 9 - index } });
+      }
+      const refused = refusal(await store.reserve({ reservationId: 'r10', counters: [window('rpm', 10)], now: start + 10_000 }));
+      expect(refused).toEqual({ ok: false, counter: 'rpm', kind: 'window', limit: 10, remaining: 0, retryAfterMs: 50_000 });
+      expect(await store.peek('rpm', 'window', start + 10_000)).toBe(10);
+      // One millisecond early is still too early; at 60 s the first request has left the window.
+      expect((await store.reserve({ reservationId: 'r10', counters: [window('rpm', 10)], now: start + 59_999 })).ok).toBe(false);
+      expect(await store.reserve({ reservationId: 'r10', counters: [window('rpm', 10)], now: start + 60_000 })).toEqual({ ok: true, remaining: { rpm: 0 } });
+      expect(refusal(await store.reserve({ reservationId: 'r11', counters: [window('rpm', 10)], now: start + 60_000 })).retryAfterMs).toBe(1_000);
+    });
+
+    it('counts token amounts in a window and settles an estimate down to the actual count', async () => {
+      const { store } = await open();
+      expect(await store.reserve({ reservationId: 'a', counters: [window('tpm', 1_000, 600)], now: start })).toEqual({ ok: true, remaining: { tpm: 400 } });
+      const refused = refusal(await store.reserve({ reservationId: 'b', counters: [window('tpm', 1_000, 500)], now: start + 5_000 }));
+      expect(refused).toMatchObject({ counter: 'tpm', kind: 'window', limit: 1_000, remaining: 400, retryAfterMs: 55_000 });
+      await store.settle({ reservationId: 'a', actual: { tpm: 200 }, now: start + 6_000 });
+      expect(await store.peek('tpm', 'window', start + 6_000)).toBe(200);
+      expect(await store.reserve({ reservationId: 'b', counters: [window('tpm', 1_000, 500)], now: start + 7_000 })).toEqual({ ok: true, remaining: { tpm: 300 } });
+      // An amount above the limit itself can never pass: waiting will not help.
+      expect(refusal(await store.reserve({ reservationId: 'c', counters: [window('tpm', 1_000, 1_001)], now: start + 7_000 })).retryAfterMs).toBe(0);
+    });
+
+    it('holds a concurrent slot until settle or release', async () => {
+      const { store } = await open();
+      for (const id of ['a', 'b']) expect((await store.reserve({ reservationId: id, counters: [concurrent('parallel', 2)], now: start })).ok).toBe(true);
+      const refused = refusal(await store.reserve({ reservationId: 'c', counters: [concurrent('parallel', 2)], now: start }));
+      expect(refused).toMatchObject({ counter: 'parallel', kind: 'concurrent', limit: 2, remaining: 0 });
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      // Settling releases a concurrent slot whatever actual amount is given.
+      await store.settle({ reservationId: 'a', actual: { parallel: 1 }, now: start + 1 });
+      expect(await store.peek('parallel', 'concurrent', start + 1)).toBe(1);
+      expect((await store.reserve({ reservationId: 'c', counters: [concurrent('parallel', 2)], now: start + 1 })).ok).toBe(true);
+      await store.release('b', start + 2);
+      expect(await store.peek('parallel', 'concurrent', start + 2)).toBe(1);
+      expect((await store.reserve({ reservationId: 'd', counters: [concurrent('parallel', 2)], now: start + 2 })).ok).toBe(true);
+    });
+
+    it('keeps a budget until its period ends and settles reservations to the actual amount', async () => {
+      // Reservations outlive the period here, so the late settle below is judged by the period alone.
+      const { store } = await open({ reservationTtlMs: 86_400_000 });
+      const endOfDay = start + 3_600_000;
+      expect(await store.reserve({ reservationId: 'a', counters: [budget('day', 100, 100, endOfDay)], now: start })).toEqual({ ok: true, remaining: { day: 0 } });
+      const refused = refusal(await store.reserve({ reservationId: 'b', counters: [budget('day', 100, 1, endOfDay)], now: start + 1_000 }));
+      expect(refused).toEqual({ ok: false, counter: 'day', kind: 'budget', limit: 100, remaining: 0, retryAfterMs: 3_599_000 });
+      await store.settle({ reservationId: 'a', actual: { day: 30 }, now: start + 2_000 });
+      expect(await store.peek('day', 'budget', start + 2_000)).toBe(30);
+      expect(await store.reserve({ reservationId: 'b', counters: [budget('day', 100, 70, endOfDay)], now: start + 3_000 })).toEqual({ ok: true, remaining: { day: 0 } });
+      expect((await store.reserve({ reservationId: 'c', counters: [budget('day', 100, 1, endOfDay)], now: start + 3_000 })).ok).toBe(false);
+      // The next period starts from zero, and a late settle of the old period leaves it alone.
+      const nextDay = endOfDay + 3_600_000;
+      expect(await store.peek('day', 'budget', endOfDay)).toBe(0);
+      expect(await store.reserve({ reservationId: 'd', counters: [budget('day', 100, 40, nextDay)], now: endOfDay })).toEqual({ ok: true, remaining: { day: 60 } });
+      await store.settle({ reservationId: 'b', actual: { day: 0 }, now: endOfDay + 1 });
+      expect(await store.peek('day', 'budget', endOfDay + 1)).toBe(40);
+      // A budget without an end never resets; a refusal then says that waiting will not help.
+      expect((await store.reserve({ reservationId: 'e', counters: [budget('total', 5, 5)], now: start })).ok).toBe(true);
+      expect(refusal(await store.reserve({ reservationId: 'f', counters: [budget('total', 5, 1)], now: start + 1 })).retryAfterMs).toBe(0);
+    });
+
+    it('draws a credit down on reserve and refunds the difference on settle', async () => {
+      const { store } = await open();
+      expect(await store.peek('wallet', 'credit', start)).toBe(0);
+      expect(refusal(await store.reserve({ reservationId: 'x', counters: [credit('wallet', 1)], now: start }))).toMatchObject({ counter: 'wallet', kind: 'credit', remaining: 0, retryAfterMs: 0 });
+      await store.setCredit('wallet', 1_000);
+      expect(await store.reserve({ reservationId: 'a', counters: [credit('wallet', 300)], now: start })).toEqual({ ok: true, remaining: { wallet: 700 } });
+      expect(await store.peek('wallet', 'credit', start)).toBe(700);
+      await store.settle({ reservationId: 'a', actual: { wallet: 100 }, now: start + 1 });
+      expect(await store.peek('wallet', 'credit', start + 1)).toBe(900);
+      expect(refusal(await store.reserve({ reservationId: 'b', counters: [credit('wallet', 1_000)], now: start + 1 }))).toMatchObject({ limit: 900, remaining: 900 });
+      expect(await store.addCredit('wallet', 100)).toBe(1_000);
+      expect((await store.reserve({ reservationId: 'b', counters: [credit('wallet', 1_000)], now: start + 2 })).ok).toBe(true);
+      // Actual use above the reservation goes into debt rather than being lost.
+      await store.settle({ reservationId: 'b', actual: { wallet: 1_200 }, now: start + 3 });
+      expect(await store.peek('wallet', 'credit', start + 3)).toBe(-200);
+      expect(await store.addCredit('wallet', -50)).toBe(-250);
+    });
+
+    it('reserves all counters or none', async () => {
+      const { store } = await open();
+      await store.setCredit('wallet', 1_000);
+      const counters = [window('rpm', 10), concurrent('parallel', 5), credit('wallet', 100), budget('day', 50, 60, start + 86_400_000)];
+      const refused = refusal(await store.reserve({ reservationId: 'a', counters, now: start }));
+      expect(refused).toMatchObject({ counter: 'day', kind: 'budget', limit: 50, remaining: 50 });
+      expect(await store.peek('rpm', 'window', start)).toBe(0);
+      expect(await store.peek('parallel', 'concurrent', start)).toBe(0);
+      expect(await store.peek('wallet', 'credit', start)).toBe(1_000);
+      expect(await store.peek('day', 'budget', start)).toBe(0);
+      const fitting = [window('rpm', 10), concurrent('parallel', 5), credit('wallet', 100), budget('day', 50, 40, start + 86_400_000)];
+      expect(await store.reserve({ reservationId: 'a', counters: fitting, now: start })).toEqual({ ok: true, remaining: { rpm: 9, parallel: 4, wallet: 900, day: 10 } });
+    });
+
+    it('admits exactly 10 of 200 concurrent reservations against a budget that covers 10', async () => {
+      const { store } = await open();
+      await store.setCredit('wallet', 10_000);
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, index) => store.reserve({ reservationId: `c${index}`, counters: [budget('total', 10, 1)], now: start })),
+      );
+      expect(results.filter((result) => result.ok)).toHaveLength(10);
+      const drawn = await Promise.all(
+        Array.from({ length: 200 }, (_, index) => store.reserve({ reservationId: `w${index}`, counters: [credit('wallet', 1_000)], now: start })),
+      );
+      expect(drawn.filter((result) => result.ok)).toHaveLength(10);
+      expect(await store.peek('total', 'budget', start)).toBe(10);
+      expect(await store.peek('wallet', 'credit', start)).toBe(0);
+    });
+
+    it('admits at most 10 of 200 reservations split across two replicas', async (context) => {
+      const { store, createReplica } = await open();
+      if (createReplica === undefined) return context.skip();
+      const replica = await createReplica();
+      opened.push(replica);
+      const replicas = [store, replica];
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, index) =>
+          (replicas[index % 2] as LimitStore).reserve({ reservationId: `c${index}`, counters: [budget('total', 10, 1), concurrent('parallel', 50)], now: start }),
+        ),
+      );
+      expect(results.filter((result) => result.ok)).toHaveLength(10);
+      expect(await replica.peek('total', 'budget', start)).toBe(10);
+      expect(await store.peek('parallel', 'concurrent', start)).toBe(10);
+    });
+
+    it('gives all capacity back on release', async () => {
+      const { store } = await open();
+      await store.setCredit('wallet', 500);
+      const counters = [window('rpm', 1), concurrent('parallel', 1), budget('day', 100, 100, start + 86_400_000), credit('wallet', 500)];
+      expect((await store.reserve({ reservationId: 'a', counters, now: start })).ok).toBe(true);
+      expect((await store.reserve({ reservationId: 'b', counters, now: start + 1 })).ok).toBe(false);
+      await store.release('a', start + 2);
+      expect(await store.peek('rpm', 'window', start + 2)).toBe(0);
+      expect(await store.peek('parallel', 'concurrent', start + 2)).toBe(0);
+      expect(await store.peek('day', 'budget', start + 2)).toBe(0);
+      expect(await store.peek('wallet', 'credit', start + 2)).toBe(500);
+      expect((await store.reserve({ reservationId: 'b', counters, now: start + 3 })).ok).toBe(true);
+    });
+
+    it('treats a repeated reserve, settle or release as one', async () => {
+      const { store } = await open();
+      await store.setCredit('wallet', 1_000);
+      const counters = [credit('wallet', 400), window('rpm', 10)];
+      const first = await store.reserve({ reservationId: 'a', counters, now: start });
+      expect(await store.reserve({ reservationId: 'a', counters, now: start + 1 })).toEqual(first);
+      expect(await store.peek('wallet', 'credit', start + 1)).toBe(600);
+      expect(await store.peek('rpm', 'window', start + 1)).toBe(1);
+      await store.settle({ reservationId: 'a', actual: { wallet: 100 }, now: start + 2 });
+      await store.settle({ reservationId: 'a', actual: { wallet: 100 }, now: start + 3 });
+      await store.release('a', start + 4);
+      expect(await store.peek('wallet', 'credit', start + 4)).toBe(900);
+      expect(await store.peek('rpm', 'window', start + 4)).toBe(1);
+      // Unknown ids are no-ops.
+      await store.settle({ reservationId: 'never-made', actual: {}, now: start });
+      await store.release('never-made', start);
+    });
+
+    it('expires a reservation nobody settled: its concurrent slot frees, its budget stays charged', async () => {
+      const { store } = await open({ reservationTtlMs: 1_000 });
+      const counters = [concurrent('parallel', 1), budget('total', 10, 4)];
+      expect((await store.reserve({ reservationId: 'lost', counters, now: start })).ok).toBe(true);
+      expect(refusal(await store.reserve({ reservationId: 'next', counters, now: start + 999 })).counter).toBe('parallel');
+      expect(await store.peek('parallel', 'concurrent', start + 1_000)).toBe(0);
+      expect(await store.reserve({ reservationId: 'next', counters, now: start + 1_000 })).toEqual({ ok: true, remaining: { parallel: 0, total: 2 } });
+      // A settle after expiry does nothing, so it cannot free the slot that `next` now holds.
+      await store.settle({ reservationId: 'lost', actual: { total: 0 }, now: start + 1_001 });
+      expect(await store.peek('parallel', 'concurrent', start + 1_001)).toBe(1);
+      expect(await store.peek('total', 'budget', start + 1_001)).toBe(8);
+    });
+
+    it('rejects malformed reservations instead of treating them as unlimited', async () => {
+      const { store } = await open();
+      await expect(store.reserve({ reservationId: 'a', counters: [window('rpm', 10), window('rpm', 10)], now: start })).rejects.toThrow(/twice/);
+      await expect(store.reserve({ reservationId: 'a', counters: [window('rpm', 10, -1)], now: start })).rejects.toThrow(RangeError);
+      await expect(store.reserve({ reservationId: 'a', counters: [window('rpm', Number.NaN)], now: start })).rejects.toThrow(RangeError);
+      await expect(store.reserve({ reservationId: 'a', counters: [budget('day', 10, 1, start - 1)], now: start })).rejects.toThrow(/expiresAt/);
+      await expect(store.settle({ reservationId: 'a', actual: { rpm: 1.5 }, now: start })).rejects.toThrow(RangeError);
+      expect(await store.reserve({ reservationId: 'a', counters: [], now: start })).toEqual({ ok: true, remaining: {} });
+    });
+  });
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeLimitStoreContract } from './limit-store.contract.js';
+import { MemoryLimitStore } from './memory-limit-store.js';
+import { RedisLimitStore } from './redis-limit-store.js';
+import { connectRedisForTests, deleteKeysUnder } from './redis-test-connection.js';
+
+describeLimitStoreContract('MemoryLimitStore', async ({ reservationTtlMs }) => ({ store: new MemoryLimitStore({ reservationTtlMs }) }));
+
+const redis = await connectRedisForTests();
+const runPrefix = `relay-test:limits:${randomUUID()}:`;
+let testNumber = 0;
+
+if (redis.url !== undefined) {
+  const url = redis.url;
+  afterAll(() => deleteKeysUnder(url, runPrefix));
+
+  describeLimitStoreContract('RedisLimitStore', async ({ reservationTtlMs }) => {
+    // Each test gets its own prefix, so tests never see each other's counters.
+    const keyPrefix = `${runPrefix}${++testNumber}:`;
+    return {
+      store: new RedisLimitStore({ redis: url, keyPrefix, reservationTtlMs }),
+      createReplica: async () => new RedisLimitStore({ redis: url, keyPrefix, reservationTtlMs }),
+    };
+  });
+
+  describe('RedisLimitStore in Redis', () => {
+    it('lets Redis expire a reservation record, so a crashed replica leaks nothing', async () => {
+      const keyPrefix = `${runPrefix}expiry:`;
+      const store = new RedisLimitStore({ redis: url, keyPrefix, reservationTtlMs: 200 });
+      const inspector = new Redis(url);
+      try {
+        const now = Date.now();
+        expect((await store.reserve({ reservationId: 'crashed', counters: [{ key: 'parallel', kind: 'concurrent', limit: 1, amount: 1 }], now })).ok).toBe(true);
+        expect(await inspector.exists(`${keyPrefix}r:crashed`)).toBe(1);
+        expect(await inspector.pttl(`${keyPrefix}r:crashed`)).toBeGreaterThan(0);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(await inspector.exists(`${keyPrefix}r:crashed`)).toBe(0);
+        // The slot it held frees at the same deadline.
+        expect((await store.reserve({ reservationId: 'next', counters: [{ key: 'parallel', kind: 'concurrent', limit: 1, amount: 1 }], now: Date.now() })).ok).toBe(true);
+      } finally {
+        inspector.disconnect();
+        await store.close();
+      }
+    });
+
+    it('keeps amounts exact beyond 2^32 micro-units', async () => {
+      const store = new RedisLimitStore({ redis: url, keyPrefix: `${runPrefix}large:` });
+      try {
+        const big = 9_007_199_254_740_000;
+        await store.setCredit('wallet', big);
+        const now = Date.now();
+        expect(await store.reserve({ reservationId: 'a', counters: [{ key: 'wallet', kind: 'credit', limit: 0, amount: 123_456_789_012_345 }], now })).toEqual({
+          ok: true,
+          remaining: { wallet: big - 123_456_789_012_345 },
+        });
+        await store.settle({ reservationId: 'a', actual: { wallet: 1 }, now });
+        expect(await store.peek('wallet', 'credit', now)).toBe(big - 1);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+} else if (redis.required) {
+  describe('RedisLimitStore', () => {
+    it('needs Redis because REQUIRE_SERVICES=1', () => {
+      throw new Error(`${redis.unavailableBecause}. Start one, e.g. redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`);
+    });
+  });
+} else {
+  console.log(`Skipping the RedisLimitStore contract: ${redis.unavailableBecause} (set REQUIRE_SERVICES=1 to fail instead).`);
+  describe.skip('RedisLimitStore (no Redis)', () => {
+    it('runs the contract', () => {});
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * Exact admission control. A request RESERVES amounts against several named counters at once (all
+ * or nothing), then SETTLES them with the amounts it actually used, or RELEASES them when it failed.
+ * Reserving first is what makes limits exact under concurrency: two requests can never both see the
+ * last unit of a budget as free.
+ *
+ * Amounts and limits are non-negative integers in the counter's own unit: requests, tokens, or
+ * micro-units of money (`src/billing/money.ts`). Every store takes `now` from the caller, so tests
+ * drive time and replicas sharing a store must keep their clocks in sync (NTP): a skew of `s` ms
+ * moves window edges by `s` ms.
+ */
+
+/**
+ * - `window`: a sliding 60 s window (RPM, TPM): the sum of amounts reserved in the last 60 s.
+ * - `concurrent`: held from reserve until settle or release (max parallel requests).
+ * - `budget`: accumulates until the counter's period ends (`expiresAt`), or forever without one
+ *   (spend per day, per month, in total).
+ * - `credit`: a balance that reservations draw down, topped up by `setCredit` / `addCredit`.
+ */
+export type CounterKind = 'window' | 'concurrent' | 'budget' | 'credit';
+
+export const counterKinds: readonly CounterKind[] = ['window', 'concurrent', 'budget', 'credit'];
+
+/** One counter a reservation draws on. */
+export interface CounterReservation {
+  /** The counter's name, e.g. `key:abc:rpm`. Unique within one reservation; a key names a different counter per kind. */
+  key: string;
+  kind: CounterKind;
+  /** The most the counter may hold after this reservation. Ignored for `credit` (the balance is the limit). */
+  limit: number;
+  /** What this request reserves: 1 for a request count, an estimate for tokens or money. */
+  amount: number;
+  /**
+   * For `budget`: the end of the period, epoch ms, after which the counter starts again from zero.
+   * Read when the period's counter is created (its first reservation); omitted = never ends.
+   */
+  expiresAt?: number;
+}
+
+export interface ReserveRequest {
+  /**
+   * Unique per request. Reserving again with the id of a live reservation returns that reservation's
+   * first result and reserves nothing more (safe to retry after a lost reply). Once settled,
+   * released or expired, the id is forgotten.
+   */
+  reservationId: string;
+  counters: CounterReservation[];
+  /** Epoch ms. */
+  now: number;
+}
+
+export type ReserveResult =
+  | {
+      ok: true;
+      /** Per counter key, what is left after this reservation (the balance, for `credit`). */
+      remaining: Record<string, number>;
+    }
+  | {
+      ok: false;
+      /** The key that refused, or `limits-backend` when the store could not be asked (`ResilientLimitStore`). */
+      counter: string;
+      kind: CounterKind;
+      /** The refusing counter's limit (the balance, for `credit`). */
+      limit: number;
+      /** What was left before this request; negative when settled usage overshot the limit. */
+      remaining: number;
+      /**
+       * When to try again. `window`: exactly when enough of the window slides out. `concurrent`: a
+       * hint (1 s). `budget`: when its period ends. 0 means waiting will not help: the amount exceeds
+       * the limit itself, the budget has no end, or the credit is spent.
+       */
+      retryAfterMs: number;
+    };
+
+export interface SettleRequest {
+  reservationId: string;
+  /**
+   * Counter key → the amount actually used. Counters not listed settle at their reserved amount,
+   * except `concurrent` ones, which settling always releases. Keys the reservation does not have are
+   * ignored.
+   */
+  actual: Record<string, number>;
+  now: number;
+}
+
+/**
+ * Where counters live. Settling or releasing an unknown, finished or expired reservation does
+ * nothing, so both are safe to repeat. A reservation expires `reservationTtlMs` after it was made
+ * (10 minutes by default): its `concurrent` holds are freed, while its `budget` and `credit`
+ * amounts stay charged at the reserved amount, since the upstream may well have served (and billed)
+ * the request whose replica died before settling.
+ */
+export interface LimitStore {
+  reserve(request: ReserveRequest): Promise<ReserveResult>;
+  settle(request: SettleRequest): Promise<void>;
+  release(reservationId: string, now: number): Promise<void>;
+  /** Sets a credit balance, in micro-units. */
+  setCredit(key: string, amountMicros: number): Promise<void>;
+  /** Adds to (or, with a negative delta, takes from) a credit balance; returns the new balance. */
+  addCredit(key: string, deltaMicros: number): Promise<number>;
+  /** Current usage of a counter, or the balance of a credit. */
+  peek(key: string, kind: CounterKind, now: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The sliding window's length. */
+export const windowMs = 60_000;
+
+/** How long a reservation lives without settle or release. Set it above the longest request timeout. */
+export const defaultReservationTtlMs = 10 * 60_000;
+
+/** The retry hint when a `concurrent` counter refuses: about the length of a short request. */
+export const concurrentRetryHintMs = 1_000;
+
+/**
+ * Checks a reservation before any counter is touched, so a bad call fails loudly instead of being
+ * read as "no limit". Throws `RangeError` / `TypeError`.
+ */
+export function validateReserveRequest(request: ReserveRequest): void {
+  if (typeof request.reservationId !== 'string' || request.reservationId === '') throw new TypeError('reservationId must be a non-empty string');
+  checkTime(request.now, 'now');
+  if (!Array.isArray(request.counters)) throw new TypeError('counters must be an array');
+  const seen = new Set<string>();
+  for (const counter of request.counters) {
+    if (typeof counter.key !== 'string' || counter.key === '') throw new TypeError('A counter key must be a non-empty string');
+    if (seen.has(counter.key)) throw new RangeError(`Counter key ${JSON.stringify(counter.key)} appears twice in one reservation`);
+    seen.add(counter.key);
+    if (!counterKinds.includes(counter.kind)) throw new RangeError(`Counter ${counter.key}: unknown kind ${JSON.stringify(counter.kind)}`);
+    checkCount(counter.amount, `counter ${counter.key}: amount`);
+    if (counter.kind !== 'credit') checkCount(counter.limit, `counter ${counter.key}: limit`);
+    if (counter.expiresAt !== undefined) {
+      checkTime(counter.expiresAt, `counter ${counter.key}: expiresAt`);
+      if (counter.kind === 'budget' && counter.expiresAt <= request.now) {
+        throw new RangeError(`Counter ${counter.key}: expiresAt (${counter.expiresAt}) is not after now (${request.now})`);
+      }
+    }
+  }
+}
+
+/** Checks a settle call's amounts; see `validateReserveRequest`. */
+export function validateSettleRequest(request: SettleRequest): void {
+  if (typeof request.reservationId !== 'string' || request.reservationId === '') throw new TypeError('reservationId must be a non-empty string');
+  checkTime(request.now, 'now');
+  for (const [key, amount] of Object.entries(request.actual)) checkCount(amount, `actual amount of ${key}`);
+}
+
+export function checkCount(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative safe integer, got ${value}`);
+}
+
+export function checkSignedAmount(value: number, what: string): void {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a safe integer, got ${value}`);
+}
+
+export function checkTime(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be epoch milliseconds, got ${value}`);
+}

@@ -1,0 +1,230 @@
+import { ExpiringLedger } from './expiring-ledger.js';
+import {
+  checkCount,
+  checkSignedAmount,
+  checkTime,
+  concurrentRetryHintMs,
+  defaultReservationTtlMs,
+  validateReserveRequest,
+  validateSettleRequest,
+  windowMs,
+  type CounterKind,
+  type LimitStore,
+  type ReserveRequest,
+  type ReserveResult,
+  type SettleRequest,
+} from './limit-store.js';
+
+export interface MemoryLimitStoreOptions {
+  /** How long a reservation lives without settle or release. Default 10 minutes. */
+  reservationTtlMs?: number;
+}
+
+interface Budget {
+  used: number;
+  /** End of the period, epoch ms; undefined = never. */
+  expiresAt: number | undefined;
+}
+
+interface HeldCounter {
+  key: string;
+  kind: CounterKind;
+  amount: number;
+  /** For budgets: the period the amount was charged to, to leave a later period alone. */
+  budgetExpiresAt: number | undefined;
+}
+
+interface Reservation {
+  deadline: number;
+  counters: HeldCounter[];
+  result: ReserveResult & { ok: true };
+}
+
+/** Sweep idle counters once per this many reservations, so memory follows the active keys. */
+const sweepEvery = 1_000;
+
+/**
+ * Limits for one process. Exact under concurrent async calls because each operation runs to the
+ * end without awaiting: JavaScript's event loop makes check-then-apply atomic here. Semantics are
+ * those of `LimitStore`; `RedisLimitStore` implements the same ones for many replicas.
+ */
+export class MemoryLimitStore implements LimitStore {
+  private readonly reservationTtlMs: number;
+  private readonly windows = new Map<string, ExpiringLedger>();
+  private readonly holds = new Map<string, ExpiringLedger>();
+  private readonly budgets = new Map<string, Budget>();
+  private readonly credits = new Map<string, number>();
+  private readonly reservations = new Map<string, Reservation>();
+  private reservationsSinceSweep = 0;
+
+  constructor(options: MemoryLimitStoreOptions = {}) {
+    this.reservationTtlMs = options.reservationTtlMs ?? defaultReservationTtlMs;
+    checkCount(this.reservationTtlMs, 'reservationTtlMs');
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    validateReserveRequest(request);
+    const { now, reservationId } = request;
+    if (request.counters.length === 0) return { ok: true, remaining: {} };
+    this.sweep(now);
+    const existing = this.liveReservation(reservationId, now);
+    if (existing !== undefined) return { ok: true, remaining: { ...existing.result.remaining } };
+
+    const remaining: Record<string, number> = {};
+    for (const counter of request.counters) {
+      const { key, kind, limit, amount } = counter;
+      if (kind === 'credit') {
+        const balance = this.credits.get(key) ?? 0;
+        if (balance < amount) return { ok: false, counter: key, kind, limit: balance, remaining: balance, retryAfterMs: 0 };
+        remaining[key] = balance - amount;
+        continue;
+      }
+      const used = this.usage(key, kind, now);
+      if (used + amount <= limit) {
+        remaining[key] = limit - used - amount;
+        continue;
+      }
+      let retryAfterMs = 0;
+      if (amount <= limit) {
+        if (kind === 'window') retryAfterMs = this.windows.get(key)?.timeUntilFreed(now, used + amount - limit) ?? windowMs;
+        else if (kind === 'concurrent') retryAfterMs = concurrentRetryHintMs;
+        else {
+          // A budget that refuses exists (an absent one has used 0 and refuses only amount > limit).
+          const endsAt = this.budgets.get(key)?.expiresAt;
+          retryAfterMs = endsAt === undefined ? 0 : endsAt - now;
+        }
+      }
+      return { ok: false, counter: key, kind, limit, remaining: limit - used, retryAfterMs };
+    }
+
+    // Every counter agreed: charge them all.
+    const held: HeldCounter[] = [];
+    const deadline = now + this.reservationTtlMs;
+    for (const { key, kind, amount, expiresAt } of request.counters) {
+      let budgetExpiresAt: number | undefined;
+      if (kind === 'window') ledgerOf(this.windows, key).add(reservationId, amount, now + windowMs);
+      else if (kind === 'concurrent') ledgerOf(this.holds, key).add(reservationId, amount, deadline);
+      else if (kind === 'credit') this.credits.set(key, (this.credits.get(key) ?? 0) - amount);
+      else {
+        let budget = this.budgets.get(key);
+        if (budget === undefined) {
+          budget = { used: 0, expiresAt };
+          this.budgets.set(key, budget);
+        }
+        budget.used += amount;
+        budgetExpiresAt = budget.expiresAt;
+      }
+      held.push({ key, kind, amount, budgetExpiresAt });
+    }
+    const result = { ok: true as const, remaining };
+    this.reservations.set(reservationId, { deadline, counters: held, result });
+    return result;
+  }
+
+  async settle(request: SettleRequest): Promise<void> {
+    validateSettleRequest(request);
+    this.finish(request.reservationId, request.now, request.actual);
+  }
+
+  async release(reservationId: string, now: number): Promise<void> {
+    checkTime(now, 'now');
+    this.finish(reservationId, now, undefined);
+  }
+
+  async setCredit(key: string, amountMicros: number): Promise<void> {
+    checkSignedAmount(amountMicros, 'credit');
+    this.credits.set(key, amountMicros);
+  }
+
+  async addCredit(key: string, deltaMicros: number): Promise<number> {
+    checkSignedAmount(deltaMicros, 'credit delta');
+    const balance = (this.credits.get(key) ?? 0) + deltaMicros;
+    this.credits.set(key, balance);
+    return balance;
+  }
+
+  async peek(key: string, kind: CounterKind, now: number): Promise<number> {
+    checkTime(now, 'now');
+    return kind === 'credit' ? (this.credits.get(key) ?? 0) : this.usage(key, kind, now);
+  }
+
+  async close(): Promise<void> {
+    this.reservations.clear();
+  }
+
+  /** Settles (`actual` given) or releases (`actual` undefined) a live reservation. */
+  private finish(reservationId: string, now: number, actual: Record<string, number> | undefined): void {
+    const reservation = this.reservations.get(reservationId);
+    if (reservation === undefined) return;
+    this.reservations.delete(reservationId);
+    if (reservation.deadline <= now) return;
+    for (const { key, kind, amount, budgetExpiresAt } of reservation.counters) {
+      const used = actual === undefined ? 0 : (actual[key] ?? amount);
+      if (kind === 'window') {
+        const ledger = this.windows.get(key);
+        ledger?.expire(now);
+        if (actual === undefined) ledger?.remove(reservationId);
+        else ledger?.setAmount(reservationId, used);
+      } else if (kind === 'concurrent') {
+        this.holds.get(key)?.remove(reservationId);
+      } else if (kind === 'credit') {
+        this.credits.set(key, (this.credits.get(key) ?? 0) + amount - used);
+      } else {
+        const budget = this.liveBudget(key, now);
+        // A reservation made in an earlier period leaves the new period's counter alone.
+        if (budget !== undefined && budget.expiresAt === budgetExpiresAt) budget.used += used - amount;
+      }
+    }
+  }
+
+  private usage(key: string, kind: Exclude<CounterKind, 'credit'>, now: number): number {
+    if (kind === 'budget') return this.liveBudget(key, now)?.used ?? 0;
+    const ledger = (kind === 'window' ? this.windows : this.holds).get(key);
+    if (ledger === undefined) return 0;
+    ledger.expire(now);
+    return ledger.total;
+  }
+
+  private liveBudget(key: string, now: number): Budget | undefined {
+    const budget = this.budgets.get(key);
+    if (budget?.expiresAt !== undefined && budget.expiresAt <= now) {
+      this.budgets.delete(key);
+      return undefined;
+    }
+    return budget;
+  }
+
+  private liveReservation(reservationId: string, now: number): Reservation | undefined {
+    const reservation = this.reservations.get(reservationId);
+    if (reservation === undefined || reservation.deadline > now) return reservation;
+    this.reservations.delete(reservationId);
+    return undefined;
+  }
+
+  /** Forgets expired reservations and, now and then, idle counters. */
+  private sweep(now: number): void {
+    // Reservations were inserted in deadline order (one TTL for all), so expired ones are in front.
+    for (const [reservationId, reservation] of this.reservations) {
+      if (reservation.deadline > now) break;
+      this.reservations.delete(reservationId);
+    }
+    if (++this.reservationsSinceSweep < sweepEvery) return;
+    this.reservationsSinceSweep = 0;
+    for (const ledgers of [this.windows, this.holds]) {
+      for (const [key, ledger] of ledgers) {
+        ledger.expire(now);
+        if (ledger.isEmpty) ledgers.delete(key);
+      }
+    }
+    for (const key of this.budgets.keys()) this.liveBudget(key, now);
+  }
+}
+
+function ledgerOf(ledgers: Map<string, ExpiringLedger>, key: string): ExpiringLedger {
+  let ledger = ledgers.get(key);
+  if (ledger === undefined) {
+    ledger = new ExpiringLedger();
+    ledgers.set(key, ledger);
+  }
+  return ledger;
+}

@@ -1,0 +1,179 @@
+import { Redis } from 'ioredis';
+import {
+  checkCount,
+  checkSignedAmount,
+  checkTime,
+  concurrentRetryHintMs,
+  defaultReservationTtlMs,
+  validateReserveRequest,
+  validateSettleRequest,
+  windowMs,
+  type CounterKind,
+  type LimitStore,
+  type ReserveRequest,
+  type ReserveResult,
+  type SettleRequest,
+} from './limit-store.js';
+import { peekScript, releaseScript, reserveScript, settleScript } from './redis-limit-scripts.js';
+
+export interface RedisLimitStoreOptions {
+  /**
+   * A `redis://` URL, for which the store makes its own client (no offline queue, short timeouts,
+   * reconnecting in the background) and closes it on `close()`; or an ioredis client to share,
+   * which `close()` leaves open. A shared client should also disable its offline queue, or calls
+   * wait for a reconnect instead of failing over to `ResilientLimitStore`'s policy.
+   */
+  redis: string | Redis;
+  /** Prefix of every key the store writes. Default `relay:limits:`. */
+  keyPrefix?: string;
+  /** How long a reservation lives without settle or release. Default 10 minutes. */
+  reservationTtlMs?: number;
+  /** Own client: how long to try connecting before a call fails. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** Own client: how long to wait for a reply before a call fails. Default 1000 ms. */
+  commandTimeoutMs?: number;
+}
+
+/** Commands added to the client by `defineCommand`; ioredis runs them by EVALSHA, loading on NOSCRIPT. */
+interface ScriptedRedis extends Redis {
+  relayLimitsReserve(...args: (string | number)[]): Promise<(string | number)[]>;
+  relayLimitsSettle(...args: (string | number)[]): Promise<number>;
+  relayLimitsRelease(...args: (string | number)[]): Promise<number>;
+  relayLimitsPeek(...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * Limits shared by every replica that points at the same Redis. Each reserve, settle and release is
+ * one Lua script, so it is atomic across replicas (`redis-limit-scripts.ts` has the key layout).
+ *
+ * Windows are sorted sets of reservation ids scored by deadline, plus a hash of amounts and a
+ * running total: exact to the millisecond (a window refuses the 11th request of 10 until the first
+ * one is exactly 60 s old, and says when that is), and settle can correct a reserved token
+ * estimate to the actual count. Bucketed counters would be cheaper in memory but either approximate
+ * or unable to correct one request's amount. The cost is one sorted-set member per request within
+ * the last minute, per window.
+ */
+export class RedisLimitStore implements LimitStore {
+  private readonly client: ScriptedRedis;
+  private readonly ownsClient: boolean;
+  private readonly prefix: string;
+  private readonly reservationTtlMs: number;
+  private readonly connectTimeoutMs: number;
+  private firstConnection: Promise<void> | undefined;
+
+  constructor(options: RedisLimitStoreOptions) {
+    this.prefix = options.keyPrefix ?? 'relay:limits:';
+    this.reservationTtlMs = options.reservationTtlMs ?? defaultReservationTtlMs;
+    checkCount(this.reservationTtlMs, 'reservationTtlMs');
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
+    this.ownsClient = typeof options.redis === 'string';
+    const client =
+      typeof options.redis === 'string'
+        ? new Redis(options.redis, {
+            connectTimeout: this.connectTimeoutMs,
+            commandTimeout: options.commandTimeoutMs ?? 1_000,
+            // Fail at once while disconnected rather than queue: the caller's policy decides.
+            enableOfflineQueue: false,
+            maxRetriesPerRequest: 0,
+            // Keep reconnecting in the background, so the store recovers when Redis is back.
+            retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+          })
+        : options.redis;
+    // Failures reach callers as rejected calls; without a listener ioredis would also print each one.
+    if (this.ownsClient) client.on('error', () => {});
+    client.defineCommand('relayLimitsReserve', { numberOfKeys: 0, lua: reserveScript });
+    client.defineCommand('relayLimitsSettle', { numberOfKeys: 0, lua: settleScript });
+    client.defineCommand('relayLimitsRelease', { numberOfKeys: 0, lua: releaseScript });
+    client.defineCommand('relayLimitsPeek', { numberOfKeys: 0, lua: peekScript });
+    this.client = client as ScriptedRedis;
+  }
+
+  /** True while the connection is up; no I/O. `ResilientLimitStore` uses it to know when to retry. */
+  isAvailable(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    validateReserveRequest(request);
+    if (request.counters.length === 0) return { ok: true, remaining: {} };
+    const args: (string | number)[] = [
+      this.prefix, request.now, request.reservationId, this.reservationTtlMs, windowMs, concurrentRetryHintMs, request.counters.length,
+    ];
+    for (const counter of request.counters) {
+      args.push(counter.kind, counter.key, counter.kind === 'credit' ? 0 : counter.limit, counter.amount, counter.expiresAt === undefined ? '' : String(counter.expiresAt));
+    }
+    await this.connected();
+    const reply = await this.client.relayLimitsReserve(...args);
+    if (reply[0] === 1) {
+      const remaining: Record<string, number> = {};
+      for (let index = 1; index + 1 < reply.length; index += 2) remaining[String(reply[index])] = Number(reply[index + 1]);
+      return { ok: true, remaining };
+    }
+    return {
+      ok: false,
+      counter: String(reply[1]),
+      kind: String(reply[2]) as CounterKind,
+      limit: Number(reply[3]),
+      remaining: Number(reply[4]),
+      retryAfterMs: Number(reply[5]),
+    };
+  }
+
+  async settle(request: SettleRequest): Promise<void> {
+    validateSettleRequest(request);
+    const args: (string | number)[] = [this.prefix, request.now, request.reservationId];
+    for (const [key, amount] of Object.entries(request.actual)) args.push(key, amount);
+    await this.connected();
+    await this.client.relayLimitsSettle(...args);
+  }
+
+  async release(reservationId: string, now: number): Promise<void> {
+    checkTime(now, 'now');
+    await this.connected();
+    await this.client.relayLimitsRelease(this.prefix, now, reservationId);
+  }
+
+  async setCredit(key: string, amountMicros: number): Promise<void> {
+    checkSignedAmount(amountMicros, 'credit');
+    await this.connected();
+    await this.client.set(`${this.prefix}k:${key}`, amountMicros);
+  }
+
+  async addCredit(key: string, deltaMicros: number): Promise<number> {
+    checkSignedAmount(deltaMicros, 'credit delta');
+    await this.connected();
+    return this.client.incrby(`${this.prefix}k:${key}`, deltaMicros);
+  }
+
+  async peek(key: string, kind: CounterKind, now: number): Promise<number> {
+    checkTime(now, 'now');
+    await this.connected();
+    return Number(await this.client.relayLimitsPeek(this.prefix, now, '', kind, key));
+  }
+
+  async close(): Promise<void> {
+    if (!this.ownsClient) return;
+    if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
+    else this.client.disconnect();
+  }
+
+  /**
+   * Waits for the first connection (at most the connect timeout), so calls made right after start-up
+   * do not fail just because the socket is still opening. Later outages fail calls at once.
+   */
+  private connected(): Promise<void> {
+    if (this.client.status === 'ready') return Promise.resolve();
+    this.firstConnection ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.connectTimeoutMs);
+      timer.unref();
+      this.client.once('ready', done);
+      if (this.client.status === 'wait') this.client.connect().catch(() => {});
+    });
+    return this.firstConnection;
+  }
+}

@@ -1,0 +1,287 @@
+import { DegradedBacklog } from './degraded-backlog.js';
+import { FailOpenShares } from './fail-open-shares.js';
+import {
+  checkSignedAmount,
+  checkTime,
+  defaultReservationTtlMs,
+  validateReserveRequest,
+  validateSettleRequest,
+  type CounterKind,
+  type CounterReservation,
+  type LimitStore,
+  type ReserveRequest,
+  type ReserveResult,
+  type SettleRequest,
+} from './limit-store.js';
+import { MemoryLimitStore } from './memory-limit-store.js';
+
+/**
+ * What to do while the shared store (Redis) cannot be reached:
+ * - `fail-closed`: refuse every request that has counters with `{ ok: false, counter:
+ *   'limits-backend', kind: <the first counter's>, limit: 0, remaining: 0, retryAfterMs: <probe
+ *   interval> }`.
+ * - `fail-open`: enforce each replica's share of every limit in this process's memory
+ *   (`FailOpenShares`).
+ * Neither lets a request through unlimited.
+ */
+export type BackendFailurePolicy = 'fail-closed' | 'fail-open';
+
+/** A shared store that can tell, without I/O, whether it is connected (`RedisLimitStore`). */
+export interface ProbedLimitStore extends LimitStore {
+  isAvailable(): boolean;
+}
+
+export interface ResilientLimitStoreOptions {
+  primary: ProbedLimitStore;
+  policy: BackendFailurePolicy;
+  /**
+   * `fail-open`: how many replicas share the limits. Each admits `floor(limit / replicas)` while
+   * degraded, so together they stay within the limit; a limit below the replica count admits
+   * nothing. Default 1.
+   */
+  replicas?: number;
+  /** While degraded, how often to look whether the shared store is back. Default 1000 ms. */
+  probeIntervalMs?: number;
+  /** Called when the store enters (`true`) or leaves (`false`) degraded mode: emit a metric and a log line. */
+  onDegradedChange?: (degraded: boolean, cause: unknown) => void;
+  /** TTL of reservations served from memory; use the primary's. Default 10 minutes. */
+  reservationTtlMs?: number;
+  /** Most settles, releases and spend entries kept for replay after an outage. Default 10 000. */
+  maxBacklog?: number;
+}
+
+/** Thrown by admin calls (`setCredit`, `addCredit`, `peek` when fail-closed) while the shared store is unreachable. */
+export class LimitsBackendUnavailableError extends Error {
+  override readonly name = 'LimitsBackendUnavailableError';
+}
+
+interface LocalReservation {
+  store: MemoryLimitStore;
+  counters: readonly CounterReservation[];
+  deadline: number;
+}
+
+/**
+ * A shared store with a policy for when it is unreachable. Any failure of the primary switches to
+ * degraded mode (`degraded`, `onDegradedChange`); from then on calls do not wait for the primary,
+ * and every `probeIntervalMs` the store looks whether it is back. On return it first replays what
+ * it owes (`DegradedBacklog`): settles and releases that could not be delivered, and the budget and
+ * credit spent from memory, then leaves degraded mode.
+ *
+ * While degraded and fail-open, `remaining` in results is this replica's share. Reservations made
+ * in memory settle in memory, even after recovery.
+ */
+export class ResilientLimitStore implements LimitStore {
+  private readonly primary: ProbedLimitStore;
+  private readonly policy: BackendFailurePolicy;
+  private readonly shares: FailOpenShares;
+  private readonly probeIntervalMs: number;
+  private readonly reservationTtlMs: number;
+  private readonly onDegradedChange: ((degraded: boolean, cause: unknown) => void) | undefined;
+  private readonly backlog: DegradedBacklog;
+  private readonly local = new Map<string, LocalReservation>();
+  private isDegraded = false;
+  private fallback: MemoryLimitStore | undefined;
+  private lastProbeAt = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private recovery: Promise<void> | undefined;
+
+  constructor(options: ResilientLimitStoreOptions) {
+    this.primary = options.primary;
+    this.policy = options.policy;
+    this.shares = new FailOpenShares(options.replicas ?? 1);
+    this.probeIntervalMs = options.probeIntervalMs ?? 1_000;
+    this.reservationTtlMs = options.reservationTtlMs ?? defaultReservationTtlMs;
+    this.onDegradedChange = options.onDegradedChange;
+    this.backlog = new DegradedBacklog(options.maxBacklog);
+  }
+
+  /** True while the shared store is considered unreachable and the policy applies. */
+  get degraded(): boolean {
+    return this.isDegraded;
+  }
+
+  /** Settles, releases and spend entries waiting to be replayed to the shared store. */
+  get backlogSize(): number {
+    return this.backlog.size;
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    validateReserveRequest(request);
+    if (request.counters.length === 0) return { ok: true, remaining: {} };
+    await this.recoverIfDue();
+    if (!this.isDegraded) {
+      try {
+        const result = await this.primary.reserve(request);
+        if (result.ok) this.shares.noteReserved(request.counters, result.remaining);
+        return result;
+      } catch (error) {
+        this.degrade(error);
+        // The reserve may have landed before the connection broke: give it back once Redis returns.
+        this.backlog.addRelease(request.reservationId, request.now);
+      }
+    }
+    return this.reserveDegraded(request);
+  }
+
+  async settle(request: SettleRequest): Promise<void> {
+    validateSettleRequest(request);
+    const local = this.takeLocal(request.reservationId);
+    if (local !== undefined) {
+      await local.store.settle(request);
+      this.backlog.addSpend(local.counters, request.actual, request.now);
+      if (!this.isDegraded) await this.replayBacklog();
+      return;
+    }
+    await this.onPrimary(() => this.primary.settle(request), () => this.backlog.addSettle(request));
+  }
+
+  async release(reservationId: string, now: number): Promise<void> {
+    checkTime(now, 'now');
+    const local = this.takeLocal(reservationId);
+    if (local !== undefined) return local.store.release(reservationId, now);
+    await this.onPrimary(() => this.primary.release(reservationId, now), () => this.backlog.addRelease(reservationId, now));
+  }
+
+  async setCredit(key: string, amountMicros: number): Promise<void> {
+    checkSignedAmount(amountMicros, 'credit');
+    await this.adminCall(() => this.primary.setCredit(key, amountMicros));
+    this.shares.noteCredit(key, amountMicros);
+  }
+
+  async addCredit(key: string, deltaMicros: number): Promise<number> {
+    checkSignedAmount(deltaMicros, 'credit delta');
+    const balance = await this.adminCall(() => this.primary.addCredit(key, deltaMicros));
+    this.shares.noteCredit(key, balance);
+    return balance;
+  }
+
+  async peek(key: string, kind: CounterKind, now: number): Promise<number> {
+    checkTime(now, 'now');
+    if (this.policy === 'fail-closed') return this.adminCall(() => this.primary.peek(key, kind, now));
+    await this.recoverIfDue();
+    if (!this.isDegraded) {
+      try {
+        return await this.primary.peek(key, kind, now);
+      } catch (error) {
+        this.degrade(error);
+      }
+    }
+    return this.fallbackStore().peek(key, kind, now);
+  }
+
+  async close(): Promise<void> {
+    this.stopProbing();
+    await this.primary.close();
+  }
+
+  private async reserveDegraded(request: ReserveRequest): Promise<ReserveResult> {
+    if (this.policy === 'fail-closed') {
+      const kind = request.counters[0]?.kind ?? 'concurrent';
+      return { ok: false, counter: 'limits-backend', kind, limit: 0, remaining: 0, retryAfterMs: this.probeIntervalMs };
+    }
+    const store = this.fallbackStore();
+    this.sweepLocal(request.now);
+    const counters = await this.shares.apply(request.counters, store);
+    const result = await store.reserve({ ...request, counters });
+    if (result.ok) this.local.set(request.reservationId, { store, counters: request.counters, deadline: request.now + this.reservationTtlMs });
+    return result;
+  }
+
+  /** Runs a settle or release on the primary; when it cannot, keeps it for replay. Never throws for an outage. */
+  private async onPrimary(call: () => Promise<void>, keepForLater: () => void): Promise<void> {
+    await this.recoverIfDue();
+    if (this.isDegraded) return keepForLater();
+    try {
+      await call();
+    } catch (error) {
+      this.degrade(error);
+      keepForLater();
+    }
+  }
+
+  private async adminCall<T>(call: () => Promise<T>): Promise<T> {
+    await this.recoverIfDue();
+    if (this.isDegraded) throw new LimitsBackendUnavailableError('The shared limits store (Redis) is unreachable; try again when it is back');
+    try {
+      return await call();
+    } catch (error) {
+      this.degrade(error);
+      throw new LimitsBackendUnavailableError(`The shared limits store (Redis) failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private fallbackStore(): MemoryLimitStore {
+    this.fallback ??= new MemoryLimitStore({ reservationTtlMs: this.reservationTtlMs });
+    return this.fallback;
+  }
+
+  private takeLocal(reservationId: string): LocalReservation | undefined {
+    const local = this.local.get(reservationId);
+    if (local !== undefined) this.local.delete(reservationId);
+    return local;
+  }
+
+  private degrade(cause: unknown): void {
+    this.lastProbeAt = Date.now();
+    if (this.isDegraded) return;
+    this.isDegraded = true;
+    this.probeTimer = setInterval(() => void this.recoverIfDue(), this.probeIntervalMs);
+    this.probeTimer.unref();
+    this.notify(true, cause);
+  }
+
+  /** While degraded and a probe is due: replay the backlog if the primary is connected, then leave degraded mode. */
+  private recoverIfDue(): Promise<void> {
+    if (!this.isDegraded || Date.now() - this.lastProbeAt < this.probeIntervalMs) return Promise.resolve();
+    this.recovery ??= (async () => {
+      this.lastProbeAt = Date.now();
+      if (!this.primary.isAvailable()) return;
+      try {
+        await this.backlog.replay(this.primary);
+      } catch {
+        return;
+      }
+      this.isDegraded = false;
+      this.fallback = undefined;
+      this.shares.startOver();
+      this.stopProbing();
+      this.notify(false, undefined);
+      // Work kept by calls that were already past their degraded check while the replay ran.
+      if (this.backlog.size > 0) void this.replayBacklog();
+    })().finally(() => {
+      this.recovery = undefined;
+    });
+    return this.recovery;
+  }
+
+  private async replayBacklog(): Promise<void> {
+    try {
+      await this.backlog.replay(this.primary);
+    } catch (error) {
+      this.degrade(error);
+    }
+  }
+
+  /** Forgets memory reservations nobody settled (by the callers' clock); their store has let them expire too. */
+  private sweepLocal(now: number): void {
+    // Insertion order is deadline order (one TTL for all), so the expired ones are in front.
+    for (const [reservationId, local] of this.local) {
+      if (local.deadline > now) break;
+      this.local.delete(reservationId);
+    }
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  private notify(degraded: boolean, cause: unknown): void {
+    try {
+      this.onDegradedChange?.(degraded, cause);
+    } catch {
+      // A failing listener must not change how limits behave.
+    }
+  }
+}
