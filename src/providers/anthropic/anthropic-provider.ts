@@ -1,28 +1,134 @@
+import { request, type Dispatcher } from 'undici';
+import type { AnthropicMessage } from '../../spec/anthropic-messages.js';
+import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
+import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import type { ChatRequest } from '../../spec/openai-chat.js';
+import { classifyTransportError, guardUpstreamBody } from '../upstream-failure.js';
+import { readAnthropicStream } from './anthropic-stream.js';
+import { classifyAnthropicError } from './classify-anthropic-error.js';
+import { convertAnthropicResponse } from './convert-anthropic-response.js';
+import { convertAnthropicUsage } from './convert-anthropic-usage.js';
+import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
+import { peekAnthropicStream } from './peek-anthropic-stream.js';
 
-/** Placeholder until the Anthropic adapter lands. */
+/** The API version the converters are written against; an operator may override it with `headers`. */
+const anthropicVersion = '2023-06-01';
+
+/**
+ * The adapter for Anthropic's Messages API. OpenAI chat requests are translated to Messages
+ * requests and the answers (JSON or SSE) back to OpenAI's format; Anthropic-format requests of the
+ * `/v1/messages` front door pass through untouched but for the model name. Anthropic has no
+ * embeddings or legacy completions endpoint, so those are refused with a 400 that says so.
+ * @see https://docs.anthropic.com/en/api/messages
+ */
 export class AnthropicProvider implements Provider {
   readonly type = 'anthropic';
   readonly name: string;
+  private readonly endpoint: string;
+  private readonly headers: Record<string, string>;
+  private readonly dispatcher: Dispatcher;
 
   constructor(options: ProviderOptions) {
     this.name = options.name;
+    // The configured base URL is the origin, as for Anthropic's SDKs; a trailing /v1 is forgiven.
+    this.endpoint = `${options.baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1/messages`;
+    this.dispatcher = options.dispatcher;
+    this.headers = {
+      'anthropic-version': anthropicVersion,
+      ...options.headers,
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(options.apiKey === undefined ? {} : { 'x-api-key': options.apiKey }),
+    };
   }
 
-  chat(_request: ChatRequest, _model: string, _call: ProviderCall): Promise<ChatResult> {
-    throw new Error('not implemented');
+  async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
+    const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name);
+    const message = (await this.readJson(await this.post(converted.body, call, false), call)).parsed as AnthropicMessage;
+    const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName);
+    return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
 
-  chatStream(_request: ChatRequest, _model: string, _call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
-    throw new Error('not implemented');
+  async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
+    const converted = convertToAnthropicRequest(chatRequest, model, true, call, this.name);
+    const response = await this.post(converted.body, call, true);
+    const parts = readAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name, converted.jsonToolName);
+    return parts[Symbol.asyncIterator]();
   }
 
-  embeddings(_body: Record<string, unknown>, _model: string, _call: ProviderCall): Promise<JsonResult> {
-    throw new Error('not implemented');
+  async embeddings(): Promise<JsonResult> {
+    throw this.noSuchEndpoint('embeddings', 'Use an embeddings model of another provider (for example text-embedding-3-small).');
   }
 
-  completions(_body: Record<string, unknown>, _model: string, _call: ProviderCall): Promise<JsonResult | RawStream> {
-    throw new Error('not implemented');
+  async completions(): Promise<JsonResult | RawStream> {
+    throw this.noSuchEndpoint('legacy completions', 'Use POST /v1/chat/completions (or POST /v1/messages) with this model.');
+  }
+
+  async messages(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
+    const stream = body.stream === true;
+    const response = await this.post({ ...body, model }, call, stream);
+    if (!stream) {
+      const result = await this.readJson(response, call);
+      return { kind: 'json', body: result.body, usage: convertAnthropicUsage((result.parsed as { usage?: AnthropicMessage['usage'] }).usage) };
+    }
+    const peeked = await peekAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name);
+    return { kind: 'raw-stream', body: peeked, contentType: String(response.headers['content-type'] ?? 'text/event-stream') };
+  }
+
+  private noSuchEndpoint(what: string, hint: string): UpstreamError {
+    const message = `The model is served by Anthropic, which has no ${what} endpoint. ${hint}`;
+    return new UpstreamError(`${this.name}: ${what} requested from an Anthropic upstream`, {
+      reason: 'invalid_request',
+      status: 400,
+      upstreamMessage: message,
+      upstreamType: 'invalid_request_error',
+      upstreamCode: 'unsupported_endpoint',
+      provider: this.name,
+    });
+  }
+
+  private async post(body: unknown, call: ProviderCall, stream: boolean): Promise<Dispatcher.ResponseData> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(this.endpoint, {
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        headers: stream ? { ...this.headers, accept: 'text/event-stream' } : this.headers,
+        body: JSON.stringify(body),
+        signal: call.signal,
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: call.timeoutMs,
+      });
+    } catch (error) {
+      throw classifyTransportError(error, this.name, call.signal);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    let text = '';
+    try {
+      text = await response.body.text();
+    } catch {
+      // the status is enough to classify
+    }
+    throw classifyAnthropicError(response.statusCode, text, response.headers, this.name);
+  }
+
+  private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<{ body: Buffer; parsed: object }> {
+    let body: Buffer;
+    try {
+      body = Buffer.from(await response.body.arrayBuffer());
+    } catch (error) {
+      throw classifyTransportError(error, this.name, call.signal);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new UpstreamError(`${this.name}: answered 2xx with a body that is not JSON`, { reason: 'provider_internal', provider: this.name });
+    }
+    if (parsed === null || typeof parsed !== 'object' || (parsed as { type?: unknown }).type === 'error') {
+      throw new UpstreamError(`${this.name}: answered 2xx without a message: ${body.toString('utf8').slice(0, 300)}`, { reason: 'provider_internal', provider: this.name });
+    }
+    return { body, parsed };
   }
 }
+

@@ -1,5 +1,51 @@
 import type { FastifyInstance } from 'fastify';
+import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
+import { anthropicErrorHandler } from '../anthropic/anthropic-error-handler.js';
+import { AnthropicCountTokensBody, AnthropicMessagesBody } from '../anthropic/anthropic-request-schema.js';
+import { callMessagesTarget } from '../anthropic/call-messages-target.js';
+import { countAnthropicTokens } from '../anthropic/count-anthropic-tokens.js';
+import { writeAnthropicStream } from '../anthropic/write-anthropic-stream.js';
 import type { RelayServices } from '../relay-services.js';
+import { prepareUpstreamCall } from '../upstream-call.js';
 
-/** Placeholder until the Anthropic-compatible front door lands. */
-export function registerAnthropicMessages(_app: FastifyInstance, _services: RelayServices): void {}
+/**
+ * The Anthropic-compatible front door: `POST /v1/messages` (JSON and SSE) and
+ * `POST /v1/messages/count_tokens`, so that Anthropic's SDKs and tools built on them work against
+ * the relay. A Claude model on an Anthropic upstream is passed through untouched; any other model
+ * is translated to and from the OpenAI format. Every error, the onRequest hook's auth refusals
+ * included, is rendered in Anthropic's error shape.
+ * @see https://docs.anthropic.com/en/api/messages
+ * @see https://docs.anthropic.com/en/api/messages-count-tokens
+ */
+export function registerAnthropicMessages(app: FastifyInstance, services: RelayServices): void {
+  app.post('/v1/messages', { schema: { body: AnthropicMessagesBody }, errorHandler: anthropicErrorHandler }, async (request, reply) => {
+    reply.header('request-id', request.id);
+    const body = request.body as AnthropicRequest;
+    const resolved = services.router.resolve(body.model, request.relay.principal!);
+    // metadata.user_id plays the part of OpenAI's `user`: it keeps one end user on one side of a canary.
+    const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.metadata?.user_id });
+    request.relay.stream = body.stream === true;
+    const outcome = await upstream.run((deployment) => callMessagesTarget(deployment, body, upstream.call));
+    const answer = outcome.value;
+    switch (answer.kind) {
+      case 'native-json':
+        request.relay.usage = answer.result.usage;
+        return reply.type('application/json').send(answer.result.body);
+      case 'translated-json':
+        request.relay.usage = answer.usage;
+        return reply.type('application/json').send(answer.message);
+      default:
+        await writeAnthropicStream(request, reply, answer, body.model);
+        return reply;
+    }
+  });
+
+  app.post('/v1/messages/count_tokens', { schema: { body: AnthropicCountTokensBody }, errorHandler: anthropicErrorHandler }, async (request, reply) => {
+    reply.header('request-id', request.id);
+    const body = request.body as AnthropicRequest;
+    // Resolving checks that the model is served and that this key may use it, as a real call would.
+    services.router.resolve(body.model, request.relay.principal!);
+    reply.header('x-relay-token-count', 'estimate');
+    return { input_tokens: await countAnthropicTokens(body) };
+  });
+}

@@ -1,0 +1,138 @@
+import type { AnthropicStreamEvent, AnthropicUsage } from '../../spec/anthropic-messages.js';
+import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import { SseParser } from '../../sse/sse-parser.js';
+import type { StreamPart } from '../provider.js';
+import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
+import { convertAnthropicUsage } from './convert-anthropic-usage.js';
+import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
+
+/** What a content block index of the Anthropic stream turned into on the OpenAI side. */
+type BlockKind = { kind: 'text' } | { kind: 'json' } | { kind: 'tool'; toolIndex: number };
+
+type Delta = ChatCompletionChunk['choices'][number]['delta'];
+
+/** Turns one Anthropic stream into OpenAI chunks; one instance per stream. */
+class AnthropicChunkTranslator {
+  private id = 'msg_unknown';
+  private model = 'unknown';
+  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly blocks = new Map<number, BlockKind>();
+  private toolCount = 0;
+  private stopReason: string | null | undefined;
+  private usage: AnthropicUsage = {};
+  stopped = false;
+
+  constructor(
+    private readonly provider: string,
+    private readonly jsonToolName: string | undefined,
+  ) {}
+
+  translate(event: AnthropicStreamEvent): StreamPart[] {
+    switch (event.type) {
+      case 'message_start':
+        this.id = event.message?.id ?? this.id;
+        this.model = event.message?.model ?? this.model;
+        this.mergeUsage(event.message?.usage);
+        return [this.chunk({ role: 'assistant', content: '' })];
+      case 'content_block_start':
+        return this.startBlock(event.index, event.content_block);
+      case 'content_block_delta':
+        return this.delta(event.index, event.delta);
+      case 'message_delta':
+        if (event.delta?.stop_reason !== undefined && event.delta.stop_reason !== null) this.stopReason = event.delta.stop_reason;
+        this.mergeUsage(event.usage);
+        return [];
+      case 'message_stop':
+        return this.finish();
+      case 'error':
+        throw classifyAnthropicStreamError(event.error, this.provider);
+      default:
+        // content_block_stop, ping, and event types added after this code was written
+        return [];
+    }
+  }
+
+  private startBlock(index: number, block: { type: string; text?: string; id?: string; name?: string } | undefined): StreamPart[] {
+    if (block?.type === 'text') {
+      this.blocks.set(index, { kind: 'text' });
+      return block.text ? [this.chunk({ content: block.text })] : [];
+    }
+    if (block?.type !== 'tool_use') return []; // thinking and server-tool blocks have no OpenAI chunk
+    if (this.jsonToolName !== undefined && block.name === this.jsonToolName) {
+      this.blocks.set(index, { kind: 'json' });
+      return [];
+    }
+    const toolIndex = this.toolCount++;
+    this.blocks.set(index, { kind: 'tool', toolIndex });
+    return [this.chunk({ tool_calls: [{ index: toolIndex, id: String(block.id), type: 'function', function: { name: String(block.name), arguments: '' } }] })];
+  }
+
+  private delta(index: number, delta: { type: string; text?: string; partial_json?: string } | undefined): StreamPart[] {
+    const block = this.blocks.get(index);
+    if (block === undefined || delta === undefined) return [];
+    if (delta.type === 'text_delta' && block.kind === 'text' && delta.text) return [this.chunk({ content: delta.text })];
+    if (delta.type !== 'input_json_delta' || !delta.partial_json) return [];
+    if (block.kind === 'json') return [this.chunk({ content: delta.partial_json })];
+    if (block.kind === 'tool') return [this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: delta.partial_json } }] })];
+    return [];
+  }
+
+  private finish(): StreamPart[] {
+    this.stopped = true;
+    let finishReason = mapAnthropicStopReason(this.stopReason) ?? 'stop';
+    // A forced JSON tool is the answer, not a call the client must run.
+    if (finishReason === 'tool_calls' && this.toolCount === 0) finishReason = 'stop';
+    const last: ChatCompletionChunk = { ...this.base(), choices: [{ index: 0, delta: {}, finish_reason: finishReason }] };
+    const parts: StreamPart[] = [{ data: JSON.stringify(last) }];
+    const usage = convertAnthropicUsage(this.usage);
+    if (usage !== undefined) parts.push({ data: JSON.stringify({ ...this.base(), choices: [], usage }), usage, usageOnly: true });
+    return parts;
+  }
+
+  /** Anthropic's usage counts are cumulative: a later value replaces an earlier one. */
+  private mergeUsage(usage: AnthropicUsage | undefined): void {
+    if (usage === undefined || usage === null) return;
+    for (const [field, value] of Object.entries(usage)) if (typeof value === 'number') this.usage[field] = value;
+  }
+
+  private base() {
+    return { id: this.id, object: 'chat.completion.chunk' as const, created: this.created, model: this.model };
+  }
+
+  private chunk(delta: Delta): StreamPart {
+    const chunk: ChatCompletionChunk = { ...this.base(), choices: [{ index: 0, delta, finish_reason: null }] };
+    return { data: JSON.stringify(chunk) };
+  }
+}
+
+/**
+ * Turns the SSE body of an Anthropic Messages stream into OpenAI chat chunks: a first chunk with
+ * the role, text deltas, tool calls (id and name on their first delta, arguments from
+ * `input_json_delta`, numbered among tool calls rather than among content blocks), the finish
+ * reason on the last choice chunk, then one usage-only chunk (`choices: []`), always — the server
+ * strips it when the client did not ask for usage. An `error` event throws its classified
+ * failure; a stream that ends before `message_stop` was cut, and fails as such.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#event-types
+ * @see https://platform.openai.com/docs/api-reference/chat-streaming
+ */
+export async function* readAnthropicStream(body: AsyncIterable<Buffer>, provider: string, jsonToolName?: string): AsyncGenerator<StreamPart> {
+  const parser = new SseParser();
+  const translator = new AnthropicChunkTranslator(provider, jsonToolName);
+  for await (const chunk of body) {
+    for (const event of parser.push(chunk)) {
+      if (event.event === 'ping' || translator.stopped) continue;
+      let parsed: AnthropicStreamEvent;
+      try {
+        parsed = JSON.parse(event.data) as AnthropicStreamEvent;
+      } catch {
+        throw new UpstreamError(`${provider}: stream event that is not JSON: ${event.data.slice(0, 200)}`, { reason: 'provider_internal', provider });
+      }
+      if (parsed === null || typeof parsed !== 'object') continue;
+      yield* translator.translate(parsed);
+    }
+  }
+  if (!translator.stopped) {
+    throw new UpstreamError(`${provider}: the stream ended before message_stop`, { reason: 'network', provider });
+  }
+}

@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatRequest } from '../../spec/openai-chat.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import type { ProviderCall } from '../provider.js';
+import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
+
+function newCall(strict = false): ProviderCall {
+  return { signal: new AbortController().signal, timeoutMs: 1000, requestId: 'test', strict, dropped: [] };
+}
+
+function convert(request: Partial<ChatRequest>, call = newCall(), model = 'claude-sonnet-4-0') {
+  return convertToAnthropicRequest({ model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'hi' }], ...request } as ChatRequest, model, false, call, 'anthropic');
+}
+
+describe('convertToAnthropicRequest', () => {
+  it('moves system and developer messages to system and keeps the upstream model', () => {
+    const { body } = convert({
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'developer', content: [{ type: 'text', text: 'Answer in French.' }] },
+        { role: 'user', content: 'Hello' },
+      ],
+    });
+    expect(body.model).toBe('claude-sonnet-4-0');
+    expect(body.system).toBe('You are terse.\n\nAnswer in French.');
+    expect(body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Hello' }] }]);
+  });
+
+  it('merges consecutive messages of one role into one turn', () => {
+    const { body } = convert({
+      messages: [
+        { role: 'user', content: 'one' },
+        { role: 'user', content: 'two' },
+        { role: 'assistant', content: 'three' },
+        { role: 'assistant', content: 'four' },
+      ],
+    });
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'three' }, { type: 'text', text: 'four' }] },
+    ]);
+  });
+
+  it('maps max_tokens and max_completion_tokens, with a per-model default when both are absent', () => {
+    expect(convert({ max_tokens: 100 }).body.max_tokens).toBe(100);
+    expect(convert({ max_tokens: 100, max_completion_tokens: 50 }).body.max_tokens).toBe(50);
+    expect(convert({}).body.max_tokens).toBe(64_000);
+    expect(convert({}, newCall(), 'claude-opus-4-0').body.max_tokens).toBe(32_000);
+    expect(convert({}, newCall(), 'claude-3-5-haiku-latest').body.max_tokens).toBe(8_192);
+    expect(convert({}, newCall(), 'claude-3-opus-20240229').body.max_tokens).toBe(4_096);
+    expect(convert({}, newCall(), 'some-private-claude').body.max_tokens).toBe(4_096);
+  });
+
+  it('maps stop, temperature (clamped to 0..1), top_p, top_k and user', () => {
+    const { body } = convert({ stop: ['END', ''], temperature: 1.6, top_p: 0.9, top_k: 40, user: 'user-42' });
+    expect(body.stop_sequences).toEqual(['END']);
+    expect(body.temperature).toBe(1);
+    expect(body.top_p).toBe(0.9);
+    expect(body.top_k).toBe(40);
+    expect(body.metadata).toEqual({ user_id: 'user-42' });
+    expect(convert({ stop: 'STOP', temperature: 0.2 }).body).toMatchObject({ stop_sequences: ['STOP'], temperature: 0.2 });
+  });
+
+  it('converts tools, tool_choice and parallel_tool_calls', () => {
+    const tools = [
+      { type: 'function', function: { name: 'get_weather', description: 'Weather by city', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+      { type: 'function', function: { name: 'now' } },
+    ];
+    const auto = convert({ tools, tool_choice: 'auto', parallel_tool_calls: false }).body;
+    expect(auto.tools).toEqual([
+      { name: 'get_weather', description: 'Weather by city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } },
+      { name: 'now', input_schema: { type: 'object', properties: {} } },
+    ]);
+    expect(auto.tool_choice).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+    expect(convert({ tools, tool_choice: 'required' }).body.tool_choice).toEqual({ type: 'any' });
+    expect(convert({ tools, tool_choice: 'none' }).body.tool_choice).toEqual({ type: 'none' });
+    expect(convert({ tools, tool_choice: { type: 'function', function: { name: 'now' } } }).body.tool_choice).toEqual({ type: 'tool', name: 'now' });
+    expect(convert({ tools, parallel_tool_calls: false }).body.tool_choice).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+    expect(convert({ tools }).body.tool_choice).toBeUndefined();
+  });
+
+  it('turns assistant tool calls into tool_use blocks and merges consecutive tool results into one user turn', () => {
+    const { body } = convert({
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: '18°C' },
+        { role: 'tool', tool_call_id: 'call_2', content: [{ type: 'text', text: '21°C' }] },
+        { role: 'user', content: 'Thanks, summarise.' },
+      ],
+    });
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather in Paris and Rome?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } },
+          { type: 'tool_use', id: 'call_2', name: 'get_weather', input: {} },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'call_1', content: '18°C' },
+          { type: 'tool_result', tool_use_id: 'call_2', content: '21°C' },
+          { type: 'text', text: 'Thanks, summarise.' },
+        ],
+      },
+    ]);
+  });
+
+  it('puts tool results first in their turn even when a user message came before them', () => {
+    const { body } = convert({
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        { role: 'user', content: 'also this' },
+        { role: 'tool', tool_call_id: 'call_1', content: 'done' },
+      ],
+    });
+    expect(body.messages[2]?.content).toEqual([
+      { type: 'tool_result', tool_use_id: 'call_1', content: 'done' },
+      { type: 'text', text: 'also this' },
+    ]);
+  });
+
+  it('converts image parts: data URLs to base64 sources, http URLs to url sources', () => {
+    const { body } = convert({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Compare these' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'high' } },
+          ],
+        },
+      ],
+    });
+    expect(body.messages[0]?.content).toEqual([
+      { type: 'text', text: 'Compare these' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+    ]);
+  });
+
+  it('refuses an image URL it cannot convert with a 400 naming the field', () => {
+    const error = (() => {
+      try {
+        convert({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://example.com/x.png' } }] }] });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })() as UpstreamError;
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.status).toBe(400);
+    expect(error.upstreamParam).toBe('messages[0].content[0].image_url.url');
+  });
+
+  it('sends inline PDFs as document blocks', () => {
+    const { body } = convert({ messages: [{ role: 'user', content: [{ type: 'file', file: { filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } }] }] });
+    expect(body.messages[0]?.content).toEqual([{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }]);
+  });
+
+  it('serves json_object with a system instruction', () => {
+    const converted = convert({ messages: [{ role: 'system', content: 'Be helpful.' }, { role: 'user', content: 'List 3 colours' }], response_format: { type: 'json_object' } });
+    expect(converted.body.system).toMatch(/^Be helpful\.\n\nAnswer with one valid JSON object/);
+    expect(converted.jsonToolName).toBeUndefined();
+    expect(converted.body.tools).toBeUndefined();
+  });
+
+  it('serves json_schema with a forced tool, or with an instruction next to the client’s own tools', () => {
+    const schema = { type: 'object', properties: { colours: { type: 'array', items: { type: 'string' } } }, required: ['colours'] };
+    const forced = convert({ response_format: { type: 'json_schema', json_schema: { name: 'colour_list', schema, strict: true } } });
+    expect(forced.jsonToolName).toBe('colour_list');
+    expect(forced.body.tools).toEqual([{ name: 'colour_list', description: expect.any(String), input_schema: schema }]);
+    expect(forced.body.tool_choice).toEqual({ type: 'tool', name: 'colour_list', disable_parallel_tool_use: true });
+    const withTools = convert({
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+      response_format: { type: 'json_schema', json_schema: { name: 'colour_list', schema } },
+    });
+    expect(withTools.jsonToolName).toBeUndefined();
+    expect(withTools.body.tools).toHaveLength(1);
+    expect(withTools.body.system).toContain(JSON.stringify(schema));
+  });
+
+  it('lists parameters Anthropic cannot honour in call.dropped, and ignores them at their defaults', () => {
+    const call = newCall();
+    const { body } = convert({ n: 2, logprobs: true, presence_penalty: 0.5, frequency_penalty: 0.1, seed: 7, logit_bias: { '50256': -100 }, reasoning_effort: 'low' }, call);
+    expect(call.dropped).toEqual(['n', 'logprobs', 'presence_penalty', 'frequency_penalty', 'seed', 'logit_bias', 'reasoning_effort']);
+    expect(body).not.toHaveProperty('seed');
+    const quiet = newCall();
+    convert({ n: 1, logprobs: false, presence_penalty: 0, frequency_penalty: 0, logit_bias: {}, seed: null, stream_options: { include_usage: true }, store: false }, quiet);
+    expect(quiet.dropped).toEqual([]);
+  });
+
+  it('refuses an unsupported parameter in strict mode before any upstream call', () => {
+    let error: unknown;
+    try {
+      convert({ seed: 7 }, newCall(true));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(UpstreamError);
+    const upstreamError = error as UpstreamError;
+    expect(upstreamError.reason).toBe('invalid_request');
+    expect(upstreamError.status).toBe(400);
+    expect(upstreamError.upstreamCode).toBe('unsupported_parameter');
+    expect(upstreamError.upstreamParam).toBe('seed');
+    expect(upstreamError.upstreamMessage).toMatch(/'seed' is not supported/);
+  });
+
+  it('refuses a conversation with nothing but a system prompt', () => {
+    expect(() => convert({ messages: [{ role: 'system', content: 'x' }] })).toThrow(UpstreamError);
+  });
+
+  it('sets stream only for streaming calls', () => {
+    const request = { model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'hi' }], stream: true } as ChatRequest;
+    expect(convertToAnthropicRequest(request, 'm', true, newCall(), 'anthropic').body.stream).toBe(true);
+    expect(convertToAnthropicRequest(request, 'm', false, newCall(), 'anthropic').body.stream).toBeUndefined();
+  });
+});

@@ -1,0 +1,110 @@
+import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
+import type { ChatRequest } from '../../spec/openai-chat.js';
+import type { ProviderCall } from '../provider.js';
+import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
+import { convertToAnthropicTools } from './convert-to-anthropic-tools.js';
+import { defaultAnthropicMaxTokens } from './default-anthropic-max-tokens.js';
+import { reportUnsupportedParameter } from './report-unsupported-parameter.js';
+
+/** The Anthropic request, and what reading its answer needs to know. */
+export interface ConvertedAnthropicRequest {
+  body: AnthropicRequest;
+  /** See {@link AnthropicToolSettings.jsonToolName}. */
+  jsonToolName: string | undefined;
+}
+
+/** Fields this converter reads (the rest are checked below). */
+const handledFields = new Set([
+  'model',
+  'messages',
+  'stream',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'temperature',
+  'top_p',
+  'top_k',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'user',
+  'response_format',
+]);
+
+/**
+ * Fields that do not change the answer and so are ignored without a report: the relay always asks
+ * for usage itself (`stream_options`), and `store` / `metadata` only concern OpenAI's own storage of
+ * completions.
+ */
+const ignoredFields = new Set(['stream_options', 'store', 'metadata']);
+
+/** Parameters that are harmless at their default value and unsupported otherwise. */
+const isDefault: Record<string, (value: unknown) => boolean> = {
+  n: (value) => value === 1,
+  logprobs: (value) => value === false,
+  top_logprobs: (value) => value === 0,
+  presence_penalty: (value) => value === 0,
+  frequency_penalty: (value) => value === 0,
+  logit_bias: (value) => value !== null && typeof value === 'object' && Object.keys(value).length === 0,
+  modalities: (value) => Array.isArray(value) && value.every((modality) => modality === 'text'),
+};
+
+const why: Record<string, string> = {
+  n: 'Anthropic returns exactly one choice per request',
+  logprobs: 'Anthropic does not return log probabilities',
+  top_logprobs: 'Anthropic does not return log probabilities',
+  presence_penalty: 'Anthropic has no presence penalty',
+  frequency_penalty: 'Anthropic has no frequency penalty',
+  logit_bias: 'Anthropic has no logit bias',
+  seed: 'Anthropic has no seed for deterministic sampling',
+};
+
+function checkUnsupported(request: ChatRequest, call: ProviderCall, provider: string): void {
+  for (const [name, value] of Object.entries(request)) {
+    if (handledFields.has(name) || ignoredFields.has(name) || value === undefined || value === null) continue;
+    if (isDefault[name]?.(value) === true) continue;
+    reportUnsupportedParameter(name, why[name] ?? 'the Messages API has no such parameter', call, provider);
+  }
+}
+
+function stopSequences(stop: unknown): string[] | undefined {
+  if (typeof stop === 'string') return stop === '' ? undefined : [stop];
+  if (Array.isArray(stop)) {
+    const sequences = stop.filter((entry): entry is string => typeof entry === 'string' && entry !== '');
+    return sequences.length > 0 ? sequences : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Translates an OpenAI chat request into an Anthropic Messages request for `model`. Parameters
+ * Anthropic cannot honour are reported (dropped with a header, or refused in strict mode), never
+ * lost silently. `max_tokens` falls back to the model's output limit since Anthropic requires it;
+ * `temperature` is clamped to Anthropic's 0–1 range (OpenAI's goes to 2, and a value Anthropic
+ * refuses would fail the whole request for a sampling nuance).
+ * @see https://docs.anthropic.com/en/api/messages
+ * @see https://docs.anthropic.com/en/api/openai-sdk#important-openai-compatibility-limitations
+ */
+export function convertToAnthropicRequest(request: ChatRequest, model: string, stream: boolean, call: ProviderCall, provider: string): ConvertedAnthropicRequest {
+  checkUnsupported(request, call, provider);
+  const conversation = convertToAnthropicMessages(request.messages, call, provider);
+  const tools = convertToAnthropicTools(request, call, provider);
+  const body: AnthropicRequest = {
+    model,
+    messages: conversation.messages,
+    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? defaultAnthropicMaxTokens(model),
+  };
+  const system = [conversation.system, tools.systemInstruction].filter((text): text is string => text !== undefined).join('\n\n');
+  if (system !== '') body.system = system;
+  const stop = stopSequences(request.stop);
+  if (stop !== undefined) body.stop_sequences = stop;
+  if (typeof request.temperature === 'number') body.temperature = Math.min(Math.max(request.temperature, 0), 1);
+  if (typeof request.top_p === 'number') body.top_p = request.top_p;
+  // Not an OpenAI parameter, but clients that know Anthropic send it, and it means the same there.
+  if (typeof request.top_k === 'number') body.top_k = request.top_k;
+  if (tools.tools !== undefined) body.tools = tools.tools;
+  if (tools.toolChoice !== undefined) body.tool_choice = tools.toolChoice;
+  if (typeof request.user === 'string' && request.user !== '') body.metadata = { user_id: request.user };
+  if (stream) body.stream = true;
+  return { body, jsonToolName: tools.jsonToolName };
+}

@@ -1,0 +1,25 @@
+/**
+ * Output limits of the Claude families, newest names first; the first pattern that matches wins.
+ * @see https://docs.anthropic.com/en/docs/about-claude/models/overview#model-comparison-table
+ */
+const limits: ReadonlyArray<readonly [RegExp, number]> = [
+  [/claude-(opus-4|4-opus)/, 32_000],
+  [/claude-(sonnet-4|4-sonnet|3-7-sonnet)/, 64_000],
+  [/claude-haiku-4/, 64_000],
+  [/claude-3-5-(sonnet|haiku)/, 8_192],
+  [/claude-3-/, 4_096],
+];
+
+/** For a Claude model nobody has told us about: small enough that every Claude model accepts it. */
+const fallbackLimit = 4_096;
+
+/**
+ * The `max_tokens` sent when an OpenAI client gave none. Anthropic requires the field while
+ * OpenAI treats its absence as "as long as the model can go", so the model's own output limit is
+ * the faithful translation (a smaller default would cut answers OpenAI would have finished).
+ * @see https://docs.anthropic.com/en/api/messages#body-max-tokens
+ */
+export function defaultAnthropicMaxTokens(model: string): number {
+  for (const [pattern, limit] of limits) if (pattern.test(model)) return limit;
+  return fallbackLimit;
+}

@@ -1,0 +1,49 @@
+import type { AnthropicErrorDetail } from '../../spec/anthropic-messages.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import { SseParser } from '../../sse/sse-parser.js';
+import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
+
+/**
+ * Reads an Anthropic SSE body up to its first complete event before the stream is relayed byte
+ * for byte. Anthropic may accept a stream with 200 and then send `error` (`overloaded_error`) as
+ * its first event; seen here, it is still a failure before the first byte, so routing can retry it
+ * elsewhere. The bytes read are replayed untouched, followed by the rest of the body.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events
+ */
+export async function peekAnthropicStream(body: AsyncIterable<Buffer>, provider: string): Promise<AsyncIterable<Buffer>> {
+  const iterator = body[Symbol.asyncIterator]();
+  const parser = new SseParser();
+  const buffered: Buffer[] = [];
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      throw new UpstreamError(`${provider}: the stream ended before its first event`, { reason: 'network', provider });
+    }
+    buffered.push(next.value);
+    const first = parser.push(next.value)[0];
+    if (first === undefined) continue;
+    if (first.event === 'error') {
+      let detail: AnthropicErrorDetail | undefined;
+      try {
+        detail = (JSON.parse(first.data) as { error?: AnthropicErrorDetail }).error;
+      } catch {
+        detail = undefined;
+      }
+      await iterator.return?.();
+      throw classifyAnthropicStreamError(detail, provider);
+    }
+    break;
+  }
+  return (async function* replay() {
+    try {
+      yield* buffered;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  })();
+}

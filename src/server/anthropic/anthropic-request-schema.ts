@@ -1,0 +1,34 @@
+import { Type } from '@sinclair/typebox';
+
+/**
+ * Inbound schemas of the Anthropic front door, checked by Fastify before a handler runs. Lenient
+ * like the OpenAI ones: only what the relay itself reads is checked, and every other field is
+ * passed on (untouched to an Anthropic upstream, translated or reported otherwise).
+ * @see https://docs.anthropic.com/en/api/messages
+ */
+
+const Message = Type.Object(
+  {
+    role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
+    content: Type.Union([Type.String(), Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true }))]),
+  },
+  { additionalProperties: true },
+);
+
+export const AnthropicMessagesBody = Type.Object(
+  {
+    model: Type.String({ minLength: 1 }),
+    max_tokens: Type.Integer({ minimum: 1 }),
+    messages: Type.Array(Message, { minItems: 1 }),
+    stream: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: true },
+);
+
+export const AnthropicCountTokensBody = Type.Object(
+  {
+    model: Type.String({ minLength: 1 }),
+    messages: Type.Array(Message, { minItems: 1 }),
+  },
+  { additionalProperties: true },
+);

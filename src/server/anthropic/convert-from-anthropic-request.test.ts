@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
+import { convertFromAnthropicRequest } from './convert-from-anthropic-request.js';
+
+const fixture = () => JSON.parse(readFileSync(new URL('./__fixtures__/anthropic-request.json', import.meta.url), 'utf8')) as AnthropicRequest;
+
+describe('convertFromAnthropicRequest', () => {
+  it('translates system, images, tool_use, tool_result, stop_sequences, tool_choice and metadata', () => {
+    const { chatRequest, unsupported } = convertFromAnthropicRequest(fixture(), 'gpt-4.1');
+    expect(unsupported).toEqual([]);
+    expect(chatRequest).toMatchObject({
+      model: 'gpt-4.1',
+      max_tokens: 1024,
+      stop: ['###'],
+      temperature: 0.3,
+      top_p: 0.8,
+      user: 'user-7',
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather by city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }],
+    });
+    expect(chatRequest.messages).toEqual([
+      { role: 'system', content: 'You are a weather bot.' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in this picture, and the weather in Paris?' },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+        ],
+      },
+      {
+        role: 'assistant',
+        content: 'A cat. Checking the weather.',
+        tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      },
+      { role: 'tool', tool_call_id: 'toolu_01', content: '18°C, sunny' },
+      { role: 'user', content: 'Thanks!' },
+    ]);
+    expect(chatRequest.stream).toBeUndefined();
+  });
+
+  it('asks for usage on a stream and uses max_completion_tokens for OpenAI reasoning models', () => {
+    const { chatRequest } = convertFromAnthropicRequest({ model: 'o3-mini', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'o3-mini');
+    expect(chatRequest).toMatchObject({ stream: true, stream_options: { include_usage: true }, max_completion_tokens: 50 });
+    expect(chatRequest.max_tokens).toBeUndefined();
+  });
+
+  it('maps every tool_choice and marks error tool results', () => {
+    const base = { model: 'm', max_tokens: 5, tools: [{ name: 'f', input_schema: { type: 'object' } }] };
+    const choice = (tool_choice: AnthropicRequest['tool_choice']) => convertFromAnthropicRequest({ ...base, tool_choice, messages: [{ role: 'user', content: 'x' }] }, 'm').chatRequest.tool_choice;
+    expect(choice({ type: 'auto' })).toBe('auto');
+    expect(choice({ type: 'none' })).toBe('none');
+    expect(choice({ type: 'tool', name: 'f' })).toEqual({ type: 'function', function: { name: 'f' } });
+    const { chatRequest } = convertFromAnthropicRequest(
+      { ...base, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'boom', is_error: true }] }] },
+      'm',
+    );
+    expect(chatRequest.messages).toEqual([{ role: 'tool', tool_call_id: 't1', content: 'Error: boom' }]);
+  });
+
+  it('lists what cannot be translated', () => {
+    const { unsupported } = convertFromAnthropicRequest(
+      {
+        model: 'm',
+        max_tokens: 5,
+        top_k: 3,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+        messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }] }],
+      },
+      'm',
+    );
+    expect(unsupported.map((entry) => entry.name)).toEqual(['messages[0].content[0]', 'tools[0]', 'top_k', 'thinking']);
+    const disabled = convertFromAnthropicRequest({ model: 'm', max_tokens: 5, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'x' }] }, 'm');
+    expect(disabled.unsupported).toEqual([]);
+  });
+});

@@ -1,0 +1,149 @@
+import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
+import type { ChatContentPart, ChatMessage, ChatRequest, ChatToolCall } from '../../spec/openai-chat.js';
+
+/** A parameter the OpenAI side cannot honour, with why (reported or refused by the route). */
+export interface UnsupportedParameter {
+  name: string;
+  why: string;
+}
+
+export interface TranslatedRequest {
+  chatRequest: ChatRequest;
+  unsupported: UnsupportedParameter[];
+}
+
+/** Top-level fields handled below; `cache_control` hints and the like only matter to Anthropic. */
+const handledFields = new Set(['model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'temperature', 'top_p', 'stream', 'tools', 'tool_choice', 'metadata']);
+
+/** OpenAI reasoning models take `max_completion_tokens` and refuse `max_tokens`. */
+const completionTokensModels = /^(o\d|gpt-5)/;
+
+function textOf(content: string | AnthropicContentBlock[] | undefined): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((block) => block.type === 'text' && typeof block.text === 'string')
+    .map((block) => block.text)
+    .join('\n');
+}
+
+function contentPart(block: AnthropicContentBlock, param: string, unsupported: UnsupportedParameter[]): ChatContentPart | undefined {
+  const source = block.source as { type?: string; media_type?: string; data?: string; url?: string } | undefined;
+  if (block.type === 'text' && typeof block.text === 'string') return { type: 'text', text: block.text };
+  if (block.type === 'image' && source?.type === 'base64') return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
+  if (block.type === 'image' && source?.type === 'url' && typeof source.url === 'string') return { type: 'image_url', image_url: { url: source.url } };
+  if (block.type === 'document' && source?.type === 'base64' && source.media_type === 'application/pdf') {
+    return { type: 'file', file: { filename: typeof block.title === 'string' ? block.title : 'document.pdf', file_data: `data:application/pdf;base64,${source.data}` } };
+  }
+  if (block.type === 'document' && source?.type === 'text' && typeof source.data === 'string') return { type: 'text', text: source.data };
+  unsupported.push({ name: param, why: `content blocks of type "${block.type}"${source?.type ? ` with a ${source.type} source` : ''} have no OpenAI equivalent` });
+  return undefined;
+}
+
+/** All-text content becomes a plain string, which every OpenAI-compatible server accepts. */
+function simplify(parts: ChatContentPart[]): string | ChatContentPart[] {
+  return parts.every((part) => part.type === 'text') ? parts.map((part) => part.text ?? '').join('\n') : parts;
+}
+
+function convertUser(content: string | AnthropicContentBlock[], position: number, unsupported: UnsupportedParameter[]): ChatMessage[] {
+  if (typeof content === 'string') return [{ role: 'user', content }];
+  const messages: ChatMessage[] = [];
+  const parts: ChatContentPart[] = [];
+  content.forEach((block, index) => {
+    const param = `messages[${position}].content[${index}]`;
+    if (block.type === 'tool_result') {
+      const blocks = Array.isArray(block.content) ? block.content : [];
+      blocks.forEach((inner, innerIndex) => {
+        if (inner.type !== 'text') unsupported.push({ name: `${param}.content[${innerIndex}]`, why: 'OpenAI tool messages carry only text' });
+      });
+      const text = textOf(block.content);
+      // OpenAI tool messages have no error flag: the text has to say it.
+      messages.push({ role: 'tool', tool_call_id: String(block.tool_use_id), content: block.is_error === true ? `Error: ${text}` : text });
+      return;
+    }
+    const part = contentPart(block, param, unsupported);
+    if (part !== undefined) parts.push(part);
+  });
+  if (parts.length > 0) messages.push({ role: 'user', content: simplify(parts) });
+  return messages;
+}
+
+function convertAssistant(content: string | AnthropicContentBlock[], position: number, unsupported: UnsupportedParameter[]): ChatMessage {
+  if (typeof content === 'string') return { role: 'assistant', content };
+  const texts: string[] = [];
+  const toolCalls: ChatToolCall[] = [];
+  content.forEach((block, index) => {
+    if (block.type === 'text' && typeof block.text === 'string') texts.push(block.text);
+    else if (block.type === 'tool_use') {
+      toolCalls.push({ id: String(block.id), type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
+    } else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') {
+      // Thinking is the model's own earlier output, meaningless to another model; anything else is reported.
+      unsupported.push({ name: `messages[${position}].content[${index}]`, why: `assistant blocks of type "${block.type}" have no OpenAI equivalent` });
+    }
+  });
+  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  return message;
+}
+
+function convertTools(body: AnthropicRequest, unsupported: UnsupportedParameter[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (!Array.isArray(body.tools) || body.tools.length === 0) return fields;
+  const tools: unknown[] = [];
+  body.tools.forEach((tool, index) => {
+    if (tool.type !== undefined && tool.type !== 'custom') {
+      unsupported.push({ name: `tools[${index}]`, why: `the server tool "${tool.type}" runs at Anthropic only` });
+      return;
+    }
+    tools.push({ type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema ?? { type: 'object', properties: {} } } });
+  });
+  if (tools.length === 0) return fields;
+  fields.tools = tools;
+  const choice = body.tool_choice;
+  if (choice?.type === 'auto') fields.tool_choice = 'auto';
+  else if (choice?.type === 'any') fields.tool_choice = 'required';
+  else if (choice?.type === 'none') fields.tool_choice = 'none';
+  else if (choice?.type === 'tool') fields.tool_choice = { type: 'function', function: { name: choice.name } };
+  if (choice !== undefined && 'disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use === true) fields.parallel_tool_calls = false;
+  return fields;
+}
+
+/**
+ * Translates an Anthropic Messages request into an OpenAI chat request, for models served by a
+ * non-Anthropic upstream: `system` becomes a system message; text, images (base64 → data URL, url
+ * → URL) and PDFs become content parts; `tool_use` blocks become `tool_calls` and `tool_result`
+ * blocks `tool` messages (placed before the rest of their turn, as OpenAI expects the answers
+ * right after the calls); `stop_sequences` → `stop`; `tool_choice` any/tool/none →
+ * required/function/none; `metadata.user_id` → `user`. What cannot be translated (top_k,
+ * thinking, server tools, …) is listed in `unsupported`.
+ * @see https://docs.anthropic.com/en/api/messages
+ * @see https://platform.openai.com/docs/api-reference/chat/create
+ */
+export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamModel: string): TranslatedRequest {
+  const unsupported: UnsupportedParameter[] = [];
+  const messages: ChatMessage[] = [];
+  const system = textOf(body.system);
+  if (system !== '') messages.push({ role: 'system', content: system });
+  body.messages.forEach((message, position) => {
+    if (message.role === 'assistant') messages.push(convertAssistant(message.content, position, unsupported));
+    else messages.push(...convertUser(message.content, position, unsupported));
+  });
+  const chatRequest: ChatRequest = { model: upstreamModel, messages };
+  if (completionTokensModels.test(upstreamModel)) chatRequest.max_completion_tokens = body.max_tokens;
+  else chatRequest.max_tokens = body.max_tokens;
+  if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) chatRequest.stop = body.stop_sequences;
+  if (typeof body.temperature === 'number') chatRequest.temperature = body.temperature;
+  if (typeof body.top_p === 'number') chatRequest.top_p = body.top_p;
+  if (typeof body.metadata?.user_id === 'string') chatRequest.user = body.metadata.user_id;
+  Object.assign(chatRequest, convertTools(body, unsupported));
+  if (body.stream === true) {
+    chatRequest.stream = true;
+    chatRequest.stream_options = { include_usage: true };
+  }
+  for (const [name, value] of Object.entries(body)) {
+    if (handledFields.has(name) || value === undefined || value === null) continue;
+    if (name === 'thinking' && (value as { type?: unknown }).type === 'disabled') continue;
+    unsupported.push({ name, why: name === 'top_k' ? 'OpenAI-compatible upstreams have no top_k' : 'the upstream serving this model has no such parameter' });
+  }
+  return { chatRequest, unsupported };
+}

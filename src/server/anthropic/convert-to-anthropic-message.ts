@@ -1,0 +1,48 @@
+import type { AnthropicContentBlock, AnthropicMessage } from '../../spec/anthropic-messages.js';
+import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
+import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
+import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
+
+/** Tool arguments are a JSON string on OpenAI's side and an object on Anthropic's. */
+function parseToolInput(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // a model's malformed arguments: Anthropic's format needs an object, so an empty one stands in
+  }
+  return {};
+}
+
+/** Anthropic's ids start with `msg_`; clients sometimes check. */
+export function anthropicMessageId(id: string | undefined): string {
+  if (id === undefined || id === '') return `msg_${Date.now().toString(36)}`;
+  return id.startsWith('msg_') ? id : `msg_${id}`;
+}
+
+/**
+ * Turns an OpenAI `chat.completion` into an Anthropic `Message`: the text as one text block, tool
+ * calls as `tool_use` blocks (arguments parsed into `input`), the finish reason as `stop_reason`,
+ * and usage (as the provider read it) with the cached part apart. `model` is the name the client
+ * asked for.
+ * @see https://docs.anthropic.com/en/api/messages#response
+ */
+export function convertToAnthropicMessage(completion: ChatCompletion, model: string, usage: Usage | undefined): AnthropicMessage {
+  const choice = completion.choices?.[0];
+  const content: AnthropicContentBlock[] = [];
+  const text = choice?.message?.content ?? choice?.message?.refusal;
+  if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
+  for (const toolCall of choice?.message?.tool_calls ?? []) {
+    content.push({ type: 'tool_use', id: toolCall.id, name: toolCall.function.name, input: parseToolInput(toolCall.function.arguments) });
+  }
+  return {
+    id: anthropicMessageId(completion.id),
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: mapOpenAIFinishReason(choice?.finish_reason),
+    stop_sequence: null,
+    usage: convertUsageToAnthropic(usage),
+  };
+}

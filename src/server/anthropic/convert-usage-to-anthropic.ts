@@ -1,0 +1,19 @@
+import type { AnthropicUsage } from '../../spec/anthropic-messages.js';
+import type { Usage } from '../../spec/openai-chat.js';
+
+/**
+ * Turns OpenAI token counts into Anthropic's, where `input_tokens` leaves out the cached part:
+ * cache reads and writes are reported apart, as Anthropic does.
+ * @see https://docs.anthropic.com/en/api/messages#response-usage
+ */
+export function convertUsageToAnthropic(usage: Usage | undefined): AnthropicUsage {
+  if (usage === undefined) return { input_tokens: 0, output_tokens: 0 };
+  const cacheRead = usage.prompt_tokens_details?.cached_tokens ?? 0;
+  const cacheWrite = usage.prompt_tokens_details?.cache_write_tokens ?? 0;
+  return {
+    input_tokens: Math.max(0, usage.prompt_tokens - cacheRead - cacheWrite),
+    cache_creation_input_tokens: cacheWrite,
+    cache_read_input_tokens: cacheRead,
+    output_tokens: usage.completion_tokens,
+  };
+}

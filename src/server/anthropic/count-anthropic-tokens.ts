@@ -1,0 +1,51 @@
+import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
+import { tokenCounter } from '../../spec/token-counter.js';
+
+/** What Anthropic's documentation gives for a resized image (about 1.15 megapixels / 750). */
+const tokensPerImage = 1_600;
+/** Binary documents (PDFs): a coarse figure per started 100 KB of base64, since pages are not known. */
+const tokensPerDocumentChunk = 1_600;
+const documentChunkBytes = 100_000;
+/** The system prompt Anthropic adds when tools are present (its pricing page's figure for recent models, tool_choice auto). */
+const toolSystemPromptTokens = 346;
+/** Role markers and separators of one turn. */
+const tokensPerMessage = 3;
+
+function countBlocks(content: string | AnthropicContentBlock[] | undefined, count: (text: string) => number): number {
+  if (typeof content === 'string') return count(content);
+  if (!Array.isArray(content)) return 0;
+  let total = 0;
+  for (const block of content) {
+    const source = block.source as { type?: string; data?: unknown } | undefined;
+    if (typeof block.text === 'string') total += count(block.text);
+    else if (block.type === 'image') total += tokensPerImage;
+    else if (block.type === 'document' && typeof source?.data === 'string') {
+      total += source.type === 'text' ? count(source.data) : Math.ceil(source.data.length / documentChunkBytes) * tokensPerDocumentChunk;
+    } else if (block.type === 'tool_use') total += count(`${block.name ?? ''} ${JSON.stringify(block.input ?? {})}`);
+    else if (block.type === 'tool_result') total += countBlocks(block.content, count);
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') total += count(block.thinking);
+  }
+  return total;
+}
+
+/**
+ * An estimate of the input tokens of a Messages request, for `POST /v1/messages/count_tokens`.
+ * It is an estimate, not Anthropic's count: Claude's tokenizer is not public, so the text is
+ * counted with OpenAI's cl100k_base encoding (Claude's own count differs), images and binary
+ * documents with fixed figures, and tools with their JSON plus Anthropic's documented tool-use
+ * system prompt. Good for budgeting and context checks, not for billing; the answer carries
+ * `x-relay-token-count: estimate` to say so.
+ * @see https://docs.anthropic.com/en/api/messages-count-tokens
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/vision#calculate-image-costs
+ * @see https://docs.anthropic.com/en/docs/about-claude/pricing#tool-use-pricing
+ */
+export async function countAnthropicTokens(body: Pick<AnthropicRequest, 'messages' | 'system' | 'tools'>): Promise<number> {
+  const count = await tokenCounter();
+  let total = countBlocks(body.system, count);
+  for (const message of body.messages) total += tokensPerMessage + countBlocks(message.content, count);
+  if (Array.isArray(body.tools) && body.tools.length > 0) {
+    total += toolSystemPromptTokens;
+    for (const tool of body.tools) total += count(JSON.stringify(tool));
+  }
+  return total;
+}

@@ -1,0 +1,94 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { StreamPart } from '../../providers/provider.js';
+import { CallAbortedError } from '../../providers/upstream-failure.js';
+import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
+import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
+import { SseWriter } from '../sse-writer.js';
+import { AnthropicEventEncoder } from './anthropic-event-encoder.js';
+import type { MessagesAnswer } from './call-messages-target.js';
+import { renderAnthropicError } from './render-anthropic-error.js';
+import { AnthropicUsageWatcher } from './watch-anthropic-usage.js';
+
+type StreamAnswer = Extract<MessagesAnswer, { kind: 'native-stream' | 'translated-stream' }>;
+
+function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
+  try {
+    const parsed = JSON.parse(part.data) as ChatCompletionChunk;
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Relays an Anthropic SSE body untouched, reading its usage on the way. Returns false if the client left. */
+async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream' }>, writer: SseWriter, request: FastifyRequest): Promise<boolean> {
+  const watcher = new AnthropicUsageWatcher();
+  try {
+    for (let current = answer.first; current.done !== true; current = await answer.chunks.next()) {
+      watcher.push(current.value);
+      const pending = writer.raw(current.value);
+      if (pending !== undefined) await pending;
+      if (writer.closed) {
+        await answer.chunks.return?.();
+        return false;
+      }
+    }
+    return true;
+  } finally {
+    request.relay.usage = watcher.usage;
+    // The client got Anthropic's own error event; the relay still records the stream as failed.
+    if (watcher.failed) request.relay.errorCode = 'upstream_error';
+  }
+}
+
+/** Re-encodes OpenAI chunks as Anthropic events. Returns false if the client left. */
+async function relayTranslated(answer: Extract<StreamAnswer, { kind: 'translated-stream' }>, writer: SseWriter, request: FastifyRequest, model: string): Promise<boolean> {
+  const encoder = new AnthropicEventEncoder(model);
+  const first = answer.first.done === true ? undefined : parseChunk(answer.first.value);
+  writer.raw(Buffer.from(encoder.start(first)));
+  for (let current = answer.first; current.done !== true; current = await answer.parts.next()) {
+    const part = current.value;
+    if (part.usage !== undefined) request.relay.usage = part.usage;
+    const chunk = parseChunk(part);
+    const events = chunk === undefined ? '' : encoder.push(chunk, part.usage);
+    if (events !== '') {
+      const pending = writer.raw(Buffer.from(events));
+      if (pending !== undefined) await pending;
+    }
+    if (writer.closed) {
+      await answer.parts.return?.();
+      return false;
+    }
+  }
+  writer.raw(Buffer.from(encoder.finish()));
+  return true;
+}
+
+/**
+ * Writes a `/v1/messages` stream to the client: an Anthropic upstream's bytes untouched, or an
+ * OpenAI stream re-encoded as Anthropic events. The stream was committed once its first part
+ * arrived; a failure after that ends it with one Anthropic `error` event, as Anthropic itself does.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events
+ */
+export async function writeAnthropicStream(request: FastifyRequest, reply: FastifyReply, answer: StreamAnswer, model: string): Promise<void> {
+  reply.hijack();
+  const writer = new SseWriter(reply.raw);
+  writer.open(reply.getHeaders() as Record<string, string>);
+  request.relay.status = 200;
+  request.relay.firstByteAt = performance.now();
+  try {
+    const finished = answer.kind === 'native-stream' ? await relayNative(answer, writer, request) : await relayTranslated(answer, writer, request, model);
+    if (finished && !writer.closed) reply.raw.end();
+  } catch (error) {
+    if (error instanceof CallAbortedError) return;
+    const clientError =
+      error instanceof UpstreamError
+        ? toClientError(error, request.id)
+        : error instanceof RelayError
+          ? error
+          : new RelayError(`The relay failed while streaming. Report request id ${request.id}.`, { status: 500, type: 'server_error', code: 'internal_error' });
+    request.relay.errorCode = clientError.code;
+    request.log.warn({ requestId: request.id, detail: error instanceof Error ? error.message : String(error) }, 'stream failed after its first byte');
+    if (!writer.closed) reply.raw.end(`event: error\ndata: ${JSON.stringify(renderAnthropicError(clientError, request.id))}\n\n`);
+  }
+}

@@ -1,0 +1,442 @@
+import Anthropic, {
+  APIError as AnthropicAPIError,
+  AuthenticationError as AnthropicAuthenticationError,
+  BadRequestError as AnthropicBadRequestError,
+  NotFoundError as AnthropicNotFoundError,
+} from '@anthropic-ai/sdk';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI, { APIError, BadRequestError } from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SseParser } from '../src/sse/sse-parser.js';
+import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+const anthropicKey = 'sk-ant-upstream-secret-1a2b3c4d5e6f';
+const holysheepKey = 'sk-upstream-holysheep-secret-9f8e7d6c5b4a';
+const claude = 'claude-sonnet-4';
+const searchTool = {
+  type: 'function' as const,
+  function: {
+    name: 'search_docs',
+    description: 'Searches the documentation',
+    parameters: { type: 'object', properties: { query: { type: 'string' }, limit: { type: 'integer' } }, required: ['query'] },
+  },
+};
+const weatherTool = { name: 'get_weather', description: 'Weather by city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+
+/** Event names of a raw `/v1/messages` stream, as the wire carries them. */
+async function streamEventNames(url: string, body: Record<string, unknown>): Promise<{ names: string[]; events: Array<{ event?: string; data: string }> }> {
+  const response = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': masterKey, 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) });
+  expect(response.statusCode).toBe(200);
+  expect(response.headers['content-type']).toMatch(/^text\/event-stream/);
+  const parser = new SseParser();
+  const events: Array<{ event?: string; data: string }> = [];
+  for await (const chunk of response.body) events.push(...parser.push(chunk as Buffer));
+  return { names: events.map((event) => event.event ?? ''), events };
+}
+
+describe('Anthropic upstream and /v1/messages front door', () => {
+  const anthropicUpstream = new MockAnthropicUpstream();
+  const openaiUpstream = new MockOpenAIUpstream();
+  let relay: StartedRelay;
+  let openai: OpenAI;
+  let anthropic: Anthropic;
+
+  beforeAll(async () => {
+    await anthropicUpstream.start();
+    await openaiUpstream.start();
+    relay = await startRelay({ ANTHROPIC_API_KEY: anthropicKey, ANTHROPIC_BASE_URL: anthropicUpstream.origin, HOLYSHEEP_API_KEY: holysheepKey, HOLYSHEEP_BASE_URL: openaiUpstream.url });
+    openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+    anthropic = new Anthropic({ apiKey: masterKey, baseURL: relay.url, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await anthropicUpstream.stop();
+    await openaiUpstream.stop();
+  });
+  beforeEach(() => {
+    anthropicUpstream.reset();
+    openaiUpstream.reset();
+  });
+
+  describe('OpenAI SDK → Claude on an Anthropic upstream', () => {
+    it('translates a chat completion, with the upstream key, headers, system prompt, default max_tokens and usage', async () => {
+      const { data, response } = await openai.chat.completions
+        .create({ model: claude, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }], temperature: 0.5, user: 'end-user-1' })
+        .withResponse();
+      expect(data.choices[0]?.message.content).toBe('echo: hello');
+      expect(data.choices[0]?.finish_reason).toBe('stop');
+      expect(data.usage).toEqual({ prompt_tokens: 17, completion_tokens: 6, total_tokens: 23, prompt_tokens_details: { cached_tokens: 3, cache_write_tokens: 2 } });
+      expect(response.headers.get('x-relay-provider')).toBe('anthropic');
+      expect(response.headers.get('x-relay-model')).toBe('claude-sonnet-4-0');
+      const sent = anthropicUpstream.requests[0]!;
+      expect(sent.path).toBe('/v1/messages');
+      expect(sent.headers['x-api-key']).toBe(anthropicKey);
+      expect(sent.headers['anthropic-version']).toBe('2023-06-01');
+      expect(sent.headers.authorization).toBeUndefined();
+      expect(JSON.stringify(sent.headers)).not.toContain(masterKey);
+      expect(sent.body).toEqual({
+        model: 'claude-sonnet-4-0',
+        system: 'Be brief.',
+        max_tokens: 64_000,
+        temperature: 0.5,
+        metadata: { user_id: 'end-user-1' },
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
+      });
+    });
+
+    it('streams with include_usage: role first, text, finish reason, then a usage-only chunk', async () => {
+      const stream = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'stream please' }], stream: true, stream_options: { include_usage: true } });
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('echo: stream please');
+      expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe('stop');
+      expect(chunks.at(-1)?.choices).toEqual([]);
+      expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 17, completion_tokens: 6, total_tokens: 23 });
+      expect(anthropicUpstream.requests[0]!.body.stream).toBe(true);
+    });
+
+    it('strips the usage chunk when the client did not ask, and still meters the stream', async () => {
+      const stream = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'x' }], stream: true });
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      expect(chunks.every((chunk) => chunk.choices.length > 0 && !chunk.usage)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const access = relay.logs.filter((line) => line.msg === 'request' && line.provider === 'anthropic' && line.stream === true).at(-1);
+      expect(access).toMatchObject({ promptTokens: 17, completionTokens: 6 });
+    });
+
+    it('runs a full tool-call round trip', async () => {
+      const first = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'find relay docs' }], tools: [searchTool], tool_choice: 'auto', parallel_tool_calls: false });
+      const choice = first.choices[0]!;
+      expect(choice.finish_reason).toBe('tool_calls');
+      expect(choice.message.content).toBe('Let me look that up.');
+      const call = choice.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+      expect(call.id).toBe('toolu_mock_search_docs');
+      expect(call.function.name).toBe('search_docs');
+      expect(JSON.parse(call.function.arguments)).toEqual({ query: 'find relay docs', limit: 3 });
+      expect(anthropicUpstream.requests[0]!.body).toMatchObject({
+        tools: [{ name: 'search_docs', description: 'Searches the documentation', input_schema: searchTool.function.parameters }],
+        tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+      });
+      const second = await openai.chat.completions.create({
+        model: claude,
+        messages: [{ role: 'user', content: 'find relay docs' }, choice.message, { role: 'tool', tool_call_id: call.id, content: '42 results' }],
+        tools: [searchTool],
+      });
+      expect(second.choices[0]?.message.content).toBe('tool said: 42 results');
+      const sent = anthropicUpstream.requests[1]!.body.messages as Array<{ role: string; content: unknown[] }>;
+      expect(sent[1]).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'Let me look that up.' }, { type: 'tool_use', id: call.id, name: 'search_docs', input: { query: 'find relay docs', limit: 3 } }] });
+      expect(sent[2]).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '42 results' }] });
+    });
+
+    it('streams a tool call with its id and name on the first delta and index 0', async () => {
+      const stream = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'weather?' }], tools: [searchTool], stream: true });
+      const deltas: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+      let finish: string | null | undefined;
+      for await (const chunk of stream) {
+        deltas.push(...(chunk.choices[0]?.delta.tool_calls ?? []));
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(deltas[0]).toMatchObject({ index: 0, id: 'toolu_mock_search_docs', function: { name: 'search_docs' } });
+      expect(deltas.every((delta) => delta.index === 0)).toBe(true);
+      expect(JSON.parse(deltas.map((delta) => delta.function?.arguments ?? '').join(''))).toEqual({ query: 'weather?', limit: 3 });
+      expect(finish).toBe('tool_calls');
+    });
+
+    it('sends images: data URLs as base64 sources, http URLs as url sources', async () => {
+      const result = await openai.chat.completions.create({
+        model: claude,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what is this' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+              { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+            ],
+          },
+        ],
+      });
+      expect(result.choices[0]?.message.content).toBe('echo: what is this [images: base64 image/png, url https://example.com/cat.jpg]');
+      const content = (anthropicUpstream.requests[0]!.body.messages as Array<{ content: unknown }>)[0]!.content;
+      expect(content).toEqual([
+        { type: 'text', text: 'what is this' },
+        { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+        { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+      ]);
+    });
+
+    it('maps finish reasons: max_tokens → length, refusal → content_filter', async () => {
+      anthropicUpstream.next({ kind: 'reply', content: [{ type: 'text', text: 'cut' }], stopReason: 'max_tokens' }, { kind: 'reply', content: [], stopReason: 'refusal' });
+      const cut = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'x' }], max_tokens: 1 });
+      expect(cut.choices[0]?.finish_reason).toBe('length');
+      expect(anthropicUpstream.requests[0]!.body.max_tokens).toBe(1);
+      const refused = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'x' }] });
+      expect(refused.choices[0]?.finish_reason).toBe('content_filter');
+    });
+
+    it('retries a 529 overloaded_error and succeeds', async () => {
+      anthropicUpstream.next({ kind: 'status', status: 529, message: 'Overloaded' });
+      const { data, response } = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'again' }] }).withResponse();
+      expect(data.choices[0]?.message.content).toBe('echo: again');
+      expect(anthropicUpstream.requests).toHaveLength(2);
+      expect(response.headers.get('x-relay-attempts')).toBe('2');
+    });
+
+    it('retries a stream whose first event is an error, before anything reached the client', async () => {
+      anthropicUpstream.next({ kind: 'error-first' });
+      const stream = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'retry me' }], stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('echo: retry me');
+      expect(anthropicUpstream.requests).toHaveLength(2);
+    });
+
+    it('ends a stream with an OpenAI error event when Anthropic sends error mid-stream', async () => {
+      anthropicUpstream.next({ kind: 'stream-error' });
+      const stream = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'long answer' }], stream: true });
+      let text = '';
+      const error = await (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      })().catch((caught: unknown) => caught);
+      expect(text).toBe('echo: long answer');
+      expect(error).toBeInstanceOf(APIError);
+      expect(anthropicUpstream.requests).toHaveLength(1);
+    });
+
+    it('passes a 400 through with its message, without retrying', async () => {
+      anthropicUpstream.next({ kind: 'status', status: 400, message: 'messages.0.content: Input should be a valid list' });
+      const error = (await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as BadRequestError;
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error.message).toMatch(/Input should be a valid list/);
+      expect(anthropicUpstream.requests).toHaveLength(1);
+    });
+
+    it('reports dropped parameters, and refuses them in strict mode before calling upstream', async () => {
+      const { response } = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'x' }], presence_penalty: 0.5, seed: 1 }).withResponse();
+      expect(response.headers.get('x-relay-dropped-params')).toBe('presence_penalty,seed');
+      anthropicUpstream.reset();
+      const error = (await openai.chat.completions
+        .create({ model: claude, messages: [{ role: 'user', content: 'x' }], seed: 1 }, { headers: { 'x-relay-strict': '1' } })
+        .catch((caught: unknown) => caught)) as BadRequestError;
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error.code).toBe('unsupported_parameter');
+      expect(error.param).toBe('seed');
+      expect(anthropicUpstream.requests).toHaveLength(0);
+    });
+
+    it('refuses embeddings for a Claude model with a 400 that says why', async () => {
+      const error = (await openai.embeddings.create({ model: claude, input: 'x' }).catch((caught: unknown) => caught)) as BadRequestError;
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error.message).toMatch(/Anthropic, which has no embeddings endpoint/);
+      expect(anthropicUpstream.requests).toHaveLength(0);
+    });
+  });
+
+  describe('Anthropic SDK → /v1/messages', () => {
+    it('passes a Claude request through untouched but for the model, and the answer byte for byte', async () => {
+      const { data, response } = await anthropic.messages
+        .create({ model: claude, max_tokens: 100, ...({ top_k: 5 } as object), system: 'Be brief.', messages: [{ role: 'user', content: 'hello' }] })
+        .withResponse();
+      expect(data.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(data.model).toBe('claude-sonnet-4-0');
+      expect(data.usage).toMatchObject({ input_tokens: 12, output_tokens: 6, cache_read_input_tokens: 3, cache_creation_input_tokens: 2 });
+      expect(response.headers.get('x-relay-provider')).toBe('anthropic');
+      expect(response.headers.get('request-id')).toBeTruthy();
+      const sent = anthropicUpstream.requests[0]!;
+      expect(sent.body).toEqual({ model: 'claude-sonnet-4-0', max_tokens: 100, top_k: 5, system: 'Be brief.', messages: [{ role: 'user', content: 'hello' }] });
+      expect(sent.headers['x-api-key']).toBe(anthropicKey);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const access = relay.logs.filter((line) => line.msg === 'request' && line.path === '/v1/messages').at(-1);
+      expect(access).toMatchObject({ promptTokens: 17, completionTokens: 6 });
+    });
+
+    it('relays a Claude stream untouched, usable by the SDK’s stream helpers', async () => {
+      const texts: string[] = [];
+      const stream = anthropic.messages.stream({ model: claude, max_tokens: 100, messages: [{ role: 'user', content: 'stream me' }] });
+      stream.on('text', (text) => texts.push(text));
+      const message = await stream.finalMessage();
+      expect(texts.join('')).toBe('echo: stream me');
+      expect(texts.length).toBeGreaterThan(1);
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: stream me' }]);
+      expect(message.stop_reason).toBe('end_turn');
+      expect(message.usage).toMatchObject({ input_tokens: 12, output_tokens: 6 });
+      const { names } = await streamEventNames(relay.url, { model: claude, max_tokens: 10, messages: [{ role: 'user', content: 'ab' }] });
+      // The mock sends "echo: ab" in two text deltas.
+      expect(names).toEqual(['message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    });
+
+    it('passes Claude tool use through, both ways', async () => {
+      const first = await anthropic.messages.create({ model: claude, max_tokens: 100, tools: [weatherTool], messages: [{ role: 'user', content: 'Paris?' }] });
+      expect(first.stop_reason).toBe('tool_use');
+      const toolUse = first.content.find((block) => block.type === 'tool_use')!;
+      expect(toolUse).toMatchObject({ name: 'get_weather', input: { query: 'Paris?', limit: 3 } });
+      const second = await anthropic.messages.create({
+        model: claude,
+        max_tokens: 100,
+        tools: [weatherTool],
+        messages: [{ role: 'user', content: 'Paris?' }, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: '18°C' }] }],
+      });
+      expect(second.content).toEqual([{ type: 'text', text: 'tool said: 18°C' }]);
+    });
+
+    it('translates to an OpenAI-compatible upstream for a non-Claude model', async () => {
+      const message = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 100, system: 'Be brief.', stop_sequences: ['###'], messages: [{ role: 'user', content: 'hello' }] });
+      expect(message).toMatchObject({ type: 'message', role: 'assistant', model: 'gpt-4.1', stop_reason: 'end_turn', content: [{ type: 'text', text: 'echo: hello' }] });
+      expect(message.id).toMatch(/^msg_/);
+      expect(message.usage).toMatchObject({ input_tokens: 11, output_tokens: 7, cache_read_input_tokens: 0 });
+      const sent = openaiUpstream.requests[0]!;
+      expect(sent.path).toBe('/v1/chat/completions');
+      expect(sent.body).toMatchObject({ model: 'gpt-4.1', max_tokens: 100, stop: ['###'], messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }] });
+      expect(anthropicUpstream.requests).toHaveLength(0);
+    });
+
+    it('re-encodes an OpenAI stream as Anthropic’s exact event sequence', async () => {
+      const stream = anthropic.messages.stream({ model: 'gpt-4.1', max_tokens: 100, messages: [{ role: 'user', content: 'stream' }] });
+      const message = await stream.finalMessage();
+      expect(message.content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect(message.usage).toMatchObject({ input_tokens: 9, output_tokens: 5 });
+      expect(openaiUpstream.requests[0]!.body.stream_options).toEqual({ include_usage: true });
+      const { names } = await streamEventNames(relay.url, { model: 'gpt-4.1', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+      expect(names).toEqual(['message_start', 'content_block_start', 'ping', ...Array(5).fill('content_block_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
+    });
+
+    it('translates tools to OpenAI functions and tool calls back to tool_use blocks, both ways', async () => {
+      openaiUpstream.next({
+        kind: 'status',
+        status: 200,
+        body: {
+          id: 'chatcmpl-tools',
+          object: 'chat.completion',
+          created: 1,
+          model: 'gpt-4.1',
+          choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, finish_reason: 'tool_calls' }],
+          usage: { prompt_tokens: 30, completion_tokens: 5, total_tokens: 35 },
+        },
+      });
+      const first = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 100, tools: [weatherTool], tool_choice: { type: 'any' }, messages: [{ role: 'user', content: 'Paris?' }] });
+      expect(first.stop_reason).toBe('tool_use');
+      expect(first.content).toEqual([{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } }]);
+      expect(openaiUpstream.requests[0]!.body).toMatchObject({
+        tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather by city', parameters: weatherTool.input_schema } }],
+        tool_choice: 'required',
+      });
+      const second = await anthropic.messages.create({
+        model: 'gpt-4.1',
+        max_tokens: 100,
+        tools: [weatherTool],
+        messages: [{ role: 'user', content: 'Paris?' }, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: '18°C' }] }],
+      });
+      expect(second.content).toEqual([{ type: 'text', text: 'echo: 18°C' }]);
+      expect(openaiUpstream.requests[1]!.body.messages).toEqual([
+        { role: 'user', content: 'Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '18°C' },
+      ]);
+    });
+
+    it('reports what cannot be translated, and refuses it in strict mode', async () => {
+      const { response } = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] }).withResponse();
+      expect(response.headers.get('x-relay-dropped-params')).toBe('top_k');
+      const error = (await anthropic.messages
+        .create({ model: 'gpt-4.1', max_tokens: 10, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-relay-strict': '1' } })
+        .catch((caught: unknown) => caught)) as AnthropicBadRequestError;
+      expect(error).toBeInstanceOf(AnthropicBadRequestError);
+      expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/'top_k'/) } });
+    });
+
+    it('renders errors in Anthropic’s shape: auth from the hook, unknown model, invalid body', async () => {
+      const stranger = new Anthropic({ apiKey: 'sk-not-a-relay-key-000000', baseURL: relay.url, maxRetries: 0 });
+      const auth = (await stranger.messages.create({ model: claude, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(auth).toBeInstanceOf(AnthropicAuthenticationError);
+      expect(auth.status).toBe(401);
+      expect(auth.error).toMatchObject({ type: 'error', error: { type: 'authentication_error', message: expect.stringMatching(/key issued by this relay/) } });
+      const unknown = (await anthropic.messages.create({ model: 'no-such-model-9', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(unknown).toBeInstanceOf(AnthropicNotFoundError);
+      expect(unknown.error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+      const invalid = await request(`${relay.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': masterKey }, body: JSON.stringify({ model: claude, messages: [{ role: 'user', content: 'x' }] }) });
+      expect(invalid.statusCode).toBe(400);
+      expect(await invalid.body.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/max_tokens/) } });
+      expect(anthropicUpstream.requests).toHaveLength(0);
+    });
+
+    it('retries a passthrough 529, passes a 400 through, and answers 502 api_error when every attempt fails', async () => {
+      anthropicUpstream.next({ kind: 'status', status: 529 });
+      const { response } = await anthropic.messages.create({ model: claude, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+      expect(response.headers.get('x-relay-attempts')).toBe('2');
+      anthropicUpstream.next({ kind: 'status', status: 400, message: 'messages: roles must alternate between "user" and "assistant"' });
+      const bad = (await anthropic.messages.create({ model: claude, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(bad).toBeInstanceOf(AnthropicBadRequestError);
+      expect(bad.error).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/roles must alternate/) } });
+      const overloaded = { kind: 'status' as const, status: 529, headers: { 'retry-after': '0' } };
+      anthropicUpstream.next(overloaded, overloaded, overloaded, overloaded);
+      const failed = (await anthropic.messages.create({ model: claude, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(failed.status).toBe(502);
+      expect(failed.error).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+    });
+
+    it('relays an error event of a passthrough stream to the SDK', async () => {
+      anthropicUpstream.next({ kind: 'stream-error' });
+      const stream = anthropic.messages.stream({ model: claude, max_tokens: 100, messages: [{ role: 'user', content: 'long' }] });
+      const error = (await stream.finalMessage().catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(error).toBeInstanceOf(AnthropicAPIError);
+      expect(error.error).toMatchObject({ error: { type: 'overloaded_error' } });
+    });
+
+    it('estimates count_tokens with a tokenizer', async () => {
+      const { data, response } = await anthropic.messages
+        .countTokens({ model: claude, system: 'You are a helpful assistant.', messages: [{ role: 'user', content: 'The quick brown fox jumps over the lazy dog. '.repeat(20) }] })
+        .withResponse();
+      expect(data.input_tokens).toBeGreaterThan(180);
+      expect(data.input_tokens).toBeLessThan(260);
+      expect(response.headers.get('x-relay-token-count')).toBe('estimate');
+      expect(anthropicUpstream.requests).toHaveLength(0);
+    });
+  });
+
+  describe('a streamed tool call translated from an OpenAI upstream', () => {
+    let toolServer: Server;
+    let toolRelay: StartedRelay;
+
+    beforeAll(async () => {
+      // An OpenAI-compatible upstream that streams one tool call in fragments, as OpenAI does.
+      toolServer = createServer((_request, response) => {
+        const base = { id: 'chatcmpl-stream-tools', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1' };
+        const deltas = [
+          { role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+          { tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] },
+          { tool_calls: [{ index: 0, function: { arguments: 'ty":"Rome"}' } }] },
+        ];
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const delta of deltas) response.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`);
+        response.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] })}\n\n`);
+        response.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 20, completion_tokens: 8, total_tokens: 28 } })}\n\n`);
+        response.end('data: [DONE]\n\n');
+      });
+      await new Promise<void>((resolve) => toolServer.listen(0, '127.0.0.1', resolve));
+      toolRelay = await startRelay({ HOLYSHEEP_API_KEY: holysheepKey, HOLYSHEEP_BASE_URL: `http://127.0.0.1:${(toolServer.address() as AddressInfo).port}/v1` });
+    });
+    afterAll(async () => {
+      await toolRelay.close();
+      toolServer.closeAllConnections();
+      await new Promise<void>((resolve) => toolServer.close(() => resolve()));
+    });
+
+    it('arrives as a tool_use block with input_json_delta events', async () => {
+      const client = new Anthropic({ apiKey: masterKey, baseURL: toolRelay.url, maxRetries: 0 });
+      const jsonFragments: string[] = [];
+      const stream = client.messages.stream({ model: 'gpt-4.1', max_tokens: 100, tools: [weatherTool], messages: [{ role: 'user', content: 'Rome?' }] });
+      stream.on('inputJson', (fragment) => jsonFragments.push(fragment));
+      const message = await stream.finalMessage();
+      expect(jsonFragments).toEqual(['{"ci', 'ty":"Rome"}']);
+      expect(message.content).toEqual([{ type: 'tool_use', id: 'call_9', name: 'get_weather', input: { city: 'Rome' } }]);
+      expect(message.stop_reason).toBe('tool_use');
+      expect(message.usage).toMatchObject({ input_tokens: 20, output_tokens: 8 });
+    });
+  });
+});

@@ -1,0 +1,209 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the mock received. */
+export interface ReceivedAnthropicRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+type Block = Record<string, unknown> & { type: string };
+
+/** What the mock does with the next request; unscripted requests get the default answer. */
+export type AnthropicBehaviour =
+  | { kind: 'ok' }
+  /** An error answer; the body defaults to Anthropic's envelope with the type that goes with the status. */
+  | { kind: 'status'; status: number; message?: string; body?: unknown; headers?: Record<string, string> }
+  | { kind: 'reset' }
+  /** A scripted answer (JSON or stream, whichever was asked). */
+  | { kind: 'reply'; content: Block[]; stopReason?: string }
+  /** A stream that sends some text, then an `error` event (overloaded by default). */
+  | { kind: 'stream-error'; errorType?: string }
+  /** A 200 stream whose first event is an `error` event. */
+  | { kind: 'error-first' };
+
+const usage = { input_tokens: 12, cache_creation_input_tokens: 2, cache_read_input_tokens: 3, output_tokens: 6 };
+
+const errorTypeByStatus: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  529: 'overloaded_error',
+};
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return (content as Block[])
+    .map((block) => (block.type === 'text' ? String(block.text) : block.type === 'tool_result' ? textOf(block.content) : ''))
+    .filter((text) => text !== '')
+    .join(' ');
+}
+
+/** The default answer: an echo, a tool call when tools are offered, or a comment on tool results. */
+function defaultAnswer(body: Record<string, unknown>): { content: Block[]; stopReason: string } {
+  const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
+  const last = messages[messages.length - 1];
+  const blocks = Array.isArray(last?.content) ? (last.content as Block[]) : [];
+  const results = blocks.filter((block) => block.type === 'tool_result');
+  if (results.length > 0) return { content: [{ type: 'text', text: `tool said: ${results.map((block) => textOf(block.content)).join(' | ')}` }], stopReason: 'end_turn' };
+  const tools = (body.tools ?? []) as Array<{ name: string }>;
+  const choice = body.tool_choice as { type?: string; name?: string } | undefined;
+  if (tools.length > 0 && choice?.type !== 'none') {
+    const name = choice?.type === 'tool' ? String(choice.name) : String(tools[0]?.name);
+    return {
+      content: [
+        { type: 'text', text: 'Let me look that up.' },
+        { type: 'tool_use', id: `toolu_mock_${name}`, name, input: { query: textOf(last?.content), limit: 3 } },
+      ],
+      stopReason: 'tool_use',
+    };
+  }
+  const images = blocks
+    .filter((block) => block.type === 'image')
+    .map((block) => {
+      const source = block.source as { type: string; media_type?: string; url?: string };
+      return source.type === 'base64' ? `base64 ${source.media_type}` : `url ${source.url}`;
+    });
+  const suffix = images.length > 0 ? ` [images: ${images.join(', ')}]` : '';
+  return { content: [{ type: 'text', text: `echo: ${textOf(last?.content)}${suffix}` }], stopReason: 'end_turn' };
+}
+
+function pieces(text: string, size: number): string[] {
+  const result: string[] = [];
+  for (let start = 0; start < text.length; start += size) result.push(text.slice(start, start + size));
+  return result.length > 0 ? result : [''];
+}
+
+/**
+ * An Anthropic Messages upstream for tests: answers `POST /v1/messages` in Anthropic's wire format
+ * (JSON, and SSE with the documented event sequence, written in pieces that cut events apart),
+ * records every request, and can be scripted to fail (529 overloaded, 400, 429 with retry-after,
+ * resets, an `error` event mid-stream or as the first event).
+ * @see https://docs.anthropic.com/en/api/messages
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
+ */
+export class MockAnthropicUpstream {
+  readonly requests: ReceivedAnthropicRequest[] = [];
+  private readonly script: AnthropicBehaviour[] = [];
+  private server: Server | undefined;
+  /** The origin, without /v1, as ANTHROPIC_BASE_URL takes it. */
+  origin = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  next(...behaviours: AnthropicBehaviour[]): this {
+    this.script.push(...behaviours);
+    return this;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.script.length = 0;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const received: ReceivedAnthropicRequest = {
+      method: request.method ?? 'GET',
+      path: request.url ?? '/',
+      headers: request.headers,
+      body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+    };
+    this.requests.push(received);
+    if (received.path !== '/v1/messages') return this.error(response, 404, `Not found: ${received.path}`);
+    const behaviour = this.script.shift() ?? { kind: 'ok' };
+    if (behaviour.kind === 'reset') {
+      request.socket.destroy();
+      return;
+    }
+    if (behaviour.kind === 'status') {
+      if (behaviour.body !== undefined) {
+        response.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
+        response.end(JSON.stringify(behaviour.body));
+        return;
+      }
+      return this.error(response, behaviour.status, behaviour.message ?? `mock failure ${behaviour.status}`, behaviour.headers);
+    }
+    const answer = behaviour.kind === 'reply' ? { content: behaviour.content, stopReason: behaviour.stopReason ?? 'end_turn' } : defaultAnswer(received.body);
+    const message = {
+      id: `msg_mock_${this.requests.length}`,
+      type: 'message',
+      role: 'assistant',
+      model: String(received.body.model),
+      content: answer.content,
+      stop_reason: answer.stopReason,
+      stop_sequence: null,
+      usage,
+    };
+    if (received.body.stream !== true) {
+      response.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_mock' });
+      response.end(JSON.stringify(message));
+      return;
+    }
+    await this.stream(response, message, behaviour);
+  }
+
+  private error(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(JSON.stringify({ type: 'error', error: { type: errorTypeByStatus[status] ?? 'api_error', message }, request_id: 'req_mock' }));
+  }
+
+  private async stream(response: ServerResponse, message: { content: Block[]; stop_reason: string } & Record<string, unknown>, behaviour: AnthropicBehaviour): Promise<void> {
+    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_mock' });
+    const write = async (type: string, payload: Record<string, unknown>) => {
+      const text = `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
+      // Two writes per event, cut mid-line, so the relay's parser sees events split across chunks.
+      const cut = Math.floor(text.length / 2);
+      response.write(text.slice(0, cut));
+      await new Promise((resolve) => setImmediate(resolve));
+      response.write(text.slice(cut));
+    };
+    if (behaviour.kind === 'error-first') {
+      response.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`);
+      return;
+    }
+    await write('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } });
+    let pinged = false;
+    for (const [index, block] of message.content.entries()) {
+      if (block.type === 'text') {
+        await write('content_block_start', { index, content_block: { type: 'text', text: '' } });
+        if (!pinged) await write('ping', {});
+        pinged = true;
+        for (const piece of pieces(String(block.text), 5)) await write('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
+        if (behaviour.kind === 'stream-error') {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          response.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: behaviour.errorType ?? 'overloaded_error', message: 'Overloaded' } })}\n\n`);
+          return;
+        }
+      } else if (block.type === 'tool_use') {
+        await write('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+        if (!pinged) await write('ping', {});
+        pinged = true;
+        for (const piece of pieces(JSON.stringify(block.input), 7)) await write('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
+      }
+      await write('content_block_stop', { index });
+    }
+    await write('message_delta', { delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+    await write('message_stop', {});
+    response.end();
+  }
+}
