@@ -33,6 +33,13 @@ export function authenticate(headers: IncomingHttpHeaders, store: KeyStore): Pri
       { status: 401, type: 'authentication_error', code: 'invalid_api_key' },
     );
   }
+  if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
+    throw new RelayError(`This API key (${maskKey(key)}) expired on ${new Date(principal.expiresAt).toISOString()}. Ask the relay's operator for a new key or a later expiry.`, {
+      status: 401,
+      type: 'authentication_error',
+      code: 'expired_api_key',
+    });
+  }
   return principal;
 }
 

@@ -5,6 +5,7 @@ import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
+import { openBackends } from '../server/open-backends.js';
 
 export interface ServeOptions {
   /** Seconds `/ready` reports 503 before the listener closes, so load balancers stop sending traffic. */
@@ -16,13 +17,26 @@ export interface ServeOptions {
 /** `relay serve`: loads the configuration, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function serve(options: ServeOptions): Promise<void> {
   const config = ensureFirstRunKey(loadConfig());
-  const secrets = [...config.providers.values()].map((provider) => provider.apiKey ?? '').concat(process.env.RELAY_MASTER_KEY ?? '');
+  // Connection URLs may carry passwords: they are scrubbed from every line too.
+  const secrets = [...config.providers.values()]
+    .map((provider) => provider.apiKey ?? '')
+    .concat(process.env.RELAY_MASTER_KEY ?? '', config.databaseUrl ?? '', config.redisUrl ?? '');
   const logger = createLogger({ level: config.logLevel, secrets });
-  const server = createRelayServer(config, { logger });
+  const backends = await openBackends(config, logger);
+  const server = createRelayServer(config, { logger, ...backends });
 
   const address = await server.listen();
   const providers = [...config.providers.values()].map((provider) => `${provider.name} (${provider.type}, ${provider.baseUrl}, from ${provider.source})`);
-  logger.info({ url: `http://${address.host === '0.0.0.0' ? '127.0.0.1' : address.host}:${address.port}`, providers, configFile: config.configFile }, 'relay listening');
+  logger.info(
+    {
+      url: `http://${address.host === '0.0.0.0' ? '127.0.0.1' : address.host}:${address.port}`,
+      providers,
+      configFile: config.configFile,
+      store: backends.store.kind,
+      limits: config.redisUrl === undefined ? 'memory' : 'redis',
+    },
+    'relay listening',
+  );
   if (config.mockOnly) {
     logger.warn(
       'no upstream is configured: serving only the built-in mock models (mock-*). Set HOLYSHEEP_API_KEY (or OPENAI_API_KEY, DEEPSEEK_API_KEY, or providers in relay.yaml) to relay real models.',

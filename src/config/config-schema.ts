@@ -149,6 +149,64 @@ export const ConfigSchema = Type.Object(
     fallbacks: Type.Optional(FallbackTable('Model → models tried in order when its deployments are exhausted (e.g. gpt-4.1: [claude-sonnet-4]).')),
     contextFallbacks: Type.Optional(FallbackTable('Model → larger-context models tried when the prompt is too long for it.')),
     contentFilterFallbacks: Type.Optional(FallbackTable('Model → models tried when it refuses for content filtering.')),
+    billing: Type.Optional(
+      Type.Object(
+        {
+          prices: Type.Optional(
+            Type.Record(
+              Type.String({ minLength: 1 }),
+              Type.Object(
+                {
+                  input: Type.Number({ minimum: 0, description: "The relay's price, USD per 1M input tokens." }),
+                  output: Type.Number({ minimum: 0, description: "The relay's price, USD per 1M output tokens." }),
+                  cached: Type.Optional(Type.Number({ minimum: 0, description: 'USD per 1M cached input tokens (default: input).' })),
+                  officialInput: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M input tokens, for the savings report." })),
+                  officialOutput: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M output tokens." })),
+                  officialCached: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M cached input tokens." })),
+                },
+                { additionalProperties: false },
+              ),
+              { description: 'Model (or glob) → prices, merged over the built-in table (the seed\'s models and the catalogue).' },
+            ),
+          ),
+          exchangeRates: Type.Optional(
+            Type.Object(
+              { CNY: Type.Optional(Type.Number({ exclusiveMinimum: 0 })), EUR: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
+              { additionalProperties: false, description: 'Units of each currency per 1 USD (defaults: CNY 1, the seed\'s ¥1 = $1; EUR 0.92).' },
+            ),
+          ),
+          signupCredit: Type.Optional(
+            Type.Object(
+              { amount: Type.Number({ minimum: 0 }), currency: Type.Union([Type.Literal('USD'), Type.Literal('CNY'), Type.Literal('EUR')]) },
+              { additionalProperties: false, description: 'Balance every new account starts with (default none).' },
+            ),
+          ),
+          defaultMaxTokens: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Output tokens reserved for a metered request that gives no max_tokens (default 4096).' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          onBackendFailure: Type.Optional(
+            Type.Union([Type.Literal('fail-closed'), Type.Literal('fail-open')], {
+              description: 'When Redis (REDIS_URL) cannot be reached: refuse limited requests (default), or enforce each replica\'s share of every limit in memory.',
+            }),
+          ),
+          replicas: Type.Optional(Type.Integer({ minimum: 1, description: 'Replicas sharing the limits, for fail-open shares (default 1).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    ledger: Type.Optional(
+      Type.Object(
+        { flushIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000, description: 'Time between ledger writes; at most this much is lost on a crash (default 1000).' })) },
+        { additionalProperties: false },
+      ),
+    ),
     keys: Type.Optional(Type.Array(ClientKeySchema, { description: 'Client keys accepted besides RELAY_MASTER_KEY.' })),
   },
   { additionalProperties: false },

@@ -193,6 +193,16 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     contextFallbacks: new Map(Object.entries(file.contextFallbacks ?? {})),
     contentFilterFallbacks: new Map(Object.entries(file.contentFilterFallbacks ?? {})),
     clientKeys,
+    billing: {
+      prices: file.billing?.prices ?? {},
+      exchangeRates: file.billing?.exchangeRates ?? {},
+      signupCredit: file.billing?.signupCredit,
+      defaultMaxTokens: file.billing?.defaultMaxTokens ?? 4096,
+    },
+    limits: { onBackendFailure: file.limits?.onBackendFailure ?? 'fail-closed', replicas: file.limits?.replicas ?? 1 },
+    ledgerFlushIntervalMs: file.ledger?.flushIntervalMs ?? 1000,
+    databaseUrl: env.string('DATABASE_URL'),
+    redisUrl: env.string('REDIS_URL'),
     mockOnly,
     configFile,
   };

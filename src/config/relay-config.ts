@@ -56,6 +56,16 @@ export interface ClientKeySettings {
   models: readonly string[] | undefined;
 }
 
+export type Currency = 'USD' | 'CNY' | 'EUR';
+
+export interface BillingSettings {
+  /** Overrides of the price table, USD per 1M tokens. */
+  prices: Record<string, { input: number; output: number; cached?: number; officialInput?: number; officialOutput?: number; officialCached?: number }>;
+  exchangeRates: Partial<Record<Currency, number>>;
+  signupCredit: { amount: number; currency: Currency } | undefined;
+  defaultMaxTokens: number;
+}
+
 /** The whole, validated configuration the relay runs with. */
 export interface RelayConfig {
   port: number;
@@ -81,6 +91,13 @@ export interface RelayConfig {
   contextFallbacks: Map<string, string[]>;
   contentFilterFallbacks: Map<string, string[]>;
   clientKeys: ClientKeySettings[];
+  billing: BillingSettings;
+  limits: { onBackendFailure: 'fail-closed' | 'fail-open'; replicas: number };
+  ledgerFlushIntervalMs: number;
+  /** `DATABASE_URL`: Postgres for clusters; unset means the SQLite file `<data dir>/relay.db`. */
+  databaseUrl: string | undefined;
+  /** `REDIS_URL`: shared counters for limits and budgets across replicas; unset means in memory. */
+  redisUrl: string | undefined;
   /** True when no real upstream is configured and the built-in mock serves `mock-*`. */
   mockOnly: boolean;
   configFile: string | undefined;

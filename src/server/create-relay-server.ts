@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { authenticate, authenticateAdmin } from '../auth/authenticate.js';
-import { StaticKeyStore, type KeyStore } from '../auth/key-store.js';
+import { StaticKeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { publishRequestEnd } from '../observability/relay-events.js';
 import { createProvider } from '../providers/create-provider.js';
@@ -11,10 +11,25 @@ import type { Provider } from '../providers/provider.js';
 import type { CanaryController } from '../routing/canary-controller.js';
 import { DeploymentRegistry } from '../routing/deployment.js';
 import { ModelRouter } from '../routing/model-router.js';
+import { StoredKeyCache } from '../auth/stored-key-cache.js';
+import { parseMoney, resolveExchangeRates, type Currency } from '../billing/money.js';
+import { PriceTable } from '../billing/price-table.js';
+import { LedgerWriter } from '../ledger/ledger-writer.js';
+import { meterRequest } from '../ledger/meter-request.js';
+import { AdmissionControl } from '../limits/admission-control.js';
+import type { LimitStore } from '../limits/limit-store.js';
+import { MemoryLimitStore } from '../limits/memory-limit-store.js';
+import { MemoryRelayStore } from '../store/memory-relay-store.js';
+import type { RelayStore } from '../store/relay-store.js';
+import { deliveredText } from './delivered-text.js';
+import { restoreCounters } from './restore-counters.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
 import { newRequestState } from './request-state.js';
+import { registerAdminAccounts } from './admin/admin-accounts.js';
+import { registerAdminKeys } from './admin/admin-keys.js';
+import { registerAdminUsage } from './admin/admin-usage.js';
 import { registerAdminRouting } from './routes/admin-routing.js';
 import { registerAnthropicMessages } from './routes/anthropic-messages.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
@@ -38,7 +53,10 @@ export interface RelayServer {
 
 export interface CreateRelayServerOptions {
   logger: Logger;
-  keys?: KeyStore;
+  /** Keys, accounts and ledger; an in-memory store when absent (tests). */
+  store?: RelayStore;
+  /** Counters for limits and budgets; in memory when absent. */
+  limits?: LimitStore;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -94,12 +112,47 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
 
+  const store = options.store ?? new MemoryRelayStore();
+  const limits = options.limits ?? new MemoryLimitStore();
+  const rates = resolveExchangeRates(config.billing.exchangeRates);
+  const prices = new PriceTable(config.billing.prices);
+  const accountCurrencies = new Map<string, Currency>();
+  const storedKeys = new StoredKeyCache(store, new StaticKeyStore(config.masterKeySha256, config.clientKeys), {
+    onError: (error) => options.logger.warn({ detail: String(error) }, 'key cache refresh failed; serving the keys already known'),
+  });
+  const signupCredit = config.billing.signupCredit;
   const services: RelayServices = {
     config,
     router: buildRouter(config),
     deployments,
-    priceOf: () => undefined,
-    keys: options.keys ?? new StaticKeyStore(config.masterKeySha256, config.clientKeys),
+    priceOf: (deployment) => prices.price(deployment.model)?.relay.output,
+    keys: storedKeys,
+    store,
+    storedKeys,
+    admission: new AdmissionControl({
+      limits,
+      prices,
+      rates,
+      accountCurrency: (accountId) => {
+        const known = accountCurrencies.get(accountId);
+        if (known !== undefined) return known;
+        return store.accounts.get(accountId).then((account) => {
+          if (account !== undefined) accountCurrencies.set(accountId, account.currency);
+          return account?.currency;
+        });
+      },
+    }),
+    billing: {
+      rates,
+      prices,
+      signupCredit: signupCredit === undefined ? undefined : { amountMicros: parseMoney(signupCredit.amount, signupCredit.currency), currency: signupCredit.currency },
+      defaultMaxTokens: config.billing.defaultMaxTokens,
+    },
+    ledger: new LedgerWriter(store.ledger, {
+      flushIntervalMs: config.ledgerFlushIntervalMs,
+      onError: (error, pending) => options.logger.error({ detail: String(error), pending }, 'ledger write failed; the records stay queued and are retried'),
+    }),
+    metering: new Set(),
     lifecycle: { ready: false, draining: false },
     logger: app.log,
     startedAtSeconds: Math.floor(Date.now() / 1000),
@@ -150,12 +203,17 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   registerEmbeddingsAndCompletions(app, services);
   registerAnthropicMessages(app, services);
   registerAdminRouting(app, services);
+  registerAdminKeys(app, services);
+  registerAdminAccounts(app, services);
+  registerAdminUsage(app, services);
   registerModelsAndHealth(app, services);
 
   return {
     app,
     services,
     async listen() {
+      await storedKeys.start();
+      await restoreCounters(services, limits, accountCurrencies);
       const address = await app.listen({ port: config.port, host: config.host });
       services.lifecycle.ready = true;
       const bound = app.server.address();
@@ -166,13 +224,18 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       services.lifecycle.draining = true;
       for (const controller of canaries.values()) controller.stop();
       await app.close();
+      storedKeys.stop();
+      await Promise.allSettled([...services.metering]);
+      await services.ledger.close();
       await dispatcher.close();
+      await limits.close();
+      await store.close();
     },
     reload(next) {
       const router = buildRouter(next);
       services.router = router;
       services.config = { ...next, port: config.port, host: config.host, bodyLimitBytes: config.bodyLimitBytes };
-      if (options.keys === undefined) services.keys = new StaticKeyStore(next.masterKeySha256, next.clientKeys);
+      storedKeys.replaceStatic(new StaticKeyStore(next.masterKeySha256, next.clientKeys));
     },
   };
 }
@@ -206,6 +269,34 @@ function finishRequest(request: FastifyRequest, status: number, clientAborted: b
       },
       'request',
     );
+  }
+  const principal = state.principal;
+  if (principal !== undefined && state.servedModel !== undefined) {
+    const pending = meterRequest(
+      {
+        requestId: request.id,
+        principal,
+        model: state.servedModel,
+        provider: state.provider,
+        status: finalStatus,
+        stream: state.stream,
+        durationMs,
+        usage: state.usage,
+        promptText: state.promptText,
+        deliveredText: state.usage === undefined && state.deliveredParts !== undefined ? () => deliveredText(state.deliveredParts ?? []) : undefined,
+        admission: state.admission,
+      },
+      {
+        ledger: services.ledger,
+        prices: services.billing.prices,
+        rates: services.billing.rates,
+        onError: (error, requestId) => services.logger.error({ requestId, detail: String(error) }, 'metering failed'),
+      },
+    );
+    services.metering.add(pending);
+    void pending.finally(() => services.metering.delete(pending));
+  } else if (state.admission !== undefined) {
+    void state.admission.release();
   }
   publishRequestEnd({
     requestId: request.id,

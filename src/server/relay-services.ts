@@ -1,5 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { KeyStore } from '../auth/key-store.js';
+import type { StoredKeyCache } from '../auth/stored-key-cache.js';
+import type { Currency, ExchangeRates } from '../billing/money.js';
+import type { PriceTable } from '../billing/price-table.js';
+import type { LedgerWriter } from '../ledger/ledger-writer.js';
+import type { AdmissionControl } from '../limits/admission-control.js';
+import type { RelayStore } from '../store/relay-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { Deployment, DeploymentRegistry } from '../routing/deployment.js';
 import type { ModelRouter } from '../routing/model-router.js';
@@ -19,6 +25,20 @@ export interface RelayServices {
   /** Price per 1M output tokens of a deployment, for the cost strategy. */
   priceOf: (deployment: Deployment) => number | undefined;
   keys: KeyStore;
+  /** Keys, accounts and the ledger (SQLite by default, Postgres with DATABASE_URL). */
+  store: RelayStore;
+  /** The stored keys, in memory, refreshed from the store. */
+  storedKeys: StoredKeyCache;
+  admission: AdmissionControl;
+  billing: {
+    rates: ExchangeRates;
+    prices: PriceTable;
+    signupCredit: { amountMicros: number; currency: Currency } | undefined;
+    defaultMaxTokens: number;
+  };
+  ledger: LedgerWriter;
+  /** Settle steps still running (awaited before the ledger's last flush at shutdown). */
+  metering: Set<Promise<void>>;
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;
   /** Epoch seconds of start, reported as `created` in the models list. */

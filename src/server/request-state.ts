@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { Admission } from '../limits/admission-control.js';
 import type { Usage } from '../spec/openai-chat.js';
 
 /** What a handler learns about a request, read once when it ends for the access log and events. */
@@ -15,6 +16,14 @@ export interface RequestState {
   firstByteAt: number | undefined;
   /** Set once the answer's status line went out. */
   status: number | undefined;
+  /** The public name of the model that answered (after aliases and fallbacks), for pricing and the ledger. */
+  servedModel: string | undefined;
+  /** The key's hold on its limits and budget, settled when the request ends. */
+  admission: Admission | undefined;
+  /** The prompt as text, for counting tokens when the upstream reports none. */
+  promptText: (() => string) | undefined;
+  /** Chunks relayed to the client while no usage has arrived, to count a stream cut short. */
+  deliveredParts: string[] | undefined;
 }
 
 export function newRequestState(): RequestState {
@@ -30,6 +39,10 @@ export function newRequestState(): RequestState {
     errorCode: undefined,
     firstByteAt: undefined,
     status: undefined,
+    servedModel: undefined,
+    admission: undefined,
+    promptText: undefined,
+    deliveredParts: undefined,
   };
 }
 

@@ -82,6 +82,7 @@ export function prepareUpstreamCall(
         };
         state.provider = outcome.deployment.provider.name;
         state.model = outcome.deployment.model;
+        state.servedModel = outcome.resolved.model;
         state.attempts = outcome.attempts;
         reply.header('x-relay-model', outcome.deployment.model);
         reply.header('x-relay-provider', outcome.deployment.provider.name);
@@ -98,6 +99,7 @@ export function prepareUpstreamCall(
           resolved.route.shadow?.recordPrimary(false, error.last.status ?? 502, performance.now() - state.startedAt);
           state.attempts = error.attempts;
           state.provider = error.last.provider;
+          state.servedModel = resolved.model;
           reply.header('x-relay-attempts', String(error.attempts));
           throw toClientError(error.last, request.id);
         }

@@ -3,6 +3,8 @@ import { loadConfig } from '../../src/config/load-config.js';
 import type { RelayConfig } from '../../src/config/relay-config.js';
 import { createLogger } from '../../src/observability/create-logger.js';
 import { createRelayServer, type RelayServer } from '../../src/server/create-relay-server.js';
+import type { LimitStore } from '../../src/limits/limit-store.js';
+import type { RelayStore } from '../../src/store/relay-store.js';
 
 export const masterKey = 'sk-relay-test-master-key-0123456789';
 
@@ -20,7 +22,11 @@ export interface StartedRelay {
 }
 
 /** Starts a relay in this process on a free port, configured from the given environment. */
-export async function startRelay(environment: Record<string, string | undefined>, cwd?: string): Promise<StartedRelay> {
+export async function startRelay(
+  environment: Record<string, string | undefined>,
+  cwd?: string,
+  backends: { store?: RelayStore; limits?: LimitStore } = {},
+): Promise<StartedRelay> {
   const fullEnvironment = { RELAY_MASTER_KEY: masterKey, LOG_LEVEL: 'info', ...environment, PORT: '0', HOST: '127.0.0.1' };
   const config = loadConfig({ environment: fullEnvironment, cwd: cwd ?? '/nonexistent-relay-test-dir' });
   let raw = '';
@@ -34,7 +40,7 @@ export async function startRelay(environment: Record<string, string | undefined>
   });
   const secrets = [...config.providers.values()].map((provider) => provider.apiKey ?? '').concat(fullEnvironment.RELAY_MASTER_KEY ?? '');
   const logger = createLogger({ level: config.logLevel, secrets, destination });
-  const server = createRelayServer(config, { logger });
+  const server = createRelayServer(config, { logger, ...backends });
   const address = await server.listen();
   const url = `http://127.0.0.1:${address.port}`;
   return { url, baseURL: `${url}/v1`, server, config, logs, rawLogs: () => raw, close: () => server.close() };

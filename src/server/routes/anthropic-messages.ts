@@ -7,6 +7,7 @@ import { countAnthropicTokens } from '../anthropic/count-anthropic-tokens.js';
 import { writeAnthropicStream } from '../anthropic/write-anthropic-stream.js';
 import type { RelayServices } from '../relay-services.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
+import { admitRequest, messagesText } from '../admit-request.js';
 
 /**
  * The Anthropic-compatible front door: `POST /v1/messages` (JSON and SSE) and
@@ -22,6 +23,10 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     reply.header('request-id', request.id);
     const body = request.body as AnthropicRequest;
     const resolved = services.router.resolve(body.model, request.relay.principal!);
+    await admitRequest(request, reply, services, resolved.model, {
+      promptText: () => `${typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')}\n${messagesText(body.messages)}`,
+      maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
+    });
     // metadata.user_id plays the part of OpenAI's `user`: it keeps one end user on one side of a canary.
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.metadata?.user_id });
     request.relay.stream = body.stream === true;

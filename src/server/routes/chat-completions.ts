@@ -7,6 +7,7 @@ import { ChatCompletionBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { SseWriter } from '../sse-writer.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
+import { admitRequest, messagesText } from '../admit-request.js';
 
 /**
  * `POST /v1/chat/completions`: JSON or SSE. A stream is committed to the client only once its first
@@ -19,6 +20,10 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     // `fallbacks` is the relay's own field: it never goes upstream.
     const { fallbacks, ...chatRequest } = request.body as ChatRequest & { fallbacks?: string[] };
     const resolved = services.router.resolve(chatRequest.model, request.relay.principal!);
+    await admitRequest(request, reply, services, resolved.model, {
+      promptText: () => messagesText(chatRequest.messages),
+      maxOutputTokens: chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? undefined,
+    });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: chatRequest.user });
     resolved.route.shadow?.maybeMirror(chatRequest, services.config.timeoutMs, request.id);
     if (chatRequest.stream !== true) {
@@ -54,6 +59,8 @@ async function relayStream(
     while (current.done !== true) {
       const part = current.value;
       if (part.usage !== undefined) request.relay.usage = part.usage;
+      // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
+      else if (request.relay.usage === undefined) (request.relay.deliveredParts ??= []).push(part.data);
       if (!(part.usageOnly === true && !clientWantsUsage)) {
         const pending = writer.data(part.data);
         if (pending !== undefined) await pending;

@@ -4,6 +4,7 @@ import { CompletionsBody, EmbeddingsBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { SseWriter } from '../sse-writer.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
+import { admitRequest } from '../admit-request.js';
 
 /**
  * `POST /v1/embeddings` and the legacy `POST /v1/completions`: routed like chat, and passed through
@@ -15,6 +16,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
   app.post('/v1/embeddings', { schema: { body: EmbeddingsBody } }, async (request, reply) => {
     const body = request.body as Record<string, unknown> & { model: string };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
+    await admitRequest(request, reply, services, resolved.model, { promptText: () => JSON.stringify(body.input), maxOutputTokens: 0 });
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
     const outcome = await upstream.run((deployment) => deployment.provider.embeddings(body, deployment.model, upstream.call));
     request.relay.usage = outcome.value.usage;
@@ -24,6 +26,10 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
   app.post('/v1/completions', { schema: { body: CompletionsBody } }, async (request, reply) => {
     const body = request.body as Record<string, unknown> & { model: string };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
+    await admitRequest(request, reply, services, resolved.model, {
+      promptText: () => (typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt ?? '')),
+      maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
+    });
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
     const outcome = await upstream.run((deployment) => deployment.provider.completions(body, deployment.model, upstream.call));
     const result = outcome.value;

@@ -1,0 +1,92 @@
+import type { ApiKeyRecord, RelayStore } from '../store/relay-store.js';
+import type { KeyStore } from './key-store.js';
+import type { Principal } from './principal.js';
+
+export interface StoredKeyCacheOptions {
+  /** How often the store is asked for changed keys (default 500 ms, so a revocation reaches every replica within 1 s). */
+  pollMs?: number;
+  /** Told when a refresh fails (the cache keeps serving what it has). */
+  onError?: (error: unknown) => void;
+}
+
+/** What a stored key becomes on the request path. */
+export function principalOf(record: ApiKeyRecord): Principal {
+  return {
+    id: record.id,
+    name: record.name,
+    isMaster: false,
+    models: record.models ?? undefined,
+    accountId: record.accountId ?? undefined,
+    rpm: record.rpm ?? undefined,
+    tpm: record.tpm ?? undefined,
+    maxParallel: record.maxParallel ?? undefined,
+    budget: record.budget ?? undefined,
+    expiresAt: record.expiresAt ?? undefined,
+  };
+}
+
+/**
+ * The stored keys, held in memory so that authentication never waits for the database: loaded at
+ * start, then refreshed by polling the store for keys changed since the last poll. Revoked keys
+ * leave the cache; keys created, changed or revoked by this replica apply at once. Config and master
+ * keys come first, from the static store it wraps.
+ */
+export class StoredKeyCache implements KeyStore {
+  private readonly bySha256 = new Map<string, Principal>();
+  private readonly shaById = new Map<string, string>();
+  private cursor = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(
+    private readonly store: RelayStore,
+    private fallback: KeyStore,
+    private readonly options: StoredKeyCacheOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    for (const record of await this.store.keys.list()) this.apply(record);
+    this.timer = setInterval(() => void this.refresh(), this.options.pollMs ?? 500);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Swaps the master and config keys (config reload). */
+  replaceStatic(fallback: KeyStore): void {
+    this.fallback = fallback;
+  }
+
+  findBySha256(sha256: string): Principal | undefined {
+    return this.fallback.findBySha256(sha256) ?? this.bySha256.get(sha256);
+  }
+
+  /** Applies a record at once (after a change made by this replica). */
+  apply(record: ApiKeyRecord): void {
+    const previous = this.shaById.get(record.id);
+    if (previous !== undefined) this.bySha256.delete(previous);
+    if (record.revokedAt === null) {
+      this.bySha256.set(record.sha256, principalOf(record));
+      this.shaById.set(record.id, record.sha256);
+    } else {
+      this.shaById.delete(record.id);
+    }
+    this.cursor = Math.max(this.cursor, record.updatedAt);
+  }
+
+  /** One poll. Asks from a little before the newest change seen: other replicas' clocks and commits may lag. */
+  async refresh(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      for (const record of await this.store.keys.changedSince(Math.max(0, this.cursor - 2_000))) this.apply(record);
+    } catch (error) {
+      this.options.onError?.(error);
+    } finally {
+      this.polling = false;
+    }
+  }
+}

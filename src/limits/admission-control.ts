@@ -1,0 +1,211 @@
+import type { Principal } from '../auth/principal.js';
+import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
+import { costOf, type ModelPrice, type PriceTable } from '../billing/price-table.js';
+import { RelayError } from '../spec/relay-error.js';
+import type { CounterReservation, LimitStore, ReserveResult } from './limit-store.js';
+
+/** What a request may cost at most, before it is sent. */
+export interface AdmissionEstimate {
+  promptTokens: number;
+  /** The request's max_tokens, or the configured default when it gives none. */
+  maxOutputTokens: number;
+}
+
+/** A request's hold on its key's limits and budget, settled with the real usage when it ends. */
+export interface Admission {
+  /** OpenAI's `x-ratelimit-*` headers for the answer. */
+  headers: Record<string, string>;
+  /** The currency the request is charged in (the account's, else the budget's, else USD). */
+  currency: Currency;
+  price: ModelPrice | undefined;
+  /** Replaces the reservation with the real usage, at the price of the model that answered (a fallback may differ); returns the cost. */
+  settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): Promise<{ costMicros: number; officialCostMicros: number }>;
+  /** Gives the reservation back (the request failed before any usage). */
+  release(): Promise<void>;
+}
+
+export interface AdmissionOptions {
+  limits: LimitStore;
+  prices: PriceTable;
+  rates: ExchangeRates;
+  /** Currency of an account: from memory once known (accounts never change currency), else looked up once. */
+  accountCurrency: (accountId: string) => Currency | undefined | Promise<Currency | undefined>;
+  now?: () => number;
+}
+
+/** The budget period a moment falls in, and when that period ends (UTC). */
+export function budgetPeriod(period: 'daily' | 'monthly' | 'total', now: number): { key: string; endsAt: number | undefined } {
+  const date = new Date(now);
+  if (period === 'daily') {
+    return { key: date.toISOString().slice(0, 10), endsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1) };
+  }
+  if (period === 'monthly') return { key: date.toISOString().slice(0, 7), endsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
+  return { key: 'total', endsAt: undefined };
+}
+
+/** A key is metered when its requests are charged: it has a budget or an account to draw from. */
+export function isMetered(principal: Principal): boolean {
+  return principal.budget !== undefined || principal.accountId !== undefined;
+}
+
+/**
+ * Exact admission: before a request goes upstream, its worst case (estimated prompt tokens plus
+ * max tokens, at the relay's price) is reserved atomically against the key's RPM, TPM and parallel
+ * limits, its budget for the period and its account's balance; after it ends the reservation is
+ * settled with the real usage, or released on failure. So concurrent requests can overspend a
+ * budget by at most one request's reservation, on one replica or many (with Redis).
+ */
+export class AdmissionControl {
+  private readonly now: () => number;
+
+  constructor(private readonly options: AdmissionOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Sets an account's balance counter (at start, and for a new account). */
+  setCredit(accountId: string, balanceMicros: number): Promise<void> {
+    return this.options.limits.setCredit(creditKey(accountId), balanceMicros);
+  }
+
+  /** Adds a top-up to an account's balance counter. */
+  async addCredit(accountId: string, deltaMicros: number): Promise<void> {
+    await this.options.limits.addCredit(creditKey(accountId), deltaMicros);
+  }
+
+  /** Reserves, or throws the refusal (429 with `retry-after`, or 400 for an unpriced model). Undefined when the key has no limits at all. */
+  async admit(principal: Principal, model: string, estimateOf: () => AdmissionEstimate, requestId: string): Promise<Admission | undefined> {
+    const metered = isMetered(principal);
+    if (!metered && principal.rpm === undefined && principal.tpm === undefined && principal.maxParallel === undefined) return undefined;
+    const price = this.options.prices.price(model);
+    if (metered && price === undefined) {
+      throw new RelayError(
+        `The model "${model}" has no price on this relay, and this key is metered, so it cannot be billed. Ask the operator to add it under "prices" in relay.yaml.`,
+        { status: 400, type: 'invalid_request_error', code: 'model_not_priced', param: 'model' },
+      );
+    }
+    const now = this.now();
+    const estimate = estimateOf();
+    const currency: Currency = (principal.accountId === undefined ? undefined : await this.options.accountCurrency(principal.accountId)) ?? principal.budget?.currency ?? 'USD';
+    const worstTokens = estimate.promptTokens + estimate.maxOutputTokens;
+    const worstUsd = price === undefined ? 0 : costOf({ promptTokens: estimate.promptTokens, completionTokens: estimate.maxOutputTokens, cachedTokens: 0 }, price, 'USD', this.options.rates).costMicros;
+    const counters: CounterReservation[] = [];
+    if (principal.rpm !== undefined) counters.push({ key: `rpm:${principal.id}`, kind: 'window', limit: principal.rpm, amount: 1 });
+    if (principal.tpm !== undefined) counters.push({ key: `tpm:${principal.id}`, kind: 'window', limit: principal.tpm, amount: worstTokens });
+    if (principal.maxParallel !== undefined) counters.push({ key: `parallel:${principal.id}`, kind: 'concurrent', limit: principal.maxParallel, amount: 1 });
+    const budget = principal.budget;
+    const period = budget === undefined ? undefined : budgetPeriod(budget.period, now);
+    if (budget !== undefined && period !== undefined) {
+      counters.push({
+        key: `budget:${principal.id}:${period.key}`,
+        kind: 'budget',
+        limit: budget.amountMicros,
+        amount: convertMicros(worstUsd, 'USD', budget.currency, this.options.rates),
+        ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }),
+      });
+    }
+    if (principal.accountId !== undefined) {
+      counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: convertMicros(worstUsd, 'USD', currency, this.options.rates) });
+    }
+    const reservationId = `${requestId}:${principal.id}`;
+    const result = await this.options.limits.reserve({ reservationId, counters, now });
+    if (!result.ok) throw refusal(result, principal);
+    const headers = rateLimitHeaders(principal, result.remaining);
+    const limits = this.options.limits;
+    const rates = this.options.rates;
+    let done = false;
+    return {
+      headers,
+      currency,
+      price,
+      async settle(usage, servedPrice) {
+        if (done) return { costMicros: 0, officialCostMicros: 0 };
+        done = true;
+        const charged = servedPrice ?? price;
+        const costUsd = charged === undefined ? { costMicros: 0, officialCostMicros: 0 } : costOf(usage, charged, 'USD', rates);
+        const actual: Record<string, number> = {};
+        if (principal.rpm !== undefined) actual[`rpm:${principal.id}`] = 1;
+        if (principal.tpm !== undefined) actual[`tpm:${principal.id}`] = usage.promptTokens + usage.completionTokens;
+        if (budget !== undefined && period !== undefined) actual[`budget:${principal.id}:${period.key}`] = convertMicros(costUsd.costMicros, 'USD', budget.currency, rates);
+        if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = convertMicros(costUsd.costMicros, 'USD', currency, rates);
+        await limits.settle({ reservationId, actual, now: Date.now() });
+        return {
+          costMicros: convertMicros(costUsd.costMicros, 'USD', currency, rates),
+          officialCostMicros: convertMicros(costUsd.officialCostMicros, 'USD', currency, rates),
+        };
+      },
+      async release() {
+        if (done) return;
+        done = true;
+        await limits.release(reservationId, Date.now());
+      },
+    };
+  }
+}
+
+/** The account balances that requests draw from live in the limit store, under this key. */
+export function creditKey(accountId: string): string {
+  return `credit:${accountId}`;
+}
+
+/** OpenAI's rate limit headers, from what the reservation left. */
+function rateLimitHeaders(principal: Principal, remaining: Record<string, number>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (principal.rpm !== undefined) {
+    headers['x-ratelimit-limit-requests'] = String(principal.rpm);
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[`rpm:${principal.id}`] ?? 0));
+  }
+  if (principal.tpm !== undefined) {
+    headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[`tpm:${principal.id}`] ?? 0));
+  }
+  return headers;
+}
+
+function refusal(result: Extract<ReserveResult, { ok: false }>, principal: Principal): RelayError {
+  const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+  const retry: Record<string, string> = result.retryAfterMs > 0 ? { 'retry-after': String(seconds), 'retry-after-ms': String(Math.max(1, Math.ceil(result.retryAfterMs))) } : {};
+  const key = `key "${principal.name}"`;
+  if (result.counter === 'limits-backend') {
+    return new RelayError('The relay cannot check rate limits right now (its limits backend is unreachable) and refuses rather than run unlimited. Retry shortly.', {
+      status: 503,
+      type: 'server_error',
+      code: 'limits_unavailable',
+      headers: { 'retry-after': String(seconds) },
+    });
+  }
+  if (result.counter.startsWith('rpm:')) {
+    return new RelayError(`Rate limit reached for requests per minute on ${key}: limit ${result.limit}. Retry after ${seconds} s.`, {
+      status: 429,
+      type: 'rate_limit_error',
+      code: 'rate_limit_exceeded',
+      headers: { ...retry, 'x-ratelimit-limit-requests': String(result.limit), 'x-ratelimit-remaining-requests': '0' },
+    });
+  }
+  if (result.counter.startsWith('tpm:')) {
+    return new RelayError(
+      `Rate limit reached for tokens per minute on ${key}: limit ${result.limit}, ${Math.max(0, result.remaining)} left; this request may use more (prompt estimate plus max_tokens). Lower max_tokens or retry after ${seconds} s.`,
+      { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', headers: { ...retry, 'x-ratelimit-limit-tokens': String(result.limit), 'x-ratelimit-remaining-tokens': String(Math.max(0, result.remaining)) } },
+    );
+  }
+  if (result.counter.startsWith('parallel:')) {
+    return new RelayError(`Too many requests in flight on ${key}: limit ${result.limit} at a time. Retry when one finishes.`, {
+      status: 429,
+      type: 'rate_limit_error',
+      code: 'parallel_limit_exceeded',
+      headers: retry,
+    });
+  }
+  if (result.counter.startsWith('budget:')) {
+    return new RelayError(`The budget of ${key} for this period is spent (or too little is left for this request's worst case). Raise the budget or wait for the next period.`, {
+      status: 429,
+      type: 'insufficient_quota',
+      code: 'budget_exceeded',
+      headers: retry,
+    });
+  }
+  return new RelayError(`The account of ${key} has too little balance left for this request's worst case. Top up the account.`, {
+    status: 429,
+    type: 'insufficient_quota',
+    code: 'insufficient_balance',
+  });
+}

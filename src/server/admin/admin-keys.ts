@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { hashKey } from '../../auth/key-store.js';
+import { parseMoney, type Currency } from '../../billing/money.js';
+import { RelayError } from '../../spec/relay-error.js';
+import type { ApiKeyPatch, ApiKeyRecord } from '../../store/relay-store.js';
+import type { RelayServices } from '../relay-services.js';
+import { keyView } from './admin-key-view.js';
+import { CreateKeyBody, UpdateKeyBody } from './admin-schemas.js';
+
+type KeyFields = Static<typeof UpdateKeyBody>;
+
+/** A new client key: `sk-relay-` and 48 hex digits (192 random bits). */
+export function newSecret(): { secret: string; sha256: string; prefix: string } {
+  const secret = `sk-relay-${randomBytes(24).toString('hex')}`;
+  return { secret, sha256: hashKey(secret), prefix: secret.slice(0, 13) };
+}
+
+function keyNotFound(id: string): RelayError {
+  return new RelayError(`No key with id "${id}". GET /admin/keys lists them.`, { status: 404, type: 'not_found_error', code: 'key_not_found' });
+}
+
+/** An amount in units → micro-units, or a 400 naming the field. */
+export function moneyParameter(amount: number, currency: Currency, param: string): number {
+  try {
+    return parseMoney(amount, currency);
+  } catch (error) {
+    throw new RelayError(`Invalid value for '${param}': ${(error as Error).message}.`, { status: 400, type: 'invalid_request_error', code: 'invalid_request', param });
+  }
+}
+
+/** The admin API's fields → a store patch; `null` clears a field, an absent one stays. */
+async function toPatch(body: KeyFields, services: RelayServices): Promise<ApiKeyPatch> {
+  const patch: ApiKeyPatch = {};
+  if (body.name !== undefined) patch.name = body.name;
+  if (body.account !== undefined) {
+    if (body.account !== null && (await services.store.accounts.get(body.account)) === undefined) {
+      throw new RelayError(`No account with id "${body.account}". Create it with POST /admin/accounts first.`, {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'account_not_found',
+        param: 'account',
+      });
+    }
+    patch.accountId = body.account;
+  }
+  if (body.models !== undefined) patch.models = body.models;
+  if (body.rpm !== undefined) patch.rpm = body.rpm;
+  if (body.tpm !== undefined) patch.tpm = body.tpm;
+  if (body.max_parallel !== undefined) patch.maxParallel = body.max_parallel;
+  if (body.budget !== undefined) {
+    patch.budget = body.budget === null ? null : { amountMicros: moneyParameter(body.budget.amount, body.budget.currency, 'budget.amount'), currency: body.budget.currency, period: body.budget.period };
+  }
+  if (body.expires_at !== undefined) patch.expiresAt = body.expires_at === null ? null : Date.parse(body.expires_at);
+  if (body.metadata !== undefined) patch.metadata = body.metadata;
+  return patch;
+}
+
+/**
+ * `/admin/keys`: create (the secret is shown once, only the hash is stored), list, show, change,
+ * rotate and revoke client keys. Changes apply to this replica at once and reach the others through
+ * the key cache's polling (within a second).
+ */
+export function registerAdminKeys(app: FastifyInstance, services: RelayServices): void {
+  const remember = (record: ApiKeyRecord) => {
+    services.storedKeys.apply(record);
+    return record;
+  };
+
+  app.post('/admin/keys', { schema: { body: CreateKeyBody } }, async (request, reply) => {
+    const body = request.body as Static<typeof CreateKeyBody>;
+    const patch = await toPatch(body, services);
+    const { secret, sha256, prefix } = newSecret();
+    const record = remember(
+      await services.store.keys.create({
+        name: body.name,
+        accountId: patch.accountId ?? null,
+        sha256,
+        prefix,
+        models: patch.models ?? null,
+        rpm: patch.rpm ?? null,
+        tpm: patch.tpm ?? null,
+        maxParallel: patch.maxParallel ?? null,
+        budget: patch.budget ?? null,
+        expiresAt: patch.expiresAt ?? null,
+        metadata: patch.metadata ?? null,
+      }),
+    );
+    request.log.info({ keyId: record.id, keyName: record.name }, 'key created');
+    return reply.code(201).send({ ...keyView(record), key: secret });
+  });
+
+  app.get<{ Querystring: { include_revoked?: string } }>('/admin/keys', async (request) => ({
+    object: 'list',
+    data: (await services.store.keys.list({ includeRevoked: request.query.include_revoked === 'true' })).map(keyView),
+  }));
+
+  app.get<{ Params: { id: string } }>('/admin/keys/:id', async (request) => {
+    const record = await services.store.keys.get(request.params.id);
+    if (record === undefined) throw keyNotFound(request.params.id);
+    return keyView(record);
+  });
+
+  app.patch<{ Params: { id: string } }>('/admin/keys/:id', { schema: { body: UpdateKeyBody } }, async (request) => {
+    const record = await services.store.keys.update(request.params.id, await toPatch(request.body as KeyFields, services));
+    if (record === undefined) throw keyNotFound(request.params.id);
+    return keyView(remember(record));
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/keys/:id/rotate', async (request) => {
+    const { secret, sha256, prefix } = newSecret();
+    const record = await services.store.keys.rotate(request.params.id, sha256, prefix);
+    if (record === undefined) throw keyNotFound(request.params.id);
+    if (record.revokedAt !== null) {
+      throw new RelayError(`The key "${record.id}" is revoked; create a new key instead.`, { status: 409, type: 'conflict_error', code: 'key_revoked' });
+    }
+    request.log.info({ keyId: record.id, keyName: record.name }, 'key rotated');
+    return { ...keyView(remember(record)), key: secret };
+  });
+
+  app.delete<{ Params: { id: string } }>('/admin/keys/:id', async (request) => {
+    const record = await services.store.keys.revoke(request.params.id);
+    if (record === undefined) throw keyNotFound(request.params.id);
+    request.log.info({ keyId: record.id, keyName: record.name }, 'key revoked');
+    return keyView(remember(record));
+  });
+}

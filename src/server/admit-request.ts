@@ -1,0 +1,38 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RelayServices } from './relay-services.js';
+
+export interface PromptEstimate {
+  /** The prompt as text (read only when it must be counted). */
+  promptText: () => string;
+  /** The output tokens the request asks for at most (its max_tokens), if it says. */
+  maxOutputTokens: number | undefined;
+}
+
+/**
+ * Admission of a request before it goes upstream: reserves its worst case against the key's limits,
+ * budget and balance (or throws the 429), and puts OpenAI's `x-ratelimit-*` headers on the answer.
+ * Keys without limits skip this at no cost. The prompt estimate is deliberately high — UTF-8 bytes ÷ 3,
+ * about one token per CJK character and 1.5× for English — because a reservation may be generous
+ * but must not be short; the settle step charges the real usage.
+ */
+export async function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> {
+  request.relay.promptText = estimate.promptText;
+  const admission = await services.admission.admit(
+    request.relay.principal!,
+    model,
+    () => ({
+      promptTokens: Math.ceil(Buffer.byteLength(estimate.promptText()) / 3),
+      maxOutputTokens: estimate.maxOutputTokens ?? services.billing.defaultMaxTokens,
+    }),
+    request.id,
+  );
+  if (admission !== undefined) {
+    request.relay.admission = admission;
+    reply.headers(admission.headers);
+  }
+}
+
+/** The text of chat messages, for estimates and counts. */
+export function messagesText(messages: readonly { content?: unknown }[]): string {
+  return messages.map((message) => (typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? ''))).join('\n');
+}

@@ -1,0 +1,173 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI, { APIError, AuthenticationError, PermissionDeniedError, RateLimitError } from 'openai';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/open-store.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+const upstream = new MockOpenAIUpstream();
+let relay: StartedRelay | undefined;
+
+beforeAll(async () => {
+  await upstream.start();
+});
+afterAll(async () => {
+  await upstream.stop();
+});
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+  upstream.reset();
+});
+
+/**
+ * gpt-4.1 at $1000 per 1M tokens in and out: the mock upstream reports 11 + 7 = 18 tokens, so every
+ * answered request costs exactly 18 000 micro-USD ($0.018).
+ */
+const pricing = 'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000, officialInput: 4000, officialOutput: 4000 }\n  signupCredit: { amount: 0.18, currency: USD }\nledger:\n  flushIntervalMs: 100\n';
+
+async function start(extraYaml = ''): Promise<StartedRelay> {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-keys-'));
+  writeFileSync(join(directory, 'relay.yaml'), `${pricing}${extraYaml}`);
+  const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
+  relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url }, directory, { store });
+  return relay;
+}
+
+async function admin<T = Record<string, unknown>>(path: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' = 'GET', body?: unknown, accept = 'application/json'): Promise<{ status: number; body: T; text: string; headers: Record<string, unknown> }> {
+  const response = await request(`${relay!.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${masterKey}`, accept, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, body: (accept === 'application/json' ? JSON.parse(text) : text) as T, text, headers: response.headers };
+}
+
+const clientFor = (key: string) => new OpenAI({ apiKey: key, baseURL: relay!.baseURL, maxRetries: 0 });
+const ask = (client: OpenAI, model = 'gpt-4.1') =>
+  client.chat.completions.create({ model, max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] });
+
+describe('virtual keys, limits, budgets and the ledger', () => {
+  it('creates a key (secret shown once), uses it with the SDK, reports usage in JSON and CSV, and refuses it once revoked', async () => {
+    await start();
+    const created = await admin<{ id: string; key: string; prefix: string; models: string[] }>('/admin/keys', 'POST', { name: 'backend', models: ['gpt-*'], metadata: { team: 'search' } });
+    expect(created.status).toBe(201);
+    expect(created.body.key).toMatch(/^sk-relay-[0-9a-f]{48}$/);
+    expect(created.body.prefix).toBe(created.body.key.slice(0, 13));
+    const shown = await admin(`/admin/keys/${created.body.id}`);
+    expect(shown.body).toMatchObject({ id: created.body.id, name: 'backend', models: ['gpt-*'], metadata: { team: 'search' }, revoked_at: null });
+    expect(shown.text).not.toContain(created.body.key);
+
+    const client = clientFor(created.body.key);
+    const completion = await ask(client);
+    expect(completion.choices[0]?.message.content).toMatch(/^echo:/);
+    const denied = await ask(client, 'claude-sonnet-4').catch((caught: unknown) => caught);
+    expect(denied).toBeInstanceOf(PermissionDeniedError);
+    expect((denied as APIError).code).toBe('model_not_allowed');
+
+    await expect
+      .poll(async () => (await admin<{ data: Array<Record<string, unknown>> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0])
+      .toMatchObject({ group: created.body.id, currency: 'USD', requests: 1, prompt_tokens: 11, completion_tokens: 7, cost: 0.018, official_cost: 0.072, savings: 0.054, savings_percent: 75 });
+    const csv = await admin('/admin/usage?group_by=model', 'GET', undefined, 'text/csv');
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    expect(csv.text.split('\r\n')[0]).toBe('group,currency,requests,prompt_tokens,completion_tokens,cached_tokens,cost,official_cost,savings,savings_percent');
+    expect(csv.text).toMatch(/\r\ngpt-4\.1,USD,1,11,7,0,0\.018,0\.072,0\.054,75\r\n/);
+
+    const revoked = await admin(`/admin/keys/${created.body.id}`, 'DELETE');
+    expect(revoked.body.revoked_at).toEqual(expect.any(String));
+    const refused = await ask(client).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(AuthenticationError);
+  });
+
+  it('rotates a key: the new secret works, the old one is refused', async () => {
+    await start();
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'rotating' });
+    const rotated = await admin<{ key: string }>(`/admin/keys/${created.body.id}/rotate`, 'POST');
+    expect(rotated.body.key).not.toBe(created.body.key);
+    await expect(ask(clientFor(rotated.body.key))).resolves.toBeDefined();
+    await expect(ask(clientFor(created.body.key))).rejects.toBeInstanceOf(AuthenticationError);
+  });
+
+  it('enforces RPM with a 429, retry-after and OpenAI rate limit headers on every answer', async () => {
+    await start();
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'limited', rpm: 3, tpm: 100_000 });
+    const client = clientFor(created.body.key);
+    for (let index = 0; index < 3; index++) {
+      const { response } = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).withResponse();
+      expect(response.headers.get('x-ratelimit-limit-requests')).toBe('3');
+      expect(response.headers.get('x-ratelimit-remaining-requests')).toBe(String(2 - index));
+      expect(Number(response.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(100_000);
+    }
+    const error = (await ask(client).catch((caught: unknown) => caught)) as RateLimitError;
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error.code).toBe('rate_limit_exceeded');
+    expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
+    expect(error.headers?.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(upstream.requests).toHaveLength(3);
+  });
+
+  it('lets 200 parallel requests spend an account balance that covers 10, and the ledger matches the balance exactly', async () => {
+    await start();
+    const account = await admin<{ id: string; balance: number }>('/admin/accounts', 'POST', { name: 'team-a', currency: 'USD' });
+    expect(account.body.balance).toBe(0.18); // the configured signup credit
+    const created = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'team-a-key', account: account.body.id });
+    const client = clientFor(created.body.key);
+    const results = await Promise.allSettled(Array.from({ length: 200 }, () => ask(client)));
+    const succeeded = results.filter((result) => result.status === 'fulfilled').length;
+    const refused = results.filter((result) => result.status === 'rejected' && (result.reason as APIError).code === 'insufficient_balance').length;
+    expect(succeeded).toBeGreaterThan(0);
+    expect(succeeded).toBeLessThanOrEqual(10);
+    expect(succeeded + refused).toBe(200);
+    await expect.poll(async () => (await admin<{ data: Array<{ requests: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0]?.requests).toBe(succeeded);
+    const usage = (await admin<{ data: Array<{ cost: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0]!;
+    const after = await admin<{ balance: number }>(`/admin/accounts/${account.body.id}`);
+    expect(Math.round((0.18 - after.body.balance) * 1e6)).toBe(Math.round(usage.cost * 1e6));
+    expect(Math.round(usage.cost * 1e6)).toBe(succeeded * 18_000);
+
+    const topped = await admin<{ balance: number }>(`/admin/accounts/${account.body.id}/topup`, 'POST', { amount: 1, currency: 'USD' });
+    expect(topped.body.balance).toBeCloseTo(after.body.balance + 1, 6);
+    await expect(ask(client)).resolves.toBeDefined();
+  });
+
+  it('holds a key budget in another currency under 200 parallel requests', async () => {
+    await start();
+    // 10 requests cost $0.18, which is €0.1656 at the default rate (0.92 EUR per USD).
+    const created = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'budgeted', budget: { amount: 0.1656, currency: 'EUR', period: 'monthly' } });
+    const client = clientFor(created.body.key);
+    const results = await Promise.allSettled(Array.from({ length: 200 }, () => ask(client)));
+    const succeeded = results.filter((result) => result.status === 'fulfilled').length;
+    expect(succeeded).toBeGreaterThan(0);
+    expect(succeeded).toBeLessThanOrEqual(10);
+    const refusal = results.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+    expect((refusal.reason as APIError).code).toBe('budget_exceeded');
+    expect((refusal.reason as APIError).status).toBe(429);
+  });
+
+  it('refuses a metered key for an unpriced model instead of charging zero', async () => {
+    await start();
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'metered', budget: { amount: 5, currency: 'USD', period: 'daily' } });
+    const error = (await ask(clientFor(created.body.key), 'some-vendor-model').catch((caught: unknown) => caught)) as APIError;
+    expect(error.status).toBe(404); // unknown to routing first
+    const unpriced = (await ask(clientFor(created.body.key), 'gpt-4o-2024-08-06').catch((caught: unknown) => caught)) as APIError;
+    expect(unpriced.status).toBe(400);
+    expect(unpriced.code).toBe('model_not_priced');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('validates admin input with clear errors and keeps the admin API to the master key', async () => {
+    await start();
+    const bad = await admin<{ error: { param: string; message: string } }>('/admin/keys', 'POST', { name: 'x', budget: { amount: 5, currency: 'GBP', period: 'daily' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.param).toMatch(/^budget/);
+    const missingAccount = await admin<{ error: { code: string } }>('/admin/keys', 'POST', { name: 'x', account: 'acct_nope' });
+    expect(missingAccount.body.error.code).toBe('account_not_found');
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'plain' });
+    const asClient = await request(`${relay!.url}/admin/keys`, { headers: { authorization: `Bearer ${created.body.key}` } });
+    expect(asClient.statusCode).toBe(403);
+    expect(((await asClient.body.json()) as { error: { code: string } }).error.code).toBe('admin_required');
+  });
+});
