@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CanarySnapshot } from '../routing/canary-controller.js';
 import { callAdmin } from './admin-client.js';
+import { adminOptions } from './keys-command.js';
 
 function describeCanary(canary: CanarySnapshot): string {
   const last = canary.history.at(-1);
@@ -11,8 +12,7 @@ function describeCanary(canary: CanarySnapshot): string {
 /** `relay canary list|show|promote|pause|resume|rollback`: the canary buttons, from a terminal. */
 export function registerCanaryCommand(program: Command): void {
   const canary = program.command('canary').description('show and drive canary migrations of a running relay (admin API)');
-  canary.option('--url <url>', 'relay base URL (default RELAY_URL or http://127.0.0.1:$PORT)').option('--key <key>', 'master key (default RELAY_MASTER_KEY)').option('--json', 'print JSON');
-  const options = () => canary.opts<{ url?: string; key?: string; json?: boolean }>();
+  const options = adminOptions(canary);
   const print = (value: CanarySnapshot | CanarySnapshot[]) => {
     if (options().json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     else for (const entry of Array.isArray(value) ? value : [value]) process.stdout.write(`${describeCanary(entry)}\n`);

@@ -2,8 +2,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { loadConfig, sha256Hex } from '../config/load-config.js';
+import { registerAccountsCommand } from './accounts-command.js';
 import { registerCanaryCommand } from './canary-command.js';
-import { serve } from './serve.js';
+import { registerKeysCommand } from './keys-command.js';
+import { registerMigrateCommand } from './migrate-command.js';
+import { registerUsageCommand } from './usage-command.js';
 
 function milliseconds(value: string): number {
   const parsed = Number(value);
@@ -21,6 +24,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--drain-delay-ms <ms>', 'time /ready reports 503 before the listener closes on SIGTERM', milliseconds, Number(process.env.SHUTDOWN_DRAIN_DELAY_MS ?? 5000))
     .option('--grace-period-ms <ms>', 'time in-flight requests get to finish after that', milliseconds, Number(process.env.SHUTDOWN_GRACE_PERIOD_MS ?? 25000))
     .action(async (options: { drainDelayMs: number; gracePeriodMs: number }) => {
+      // Loaded here, not at the top: the other commands need none of the server's dependencies.
+      const { serve } = await import('./serve.js');
       await withConfigErrors(() => serve(options));
     });
 
@@ -59,6 +64,10 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   registerCanaryCommand(program);
+  registerKeysCommand(program);
+  registerAccountsCommand(program);
+  registerUsageCommand(program);
+  registerMigrateCommand(program);
 
   await program.parseAsync(argv, { from: 'user' });
 }

@@ -39,7 +39,12 @@ export function spawnRelay(args: string[], options: { cwd: string; env: Record<s
   child.stderr?.on('data', (chunk: Buffer) => {
     err += chunk.toString('utf8');
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      resolve(code);
+      for (const listener of listeners) listener();
+    }),
+  );
   return {
     child,
     stdout: () => out,
@@ -52,6 +57,10 @@ export function spawnRelay(args: string[], options: { cwd: string; env: Record<s
             listeners.delete(check);
             clearTimeout(timer);
             resolve();
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            reject(new Error(`the relay exited (${child.exitCode ?? child.signalCode}) before a log line matching ${pattern}; stdout:\n${out}\nstderr:\n${err}`));
           }
         };
         const timer = setTimeout(() => {

@@ -1,0 +1,89 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { callAdmin, type AdminClientOptions } from './admin-client.js';
+import { formatTable } from './print-table.js';
+
+type Row = Record<string, unknown>;
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return parsed;
+}
+
+/** `--budget 10:USD:monthly` → the admin API's budget object. */
+function budget(value: string): { amount: number; currency: string; period: string } {
+  const [amount, currency = 'USD', period = 'monthly'] = value.split(':');
+  if (amount === undefined || !Number.isFinite(Number(amount))) throw new InvalidArgumentError('expected AMOUNT[:CURRENCY[:PERIOD]], e.g. 10:USD:monthly');
+  return { amount: Number(amount), currency: currency.toUpperCase(), period };
+}
+
+const keyColumns = ['id', 'name', 'prefix', 'account', 'models', 'rpm', 'tpm', 'max_parallel', 'budget', 'expires_at', 'revoked_at'];
+
+/** Adds the options every admin command shares and returns a reader for them. */
+export function adminOptions(command: Command): () => AdminClientOptions & { json?: boolean } {
+  command.option('--url <url>', 'relay base URL (default RELAY_URL or http://127.0.0.1:$PORT)').option('--key <key>', 'master key (default RELAY_MASTER_KEY)').option('--json', 'print JSON');
+  return () => command.opts<AdminClientOptions & { json?: boolean }>();
+}
+
+function printKeys(rows: Row[], json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)}\n`);
+  else process.stdout.write(formatTable(keyColumns, rows.map((row) => ({ ...row, budget: row.budget === null ? null : `${(row.budget as Row).amount} ${(row.budget as Row).currency}/${(row.budget as Row).period}` }))));
+}
+
+/** `relay keys create|list|show|update|revoke|rotate`: the admin API's keys, from a terminal. */
+export function registerKeysCommand(program: Command): void {
+  const keys = program.command('keys').description('create and manage client keys of a running relay (admin API)');
+  const options = adminOptions(keys);
+
+  keys
+    .command('create')
+    .argument('<name>')
+    .description('create a key; its secret is printed once')
+    .option('--account <id>', 'account that pays for it')
+    .option('--models <globs>', 'comma-separated models or globs it may use', (value: string) => value.split(',').map((model) => model.trim()))
+    .option('--rpm <n>', 'requests per minute', positiveInteger)
+    .option('--tpm <n>', 'tokens per minute', positiveInteger)
+    .option('--max-parallel <n>', 'requests in flight at once', positiveInteger)
+    .option('--budget <amount:currency:period>', 'spend limit, e.g. 10:USD:monthly (daily, monthly or total)', budget)
+    .option('--expires-at <date>', 'ISO date-time after which it is refused')
+    .action(async (name: string, flags: { account?: string; models?: string[]; rpm?: number; tpm?: number; maxParallel?: number; budget?: Row; expiresAt?: string }) => {
+      const { body } = await callAdmin('/admin/keys', {
+        ...options(),
+        method: 'POST',
+        body: { name, account: flags.account, models: flags.models, rpm: flags.rpm, tpm: flags.tpm, max_parallel: flags.maxParallel, budget: flags.budget, expires_at: flags.expiresAt },
+      });
+      const created = body as Row;
+      if (options().json) process.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
+      else process.stdout.write(`created ${created.id} (${created.name})\nkey: ${created.key}\nStore it now: the relay keeps only its hash and cannot show it again.\n`);
+    });
+
+  keys
+    .command('list')
+    .option('--all', 'include revoked keys')
+    .description('every key (never the secrets)')
+    .action(async (flags: { all?: boolean }) => {
+      const { body } = await callAdmin(`/admin/keys${flags.all ? '?include_revoked=true' : ''}`, options());
+      printKeys((body as { data: Row[] }).data, options().json);
+    });
+
+  keys
+    .command('show')
+    .argument('<id>')
+    .action(async (id: string) => printKeys([(await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, options())).body as Row], options().json));
+
+  keys
+    .command('revoke')
+    .argument('<id>')
+    .description('refuse the key from now on (every replica within a second)')
+    .action(async (id: string) => printKeys([(await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, { ...options(), method: 'DELETE' })).body as Row], options().json));
+
+  keys
+    .command('rotate')
+    .argument('<id>')
+    .description('replace the secret; the old one stops working at once')
+    .action(async (id: string) => {
+      const rotated = (await callAdmin(`/admin/keys/${encodeURIComponent(id)}/rotate`, { ...options(), method: 'POST' })).body as Row;
+      if (options().json) process.stdout.write(`${JSON.stringify(rotated, null, 2)}\n`);
+      else process.stdout.write(`rotated ${rotated.id} (${rotated.name})\nkey: ${rotated.key}\nStore it now: the relay keeps only its hash and cannot show it again.\n`);
+    });
+}

@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, relayBin, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+
+const run = promisify(execFile);
+const master = 'sk-relay-cli-admin-master-0123456789';
+
+describe('relay keys, accounts, usage and migrate (CLI)', () => {
+  let relay: SpawnedRelay;
+  let port: number;
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = mkdtempSync(join(tmpdir(), 'relay-cli-admin-'));
+    port = await freePort();
+    relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), RELAY_MASTER_KEY: master } });
+    await relay.waitForLog(/relay listening/);
+  });
+  afterAll(async () => {
+    relay.child.kill('SIGTERM');
+    await relay.exited;
+  });
+
+  const cli = (...args: string[]) =>
+    run(process.execPath, [relayBin, ...args], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_URL: `http://127.0.0.1:${port}`, RELAY_MASTER_KEY: master } });
+
+  it('creates an account and a key with limits, shows them, reports usage and revokes the key', async () => {
+    const account = JSON.parse((await cli('accounts', '--json', 'create', 'team-cli', '--currency', 'CNY')).stdout) as { id: string; currency: string };
+    expect(account.currency).toBe('CNY');
+    const topped = JSON.parse((await cli('accounts', '--json', 'topup', account.id, '50')).stdout) as { balance: number };
+    expect(topped.balance).toBe(50);
+
+    const created = (await cli('keys', 'create', 'cli-key', '--account', account.id, '--models', 'mock-*', '--rpm', '60', '--budget', '5:EUR:daily')).stdout;
+    const secret = /key: (sk-relay-[0-9a-f]{48})/.exec(created)?.[1];
+    const id = /created (key_\S+)/.exec(created)?.[1];
+    expect(secret).toBeDefined();
+    expect(created).toMatch(/cannot show it again/);
+
+    const listed = (await cli('keys', 'list')).stdout;
+    expect(listed).toMatch(/^id\s+name\s+prefix/);
+    expect(listed).toMatch(new RegExp(`${id}\\s+cli-key\\s+${secret!.slice(0, 13)}.*5 EUR/daily`));
+    expect(listed).not.toContain(secret);
+
+    const client = new OpenAI({ apiKey: secret!, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'hi' }] });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const usage = JSON.parse((await cli('usage', '--json', '--group-by', 'model', '--key-id', id!)).stdout) as { data: Array<{ group: string; requests: number; currency: string }> };
+    expect(usage.data).toEqual([expect.objectContaining({ group: 'mock-chat', requests: 1, currency: 'CNY' })]);
+    expect((await cli('usage', '--csv', '--group-by', 'key')).stdout).toMatch(/^group,currency,requests/);
+
+    expect((await cli('keys', 'revoke', id!)).stdout).toMatch(/\d{4}-\d{2}-\d{2}T/);
+    await expect(client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('migrates the SQLite file and reports it up to date', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'relay-cli-migrate-'));
+    const first = await run(process.execPath, [relayBin, 'migrate'], { cwd: other, env: { PATH: process.env.PATH ?? '' } });
+    expect(first.stdout).toMatch(/^sqlite at .*relay\.db: applied /);
+    const second = await run(process.execPath, [relayBin, 'migrate'], { cwd: other, env: { PATH: process.env.PATH ?? '' } });
+    expect(second.stdout).toMatch(/up to date/);
+  });
+});
