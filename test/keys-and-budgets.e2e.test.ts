@@ -158,6 +158,27 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it('bills a stream the client left half-way for what was delivered, counted with the tokenizer', async () => {
+    await start();
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'streamer' });
+    upstream.next({ kind: 'stream', chunks: 100, delayMs: 20 });
+    const controller = new AbortController();
+    const stream = await clientFor(created.body.key).chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'tell me a story' }], stream: true }, { signal: controller.signal });
+    let received = 0;
+    await (async () => {
+      for await (const _chunk of stream) if (++received === 6) controller.abort();
+    })().catch(() => undefined);
+    await expect
+      .poll(async () => (await admin<{ data: Array<{ requests: number; prompt_tokens: number; completion_tokens: number; cost: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0])
+      .toMatchObject({ requests: 1, prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
+    const row = (await admin<{ data: Array<{ prompt_tokens: number; completion_tokens: number; cost: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0]!;
+    // "word0 " … about five words were delivered before the client left: a few tokens, not zero, not 100 words.
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(4);
+    expect(row.completion_tokens).toBeLessThan(30);
+    expect(row.prompt_tokens).toBeGreaterThan(0);
+    expect(row.cost).toBeGreaterThan(0);
+  });
+
   it('validates admin input with clear errors and keeps the admin API to the master key', async () => {
     await start();
     const bad = await admin<{ error: { param: string; message: string } }>('/admin/keys', 'POST', { name: 'x', budget: { amount: 5, currency: 'GBP', period: 'daily' } });
