@@ -26,13 +26,16 @@ export type Behaviour =
  * can be scripted to fail (status codes with `retry-after`, connection resets, hangs, streams cut).
  * A request with tools whose last message is not a tool result gets a call of its first tool, with
  * arguments sampled from the tool's schema (JSON and streamed); every other request is echoed.
+ * Streams send `word0 word1 …` by default; with `setStreamDefaults({ likeJson: true })` they send
+ * the JSON answer's own text (in word pieces) and usage instead, as a real model streams the
+ * answer it would have given.
  * @see https://platform.openai.com/docs/api-reference/chat
  */
 export class MockOpenAIUpstream {
   readonly requests: ReceivedRequest[] = [];
   private readonly script: Behaviour[] = [];
   private server: Server | undefined;
-  private streamDefaults = { chunks: 5, delayMs: 0 };
+  private streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
 
   /** The base URL, with /v1 as the official SDKs expect. */
   url = '';
@@ -55,14 +58,14 @@ export class MockOpenAIUpstream {
     return this;
   }
 
-  setStreamDefaults(defaults: { chunks?: number; delayMs?: number }): void {
+  setStreamDefaults(defaults: { chunks?: number; delayMs?: number; likeJson?: boolean }): void {
     this.streamDefaults = { ...this.streamDefaults, ...defaults };
   }
 
   reset(): void {
     this.requests.length = 0;
     this.script.length = 0;
-    this.streamDefaults = { chunks: 5, delayMs: 0 };
+    this.streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -131,6 +134,7 @@ export class MockOpenAIUpstream {
     const usageField = includeUsage ? { usage: null } : {};
     const send = (payload: unknown) => response.write(`data: ${JSON.stringify(payload)}\n\n`);
     const toolCall = toolCallFor(received.body);
+    const likeJson = this.streamDefaults.likeJson ? chatCompletion(model, received.body) : undefined;
     if (toolCall !== undefined) {
       // As OpenAI streams a call: id and name first, the arguments in pieces.
       const half = Math.floor(toolCall.function.arguments.length / 2);
@@ -139,11 +143,20 @@ export class MockOpenAIUpstream {
         send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, finish_reason: null }], ...usageField });
       }
       send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }], ...usageField });
-      if (includeUsage) send({ ...base, choices: [], usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } });
+      if (includeUsage) send({ ...base, choices: [], usage: likeJson?.usage ?? { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 } });
       response.end('data: [DONE]\n\n');
       return;
     }
     send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...usageField });
+    if (likeJson !== undefined) {
+      for (const piece of String(likeJson.choices[0]?.message.content).split(/(?<= )/)) {
+        send({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }], ...usageField });
+      }
+      send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...usageField });
+      if (includeUsage) send({ ...base, choices: [], usage: likeJson.usage });
+      response.end('data: [DONE]\n\n');
+      return;
+    }
     for (let index = 0; index < count; index++) {
       if (behaviour.cutAfter !== undefined && index === behaviour.cutAfter) {
         // Let what was written reach the relay first, so the cut happens after its first byte.
