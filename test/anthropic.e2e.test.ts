@@ -38,6 +38,16 @@ async function streamEventNames(url: string, body: Record<string, unknown>): Pro
   return { names: events.map((event) => event.event ?? ''), events };
 }
 
+async function fetchMessagesAt(base: string, body: unknown) {
+  const response = await request(`${base}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': masterKey, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify(body),
+  });
+  await response.body.dump();
+  return response;
+}
+
 describe('Anthropic upstream and /v1/messages front door', () => {
   const anthropicUpstream = new MockAnthropicUpstream();
   const openaiUpstream = new MockOpenAIUpstream();
@@ -61,6 +71,7 @@ describe('Anthropic upstream and /v1/messages front door', () => {
     anthropicUpstream.reset();
     openaiUpstream.reset();
   });
+  const fetchMessages = (body: unknown) => fetchMessagesAt(relay.url, body);
 
   describe('OpenAI SDK → Claude on an Anthropic upstream', () => {
     it('translates a chat completion, with the upstream key, headers, system prompt, default max_tokens and usage', async () => {
@@ -386,6 +397,34 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       const error = (await stream.finalMessage().catch((caught: unknown) => caught)) as AnthropicAPIError;
       expect(error).toBeInstanceOf(AnthropicAPIError);
       expect(error.error).toMatchObject({ error: { type: 'overloaded_error' } });
+    });
+
+    it('ends a passthrough stream that stops without message_stop with an error event, not a clean end', async () => {
+      anthropicUpstream.next({ kind: 'stream-cut' });
+      const stream = anthropic.messages.stream({ model: claude, max_tokens: 100, messages: [{ role: 'user', content: 'long' }] });
+      const error = (await stream.finalMessage().catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(error).toBeInstanceOf(AnthropicAPIError);
+      await expect.poll(() => relay.logs.filter((line) => line.msg === 'request' && line.path === '/v1/messages').at(-1)?.errorCode).toBe('upstream_error');
+    });
+
+    it('reports only the parameters the answering attempt dropped, and never sends "fallbacks" upstream', async () => {
+      const overloaded = { kind: 'status' as const, status: 529, headers: { 'retry-after-ms': '1' } };
+      anthropicUpstream.next(overloaded, overloaded, overloaded, overloaded);
+      const { response } = await openai.chat.completions
+        .create({ model: claude, seed: 7, messages: [{ role: 'user', content: 'x' }], ...({ fallbacks: ['gpt-4.1'] } as object) })
+        .withResponse();
+      expect(response.headers.get('x-relay-fallback')).toBe('claude-sonnet-4->gpt-4.1');
+      // Anthropic could not honour seed, but HolySheep answered and received it.
+      expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+      expect(openaiUpstream.requests[0]?.body.seed).toBe(7);
+
+      anthropicUpstream.reset();
+      openaiUpstream.reset();
+      anthropicUpstream.next(overloaded, overloaded, overloaded, overloaded);
+      const messages = await fetchMessages({ model: claude, max_tokens: 20, fallbacks: ['gpt-4.1'], messages: [{ role: 'user', content: 'x' }] });
+      expect(messages.headers['x-relay-fallback']).toBe('claude-sonnet-4->gpt-4.1');
+      expect(anthropicUpstream.requests.every((sent) => !('fallbacks' in sent.body))).toBe(true);
+      expect(openaiUpstream.requests[0]?.body).not.toHaveProperty('fallbacks');
     });
 
     it('estimates count_tokens with a tokenizer', async () => {

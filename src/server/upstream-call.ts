@@ -74,7 +74,11 @@ export function prepareUpstreamCall(
               );
             },
           },
-          attempt,
+          (deployment) => {
+            // Only the attempt that answers decides what was dropped: a failed one may have used another upstream.
+            call.dropped.length = 0;
+            return attempt(deployment);
+          },
         );
         finish = (ok) => {
           outcome.finish(ok);

@@ -22,7 +22,9 @@ export type AnthropicBehaviour =
   /** A stream that sends some text, then an `error` event (overloaded by default). */
   | { kind: 'stream-error'; errorType?: string }
   /** A 200 stream whose first event is an `error` event. */
-  | { kind: 'error-first' };
+  | { kind: 'error-first' }
+  /** A stream that sends some text, then ends cleanly without `message_stop` (a cut the relay must notice). */
+  | { kind: 'stream-cut' };
 
 const usage = { input_tokens: 12, cache_creation_input_tokens: 2, cache_read_input_tokens: 3, output_tokens: 6 };
 
@@ -189,6 +191,11 @@ export class MockAnthropicUpstream {
         if (!pinged) await write('ping', {});
         pinged = true;
         for (const piece of pieces(String(block.text), 5)) await write('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
+        if (behaviour.kind === 'stream-cut') {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          response.end();
+          return;
+        }
         if (behaviour.kind === 'stream-error') {
           await new Promise((resolve) => setTimeout(resolve, 30));
           response.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: behaviour.errorType ?? 'overloaded_error', message: 'Overloaded' } })}\n\n`);

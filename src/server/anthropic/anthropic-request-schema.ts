@@ -21,6 +21,8 @@ export const AnthropicMessagesBody = Type.Object(
     max_tokens: Type.Integer({ minimum: 1 }),
     messages: Type.Array(Message, { minItems: 1 }),
     stream: Type.Optional(Type.Boolean()),
+    /** The relay's own field: models to try if this one fails; removed before the request goes upstream. */
+    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 5 })),
   },
   { additionalProperties: true },
 );

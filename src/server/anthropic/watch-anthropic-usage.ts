@@ -15,10 +15,13 @@ export class AnthropicUsageWatcher {
   private readonly counts: AnthropicUsage = {};
   /** Set when the upstream ended the stream with an `error` event (relayed to the client as it is). */
   failed = false;
+  /** Set by `message_stop`: a stream that ends without it was cut. */
+  complete = false;
 
   push(chunk: Buffer): void {
     for (const event of this.parser.push(chunk)) {
       if (event.event === 'error') this.failed = true;
+      if (event.event === 'message_stop') this.complete = true;
       if (event.event !== 'message_start' && event.event !== 'message_delta') continue;
       let usage: unknown;
       try {

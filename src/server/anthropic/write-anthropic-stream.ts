@@ -33,6 +33,10 @@ async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream'
         return false;
       }
     }
+    if (!watcher.complete && !watcher.failed) {
+      // The upstream closed cleanly but never sent message_stop: the answer was cut, and the client must hear so.
+      throw new UpstreamError(`${request.relay.provider ?? 'anthropic'}: the stream ended before message_stop`, { reason: 'network', provider: request.relay.provider });
+    }
     return true;
   } finally {
     request.relay.usage = watcher.usage;

@@ -21,14 +21,15 @@ import { admitRequest, messagesText } from '../admit-request.js';
 export function registerAnthropicMessages(app: FastifyInstance, services: RelayServices): void {
   app.post('/v1/messages', { schema: { body: AnthropicMessagesBody }, errorHandler: anthropicErrorHandler }, async (request, reply) => {
     reply.header('request-id', request.id);
-    const body = request.body as AnthropicRequest;
+    // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
+    const { fallbacks, ...body } = request.body as AnthropicRequest & { fallbacks?: string[] };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => `${typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')}\n${messagesText(body.messages)}`,
       maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
     });
     // metadata.user_id plays the part of OpenAI's `user`: it keeps one end user on one side of a canary.
-    const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.metadata?.user_id });
+    const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.metadata?.user_id });
     request.relay.stream = body.stream === true;
     const outcome = await upstream.run((deployment) => callMessagesTarget(deployment, body, upstream.call));
     const answer = outcome.value;
