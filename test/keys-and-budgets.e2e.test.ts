@@ -179,6 +179,27 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(row.cost).toBeGreaterThan(0);
   });
 
+  it('counts a stream with the tokenizer when the provider is told not to ask for stream usage', async () => {
+    await start(`providers:\n  plain: { type: openai, baseUrl: "${upstream.url}", apiKey: plain-key-0123456789, streamUsage: false }\nmodels:\n  local-llama: { targets: [{ provider: plain }] }\n`);
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'local' });
+    const stream = await clientFor(created.body.key).chat.completions.create({ model: 'local-llama', messages: [{ role: 'user', content: 'hello' }], stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('word0 word1 word2 word3 word4 ');
+    expect(upstream.requests[0]?.body.stream_options).toEqual({ include_usage: true }); // the client's own option passes through
+    upstream.reset();
+    const quiet = await clientFor(created.body.key).chat.completions.create({ model: 'local-llama', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    for await (const _chunk of quiet) {
+      // drain
+    }
+    expect(upstream.requests[0]?.body).not.toHaveProperty('stream_options');
+    await expect
+      .poll(async () => (await admin<{ data: Array<{ requests: number; completion_tokens: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0])
+      .toMatchObject({ requests: 2 });
+    const row = (await admin<{ data: Array<{ completion_tokens: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0]!;
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(10); // counted from "word0 … word4" at least once
+  });
+
   it('validates admin input with clear errors and keeps the admin API to the master key', async () => {
     await start();
     const bad = await admin<{ error: { param: string; message: string } }>('/admin/keys', 'POST', { name: 'x', budget: { amount: 5, currency: 'GBP', period: 'daily' } });

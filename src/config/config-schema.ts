@@ -26,6 +26,12 @@ export const ProviderSchema = Type.Object(
     models: Type.Optional(
       Type.Array(Glob, { description: 'Models this provider serves when no route names them, as names or globs.' }),
     ),
+    streamUsage: Type.Optional(
+      Type.Boolean({
+        description:
+          'OpenAI-compatible only: ask for usage in streams with stream_options.include_usage (default true). Set false for a server that rejects stream_options; its streams are then counted with the tokenizer.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

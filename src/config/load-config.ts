@@ -69,6 +69,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
       headers: {},
       vendors: spec.vendors,
       models: [],
+      streamUsage: true,
       source: 'env',
     });
   }
@@ -82,6 +83,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
       headers: entry.headers ?? {},
       vendors: inherited?.vendors ?? environmentProviders.find((spec) => spec.name === name)?.vendors ?? [],
       models: entry.models ?? [],
+      streamUsage: entry.streamUsage ?? true,
       source: 'config',
     });
   }
@@ -96,6 +98,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
       headers: {},
       vendors: [],
       models: ['mock-*'],
+      streamUsage: true,
       source: 'builtin',
     });
   }

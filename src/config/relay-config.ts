@@ -14,6 +14,8 @@ export interface ProviderSettings {
   vendors: readonly Vendor[];
   /** Extra model names or globs this provider serves. */
   models: readonly string[];
+  /** OpenAI-compatible only: whether streams ask for usage (`stream_options.include_usage`). */
+  streamUsage: boolean;
   /** Where it was defined, for `relay doctor` and the start-up log. */
   source: 'env' | 'config' | 'builtin';
 }

@@ -11,6 +11,8 @@ export interface ProviderDefinition {
   baseUrl: string;
   apiKey: string | undefined;
   headers: Record<string, string>;
+  /** OpenAI-compatible only: whether streams ask for usage. */
+  streamUsage?: boolean;
 }
 
 /** Builds the adapter for one configured upstream; the type picks the wire format. */
@@ -18,7 +20,7 @@ export function createProvider(definition: ProviderDefinition, dispatcher: Dispa
   const options = { ...definition, dispatcher };
   switch (definition.type) {
     case 'openai':
-      return new OpenAICompatibleProvider(options);
+      return new OpenAICompatibleProvider(options, { streamUsage: definition.streamUsage ?? true });
     case 'anthropic':
       return new AnthropicProvider(options);
     case 'gemini':
