@@ -1,0 +1,150 @@
+/**
+ * The Helm chart deploy/helm/relay, rendered by test/support/helm-template (no helm binary is
+ * installable here; when `helm` is on the PATH its own rendering is compared with ours): its
+ * values schema, the objects it renders with the defaults (the same as deploy/kubernetes) and with
+ * every option, the settings it refuses, and release-scoped names.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { renderChart, type RenderedChart } from '../support/helm-template/render-chart.js';
+import { TemplateError } from '../support/helm-template/template-error.js';
+import { ajvProblems, compileJsonSchema } from '../support/kubernetes-validation/json-schema.js';
+import { parseManifests } from '../support/kubernetes-validation/parse-manifests.js';
+import { validateManifests } from '../support/kubernetes-validation/validate-manifests.js';
+import { comparableObjects, withoutHelmBookkeeping } from './support/comparable-objects.js';
+import { kubernetesManifests } from './support/kubernetes-manifests.js';
+import { at, only, relayContainerOf } from './support/manifest-accessors.js';
+import { repository } from './support/repository.js';
+
+const { chartDir, packageVersion } = repository;
+const { applied } = kubernetesManifests;
+const validateValues = compileJsonSchema(JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as object);
+
+/** `helm template <release> deploy/helm/relay -n <namespace>` with `values` as an overrides file. */
+function render(values: Record<string, unknown> = {}, release = { name: 'relay', namespace: 'relay' }): RenderedChart {
+  return renderChart(chartDir, { values, releaseName: release.name, namespace: release.namespace });
+}
+
+/** Why the chart refuses these values ('' when it renders them). */
+function renderProblems(values: Record<string, unknown>): string {
+  try {
+    render(values);
+    return '';
+  } catch (error) {
+    if (error instanceof TemplateError) return error.message;
+    throw error;
+  }
+}
+
+const helmAvailable = spawnSync('helm', ['version', '--short'], { encoding: 'utf8' }).status === 0;
+
+describe('deploy/helm/relay', () => {
+  const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as Record<string, string>;
+  let rendered: RenderedChart | undefined;
+  const defaults = () => (rendered ??= render());
+
+  it('is a v2 application chart for this version of the relay', () => {
+    expect(chart).toMatchObject({ apiVersion: 'v2', name: 'relay', type: 'application', appVersion: packageVersion });
+    expect(chart.version).toMatch(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
+    expect(chart.kubeVersion).toBeTruthy();
+  });
+
+  it('has default values that meet its values.schema.json, which refuses typos and secrets in env', () => {
+    const values = parseYaml(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as object;
+    expect(validateValues(values), ajvProblems(validateValues.errors).join('\n')).toBe(true);
+    expect(renderProblems({ replicas: 3 })).toMatch(/additionalProperties|must NOT have additional properties/);
+    expect(renderProblems({ env: { OPENAI_API_KEY: 'sk-…' } })).toMatch(/propertyNames|property name/);
+    expect(renderProblems({ ingress: { hosts: [{ host: 'x', paths: [{ path: 'no-slash', pathType: 'Prefix' }] }] } })).toMatch(/pattern/);
+  });
+
+  it('renders, with the default values, the same objects as deploy/kubernetes (the Namespace aside)', () => {
+    expect(comparableObjects(defaults().objects)).toEqual(comparableObjects(applied.filter((object) => object.kind !== 'Namespace')));
+    // Helm's own labels are there too.
+    for (const object of defaults().objects) expect(object.metadata.labels?.['app.kubernetes.io/managed-by'], object.kind).toBe('Helm');
+    const annotations = at(only(defaults().objects, 'Deployment'), 'spec', 'template', 'metadata', 'annotations') as Record<string, string>;
+    expect(annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('renders the Flagger Canary of deploy/kubernetes when canary.enabled, and leaves the Service to Flagger', () => {
+    const rendered = render({ canary: { enabled: true } });
+    expect(rendered.objects.filter((object) => object.kind === 'Service')).toEqual([]);
+    expect(withoutHelmBookkeeping(only(rendered.objects, 'Canary'))).toEqual(withoutHelmBookkeeping(kubernetesManifests.read('canary.yaml')[0]!));
+    expect(validateManifests(rendered.objects)).toEqual([]);
+    expect(renderProblems({ canary: { enabled: true }, ingress: { enabled: false } })).toMatch(/enable ingress/);
+  });
+
+  it('validates every object it renders with the defaults and with every option turned on or off', () => {
+    expect(validateManifests(defaults().objects)).toEqual([]);
+    const variants: Array<Record<string, unknown>> = [
+      {
+        secrets: { existingSecret: '', values: { HOLYSHEEP_API_KEY: 'sk-x', RELAY_MASTER_KEY: 'sk-relay-0123456789abcdef' } },
+        database: { url: 'postgres://relay:pw@postgresql:5432/relay' },
+        redis: { url: 'redis://:pw@redis-master:6379/0' },
+        serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
+        podAntiAffinityPreset: 'hard',
+        persistence: { existingClaim: 'relay-data' },
+        extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }],
+        imagePullSecrets: [{ name: 'registry' }],
+        podAnnotations: { team: 'ai' },
+        nodeSelector: { 'kubernetes.io/os': 'linux' },
+        pdb: { minAvailable: '50%' },
+      },
+      { autoscaling: { enabled: false }, ingress: { enabled: false }, networkPolicy: { enabled: false }, pdb: { enabled: false }, serviceAccount: { create: false } },
+      { networkPolicy: { stateStores: { enabled: false }, extraEgress: [{ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ protocol: 'TCP', port: 6379 }] }] } },
+    ];
+    for (const variant of variants) {
+      const rendered = render(variant);
+      expect(validateManifests(rendered.objects), JSON.stringify(variant)).toEqual([]);
+      expect(rendered.notes).toContain('relay');
+    }
+    const full = render(variants[0]!);
+    const secret = only(full.objects, 'Secret');
+    expect(Object.keys(at(secret, 'stringData') as object).sort()).toEqual(['DATABASE_URL', 'HOLYSHEEP_API_KEY', 'REDIS_URL', 'RELAY_MASTER_KEY']);
+    expect(relayContainerOf(only(full.objects, 'Deployment')).envFrom).toEqual([{ secretRef: { name: secret.metadata.name } }]);
+    expect(at(only(full.objects, 'Deployment'), 'spec', 'template', 'metadata', 'annotations', 'checksum/secret')).toMatch(/^[0-9a-f]{64}$/);
+    const bare = render(variants[1]!);
+    expect(at(only(bare.objects, 'Deployment'), 'spec', 'replicas')).toBe(3);
+    expect(bare.objects.map((object) => object.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
+  });
+
+  it('refuses settings that would break the pods', () => {
+    expect(renderProblems({ terminationGracePeriodSeconds: 30 })).toMatch(/terminationGracePeriodSeconds \(30 s\) must exceed/);
+    expect(renderProblems({ env: { SHUTDOWN_GRACE_PERIOD_MS: '60000' } })).toMatch(/must exceed .*65000 ms/);
+    expect(renderProblems({ terminationGracePeriodSeconds: 31 })).toBe('');
+    expect(renderProblems({ database: { url: 'postgres://relay:pw@db:5432/relay' } })).toMatch(/put DATABASE_URL and REDIS_URL in that Secret/);
+  });
+
+  it('names everything after the release, so two releases can share a namespace', () => {
+    const other = render({}, { name: 'staging', namespace: 'llm' });
+    const deployment = only(other.objects, 'Deployment');
+    expect(deployment.metadata).toMatchObject({ name: 'staging-relay', namespace: 'llm' });
+    expect(at(deployment, 'spec', 'selector', 'matchLabels')).toEqual({ 'app.kubernetes.io/name': 'staging-relay' });
+    expect(at(only(other.objects, 'NetworkPolicy'), 'spec', 'podSelector', 'matchLabels')).toEqual({ 'app.kubernetes.io/instance': 'staging' });
+    expect(relayContainerOf(deployment).envFrom).toEqual([{ secretRef: { name: 'relay-secrets' } }]);
+    expect(other.notes).toContain('staging-relay.llm.svc.cluster.local');
+    expect(validateManifests(other.objects)).toEqual([]);
+  });
+
+  it.skipIf(!helmAvailable)('agrees with `helm template` and passes `helm lint`', () => {
+    const lint = spawnSync('helm', ['lint', chartDir, '--strict'], { encoding: 'utf8' });
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    for (const [overrides, file] of [
+      [{}, undefined],
+      [{ canary: { enabled: true } }, 'canary'],
+    ] as const) {
+      const args = ['template', 'relay', chartDir, '--namespace', 'relay', '--kube-version', '1.30.0'];
+      if (file) {
+        const valuesFile = join(mkdtempSync(join(tmpdir(), 'relay-helm-')), `${file}.yaml`);
+        writeFileSync(valuesFile, stringifyYaml(overrides));
+        args.push('--values', valuesFile);
+      }
+      const rendered = spawnSync('helm', args, { encoding: 'utf8' });
+      expect(rendered.status, rendered.stderr).toBe(0);
+      expect(comparableObjects(parseManifests(rendered.stdout, 'helm template'))).toEqual(comparableObjects(render(overrides).objects));
+    }
+  });
+});

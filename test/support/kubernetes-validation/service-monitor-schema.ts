@@ -1,0 +1,33 @@
+/** Prometheus Operator durations (`30s`, `1m`), as the Canary's. */
+const duration = { type: 'string', pattern: '^[0-9]+(m|s)' };
+
+/**
+ * The parts of a Prometheus Operator ServiceMonitor (monitoring.coreos.com/v1) the chart renders,
+ * closed with additionalProperties: false so a misspelt field fails here rather than being pruned.
+ */
+export const serviceMonitorSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'monitoring.coreos.com/v1' },
+    kind: { const: 'ServiceMonitor' },
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['selector', 'endpoints'],
+      properties: {
+        selector: { type: 'object', properties: { matchLabels: { type: 'object', additionalProperties: { type: 'string' } } } },
+        namespaceSelector: { type: 'object', additionalProperties: false, properties: { matchNames: { type: 'array', items: { type: 'string' } } } },
+        endpoints: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { port: { type: 'string' }, path: { type: 'string' }, interval: duration, scrapeTimeout: duration },
+          },
+        },
+      },
+    },
+  },
+};
