@@ -49,6 +49,17 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   program
+    .command('doctor')
+    .description('check the configuration, each upstream (DNS, connection, key), model names and storage, with the fix for what fails')
+    .option('--json', 'print the checks as JSON: { ok, checks: [{ name, status, detail, fix? }] }')
+    .option('--timeout-ms <ms>', 'time each network step may take', milliseconds, 5000)
+    .action(async (options: { json?: boolean; timeoutMs: number }) => {
+      // Loaded here, not at the top: like serve, it pulls in drivers the other commands do not need.
+      const { runDoctorCommand } = await import('./doctor/doctor-command.js');
+      await runDoctorCommand(options);
+    });
+
+  program
     .command('schema')
     .description('print the JSON Schema of relay.yaml')
     .action(() => {

@@ -206,6 +206,8 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     ledgerFlushIntervalMs: file.ledger?.flushIntervalMs ?? 1000,
     databaseUrl: env.string('DATABASE_URL'),
     redisUrl: env.string('REDIS_URL'),
+    metricsPort: env.integer('METRICS_PORT', { min: 0, max: 65535 }),
+    metricsToken: env.string('METRICS_TOKEN'),
     mockOnly,
     configFile,
   };

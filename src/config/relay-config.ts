@@ -98,6 +98,10 @@ export interface RelayConfig {
   ledgerFlushIntervalMs: number;
   /** `DATABASE_URL`: Postgres for clusters; unset means the SQLite file `<data dir>/relay.db`. */
   databaseUrl: string | undefined;
+  /** `METRICS_PORT`: serve /metrics on this port only (default: on the main port). */
+  metricsPort: number | undefined;
+  /** `METRICS_TOKEN`: require `Authorization: Bearer <token>` on /metrics. */
+  metricsToken: string | undefined;
   /** `REDIS_URL`: shared counters for limits and budgets across replicas; unset means in memory. */
   redisUrl: string | undefined;
   /** True when no real upstream is configured and the built-in mock serves `mock-*`. */

@@ -6,6 +6,7 @@ import type { Usage } from '../spec/openai-chat.js';
 import { tokenCounter } from '../spec/token-counter.js';
 import type { LedgerRecord } from '../store/relay-store.js';
 import type { LedgerWriter } from './ledger-writer.js';
+import { publishRequestMetered } from '../observability/relay-events.js';
 
 /** What the server knows of a finished request that reached an upstream. */
 export interface FinishedRequest {
@@ -89,6 +90,15 @@ export async function meterRequest(finished: FinishedRequest, options: MeterOpti
       createdAt: Date.now(),
     };
     options.ledger.add(record);
+    publishRequestMetered({
+      model: record.model,
+      provider: finished.provider,
+      currency,
+      costMicros: cost.costMicros,
+      officialCostMicros: cost.officialCostMicros,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+    });
   } catch (error) {
     options.onError(error, finished.requestId);
   }

@@ -35,8 +35,12 @@ export class DeploymentRegistry {
     private readonly now: () => number = Date.now,
   ) {}
 
-  deployment(provider: Provider, model: string, weight: number): Deployment {
-    const id = `${provider.name}/${model}`;
+  /**
+   * The deployment of `model` on `provider`. `healthId` lets many model names share one health
+   * record (names served by a family route, which clients could otherwise invent without end).
+   */
+  deployment(provider: Provider, model: string, weight: number, healthId = `${provider.name}/${model}`): Deployment {
+    const id = healthId;
     let health = this.breakers.get(id);
     if (health === undefined) {
       health = new CircuitBreaker(this.breakerOptions, this.now);

@@ -38,6 +38,8 @@ export type FallbackKind = 'exhausted' | 'context_length' | 'content_filter';
 export class ModelRouter {
   private readonly resolved = new Map<string, ResolvedModel | null>();
   private readonly servedNames: string[];
+  /** Undefined while the constructor lists the served names (everything is cached then). */
+  private listedNames: Set<string> | undefined;
   private readonly providerMatchers: Array<{ name: string; matches: (model: string) => boolean }>;
   private readonly keyMatchers = new WeakMap<Principal, (model: string) => boolean>();
   private readonly catalog = new Map<string, CatalogModel>(defaultCatalog.map((entry) => [entry.id, entry]));
@@ -54,6 +56,8 @@ export class ModelRouter {
     if (config.mockOnly) for (const name of ['mock-chat', 'mock-embedding']) candidates.add(name);
     for (const settings of config.providers.values()) for (const pattern of settings.models) if (!/[*?]/.test(pattern)) candidates.add(pattern);
     this.servedNames = [...candidates].filter((name) => this.lookup(name) !== null).sort();
+    this.listedNames = new Set(this.servedNames);
+    for (const name of config.routes.keys()) this.listedNames.add(name);
     const liveCanaries = new Set<string>();
     for (const route of config.routes.values()) if (route.canary !== undefined) liveCanaries.add(route.model);
     for (const [model, controller] of options.canaries) {
@@ -62,6 +66,16 @@ export class ModelRouter {
         options.canaries.delete(model);
       }
     }
+  }
+
+  /** Whether a name is listed (for bounded metric labels). */
+  isListed(model: string): boolean {
+    return this.listedNames?.has(model) ?? false;
+  }
+
+  /** Only listed names are cached: a family route serves any `gpt-*` name, and clients must not grow memory. */
+  private cacheable(name: string): boolean {
+    return this.listedNames === undefined || this.listedNames.has(name);
   }
 
   /** Names for `GET /v1/models`: every concrete model and alias this relay serves. */
@@ -136,8 +150,8 @@ export class ModelRouter {
     for (let depth = 0; depth < 8 && this.config.aliases.has(model); depth++) model = this.config.aliases.get(model) ?? model;
     const route = this.runtimeFor(model);
     const result = route === undefined ? null : { requested, model, route };
-    // Unknown names are not cached: a client looping over random names must not grow memory.
-    if (result !== null) this.resolved.set(requested, result);
+    // Unknown and unlisted names are not cached: a client looping over random names must not grow memory.
+    if (result !== null && this.cacheable(requested)) this.resolved.set(requested, result);
     return result;
   }
 
@@ -145,7 +159,7 @@ export class ModelRouter {
     const existing = this.runtimes.get(model);
     if (existing !== undefined) return existing;
     const runtime = this.buildRuntime(model);
-    if (runtime !== undefined) this.runtimes.set(model, runtime);
+    if (runtime !== undefined && this.cacheable(model)) this.runtimes.set(model, runtime);
     return runtime;
   }
 
@@ -168,6 +182,12 @@ export class ModelRouter {
     }
     const target = this.defaultTarget(model);
     if (target === undefined) return undefined;
+    if (!this.cacheable(model)) {
+      // An unlisted name shares its provider's health record instead of starting one of its own.
+      const provider = this.options.providerFor(target.provider);
+      const deployment = this.options.registry.deployment(provider, target.model, 1, `${provider.name}/other`);
+      return new RouteRuntime(model, [[deployment]], 'weighted', undefined, undefined);
+    }
     return new RouteRuntime(model, [this.deployments([target])], 'weighted', undefined, undefined);
   }
 

@@ -31,6 +31,10 @@ import { registerAdminAccounts } from './admin/admin-accounts.js';
 import { registerAdminKeys } from './admin/admin-keys.js';
 import { registerAdminUsage } from './admin/admin-usage.js';
 import { registerAdminRouting } from './routes/admin-routing.js';
+import { registerMetricsRoute } from './routes/metrics-route.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { ResilientLimitStore } from '../limits/resilient-limit-store.js';
+import { SseWriter } from './sse-writer.js';
 import { registerAnthropicMessages } from './routes/anthropic-messages.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerEmbeddingsAndCompletions } from './routes/embeddings-and-completions.js';
@@ -181,10 +185,15 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   });
 
   app.decorateRequest('relay', null as never);
+  const inflight = { requests: 0 };
   app.addHook('onRequest', async (request, reply) => {
     request.relay = newRequestState();
     reply.header('x-request-id', request.id);
-    reply.raw.once('close', () => finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services));
+    inflight.requests++;
+    reply.raw.once('close', () => {
+      inflight.requests--;
+      finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services);
+    });
     if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
     else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdmin(request.headers, services.keys);
   });
@@ -202,6 +211,21 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   registerChatCompletions(app, services);
   registerEmbeddingsAndCompletions(app, services);
   registerAnthropicMessages(app, services);
+  const metrics = new RelayMetrics({
+    deployments: () => services.deployments.snapshot(),
+    canaries: () => [...services.config.routes.values()].flatMap((route) => {
+      const controller = services.router.canary(route.model);
+      return controller === undefined ? [] : [{ model: route.model, weight: controller.snapshot().weight }];
+    }),
+    ledgerPending: () => services.ledger.pending,
+    inflightRequests: () => inflight.requests,
+    inflightStreams: () => SseWriter.open,
+    limitsDegraded: () => limits instanceof ResilientLimitStore && limits.degraded,
+    isListedModel: (model) => services.router.isListed(model),
+  });
+  // On its own port when METRICS_PORT is set, so it can stay inside the cluster while the API is exposed.
+  const metricsApp = config.metricsPort === undefined ? undefined : Fastify({ logger: false });
+  registerMetricsRoute(metricsApp ?? app, metrics, config.metricsToken);
   registerAdminRouting(app, services);
   registerAdminKeys(app, services);
   registerAdminAccounts(app, services);
@@ -215,6 +239,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       await storedKeys.start();
       await restoreCounters(services, limits, accountCurrencies);
       const address = await app.listen({ port: config.port, host: config.host });
+      if (metricsApp !== undefined) await metricsApp.listen({ port: config.metricsPort, host: config.host });
       services.lifecycle.ready = true;
       const bound = app.server.address();
       const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;
@@ -224,6 +249,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       services.lifecycle.draining = true;
       for (const controller of canaries.values()) controller.stop();
       await app.close();
+      await metricsApp?.close();
+      metrics.close();
       storedKeys.stop();
       await Promise.allSettled([...services.metering]);
       await services.ledger.close();
@@ -315,5 +342,8 @@ function finishRequest(request: FastifyRequest, status: number, clientAborted: b
     durationMs,
     firstByteMs: state.firstByteAt === undefined ? undefined : state.firstByteAt - state.startedAt,
     clientAborted,
+    servedModel: state.servedModel,
+    upstreamMs: state.upstreamMs,
+    fallbackFrom: state.fallbackFrom,
   });
 }

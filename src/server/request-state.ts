@@ -18,6 +18,10 @@ export interface RequestState {
   status: number | undefined;
   /** The public name of the model that answered (after aliases and fallbacks), for pricing and the ledger. */
   servedModel: string | undefined;
+  /** Time spent on upstream attempts (and waits between them) before the answer could start. */
+  upstreamMs: number | undefined;
+  /** The model asked for, when a fallback model answered. */
+  fallbackFrom: string | undefined;
   /** The key's hold on its limits and budget, settled when the request ends. */
   admission: Admission | undefined;
   /** The prompt as text, for counting tokens when the upstream reports none. */
@@ -40,6 +44,8 @@ export function newRequestState(): RequestState {
     firstByteAt: undefined,
     status: undefined,
     servedModel: undefined,
+    upstreamMs: undefined,
+    fallbackFrom: undefined,
     admission: undefined,
     promptText: undefined,
     deliveredParts: undefined,

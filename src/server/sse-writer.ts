@@ -6,6 +6,9 @@ import type { OpenAIErrorBody } from '../spec/relay-error.js';
  * the upstream writes, the relay waits instead of buffering the whole answer in memory.
  */
 export class SseWriter {
+  /** Streams open to clients in this process, for the `relay_inflight_streams` gauge. */
+  static open = 0;
+
   constructor(private readonly response: ServerResponse) {}
 
   get closed(): boolean {
@@ -13,6 +16,8 @@ export class SseWriter {
   }
 
   open(headers: Record<string, string | number | string[]>): void {
+    SseWriter.open++;
+    this.response.once('close', () => SseWriter.open--);
     this.response.writeHead(200, {
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',

@@ -5,6 +5,7 @@ import { AttemptsExhaustedError, runAttemptChain, type AttemptOutcome } from '..
 import type { Deployment } from '../routing/deployment.js';
 import type { ResolvedModel } from '../routing/model-router.js';
 import { RelayError, toClientError } from '../spec/relay-error.js';
+import { publishAttemptFailed } from '../observability/relay-events.js';
 import type { RelayServices } from './relay-services.js';
 
 /** One request's way through the attempt chain, tied to the client's connection. */
@@ -57,6 +58,7 @@ export function prepareUpstreamCall(
   return {
     call,
     async run(attempt) {
+      const started = performance.now();
       try {
         const outcome = await runAttemptChain(
           {
@@ -68,6 +70,7 @@ export function prepareUpstreamCall(
             deadline: Date.now() + config.deadlineMs,
             priceOf: services.priceOf,
             onAttemptFailed: (error, deployment, number) => {
+              publishAttemptFailed({ provider: deployment.provider.name, deployment: deployment.id, reason: error.reason });
               logger.warn(
                 { requestId: request.id, deployment: deployment.id, attempt: number, reason: error.reason, status: error.status, detail: error.message },
                 'upstream attempt failed',
@@ -87,6 +90,8 @@ export function prepareUpstreamCall(
         state.provider = outcome.deployment.provider.name;
         state.model = outcome.deployment.model;
         state.servedModel = outcome.resolved.model;
+        state.upstreamMs = performance.now() - started;
+        if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
         state.attempts = outcome.attempts;
         reply.header('x-relay-model', outcome.deployment.model);
         reply.header('x-relay-provider', outcome.deployment.provider.name);

@@ -1,0 +1,42 @@
+import { Redis } from 'ioredis';
+import type { RelayConfig } from '../../config/relay-config.js';
+import { maskPassword } from './check-database.js';
+import { checkResult, type CheckResult } from './doctor-check.js';
+import { CheckTimeoutError, errorCode, errorMessage, withTimeout } from './with-timeout.js';
+
+/** REDIS_URL, when set: the shared counters of limits and budgets must answer a PING. */
+export async function checkRedis(config: RelayConfig, timeoutMs: number): Promise<CheckResult> {
+  if (config.redisUrl === undefined) {
+    const replicas = config.limits.replicas > 1 ? ': with several replicas, each counts only its own requests' : '';
+    return checkResult('redis', config.limits.replicas > 1 ? 'warn' : 'pass', `REDIS_URL is not set: limits and budgets are counted in memory${replicas}`, config.limits.replicas > 1 ? 'set REDIS_URL so every replica shares the counters.' : undefined);
+  }
+  const shown = maskPassword(config.redisUrl);
+  // One attempt, no queue, no reconnects: a diagnosis wants the first error, not a retry loop.
+  const client = new Redis(config.redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await withTimeout(client.connect(), timeoutMs);
+    const answer = await withTimeout(client.ping(), timeoutMs);
+    return checkResult('redis', 'pass', `${shown}: PING → ${answer}`);
+  } catch (error) {
+    const what = error instanceof CheckTimeoutError ? `no answer within ${timeoutMs} ms` : `${errorCode(error)}: ${errorMessage(error)}`;
+    const policy =
+      config.limits.onBackendFailure === 'fail-closed'
+        ? 'While Redis is unreachable, serve refuses limited requests (503 limits_unavailable, limits.onBackendFailure: fail-closed).'
+        : "While Redis is unreachable, each replica enforces its share of every limit (limits.onBackendFailure: fail-open).";
+    return checkResult(
+      'redis',
+      'fail',
+      `${shown}: ${what}`,
+      [
+        'check the host, port and password in REDIS_URL, and that Redis runs.',
+        'In Kubernetes, the NetworkPolicy must allow egress on TCP 6379 (deploy/kubernetes/networkpolicy.yaml allows pods labelled',
+        'app.kubernetes.io/name: redis in the namespace; a managed Redis needs an ipBlock rule):',
+        '  kubectl -n relay get networkpolicy relay-egress -o yaml',
+        policy,
+      ].join('\n'),
+    );
+  } finally {
+    client.disconnect();
+  }
+}

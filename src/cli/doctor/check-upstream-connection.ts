@@ -1,0 +1,51 @@
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { upstreamHost } from './check-upstream-dns.js';
+import { checkResult, type CheckResult } from './doctor-check.js';
+import { upstreamFixes } from './upstream-fixes.js';
+import type { UpstreamTarget } from './upstream-target.js';
+import { CheckTimeoutError, errorCode, errorMessage } from './with-timeout.js';
+
+/**
+ * Opens a TCP connection to the upstream (and, for https, completes the TLS handshake with the
+ * certificate checked as the relay's calls check it), then closes it. Kept apart from the HTTP call
+ * so a blocked port, a refused connection and a bad certificate each get their own fix.
+ */
+export async function checkUpstreamConnection(target: UpstreamTarget, timeoutMs: number): Promise<CheckResult> {
+  const secure = target.url.protocol === 'https:';
+  const name = `upstream ${target.settings.name} ${secure ? 'TLS' : 'TCP'}`;
+  const host = upstreamHost(target);
+  const where = `${host}:${target.port}`;
+  const started = performance.now();
+  try {
+    const protocol = await open(host, target.port, secure, timeoutMs);
+    const elapsed = Math.round(performance.now() - started);
+    return checkResult(name, 'pass', secure ? `${where}: handshake done (${protocol}, ${elapsed} ms)` : `${where}: connected (${elapsed} ms)`);
+  } catch (error) {
+    const code = errorCode(error);
+    const what = error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : `${code}: ${errorMessage(error)}`;
+    return checkResult(name, 'fail', `${where}: ${what}; key not checked`, upstreamFixes.connection(target, code));
+  }
+}
+
+/** Resolves with the TLS protocol (or `tcp`) once connected; rejects with the socket's error or a timeout. */
+function open(host: string, port: number, secure: boolean, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = secure
+      ? connectTls({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}) })
+      : connectTcp({ host, port });
+    const timer = setTimeout(() => finish(new CheckTimeoutError(timeoutMs)), timeoutMs);
+    const finish = (error: Error | undefined) => {
+      clearTimeout(timer);
+      const protocol = secure ? ((socket as TLSSocket).getProtocol() ?? 'TLS') : 'tcp';
+      socket.removeAllListeners();
+      // A late error from the destroyed socket must not become an uncaught exception.
+      socket.on('error', () => {});
+      socket.destroy();
+      if (error === undefined) resolve(protocol);
+      else reject(error);
+    };
+    socket.once(secure ? 'secureConnect' : 'connect', () => finish(undefined));
+    socket.once('error', (error) => finish(error));
+  });
+}

@@ -1,0 +1,104 @@
+import type { UpstreamKey, UpstreamTarget } from './upstream-target.js';
+
+/**
+ * The names of deploy/kubernetes (and the Helm chart's defaults). Fixes print them in commands; a
+ * deployment under other names changes them, which the fixes say once.
+ */
+const namespace = 'relay';
+const secret = 'relay-secrets';
+const deployment = 'deployment/relay';
+const networkPolicy = 'relay-egress';
+const namesNote = `(names as in deploy/kubernetes: namespace ${namespace}, Secret ${secret}, ${deployment}, NetworkPolicy ${networkPolicy}; use yours if they differ)`;
+
+/**
+ * The fix under each failed upstream check: the seed playbook's "Common Errors and Fixes" (401 from a
+ * key not loaded from the Secret, 429, timeouts from blocked egress or DNS), turned into the
+ * commands for this relay's manifests.
+ */
+export const upstreamFixes = {
+  dns(target: UpstreamTarget, code: string): string {
+    const host = target.url.hostname;
+    const cause =
+      code !== 'ENOTFOUND'
+        ? `the resolver did not answer for ${host} (${code}): cluster DNS is down, or egress to it is blocked.`
+        : target.defaultBaseUrl
+          ? `no DNS record for ${host}, the built-in default host: the resolver here cannot see public names.`
+          : `no DNS record for ${host}: check the host name in ${target.baseUrlSource}; if it is right, the resolver here cannot see it.`;
+        : `the resolver did not answer for ${host} (${code}): cluster DNS is down, or egress to it is blocked.`;
+    return [
+      cause,
+      "In Kubernetes, resolve it from a pod under the relay's NetworkPolicy (the seed's nslookup check):",
+      `  kubectl -n ${namespace} run relay-dns-check --rm -it --restart=Never --image=busybox:1.36 --labels=app.kubernetes.io/instance=relay -- nslookup ${host}`,
+      'If that fails too, check the cluster DNS, and that the NetworkPolicy allows DNS egress to kube-system on UDP and TCP 53:',
+      '  kubectl -n kube-system get pods -l k8s-app=kube-dns',
+      `  kubectl -n ${namespace} get networkpolicy ${networkPolicy} -o yaml`,
+      namesNote,
+    ].join('\n');
+  },
+
+  connection(target: UpstreamTarget, code: string): string {
+    const where = `${target.url.hostname}:${target.port}`;
+    if (code === 'ECONNREFUSED') {
+      return [
+        `nothing accepts connections on ${where}: check the host and port in ${target.baseUrlSource} (https means 443),`,
+        'and that the upstream server runs. A proxy or firewall on the way may also refuse it.',
+      ].join('\n');
+    }
+    if (code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+      return [
+        `the upstream's TLS certificate is not trusted (${code}). Behind a TLS-inspecting proxy or with a private CA, give Node the CA:`,
+        '  NODE_EXTRA_CA_CERTS=/path/to/ca.pem',
+        `An expired certificate, or one for another name: check the host in ${target.baseUrlSource}.`,
+      ].join('\n');
+    }
+    const reset = code === 'ECONNRESET' ? `the connection to ${where} was cut (a firewall or proxy, or plain http on an https URL)` : `no answer from ${where} (${code}): egress is blocked`;
+    return [
+      `${reset}. In Kubernetes, the NetworkPolicy must allow egress on TCP ${target.port} to any destination:`,
+      `  kubectl -n ${namespace} get networkpolicy -o yaml`,
+      `deploy/kubernetes/networkpolicy.yaml allows TCP 443 anywhere (the seed's policy, with namespaceSelector: {}, allows only pods in the cluster)${target.port === 443 ? '' : `; port ${target.port} needs its own rule`}.`,
+      'Elsewhere: firewall or security-group egress rules. The relay connects directly, it does not use HTTP(S)_PROXY:',
+      'a network that only lets a proxy out blocks it.',
+      namesNote,
+    ].join('\n');
+  },
+
+  keyRefused(target: UpstreamTarget, key: UpstreamKey, status: number): string {
+    if (key.value === undefined) {
+      return `no key is configured for ${target.settings.name} and the upstream requires one: set providers.${target.settings.name}.apiKey: "\${VARIABLE}" in relay.yaml and VARIABLE in the environment.`;
+    }
+    const variable = key.variable ?? 'VARIABLE';
+    const lines = [
+      `the upstream refused the key in ${key.source}: check it is the current key for this upstream, complete, without quotes, spaces or line breaks.`,
+    ];
+    if (status === 403) lines.push('A 403 can also be a restricted key without permission to list models: the message above says which.');
+    lines.push(
+      `In Kubernetes (the seed's "401 Invalid API key": the key not loaded from the Secret):`,
+      `  kubectl -n ${namespace} get secret ${secret} -o jsonpath='{.data.${variable}}' | base64 -d | wc -c    # its length, never its value`,
+      `  kubectl -n ${namespace} exec ${deployment} -- sh -c 'env | cut -d= -f1 | grep _KEY'                 # the names the pod sees`,
+      `  kubectl -n ${namespace} patch secret ${secret} --type merge -p '{"stringData":{"${variable}":"YOUR_${variable}"}}'`,
+      `  kubectl -n ${namespace} rollout restart ${deployment}`,
+      "With the seed's own manifests, recreate its Secret holysheep-api-credentials in namespace ai-services:",
+      '  kubectl -n ai-services delete secret holysheep-api-credentials',
+      '  kubectl -n ai-services create secret generic holysheep-api-credentials --from-literal=API_KEY=YOUR_HOLYSHEEP_API_KEY --from-literal=BASE_URL=https://api.holysheep.ai/v1',
+      namesNote,
+    );
+    return lines.join('\n');
+  },
+
+  rateLimited(target: UpstreamTarget): string {
+    const upgrade = /holysheep/i.test(target.url.hostname) ? 'Upgrade the HolySheep tier (https://www.holysheep.ai/dashboard)' : "Raise the upstream account's tier";
+    return [
+      'the relay retries 429s with back-off (honouring retry-after), but steady 429s mean the limits are too low for the traffic.',
+      `${upgrade}, or add more keys as deployments of a route, so the relay spreads requests over them:`,
+      '  models:',
+      '    gpt-4.1:',
+      '      targets:',
+      `        - { provider: ${target.settings.name}, apiKey: "\${KEY_1}" }`,
+      `        - { provider: ${target.settings.name}, apiKey: "\${KEY_2}" }`,
+    ].join('\n');
+  },
+
+  quota(target: UpstreamTarget, key: UpstreamKey): string {
+    return `the upstream account behind ${key.source} has no quota or credit left: top it up in ${target.settings.name}'s dashboard, or use another account's key.`;
+  },
+};

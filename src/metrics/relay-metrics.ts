@@ -1,0 +1,177 @@
+import diagnostics from 'node:diagnostics_channel';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AttemptFailedEvent, RequestEndEvent, RequestMeteredEvent } from '../observability/relay-events.js';
+
+/** Live state the metrics read when scraped (nothing is pushed on the request path for these). */
+export interface MetricsSources {
+  deployments(): Array<{ id: string; state: 'closed' | 'open' | 'half_open'; inflight: number }>;
+  canaries(): Array<{ model: string; weight: number }>;
+  ledgerPending(): number;
+  inflightRequests(): number;
+  inflightStreams(): number;
+  limitsDegraded(): boolean;
+  /** Whether a model name is one the relay lists (catalogue, routes, aliases): others are labelled `other`. */
+  isListedModel(model: string): boolean;
+}
+
+const refusalCodes = new Set(['rate_limit_exceeded', 'parallel_limit_exceeded', 'budget_exceeded', 'insufficient_balance', 'limits_unavailable']);
+const circuitValue = { closed: 0, half_open: 1, open: 2 } as const;
+
+/** OpenTelemetry GenAI operation names for the relay's routes. */
+function operationOf(route: string): string {
+  if (route === '/v1/embeddings') return 'embeddings';
+  if (route === '/v1/completions') return 'text_completion';
+  return 'chat';
+}
+
+const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80];
+/** The relay's own share of a request is measured in microseconds to milliseconds. */
+const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+const tokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576];
+
+/**
+ * The relay's Prometheus metrics. Request metrics follow the OpenTelemetry GenAI semantic conventions
+ * where they exist (`gen_ai_client_operation_duration_seconds`, `gen_ai_client_token_usage`,
+ * `gen_ai_server_time_to_first_token_seconds`, with `gen_ai_*` labels); the rest are `relay_*`.
+ * Labels are bounded: served model names, provider names, routes, status codes, reasons — never key
+ * ids or request ids. Fed by the core's published events and read from live state at scrape time.
+ * @see https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/
+ */
+export class RelayMetrics {
+  readonly registry = new Registry();
+  private readonly unsubscribers: Array<() => void> = [];
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const requests = new Counter({ name: 'relay_requests_total', help: 'Requests answered, by route, served model, provider and HTTP status.', labelNames: ['route', 'model', 'provider', 'status'], registers });
+    const operationDuration = new Histogram({
+      name: 'gen_ai_client_operation_duration_seconds',
+      help: 'Total time of a GenAI request through the relay, arrival to last byte.',
+      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'error_type'],
+      buckets: durationBuckets,
+      registers,
+    });
+    const firstToken = new Histogram({
+      name: 'gen_ai_server_time_to_first_token_seconds',
+      help: 'Time from arrival to the first byte of a streamed answer, as the client sees it.',
+      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name'],
+      buckets: durationBuckets,
+      registers,
+    });
+    const tokenUsage = new Histogram({
+      name: 'gen_ai_client_token_usage',
+      help: 'Tokens per request, by type (input or output).',
+      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'gen_ai_token_type'],
+      buckets: tokenBuckets,
+      registers,
+    });
+    const upstreamDuration = new Histogram({
+      name: 'relay_upstream_duration_seconds',
+      help: 'Time spent on upstream attempts (and waits between them) before the answer could start.',
+      labelNames: ['provider'],
+      buckets: durationBuckets,
+      registers,
+    });
+    const overhead = new Histogram({
+      name: 'relay_overhead_seconds',
+      help: "The relay's own share of a request: time to the client's first byte (or the end, for JSON) minus the upstream time.",
+      labelNames: ['route'],
+      buckets: overheadBuckets,
+      registers,
+    });
+    const tokens = new Counter({ name: 'relay_tokens_total', help: 'Tokens metered, by served model, provider and type.', labelNames: ['model', 'provider', 'type'], registers });
+    const cost = new Counter({ name: 'relay_cost_total', help: "Spend at the relay's prices, in units of the currency.", labelNames: ['model', 'currency'], registers });
+    const officialCost = new Counter({ name: 'relay_official_cost_total', help: 'The same usage at the official list prices, in units of the currency.', labelNames: ['model', 'currency'], registers });
+    const attemptFailures = new Counter({ name: 'relay_upstream_attempt_failures_total', help: 'Failed upstream attempts, by provider and reason.', labelNames: ['provider', 'reason'], registers });
+    const retries = new Counter({ name: 'relay_retries_total', help: 'Attempts beyond the first, by route.', labelNames: ['route'], registers });
+    const fallbacks = new Counter({ name: 'relay_fallbacks_total', help: 'Requests answered by a fallback model.', labelNames: ['from', 'to'], registers });
+    const refusals = new Counter({ name: 'relay_rate_limit_refusals_total', help: 'Requests refused by admission (rate, parallel, budget, balance, backend).', labelNames: ['code'], registers });
+    new Gauge({
+      name: 'relay_circuit_state',
+      help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['deployment'],
+      registers,
+      collect() {
+        this.reset();
+        for (const deployment of sources.deployments()) this.set({ deployment: deployment.id }, circuitValue[deployment.state]);
+      },
+    });
+    new Gauge({
+      name: 'relay_deployment_inflight',
+      help: 'Requests in flight per deployment.',
+      labelNames: ['deployment'],
+      registers,
+      collect() {
+        this.reset();
+        for (const deployment of sources.deployments()) this.set({ deployment: deployment.id }, deployment.inflight);
+      },
+    });
+    new Gauge({
+      name: 'relay_canary_weight',
+      help: "Percent of a route's traffic sent to its canary candidate.",
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const canary of sources.canaries()) this.set({ model: canary.model }, canary.weight);
+      },
+    });
+    new Gauge({ name: 'relay_inflight_requests', help: 'API requests in flight.', registers, collect() { this.set(sources.inflightRequests()); } });
+    new Gauge({ name: 'relay_inflight_streams', help: 'Streams open to clients.', registers, collect() { this.set(sources.inflightStreams()); } });
+    new Gauge({ name: 'relay_ledger_queue_depth', help: 'Ledger records waiting to be written.', registers, collect() { this.set(sources.ledgerPending()); } });
+    new Gauge({ name: 'relay_limits_backend_degraded', help: '1 while Redis is unreachable and the failure policy applies.', registers, collect() { this.set(sources.limitsDegraded() ? 1 : 0); } });
+
+    this.subscribe<RequestEndEvent>('relay:request:end', (event) => {
+      if (!event.route.startsWith('/v1/')) return;
+      // A family route serves any `gpt-*` name: unlisted names share one label, so clients cannot grow the series.
+      const model = event.servedModel === undefined ? 'none' : sources.isListedModel(event.servedModel) ? event.servedModel : 'other';
+      const provider = event.provider ?? 'none';
+      const seconds = event.durationMs / 1000;
+      requests.inc({ route: event.route, model, provider, status: String(event.status) });
+      if (event.servedModel === undefined) return;
+      const operation = operationOf(event.route);
+      operationDuration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, error_type: event.errorCode ?? (event.status >= 400 ? String(event.status) : '') }, seconds);
+      if (event.stream && event.firstByteMs !== undefined) firstToken.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider }, event.firstByteMs / 1000);
+      if (event.upstreamMs !== undefined) {
+        upstreamDuration.observe({ provider }, event.upstreamMs / 1000);
+        const answerStartedMs = event.stream ? event.firstByteMs : event.durationMs;
+        if (answerStartedMs !== undefined) overhead.observe({ route: event.route }, Math.max(0, answerStartedMs - event.upstreamMs) / 1000);
+      }
+      if (event.attempts > 1) retries.inc({ route: event.route }, event.attempts - 1);
+      if (event.fallbackFrom !== undefined) fallbacks.inc({ from: sources.isListedModel(event.fallbackFrom) ? event.fallbackFrom : 'other', to: model });
+      if (event.usage !== undefined) {
+        tokenUsage.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, gen_ai_token_type: 'input' }, event.usage.prompt_tokens);
+        tokenUsage.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, gen_ai_token_type: 'output' }, event.usage.completion_tokens);
+      }
+    });
+    this.subscribe<RequestEndEvent>('relay:request:end', (event) => {
+      if (event.errorCode !== undefined && refusalCodes.has(event.errorCode)) refusals.inc({ code: event.errorCode });
+    });
+    this.subscribe<AttemptFailedEvent>('relay:attempt:failed', (event) => attemptFailures.inc({ provider: event.provider, reason: event.reason }));
+    this.subscribe<RequestMeteredEvent>('relay:request:metered', (event) => {
+      const provider = event.provider ?? 'none';
+      const model = sources.isListedModel(event.model) ? event.model : 'other';
+      tokens.inc({ model, provider, type: 'input' }, event.promptTokens);
+      tokens.inc({ model, provider, type: 'output' }, event.completionTokens);
+      cost.inc({ model, currency: event.currency }, event.costMicros / 1_000_000);
+      officialCost.inc({ model, currency: event.currency }, event.officialCostMicros / 1_000_000);
+    });
+  }
+
+  /** The text exposition format for a scrape. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  close(): void {
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.unsubscribers.length = 0;
+  }
+
+  private subscribe<T>(name: string, listener: (event: T) => void): void {
+    const handler = (message: unknown) => listener(message as T);
+    diagnostics.subscribe(name, handler);
+    this.unsubscribers.push(() => diagnostics.unsubscribe(name, handler));
+  }
+}
