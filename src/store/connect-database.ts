@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import type { RelayDatabase } from './database-schema.js';
 import type { SqlDialectName } from './relay-migrations.js';
 
@@ -55,6 +54,8 @@ export async function connectPostgres(options: PostgresOptions): Promise<Databas
   if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
     throw new Error(`invalid Postgres schema name ${JSON.stringify(options.schema)}: use lower-case letters, digits and _`);
   }
+  // Loaded only for Postgres: a single-box relay on SQLite never pays for the driver at start.
+  const { default: pg } = await import('pg');
   const types = new pg.TypeOverrides();
   types.setTypeParser(pg.types.builtins.INT8, (text: string) => Number(text));
   const pool = new pg.Pool({
