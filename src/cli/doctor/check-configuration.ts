@@ -4,7 +4,7 @@ import { ConfigError } from '../../config/config-error.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { RelayConfig } from '../../config/relay-config.js';
 import { checkResult, type CheckResult } from './doctor-check.js';
-import { environmentKeyVariable } from './upstream-target.js';
+import { builtInProviderNames } from './upstream-target.js';
 import { errorMessage } from './with-timeout.js';
 
 /** The configuration check's results, and the configuration itself when it loaded. */
@@ -13,7 +13,7 @@ export interface ConfigurationCheck {
   config: RelayConfig | undefined;
 }
 
-const builtInKeyVariables = ['holysheep', 'openai', 'deepseek', 'anthropic', 'gemini'].map((name) => environmentKeyVariable(name) as string);
+const builtInKeyVariables = builtInProviderNames.map((name) => `${name.toUpperCase()}_API_KEY`);
 
 /** Values people leave in by mistake: the templates' `YOUR_…_API_KEY`, `CHANGE_ME…`, `<key>`, the README's `hs-...`. */
 const placeholder = /^(your[_-]|change[_-]?me|replace[_-]?me)|^<.*>$|^x{4,}$|(\.\.\.|…)$/i;

@@ -33,7 +33,8 @@ export async function checkDatabase(config: RelayConfig, cwd: string, timeoutMs:
     await withTimeout(sql`select 1`.execute(connection.db), timeoutMs);
     return checkResult('database', 'pass', `Postgres ${shown}: connected (schema ${connection.schema})`);
   } catch (error) {
-    const what = error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : `${errorCode(error)}: ${errorMessage(error)}`;
+    const message = errorMessage(error);
+    const what = error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : message.includes(errorCode(error)) ? message : `${errorCode(error)}: ${message}`;
     return checkResult(
       'database',
       'fail',
@@ -68,7 +69,10 @@ function checkSqlite(path: string, cwd: string): CheckResult {
     accessSync(path, constants.W_OK);
     return checkResult('database', 'pass', `SQLite ${shown}: opened`);
   } catch (error) {
-    return checkResult('database', 'fail', `SQLite ${shown}: ${errorCode(error)}: ${errorMessage(error)}`, sqliteFix);
+    const code = errorCode(error);
+    const damaged = code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT';
+    const fix = damaged ? `the file is not a SQLite database or is damaged: restore it from a backup, or move it away and let serve create a new one (keys, accounts and the ledger start empty).` : sqliteFix;
+    return checkResult('database', 'fail', `SQLite ${shown}: ${code}: ${errorMessage(error)}`, fix);
   } finally {
     void connection?.db.destroy();
   }

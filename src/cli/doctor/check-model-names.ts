@@ -75,7 +75,7 @@ export async function checkModelNames(config: RelayConfig): Promise<ModelNamesCh
           'model names',
           'fail',
           `${where}: "${wanted}" is not a served model`,
-          `${closest}Point it at a served model${setup}. \`relay check-config\` and GET /v1/models list the served names.`,
+          `${closest}Point it at a served model${setup}. GET /v1/models on the running relay lists the served names.`,
         ),
       );
     };

@@ -13,13 +13,19 @@ export async function checkRedis(config: RelayConfig, timeoutMs: number): Promis
   const shown = maskPassword(config.redisUrl);
   // One attempt, no queue, no reconnects: a diagnosis wants the first error, not a retry loop.
   const client = new Redis(config.redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  client.on('error', () => {});
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, NOAUTH…) comes as an event; connect() then only says "Connection is closed".
+  let socketError: unknown;
+  client.on('error', (error) => {
+    socketError ??= error;
+  });
   try {
     await withTimeout(client.connect(), timeoutMs);
     const answer = await withTimeout(client.ping(), timeoutMs);
     return checkResult('redis', 'pass', `${shown}: PING → ${answer}`);
-  } catch (error) {
-    const what = error instanceof CheckTimeoutError ? `no answer within ${timeoutMs} ms` : `${errorCode(error)}: ${errorMessage(error)}`;
+  } catch (thrown) {
+    const error = thrown instanceof CheckTimeoutError ? thrown : (socketError ?? thrown);
+    const message = errorMessage(error);
+    const what = error instanceof CheckTimeoutError ? `no answer within ${timeoutMs} ms` : message.includes(errorCode(error)) ? message : `${errorCode(error)}: ${message}`;
     const policy =
       config.limits.onBackendFailure === 'fail-closed'
         ? 'While Redis is unreachable, serve refuses limited requests (503 limits_unavailable, limits.onBackendFailure: fail-closed).'

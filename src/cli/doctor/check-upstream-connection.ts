@@ -23,7 +23,11 @@ export async function checkUpstreamConnection(target: UpstreamTarget, timeoutMs:
     return checkResult(name, 'pass', secure ? `${where}: handshake done (${protocol}, ${elapsed} ms)` : `${where}: connected (${elapsed} ms)`);
   } catch (error) {
     const code = errorCode(error);
-    const what = error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : `${code}: ${errorMessage(error)}`;
+    const message = errorMessage(error);
+    // Node's messages mostly repeat the code ("connect ECONNREFUSED 127.0.0.1:1"): then the message
+    // alone; OpenSSL's ("…:SSL routines:ssl3_get_record:wrong version number:…") say no more than the code.
+    const what =
+      error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : message.includes(code) ? message : message.includes('SSL routines') ? code : `${code}: ${message}`;
     return checkResult(name, 'fail', `${where}: ${what}; key not checked`, upstreamFixes.connection(target, code));
   }
 }

@@ -2,7 +2,7 @@ import type { CheckResult } from './doctor-check.js';
 
 const redacted = '[redacted]';
 /** Secrets shorter than this are not searched for: replacing every "ab" would garble the report. */
-const shortestSecret = 4;
+const shortestSecret = 8;
 
 /**
  * Removes secrets from a report before it is printed. Every check already avoids printing keys; this
@@ -28,7 +28,8 @@ function scrubText(text: string, secrets: readonly string[]): string {
   const prefixes = secrets.filter((secret) => secret.length >= 16).map((secret) => secret.slice(0, 6));
   return result.replace(/[^\s"'`,;()<>[\]{}]+/g, (token) => {
     if (token === redacted) return token;
-    if (/\*{3,}|\w(\.{3}|…)\w/.test(token) && token.length >= 8) return redacted;
+    // `user:***@host` is the doctor's own masking of a URL's password, not an echoed key.
+    if (/\*{3,}|\w(\.{3}|…)\w/.test(token) && !/:\*{3}@/.test(token) && token.length >= 8) return redacted;
     return prefixes.some((prefix) => token.includes(prefix)) ? redacted : token;
   });
 }

@@ -24,7 +24,6 @@ export const upstreamFixes = {
         : target.defaultBaseUrl
           ? `no DNS record for ${host}, the built-in default host: the resolver here cannot see public names.`
           : `no DNS record for ${host}: check the host name in ${target.baseUrlSource}; if it is right, the resolver here cannot see it.`;
-        : `the resolver did not answer for ${host} (${code}): cluster DNS is down, or egress to it is blocked.`;
     return [
       cause,
       "In Kubernetes, resolve it from a pod under the relay's NetworkPolicy (the seed's nslookup check):",
@@ -40,9 +39,12 @@ export const upstreamFixes = {
     const where = `${target.url.hostname}:${target.port}`;
     if (code === 'ECONNREFUSED') {
       return [
-        `nothing accepts connections on ${where}: check the host and port in ${target.baseUrlSource} (https means 443),`,
+        `nothing accepts connections on ${where}: check the host and port in ${target.baseUrlSource} (no port means ${target.url.protocol === 'https:' ? 443 : 80}),`,
         'and that the upstream server runs. A proxy or firewall on the way may also refuse it.',
       ].join('\n');
+    }
+    if (code === 'EPROTO' || code.startsWith('ERR_SSL')) {
+      return `the server on ${where} does not speak TLS as expected (${code}): an http:// server behind an https:// URL, or the wrong port. Check ${target.baseUrlSource}.`;
     }
     if (code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
       return [
@@ -68,7 +70,7 @@ export const upstreamFixes = {
     }
     const variable = key.variable ?? 'VARIABLE';
     const lines = [
-      `the upstream refused the key in ${key.source}: check it is the current key for this upstream, complete, without quotes, spaces or line breaks.`,
+      `check that ${key.source} holds the current key for this upstream: complete, without quotes, spaces or line breaks.`,
     ];
     if (status === 403) lines.push('A 403 can also be a restricted key without permission to list models: the message above says which.');
     lines.push(

@@ -23,9 +23,12 @@ export interface UpstreamTarget {
   routedModels: Map<string, string>;
 }
 
+/** The upstreams that exist as soon as their key is in the environment (see load-config.ts). */
+export const builtInProviderNames = ['holysheep', 'openai', 'deepseek', 'anthropic', 'gemini'] as const;
+
 /** The variable the built-in upstreams read their key from: `HOLYSHEEP_API_KEY` for `holysheep`. */
 export function environmentKeyVariable(providerName: string): string | undefined {
-  return ['holysheep', 'openai', 'deepseek', 'anthropic', 'gemini'].includes(providerName) ? `${providerName.toUpperCase()}_API_KEY` : undefined;
+  return (builtInProviderNames as readonly string[]).includes(providerName) ? `${providerName.toUpperCase()}_API_KEY` : undefined;
 }
 
 /**
