@@ -196,6 +196,7 @@ async function main() {
     relayChunksPerSecond: p(streams.relay, 'chunksPerSecond'),
     bareChunksPerSecond: p(streams.bare, 'chunksPerSecond'),
     relayStalled: Math.max(...streams.relay.map((entry) => entry.stalled)),
+    relayCompleted: Math.min(...streams.relay.map((entry) => entry.completed)),
     relayPeakRssMb: Math.max(...streams.relayRssMb),
   };
 

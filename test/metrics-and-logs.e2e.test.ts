@@ -45,6 +45,9 @@ describe('metrics and access logs after real requests', () => {
     upstream.next({ kind: 'status', status: 500, headers: { 'retry-after-ms': '1' } });
     await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'three' }] });
     await client.chat.completions.create({ model: 'gtp-4.1', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+    // Paths no route knows, with and without a key: they must not become label values.
+    await (await request(`${relay.url}/v1/made-up-path-12345`, { headers: { authorization: `Bearer ${masterKey}` } })).body.dump();
+    await (await request(`${relay.url}/v1/no-auth-67890`)).body.dump();
     // Served by the gpt-* family route, but not a listed name: it must not become a label value of its own.
     await client.chat.completions.create({ model: 'gpt-4.2-preview-x', messages: [{ role: 'user', content: 'x' }] });
     const limited = new OpenAI({ apiKey: clientKey.key, baseURL: relay.baseURL, maxRetries: 0 });
@@ -102,6 +105,8 @@ describe('metrics and access logs after real requests', () => {
     expect(text).not.toContain(masterKey);
     expect(text).not.toContain('gpt-4.2-preview-x');
     expect(text).not.toContain('gtp-4.1');
+    expect(text).not.toContain('made-up-path');
+    expect(text).not.toContain('no-auth-67890');
   });
 
   it('refuses a scrape without the metrics token', async () => {

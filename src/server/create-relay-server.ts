@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
-import { authenticate, authenticateAdmin } from '../auth/authenticate.js';
+import { authenticate } from '../auth/authenticate.js';
 import { StaticKeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { publishRequestEnd } from '../observability/relay-events.js';
@@ -31,6 +31,9 @@ import { registerAdminAccounts } from './admin/admin-accounts.js';
 import { registerAdminKeys } from './admin/admin-keys.js';
 import { registerAdminUsage } from './admin/admin-usage.js';
 import { registerAdminRouting } from './routes/admin-routing.js';
+import { authenticateAdminRequest } from './dashboard/authenticate-admin-request.js';
+import { DashboardSessions } from './dashboard/dashboard-sessions.js';
+import { registerDashboard } from './dashboard/register-dashboard.js';
 import { registerMetricsRoute } from './routes/metrics-route.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ResilientLimitStore } from '../limits/resilient-limit-store.js';
@@ -186,6 +189,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
 
   app.decorateRequest('relay', null as never);
   const inflight = { requests: 0 };
+  // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
+  const dashboardSessions = new DashboardSessions();
   app.addHook('onRequest', async (request, reply) => {
     request.relay = newRequestState();
     reply.header('x-request-id', request.id);
@@ -195,7 +200,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services);
     });
     if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
-    else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdmin(request.headers, services.keys);
+    else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -230,6 +235,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   registerAdminKeys(app, services);
   registerAdminAccounts(app, services);
   registerAdminUsage(app, services);
+  registerDashboard(app, services, dashboardSessions);
   registerModelsAndHealth(app, services);
 
   return {
@@ -327,7 +333,8 @@ function finishRequest(request: FastifyRequest, status: number, clientAborted: b
   }
   publishRequestEnd({
     requestId: request.id,
-    route: path,
+    // Only matched routes: a path no route knows is the client's to invent, and must not become a metric label.
+    route: request.routeOptions.url ?? 'unmatched',
     principalId: state.principal?.id,
     principalName: state.principal?.name,
     requestedModel: state.requestedModel,
