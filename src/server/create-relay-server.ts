@@ -64,6 +64,8 @@ export interface CreateRelayServerOptions {
   store?: RelayStore;
   /** Counters for limits and budgets; in memory when absent. */
   limits?: LimitStore;
+  /** The built dashboard (default: the package's `dist/web`); tests point it at fixtures. */
+  dashboardDirectory?: string;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -106,6 +108,9 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     loggerInstance: options.logger as FastifyBaseLogger,
     // The relay writes one access line per request itself (finishRequest), with its own fields.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: creating one (bindings, redaction) showed in the profile, and the
+    // relay's own log lines carry the request id themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: (request) => {
@@ -235,7 +240,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   registerAdminKeys(app, services);
   registerAdminAccounts(app, services);
   registerAdminUsage(app, services);
-  registerDashboard(app, services, dashboardSessions);
+  registerDashboard(app, services, dashboardSessions, { directory: options.dashboardDirectory });
   registerModelsAndHealth(app, services);
 
   return {
