@@ -33,6 +33,7 @@ RUN npm ci --ignore-scripts \
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
+COPY web ./web
 # The JSON Schema of relay.yaml is generated from the code it describes, so the image never ships a
 # stale one; then only production dependencies are kept for the runtime stage.
 RUN npm run build \

@@ -152,7 +152,7 @@ describe('routing and resilience', () => {
 
   it('promotes a healthy canary step by step, visible in the admin API', async () => {
     const { client } = await startWith(
-      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 20\n      stepWeight: 40\n      maxWeight: 60\n      intervalMs: 200\n      minRequests: 3\n',
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b, apiKey: canary-own-secret-0123456789 }]\n      initialWeight: 20\n      stepWeight: 40\n      maxWeight: 60\n      intervalMs: 200\n      minRequests: 3\n',
     );
     const admin = async (path: string, method = 'GET') =>
       (await (await request(`${relay!.url}${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as Record<string, unknown>;
@@ -164,6 +164,10 @@ describe('routing and resilience', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const canary = (await admin('/admin/canaries/gpt-4.1')) as { phase: string; weight: number; history: Array<{ action: string; weight: number }> };
+    // A deployment's own upstream key never leaves the relay.
+    expect(JSON.stringify(await admin('/admin/canaries'))).not.toContain('canary-own-secret');
+    expect(JSON.stringify(canary)).not.toContain('canary-own-secret');
+    expect(upstreamB.requests[0]?.headers.authorization).toBe('Bearer canary-own-secret-0123456789');
     expect(canary.phase).toBe('promoted');
     const moves = canary.history.filter((check) => check.action !== 'hold');
     expect(moves.map((check) => [check.action, check.weight])).toEqual([

@@ -152,10 +152,11 @@ export class MemoryRelayStore implements RelayStore {
         const mapKey = `${group}\u0000${record.currency}`;
         let row = rows.get(mapKey);
         if (row === undefined) {
-          row = { group, currency: record.currency, requests: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costMicros: 0, officialCostMicros: 0 };
+          row = { group, currency: record.currency, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costMicros: 0, officialCostMicros: 0 };
           rows.set(mapKey, row);
         }
         row.requests += 1;
+        if (record.status >= 400) row.errors += 1;
         row.promptTokens += record.promptTokens;
         row.completionTokens += record.completionTokens;
         row.cachedTokens += record.cachedTokens;

@@ -215,6 +215,7 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
           group: 'key_a',
           currency: 'USD',
           requests: 1,
+          errors: 0,
           promptTokens: 3_000_000_000,
           completionTokens: 20,
           cachedTokens: 0,
@@ -241,7 +242,7 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
 
         const byModel = await store.ledger.usage({ groupBy: 'model', keyId: 'key_a' });
         expect(byModel).toEqual([
-          { group: 'gpt-4o', currency: 'USD', requests: 2, promptTokens: 4, completionTokens: 6, cachedTokens: 1, costMicros: 30, officialCostMicros: 2_400 },
+          { group: 'gpt-4o', currency: 'USD', requests: 2, errors: 0, promptTokens: 4, completionTokens: 6, cachedTokens: 1, costMicros: 30, officialCostMicros: 2_400 },
         ]);
 
         const byKey = await store.ledger.usage({ groupBy: 'key' });
@@ -260,6 +261,33 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         expect((await store.ledger.usage({ groupBy: 'model', accountId: 'acct_y' })).map((row) => row.costMicros)).toEqual([70, 40]);
         expect((await store.ledger.usage({ groupBy: 'day', model: 'claude', from: day2 + 1 })).map((row) => [row.group, row.currency])).toEqual([['2024-05-02', 'CNY']]);
         expect(await store.ledger.usage({ groupBy: 'day', keyId: 'key_none' })).toEqual([]);
+      });
+
+      it('counts the rows with a status of 400 or more as errors, per group and with filters', async () => {
+        await store.ledger.insertBatch([
+          ledgerRecord({ keyId: 'key_a', model: 'gpt-4o', createdAt: day1, status: 200 }),
+          ledgerRecord({ keyId: 'key_a', model: 'gpt-4o', createdAt: day1, status: 399 }),
+          ledgerRecord({ keyId: 'key_a', model: 'gpt-4o', createdAt: day1, status: 400 }),
+          ledgerRecord({ keyId: 'key_a', model: 'claude', createdAt: day2, status: 502 }),
+          ledgerRecord({ keyId: 'key_b', model: 'claude', createdAt: day2, status: 429, currency: 'EUR' }),
+          ledgerRecord({ keyId: 'key_b', model: 'claude', createdAt: day2, status: 200 }),
+        ]);
+        const byDay = await store.ledger.usage({ groupBy: 'day' });
+        expect(byDay.map((row) => [row.group, row.currency, row.requests, row.errors])).toEqual([
+          ['2024-05-01', 'USD', 3, 1],
+          ['2024-05-02', 'EUR', 1, 1],
+          ['2024-05-02', 'USD', 2, 1],
+        ]);
+        const byModel = await store.ledger.usage({ groupBy: 'model', keyId: 'key_a' });
+        expect(byModel.map((row) => [row.group, row.errors])).toEqual([
+          ['claude', 1],
+          ['gpt-4o', 1],
+        ]);
+        expect((await store.ledger.usage({ groupBy: 'key', from: day2 })).map((row) => [row.group, row.currency, row.errors])).toEqual([
+          ['key_a', 'USD', 1],
+          ['key_b', 'EUR', 1],
+          ['key_b', 'USD', 0],
+        ]);
       });
 
       it('sums a key’s spend since a moment, in one currency', async () => {

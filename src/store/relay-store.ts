@@ -107,6 +107,8 @@ export interface UsageRow {
   group: string;
   currency: Currency;
   requests: number;
+  /** Rows whose `status` is 400 or more: requests that reached routing and failed (upstream or client error). */
+  errors: number;
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;

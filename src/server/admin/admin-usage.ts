@@ -21,6 +21,7 @@ export function usageView(row: UsageRow) {
     group: row.group,
     currency: row.currency,
     requests: row.requests,
+    errors: row.errors,
     prompt_tokens: row.promptTokens,
     completion_tokens: row.completionTokens,
     cached_tokens: row.cachedTokens,
@@ -82,8 +83,9 @@ export function registerAdminUsage(app: FastifyInstance, services: RelayServices
     }
     const totals = new Map<string, UsageRow>();
     for (const row of rows) {
-      const total = totals.get(row.currency) ?? { group: 'total', currency: row.currency, requests: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costMicros: 0, officialCostMicros: 0 };
+      const total = totals.get(row.currency) ?? { group: 'total', currency: row.currency, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costMicros: 0, officialCostMicros: 0 };
       total.requests += row.requests;
+      total.errors += row.errors;
       total.promptTokens += row.promptTokens;
       total.completionTokens += row.completionTokens;
       total.cachedTokens += row.cachedTokens;

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../../spec/relay-error.js';
+import type { CanarySnapshot } from '../../routing/canary-controller.js';
 import type { RelayServices } from '../relay-services.js';
 
 const canaryActions = ['promote', 'pause', 'resume', 'rollback'] as const;
@@ -16,11 +17,11 @@ export function registerAdminRouting(app: FastifyInstance, services: RelayServic
     object: 'list',
     data: [...services.config.routes.values()].flatMap((route) => {
       const controller = services.router.canary(route.model);
-      return controller === undefined ? [] : [controller.snapshot()];
+      return controller === undefined ? [] : [canaryView(controller.snapshot())];
     }),
   }));
 
-  app.get<{ Params: { model: string } }>('/admin/canaries/:model', async (request) => canaryOf(services, request.params.model).snapshot());
+  app.get<{ Params: { model: string } }>('/admin/canaries/:model', async (request) => canaryView(canaryOf(services, request.params.model).snapshot()));
 
   app.post<{ Params: { model: string; action: string } }>('/admin/canaries/:model/:action', async (request) => {
     const action = request.params.action as CanaryAction;
@@ -34,10 +35,15 @@ export function registerAdminRouting(app: FastifyInstance, services: RelayServic
     const controller = canaryOf(services, request.params.model);
     const snapshot = controller[action]();
     request.log.info({ model: snapshot.model, action, phase: snapshot.phase, weight: snapshot.weight }, 'canary changed by hand');
-    return snapshot;
+    return canaryView(snapshot);
   });
 
   app.get('/admin/shadows', async () => ({ object: 'list', data: services.router.shadows() }));
+}
+
+/** A canary as the admin API shows it: a deployment's own upstream key never leaves the relay. */
+function canaryView(snapshot: CanarySnapshot) {
+  return { ...snapshot, settings: { ...snapshot.settings, targets: snapshot.settings.targets.map(({ apiKey: _secret, ...target }) => target) } };
 }
 
 function canaryOf(services: RelayServices, model: string) {

@@ -1,0 +1,94 @@
+/* The admin API's answers, as the dashboard reads them (see docs/billing.md and docs/routing.md). */
+
+export type Currency = 'USD' | 'CNY' | 'EUR';
+
+export interface KeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  account: string | null;
+  models: string[] | null;
+  rpm: number | null;
+  tpm: number | null;
+  max_parallel: number | null;
+  budget: { amount: number; currency: Currency; period: 'daily' | 'monthly' | 'total' } | null;
+  expires_at: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** `POST /admin/keys` and `POST /admin/keys/{id}/rotate`: the only answers that carry the secret. */
+export interface KeyWithSecret extends KeyView {
+  key: string;
+}
+
+export interface AccountView {
+  id: string;
+  name: string;
+  currency: Currency;
+  balance: number;
+}
+
+export interface UsageView {
+  group: string;
+  currency: Currency;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost: number;
+  official_cost: number;
+  savings: number;
+  savings_percent: number | null;
+}
+
+export interface UsageReport {
+  group_by: 'day' | 'model' | 'key';
+  data: UsageView[];
+  totals: UsageView[];
+}
+
+export interface DeploymentView {
+  id: string;
+  state: 'closed' | 'open' | 'half-open';
+  ejections: number;
+  availableAt: number;
+  errorRate: number;
+  requests: number;
+  inflight: number;
+  firstByteEwmaMs: number | undefined;
+}
+
+export interface CanaryCheck {
+  at: number;
+  weight: number;
+  requests: number;
+  successRate: number | null;
+  latencyP99Ms: number | null;
+  verdict: 'pass' | 'fail' | 'skip' | 'manual';
+  action: 'step' | 'promote' | 'rollback' | 'hold' | 'pause' | 'resume';
+}
+
+export interface CanaryView {
+  model: string;
+  phase: 'progressing' | 'paused' | 'promoted' | 'rolled_back';
+  weight: number;
+  failedChecks: number;
+  settings: {
+    targets: Array<{ provider: string; model?: string }>;
+    initialWeight: number;
+    stepWeight: number;
+    maxWeight: number;
+    intervalMs: number;
+    threshold: number;
+    minSuccessRate: number;
+    maxLatencyP99Ms: number;
+    minRequests: number;
+  };
+  history: CanaryCheck[];
+}
+
+export interface ListOf<T> {
+  data: T[];
+}

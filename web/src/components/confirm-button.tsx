@@ -1,0 +1,52 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+/**
+ * A button for an action that cannot be undone: the first press asks, the second does it. Inline
+ * rather than `window.confirm`, so it is styled, keyboard-friendly and says what will happen.
+ */
+export function ConfirmButton(props: { label: string; confirmLabel: string; accessibleName: string; danger?: boolean; onConfirm: () => Promise<void> }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const confirm = useRef<HTMLButtonElement>(null);
+  const start = useRef<HTMLButtonElement>(null);
+  const wasAsking = useRef(false);
+
+  useEffect(() => {
+    if (asking) confirm.current?.focus();
+    else if (wasAsking.current) start.current?.focus();
+    wasAsking.current = asking;
+  }, [asking]);
+
+  if (!asking) {
+    return (
+      <button type="button" ref={start} class={props.danger === true ? 'danger-outline' : 'secondary'} aria-label={`${props.label} ${props.accessibleName}`} onClick={() => setAsking(true)}>
+        {props.label}
+      </button>
+    );
+  }
+  return (
+    <span class="confirm-group">
+      <button
+        type="button"
+        ref={confirm}
+        class={props.danger === true ? 'danger' : ''}
+        disabled={busy}
+        aria-label={`${props.confirmLabel} ${props.accessibleName}`}
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await props.onConfirm();
+          } finally {
+            setBusy(false);
+            setAsking(false);
+          }
+        }}
+      >
+        {props.confirmLabel}
+      </button>
+      <button type="button" class="secondary" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}

@@ -1,0 +1,149 @@
+import { useMemo } from 'preact/hooks';
+import { useAdminApi } from '../admin-api-context';
+import type { CanaryView, ListOf } from '../admin-types';
+import { useAnnouncer } from '../announcer';
+import { StatusLine } from '../components/status-line';
+import { formatDateTime, formatInterval, formatMilliseconds, formatPercent, formatTime } from '../format-values';
+import { useAdminData } from '../use-admin-data';
+
+const phaseLabels: Record<CanaryView['phase'], { text: string; tone: string }> = {
+  progressing: { text: 'progressing', tone: 'ok' },
+  paused: { text: 'paused', tone: 'warn' },
+  promoted: { text: 'promoted', tone: 'ok' },
+  rolled_back: { text: 'rolled back', tone: 'bad' },
+};
+
+type CanaryAction = 'promote' | 'pause' | 'resume' | 'rollback';
+
+/** Which buttons make sense in a phase (the API accepts all of them; these are the ones that change something). */
+function actionsFor(phase: CanaryView['phase']): Array<{ action: CanaryAction; label: string; danger?: boolean }> {
+  const all = { promote: { action: 'promote' as const, label: 'Promote' }, pause: { action: 'pause' as const, label: 'Pause' }, resume: { action: 'resume' as const, label: 'Resume' }, rollback: { action: 'rollback' as const, label: 'Roll back', danger: true } };
+  if (phase === 'progressing') return [all.promote, all.pause, all.rollback];
+  if (phase === 'paused') return [all.promote, all.resume, all.rollback];
+  if (phase === 'rolled_back') return [all.resume, all.promote];
+  return [all.rollback];
+}
+
+function CanaryCard(props: { canary: CanaryView; onAction: (action: CanaryAction) => Promise<void> }) {
+  const canary = props.canary;
+  const phase = phaseLabels[canary.phase];
+  const history = useMemo(() => [...canary.history].reverse().slice(0, 50), [canary.history]);
+  const headingId = `canary-${canary.model.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+  return (
+    <section class="card canary" aria-labelledby={headingId} data-canary={canary.model}>
+      <div class="section-head">
+        <h2 id={headingId}>{canary.model}</h2>
+        <span class={`badge ${phase.tone}`} data-testid="canary-phase">
+          {phase.text}
+        </span>
+      </div>
+      <div class="weight">
+        <label for={`${headingId}-weight`}>
+          Candidate weight: <strong data-testid="canary-weight">{canary.weight} %</strong>
+        </label>
+        <progress id={`${headingId}-weight`} max={100} value={canary.weight}>
+          {canary.weight} %
+        </progress>
+      </div>
+      <dl class="facts">
+        <div>
+          <dt>Candidate</dt>
+          <dd>{canary.settings.targets.map((target) => `${target.provider}${target.model === undefined ? '' : `/${target.model}`}`).join(', ')}</dd>
+        </div>
+        <div>
+          <dt>Failed checks</dt>
+          <dd>
+            {canary.failedChecks} of {canary.settings.threshold} before rollback
+          </dd>
+        </div>
+        <div>
+          <dt>Steps</dt>
+          <dd>
+            {canary.settings.initialWeight} % first, +{canary.settings.stepWeight} % every {formatInterval(canary.settings.intervalMs)}, promoted after {canary.settings.maxWeight} %
+          </dd>
+        </div>
+        <div>
+          <dt>Healthy when</dt>
+          <dd>
+            success ≥ {canary.settings.minSuccessRate} %, p99 ≤ {formatMilliseconds(canary.settings.maxLatencyP99Ms)}, ≥ {canary.settings.minRequests} requests
+          </dd>
+        </div>
+      </dl>
+      <div class="button-row" role="group" aria-label={`Canary actions for ${canary.model}`}>
+        {actionsFor(canary.phase).map((button) => (
+          <button key={button.action} type="button" class={button.danger === true ? 'danger-outline' : 'secondary'} onClick={() => void props.onAction(button.action)}>
+            {button.label}
+          </button>
+        ))}
+      </div>
+      <details open={history.length > 0 && history.length <= 10}>
+        <summary>Analysis history ({canary.history.length})</summary>
+        {history.length === 0 ? (
+          <p class="muted">No check yet: the first comes after {formatInterval(canary.settings.intervalMs)}.</p>
+        ) : (
+          <div class="table-scroll" tabIndex={0} role="region" aria-label={`Analysis history of ${canary.model}`}>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Verdict</th>
+                  <th scope="col">Weight</th>
+                  <th scope="col">Requests</th>
+                  <th scope="col">Success</th>
+                  <th scope="col">p99</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.map((check, index) => (
+                  <tr key={`${check.at}-${index}`}>
+                    <th scope="row" class="nowrap">{formatDateTime(check.at)}</th>
+                    <td>{check.action}</td>
+                    <td>{check.verdict}</td>
+                    <td class="number">{check.weight} %</td>
+                    <td class="number">{check.requests}</td>
+                    <td class="number">{formatPercent(check.successRate)}</td>
+                    <td class="number">{formatMilliseconds(check.latencyP99Ms)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </details>
+    </section>
+  );
+}
+
+/** Canary migrations from `/admin/canaries`, with the promote, pause, resume and roll-back buttons. */
+export function CanaryPage() {
+  const api = useAdminApi();
+  const announce = useAnnouncer();
+  const canaries = useAdminData(() => api.get<ListOf<CanaryView>>('/admin/canaries'), 'canaries', 10_000);
+
+  const act = async (model: string, action: CanaryAction) => {
+    try {
+      const after = await api.send<CanaryView>('POST', `/admin/canaries/${encodeURIComponent(model)}/${action}`);
+      announce(`${model}: ${phaseLabels[after.phase].text}, candidate weight ${after.weight} %.`);
+    } catch (error) {
+      announce(`${action} on ${model} failed: ${(error as Error).message}`);
+    }
+    await canaries.reload();
+  };
+
+  return (
+    <>
+      <div class="section-head">
+        <p class="muted">Canary state lives in each replica: these buttons act on the replica that serves this page.</p>
+        <span class="muted">{canaries.updatedAt === undefined ? '' : `Updated ${formatTime(canaries.updatedAt)}`}</span>
+      </div>
+      <StatusLine loading={canaries.loading} error={canaries.error} hasData={canaries.data !== undefined} />
+      {canaries.data !== undefined && canaries.data.data.length === 0 && (
+        <p class="card muted">No canary is configured. Add a canary block to a route in relay.yaml (see docs/routing.md).</p>
+      )}
+      {(canaries.data?.data ?? []).map((canary) => (
+        <CanaryCard key={canary.model} canary={canary} onAction={(action) => act(canary.model, action)} />
+      ))}
+    </>
+  );
+}
