@@ -2,7 +2,9 @@
  * The relay process, run the way the image and the Deployment run it: `node bin/relay.js serve`
  * with the Deployment's env, probed as the kubelet would, then stopped with SIGTERM to check the
  * drain the manifests' timing relies on (/ready turns 503 at once, the port stays open for the
- * drain delay, the exit is clean and inside terminationGracePeriodSeconds). Needs the dist/ build.
+ * drain delay, the exit is clean and inside terminationGracePeriodSeconds). /metrics is scraped as
+ * Prometheus would, on the metrics port, and must 404 on the API port the Ingress exposes. Needs
+ * the dist/ build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { kubernetesManifests } from './support/kubernetes-manifests.js';
-import { at, envOf, only, podSpecOf, relayContainerOf } from './support/manifest-accessors.js';
+import { at, envOf, only, podSpecOf, relayContainerOf, resolvePort } from './support/manifest-accessors.js';
 import { repository } from './support/repository.js';
 
 const { root } = repository;
@@ -30,21 +32,22 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** The HTTP status, or 0 when nothing answers (refused, reset or timed out). */
-async function statusOf(url: string): Promise<number> {
+/** The HTTP status and body, or status 0 when nothing answers (refused, reset or timed out). */
+async function fetchOf(url: string): Promise<{ status: number; body: string }> {
   try {
     const response = await request(url, { headersTimeout: 1000, bodyTimeout: 1000 });
-    await response.body.dump();
-    return response.statusCode;
+    return { status: response.statusCode, body: await response.body.text() };
   } catch {
-    return 0;
+    return { status: 0, body: '' };
   }
 }
+
+const statusOf = async (url: string): Promise<number> => (await fetchOf(url)).status;
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 describe.skipIf(!existsSync(join(root, 'dist/cli/main.js')))('the relay with the Deployment’s settings (dist/ build)', () => {
-  it('passes its probes, then on SIGTERM turns /ready 503 at once, keeps listening for the drain delay and exits 0', async () => {
+  it('passes its probes, serves /metrics on the metrics port only, then on SIGTERM turns /ready 503 at once, keeps listening for the drain delay and exits 0', async () => {
     const deployment = only(allObjects, 'Deployment');
     const container = relayContainerOf(deployment);
     const settings = envOf(container);
@@ -52,13 +55,19 @@ describe.skipIf(!existsSync(join(root, 'dist/cli/main.js')))('the relay with the
     const directory = mkdtempSync(join(tmpdir(), 'relay-pod-'));
     const configFile = join(directory, 'relay.yaml');
     writeFileSync(configFile, at(only(allObjects, 'ConfigMap'), 'data', 'relay.yaml') as string);
+    // The pod's ports: PORT (8080, "http", behind the Ingress) and METRICS_PORT (9090, "metrics").
+    expect(Number(settings.get('METRICS_PORT'))).toBe(resolvePort(container, 'metrics'));
+    expect(Number(settings.get('PORT'))).toBe(resolvePort(container, 'http'));
     const port = await freePort();
+    let metricsPort = await freePort();
+    while (metricsPort === port) metricsPort = await freePort();
     const environment: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       ...Object.fromEntries(settings),
-      // Where this machine differs from the pod: a free local port, a local file, no real upstream.
+      // Where this machine differs from the pod: free local ports, a local file, no real upstream.
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
       RELAY_CONFIG: configFile,
       RELAY_DATA_DIR: join(directory, 'data'),
@@ -81,6 +90,16 @@ describe.skipIf(!existsSync(join(root, 'dist/cli/main.js')))('the relay with the
       }
       expect(ready, output).toBe(200);
       expect(await statusOf(`${base}/health`)).toBe(200);
+
+      // /metrics answers on the metrics port (the pod's 9090), and is not there on the API port
+      // (the pod's 8080), the only one the Ingress routes to.
+      const scraped = await fetchOf(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(scraped.status, output).toBe(200);
+      expect(scraped.body).toMatch(/^# HELP /m);
+      expect(scraped.body).toContain('relay_inflight_requests');
+      expect(await statusOf(`${base}/metrics`)).toBe(404);
+      // And the metrics port serves nothing but /metrics.
+      expect(await statusOf(`http://127.0.0.1:${metricsPort}/v1/models`)).toBe(404);
 
       const stoppedAt = Date.now();
       child.kill('SIGTERM');

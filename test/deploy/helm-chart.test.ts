@@ -17,7 +17,8 @@ import { parseManifests } from '../support/kubernetes-validation/parse-manifests
 import { validateManifests } from '../support/kubernetes-validation/validate-manifests.js';
 import { comparableObjects, withoutHelmBookkeeping } from './support/comparable-objects.js';
 import { kubernetesManifests } from './support/kubernetes-manifests.js';
-import { at, only, relayContainerOf } from './support/manifest-accessors.js';
+import { at, envOf, only, relayContainerOf } from './support/manifest-accessors.js';
+import { metricsWiringProblems } from './support/metrics-wiring.js';
 import { repository } from './support/repository.js';
 
 const { chartDir, packageVersion } = repository;
@@ -58,21 +59,103 @@ describe('deploy/helm/relay', () => {
     expect(validateValues(values), ajvProblems(validateValues.errors).join('\n')).toBe(true);
     expect(renderProblems({ replicas: 3 })).toMatch(/additionalProperties|must NOT have additional properties/);
     expect(renderProblems({ env: { OPENAI_API_KEY: 'sk-…' } })).toMatch(/propertyNames|property name/);
+    expect(renderProblems({ env: { METRICS_TOKEN: 'x' } })).toMatch(/propertyNames|property name/);
+    expect(renderProblems({ env: { METRICS_PORT: '9100' } })).toMatch(/propertyNames|property name/);
+    expect(renderProblems({ metrics: { port: 70000 } })).toMatch(/maximum|must be <=/);
     expect(renderProblems({ ingress: { hosts: [{ host: 'x', paths: [{ path: 'no-slash', pathType: 'Prefix' }] }] } })).toMatch(/pattern/);
   });
 
   it('renders, with the default values, the same objects as deploy/kubernetes (the Namespace aside)', () => {
     expect(comparableObjects(defaults().objects)).toEqual(comparableObjects(applied.filter((object) => object.kind !== 'Namespace')));
+    expect(metricsWiringProblems(defaults().objects)).toEqual(metricsWiringProblems(applied));
     // Helm's own labels are there too.
     for (const object of defaults().objects) expect(object.metadata.labels?.['app.kubernetes.io/managed-by'], object.kind).toBe('Helm');
     const annotations = at(only(defaults().objects, 'Deployment'), 'spec', 'template', 'metadata', 'annotations') as Record<string, string>;
     expect(annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('serves /metrics on the "metrics" port 9090 by default, which the Ingress never reaches, as deploy/kubernetes does', () => {
+    const deployment = only(defaults().objects, 'Deployment');
+    const container = relayContainerOf(deployment);
+    expect(envOf(container).get('METRICS_PORT')).toBe('9090');
+    expect(container.ports).toContainEqual({ name: 'metrics', containerPort: 9090, protocol: 'TCP' });
+    expect(envOf(container).has('METRICS_TOKEN')).toBe(false);
+    expect(at(only(defaults().objects, 'Service'), 'spec', 'ports')).toContainEqual({ name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' });
+    expect(only(defaults().objects, 'Service').metadata.annotations?.['prometheus.io/port']).toBe('9090');
+    for (const rule of at(only(defaults().objects, 'Ingress'), 'spec', 'rules') as any[]) {
+      for (const path of rule.http.paths) expect(path.backend.service.port).toEqual({ name: 'http' });
+    }
+    expect(metricsWiringProblems(defaults().objects)).toEqual([]);
+    expect(defaults().notes).toMatch(/\/metrics on port 9090 .*the Ingress does not route to/);
+
+    // The ServiceMonitor scrapes the "metrics" port, also with Flagger's Services (portDiscovery).
+    for (const values of [{ serviceMonitor: { enabled: true } }, { serviceMonitor: { enabled: true }, canary: { enabled: true } }]) {
+      const rendered = render(values);
+      expect(at(only(rendered.objects, 'ServiceMonitor'), 'spec', 'endpoints', 0, 'port'), JSON.stringify(values)).toBe('metrics');
+      expect(metricsWiringProblems(rendered.objects), JSON.stringify(values)).toEqual([]);
+      expect(validateManifests(rendered.objects)).toEqual([]);
+    }
+
+    // Another port: everything follows it.
+    const moved = render({ metrics: { port: 9100 }, service: { annotations: { 'prometheus.io/port': '9100' } }, serviceMonitor: { enabled: true } });
+    expect(envOf(relayContainerOf(only(moved.objects, 'Deployment'))).get('METRICS_PORT')).toBe('9100');
+    expect(at(only(moved.objects, 'Service'), 'spec', 'ports', 1)).toEqual({ name: 'metrics', port: 9100, targetPort: 'metrics', protocol: 'TCP' });
+    expect(metricsWiringProblems(moved.objects)).toEqual([]);
+    expect(validateManifests(moved.objects)).toEqual([]);
+  });
+
+  it('serves /metrics on the API port when metrics.port is 0 or null, and takes a metrics token from a Secret', () => {
+    for (const port of [0, null]) {
+      const shared = render({ metrics: { port }, service: { annotations: { 'prometheus.io/port': '8080' } }, serviceMonitor: { enabled: true } });
+      const container = relayContainerOf(only(shared.objects, 'Deployment'));
+      expect(envOf(container).has('METRICS_PORT'), String(port)).toBe(false);
+      expect((container.ports as Array<{ name: string }>).map((entry) => entry.name)).toEqual(['http']);
+      expect((at(only(shared.objects, 'Service'), 'spec', 'ports') as Array<{ name: string }>).map((entry) => entry.name)).toEqual(['http']);
+      expect(at(only(shared.objects, 'ServiceMonitor'), 'spec', 'endpoints', 0, 'port')).toBe('http');
+      expect(metricsWiringProblems(shared.objects)).toEqual([]);
+      expect(validateManifests(shared.objects)).toEqual([]);
+      // Public through the Ingress then, and NOTES says so.
+      expect(shared.notes).toMatch(/WARNING: metrics.port is 0/);
+    }
+
+    // metrics.token: the chart's own Secret, read by the relay and by the ServiceMonitor.
+    const tokened = render({ metrics: { token: 'metrics-token-0123456789' }, serviceMonitor: { enabled: true } });
+    const secret = only(tokened.objects, 'Secret', 'relay-metrics');
+    expect(at(secret, 'stringData')).toEqual({ METRICS_TOKEN: 'metrics-token-0123456789' });
+    const tokenRef = { secretKeyRef: { name: 'relay-metrics', key: 'METRICS_TOKEN' } };
+    const deployment = only(tokened.objects, 'Deployment');
+    expect(relayContainerOf(deployment).env).toContainEqual({ name: 'METRICS_TOKEN', valueFrom: tokenRef });
+    expect(at(deployment, 'spec', 'template', 'metadata', 'annotations', 'checksum/metrics-secret')).toMatch(/^[0-9a-f]{64}$/);
+    expect(at(only(tokened.objects, 'ServiceMonitor'), 'spec', 'endpoints', 0, 'authorization')).toEqual({ type: 'Bearer', credentials: tokenRef.secretKeyRef });
+    expect(metricsWiringProblems(tokened.objects)).toEqual([]);
+    expect(validateManifests(tokened.objects)).toEqual([]);
+    const basic = structuredClone(tokened.objects) as any[];
+    basic.find((object) => object.kind === 'ServiceMonitor').spec.endpoints[0].authorization.type = 'Basic';
+    expect(validateManifests(basic).join()).toMatch(/authorization\/type/);
+
+    // metrics.existingSecret: your Secret and key; the chart makes none.
+    const existing = render({ metrics: { existingSecret: 'relay-monitoring', existingSecretKey: 'token' }, serviceMonitor: { enabled: true } });
+    expect(existing.objects.filter((object) => object.kind === 'Secret')).toEqual([]);
+    expect(relayContainerOf(only(existing.objects, 'Deployment')).env).toContainEqual({ name: 'METRICS_TOKEN', valueFrom: { secretKeyRef: { name: 'relay-monitoring', key: 'token' } } });
+    expect(at(only(existing.objects, 'ServiceMonitor'), 'spec', 'endpoints', 0, 'authorization', 'credentials')).toEqual({ name: 'relay-monitoring', key: 'token' });
+    expect(validateManifests(existing.objects)).toEqual([]);
+  });
+
+  it('refuses metrics settings that would break the relay or the scrape', () => {
+    expect(renderProblems({ metrics: { port: 8080 } })).toMatch(/metrics.port 8080 is the API's port/);
+    expect(renderProblems({ metrics: { port: 9100 } })).toMatch(/prometheus.io\/port is "9090", but \/metrics is served on port 9100/);
+    expect(renderProblems({ metrics: { port: 0 } })).toMatch(/prometheus.io\/port is "9090", but \/metrics is served on port 8080/);
+    // A map in values merges over the chart's: null, not {}, drops the annotations (as `--set service.annotations=null`).
+    expect(renderProblems({ metrics: { port: 0 }, service: { annotations: {} } })).toMatch(/prometheus.io\/port is "9090"/);
+    expect(renderProblems({ metrics: { port: 0 }, service: { annotations: null } })).toBe('');
+    expect(renderProblems({ metrics: { token: 'a', existingSecret: 'b' } })).toMatch(/metrics.token and metrics.existingSecret are both set/);
+  });
+
   it('renders the Flagger Canary of deploy/kubernetes when canary.enabled, and leaves the Service to Flagger', () => {
     const rendered = render({ canary: { enabled: true } });
     expect(rendered.objects.filter((object) => object.kind === 'Service')).toEqual([]);
     expect(withoutHelmBookkeeping(only(rendered.objects, 'Canary'))).toEqual(withoutHelmBookkeeping(kubernetesManifests.read('canary.yaml')[0]!));
+    expect(metricsWiringProblems(rendered.objects)).toEqual([]);
     expect(validateManifests(rendered.objects)).toEqual([]);
     expect(renderProblems({ canary: { enabled: true }, ingress: { enabled: false } })).toMatch(/enable ingress/);
   });

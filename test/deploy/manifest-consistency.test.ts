@@ -1,5 +1,6 @@
 /**
- * How the objects of deploy/kubernetes fit together and with the relay: selectors, ports, probes,
+ * How the objects of deploy/kubernetes fit together and with the relay: selectors, ports (the API's
+ * behind the Ingress, /metrics on its own port behind no Ingress), probes,
  * shutdown timing, scaling, Pod Security, the Secret's keys, relay.yaml (through the relay's own
  * loadConfig), the Ingress's streaming settings, egress, and the Flagger Canary's references.
  */
@@ -11,10 +12,11 @@ import { ConfigError } from '../../src/config/config-error.js';
 import { kubernetesManifests } from './support/kubernetes-manifests.js';
 import { loadRelayConfig } from './support/load-relay-config.js';
 import { at, envOf, matches, only, podSpecOf, relayContainerOf, resolvePort } from './support/manifest-accessors.js';
+import { metricsWiringProblems } from './support/metrics-wiring.js';
 import { relayEnvironment } from './support/relay-environment.js';
 import { repository } from './support/repository.js';
 
-const { all: allObjects } = kubernetesManifests;
+const { all: allObjects, applied } = kubernetesManifests;
 const { kubernetesDir } = repository;
 const { knownVariables: knownEnvironment, isSecretVariable, defaultDrainDelayMs, defaultGracePeriodMs } = relayEnvironment;
 
@@ -46,20 +48,57 @@ describe('deploy/kubernetes', () => {
     expect(podSpecOf(deployment).serviceAccountName).toBe(only(allObjects, 'ServiceAccount').metadata.name);
   });
 
-  it('wires ports: Ingress → Service 80 → container 8080, with Prometheus annotations on 8080 /metrics', () => {
-    const port = (at(service, 'spec', 'ports') as Array<{ name: string; port: number; targetPort: number | string }>)[0]!;
+  it('wires ports: Ingress → Service 80 "http" → container 8080; /metrics only on "metrics" 9090 (METRICS_PORT), which no Ingress reaches', () => {
+    const ports = at(service, 'spec', 'ports') as Array<{ name: string; port: number; targetPort: number | string }>;
     expect(at(service, 'spec', 'type')).toBe('ClusterIP');
-    expect(port.port).toBe(80);
-    expect(resolvePort(container, port.targetPort)).toBe(8080);
-    expect(service.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
+    expect(ports.map((port) => port.name)).toEqual(['http', 'metrics']);
+    const [http, metrics] = ports as [(typeof ports)[number], (typeof ports)[number]];
+    const env = envOf(container);
+    expect(http.port).toBe(80);
+    expect(resolvePort(container, http.targetPort)).toBe(8080);
+    expect(resolvePort(container, http.targetPort)).toBe(Number(env.get('PORT')));
+    // The relay serves /metrics on METRICS_PORT alone (PORT answers it with 404): the container
+    // port named "metrics", which the Service exposes under the same name and number.
+    const metricsPort = resolvePort(container, 'metrics');
+    expect(metricsPort).toBe(9090);
+    expect(Number(env.get('METRICS_PORT'))).toBe(metricsPort);
+    expect(metricsPort).not.toBe(Number(env.get('PORT')));
+    expect(metrics.port).toBe(metricsPort);
+    expect(resolvePort(container, metrics.targetPort)).toBe(metricsPort);
+    // Prometheus' annotation-driven job scrapes the pods on the metrics port.
+    expect(service.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metricsPort), 'prometheus.io/path': '/metrics' });
+    // Every Ingress backend is the Service's "http" port, never "metrics", so /metrics stays inside the cluster.
     const ingress = only(allObjects, 'Ingress');
     for (const rule of at(ingress, 'spec', 'rules') as any[]) {
       for (const path of rule.http.paths) {
         expect(path.backend.service.name).toBe(service.metadata.name);
-        const backendPort = path.backend.service.port as { name?: string; number?: number };
-        expect(backendPort.name !== undefined ? backendPort.name === port.name : backendPort.number === port.port).toBe(true);
+        expect(path.backend.service.port).toEqual({ name: http.name });
+        expect(path.backend.service.port).not.toEqual({ name: metrics.name });
+        expect(path.backend.service.port).not.toEqual({ number: metrics.port });
       }
     }
+    expect(metricsWiringProblems(applied)).toEqual([]);
+  });
+
+  it('catches metrics wiring that would expose or miss /metrics', () => {
+    const broken = (change: (objects: any[]) => void) => {
+      const objects = structuredClone(applied) as any[];
+      change(objects);
+      return metricsWiringProblems(objects).join('\n');
+    };
+    const of = (objects: any[], kind: string) => objects.find((object) => object.kind === kind);
+    const relayOf = (objects: any[]) => relayContainerOf(of(objects, 'Deployment'));
+    expect(broken((objects) => (of(objects, 'Ingress').spec.rules[0].http.paths[0].backend.service.port = { name: 'metrics' }))).toMatch(/exposes the metrics port/);
+    expect(broken((objects) => (of(objects, 'Ingress').spec.rules[0].http.paths[0].backend.service.port = { number: 9090 }))).toMatch(/exposes the metrics port/);
+    expect(broken((objects) => (of(objects, 'Service').metadata.annotations['prometheus.io/port'] = '8080'))).toMatch(/prometheus.io\/port is 8080, \/metrics is on 9090/);
+    expect(broken((objects) => relayOf(objects).env.find((entry: any) => entry.name === 'METRICS_PORT').value = '9100')).toMatch(/METRICS_PORT is 9100, the container port "metrics" is 9090/);
+    expect(broken((objects) => (relayOf(objects).env = relayOf(objects).env.filter((entry: any) => entry.name !== 'METRICS_PORT')))).toMatch(/without METRICS_PORT/);
+    expect(broken((objects) => of(objects, 'Service').spec.ports.pop())).toMatch(/no Service port reaches the metrics port 9090/);
+    expect(
+      broken((objects) =>
+        objects.push({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'relay' }, spec: { selector: {}, endpoints: [{ port: 'http', path: '/metrics' }] } }),
+      ),
+    ).toMatch(/ServiceMonitor relay → http: reaches container port 8080, \/metrics is on 9090/);
   });
 
   it('probes liveness on /health and readiness on /ready, on the relay’s port', () => {
@@ -144,6 +183,9 @@ describe('deploy/kubernetes', () => {
     expect(config).toMatchObject({ fallbacks: new Map([['gpt-4.1', ['claude-sonnet-4']]]) });
     expect(config.aliases.get('deepseek-chat')).toBe('deepseek-v3.2');
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', maxRetries: 3, timeoutMs: 30_000, connectionPoolSize: 100, logLevel: 'info' });
+    // /metrics on its own port, the container port "metrics"; no token unless the Secret adds one.
+    expect(config.metricsPort).toBe(resolvePort(container, 'metrics'));
+    expect(config.metricsToken).toBeUndefined();
     expect(config.providers.get('holysheep')?.baseUrl).toBe('https://api.holysheep.ai/v1');
     // And the loader does refuse a bad file, so the check above has teeth.
     expect(() => loadRelayConfig(`${relayYaml}\nmodels:\n  x:\n    targets: []\n`, deployment)).toThrow(ConfigError);
@@ -196,6 +238,12 @@ describe('deploy/kubernetes', () => {
     expect(at(canary, 'spec', 'service', 'port')).toBe(80);
     expect(resolvePort(container, at(canary, 'spec', 'service', 'targetPort'))).toBe(8080);
     expect(at(canary, 'spec', 'service', 'apex', 'annotations')).toEqual(service.metadata.annotations);
+    expect(at(canary, 'spec', 'service', 'canary', 'annotations')).toEqual(service.metadata.annotations);
+    // Flagger's Services get the "metrics" port too (portDiscovery), as service.yaml has it; the
+    // canary Ingress Flagger derives keeps routing to "http" only.
+    expect(at(canary, 'spec', 'service', 'portName')).toBe('http');
+    expect(at(canary, 'spec', 'service', 'portDiscovery')).toBe(true);
+    expect(metricsWiringProblems([...applied.filter((object) => object.kind !== 'Service'), canary])).toEqual([]);
     expect(at(canary, 'spec', 'analysis')).toMatchObject({ interval: '1m', threshold: 5, stepWeight: 10, maxWeight: 50 });
     expect(at(canary, 'spec', 'analysis', 'metrics')).toEqual([
       { name: 'request-success-rate', interval: '1m', thresholdRange: { min: 99 } },

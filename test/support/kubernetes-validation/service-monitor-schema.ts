@@ -24,7 +24,26 @@ export const serviceMonitorSchema = {
           items: {
             type: 'object',
             additionalProperties: false,
-            properties: { port: { type: 'string' }, path: { type: 'string' }, interval: duration, scrapeTimeout: duration },
+            properties: {
+              port: { type: 'string' },
+              path: { type: 'string' },
+              interval: duration,
+              scrapeTimeout: duration,
+              // SafeAuthorization: a credential from a Secret in the ServiceMonitor's namespace; Basic is refused.
+              authorization: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  type: { type: 'string', not: { pattern: '^[Bb]asic$' } },
+                  credentials: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['key'],
+                    properties: { name: { type: 'string' }, key: { type: 'string' }, optional: { type: 'boolean' } },
+                  },
+                },
+              },
+            },
           },
         },
       },

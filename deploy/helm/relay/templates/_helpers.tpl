@@ -68,3 +68,38 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "relay.configMapName" -}}
 {{- printf "%s-config" (include "relay.fullname" .) }}
 {{- end }}
+
+{{/* The port /metrics is served on: metrics.port (METRICS_PORT), or the API's 8080 when it is 0 or null. */}}
+{{- define "relay.metricsPort" -}}
+{{- if .Values.metrics.port }}{{ int .Values.metrics.port }}{{ else }}8080{{ end }}
+{{- end }}
+
+{{/* The Secret holding METRICS_TOKEN: metrics.existingSecret, the chart's own with metrics.token, else "". */}}
+{{- define "relay.metricsTokenSecretName" -}}
+{{- if .Values.metrics.existingSecret }}
+{{- .Values.metrics.existingSecret }}
+{{- else if .Values.metrics.token }}
+{{- printf "%s-metrics" (include "relay.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "relay.metricsTokenSecretKey" -}}
+{{- if .Values.metrics.existingSecret }}{{ .Values.metrics.existingSecretKey }}{{ else }}METRICS_TOKEN{{ end }}
+{{- end }}
+
+{{/* Refuses metrics settings the relay or the scrape would fail on; renders nothing. */}}
+{{- define "relay.checkMetrics" -}}
+{{- if eq (int .Values.metrics.port) 8080 }}
+{{- fail "metrics.port 8080 is the API's port: set 0 to serve /metrics there, or another port" }}
+{{- end }}
+{{- if and .Values.metrics.token .Values.metrics.existingSecret }}
+{{- fail "metrics.token and metrics.existingSecret are both set: keep the metrics token in one place" }}
+{{- end }}
+{{- with .Values.service.annotations }}
+{{- with index . "prometheus.io/port" }}
+{{- if ne . (include "relay.metricsPort" $) }}
+{{- fail (printf "service.annotations prometheus.io/port is %q, but /metrics is served on port %s (metrics.port): make them the same, or drop the annotations (service.annotations=null)" . (include "relay.metricsPort" $)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
