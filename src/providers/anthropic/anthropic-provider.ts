@@ -1,9 +1,10 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { AnthropicMessage } from '../../spec/anthropic-messages.js';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { classifyTransportError, guardUpstreamBody } from '../upstream-failure.js';
+import { postUpstream, readUpstreamJson } from '../post-upstream.js';
+import { guardUpstreamBody } from '../upstream-failure.js';
 import { readAnthropicStream } from './anthropic-stream.js';
 import { classifyAnthropicError } from './classify-anthropic-error.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
@@ -87,48 +88,24 @@ export class AnthropicProvider implements Provider {
     });
   }
 
-  private async post(body: unknown, call: ProviderCall, stream: boolean): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(this.endpoint, {
-        method: 'POST',
-        dispatcher: this.dispatcher,
-        headers: stream ? { ...this.headers, accept: 'text/event-stream' } : this.headers,
-        body: JSON.stringify(body),
-        signal: call.signal,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-      });
-    } catch (error) {
-      throw classifyTransportError(error, this.name, call.signal);
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    let text = '';
-    try {
-      text = await response.body.text();
-    } catch {
-      // the status is enough to classify
-    }
-    throw classifyAnthropicError(response.statusCode, text, response.headers, this.name);
+  private post(body: unknown, call: ProviderCall, stream: boolean): Promise<Dispatcher.ResponseData> {
+    return postUpstream({
+      url: this.endpoint,
+      dispatcher: this.dispatcher,
+      headers: stream ? { ...this.headers, accept: 'text/event-stream' } : this.headers,
+      body,
+      call,
+      provider: this.name,
+      classifyError: classifyAnthropicError,
+    });
   }
 
   private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<{ body: Buffer; parsed: object }> {
-    let body: Buffer;
-    try {
-      body = Buffer.from(await response.body.arrayBuffer());
-    } catch (error) {
-      throw classifyTransportError(error, this.name, call.signal);
+    const result = await readUpstreamJson(response, call, this.name);
+    if (result.parsed.type === 'error') {
+      throw new UpstreamError(`${this.name}: answered 2xx without a message: ${result.body.toString('utf8').slice(0, 300)}`, { reason: 'provider_internal', provider: this.name });
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new UpstreamError(`${this.name}: answered 2xx with a body that is not JSON`, { reason: 'provider_internal', provider: this.name });
-    }
-    if (parsed === null || typeof parsed !== 'object' || (parsed as { type?: unknown }).type === 'error') {
-      throw new UpstreamError(`${this.name}: answered 2xx without a message: ${body.toString('utf8').slice(0, 300)}`, { reason: 'provider_internal', provider: this.name });
-    }
-    return { body, parsed };
+    return result;
   }
 }
 

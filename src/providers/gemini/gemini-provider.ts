@@ -1,8 +1,9 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { classifyTransportError, guardUpstreamBody } from '../upstream-failure.js';
+import { postUpstream, readUpstreamJson } from '../post-upstream.js';
+import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyGeminiError } from './classify-gemini-error.js';
 import { convertGeminiEmbeddings } from './convert-gemini-embeddings.js';
 import { convertGeminiResponse } from './convert-gemini-response.js';
@@ -101,48 +102,20 @@ export class GeminiProvider implements Provider {
     });
   }
 
-  private async post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(`${this.apiRoot}/${path}`, {
-        method: 'POST',
-        dispatcher: this.dispatcher,
-        headers: accept === 'application/json' ? this.headers : { ...this.headers, accept },
-        body: JSON.stringify(body),
-        signal: call.signal,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-      });
-    } catch (error) {
-      throw classifyTransportError(error, this.name, call.signal);
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    let text = '';
-    try {
-      text = await response.body.text();
-    } catch {
-      // the status is enough to classify
-    }
-    throw classifyGeminiError(response.statusCode, text, response.headers, this.name);
+  private post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
+    return postUpstream({
+      url: `${this.apiRoot}/${path}`,
+      dispatcher: this.dispatcher,
+      headers: accept === 'application/json' ? this.headers : { ...this.headers, accept },
+      body,
+      call,
+      provider: this.name,
+      classifyError: classifyGeminiError,
+    });
   }
 
   private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<Record<string, unknown>> {
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      throw classifyTransportError(error, this.name, call.signal);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new UpstreamError(`${this.name}: answered 2xx with a body that is not JSON`, { reason: 'provider_internal', provider: this.name });
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new UpstreamError(`${this.name}: answered 2xx with JSON that is not an object`, { reason: 'provider_internal', provider: this.name });
-    }
-    return parsed as Record<string, unknown>;
+    return (await readUpstreamJson(response, call, this.name)).parsed;
   }
 }
 

@@ -1,9 +1,9 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { readUsage } from '../../spec/read-usage.js';
-import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { classifyTransportError, guardUpstreamBody } from '../upstream-failure.js';
+import { postUpstream, readUpstreamJson } from '../post-upstream.js';
+import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyOpenAIError } from './classify-openai-error.js';
 import { readOpenAIStream } from './read-openai-stream.js';
 
@@ -73,48 +73,21 @@ export class OpenAICompatibleProvider implements Provider {
     return this.readJson(response, call);
   }
 
-  private async post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(`${this.baseUrl}${path}`, {
-        method: 'POST',
-        dispatcher: this.dispatcher,
-        headers: accept === 'application/json' ? this.headers : { ...this.headers, accept },
-        body: JSON.stringify(body),
-        signal: call.signal,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-      });
-    } catch (error) {
-      throw classifyTransportError(error, this.name, call.signal);
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    let text = '';
-    try {
-      text = await response.body.text();
-    } catch {
-      // the status is enough to classify
-    }
-    throw classifyOpenAIError(response.statusCode, text, response.headers, this.name);
+  private post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
+    return postUpstream({
+      url: `${this.baseUrl}${path}`,
+      dispatcher: this.dispatcher,
+      headers: accept === 'application/json' ? this.headers : { ...this.headers, accept },
+      body,
+      call,
+      provider: this.name,
+      classifyError: classifyOpenAIError,
+    });
   }
 
   private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<JsonResult> {
-    let body: Buffer;
-    try {
-      body = Buffer.from(await response.body.arrayBuffer());
-    } catch (error) {
-      throw classifyTransportError(error, this.name, call.signal);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new UpstreamError(`${this.name}: answered 2xx with a body that is not JSON`, { reason: 'provider_internal', provider: this.name });
-    }
-    if (parsed === null || typeof parsed !== 'object') {
-      throw new UpstreamError(`${this.name}: answered 2xx with JSON that is not an object`, { reason: 'provider_internal', provider: this.name });
-    }
-    return { kind: 'json', body, usage: readUsage((parsed as { usage?: unknown }).usage) };
+    const { body, parsed } = await readUpstreamJson(response, call, this.name);
+    return { kind: 'json', body, usage: readUsage(parsed.usage) };
   }
 }
 
