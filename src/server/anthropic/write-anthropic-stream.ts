@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamPart } from '../../providers/provider.js';
-import { CallAbortedError } from '../../providers/upstream-failure.js';
 import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
-import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
-import { SseWriter } from '../sse-writer.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import type { SseWriter } from '../sse-writer.js';
+import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { AnthropicEventEncoder } from './anthropic-event-encoder.js';
 import type { MessagesAnswer } from './call-messages-target.js';
 import { renderAnthropicError } from './render-anthropic-error.js';
@@ -75,24 +75,12 @@ async function relayTranslated(answer: Extract<StreamAnswer, { kind: 'translated
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events
  */
 export async function writeAnthropicStream(request: FastifyRequest, reply: FastifyReply, answer: StreamAnswer, model: string): Promise<void> {
-  reply.hijack();
-  const writer = new SseWriter(reply.raw);
-  writer.open(reply.getHeaders() as Record<string, string>);
-  request.relay.status = 200;
-  request.relay.firstByteAt = performance.now();
+  const writer = commitStream(request, reply);
   try {
     const finished = answer.kind === 'native-stream' ? await relayNative(answer, writer, request) : await relayTranslated(answer, writer, request, model);
     if (finished && !writer.closed) reply.raw.end();
   } catch (error) {
-    if (error instanceof CallAbortedError) return;
-    const clientError =
-      error instanceof UpstreamError
-        ? toClientError(error, request.id)
-        : error instanceof RelayError
-          ? error
-          : new RelayError(`The relay failed while streaming. Report request id ${request.id}.`, { status: 500, type: 'server_error', code: 'internal_error' });
-    request.relay.errorCode = clientError.code;
-    request.log.warn({ requestId: request.id, detail: error instanceof Error ? error.message : String(error) }, 'stream failed after its first byte');
-    if (!writer.closed) reply.raw.end(`event: error\ndata: ${JSON.stringify(renderAnthropicError(clientError, request.id))}\n\n`);
+    const clientError = streamFailure(error, request);
+    if (clientError !== undefined && !writer.closed) reply.raw.end(`event: error\ndata: ${JSON.stringify(renderAnthropicError(clientError, request.id))}\n\n`);
   }
 }

@@ -1,11 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamPart } from '../../providers/provider.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
-import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
-import { CallAbortedError } from '../../providers/upstream-failure.js';
 import { ChatCompletionBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
-import { SseWriter } from '../sse-writer.js';
+import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, messagesText } from '../admit-request.js';
 
@@ -49,11 +47,7 @@ async function relayStream(
   first: IteratorResult<StreamPart>,
   clientWantsUsage: boolean,
 ): Promise<void> {
-  reply.hijack();
-  const writer = new SseWriter(reply.raw);
-  writer.open(reply.getHeaders() as Record<string, string>);
-  request.relay.status = 200;
-  request.relay.firstByteAt = performance.now();
+  const writer = commitStream(request, reply);
   let current = first;
   try {
     while (current.done !== true) {
@@ -73,15 +67,7 @@ async function relayStream(
     }
     writer.done();
   } catch (error) {
-    if (error instanceof CallAbortedError) return;
-    const clientError =
-      error instanceof UpstreamError
-        ? toClientError(error, request.id)
-        : error instanceof RelayError
-          ? error
-          : new RelayError(`The relay failed while streaming. Report request id ${request.id}.`, { status: 500, type: 'server_error', code: 'internal_error' });
-    request.relay.errorCode = clientError.code;
-    request.log.warn({ requestId: request.id, detail: error instanceof Error ? error.message : String(error) }, 'stream failed after its first byte');
-    writer.fail(clientError.toJSON());
+    const clientError = streamFailure(error, request);
+    if (clientError !== undefined) writer.fail(clientError.toJSON());
   }
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { UpstreamError, toClientError } from '../../spec/relay-error.js';
 import { CompletionsBody, EmbeddingsBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
-import { SseWriter } from '../sse-writer.js';
+import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest } from '../admit-request.js';
 
@@ -38,11 +37,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
       return reply.type('application/json').send(result.body);
     }
     request.relay.stream = true;
-    reply.hijack();
-    const writer = new SseWriter(reply.raw);
-    writer.open(reply.getHeaders() as Record<string, string>);
-    request.relay.status = 200;
-    request.relay.firstByteAt = performance.now();
+    const writer = commitStream(request, reply);
     try {
       for await (const chunk of result.body) {
         const pending = writer.raw(chunk);
@@ -51,8 +46,9 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
       }
       reply.raw.end();
     } catch (error) {
-      if (error instanceof UpstreamError) writer.fail(toClientError(error, request.id).toJSON());
-      else reply.raw.destroy();
+      // The same as a chat stream: one OpenAI-shaped error event, and the failure in the access log.
+      const clientError = streamFailure(error, request);
+      if (clientError !== undefined) writer.fail(clientError.toJSON());
     }
     return reply;
   });

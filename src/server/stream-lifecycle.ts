@@ -1,0 +1,34 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CallAbortedError } from '../providers/upstream-failure.js';
+import { RelayError, UpstreamError, toClientError } from '../spec/relay-error.js';
+import { SseWriter } from './sse-writer.js';
+
+/**
+ * Commits a stream to the client: from here on the status line and headers are sent, and nothing
+ * can be retried. Records the first byte's time for the metrics.
+ */
+export function commitStream(request: FastifyRequest, reply: FastifyReply): SseWriter {
+  reply.hijack();
+  const writer = new SseWriter(reply.raw);
+  writer.open(reply.getHeaders() as Record<string, string>);
+  request.relay.status = 200;
+  request.relay.firstByteAt = performance.now();
+  return writer;
+}
+
+/**
+ * What the client is told when a committed stream fails: the upstream failure as the client sees
+ * it (never its internals), recorded for the access log. Undefined when the client itself left.
+ */
+export function streamFailure(error: unknown, request: FastifyRequest): RelayError | undefined {
+  if (error instanceof CallAbortedError) return undefined;
+  const clientError =
+    error instanceof UpstreamError
+      ? toClientError(error, request.id)
+      : error instanceof RelayError
+        ? error
+        : new RelayError(`The relay failed while streaming. Report request id ${request.id}.`, { status: 500, type: 'server_error', code: 'internal_error' });
+  request.relay.errorCode = clientError.code;
+  request.log.warn({ requestId: request.id, detail: error instanceof Error ? error.message : String(error) }, 'stream failed after its first byte');
+  return clientError;
+}
