@@ -40,8 +40,10 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: redactedPaths, censor: '[REDACTED]' },
       formatters: { level: (label) => ({ level: label }) },
       hooks: {
-        logMethod(inputArguments, method) {
-          if (secrets.length > 0) {
+        logMethod(inputArguments, method, level) {
+          // The access line (one per request, at info) holds only structured fields, redacted by
+          // path: it skips this copy, which showed in profiles. Every other line is scrubbed.
+          if (secrets.length > 0 && !(level < 40 && inputArguments[1] === 'request')) {
             for (let index = 0; index < inputArguments.length; index++) {
               const argument = inputArguments[index];
               if (typeof argument === 'string') inputArguments[index] = scrub(argument);
