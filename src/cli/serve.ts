@@ -3,7 +3,7 @@ import { basename, dirname, relative } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
-import { createLogger } from '../observability/create-logger.js';
+import { createLoggers } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
 import { openBackends } from '../server/open-backends.js';
 
@@ -21,9 +21,9 @@ export async function serve(options: ServeOptions): Promise<void> {
   const secrets = [...config.providers.values()]
     .map((provider) => provider.apiKey ?? '')
     .concat(process.env.RELAY_MASTER_KEY ?? '', config.databaseUrl ?? '', config.redisUrl ?? '');
-  const logger = createLogger({ level: config.logLevel, secrets });
+  const { logger, access } = createLoggers({ level: config.logLevel, secrets });
   const backends = await openBackends(config, logger);
-  const server = createRelayServer(config, { logger, ...backends });
+  const server = createRelayServer(config, { logger, accessLogger: access, ...backends });
 
   const address = await server.listen();
   const providers = [...config.providers.values()].map((provider) => `${provider.name} (${provider.type}, ${provider.baseUrl}, from ${provider.source})`);

@@ -30,9 +30,24 @@ export interface LoggerOptions {
  * waits for stdout, with secrets redacted by path and, in free text (upstream error bodies), by value.
  */
 export function createLogger(options: LoggerOptions): Logger {
+  return createLoggers(options).logger;
+}
+
+/**
+ * The relay's loggers on one destination: `logger` for everything (redacted by path and by value),
+ * and `access` for the one access line per request. The access line is built only from fields the
+ * relay chooses (request id, key name, model, provider, status, tokens, timings: never a secret),
+ * so it skips redaction, which measured at a fifth of the relay's throughput.
+ */
+export function createLoggers(options: LoggerOptions): { logger: Logger; access: Logger } {
   const secrets = options.secrets.filter((secret) => secret.length >= 8);
   const scrub = (text: string) => secrets.reduce((result, secret) => result.split(secret).join('[REDACTED]'), text);
-  return pino(
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const access = pino(
+    { level: options.level, base: { service: 'relay' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    destination,
+  );
+  const logger = pino(
     {
       level: options.level,
       base: { service: 'relay' },
@@ -40,10 +55,8 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: redactedPaths, censor: '[REDACTED]' },
       formatters: { level: (label) => ({ level: label }) },
       hooks: {
-        logMethod(inputArguments, method, level) {
-          // The access line (one per request, at info) holds only structured fields, redacted by
-          // path: it skips this copy, which showed in profiles. Every other line is scrubbed.
-          if (secrets.length > 0 && !(level < 40 && inputArguments[1] === 'request')) {
+        logMethod(inputArguments, method) {
+          if (secrets.length > 0) {
             for (let index = 0; index < inputArguments.length; index++) {
               const argument = inputArguments[index];
               if (typeof argument === 'string') inputArguments[index] = scrub(argument);
@@ -56,6 +69,7 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    destination,
   );
+  return { logger, access };
 }

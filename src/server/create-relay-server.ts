@@ -60,6 +60,8 @@ export interface RelayServer {
 
 export interface CreateRelayServerOptions {
   logger: Logger;
+  /** Where the access lines go (the same destination, without redaction); `logger` when absent. */
+  accessLogger?: Logger;
   /** Keys, accounts and ledger; an in-memory store when absent (tests). */
   store?: RelayStore;
   /** Counters for limits and budgets; in memory when absent. */
@@ -194,6 +196,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
 
   app.decorateRequest('relay', null as never);
   const inflight = { requests: 0 };
+  const accessLogger = options.accessLogger ?? options.logger;
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
   const dashboardSessions = new DashboardSessions();
   app.addHook('onRequest', async (request, reply) => {
@@ -202,7 +205,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     inflight.requests++;
     reply.raw.once('close', () => {
       inflight.requests--;
-      finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services);
+      finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services, accessLogger);
     });
     if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
     else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
@@ -281,14 +284,14 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
 const quietPaths = new Set(['/health', '/ready', '/metrics']);
 
 /** One access line and one published event per request, when its response ends or the client leaves. */
-function finishRequest(request: FastifyRequest, status: number, clientAborted: boolean, services: RelayServices): void {
+function finishRequest(request: FastifyRequest, status: number, clientAborted: boolean, services: RelayServices, accessLogger: Logger): void {
   const state = request.relay;
   if (state === null || state === undefined) return;
   const durationMs = performance.now() - state.startedAt;
   const path = request.routeOptions.url ?? request.url.split('?')[0] ?? request.url;
   const finalStatus = state.status ?? status;
   if (!quietPaths.has(path) || finalStatus >= 500) {
-    services.logger.info(
+    accessLogger.info(
       {
         requestId: request.id,
         method: request.method,

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { RelayConfig } from '../../src/config/relay-config.js';
-import { createLogger } from '../../src/observability/create-logger.js';
+import { createLoggers } from '../../src/observability/create-logger.js';
 import { createRelayServer, type RelayServer } from '../../src/server/create-relay-server.js';
 import type { LimitStore } from '../../src/limits/limit-store.js';
 import type { RelayStore } from '../../src/store/relay-store.js';
@@ -39,8 +39,8 @@ export async function startRelay(
     },
   });
   const secrets = [...config.providers.values()].map((provider) => provider.apiKey ?? '').concat(fullEnvironment.RELAY_MASTER_KEY ?? '');
-  const logger = createLogger({ level: config.logLevel, secrets, destination });
-  const server = createRelayServer(config, { logger, ...backends });
+  const { logger, access } = createLoggers({ level: config.logLevel, secrets, destination });
+  const server = createRelayServer(config, { logger, accessLogger: access, ...backends });
   const address = await server.listen();
   const url = `http://127.0.0.1:${address.port}`;
   return { url, baseURL: `${url}/v1`, server, config, logs, rawLogs: () => raw, close: () => server.close() };
