@@ -1,3 +1,4 @@
+import { maskUrlPassword } from '../observability/mask-url-password.js';
 import { connectPostgres, connectSqlite, type DatabaseConnection } from './connect-database.js';
 import { MemoryRelayStore } from './memory-relay-store.js';
 import { runMigrations, type MigrationStatus } from './relay-migrations.js';
@@ -75,21 +76,11 @@ async function connect(options: OpenStoreOptions): Promise<DatabaseConnection | 
     });
   }
   // Refuse rather than fall back to SQLite: a typo in DATABASE_URL must not split a cluster's data.
-  throw new Error(`unsupported database URL ${describeUrl(url)}: use postgres://…, postgresql://… or memory:, or leave it unset for SQLite`);
+  throw new Error(`unsupported database URL ${maskUrlPassword(url)}: use postgres://…, postgresql://… or memory:, or leave it unset for SQLite`);
 }
 
 function describeLocation(options: OpenStoreOptions): string {
   const url = options.databaseUrl?.trim() ?? '';
-  return url === '' ? options.sqlitePath : describeUrl(url);
+  return url === '' ? options.sqlitePath : maskUrlPassword(url);
 }
 
-/** The URL without its password, safe for logs and error messages. */
-function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}

@@ -1,3 +1,4 @@
+import { maskUrlPassword } from '../../observability/mask-url-password.js';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sql } from 'kysely';
@@ -19,7 +20,7 @@ export async function checkDatabase(config: RelayConfig, cwd: string, timeoutMs:
   if (url === 'memory:') {
     return checkResult('database', 'warn', 'DATABASE_URL=memory: keys, accounts and the ledger live in memory and are lost on restart', 'unset DATABASE_URL (SQLite file) or point it at Postgres.');
   }
-  const shown = maskPassword(url);
+  const shown = maskUrlPassword(url);
   if (!/^postgres(ql)?:\/\//i.test(url)) {
     return checkResult('database', 'fail', `DATABASE_URL ${shown} is neither postgres://… nor memory:`, 'use postgres://user:password@host:5432/database, or unset DATABASE_URL for the SQLite file.');
   }
@@ -89,13 +90,3 @@ function nearestExisting(folder: string): string {
   return current;
 }
 
-/** The URL with its password replaced, safe to print. */
-export function maskPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { RelayConfig } from '../../config/relay-config.js';
-import { maskPassword } from './check-database.js';
+import { maskUrlPassword } from '../../observability/mask-url-password.js';
 import { checkResult, type CheckResult } from './doctor-check.js';
 import { CheckTimeoutError, errorCode, errorMessage, withTimeout } from './with-timeout.js';
 
@@ -10,7 +10,7 @@ export async function checkRedis(config: RelayConfig, timeoutMs: number): Promis
     const replicas = config.limits.replicas > 1 ? ': with several replicas, each counts only its own requests' : '';
     return checkResult('redis', config.limits.replicas > 1 ? 'warn' : 'pass', `REDIS_URL is not set: limits and budgets are counted in memory${replicas}`, config.limits.replicas > 1 ? 'set REDIS_URL so every replica shares the counters.' : undefined);
   }
-  const shown = maskPassword(config.redisUrl);
+  const shown = maskUrlPassword(config.redisUrl);
   // One attempt, no queue, no reconnects: a diagnosis wants the first error, not a retry loop.
   const client = new Redis(config.redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   // The socket's own error (ECONNREFUSED, ENOTFOUND, NOAUTH…) comes as an event; connect() then only says "Connection is closed".
