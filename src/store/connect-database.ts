@@ -11,6 +11,8 @@ export interface DatabaseConnection {
   dialect: SqlDialectName;
   /** The Postgres schema the tables live in; `undefined` on SQLite. */
   schema: string | undefined;
+  /** The SQLite handle under Kysely, for the few statements prepared once (the ledger insert). */
+  sqlite?: Database.Database;
 }
 
 /** How long SQLite waits for another process's write lock before failing with SQLITE_BUSY. */
@@ -28,7 +30,7 @@ export function connectSqlite(path: string): DatabaseConnection {
   database.pragma('synchronous = NORMAL');
   database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
   database.pragma('foreign_keys = ON');
-  return { db: new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', schema: undefined };
+  return { db: new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', schema: undefined, sqlite: database };
 }
 
 export interface PostgresOptions {

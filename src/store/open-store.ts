@@ -45,7 +45,7 @@ export async function openStore(options: OpenStoreOptions): Promise<RelayStore> 
     await connection.db.destroy();
     throw error;
   }
-  return new SqlRelayStore(connection.dialect, connection.db);
+  return new SqlRelayStore(connection.dialect, connection.db, connection.sqlite);
 }
 
 /** Applies the pending migrations, closes the connection, and reports what was done. */

@@ -4,6 +4,8 @@ import type { AccountStore, ApiKeyStore, LedgerStore, RelayStore } from './relay
 import { createSqlAccountStore } from './sql-account-store.js';
 import { createSqlApiKeyStore } from './sql-api-key-store.js';
 import { createSqlLedgerStore } from './sql-ledger-store.js';
+import { createSqliteLedgerInsert } from './sqlite-ledger-insert.js';
+import type { Database } from 'better-sqlite3';
 
 /**
  * The store on SQLite or Postgres. Both run the same Kysely queries; the few places where the
@@ -18,10 +20,11 @@ export class SqlRelayStore implements RelayStore {
   constructor(
     readonly kind: 'sqlite' | 'postgres',
     private readonly db: Kysely<RelayDatabase>,
+    sqlite?: Database,
   ) {
     this.accounts = createSqlAccountStore(db);
     this.keys = createSqlApiKeyStore(db);
-    this.ledger = createSqlLedgerStore(db);
+    this.ledger = createSqlLedgerStore(db, sqlite === undefined ? undefined : createSqliteLedgerInsert(sqlite));
   }
 
   /** Safe to call more than once: `pg` refuses to end a pool twice. */

@@ -1,0 +1,49 @@
+import type { Database } from 'better-sqlite3';
+import type { LedgerRecord } from './relay-store.js';
+import { ledgerRecordToRow } from './sql-row-mapping.js';
+
+const columns = [
+  'request_id',
+  'key_id',
+  'account_id',
+  'model',
+  'provider',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'cost_micros',
+  'official_cost_micros',
+  'currency',
+  'latency_ms',
+  'status',
+  'stream',
+  'created_at',
+] as const;
+
+/**
+ * The ledger's batch insert on SQLite with two prepared statements in one synchronous transaction:
+ * the same rows and debits as the Kysely path, without building a query per batch (which showed in
+ * the relay's profile under load). Returns undefined when another transaction is open on the
+ * connection, so the caller takes the Kysely path and its lock instead of nesting into it.
+ */
+export function createSqliteLedgerInsert(database: Database): (batch: readonly LedgerRecord[]) => number | undefined {
+  const insert = database.prepare(
+    `insert into ledger_entries (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')}) on conflict (request_id) do nothing`,
+  );
+  const debit = database.prepare('update accounts set balance_micros = balance_micros - ? where id = ?');
+  const insertAndDebit = database.transaction((batch: readonly LedgerRecord[]) => {
+    let inserted = 0;
+    const debits = new Map<string, number>();
+    for (const record of batch) {
+      if (insert.run(ledgerRecordToRow(record)).changes !== 1) continue;
+      inserted++;
+      if (record.accountId !== null) debits.set(record.accountId, (debits.get(record.accountId) ?? 0) + record.costMicros);
+    }
+    for (const accountId of [...debits.keys()].sort()) {
+      const amount = debits.get(accountId) ?? 0;
+      if (amount !== 0) debit.run(amount, accountId);
+    }
+    return inserted;
+  });
+  return (batch) => (database.inTransaction ? undefined : insertAndDebit(batch));
+}
