@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { authenticate } from '../auth/authenticate.js';
 import { StaticKeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
-import { publishRequestEnd } from '../observability/relay-events.js';
 import { createProvider } from '../providers/create-provider.js';
 import type { Provider } from '../providers/provider.js';
 import type { CanaryController } from '../routing/canary-controller.js';
@@ -15,17 +14,16 @@ import { StoredKeyCache } from '../auth/stored-key-cache.js';
 import { parseMoney, resolveExchangeRates, type Currency } from '../billing/money.js';
 import { PriceTable } from '../billing/price-table.js';
 import { LedgerWriter } from '../ledger/ledger-writer.js';
-import { meterRequest } from '../ledger/meter-request.js';
 import { AdmissionControl } from '../limits/admission-control.js';
 import type { LimitStore } from '../limits/limit-store.js';
 import { MemoryLimitStore } from '../limits/memory-limit-store.js';
 import { MemoryRelayStore } from '../store/memory-relay-store.js';
 import type { RelayStore } from '../store/relay-store.js';
-import { deliveredText } from './delivered-text.js';
 import { restoreCounters } from './restore-counters.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
+import { finishRequest } from './finish-request.js';
 import { newRequestState } from './request-state.js';
 import { registerAdminAccounts } from './admin/admin-accounts.js';
 import { registerAdminKeys } from './admin/admin-keys.js';
@@ -279,86 +277,4 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       storedKeys.replaceStatic(new StaticKeyStore(next.masterKeySha256, next.clientKeys));
     },
   };
-}
-
-const quietPaths = new Set(['/health', '/ready', '/metrics']);
-
-/** One access line and one published event per request, when its response ends or the client leaves. */
-function finishRequest(request: FastifyRequest, status: number, clientAborted: boolean, services: RelayServices, accessLogger: Logger): void {
-  const state = request.relay;
-  if (state === null || state === undefined) return;
-  const durationMs = performance.now() - state.startedAt;
-  const path = request.routeOptions.url ?? request.url.split('?')[0] ?? request.url;
-  const finalStatus = state.status ?? status;
-  if (!quietPaths.has(path) || finalStatus >= 500) {
-    accessLogger.info(
-      {
-        requestId: request.id,
-        method: request.method,
-        path,
-        keyName: state.principal?.name,
-        model: state.model,
-        provider: state.provider,
-        status: finalStatus,
-        errorCode: state.errorCode,
-        stream: state.stream,
-        attempts: state.attempts,
-        promptTokens: state.usage?.prompt_tokens,
-        completionTokens: state.usage?.completion_tokens,
-        durationMs: Math.round(durationMs * 100) / 100,
-        clientAborted: clientAborted || undefined,
-      },
-      'request',
-    );
-  }
-  const principal = state.principal;
-  if (principal !== undefined && state.servedModel !== undefined) {
-    const pending = meterRequest(
-      {
-        requestId: request.id,
-        principal,
-        model: state.servedModel,
-        provider: state.provider,
-        status: finalStatus,
-        stream: state.stream,
-        durationMs,
-        usage: state.usage,
-        promptText: state.promptText,
-        deliveredText: state.usage === undefined && state.deliveredParts !== undefined ? () => deliveredText(state.deliveredParts ?? []) : undefined,
-        admission: state.admission,
-      },
-      {
-        ledger: services.ledger,
-        prices: services.billing.prices,
-        rates: services.billing.rates,
-        onError: (error, requestId) => services.logger.error({ requestId, detail: String(error) }, 'metering failed'),
-      },
-    );
-    services.metering.add(pending);
-    void pending.finally(() => services.metering.delete(pending));
-  } else if (state.admission !== undefined) {
-    void state.admission.release();
-  }
-  publishRequestEnd({
-    requestId: request.id,
-    // Only matched routes: a path no route knows is the client's to invent, and must not become a metric label.
-    route: request.routeOptions.url ?? 'unmatched',
-    principalId: state.principal?.id,
-    principalName: state.principal?.name,
-    requestedModel: state.requestedModel,
-    model: state.model,
-    provider: state.provider,
-    status: finalStatus,
-    errorCode: state.errorCode,
-    stream: state.stream,
-    attempts: state.attempts,
-    usage: state.usage,
-    startedAt: state.startedAt,
-    durationMs,
-    firstByteMs: state.firstByteAt === undefined ? undefined : state.firstByteAt - state.startedAt,
-    clientAborted,
-    servedModel: state.servedModel,
-    upstreamMs: state.upstreamMs,
-    fallbackFrom: state.fallbackFrom,
-  });
 }

@@ -1,0 +1,88 @@
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { meterRequest } from '../ledger/meter-request.js';
+import { publishRequestEnd } from '../observability/relay-events.js';
+import { deliveredText } from './delivered-text.js';
+import type { RelayServices } from './relay-services.js';
+
+const quietPaths = new Set(['/health', '/ready', '/metrics']);
+
+/** One access line and one published event per request, when its response ends or the client leaves. */
+export function finishRequest(request: FastifyRequest, status: number, clientAborted: boolean, services: RelayServices, accessLogger: Logger): void {
+  const state = request.relay;
+  if (state === null || state === undefined) return;
+  const durationMs = performance.now() - state.startedAt;
+  const path = request.routeOptions.url ?? request.url.split('?')[0] ?? request.url;
+  const finalStatus = state.status ?? status;
+  if (!quietPaths.has(path) || finalStatus >= 500) {
+    accessLogger.info(
+      {
+        requestId: request.id,
+        method: request.method,
+        path,
+        keyName: state.principal?.name,
+        model: state.model,
+        provider: state.provider,
+        status: finalStatus,
+        errorCode: state.errorCode,
+        stream: state.stream,
+        attempts: state.attempts,
+        promptTokens: state.usage?.prompt_tokens,
+        completionTokens: state.usage?.completion_tokens,
+        durationMs: Math.round(durationMs * 100) / 100,
+        clientAborted: clientAborted || undefined,
+      },
+      'request',
+    );
+  }
+  const principal = state.principal;
+  if (principal !== undefined && state.servedModel !== undefined) {
+    const pending = meterRequest(
+      {
+        requestId: request.id,
+        principal,
+        model: state.servedModel,
+        provider: state.provider,
+        status: finalStatus,
+        stream: state.stream,
+        durationMs,
+        usage: state.usage,
+        promptText: state.promptText,
+        deliveredText: state.usage === undefined && state.deliveredParts !== undefined ? () => deliveredText(state.deliveredParts ?? []) : undefined,
+        admission: state.admission,
+      },
+      {
+        ledger: services.ledger,
+        prices: services.billing.prices,
+        rates: services.billing.rates,
+        onError: (error, requestId) => services.logger.error({ requestId, detail: String(error) }, 'metering failed'),
+      },
+    );
+    services.metering.add(pending);
+    void pending.finally(() => services.metering.delete(pending));
+  } else if (state.admission !== undefined) {
+    void state.admission.release();
+  }
+  publishRequestEnd({
+    requestId: request.id,
+    // Only matched routes: a path no route knows is the client's to invent, and must not become a metric label.
+    route: request.routeOptions.url ?? 'unmatched',
+    principalId: state.principal?.id,
+    principalName: state.principal?.name,
+    requestedModel: state.requestedModel,
+    model: state.model,
+    provider: state.provider,
+    status: finalStatus,
+    errorCode: state.errorCode,
+    stream: state.stream,
+    attempts: state.attempts,
+    usage: state.usage,
+    startedAt: state.startedAt,
+    durationMs,
+    firstByteMs: state.firstByteAt === undefined ? undefined : state.firstByteAt - state.startedAt,
+    clientAborted,
+    servedModel: state.servedModel,
+    upstreamMs: state.upstreamMs,
+    fallbackFrom: state.fallbackFrom,
+  });
+}
