@@ -147,6 +147,20 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect((refusal.reason as APIError).status).toBe(429);
   });
 
+  it("restores a budget's spend this period from the ledger when the relay restarts", async () => {
+    const first = await start();
+    const directory = first.config.dataDir.replace(/\/data$/, '');
+    // 3 requests cost $0.054; an $0.08 daily budget cannot hold a fourth one's worst case ($0.035).
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'restart', budget: { amount: 0.08, currency: 'USD', period: 'daily' } });
+    for (let index = 0; index < 3; index++) await ask(clientFor(created.body.key));
+    await first.close();
+    relay = undefined;
+    const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
+    relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url }, directory, { store });
+    const error = (await ask(clientFor(created.body.key)).catch((caught: unknown) => caught)) as APIError;
+    expect(error.code).toBe('budget_exceeded');
+  });
+
   it('refuses a metered key for an unpriced model instead of charging zero', async () => {
     await start();
     const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'metered', budget: { amount: 5, currency: 'USD', period: 'daily' } });

@@ -33,14 +33,22 @@ export interface AdmissionOptions {
   now?: () => number;
 }
 
-/** The budget period a moment falls in, and when that period ends (UTC). */
-export function budgetPeriod(period: 'daily' | 'monthly' | 'total', now: number): { key: string; endsAt: number | undefined } {
+/** The budget period a moment falls in, when it started and when it ends (UTC). */
+export function budgetPeriod(period: 'daily' | 'monthly' | 'total', now: number): { key: string; startsAt: number; endsAt: number | undefined } {
   const date = new Date(now);
   if (period === 'daily') {
-    return { key: date.toISOString().slice(0, 10), endsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1) };
+    const startsAt = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+    return { key: date.toISOString().slice(0, 10), startsAt, endsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1) };
   }
-  if (period === 'monthly') return { key: date.toISOString().slice(0, 7), endsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
-  return { key: 'total', endsAt: undefined };
+  if (period === 'monthly') {
+    return { key: date.toISOString().slice(0, 7), startsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1), endsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
+  }
+  return { key: 'total', startsAt: 0, endsAt: undefined };
+}
+
+/** The counter that holds a key's spend in one budget period. */
+export function budgetKey(principalId: string, periodKey: string): string {
+  return `budget:${principalId}:${periodKey}`;
 }
 
 /** A key is metered when its requests are charged: it has a budget or an account to draw from. */
@@ -96,7 +104,7 @@ export class AdmissionControl {
     const period = budget === undefined ? undefined : budgetPeriod(budget.period, now);
     if (budget !== undefined && period !== undefined) {
       counters.push({
-        key: `budget:${principal.id}:${period.key}`,
+        key: budgetKey(principal.id, period.key),
         kind: 'budget',
         limit: budget.amountMicros,
         amount: convertMicros(worstUsd, 'USD', budget.currency, this.options.rates),
@@ -125,7 +133,7 @@ export class AdmissionControl {
         const actual: Record<string, number> = {};
         if (principal.rpm !== undefined) actual[`rpm:${principal.id}`] = 1;
         if (principal.tpm !== undefined) actual[`tpm:${principal.id}`] = usage.promptTokens + usage.completionTokens;
-        if (budget !== undefined && period !== undefined) actual[`budget:${principal.id}:${period.key}`] = convertMicros(costUsd.costMicros, 'USD', budget.currency, rates);
+        if (budget !== undefined && period !== undefined) actual[budgetKey(principal.id, period.key)] = convertMicros(costUsd.costMicros, 'USD', budget.currency, rates);
         if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = convertMicros(costUsd.costMicros, 'USD', currency, rates);
         await limits.settle({ reservationId, actual, now: Date.now() });
         return {

@@ -1,5 +1,5 @@
 import { convertMicros, currencies, type Currency } from '../billing/money.js';
-import { budgetPeriod } from '../limits/admission-control.js';
+import { budgetKey, budgetPeriod, creditKey } from '../limits/admission-control.js';
 import type { LimitStore } from '../limits/limit-store.js';
 import { MemoryLimitStore } from '../limits/memory-limit-store.js';
 import type { RelayServices } from './relay-services.js';
@@ -14,18 +14,17 @@ export async function restoreCounters(services: RelayServices, limits: LimitStor
   const now = Date.now();
   for (const account of await services.store.accounts.list()) {
     accountCurrencies.set(account.id, account.currency);
-    if (inMemory || (await limits.peek(`credit:${account.id}`, 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros);
+    if (inMemory || (await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros);
   }
   if (!inMemory) return;
   for (const key of await services.store.keys.list()) {
     if (key.budget === null) continue;
     const period = budgetPeriod(key.budget.period, now);
-    const since = key.budget.period === 'total' ? 0 : period.key.length === 10 ? Date.parse(`${period.key}T00:00:00Z`) : Date.parse(`${period.key}-01T00:00:00Z`);
     let spent = 0;
-    for (const currency of currencies) spent += convertMicros(await services.store.ledger.spendSince(key.id, since, currency), currency, key.budget.currency, services.billing.rates);
+    for (const currency of currencies) spent += convertMicros(await services.store.ledger.spendSince(key.id, period.startsAt, currency), currency, key.budget.currency, services.billing.rates);
     if (spent === 0) continue;
     // Replayed as a reservation settled at once: the counter then holds this period's spend.
-    const counter = { key: `budget:${key.id}:${period.key}`, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount: spent, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
+    const counter = { key: budgetKey(key.id, period.key), kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount: spent, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
     await limits.reserve({ reservationId: `restore:${key.id}:${period.key}`, counters: [counter], now });
     await limits.settle({ reservationId: `restore:${key.id}:${period.key}`, actual: { [counter.key]: spent }, now });
   }
