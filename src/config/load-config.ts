@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
+import { fieldPath } from '../spec/field-path.js';
 import { ConfigError } from './config-error.js';
 import { ConfigSchema, type RelayFileConfig, type RouteFileConfig } from './config-schema.js';
 import { interpolateEnv } from './interpolate-env.js';
@@ -238,11 +239,7 @@ function readConfigFile(
   const interpolated = interpolateEnv(raw, environment, problems);
   const schemaProblems = [...Value.Errors(ConfigSchema, interpolated)].slice(0, 10);
   for (const error of schemaProblems) {
-    const where =
-      error.path
-        .split('/')
-        .filter((segment) => segment !== '')
-        .reduce((name, segment) => (/^\d+$/.test(segment) ? `${name}[${segment}]` : name === '' ? segment : `${name}.${segment}`), '') || '(root)';
+    const where = fieldPath(error.path) || '(root)';
     const hint = typeof error.schema.description === 'string' ? ` ${error.schema.description}` : '';
     const value = error.value === undefined ? 'nothing' : JSON.stringify(error.value);
     problems.push(`${path}: ${where}: ${error.message}, got ${value}.${hint}`);

@@ -1,4 +1,5 @@
 import type { FastifyError } from 'fastify';
+import { fieldPath } from '../spec/field-path.js';
 import { RelayError } from '../spec/relay-error.js';
 
 interface ValidationIssue {
@@ -10,9 +11,8 @@ interface ValidationIssue {
 
 /** `/messages/0/role` + missing `x` → `messages[0].role.x`, the way OpenAI names parameters. */
 function parameterName(issue: ValidationIssue): string {
-  const segments = issue.instancePath.split('/').filter((segment) => segment !== '');
-  if (issue.keyword === 'required' && typeof issue.params.missingProperty === 'string') segments.push(issue.params.missingProperty);
-  return segments.reduce((name, segment) => (/^\d+$/.test(segment) ? `${name}[${segment}]` : name === '' ? segment : `${name}.${segment}`), '');
+  const missing = issue.keyword === 'required' && typeof issue.params.missingProperty === 'string' ? issue.params.missingProperty : undefined;
+  return fieldPath(issue.instancePath, missing);
 }
 
 function describeIssue(issue: ValidationIssue, parameter: string): string {
