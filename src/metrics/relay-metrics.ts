@@ -129,6 +129,7 @@ export class RelayMetrics {
       const provider = event.provider ?? 'none';
       const seconds = event.durationMs / 1000;
       requests.inc({ route: event.route, model, provider, status: String(event.status) });
+      if (event.errorCode !== undefined && refusalCodes.has(event.errorCode)) refusals.inc({ code: event.errorCode });
       if (event.servedModel === undefined) return;
       const operation = operationOf(event.route);
       operationDuration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, error_type: event.errorCode ?? (event.status >= 400 ? String(event.status) : '') }, seconds);
@@ -144,9 +145,6 @@ export class RelayMetrics {
         tokenUsage.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, gen_ai_token_type: 'input' }, event.usage.prompt_tokens);
         tokenUsage.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, gen_ai_token_type: 'output' }, event.usage.completion_tokens);
       }
-    });
-    this.subscribe<RequestEndEvent>('relay:request:end', (event) => {
-      if (event.errorCode !== undefined && refusalCodes.has(event.errorCode)) refusals.inc({ code: event.errorCode });
     });
     this.subscribe<AttemptFailedEvent>('relay:attempt:failed', (event) => attemptFailures.inc({ provider: event.provider, reason: event.reason }));
     this.subscribe<RequestMeteredEvent>('relay:request:metered', (event) => {
