@@ -1,4 +1,4 @@
-import { ExpiringLedger } from './expiring-ledger.js';
+import { ExpiringLedger, type EntryHandle } from './expiring-ledger.js';
 import {
   checkCount,
   checkSignedAmount,
@@ -32,6 +32,13 @@ interface HeldCounter {
   amount: number;
   /** For budgets: the period the amount was charged to, to leave a later period alone. */
   budgetExpiresAt: number | undefined;
+  /**
+   * For windows and concurrency counters: the counter's ledger and the reservation's entry in it.
+   * The ledger itself is kept, not looked up by key again: once a counter has been swept as idle, a
+   * new ledger for the same key may hand out the same handle to another reservation.
+   */
+  ledger: ExpiringLedger | undefined;
+  entry: EntryHandle | undefined;
 }
 
 interface Reservation {
@@ -102,9 +109,15 @@ export class MemoryLimitStore implements LimitStore {
     const deadline = now + this.reservationTtlMs;
     for (const { key, kind, amount, expiresAt } of request.counters) {
       let budgetExpiresAt: number | undefined;
-      if (kind === 'window') ledgerOf(this.windows, key).add(reservationId, amount, now + windowMs);
-      else if (kind === 'concurrent') ledgerOf(this.holds, key).add(reservationId, amount, deadline);
-      else if (kind === 'credit') this.credits.set(key, (this.credits.get(key) ?? 0) - amount);
+      let ledger: ExpiringLedger | undefined;
+      let entry: EntryHandle | undefined;
+      if (kind === 'window') {
+        ledger = ledgerOf(this.windows, key);
+        entry = ledger.add(amount, now + windowMs);
+      } else if (kind === 'concurrent') {
+        ledger = ledgerOf(this.holds, key);
+        entry = ledger.add(amount, deadline);
+      } else if (kind === 'credit') this.credits.set(key, (this.credits.get(key) ?? 0) - amount);
       else {
         let budget = this.budgets.get(key);
         if (budget === undefined) {
@@ -114,7 +127,7 @@ export class MemoryLimitStore implements LimitStore {
         budget.used += amount;
         budgetExpiresAt = budget.expiresAt;
       }
-      held.push({ key, kind, amount, budgetExpiresAt });
+      held.push({ key, kind, amount, budgetExpiresAt, ledger, entry });
     }
     const result = { ok: true as const, remaining };
     this.reservations.set(reservationId, { deadline, counters: held, result });
@@ -158,15 +171,14 @@ export class MemoryLimitStore implements LimitStore {
     if (reservation === undefined) return;
     this.reservations.delete(reservationId);
     if (reservation.deadline <= now) return;
-    for (const { key, kind, amount, budgetExpiresAt } of reservation.counters) {
+    for (const { key, kind, amount, budgetExpiresAt, ledger, entry } of reservation.counters) {
       const used = actual === undefined ? 0 : (actual[key] ?? amount);
       if (kind === 'window') {
-        const ledger = this.windows.get(key);
         ledger?.expire(now);
-        if (actual === undefined) ledger?.remove(reservationId);
-        else ledger?.setAmount(reservationId, used);
+        if (actual === undefined) ledger?.remove(entry as EntryHandle);
+        else ledger?.setAmount(entry as EntryHandle, used);
       } else if (kind === 'concurrent') {
-        this.holds.get(key)?.remove(reservationId);
+        ledger?.remove(entry as EntryHandle);
       } else if (kind === 'credit') {
         this.credits.set(key, (this.credits.get(key) ?? 0) + amount - used);
       } else {
