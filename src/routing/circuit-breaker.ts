@@ -36,13 +36,15 @@ export class CircuitBreaker {
   private openUntil = 0;
   private cooledUntil = 0;
   private probeInFlight = false;
-  /** Outcomes in the window, as [time, ok] pairs, oldest first. */
-  private outcomes: Array<[number, boolean]> = [];
+  /** Outcomes of the window, counted per 1/30th of it (one second by default): fixed memory, no work per request beyond two additions. */
+  private readonly outcomes: OutcomeBuckets;
 
   constructor(
     private readonly options: CircuitBreakerOptions = defaultCircuitBreakerOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.outcomes = new OutcomeBuckets(options.windowMs);
+  }
 
   /** The state as routing sees it now (an open circuit whose cooldown ended is half-open). */
   currentState(): CircuitState {
@@ -74,8 +76,8 @@ export class CircuitBreaker {
     if (this.state !== 'closed') {
       this.state = 'closed';
       this.probeInFlight = false;
-      this.outcomes = [];
-    } else if (this.ejections > 0 && this.outcomes.length >= this.options.minRequests) {
+      this.outcomes.clear();
+    } else if (this.ejections > 0 && this.outcomes.count(this.now()).total >= this.options.minRequests) {
       // A long healthy stretch forgives earlier ejections one at a time.
       this.ejections--;
     }
@@ -105,14 +107,13 @@ export class CircuitBreaker {
   }
 
   snapshot(): { state: CircuitState; ejections: number; availableAt: number; errorRate: number; requests: number } {
-    this.trim();
-    const failures = this.outcomes.filter(([, ok]) => !ok).length;
+    const { total, failures } = this.outcomes.count(this.now());
     return {
       state: this.currentState(),
       ejections: this.ejections,
       availableAt: this.availableAt(),
-      errorRate: this.outcomes.length === 0 ? 0 : failures / this.outcomes.length,
-      requests: this.outcomes.length,
+      errorRate: total === 0 ? 0 : failures / total,
+      requests: total,
     };
   }
 
@@ -123,26 +124,61 @@ export class CircuitBreaker {
     this.openUntil = this.now() + cooldown;
     this.probeInFlight = false;
     this.failuresInRow = 0;
-    this.outcomes = [];
+    this.outcomes.clear();
   }
 
   private record(ok: boolean): void {
-    this.outcomes.push([this.now(), ok]);
-    this.trim();
-  }
-
-  private trim(): void {
-    const oldest = this.now() - this.options.windowMs;
-    let drop = 0;
-    while (drop < this.outcomes.length && (this.outcomes[drop]?.[0] ?? 0) < oldest) drop++;
-    if (drop > 0) this.outcomes.splice(0, drop);
-    // Bound memory under heavy traffic: the rate needs a sample, not every request.
-    if (this.outcomes.length > 1000) this.outcomes.splice(0, this.outcomes.length - 1000);
+    this.outcomes.add(this.now(), ok);
   }
 
   private errorRateExceeded(): boolean {
-    if (this.outcomes.length < this.options.minRequests) return false;
-    const failures = this.outcomes.filter(([, ok]) => !ok).length;
-    return failures / this.outcomes.length > this.options.errorRate;
+    const { total, failures } = this.outcomes.count(this.now());
+    if (total < this.options.minRequests) return false;
+    return failures / total > this.options.errorRate;
+  }
+}
+
+const bucketsPerWindow = 30;
+
+/**
+ * Successes and failures over a sliding window, in `bucketsPerWindow` buckets: the window read is
+ * the buckets of the last `windowMs`, so an outcome leaves it up to one bucket (1/30th) early.
+ */
+class OutcomeBuckets {
+  private readonly bucketMs: number;
+  private readonly epochs = new Float64Array(bucketsPerWindow).fill(-1);
+  private readonly totals = new Uint32Array(bucketsPerWindow);
+  private readonly failures = new Uint32Array(bucketsPerWindow);
+
+  constructor(windowMs: number) {
+    this.bucketMs = Math.max(1, windowMs / bucketsPerWindow);
+  }
+
+  add(now: number, ok: boolean): void {
+    const epoch = Math.floor(now / this.bucketMs);
+    const slot = epoch % bucketsPerWindow;
+    if (this.epochs[slot] !== epoch) {
+      this.epochs[slot] = epoch;
+      this.totals[slot] = 0;
+      this.failures[slot] = 0;
+    }
+    (this.totals[slot] as number)++;
+    if (!ok) (this.failures[slot] as number)++;
+  }
+
+  count(now: number): { total: number; failures: number } {
+    const oldest = Math.floor(now / this.bucketMs) - bucketsPerWindow + 1;
+    let total = 0;
+    let failures = 0;
+    for (let slot = 0; slot < bucketsPerWindow; slot++) {
+      if ((this.epochs[slot] as number) < oldest) continue;
+      total += this.totals[slot] as number;
+      failures += this.failures[slot] as number;
+    }
+    return { total, failures };
+  }
+
+  clear(): void {
+    this.epochs.fill(-1);
   }
 }
