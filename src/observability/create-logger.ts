@@ -18,6 +18,16 @@ const redactedPaths = [
   '*.headers["x-goog-api-key"]',
 ];
 
+/**
+ * Standard output, written in batches: one `write` per ~4 KB of lines instead of one per line (the
+ * access line is written for every request, and a write per line showed as the largest single cost
+ * of logging in the profile). Lines wait at most `flushIntervalMs`; pino flushes what is left
+ * synchronously when the process exits.
+ */
+function bufferedStdout(flushIntervalMs = 200): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: flushIntervalMs });
+}
+
 export interface LoggerOptions {
   level: string;
   /** Values that must never appear in a log line, such as upstream API keys. */
@@ -42,7 +52,7 @@ export function createLogger(options: LoggerOptions): Logger {
 export function createLoggers(options: LoggerOptions): { logger: Logger; access: Logger } {
   const secrets = options.secrets.filter((secret) => secret.length >= 8);
   const scrub = (text: string) => secrets.reduce((result, secret) => result.split(secret).join('[REDACTED]'), text);
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const destination = options.destination ?? bufferedStdout();
   const access = pino(
     { level: options.level, base: { service: 'relay' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     destination,
