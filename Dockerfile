@@ -34,6 +34,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
 COPY web ./web
+COPY scripts ./scripts
 # The JSON Schema of relay.yaml is generated from the code it describes, so the image never ships a
 # stale one; then only production dependencies are kept for the runtime stage.
 RUN npm run build \

@@ -23,6 +23,7 @@ import { restoreCounters } from './restore-counters.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
+import { compileRequestValidator } from './compile-request-validator.js';
 import { finishRequest } from './finish-request.js';
 import { newRequestState } from './request-state.js';
 import { registerAdminAccounts } from './admin/admin-accounts.js';
@@ -121,8 +122,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     requestTimeout: 0,
     connectionTimeout: 0,
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
+  app.setValidatorCompiler(compileRequestValidator);
 
   const store = options.store ?? new MemoryRelayStore();
   const limits = options.limits ?? new MemoryLimitStore();

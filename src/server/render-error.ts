@@ -1,13 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { fieldPath } from '../spec/field-path.js';
 import { RelayError } from '../spec/relay-error.js';
-
-interface ValidationIssue {
-  instancePath: string;
-  keyword: string;
-  params: Record<string, unknown>;
-  message?: string;
-}
+import type { ValidationIssue } from './compile-request-validator.js';
 
 /** `/messages/0/role` + missing `x` → `messages[0].role.x`, the way OpenAI names parameters. */
 function parameterName(issue: ValidationIssue): string {

@@ -46,7 +46,7 @@ const statusOf = async (url: string): Promise<number> => (await fetchOf(url)).st
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-describe.skipIf(!existsSync(join(root, 'dist/cli/main.js')))('the relay with the Deployment’s settings (dist/ build)', () => {
+describe.skipIf(!existsSync(join(root, 'dist/bundle/main.js')))('the relay with the Deployment’s settings (dist/ build)', () => {
   it('passes its probes, serves /metrics on the metrics port only, then on SIGTERM turns /ready 503 at once, keeps listening for the drain delay and exits 0', async () => {
     const deployment = only(allObjects, 'Deployment');
     const container = relayContainerOf(deployment);

@@ -64,8 +64,8 @@ describe('Dockerfile', () => {
       return copy.args.split(/\s+/)[1]!.replace(/^\/app\//, '');
     });
     expect(shipped.sort()).toEqual(['bin', 'dist', 'node_modules', 'package.json', 'schema']);
-    // bin/relay.js loads the compiled CLI from dist/.
-    expect(readFileSync(join(root, 'bin/relay.js'), 'utf8')).toContain('../dist/cli/main.js');
+    // bin/relay.js loads the bundled CLI from dist/.
+    expect(readFileSync(join(root, 'bin/relay.js'), 'utf8')).toContain('../dist/bundle/main.js');
   });
 
   it('runs as a numeric non-root user, with the settings and paths the manifests use', () => {

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { RelayServices } from '../relay-services.js';
@@ -7,11 +9,12 @@ import { registerDashboardSession } from './register-dashboard-session.js';
 import { serveDashboardFiles } from './serve-dashboard-files.js';
 
 /**
- * Where `npm run build:web` puts the dashboard: `dist/web` at the package root, three folders up
- * from this file both in `src/server/dashboard` (tests) and in `dist/server/dashboard` (the build).
+ * Where `npm run build:web` puts the dashboard: `dist/web` at the package root, next to the bundle
+ * this code runs from (`dist/bundle`), or three folders up from the source file (tests).
  */
 export function defaultDashboardDirectory(): string {
-  return fileURLToPath(new URL('../../../dist/web/', import.meta.url));
+  const besideBundle = fileURLToPath(new URL('../web/', import.meta.url));
+  return existsSync(join(besideBundle, 'index.html')) ? besideBundle : fileURLToPath(new URL('../../../dist/web/', import.meta.url));
 }
 
 /**
