@@ -20,6 +20,9 @@ const seconds = smoke ? 1 : 5;
 const streamCount = smoke ? 50 : 1000;
 const memoryRequests = smoke ? [2_000, 6_000] : [100_000, 300_000];
 const latencySamples = smoke ? 500 : 10_000;
+// `--only throughput,latency,streams,memory,startup,redis`: run some cases (while working on one).
+const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1].split(',')) : undefined;
+const wanted = (name) => only === undefined || only.has(name);
 const masterKey = 'sk-relay-bench-master-0123456789abcdef';
 const has = (command) => {
   try {
@@ -87,6 +90,8 @@ const median = (values) => {
   const sorted = values.filter((value) => value !== undefined && Number.isFinite(value)).sort((left, right) => left - right);
   return sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)];
 };
+const rps = (list) => median(list.map((entry) => entry.requestsPerSecond));
+const p = (list, field) => median(list.map((entry) => entry[field]));
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 async function startRelay(upstreamUrl, extraEnv = {}) {
@@ -153,12 +158,11 @@ async function main() {
 
   // Throughput at 50 connections, non-streaming.
   const throughput = { bare: [], relay: [], nginx: [] };
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0; run < (wanted('throughput') || wanted('redis') ? runs : 0); run++) {
     throughput.bare.push(await runClient('load-throughput.mjs', [`${bareUrl}${path}`, '50', String(seconds), 'unused']));
     throughput.relay.push(await runClient('load-throughput.mjs', [`${relay.url}${path}`, '50', String(seconds), relay.key]));
     if (nginx) throughput.nginx.push(await runClient('load-throughput.mjs', [`${(await nginx).url}${path}`, '50', String(seconds), 'unused']));
   }
-  const rps = (list) => median(list.map((entry) => entry.requestsPerSecond));
   results.cases.throughput50 = {
     bare: rps(throughput.bare),
     relay: rps(throughput.relay),
@@ -170,12 +174,11 @@ async function main() {
 
   // Latency at one request in flight, and p99 at 50 connections.
   const latency = { direct: [], bare: [], relay: [] };
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0; run < (wanted('latency') ? runs : 0); run++) {
     latency.direct.push(await runClient('load-latency.mjs', [`http://127.0.0.1:${upstreamPort}`, path, String(latencySamples), 'unused']));
     latency.bare.push(await runClient('load-latency.mjs', [bareUrl, path, String(latencySamples), 'unused']));
     latency.relay.push(await runClient('load-latency.mjs', [relay.url, path, String(latencySamples), relay.key]));
   }
-  const p = (list, field) => median(list.map((entry) => entry[field]));
   results.cases.latency1 = {
     directP50Us: p(latency.direct, 'p50Us'),
     bareP50Us: p(latency.bare, 'p50Us'),
@@ -188,7 +191,7 @@ async function main() {
 
   // Concurrent streams: 20 chunks 10 ms apart each.
   const streams = { bare: [], relay: [], relayRssMb: [] };
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0; run < (wanted('streams') ? runs : 0); run++) {
     streams.bare.push(await runClient('load-streams.mjs', [`${bareUrl}${path}`, String(streamCount), 'unused', '10']));
     const sampler = setInterval(() => streams.relayRssMb.push(rssMb(relay.child.pid)), 50);
     streams.relay.push(await runClient('load-streams.mjs', [`${relay.url}${path}`, String(streamCount), relay.key, '10']));
@@ -203,11 +206,20 @@ async function main() {
     relayChunksPerSecond: p(streams.relay, 'chunksPerSecond'),
     bareChunksPerSecond: p(streams.bare, 'chunksPerSecond'),
     relayStalled: Math.max(...streams.relay.map((entry) => entry.stalled)),
+    bareStalled: Math.max(...streams.bare.map((entry) => entry.stalled)),
     relayCompleted: Math.min(...streams.relay.map((entry) => entry.completed)),
     relayPeakRssMb: Math.max(...streams.relayRssMb),
   };
 
   // Memory: a fresh relay, idle, then after N and 3N requests.
+  if (wanted('memory')) await memoryCase(upstreamUrl, path, results);
+  if (wanted('startup')) await startupCase(upstreamUrl, results);
+  if (wanted('redis') && (await redisReachable())) await redisCase(upstreamUrl, path, results);
+  await relay.stop();
+  report(results);
+}
+
+async function memoryCase(upstreamUrl, path, results) {
   const fresh = await startRelay(upstreamUrl);
   const idle = rssMb(fresh.child.pid);
   await runClient('load-throughput.mjs', [`${fresh.url}${path}`, '50', '0', fresh.key, String(memoryRequests[0])]);
@@ -216,8 +228,10 @@ async function main() {
   const afterSecond = rssMb(fresh.child.pid);
   await fresh.stop();
   results.cases.memory = { idleMb: idle, [`after${memoryRequests[0]}Mb`]: afterFirst, [`after${memoryRequests[1]}Mb`]: afterSecond, growthPercent: ((afterSecond - afterFirst) / afterFirst) * 100 };
+}
 
-  // Time from start to ready.
+// Time from start to ready.
+async function startupCase(upstreamUrl, results) {
   const readiness = [];
   for (let run = 0; run < Math.max(3, runs); run++) {
     const instance = await startRelay(upstreamUrl);
@@ -225,36 +239,44 @@ async function main() {
     await instance.stop();
   }
   results.cases.startup = { readyMs: median(readiness) };
+}
 
-  // Limits in Redis.
-  if (await redisReachable()) {
+// Limits in Redis.
+async function redisCase(upstreamUrl, path, results) {
+  {
     const shared = await startRelay(upstreamUrl, { REDIS_URL: 'redis://127.0.0.1:6379' });
     const redisRuns = [];
     for (let run = 0; run < runs; run++) redisRuns.push(await runClient('load-throughput.mjs', [`${shared.url}${path}`, '50', String(seconds), shared.key]));
     results.cases.redisThroughput50 = { relay: rps(redisRuns), errors: redisRuns.reduce((sum, entry) => sum + entry.errors + entry.non2xx, 0) };
     await shared.stop();
   }
-
-  await relay.stop();
-  report(results);
 }
 
 function report(results) {
   const { throughput50, latency1, latency50, streams, memory, startup, redisThroughput50 } = results.cases;
   const bareAdded = latency1.bareP50Us - latency1.directP50Us;
-  const rows = [
-    ['throughput, 50 connections (req/s)', throughput50.bare, throughput50.relay, throughput50.relay / throughput50.bare, '≥ 0.60 of bare', throughput50.relay / throughput50.bare >= 0.6],
-    ['nginx throughput (req/s)', throughput50.nginx ?? 'not installed', '', '', '', ''],
-    ['p50 at 1 in flight (µs)', latency1.bareP50Us, latency1.relayP50Us, latency1.relayP50Us - latency1.bareP50Us, '≤ +50 µs vs bare', latency1.relayP50Us - latency1.bareP50Us <= 50],
-    ['p99 added vs direct at 1 in flight (µs)', latency1.bareP99Us - latency1.directP99Us, latency1.relayP99Us - latency1.directP99Us, '', '≤ 1000 µs', latency1.relayP99Us - latency1.directP99Us <= 1000],
-    ['p50 / p99 at 50 connections (ms)', `${latency50.bareP50Ms} / ${latency50.bareP99Ms}`, `${latency50.relayP50Ms} / ${latency50.relayP99Ms}`, '', '', ''],
-    [`${streams.count} streams: TTFT p50 (ms)`, streams.bareTtftP50Ms, streams.relayTtftP50Ms, streams.relayTtftP50Ms - streams.bareTtftP50Ms, '≤ +1 ms', streams.relayTtftP50Ms - streams.bareTtftP50Ms <= 1],
-    [`${streams.count} streams: chunks/s, stalled`, streams.bareChunksPerSecond, `${streams.relayChunksPerSecond.toFixed(0)} (${streams.relayStalled} stalled)`, '', '0 stalled', streams.relayStalled === 0],
-    [`${streams.count} streams: peak RSS (MB)`, '', streams.relayPeakRssMb, '', '≤ 150 MB', streams.relayPeakRssMb <= 150],
-    ['RSS idle / growth between request counts', '', `${memory.idleMb.toFixed(1)} MB / ${memory.growthPercent.toFixed(1)} %`, '', '≤ 10 %', memory.growthPercent <= 10],
-    ['start to ready (ms)', '', startup.readyMs, '', '≤ 500 ms', startup.readyMs <= 500],
-    ['throughput with Redis limits (req/s)', throughput50.bare, redisThroughput50?.relay ?? 'Redis unreachable', redisThroughput50 ? redisThroughput50.relay / throughput50.bare : '', '≥ 0.40 of bare', redisThroughput50 ? redisThroughput50.relay / throughput50.bare >= 0.4 : ''],
-  ];
+  const ran = (value) => value !== undefined && !Number.isNaN(value);
+  const rows = [];
+  if (ran(throughput50.relay)) {
+    rows.push(['throughput, 50 connections (req/s)', throughput50.bare, throughput50.relay, throughput50.relay / throughput50.bare, '≥ 0.60 of bare', throughput50.relay / throughput50.bare >= 0.6]);
+    rows.push(['nginx throughput (req/s)', throughput50.nginx ?? 'not installed', '', '', '', '']);
+    rows.push(['p50 / p99 at 50 connections (ms)', `${latency50.bareP50Ms} / ${latency50.bareP99Ms}`, `${latency50.relayP50Ms} / ${latency50.relayP99Ms}`, '', '', '']);
+  }
+  if (ran(latency1.relayP50Us)) {
+    rows.push(['p50 at 1 in flight (µs)', latency1.bareP50Us, latency1.relayP50Us, latency1.relayP50Us - latency1.bareP50Us, '≤ +50 µs vs bare', latency1.relayP50Us - latency1.bareP50Us <= 50]);
+    rows.push(['p99 added vs direct at 1 in flight (µs)', latency1.bareP99Us - latency1.directP99Us, latency1.relayP99Us - latency1.directP99Us, '', '≤ 1000 µs', latency1.relayP99Us - latency1.directP99Us <= 1000]);
+  }
+  if (ran(streams.relayTtftP50Ms)) {
+    rows.push([`${streams.count} streams: TTFT p50 (ms)`, streams.bareTtftP50Ms, streams.relayTtftP50Ms, streams.relayTtftP50Ms - streams.bareTtftP50Ms, '≤ +1 ms', streams.relayTtftP50Ms - streams.bareTtftP50Ms <= 1]);
+    rows.push([`${streams.count} streams: chunks/s, stalled`, `${streams.bareChunksPerSecond.toFixed(0)} (${streams.bareStalled} stalled)`, `${streams.relayChunksPerSecond.toFixed(0)} (${streams.relayStalled} stalled)`, '', '0 stalled', streams.relayStalled === 0]);
+    rows.push([`${streams.count} streams: peak RSS (MB)`, '', streams.relayPeakRssMb, '', '≤ 150 MB', streams.relayPeakRssMb <= 150]);
+  }
+  if (memory !== undefined) rows.push(['RSS idle / growth between request counts', '', `${memory.idleMb.toFixed(1)} MB / ${memory.growthPercent.toFixed(1)} %`, '', '≤ 10 %', memory.growthPercent <= 10]);
+  if (startup !== undefined) rows.push(['start to ready (ms)', '', startup.readyMs, '', '≤ 500 ms', startup.readyMs <= 500]);
+  if (redisThroughput50 !== undefined) {
+    const base = throughput50.bare;
+    rows.push(['throughput with Redis limits (req/s)', base, redisThroughput50.relay, base === undefined ? '' : redisThroughput50.relay / base, '≥ 0.40 of bare', base === undefined ? '' : redisThroughput50.relay / base >= 0.4]);
+  }
   const format = (value) => (typeof value === 'number' ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2)) : value === true ? '✓' : value === false ? '✗' : String(value ?? ''));
   const table = [
     '| case | bare Node relay | relay | relay vs bare | target | met |',
@@ -264,13 +286,13 @@ function report(results) {
   const header = `Benchmark ${new Date().toISOString()} — ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.pinned ? 'relays on core 0, upstream and load on core 1' : 'not pinned'}, ${results.machine.smoke ? 'SMOKE RUN (not a measurement)' : `median of ${results.machine.runs} runs`}; bare relay adds ${format(bareAdded)} µs p50 over direct.`;
   process.stdout.write(`${header}\n\n${table}\n`);
   mkdirSync(join(here, 'results'), { recursive: true });
-  const name = smoke ? 'smoke' : 'latest';
+  const name = smoke ? 'smoke' : only === undefined ? 'latest' : 'partial';
   writeFileSync(join(here, 'results', `${name}.md`), `${header}\n\n${table}\n`);
   writeFileSync(join(here, 'results', `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
 }
 
 try {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) throw new Error('build first: npm run build');
+  if (!existsSync(join(root, 'dist/bundle/main.js'))) throw new Error('build first: npm run build');
   await main();
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
