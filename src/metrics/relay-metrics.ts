@@ -1,6 +1,7 @@
 import diagnostics from 'node:diagnostics_channel';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AttemptFailedEvent, RequestEndEvent, RequestMeteredEvent } from '../observability/relay-events.js';
+import { RequestCounter, RequestHistogram } from './request-series.js';
 
 /** Live state the metrics read when scraped (nothing is pushed on the request path for these). */
 export interface MetricsSources {
@@ -44,45 +45,41 @@ export class RelayMetrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const requests = new Counter({ name: 'relay_requests_total', help: 'Requests answered, by route, served model, provider and HTTP status.', labelNames: ['route', 'model', 'provider', 'status'], registers });
-    const operationDuration = new Histogram({
-      name: 'gen_ai_client_operation_duration_seconds',
-      help: 'Total time of a GenAI request through the relay, arrival to last byte.',
-      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'error_type'],
-      buckets: durationBuckets,
-      registers,
-    });
-    const firstToken = new Histogram({
-      name: 'gen_ai_server_time_to_first_token_seconds',
-      help: 'Time from arrival to the first byte of a streamed answer, as the client sees it.',
-      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name'],
-      buckets: durationBuckets,
-      registers,
-    });
-    const tokenUsage = new Histogram({
-      name: 'gen_ai_client_token_usage',
-      help: 'Tokens per request, by type (input or output).',
-      labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'gen_ai_token_type'],
-      buckets: tokenBuckets,
-      registers,
-    });
-    const upstreamDuration = new Histogram({
-      name: 'relay_upstream_duration_seconds',
-      help: 'Time spent on upstream attempts (and waits between them) before the answer could start.',
-      labelNames: ['provider'],
-      buckets: durationBuckets,
-      registers,
-    });
-    const overhead = new Histogram({
-      name: 'relay_overhead_seconds',
-      help: "The relay's own share of a request: time to the client's first byte (or the end, for JSON) minus the upstream time.",
-      labelNames: ['route'],
-      buckets: overheadBuckets,
-      registers,
-    });
-    const tokens = new Counter({ name: 'relay_tokens_total', help: 'Tokens metered, by served model, provider and type.', labelNames: ['model', 'provider', 'type'], registers });
-    const cost = new Counter({ name: 'relay_cost_total', help: "Spend at the relay's prices, in units of the currency.", labelNames: ['model', 'currency'], registers });
-    const officialCost = new Counter({ name: 'relay_official_cost_total', help: 'The same usage at the official list prices, in units of the currency.', labelNames: ['model', 'currency'], registers });
+    // Written on every request: the relay's lean series (see request-series.ts).
+    const registry = this.registry;
+    const requests = new RequestCounter('relay_requests_total', 'Requests answered, by route, served model, provider and HTTP status.', ['route', 'model', 'provider', 'status'], registry);
+    const operationDuration = new RequestHistogram(
+      'gen_ai_client_operation_duration_seconds',
+      'Total time of a GenAI request through the relay, arrival to last byte.',
+      ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'error_type'],
+      durationBuckets,
+      registry,
+    );
+    const firstToken = new RequestHistogram(
+      'gen_ai_server_time_to_first_token_seconds',
+      'Time from arrival to the first byte of a streamed answer, as the client sees it.',
+      ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name'],
+      durationBuckets,
+      registry,
+    );
+    const tokenUsage = new RequestHistogram(
+      'gen_ai_client_token_usage',
+      'Tokens per request, by type (input or output).',
+      ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_provider_name', 'gen_ai_token_type'],
+      tokenBuckets,
+      registry,
+    );
+    const upstreamDuration = new RequestHistogram('relay_upstream_duration_seconds', 'Time spent on upstream attempts (and waits between them) before the answer could start.', ['provider'], durationBuckets, registry);
+    const overhead = new RequestHistogram(
+      'relay_overhead_seconds',
+      "The relay's own share of a request: time to the client's first byte (or the end, for JSON) minus the upstream time.",
+      ['route'],
+      overheadBuckets,
+      registry,
+    );
+    const tokens = new RequestCounter('relay_tokens_total', 'Tokens metered, by served model, provider and type.', ['model', 'provider', 'type'], registry);
+    const cost = new RequestCounter('relay_cost_total', "Spend at the relay's prices, in units of the currency.", ['model', 'currency'], registry);
+    const officialCost = new RequestCounter('relay_official_cost_total', 'The same usage at the official list prices, in units of the currency.', ['model', 'currency'], registry);
     const attemptFailures = new Counter({ name: 'relay_upstream_attempt_failures_total', help: 'Failed upstream attempts, by provider and reason.', labelNames: ['provider', 'reason'], registers });
     const retries = new Counter({ name: 'relay_retries_total', help: 'Attempts beyond the first, by route.', labelNames: ['route'], registers });
     const fallbacks = new Counter({ name: 'relay_fallbacks_total', help: 'Requests answered by a fallback model.', labelNames: ['from', 'to'], registers });
@@ -128,32 +125,32 @@ export class RelayMetrics {
       const model = event.servedModel === undefined ? 'none' : sources.isListedModel(event.servedModel) ? event.servedModel : 'other';
       const provider = event.provider ?? 'none';
       const seconds = event.durationMs / 1000;
-      requests.inc({ route: event.route, model, provider, status: String(event.status) });
+      requests.inc([event.route, model, provider, String(event.status)]);
       if (event.errorCode !== undefined && refusalCodes.has(event.errorCode)) refusals.inc({ code: event.errorCode });
       if (event.servedModel === undefined) return;
       const operation = operationOf(event.route);
-      operationDuration.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, error_type: event.errorCode ?? (event.status >= 400 ? String(event.status) : '') }, seconds);
-      if (event.stream && event.firstByteMs !== undefined) firstToken.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider }, event.firstByteMs / 1000);
+      operationDuration.observe([operation, model, provider, event.errorCode ?? (event.status >= 400 ? String(event.status) : '')], seconds);
+      if (event.stream && event.firstByteMs !== undefined) firstToken.observe([operation, model, provider], event.firstByteMs / 1000);
       if (event.upstreamMs !== undefined) {
-        upstreamDuration.observe({ provider }, event.upstreamMs / 1000);
+        upstreamDuration.observe([provider], event.upstreamMs / 1000);
         const answerStartedMs = event.stream ? event.firstByteMs : event.durationMs;
-        if (answerStartedMs !== undefined) overhead.observe({ route: event.route }, Math.max(0, answerStartedMs - event.upstreamMs) / 1000);
+        if (answerStartedMs !== undefined) overhead.observe([event.route], Math.max(0, answerStartedMs - event.upstreamMs) / 1000);
       }
       if (event.attempts > 1) retries.inc({ route: event.route }, event.attempts - 1);
       if (event.fallbackFrom !== undefined) fallbacks.inc({ from: sources.isListedModel(event.fallbackFrom) ? event.fallbackFrom : 'other', to: model });
       if (event.usage !== undefined) {
-        tokenUsage.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, gen_ai_token_type: 'input' }, event.usage.prompt_tokens);
-        tokenUsage.observe({ gen_ai_operation_name: operation, gen_ai_request_model: model, gen_ai_provider_name: provider, gen_ai_token_type: 'output' }, event.usage.completion_tokens);
+        tokenUsage.observe([operation, model, provider, 'input'], event.usage.prompt_tokens);
+        tokenUsage.observe([operation, model, provider, 'output'], event.usage.completion_tokens);
       }
     });
     this.subscribe<AttemptFailedEvent>('relay:attempt:failed', (event) => attemptFailures.inc({ provider: event.provider, reason: event.reason }));
     this.subscribe<RequestMeteredEvent>('relay:request:metered', (event) => {
       const provider = event.provider ?? 'none';
       const model = sources.isListedModel(event.model) ? event.model : 'other';
-      tokens.inc({ model, provider, type: 'input' }, event.promptTokens);
-      tokens.inc({ model, provider, type: 'output' }, event.completionTokens);
-      cost.inc({ model, currency: event.currency }, event.costMicros / 1_000_000);
-      officialCost.inc({ model, currency: event.currency }, event.officialCostMicros / 1_000_000);
+      tokens.inc([model, provider, 'input'], event.promptTokens);
+      tokens.inc([model, provider, 'output'], event.completionTokens);
+      cost.inc([model, event.currency], event.costMicros / 1_000_000);
+      officialCost.inc([model, event.currency], event.officialCostMicros / 1_000_000);
     });
   }
 
