@@ -23,7 +23,8 @@ await build({
   target: 'node20.19',
   entryNames: '[name]',
   chunkNames: 'chunk-[hash]',
-  minify: true,
+  // `--no-minify` keeps names readable in CPU profiles.
+  minify: !process.argv.includes('--no-minify'),
   // With NODE_OPTIONS=--enable-source-maps, stack traces name the source files and lines.
   sourcemap: 'linked',
   external: ['better-sqlite3', 'pg', 'ioredis', 'js-tiktoken'],
