@@ -133,6 +133,18 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     await expect(ask(client)).resolves.toBeDefined();
   });
 
+  it('meters every request of a client that sends the same x-request-id each time, and keeps that id on the answer', async () => {
+    await start();
+    const account = await admin<{ id: string }>('/admin/accounts', 'POST', { name: 'team-b', currency: 'USD' });
+    const created = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'team-b-key', account: account.body.id });
+    const client = new OpenAI({ apiKey: created.body.key, baseURL: relay!.baseURL, maxRetries: 0, defaultHeaders: { 'x-request-id': 'req-fixed-by-client' } });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => client.chat.completions.create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Hello.' }] }).withResponse()));
+    for (const { response } of answers) expect(response.headers.get('x-request-id')).toBe('req-fixed-by-client');
+    await expect.poll(async () => (await admin<{ data: Array<{ requests: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0]?.requests).toBe(5);
+    const after = await admin<{ balance: number }>(`/admin/accounts/${account.body.id}`);
+    expect(Math.round((0.18 - after.body.balance) * 1e6)).toBe(5 * 18_000);
+  });
+
   it('holds a key budget in another currency under 200 parallel requests', async () => {
     await start();
     // 10 requests cost $0.18, which is €0.1656 at the default rate (0.92 EUR per USD).

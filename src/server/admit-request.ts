@@ -24,7 +24,7 @@ export async function admitRequest(request: FastifyRequest, reply: FastifyReply,
       promptTokens: Math.ceil(Buffer.byteLength(estimate.promptText()) / 3),
       maxOutputTokens: estimate.maxOutputTokens ?? services.billing.defaultMaxTokens,
     }),
-    request.id,
+    request.relay.meterId,
   );
   if (admission !== undefined) {
     request.relay.admission = admission;

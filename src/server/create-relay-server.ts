@@ -199,7 +199,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
   const dashboardSessions = new DashboardSessions();
   app.addHook('onRequest', async (request, reply) => {
-    request.relay = newRequestState();
+    request.relay = newRequestState(request.headers['x-request-id'] === request.id ? randomUUID() : request.id);
     reply.header('x-request-id', request.id);
     inflight.requests++;
     reply.raw.once('close', () => {

@@ -18,6 +18,8 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
     accessLogger.info(
       {
         requestId: request.id,
+        // The ledger's id for this request, when the client chose the request id.
+        ledgerId: state.meterId === request.id ? undefined : state.meterId,
         method: request.method,
         path,
         keyName: state.principal?.name,
@@ -39,7 +41,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
   if (principal !== undefined && state.servedModel !== undefined) {
     const pending = meterRequest(
       {
-        requestId: request.id,
+        requestId: state.meterId,
         principal,
         model: state.servedModel,
         provider: state.provider,

@@ -5,6 +5,13 @@ import type { Usage } from '../spec/openai-chat.js';
 /** What a handler learns about a request, read once when it ends for the access log and events. */
 export interface RequestState {
   startedAt: number;
+  /**
+   * The request's key in the ledger and in its limit reservations. The request id itself may come
+   * from the client (`x-request-id`), and a client that sent one id twice must not get the second
+   * request unmetered (the ledger writes a request id once): so this is the relay's own unique id,
+   * the same as the request id when the relay generated that.
+   */
+  meterId: string;
   principal: Principal | undefined;
   requestedModel: string | undefined;
   model: string | undefined;
@@ -30,9 +37,10 @@ export interface RequestState {
   deliveredParts: string[] | undefined;
 }
 
-export function newRequestState(): RequestState {
+export function newRequestState(meterId: string): RequestState {
   return {
     startedAt: performance.now(),
+    meterId,
     principal: undefined,
     requestedModel: undefined,
     model: undefined,
