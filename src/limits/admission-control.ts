@@ -34,7 +34,20 @@ export interface AdmissionOptions {
 }
 
 /** The budget period a moment falls in, when it started and when it ends (UTC). */
-export function budgetPeriod(period: 'daily' | 'monthly' | 'total', now: number): { key: string; startsAt: number; endsAt: number | undefined } {
+export type BudgetPeriod = Readonly<{ key: string; startsAt: number; endsAt: number | undefined }>;
+
+/** The last period computed of each kind: every request of a metered key asks, and the answer changes once a day or month. */
+const currentPeriods = new Map<string, BudgetPeriod>();
+
+export function budgetPeriod(period: 'daily' | 'monthly' | 'total', now: number): BudgetPeriod {
+  const known = currentPeriods.get(period);
+  if (known !== undefined && now >= known.startsAt && (known.endsAt === undefined || now < known.endsAt)) return known;
+  const computed = computeBudgetPeriod(period, now);
+  currentPeriods.set(period, computed);
+  return computed;
+}
+
+function computeBudgetPeriod(period: 'daily' | 'monthly' | 'total', now: number): BudgetPeriod {
   const date = new Date(now);
   if (period === 'daily') {
     const startsAt = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
