@@ -9,6 +9,8 @@ export class SseWriter {
   /** Streams open to clients in this process, for the `relay_inflight_streams` gauge. */
   static open = 0;
 
+  private corked = false;
+
   constructor(private readonly response: ServerResponse) {}
 
   get closed(): boolean {
@@ -39,7 +41,15 @@ export class SseWriter {
   }
 
   private write(chunk: string | Buffer): Promise<void> | undefined {
-    if (this.closed || this.response.write(chunk)) return undefined;
+    if (this.closed) return undefined;
+    // The events parsed from one upstream read are written in the same turn of the event loop: held
+    // (corked) until that turn ends, they leave in one socket write instead of one write each.
+    if (!this.corked) {
+      this.corked = true;
+      this.response.cork();
+      setImmediate(this.uncork);
+    }
+    if (this.response.write(chunk)) return undefined;
     return new Promise((resolve) => {
       const done = () => {
         this.response.off('drain', done);
@@ -50,6 +60,11 @@ export class SseWriter {
       this.response.on('close', done);
     });
   }
+
+  private readonly uncork = () => {
+    this.corked = false;
+    this.response.uncork();
+  };
 
   /** Ends a stream that failed after its first byte: one OpenAI-shaped error event, no `[DONE]`. */
   fail(error: OpenAIErrorBody): void {
