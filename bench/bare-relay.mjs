@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
 
-const upstream = new Pool(process.env.UPSTREAM_ORIGIN, { connections: 100, pipelining: 1 });
+const upstream = new Pool(process.env.UPSTREAM_ORIGIN, { connections: Number(process.env.CONNECTION_POOL_SIZE ?? 100), pipelining: 1 });
 const server = createServer(async (request, response) => {
   const chunks = [];
   for await (const piece of request) chunks.push(piece);

@@ -18,8 +18,9 @@ async function one() {
   let tail = '';
   for await (const piece of response.body) {
     const now = performance.now();
-    firstAt ??= now;
-    maxGap = Math.max(maxGap, now - last);
+    // A stall is a gap between chunks; the wait for the first one is the time to first token.
+    if (firstAt === undefined) firstAt = now;
+    else maxGap = Math.max(maxGap, now - last);
     last = now;
     const text = piece.toString('latin1');
     for (let index = text.indexOf('\n\n'); index !== -1; index = text.indexOf('\n\n', index + 2)) chunks++;

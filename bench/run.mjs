@@ -24,6 +24,9 @@ const latencySamples = smoke ? 500 : 10_000;
 const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1].split(',')) : undefined;
 const wanted = (name) => only === undefined || only.has(name);
 const masterKey = 'sk-relay-bench-master-0123456789abcdef';
+// Upstream connections per origin, for the relay and the bare relay alike: 1000 concurrent streams
+// need 1000 upstream connections at once (the relay's default, the seed's 100, would queue 900).
+const poolSize = String(streamCount + 100);
 const has = (command) => {
   try {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
@@ -106,6 +109,7 @@ async function startRelay(upstreamUrl, extraEnv = {}) {
     HOLYSHEEP_API_KEY: 'bench-upstream-key',
     HOLYSHEEP_BASE_URL: upstreamUrl,
     LOG_LEVEL: 'info',
+    CONNECTION_POOL_SIZE: poolSize,
     RELAY_DATA_DIR: join(cwd, 'data'),
     ...extraEnv,
   }, { quiet: true, cwd });
@@ -149,7 +153,7 @@ async function main() {
   const upstream = start(1, [join(here, 'mock-upstream.mjs')], { BENCH_CHUNKS: '20', BENCH_CHUNK_DELAY_MS: '10' });
   const upstreamPort = await portFrom(upstream);
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}/v1`;
-  const bare = start(0, [join(here, 'bare-relay.mjs')], { UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
+  const bare = start(0, [join(here, 'bare-relay.mjs')], { UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}`, CONNECTION_POOL_SIZE: poolSize });
   const bareUrl = `http://127.0.0.1:${await portFrom(bare)}`;
   const relay = await startRelay(upstreamUrl);
   const nginx = await startNginx(upstreamPort);
@@ -190,9 +194,11 @@ async function main() {
   results.cases.latency50 = { bareP50Ms: p(throughput.bare, 'latencyP50Ms'), relayP50Ms: p(throughput.relay, 'latencyP50Ms'), bareP99Ms: p(throughput.bare, 'latencyP99Ms'), relayP99Ms: p(throughput.relay, 'latencyP99Ms') };
 
   // Concurrent streams: 20 chunks 10 ms apart each.
-  const streams = { bare: [], relay: [], relayRssMb: [] };
+  const streams = { bare: [], relay: [], relayRssMb: [], bareRssMb: [] };
   for (let run = 0; run < (wanted('streams') ? runs : 0); run++) {
+    const bareSampler = setInterval(() => streams.bareRssMb.push(rssMb(bare.pid)), 50);
     streams.bare.push(await runClient('load-streams.mjs', [`${bareUrl}${path}`, String(streamCount), 'unused', '10']));
+    clearInterval(bareSampler);
     const sampler = setInterval(() => streams.relayRssMb.push(rssMb(relay.child.pid)), 50);
     streams.relay.push(await runClient('load-streams.mjs', [`${relay.url}${path}`, String(streamCount), relay.key, '10']));
     clearInterval(sampler);
@@ -209,6 +215,7 @@ async function main() {
     bareStalled: Math.max(...streams.bare.map((entry) => entry.stalled)),
     relayCompleted: Math.min(...streams.relay.map((entry) => entry.completed)),
     relayPeakRssMb: Math.max(...streams.relayRssMb),
+    barePeakRssMb: Math.max(...streams.bareRssMb),
   };
 
   // Memory: a fresh relay, idle, then after N and 3N requests.
@@ -269,7 +276,7 @@ function report(results) {
   if (ran(streams.relayTtftP50Ms)) {
     rows.push([`${streams.count} streams: TTFT p50 (ms)`, streams.bareTtftP50Ms, streams.relayTtftP50Ms, streams.relayTtftP50Ms - streams.bareTtftP50Ms, '≤ +1 ms', streams.relayTtftP50Ms - streams.bareTtftP50Ms <= 1]);
     rows.push([`${streams.count} streams: chunks/s, stalled`, `${streams.bareChunksPerSecond.toFixed(0)} (${streams.bareStalled} stalled)`, `${streams.relayChunksPerSecond.toFixed(0)} (${streams.relayStalled} stalled)`, '', '0 stalled', streams.relayStalled === 0]);
-    rows.push([`${streams.count} streams: peak RSS (MB)`, '', streams.relayPeakRssMb, '', '≤ 150 MB', streams.relayPeakRssMb <= 150]);
+    rows.push([`${streams.count} streams: peak RSS (MB)`, streams.barePeakRssMb, streams.relayPeakRssMb, '', '≤ 150 MB', streams.relayPeakRssMb <= 150]);
   }
   if (memory !== undefined) rows.push(['RSS idle / growth between request counts', '', `${memory.idleMb.toFixed(1)} MB / ${memory.growthPercent.toFixed(1)} %`, '', '≤ 10 %', memory.growthPercent <= 10]);
   if (startup !== undefined) rows.push(['start to ready (ms)', '', startup.readyMs, '', '≤ 500 ms', startup.readyMs <= 500]);
