@@ -1,3 +1,4 @@
+import type { AbortLike } from './call-signal.js';
 import type { Dispatcher } from 'undici';
 import type { ChatCompletion, ChatRequest, Usage } from '../spec/openai-chat.js';
 
@@ -26,7 +27,7 @@ export interface Provider {
 
 export interface ProviderCall {
   /** Aborted when the client goes away or the request's deadline passes. */
-  signal: AbortSignal;
+  signal: AbortLike;
   /** Per-attempt timeout: to response headers, and between two body chunks. */
   timeoutMs: number;
   requestId: string;

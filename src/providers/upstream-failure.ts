@@ -1,3 +1,4 @@
+import type { AbortLike } from './call-signal.js';
 import { errors } from 'undici';
 import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
 
@@ -24,7 +25,7 @@ const networkCodes = new Set([
 const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Turns a transport error of undici into an `UpstreamError` (or `CallAbortedError` when we aborted). */
-export function classifyTransportError(error: unknown, provider: string, signal: AbortSignal): Error {
+export function classifyTransportError(error: unknown, provider: string, signal: AbortLike): Error {
   if (error instanceof UpstreamError || error instanceof CallAbortedError) return error;
   if (signal.aborted || error instanceof errors.RequestAbortedError) return new CallAbortedError(error);
   const code = (error as { code?: string } | undefined)?.code ?? '';
@@ -53,7 +54,7 @@ function first(value: string | string[] | undefined): string | undefined {
 }
 
 /** Re-throws failures while reading an upstream body (resets, idle timeouts) as classified upstream failures. */
-export async function* guardUpstreamBody(body: AsyncIterable<Buffer>, provider: string, signal: AbortSignal): AsyncGenerator<Buffer> {
+export async function* guardUpstreamBody(body: AsyncIterable<Buffer>, provider: string, signal: AbortLike): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of body) yield chunk;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { onAbort, type AbortLike } from '../providers/call-signal.js';
 import { CallAbortedError } from '../providers/upstream-failure.js';
 import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
 import type { Deployment } from './deployment.js';
@@ -13,11 +13,11 @@ export interface AttemptChainOptions {
   /** Keeps a client on one side of a canary. */
   stickyKey: string;
   maxRetries: number;
-  signal: AbortSignal;
+  signal: AbortLike;
   /** Epoch ms after which no attempt starts and no wait begins. */
   deadline: number;
   random?: () => number;
-  wait?: (milliseconds: number, signal: AbortSignal) => Promise<void>;
+  wait?: (milliseconds: number, signal: AbortLike) => Promise<void>;
   priceOf?: (deployment: Deployment) => number | undefined;
   /** Told of every failed attempt, for logs and metrics. */
   onAttemptFailed?: (error: UpstreamError, deployment: Deployment, attempt: number) => void;
@@ -44,7 +44,23 @@ export class AttemptsExhaustedError extends Error {
   }
 }
 
-const abortableSleep = (milliseconds: number, signal: AbortSignal) => sleep(milliseconds, undefined, { signal }).then(() => undefined);
+/** Waits, or rejects as soon as the call is aborted. */
+function abortableSleep(milliseconds: number, signal: AbortLike): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Error('aborted'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      stopListening();
+      resolve();
+    }, milliseconds);
+    const stopListening = onAbort(signal, () => {
+      clearTimeout(timer);
+      reject(new Error('aborted'));
+    });
+  });
+}
 const clientFault = new Set<FailureReason>(['invalid_request', 'not_found', 'context_length', 'content_filter']);
 
 /** How a failure changes a deployment's health. */

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ProviderCall } from '../providers/provider.js';
+import { CallSignal } from '../providers/call-signal.js';
 import { CallAbortedError } from '../providers/upstream-failure.js';
 import { AttemptsExhaustedError, runAttemptChain, type AttemptOutcome } from '../routing/attempt-chain.js';
 import type { Deployment } from '../routing/deployment.js';
@@ -37,7 +38,7 @@ export function prepareUpstreamCall(
   const { config, logger } = services;
   const router = services.router;
   const principal = request.relay.principal!;
-  const controller = new AbortController();
+  const controller = new CallSignal();
   let finish: ((ok: boolean) => void) | undefined;
   reply.raw.once('close', () => {
     const complete = reply.raw.writableFinished;
@@ -46,7 +47,7 @@ export function prepareUpstreamCall(
   });
   const strictHeader = request.headers['x-relay-strict'];
   const call: ProviderCall = {
-    signal: controller.signal,
+    signal: controller,
     timeoutMs: config.timeoutMs,
     requestId: request.id,
     strict: config.strictParameters || strictHeader === '1' || strictHeader === 'true',
@@ -66,7 +67,7 @@ export function prepareUpstreamCall(
             fallbacks: (kind) => router.fallbacksFor(resolved.model, kind, principal, options.fallbacks),
             stickyKey: typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : principal.id,
             maxRetries: config.maxRetries,
-            signal: controller.signal,
+            signal: controller,
             deadline: Date.now() + config.deadlineMs,
             priceOf: services.priceOf,
             onAttemptFailed: (error, deployment, number) => {
