@@ -19,5 +19,5 @@ for (let index = 0; index < samples.length; index++) {
 }
 samples.sort();
 const at = (quantile) => samples[Math.min(samples.length - 1, Math.ceil(quantile * samples.length) - 1)];
-process.stdout.write(`${JSON.stringify({ p50Us: at(0.5), p99Us: at(0.99), count: samples.length })}\n`);
+process.stdout.write(`${JSON.stringify({ p50Us: at(0.5), p90Us: at(0.9), p99Us: at(0.99), p999Us: at(0.999), count: samples.length })}\n`);
 await client.close();

@@ -23,7 +23,7 @@ export class LedgerWriter {
     private readonly store: LedgerStore,
     private readonly options: LedgerWriterOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 64;
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1000);
     this.timer.unref();
   }

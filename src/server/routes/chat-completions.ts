@@ -15,8 +15,10 @@ import { admitRequest, messagesText } from '../admit-request.js';
  */
 export function registerChatCompletions(app: FastifyInstance, services: RelayServices): void {
   app.post('/v1/chat/completions', { schema: { body: ChatCompletionBody } }, async (request, reply) => {
-    // `fallbacks` is the relay's own field: it never goes upstream.
-    const { fallbacks, ...chatRequest } = request.body as ChatRequest & { fallbacks?: string[] };
+    // `fallbacks` is the relay's own field: it never goes upstream (the body is copied only to drop it).
+    const body = request.body as ChatRequest & { fallbacks?: string[] };
+    const fallbacks = body.fallbacks;
+    const chatRequest: ChatRequest = fallbacks === undefined ? body : withoutFallbacks(body);
     const resolved = services.router.resolve(chatRequest.model, request.relay.principal!);
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => messagesText(chatRequest.messages),
@@ -38,6 +40,11 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     await relayStream(request, reply, outcome.value.parts, outcome.value.first, chatRequest.stream_options?.include_usage === true);
     return reply;
   });
+}
+
+function withoutFallbacks(body: ChatRequest & { fallbacks?: string[] }): ChatRequest {
+  const { fallbacks: _relayOnly, ...rest } = body;
+  return rest;
 }
 
 async function relayStream(
