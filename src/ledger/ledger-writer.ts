@@ -3,7 +3,7 @@ import type { LedgerRecord, LedgerStore } from '../store/relay-store.js';
 export interface LedgerWriterOptions {
   /** Time between flushes (default 1000 ms): at most this much is lost if the process is killed. */
   flushIntervalMs?: number;
-  /** A flush starts early when this many records wait (default 500). */
+  /** A flush starts early when this many records wait (default 64: small batches keep each SQLite write short, so no request waits long behind one). */
   batchSize?: number;
   onError?: (error: unknown, pending: number) => void;
 }

@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { UpstreamError } from '../spec/relay-error.js';
 import type { ProviderCall } from './provider.js';
 import { classifyTransportError } from './upstream-failure.js';
@@ -23,9 +23,11 @@ export async function postUpstream(options: PostUpstreamOptions): Promise<Dispat
   const { call } = options;
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(options.url, {
+    const { origin, path } = splitUrl(options.url);
+    response = await options.dispatcher.request({
+      origin,
+      path,
       method: 'POST',
-      dispatcher: options.dispatcher,
       headers: options.headers,
       body: JSON.stringify(options.body),
       signal: call.signal,
@@ -43,6 +45,21 @@ export async function postUpstream(options: PostUpstreamOptions): Promise<Dispat
     // the status is enough to classify
   }
   throw options.classifyError(response.statusCode, text, response.headers, options.provider);
+}
+
+/** Upstream URLs split into origin and path once, not parsed again for every call (they are a few per provider). */
+const splitUrls = new Map<string, { origin: string; path: string }>();
+
+function splitUrl(url: string): { origin: string; path: string } {
+  let split = splitUrls.get(url);
+  if (split === undefined) {
+    const parsed = new URL(url);
+    split = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    // Gemini's paths carry the model name: keep the map bounded whatever the traffic.
+    if (splitUrls.size >= 1_000) splitUrls.clear();
+    splitUrls.set(url, split);
+  }
+  return split;
 }
 
 /** Reads a 2xx JSON body: the exact bytes and the parsed object, or a `provider_internal` failure. */
