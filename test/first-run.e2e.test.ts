@@ -21,8 +21,9 @@ describe('the relay as a process, as a new user starts it', () => {
     const port = await freePort();
     relay = spawnRelay(['serve', '--drain-delay-ms', '400', '--grace-period-ms', '2000'], { cwd, env: { PORT: String(port) } });
     await relay.waitForLog(/"msg":"relay listening"/);
-    expect(relay.stdout()).toMatch(/no upstream is configured: serving only the built-in mock models \(mock-\*\)/);
-    expect(relay.stdout()).toMatch(/"keyFile":"data\/master\.key"/);
+    // Each line is its own write to stdout: the warnings that follow may arrive a moment later.
+    await relay.waitForLog(/no upstream is configured: serving only the built-in mock models \(mock-\*\)/);
+    await relay.waitForLog(/"keyFile":"data\/master\.key"/);
 
     const keyFile = join(cwd, 'data', 'master.key');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
