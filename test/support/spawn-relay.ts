@@ -39,8 +39,9 @@ export function spawnRelay(args: string[], options: { cwd: string; env: Record<s
   child.stderr?.on('data', (chunk: Buffer) => {
     err += chunk.toString('utf8');
   });
+  // 'close', not 'exit': by then every line the relay wrote before exiting has been read.
   const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       resolve(code);
       for (const listener of listeners) listener();
     }),
