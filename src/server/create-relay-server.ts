@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
@@ -26,6 +26,7 @@ import { toRelayError } from './render-error.js';
 import { compileRequestValidator } from './compile-request-validator.js';
 import { finishRequest } from './finish-request.js';
 import { newRequestState } from './request-state.js';
+import { newRequestId } from './new-request-id.js';
 import { registerAdminAccounts } from './admin/admin-accounts.js';
 import { registerAdminKeys } from './admin/admin-keys.js';
 import { registerAdminUsage } from './admin/admin-usage.js';
@@ -116,7 +117,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+      return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : newRequestId();
     },
     // Streams may run for minutes; the per-attempt upstream timeout bounds them instead.
     requestTimeout: 0,
@@ -199,7 +200,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
   const dashboardSessions = new DashboardSessions();
   app.addHook('onRequest', async (request, reply) => {
-    request.relay = newRequestState(request.headers['x-request-id'] === request.id ? randomUUID() : request.id);
+    request.relay = newRequestState(request.headers['x-request-id'] === request.id ? newRequestId() : request.id);
     reply.header('x-request-id', request.id);
     inflight.requests++;
     reply.raw.once('close', () => {
