@@ -3,6 +3,7 @@
 // With --prof the relay runs under --cpu-prof and the profile lands in bench/results/profiles/.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,13 @@ const portFrom = (child) =>
       if (line) resolve(JSON.parse(line).port);
     });
   });
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 const cpuUs = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / ticks) * 1e6;
@@ -56,7 +64,7 @@ try {
   if (profile) mkdirSync(profileDir, { recursive: true });
   const startRelay = async (checkout) => {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-cpu-'));
-    const relayPort = 18000 + Math.floor(Math.random() * 1000);
+    const relayPort = await freePort();
     const relay = start(0, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(checkout, 'bin/relay.js'), 'serve', '--drain-delay-ms', '0'], {
       CWD: cwd, PORT: String(relayPort), HOST: '127.0.0.1', RELAY_MASTER_KEY: masterKey, HOLYSHEEP_API_KEY: 'bench-upstream-key',
       HOLYSHEEP_BASE_URL: `http://127.0.0.1:${upstreamPort}/v1`, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', RELAY_DATA_DIR: join(cwd, 'data'),
