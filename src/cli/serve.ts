@@ -23,7 +23,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     .concat(process.env.RELAY_MASTER_KEY ?? '', config.databaseUrl ?? '', config.redisUrl ?? '');
   const { logger, access } = createLoggers({ level: config.logLevel, secrets });
   const backends = await openBackends(config, logger);
-  const server = createRelayServer(config, { logger, accessLogger: access, ...backends });
+  const server = createRelayServer(config, { logger, accessLog: access, ...backends });
 
   const address = await server.listen();
   const providers = [...config.providers.values()].map((provider) => `${provider.name} (${provider.type}, ${provider.baseUrl}, from ${provider.source})`);

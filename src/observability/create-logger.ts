@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { AccessLog } from './access-log.js';
 
 /** Paths pino blanks out in every line: client keys, upstream keys, cookies. */
 const redactedPaths = [
@@ -44,18 +45,14 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /**
  * The relay's loggers on one destination: `logger` for everything (redacted by path and by value),
- * and `access` for the one access line per request. The access line is built only from fields the
- * relay chooses (request id, key name, model, provider, status, tokens, timings: never a secret),
- * so it skips the per-line redaction work; it is the one line written for every request.
+ * and `access` for the one access line per request, in the same JSON shape. The access line is built
+ * only from fields the relay chooses (request id, key name, model, provider, status, tokens,
+ * timings: never a secret), so it needs no redaction; it is the one line written for every request.
  */
-export function createLoggers(options: LoggerOptions): { logger: Logger; access: Logger } {
+export function createLoggers(options: LoggerOptions): { logger: Logger; access: AccessLog } {
   const secrets = options.secrets.filter((secret) => secret.length >= 8);
   const scrub = (text: string) => secrets.reduce((result, secret) => result.split(secret).join('[REDACTED]'), text);
   const destination = options.destination ?? standardOutput();
-  const access = pino(
-    { level: options.level, base: { service: 'relay' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
-    destination,
-  );
   const logger = pino(
     {
       level: options.level,
@@ -80,5 +77,5 @@ export function createLoggers(options: LoggerOptions): { logger: Logger; access:
     },
     destination,
   );
-  return { logger, access };
+  return { logger, access: new AccessLog(destination, () => logger.isLevelEnabled('info')) };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { Agent } from 'undici';
 import { authenticate } from '../auth/authenticate.js';
 import { StaticKeyStore } from '../auth/key-store.js';
@@ -38,6 +38,7 @@ import { registerMetricsRoute } from './routes/metrics-route.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ResilientLimitStore } from '../limits/resilient-limit-store.js';
 import { SseWriter } from './sse-writer.js';
+import { AccessLog, type LineSink } from '../observability/access-log.js';
 import { registerAnthropicMessages } from './routes/anthropic-messages.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
 import { registerEmbeddingsAndCompletions } from './routes/embeddings-and-completions.js';
@@ -60,8 +61,8 @@ export interface RelayServer {
 
 export interface CreateRelayServerOptions {
   logger: Logger;
-  /** Where the access lines go (the same destination, without redaction); `logger` when absent. */
-  accessLogger?: Logger;
+  /** Where the access lines go; `logger`'s destination when absent. */
+  accessLog?: AccessLog;
   /** Keys, accounts and ledger; an in-memory store when absent (tests). */
   store?: RelayStore;
   /** Counters for limits and budgets; in memory when absent. */
@@ -196,7 +197,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
 
   app.decorateRequest('relay', null as never);
   const inflight = { requests: 0 };
-  const accessLogger = options.accessLogger ?? options.logger;
+  const accessLog =
+    options.accessLog ?? new AccessLog((options.logger as unknown as Record<symbol, LineSink>)[pino.symbols.streamSym] as LineSink, () => options.logger.isLevelEnabled('info'));
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
   const dashboardSessions = new DashboardSessions();
   app.addHook('onRequest', async (request, reply) => {
@@ -205,7 +207,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     inflight.requests++;
     reply.raw.once('close', () => {
       inflight.requests--;
-      finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services, accessLogger);
+      finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services, accessLog);
     });
     if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
     else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
@@ -263,6 +265,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       services.lifecycle.draining = true;
       for (const controller of canaries.values()) controller.stop();
       await app.close();
+      accessLog.flush();
       await metricsApp?.close();
       metrics.close();
       storedKeys.stop();

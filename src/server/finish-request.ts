@@ -1,41 +1,40 @@
 import type { FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import { meterRequest } from '../ledger/meter-request.js';
 import { publishRequestEnd } from '../observability/relay-events.js';
+import type { AccessLog } from '../observability/access-log.js';
 import { deliveredText } from './delivered-text.js';
 import type { RelayServices } from './relay-services.js';
 
 const quietPaths = new Set(['/health', '/ready', '/metrics']);
 
 /** One access line and one published event per request, when its response ends or the client leaves. */
-export function finishRequest(request: FastifyRequest, status: number, clientAborted: boolean, services: RelayServices, accessLogger: Logger): void {
+export function finishRequest(request: FastifyRequest, status: number, clientAborted: boolean, services: RelayServices, accessLog: AccessLog): void {
   const state = request.relay;
   if (state === null || state === undefined) return;
   const durationMs = performance.now() - state.startedAt;
-  const path = request.routeOptions.url ?? request.url.split('?')[0] ?? request.url;
+  // Fastify builds routeOptions anew at each read: read once.
+  const route = request.routeOptions.url;
+  const path = route ?? request.url.split('?')[0] ?? request.url;
   const finalStatus = state.status ?? status;
   if (!quietPaths.has(path) || finalStatus >= 500) {
-    accessLogger.info(
-      {
-        requestId: request.id,
-        // The ledger's id for this request, when the client chose the request id.
-        ledgerId: state.meterId === request.id ? undefined : state.meterId,
-        method: request.method,
-        path,
-        keyName: state.principal?.name,
-        model: state.model,
-        provider: state.provider,
-        status: finalStatus,
-        errorCode: state.errorCode,
-        stream: state.stream,
-        attempts: state.attempts,
-        promptTokens: state.usage?.prompt_tokens,
-        completionTokens: state.usage?.completion_tokens,
-        durationMs: Math.round(durationMs * 100) / 100,
-        clientAborted: clientAborted || undefined,
-      },
-      'request',
-    );
+    accessLog.write({
+      requestId: request.id,
+      // The ledger's id for this request, when the client chose the request id.
+      ledgerId: state.meterId === request.id ? undefined : state.meterId,
+      method: request.method,
+      path,
+      keyName: state.principal?.name,
+      model: state.model,
+      provider: state.provider,
+      status: finalStatus,
+      errorCode: state.errorCode,
+      stream: state.stream,
+      attempts: state.attempts,
+      promptTokens: state.usage?.prompt_tokens,
+      completionTokens: state.usage?.completion_tokens,
+      durationMs: Math.round(durationMs * 100) / 100,
+      clientAborted: clientAborted || undefined,
+    });
   }
   const principal = state.principal;
   if (principal !== undefined && state.servedModel !== undefined) {
@@ -68,7 +67,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
   publishRequestEnd({
     requestId: request.id,
     // Only matched routes: a path no route knows is the client's to invent, and must not become a metric label.
-    route: request.routeOptions.url ?? 'unmatched',
+    route: route ?? 'unmatched',
     principalId: state.principal?.id,
     principalName: state.principal?.name,
     requestedModel: state.requestedModel,

@@ -40,7 +40,7 @@ export async function startRelay(
   });
   const secrets = [...config.providers.values()].map((provider) => provider.apiKey ?? '').concat(fullEnvironment.RELAY_MASTER_KEY ?? '');
   const { logger, access } = createLoggers({ level: config.logLevel, secrets, destination });
-  const server = createRelayServer(config, { logger, accessLogger: access, ...backends });
+  const server = createRelayServer(config, { logger, accessLog: access, ...backends });
   const address = await server.listen();
   const url = `http://127.0.0.1:${address.port}`;
   return { url, baseURL: `${url}/v1`, server, config, logs, rawLogs: () => raw, close: () => server.close() };
