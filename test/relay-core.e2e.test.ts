@@ -229,6 +229,17 @@ describe('relay core through the official openai SDK', () => {
     expect(upstream.requests).toHaveLength(1);
   });
 
+  it('aborts the upstream request when the client goes away before a JSON answer, and logs the client as gone', async () => {
+    upstream.next({ kind: 'hang' });
+    const controller = new AbortController();
+    const pending = client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'wait' }] }, { signal: controller.signal, maxRetries: 0 });
+    await expect.poll(() => upstream.requests.length, { timeout: 5000 }).toBe(1);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await expect.poll(() => upstream.requests[0]?.aborted, { timeout: 5000 }).toBe(true);
+    await expect.poll(() => relay.logs.filter((line) => line.msg === 'request').at(-1), { timeout: 5000 }).toMatchObject({ status: 499, errorCode: 'client_closed_request' });
+  });
+
   it('aborts the upstream request when the client goes away mid-stream', async () => {
     upstream.next({ kind: 'stream', chunks: 200, delayMs: 20 });
     const controller = new AbortController();

@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamError } from '../spec/relay-error.js';
+import { onAbort, type AbortLike } from './call-signal.js';
 import type { ProviderCall } from './provider.js';
 import { classifyTransportError } from './upstream-failure.js';
 
@@ -62,14 +64,103 @@ function splitUrl(url: string): { origin: string; path: string } {
   return split;
 }
 
-/** Reads a 2xx JSON body: the exact bytes and the parsed object, or a `provider_internal` failure. */
-export async function readUpstreamJson(response: Dispatcher.ResponseData, call: ProviderCall, provider: string): Promise<{ body: Buffer; parsed: Record<string, unknown> }> {
-  let body: Buffer;
+/** A 2xx JSON answer: the exact bytes (relayed as they are) and the parsed object. */
+export interface UpstreamJson {
+  body: Buffer;
+  parsed: Record<string, unknown>;
+}
+
+/**
+ * One upstream POST whose answer is read whole as JSON: the same request, timeouts, abort and
+ * classification as `postUpstream`, but the body is collected by a dispatch
+ * handler instead of through a stream. A JSON answer is small and wanted whole, and the stream
+ * (undici's body Readable, its events and the consume step) showed in the relay's profile.
+ */
+export async function postUpstreamJson(options: PostUpstreamOptions): Promise<UpstreamJson> {
+  const { call } = options;
+  let answer: CollectedAnswer;
   try {
-    body = Buffer.from(await response.body.arrayBuffer());
+    const { origin, path } = splitUrl(options.url);
+    answer = await collect(options.dispatcher, {
+      origin,
+      path,
+      method: 'POST',
+      headers: options.headers,
+      body: JSON.stringify(options.body),
+      headersTimeout: call.timeoutMs,
+      bodyTimeout: call.timeoutMs,
+    }, call.signal);
   } catch (error) {
-    throw classifyTransportError(error, provider, call.signal);
+    throw classifyTransportError(error, options.provider, call.signal);
   }
+  if (answer.statusCode < 200 || answer.statusCode >= 300) {
+    throw options.classifyError(answer.statusCode, answer.body.toString('utf8'), answer.headers, options.provider);
+  }
+  return { body: answer.body, parsed: parseJsonObject(answer.body, options.provider) };
+}
+
+interface CollectedAnswer {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Dispatches a request and collects its whole answer; the signal aborts it at any point. */
+function collect(dispatcher: Dispatcher, request: Dispatcher.DispatchOptions, signal: AbortLike): Promise<CollectedAnswer> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new CallAbortedReason());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let statusCode = 0;
+    let headers: IncomingHttpHeaders = {};
+    let controller: Dispatcher.DispatchController | undefined;
+    let settled = false;
+    // Aborted while still queued for a connection: fail now; the request is dropped when it starts.
+    const detach = onAbort(signal, () => (controller === undefined ? fail(new CallAbortedReason()) : controller.abort(new CallAbortedReason())));
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      detach();
+      reject(error);
+    };
+    dispatcher.dispatch(request, {
+      onRequestStart(started) {
+        controller = started;
+        if (signal.aborted) started.abort(new CallAbortedReason());
+      },
+      onResponseStart(_controller, status, responseHeaders) {
+        statusCode = status;
+        headers = responseHeaders;
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+        length += chunk.length;
+      },
+      onResponseEnd() {
+        if (settled) return;
+        settled = true;
+        detach();
+        resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length) });
+      },
+      onResponseError(_controller, error) {
+        fail(error);
+      },
+    });
+  });
+}
+
+/** Why a collected call stopped when its signal fired (classified as the client leaving). */
+class CallAbortedReason extends Error {
+  constructor() {
+    super('the call was aborted');
+    this.name = 'AbortError';
+  }
+}
+
+function parseJsonObject(body: Buffer, provider: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -79,5 +170,5 @@ export async function readUpstreamJson(response: Dispatcher.ResponseData, call: 
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new UpstreamError(`${provider}: answered 2xx with JSON that is not an object`, { reason: 'provider_internal', provider });
   }
-  return { body, parsed: parsed as Record<string, unknown> };
+  return parsed as Record<string, unknown>;
 }

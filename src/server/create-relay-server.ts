@@ -207,7 +207,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     inflight.requests++;
     reply.raw.once('close', () => {
       inflight.requests--;
-      finishRequest(request, reply.raw.statusCode, !reply.raw.writableFinished, services, accessLog);
+      finishRequest(request, reply.raw.headersSent ? reply.raw.statusCode : 499, !reply.raw.writableFinished, services, accessLog);
     });
     if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
     else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);

@@ -7,7 +7,10 @@ import type { RelayServices } from './relay-services.js';
 
 const quietPaths = new Set(['/health', '/ready', '/metrics']);
 
-/** One access line and one published event per request, when its response ends or the client leaves. */
+/**
+ * One access line and one published event per request, when its response ends or the client leaves
+ * (`status` is then 499 when no status line was sent).
+ */
 export function finishRequest(request: FastifyRequest, status: number, clientAborted: boolean, services: RelayServices, accessLog: AccessLog): void {
   const state = request.relay;
   if (state === null || state === undefined) return;
@@ -16,6 +19,8 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
   const route = request.routeOptions.url;
   const path = route ?? request.url.split('?')[0] ?? request.url;
   const finalStatus = state.status ?? status;
+  // A client that left before the status line went out is recorded as nginx records it.
+  if (finalStatus === 499) state.errorCode ??= 'client_closed_request';
   if (!quietPaths.has(path) || finalStatus >= 500) {
     accessLog.write({
       requestId: request.id,

@@ -3,7 +3,7 @@ import type { AnthropicMessage } from '../../spec/anthropic-messages.js';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { postUpstream, readUpstreamJson } from '../post-upstream.js';
+import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { readAnthropicStream } from './anthropic-stream.js';
 import { classifyAnthropicError } from './classify-anthropic-error.js';
@@ -45,7 +45,7 @@ export class AnthropicProvider implements Provider {
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
     const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name);
-    const message = (await this.readJson(await this.post(converted.body, call, false), call)).parsed as AnthropicMessage;
+    const message = (await this.postJson(converted.body, call)).parsed as AnthropicMessage;
     const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName);
     return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
@@ -66,12 +66,11 @@ export class AnthropicProvider implements Provider {
   }
 
   async messages(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
-    const stream = body.stream === true;
-    const response = await this.post({ ...body, model }, call, stream);
-    if (!stream) {
-      const result = await this.readJson(response, call);
+    if (body.stream !== true) {
+      const result = await this.postJson({ ...body, model }, call);
       return { kind: 'json', body: result.body, usage: convertAnthropicUsage((result.parsed as { usage?: AnthropicMessage['usage'] }).usage) };
     }
+    const response = await this.post({ ...body, model }, call, true);
     const peeked = await peekAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name);
     return { kind: 'raw-stream', body: peeked, contentType: String(response.headers['content-type'] ?? 'text/event-stream') };
   }
@@ -100,8 +99,8 @@ export class AnthropicProvider implements Provider {
     });
   }
 
-  private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<{ body: Buffer; parsed: object }> {
-    const result = await readUpstreamJson(response, call, this.name);
+  private async postJson(body: unknown, call: ProviderCall): Promise<{ body: Buffer; parsed: object }> {
+    const result = await postUpstreamJson({ url: this.endpoint, dispatcher: this.dispatcher, headers: this.headers, body, call, provider: this.name, classifyError: classifyAnthropicError });
     if (result.parsed.type === 'error') {
       throw new UpstreamError(`${this.name}: answered 2xx without a message: ${result.body.toString('utf8').slice(0, 300)}`, { reason: 'provider_internal', provider: this.name });
     }

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { postUpstream, readUpstreamJson } from '../post-upstream.js';
+import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyGeminiError } from './classify-gemini-error.js';
 import { convertGeminiEmbeddings } from './convert-gemini-embeddings.js';
@@ -45,8 +45,7 @@ export class GeminiProvider implements Provider {
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
     const body = this.convert(chatRequest, model, call);
-    const response = await this.post(`${modelPath(model)}:generateContent`, body, call);
-    const answer = (await this.readJson(response, call)) as GeminiResponse;
+    const answer = (await this.postJson(`${modelPath(model)}:generateContent`, body, call)) as GeminiResponse;
     const completion = convertGeminiResponse(answer, {
       model,
       completionId: `chatcmpl-${call.requestId}`,
@@ -73,8 +72,7 @@ export class GeminiProvider implements Provider {
 
   async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
     const geminiRequest = convertToGeminiEmbeddings(body, model, { provider: this.name, strict: call.strict, dropped: call.dropped });
-    const response = await this.post(`${modelPath(model)}:batchEmbedContents`, geminiRequest, call);
-    const answer = await this.readJson(response, call);
+    const answer = await this.postJson(`${modelPath(model)}:batchEmbedContents`, geminiRequest, call);
     const texts = geminiRequest.requests.map((entry) => entry.content.parts[0]?.text ?? '');
     const converted = convertGeminiEmbeddings(answer, texts, model, body.encoding_format, this.name);
     return { kind: 'json', body: Buffer.from(JSON.stringify(converted.body)), usage: converted.usage };
@@ -114,8 +112,9 @@ export class GeminiProvider implements Provider {
     });
   }
 
-  private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<Record<string, unknown>> {
-    return (await readUpstreamJson(response, call, this.name)).parsed;
+  private async postJson(path: string, body: unknown, call: ProviderCall): Promise<Record<string, unknown>> {
+    const answer = await postUpstreamJson({ url: `${this.apiRoot}/${path}`, dispatcher: this.dispatcher, headers: this.headers, body, call, provider: this.name, classifyError: classifyGeminiError });
+    return answer.parsed;
   }
 }
 

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { readUsage } from '../../spec/read-usage.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { postUpstream, readUpstreamJson } from '../post-upstream.js';
+import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyOpenAIError } from './classify-openai-error.js';
 import { readOpenAIStream } from './read-openai-stream.js';
@@ -40,8 +40,7 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
-    const response = await this.post('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call);
-    const result = await this.readJson(response, call);
+    const result = await this.postJson('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call);
     let completion: ChatCompletion | undefined;
     return {
       ...result,
@@ -58,19 +57,19 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
-    return this.readJson(await this.post('/embeddings', { ...body, model }, call), call);
+    return this.postJson('/embeddings', { ...body, model }, call);
   }
 
   async completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
-    const response = await this.post('/completions', { ...body, model }, call, body.stream === true ? 'text/event-stream' : 'application/json');
     if (body.stream === true) {
+      const response = await this.post('/completions', { ...body, model }, call, 'text/event-stream');
       return {
         kind: 'raw-stream',
         body: guardUpstreamBody(response.body, this.name, call.signal),
         contentType: String(response.headers['content-type'] ?? 'text/event-stream'),
       };
     }
-    return this.readJson(response, call);
+    return this.postJson('/completions', { ...body, model }, call);
   }
 
   private post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
@@ -85,9 +84,17 @@ export class OpenAICompatibleProvider implements Provider {
     });
   }
 
-  private async readJson(response: Dispatcher.ResponseData, call: ProviderCall): Promise<JsonResult> {
-    const { body, parsed } = await readUpstreamJson(response, call, this.name);
-    return { kind: 'json', body, usage: readUsage(parsed.usage) };
+  private async postJson(path: string, body: unknown, call: ProviderCall): Promise<JsonResult> {
+    const answer = await postUpstreamJson({
+      url: `${this.baseUrl}${path}`,
+      dispatcher: this.dispatcher,
+      headers: this.headers,
+      body,
+      call,
+      provider: this.name,
+      classifyError: classifyOpenAIError,
+    });
+    return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage) };
   }
 }
 
