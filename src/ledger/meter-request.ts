@@ -1,10 +1,9 @@
 import type { Principal } from '../auth/principal.js';
 import { costOf, type PriceTable } from '../billing/price-table.js';
-import type { ExchangeRates } from '../billing/money.js';
+import type { Currency, ExchangeRates } from '../billing/money.js';
 import type { Admission } from '../limits/admission-control.js';
 import type { Usage } from '../spec/openai-chat.js';
 import { tokenCounter } from '../spec/token-counter.js';
-import type { LedgerRecord } from '../store/relay-store.js';
 import type { LedgerWriter } from './ledger-writer.js';
 import { publishRequestMetered } from '../observability/relay-events.js';
 
@@ -32,74 +31,89 @@ export interface MeterOptions {
   onError: (error: unknown, requestId: string) => void;
 }
 
-async function usageOf(finished: FinishedRequest): Promise<{ promptTokens: number; completionTokens: number; cachedTokens: number; counted: boolean }> {
-  if (finished.usage !== undefined) {
-    return {
-      promptTokens: finished.usage.prompt_tokens,
-      completionTokens: finished.usage.completion_tokens,
-      cachedTokens: finished.usage.prompt_tokens_details?.cached_tokens ?? 0,
-      counted: false,
-    };
-  }
-  if (finished.deliveredText === undefined && finished.status >= 400) return { promptTokens: 0, completionTokens: 0, cachedTokens: 0, counted: false };
-  // No usage from the upstream: count what was sent and what was delivered, so a cut stream is
-  // billed for what the client got, never for nothing.
-  const count = await tokenCounter();
-  return {
-    promptTokens: count(finished.promptText?.() ?? ''),
-    completionTokens: count(finished.deliveredText?.() ?? ''),
-    cachedTokens: 0,
-    counted: true,
-  };
+interface MeteredUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
 }
+
+const nothingUsed: MeteredUsage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+const noCost = { costMicros: 0, officialCostMicros: 0 };
 
 /**
  * The settle step after a request ended: its usage (reported, or counted), the reservation settled
  * with it (or released when nothing was used), and one ledger record queued. Never on the request
- * path: the answer has been sent by the time this runs.
+ * path: the answer has been sent by the time this runs. Returns a promise only while something is
+ * still to be done (a reservation to settle, a tokenizer to load); a request without a reservation
+ * and with reported usage is metered at once. It never rejects: failures go to `onError`.
  */
-export async function meterRequest(finished: FinishedRequest, options: MeterOptions): Promise<void> {
+export function meterRequest(finished: FinishedRequest, options: MeterOptions): Promise<void> | undefined {
   try {
-    const usage = await usageOf(finished);
-    const used = usage.promptTokens + usage.completionTokens > 0;
-    let cost = { costMicros: 0, officialCostMicros: 0 };
-    let currency = finished.admission?.currency ?? 'USD';
-    if (finished.admission !== undefined) {
-      if (used) cost = await finished.admission.settle(usage, options.prices.price(finished.model));
-      else await finished.admission.release();
-    } else {
-      const price = options.prices.price(finished.model);
-      if (price !== undefined && used) cost = costOf(usage, price, 'USD', options.rates);
-      currency = 'USD';
+    if (finished.usage !== undefined) {
+      const usage = finished.usage;
+      return charge(finished, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 }, options);
     }
-    const record: LedgerRecord = {
-      requestId: finished.requestId,
-      keyId: finished.principal.id,
-      accountId: finished.principal.accountId ?? null,
-      model: finished.model,
-      provider: finished.provider ?? null,
-      promptTokens: usage.promptTokens,
-      completionTokens: usage.completionTokens,
-      cachedTokens: usage.cachedTokens,
-      costMicros: cost.costMicros,
-      officialCostMicros: cost.officialCostMicros,
-      currency,
-      latencyMs: Math.round(finished.durationMs),
-      status: finished.status,
-      stream: finished.stream,
-      createdAt: Date.now(),
-    };
-    options.ledger.add(record);
-    publishRequestMetered({
-      model: record.model,
-      provider: finished.provider,
-      currency,
-      costMicros: cost.costMicros,
-      officialCostMicros: cost.officialCostMicros,
-      promptTokens: usage.promptTokens,
-      completionTokens: usage.completionTokens,
-    });
+    if (finished.deliveredText === undefined && finished.status >= 400) return charge(finished, nothingUsed, options);
+    return countAndCharge(finished, options);
+  } catch (error) {
+    options.onError(error, finished.requestId);
+    return undefined;
+  }
+}
+
+/**
+ * No usage from the upstream: count what was sent and what was delivered, so a cut stream is billed
+ * for what the client got, never for nothing.
+ */
+async function countAndCharge(finished: FinishedRequest, options: MeterOptions): Promise<void> {
+  try {
+    const count = await tokenCounter();
+    await charge(finished, { promptTokens: count(finished.promptText?.() ?? ''), completionTokens: count(finished.deliveredText?.() ?? ''), cachedTokens: 0 }, options);
   } catch (error) {
     options.onError(error, finished.requestId);
   }
+}
+
+function charge(finished: FinishedRequest, usage: MeteredUsage, options: MeterOptions): Promise<void> | undefined {
+  const used = usage.promptTokens + usage.completionTokens > 0;
+  const admission = finished.admission;
+  if (admission === undefined) {
+    const price = options.prices.price(finished.model);
+    record(finished, usage, price !== undefined && used ? costOf(usage, price, 'USD', options.rates) : noCost, 'USD', options);
+    return undefined;
+  }
+  const settled = used ? admission.settle(usage, options.prices.price(finished.model)) : admission.release().then(() => noCost);
+  return settled.then(
+    (cost) => record(finished, usage, cost, admission.currency, options),
+    (error: unknown) => options.onError(error, finished.requestId),
+  );
+}
+
+function record(finished: FinishedRequest, usage: MeteredUsage, cost: { costMicros: number; officialCostMicros: number }, currency: Currency, options: MeterOptions): void {
+  options.ledger.add({
+    requestId: finished.requestId,
+    keyId: finished.principal.id,
+    accountId: finished.principal.accountId ?? null,
+    model: finished.model,
+    provider: finished.provider ?? null,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    cachedTokens: usage.cachedTokens,
+    costMicros: cost.costMicros,
+    officialCostMicros: cost.officialCostMicros,
+    currency,
+    latencyMs: Math.round(finished.durationMs),
+    status: finished.status,
+    stream: finished.stream,
+    createdAt: Date.now(),
+  });
+  publishRequestMetered({
+    model: finished.model,
+    provider: finished.provider,
+    currency,
+    costMicros: cost.costMicros,
+    officialCostMicros: cost.officialCostMicros,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+  });
 }

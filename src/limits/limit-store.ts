@@ -120,16 +120,20 @@ export function validateReserveRequest(request: ReserveRequest): void {
   if (typeof request.reservationId !== 'string' || request.reservationId === '') throw new TypeError('reservationId must be a non-empty string');
   checkTime(request.now, 'now');
   if (!Array.isArray(request.counters)) throw new TypeError('counters must be an array');
-  const seen = new Set<string>();
-  for (const counter of request.counters) {
+  // Runs on every request: messages are built only when a check fails, and duplicates are found by
+  // comparing the few counters of one reservation with each other rather than through a Set.
+  const counters = request.counters;
+  for (let index = 0; index < counters.length; index++) {
+    const counter = counters[index]!;
     if (typeof counter.key !== 'string' || counter.key === '') throw new TypeError('A counter key must be a non-empty string');
-    if (seen.has(counter.key)) throw new RangeError(`Counter key ${JSON.stringify(counter.key)} appears twice in one reservation`);
-    seen.add(counter.key);
+    for (let earlier = 0; earlier < index; earlier++) {
+      if (counters[earlier]!.key === counter.key) throw new RangeError(`Counter key ${JSON.stringify(counter.key)} appears twice in one reservation`);
+    }
     if (!counterKinds.includes(counter.kind)) throw new RangeError(`Counter ${counter.key}: unknown kind ${JSON.stringify(counter.kind)}`);
-    checkCount(counter.amount, `counter ${counter.key}: amount`);
-    if (counter.kind !== 'credit') checkCount(counter.limit, `counter ${counter.key}: limit`);
+    if (!isCount(counter.amount)) checkCount(counter.amount, `counter ${counter.key}: amount`);
+    if (counter.kind !== 'credit' && !isCount(counter.limit)) checkCount(counter.limit, `counter ${counter.key}: limit`);
     if (counter.expiresAt !== undefined) {
-      checkTime(counter.expiresAt, `counter ${counter.key}: expiresAt`);
+      if (!isCount(counter.expiresAt)) checkTime(counter.expiresAt, `counter ${counter.key}: expiresAt`);
       if (counter.kind === 'budget' && counter.expiresAt <= request.now) {
         throw new RangeError(`Counter ${counter.key}: expiresAt (${counter.expiresAt}) is not after now (${request.now})`);
       }
@@ -141,7 +145,14 @@ export function validateReserveRequest(request: ReserveRequest): void {
 export function validateSettleRequest(request: SettleRequest): void {
   if (typeof request.reservationId !== 'string' || request.reservationId === '') throw new TypeError('reservationId must be a non-empty string');
   checkTime(request.now, 'now');
-  for (const [key, amount] of Object.entries(request.actual)) checkCount(amount, `actual amount of ${key}`);
+  for (const key in request.actual) {
+    const amount = request.actual[key]!;
+    if (!isCount(amount)) checkCount(amount, `actual amount of ${key}`);
+  }
+}
+
+function isCount(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
 }
 
 export function checkCount(value: number, what: string): void {

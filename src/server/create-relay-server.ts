@@ -201,16 +201,24 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     options.accessLog ?? new AccessLog((options.logger as unknown as Record<symbol, LineSink>)[pino.symbols.streamSym] as LineSink, () => options.logger.isLevelEnabled('info'));
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
   const dashboardSessions = new DashboardSessions();
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs for every request and has nothing to wait for.
+  app.addHook('onRequest', (request, reply, done) => {
     request.relay = newRequestState(request.headers['x-request-id'] === request.id ? newRequestId() : request.id);
     reply.header('x-request-id', request.id);
     inflight.requests++;
     reply.raw.once('close', () => {
       inflight.requests--;
       finishRequest(request, reply.raw.headersSent ? reply.raw.statusCode : 499, !reply.raw.writableFinished, services, accessLog);
+      request.relay.onClose?.(reply.raw.writableFinished);
     });
-    if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
-    else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
+    try {
+      if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
+      else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
   });
 
   app.setErrorHandler(async (error, request, reply) => {

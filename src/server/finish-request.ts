@@ -64,8 +64,10 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
         onError: (error, requestId) => services.logger.error({ requestId, detail: String(error) }, 'metering failed'),
       },
     );
-    services.metering.add(pending);
-    void pending.finally(() => services.metering.delete(pending));
+    if (pending !== undefined) {
+      services.metering.add(pending);
+      void pending.then(() => services.metering.delete(pending));
+    }
   } else if (state.admission !== undefined) {
     void state.admission.release();
   }

@@ -35,6 +35,8 @@ export interface RequestState {
   promptText: (() => string) | undefined;
   /** Chunks relayed to the client while no usage has arrived, to count a stream cut short. */
   deliveredParts: string[] | undefined;
+  /** Runs when the response is closed (`complete`: it was sent to the end), after the access line. */
+  onClose: ((complete: boolean) => void) | undefined;
 }
 
 export function newRequestState(meterId: string): RequestState {
@@ -57,6 +59,7 @@ export function newRequestState(meterId: string): RequestState {
     admission: undefined,
     promptText: undefined,
     deliveredParts: undefined,
+    onClose: undefined,
   };
 }
 

@@ -40,11 +40,11 @@ export function prepareUpstreamCall(
   const principal = request.relay.principal!;
   const controller = new CallSignal();
   let finish: ((ok: boolean) => void) | undefined;
-  reply.raw.once('close', () => {
-    const complete = reply.raw.writableFinished;
+  // One close listener per request (the server's) calls this one.
+  request.relay.onClose = (complete) => {
     if (!complete) controller.abort();
     finish?.(complete && request.relay.errorCode === undefined);
-  });
+  };
   const strictHeader = request.headers['x-relay-strict'];
   const call: ProviderCall = {
     signal: controller,
