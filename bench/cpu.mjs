@@ -56,6 +56,10 @@ try {
     const ratios = target.samples.map((sample, index) => sample / targets[0].samples[index]).sort((left, right) => left - right);
     process.stdout.write(`${target.name} ÷ bare relay per round: median ${ratios[Math.floor((ratios.length - 1) / 2)].toFixed(2)} (${ratios.map((ratio) => ratio.toFixed(2)).join(' ')})\n`);
   }
+  if (targets.length === 3) {
+    const ratios = targets[1].samples.map((sample, index) => sample / targets[2].samples[index]).sort((left, right) => left - right);
+    process.stdout.write(`relay ÷ relay in ${compare} per round: median ${ratios[Math.floor((ratios.length - 1) / 2)].toFixed(3)} (${ratios.map((ratio) => ratio.toFixed(2)).join(' ')})\n`);
+  }
   for (const target of targets) {
     const sorted = [...target.samples].sort((left, right) => left - right);
     process.stdout.write(`${target.name}: ${sorted[Math.floor((sorted.length - 1) / 2)].toFixed(0)} µs CPU per request (median of ${rounds}; min ${sorted[0].toFixed(0)}, max ${sorted.at(-1).toFixed(0)})\n`);

@@ -103,3 +103,34 @@ describe('costOf', () => {
     expect(() => costOf(usage(1.5), gpt41, 'USD', rates)).toThrow(RangeError);
   });
 });
+
+describe('costOf exactness', () => {
+  const rates = resolveExchangeRates({});
+  const exact = (uncached: number, cached: number, completion: number, prices: { input: number; cached: number; output: number }): number => {
+    const scaled = BigInt(uncached) * BigInt(prices.input) + BigInt(cached) * BigInt(prices.cached) + BigInt(completion) * BigInt(prices.output);
+    return Number(scaled / 1_000_000n + (scaled % 1_000_000n > 0n ? 1n : 0n));
+  };
+
+  it('rounds up to the micro-dollar exactly, for small, large and near-2^53 amounts alike', () => {
+    let seed = 42;
+    const random = (limit: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * limit);
+    };
+    const cases: Array<[number, number, number, { input: number; cached: number; output: number }]> = [
+      [999_999, 0, 1, { input: 1, cached: 1, output: 1 }],
+      [2 ** 40, 0, 0, { input: 8191, cached: 0, output: 0 }],
+      [0, 0, 4_503_599_627, { input: 1_999_999, cached: 0, output: 1_999_999 }],
+      [3_000_000_000, 1, 3_000_000_000, { input: 1_500_000, cached: 7, output: 1_499_999 }],
+    ];
+    for (let index = 0; index < 2_000; index++) {
+      const scale = [1_000, 1_000_000, 1_000_000_000, 4_000_000_000][index % 4]!;
+      cases.push([random(scale), random(scale), random(scale), { input: random(100_000_000), cached: random(100_000_000), output: random(100_000_000) }]);
+    }
+    for (const [uncached, cached, completion, prices] of cases) {
+      const price: ModelPrice = { relay: prices, official: prices } as ModelPrice;
+      const cost = costOf({ promptTokens: uncached + cached, cachedTokens: cached, completionTokens: completion }, price, 'USD', rates);
+      expect(cost.costMicros, `${uncached} ${cached} ${completion} ${JSON.stringify(prices)}`).toBe(exact(uncached, cached, completion, prices));
+    }
+  });
+});

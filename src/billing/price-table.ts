@@ -103,13 +103,27 @@ export function costOf(usage: TokenUsage, price: ModelPrice, currency: Currency,
   const prompt = tokenCount(usage.promptTokens, 'promptTokens');
   const completion = tokenCount(usage.completionTokens, 'completionTokens');
   const cached = Math.min(tokenCount(usage.cachedTokens, 'cachedTokens'), prompt);
-  const counts = { uncached: BigInt(prompt - cached), cached: BigInt(cached), completion: BigInt(completion) };
-  const costIn = (prices: TokenPrices): number => {
-    const scaled = counts.uncached * BigInt(prices.input) + counts.cached * BigInt(prices.cached) + counts.completion * BigInt(prices.output);
-    const usdMicros = toSafeNumber(divideRoundingUp(scaled, microsPerMillionTokens), 'cost');
-    return convertMicros(usdMicros, 'USD', currency, rates);
+  return {
+    costMicros: convertMicros(usdMicrosOf(prompt - cached, cached, completion, price.relay), 'USD', currency, rates),
+    officialCostMicros: convertMicros(usdMicrosOf(prompt - cached, cached, completion, price.official), 'USD', currency, rates),
   };
-  return { costMicros: costIn(price.relay), officialCostMicros: costIn(price.official) };
+}
+
+/**
+ * Tokens × prices per million tokens, in micro-USD rounded up. Exact either way: in Numbers while
+ * every product and the sum stay integers below 2^53 (any real request), else in BigInts.
+ */
+function usdMicrosOf(uncached: number, cached: number, completion: number, prices: TokenPrices): number {
+  const scaled = uncached * prices.input + cached * prices.cached + completion * prices.output;
+  if (Number.isSafeInteger(scaled) && Number.isSafeInteger(uncached * prices.input) && Number.isSafeInteger(cached * prices.cached) && Number.isSafeInteger(completion * prices.output)) {
+    let quotient = Math.floor(scaled / 1_000_000);
+    // Floating division may land one off near an integer: products of integers below 2^53 are exact and decide.
+    if (quotient * 1_000_000 > scaled) quotient--;
+    else if ((quotient + 1) * 1_000_000 <= scaled) quotient++;
+    return quotient * 1_000_000 < scaled ? quotient + 1 : quotient;
+  }
+  const big = BigInt(uncached) * BigInt(prices.input) + BigInt(cached) * BigInt(prices.cached) + BigInt(completion) * BigInt(prices.output);
+  return toSafeNumber(divideRoundingUp(big, microsPerMillionTokens), 'cost');
 }
 
 function tokenCount(value: number, name: string): number {

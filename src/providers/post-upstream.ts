@@ -112,44 +112,62 @@ function collect(dispatcher: Dispatcher, request: Dispatcher.DispatchOptions, si
       reject(new CallAbortedReason());
       return;
     }
-    const chunks: Buffer[] = [];
-    let length = 0;
-    let statusCode = 0;
-    let headers: IncomingHttpHeaders = {};
-    let controller: Dispatcher.DispatchController | undefined;
-    let settled = false;
-    // Aborted while still queued for a connection: fail now; the request is dropped when it starts.
-    const detach = onAbort(signal, () => (controller === undefined ? fail(new CallAbortedReason()) : controller.abort(new CallAbortedReason())));
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      detach();
-      reject(error);
-    };
-    dispatcher.dispatch(request, {
-      onRequestStart(started) {
-        controller = started;
-        if (signal.aborted) started.abort(new CallAbortedReason());
-      },
-      onResponseStart(_controller, status, responseHeaders) {
-        statusCode = status;
-        headers = responseHeaders;
-      },
-      onResponseData(_controller, chunk) {
-        chunks.push(chunk);
-        length += chunk.length;
-      },
-      onResponseEnd() {
-        if (settled) return;
-        settled = true;
-        detach();
-        resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length) });
-      },
-      onResponseError(_controller, error) {
-        fail(error);
-      },
-    });
+    dispatcher.dispatch(request, new CollectingHandler(signal, resolve, reject));
   });
+}
+
+/** undici's handler of one collected answer: one object per call, its methods on the prototype. */
+class CollectingHandler implements Dispatcher.DispatchHandler {
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+  private statusCode = 0;
+  private headers: IncomingHttpHeaders = {};
+  private controller: Dispatcher.DispatchController | undefined;
+  private settled = false;
+  private readonly detach: () => void;
+
+  constructor(
+    private readonly signal: AbortLike,
+    private readonly resolve: (answer: CollectedAnswer) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    // Aborted while still queued for a connection: fail now; the request is dropped when it starts.
+    this.detach = onAbort(signal, () => (this.controller === undefined ? this.fail(new CallAbortedReason()) : this.controller.abort(new CallAbortedReason())));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(new CallAbortedReason());
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.detach();
+    const { chunks } = this;
+    this.resolve({ statusCode: this.statusCode, headers: this.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.length) });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  private fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.detach();
+    this.reject(error);
+  }
 }
 
 /** Why a collected call stopped when its signal fired (classified as the client leaving). */

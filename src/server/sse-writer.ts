@@ -1,6 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import type { OpenAIErrorBody } from '../spec/relay-error.js';
 
+/** Writers corked in this turn of the event loop, uncorked together by one callback when it ends. */
+let corkedWriters: SseWriter[] = [];
+
+function uncorkAll(): void {
+  const writers = corkedWriters;
+  corkedWriters = [];
+  for (const writer of writers) writer.uncork();
+}
+
 /**
  * Writes server-sent events to a raw response with back-pressure: when the client reads slower than
  * the upstream writes, the relay waits instead of buffering the whole answer in memory.
@@ -44,10 +53,11 @@ export class SseWriter {
     if (this.closed) return undefined;
     // The events parsed from one upstream read are written in the same turn of the event loop: held
     // (corked) until that turn ends, they leave in one socket write instead of one write each.
+    // One callback for all the writers of a turn: with a thousand streams, a thousand fewer timers per turn.
     if (!this.corked) {
       this.corked = true;
       this.response.cork();
-      setImmediate(this.uncork);
+      if (corkedWriters.push(this) === 1) setImmediate(uncorkAll);
     }
     if (this.response.write(chunk)) return undefined;
     return new Promise((resolve) => {
@@ -61,10 +71,11 @@ export class SseWriter {
     });
   }
 
-  private readonly uncork = () => {
+  /** Sends what this turn's writes held back (called once per turn for each corked writer). */
+  uncork(): void {
     this.corked = false;
     this.response.uncork();
-  };
+  }
 
   /** Ends a stream that failed after its first byte: one OpenAI-shaped error event, no `[DONE]`. */
   fail(error: OpenAIErrorBody): void {

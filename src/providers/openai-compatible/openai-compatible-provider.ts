@@ -52,7 +52,7 @@ export class OpenAICompatibleProvider implements Provider {
     const body: Record<string, unknown> = { ...chatRequest, model, stream: true };
     if (this.quirks.streamUsage) body.stream_options = { ...(chatRequest.stream_options ?? {}), include_usage: true };
     const response = await this.post('/chat/completions', body, call, 'text/event-stream');
-    const parts = readOpenAIStream(guardUpstreamBody(response.body, this.name, call.signal), this.name);
+    const parts = readOpenAIStream(response.body, this.name, call.signal);
     return parts[Symbol.asyncIterator]();
   }
 

@@ -1,7 +1,9 @@
 import { readUsage } from '../../spec/read-usage.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
+import type { AbortLike } from '../call-signal.js';
 import type { StreamPart } from '../provider.js';
+import { classifyTransportError } from '../upstream-failure.js';
 
 const usagePattern = /"usage"\s*:\s*\{/;
 const finishPattern = /"finish_reason"\s*:\s*"/;
@@ -9,35 +11,41 @@ const finishPattern = /"finish_reason"\s*:\s*"/;
 /**
  * Turns the SSE body of an OpenAI-compatible chat stream into stream parts. Chunks pass through as
  * the exact JSON text the upstream sent; only a chunk that carries usage (or an error) is parsed.
- * A stream that ends without `[DONE]` and without a finish reason was cut, and fails as such.
+ * A stream that ends without `[DONE]` and without a finish reason was cut, and fails as such; a
+ * failure while reading the body (a reset, an idle timeout) is classified as an upstream failure
+ * here, in the one generator each chunk passes through.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
-export async function* readOpenAIStream(body: AsyncIterable<Buffer>, provider: string): AsyncGenerator<StreamPart> {
+export async function* readOpenAIStream(body: AsyncIterable<Buffer>, provider: string, signal: AbortLike): AsyncGenerator<StreamPart> {
   const parser = new SseParser();
   let finished = false;
-  for await (const chunk of body) {
-    for (const event of parser.push(chunk)) {
-      const data = event.data;
-      if (data === '[DONE]') {
-        finished = true;
-        continue;
-      }
-      if (data.startsWith('{"error"') || (event.event === 'error' && data.includes('"error"'))) {
-        throw streamError(data, provider);
-      }
-      if (!finished && finishPattern.test(data)) finished = true;
-      if (usagePattern.test(data)) {
-        let parsed: { usage?: unknown; choices?: unknown[] } | undefined;
-        try {
-          parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
-        } catch {
-          parsed = undefined; // relayed as it is; the request is then counted with the tokenizer
+  try {
+    for await (const chunk of body) {
+      for (const event of parser.push(chunk)) {
+        const data = event.data;
+        if (data === '[DONE]') {
+          finished = true;
+          continue;
         }
-        yield { data, usage: readUsage(parsed?.usage), usageOnly: Array.isArray(parsed?.choices) && parsed.choices.length === 0 };
-      } else {
-        yield { data };
+        if (data.startsWith('{"error"') || (event.event === 'error' && data.includes('"error"'))) {
+          throw streamError(data, provider);
+        }
+        if (!finished && finishPattern.test(data)) finished = true;
+        if (usagePattern.test(data)) {
+          let parsed: { usage?: unknown; choices?: unknown[] } | undefined;
+          try {
+            parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+          } catch {
+            parsed = undefined; // relayed as it is; the request is then counted with the tokenizer
+          }
+          yield { data, usage: readUsage(parsed?.usage), usageOnly: Array.isArray(parsed?.choices) && parsed.choices.length === 0 };
+        } else {
+          yield { data };
+        }
       }
     }
+  } catch (error) {
+    throw classifyTransportError(error, provider, signal);
   }
   if (!finished) {
     throw new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
