@@ -38,6 +38,12 @@ export interface ProviderCall {
   strict: boolean;
   /** Where a translating provider lists the request parameters it dropped (reported to the client). */
   dropped: string[];
+  /**
+   * Set when the client speaks the upstream's own stream format (OpenAI chat chunks): an
+   * OpenAI-compatible provider then relays the upstream's event bytes as they are (`raw` parts).
+   * `includeUsage`: whether the client asked for the usage chunk.
+   */
+  passthrough?: { includeUsage: boolean };
 }
 
 /** What every provider is built from. */
@@ -63,7 +69,10 @@ export interface ChatResult extends JsonResult {
 
 /** One chunk of a chat stream, as the JSON text of an OpenAI `chat.completion.chunk`. */
 export interface StreamPart {
+  /** One chunk's JSON text (empty when the part is `raw`). */
   data: string;
+  /** Complete SSE events to relay as they are (an OpenAI client of an OpenAI-compatible upstream). */
+  raw?: Buffer;
   /** Set on the chunk that carries usage. */
   usage?: Usage;
   /** True for the usage-only chunk (empty `choices`) that OpenAI sends when `include_usage` is set. */

@@ -1,11 +1,22 @@
+import { SseParser } from '../sse/sse-parser.js';
+
+/** Chunk JSON texts: strings as they are, raw SSE bytes split into their events' data. */
+function* chunkTexts(parts: ReadonlyArray<string | Buffer>): Generator<string> {
+  const parser = new SseParser();
+  for (const part of parts) {
+    if (typeof part === 'string') yield part;
+    else for (const event of parser.push(part)) yield event.data;
+  }
+}
+
 /**
  * The text a client received from relayed chat chunks: content, refusals and tool-call arguments.
  * Used only to count a stream whose usage never arrived (cut short), so that it is billed for what
  * was delivered.
  */
-export function deliveredText(parts: readonly string[]): string {
+export function deliveredText(parts: ReadonlyArray<string | Buffer>): string {
   let text = '';
-  for (const part of parts) {
+  for (const part of chunkTexts(parts)) {
     try {
       const chunk = JSON.parse(part) as { choices?: Array<{ delta?: { content?: unknown; refusal?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> } }> };
       for (const choice of chunk.choices ?? []) {

@@ -6,6 +6,7 @@ import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyOpenAIError } from './classify-openai-error.js';
 import { readOpenAIStream } from './read-openai-stream.js';
+import { relayOpenAIStream } from './relay-openai-stream.js';
 
 /** Small differences between OpenAI-compatible servers, so that vendors stay configurations, not copies. */
 export interface OpenAICompatibleQuirks {
@@ -52,7 +53,10 @@ export class OpenAICompatibleProvider implements Provider {
     const body: Record<string, unknown> = { ...chatRequest, model, stream: true };
     if (this.quirks.streamUsage) body.stream_options = { ...(chatRequest.stream_options ?? {}), include_usage: true };
     const response = await this.post('/chat/completions', body, call, 'text/event-stream');
-    const parts = readOpenAIStream(response.body, this.name, call.signal);
+    const parts =
+      call.passthrough === undefined
+        ? readOpenAIStream(response.body, this.name, call.signal)
+        : relayOpenAIStream(response.body, this.name, call.signal, call.passthrough.includeUsage);
     return parts[Symbol.asyncIterator]();
   }
 

@@ -52,7 +52,7 @@ export async function* readOpenAIStream(body: AsyncIterable<Buffer>, provider: s
   }
 }
 
-function streamError(data: string, provider: string): UpstreamError {
+export function streamError(data: string, provider: string): UpstreamError {
   let message: string | undefined;
   try {
     const parsed = JSON.parse(data) as { error?: { message?: unknown } };

@@ -32,6 +32,8 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
       return reply.type('application/json').send(outcome.value.body);
     }
     request.relay.stream = true;
+    // The client reads OpenAI chunks: an OpenAI-compatible upstream's events are relayed as they are.
+    upstream.call.passthrough = { includeUsage: chatRequest.stream_options?.include_usage === true };
     const outcome = await upstream.run(async (deployment) => {
       const parts = await deployment.provider.chatStream(chatRequest, deployment.model, upstream.call);
       const first = await parts.next();
@@ -61,11 +63,14 @@ async function relayStream(
       const part = current.value;
       if (part.usage !== undefined) request.relay.usage = part.usage;
       // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
-      else if (request.relay.usage === undefined) (request.relay.deliveredParts ??= []).push(part.data);
-      if (!(part.usageOnly === true && !clientWantsUsage)) {
-        const pending = writer.data(part.data);
-        if (pending !== undefined) await pending;
+      else if (request.relay.usage === undefined) (request.relay.deliveredParts ??= []).push(part.raw ?? part.data);
+      let pending: Promise<void> | undefined;
+      if (part.raw !== undefined) {
+        if (part.raw.length > 0) pending = writer.raw(part.raw);
+      } else if (!(part.usageOnly === true && !clientWantsUsage)) {
+        pending = writer.data(part.data);
       }
+      if (pending !== undefined) await pending;
       if (writer.closed) {
         await parts.return?.();
         return;

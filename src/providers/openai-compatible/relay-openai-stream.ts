@@ -1,0 +1,153 @@
+import { readUsage } from '../../spec/read-usage.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import { SseParser } from '../../sse/sse-parser.js';
+import type { AbortLike } from '../call-signal.js';
+import type { StreamPart } from '../provider.js';
+import { classifyTransportError } from '../upstream-failure.js';
+import { readOpenAIStream, streamError } from './read-openai-stream.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const OPEN_BRACE = 0x7b;
+const eventEnd = Buffer.from('\n\n');
+const dataField = Buffer.from('data:');
+const dataLine = Buffer.from('\ndata:');
+const errorData = Buffer.from('{"error"');
+const done = Buffer.from('[DONE]');
+const errorEvent = Buffer.from('event:');
+const finishKey = Buffer.from('"finish_reason"');
+const usageKey = Buffer.from('"usage"');
+
+/**
+ * An OpenAI-compatible chat stream relayed to an OpenAI client as the upstream's own bytes: each
+ * upstream read leaves as one part holding the complete events it finished (`raw`), searched as
+ * bytes instead of decoded and re-encoded event by event. Only what the relay must act on is parsed:
+ * the event that carries usage (billed; dropped when the client did not ask for it, since the relay
+ * asks for usage itself), an error event (the stream fails with it), and the end (`[DONE]` or a
+ * finish reason; a stream that ends without either was cut; `[DONE]` itself is written by the route).
+ * Events a read leaves unfinished wait for the next read, so no event reaches the client in two
+ * halves it could not tell apart.
+ *
+ * Line ends other than `\n` (CRLF or CR, which the SSE format allows) hand the rest of the stream
+ * to the event-by-event reader, whose parts the route relays as well.
+ */
+export async function* relayOpenAIStream(body: AsyncIterable<Buffer>, provider: string, signal: AbortLike, clientWantsUsage: boolean): AsyncGenerator<StreamPart> {
+  const iterator = body[Symbol.asyncIterator]();
+  let pending: Buffer | undefined;
+  let finished = false;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) break;
+      const buffer = pending === undefined ? next.value : Buffer.concat([pending, next.value]);
+      if (buffer.includes(CR)) {
+        // Rare line ends: the generic reader takes over from the first unrelayed byte.
+        yield* readOpenAIStream(rest(buffer, iterator), provider, signal);
+        return;
+      }
+      let start = 0;
+      let usage: StreamPart['usage'];
+      // Events the client must not get: the usage chunk it did not ask for, and `[DONE]` (the route ends the stream itself).
+      let kept: Buffer[] | undefined;
+      let keepFrom = 0;
+      const drop = (from: number, to: number) => {
+        (kept ??= []).push(buffer.subarray(keepFrom, from));
+        keepFrom = to;
+      };
+      for (let end = buffer.indexOf(eventEnd, start); end !== -1; end = buffer.indexOf(eventEnd, start)) {
+        const stop = end + 2;
+        const dataAt = dataStart(buffer, start, end);
+        if (dataAt !== -1 && buffer[dataAt] === OPEN_BRACE) {
+          if (startsWith(buffer, errorData, dataAt)) throw streamError(eventData(buffer, start, stop), provider);
+          if (!finished && hasStringValue(buffer, finishKey, dataAt, end)) finished = true;
+          if (hasObjectValue(buffer, usageKey, dataAt, end)) {
+            const data = eventData(buffer, start, stop);
+            let parsed: { usage?: unknown; choices?: unknown[] } | undefined;
+            try {
+              parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+            } catch {
+              parsed = undefined; // relayed as it is; the request is then counted with the tokenizer
+            }
+            usage = readUsage(parsed?.usage) ?? usage;
+            if (!clientWantsUsage && Array.isArray(parsed?.choices) && parsed.choices.length === 0) drop(start, stop);
+          }
+        } else if (dataAt !== -1 && startsWith(buffer, done, dataAt)) {
+          finished = true;
+          drop(start, stop);
+        }
+        if (startsWith(buffer, errorEvent, start)) {
+          const parsed = new SseParser().push(buffer.subarray(start, stop))[0];
+          if (parsed?.event === 'error' && parsed.data.includes('"error"')) throw streamError(parsed.data, provider);
+        }
+        start = stop;
+      }
+      pending = start < buffer.length ? buffer.subarray(start) : undefined;
+      if (start === 0) continue;
+      let raw: Buffer;
+      if (kept === undefined) raw = buffer.subarray(0, start);
+      else {
+        kept.push(buffer.subarray(keepFrom, start));
+        raw = Buffer.concat(kept);
+      }
+      yield usage === undefined ? { data: '', raw } : { data: '', raw, usage };
+    }
+  } catch (error) {
+    throw classifyTransportError(error, provider, signal);
+  }
+  if (!finished) throw new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
+}
+
+/** Where the value of an event's first `data:` line starts, else -1. */
+function dataStart(buffer: Buffer, start: number, end: number): number {
+  let at = start;
+  if (!startsWith(buffer, dataField, start)) {
+    const line = buffer.indexOf(dataLine, start);
+    if (line === -1 || line >= end) return -1;
+    at = line + 1;
+  }
+  return buffer[at + 5] === 0x20 ? at + 6 : at + 5;
+}
+
+function startsWith(buffer: Buffer, prefix: Buffer, at: number): boolean {
+  return at + prefix.length <= buffer.length && buffer.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
+}
+
+/** The data of one event (its `data:` lines joined), parsed by the generic reader. */
+function eventData(buffer: Buffer, start: number, stop: number): string {
+  const events = new SseParser().push(buffer.subarray(start, stop));
+  return events[0]?.data ?? '';
+}
+
+/** Whether `"key"` appears before `end` followed (after `:` and spaces) by a string. */
+function hasStringValue(buffer: Buffer, key: Buffer, from: number, end: number): boolean {
+  const value = valueAfter(buffer, key, from, end);
+  return value !== -1 && buffer[value] === QUOTE;
+}
+
+/** Whether `"key"` appears before `end` followed (after `:` and spaces) by an object. */
+function hasObjectValue(buffer: Buffer, key: Buffer, from: number, end: number): boolean {
+  const value = valueAfter(buffer, key, from, end);
+  return value !== -1 && buffer[value] === OPEN_BRACE;
+}
+
+function valueAfter(buffer: Buffer, key: Buffer, from: number, end: number): number {
+  const at = buffer.indexOf(key, from);
+  if (at === -1 || at >= end) return -1;
+  let index = at + key.length;
+  while (index < end && (buffer[index] === 0x20 || buffer[index] === LF || buffer[index] === 0x09)) index++;
+  if (buffer[index] !== 0x3a /* : */) return -1;
+  index++;
+  while (index < end && (buffer[index] === 0x20 || buffer[index] === 0x09)) index++;
+  return index;
+}
+
+/** The bytes from `buffer` on, then the rest of the body. */
+async function* rest(buffer: Buffer, iterator: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield buffer;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done === true) return;
+    yield next.value;
+  }
+}
