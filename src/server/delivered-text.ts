@@ -1,11 +1,11 @@
 import { SseParser } from '../sse/sse-parser.js';
 
-/** Chunk JSON texts: strings as they are, raw SSE bytes split into their events' data. */
-function* chunkTexts(parts: ReadonlyArray<string | Buffer>): Generator<string> {
+/** Chunk JSON texts: a chunk's JSON as it is, relayed SSE event text split into its events' data. */
+function* chunkTexts(parts: readonly string[]): Generator<string> {
   const parser = new SseParser();
   for (const part of parts) {
-    if (typeof part === 'string') yield part;
-    else for (const event of parser.push(part)) yield event.data;
+    if (part.startsWith('{')) yield part;
+    else for (const event of parser.push(Buffer.from(part, 'utf8'))) yield event.data;
   }
 }
 
@@ -14,7 +14,7 @@ function* chunkTexts(parts: ReadonlyArray<string | Buffer>): Generator<string> {
  * Used only to count a stream whose usage never arrived (cut short), so that it is billed for what
  * was delivered.
  */
-export function deliveredText(parts: ReadonlyArray<string | Buffer>): string {
+export function deliveredText(parts: readonly string[]): string {
   let text = '';
   for (const part of chunkTexts(parts)) {
     try {

@@ -33,8 +33,8 @@ export interface RequestState {
   admission: Admission | undefined;
   /** The prompt as text, for counting tokens when the upstream reports none. */
   promptText: (() => string) | undefined;
-  /** Chunks relayed to the client while no usage has arrived, to count a stream cut short (chunk JSON, or raw events). */
-  deliveredParts: Array<string | Buffer> | undefined;
+  /** Chunks relayed to the client while no usage has arrived, to count a stream cut short (chunk JSON, or SSE event text). */
+  deliveredParts: string[] | undefined;
   /** Runs when the response is closed (`complete`: it was sent to the end), after the access line. */
   onClose: ((complete: boolean) => void) | undefined;
 }

@@ -63,7 +63,8 @@ async function relayStream(
       const part = current.value;
       if (part.usage !== undefined) request.relay.usage = part.usage;
       // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
-      else if (request.relay.usage === undefined) (request.relay.deliveredParts ??= []).push(part.raw ?? part.data);
+      // (Raw events are kept as text: a string holds them in less memory than the read's Buffer.)
+      else if (request.relay.usage === undefined) (request.relay.deliveredParts ??= []).push(part.raw === undefined ? part.data : part.raw.toString('utf8'));
       let pending: Promise<void> | undefined;
       if (part.raw !== undefined) {
         if (part.raw.length > 0) pending = writer.raw(part.raw);
