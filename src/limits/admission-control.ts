@@ -59,6 +59,25 @@ function computeBudgetPeriod(period: 'daily' | 'monthly' | 'total', now: number)
   return { key: 'total', startsAt: 0, endsAt: undefined };
 }
 
+/** The limit counters of one key, named once per key instead of per request. */
+interface KeyCounters {
+  rpm: string;
+  tpm: string;
+  parallel: string;
+}
+
+const keyCounters = new Map<string, KeyCounters>();
+
+function countersOf(principalId: string): KeyCounters {
+  let counters = keyCounters.get(principalId);
+  if (counters === undefined) {
+    if (keyCounters.size >= 10_000) keyCounters.clear();
+    counters = { rpm: `rpm:${principalId}`, tpm: `tpm:${principalId}`, parallel: `parallel:${principalId}` };
+    keyCounters.set(principalId, counters);
+  }
+  return counters;
+}
+
 /** The counter that holds a key's spend in one budget period. */
 export function budgetKey(principalId: string, periodKey: string): string {
   return `budget:${principalId}:${periodKey}`;
@@ -109,10 +128,11 @@ export class AdmissionControl {
     const currency: Currency = (principal.accountId === undefined ? undefined : await this.options.accountCurrency(principal.accountId)) ?? principal.budget?.currency ?? 'USD';
     const worstTokens = estimate.promptTokens + estimate.maxOutputTokens;
     const worstUsd = price === undefined ? 0 : costOf({ promptTokens: estimate.promptTokens, completionTokens: estimate.maxOutputTokens, cachedTokens: 0 }, price, 'USD', this.options.rates).costMicros;
+    const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
-    if (principal.rpm !== undefined) counters.push({ key: `rpm:${principal.id}`, kind: 'window', limit: principal.rpm, amount: 1 });
-    if (principal.tpm !== undefined) counters.push({ key: `tpm:${principal.id}`, kind: 'window', limit: principal.tpm, amount: worstTokens });
-    if (principal.maxParallel !== undefined) counters.push({ key: `parallel:${principal.id}`, kind: 'concurrent', limit: principal.maxParallel, amount: 1 });
+    if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
+    if (principal.tpm !== undefined) counters.push({ key: names.tpm, kind: 'window', limit: principal.tpm, amount: worstTokens });
+    if (principal.maxParallel !== undefined) counters.push({ key: names.parallel, kind: 'concurrent', limit: principal.maxParallel, amount: 1 });
     const budget = principal.budget;
     const period = budget === undefined ? undefined : budgetPeriod(budget.period, now);
     if (budget !== undefined && period !== undefined) {
@@ -144,8 +164,8 @@ export class AdmissionControl {
         const charged = servedPrice ?? price;
         const costUsd = charged === undefined ? { costMicros: 0, officialCostMicros: 0 } : costOf(usage, charged, 'USD', rates);
         const actual: Record<string, number> = {};
-        if (principal.rpm !== undefined) actual[`rpm:${principal.id}`] = 1;
-        if (principal.tpm !== undefined) actual[`tpm:${principal.id}`] = usage.promptTokens + usage.completionTokens;
+        if (principal.rpm !== undefined) actual[names.rpm] = 1;
+        if (principal.tpm !== undefined) actual[names.tpm] = usage.promptTokens + usage.completionTokens;
         if (budget !== undefined && period !== undefined) actual[budgetKey(principal.id, period.key)] = convertMicros(costUsd.costMicros, 'USD', budget.currency, rates);
         if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = convertMicros(costUsd.costMicros, 'USD', currency, rates);
         await limits.settle({ reservationId, actual, now: Date.now() });
@@ -173,11 +193,11 @@ function rateLimitHeaders(principal: Principal, remaining: Record<string, number
   const headers: Record<string, string> = {};
   if (principal.rpm !== undefined) {
     headers['x-ratelimit-limit-requests'] = String(principal.rpm);
-    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[`rpm:${principal.id}`] ?? 0));
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[countersOf(principal.id).rpm] ?? 0));
   }
   if (principal.tpm !== undefined) {
     headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
-    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[`tpm:${principal.id}`] ?? 0));
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[countersOf(principal.id).tpm] ?? 0));
   }
   return headers;
 }

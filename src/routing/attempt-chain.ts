@@ -85,6 +85,8 @@ function recordFailure(deployment: Deployment, error: UpstreamError): void {
   }
 }
 
+const noneTried: ReadonlySet<Deployment> = new Set();
+
 /**
  * Runs `attempt` until one succeeds. The order: healthy deployments of the model not yet tried (by
  * the route's strategy), then retries with back-off (`retry-after` honoured), then fallback models.
@@ -97,8 +99,9 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   const wait = options.wait ?? abortableSleep;
   const select = (groups: readonly (readonly Deployment[])[], exclude: ReadonlySet<Deployment>) =>
     selectDeployment(groups, { strategy: current.route.strategy, exclude, random, priceOf: options.priceOf ?? (() => undefined) });
-  const tried = new Set<Deployment>();
-  const usedFallbacks = new Set<string>([options.primary.model]);
+  // Made on the first failure: most requests succeed at the first attempt.
+  let tried: Set<Deployment> | undefined;
+  let usedFallbacks: Set<string> | undefined;
   let current = options.primary;
   let groups = current.route.groupsFor(options.stickyKey);
   let retriesLeft = options.maxRetries;
@@ -106,9 +109,10 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   let next: Deployment | undefined;
 
   const fallBack = (kind: FallbackKind): boolean => {
-    const candidate = options.fallbacks(kind).find((entry) => !usedFallbacks.has(entry.model));
+    const used = (usedFallbacks ??= new Set([options.primary.model]));
+    const candidate = options.fallbacks(kind).find((entry) => !used.has(entry.model));
     if (candidate === undefined) return false;
-    usedFallbacks.add(candidate.model);
+    used.add(candidate.model);
     current = candidate;
     groups = current.route.groupsFor(options.stickyKey);
     next = undefined;
@@ -116,7 +120,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   };
 
   for (;;) {
-    const deployment = next ?? select(groups, tried) ?? select(groups, new Set());
+    const deployment = next ?? (tried === undefined ? select(groups, noneTried) : (select(groups, tried) ?? select(groups, noneTried)));
     next = undefined;
     if (deployment === undefined) throw new Error(`model ${current.model} has no deployment`);
     attempts++;
@@ -148,7 +152,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       recordFailure(deployment, error);
       current.route.observe(deployment, clientFault.has(error.reason), performance.now() - started);
       options.onAttemptFailed?.(error, deployment, attempts);
-      tried.add(deployment);
+      (tried ??= new Set()).add(deployment);
       if (options.signal.aborted) throw new CallAbortedError(error);
 
       if (error.reason === 'context_length' || error.reason === 'content_filter') {
@@ -174,7 +178,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
               throw new CallAbortedError(sleepError);
             }
           }
-          next = select(groups, new Set());
+          next = select(groups, noneTried);
           continue;
         }
       }
