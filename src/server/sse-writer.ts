@@ -49,12 +49,17 @@ export class SseWriter {
     return this.write(bytes);
   }
 
-  private write(chunk: string | Buffer): Promise<void> | undefined {
+  /** Writes the complete events of one upstream read as they are: already one write, so not held for the end of the turn. */
+  readEvents(bytes: Buffer): Promise<void> | undefined {
+    return this.write(bytes, false);
+  }
+
+  private write(chunk: string | Buffer, cork = true): Promise<void> | undefined {
     if (this.closed) return undefined;
     // The events parsed from one upstream read are written in the same turn of the event loop: held
     // (corked) until that turn ends, they leave in one socket write instead of one write each.
     // One callback for all the writers of a turn: with a thousand streams, a thousand fewer timers per turn.
-    if (!this.corked) {
+    if (cork && !this.corked) {
       this.corked = true;
       this.response.cork();
       if (corkedWriters.push(this) === 1) setImmediate(uncorkAll);

@@ -67,7 +67,7 @@ async function relayStream(
       else if (request.relay.usage === undefined) (request.relay.deliveredParts ??= []).push(part.raw === undefined ? part.data : part.raw.toString('utf8'));
       let pending: Promise<void> | undefined;
       if (part.raw !== undefined) {
-        if (part.raw.length > 0) pending = writer.raw(part.raw);
+        if (part.raw.length > 0) pending = writer.readEvents(part.raw);
       } else if (!(part.usageOnly === true && !clientWantsUsage)) {
         pending = writer.data(part.data);
       }
