@@ -94,6 +94,9 @@ export async function* relayOpenAIStream(body: AsyncIterable<Buffer>, provider: 
     }
   } catch (error) {
     throw classifyTransportError(error, provider, signal);
+  } finally {
+    // Closed early (the client left, or an error event): the upstream body is released now.
+    await iterator.return?.();
   }
   if (!finished) throw new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
 }
