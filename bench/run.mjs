@@ -159,10 +159,10 @@ async function memoryCase(upstreamUrl, path, results) {
   results.cases.memory = { idleMb: idle, [`after${memoryRequests[0]}Mb`]: afterFirst, [`after${memoryRequests[1]}Mb`]: afterSecond, growthPercent: ((afterSecond - afterFirst) / afterFirst) * 100 };
 }
 
-// Time from start to ready.
+// Time from start to ready: the median of at least 5 starts (one start takes ~0.4 s; single starts vary by ±100 ms here).
 async function startupCase(upstreamUrl, results) {
   const readiness = [];
-  for (let run = 0; run < Math.max(3, runs); run++) {
+  for (let run = 0; run < Math.max(5, runs); run++) {
     const instance = await startBenchRelay(upstreamUrl);
     readiness.push(instance.readyMs);
     await instance.stop();
