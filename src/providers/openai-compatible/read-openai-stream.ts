@@ -32,13 +32,8 @@ export async function* readOpenAIStream(body: AsyncIterable<Buffer>, provider: s
         }
         if (!finished && finishPattern.test(data)) finished = true;
         if (usagePattern.test(data)) {
-          let parsed: { usage?: unknown; choices?: unknown[] } | undefined;
-          try {
-            parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
-          } catch {
-            parsed = undefined; // relayed as it is; the request is then counted with the tokenizer
-          }
-          yield { data, usage: readUsage(parsed?.usage), usageOnly: Array.isArray(parsed?.choices) && parsed.choices.length === 0 };
+          const { usage, usageOnly } = readUsageChunk(data);
+          yield { data, usage, usageOnly };
         } else {
           yield { data };
         }
@@ -50,6 +45,21 @@ export async function* readOpenAIStream(body: AsyncIterable<Buffer>, provider: s
   if (!finished) {
     throw new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
   }
+}
+
+/**
+ * The usage a chunk carries, and whether it is the usage-only chunk (empty `choices`) that OpenAI
+ * sends when `include_usage` is set. A chunk that is not JSON is relayed as it is, and the request
+ * is then counted with the tokenizer.
+ */
+export function readUsageChunk(data: string): { usage: StreamPart['usage']; usageOnly: boolean } {
+  let parsed: { usage?: unknown; choices?: unknown[] } | undefined;
+  try {
+    parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+  } catch {
+    parsed = undefined;
+  }
+  return { usage: readUsage(parsed?.usage), usageOnly: Array.isArray(parsed?.choices) && parsed.choices.length === 0 };
 }
 
 export function streamError(data: string, provider: string): UpstreamError {

@@ -1,10 +1,9 @@
-import { readUsage } from '../../spec/read-usage.js';
 import { UpstreamError } from '../../spec/relay-error.js';
-import { SseParser } from '../../sse/sse-parser.js';
+import { SseParser, type SseEvent } from '../../sse/sse-parser.js';
 import type { AbortLike } from '../call-signal.js';
 import type { StreamPart } from '../provider.js';
 import { classifyTransportError } from '../upstream-failure.js';
-import { readOpenAIStream, streamError } from './read-openai-stream.js';
+import { readOpenAIStream, readUsageChunk, streamError } from './read-openai-stream.js';
 
 const LF = 0x0a;
 const carriageReturn = Buffer.from('\r');
@@ -62,23 +61,17 @@ export async function* relayOpenAIStream(body: AsyncIterable<Buffer>, provider: 
           if (startsWith(buffer, errorData, dataAt)) throw streamError(eventData(buffer, start, stop), provider);
           if (!finished && hasStringValue(buffer, finishKey, dataAt, end)) finished = true;
           if (hasObjectValue(buffer, usageKey, dataAt, end)) {
-            const data = eventData(buffer, start, stop);
-            let parsed: { usage?: unknown; choices?: unknown[] } | undefined;
-            try {
-              parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
-            } catch {
-              parsed = undefined; // relayed as it is; the request is then counted with the tokenizer
-            }
-            usage = readUsage(parsed?.usage) ?? usage;
-            if (!clientWantsUsage && Array.isArray(parsed?.choices) && parsed.choices.length === 0) drop(start, stop);
+            const chunk = readUsageChunk(eventData(buffer, start, stop));
+            usage = chunk.usage ?? usage;
+            if (!clientWantsUsage && chunk.usageOnly) drop(start, stop);
           }
         } else if (dataAt !== -1 && startsWith(buffer, done, dataAt)) {
           finished = true;
           drop(start, stop);
         }
         if (startsWith(buffer, errorEvent, start)) {
-          const parsed = new SseParser().push(buffer.subarray(start, stop))[0];
-          if (parsed?.event === 'error' && parsed.data.includes('"error"')) throw streamError(parsed.data, provider);
+          const named = parseEvent(buffer, start, stop);
+          if (named?.event === 'error' && named.data.includes('"error"')) throw streamError(named.data, provider);
         }
         start = stop;
       }
@@ -133,10 +126,14 @@ function indexIn(buffer: Buffer, needle: Buffer, from: number, end: number): num
   return -1;
 }
 
-/** The data of one event (its `data:` lines joined), parsed by the generic reader. */
+/** One event, parsed by the generic parser (its `data:` lines joined, its name). */
+function parseEvent(buffer: Buffer, start: number, stop: number): SseEvent | undefined {
+  return new SseParser().push(buffer.subarray(start, stop))[0];
+}
+
+/** The data of one event. */
 function eventData(buffer: Buffer, start: number, stop: number): string {
-  const events = new SseParser().push(buffer.subarray(start, stop));
-  return events[0]?.data ?? '';
+  return parseEvent(buffer, start, stop)?.data ?? '';
 }
 
 /** Whether `"key"` appears before `end` followed (after `:` and spaces) by a string. */
