@@ -25,17 +25,7 @@ export async function postUpstream(options: PostUpstreamOptions): Promise<Dispat
   const { call } = options;
   let response: Dispatcher.ResponseData;
   try {
-    const { origin, path } = splitUrl(options.url);
-    response = await options.dispatcher.request({
-      origin,
-      path,
-      method: 'POST',
-      headers: options.headers,
-      body: JSON.stringify(options.body),
-      signal: call.signal,
-      headersTimeout: call.timeoutMs,
-      bodyTimeout: call.timeoutMs,
-    });
+    response = await options.dispatcher.request({ ...upstreamRequest(options), signal: call.signal });
   } catch (error) {
     throw classifyTransportError(error, options.provider, call.signal);
   }
@@ -47,6 +37,20 @@ export async function postUpstream(options: PostUpstreamOptions): Promise<Dispat
     // the status is enough to classify
   }
   throw options.classifyError(response.statusCode, text, response.headers, options.provider);
+}
+
+/** The POST both ways of calling an upstream send: the body as JSON, the per-attempt timeout to headers and between body chunks. */
+function upstreamRequest(options: PostUpstreamOptions): Dispatcher.DispatchOptions {
+  const { origin, path } = splitUrl(options.url);
+  return {
+    origin,
+    path,
+    method: 'POST',
+    headers: options.headers,
+    body: JSON.stringify(options.body),
+    headersTimeout: options.call.timeoutMs,
+    bodyTimeout: options.call.timeoutMs,
+  };
 }
 
 /** Upstream URLs split into origin and path once, not parsed again for every call (they are a few per provider). */
@@ -72,24 +76,15 @@ export interface UpstreamJson {
 
 /**
  * One upstream POST whose answer is read whole as JSON: the same request, timeouts, abort and
- * classification as `postUpstream`, but the body is collected by a dispatch
- * handler instead of through a stream. A JSON answer is small and wanted whole, and the stream
+ * classification as `postUpstream`, but the body is collected by a dispatch handler instead of
+ * through a stream. A JSON answer is small and wanted whole, and the stream
  * (undici's body Readable, its events and the consume step) showed in the relay's profile.
  */
 export async function postUpstreamJson(options: PostUpstreamOptions): Promise<UpstreamJson> {
   const { call } = options;
   let answer: CollectedAnswer;
   try {
-    const { origin, path } = splitUrl(options.url);
-    answer = await collect(options.dispatcher, {
-      origin,
-      path,
-      method: 'POST',
-      headers: options.headers,
-      body: JSON.stringify(options.body),
-      headersTimeout: call.timeoutMs,
-      bodyTimeout: call.timeoutMs,
-    }, call.signal);
+    answer = await collect(options.dispatcher, upstreamRequest(options), call.signal);
   } catch (error) {
     throw classifyTransportError(error, options.provider, call.signal);
   }
