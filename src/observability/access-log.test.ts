@@ -1,35 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import { AccessLog, type AccessLine } from './access-log.js';
+import { AccessLog } from './access-log.js';
+import type { RequestEndEvent } from './relay-events.js';
 
-const line: AccessLine = {
+const end: RequestEndEvent = {
   requestId: 'req-1',
-  ledgerId: undefined,
-  method: 'POST',
-  path: '/v1/chat/completions',
-  keyName: 'team "a"\nline',
+  route: '/v1/chat/completions',
+  principalId: 'key_1',
+  principalName: 'team "a"\nline',
+  requestedModel: 'gpt-4.1',
   model: 'gpt-4.1',
   provider: undefined,
   status: 200,
   errorCode: undefined,
   stream: false,
   attempts: 1,
-  promptTokens: 12,
-  completionTokens: undefined,
-  durationMs: 1.25,
-  clientAborted: undefined,
+  usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 },
+  startedAt: 0,
+  durationMs: 1.2549,
+  firstByteMs: undefined,
+  clientAborted: false,
+  servedModel: 'gpt-4.1',
+  upstreamMs: undefined,
+  fallbackFrom: undefined,
 };
 
 describe('AccessLog', () => {
   it('writes the lines of one turn in one write, each a JSON object in the shape of the relay’s other lines', async () => {
     const writes: string[] = [];
     const log = new AccessLog({ write: (text) => writes.push(text) }, () => true);
-    log.write(line);
-    log.write({ ...line, requestId: 'req-2', ledgerId: 'led-2', clientAborted: true, durationMs: Number.NaN });
+    log.write(end, 'POST', '/v1/chat/completions', undefined);
+    log.write({ ...end, requestId: 'req-2', clientAborted: true, durationMs: Number.NaN }, 'POST', '/v1/chat/completions', 'led-2');
     expect(writes).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(writes).toHaveLength(1);
     const [first, second] = writes[0]!.trimEnd().split('\n').map((text) => JSON.parse(text) as Record<string, unknown>);
-    expect(Object.keys(first!)).toEqual(['level', 'time', 'service', 'requestId', 'method', 'path', 'keyName', 'model', 'status', 'stream', 'attempts', 'promptTokens', 'durationMs', 'msg']);
+    expect(Object.keys(first!)).toEqual(['level', 'time', 'service', 'requestId', 'method', 'path', 'keyName', 'model', 'status', 'stream', 'attempts', 'promptTokens', 'completionTokens', 'durationMs', 'msg']);
     expect(first).toMatchObject({ level: 'info', service: 'relay', keyName: 'team "a"\nline', status: 200, stream: false, durationMs: 1.25, msg: 'request' });
     expect(new Date(first!.time as string).toISOString()).toBe(first!.time);
     expect(second).toMatchObject({ requestId: 'req-2', ledgerId: 'led-2', clientAborted: true, durationMs: null });
@@ -39,11 +44,11 @@ describe('AccessLog', () => {
     const writes: string[] = [];
     let enabled = false;
     const log = new AccessLog({ write: (text) => writes.push(text) }, () => enabled);
-    log.write(line);
+    log.write(end, 'POST', '/v1/chat/completions', undefined);
     log.flush();
     expect(writes).toEqual([]);
     enabled = true;
-    log.write(line);
+    log.write(end, 'POST', '/v1/chat/completions', undefined);
     log.flush();
     expect(writes).toHaveLength(1);
   });

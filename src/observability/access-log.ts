@@ -1,22 +1,4 @@
-/** The fields of one access line, in the order they are written; undefined fields are left out. */
-export interface AccessLine {
-  requestId: string;
-  /** The ledger's id for this request, when the client chose the request id. */
-  ledgerId: string | undefined;
-  method: string;
-  path: string;
-  keyName: string | undefined;
-  model: string | undefined;
-  provider: string | undefined;
-  status: number;
-  errorCode: string | undefined;
-  stream: boolean;
-  attempts: number;
-  promptTokens: number | undefined;
-  completionTokens: number | undefined;
-  durationMs: number;
-  clientAborted: true | undefined;
-}
+import type { RequestEndEvent } from './relay-events.js';
 
 /** Where lines go: pino's destination (sonic-boom on standard output) or any writable. */
 export interface LineSink {
@@ -46,21 +28,26 @@ export class AccessLog {
     private readonly base = ',"service":"relay"',
   ) {}
 
-  write(line: AccessLine): void {
+  /**
+   * Writes the line of a request from its end event, in this order (undefined fields left out):
+   * requestId, ledgerId (when the client chose the request id), method, path, keyName, model,
+   * provider, status, errorCode, stream, attempts, promptTokens, completionTokens, durationMs (two
+   * decimals), clientAborted (only when true).
+   */
+  write(end: RequestEndEvent, method: string, path: string, ledgerId: string | undefined): void {
     if (!this.enabled()) return;
-    let text = `{"level":"info","time":"${this.isoTime()}"${this.base},"requestId":${JSON.stringify(line.requestId)}`;
-    if (line.ledgerId !== undefined) text += `,"ledgerId":${JSON.stringify(line.ledgerId)}`;
-    text += `,"method":${JSON.stringify(line.method)},"path":${JSON.stringify(line.path)}`;
-    if (line.keyName !== undefined) text += `,"keyName":${JSON.stringify(line.keyName)}`;
-    if (line.model !== undefined) text += `,"model":${JSON.stringify(line.model)}`;
-    if (line.provider !== undefined) text += `,"provider":${JSON.stringify(line.provider)}`;
-    text += `,"status":${number(line.status)}`;
-    if (line.errorCode !== undefined) text += `,"errorCode":${JSON.stringify(line.errorCode)}`;
-    text += `,"stream":${line.stream},"attempts":${number(line.attempts)}`;
-    if (line.promptTokens !== undefined) text += `,"promptTokens":${number(line.promptTokens)}`;
-    if (line.completionTokens !== undefined) text += `,"completionTokens":${number(line.completionTokens)}`;
-    text += `,"durationMs":${number(line.durationMs)}`;
-    if (line.clientAborted === true) text += ',"clientAborted":true';
+    let text = `{"level":"info","time":"${this.isoTime()}"${this.base},"requestId":${JSON.stringify(end.requestId)}`;
+    if (ledgerId !== undefined) text += `,"ledgerId":${JSON.stringify(ledgerId)}`;
+    text += `,"method":${JSON.stringify(method)},"path":${JSON.stringify(path)}`;
+    if (end.principalName !== undefined) text += `,"keyName":${JSON.stringify(end.principalName)}`;
+    if (end.model !== undefined) text += `,"model":${JSON.stringify(end.model)}`;
+    if (end.provider !== undefined) text += `,"provider":${JSON.stringify(end.provider)}`;
+    text += `,"status":${number(end.status)}`;
+    if (end.errorCode !== undefined) text += `,"errorCode":${JSON.stringify(end.errorCode)}`;
+    text += `,"stream":${end.stream},"attempts":${number(end.attempts)}`;
+    if (end.usage !== undefined) text += `,"promptTokens":${number(end.usage.prompt_tokens)},"completionTokens":${number(end.usage.completion_tokens)}`;
+    text += `,"durationMs":${number(Math.round(end.durationMs * 100) / 100)}`;
+    if (end.clientAborted) text += ',"clientAborted":true';
     this.pending += `${text},"msg":"request"}\n`;
     if (!this.scheduled) {
       this.scheduled = true;

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { meterRequest } from '../ledger/meter-request.js';
-import { publishRequestEnd } from '../observability/relay-events.js';
+import { publishRequestEnd, type RequestEndEvent } from '../observability/relay-events.js';
 import type { AccessLog } from '../observability/access-log.js';
 import { deliveredText } from './delivered-text.js';
 import type { RelayServices } from './relay-services.js';
@@ -21,25 +21,31 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
   const finalStatus = state.status ?? status;
   // A client that left before the status line went out is recorded as nginx records it.
   if (finalStatus === 499) state.errorCode ??= 'client_closed_request';
+  const end: RequestEndEvent = {
+    requestId: request.id,
+    // Only matched routes: a path no route knows is the client's to invent, and must not become a metric label.
+    route: route ?? 'unmatched',
+    principalId: state.principal?.id,
+    principalName: state.principal?.name,
+    requestedModel: state.requestedModel,
+    model: state.model,
+    provider: state.provider,
+    status: finalStatus,
+    errorCode: state.errorCode,
+    stream: state.stream,
+    attempts: state.attempts,
+    usage: state.usage,
+    startedAt: state.startedAt,
+    durationMs,
+    firstByteMs: state.firstByteAt === undefined ? undefined : state.firstByteAt - state.startedAt,
+    clientAborted,
+    servedModel: state.servedModel,
+    upstreamMs: state.upstreamMs,
+    fallbackFrom: state.fallbackFrom,
+  };
   if (!quietPaths.has(path) || finalStatus >= 500) {
-    accessLog.write({
-      requestId: request.id,
-      // The ledger's id for this request, when the client chose the request id.
-      ledgerId: state.meterId === request.id ? undefined : state.meterId,
-      method: request.method,
-      path,
-      keyName: state.principal?.name,
-      model: state.model,
-      provider: state.provider,
-      status: finalStatus,
-      errorCode: state.errorCode,
-      stream: state.stream,
-      attempts: state.attempts,
-      promptTokens: state.usage?.prompt_tokens,
-      completionTokens: state.usage?.completion_tokens,
-      durationMs: Math.round(durationMs * 100) / 100,
-      clientAborted: clientAborted || undefined,
-    });
+    // The ledger's id for this request, when the client chose the request id.
+    accessLog.write(end, request.method, path, state.meterId === request.id ? undefined : state.meterId);
   }
   const principal = state.principal;
   if (principal !== undefined && state.servedModel !== undefined) {
@@ -71,26 +77,5 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
   } else if (state.admission !== undefined) {
     void state.admission.release();
   }
-  publishRequestEnd({
-    requestId: request.id,
-    // Only matched routes: a path no route knows is the client's to invent, and must not become a metric label.
-    route: route ?? 'unmatched',
-    principalId: state.principal?.id,
-    principalName: state.principal?.name,
-    requestedModel: state.requestedModel,
-    model: state.model,
-    provider: state.provider,
-    status: finalStatus,
-    errorCode: state.errorCode,
-    stream: state.stream,
-    attempts: state.attempts,
-    usage: state.usage,
-    startedAt: state.startedAt,
-    durationMs,
-    firstByteMs: state.firstByteAt === undefined ? undefined : state.firstByteAt - state.startedAt,
-    clientAborted,
-    servedModel: state.servedModel,
-    upstreamMs: state.upstreamMs,
-    fallbackFrom: state.fallbackFrom,
-  });
+  publishRequestEnd(end);
 }
