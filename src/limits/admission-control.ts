@@ -150,7 +150,7 @@ export class AdmissionControl {
     const reservationId = `${requestId}:${principal.id}`;
     const result = await this.options.limits.reserve({ reservationId, counters, now });
     if (!result.ok) throw refusal(result, principal);
-    const headers = rateLimitHeaders(principal, result.remaining);
+    const headers = rateLimitHeaders(principal, names, result.remaining);
     const limits = this.options.limits;
     const rates = this.options.rates;
     let done = false;
@@ -189,15 +189,15 @@ export function creditKey(accountId: string): string {
 }
 
 /** OpenAI's rate limit headers, from what the reservation left. */
-function rateLimitHeaders(principal: Principal, remaining: Record<string, number>): Record<string, string> {
+function rateLimitHeaders(principal: Principal, names: KeyCounters, remaining: Record<string, number>): Record<string, string> {
   const headers: Record<string, string> = {};
   if (principal.rpm !== undefined) {
     headers['x-ratelimit-limit-requests'] = String(principal.rpm);
-    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[countersOf(principal.id).rpm] ?? 0));
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[names.rpm] ?? 0));
   }
   if (principal.tpm !== undefined) {
     headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
-    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[countersOf(principal.id).tpm] ?? 0));
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[names.tpm] ?? 0));
   }
   return headers;
 }
