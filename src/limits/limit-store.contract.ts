@@ -69,6 +69,9 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       await store.settle({ reservationId: 'a', actual: { tpm: 200 }, now: start + 6_000 });
       expect(await store.peek('tpm', 'window', start + 6_000)).toBe(200);
       expect(await store.reserve({ reservationId: 'b', counters: [window('tpm', 1_000, 500)], now: start + 7_000 })).toEqual({ ok: true, remaining: { tpm: 300 } });
+      // The settled entry keeps its place in time: it leaves the window 60 s after it was reserved.
+      expect(await store.peek('tpm', 'window', start + 59_999)).toBe(700);
+      expect(await store.peek('tpm', 'window', start + 60_000)).toBe(500);
       // An amount above the limit itself can never pass: waiting will not help.
       expect(refusal(await store.reserve({ reservationId: 'c', counters: [window('tpm', 1_000, 1_001)], now: start + 7_000 })).retryAfterMs).toBe(0);
     });

@@ -33,10 +33,10 @@ if (redis.url !== undefined) {
       try {
         const now = Date.now();
         expect((await store.reserve({ reservationId: 'crashed', counters: [{ key: 'parallel', kind: 'concurrent', limit: 1, amount: 1 }], now })).ok).toBe(true);
-        expect(await inspector.exists(`${keyPrefix}r:crashed`)).toBe(1);
-        expect(await inspector.pttl(`${keyPrefix}r:crashed`)).toBeGreaterThan(0);
+        expect(await inspector.exists(`${keyPrefix}rs:crashed`)).toBe(1);
+        expect(await inspector.pttl(`${keyPrefix}rs:crashed`)).toBeGreaterThan(0);
         await new Promise((resolve) => setTimeout(resolve, 300));
-        expect(await inspector.exists(`${keyPrefix}r:crashed`)).toBe(0);
+        expect(await inspector.exists(`${keyPrefix}rs:crashed`)).toBe(0);
         // The slot it held frees at the same deadline.
         expect((await store.reserve({ reservationId: 'next', counters: [{ key: 'parallel', kind: 'concurrent', limit: 1, amount: 1 }], now: Date.now() })).ok).toBe(true);
       } finally {
@@ -57,6 +57,14 @@ if (redis.url !== undefined) {
         });
         await store.settle({ reservationId: 'a', actual: { wallet: 1 }, now });
         expect(await store.peek('wallet', 'credit', now)).toBe(big - 1);
+        // Windows too: an entry's amount is kept as the digits it came in as.
+        const tokens = { key: 'tpd', kind: 'window', limit: big, amount: 123_456_789_012_345 } as const;
+        expect(await store.reserve({ reservationId: 'w', counters: [tokens], now })).toEqual({ ok: true, remaining: { tpd: big - 123_456_789_012_345 } });
+        await store.settle({ reservationId: 'w', actual: { tpd: 98_765_432_109_876 }, now });
+        expect(await store.peek('tpd', 'window', now)).toBe(98_765_432_109_876);
+        expect(await store.reserve({ reservationId: 'w2', counters: [tokens], now })).toEqual({ ok: true, remaining: { tpd: big - 98_765_432_109_876 - 123_456_789_012_345 } });
+        await store.release('w2', now);
+        expect(await store.peek('tpd', 'window', now + 60_000)).toBe(0);
       } finally {
         await store.close();
       }

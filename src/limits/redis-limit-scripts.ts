@@ -3,18 +3,22 @@
  * is atomic across every replica sharing Redis.
  *
  * Key layout under the prefix (`kind:` tags keep a counter key from colliding with another kind's):
- * - `r:<reservationId>` hash: `deadline`, `n`, then per counter i `k<i>` key, `t<i>` kind,
- *   `a<i>` amount, `x<i>` the budget period it was charged to, `r<i>` remaining (the first result,
- *   returned again to a repeated reserve). PEXPIREd after the reservation TTL.
- * - `w:<key>` / `c:<key>` hash: `total` and `a:<reservationId>` amounts of a window / concurrency
- *   counter; `wz:<key>` / `cz:<key>` sorted set: reservationId scored by the entry's deadline.
+ * - `rs:<reservationId>` string: the reservation, MessagePack of its deadline, its counter count and
+ *   per counter its key, kind, amount (as the text it came in as), the budget period it was charged
+ *   to and the remaining amount (the first result, returned again to a repeated reserve). Expires
+ *   with the reservation.
+ * - `wn:<key>` / `cn:<key>` string: the live total of a window / concurrency counter;
+ *   `we:<key>` / `ce:<key>` sorted set: its entries, member `<amount>:<reservationId>` scored by the
+ *   entry's deadline. An entry carries its amount in its name, so expiring entries, settling one or
+ *   releasing one touches only the sorted set and the total.
  * - `b:<key>` hash: `used` and `exp` (period end, epoch ms; absent = never).
  * - `k:<key>` string: a credit balance.
  *
  * Numbers never go through Lua's `tostring` or `..` (they format with 14 significant digits): they
- * are passed to `redis.call` as numbers, which Redis formats exactly, or kept as the strings they
- * came in as. Keys are built inside the scripts from the prefix, so the store needs a single Redis
- * (or Sentinel), not Redis Cluster: one reservation spans counters of many hash slots anyway.
+ * are passed to `redis.call` as numbers, which Redis formats exactly, kept as the strings they came
+ * in as, or packed with MessagePack (integers as 64-bit integers). Keys are built inside the scripts
+ * from the prefix, so the store needs a single Redis (or Sentinel), not Redis Cluster: one
+ * reservation spans counters of many hash slots anyway.
  */
 
 const library = `
@@ -26,35 +30,27 @@ local reservationId = ARGV[3]
 local graceMs = 60000
 
 local function counterKeys(kind, key)
-  if kind == 'window' then return prefix .. 'w:' .. key, prefix .. 'wz:' .. key end
-  if kind == 'concurrent' then return prefix .. 'c:' .. key, prefix .. 'cz:' .. key end
+  if kind == 'window' then return prefix .. 'wn:' .. key, prefix .. 'we:' .. key end
+  if kind == 'concurrent' then return prefix .. 'cn:' .. key, prefix .. 'ce:' .. key end
   if kind == 'budget' then return prefix .. 'b:' .. key, nil end
   return prefix .. 'k:' .. key, nil
 end
 
--- Drops a window's or concurrency counter's entries whose deadline has passed; returns the live total.
-local function expireLedger(amounts, deadlines)
-  local total = tonumber(redis.call('HGET', amounts, 'total') or '0')
-  local expired = redis.call('ZRANGEBYSCORE', deadlines, '-inf', now)
-  if #expired == 0 then return total end
-  for _, member in ipairs(expired) do
-    local amount = redis.call('HGET', amounts, 'a:' .. member)
-    if amount then
-      total = total - tonumber(amount)
-      redis.call('HDEL', amounts, 'a:' .. member)
-    end
-  end
-  redis.call('ZREMRANGEBYSCORE', deadlines, '-inf', now)
-  redis.call('HSET', amounts, 'total', total)
-  return total
+-- The amount an entry's member (\`<amount>:<reservationId>\`) carries.
+local function entryAmount(member)
+  return tonumber(string.sub(member, 1, string.find(member, ':', 1, true) - 1))
 end
 
-local function removeEntry(amounts, deadlines, member)
-  local amount = redis.call('HGET', amounts, 'a:' .. member)
-  if not amount then return end
-  redis.call('HDEL', amounts, 'a:' .. member)
-  redis.call('ZREM', deadlines, member)
-  redis.call('HINCRBY', amounts, 'total', -tonumber(amount))
+-- Drops a window's or concurrency counter's entries whose deadline has passed; returns the live total.
+local function expireEntries(total, entries)
+  local live = tonumber(redis.call('GET', total) or '0')
+  local expired = redis.call('ZRANGEBYSCORE', entries, '-inf', now)
+  if #expired == 0 then return live end
+  local freed = 0
+  for _, member in ipairs(expired) do freed = freed + entryAmount(member) end
+  redis.call('ZREMRANGEBYSCORE', entries, '-inf', now)
+  redis.call('INCRBY', total, -freed)
+  return live - freed
 end
 
 -- A budget's used amount, its period's end ('' = never) and whether the counter is live.
@@ -77,17 +73,18 @@ local reservationTtlMs = tonumber(ARGV[4])
 local windowMs = tonumber(ARGV[5])
 local retryHintMs = tonumber(ARGV[6])
 local count = tonumber(ARGV[7])
-local reservationKey = prefix .. 'r:' .. reservationId
+local reservationKey = prefix .. 'rs:' .. reservationId
 
 -- A live reservation with this id: give back its first result, reserve nothing more.
-local head = redis.call('HMGET', reservationKey, 'deadline', 'n')
-if head[1] then
-  if tonumber(head[1]) > now then
+local packed = redis.call('GET', reservationKey)
+if packed then
+  local record = {cmsgpack.unpack(packed)}
+  if record[1] > now then
     local reply = {1}
-    for i = 1, tonumber(head[2]) do
-      local fields = redis.call('HMGET', reservationKey, 'k' .. i, 'r' .. i)
-      reply[#reply + 1] = fields[1]
-      reply[#reply + 1] = tonumber(fields[2])
+    for i = 1, record[2] do
+      local at = 3 + (i - 1) * 5
+      reply[#reply + 1] = record[at]
+      reply[#reply + 1] = record[at + 4]
     end
     return reply
   end
@@ -95,14 +92,14 @@ if head[1] then
 end
 
 -- How long until the oldest entries of a window free \`excess\`, walking it in deadline order.
-local function windowRetry(amounts, deadlines, excess)
+local function windowRetry(entries, excess)
   local freed, start, page = 0, 0, 64
   while true do
-    local entries = redis.call('ZRANGE', deadlines, start, start + page - 1, 'WITHSCORES')
-    if #entries == 0 then return windowMs end
-    for j = 1, #entries, 2 do
-      freed = freed + tonumber(redis.call('HGET', amounts, 'a:' .. entries[j]) or '0')
-      if freed >= excess then return tonumber(entries[j + 1]) - now end
+    local listed = redis.call('ZRANGE', entries, start, start + page - 1, 'WITHSCORES')
+    if #listed == 0 then return windowMs end
+    for j = 1, #listed, 2 do
+      freed = freed + entryAmount(listed[j])
+      if freed >= excess then return tonumber(listed[j + 1]) - now end
     end
     start = start + page
   end
@@ -115,7 +112,7 @@ for i = 1, count do
   local kind, key = ARGV[at], ARGV[at + 1]
   local limit, amount, expiresAt = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]), ARGV[at + 4]
   local primary, secondary = counterKeys(kind, key)
-  local plan = { kind = kind, key = key, amount = amount, primary = primary, secondary = secondary, ends = '', live = false }
+  local plan = { kind = kind, key = key, amount = amount, amountText = ARGV[at + 3], primary = primary, secondary = secondary, ends = '', live = false }
   if kind == 'credit' then
     local balance = tonumber(redis.call('GET', primary) or '0')
     if balance < amount then return {0, key, kind, balance, balance, 0} end
@@ -126,13 +123,13 @@ for i = 1, count do
       used, plan.ends, plan.live = readBudget(primary)
       if not plan.live then plan.ends = expiresAt end
     else
-      used = expireLedger(primary, secondary)
+      used = expireEntries(primary, secondary)
     end
     if used + amount > limit then
       local retry = 0
       if amount <= limit then
         if kind == 'concurrent' then retry = retryHintMs
-        elseif kind == 'window' then retry = windowRetry(primary, secondary, used + amount - limit)
+        elseif kind == 'window' then retry = windowRetry(secondary, used + amount - limit)
         elseif plan.ends ~= '' then retry = tonumber(plan.ends) - now end
       end
       return {0, key, kind, limit, limit - used, retry}
@@ -144,16 +141,17 @@ end
 
 -- Second pass: charge them all and remember what was charged where.
 local deadline = now + reservationTtlMs
-local record = {'deadline', deadline, 'n', count}
+local record = {deadline, count}
 local reply = {1}
-for i, plan in ipairs(plans) do
+for _, plan in ipairs(plans) do
   if plan.kind == 'window' or plan.kind == 'concurrent' then
     local entryDeadline, lifetime = deadline, reservationTtlMs
     if plan.kind == 'window' then entryDeadline, lifetime = now + windowMs, windowMs end
-    removeEntry(plan.primary, plan.secondary, reservationId)
-    redis.call('HSET', plan.primary, 'a:' .. reservationId, plan.amount)
-    redis.call('HINCRBY', plan.primary, 'total', plan.amount)
-    redis.call('ZADD', plan.secondary, entryDeadline, reservationId)
+    -- 0 added: an entry of this reservation with this amount is still there (the id was reserved
+    -- before and its record expired first); it is counted once.
+    if redis.call('ZADD', plan.secondary, entryDeadline, plan.amountText .. ':' .. reservationId) == 1 then
+      redis.call('INCRBY', plan.primary, plan.amount)
+    end
     redis.call('PEXPIRE', plan.primary, lifetime + graceMs)
     redis.call('PEXPIRE', plan.secondary, lifetime + graceMs)
   elseif plan.kind == 'budget' then
@@ -171,49 +169,47 @@ for i, plan in ipairs(plans) do
     redis.call('DECRBY', plan.primary, plan.amount)
   end
   local n = #record
-  record[n + 1], record[n + 2] = 'k' .. i, plan.key
-  record[n + 3], record[n + 4] = 't' .. i, plan.kind
-  record[n + 5], record[n + 6] = 'a' .. i, plan.amount
-  record[n + 7], record[n + 8] = 'x' .. i, plan.ends
-  record[n + 9], record[n + 10] = 'r' .. i, plan.remaining
+  record[n + 1], record[n + 2], record[n + 3], record[n + 4], record[n + 5] = plan.key, plan.kind, plan.amountText, plan.ends, plan.remaining
   reply[#reply + 1] = plan.key
   reply[#reply + 1] = plan.remaining
 end
-redis.call('HSET', reservationKey, unpack(record))
-redis.call('PEXPIRE', reservationKey, reservationTtlMs)
+redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', reservationTtlMs)
 return reply
 `;
 
-/** Settles (\`actuals\` = key → amount) or releases (\`actuals\` = nil) a live reservation. */
+/** Settles (\`actuals\` = key → amount text) or releases (\`actuals\` = nil) a live reservation. */
 const finish = `
 local function finish(actuals)
-  local reservationKey = prefix .. 'r:' .. reservationId
-  local head = redis.call('HMGET', reservationKey, 'deadline', 'n')
-  if not head[1] then return 0 end
-  local counters = {}
-  for i = 1, tonumber(head[2]) do
-    counters[i] = redis.call('HMGET', reservationKey, 'k' .. i, 't' .. i, 'a' .. i, 'x' .. i)
-  end
+  local reservationKey = prefix .. 'rs:' .. reservationId
+  local packed = redis.call('GET', reservationKey)
+  if not packed then return 0 end
   redis.call('DEL', reservationKey)
-  if tonumber(head[1]) <= now then return 0 end
-  for _, fields in ipairs(counters) do
-    local key, kind, amount, ends = fields[1], fields[2], tonumber(fields[3]), fields[4] or ''
-    local used = 0
-    if actuals then used = actuals[key] or amount end
+  local record = {cmsgpack.unpack(packed)}
+  if record[1] <= now then return 0 end
+  for i = 1, record[2] do
+    local at = 3 + (i - 1) * 5
+    local key, kind, amountText, ends = record[at], record[at + 1], record[at + 2], record[at + 3]
+    local amount = tonumber(amountText)
+    -- Released: nothing was used. Settled: the actual amount, or the reserved one when none is given.
+    local usedText = '0'
+    if actuals then usedText = actuals[key] or amountText end
+    local used = tonumber(usedText)
     local primary, secondary = counterKeys(kind, key)
     if kind == 'window' then
-      expireLedger(primary, secondary)
-      if actuals then
-        local previous = redis.call('HGET', primary, 'a:' .. reservationId)
-        if previous then
-          redis.call('HSET', primary, 'a:' .. reservationId, used)
-          redis.call('HINCRBY', primary, 'total', used - tonumber(previous))
+      local member = amountText .. ':' .. reservationId
+      if not actuals then
+        if redis.call('ZREM', secondary, member) == 1 then redis.call('INCRBY', primary, -amount) end
+      elseif used ~= amount then
+        -- The entry keeps its deadline and takes the actual amount.
+        local score = redis.call('ZSCORE', secondary, member)
+        if score then
+          redis.call('ZREM', secondary, member)
+          redis.call('ZADD', secondary, score, usedText .. ':' .. reservationId)
+          redis.call('INCRBY', primary, used - amount)
         end
-      else
-        removeEntry(primary, secondary, reservationId)
       end
     elseif kind == 'concurrent' then
-      removeEntry(primary, secondary, reservationId)
+      if redis.call('ZREM', secondary, amountText .. ':' .. reservationId) == 1 then redis.call('INCRBY', primary, -amount) end
     elseif kind == 'budget' then
       -- A reservation made in an earlier period leaves the new period's counter alone.
       local _, currentEnds, live = readBudget(primary)
@@ -229,7 +225,7 @@ end
 /** ARGV: prefix, now, reservationId, then pairs of counter key and actual amount. Reply: 1 if it settled something. */
 export const settleScript = `${library}${finish}
 local actuals = {}
-for j = 4, #ARGV, 2 do actuals[ARGV[j]] = tonumber(ARGV[j + 1]) end
+for j = 4, #ARGV, 2 do actuals[ARGV[j]] = ARGV[j + 1] end
 return finish(actuals)
 `;
 
@@ -247,5 +243,5 @@ if kind == 'budget' then
   local used = readBudget(primary)
   return used
 end
-return expireLedger(primary, secondary)
+return expireEntries(primary, secondary)
 `;

@@ -46,12 +46,12 @@ interface ScriptedRedis extends Redis {
  * Limits shared by every replica that points at the same Redis. Each reserve, settle and release is
  * one Lua script, so it is atomic across replicas (`redis-limit-scripts.ts` has the key layout).
  *
- * Windows are sorted sets of reservation ids scored by deadline, plus a hash of amounts and a
- * running total: exact to the millisecond (a window refuses the 11th request of 10 until the first
- * one is exactly 60 s old, and says when that is), and settle can correct a reserved token
- * estimate to the actual count. Bucketed counters would be cheaper in memory but either approximate
- * or unable to correct one request's amount. The cost is one sorted-set member per request within
- * the last minute, per window.
+ * Windows are sorted sets of entries (`<amount>:<reservationId>`, scored by deadline) plus a running
+ * total: exact to the millisecond (a window refuses the 11th request of 10 until the first one is
+ * exactly 60 s old, and says when that is), and settle can correct a reserved token estimate to the
+ * actual count. Bucketed counters would be cheaper in memory but either approximate or unable to
+ * correct one request's amount. The cost is one sorted-set member per request within the last
+ * minute, per window; a reservation is one MessagePack string.
  */
 export class RedisLimitStore implements LimitStore {
   private readonly client: ScriptedRedis;
