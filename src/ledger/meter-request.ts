@@ -82,9 +82,14 @@ function charge(finished: FinishedRequest, usage: MeteredUsage, options: MeterOp
     record(finished, usage, price !== undefined && used ? costOf(usage, price, 'USD', options.rates) : noCost, 'USD', options);
     return undefined;
   }
-  const settled = used ? admission.settle(usage, options.prices.price(finished.model)) : admission.release().then(() => noCost);
+  const settled = used ? admission.settle(usage, options.prices.price(finished.model)) : admission.release();
+  if (!(settled instanceof Promise)) {
+    // Settled in memory: no promise, no turn of the microtask queue.
+    record(finished, usage, settled ?? noCost, admission.currency, options);
+    return undefined;
+  }
   return settled.then(
-    (cost) => record(finished, usage, cost, admission.currency, options),
+    (cost) => record(finished, usage, cost ?? noCost, admission.currency, options),
     (error: unknown) => options.onError(error, finished.requestId),
   );
 }

@@ -18,10 +18,19 @@ export interface Admission {
   /** The currency the request is charged in (the account's, else the budget's, else USD). */
   currency: Currency;
   price: ModelPrice | undefined;
-  /** Replaces the reservation with the real usage, at the price of the model that answered (a fallback may differ); returns the cost. */
-  settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): Promise<{ costMicros: number; officialCostMicros: number }>;
+  /**
+   * Replaces the reservation with the real usage, at the price of the model that answered (a
+   * fallback may differ); returns the cost (at once when the limit store answers in memory).
+   */
+  settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost>;
   /** Gives the reservation back (the request failed before any usage). */
-  release(): Promise<void>;
+  release(): void | Promise<void>;
+}
+
+/** What a settled request cost, in the currency it is charged in. */
+export interface SettledCost {
+  costMicros: number;
+  officialCostMicros: number;
 }
 
 export interface AdmissionOptions {
@@ -112,8 +121,12 @@ export class AdmissionControl {
     await this.options.limits.addCredit(creditKey(accountId), deltaMicros);
   }
 
-  /** Reserves, or throws the refusal (429 with `retry-after`, or 400 for an unpriced model). Undefined when the key has no limits at all. */
-  async admit(principal: Principal, model: string, estimateOf: () => AdmissionEstimate, requestId: string): Promise<Admission | undefined> {
+  /**
+   * Reserves, or throws the refusal (429 with `retry-after`, or 400 for an unpriced model). Undefined
+   * when the key has no limits at all. Answers at once (no promise) when the limit store answers in
+   * memory and the account's currency is known.
+   */
+  admit(principal: Principal, model: string, estimateOf: () => AdmissionEstimate, requestId: string): Admission | undefined | Promise<Admission | undefined> {
     const metered = isMetered(principal);
     if (!metered && principal.rpm === undefined && principal.tpm === undefined && principal.maxParallel === undefined) return undefined;
     const price = this.options.prices.price(model);
@@ -125,61 +138,102 @@ export class AdmissionControl {
     }
     const now = this.now();
     const estimate = estimateOf();
-    const currency: Currency = (principal.accountId === undefined ? undefined : await this.options.accountCurrency(principal.accountId)) ?? principal.budget?.currency ?? 'USD';
+    const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
+    if (accountCurrency instanceof Promise) {
+      return accountCurrency.then((currency) => this.reserve(principal, price, estimate, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
+    }
+    return this.reserve(principal, price, estimate, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
+  }
+
+  private reserve(
+    principal: Principal,
+    price: ModelPrice | undefined,
+    estimate: AdmissionEstimate,
+    requestId: string,
+    now: number,
+    currency: Currency,
+  ): HeldAdmission | Promise<HeldAdmission> {
+    const rates = this.options.rates;
     const worstTokens = estimate.promptTokens + estimate.maxOutputTokens;
-    const worstUsd = price === undefined ? 0 : costOf({ promptTokens: estimate.promptTokens, completionTokens: estimate.maxOutputTokens, cachedTokens: 0 }, price, 'USD', this.options.rates).costMicros;
+    const worstUsd = price === undefined ? 0 : costOf({ promptTokens: estimate.promptTokens, completionTokens: estimate.maxOutputTokens, cachedTokens: 0 }, price, 'USD', rates).costMicros;
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
     if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
     if (principal.tpm !== undefined) counters.push({ key: names.tpm, kind: 'window', limit: principal.tpm, amount: worstTokens });
     if (principal.maxParallel !== undefined) counters.push({ key: names.parallel, kind: 'concurrent', limit: principal.maxParallel, amount: 1 });
     const budget = principal.budget;
-    const period = budget === undefined ? undefined : budgetPeriod(budget.period, now);
-    if (budget !== undefined && period !== undefined) {
+    let budgetCounter: string | undefined;
+    if (budget !== undefined) {
+      const period = budgetPeriod(budget.period, now);
+      const endsAt = period.endsAt;
+      budgetCounter = budgetKey(principal.id, period.key);
       counters.push({
-        key: budgetKey(principal.id, period.key),
+        key: budgetCounter,
         kind: 'budget',
         limit: budget.amountMicros,
-        amount: convertMicros(worstUsd, 'USD', budget.currency, this.options.rates),
-        ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }),
+        amount: convertMicros(worstUsd, 'USD', budget.currency, rates),
+        ...(endsAt === undefined ? {} : { expiresAt: endsAt }),
       });
     }
     if (principal.accountId !== undefined) {
-      counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: convertMicros(worstUsd, 'USD', currency, this.options.rates) });
+      counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: convertMicros(worstUsd, 'USD', currency, rates) });
     }
     const reservationId = `${requestId}:${principal.id}`;
-    const result = await this.options.limits.reserve({ reservationId, counters, now });
-    if (!result.ok) throw refusal(result, principal);
-    const headers = rateLimitHeaders(principal, names, result.remaining);
     const limits = this.options.limits;
-    const rates = this.options.rates;
-    let done = false;
-    return {
-      headers,
-      currency,
-      price,
-      async settle(usage, servedPrice) {
-        if (done) return { costMicros: 0, officialCostMicros: 0 };
-        done = true;
-        const charged = servedPrice ?? price;
-        const costUsd = charged === undefined ? { costMicros: 0, officialCostMicros: 0 } : costOf(usage, charged, 'USD', rates);
-        const actual: Record<string, number> = {};
-        if (principal.rpm !== undefined) actual[names.rpm] = 1;
-        if (principal.tpm !== undefined) actual[names.tpm] = usage.promptTokens + usage.completionTokens;
-        if (budget !== undefined && period !== undefined) actual[budgetKey(principal.id, period.key)] = convertMicros(costUsd.costMicros, 'USD', budget.currency, rates);
-        if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = convertMicros(costUsd.costMicros, 'USD', currency, rates);
-        await limits.settle({ reservationId, actual, now: Date.now() });
-        return {
-          costMicros: convertMicros(costUsd.costMicros, 'USD', currency, rates),
-          officialCostMicros: convertMicros(costUsd.officialCostMicros, 'USD', currency, rates),
-        };
-      },
-      async release() {
-        if (done) return;
-        done = true;
-        await limits.release(reservationId, Date.now());
-      },
+    const held = (result: ReserveResult): HeldAdmission => {
+      if (!result.ok) throw refusal(result, principal);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, currency, price, rateLimitHeaders(principal, names, result.remaining));
     };
+    const request = { reservationId, counters, now };
+    return limits.reserveNow === undefined ? limits.reserve(request).then(held) : held(limits.reserveNow(request));
+  }
+}
+
+/** A live reservation: settled or released once, whichever comes first. */
+class HeldAdmission implements Admission {
+  private done = false;
+
+  constructor(
+    private readonly limits: LimitStore,
+    private readonly rates: ExchangeRates,
+    private readonly principal: Principal,
+    private readonly names: KeyCounters,
+    /** The budget counter the reservation was charged to (its period's), if the key has a budget. */
+    private readonly budgetCounter: string | undefined,
+    private readonly reservationId: string,
+    readonly currency: Currency,
+    readonly price: ModelPrice | undefined,
+    readonly headers: Record<string, string>,
+  ) {}
+
+  settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {
+    if (this.done) return { costMicros: 0, officialCostMicros: 0 };
+    this.done = true;
+    const { principal, names, rates, currency } = this;
+    const charged = servedPrice ?? this.price;
+    const costUsd = charged === undefined ? { costMicros: 0, officialCostMicros: 0 } : costOf(usage, charged, 'USD', rates);
+    const actual: Record<string, number> = {};
+    if (principal.rpm !== undefined) actual[names.rpm] = 1;
+    if (principal.tpm !== undefined) actual[names.tpm] = usage.promptTokens + usage.completionTokens;
+    if (principal.budget !== undefined && this.budgetCounter !== undefined) actual[this.budgetCounter] = convertMicros(costUsd.costMicros, 'USD', principal.budget.currency, rates);
+    if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = convertMicros(costUsd.costMicros, 'USD', currency, rates);
+    const cost: SettledCost = {
+      costMicros: convertMicros(costUsd.costMicros, 'USD', currency, rates),
+      officialCostMicros: convertMicros(costUsd.officialCostMicros, 'USD', currency, rates),
+    };
+    const request = { reservationId: this.reservationId, actual, now: Date.now() };
+    if (this.limits.settleNow !== undefined) {
+      this.limits.settleNow(request);
+      return cost;
+    }
+    return this.limits.settle(request).then(() => cost);
+  }
+
+  release(): void | Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    if (this.limits.releaseNow !== undefined) this.limits.releaseNow(this.reservationId, Date.now());
+    else return this.limits.release(this.reservationId, Date.now());
   }
 }
 

@@ -101,6 +101,14 @@ export interface LimitStore {
   /** Current usage of a counter, or the balance of a credit. */
   peek(key: string, kind: CounterKind, now: number): Promise<number>;
   close(): Promise<void>;
+  /**
+   * The same reserve, settle and release answered at once, by a store that needs no I/O for them
+   * (the in-memory one). Admission uses them when present: a request then reserves and settles
+   * without a promise or a turn of the microtask queue.
+   */
+  reserveNow?(request: ReserveRequest): ReserveResult;
+  settleNow?(request: SettleRequest): void;
+  releaseNow?(reservationId: string, now: number): void;
 }
 
 /** The sliding window's length. */

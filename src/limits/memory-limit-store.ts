@@ -70,6 +70,10 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    return this.reserveNow(request);
+  }
+
+  reserveNow(request: ReserveRequest): ReserveResult {
     validateReserveRequest(request);
     const { now, reservationId } = request;
     if (request.counters.length === 0) return { ok: true, remaining: {} };
@@ -135,11 +139,19 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   async settle(request: SettleRequest): Promise<void> {
+    this.settleNow(request);
+  }
+
+  settleNow(request: SettleRequest): void {
     validateSettleRequest(request);
     this.finish(request.reservationId, request.now, request.actual);
   }
 
   async release(reservationId: string, now: number): Promise<void> {
+    this.releaseNow(reservationId, now);
+  }
+
+  releaseNow(reservationId: string, now: number): void {
     checkTime(now, 'now');
     this.finish(reservationId, now, undefined);
   }

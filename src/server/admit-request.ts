@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Admission } from '../limits/admission-control.js';
 import type { RelayServices } from './relay-services.js';
 
 export interface PromptEstimate {
@@ -9,15 +10,15 @@ export interface PromptEstimate {
 }
 
 /**
- * Admission of a request before it goes upstream: reserves its worst case against the key's limits,
+ * Admission of a request before it goes upstream (a promise only while a store or a lookup is awaited): reserves its worst case against the key's limits,
  * budget and balance (or throws the 429), and puts OpenAI's `x-ratelimit-*` headers on the answer.
  * Keys without limits skip this at no cost. The prompt estimate is deliberately high — UTF-8 bytes ÷ 3,
  * about one token per CJK character and 1.5× for English — because a reservation may be generous
  * but must not be short; the settle step charges the real usage.
  */
-export async function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> {
+export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
   request.relay.promptText = estimate.promptText;
-  const admission = await services.admission.admit(
+  const admitted = services.admission.admit(
     request.relay.principal!,
     model,
     () => ({
@@ -26,10 +27,15 @@ export async function admitRequest(request: FastifyRequest, reply: FastifyReply,
     }),
     request.relay.meterId,
   );
-  if (admission !== undefined) {
-    request.relay.admission = admission;
-    reply.headers(admission.headers);
-  }
+  if (admitted instanceof Promise) return admitted.then((admission) => hold(request, reply, admission));
+  hold(request, reply, admitted);
+  return undefined;
+}
+
+function hold(request: FastifyRequest, reply: FastifyReply, admission: Admission | undefined): void {
+  if (admission === undefined) return;
+  request.relay.admission = admission;
+  reply.headers(admission.headers);
 }
 
 /** The text of chat messages, for estimates and counts. */
