@@ -27,7 +27,9 @@ await build({
   minify: !process.argv.includes('--no-minify'),
   // With NODE_OPTIONS=--enable-source-maps, stack traces name the source files and lines.
   sourcemap: 'linked',
-  external: ['better-sqlite3', 'pg', 'ioredis', 'js-tiktoken'],
+  // Fastify's Ajv and fast-json-stringify compilers are never loaded (the relay gives Fastify its
+  // own), so they stay out of the bundle: a quarter of a megabyte less to compile at start.
+  external: ['better-sqlite3', 'pg', 'ioredis', 'js-tiktoken', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
   // The CommonJS packages inside the bundle call `require` for Node's built-in modules.
   banner: { js: "import { createRequire as __relayCreateRequire } from 'node:module'; const require = __relayCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Agent } from 'undici';
 import { authenticate } from '../auth/authenticate.js';
@@ -73,6 +73,20 @@ export interface CreateRelayServerOptions {
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Request bodies are validated by TypeBox and no route has a response schema. Given both compilers,
+ * Fastify does not load Ajv and fast-json-stringify when an instance is made (~25 ms of the start;
+ * the bundle leaves them out).
+ */
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+const schemaController = {
+  compilersFactory: {
+    // Typed for Ajv's compiler; Fastify calls what it returns as any schema compiler.
+    buildValidator: (() => compileRequestValidator) as unknown as CompilersFactory['buildValidator'],
+    buildSerializer: () => () => (data: unknown) => JSON.stringify(data),
+  },
+};
+
 /** Builds the relay's HTTP server from a validated configuration. */
 export function createRelayServer(config: RelayConfig, options: CreateRelayServerOptions): RelayServer {
   const dispatcher = new Agent({
@@ -124,8 +138,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     requestTimeout: 0,
     connectionTimeout: 0,
     forceCloseConnections: 'idle',
+    schemaController,
   });
-  app.setValidatorCompiler(compileRequestValidator);
 
   const store = options.store ?? new MemoryRelayStore();
   const limits = options.limits ?? new MemoryLimitStore();
@@ -247,7 +261,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     isListedModel: (model) => services.router.isListed(model),
   });
   // On its own port when METRICS_PORT is set, so it can stay inside the cluster while the API is exposed.
-  const metricsApp = config.metricsPort === undefined ? undefined : Fastify({ logger: false });
+  const metricsApp = config.metricsPort === undefined ? undefined : Fastify({ logger: false, schemaController });
   registerMetricsRoute(metricsApp ?? app, metrics, config.metricsToken);
   registerAdminRouting(app, services);
   registerAdminKeys(app, services);
