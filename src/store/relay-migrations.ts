@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { RelayDatabase } from './database-schema.js';
 
 /** The SQL databases the store runs on; migrations differ between them only in the integer type. */
@@ -92,6 +92,24 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
         for (const table of ['ledger_entries', 'api_keys', 'balance_transactions', 'accounts']) {
           await db.schema.dropTable(table).execute();
         }
+      },
+    },
+    // Most requests come from keys without an account: their rows need no entry in the account
+    // index. Queries by account (\`account_id = ?\`) still use the partial index, and every ledger
+    // insert of such a row writes one b-tree less (about a fifth of the insert on SQLite).
+    '0002_ledger_account_index_partial': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropIndex('ledger_entries_by_account').execute();
+        await db.schema
+          .createIndex('ledger_entries_by_account')
+          .on('ledger_entries')
+          .columns(['account_id', 'created_at'])
+          .where(sql.ref('account_id'), 'is not', null)
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropIndex('ledger_entries_by_account').execute();
+        await db.schema.createIndex('ledger_entries_by_account').on('ledger_entries').columns(['account_id', 'created_at']).execute();
       },
     },
   };
