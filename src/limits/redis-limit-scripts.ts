@@ -1,6 +1,8 @@
 /**
- * The Lua run by `RedisLimitStore`: one script per operation, so each reserve, settle and release
- * is atomic across every replica sharing Redis.
+ * The Lua run by `RedisLimitStore`. The reserves made in one turn of the event loop go to Redis as
+ * one script call, and so do the settles and releases: each reservation is still reserved, settled
+ * or released all or nothing and atomically across every replica sharing Redis (a script runs
+ * alone), in the order the calls were made.
  *
  * Key layout under the prefix (`kind:` tags keep a counter key from colliding with another kind's):
  * - `rs:<reservationId>` string: the reservation, MessagePack of its deadline, its counter count and
@@ -14,17 +16,16 @@
  * - `b:<key>` hash: `used` and `exp` (period end, epoch ms; absent = never).
  * - `k:<key>` string: a credit balance.
  *
- * Numbers never go through Lua's `tostring` or `..` (they format with 14 significant digits): they
- * are passed to `redis.call` as numbers, which Redis formats exactly, kept as the strings they came
- * in as, or packed with MessagePack (integers as 64-bit integers). Keys are built inside the scripts
- * from the prefix, so the store needs a single Redis (or Sentinel), not Redis Cluster: one
- * reservation spans counters of many hash slots anyway.
+ * The calls come as one JSON argument whose numbers are strings: amounts stay the exact digits they
+ * came in as. Numbers never go through Lua's `tostring` or `..` (they format with 14 significant
+ * digits): they are passed to `redis.call` as numbers, which Redis formats exactly, kept as the
+ * strings they came in as, or packed with MessagePack (integers as 64-bit integers). Keys are built
+ * inside the scripts from the prefix, so the store needs a single Redis (or Sentinel), not Redis
+ * Cluster: one reservation spans counters of many hash slots anyway.
  */
 
 const library = `
 local prefix = ARGV[1]
-local now = tonumber(ARGV[2])
-local reservationId = ARGV[3]
 -- Counter keys outlive their last entry by this much, so a replica whose clock is a little behind
 -- still finds them.
 local graceMs = 60000
@@ -42,7 +43,7 @@ local function entryAmount(member)
 end
 
 -- Drops a window's or concurrency counter's entries whose deadline has passed; returns the live total.
-local function expireEntries(total, entries)
+local function expireEntries(total, entries, now)
   local live = tonumber(redis.call('GET', total) or '0')
   local expired = redis.call('ZRANGEBYSCORE', entries, '-inf', now)
   if #expired == 0 then return live end
@@ -54,7 +55,7 @@ local function expireEntries(total, entries)
 end
 
 -- A budget's used amount, its period's end ('' = never) and whether the counter is live.
-local function readBudget(budgetKey)
+local function readBudget(budgetKey, now)
   local fields = redis.call('HMGET', budgetKey, 'used', 'exp')
   if not fields[1] then return 0, '', false end
   local ends = fields[2] or ''
@@ -64,35 +65,17 @@ end
 `;
 
 /**
- * ARGV: prefix, now, reservationId, reservationTtlMs, windowMs, concurrentRetryHintMs, count, then
- * per counter: kind, key, limit, amount, expiresAt ('' = none).
- * Reply: {1, key, remaining, key, remaining, …} or {0, key, kind, limit, remaining, retryAfterMs}.
+ * ARGV: prefix, reservationTtlMs, windowMs, concurrentRetryHintMs, then a JSON array of reserves,
+ * each `[reservationId, now, [kind, key, limit, amount, expiresAt ('' = none)], …]`.
+ * Reply: per reserve `{1, key, remaining, key, remaining, …}` or `{0, key, kind, limit, remaining, retryAfterMs}`.
  */
 export const reserveScript = `${library}
-local reservationTtlMs = tonumber(ARGV[4])
-local windowMs = tonumber(ARGV[5])
-local retryHintMs = tonumber(ARGV[6])
-local count = tonumber(ARGV[7])
-local reservationKey = prefix .. 'rs:' .. reservationId
-
--- A live reservation with this id: give back its first result, reserve nothing more.
-local packed = redis.call('GET', reservationKey)
-if packed then
-  local record = {cmsgpack.unpack(packed)}
-  if record[1] > now then
-    local reply = {1}
-    for i = 1, record[2] do
-      local at = 3 + (i - 1) * 5
-      reply[#reply + 1] = record[at]
-      reply[#reply + 1] = record[at + 4]
-    end
-    return reply
-  end
-  redis.call('DEL', reservationKey)
-end
+local reservationTtlMs = tonumber(ARGV[2])
+local windowMs = tonumber(ARGV[3])
+local retryHintMs = tonumber(ARGV[4])
 
 -- How long until the oldest entries of a window free \`excess\`, walking it in deadline order.
-local function windowRetry(entries, excess)
+local function windowRetry(entries, excess, now)
   local freed, start, page = 0, 0, 64
   while true do
     local listed = redis.call('ZRANGE', entries, start, start + page - 1, 'WITHSCORES')
@@ -105,81 +88,111 @@ local function windowRetry(entries, excess)
   end
 end
 
--- First pass: every counter must agree before any is charged.
-local plans = {}
-for i = 1, count do
-  local at = 8 + (i - 1) * 5
-  local kind, key = ARGV[at], ARGV[at + 1]
-  local limit, amount, expiresAt = tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]), ARGV[at + 4]
-  local primary, secondary = counterKeys(kind, key)
-  local plan = { kind = kind, key = key, amount = amount, amountText = ARGV[at + 3], primary = primary, secondary = secondary, ends = '', live = false }
-  if kind == 'credit' then
-    local balance = tonumber(redis.call('GET', primary) or '0')
-    if balance < amount then return {0, key, kind, balance, balance, 0} end
-    plan.remaining = balance - amount
-  else
-    local used
-    if kind == 'budget' then
-      used, plan.ends, plan.live = readBudget(primary)
-      if not plan.live then plan.ends = expiresAt end
-    else
-      used = expireEntries(primary, secondary)
-    end
-    if used + amount > limit then
-      local retry = 0
-      if amount <= limit then
-        if kind == 'concurrent' then retry = retryHintMs
-        elseif kind == 'window' then retry = windowRetry(secondary, used + amount - limit)
-        elseif plan.ends ~= '' then retry = tonumber(plan.ends) - now end
+local function reserve(call)
+  local reservationId, now = call[1], tonumber(call[2])
+  local count = #call - 2
+  local reservationKey = prefix .. 'rs:' .. reservationId
+
+  -- A live reservation with this id: give back its first result, reserve nothing more.
+  local packed = redis.call('GET', reservationKey)
+  if packed then
+    local record = {cmsgpack.unpack(packed)}
+    if record[1] > now then
+      local reply = {1}
+      for i = 1, record[2] do
+        local at = 3 + (i - 1) * 5
+        reply[#reply + 1] = record[at]
+        reply[#reply + 1] = record[at + 4]
       end
-      return {0, key, kind, limit, limit - used, retry}
+      return reply
     end
-    plan.remaining = limit - used - amount
+    redis.call('DEL', reservationKey)
   end
-  plans[i] = plan
+
+  -- First pass: every counter must agree before any is charged.
+  local plans = {}
+  for i = 1, count do
+    local counter = call[i + 2]
+    local kind, key, amountText, expiresAt = counter[1], counter[2], counter[4], counter[5]
+    local limit, amount = tonumber(counter[3]), tonumber(amountText)
+    local primary, secondary = counterKeys(kind, key)
+    local plan = { kind = kind, key = key, amount = amount, amountText = amountText, primary = primary, secondary = secondary, ends = '', live = false }
+    if kind == 'credit' then
+      local balance = tonumber(redis.call('GET', primary) or '0')
+      if balance < amount then return {0, key, kind, balance, balance, 0} end
+      plan.remaining = balance - amount
+    else
+      local used
+      if kind == 'budget' then
+        used, plan.ends, plan.live = readBudget(primary, now)
+        if not plan.live then plan.ends = expiresAt end
+      else
+        used = expireEntries(primary, secondary, now)
+      end
+      if used + amount > limit then
+        local retry = 0
+        if amount <= limit then
+          if kind == 'concurrent' then retry = retryHintMs
+          elseif kind == 'window' then retry = windowRetry(secondary, used + amount - limit, now)
+          elseif plan.ends ~= '' then retry = tonumber(plan.ends) - now end
+        end
+        return {0, key, kind, limit, limit - used, retry}
+      end
+      plan.remaining = limit - used - amount
+    end
+    plans[i] = plan
+  end
+
+  -- Second pass: charge them all and remember what was charged where.
+  local deadline = now + reservationTtlMs
+  local record = {deadline, count}
+  local reply = {1}
+  for _, plan in ipairs(plans) do
+    if plan.kind == 'window' or plan.kind == 'concurrent' then
+      local entryDeadline, lifetime = deadline, reservationTtlMs
+      if plan.kind == 'window' then entryDeadline, lifetime = now + windowMs, windowMs end
+      -- 0 added: an entry of this reservation with this amount is still there (the id was reserved
+      -- before and its record expired first); it is counted once.
+      if redis.call('ZADD', plan.secondary, entryDeadline, plan.amountText .. ':' .. reservationId) == 1 then
+        redis.call('INCRBY', plan.primary, plan.amount)
+      end
+      redis.call('PEXPIRE', plan.primary, lifetime + graceMs)
+      redis.call('PEXPIRE', plan.secondary, lifetime + graceMs)
+    elseif plan.kind == 'budget' then
+      if plan.live then
+        redis.call('HINCRBY', plan.primary, 'used', plan.amount)
+      else
+        redis.call('DEL', plan.primary)
+        redis.call('HSET', plan.primary, 'used', plan.amount)
+        if plan.ends ~= '' then
+          redis.call('HSET', plan.primary, 'exp', plan.ends)
+          redis.call('PEXPIRE', plan.primary, tonumber(plan.ends) - now + graceMs)
+        end
+      end
+    elseif plan.amount > 0 then
+      redis.call('DECRBY', plan.primary, plan.amount)
+    end
+    local n = #record
+    record[n + 1], record[n + 2], record[n + 3], record[n + 4], record[n + 5] = plan.key, plan.kind, plan.amountText, plan.ends, plan.remaining
+    reply[#reply + 1] = plan.key
+    reply[#reply + 1] = plan.remaining
+  end
+  redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', reservationTtlMs)
+  return reply
 end
 
--- Second pass: charge them all and remember what was charged where.
-local deadline = now + reservationTtlMs
-local record = {deadline, count}
-local reply = {1}
-for _, plan in ipairs(plans) do
-  if plan.kind == 'window' or plan.kind == 'concurrent' then
-    local entryDeadline, lifetime = deadline, reservationTtlMs
-    if plan.kind == 'window' then entryDeadline, lifetime = now + windowMs, windowMs end
-    -- 0 added: an entry of this reservation with this amount is still there (the id was reserved
-    -- before and its record expired first); it is counted once.
-    if redis.call('ZADD', plan.secondary, entryDeadline, plan.amountText .. ':' .. reservationId) == 1 then
-      redis.call('INCRBY', plan.primary, plan.amount)
-    end
-    redis.call('PEXPIRE', plan.primary, lifetime + graceMs)
-    redis.call('PEXPIRE', plan.secondary, lifetime + graceMs)
-  elseif plan.kind == 'budget' then
-    if plan.live then
-      redis.call('HINCRBY', plan.primary, 'used', plan.amount)
-    else
-      redis.call('DEL', plan.primary)
-      redis.call('HSET', plan.primary, 'used', plan.amount)
-      if plan.ends ~= '' then
-        redis.call('HSET', plan.primary, 'exp', plan.ends)
-        redis.call('PEXPIRE', plan.primary, tonumber(plan.ends) - now + graceMs)
-      end
-    end
-  elseif plan.amount > 0 then
-    redis.call('DECRBY', plan.primary, plan.amount)
-  end
-  local n = #record
-  record[n + 1], record[n + 2], record[n + 3], record[n + 4], record[n + 5] = plan.key, plan.kind, plan.amountText, plan.ends, plan.remaining
-  reply[#reply + 1] = plan.key
-  reply[#reply + 1] = plan.remaining
-end
-redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', reservationTtlMs)
-return reply
+local replies = {}
+for i, call in ipairs(cjson.decode(ARGV[5])) do replies[i] = reserve(call) end
+return replies
 `;
 
-/** Settles (\`actuals\` = key → amount text) or releases (\`actuals\` = nil) a live reservation. */
-const finish = `
-local function finish(actuals)
+/**
+ * ARGV: prefix, then a JSON array of settles and releases, each `[reservationId, now, actuals]`:
+ * actuals `[key, amount, key, amount, …]` to settle, or `false` to release.
+ * Reply: per call 1 if it settled or released something, else 0.
+ */
+export const settleScript = `${library}
+local function finish(reservationId, now, actuals)
   local reservationKey = prefix .. 'rs:' .. reservationId
   local packed = redis.call('GET', reservationKey)
   if not packed then return 0 end
@@ -212,7 +225,7 @@ local function finish(actuals)
       if redis.call('ZREM', secondary, amountText .. ':' .. reservationId) == 1 then redis.call('INCRBY', primary, -amount) end
     elseif kind == 'budget' then
       -- A reservation made in an earlier period leaves the new period's counter alone.
-      local _, currentEnds, live = readBudget(primary)
+      local _, currentEnds, live = readBudget(primary, now)
       if live and currentEnds == ends and used ~= amount then redis.call('HINCRBY', primary, 'used', used - amount) end
     elseif used ~= amount then
       redis.call('INCRBY', primary, amount - used)
@@ -220,28 +233,27 @@ local function finish(actuals)
   end
   return 1
 end
+
+local replies = {}
+for i, call in ipairs(cjson.decode(ARGV[2])) do
+  local actuals = false
+  if call[3] then
+    actuals = {}
+    for j = 1, #call[3], 2 do actuals[call[3][j]] = call[3][j + 1] end
+  end
+  replies[i] = finish(call[1], tonumber(call[2]), actuals)
+end
+return replies
 `;
 
-/** ARGV: prefix, now, reservationId, then pairs of counter key and actual amount. Reply: 1 if it settled something. */
-export const settleScript = `${library}${finish}
-local actuals = {}
-for j = 4, #ARGV, 2 do actuals[ARGV[j]] = ARGV[j + 1] end
-return finish(actuals)
-`;
-
-/** ARGV: prefix, now, reservationId. Reply: 1 if it released something. */
-export const releaseScript = `${library}${finish}
-return finish(nil)
-`;
-
-/** ARGV: prefix, now, '' (no reservation), kind, key. Reply: usage, or the balance of a credit. */
+/** ARGV: prefix, now, kind, key. Reply: usage, or the balance of a credit. */
 export const peekScript = `${library}
-local kind, key = ARGV[4], ARGV[5]
+local now, kind, key = tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local primary, secondary = counterKeys(kind, key)
 if kind == 'credit' then return tonumber(redis.call('GET', primary) or '0') end
 if kind == 'budget' then
-  local used = readBudget(primary)
+  local used = readBudget(primary, now)
   return used
 end
-return expireEntries(primary, secondary)
+return expireEntries(primary, secondary, now)
 `;

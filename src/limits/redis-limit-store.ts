@@ -14,7 +14,7 @@ import {
   type ReserveResult,
   type SettleRequest,
 } from './limit-store.js';
-import { peekScript, releaseScript, reserveScript, settleScript } from './redis-limit-scripts.js';
+import { peekScript, reserveScript, settleScript } from './redis-limit-scripts.js';
 
 export interface RedisLimitStoreOptions {
   /**
@@ -36,11 +36,22 @@ export interface RedisLimitStoreOptions {
 
 /** Commands added to the client by `defineCommand`; ioredis runs them by EVALSHA, loading on NOSCRIPT. */
 interface ScriptedRedis extends Redis {
-  relayLimitsReserve(...args: (string | number)[]): Promise<(string | number)[]>;
-  relayLimitsSettle(...args: (string | number)[]): Promise<number>;
-  relayLimitsRelease(...args: (string | number)[]): Promise<number>;
+  relayLimitsReserve(...args: (string | number)[]): Promise<(string | number)[][]>;
+  relayLimitsSettle(...args: (string | number)[]): Promise<number[]>;
   relayLimitsPeek(...args: (string | number)[]): Promise<number>;
 }
+
+/** A call waiting for the end of the turn, when it leaves with the others in one script call. */
+interface Queued<Call, Result> {
+  call: Call;
+  resolve: (result: Result) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A reserve as the script reads it: id, now, then per counter kind, key, limit, amount, expiresAt (numbers as text). */
+type ReserveCall = [string, string, ...[string, string, string, string, string][]];
+/** A settle (`[key, amount, …]`) or a release (`false`), as the script reads it. */
+type FinishCall = [string, string, string[] | false];
 
 /**
  * Limits shared by every replica that points at the same Redis. Each reserve, settle and release is
@@ -51,7 +62,8 @@ interface ScriptedRedis extends Redis {
  * exactly 60 s old, and says when that is), and settle can correct a reserved token estimate to the
  * actual count. Bucketed counters would be cheaper in memory but either approximate or unable to
  * correct one request's amount. The cost is one sorted-set member per request within the last
- * minute, per window; a reservation is one MessagePack string.
+ * minute, per window; a reservation is one MessagePack string. The reserves of one turn of the event
+ * loop go to Redis in one script call, and so do its settles and releases.
  */
 export class RedisLimitStore implements LimitStore {
   private readonly client: ScriptedRedis;
@@ -60,6 +72,9 @@ export class RedisLimitStore implements LimitStore {
   private readonly reservationTtlMs: number;
   private readonly connectTimeoutMs: number;
   private firstConnection: Promise<void> | undefined;
+  private reserves: Queued<ReserveCall, (string | number)[]>[] = [];
+  private finishes: Queued<FinishCall, number>[] = [];
+  private flushScheduled = false;
 
   constructor(options: RedisLimitStoreOptions) {
     this.prefix = options.keyPrefix ?? 'relay:limits:';
@@ -86,7 +101,6 @@ export class RedisLimitStore implements LimitStore {
     if (this.ownsClient) client.on('error', () => {});
     client.defineCommand('relayLimitsReserve', { numberOfKeys: 0, lua: reserveScript });
     client.defineCommand('relayLimitsSettle', { numberOfKeys: 0, lua: settleScript });
-    client.defineCommand('relayLimitsRelease', { numberOfKeys: 0, lua: releaseScript });
     client.defineCommand('relayLimitsPeek', { numberOfKeys: 0, lua: peekScript });
     this.client = client as ScriptedRedis;
   }
@@ -99,14 +113,15 @@ export class RedisLimitStore implements LimitStore {
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     validateReserveRequest(request);
     if (request.counters.length === 0) return { ok: true, remaining: {} };
-    const args: (string | number)[] = [
-      this.prefix, request.now, request.reservationId, this.reservationTtlMs, windowMs, concurrentRetryHintMs, request.counters.length,
-    ];
+    const call: ReserveCall = [request.reservationId, String(request.now)];
     for (const counter of request.counters) {
-      args.push(counter.kind, counter.key, counter.kind === 'credit' ? 0 : counter.limit, counter.amount, counter.expiresAt === undefined ? '' : String(counter.expiresAt));
+      call.push([counter.kind, counter.key, String(counter.kind === 'credit' ? 0 : counter.limit), String(counter.amount), counter.expiresAt === undefined ? '' : String(counter.expiresAt)]);
     }
     await this.connected();
-    const reply = await this.client.relayLimitsReserve(...args);
+    const reply = await new Promise<(string | number)[]>((resolve, reject) => {
+      this.reserves.push({ call, resolve, reject });
+      this.scheduleFlush();
+    });
     if (reply[0] === 1) {
       const remaining: Record<string, number> = {};
       for (let index = 1; index + 1 < reply.length; index += 2) remaining[String(reply[index])] = Number(reply[index + 1]);
@@ -124,16 +139,14 @@ export class RedisLimitStore implements LimitStore {
 
   async settle(request: SettleRequest): Promise<void> {
     validateSettleRequest(request);
-    const args: (string | number)[] = [this.prefix, request.now, request.reservationId];
-    for (const [key, amount] of Object.entries(request.actual)) args.push(key, amount);
-    await this.connected();
-    await this.client.relayLimitsSettle(...args);
+    const actual: string[] = [];
+    for (const key in request.actual) actual.push(key, String(request.actual[key]));
+    await this.finish([request.reservationId, String(request.now), actual]);
   }
 
   async release(reservationId: string, now: number): Promise<void> {
     checkTime(now, 'now');
-    await this.connected();
-    await this.client.relayLimitsRelease(this.prefix, now, reservationId);
+    await this.finish([reservationId, String(now), false]);
   }
 
   async setCredit(key: string, amountMicros: number): Promise<void> {
@@ -151,14 +164,57 @@ export class RedisLimitStore implements LimitStore {
   async peek(key: string, kind: CounterKind, now: number): Promise<number> {
     checkTime(now, 'now');
     await this.connected();
-    return Number(await this.client.relayLimitsPeek(this.prefix, now, '', kind, key));
+    return Number(await this.client.relayLimitsPeek(this.prefix, now, kind, key));
   }
 
   async close(): Promise<void> {
+    // Calls still waiting for the end of the turn leave before the connection closes.
+    if (this.flushScheduled) this.flush();
     if (!this.ownsClient) return;
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
   }
+
+  private async finish(call: FinishCall): Promise<void> {
+    await this.connected();
+    await new Promise<number>((resolve, reject) => {
+      this.finishes.push({ call, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /**
+   * The calls made in one turn of the event loop leave together at its end: one script call for the
+   * reserves, one for the settles and releases (with auto-pipelining, in one write). Under load this
+   * is one call for many requests instead of one each, for the relay and for Redis.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    // At most this many calls per script run, so one run never holds Redis for long.
+    const most = 256;
+    for (let start = 0; start < this.reserves.length; start += most) {
+      const reserves = this.reserves.slice(start, start + most);
+      this.client.relayLimitsReserve(this.prefix, this.reservationTtlMs, windowMs, concurrentRetryHintMs, JSON.stringify(reserves.map((entry) => entry.call))).then(
+        (replies) => reserves.forEach((entry, index) => entry.resolve(replies[index] as (string | number)[])),
+        (error: unknown) => reserves.forEach((entry) => entry.reject(error)),
+      );
+    }
+    for (let start = 0; start < this.finishes.length; start += most) {
+      const finishes = this.finishes.slice(start, start + most);
+      this.client.relayLimitsSettle(this.prefix, JSON.stringify(finishes.map((entry) => entry.call))).then(
+        (replies) => finishes.forEach((entry, index) => entry.resolve(replies[index] as number)),
+        (error: unknown) => finishes.forEach((entry) => entry.reject(error)),
+      );
+    }
+    this.reserves = [];
+    this.finishes = [];
+  };
 
   /**
    * Waits for the first connection (at most the connect timeout), so calls made right after start-up
