@@ -45,6 +45,27 @@ if (redis.url !== undefined) {
       }
     });
 
+    it('sends the calls of one turn together and gives each caller its own answer', async () => {
+      const store = new RedisLimitStore({ redis: url, keyPrefix: `${runPrefix}batch:` });
+      try {
+        const now = Date.now();
+        // 300 reserves in one turn: more than one script run takes (256), each on its own counter and limit.
+        const results = await Promise.all(
+          Array.from({ length: 300 }, (_, index) => store.reserve({ reservationId: `b${index}`, counters: [{ key: `tpm${index}`, kind: 'window', limit: 1_000 + index, amount: index % 7 === 0 ? 5_000 : 10 }], now })),
+        );
+        results.forEach((result, index) => {
+          if (index % 7 === 0) expect(result).toMatchObject({ ok: false, counter: `tpm${index}`, limit: 1_000 + index });
+          else expect(result).toEqual({ ok: true, remaining: { [`tpm${index}`]: 1_000 + index - 10 } });
+        });
+        await Promise.all(results.map((_, index) => (index % 2 === 0 ? store.release(`b${index}`, now) : store.settle({ reservationId: `b${index}`, actual: { [`tpm${index}`]: 3 }, now }))));
+        expect(await store.peek('tpm1', 'window', now)).toBe(3);
+        expect(await store.peek('tpm2', 'window', now)).toBe(0);
+        expect(await store.peek('tpm299', 'window', now)).toBe(3);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('keeps amounts exact beyond 2^32 micro-units', async () => {
       const store = new RedisLimitStore({ redis: url, keyPrefix: `${runPrefix}large:` });
       try {
