@@ -21,22 +21,28 @@ describe('ExpiringLedger', () => {
       const choice = next();
       const id = `id${Math.floor(next() * 300)}`;
       if (choice < 0.5) {
-        const entry = { amount: Math.floor(next() * 100), deadline: now + 1 + Math.floor(next() * 1_000) };
+        // Deadlines on a coarse grid, so that many entries share a millisecond (and one entry).
+        const entry = { amount: Math.floor(next() * 100), deadline: now + 1 + Math.floor(next() * 20) * 50 };
         // An id that is still live is replaced, as a reservation made again would be.
         const previous = handles.get(id);
-        if (previous !== undefined) ledger.remove(previous);
+        const before = plain.get(id);
+        if (previous !== undefined && before !== undefined) ledger.change(previous, before.amount, 0);
         handles.set(id, ledger.add(entry.amount, entry.deadline));
         plain.set(id, entry);
       } else if (choice < 0.65) {
         const handle = handles.get(id);
+        const entry = plain.get(id);
         handles.delete(id);
-        expect(handle === undefined ? false : ledger.remove(handle)).toBe(plain.delete(id));
+        plain.delete(id);
+        expect(handle === undefined || entry === undefined ? false : ledger.change(handle, entry.amount, 0)).toBe(entry !== undefined);
       } else if (choice < 0.8) {
         const amount = Math.floor(next() * 100);
         const handle = handles.get(id);
-        if (handle !== undefined) ledger.setAmount(handle, amount);
         const entry = plain.get(id);
-        if (entry !== undefined) entry.amount = amount;
+        if (handle !== undefined && entry !== undefined) {
+          expect(ledger.change(handle, entry.amount, amount)).toBe(true);
+          entry.amount = amount;
+        }
       } else {
         now += Math.floor(next() * 50);
       }
@@ -46,13 +52,13 @@ describe('ExpiringLedger', () => {
           plain.delete(key);
           // The ledger has forgotten it too: its handle no longer names anything.
           const handle = handles.get(key);
-          if (handle !== undefined) expect(ledger.amountOf(handle)).toBeUndefined();
+          if (handle !== undefined) expect(ledger.isLive(handle)).toBe(false);
           handles.delete(key);
         }
       }
       const live = [...plain.values()];
       expect(ledger.total).toBe(live.reduce((sum, entry) => sum + entry.amount, 0));
-      expect(ledger.isEmpty).toBe(live.length === 0);
+      if (live.length > 0) expect(ledger.isEmpty).toBe(false);
       if (step % 97 === 0 && live.length > 0) {
         // When would 40 units have left? The plain way: sort by deadline and add up.
         const sorted = live.sort((left, right) => left.deadline - right.deadline);
@@ -68,6 +74,9 @@ describe('ExpiringLedger', () => {
         expect(ledger.timeUntilFreed(now, 40)).toBe(expected);
       }
     }
+    ledger.expire(now + 2_000);
+    expect(ledger.isEmpty).toBe(true);
+    expect(ledger.total).toBe(0);
   });
 });
 
@@ -79,19 +88,34 @@ describe('ExpiringLedger with deadlines in order', () => {
     for (let now = 0; now < 200_000; now++) {
       ledger.expire(now);
       handles.push(ledger.add(1, now + 60_000));
-      if (now % 3 === 0) ledger.setAmount(handles[now] as number, 2);
-      if (now % 5 === 0) ledger.remove(handles[now] as number);
+      if (now % 3 === 0) ledger.change(handles[now] as number, 1, 2);
+      if (now % 5 === 0) ledger.change(handles[now] as number, now % 3 === 0 ? 2 : 1, 0);
     }
     ledger.expire(199_999);
     let expected = 0;
     for (let at = 140_000; at < 200_000; at++) expected += at % 5 === 0 ? 0 : at % 3 === 0 ? 2 : 1;
     expect(ledger.total).toBe(expected);
     // A handle of an expired entry is dead for good, even once the sequence has moved far past it.
-    expect(ledger.amountOf(handles[0] as number)).toBeUndefined();
-    expect(ledger.remove(handles[1] as number)).toBe(false);
+    expect(ledger.isLive(handles[0] as number)).toBe(false);
+    expect(ledger.change(handles[1] as number, 1, 0)).toBe(false);
     ledger.expire(260_000);
     expect(ledger.isEmpty).toBe(true);
     expect(ledger.total).toBe(0);
-    expect(ledger.amountOf(handles[199_999] as number)).toBeUndefined();
+    expect(ledger.isLive(handles[199_999] as number)).toBe(false);
+  });
+
+  it('keeps the requests of one millisecond in one entry, each share still its own', () => {
+    const ledger = new ExpiringLedger();
+    const shares = [3, 5, 7].map((amount) => ledger.add(amount, 60_000));
+    expect(new Set(shares).size).toBe(1);
+    ledger.change(shares[1] as number, 5, 2);
+    ledger.change(shares[0] as number, 3, 0);
+    expect(ledger.total).toBe(9);
+    expect(ledger.timeUntilFreed(0, 9)).toBe(60_000);
+    ledger.add(1, 60_001);
+    ledger.expire(60_000);
+    expect(ledger.total).toBe(1);
+    expect(ledger.change(shares[2] as number, 7, 0)).toBe(false);
+    expect(ledger.total).toBe(1);
   });
 });

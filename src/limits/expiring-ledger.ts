@@ -5,20 +5,21 @@ interface Straggler {
   handle: EntryHandle;
   amount: number;
   deadline: number;
-  removed: boolean;
 }
 
 /**
  * Amounts that each stop counting at their own deadline: the entries of a sliding window (deadline
  * = reserved at + 60 s) or the holds of a concurrency counter (deadline = the reservation's expiry).
- * Exact to the millisecond, and small: a busy key's window holds one entry per request of the last
- * minute, so entries are two numbers in typed arrays (16 bytes), not objects in a map. The caller
- * keeps the handle `add` returns (the reservation does) instead of the ledger indexing entries by id.
+ * Exact to the millisecond, and small: entries are two numbers in typed arrays (16 bytes), not
+ * objects in a map, and the amounts of one millisecond's deadline share one entry (a key at 8 000
+ * requests a second keeps ~60 000 entries for its minute, not 480 000). The caller keeps the handle
+ * `add` returns and its own share of the entry (the reservation does), and changes that share with
+ * `change`; an entry whose shares all went to 0 stays, counting nothing, until its deadline.
  *
  * Deadlines almost always arrive in order (now + a fixed span), so entries live in a ring addressed
- * by sequence number: expiring walks only the front, the running total makes reading O(1), and
- * removal marks the slot. An entry whose deadline is earlier than the last one (the clock stepped
- * back) goes to a short sorted list of its own, so the ledger stays exact whatever the clock does.
+ * by sequence number: expiring walks only the front and the running total makes reading O(1). An
+ * entry whose deadline is earlier than the last one (the clock stepped back) goes to a short sorted
+ * list of its own, so the ledger stays exact whatever the clock does.
  */
 export class ExpiringLedger {
   private deadlines = new Float64Array(16);
@@ -35,22 +36,27 @@ export class ExpiringLedger {
   private readonly stragglerByHandle = new Map<EntryHandle, Straggler>();
   private nextStragglerHandle = -1;
   private sum = 0;
-  private live = 0;
 
   /** The sum of live amounts (call `expire` first). */
   get total(): number {
     return this.sum;
   }
 
+  /** True when no entry is left before its deadline (call `expire` first). */
   get isEmpty(): boolean {
-    return this.live === 0;
+    return this.first === this.next && this.stragglers.length === 0;
   }
 
-  /** Adds an entry; the handle changes or removes it until it expires. */
+  /** Adds an amount until `deadline`; the handle names its share until the deadline passes. */
   add(amount: number, deadline: number): EntryHandle {
     this.sum += amount;
-    this.live++;
     if (deadline < this.lastDeadline) return this.addStraggler(amount, deadline);
+    if (deadline === this.lastDeadline && this.next > this.first) {
+      // The same millisecond as the newest entry: one entry holds both.
+      const newest = (this.next - 1) & this.mask;
+      this.amounts[newest] = (this.amounts[newest] as number) + amount;
+      return this.next - 1;
+    }
     this.lastDeadline = deadline;
     if (this.next - this.first > this.mask) this.grow();
     const slot = this.next & this.mask;
@@ -64,37 +70,26 @@ export class ExpiringLedger {
     while (this.first < this.next) {
       const slot = this.first & this.mask;
       if ((this.deadlines[slot] as number) > now) break;
-      this.forget(this.amounts[slot] as number);
+      this.sum -= this.amounts[slot] as number;
       this.first++;
     }
     if (this.stragglers.length > 0) this.expireStragglers(now);
   }
 
-  amountOf(handle: EntryHandle): number | undefined {
-    if (handle < 0) {
-      const straggler = this.stragglerByHandle.get(handle);
-      return straggler === undefined || straggler.removed ? undefined : straggler.amount;
-    }
-    if (!this.holds(handle)) return undefined;
-    const amount = this.amounts[handle & this.mask] as number;
-    return Number.isNaN(amount) ? undefined : amount;
+  /** Whether the entry a handle names is still before its deadline (and not yet expired). */
+  isLive(handle: EntryHandle): boolean {
+    return handle < 0 ? this.stragglerByHandle.has(handle) : handle >= this.first && handle < this.next;
   }
 
-  setAmount(handle: EntryHandle, amount: number): void {
-    const current = this.amountOf(handle);
-    if (current === undefined) return;
-    this.sum += amount - current;
-    if (handle < 0) (this.stragglerByHandle.get(handle) as Straggler).amount = amount;
-    else this.amounts[handle & this.mask] = amount;
-  }
-
-  /** Removes an entry; false when it was not there (removed before, or expired). */
-  remove(handle: EntryHandle): boolean {
-    const current = this.amountOf(handle);
-    if (current === undefined) return false;
-    this.forget(current);
-    if (handle < 0) (this.stragglerByHandle.get(handle) as Straggler).removed = true;
-    else this.amounts[handle & this.mask] = Number.NaN;
+  /**
+   * Moves a share of an entry from `from` to `to` (0 to take it out); false, changing nothing, when
+   * the entry has expired.
+   */
+  change(handle: EntryHandle, from: number, to: number): boolean {
+    if (!this.isLive(handle)) return false;
+    this.sum += to - from;
+    if (handle < 0) (this.stragglerByHandle.get(handle) as Straggler).amount += to - from;
+    else this.amounts[handle & this.mask] = (this.amounts[handle & this.mask] as number) + to - from;
     return true;
   }
 
@@ -110,34 +105,19 @@ export class ExpiringLedger {
     while (sequence < this.next || index < this.stragglers.length) {
       const straggler = this.stragglers[index];
       const ringDeadline = sequence < this.next ? (this.deadlines[sequence & this.mask] as number) : Number.POSITIVE_INFINITY;
-      let amount: number;
       let deadline: number;
       if (straggler !== undefined && straggler.deadline < ringDeadline) {
         index++;
-        if (straggler.removed) continue;
-        amount = straggler.amount;
+        freed += straggler.amount;
         deadline = straggler.deadline;
       } else {
-        amount = this.amounts[sequence & this.mask] as number;
+        freed += this.amounts[sequence & this.mask] as number;
         deadline = ringDeadline;
         sequence++;
-        if (Number.isNaN(amount)) continue;
       }
-      freed += amount;
       if (freed >= excess) return deadline - now;
     }
     return undefined;
-  }
-
-  private holds(handle: EntryHandle): boolean {
-    return handle >= this.first && handle < this.next;
-  }
-
-  /** Counts an entry out of the total, unless it was removed before (NaN). */
-  private forget(amount: number): void {
-    if (Number.isNaN(amount)) return;
-    this.sum -= amount;
-    this.live--;
   }
 
   private grow(): void {
@@ -154,7 +134,7 @@ export class ExpiringLedger {
   }
 
   private addStraggler(amount: number, deadline: number): EntryHandle {
-    const straggler: Straggler = { handle: this.nextStragglerHandle--, amount, deadline, removed: false };
+    const straggler: Straggler = { handle: this.nextStragglerHandle--, amount, deadline };
     let low = 0;
     let high = this.stragglers.length;
     while (low < high) {
@@ -171,7 +151,7 @@ export class ExpiringLedger {
     let count = 0;
     for (const straggler of this.stragglers) {
       if (straggler.deadline > now) break;
-      if (!straggler.removed) this.forget(straggler.amount);
+      this.sum -= straggler.amount;
       this.stragglerByHandle.delete(straggler.handle);
       count++;
     }

@@ -187,10 +187,9 @@ export class MemoryLimitStore implements LimitStore {
       const used = actual === undefined ? 0 : (actual[key] ?? amount);
       if (kind === 'window') {
         ledger?.expire(now);
-        if (actual === undefined) ledger?.remove(entry as EntryHandle);
-        else ledger?.setAmount(entry as EntryHandle, used);
+        ledger?.change(entry as EntryHandle, amount, used);
       } else if (kind === 'concurrent') {
-        ledger?.remove(entry as EntryHandle);
+        ledger?.change(entry as EntryHandle, amount, 0);
       } else if (kind === 'credit') {
         this.credits.set(key, (this.credits.get(key) ?? 0) + amount - used);
       } else {
