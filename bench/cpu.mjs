@@ -2,21 +2,16 @@
 // steadier than requests per second on a shared machine. `node bench/cpu.mjs [requests] [--rounds N] [--compare <checkout>] [--prof]`.
 // With --prof the relay runs under --cpu-prof and the profile lands in bench/results/profiles/.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchDirectory as here, killAll, portFrom, root, startNode, startRelay } from './processes.mjs';
+import { benchDirectory as here, cpuMicroseconds, killAll, portFrom, root, startNode, startRelay } from './processes.mjs';
 
 const count = Number(process.argv[2] !== undefined && /^\d+$/.test(process.argv[2]) ? process.argv[2] : 10_000);
 const profile = process.argv.includes('--prof');
 // `--compare <checkout>`: also measures the relay built in another checkout (an A/B of two builds in one run).
 const compare = process.argv.includes('--compare') ? process.argv[process.argv.indexOf('--compare') + 1] : undefined;
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 3;
-const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-const cpuUs = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / ticks) * 1e6;
-};
+const cpuUs = cpuMicroseconds;
 const load = (url, key, amount) =>
   JSON.parse(execFileSync('taskset', ['-c', '1', process.execPath, join(here, 'load-throughput.mjs'), url, '20', '0', key, String(amount)], { encoding: 'utf8' }).trim().split('\n').at(-1));
 

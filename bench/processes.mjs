@@ -2,7 +2,7 @@
 // core when `taskset` exists, the port a script prints, and the relay started as in production with
 // a production-like key.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,6 +23,14 @@ export function has(command) {
 }
 
 export const pinned = has('taskset');
+
+const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
+export function cpuMicroseconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / ticks) * 1e6;
+}
 const children = [];
 
 /** Starts `node <args>` (on `core` when pinning is possible); `quiet` sends its stdout to /dev/null. */

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchDirectory as here, freePort, has, killAll, pinned, portFrom, root, startNode, startRelay, track } from './processes.mjs';
+import { benchDirectory as here, cpuMicroseconds, freePort, has, killAll, pinned, portFrom, root, startNode, startRelay, track } from './processes.mjs';
 
 const execFileAsync = promisify(execFile);
 const smoke = process.argv.includes('--smoke');
@@ -65,6 +65,13 @@ function redisReachable() {
   });
 }
 
+/** Runs a load and adds the CPU time the measured process spent per request (`cpuUsPerRequest`). */
+async function withCpu(pid, load) {
+  const before = cpuMicroseconds(pid);
+  const result = await load();
+  return { ...result, cpuUsPerRequest: (cpuMicroseconds(pid) - before) / Math.max(1, result.total) };
+}
+
 async function main() {
   const upstream = startNode(1, [join(here, 'mock-upstream.mjs')], { BENCH_CHUNKS: '20', BENCH_CHUNK_DELAY_MS: '10' });
   const upstreamPort = await portFrom(upstream);
@@ -79,8 +86,8 @@ async function main() {
   // Throughput at 50 connections, non-streaming.
   const throughput = { bare: [], relay: [], nginx: [] };
   for (let run = 0; run < (wanted('throughput') || wanted('redis') ? runs : 0); run++) {
-    throughput.bare.push(await runClient('load-throughput.mjs', [`${bareUrl}${path}`, '50', String(seconds), 'unused']));
-    throughput.relay.push(await runClient('load-throughput.mjs', [`${relay.url}${path}`, '50', String(seconds), relay.key]));
+    throughput.bare.push(await withCpu(bare.pid, () => runClient('load-throughput.mjs', [`${bareUrl}${path}`, '50', String(seconds), 'unused'])));
+    throughput.relay.push(await withCpu(relay.child.pid, () => runClient('load-throughput.mjs', [`${relay.url}${path}`, '50', String(seconds), relay.key])));
     if (nginx) throughput.nginx.push(await runClient('load-throughput.mjs', [`${(await nginx).url}${path}`, '50', String(seconds), 'unused']));
   }
   results.cases.throughput50 = {
@@ -88,6 +95,9 @@ async function main() {
     relay: rps(throughput.relay),
     nginx: rps(throughput.nginx),
     // Answers other than 200 (a relay bug), apart from client-side timeouts and resets (load).
+    // CPU time per request, steadier than requests per second on a shared machine.
+    bareCpuUs: p(throughput.bare, 'cpuUsPerRequest'),
+    relayCpuUs: p(throughput.relay, 'cpuUsPerRequest'),
     relayNon2xx: throughput.relay.reduce((sum, entry) => sum + entry.non2xx, 0),
     relayClientErrors: throughput.relay.reduce((sum, entry) => sum + entry.errors, 0),
   };
@@ -188,6 +198,7 @@ function report(results) {
   const rows = [];
   if (ran(throughput50.relay)) {
     rows.push(['throughput, 50 connections (req/s)', throughput50.bare, throughput50.relay, throughput50.relay / throughput50.bare, '≥ 0.60 of bare', throughput50.relay / throughput50.bare >= 0.6]);
+    rows.push(['CPU per request at 50 connections (µs)', throughput50.bareCpuUs, throughput50.relayCpuUs, throughput50.relayCpuUs / throughput50.bareCpuUs, '', '']);
     rows.push(['nginx throughput (req/s)', throughput50.nginx ?? 'not installed', '', '', '', '']);
     rows.push(['p50 / p99 at 50 connections (ms)', `${latency50.bareP50Ms} / ${latency50.bareP99Ms}`, `${latency50.relayP50Ms} / ${latency50.relayP99Ms}`, '', '', '']);
   }
