@@ -54,8 +54,9 @@ type ReserveCall = [string, string, ...[string, string, string, string, string][
 type FinishCall = [string, string, string[] | false];
 
 /**
- * Limits shared by every replica that points at the same Redis. Each reserve, settle and release is
- * one Lua script, so it is atomic across replicas (`redis-limit-scripts.ts` has the key layout).
+ * Limits shared by every replica that points at the same Redis. Each reserve, settle and release
+ * runs inside a Lua script, so it is atomic across replicas (`redis-limit-scripts.ts` has the key
+ * layout).
  *
  * Windows are sorted sets of entries (`<amount>:<reservationId>`, scored by deadline) plus a running
  * total: exact to the millisecond (a window refuses the 11th request of 10 until the first one is
