@@ -11,15 +11,14 @@ const profile = process.argv.includes('--prof');
 // `--compare <checkout>`: also measures the relay built in another checkout (an A/B of two builds in one run).
 const compare = process.argv.includes('--compare') ? process.argv[process.argv.indexOf('--compare') + 1] : undefined;
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 3;
-const cpuUs = cpuMicroseconds;
 const load = (url, key, amount) =>
   JSON.parse(execFileSync('taskset', ['-c', '1', process.execPath, join(here, 'load-throughput.mjs'), url, '20', '0', key, String(amount)], { encoding: 'utf8' }).trim().split('\n').at(-1));
 
 function measure(pid, url, key) {
-  const before = cpuUs(pid);
+  const before = cpuMicroseconds(pid);
   const result = load(url, key, count);
   if (result.non2xx + result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return (cpuUs(pid) - before) / count;
+  return (cpuMicroseconds(pid) - before) / count;
 }
 
 try {
