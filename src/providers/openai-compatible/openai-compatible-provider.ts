@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { readUsage } from '../../spec/read-usage.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { postUpstream, postUpstreamJson } from '../post-upstream.js';
+import { postUpstream, postUpstreamJson, type UpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyOpenAIError } from './classify-openai-error.js';
 import { readOpenAIStream } from './read-openai-stream.js';
@@ -26,6 +26,7 @@ export class OpenAICompatibleProvider implements Provider {
   private readonly headers: Record<string, string>;
   private readonly dispatcher: Dispatcher;
   private readonly quirks: OpenAICompatibleQuirks;
+  private readonly urls = new Map<string, string>();
 
   constructor(options: ProviderOptions, quirks: Partial<OpenAICompatibleQuirks> = {}) {
     this.name = options.name;
@@ -41,12 +42,10 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
-    const result = await this.postJson('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call);
-    let completion: ChatCompletion | undefined;
-    return {
-      ...result,
-      completion: () => (completion ??= JSON.parse(result.body.toString('utf8')) as ChatCompletion),
-    };
+    const answer = await this.postUpstreamJson('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call);
+    const parsed = answer.parsed;
+    // The answer was parsed once (for its usage); a caller that wants the object gets that one.
+    return { kind: 'json', body: answer.body, usage: readUsage(parsed.usage), completion: () => parsed as unknown as ChatCompletion };
   }
 
   async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
@@ -78,7 +77,7 @@ export class OpenAICompatibleProvider implements Provider {
 
   private post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
     return postUpstream({
-      url: `${this.baseUrl}${path}`,
+      url: this.url(path),
       dispatcher: this.dispatcher,
       headers: accept === 'application/json' ? this.headers : { ...this.headers, accept },
       body,
@@ -89,8 +88,13 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   private async postJson(path: string, body: unknown, call: ProviderCall): Promise<JsonResult> {
-    const answer = await postUpstreamJson({
-      url: `${this.baseUrl}${path}`,
+    const answer = await this.postUpstreamJson(path, body, call);
+    return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage) };
+  }
+
+  private postUpstreamJson(path: string, body: unknown, call: ProviderCall): Promise<UpstreamJson> {
+    return postUpstreamJson({
+      url: this.url(path),
       dispatcher: this.dispatcher,
       headers: this.headers,
       body,
@@ -98,7 +102,16 @@ export class OpenAICompatibleProvider implements Provider {
       provider: this.name,
       classifyError: classifyOpenAIError,
     });
-    return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage) };
+  }
+
+  /** The upstream URL of an API path, made once per path rather than per request. */
+  private url(path: string): string {
+    let url = this.urls.get(path);
+    if (url === undefined) {
+      url = `${this.baseUrl}${path}`;
+      this.urls.set(path, url);
+    }
+    return url;
   }
 }
 
