@@ -10,8 +10,10 @@ export interface PromptEstimate {
 }
 
 /**
- * Admission of a request before it goes upstream (a promise only while a store or a lookup is awaited): reserves its worst case against the key's limits,
+ * Admission of a request before it goes upstream: reserves its worst case against the key's limits,
  * budget and balance (or throws the 429), and puts OpenAI's `x-ratelimit-*` headers on the answer.
+ * Returns a promise only while a store or a lookup is awaited (with the in-memory store, only for
+ * the first request of an account whose currency is not known yet).
  * Keys without limits skip this at no cost. The prompt estimate is deliberately high — UTF-8 bytes ÷ 3,
  * about one token per CJK character and 1.5× for English — because a reservation may be generous
  * but must not be short; the settle step charges the real usage.
