@@ -21,7 +21,7 @@
  * digits): they are passed to `redis.call` as numbers, which Redis formats exactly, kept as the
  * strings they came in as, or packed with MessagePack (integers as 64-bit integers). Keys are built
  * inside the scripts from the prefix, so the store needs a single Redis (or Sentinel), not Redis
- * Cluster: one reservation spans counters of many hash slots anyway.
+ * Cluster: one reservation spans counters of many hash slots anyway. Redis 6.2 or later (GETDEL).
  */
 
 const library = `
@@ -194,9 +194,8 @@ return replies
 export const settleScript = `${library}
 local function finish(reservationId, now, actuals)
   local reservationKey = prefix .. 'rs:' .. reservationId
-  local packed = redis.call('GET', reservationKey)
+  local packed = redis.call('GETDEL', reservationKey)
   if not packed then return 0 end
-  redis.call('DEL', reservationKey)
   local record = {cmsgpack.unpack(packed)}
   if record[1] <= now then return 0 end
   for i = 1, record[2] do
