@@ -73,12 +73,13 @@ export interface CreateRelayServerOptions {
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
 /**
  * Request bodies are validated by TypeBox and no route has a response schema. Given both compilers,
  * Fastify does not load Ajv and fast-json-stringify when an instance is made (~25 ms of the start;
  * the bundle leaves them out).
  */
-type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 const schemaController = {
   compilersFactory: {
     // Typed for Ajv's compiler; Fastify calls what it returns as any schema compiler.
