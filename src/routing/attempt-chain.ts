@@ -4,7 +4,7 @@ import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
 import type { Deployment } from './deployment.js';
 import type { FallbackKind, ResolvedModel } from './model-router.js';
 import { failurePolicy, retryDelayMs } from './retry-policy.js';
-import { selectDeployment } from './select-deployment.js';
+import { selectDeployment, type SelectOptions } from './select-deployment.js';
 
 export interface AttemptChainOptions {
   primary: ResolvedModel;
@@ -95,10 +95,8 @@ const noneTried: ReadonlySet<Deployment> = new Set();
  * first byte reached the client come here: callers never retry after it.
  */
 export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: (deployment: Deployment) => Promise<T>): Promise<AttemptOutcome<T>> {
-  const random = options.random ?? Math.random;
-  const wait = options.wait ?? abortableSleep;
-  const select = (groups: readonly (readonly Deployment[])[], exclude: ReadonlySet<Deployment>) =>
-    selectDeployment(groups, { strategy: current.route.strategy, exclude, random, priceOf: options.priceOf ?? (() => undefined) });
+  // One selection for the whole chain (no closures per request): its strategy follows the model tried, its exclusions the failures.
+  const selection: SelectOptions = { strategy: options.primary.route.strategy, exclude: noneTried, random: options.random ?? Math.random, priceOf: options.priceOf ?? unknownPrice };
   // Made on the first failure: most requests succeed at the first attempt.
   let tried: Set<Deployment> | undefined;
   let usedFallbacks: Set<string> | undefined;
@@ -108,19 +106,8 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   let attempts = 0;
   let next: Deployment | undefined;
 
-  const fallBack = (kind: FallbackKind): boolean => {
-    const used = (usedFallbacks ??= new Set([options.primary.model]));
-    const candidate = options.fallbacks(kind).find((entry) => !used.has(entry.model));
-    if (candidate === undefined) return false;
-    used.add(candidate.model);
-    current = candidate;
-    groups = current.route.groupsFor(options.stickyKey);
-    next = undefined;
-    return true;
-  };
-
   for (;;) {
-    const deployment = next ?? (tried === undefined ? select(groups, noneTried) : (select(groups, tried) ?? select(groups, noneTried)));
+    const deployment = next ?? (tried === undefined ? select(groups, selection, current, noneTried) : (select(groups, selection, current, tried) ?? select(groups, selection, current, noneTried)));
     next = undefined;
     if (deployment === undefined) throw new Error(`model ${current.model} has no deployment`);
     attempts++;
@@ -133,19 +120,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       deployment.health.onSuccess();
       deployment.recordFirstByte(elapsed);
       current.route.observe(deployment, true, elapsed);
-      let finished = false;
-      return {
-        value,
-        deployment,
-        resolved: current,
-        attempts,
-        finish(ok) {
-          if (finished) return;
-          finished = true;
-          deployment.inflight--;
-          if (!ok) deployment.health.onFailure();
-        },
-      };
+      return new AnsweredAttempt(value, deployment, current, attempts);
     } catch (error) {
       deployment.inflight--;
       if (!(error instanceof UpstreamError)) throw error;
@@ -156,34 +131,74 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       if (options.signal.aborted) throw new CallAbortedError(error);
 
       if (error.reason === 'context_length' || error.reason === 'content_filter') {
-        if (fallBack(error.reason)) continue;
-        throw new AttemptsExhaustedError(error, attempts);
+        const fallback = nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), error.reason);
+        if (fallback === undefined) throw new AttemptsExhaustedError(error, attempts);
+        current = fallback;
+        groups = current.route.groupsFor(options.stickyKey);
+        continue;
       }
       const policy = failurePolicy[error.reason];
       if (!policy.retry && !policy.otherDeployment) throw new AttemptsExhaustedError(error, attempts);
-      const other = select(groups, tried);
+      const other = select(groups, selection, current, tried);
       if (other !== undefined && retriesLeft > 0 && Date.now() < options.deadline) {
         retriesLeft--;
         next = other;
         continue;
       }
       if (policy.retry && retriesLeft > 0) {
-        const delay = retryDelayMs(options.maxRetries - retriesLeft, error.retryAfterMs, random);
+        const delay = retryDelayMs(options.maxRetries - retriesLeft, error.retryAfterMs, selection.random);
         if (Date.now() + delay < options.deadline) {
           retriesLeft--;
           if (delay > 0) {
             try {
-              await wait(delay, options.signal);
+              await (options.wait ?? abortableSleep)(delay, options.signal);
             } catch (sleepError) {
               throw new CallAbortedError(sleepError);
             }
           }
-          next = select(groups, noneTried);
+          next = select(groups, selection, current, noneTried);
           continue;
         }
       }
-      if (Date.now() < options.deadline && fallBack('exhausted')) continue;
-      throw new AttemptsExhaustedError(error, attempts);
+      const fallback = Date.now() < options.deadline ? nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), 'exhausted') : undefined;
+      if (fallback === undefined) throw new AttemptsExhaustedError(error, attempts);
+      current = fallback;
+      groups = current.route.groupsFor(options.stickyKey);
     }
+  }
+}
+
+const unknownPrice = (): undefined => undefined;
+
+/** The next deployment by the strategy of the model being tried, among those not excluded. */
+function select(groups: readonly (readonly Deployment[])[], selection: SelectOptions, current: ResolvedModel, exclude: ReadonlySet<Deployment>): Deployment | undefined {
+  selection.strategy = current.route.strategy;
+  selection.exclude = exclude;
+  return selectDeployment(groups, selection);
+}
+
+/** The first fallback model for this kind of failure not used yet by the request (marked used), if any. */
+function nextFallback(options: AttemptChainOptions, used: Set<string>, kind: FallbackKind): ResolvedModel | undefined {
+  const candidate = options.fallbacks(kind).find((entry) => !used.has(entry.model));
+  if (candidate !== undefined) used.add(candidate.model);
+  return candidate;
+}
+
+/** The attempt that answered: its deployment stays counted in flight until `finish`. */
+class AnsweredAttempt<T> implements AttemptOutcome<T> {
+  private finished = false;
+
+  constructor(
+    readonly value: T,
+    readonly deployment: Deployment,
+    readonly resolved: ResolvedModel,
+    readonly attempts: number,
+  ) {}
+
+  finish(ok: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.deployment.inflight--;
+    if (!ok) this.deployment.health.onFailure();
   }
 }

@@ -17,6 +17,12 @@ export interface SelectOptions {
  */
 export function selectDeployment(groups: readonly (readonly Deployment[])[], options: SelectOptions): Deployment | undefined {
   for (const group of groups) {
+    // Most groups hold one deployment: answered without building the list of healthy ones.
+    if (group.length === 1) {
+      const only = group[0] as Deployment;
+      if (!options.exclude.has(only) && only.health.isAvailable()) return only;
+      continue;
+    }
     const healthy = group.filter((deployment) => !options.exclude.has(deployment) && deployment.health.isAvailable());
     if (healthy.length > 0) return pick(healthy, options);
   }

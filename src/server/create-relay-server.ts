@@ -224,7 +224,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     reply.raw.once('close', () => {
       inflight.requests--;
       finishRequest(request, reply.raw.headersSent ? reply.raw.statusCode : 499, !reply.raw.writableFinished, services, accessLog);
-      request.relay.onClose?.(reply.raw.writableFinished);
+      request.relay.onClose?.closed(reply.raw.writableFinished);
     });
     try {
       if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);

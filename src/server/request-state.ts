@@ -36,7 +36,7 @@ export interface RequestState {
   /** Chunks relayed to the client while no usage has arrived, to count a stream cut short (chunk JSON, or SSE event text). */
   deliveredParts: string[] | undefined;
   /** Runs when the response is closed (`complete`: it was sent to the end), after the access line. */
-  onClose: ((complete: boolean) => void) | undefined;
+  onClose: { closed(complete: boolean): void } | undefined;
 }
 
 export function newRequestState(meterId: string): RequestState {

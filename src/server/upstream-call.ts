@@ -2,10 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ProviderCall } from '../providers/provider.js';
 import { CallSignal } from '../providers/call-signal.js';
 import { CallAbortedError } from '../providers/upstream-failure.js';
-import { AttemptsExhaustedError, runAttemptChain, type AttemptOutcome } from '../routing/attempt-chain.js';
+import { AttemptsExhaustedError, runAttemptChain, type AttemptChainOptions, type AttemptOutcome } from '../routing/attempt-chain.js';
 import type { Deployment } from '../routing/deployment.js';
-import type { ResolvedModel } from '../routing/model-router.js';
-import { RelayError, toClientError } from '../spec/relay-error.js';
+import type { FallbackKind, ResolvedModel } from '../routing/model-router.js';
+import { RelayError, toClientError, type UpstreamError } from '../spec/relay-error.js';
 import { publishAttemptFailed } from '../observability/relay-events.js';
 import type { RelayServices } from './relay-services.js';
 
@@ -35,93 +35,117 @@ export function prepareUpstreamCall(
   resolved: ResolvedModel,
   options: UpstreamCallOptions = {},
 ): UpstreamCall {
-  const { config, logger } = services;
-  const router = services.router;
-  const principal = request.relay.principal!;
-  const controller = new CallSignal();
-  let finish: ((ok: boolean) => void) | undefined;
-  // One close listener per request (the server's) calls this one.
-  request.relay.onClose = (complete) => {
-    if (!complete) controller.abort();
-    finish?.(complete && request.relay.errorCode === undefined);
-  };
-  const strictHeader = request.headers['x-relay-strict'];
-  const call: ProviderCall = {
-    signal: controller,
-    timeoutMs: config.timeoutMs,
-    requestId: request.id,
-    strict: config.strictParameters || strictHeader === '1' || strictHeader === 'true',
-    dropped: [],
-  };
-  const state = request.relay;
-  state.requestedModel = resolved.requested;
-  state.model = resolved.model;
-  return {
-    call,
-    async run(attempt) {
-      const started = performance.now();
-      try {
-        const outcome = await runAttemptChain(
-          {
-            primary: resolved,
-            fallbacks: (kind) => router.fallbacksFor(resolved.model, kind, principal, options.fallbacks),
-            stickyKey: typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : principal.id,
-            maxRetries: config.maxRetries,
-            signal: controller,
-            deadline: Date.now() + config.deadlineMs,
-            priceOf: services.priceOf,
-            onAttemptFailed: (error, deployment, number) => {
-              publishAttemptFailed({ provider: deployment.provider.name, deployment: deployment.id, reason: error.reason });
-              logger.warn(
-                { requestId: request.id, deployment: deployment.id, attempt: number, reason: error.reason, status: error.status, detail: error.message },
-                'upstream attempt failed',
-              );
-            },
-          },
-          (deployment) => {
-            // Only the attempt that answers decides what was dropped: a failed one may have used another upstream.
-            call.dropped.length = 0;
-            return attempt(deployment);
-          },
-        );
-        finish = (ok) => {
-          outcome.finish(ok);
-          resolved.route.shadow?.recordPrimary(ok, ok ? 200 : 502, performance.now() - state.startedAt);
-        };
-        state.provider = outcome.deployment.provider.name;
-        state.model = outcome.deployment.model;
-        state.servedModel = outcome.resolved.model;
-        state.upstreamMs = performance.now() - started;
-        if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
-        state.attempts = outcome.attempts;
-        reply.header('x-relay-model', outcome.deployment.model);
-        reply.header('x-relay-provider', outcome.deployment.provider.name);
-        reply.header('x-relay-attempts', String(outcome.attempts));
-        if (outcome.resolved !== resolved) reply.header('x-relay-fallback', `${resolved.model}->${outcome.resolved.model}`);
-        if (call.dropped.length > 0) {
-          const dropped = [...new Set(call.dropped)];
-          reply.header('x-relay-dropped-params', dropped.join(','));
-          logger.info({ requestId: request.id, provider: outcome.deployment.provider.name, dropped }, 'parameters the upstream cannot honour were dropped');
-        }
-        return outcome;
-      } catch (error) {
-        if (error instanceof AttemptsExhaustedError) {
-          resolved.route.shadow?.recordPrimary(false, error.last.status ?? 502, performance.now() - state.startedAt);
-          state.attempts = error.attempts;
-          state.provider = error.last.provider;
-          state.servedModel = resolved.model;
-          reply.header('x-relay-attempts', String(error.attempts));
-          throw toClientError(error.last, request.id);
-        }
-        if (error instanceof CallAbortedError) {
-          throw new RelayError('The client closed the connection before the answer was ready.', {
-            status: 499,
-            type: 'invalid_request_error',
-            code: 'client_closed_request',
-          });
-        }
-        throw error;
+  return new RequestUpstreamCall(request, reply, services, resolved, options);
+}
+
+/**
+ * One object per request that is both the call and the attempt chain's options (its callbacks are
+ * methods, not closures made for every request).
+ */
+class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
+  readonly call: ProviderCall;
+  readonly primary: ResolvedModel;
+  readonly stickyKey: string;
+  readonly maxRetries: number;
+  readonly signal: CallSignal;
+  readonly deadline: number;
+  readonly priceOf: AttemptChainOptions['priceOf'];
+  private outcome: AttemptOutcome<unknown> | undefined;
+
+  constructor(
+    private readonly request: FastifyRequest,
+    private readonly reply: FastifyReply,
+    private readonly services: RelayServices,
+    resolved: ResolvedModel,
+    private readonly options: UpstreamCallOptions,
+  ) {
+    const { config } = services;
+    const state = request.relay;
+    const principal = state.principal!;
+    this.primary = resolved;
+    this.signal = new CallSignal();
+    this.stickyKey = typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : principal.id;
+    this.maxRetries = config.maxRetries;
+    this.deadline = Date.now() + config.deadlineMs;
+    this.priceOf = services.priceOf;
+    // One close listener per request (the server's) calls this one.
+    state.onClose = this;
+    const strictHeader = request.headers['x-relay-strict'];
+    this.call = {
+      signal: this.signal,
+      timeoutMs: config.timeoutMs,
+      requestId: request.id,
+      strict: config.strictParameters || strictHeader === '1' || strictHeader === 'true',
+      dropped: [],
+    };
+    state.requestedModel = resolved.requested;
+    state.model = resolved.model;
+  }
+
+  /** The response closed (`complete`: sent to the end): an unfinished call is aborted, the deployment released. */
+  closed(complete: boolean): void {
+    if (!complete) this.signal.abort();
+    const outcome = this.outcome;
+    if (outcome === undefined) return;
+    const ok = complete && this.request.relay.errorCode === undefined;
+    outcome.finish(ok);
+    this.primary.route.shadow?.recordPrimary(ok, ok ? 200 : 502, performance.now() - this.request.relay.startedAt);
+  }
+
+  fallbacks(kind: FallbackKind): readonly ResolvedModel[] {
+    return this.services.router.fallbacksFor(this.primary.model, kind, this.request.relay.principal!, this.options.fallbacks);
+  }
+
+  onAttemptFailed(error: UpstreamError, deployment: Deployment, number: number): void {
+    // Only the attempt that answers decides what was dropped: a failed one may have used another upstream.
+    this.call.dropped.length = 0;
+    publishAttemptFailed({ provider: deployment.provider.name, deployment: deployment.id, reason: error.reason });
+    this.services.logger.warn(
+      { requestId: this.request.id, deployment: deployment.id, attempt: number, reason: error.reason, status: error.status, detail: error.message },
+      'upstream attempt failed',
+    );
+  }
+
+  async run<T>(attempt: (deployment: Deployment) => Promise<T>): Promise<AttemptOutcome<T>> {
+    const { request, reply, primary: resolved, call } = this;
+    const state = request.relay;
+    const started = performance.now();
+    try {
+      const outcome = await runAttemptChain(this, attempt);
+      this.outcome = outcome;
+      state.provider = outcome.deployment.provider.name;
+      state.model = outcome.deployment.model;
+      state.servedModel = outcome.resolved.model;
+      state.upstreamMs = performance.now() - started;
+      if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
+      state.attempts = outcome.attempts;
+      reply.header('x-relay-model', outcome.deployment.model);
+      reply.header('x-relay-provider', outcome.deployment.provider.name);
+      reply.header('x-relay-attempts', String(outcome.attempts));
+      if (outcome.resolved !== resolved) reply.header('x-relay-fallback', `${resolved.model}->${outcome.resolved.model}`);
+      if (call.dropped.length > 0) {
+        const dropped = [...new Set(call.dropped)];
+        reply.header('x-relay-dropped-params', dropped.join(','));
+        this.services.logger.info({ requestId: request.id, provider: outcome.deployment.provider.name, dropped }, 'parameters the upstream cannot honour were dropped');
       }
-    },
-  };
+      return outcome;
+    } catch (error) {
+      if (error instanceof AttemptsExhaustedError) {
+        resolved.route.shadow?.recordPrimary(false, error.last.status ?? 502, performance.now() - state.startedAt);
+        state.attempts = error.attempts;
+        state.provider = error.last.provider;
+        state.servedModel = resolved.model;
+        reply.header('x-relay-attempts', String(error.attempts));
+        throw toClientError(error.last, request.id);
+      }
+      if (error instanceof CallAbortedError) {
+        throw new RelayError('The client closed the connection before the answer was ready.', {
+          status: 499,
+          type: 'invalid_request_error',
+          code: 'client_closed_request',
+        });
+      }
+      throw error;
+    }
+  }
 }
