@@ -77,37 +77,18 @@ export interface UpstreamJson {
 /**
  * One upstream POST whose answer is read whole as JSON: the same request, timeouts, abort and
  * classification as `postUpstream`, but the body is collected by a dispatch handler instead of
- * through a stream. A JSON answer is small and wanted whole, and the stream
- * (undici's body Readable, its events and the consume step) showed in the relay's profile.
+ * through a stream, and that handler settles the call's one promise with the parsed answer or the
+ * classified failure. A JSON answer is small and wanted whole, and the stream (undici's body
+ * Readable, its events and the consume step) showed in the relay's profile.
  */
-export async function postUpstreamJson(options: PostUpstreamOptions): Promise<UpstreamJson> {
-  const { call } = options;
-  let answer: CollectedAnswer;
-  try {
-    answer = await collect(options.dispatcher, upstreamRequest(options), call.signal);
-  } catch (error) {
-    throw classifyTransportError(error, options.provider, call.signal);
-  }
-  if (answer.statusCode < 200 || answer.statusCode >= 300) {
-    throw options.classifyError(answer.statusCode, answer.body.toString('utf8'), answer.headers, options.provider);
-  }
-  return { body: answer.body, parsed: parseJsonObject(answer.body, options.provider) };
-}
-
-interface CollectedAnswer {
-  statusCode: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** Dispatches a request and collects its whole answer; the signal aborts it at any point. */
-function collect(dispatcher: Dispatcher, request: Dispatcher.DispatchOptions, signal: AbortLike): Promise<CollectedAnswer> {
+export function postUpstreamJson(options: PostUpstreamOptions): Promise<UpstreamJson> {
   return new Promise((resolve, reject) => {
+    const signal = options.call.signal;
     if (signal.aborted) {
-      reject(new CallAbortedReason());
+      reject(classifyTransportError(new CallAbortedReason(), options.provider, signal));
       return;
     }
-    dispatcher.dispatch(request, new CollectingHandler(signal, resolve, reject));
+    options.dispatcher.dispatch(upstreamRequest(options), new CollectingHandler(options, resolve, reject));
   });
 }
 
@@ -122,17 +103,17 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   private readonly detach: () => void;
 
   constructor(
-    private readonly signal: AbortLike,
-    private readonly resolve: (answer: CollectedAnswer) => void,
+    private readonly options: PostUpstreamOptions,
+    private readonly resolve: (answer: UpstreamJson) => void,
     private readonly reject: (error: Error) => void,
   ) {
     // Aborted while still queued for a connection: fail now; the request is dropped when it starts.
-    this.detach = onAbort(signal, () => (this.controller === undefined ? this.fail(new CallAbortedReason()) : this.controller.abort(new CallAbortedReason())));
+    this.detach = onAbort(options.call.signal, () => (this.controller === undefined ? this.fail(new CallAbortedReason()) : this.controller.abort(new CallAbortedReason())));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.signal.aborted) controller.abort(new CallAbortedReason());
+    if (this.options.call.signal.aborted) controller.abort(new CallAbortedReason());
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -149,19 +130,26 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.detach();
-    const { chunks } = this;
-    this.resolve({ statusCode: this.statusCode, headers: this.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.length) });
+    const { chunks, options, statusCode } = this;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.length);
+    try {
+      if (statusCode < 200 || statusCode >= 300) throw options.classifyError(statusCode, body.toString('utf8'), this.headers, options.provider);
+      this.resolve({ body, parsed: parseJsonObject(body, options.provider) });
+    } catch (error) {
+      this.reject(error as Error);
+    }
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.fail(error);
   }
 
+  /** A transport failure (or the call aborted): classified as `postUpstream` classifies it. */
   private fail(error: Error): void {
     if (this.settled) return;
     this.settled = true;
     this.detach();
-    this.reject(error);
+    this.reject(classifyTransportError(error, this.options.provider, this.options.call.signal));
   }
 }
 

@@ -41,11 +41,8 @@ export class OpenAICompatibleProvider implements Provider {
     };
   }
 
-  async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
-    const answer = await this.postUpstreamJson('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call);
-    const parsed = answer.parsed;
-    // The answer was parsed once (for its usage); a caller that wants the object gets that one.
-    return { kind: 'json', body: answer.body, usage: readUsage(parsed.usage), completion: () => parsed as unknown as ChatCompletion };
+  chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
+    return this.postUpstreamJson('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call).then(toChatResult);
   }
 
   async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
@@ -87,9 +84,8 @@ export class OpenAICompatibleProvider implements Provider {
     });
   }
 
-  private async postJson(path: string, body: unknown, call: ProviderCall): Promise<JsonResult> {
-    const answer = await this.postUpstreamJson(path, body, call);
-    return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage) };
+  private postJson(path: string, body: unknown, call: ProviderCall): Promise<JsonResult> {
+    return this.postUpstreamJson(path, body, call).then(toJsonResult);
   }
 
   private postUpstreamJson(path: string, body: unknown, call: ProviderCall): Promise<UpstreamJson> {
@@ -115,3 +111,29 @@ export class OpenAICompatibleProvider implements Provider {
   }
 }
 
+
+function toJsonResult(answer: UpstreamJson): JsonResult {
+  return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage) };
+}
+
+/** A chat answer relayed as its bytes; the object parsed once (for its usage) is what a caller that wants it gets. */
+class JsonChatResult implements ChatResult {
+  readonly kind = 'json';
+  readonly body: Buffer;
+  readonly usage: ChatResult['usage'];
+  private readonly parsed: Record<string, unknown>;
+
+  constructor(answer: UpstreamJson) {
+    this.body = answer.body;
+    this.parsed = answer.parsed;
+    this.usage = readUsage(answer.parsed.usage);
+  }
+
+  completion(): ChatCompletion {
+    return this.parsed as unknown as ChatCompletion;
+  }
+}
+
+function toChatResult(answer: UpstreamJson): ChatResult {
+  return new JsonChatResult(answer);
+}

@@ -20,10 +20,12 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     const fallbacks = body.fallbacks;
     const chatRequest: ChatRequest = fallbacks === undefined ? body : withoutFallbacks(body);
     const resolved = services.router.resolve(chatRequest.model, request.relay.principal!);
-    await admitRequest(request, reply, services, resolved.model, {
+    const admitting = admitRequest(request, reply, services, resolved.model, {
       promptText: () => messagesText(chatRequest.messages),
       maxOutputTokens: chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? undefined,
     });
+    // Admitted at once (in memory) unless a store was asked: no turn of the event loop is spent waiting for nothing.
+    if (admitting !== undefined) await admitting;
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: chatRequest.user });
     resolved.route.shadow?.maybeMirror(chatRequest, services.config.timeoutMs, request.id);
     if (chatRequest.stream !== true) {
