@@ -256,4 +256,29 @@ describe('relay core through the official openai SDK', () => {
     })().catch(() => undefined);
     await expect.poll(() => upstream.requests[0]?.aborted, { timeout: 5000 }).toBe(true);
   });
+
+  it('reads a stream from the upstream only as fast as the client reads it, and loses nothing', async () => {
+    // 4000 events of 16 KB: 64 MB, far more than the sockets between upstream, relay and client hold.
+    const events = 4000;
+    upstream.next({ kind: 'firehose', chunks: events, chunkBytes: 16_384 });
+    const response = await request(`${relay.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    });
+    expect(response.statusCode).toBe(200);
+    // The client reads nothing for a while: the upstream is held back, not drained into the relay's memory.
+    await expect.poll(() => upstream.firehoseWritten, { timeout: 5000 }).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const writtenWhileIdle = upstream.firehoseWritten;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(upstream.firehoseWritten).toBe(writtenWhileIdle);
+    expect(writtenWhileIdle).toBeLessThan(events / 2);
+    // Then it reads: every event arrives whole, in order, and the stream ends with [DONE].
+    const received = (await response.body.text()).split('\n\n').filter((event) => event !== '');
+    // Counted before asserting: a failure must not print 64 MB.
+    const whole = received.filter((event) => event.startsWith('data: {') && event.endsWith('"finish_reason":null}]}') && event.includes(`"content":"${'x'.repeat(16_384)}"`)).length;
+    expect({ whole, last: received.at(-1), count: received.length }).toEqual({ whole: events, last: 'data: [DONE]', count: events + 2 });
+    expect(upstream.firehoseWritten).toBe(events);
+  });
 });

@@ -73,6 +73,14 @@ interface KeyCounters {
   rpm: string;
   tpm: string;
   parallel: string;
+  /** The budget counter of the last period seen (the name changes once a day or month). */
+  budgetPeriod: string | undefined;
+  budget: string | undefined;
+  /** The limits as header values, kept with the limit they were written from (a key's limits can be changed). */
+  rpmLimit: number | undefined;
+  rpmHeader: string;
+  tpmLimit: number | undefined;
+  tpmHeader: string;
 }
 
 const keyCounters = new Map<string, KeyCounters>();
@@ -81,7 +89,17 @@ function countersOf(principalId: string): KeyCounters {
   let counters = keyCounters.get(principalId);
   if (counters === undefined) {
     if (keyCounters.size >= 10_000) keyCounters.clear();
-    counters = { rpm: `rpm:${principalId}`, tpm: `tpm:${principalId}`, parallel: `parallel:${principalId}` };
+    counters = {
+      rpm: `rpm:${principalId}`,
+      tpm: `tpm:${principalId}`,
+      parallel: `parallel:${principalId}`,
+      budgetPeriod: undefined,
+      budget: undefined,
+      rpmLimit: undefined,
+      rpmHeader: '',
+      tpmLimit: undefined,
+      tpmHeader: '',
+    };
     keyCounters.set(principalId, counters);
   }
   return counters;
@@ -166,7 +184,11 @@ export class AdmissionControl {
     if (budget !== undefined) {
       const period = budgetPeriod(budget.period, now);
       const endsAt = period.endsAt;
-      budgetCounter = budgetKey(principal.id, period.key);
+      if (names.budgetPeriod !== period.key) {
+        names.budgetPeriod = period.key;
+        names.budget = budgetKey(principal.id, period.key);
+      }
+      budgetCounter = names.budget as string;
       counters.push({
         key: budgetCounter,
         kind: 'budget',
@@ -246,11 +268,19 @@ export function creditKey(accountId: string): string {
 function rateLimitHeaders(principal: Principal, names: KeyCounters, remaining: Record<string, number>): Record<string, string> {
   const headers: Record<string, string> = {};
   if (principal.rpm !== undefined) {
-    headers['x-ratelimit-limit-requests'] = String(principal.rpm);
+    if (names.rpmLimit !== principal.rpm) {
+      names.rpmLimit = principal.rpm;
+      names.rpmHeader = String(principal.rpm);
+    }
+    headers['x-ratelimit-limit-requests'] = names.rpmHeader;
     headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[names.rpm] ?? 0));
   }
   if (principal.tpm !== undefined) {
-    headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
+    if (names.tpmLimit !== principal.tpm) {
+      names.tpmLimit = principal.tpm;
+      names.tpmHeader = String(principal.tpm);
+    }
+    headers['x-ratelimit-limit-tokens'] = names.tpmHeader;
     headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[names.tpm] ?? 0));
   }
   return headers;

@@ -38,12 +38,12 @@ export class AccessLog {
     if (!this.enabled()) return;
     let text = `{"level":"info","time":"${this.isoTime()}"${this.base},"requestId":${JSON.stringify(end.requestId)}`;
     if (ledgerId !== undefined) text += `,"ledgerId":${JSON.stringify(ledgerId)}`;
-    text += `,"method":${JSON.stringify(method)},"path":${JSON.stringify(path)}`;
-    if (end.principalName !== undefined) text += `,"keyName":${JSON.stringify(end.principalName)}`;
-    if (end.model !== undefined) text += `,"model":${JSON.stringify(end.model)}`;
-    if (end.provider !== undefined) text += `,"provider":${JSON.stringify(end.provider)}`;
+    text += `,"method":${quoted(method)},"path":${quoted(path)}`;
+    if (end.principalName !== undefined) text += `,"keyName":${quoted(end.principalName)}`;
+    if (end.model !== undefined) text += `,"model":${quoted(end.model)}`;
+    if (end.provider !== undefined) text += `,"provider":${quoted(end.provider)}`;
     text += `,"status":${number(end.status)}`;
-    if (end.errorCode !== undefined) text += `,"errorCode":${JSON.stringify(end.errorCode)}`;
+    if (end.errorCode !== undefined) text += `,"errorCode":${quoted(end.errorCode)}`;
     text += `,"stream":${end.stream},"attempts":${number(end.attempts)}`;
     if (end.usage !== undefined) text += `,"promptTokens":${number(end.usage.prompt_tokens)},"completionTokens":${number(end.usage.completion_tokens)}`;
     text += `,"durationMs":${number(Math.round(end.durationMs * 100) / 100)}`;
@@ -77,6 +77,23 @@ export class AccessLog {
     }
     return this.lastTime;
   }
+}
+
+/**
+ * Values that repeat from line to line (methods, routes, key, model and provider names, error
+ * codes) as JSON strings, encoded once each rather than on every line. Bounded: a client that sends
+ * many model names costs a clear now and then, never unbounded memory.
+ */
+const quotedValues = new Map<string, string>();
+
+function quoted(value: string): string {
+  let json = quotedValues.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    if (quotedValues.size >= 1_000) quotedValues.clear();
+    quotedValues.set(value, json);
+  }
+  return json;
 }
 
 /** A number as JSON (a non-finite one, which JSON cannot hold, as null). */

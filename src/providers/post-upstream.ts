@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamError } from '../spec/relay-error.js';
 import { onAbort, type AbortLike } from './call-signal.js';
-import type { ProviderCall } from './provider.js';
+import type { ProviderCall, StreamPart } from './provider.js';
 import { classifyTransportError } from './upstream-failure.js';
 
 export interface PostUpstreamOptions {
@@ -92,28 +92,40 @@ export function postUpstreamJson(options: PostUpstreamOptions): Promise<Upstream
   });
 }
 
-/** undici's handler of one collected answer: one object per call, its methods on the prototype. */
-class CollectingHandler implements Dispatcher.DispatchHandler {
-  private readonly chunks: Buffer[] = [];
-  private length = 0;
-  private statusCode = 0;
-  private headers: IncomingHttpHeaders = {};
-  private controller: Dispatcher.DispatchController | undefined;
-  private settled = false;
-  private readonly detach: () => void;
+/** What every handler of an upstream call does: the call's signal aborts the request, queued or running. */
+abstract class UpstreamCallHandler implements Dispatcher.DispatchHandler {
+  protected controller: Dispatcher.DispatchController | undefined;
+  protected readonly detach: () => void;
 
-  constructor(
-    private readonly options: PostUpstreamOptions,
-    private readonly resolve: (answer: UpstreamJson) => void,
-    private readonly reject: (error: Error) => void,
-  ) {
+  constructor(protected readonly options: PostUpstreamOptions) {
     // Aborted while still queued for a connection: fail now; the request is dropped when it starts.
-    this.detach = onAbort(options.call.signal, () => (this.controller === undefined ? this.fail(new CallAbortedReason()) : this.controller.abort(new CallAbortedReason())));
+    this.detach = onAbort(options.call.signal, () =>
+      this.controller === undefined ? this.onResponseError(undefined, new CallAbortedReason()) : this.controller.abort(new CallAbortedReason()),
+    );
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.options.call.signal.aborted) controller.abort(new CallAbortedReason());
+  }
+
+  abstract onResponseError(controller: Dispatcher.DispatchController | undefined, error: Error): void;
+}
+
+/** undici's handler of one collected answer: one object per call, its methods on the prototype. */
+class CollectingHandler extends UpstreamCallHandler {
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+  private statusCode = 0;
+  private headers: IncomingHttpHeaders = {};
+  private settled = false;
+
+  constructor(
+    options: PostUpstreamOptions,
+    private readonly resolve: (answer: UpstreamJson) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    super(options);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -140,7 +152,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     this.fail(error);
   }
 
@@ -150,6 +162,168 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     this.settled = true;
     this.detach();
     this.reject(classifyTransportError(error, this.options.provider, this.options.call.signal));
+  }
+}
+
+/** Turns the bytes of a streamed answer into parts, read by read. */
+export interface StreamReader {
+  /** Reads the bytes of one upstream read, handing each part they complete to `emit`; throws an `UpstreamError` for an error event. */
+  push(chunk: Buffer, emit: (part: StreamPart) => void): void;
+  /** The body ended: throws when the stream was cut (it did not end as its format ends). */
+  end(): void;
+}
+
+/**
+ * One upstream POST whose 2xx answer is a stream, read as parts through an async iterator: resolves
+ * once the upstream accepted the stream (its status line and headers), with an iterator whose parts
+ * come from `reader`. The body is read by a dispatch handler, not through undici's body Readable and
+ * its async iterator: each read becomes parts at once and goes to the waiting consumer, with no
+ * stream machinery, events or chain of promises per read (which made most of a relayed chunk's
+ * cost). Back-pressure: while the consumer has parts it has not taken, the upstream socket is not
+ * read. Errors are classified as `postUpstream` classifies them; an error answer is read whole.
+ */
+export function postUpstreamStream(options: PostUpstreamOptions, reader: StreamReader): Promise<AsyncIterator<StreamPart>> {
+  return new Promise((resolve, reject) => {
+    const signal = options.call.signal;
+    if (signal.aborted) {
+      reject(classifyTransportError(new CallAbortedReason(), options.provider, signal));
+      return;
+    }
+    options.dispatcher.dispatch(upstreamRequest(options), new StreamingAnswer(options, reader, resolve, reject));
+  });
+}
+
+/** The handler of one streamed answer, and the iterator of its parts. */
+class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<StreamPart> {
+  private statusCode = 0;
+  private headers: IncomingHttpHeaders = {};
+  /** The body of an error answer, read whole to classify it. */
+  private errorBody: Buffer[] | undefined;
+  private accepted = false;
+  /** Parts read and not yet taken (rarely more than one). */
+  private readonly parts: StreamPart[] = [];
+  private failure: Error | undefined;
+  private ended = false;
+  /** The consumer stopped (`return`): nothing more is read or delivered. */
+  private closed = false;
+  private waiting: { resolve: (result: IteratorResult<StreamPart>) => void; reject: (error: Error) => void } | undefined;
+  private readonly emit = (part: StreamPart): void => {
+    const waiting = this.waiting;
+    if (waiting !== undefined) {
+      this.waiting = undefined;
+      waiting.resolve({ value: part, done: false });
+    } else {
+      this.parts.push(part);
+    }
+  };
+
+  constructor(
+    options: PostUpstreamOptions,
+    private readonly reader: StreamReader,
+    private readonly accept: (parts: AsyncIterator<StreamPart>) => void,
+    private readonly refuse: (error: Error) => void,
+  ) {
+    super(options);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+    if (statusCode >= 200 && statusCode < 300) {
+      this.accepted = true;
+      this.accept(this);
+    } else {
+      this.errorBody = [];
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.errorBody !== undefined) {
+      this.errorBody.push(chunk);
+      return;
+    }
+    if (this.closed || this.failure !== undefined) return;
+    try {
+      this.reader.push(chunk, this.emit);
+    } catch (error) {
+      // An error event: the stream fails with it, and the upstream request stops here.
+      this.fail(error as Error);
+      controller.abort(error as Error);
+      return;
+    }
+    if (this.parts.length > 0 && !controller.paused) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.detach();
+    const { errorBody, options } = this;
+    if (errorBody !== undefined) {
+      this.refuse(options.classifyError(this.statusCode, Buffer.concat(errorBody).toString('utf8'), this.headers, options.provider));
+      return;
+    }
+    if (this.closed || this.failure !== undefined) return;
+    try {
+      this.reader.end();
+      this.ended = true;
+      this.wake();
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    this.detach();
+    const { options } = this;
+    if (!this.accepted) {
+      // Before a 2xx status line (or while reading an error answer, classified by its status alone).
+      this.refuse(this.errorBody === undefined ? classifyTransportError(error, options.provider, options.call.signal) : options.classifyError(this.statusCode, '', this.headers, options.provider));
+      return;
+    }
+    this.fail(classifyTransportError(error, options.provider, options.call.signal));
+  }
+
+  next(): Promise<IteratorResult<StreamPart>> {
+    let part = this.parts.shift();
+    if (part === undefined && this.controller?.paused === true) {
+      // Reading resumes at once: what the socket already holds may become parts before this returns.
+      this.controller.resume();
+      part = this.parts.shift();
+    }
+    if (part !== undefined) {
+      if (this.parts.length === 0 && this.controller?.paused === true) this.controller.resume();
+      return Promise.resolve({ value: part, done: false });
+    }
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.ended || this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  /** The consumer stops early (the client left, or it failed): the upstream request is aborted. */
+  return(): Promise<IteratorResult<StreamPart>> {
+    if (!this.closed) {
+      this.closed = true;
+      this.parts.length = 0;
+      if (!this.ended && this.failure === undefined) this.controller?.abort(new CallAbortedReason());
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Fails the stream once: after the parts already read, the consumer gets this error. */
+  private fail(error: Error): void {
+    if (this.failure !== undefined || this.ended) return;
+    this.failure = error;
+    this.wake();
+  }
+
+  /** Tells a waiting consumer that no part will come (the end, or the failure). */
+  private wake(): void {
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    this.waiting = undefined;
+    if (this.failure !== undefined) waiting.reject(this.failure);
+    else waiting.resolve({ value: undefined, done: true });
   }
 }
 

@@ -18,7 +18,9 @@ export type Behaviour =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: 'reset' }
   | { kind: 'hang' }
-  | { kind: 'stream'; chunks?: number; delayMs?: number; cutAfter?: number };
+  | { kind: 'stream'; chunks?: number; delayMs?: number; cutAfter?: number }
+  /** A stream of `chunks` events of about `chunkBytes` each, written as fast as the connection takes them (waiting for `drain`). */
+  | { kind: 'firehose'; chunks: number; chunkBytes: number };
 
 /**
  * An OpenAI-compatible upstream for tests: answers chat completions (JSON and SSE with
@@ -33,6 +35,8 @@ export type Behaviour =
  */
 export class MockOpenAIUpstream {
   readonly requests: ReceivedRequest[] = [];
+  /** Events a `firehose` stream has handed to its connection so far. */
+  firehoseWritten = 0;
   private readonly script: Behaviour[] = [];
   private server: Server | undefined;
   private streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
@@ -66,6 +70,7 @@ export class MockOpenAIUpstream {
     this.requests.length = 0;
     this.script.length = 0;
     this.streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
+    this.firehoseWritten = 0;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -97,6 +102,7 @@ export class MockOpenAIUpstream {
     const path = received.path.replace(/^\/v1/, '');
     const model = String(received.body.model ?? 'unknown');
     if (path === '/chat/completions') {
+      if (received.body.stream === true && behaviour.kind === 'firehose') return this.firehose(received, response, behaviour);
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       return json(response, chatCompletion(model, received.body));
     }
@@ -122,6 +128,24 @@ export class MockOpenAIUpstream {
     if (path === '/models') return json(response, { object: 'list', data: [{ id: 'gpt-4.1', object: 'model', created: 1, owned_by: 'mock' }] });
     response.writeHead(404, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ error: { message: `no route ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } }));
+  }
+
+  private async firehose(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'firehose' }>): Promise<void> {
+    const model = String(received.body.model);
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    const content = 'x'.repeat(behaviour.chunkBytes);
+    for (let index = 0; index < behaviour.chunks; index++) {
+      if (response.destroyed) return;
+      const event = { id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta: { content }, finish_reason: null }] };
+      this.firehoseWritten++;
+      if (!response.write(`data: ${JSON.stringify(event)}\n\n`)) await new Promise((resolve) => response.once('drain', resolve));
+    }
+    response.write(`data: ${JSON.stringify({ id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+    if ((received.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true) {
+      const usage = { prompt_tokens: 9, completion_tokens: behaviour.chunks, total_tokens: 9 + behaviour.chunks };
+      response.write(`data: ${JSON.stringify({ id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1, model, choices: [], usage })}\n\n`);
+    }
+    response.end('data: [DONE]\n\n');
   }
 
   private async stream(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'stream' }>): Promise<void> {

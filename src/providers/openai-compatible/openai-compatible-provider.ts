@@ -2,11 +2,11 @@ import type { Dispatcher } from 'undici';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { readUsage } from '../../spec/read-usage.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
-import { postUpstream, postUpstreamJson, type UpstreamJson } from '../post-upstream.js';
+import { postUpstream, postUpstreamJson, postUpstreamStream, type UpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyOpenAIError } from './classify-openai-error.js';
-import { readOpenAIStream } from './read-openai-stream.js';
-import { relayOpenAIStream } from './relay-openai-stream.js';
+import { OpenAIEventReader } from './read-openai-stream.js';
+import { OpenAIRawEventReader } from './relay-openai-stream.js';
 
 /** Small differences between OpenAI-compatible servers, so that vendors stay configurations, not copies. */
 export interface OpenAICompatibleQuirks {
@@ -24,6 +24,7 @@ export class OpenAICompatibleProvider implements Provider {
   readonly name: string;
   private readonly baseUrl: string;
   private readonly headers: Record<string, string>;
+  private readonly streamHeaders: Record<string, string>;
   private readonly dispatcher: Dispatcher;
   private readonly quirks: OpenAICompatibleQuirks;
   private readonly urls = new Map<string, string>();
@@ -39,21 +40,21 @@ export class OpenAICompatibleProvider implements Provider {
       accept: 'application/json',
       ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
     };
+    this.streamHeaders = { ...this.headers, accept: 'text/event-stream' };
   }
 
   chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
     return this.postUpstreamJson('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call).then(toChatResult);
   }
 
-  async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
+  chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
     const body: Record<string, unknown> = { ...chatRequest, model, stream: true };
     if (this.quirks.streamUsage) body.stream_options = { ...(chatRequest.stream_options ?? {}), include_usage: true };
-    const response = await this.post('/chat/completions', body, call, 'text/event-stream');
-    const parts =
-      call.passthrough === undefined
-        ? readOpenAIStream(response.body, this.name, call.signal)
-        : relayOpenAIStream(response.body, this.name, call.signal, call.passthrough.includeUsage);
-    return parts[Symbol.asyncIterator]();
+    const reader = call.passthrough === undefined ? new OpenAIEventReader(this.name) : new OpenAIRawEventReader(this.name, call.passthrough.includeUsage);
+    return postUpstreamStream(
+      { url: this.url('/chat/completions'), dispatcher: this.dispatcher, headers: this.streamHeaders, body, call, provider: this.name, classifyError: classifyOpenAIError },
+      reader,
+    );
   }
 
   async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
@@ -76,7 +77,7 @@ export class OpenAICompatibleProvider implements Provider {
     return postUpstream({
       url: this.url(path),
       dispatcher: this.dispatcher,
-      headers: accept === 'application/json' ? this.headers : { ...this.headers, accept },
+      headers: accept === 'application/json' ? this.headers : this.streamHeaders,
       body,
       call,
       provider: this.name,

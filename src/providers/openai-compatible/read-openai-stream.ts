@@ -1,49 +1,50 @@
 import { readUsage } from '../../spec/read-usage.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
-import type { AbortLike } from '../call-signal.js';
 import type { StreamPart } from '../provider.js';
-import { classifyTransportError } from '../upstream-failure.js';
+import type { StreamReader } from '../post-upstream.js';
 
 const usagePattern = /"usage"\s*:\s*\{/;
 const finishPattern = /"finish_reason"\s*:\s*"/;
 
 /**
- * Turns the SSE body of an OpenAI-compatible chat stream into stream parts. Chunks pass through as
- * the exact JSON text the upstream sent; only a chunk that carries usage (or an error) is parsed.
- * A stream that ends without `[DONE]` and without a finish reason was cut, and fails as such; a
- * failure while reading the body (a reset, an idle timeout) is classified as an upstream failure
- * here, in the one generator each chunk passes through.
+ * Turns the SSE body of an OpenAI-compatible chat stream into stream parts, event by event. Chunks
+ * pass through as the exact JSON text the upstream sent; only a chunk that carries usage (or an
+ * error) is parsed. A stream that ends without `[DONE]` and without a finish reason was cut, and
+ * fails as such.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
-export async function* readOpenAIStream(body: AsyncIterable<Buffer>, provider: string, signal: AbortLike): AsyncGenerator<StreamPart> {
-  const parser = new SseParser();
-  let finished = false;
-  try {
-    for await (const chunk of body) {
-      for (const event of parser.push(chunk)) {
-        const data = event.data;
-        if (data === '[DONE]') {
-          finished = true;
-          continue;
-        }
-        if (data.startsWith('{"error"') || (event.event === 'error' && data.includes('"error"'))) {
-          throw streamError(data, provider);
-        }
-        if (!finished && finishPattern.test(data)) finished = true;
-        if (usagePattern.test(data)) {
-          const { usage, usageOnly } = readUsageChunk(data);
-          yield { data, usage, usageOnly };
-        } else {
-          yield { data };
-        }
+export class OpenAIEventReader implements StreamReader {
+  private readonly parser = new SseParser();
+
+  constructor(
+    private readonly provider: string,
+    /** Whether the stream already ended properly (a reader taking over another's stream). */
+    private finished = false,
+  ) {}
+
+  push(chunk: Buffer, emit: (part: StreamPart) => void): void {
+    for (const event of this.parser.push(chunk)) {
+      const data = event.data;
+      if (data === '[DONE]') {
+        this.finished = true;
+        continue;
+      }
+      if (data.startsWith('{"error"') || (event.event === 'error' && data.includes('"error"'))) {
+        throw streamError(data, this.provider);
+      }
+      if (!this.finished && finishPattern.test(data)) this.finished = true;
+      if (usagePattern.test(data)) {
+        const { usage, usageOnly } = readUsageChunk(data);
+        emit({ data, usage, usageOnly });
+      } else {
+        emit({ data });
       }
     }
-  } catch (error) {
-    throw classifyTransportError(error, provider, signal);
   }
-  if (!finished) {
-    throw new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
+
+  end(): void {
+    if (!this.finished) throw new UpstreamError(`${this.provider}: the stream ended before [DONE]`, { reason: 'network', provider: this.provider });
   }
 }
 
