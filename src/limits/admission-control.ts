@@ -140,11 +140,12 @@ export class AdmissionControl {
   }
 
   /**
-   * Reserves, or throws the refusal (429 with `retry-after`, or 400 for an unpriced model). Undefined
-   * when the key has no limits at all. Answers at once (no promise) when the limit store answers in
+   * Reserves the request's worst case (its prompt, read only here, and `maxOutputTokens`), or throws
+   * the refusal (429 with `retry-after`, or 400 for an unpriced model). Undefined when the key has no
+   * limits at all. Answers at once (no promise) when the limit store answers in
    * memory and the account's currency is known.
    */
-  admit(principal: Principal, model: string, estimateOf: () => AdmissionEstimate, requestId: string): Admission | undefined | Promise<Admission | undefined> {
+  admit(principal: Principal, model: string, promptText: () => string, maxOutputTokens: number, requestId: string): Admission | undefined | Promise<Admission | undefined> {
     const metered = isMetered(principal);
     if (!metered && principal.rpm === undefined && principal.tpm === undefined && principal.maxParallel === undefined) return undefined;
     const price = this.options.prices.price(model);
@@ -155,7 +156,9 @@ export class AdmissionControl {
       );
     }
     const now = this.now();
-    const estimate = estimateOf();
+    // Deliberately high — UTF-8 bytes ÷ 3, about one token per CJK character and 1.5× for English —
+    // because a reservation may be generous but must not be short; the settle step charges the real usage.
+    const estimate: AdmissionEstimate = { promptTokens: Math.ceil(Buffer.byteLength(promptText()) / 3), maxOutputTokens };
     const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
     if (accountCurrency instanceof Promise) {
       return accountCurrency.then((currency) => this.reserve(principal, price, estimate, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));

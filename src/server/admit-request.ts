@@ -14,21 +14,11 @@ export interface PromptEstimate {
  * budget and balance (or throws the 429), and puts OpenAI's `x-ratelimit-*` headers on the answer.
  * Returns a promise only while a store or a lookup is awaited (with the in-memory store, only for
  * the first request of an account whose currency is not known yet).
- * Keys without limits skip this at no cost. The prompt estimate is deliberately high — UTF-8 bytes ÷ 3,
- * about one token per CJK character and 1.5× for English — because a reservation may be generous
- * but must not be short; the settle step charges the real usage.
+ * Keys without limits skip this at no cost (the prompt is read only when a key has limits).
  */
 export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
   request.relay.promptText = estimate.promptText;
-  const admitted = services.admission.admit(
-    request.relay.principal!,
-    model,
-    () => ({
-      promptTokens: Math.ceil(Buffer.byteLength(estimate.promptText()) / 3),
-      maxOutputTokens: estimate.maxOutputTokens ?? services.billing.defaultMaxTokens,
-    }),
-    request.relay.meterId,
-  );
+  const admitted = services.admission.admit(request.relay.principal!, model, estimate.promptText, estimate.maxOutputTokens ?? services.billing.defaultMaxTokens, request.relay.meterId);
   if (admitted instanceof Promise) return admitted.then((admission) => hold(request, reply, admission));
   hold(request, reply, admitted);
   return undefined;

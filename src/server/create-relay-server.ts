@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Agent } from 'undici';
 import { authenticate } from '../auth/authenticate.js';
@@ -74,6 +75,10 @@ export interface CreateRelayServerOptions {
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
+const requestOfResponse = Symbol('relay request');
+/** A raw response that knows its request, for the one close listener all responses share. */
+type ResponseOfRequest = ServerResponse & { [requestOfResponse]: FastifyRequest };
 
 /**
  * Request bodies are validated by TypeBox and no route has a response schema. Given both compilers,
@@ -217,15 +222,20 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
   const dashboardSessions = new DashboardSessions();
   // A callback hook, not an async one: it runs for every request and has nothing to wait for.
+  // One listener for every response (not a closure, nor a `once` wrapper, per request): it finds its request on the response.
+  const onResponseClose = function (this: ResponseOfRequest): void {
+    const request = this[requestOfResponse];
+    inflight.requests--;
+    finishRequest(request, this.headersSent ? this.statusCode : 499, !this.writableFinished, services, accessLog);
+    request.relay.onClose?.closed(this.writableFinished);
+  };
   app.addHook('onRequest', (request, reply, done) => {
     request.relay = newRequestState(request.headers['x-request-id'] === request.id ? newRequestId() : request.id);
     reply.header('x-request-id', request.id);
     inflight.requests++;
-    reply.raw.once('close', () => {
-      inflight.requests--;
-      finishRequest(request, reply.raw.headersSent ? reply.raw.statusCode : 499, !reply.raw.writableFinished, services, accessLog);
-      request.relay.onClose?.closed(reply.raw.writableFinished);
-    });
+    // A response closes once: the listener stays attached and goes with the response.
+    (reply.raw as ResponseOfRequest)[requestOfResponse] = request;
+    reply.raw.on('close', onResponseClose);
     try {
       if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
       else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
