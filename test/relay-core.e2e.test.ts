@@ -282,3 +282,42 @@ describe('relay core through the official openai SDK', () => {
     expect(upstream.firehoseWritten).toBe(events);
   });
 });
+
+describe('per-attempt timeout (TIMEOUT_MS)', () => {
+  const upstream = new MockOpenAIUpstream();
+  let relay: StartedRelay;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    await upstream.start();
+    relay = await startRelay({ HOLYSHEEP_API_KEY: upstreamKey, HOLYSHEEP_BASE_URL: upstream.url, TIMEOUT_MS: '300', MAX_RETRIES: '0' });
+    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+  });
+  beforeEach(() => upstream.reset());
+
+  it('answers 504 upstream_timeout when the upstream sends no status line in time', async () => {
+    upstream.next({ kind: 'hang' });
+    const error = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(504);
+    expect((error as APIError).code).toBe('upstream_timeout');
+  });
+
+  it('ends a stream whose upstream goes quiet for longer than the timeout with one error event', async () => {
+    // The first event leaves at once, the next only after a second: the stream is committed, then times out.
+    upstream.next({ kind: 'stream', chunks: 3, delayMs: 1000 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+    let chunks = 0;
+    const error = await (async () => {
+      for await (const _chunk of stream) chunks++;
+    })().catch((caught: unknown) => caught);
+    expect(chunks).toBe(1);
+    expect(error).toBeInstanceOf(APIError);
+    expect(String((error as APIError).message)).toContain('did not answer in time');
+    await expect.poll(() => relay.logs.filter((line) => line.msg === 'request').at(-1), { timeout: 5000 }).toMatchObject({ errorCode: 'upstream_timeout', stream: true });
+  });
+});
