@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamError } from '../spec/relay-error.js';
-import { onAbort, type AbortLike } from './call-signal.js';
+import { onAbort } from './call-signal.js';
 import type { ProviderCall, StreamPart } from './provider.js';
 import { classifyTransportError } from './upstream-failure.js';
 
