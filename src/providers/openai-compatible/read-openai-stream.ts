@@ -44,7 +44,7 @@ export class OpenAIEventReader implements StreamReader {
   }
 
   end(): void {
-    if (!this.finished) throw new UpstreamError(`${this.provider}: the stream ended before [DONE]`, { reason: 'network', provider: this.provider });
+    if (!this.finished) throw streamCut(this.provider);
   }
 }
 
@@ -61,6 +61,11 @@ export function readUsageChunk(data: string): { usage: StreamPart['usage']; usag
     parsed = undefined;
   }
   return { usage: readUsage(parsed?.usage), usageOnly: Array.isArray(parsed?.choices) && parsed.choices.length === 0 };
+}
+
+/** A stream that ended without `[DONE]` and without a finish reason: it was cut. */
+export function streamCut(provider: string): UpstreamError {
+  return new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
 }
 
 export function streamError(data: string, provider: string): UpstreamError {

@@ -1,8 +1,7 @@
-import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser, type SseEvent } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
 import type { StreamReader } from '../post-upstream.js';
-import { OpenAIEventReader, readUsageChunk, streamError } from './read-openai-stream.js';
+import { OpenAIEventReader, readUsageChunk, streamCut, streamError } from './read-openai-stream.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -98,7 +97,7 @@ export class OpenAIRawEventReader implements StreamReader {
 
   end(): void {
     if (this.eventByEvent !== undefined) this.eventByEvent.end();
-    else if (!this.finished) throw new UpstreamError(`${this.provider}: the stream ended before [DONE]`, { reason: 'network', provider: this.provider });
+    else if (!this.finished) throw streamCut(this.provider);
   }
 }
 
