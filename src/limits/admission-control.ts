@@ -76,11 +76,6 @@ interface KeyCounters {
   /** The budget counter of the last period seen (the name changes once a day or month). */
   budgetPeriod: string | undefined;
   budget: string | undefined;
-  /** The limits as header values, kept with the limit they were written from (a key's limits can be changed). */
-  rpmLimit: number | undefined;
-  rpmHeader: string;
-  tpmLimit: number | undefined;
-  tpmHeader: string;
 }
 
 const keyCounters = new Map<string, KeyCounters>();
@@ -95,10 +90,6 @@ function countersOf(principalId: string): KeyCounters {
       parallel: `parallel:${principalId}`,
       budgetPeriod: undefined,
       budget: undefined,
-      rpmLimit: undefined,
-      rpmHeader: '',
-      tpmLimit: undefined,
-      tpmHeader: '',
     };
     keyCounters.set(principalId, counters);
   }
@@ -271,19 +262,11 @@ export function creditKey(accountId: string): string {
 function rateLimitHeaders(principal: Principal, names: KeyCounters, remaining: Record<string, number>): Record<string, string> {
   const headers: Record<string, string> = {};
   if (principal.rpm !== undefined) {
-    if (names.rpmLimit !== principal.rpm) {
-      names.rpmLimit = principal.rpm;
-      names.rpmHeader = String(principal.rpm);
-    }
-    headers['x-ratelimit-limit-requests'] = names.rpmHeader;
+    headers['x-ratelimit-limit-requests'] = String(principal.rpm);
     headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[names.rpm] ?? 0));
   }
   if (principal.tpm !== undefined) {
-    if (names.tpmLimit !== principal.tpm) {
-      names.tpmLimit = principal.tpm;
-      names.tpmHeader = String(principal.tpm);
-    }
-    headers['x-ratelimit-limit-tokens'] = names.tpmHeader;
+    headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
     headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[names.tpm] ?? 0));
   }
   return headers;

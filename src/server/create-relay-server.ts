@@ -221,7 +221,6 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     options.accessLog ?? new AccessLog((options.logger as unknown as Record<symbol, LineSink>)[pino.symbols.streamSym] as LineSink, () => options.logger.isLevelEnabled('info'));
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
   const dashboardSessions = new DashboardSessions();
-  // A callback hook, not an async one: it runs for every request and has nothing to wait for.
   // One listener for every response (not a closure, nor a `once` wrapper, per request): it finds its request on the response.
   const onResponseClose = function (this: ResponseOfRequest): void {
     const request = this[requestOfResponse];
@@ -229,6 +228,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     finishRequest(request, this.headersSent ? this.statusCode : 499, !this.writableFinished, services, accessLog);
     request.relay.onClose?.closed(this.writableFinished);
   };
+  // A callback hook, not an async one: it runs for every request and has nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
     request.relay = newRequestState(request.headers['x-request-id'] === request.id ? newRequestId() : request.id);
     reply.header('x-request-id', request.id);

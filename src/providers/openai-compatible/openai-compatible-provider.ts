@@ -63,7 +63,7 @@ export class OpenAICompatibleProvider implements Provider {
 
   async completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
     if (body.stream === true) {
-      const response = await this.post('/completions', { ...body, model }, call, 'text/event-stream');
+      const response = await this.postForStream('/completions', { ...body, model }, call);
       return {
         kind: 'raw-stream',
         body: guardUpstreamBody(response.body, this.name, call.signal),
@@ -73,11 +73,12 @@ export class OpenAICompatibleProvider implements Provider {
     return this.postJson('/completions', { ...body, model }, call);
   }
 
-  private post(path: string, body: unknown, call: ProviderCall, accept = 'application/json'): Promise<Dispatcher.ResponseData> {
+  /** A POST whose answer is read as a stream of bytes (the legacy completions endpoint's SSE). */
+  private postForStream(path: string, body: unknown, call: ProviderCall): Promise<Dispatcher.ResponseData> {
     return postUpstream({
       url: this.url(path),
       dispatcher: this.dispatcher,
-      headers: accept === 'application/json' ? this.headers : this.streamHeaders,
+      headers: this.streamHeaders,
       body,
       call,
       provider: this.name,
@@ -111,7 +112,6 @@ export class OpenAICompatibleProvider implements Provider {
     return url;
   }
 }
-
 
 function toJsonResult(answer: UpstreamJson): JsonResult {
   return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage) };
