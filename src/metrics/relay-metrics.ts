@@ -1,7 +1,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AttemptFailedEvent, RequestEndEvent, RequestMeteredEvent } from '../observability/relay-events.js';
-import { RequestCounter, RequestHistogram } from './request-series.js';
+import { RequestCounter, RequestHistogram, type CounterSeries, type HistogramSeries } from './request-series.js';
 
 /** Live state the metrics read when scraped (nothing is pushed on the request path for these). */
 export interface MetricsSources {
@@ -13,6 +13,34 @@ export interface MetricsSources {
   limitsDegraded(): boolean;
   /** Whether a model name is one the relay lists (catalogue, routes, aliases): others are labelled `other`. */
   isListedModel(model: string): boolean;
+}
+
+/** The series one kind of ended request writes (same route, model, provider, status and error). */
+interface EndSeries {
+  operation: string;
+  requests: CounterSeries;
+  duration: HistogramSeries | undefined;
+  firstToken: HistogramSeries | undefined;
+  upstream: HistogramSeries | undefined;
+  overhead: HistogramSeries | undefined;
+  inputTokens: HistogramSeries | undefined;
+  outputTokens: HistogramSeries | undefined;
+}
+
+/** The series one kind of metered request writes (same model, provider and currency). */
+interface MeteredSeries {
+  inputTokens: CounterSeries;
+  outputTokens: CounterSeries;
+  cost: CounterSeries;
+  officialCost: CounterSeries;
+}
+
+/** Series groups by their labels joined; bounded, though the labels themselves are. */
+class SeriesGroups<T> extends Map<string, T> {
+  override set(key: string, value: T): this {
+    if (this.size >= 10_000) this.clear();
+    return super.set(key, value);
+  }
 }
 
 const refusalCodes = new Set(['rate_limit_exceeded', 'parallel_limit_exceeded', 'budget_exceeded', 'insufficient_balance', 'limits_unavailable']);
@@ -119,38 +147,75 @@ export class RelayMetrics {
     new Gauge({ name: 'relay_ledger_queue_depth', help: 'Ledger records waiting to be written.', registers, collect() { this.set(sources.ledgerPending()); } });
     new Gauge({ name: 'relay_limits_backend_degraded', help: '1 while Redis is unreachable and the failure policy applies.', registers, collect() { this.set(sources.limitsDegraded() ? 1 : 0); } });
 
+    // The series a request writes, found once per combination of labels rather than per update.
+    const ended = new SeriesGroups<EndSeries>();
+    const metered = new SeriesGroups<MeteredSeries>();
+    for (const series of [requests, operationDuration, firstToken, tokenUsage, upstreamDuration, overhead, tokens, cost, officialCost]) {
+      series.onReset = () => {
+        ended.clear();
+        metered.clear();
+      };
+    }
     this.subscribe<RequestEndEvent>('relay:request:end', (event) => {
       if (!event.route.startsWith('/v1/')) return;
       // A family route serves any `gpt-*` name: unlisted names share one label, so clients cannot grow the series.
       const model = event.servedModel === undefined ? 'none' : sources.isListedModel(event.servedModel) ? event.servedModel : 'other';
       const provider = event.provider ?? 'none';
-      const seconds = event.durationMs / 1000;
-      requests.inc([event.route, model, provider, String(event.status)]);
-      if (event.errorCode !== undefined && refusalCodes.has(event.errorCode)) refusals.inc({ code: event.errorCode });
-      if (event.servedModel === undefined) return;
-      const operation = operationOf(event.route);
-      operationDuration.observe([operation, model, provider, event.errorCode ?? (event.status >= 400 ? String(event.status) : '')], seconds);
-      if (event.stream && event.firstByteMs !== undefined) firstToken.observe([operation, model, provider], event.firstByteMs / 1000);
-      if (event.upstreamMs !== undefined) {
-        upstreamDuration.observe([provider], event.upstreamMs / 1000);
-        const answerStartedMs = event.stream ? event.firstByteMs : event.durationMs;
-        if (answerStartedMs !== undefined) overhead.observe([event.route], Math.max(0, answerStartedMs - event.upstreamMs) / 1000);
+      const route = event.route;
+      const status = event.status;
+      const errorCode = event.errorCode;
+      const key = `${route}\u0001${model}\u0001${provider}\u0001${status}\u0001${errorCode ?? ''}`;
+      let group = ended.get(key);
+      if (group === undefined) {
+        const operation = operationOf(route);
+        group = {
+          operation,
+          requests: requests.at([route, model, provider, String(status)]),
+          duration: undefined,
+          firstToken: undefined,
+          upstream: undefined,
+          overhead: undefined,
+          inputTokens: undefined,
+          outputTokens: undefined,
+        };
+        ended.set(key, group);
       }
-      if (event.attempts > 1) retries.inc({ route: event.route }, event.attempts - 1);
+      group.requests.value++;
+      if (errorCode !== undefined && refusalCodes.has(errorCode)) refusals.inc({ code: errorCode });
+      if (event.servedModel === undefined) return;
+      operationDuration.observeIn((group.duration ??= operationDuration.at([group.operation, model, provider, errorCode ?? (status >= 400 ? String(status) : '')])), event.durationMs / 1000);
+      if (event.stream && event.firstByteMs !== undefined) firstToken.observeIn((group.firstToken ??= firstToken.at([group.operation, model, provider])), event.firstByteMs / 1000);
+      if (event.upstreamMs !== undefined) {
+        upstreamDuration.observeIn((group.upstream ??= upstreamDuration.at([provider])), event.upstreamMs / 1000);
+        const answerStartedMs = event.stream ? event.firstByteMs : event.durationMs;
+        if (answerStartedMs !== undefined) overhead.observeIn((group.overhead ??= overhead.at([route])), Math.max(0, answerStartedMs - event.upstreamMs) / 1000);
+      }
+      if (event.attempts > 1) retries.inc({ route }, event.attempts - 1);
       if (event.fallbackFrom !== undefined) fallbacks.inc({ from: sources.isListedModel(event.fallbackFrom) ? event.fallbackFrom : 'other', to: model });
       if (event.usage !== undefined) {
-        tokenUsage.observe([operation, model, provider, 'input'], event.usage.prompt_tokens);
-        tokenUsage.observe([operation, model, provider, 'output'], event.usage.completion_tokens);
+        tokenUsage.observeIn((group.inputTokens ??= tokenUsage.at([group.operation, model, provider, 'input'])), event.usage.prompt_tokens);
+        tokenUsage.observeIn((group.outputTokens ??= tokenUsage.at([group.operation, model, provider, 'output'])), event.usage.completion_tokens);
       }
     });
     this.subscribe<AttemptFailedEvent>('relay:attempt:failed', (event) => attemptFailures.inc({ provider: event.provider, reason: event.reason }));
     this.subscribe<RequestMeteredEvent>('relay:request:metered', (event) => {
       const provider = event.provider ?? 'none';
       const model = sources.isListedModel(event.model) ? event.model : 'other';
-      tokens.inc([model, provider, 'input'], event.promptTokens);
-      tokens.inc([model, provider, 'output'], event.completionTokens);
-      cost.inc([model, event.currency], event.costMicros / 1_000_000);
-      officialCost.inc([model, event.currency], event.officialCostMicros / 1_000_000);
+      const key = `${model}\u0001${provider}\u0001${event.currency}`;
+      let group = metered.get(key);
+      if (group === undefined) {
+        group = {
+          inputTokens: tokens.at([model, provider, 'input']),
+          outputTokens: tokens.at([model, provider, 'output']),
+          cost: cost.at([model, event.currency]),
+          officialCost: officialCost.at([model, event.currency]),
+        };
+        metered.set(key, group);
+      }
+      group.inputTokens.value += event.promptTokens;
+      group.outputTokens.value += event.completionTokens;
+      group.cost.value += event.costMicros / 1_000_000;
+      group.officialCost.value += event.officialCostMicros / 1_000_000;
     });
   }
 

@@ -9,6 +9,8 @@ import type { Registry } from 'prom-client';
 abstract class RequestSeries<T> {
   readonly aggregator = 'sum';
   private readonly series = new Map<string, T>();
+  /** Called when the series are dropped (a registry reset), for whoever keeps series found earlier. */
+  onReset: (() => void) | undefined;
 
   constructor(
     readonly name: string,
@@ -19,8 +21,8 @@ abstract class RequestSeries<T> {
     registry.registerMetric(this as never);
   }
 
-  /** The series of these label values, given in the order of the label names. */
-  protected at(values: readonly string[]): T {
+  /** The series of these label values, given in the order of the label names (kept until a reset). */
+  at(values: readonly string[]): T {
     const key = values.length === 1 ? (values[0] as string) : values.join('\u0001');
     let found = this.series.get(key);
     if (found === undefined) {
@@ -41,10 +43,11 @@ abstract class RequestSeries<T> {
 
   reset(): void {
     this.series.clear();
+    this.onReset?.();
   }
 }
 
-interface CounterSeries {
+export interface CounterSeries {
   labels: Record<string, string>;
   value: number;
 }
@@ -65,7 +68,7 @@ export class RequestCounter extends RequestSeries<CounterSeries> {
   }
 }
 
-interface HistogramSeries {
+export interface HistogramSeries {
   labels: Record<string, string>;
   /** Observations per bucket (not cumulative); the last one is +Inf. */
   counts: Float64Array;
@@ -81,8 +84,12 @@ export class RequestHistogram extends RequestSeries<HistogramSeries> {
   }
 
   observe(values: readonly string[], value: number): void {
+    this.observeIn(this.at(values), value);
+  }
+
+  /** Adds an observation to a series found earlier with `at`. */
+  observeIn(series: HistogramSeries, value: number): void {
     if (!Number.isFinite(value)) return;
-    const series = this.at(values);
     let bucket = 0;
     while (bucket < this.buckets.length && value > (this.buckets[bucket] as number)) bucket++;
     (series.counts[bucket] as number)++;

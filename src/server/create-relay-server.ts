@@ -194,26 +194,28 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   };
 
   // Any content type is read as JSON: `curl -d` sends form encoding by default, and the intent is clear.
+  // The same parser is also registered for JSON by name: Fastify caches the parser it finds for a
+  // named type, while the catch-all is looked for again (its content type parsed anew) per request.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  const parseBody = (_request: unknown, body: string | Buffer, done: (error: Error | null, body?: unknown) => void): void => {
     const text = body as string;
-    if (text.trim() === '') {
-      done(new RelayError('The request body is empty. Send a JSON object.', { status: 400, type: 'invalid_request_error', code: 'invalid_json' }), undefined);
-      return;
-    }
     try {
       done(null, JSON.parse(text));
     } catch (error) {
       done(
-        new RelayError(`We could not parse the JSON body of your request: ${(error as Error).message}. Send valid JSON with "Content-Type: application/json".`, {
-          status: 400,
-          type: 'invalid_request_error',
-          code: 'invalid_json',
-        }),
+        text.trim() === ''
+          ? new RelayError('The request body is empty. Send a JSON object.', { status: 400, type: 'invalid_request_error', code: 'invalid_json' })
+          : new RelayError(`We could not parse the JSON body of your request: ${(error as Error).message}. Send valid JSON with "Content-Type: application/json".`, {
+              status: 400,
+              type: 'invalid_request_error',
+              code: 'invalid_json',
+            }),
         undefined,
       );
     }
-  });
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseBody);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseBody);
 
   app.decorateRequest('relay', null as never);
   const inflight = { requests: 0 };

@@ -1,11 +1,28 @@
 import type { FastifyRequest } from 'fastify';
-import { meterRequest } from '../ledger/meter-request.js';
+import { meterRequest, type MeterOptions } from '../ledger/meter-request.js';
 import { publishRequestEnd, type RequestEndEvent } from '../observability/relay-events.js';
 import type { AccessLog } from '../observability/access-log.js';
 import { deliveredText } from './delivered-text.js';
 import type { RelayServices } from './relay-services.js';
 
 const quietPaths = new Set(['/health', '/ready', '/metrics']);
+
+/** Metering's options, made once per server rather than per request. */
+const meterOptions = new WeakMap<RelayServices, MeterOptions>();
+
+function meterOptionsOf(services: RelayServices): MeterOptions {
+  let options = meterOptions.get(services);
+  if (options === undefined) {
+    options = {
+      ledger: services.ledger,
+      prices: services.billing.prices,
+      rates: services.billing.rates,
+      onError: (error, requestId) => services.logger.error({ requestId, detail: String(error) }, 'metering failed'),
+    };
+    meterOptions.set(services, options);
+  }
+  return options;
+}
 
 /**
  * One access line and one published event per request, when its response ends or the client leaves
@@ -63,12 +80,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
         deliveredText: state.usage === undefined && state.deliveredParts !== undefined ? () => deliveredText(state.deliveredParts ?? []) : undefined,
         admission: state.admission,
       },
-      {
-        ledger: services.ledger,
-        prices: services.billing.prices,
-        rates: services.billing.rates,
-        onError: (error, requestId) => services.logger.error({ requestId, detail: String(error) }, 'metering failed'),
-      },
+      meterOptionsOf(services),
     );
     if (pending !== undefined) {
       services.metering.add(pending);
