@@ -157,6 +157,15 @@ describe('relay core through the official openai SDK', () => {
     expect(malformedBody.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json', param: null });
     expect(malformedBody.error.message).toMatch(/could not parse the JSON body/);
 
+    // A blank body says so.
+    const blank = await request(`${relay.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: '  \n',
+    });
+    expect(blank.statusCode).toBe(400);
+    expect(((await blank.body.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'invalid_json', message: expect.stringMatching(/body is empty/) });
+
     const oversized = await request(`${relay.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
@@ -165,6 +174,23 @@ describe('relay core through the official openai SDK', () => {
     expect(oversized.statusCode).toBe(413);
     expect(((await oversized.body.json()) as { error: Record<string, unknown> }).error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
     expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('reads a body sent as form data (curl -d) or without a content type as the JSON it is', async () => {
+    for (const contentType of ['application/x-www-form-urlencoded', 'application/json; charset=utf-8', undefined]) {
+      const response = await request(`${relay.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, ...(contentType === undefined ? {} : { 'content-type': contentType }) },
+        body: JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: `sent as ${contentType}` }] }),
+      });
+      expect(response.statusCode).toBe(200);
+      expect(((await response.body.json()) as { object: string }).object).toBe('chat.completion');
+    }
+    expect(upstream.requests.map((sent) => (sent.body as { messages: Array<{ content: string }> }).messages[0]?.content)).toEqual([
+      'sent as application/x-www-form-urlencoded',
+      'sent as application/json; charset=utf-8',
+      'sent as undefined',
+    ]);
   });
 
   it('keeps an incoming x-request-id', async () => {
