@@ -109,6 +109,11 @@ export function costOf(usage: TokenUsage, price: ModelPrice, currency: Currency,
   };
 }
 
+/** The relay's price of a request in micro-USD, without cached tokens: a reservation's worst case. */
+export function relayCostMicros(promptTokens: number, completionTokens: number, price: ModelPrice): number {
+  return usdMicrosOf(tokenCount(promptTokens, 'promptTokens'), 0, tokenCount(completionTokens, 'completionTokens'), price.relay);
+}
+
 /**
  * Tokens × prices per million tokens, in micro-USD rounded up. Exact either way: in Numbers while
  * every product and the sum stay integers below 2^53 (any real request), else in BigInts.

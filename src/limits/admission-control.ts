@@ -1,15 +1,8 @@
 import type { Principal } from '../auth/principal.js';
 import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
-import { costOf, type ModelPrice, type PriceTable } from '../billing/price-table.js';
+import { costOf, relayCostMicros, type ModelPrice, type PriceTable } from '../billing/price-table.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { CounterReservation, LimitStore, ReserveResult } from './limit-store.js';
-
-/** What a request may cost at most, before it is sent. */
-export interface AdmissionEstimate {
-  promptTokens: number;
-  /** The request's max_tokens, or the configured default when it gives none. */
-  maxOutputTokens: number;
-}
 
 /** A request's hold on its key's limits and budget, settled with the real usage when it ends. */
 export interface Admission {
@@ -76,6 +69,11 @@ interface KeyCounters {
   /** The budget counter of the last period seen (the name changes once a day or month). */
   budgetPeriod: string | undefined;
   budget: string | undefined;
+  /** The RPM and TPM limits last seen, as the header text (a key's limits may change). */
+  rpmLimit: number | undefined;
+  rpmLimitText: string;
+  tpmLimit: number | undefined;
+  tpmLimitText: string;
 }
 
 const keyCounters = new Map<string, KeyCounters>();
@@ -90,6 +88,10 @@ function countersOf(principalId: string): KeyCounters {
       parallel: `parallel:${principalId}`,
       budgetPeriod: undefined,
       budget: undefined,
+      rpmLimit: undefined,
+      rpmLimitText: '',
+      tpmLimit: undefined,
+      tpmLimitText: '',
     };
     keyCounters.set(principalId, counters);
   }
@@ -149,25 +151,26 @@ export class AdmissionControl {
     const now = this.now();
     // Deliberately high — UTF-8 bytes ÷ 3, about one token per CJK character and 1.5× for English —
     // because a reservation may be generous but must not be short; the settle step charges the real usage.
-    const estimate: AdmissionEstimate = { promptTokens: Math.ceil(Buffer.byteLength(promptText()) / 3), maxOutputTokens };
+    const promptTokens = Math.ceil(Buffer.byteLength(promptText()) / 3);
     const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
     if (accountCurrency instanceof Promise) {
-      return accountCurrency.then((currency) => this.reserve(principal, price, estimate, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
+      return accountCurrency.then((currency) => this.reserve(principal, price, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
     }
-    return this.reserve(principal, price, estimate, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
+    return this.reserve(principal, price, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
   }
 
   private reserve(
     principal: Principal,
     price: ModelPrice | undefined,
-    estimate: AdmissionEstimate,
+    promptTokens: number,
+    maxOutputTokens: number,
     requestId: string,
     now: number,
     currency: Currency,
   ): HeldAdmission | Promise<HeldAdmission> {
     const rates = this.options.rates;
-    const worstTokens = estimate.promptTokens + estimate.maxOutputTokens;
-    const worstUsd = price === undefined ? 0 : costOf({ promptTokens: estimate.promptTokens, completionTokens: estimate.maxOutputTokens, cachedTokens: 0 }, price, 'USD', rates).costMicros;
+    const worstTokens = promptTokens + maxOutputTokens;
+    const worstUsd = price === undefined ? 0 : relayCostMicros(promptTokens, maxOutputTokens, price);
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
     if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
@@ -188,7 +191,7 @@ export class AdmissionControl {
         kind: 'budget',
         limit: budget.amountMicros,
         amount: convertMicros(worstUsd, 'USD', budget.currency, rates),
-        ...(endsAt === undefined ? {} : { expiresAt: endsAt }),
+        expiresAt: endsAt,
       });
     }
     if (principal.accountId !== undefined) {
@@ -258,15 +261,23 @@ export function creditKey(accountId: string): string {
   return `credit:${accountId}`;
 }
 
-/** OpenAI's rate limit headers, from what the reservation left. */
+/** OpenAI's rate limit headers, from what the reservation left (the limits as text kept per key). */
 function rateLimitHeaders(principal: Principal, names: KeyCounters, remaining: Record<string, number>): Record<string, string> {
   const headers: Record<string, string> = {};
   if (principal.rpm !== undefined) {
-    headers['x-ratelimit-limit-requests'] = String(principal.rpm);
+    if (names.rpmLimit !== principal.rpm) {
+      names.rpmLimit = principal.rpm;
+      names.rpmLimitText = String(principal.rpm);
+    }
+    headers['x-ratelimit-limit-requests'] = names.rpmLimitText;
     headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[names.rpm] ?? 0));
   }
   if (principal.tpm !== undefined) {
-    headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
+    if (names.tpmLimit !== principal.tpm) {
+      names.tpmLimit = principal.tpm;
+      names.tpmLimitText = String(principal.tpm);
+    }
+    headers['x-ratelimit-limit-tokens'] = names.tpmLimitText;
     headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[names.tpm] ?? 0));
   }
   return headers;
