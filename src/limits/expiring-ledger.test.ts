@@ -118,4 +118,33 @@ describe('ExpiringLedger with deadlines in order', () => {
     expect(ledger.change(shares[2] as number, 7, 0)).toBe(false);
     expect(ledger.total).toBe(1);
   });
+
+  it('lets released holds go before their deadline once they are the oldest, when asked to', () => {
+    const holds = new ExpiringLedger(true);
+    const window = new ExpiringLedger();
+    // Requests held for 10 minutes at most, each released 3 ms after it began: in flight, never more than 3 once the step is done.
+    const handles: number[] = [];
+    for (let now = 0; now < 100_000; now++) {
+      holds.expire(now);
+      window.expire(now);
+      handles.push(holds.add(1, now + 600_000));
+      window.add(1, now + 600_000);
+      if (now >= 3) {
+        expect(holds.change(handles[now - 3] as number, 1, 0)).toBe(true);
+        window.change(now - 3, 1, 0);
+      }
+      expect(holds.total).toBe(Math.min(now + 1, 3));
+    }
+    holds.expire(100_000);
+    window.expire(100_000);
+    // The released entries have left the holds; the window keeps its entries (a later settle may change them) until the deadline.
+    expect(holds.isLive(handles[50_000] as number)).toBe(false);
+    expect(holds.isLive(handles[99_999] as number)).toBe(true);
+    expect(window.isLive(50_000)).toBe(true);
+    for (const handle of handles.slice(-3)) holds.change(handle, 1, 0);
+    holds.expire(100_001);
+    expect(holds.isEmpty).toBe(true);
+    expect(holds.total).toBe(0);
+    expect(window.isEmpty).toBe(false);
+  });
 });

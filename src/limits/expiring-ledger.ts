@@ -37,6 +37,14 @@ export class ExpiringLedger {
   private nextStragglerHandle = -1;
   private sum = 0;
 
+  /**
+   * `releasedLeaveEarly`: an entry whose shares all went to 0 leaves once it is the oldest, before
+   * its deadline. For counters whose shares only ever go down to 0 (concurrency holds: a request
+   * holds 1 until it ends), so a key's holds take the space of the requests in flight, not of every
+   * request of the reservation's lifetime (10 minutes).
+   */
+  constructor(private readonly releasedLeaveEarly = false) {}
+
   /** The sum of live amounts (call `expire` first). */
   get total(): number {
     return this.sum;
@@ -73,6 +81,7 @@ export class ExpiringLedger {
       this.sum -= this.amounts[slot] as number;
       this.first++;
     }
+    if (this.releasedLeaveEarly) while (this.first < this.next && this.amounts[this.first & this.mask] === 0) this.first++;
     if (this.stragglers.length > 0) this.expireStragglers(now);
   }
 

@@ -119,7 +119,7 @@ export class MemoryLimitStore implements LimitStore {
         ledger = ledgerOf(this.windows, key);
         entry = ledger.add(amount, now + windowMs);
       } else if (kind === 'concurrent') {
-        ledger = ledgerOf(this.holds, key);
+        ledger = ledgerOf(this.holds, key, true);
         entry = ledger.add(amount, deadline);
       } else if (kind === 'credit') this.credits.set(key, (this.credits.get(key) ?? 0) - amount);
       else {
@@ -243,10 +243,10 @@ export class MemoryLimitStore implements LimitStore {
   }
 }
 
-function ledgerOf(ledgers: Map<string, ExpiringLedger>, key: string): ExpiringLedger {
+function ledgerOf(ledgers: Map<string, ExpiringLedger>, key: string, releasedLeaveEarly = false): ExpiringLedger {
   let ledger = ledgers.get(key);
   if (ledger === undefined) {
-    ledger = new ExpiringLedger();
+    ledger = new ExpiringLedger(releasedLeaveEarly);
     ledgers.set(key, ledger);
   }
   return ledger;
