@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
 import { costOf, relayCostMicros, type ModelPrice, type PriceTable } from '../billing/price-table.js';
 import { RelayError } from '../spec/relay-error.js';
-import type { CounterReservation, LimitStore, ReserveResult } from './limit-store.js';
+import type { CounterReservation, HeldReservation, LimitStore, ReserveResult } from './limit-store.js';
 
 /** A request's hold on its key's limits and budget, settled with the real usage when it ends. */
 export interface Admission {
@@ -199,12 +199,18 @@ export class AdmissionControl {
     }
     const reservationId = `${requestId}:${principal.id}`;
     const limits = this.options.limits;
-    const held = (result: ReserveResult): HeldAdmission => {
-      if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, currency, price, rateLimitHeaders(principal, names, result.remaining));
-    };
     const request = { reservationId, counters, now };
-    return limits.reserveNow === undefined ? limits.reserve(request).then(held) : held(limits.reserveNow(request));
+    if (limits.reserveHeld !== undefined) {
+      // In memory: the reservation comes back to be settled through its handle.
+      const reservation = limits.reserveHeld(request);
+      const result = reservation.result;
+      if (!result.ok) throw refusal(result, principal);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining));
+    }
+    return limits.reserve(request).then((result) => {
+      if (!result.ok) throw refusal(result, principal);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining));
+    });
   }
 }
 
@@ -220,6 +226,8 @@ class HeldAdmission implements Admission {
     /** The budget counter the reservation was charged to (its period's), if the key has a budget. */
     private readonly budgetCounter: string | undefined,
     private readonly reservationId: string,
+    /** The reservation itself, when the store handed it over (`reserveHeld`); else it is settled by id. */
+    private readonly held: HeldReservation | undefined,
     readonly currency: Currency,
     readonly price: ModelPrice | undefined,
     readonly headers: Record<string, string>,
@@ -240,18 +248,17 @@ class HeldAdmission implements Admission {
       costMicros: convertMicros(costUsd.costMicros, 'USD', currency, rates),
       officialCostMicros: convertMicros(costUsd.officialCostMicros, 'USD', currency, rates),
     };
-    const request = { reservationId: this.reservationId, actual, now: Date.now() };
-    if (this.limits.settleNow !== undefined) {
-      this.limits.settleNow(request);
+    if (this.held !== undefined && this.limits.settleHeld !== undefined) {
+      this.limits.settleHeld(this.held, actual, Date.now());
       return cost;
     }
-    return this.limits.settle(request).then(() => cost);
+    return this.limits.settle({ reservationId: this.reservationId, actual, now: Date.now() }).then(() => cost);
   }
 
   release(): void | Promise<void> {
     if (this.done) return;
     this.done = true;
-    if (this.limits.releaseNow !== undefined) this.limits.releaseNow(this.reservationId, Date.now());
+    if (this.held !== undefined && this.limits.releaseHeld !== undefined) this.limits.releaseHeld(this.held, Date.now());
     else return this.limits.release(this.reservationId, Date.now());
   }
 }

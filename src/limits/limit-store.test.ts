@@ -8,6 +8,50 @@ import { connectRedisForTests, deleteKeysUnder } from './redis-test-connection.j
 
 describeLimitStoreContract('MemoryLimitStore', async ({ reservationTtlMs }) => ({ store: new MemoryLimitStore({ reservationTtlMs }) }));
 
+describe('MemoryLimitStore reservations held by the caller', () => {
+  const counters = (amount: number) => [
+    { key: 'rpm', kind: 'window' as const, limit: 10, amount: 1 },
+    { key: 'parallel', kind: 'concurrent' as const, limit: 1, amount: 1 },
+    { key: 'budget', kind: 'budget' as const, limit: 100, amount },
+  ];
+
+  it('reserves, settles once and frees the hold, as reserve and settle by id do', async () => {
+    const store = new MemoryLimitStore();
+    const first = store.reserveHeld({ reservationId: 'a', counters: counters(40), now: 1_000 });
+    expect(first.result).toEqual({ ok: true, remaining: { rpm: 9, parallel: 0, budget: 60 } });
+    // The hold is taken: a second request waits for it.
+    expect(store.reserveHeld({ reservationId: 'b', counters: counters(1), now: 1_001 }).result).toMatchObject({ ok: false, counter: 'parallel' });
+    store.settleHeld(first, { rpm: 1, budget: 15 }, 1_002);
+    store.settleHeld(first, { rpm: 1, budget: 99 }, 1_003);
+    expect(await store.peek('budget', 'budget', 1_004)).toBe(15);
+    expect(await store.peek('parallel', 'concurrent', 1_004)).toBe(0);
+    // By id, the store does not know a held reservation.
+    await store.release('a', 1_004);
+    expect(await store.peek('budget', 'budget', 1_004)).toBe(15);
+    const second = store.reserveHeld({ reservationId: 'c', counters: counters(50), now: 1_005 });
+    expect(second.result).toMatchObject({ ok: true, remaining: { rpm: 8, budget: 35 } });
+    store.releaseHeld(second, 1_006);
+    expect(await store.peek('budget', 'budget', 1_006)).toBe(15);
+    expect(await store.peek('rpm', 'window', 1_006)).toBe(1);
+  });
+
+  it('charges nothing for a refusal, and leaves an expired reservation charged as reserved', async () => {
+    const store = new MemoryLimitStore({ reservationTtlMs: 100 });
+    const refused = store.reserveHeld({ reservationId: 'a', counters: counters(101), now: 0 });
+    expect(refused.result).toMatchObject({ ok: false, counter: 'budget', retryAfterMs: 0 });
+    store.releaseHeld(refused, 1);
+    expect(await store.peek('rpm', 'window', 1)).toBe(0);
+    expect(await store.peek('parallel', 'concurrent', 1)).toBe(0);
+    const expiring = store.reserveHeld({ reservationId: 'b', counters: counters(30), now: 10 });
+    expect(expiring.result.ok).toBe(true);
+    // Past its deadline the hold is free, and a late settle changes nothing.
+    expect(await store.peek('parallel', 'concurrent', 110)).toBe(0);
+    store.settleHeld(expiring, { budget: 5 }, 111);
+    expect(await store.peek('budget', 'budget', 111)).toBe(30);
+    expect(() => store.settleHeld(expiring, { budget: -1 }, 112)).toThrow(RangeError);
+  });
+});
+
 const redis = await connectRedisForTests();
 const runPrefix = `relay-test:limits:${randomUUID()}:`;
 let testNumber = 0;

@@ -103,12 +103,21 @@ export interface LimitStore {
   close(): Promise<void>;
   /**
    * The same reserve, settle and release answered at once, by a store that needs no I/O for them
-   * (the in-memory one). Admission uses them when present: a request then reserves and settles
-   * without a promise or a turn of the microtask queue.
+   * (the in-memory one), with the reservation handed to the caller instead of kept by its id.
+   * Admission uses them when present: a request then reserves and settles without a promise, a turn
+   * of the microtask queue, or an entry in a long-lived map (entries of such a map outlived their
+   * request in the garbage collector: docs/performance.md). A held reservation is settled or released
+   * through its handle only (at most once; `settle` and `release` by id do not see it) and expires
+   * as any other.
    */
-  reserveNow?(request: ReserveRequest): ReserveResult;
-  settleNow?(request: SettleRequest): void;
-  releaseNow?(reservationId: string, now: number): void;
+  reserveHeld?(request: ReserveRequest): HeldReservation;
+  settleHeld?(held: HeldReservation, actual: Record<string, number>, now: number): void;
+  releaseHeld?(held: HeldReservation, now: number): void;
+}
+
+/** A reservation handed to its caller (`reserveHeld`): the result, and what the store needs to settle it. */
+export interface HeldReservation {
+  readonly result: ReserveResult;
 }
 
 /** The sliding window's length. */
@@ -152,9 +161,14 @@ export function validateReserveRequest(request: ReserveRequest): void {
 /** Checks a settle call's amounts; see `validateReserveRequest`. */
 export function validateSettleRequest(request: SettleRequest): void {
   if (typeof request.reservationId !== 'string' || request.reservationId === '') throw new TypeError('reservationId must be a non-empty string');
-  checkTime(request.now, 'now');
-  for (const key in request.actual) {
-    const amount = request.actual[key]!;
+  validateSettleAmounts(request.actual, request.now);
+}
+
+/** Checks the time and the amounts of a settle call. */
+export function validateSettleAmounts(actual: Record<string, number>, now: number): void {
+  checkTime(now, 'now');
+  for (const key in actual) {
+    const amount = actual[key]!;
     if (!isCount(amount)) checkCount(amount, `actual amount of ${key}`);
   }
 }

@@ -6,9 +6,12 @@ import {
   concurrentRetryHintMs,
   defaultReservationTtlMs,
   validateReserveRequest,
+  validateSettleAmounts,
   validateSettleRequest,
   windowMs,
   type CounterKind,
+  type CounterReservation,
+  type HeldReservation,
   type LimitStore,
   type ReserveRequest,
   type ReserveResult,
@@ -41,10 +44,16 @@ interface HeldCounter {
   entry: EntryHandle | undefined;
 }
 
-interface Reservation {
-  deadline: number;
-  counters: HeldCounter[];
-  result: ReserveResult & { ok: true };
+/** What a reservation holds (nothing, when it was refused), until it is settled, released or expires. */
+class Reservation implements HeldReservation {
+  /** Settled or released: a second call changes nothing. */
+  done = false;
+
+  constructor(
+    readonly deadline: number,
+    readonly counters: readonly HeldCounter[],
+    readonly result: ReserveResult,
+  ) {}
 }
 
 /** Sweep idle counters once per this many reservations, so memory follows the active keys. */
@@ -70,23 +79,53 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
-    return this.reserveNow(request);
-  }
-
-  reserveNow(request: ReserveRequest): ReserveResult {
     validateReserveRequest(request);
     const { now, reservationId } = request;
     if (request.counters.length === 0) return { ok: true, remaining: {} };
     this.sweep(now);
     const existing = this.liveReservation(reservationId, now);
-    if (existing !== undefined) return { ok: true, remaining: { ...existing.result.remaining } };
+    if (existing !== undefined) return { ok: true, remaining: { ...(existing.result as ReserveResult & { ok: true }).remaining } };
+    const reservation = this.take(request.counters, now);
+    if (reservation.result.ok) this.reservations.set(reservationId, reservation);
+    return reservation.result;
+  }
 
+  reserveHeld(request: ReserveRequest): HeldReservation {
+    validateReserveRequest(request);
+    const { now } = request;
+    if (request.counters.length === 0) return new Reservation(now, [], { ok: true, remaining: {} });
+    this.sweep(now);
+    return this.take(request.counters, now);
+  }
+
+  async settle(request: SettleRequest): Promise<void> {
+    validateSettleRequest(request);
+    this.finish(this.forget(request.reservationId), request.now, request.actual);
+  }
+
+  settleHeld(held: HeldReservation, actual: Record<string, number>, now: number): void {
+    validateSettleAmounts(actual, now);
+    this.finish(held as Reservation, now, actual);
+  }
+
+  async release(reservationId: string, now: number): Promise<void> {
+    checkTime(now, 'now');
+    this.finish(this.forget(reservationId), now, undefined);
+  }
+
+  releaseHeld(held: HeldReservation, now: number): void {
+    checkTime(now, 'now');
+    this.finish(held as Reservation, now, undefined);
+  }
+
+  /** Checks every counter, then charges them all; a refusal charges nothing. */
+  private take(counters: readonly CounterReservation[], now: number): Reservation {
     const remaining: Record<string, number> = {};
-    for (const counter of request.counters) {
+    for (const counter of counters) {
       const { key, kind, limit, amount } = counter;
       if (kind === 'credit') {
         const balance = this.credits.get(key) ?? 0;
-        if (balance < amount) return { ok: false, counter: key, kind, limit: balance, remaining: balance, retryAfterMs: 0 };
+        if (balance < amount) return new Reservation(now, [], { ok: false, counter: key, kind, limit: balance, remaining: balance, retryAfterMs: 0 });
         remaining[key] = balance - amount;
         continue;
       }
@@ -105,13 +144,13 @@ export class MemoryLimitStore implements LimitStore {
           retryAfterMs = endsAt === undefined ? 0 : endsAt - now;
         }
       }
-      return { ok: false, counter: key, kind, limit, remaining: limit - used, retryAfterMs };
+      return new Reservation(now, [], { ok: false, counter: key, kind, limit, remaining: limit - used, retryAfterMs });
     }
 
     // Every counter agreed: charge them all.
     const held: HeldCounter[] = [];
     const deadline = now + this.reservationTtlMs;
-    for (const { key, kind, amount, expiresAt } of request.counters) {
+    for (const { key, kind, amount, expiresAt } of counters) {
       let budgetExpiresAt: number | undefined;
       let ledger: ExpiringLedger | undefined;
       let entry: EntryHandle | undefined;
@@ -133,27 +172,7 @@ export class MemoryLimitStore implements LimitStore {
       }
       held.push({ key, kind, amount, budgetExpiresAt, ledger, entry });
     }
-    const result = { ok: true as const, remaining };
-    this.reservations.set(reservationId, { deadline, counters: held, result });
-    return result;
-  }
-
-  async settle(request: SettleRequest): Promise<void> {
-    this.settleNow(request);
-  }
-
-  settleNow(request: SettleRequest): void {
-    validateSettleRequest(request);
-    this.finish(request.reservationId, request.now, request.actual);
-  }
-
-  async release(reservationId: string, now: number): Promise<void> {
-    this.releaseNow(reservationId, now);
-  }
-
-  releaseNow(reservationId: string, now: number): void {
-    checkTime(now, 'now');
-    this.finish(reservationId, now, undefined);
+    return new Reservation(deadline, held, { ok: true, remaining });
   }
 
   async setCredit(key: string, amountMicros: number): Promise<void> {
@@ -177,11 +196,17 @@ export class MemoryLimitStore implements LimitStore {
     this.reservations.clear();
   }
 
-  /** Settles (`actual` given) or releases (`actual` undefined) a live reservation. */
-  private finish(reservationId: string, now: number, actual: Record<string, number> | undefined): void {
+  /** Takes a reservation out of the map by its id (undefined when unknown). */
+  private forget(reservationId: string): Reservation | undefined {
     const reservation = this.reservations.get(reservationId);
-    if (reservation === undefined) return;
-    this.reservations.delete(reservationId);
+    if (reservation !== undefined) this.reservations.delete(reservationId);
+    return reservation;
+  }
+
+  /** Settles (`actual` given) or releases (`actual` undefined) a reservation, once. */
+  private finish(reservation: Reservation | undefined, now: number, actual: Record<string, number> | undefined): void {
+    if (reservation === undefined || reservation.done) return;
+    reservation.done = true;
     if (reservation.deadline <= now) return;
     for (const { key, kind, amount, budgetExpiresAt, ledger, entry } of reservation.counters) {
       const used = actual === undefined ? 0 : (actual[key] ?? amount);
