@@ -66,9 +66,9 @@ function redisReachable(port = 6379) {
 }
 
 /**
- * The Redis the limits case uses: its own, empty server when `redis-server` is installed (left to
- * the scheduler: on core 1 beside the upstream and the load it made that core the bottleneck), else
- * the one on 127.0.0.1:6379 when it is reachable.
+ * The Redis the limits case uses: its own, empty server when `redis-server` is installed (so no
+ * state of earlier runs counts; left to the scheduler, as the machine's Redis is), else the one on
+ * 127.0.0.1:6379 when it is reachable.
  */
 async function benchRedis() {
   if (has('redis-server')) {
