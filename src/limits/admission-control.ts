@@ -197,8 +197,9 @@ export class AdmissionControl {
     if (principal.accountId !== undefined) {
       counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: convertMicros(worstUsd, 'USD', currency, rates) });
     }
-    const reservationId = `${requestId}:${principal.id}`;
     const limits = this.options.limits;
+    // A reservation the store hands back is never looked up by id: the request id names it.
+    const reservationId = limits.reserveHeld === undefined ? `${requestId}:${principal.id}` : requestId;
     const request = { reservationId, counters, now };
     if (limits.reserveHeld !== undefined) {
       // In memory: the reservation comes back to be settled through its handle.
