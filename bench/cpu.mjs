@@ -1,5 +1,5 @@
 // CPU time the relay spends per request (user + system, from /proc), against the bare relay:
-// steadier than requests per second on a shared machine. `node bench/cpu.mjs [requests] [--rounds N] [--compare <checkout>] [--prof]`.
+// steadier than requests per second on a shared machine. `node bench/cpu.mjs [requests] [--rounds N] [--connections N] [--compare <checkout>] [--prof]`.
 // With --prof the relay runs under --cpu-prof and the profile lands in bench/results/profiles/.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -11,8 +11,10 @@ const profile = process.argv.includes('--prof');
 // `--compare <checkout>`: also measures the relay built in another checkout (an A/B of two builds in one run).
 const compare = process.argv.includes('--compare') ? process.argv[process.argv.indexOf('--compare') + 1] : undefined;
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 3;
+// `--connections N`: the load's concurrency (20 by default; the benchmark's throughput case uses 50).
+const connections = process.argv.includes('--connections') ? process.argv[process.argv.indexOf('--connections') + 1] : '20';
 const load = (url, key, amount) =>
-  JSON.parse(execFileSync('taskset', ['-c', '1', process.execPath, join(here, 'load-throughput.mjs'), url, '20', '0', key, String(amount)], { encoding: 'utf8' }).trim().split('\n').at(-1));
+  JSON.parse(execFileSync('taskset', ['-c', '1', process.execPath, join(here, 'load-throughput.mjs'), url, connections, '0', key, String(amount)], { encoding: 'utf8' }).trim().split('\n').at(-1));
 
 function measure(pid, url, key) {
   const before = cpuMicroseconds(pid);
