@@ -117,6 +117,9 @@ async function main() {
     relayCpuUs: p(throughput.relay, 'cpuUsPerRequest'),
     relayNon2xx: throughput.relay.reduce((sum, entry) => sum + entry.non2xx, 0),
     relayClientErrors: throughput.relay.reduce((sum, entry) => sum + entry.errors, 0),
+    // Each run measures the bare relay and then the relay: the ratio of one run's pair shows how far
+    // the machine's state moved the medians above.
+    ratioPerRun: throughput.relay.map((entry, index) => entry.requestsPerSecond / throughput.bare[index].requestsPerSecond),
   };
 
   // Latency at one request in flight, and p99 at 50 connections.
@@ -242,10 +245,11 @@ function report(results) {
     ...rows.map((row) => `| ${row.map(format).join(' | ')} |`),
   ].join('\n');
   const header = `Benchmark ${new Date().toISOString()} — ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.pinned ? 'relays on core 0, upstream and load on core 1' : 'not pinned'}, ${results.machine.smoke ? 'SMOKE RUN (not a measurement)' : `median of ${results.machine.runs} runs`}; bare relay adds ${format(bareAdded)} µs p50 over direct.`;
-  process.stdout.write(`${header}\n\n${table}\n`);
+  const spread = throughput50?.ratioPerRun?.length > 0 ? `\nThroughput, relay ÷ bare relay in each run (measured one after the other): ${throughput50.ratioPerRun.map((ratio) => ratio.toFixed(2)).join(', ')}.\n` : '';
+  process.stdout.write(`${header}\n\n${table}\n${spread}`);
   mkdirSync(join(here, 'results'), { recursive: true });
   const name = smoke ? 'smoke' : only === undefined ? 'latest' : 'partial';
-  writeFileSync(join(here, 'results', `${name}.md`), `${header}\n\n${table}\n`);
+  writeFileSync(join(here, 'results', `${name}.md`), `${header}\n\n${table}\n${spread}`);
   writeFileSync(join(here, 'results', `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
 }
 
