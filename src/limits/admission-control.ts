@@ -4,6 +4,12 @@ import { costOf, relayCostMicros, type ModelPrice, type PriceTable } from '../bi
 import { RelayError } from '../spec/relay-error.js';
 import type { CounterReservation, HeldReservation, LimitStore, ReserveResult } from './limit-store.js';
 
+/** Where admission reads a request's prompt: its size when the route can give it, else its text. */
+export interface PromptSource {
+  promptText(): string;
+  promptBytes?(): number;
+}
+
 /** A request's hold on its key's limits and budget, settled with the real usage when it ends. */
 export interface Admission {
   /** OpenAI's `x-ratelimit-*` headers for the answer. */
@@ -138,7 +144,7 @@ export class AdmissionControl {
    * limits at all. Answers at once (no promise) when the limit store answers in
    * memory and the account's currency is known.
    */
-  admit(principal: Principal, model: string, promptText: () => string, maxOutputTokens: number, requestId: string): Admission | undefined | Promise<Admission | undefined> {
+  admit(principal: Principal, model: string, prompt: PromptSource, maxOutputTokens: number, requestId: string): Admission | undefined | Promise<Admission | undefined> {
     const metered = isMetered(principal);
     if (!metered && principal.rpm === undefined && principal.tpm === undefined && principal.maxParallel === undefined) return undefined;
     const price = this.options.prices.price(model);
@@ -151,7 +157,7 @@ export class AdmissionControl {
     const now = this.now();
     // Deliberately high — UTF-8 bytes ÷ 3, about one token per CJK character and 1.5× for English —
     // because a reservation may be generous but must not be short; the settle step charges the real usage.
-    const promptTokens = Math.ceil(Buffer.byteLength(promptText()) / 3);
+    const promptTokens = Math.ceil((prompt.promptBytes?.() ?? Buffer.byteLength(prompt.promptText())) / 3);
     const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
     if (accountCurrency instanceof Promise) {
       return accountCurrency.then((currency) => this.reserve(principal, price, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));

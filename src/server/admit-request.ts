@@ -5,6 +5,8 @@ import type { RelayServices } from './relay-services.js';
 export interface PromptEstimate {
   /** The prompt as text (read only when it must be counted). */
   promptText: () => string;
+  /** The prompt's size in UTF-8 bytes, when it can be had without building the text (admission needs only the size). */
+  promptBytes?: () => number;
   /** The output tokens the request asks for at most (its max_tokens), if it says. */
   maxOutputTokens: number | undefined;
 }
@@ -18,7 +20,7 @@ export interface PromptEstimate {
  */
 export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
   request.relay.promptText = estimate.promptText;
-  const admitted = services.admission.admit(request.relay.principal!, model, estimate.promptText, estimate.maxOutputTokens ?? services.billing.defaultMaxTokens, request.relay.meterId);
+  const admitted = services.admission.admit(request.relay.principal!, model, estimate, estimate.maxOutputTokens ?? services.billing.defaultMaxTokens, request.relay.meterId);
   if (admitted instanceof Promise) return admitted.then((admission) => hold(request, reply, admission));
   hold(request, reply, admitted);
   return undefined;
@@ -32,5 +34,16 @@ function hold(request: FastifyRequest, reply: FastifyReply, admission: Admission
 
 /** The text of chat messages, for estimates and counts. */
 export function messagesText(messages: readonly { content?: unknown }[]): string {
-  return messages.map((message) => (typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? ''))).join('\n');
+  return messages.map(contentText).join('\n');
+}
+
+/** The UTF-8 size of `messagesText(messages)`, without building it (a long prompt is not copied again). */
+export function messagesBytes(messages: readonly { content?: unknown }[]): number {
+  let bytes = Math.max(0, messages.length - 1);
+  for (const message of messages) bytes += Buffer.byteLength(contentText(message));
+  return bytes;
+}
+
+function contentText(message: { content?: unknown }): string {
+  return typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '');
 }

@@ -5,7 +5,7 @@ import { ChatCompletionBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
-import { admitRequest, messagesText } from '../admit-request.js';
+import { admitRequest, messagesBytes, messagesText } from '../admit-request.js';
 
 /**
  * `POST /v1/chat/completions`: JSON or SSE. A stream is committed to the client only once its first
@@ -22,6 +22,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     const resolved = services.router.resolve(chatRequest.model, request.relay.principal!);
     const admitting = admitRequest(request, reply, services, resolved.model, {
       promptText: () => messagesText(chatRequest.messages),
+      promptBytes: () => messagesBytes(chatRequest.messages),
       maxOutputTokens: chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? undefined,
     });
     // Admitted at once (in memory) unless a store was asked: no turn of the event loop is spent waiting for nothing.
