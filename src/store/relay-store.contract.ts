@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Currency, RelayStore } from './relay-store.js';
+import type { Currency, LedgerRecord, RelayStore } from './relay-store.js';
 import { keyInput, ledgerRecord, sha256Of } from './relay-store.fixtures.js';
 
 const day1 = Date.UTC(2024, 4, 1, 23, 59, 59, 999);
@@ -203,6 +203,19 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         const good = ledgerRecord({ accountId: account.id });
         await expect(store.ledger.insertBatch([good, ledgerRecord({ costMicros: 0.25 })])).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
         await expect(store.ledger.insertBatch([ledgerRecord({ currency: 'XYZ' as Currency })])).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        // Each check names the record and the field.
+        const invalid: Array<[Partial<LedgerRecord>, RegExp]> = [
+          [{ requestId: 'req_neg', promptTokens: -1 }, /ledger record req_neg: promptTokens must be at least 0, got -1/],
+          [{ requestId: 'req_big', completionTokens: 2 ** 53 }, /ledger record req_big: completionTokens must be a safe integer/],
+          [{ requestId: 'req_time', createdAt: Number.NaN }, /ledger record req_time: createdAt must be a safe integer, got NaN/],
+          [{ requestId: 'req_status', status: 200.5 }, /ledger record req_status: status must be a safe integer/],
+          [{ requestId: 'req_cur', currency: 'GBP' as Currency }, /ledger record req_cur: currency must be one of/],
+          [{ requestId: 'req_stream', stream: 'yes' as unknown as boolean }, /ledger record req_stream: stream must be a boolean/],
+          [{ requestId: '' }, /requestId must be a non-empty string/],
+        ];
+        for (const [fields, message] of invalid) {
+          await expect(store.ledger.insertBatch([ledgerRecord(fields)])).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID', message: expect.stringMatching(message) });
+        }
         expect(await store.ledger.count()).toBe(0);
         expect((await store.accounts.get(account.id))?.balanceMicros).toBe(0);
       });

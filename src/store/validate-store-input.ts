@@ -61,13 +61,16 @@ export function checkSha256(value: unknown): void {
   if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) invalid('sha256 must be 64 lower-case hex characters');
 }
 
+const ledgerCounts = ['promptTokens', 'completionTokens', 'cachedTokens', 'costMicros', 'officialCostMicros', 'latencyMs', 'createdAt'] as const;
+
+/** Checks a ledger record; runs for every record, so the messages are built only when a check fails. */
 export function checkLedgerRecord(record: LedgerRecord): void {
   if (typeof record.requestId !== 'string' || record.requestId.length === 0) invalid('requestId must be a non-empty string');
-  const where = `ledger record ${record.requestId}`;
-  for (const field of ['promptTokens', 'completionTokens', 'cachedTokens', 'costMicros', 'officialCostMicros', 'latencyMs', 'createdAt'] as const) {
-    checkInteger(record[field], `${where}: ${field}`, { min: 0 });
+  for (const field of ledgerCounts) {
+    const value = record[field];
+    if (!Number.isSafeInteger(value) || value < 0) checkInteger(value, `ledger record ${record.requestId}: ${field}`, { min: 0 });
   }
-  checkInteger(record.status, `${where}: status`);
-  checkCurrency(record.currency, `${where}: currency`);
-  if (typeof record.stream !== 'boolean') invalid(`${where}: stream must be a boolean`);
+  if (!Number.isSafeInteger(record.status)) checkInteger(record.status, `ledger record ${record.requestId}: status`);
+  if (!currencies.includes(record.currency)) checkCurrency(record.currency, `ledger record ${record.requestId}: currency`);
+  if (typeof record.stream !== 'boolean') invalid(`ledger record ${record.requestId}: stream must be a boolean`);
 }
