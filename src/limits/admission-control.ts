@@ -75,11 +75,6 @@ interface KeyCounters {
   /** The budget counter of the last period seen (the name changes once a day or month). */
   budgetPeriod: string | undefined;
   budget: string | undefined;
-  /** The RPM and TPM limits last seen, as the header text (a key's limits may change). */
-  rpmLimit: number | undefined;
-  rpmLimitText: string;
-  tpmLimit: number | undefined;
-  tpmLimitText: string;
 }
 
 const keyCounters = new Map<string, KeyCounters>();
@@ -94,10 +89,6 @@ function countersOf(principalId: string): KeyCounters {
       parallel: `parallel:${principalId}`,
       budgetPeriod: undefined,
       budget: undefined,
-      rpmLimit: undefined,
-      rpmLimitText: '',
-      tpmLimit: undefined,
-      tpmLimitText: '',
     };
     keyCounters.set(principalId, counters);
   }
@@ -275,23 +266,15 @@ export function creditKey(accountId: string): string {
   return `credit:${accountId}`;
 }
 
-/** OpenAI's rate limit headers, from what the reservation left (the limits as text kept per key). */
+/** OpenAI's rate limit headers, from what the reservation left. */
 function rateLimitHeaders(principal: Principal, names: KeyCounters, remaining: Record<string, number>): Record<string, string> {
   const headers: Record<string, string> = {};
   if (principal.rpm !== undefined) {
-    if (names.rpmLimit !== principal.rpm) {
-      names.rpmLimit = principal.rpm;
-      names.rpmLimitText = String(principal.rpm);
-    }
-    headers['x-ratelimit-limit-requests'] = names.rpmLimitText;
+    headers['x-ratelimit-limit-requests'] = String(principal.rpm);
     headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[names.rpm] ?? 0));
   }
   if (principal.tpm !== undefined) {
-    if (names.tpmLimit !== principal.tpm) {
-      names.tpmLimit = principal.tpm;
-      names.tpmLimitText = String(principal.tpm);
-    }
-    headers['x-ratelimit-limit-tokens'] = names.tpmLimitText;
+    headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
     headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[names.tpm] ?? 0));
   }
   return headers;
