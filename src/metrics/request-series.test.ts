@@ -26,4 +26,22 @@ describe('request series', () => {
     expect(text).toContain('requests_total{model="claude",status="429"} 1');
     expect(() => counter.inc(['gpt-4.1'])).toThrow(/expected 2 label values/);
   });
+
+  it('hand out a series to keep until the registry resets, and say when it does', async () => {
+    const registry = new Registry();
+    const histogram = new RequestHistogram('latency_seconds', 'Latency.', ['route'], [0.1, 1], registry);
+    const kept = histogram.at(['/a']);
+    expect(histogram.at(['/a'])).toBe(kept);
+    histogram.observeIn(kept, 0.05);
+    histogram.observe(['/a'], 0.5);
+    expect(await registry.metrics()).toContain('latency_seconds_count{route="/a"} 2');
+    let resets = 0;
+    histogram.onReset = () => resets++;
+    registry.resetMetrics();
+    expect(resets).toBe(1);
+    expect(await registry.metrics()).not.toContain('latency_seconds_count');
+    // A series found again after the reset starts from nothing.
+    expect(histogram.at(['/a'])).not.toBe(kept);
+    expect(await registry.metrics()).toContain('latency_seconds_count{route="/a"} 0');
+  });
 });
