@@ -6,21 +6,32 @@ import { masterKey, startRelay, type StartedRelay } from './support/start-relay.
 
 const upstreamKey = 'sk-upstream-holysheep-secret-9f8e7d6c5b4a';
 
+/**
+ * Starts the upstream and a relay in front of it (with `env` added) for the enclosing describe block,
+ * and hands both to `use`; stops them after the block, and forgets the upstream's requests before each test.
+ */
+function relayInFrontOf(upstream: MockOpenAIUpstream, env: Record<string, string>, use: (relay: StartedRelay, client: OpenAI) => void): void {
+  let relay: StartedRelay | undefined;
+  beforeAll(async () => {
+    await upstream.start();
+    relay = await startRelay({ HOLYSHEEP_API_KEY: upstreamKey, HOLYSHEEP_BASE_URL: upstream.url, ...env });
+    use(relay, new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 }));
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await upstream.stop();
+  });
+  beforeEach(() => upstream.reset());
+}
+
 describe('relay core through the official openai SDK', () => {
   const upstream = new MockOpenAIUpstream();
   let relay: StartedRelay;
   let client: OpenAI;
-
-  beforeAll(async () => {
-    await upstream.start();
-    relay = await startRelay({ HOLYSHEEP_API_KEY: upstreamKey, HOLYSHEEP_BASE_URL: upstream.url });
-    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  relayInFrontOf(upstream, {}, (started, sdk) => {
+    relay = started;
+    client = sdk;
   });
-  afterAll(async () => {
-    await relay.close();
-    await upstream.stop();
-  });
-  beforeEach(() => upstream.reset());
 
   it('relays a chat completion, with the upstream key and the served model, never the client key', async () => {
     const { data, response } = await client.chat.completions
@@ -317,17 +328,10 @@ describe('per-attempt timeout (TIMEOUT_MS)', () => {
   const upstream = new MockOpenAIUpstream();
   let relay: StartedRelay;
   let client: OpenAI;
-
-  beforeAll(async () => {
-    await upstream.start();
-    relay = await startRelay({ HOLYSHEEP_API_KEY: upstreamKey, HOLYSHEEP_BASE_URL: upstream.url, TIMEOUT_MS: '300', MAX_RETRIES: '0' });
-    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  relayInFrontOf(upstream, { TIMEOUT_MS: '300', MAX_RETRIES: '0' }, (started, sdk) => {
+    relay = started;
+    client = sdk;
   });
-  afterAll(async () => {
-    await relay.close();
-    await upstream.stop();
-  });
-  beforeEach(() => upstream.reset());
 
   it('answers 504 upstream_timeout when the upstream sends no status line in time', async () => {
     upstream.next({ kind: 'hang' });
