@@ -40,15 +40,18 @@ export function startNode(core, args, env = {}, options = {}) {
   return track(spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', 'inherit'], cwd: options.cwd ?? root }));
 }
 
-/** Kills the process with the others when the run ends. */
-export function track(child) {
-  children.push(child);
+/**
+ * Kills the process with the others when the run ends: with SIGKILL, or `signal` for a process
+ * that must stop its own children (nginx's master leaves its workers running when killed).
+ */
+export function track(child, signal = 'SIGKILL') {
+  children.push({ child, signal });
   return child;
 }
 
 /** Kills every process started here (or tracked) that is still running. */
 export function killAll() {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const { child, signal } of children) if (child.exitCode === null) child.kill(signal);
 }
 
 /** The port a bench script announces on its first line (`{"port":…}`). */

@@ -51,7 +51,7 @@ events { worker_connections 4096; }
 http { access_log off; upstream mock { server 127.0.0.1:${upstreamPort}; keepalive 100; }
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; } } }`);
     const child = spawn(pinned ? 'taskset' : 'nginx', pinned ? ['-c', '0', 'nginx', '-p', prefix, '-c', join(prefix, 'nginx.conf')] : ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-    track(child);
+    track(child, 'SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));
     return { url: `http://127.0.0.1:${port}`, child };
   })();
@@ -120,6 +120,7 @@ async function main() {
     // Each run measures the bare relay and then the relay: the ratio of one run's pair shows how far
     // the machine's state moved the medians above.
     ratioPerRun: throughput.relay.map((entry, index) => entry.requestsPerSecond / throughput.bare[index].requestsPerSecond),
+    tool: throughput.relay[0]?.tool,
   };
 
   // Latency at one request in flight, and p99 at 50 connections.
@@ -244,7 +245,7 @@ function report(results) {
     '| --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row.map(format).join(' | ')} |`),
   ].join('\n');
-  const header = `Benchmark ${new Date().toISOString()} — ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.pinned ? 'relays on core 0, upstream and load on core 1' : 'not pinned'}, ${results.machine.smoke ? 'SMOKE RUN (not a measurement)' : `median of ${results.machine.runs} runs`}; bare relay adds ${format(bareAdded)} µs p50 over direct.`;
+  const header = `Benchmark ${new Date().toISOString()} — ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.pinned ? 'relays on core 0, upstream and load on core 1' : 'not pinned'}, ${results.machine.smoke ? 'SMOKE RUN (not a measurement)' : `median of ${results.machine.runs} runs`}${throughput50?.tool ? `, load by ${throughput50.tool}` : ''}; bare relay adds ${format(bareAdded)} µs p50 over direct.`;
   const spread = throughput50?.ratioPerRun?.length > 0 ? `\nThroughput, relay ÷ bare relay in each run (measured one after the other): ${throughput50.ratioPerRun.map((ratio) => ratio.toFixed(2)).join(', ')}.\n` : '';
   process.stdout.write(`${header}\n\n${table}\n${spread}`);
   mkdirSync(join(here, 'results'), { recursive: true });

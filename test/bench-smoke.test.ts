@@ -1,9 +1,17 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
+const installed = (command: string): boolean => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('npm run bench (smoke)', () => {
   // Keeps the benchmark working; it asserts what it reports, never how fast anything was.
@@ -17,5 +25,9 @@ describe('npm run bench (smoke)', () => {
     // Every stream completes (correctness); stalls are a speed figure, reported, not asserted here.
     expect(results.cases.streams?.relayCompleted).toBe(results.cases.streams?.count);
     expect(results.cases.throughput50?.relay).toEqual(expect.any(Number));
+    // The load comes from wrk when it is installed (CI installs it), else from autocannon; nginx is
+    // measured beside the relays when it is installed (CI installs it too).
+    expect(results.cases.throughput50?.tool).toBe(installed('wrk') ? 'wrk' : 'autocannon');
+    expect(results.cases.throughput50?.nginx).toEqual(installed('nginx') ? expect.any(Number) : undefined);
   });
 });
