@@ -179,8 +179,9 @@ export interface StreamReader {
  * come from `reader`. The body is read by a dispatch handler, not through undici's body Readable and
  * its async iterator: each read becomes parts at once and goes to the waiting consumer, with no
  * stream machinery, events or chain of promises per read (which made most of a relayed chunk's
- * cost). Back-pressure: while the consumer has parts it has not taken, the upstream socket is not
- * read. Errors are classified as `postUpstream` classifies them; an error answer is read whole.
+ * cost). Back-pressure: while the consumer has `queuedPartsLimit` bytes of parts it has not taken,
+ * the upstream socket is not read. Errors are classified as `postUpstream` classifies them; an
+ * error answer is read whole.
  */
 export function postUpstreamStream(options: PostUpstreamOptions, reader: StreamReader): Promise<AsyncIterator<StreamPart>> {
   return new Promise((resolve, reject) => {
@@ -193,6 +194,17 @@ export function postUpstreamStream(options: PostUpstreamOptions, reader: StreamR
   });
 }
 
+/**
+ * Bytes of parts a stream may hold for its consumer before the upstream socket is paused. Not
+ * zero: under load one socket read often holds several upstream writes, which become several parts
+ * in one go while the consumer takes one at a time; pausing on the second part (as the handler did)
+ * cost a pause, a push back into the socket and a resume for most parts (about 9 of every 12 reads
+ * under a burst of 1000 streams).
+ */
+export const queuedPartsLimit = 64 * 1024;
+
+const partBytes = (part: StreamPart): number => (part.raw === undefined ? part.data.length : part.raw.length);
+
 /** The handler of one streamed answer, and the iterator of its parts. */
 class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<StreamPart> {
   private statusCode = 0;
@@ -200,8 +212,9 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   /** The body of an error answer, read whole to classify it. */
   private errorBody: Buffer[] | undefined;
   private accepted = false;
-  /** Parts read and not yet taken (rarely more than one). */
+  /** Parts read and not yet taken, and their size. */
   private readonly parts: StreamPart[] = [];
+  private queuedBytes = 0;
   private failure: Error | undefined;
   private ended = false;
   /** The consumer stopped (`return`): nothing more is read or delivered. */
@@ -214,6 +227,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
       waiting.resolve({ value: part, done: false });
     } else {
       this.parts.push(part);
+      this.queuedBytes += partBytes(part);
     }
   };
 
@@ -251,7 +265,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
       controller.abort(error as Error);
       return;
     }
-    if (this.parts.length > 0 && !controller.paused) controller.pause();
+    if (this.queuedBytes >= queuedPartsLimit && !controller.paused) controller.pause();
   }
 
   onResponseEnd(): void {
@@ -283,14 +297,14 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   }
 
   next(): Promise<IteratorResult<StreamPart>> {
-    let part = this.parts.shift();
+    let part = this.take();
     if (part === undefined && this.controller?.paused === true) {
       // Reading resumes at once: what the socket already holds may become parts before this returns.
       this.controller.resume();
-      part = this.parts.shift();
+      part = this.take();
     }
     if (part !== undefined) {
-      if (this.parts.length === 0 && this.controller?.paused === true) this.controller.resume();
+      if (this.queuedBytes < queuedPartsLimit && this.controller?.paused === true) this.controller.resume();
       return Promise.resolve({ value: part, done: false });
     }
     if (this.failure !== undefined) return Promise.reject(this.failure);
@@ -300,11 +314,18 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     });
   }
 
+  private take(): StreamPart | undefined {
+    const part = this.parts.shift();
+    if (part !== undefined) this.queuedBytes -= partBytes(part);
+    return part;
+  }
+
   /** The consumer stops early (the client left, or it failed): the upstream request is aborted. */
   return(): Promise<IteratorResult<StreamPart>> {
     if (!this.closed) {
       this.closed = true;
       this.parts.length = 0;
+      this.queuedBytes = 0;
       if (!this.ended && this.failure === undefined) this.controller?.abort(new CallAbortedReason());
     }
     return Promise.resolve({ value: undefined, done: true });
