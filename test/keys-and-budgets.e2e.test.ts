@@ -226,6 +226,23 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(row.completion_tokens).toBeGreaterThanOrEqual(10); // counted from "word0 … word4" at least once
   });
 
+  it('counts all of a long stream from an upstream that reports no usage, though its events are not all kept', async () => {
+    await start(`providers:\n  plain: { type: openai, baseUrl: "${upstream.url}", apiKey: plain-key-0123456789, streamUsage: false }\nmodels:\n  local-llama: { targets: [{ provider: plain }] }\n`);
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'long' });
+    // ~1500 events of ~150 bytes: several times the 64 KiB of events a stream keeps before reducing them to their text.
+    const chunks = 1500;
+    upstream.next({ kind: 'stream', chunks });
+    const stream = await clientFor(created.body.key).chat.completions.create({ model: 'local-llama', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe(Array.from({ length: chunks }, (_, index) => `word${index} `).join(''));
+    const { Tiktoken } = await import('js-tiktoken/lite');
+    const { default: cl100k } = await import('js-tiktoken/ranks/cl100k_base');
+    await expect
+      .poll(async () => (await admin<{ data: Array<{ completion_tokens: number }> }>(`/admin/usage?group_by=key&key=${created.body.id}`)).body.data[0]?.completion_tokens)
+      .toBe(new Tiktoken(cl100k).encode(text).length);
+  });
+
   it('validates admin input with clear errors and keeps the admin API to the master key', async () => {
     await start();
     const bad = await admin<{ error: { param: string; message: string } }>('/admin/keys', 'POST', { name: 'x', budget: { amount: 5, currency: 'GBP', period: 'daily' } });

@@ -1,22 +1,57 @@
 import { SseParser } from '../sse/sse-parser.js';
 
-/** Chunk JSON texts: a chunk's JSON as it is, relayed SSE event text split into its events' data. */
-function* chunkTexts(parts: readonly string[]): Generator<string> {
-  const parser = new SseParser();
-  for (const part of parts) {
-    if (part.startsWith('{')) yield part;
-    else for (const event of parser.push(Buffer.from(part, 'utf8'))) yield event.data;
+/** Bytes of relayed parts kept as they came before they are reduced to the text they carry. */
+export const deliveredPartsLimit = 64 * 1024;
+
+/**
+ * What a stream delivered to its client while no usage had arrived, to count a stream cut short
+ * (or an upstream that reports no usage) for what was delivered.
+ *
+ * Parts are kept as they came — a chunk's JSON text, or the upstream's own SSE bytes, not decoded
+ * — since usage nearly always arrives at the end and they are then dropped unread. Once they hold
+ * `deliveredPartsLimit` bytes, they are reduced to the text they carry (content, refusals,
+ * tool-call names and arguments, a few bytes per chunk): a long stream keeps its text, not its
+ * whole SSE envelope.
+ */
+export class DeliveredText {
+  private parts: Array<string | Buffer> = [];
+  private bytes = 0;
+  private reduced = '';
+  /** Reads relayed SSE bytes; it carries an event cut between two parts over to the next. */
+  private readonly parser = new SseParser();
+
+  add(part: string | Buffer): void {
+    this.parts.push(part);
+    this.bytes += part.length;
+    if (this.bytes >= deliveredPartsLimit) {
+      this.reduced += textOf(this.parts, this.parser);
+      this.parts = [];
+      this.bytes = 0;
+    }
+  }
+
+  /** Bytes held: parts not yet reduced, and the text of those that were. */
+  get heldBytes(): number {
+    return this.bytes + this.reduced.length;
+  }
+
+  text(): string {
+    return this.reduced + textOf(this.parts, this.parser);
   }
 }
 
-/**
- * The text a client received from relayed chat chunks: content, refusals and tool-call arguments.
- * Used only to count a stream whose usage never arrived (cut short), so that it is billed for what
- * was delivered.
- */
-export function deliveredText(parts: readonly string[]): string {
+/** Chunk JSON texts: a chunk's JSON as it is, relayed SSE bytes split into their events' data. */
+function* chunkTexts(parts: ReadonlyArray<string | Buffer>, parser: SseParser): Generator<string> {
+  for (const part of parts) {
+    if (typeof part === 'string') yield part;
+    else for (const event of parser.push(part)) yield event.data;
+  }
+}
+
+/** The text relayed chat chunks carried: content, refusals and tool-call names and arguments. */
+function textOf(parts: ReadonlyArray<string | Buffer>, parser: SseParser): string {
   let text = '';
-  for (const part of chunkTexts(parts)) {
+  for (const part of chunkTexts(parts, parser)) {
     try {
       const chunk = JSON.parse(part) as { choices?: Array<{ delta?: { content?: unknown; refusal?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> } }> };
       for (const choice of chunk.choices ?? []) {

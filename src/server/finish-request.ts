@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import { meterRequest, type MeterOptions } from '../ledger/meter-request.js';
 import { publishRequestEnd, type RequestEndEvent } from '../observability/relay-events.js';
 import type { AccessLog } from '../observability/access-log.js';
-import { deliveredText } from './delivered-text.js';
 import type { RelayServices } from './relay-services.js';
 
 const quietPaths = new Set(['/health', '/ready', '/metrics']);
@@ -77,7 +76,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
         durationMs,
         usage: state.usage,
         promptText: state.promptText,
-        deliveredText: state.usage === undefined && state.deliveredParts !== undefined ? () => deliveredText(state.deliveredParts ?? []) : undefined,
+        deliveredText: state.usage === undefined && state.delivered !== undefined ? () => state.delivered?.text() ?? '' : undefined,
         admission: state.admission,
       },
       meterOptionsOf(services),

@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { DeliveredText } from './delivered-text.js';
 import type { Admission } from '../limits/admission-control.js';
 import type { Usage } from '../spec/openai-chat.js';
 
@@ -33,8 +34,8 @@ export interface RequestState {
   admission: Admission | undefined;
   /** The prompt as text, for counting tokens when the upstream reports none. */
   promptText: (() => string) | undefined;
-  /** Chunks relayed to the client while no usage has arrived, to count a stream cut short (chunk JSON, or SSE event text). */
-  deliveredParts: string[] | undefined;
+  /** What was relayed to the client while no usage had arrived, to count a stream cut short. */
+  delivered: DeliveredText | undefined;
   /** Runs when the response is closed (`complete`: it was sent to the end), after the access line. */
   onClose: { closed(complete: boolean): void } | undefined;
 }
@@ -58,7 +59,7 @@ export function newRequestState(meterId: string): RequestState {
     fallbackFrom: undefined,
     admission: undefined,
     promptText: undefined,
-    deliveredParts: undefined,
+    delivered: undefined,
     onClose: undefined,
   };
 }

@@ -4,6 +4,7 @@ import type { ChatRequest } from '../../spec/openai-chat.js';
 import { ChatCompletionBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
+import { DeliveredText } from '../delivered-text.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, messagesBytes, messagesText } from '../admit-request.js';
 
@@ -66,8 +67,7 @@ async function relayStream(
       const part = current.value;
       if (part.usage !== undefined) request.relay.usage = part.usage;
       // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
-      // (Raw events are kept as text: a string holds them in less memory than the read's Buffer.)
-      else if (request.relay.usage === undefined) (request.relay.deliveredParts ??= []).push(part.raw === undefined ? part.data : part.raw.toString('utf8'));
+      else if (request.relay.usage === undefined) (request.relay.delivered ??= new DeliveredText()).add(part.raw ?? part.data);
       let pending: Promise<void> | undefined;
       if (part.raw !== undefined) {
         if (part.raw.length > 0) pending = writer.readEvents(part.raw);
