@@ -64,8 +64,9 @@ export class OpenAIRawEventReader implements StreamReader {
       let dropped = false;
       if (dataAt !== -1 && buffer[dataAt] === OPEN_BRACE) {
         if (startsWith(buffer, errorData, dataAt)) throw streamError(eventData(buffer, start, stop), provider);
-        if (!this.finished && hasStringValue(buffer, finishKey, dataAt, end)) this.finished = true;
-        if (hasObjectValue(buffer, usageKey, dataAt, end)) {
+        findKeys(buffer, dataAt, end);
+        if (!this.finished && foundFinish !== -1 && valueStartsWith(buffer, foundFinish + finishKey.length, end, QUOTE)) this.finished = true;
+        if (foundUsage !== -1 && valueStartsWith(buffer, foundUsage + usageKey.length, end, OPEN_BRACE)) {
           const chunk = readUsageChunk(eventData(buffer, start, stop));
           usage = chunk.usage ?? usage;
           dropped = !this.clientWantsUsage && chunk.usageOnly;
@@ -152,25 +153,41 @@ function eventData(buffer: Buffer, start: number, stop: number): string {
   return parseEvent(buffer, start, stop)?.data ?? '';
 }
 
-/** Whether `"key"` appears before `end` followed (after `:` and spaces) by a string. */
-function hasStringValue(buffer: Buffer, key: Buffer, from: number, end: number): boolean {
-  const value = valueAfter(buffer, key, from, end);
-  return value !== -1 && buffer[value] === QUOTE;
+const F = 0x66;
+const U = 0x75;
+/** Where `findKeys` found the event's first `"finish_reason"` and `"usage"` (-1: absent); read right after the call. */
+let foundFinish = -1;
+let foundUsage = -1;
+
+/**
+ * Finds both keys in one pass over the event's bytes (it searched once per key): every `"` is
+ * looked at, and only one followed by `f` or `u` is compared with a key.
+ */
+function findKeys(buffer: Buffer, from: number, end: number): void {
+  foundFinish = -1;
+  foundUsage = -1;
+  const last = end - usageKey.length;
+  for (let index = from; index <= last; index++) {
+    if (buffer[index] !== QUOTE) continue;
+    const next = buffer[index + 1];
+    if (next === F) {
+      if (foundFinish === -1 && index + finishKey.length <= end && startsWith(buffer, finishKey, index)) {
+        foundFinish = index;
+        if (foundUsage !== -1) return;
+      }
+    } else if (next === U && foundUsage === -1 && startsWith(buffer, usageKey, index)) {
+      foundUsage = index;
+      if (foundFinish !== -1) return;
+    }
+  }
 }
 
-/** Whether `"key"` appears before `end` followed (after `:` and spaces) by an object. */
-function hasObjectValue(buffer: Buffer, key: Buffer, from: number, end: number): boolean {
-  const value = valueAfter(buffer, key, from, end);
-  return value !== -1 && buffer[value] === OPEN_BRACE;
-}
-
-function valueAfter(buffer: Buffer, key: Buffer, from: number, end: number): number {
-  const at = indexIn(buffer, key, from, end);
-  if (at === -1) return -1;
-  let index = at + key.length;
+/** Whether the bytes after a key (`:` and spaces, which may include line ends before the `:`) open a value that starts with `first`. */
+function valueStartsWith(buffer: Buffer, afterKey: number, end: number, first: number): boolean {
+  let index = afterKey;
   while (index < end && (buffer[index] === 0x20 || buffer[index] === LF || buffer[index] === 0x09)) index++;
-  if (buffer[index] !== 0x3a /* : */) return -1;
+  if (buffer[index] !== 0x3a /* : */) return false;
   index++;
   while (index < end && (buffer[index] === 0x20 || buffer[index] === 0x09)) index++;
-  return index;
+  return index < end && buffer[index] === first;
 }
