@@ -10,7 +10,8 @@ import { SseWriter } from './sse-writer.js';
 export function commitStream(request: FastifyRequest, reply: FastifyReply): SseWriter {
   reply.hijack();
   const writer = new SseWriter(reply.raw);
-  writer.open(reply.getHeaders() as Record<string, string>);
+  // getHeaders() makes a copy of the reply's headers: the stream's own are added to it.
+  writer.open(reply.getHeaders());
   request.relay.status = 200;
   request.relay.firstByteAt = performance.now();
   return writer;
