@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccessLog } from './access-log.js';
+import { AccessLog, isoTimeOf } from './access-log.js';
 import type { RequestEndEvent } from './relay-events.js';
 
 const end: RequestEndEvent = {
@@ -51,5 +51,12 @@ describe('AccessLog', () => {
     log.write(end, 'POST', '/v1/chat/completions', undefined);
     log.flush();
     expect(writes).toHaveLength(1);
+  });
+
+  it('formats times exactly as Date#toISOString does, across seconds, minutes, days and years', () => {
+    const samples = [0, 59_999, 60_000, 86_399_999, Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1)];
+    for (let index = 0; index < 20_000; index++) samples.push(Math.floor(Math.random() * Date.UTC(2200, 0, 1)));
+    for (let ms = Date.UTC(2026, 10, 26, 18, 59, 58, 990); ms < Date.UTC(2026, 10, 26, 19, 0, 1, 10); ms++) samples.push(ms);
+    for (const ms of samples) expect(isoTimeOf(ms), String(ms)).toBe(new Date(ms).toISOString());
   });
 });

