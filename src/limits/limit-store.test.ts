@@ -89,6 +89,41 @@ if (redis.url !== undefined) {
       }
     });
 
+    it('keeps a counter’s keys alive longer than their entries, renewing their time to live only once it has run down', async () => {
+      const keyPrefix = `${runPrefix}keys-ttl:`;
+      const store = new RedisLimitStore({ redis: url, keyPrefix, reservationTtlMs: 30_000 });
+      const inspector = new Redis(url);
+      const ttls = async (...keys: string[]) => Promise.all(keys.map((key) => inspector.pttl(`${keyPrefix}${key}`)));
+      try {
+        const now = Date.now();
+        const counters = [
+          { key: 'tpm', kind: 'window', limit: 1_000, amount: 50 },
+          { key: 'parallel', kind: 'concurrent', limit: 5, amount: 1 },
+        ] as const;
+        expect((await store.reserve({ reservationId: 'a', counters: [...counters], now })).ok).toBe(true);
+        // A window's entries live 60 s, a hold as long as its reservation (30 s here): the keys at least 30 s more.
+        for (const ttl of await ttls('wn:tpm', 'we:tpm')) expect(ttl).toBeGreaterThan(90_000);
+        for (const ttl of await ttls('cn:parallel', 'ce:parallel')) expect(ttl).toBeGreaterThan(60_000);
+        // Settling the window's only entry to its actual amount keeps the set, and so its time to live.
+        await store.settle({ reservationId: 'a', actual: { tpm: 20 }, now });
+        expect(await store.peek('tpm', 'window', now)).toBe(20);
+        for (const ttl of await ttls('wn:tpm', 'we:tpm')) expect(ttl).toBeGreaterThan(90_000);
+        // Time to live that has run down by less than half the grace is left as it is...
+        await inspector.pexpire(`${keyPrefix}we:tpm`, 100_000);
+        expect((await store.reserve({ reservationId: 'b', counters: [...counters], now })).ok).toBe(true);
+        expect((await ttls('we:tpm'))[0]).toBeLessThanOrEqual(100_000);
+        // ...and renewed on both keys once it has run down further, or is gone.
+        await inspector.pexpire(`${keyPrefix}we:tpm`, 80_000);
+        await inspector.persist(`${keyPrefix}cn:parallel`);
+        expect((await store.reserve({ reservationId: 'c', counters: [...counters], now })).ok).toBe(true);
+        for (const ttl of await ttls('wn:tpm', 'we:tpm')) expect(ttl).toBeGreaterThan(110_000);
+        for (const ttl of await ttls('cn:parallel', 'ce:parallel')) expect(ttl).toBeGreaterThan(80_000);
+      } finally {
+        inspector.disconnect();
+        await store.close();
+      }
+    });
+
     it('sends the calls of one turn together and gives each caller its own answer', async () => {
       const store = new RedisLimitStore({ redis: url, keyPrefix: `${runPrefix}batch:` });
       try {

@@ -48,8 +48,14 @@ interface Queued<Call, Result> {
   reject: (error: unknown) => void;
 }
 
-/** A reserve as the script reads it: id, now, then per counter kind, key, limit, amount, expiresAt (numbers as text). */
-type ReserveCall = [string, string, ...[string, string, string, string, string][]];
+/**
+ * A reserve as the script reads it: id, now, now + windowMs, now + the reservation's time to live,
+ * then per counter kind, key, limit, amount, expiresAt (numbers as text).
+ */
+type ReserveCall = [string, string, string, string, ...[string, string, string, string, string][]];
+
+/** How long a counter's keys outlive their last entry at least (half of it: see `reserveScript`). */
+const counterGraceMs = 60_000;
 /** A settle (`[key, amount, …]`) or a release (`false`), as the script reads it. */
 type FinishCall = [string, string, string[] | false];
 
@@ -114,7 +120,7 @@ export class RedisLimitStore implements LimitStore {
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     validateReserveRequest(request);
     if (request.counters.length === 0) return { ok: true, remaining: {} };
-    const call: ReserveCall = [request.reservationId, String(request.now)];
+    const call: ReserveCall = [request.reservationId, String(request.now), String(request.now + windowMs), String(request.now + this.reservationTtlMs)];
     for (const counter of request.counters) {
       call.push([counter.kind, counter.key, String(counter.kind === 'credit' ? 0 : counter.limit), String(counter.amount), counter.expiresAt === undefined ? '' : String(counter.expiresAt)]);
     }
@@ -201,7 +207,8 @@ export class RedisLimitStore implements LimitStore {
     const most = 256;
     for (let start = 0; start < this.reserves.length; start += most) {
       const reserves = this.reserves.slice(start, start + most);
-      this.client.relayLimitsReserve(this.prefix, this.reservationTtlMs, windowMs, concurrentRetryHintMs, JSON.stringify(reserves.map((entry) => entry.call))).then(
+      const calls = JSON.stringify(reserves.map((entry) => entry.call));
+      this.client.relayLimitsReserve(this.prefix, this.reservationTtlMs, windowMs, concurrentRetryHintMs, calls, counterGraceMs, windowMs + counterGraceMs, this.reservationTtlMs + counterGraceMs).then(
         (replies) => reserves.forEach((entry, index) => entry.resolve(replies[index] as (string | number)[])),
         (error: unknown) => reserves.forEach((entry) => entry.reject(error)),
       );
