@@ -4,7 +4,10 @@ import Anthropic, {
   BadRequestError as AnthropicBadRequestError,
   NotFoundError as AnthropicNotFoundError,
 } from '@anthropic-ai/sdk';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { APIError, BadRequestError } from 'openai';
 import { request } from 'undici';
@@ -361,6 +364,35 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/'top_k'/) } });
     });
 
+    it('forwards the beta features the client asks for, JSON and stream, and refuses a malformed anthropic-beta', async () => {
+      // The SDK's beta API sends them as `anthropic-beta`.
+      const message = await anthropic.beta.messages.create({
+        model: claude,
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'hello' }],
+        betas: ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'],
+      });
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(anthropicUpstream.requests[0]?.headers['anthropic-beta']).toBe('interleaved-thinking-2025-05-14,context-1m-2025-08-07');
+      const stream = await anthropic.messages.create(
+        { model: claude, max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hello' }] },
+        { headers: { 'anthropic-beta': 'fine-grained-tool-streaming-2025-05-14, fine-grained-tool-streaming-2025-05-14' } },
+      );
+      for await (const _event of stream) {
+        // drain
+      }
+      expect(anthropicUpstream.requests[1]?.headers['anthropic-beta']).toBe('fine-grained-tool-streaming-2025-05-14');
+      // Without the header, none goes upstream.
+      await anthropic.messages.create({ model: claude, max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] });
+      expect(anthropicUpstream.requests[2]?.headers).not.toHaveProperty('anthropic-beta');
+      const malformed = (await anthropic.messages
+        .create({ model: claude, max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] }, { headers: { 'anthropic-beta': 'tools-2024-04-04, drop table;' } })
+        .catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(malformed.status).toBe(400);
+      expect(malformed.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/anthropic-beta header names "drop table;"/) } });
+      expect(anthropicUpstream.requests).toHaveLength(3);
+    });
+
     it('renders errors in Anthropic’s shape: auth from the hook, unknown model, invalid body', async () => {
       const stranger = new Anthropic({ apiKey: 'sk-not-a-relay-key-000000', baseURL: relay.url, maxRetries: 0 });
       const auth = (await stranger.messages.create({ model: claude, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
@@ -435,6 +467,26 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(data.input_tokens).toBeLessThan(260);
       expect(response.headers.get('x-relay-token-count')).toBe('estimate');
       expect(anthropicUpstream.requests).toHaveLength(0);
+    });
+  });
+
+  describe('an Anthropic provider with its own anthropic-beta', () => {
+    let betaRelay: StartedRelay;
+
+    beforeAll(async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'relay-anthropic-beta-'));
+      writeFileSync(join(directory, 'relay.yaml'), `providers:\n  anthropic: { type: anthropic, baseUrl: "${anthropicUpstream.origin}", headers: { Anthropic-Beta: "token-efficient-tools-2025-02-19" } }\n`);
+      betaRelay = await startRelay({ ANTHROPIC_API_KEY: anthropicKey }, directory);
+    });
+    afterAll(async () => {
+      await betaRelay.close();
+    });
+
+    it('sends its own features with every request, and the client’s after them, each once', async () => {
+      const client = new Anthropic({ apiKey: masterKey, baseURL: betaRelay.url, maxRetries: 0 });
+      await client.messages.create({ model: claude, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+      await client.beta.messages.create({ model: claude, max_tokens: 20, messages: [{ role: 'user', content: 'hi' }], betas: ['token-efficient-tools-2025-02-19', 'context-1m-2025-08-07'] });
+      expect(anthropicUpstream.requests.map((sent) => sent.headers['anthropic-beta'])).toEqual(['token-efficient-tools-2025-02-19', 'token-efficient-tools-2025-02-19,context-1m-2025-08-07']);
     });
   });
 

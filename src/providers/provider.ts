@@ -44,6 +44,11 @@ export interface ProviderCall {
    * `includeUsage`: whether the client asked for the usage chunk.
    */
   passthrough?: { includeUsage: boolean };
+  /**
+   * Beta features a client of `/v1/messages` asked for with `anthropic-beta`: an Anthropic upstream
+   * gets them (after its provider's own `anthropic-beta`, if configured); other upstreams ignore them.
+   */
+  anthropicBetas?: string[];
 }
 
 /** What every provider is built from. */

@@ -87,11 +87,29 @@ export class AnthropicProvider implements Provider {
     });
   }
 
+  /**
+   * The provider's headers, with the beta features the client asked for when it asked for some:
+   * after the provider's own `anthropic-beta` (configured in any letter case), without repeats.
+   */
+  private headersFor(call: ProviderCall): Record<string, string> {
+    if (call.anthropicBetas === undefined) return this.headers;
+    const headers: Record<string, string> = {};
+    const features: string[] = [];
+    for (const [name, value] of Object.entries(this.headers)) {
+      if (name.toLowerCase() === 'anthropic-beta') features.push(...value.split(',').map((feature) => feature.trim()).filter((feature) => feature !== ''));
+      else headers[name] = value;
+    }
+    for (const feature of call.anthropicBetas) if (!features.includes(feature)) features.push(feature);
+    headers['anthropic-beta'] = features.join(',');
+    return headers;
+  }
+
   private post(body: unknown, call: ProviderCall, stream: boolean): Promise<Dispatcher.ResponseData> {
+    const headers = this.headersFor(call);
     return postUpstream({
       url: this.endpoint,
       dispatcher: this.dispatcher,
-      headers: stream ? { ...this.headers, accept: 'text/event-stream' } : this.headers,
+      headers: stream ? { ...headers, accept: 'text/event-stream' } : headers,
       body,
       call,
       provider: this.name,
@@ -100,7 +118,7 @@ export class AnthropicProvider implements Provider {
   }
 
   private async postJson(body: unknown, call: ProviderCall): Promise<{ body: Buffer; parsed: object }> {
-    const result = await postUpstreamJson({ url: this.endpoint, dispatcher: this.dispatcher, headers: this.headers, body, call, provider: this.name, classifyError: classifyAnthropicError });
+    const result = await postUpstreamJson({ url: this.endpoint, dispatcher: this.dispatcher, headers: this.headersFor(call), body, call, provider: this.name, classifyError: classifyAnthropicError });
     if (result.parsed.type === 'error') {
       throw new UpstreamError(`${this.name}: answered 2xx without a message: ${result.body.toString('utf8').slice(0, 300)}`, { reason: 'provider_internal', provider: this.name });
     }

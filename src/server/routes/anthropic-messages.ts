@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
+import { readAnthropicBetas } from '../anthropic/anthropic-beta.js';
 import { anthropicErrorHandler } from '../anthropic/anthropic-error-handler.js';
 import { AnthropicCountTokensBody, AnthropicMessagesBody } from '../anthropic/anthropic-request-schema.js';
 import { callMessagesTarget } from '../anthropic/call-messages-target.js';
@@ -21,6 +22,8 @@ import { admitRequest, messagesText } from '../admit-request.js';
 export function registerAnthropicMessages(app: FastifyInstance, services: RelayServices): void {
   app.post('/v1/messages', { schema: { body: AnthropicMessagesBody }, errorHandler: anthropicErrorHandler }, async (request, reply) => {
     reply.header('request-id', request.id);
+    // Checked before anything is reserved: the header goes on to an Anthropic upstream.
+    const betas = readAnthropicBetas(request.headers['anthropic-beta']);
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
     const { fallbacks, ...body } = request.body as AnthropicRequest & { fallbacks?: string[] };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
@@ -30,6 +33,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     });
     // metadata.user_id plays the part of OpenAI's `user`: it keeps one end user on one side of a canary.
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.metadata?.user_id });
+    if (betas !== undefined) upstream.call.anthropicBetas = betas;
     request.relay.stream = body.stream === true;
     const outcome = await upstream.run((deployment) => callMessagesTarget(deployment, body, upstream.call));
     const answer = outcome.value;
