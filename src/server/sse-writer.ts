@@ -33,7 +33,7 @@ export class SseWriter {
   /** Sends the status line and `headers` (the reply's own copy, which the stream's headers are added to). */
   open(headers: Record<string, string | number | string[] | undefined>): void {
     SseWriter.open++;
-    // One shared listener (a response closes once): no closure and no \`once\` wrapper per stream.
+    // One shared listener (a response closes once): no closure and no `once` wrapper per stream.
     this.response.on('close', streamClosed);
     headers['content-type'] = 'text/event-stream; charset=utf-8';
     headers['cache-control'] = 'no-cache';

@@ -95,7 +95,7 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
       },
     },
     // Most requests come from keys without an account: their rows need no entry in the account
-    // index. Queries by account (\`account_id = ?\`) still use the partial index, and every ledger
+    // index. Queries by account (`account_id = ?`) still use the partial index, and every ledger
     // insert of such a row writes one b-tree less (about a fifth of the insert on SQLite).
     '0002_ledger_account_index_partial': {
       async up(db: Kysely<unknown>): Promise<void> {

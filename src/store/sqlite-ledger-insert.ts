@@ -34,7 +34,7 @@ export function createSqliteLedgerInsert(database: Database): (batch: readonly L
     let inserted = 0;
     const debits = new Map<string, number>();
     for (const record of batch) {
-      // Values by position, in the order of \`columns\`: no row object per record, no lookup by name
+      // Values by position, in the order of `columns`: no row object per record, no lookup by name
       // (about 1 µs of the ~5 µs a row costs).
       const changes = insert.run(
         record.requestId,
