@@ -68,11 +68,11 @@ end
  * `[reservationId, now, now + windowMs, now + reservationTtlMs, [kind, key, limit, amount, expiresAt ('' = none)], …]`.
  * Reply: per reserve `{1, key, remaining, key, remaining, …}` or `{0, key, kind, limit, remaining, retryAfterMs}`.
  *
- * Times and amounts that go to Redis commands come as text: a Lua number passed to \`redis.call\` is
- * formatted with \`%.17g\`, which was a tenth of the script's work. A counter's two keys outlive
- * their last entry by at least half of \`graceMs\` (so a replica whose clock is a little behind
+ * Times and amounts that go to Redis commands come as text: a Lua number passed to `redis.call` is
+ * formatted with `%.17g`, which was a tenth of the script's work. A counter's two keys outlive
+ * their last entry by at least half of `graceMs` (so a replica whose clock is a little behind
  * still finds them); their time to live is renewed once it has run down by half the grace, not on
- * every reserve (two \`PEXPIRE\`s per counter were an eighth of the script's work; a \`PTTL\` costs
+ * every reserve (two `PEXPIRE`s per counter were an eighth of the script's work; a `PTTL` costs
  * about a third of one).
  */
 export const reserveScript = `${library}
