@@ -13,6 +13,10 @@ describe('DeliveredText', () => {
     delivered.add(chunk({ tool_calls: [{ index: 0, function: { arguments: '1}' } }] }));
     delivered.add('not json');
     expect(delivered.text()).toBe('Hello, wörld nolookup{"q":1}');
+    // Asked again, or after more parts, it gives what was delivered, each part once.
+    expect(delivered.text()).toBe('Hello, wörld nolookup{"q":1}');
+    delivered.add(Buffer.from(event({ content: '!' })));
+    expect(delivered.text()).toBe('Hello, wörld nolookup{"q":1}!');
   });
 
   it('keeps an event cut between two parts whole', () => {

@@ -23,11 +23,7 @@ export class DeliveredText {
   add(part: string | Buffer): void {
     this.parts.push(part);
     this.bytes += part.length;
-    if (this.bytes >= deliveredPartsLimit) {
-      this.reduced += textOf(this.parts, this.parser);
-      this.parts = [];
-      this.bytes = 0;
-    }
+    if (this.bytes >= deliveredPartsLimit) this.reduce();
   }
 
   /** Bytes held: parts not yet reduced, and the text of those that were. */
@@ -35,8 +31,16 @@ export class DeliveredText {
     return this.bytes + this.reduced.length;
   }
 
+  /** The text delivered so far (the parts kept are reduced to it: asking twice gives the same text). */
   text(): string {
-    return this.reduced + textOf(this.parts, this.parser);
+    if (this.parts.length > 0) this.reduce();
+    return this.reduced;
+  }
+
+  private reduce(): void {
+    this.reduced += textOf(this.parts, this.parser);
+    this.parts = [];
+    this.bytes = 0;
   }
 }
 
