@@ -82,6 +82,20 @@ async function benchRedis() {
   return (await redisReachable()) ? 'redis://127.0.0.1:6379' : undefined;
 }
 
+/**
+ * One run of a pair: the bare relay's load and the relay's back to back, bare first in even runs and
+ * relay first in odd ones, so a machine that speeds up or slows down across the run favours neither.
+ */
+async function pairedRun(run, bareLoad, relayLoad, bareResults, relayResults) {
+  if (run % 2 === 0) {
+    bareResults.push(await bareLoad());
+    relayResults.push(await relayLoad());
+  } else {
+    relayResults.push(await relayLoad());
+    bareResults.push(await bareLoad());
+  }
+}
+
 /** Runs a load and adds the CPU time the measured process spent per request (`cpuUsPerRequest`). */
 async function withCpu(pid, load) {
   const before = cpuMicroseconds(pid);
@@ -100,20 +114,13 @@ async function main() {
   const results = { machine: { cores: (await import('node:os')).cpus().length, node: process.version, pinned, smoke, runs }, cases: {} };
   const path = '/v1/chat/completions';
 
-  // Throughput at 50 connections, non-streaming: each run is a pair, the bare relay and the relay
-  // back to back (in alternating order, so a machine that speeds up or slows down across the run
-  // favours neither), and the ratio reported is the median of the pairs' ratios.
+  // Throughput at 50 connections, non-streaming: each run is a pair (`pairedRun`), and the ratio
+  // reported is the median of the pairs' ratios.
   const throughput = { bare: [], relay: [], nginx: [] };
   const bareLoad = () => withCpu(bare.pid, () => runClient('load-throughput.mjs', [`${bareUrl}${path}`, '50', String(seconds), 'unused']));
   for (let run = 0; run < (wanted('throughput') ? runs : 0); run++) {
     const relayLoad = () => withCpu(relay.child.pid, () => runClient('load-throughput.mjs', [`${relay.url}${path}`, '50', String(seconds), relay.key]));
-    if (run % 2 === 0) {
-      throughput.bare.push(await bareLoad());
-      throughput.relay.push(await relayLoad());
-    } else {
-      throughput.relay.push(await relayLoad());
-      throughput.bare.push(await bareLoad());
-    }
+    await pairedRun(run, bareLoad, relayLoad, throughput.bare, throughput.relay);
     if (nginx) throughput.nginx.push(await runClient('load-throughput.mjs', [`${(await nginx).url}${path}`, '50', String(seconds), 'unused']));
   }
   const ratios = (relayRuns, bareRuns) => relayRuns.map((entry, index) => entry.requestsPerSecond / bareRuns[index].requestsPerSecond);
@@ -218,15 +225,7 @@ async function redisCase(upstreamUrl, path, results, redisUrl, bareLoad, ratios)
   const redisRuns = [];
   const bareRuns = [];
   const relayLoad = () => runClient('load-throughput.mjs', [`${shared.url}${path}`, '50', String(seconds), shared.key]);
-  for (let run = 0; run < runs; run++) {
-    if (run % 2 === 0) {
-      bareRuns.push(await bareLoad());
-      redisRuns.push(await relayLoad());
-    } else {
-      redisRuns.push(await relayLoad());
-      bareRuns.push(await bareLoad());
-    }
-  }
+  for (let run = 0; run < runs; run++) await pairedRun(run, bareLoad, relayLoad, bareRuns, redisRuns);
   results.cases.redisThroughput50 = {
     bare: rps(bareRuns),
     relay: rps(redisRuns),
