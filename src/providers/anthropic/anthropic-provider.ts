@@ -28,6 +28,9 @@ export class AnthropicProvider implements Provider {
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;
   private readonly dispatcher: Dispatcher;
+  /** The provider's own beta features, and its headers without them (see `headersFor`). */
+  private readonly configuredBetas: string[] = [];
+  private readonly headersWithoutBeta: Record<string, string>;
 
   constructor(options: ProviderOptions) {
     this.name = options.name;
@@ -41,6 +44,13 @@ export class AnthropicProvider implements Provider {
       accept: 'application/json',
       ...(options.apiKey === undefined ? {} : { 'x-api-key': options.apiKey }),
     };
+    // The configured `anthropic-beta` (in any letter case) as features, for merging with a client's.
+    this.headersWithoutBeta = { ...this.headers };
+    for (const [name, value] of Object.entries(this.headers)) {
+      if (name.toLowerCase() !== 'anthropic-beta') continue;
+      delete this.headersWithoutBeta[name];
+      this.configuredBetas.push(...value.split(',').map((feature) => feature.trim()).filter((feature) => feature !== ''));
+    }
   }
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
@@ -93,15 +103,9 @@ export class AnthropicProvider implements Provider {
    */
   private headersFor(call: ProviderCall): Record<string, string> {
     if (call.anthropicBetas === undefined) return this.headers;
-    const headers: Record<string, string> = {};
-    const features: string[] = [];
-    for (const [name, value] of Object.entries(this.headers)) {
-      if (name.toLowerCase() === 'anthropic-beta') features.push(...value.split(',').map((feature) => feature.trim()).filter((feature) => feature !== ''));
-      else headers[name] = value;
-    }
+    const features = [...this.configuredBetas];
     for (const feature of call.anthropicBetas) if (!features.includes(feature)) features.push(feature);
-    headers['anthropic-beta'] = features.join(',');
-    return headers;
+    return { ...this.headersWithoutBeta, 'anthropic-beta': features.join(',') };
   }
 
   private post(body: unknown, call: ProviderCall, stream: boolean): Promise<Dispatcher.ResponseData> {
