@@ -208,8 +208,8 @@ const partBytes = (part: StreamPart): number => (part.raw === undefined ? part.d
 /** The handler of one streamed answer, and the iterator of its parts. */
 class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<StreamPart> {
   private statusCode = 0;
-  private headers: IncomingHttpHeaders = {};
-  /** The body of an error answer, read whole to classify it. */
+  /** An error answer's headers and body, read whole to classify it. */
+  private headers: IncomingHttpHeaders | undefined;
   private errorBody: Buffer[] | undefined;
   private accepted = false;
   /** Parts read and not yet taken, and their size. */
@@ -240,13 +240,16 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     super(options);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.statusCode = statusCode;
-    this.headers = headers;
     if (statusCode >= 200 && statusCode < 300) {
+      // undici's controller keeps the raw header lines, views into the socket read that held them,
+      // for the whole answer; a stream has taken what it needs from them.
+      controller.rawHeaders = null;
       this.accepted = true;
       this.accept(this);
     } else {
+      this.headers = headers;
       this.errorBody = [];
     }
   }
@@ -272,7 +275,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     this.detach();
     const { errorBody, options } = this;
     if (errorBody !== undefined) {
-      this.refuse(options.classifyError(this.statusCode, Buffer.concat(errorBody).toString('utf8'), this.headers, options.provider));
+      this.refuse(options.classifyError(this.statusCode, Buffer.concat(errorBody).toString('utf8'), this.headers ?? {}, options.provider));
       return;
     }
     if (this.closed || this.failure !== undefined) return;
@@ -290,7 +293,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     const { options } = this;
     if (!this.accepted) {
       // Before a 2xx status line (or while reading an error answer, classified by its status alone).
-      this.refuse(this.errorBody === undefined ? classifyTransportError(error, options.provider, options.call.signal) : options.classifyError(this.statusCode, '', this.headers, options.provider));
+      this.refuse(this.errorBody === undefined ? classifyTransportError(error, options.provider, options.call.signal) : options.classifyError(this.statusCode, '', this.headers ?? {}, options.provider));
       return;
     }
     this.fail(classifyTransportError(error, options.provider, options.call.signal));

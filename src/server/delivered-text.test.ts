@@ -19,6 +19,15 @@ describe('DeliveredText', () => {
     expect(delivered.text()).toBe('Hello, wörld nolookup{"q":1}!');
   });
 
+  it('copies each part: the buffer it came in may be let go or reused', () => {
+    const delivered = new DeliveredText();
+    const read = Buffer.from(event({ content: 'kept' }));
+    delivered.add(read);
+    read.fill(0x20);
+    delivered.add(Buffer.from(event({ content: ' as sent' })));
+    expect(delivered.text()).toBe('kept as sent');
+  });
+
   it('keeps an event cut between two parts whole', () => {
     const delivered = new DeliveredText();
     const bytes = Buffer.from(event({ content: 'split' }) + event({ content: ' here' }));
