@@ -160,6 +160,36 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       expect(await store.peek('wallet', 'credit', start)).toBe(0);
     });
 
+    it('counts the reservations made together against shared counters exactly, across milliseconds', async () => {
+      const { store } = await open();
+      const ends = start + 86_400_000;
+      const counters = [window('rpm', 10), window('tpm', 1_000, 150), concurrent('parallel', 8), budget('day', 1_000, 100, ends)];
+      // 30 reserves in one go over 8 milliseconds: the token window admits the first 6, in order.
+      const results = await Promise.all(Array.from({ length: 30 }, (_, index) => store.reserve({ reservationId: `t${index}`, counters, now: start + Math.floor(index / 4) })));
+      expect(results.map((result) => result.ok)).toEqual(Array.from({ length: 30 }, (_, index) => index < 6));
+      expect(results[5]).toEqual({ ok: true, remaining: { rpm: 4, tpm: 100, parallel: 2, day: 400 } });
+      expect(refusal(results[6]!)).toMatchObject({ counter: 'tpm', remaining: 100 });
+      const later = start + 10;
+      await Promise.all(Array.from({ length: 6 }, (_, index) => store.settle({ reservationId: `t${index}`, actual: { tpm: 50, day: 40 }, now: later })));
+      expect([await store.peek('rpm', 'window', later), await store.peek('tpm', 'window', later), await store.peek('parallel', 'concurrent', later), await store.peek('day', 'budget', later)]).toEqual([6, 300, 0, 240]);
+      // Together again: now the request window admits 4 of 6.
+      const again = await Promise.all(Array.from({ length: 6 }, (_, index) => store.reserve({ reservationId: `u${index}`, counters, now: later + (index % 2) })));
+      expect(again.map((result) => result.ok)).toEqual([true, true, true, true, false, false]);
+      expect(refusal(again[4]!)).toMatchObject({ counter: 'rpm', remaining: 0 });
+      expect(await store.peek('day', 'budget', later + 1)).toBe(640);
+    });
+
+    it('expires window entries at each reservation’s own time when reservations come together', async () => {
+      const { store } = await open();
+      const first = await Promise.all([0, 1].map((index) => store.reserve({ reservationId: `a${index}`, counters: [window('w', 2)], now: start })));
+      expect(first.every((result) => result.ok)).toBe(true);
+      const times = [start + 59_999, start + 60_000, start + 60_000, start + 60_000];
+      const results = await Promise.all(times.map((now, index) => store.reserve({ reservationId: `b${index}`, counters: [window('w', 2)], now })));
+      expect(results.map((result) => result.ok)).toEqual([false, true, true, false]);
+      expect(refusal(results[0]!)).toMatchObject({ retryAfterMs: 1 });
+      expect(await store.peek('w', 'window', start + 60_000)).toBe(2);
+    });
+
     it('admits at most 10 of 200 reservations split across two replicas', async (context) => {
       const { store, createReplica } = await open();
       if (createReplica === undefined) return context.skip();

@@ -1,8 +1,8 @@
 /**
- * The Lua run by `RedisLimitStore`. The reserves made in one turn of the event loop go to Redis as
- * one script call, and so do the settles and releases: each reservation is still reserved, settled
- * or released all or nothing and atomically across every replica sharing Redis (a script runs
- * alone), in the order the calls were made.
+ * The Lua run by `RedisLimitStore`. The reserves, settles and releases made in one turn of the
+ * event loop go to Redis as one script call: each reservation is still reserved, settled or
+ * released all or nothing and atomically across every replica sharing Redis (a script runs alone),
+ * in the order the calls were made (the turn's reserves before its settles and releases).
  *
  * Key layout under the prefix (`kind:` tags keep a counter key from colliding with another kind's):
  * - `rs:<reservationId>` string: the reservation, MessagePack of its deadline, its counter count and
@@ -60,13 +60,51 @@ local function readBudget(budgetKey, now)
   if ends ~= '' and tonumber(ends) <= now then return 0, '', false end
   return tonumber(fields[1]), ends, true
 end
+
+-- What this run already read, by counter key: the reserves of one call share counters, and most
+-- share their millisecond. \`totals\`: a window's or concurrency counter's live total as of
+-- \`totalsAt\` (its entries expired up to then); \`budgets\`: a budget's used amount, period end and
+-- liveness; \`renewed\`: counters whose keys' time to live was checked. Every write below keeps
+-- them true, and nothing else writes while a script runs.
+local totals, totalsAt, budgets, renewed = {}, {}, {}, {}
+
+-- A counter's live total at \`now\`: read and expired once per counter and millisecond.
+local function liveTotal(primary, secondary, now, nowText)
+  if totalsAt[primary] ~= now then
+    totals[primary] = expireEntries(primary, secondary, now, nowText)
+    totalsAt[primary] = now
+  end
+  return totals[primary]
+end
+
+-- A budget as \`readBudget\` reads it, read once per run: its period end does not move.
+local function budgetAt(budgetKey, now)
+  local known = budgets[budgetKey]
+  if not known then
+    local used, ends, live = readBudget(budgetKey, now)
+    known = { used = used, ends = ends, live = live }
+    budgets[budgetKey] = known
+  end
+  if not known.live or (known.ends ~= '' and tonumber(known.ends) <= now) then return 0, '', false end
+  return known.used, known.ends, true
+end
 `;
 
 /**
+ * The reserves, settles and releases of one turn of the event loop, in one script call (one
+ * command, one write, one script run for many requests): the reserves first, in the order they
+ * were made, then the settles and releases.
+ *
  * ARGV: prefix, reservationTtlMs, windowMs, concurrentRetryHintMs, a JSON array of reserves, then
- * graceMs, windowMs + graceMs and reservationTtlMs + graceMs. Each reserve is
- * `[reservationId, now, now + windowMs, now + reservationTtlMs, [kind, key, limit, amount, expiresAt ('' = none)], …]`.
- * Reply: per reserve `{1, key, remaining, key, remaining, …}` or `{0, key, kind, limit, remaining, retryAfterMs}`.
+ * graceMs, windowMs + graceMs, reservationTtlMs + graceMs, and a JSON array of settles and releases.
+ * Each reserve is
+ * `[reservationId, now, now + windowMs, now + reservationTtlMs, [kind, key, limit, amount, expiresAt ('' = none)], …]`;
+ * each settle or release `[reservationId, now, actuals]`: actuals `[key, amount, key, amount, …]`
+ * to settle, or `false` to release.
+ * Reply: `{reserves, finishes}`. Per reserve `{1, remaining, remaining, …}` (in the order of its
+ * counters), `{2, key, remaining, key, remaining, …}` for a repeated reserve (its first result), or
+ * `{0, key, kind, limit, remaining, retryAfterMs}`; per settle or release 1 if it settled or
+ * released something, else 0.
  *
  * Times and amounts that go to Redis commands come as text: a Lua number passed to `redis.call` is
  * formatted with `%.17g`, which was a tenth of the script's work. A counter's two keys outlive
@@ -75,7 +113,7 @@ end
  * every reserve (two `PEXPIRE`s per counter were an eighth of the script's work; a `PTTL` costs
  * about a third of one).
  */
-export const reserveScript = `${library}
+export const batchScript = `${library}
 local reservationTtlText = ARGV[2]
 local reservationTtlMs = tonumber(reservationTtlText)
 local windowMs = tonumber(ARGV[3])
@@ -85,8 +123,12 @@ local windowKeyTtlText, holdKeyTtlText = ARGV[7], ARGV[8]
 local windowKeyTtl, holdKeyTtl = tonumber(windowKeyTtlText), tonumber(holdKeyTtlText)
 
 -- Renews both keys' time to live (\`ttl\`, given as \`ttlText\`) once either has less than
--- \`ttl - graceMs / 2\` left, or none (a key just made by ZADD or INCRBY).
+-- \`ttl - graceMs / 2\` left, or none (a key just made by ZADD or INCRBY). Once per counter per run:
+-- a key renewed or found live stays so for far longer than a run, and an entry was just added, so
+-- no later reserve of the run empties (and deletes) the set.
 local function keepAlive(primary, secondary, ttl, ttlText)
+  if renewed[primary] then return end
+  renewed[primary] = true
   local least = ttl - graceMs / 2
   if redis.call('PTTL', primary) < least or redis.call('PTTL', secondary) < least then
     redis.call('PEXPIRE', primary, ttlText)
@@ -120,7 +162,7 @@ local function reserve(call)
   if packed then
     local record = {cmsgpack.unpack(packed)}
     if record[1] > now then
-      local reply = {1}
+      local reply = {2}
       for i = 1, record[2] do
         local at = 3 + (i - 1) * 5
         reply[#reply + 1] = record[at]
@@ -146,10 +188,10 @@ local function reserve(call)
     else
       local used
       if kind == 'budget' then
-        used, plan.ends, plan.live = readBudget(primary, now)
+        used, plan.ends, plan.live = budgetAt(primary, now)
         if not plan.live then plan.ends = expiresAt end
       else
-        used = expireEntries(primary, secondary, now, nowText)
+        used = liveTotal(primary, secondary, now, nowText)
       end
       if used + amount > limit then
         local retry = 0
@@ -177,11 +219,14 @@ local function reserve(call)
       -- before and its record expired first); it is counted once.
       if redis.call('ZADD', plan.secondary, entryDeadlineText, plan.amountText .. ':' .. reservationId) == 1 then
         redis.call('INCRBY', plan.primary, plan.amountText)
+        totals[plan.primary] = totals[plan.primary] + plan.amount
       end
       keepAlive(plan.primary, plan.secondary, keyTtl, keyTtlText)
     elseif plan.kind == 'budget' then
       if plan.live then
         redis.call('HINCRBY', plan.primary, 'used', plan.amountText)
+        local known = budgets[plan.primary]
+        known.used = known.used + plan.amount
       else
         redis.call('DEL', plan.primary)
         redis.call('HSET', plan.primary, 'used', plan.amountText)
@@ -189,30 +234,24 @@ local function reserve(call)
           redis.call('HSET', plan.primary, 'exp', plan.ends)
           redis.call('PEXPIRE', plan.primary, tonumber(plan.ends) - now + graceMs)
         end
+        budgets[plan.primary] = { used = plan.amount, ends = plan.ends, live = true }
       end
     elseif plan.amount > 0 then
       redis.call('DECRBY', plan.primary, plan.amountText)
     end
     local n = #record
     record[n + 1], record[n + 2], record[n + 3], record[n + 4], record[n + 5] = plan.key, plan.kind, plan.amountText, plan.ends, plan.remaining
-    reply[#reply + 1] = plan.key
     reply[#reply + 1] = plan.remaining
   end
   redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', reservationTtlText)
   return reply
 end
 
-local replies = {}
-for i, call in ipairs(cjson.decode(ARGV[5])) do replies[i] = reserve(call) end
-return replies
-`;
+-- Keeps a total this run read in step with a change made to it.
+local function adjustTotal(primary, delta)
+  if totals[primary] then totals[primary] = totals[primary] + delta end
+end
 
-/**
- * ARGV: prefix, then a JSON array of settles and releases, each `[reservationId, now, actuals]`:
- * actuals `[key, amount, key, amount, …]` to settle, or `false` to release.
- * Reply: per call 1 if it settled or released something, else 0.
- */
-export const settleScript = `${library}
 local function finish(reservationId, now, actuals)
   local reservationKey = prefix .. 'rs:' .. reservationId
   local packed = redis.call('GETDEL', reservationKey)
@@ -231,7 +270,10 @@ local function finish(reservationId, now, actuals)
     if kind == 'window' then
       local member = amountText .. ':' .. reservationId
       if not actuals then
-        if redis.call('ZREM', secondary, member) == 1 then redis.call('DECRBY', primary, amountText) end
+        if redis.call('ZREM', secondary, member) == 1 then
+          redis.call('DECRBY', primary, amountText)
+          adjustTotal(primary, -amount)
+        end
       elseif used ~= amount then
         -- The entry keeps its deadline and takes the actual amount: added before the old one goes,
         -- so the set is never empty in between (an emptied set is deleted with its time to live).
@@ -240,14 +282,21 @@ local function finish(reservationId, now, actuals)
           redis.call('ZADD', secondary, score, usedText .. ':' .. reservationId)
           redis.call('ZREM', secondary, member)
           redis.call('INCRBY', primary, used - amount)
+          adjustTotal(primary, used - amount)
         end
       end
     elseif kind == 'concurrent' then
-      if redis.call('ZREM', secondary, amountText .. ':' .. reservationId) == 1 then redis.call('DECRBY', primary, amountText) end
+      if redis.call('ZREM', secondary, amountText .. ':' .. reservationId) == 1 then
+        redis.call('DECRBY', primary, amountText)
+        adjustTotal(primary, -amount)
+      end
     elseif kind == 'budget' then
       -- A reservation made in an earlier period leaves the new period's counter alone.
-      local _, currentEnds, live = readBudget(primary, now)
-      if live and currentEnds == ends and used ~= amount then redis.call('HINCRBY', primary, 'used', used - amount) end
+      local _, currentEnds, live = budgetAt(primary, now)
+      if live and currentEnds == ends and used ~= amount then
+        redis.call('HINCRBY', primary, 'used', used - amount)
+        budgets[primary].used = budgets[primary].used + used - amount
+      end
     elseif used ~= amount then
       redis.call('INCRBY', primary, amount - used)
     end
@@ -255,16 +304,18 @@ local function finish(reservationId, now, actuals)
   return 1
 end
 
-local replies = {}
-for i, call in ipairs(cjson.decode(ARGV[2])) do
+local reserved = {}
+for i, call in ipairs(cjson.decode(ARGV[5])) do reserved[i] = reserve(call) end
+local finished = {}
+for i, call in ipairs(cjson.decode(ARGV[9])) do
   local actuals = false
   if call[3] then
     actuals = {}
     for j = 1, #call[3], 2 do actuals[call[3][j]] = call[3][j + 1] end
   end
-  replies[i] = finish(call[1], tonumber(call[2]), actuals)
+  finished[i] = finish(call[1], tonumber(call[2]), actuals)
 end
-return replies
+return {reserved, finished}
 `;
 
 /** ARGV: prefix, now, kind, key. Reply: usage, or the balance of a credit. */

@@ -14,7 +14,7 @@ import {
   type ReserveResult,
   type SettleRequest,
 } from './limit-store.js';
-import { peekScript, reserveScript, settleScript } from './redis-limit-scripts.js';
+import { batchScript, peekScript } from './redis-limit-scripts.js';
 
 export interface RedisLimitStoreOptions {
   /**
@@ -36,8 +36,7 @@ export interface RedisLimitStoreOptions {
 
 /** Commands added to the client by `defineCommand`; ioredis runs them by EVALSHA, loading on NOSCRIPT. */
 interface ScriptedRedis extends Redis {
-  relayLimitsReserve(...args: (string | number)[]): Promise<(string | number)[][]>;
-  relayLimitsSettle(...args: (string | number)[]): Promise<number[]>;
+  relayLimitsBatch(...args: (string | number)[]): Promise<[(string | number)[][], number[]]>;
   relayLimitsPeek(...args: (string | number)[]): Promise<number>;
 }
 
@@ -54,7 +53,7 @@ interface Queued<Call, Result> {
  */
 type ReserveCall = [string, string, string, string, ...[string, string, string, string, string][]];
 
-/** How long a counter's keys outlive their last entry at least (half of it: see `reserveScript`). */
+/** How long a counter's keys outlive their last entry at least (half of it: see `batchScript`). */
 const counterGraceMs = 60_000;
 /** A settle (`[key, amount, …]`) or a release (`false`), as the script reads it. */
 type FinishCall = [string, string, string[] | false];
@@ -99,15 +98,13 @@ export class RedisLimitStore implements LimitStore {
             maxRetriesPerRequest: 0,
             // Keep reconnecting in the background, so the store recovers when Redis is back.
             retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-            // The calls of concurrent requests made in one turn of the event loop leave in one write
-            // (and their answers come back in one read) instead of a write and a read each.
-            enableAutoPipelining: true,
+            // No auto-pipelining: the calls of a turn already leave as one command (\`flush\`), and
+            // ioredis would wrap each in a pipeline of its own.
           })
         : options.redis;
     // Failures reach callers as rejected calls; without a listener ioredis would also print each one.
     if (this.ownsClient) client.on('error', () => {});
-    client.defineCommand('relayLimitsReserve', { numberOfKeys: 0, lua: reserveScript });
-    client.defineCommand('relayLimitsSettle', { numberOfKeys: 0, lua: settleScript });
+    client.defineCommand('relayLimitsBatch', { numberOfKeys: 0, lua: batchScript });
     client.defineCommand('relayLimitsPeek', { numberOfKeys: 0, lua: peekScript });
     this.client = client as ScriptedRedis;
   }
@@ -130,6 +127,13 @@ export class RedisLimitStore implements LimitStore {
       this.scheduleFlush();
     });
     if (reply[0] === 1) {
+      // What is left of each counter, in the order of the request's counters.
+      const remaining: Record<string, number> = {};
+      for (let index = 0; index < request.counters.length; index++) remaining[request.counters[index]!.key] = Number(reply[index + 1]);
+      return { ok: true, remaining };
+    }
+    if (reply[0] === 2) {
+      // A repeated reserve: its first result, by counter.
       const remaining: Record<string, number> = {};
       for (let index = 1; index + 1 < reply.length; index += 2) remaining[String(reply[index])] = Number(reply[index + 1]);
       return { ok: true, remaining };
@@ -191,9 +195,9 @@ export class RedisLimitStore implements LimitStore {
   }
 
   /**
-   * The calls made in one turn of the event loop leave together at its end: one script call for the
-   * reserves, one for the settles and releases (with auto-pipelining, in one write). Under load this
-   * is one call for many requests instead of one each, for the relay and for Redis.
+   * The calls made in one turn of the event loop leave together at its end, as one script call:
+   * under load one command, one write and one script run for many requests instead of one each,
+   * for the relay and for Redis.
    */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
@@ -203,25 +207,37 @@ export class RedisLimitStore implements LimitStore {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    // At most this many calls per script run, so one run never holds Redis for long.
-    const most = 256;
-    for (let start = 0; start < this.reserves.length; start += most) {
-      const reserves = this.reserves.slice(start, start + most);
-      const calls = JSON.stringify(reserves.map((entry) => entry.call));
-      this.client.relayLimitsReserve(this.prefix, this.reservationTtlMs, windowMs, concurrentRetryHintMs, calls, counterGraceMs, windowMs + counterGraceMs, this.reservationTtlMs + counterGraceMs).then(
-        (replies) => reserves.forEach((entry, index) => entry.resolve(replies[index] as (string | number)[])),
-        (error: unknown) => reserves.forEach((entry) => entry.reject(error)),
-      );
-    }
-    for (let start = 0; start < this.finishes.length; start += most) {
-      const finishes = this.finishes.slice(start, start + most);
-      this.client.relayLimitsSettle(this.prefix, JSON.stringify(finishes.map((entry) => entry.call))).then(
-        (replies) => finishes.forEach((entry, index) => entry.resolve(replies[index] as number)),
-        (error: unknown) => finishes.forEach((entry) => entry.reject(error)),
-      );
-    }
+    const { reserves: allReserves, finishes: allFinishes } = this;
     this.reserves = [];
     this.finishes = [];
+    // At most this many reserves and as many settles per script run, so one run never holds Redis for long.
+    const most = 256;
+    for (let start = 0; start < allReserves.length || start < allFinishes.length; start += most) {
+      const reserves = start === 0 && allReserves.length <= most ? allReserves : allReserves.slice(start, start + most);
+      const finishes = start === 0 && allFinishes.length <= most ? allFinishes : allFinishes.slice(start, start + most);
+      this.client
+        .relayLimitsBatch(
+          this.prefix,
+          this.reservationTtlMs,
+          windowMs,
+          concurrentRetryHintMs,
+          reserves.length === 0 ? '[]' : JSON.stringify(reserves.map((entry) => entry.call)),
+          counterGraceMs,
+          windowMs + counterGraceMs,
+          this.reservationTtlMs + counterGraceMs,
+          finishes.length === 0 ? '[]' : JSON.stringify(finishes.map((entry) => entry.call)),
+        )
+        .then(
+          ([reserved, finished]) => {
+            reserves.forEach((entry, index) => entry.resolve(reserved[index] as (string | number)[]));
+            finishes.forEach((entry, index) => entry.resolve(finished[index] as number));
+          },
+          (error: unknown) => {
+            reserves.forEach((entry) => entry.reject(error));
+            finishes.forEach((entry) => entry.reject(error));
+          },
+        );
+    }
   };
 
   /**
