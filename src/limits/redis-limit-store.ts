@@ -121,7 +121,7 @@ export class RedisLimitStore implements LimitStore {
     for (const counter of request.counters) {
       call.push([counter.kind, counter.key, String(counter.kind === 'credit' ? 0 : counter.limit), String(counter.amount), counter.expiresAt === undefined ? '' : String(counter.expiresAt)]);
     }
-    await this.connected();
+    if (this.client.status !== 'ready') await this.connected();
     const reply = await new Promise<(string | number)[]>((resolve, reject) => {
       this.reserves.push({ call, resolve, reject });
       this.scheduleFlush();
@@ -187,7 +187,7 @@ export class RedisLimitStore implements LimitStore {
   }
 
   private async finish(call: FinishCall): Promise<void> {
-    await this.connected();
+    if (this.client.status !== 'ready') await this.connected();
     await new Promise<number>((resolve, reject) => {
       this.finishes.push({ call, resolve, reject });
       this.scheduleFlush();

@@ -109,7 +109,8 @@ export class ResilientLimitStore implements LimitStore {
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     validateReserveRequest(request);
     if (request.counters.length === 0) return { ok: true, remaining: {} };
-    await this.recoverIfDue();
+    const recovering = this.recoverIfDue();
+    if (recovering !== undefined) await recovering;
     if (!this.isDegraded) {
       try {
         const result = await this.primary.reserve(request);
@@ -133,14 +134,31 @@ export class ResilientLimitStore implements LimitStore {
       if (!this.isDegraded) await this.replayBacklog();
       return;
     }
-    await this.onPrimary(() => this.primary.settle(request), () => this.backlog.addSettle(request));
+    const recovering = this.recoverIfDue();
+    if (recovering !== undefined) await recovering;
+    if (this.isDegraded) return this.backlog.addSettle(request);
+    try {
+      await this.primary.settle(request);
+    } catch (error) {
+      // Never thrown for an outage: kept for replay.
+      this.degrade(error);
+      this.backlog.addSettle(request);
+    }
   }
 
   async release(reservationId: string, now: number): Promise<void> {
     checkTime(now, 'now');
     const local = this.takeLocal(reservationId);
     if (local !== undefined) return local.store.release(reservationId, now);
-    await this.onPrimary(() => this.primary.release(reservationId, now), () => this.backlog.addRelease(reservationId, now));
+    const recovering = this.recoverIfDue();
+    if (recovering !== undefined) await recovering;
+    if (this.isDegraded) return this.backlog.addRelease(reservationId, now);
+    try {
+      await this.primary.release(reservationId, now);
+    } catch (error) {
+      this.degrade(error);
+      this.backlog.addRelease(reservationId, now);
+    }
   }
 
   async setCredit(key: string, amountMicros: number): Promise<void> {
@@ -188,18 +206,6 @@ export class ResilientLimitStore implements LimitStore {
     return result;
   }
 
-  /** Runs a settle or release on the primary; when it cannot, keeps it for replay. Never throws for an outage. */
-  private async onPrimary(call: () => Promise<void>, keepForLater: () => void): Promise<void> {
-    await this.recoverIfDue();
-    if (this.isDegraded) return keepForLater();
-    try {
-      await call();
-    } catch (error) {
-      this.degrade(error);
-      keepForLater();
-    }
-  }
-
   private async adminCall<T>(call: () => Promise<T>): Promise<T> {
     await this.recoverIfDue();
     if (this.isDegraded) throw new LimitsBackendUnavailableError('The shared limits store (Redis) is unreachable; try again when it is back');
@@ -231,9 +237,12 @@ export class ResilientLimitStore implements LimitStore {
     this.notify(true, cause);
   }
 
-  /** While degraded and a probe is due: replay the backlog if the primary is connected, then leave degraded mode. */
-  private recoverIfDue(): Promise<void> {
-    if (!this.isDegraded || Date.now() - this.lastProbeAt < this.probeIntervalMs) return Promise.resolve();
+  /**
+   * While degraded and a probe is due: replay the backlog if the primary is connected, then leave
+   * degraded mode. Nothing to wait for (undefined) otherwise, so that a call need not wait a turn.
+   */
+  private recoverIfDue(): Promise<void> | undefined {
+    if (!this.isDegraded || Date.now() - this.lastProbeAt < this.probeIntervalMs) return undefined;
     this.recovery ??= (async () => {
       this.lastProbeAt = Date.now();
       if (!this.primary.isAvailable()) return;
