@@ -179,6 +179,20 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       expect(await store.peek('day', 'budget', later + 1)).toBe(640);
     });
 
+    it('counts a settle or release made before a reserve first, even when nobody waited for it', async () => {
+      const { store } = await open();
+      const counters = [concurrent('parallel', 1), window('tpm', 100, 60)];
+      expect((await store.reserve({ reservationId: 'a', counters, now: start })).ok).toBe(true);
+      // The request ends (its settle is not awaited, as the relay does not wait for it) and the next one comes.
+      const settled = store.settle({ reservationId: 'a', actual: { tpm: 20 }, now: start + 1 });
+      const next = await store.reserve({ reservationId: 'b', counters, now: start + 1 });
+      await settled;
+      expect(next).toEqual({ ok: true, remaining: { parallel: 0, tpm: 20 } });
+      const released = store.release('b', start + 2);
+      expect((await store.reserve({ reservationId: 'c', counters: [concurrent('parallel', 1)], now: start + 2 })).ok).toBe(true);
+      await released;
+    });
+
     it('expires window entries at each reservation’s own time when reservations come together', async () => {
       const { store } = await open();
       const first = await Promise.all([0, 1].map((index) => store.reserve({ reservationId: `a${index}`, counters: [window('w', 2)], now: start })));

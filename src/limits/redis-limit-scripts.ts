@@ -2,7 +2,7 @@
  * The Lua run by `RedisLimitStore`. The reserves, settles and releases made in one turn of the
  * event loop go to Redis as one script call: each reservation is still reserved, settled or
  * released all or nothing and atomically across every replica sharing Redis (a script runs alone),
- * in the order the calls were made (the turn's reserves before its settles and releases).
+ * in the order the calls were made (settles and releases before the reserves they travel with).
  *
  * Key layout under the prefix (`kind:` tags keep a counter key from colliding with another kind's):
  * - `rs:<reservationId>` string: the reservation, MessagePack of its deadline, its counter count and
@@ -92,8 +92,8 @@ end
 
 /**
  * The reserves, settles and releases of one turn of the event loop, in one script call (one
- * command, one write, one script run for many requests): the reserves first, in the order they
- * were made, then the settles and releases.
+ * command, one write, one script run for many requests): the settles and releases first (they
+ * belong to requests that have ended), then the reserves, each in the order they were made.
  *
  * ARGV: prefix, reservationTtlMs, windowMs, concurrentRetryHintMs, a JSON array of reserves, then
  * graceMs, windowMs + graceMs, reservationTtlMs + graceMs, and a JSON array of settles and releases.
@@ -304,8 +304,6 @@ local function finish(reservationId, now, actuals)
   return 1
 end
 
-local reserved = {}
-for i, call in ipairs(cjson.decode(ARGV[5])) do reserved[i] = reserve(call) end
 local finished = {}
 for i, call in ipairs(cjson.decode(ARGV[9])) do
   local actuals = false
@@ -315,6 +313,8 @@ for i, call in ipairs(cjson.decode(ARGV[9])) do
   end
   finished[i] = finish(call[1], tonumber(call[2]), actuals)
 end
+local reserved = {}
+for i, call in ipairs(cjson.decode(ARGV[5])) do reserved[i] = reserve(call) end
 return {reserved, finished}
 `;
 

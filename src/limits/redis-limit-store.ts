@@ -98,7 +98,7 @@ export class RedisLimitStore implements LimitStore {
             maxRetriesPerRequest: 0,
             // Keep reconnecting in the background, so the store recovers when Redis is back.
             retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-            // No auto-pipelining: the calls of a turn already leave as one command (\`flush\`), and
+            // No auto-pipelining: the calls of a turn already leave as one command (`flush`), and
             // ioredis would wrap each in a pipeline of its own.
           })
         : options.redis;
