@@ -193,6 +193,16 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       await released;
     });
 
+    it('starts a budget’s new period afresh when a settle of the old one comes with the new period’s first reserve', async () => {
+      const { store } = await open();
+      expect((await store.reserve({ reservationId: 'a', counters: [budget('day', 100, 60, start + 1_000)], now: start })).ok).toBe(true);
+      const settled = store.settle({ reservationId: 'a', actual: { day: 20 }, now: start + 999 });
+      const next = await store.reserve({ reservationId: 'b', counters: [budget('day', 100, 50, start + 2_000)], now: start + 1_000 });
+      await settled;
+      expect(next).toEqual({ ok: true, remaining: { day: 50 } });
+      expect(await store.peek('day', 'budget', start + 1_000)).toBe(50);
+    });
+
     it('expires window entries at each reservation’s own time when reservations come together', async () => {
       const { store } = await open();
       const first = await Promise.all([0, 1].map((index) => store.reserve({ reservationId: `a${index}`, counters: [window('w', 2)], now: start })));

@@ -19,7 +19,8 @@
  * The calls come as one JSON argument whose numbers are strings: amounts stay the exact digits they
  * came in as. Numbers never go through Lua's `tostring` or `..` (they format with 14 significant
  * digits): they are passed to `redis.call` as numbers, which Redis formats exactly, kept as the
- * strings they came in as, or packed with MessagePack (integers as 64-bit integers). Keys are built
+ * strings they came in as, formatted as integers (`%d`: a run's summed changes to a counter), or
+ * packed with MessagePack (integers as 64-bit integers). Keys are built
  * inside the scripts from the prefix, so the store needs a single Redis (or Sentinel), not Redis
  * Cluster: one reservation spans counters of many hash slots anyway. Redis 6.2 or later (GETDEL).
  */
@@ -39,15 +40,23 @@ local function entryAmount(member)
   return tonumber(string.sub(member, 1, string.find(member, ':', 1, true) - 1))
 end
 
--- Drops a window's or concurrency counter's entries whose deadline has passed; returns the live total.
--- \`nowText\` is \`now\` as the text it came in as (a Lua number passed to redis.call is formatted).
-local function expireEntries(total, entries, now, nowText)
-  local live = tonumber(redis.call('GET', total) or '0')
+-- Drops a window's or concurrency counter's entries whose deadline has passed; returns the sum of
+-- their amounts (the total is the caller's to lower). \`nowText\` is \`now\` as the text it came in
+-- as (a Lua number passed to redis.call is formatted).
+local function dropExpired(entries, nowText)
   local expired = redis.call('ZRANGEBYSCORE', entries, '-inf', nowText)
-  if #expired == 0 then return live end
+  if #expired == 0 then return 0 end
   local freed = 0
   for _, member in ipairs(expired) do freed = freed + entryAmount(member) end
   redis.call('ZREMRANGEBYSCORE', entries, '-inf', nowText)
+  return freed
+end
+
+-- Expires a counter's entries and returns its live total, written at once (for a peek).
+local function expireEntries(total, entries, nowText)
+  local live = tonumber(redis.call('GET', total) or '0')
+  local freed = dropExpired(entries, nowText)
+  if freed == 0 then return live end
   redis.call('INCRBY', total, -freed)
   return live - freed
 end
@@ -61,20 +70,36 @@ local function readBudget(budgetKey, now)
   return tonumber(fields[1]), ends, true
 end
 
--- What this run already read, by counter key: the reserves of one call share counters, and most
+-- What this run read and changed, by counter key: the calls of one run share counters, and most
 -- share their millisecond. \`totals\`: a window's or concurrency counter's live total as of
 -- \`totalsAt\` (its entries expired up to then); \`budgets\`: a budget's used amount, period end and
--- liveness; \`renewed\`: counters whose keys' time to live was checked. Every write below keeps
--- them true, and nothing else writes while a script runs.
-local totals, totalsAt, budgets, renewed = {}, {}, {}, {}
+-- liveness. Changes to running totals and budgets' used amounts add up in \`totalChanges\` and
+-- \`budgetChanges\` and are written once per counter at the end of the run (\`writeChanges\`): what
+-- Redis holds plus what is pending is the counter's amount, and nothing else writes while a script
+-- runs.
+local totals, totalsAt, budgets = {}, {}, {}
+local totalChanges, budgetChanges = {}, {}
 
 -- A counter's live total at \`now\`: read and expired once per counter and millisecond.
 local function liveTotal(primary, secondary, now, nowText)
   if totalsAt[primary] ~= now then
-    totals[primary] = expireEntries(primary, secondary, now, nowText)
+    local live = totals[primary]
+    if live == nil then live = tonumber(redis.call('GET', primary) or '0') + (totalChanges[primary] or 0) end
+    local freed = dropExpired(secondary, nowText)
+    if freed > 0 then
+      live = live - freed
+      totalChanges[primary] = (totalChanges[primary] or 0) - freed
+    end
+    totals[primary] = live
     totalsAt[primary] = now
   end
   return totals[primary]
+end
+
+-- Adds \`delta\` to a running total (written at the end of the run).
+local function changeTotal(primary, delta)
+  if totals[primary] ~= nil then totals[primary] = totals[primary] + delta end
+  totalChanges[primary] = (totalChanges[primary] or 0) + delta
 end
 
 -- A budget as \`readBudget\` reads it, read once per run: its period end does not move.
@@ -82,11 +107,17 @@ local function budgetAt(budgetKey, now)
   local known = budgets[budgetKey]
   if not known then
     local used, ends, live = readBudget(budgetKey, now)
-    known = { used = used, ends = ends, live = live }
+    known = { used = used + (budgetChanges[budgetKey] or 0), ends = ends, live = live }
     budgets[budgetKey] = known
   end
   if not known.live or (known.ends ~= '' and tonumber(known.ends) <= now) then return 0, '', false end
   return known.used, known.ends, true
+end
+
+-- Adds \`delta\` to a live budget's used amount (written at the end of the run).
+local function changeBudget(budgetKey, delta)
+  budgets[budgetKey].used = budgets[budgetKey].used + delta
+  budgetChanges[budgetKey] = (budgetChanges[budgetKey] or 0) + delta
 end
 `;
 
@@ -122,13 +153,14 @@ local graceMs = tonumber(ARGV[6])
 local windowKeyTtlText, holdKeyTtlText = ARGV[7], ARGV[8]
 local windowKeyTtl, holdKeyTtl = tonumber(windowKeyTtlText), tonumber(holdKeyTtlText)
 
+-- Counters an entry was added to in this run: their keys' time to live is looked at once, at the end.
+local added = {}
+
 -- Renews both keys' time to live (\`ttl\`, given as \`ttlText\`) once either has less than
--- \`ttl - graceMs / 2\` left, or none (a key just made by ZADD or INCRBY). Once per counter per run:
--- a key renewed or found live stays so for far longer than a run, and an entry was just added, so
--- no later reserve of the run empties (and deletes) the set.
+-- \`ttl - graceMs / 2\` left, or none (a key just made by ZADD or INCRBY). Once per counter per run,
+-- after its total is written: a key renewed or found live stays so for far longer than a run, and
+-- an entry was just added, so nothing later in the run empties (and deletes) the set.
 local function keepAlive(primary, secondary, ttl, ttlText)
-  if renewed[primary] then return end
-  renewed[primary] = true
   local least = ttl - graceMs / 2
   if redis.call('PTTL', primary) < least or redis.call('PTTL', secondary) < least then
     redis.call('PEXPIRE', primary, ttlText)
@@ -218,16 +250,15 @@ local function reserve(call)
       -- 0 added: an entry of this reservation with this amount is still there (the id was reserved
       -- before and its record expired first); it is counted once.
       if redis.call('ZADD', plan.secondary, entryDeadlineText, plan.amountText .. ':' .. reservationId) == 1 then
-        redis.call('INCRBY', plan.primary, plan.amountText)
-        totals[plan.primary] = totals[plan.primary] + plan.amount
+        changeTotal(plan.primary, plan.amount)
       end
-      keepAlive(plan.primary, plan.secondary, keyTtl, keyTtlText)
+      added[plan.primary] = added[plan.primary] or { plan.secondary, keyTtl, keyTtlText }
     elseif plan.kind == 'budget' then
       if plan.live then
-        redis.call('HINCRBY', plan.primary, 'used', plan.amountText)
-        local known = budgets[plan.primary]
-        known.used = known.used + plan.amount
+        changeBudget(plan.primary, plan.amount)
       else
+        -- A new period: what this run changed of the old one goes with it.
+        budgetChanges[plan.primary] = nil
         redis.call('DEL', plan.primary)
         redis.call('HSET', plan.primary, 'used', plan.amountText)
         if plan.ends ~= '' then
@@ -245,11 +276,6 @@ local function reserve(call)
   end
   redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', reservationTtlText)
   return reply
-end
-
--- Keeps a total this run read in step with a change made to it.
-local function adjustTotal(primary, delta)
-  if totals[primary] then totals[primary] = totals[primary] + delta end
 end
 
 local function finish(reservationId, now, actuals)
@@ -270,10 +296,7 @@ local function finish(reservationId, now, actuals)
     if kind == 'window' then
       local member = amountText .. ':' .. reservationId
       if not actuals then
-        if redis.call('ZREM', secondary, member) == 1 then
-          redis.call('DECRBY', primary, amountText)
-          adjustTotal(primary, -amount)
-        end
+        if redis.call('ZREM', secondary, member) == 1 then changeTotal(primary, -amount) end
       elseif used ~= amount then
         -- The entry keeps its deadline and takes the actual amount: added before the old one goes,
         -- so the set is never empty in between (an emptied set is deleted with its time to live).
@@ -281,22 +304,15 @@ local function finish(reservationId, now, actuals)
         if score then
           redis.call('ZADD', secondary, score, usedText .. ':' .. reservationId)
           redis.call('ZREM', secondary, member)
-          redis.call('INCRBY', primary, used - amount)
-          adjustTotal(primary, used - amount)
+          changeTotal(primary, used - amount)
         end
       end
     elseif kind == 'concurrent' then
-      if redis.call('ZREM', secondary, amountText .. ':' .. reservationId) == 1 then
-        redis.call('DECRBY', primary, amountText)
-        adjustTotal(primary, -amount)
-      end
+      if redis.call('ZREM', secondary, amountText .. ':' .. reservationId) == 1 then changeTotal(primary, -amount) end
     elseif kind == 'budget' then
       -- A reservation made in an earlier period leaves the new period's counter alone.
       local _, currentEnds, live = budgetAt(primary, now)
-      if live and currentEnds == ends and used ~= amount then
-        redis.call('HINCRBY', primary, 'used', used - amount)
-        budgets[primary].used = budgets[primary].used + used - amount
-      end
+      if live and currentEnds == ends and used ~= amount then changeBudget(primary, used - amount) end
     elseif used ~= amount then
       redis.call('INCRBY', primary, amount - used)
     end
@@ -315,6 +331,15 @@ for i, call in ipairs(cjson.decode(ARGV[9])) do
 end
 local reserved = {}
 for i, call in ipairs(cjson.decode(ARGV[5])) do reserved[i] = reserve(call) end
+
+-- The run's changes, one command per counter (as integers: %d, not Lua's 14-digit formatting).
+for primary, delta in pairs(totalChanges) do
+  if delta ~= 0 then redis.call('INCRBY', primary, string.format('%d', delta)) end
+end
+for budgetKey, delta in pairs(budgetChanges) do
+  if delta ~= 0 then redis.call('HINCRBY', budgetKey, 'used', string.format('%d', delta)) end
+end
+for primary, keys in pairs(added) do keepAlive(primary, keys[1], keys[2], keys[3]) end
 return {reserved, finished}
 `;
 
@@ -328,5 +353,5 @@ if kind == 'budget' then
   local used = readBudget(primary, now)
   return used
 end
-return expireEntries(primary, secondary, now, nowText)
+return expireEntries(primary, secondary, nowText)
 `;
