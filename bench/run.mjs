@@ -261,7 +261,8 @@ function report(results) {
   if (redisThroughput50 !== undefined) {
     rows.push(['throughput with Redis limits (req/s)', redisThroughput50.bare, redisThroughput50.relay, redisThroughput50.ratio, '≥ 0.40 of bare', redisThroughput50.ratio >= 0.4]);
   }
-  const format = (value) => (typeof value === 'number' ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2)) : value === true ? '✓' : value === false ? '✗' : String(value ?? ''));
+  // Ratios below 1 get a third decimal, so that 0.598 against a target of 0.60 does not read as 0.60 ✗.
+  const format = (value) => (typeof value === 'number' ? (Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) < 1 ? value.toFixed(3) : value.toFixed(2)) : value === true ? '✓' : value === false ? '✗' : String(value ?? ''));
   const table = [
     '| case | bare Node relay | relay | relay vs bare | target | met |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -269,8 +270,8 @@ function report(results) {
   ].join('\n');
   const header = `Benchmark ${new Date().toISOString()} — ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.pinned ? 'relays on core 0, upstream and load on core 1' : 'not pinned'}, ${results.machine.smoke ? 'SMOKE RUN (not a measurement)' : `median of ${results.machine.runs} runs`}${throughput50?.tool ? `, load by ${throughput50.tool}` : ''}; bare relay adds ${format(bareAdded)} µs p50 over direct.`;
   const pairs = [
-    throughput50?.ratioPerRun?.length > 0 ? `throughput ${throughput50.ratioPerRun.map((ratio) => ratio.toFixed(2)).join(', ')}` : undefined,
-    redisThroughput50?.ratioPerRun?.length > 0 ? `with Redis limits ${redisThroughput50.ratioPerRun.map((ratio) => ratio.toFixed(2)).join(', ')}` : undefined,
+    throughput50?.ratioPerRun?.length > 0 ? `throughput ${throughput50.ratioPerRun.map((ratio) => ratio.toFixed(3)).join(', ')}` : undefined,
+    redisThroughput50?.ratioPerRun?.length > 0 ? `with Redis limits ${redisThroughput50.ratioPerRun.map((ratio) => ratio.toFixed(3)).join(', ')}` : undefined,
   ].filter((entry) => entry !== undefined);
   const spread = pairs.length > 0 ? `\nRelay ÷ bare relay in each run's pair (measured back to back, in alternating order; the table gives their median): ${pairs.join('; ')}.\n` : '';
   process.stdout.write(`${header}\n\n${table}\n${spread}`);
