@@ -19,6 +19,13 @@ describe('DeliveredText', () => {
     expect(delivered.text()).toBe('Hello, wörld nolookup{"q":1}!');
   });
 
+  it('reads a chunk whose JSON text spans several lines', () => {
+    const delivered = new DeliveredText();
+    delivered.add(JSON.stringify(JSON.parse(chunk({ content: 'multi' })), null, 2));
+    delivered.add(chunk({ content: '-line' }).replace(',', ',\r\n'));
+    expect(delivered.text()).toBe('multi-line');
+  });
+
   it('copies each part: the buffer it came in may be let go or reused', () => {
     const delivered = new DeliveredText();
     const read = Buffer.from(event({ content: 'kept' }));

@@ -28,8 +28,10 @@ export class DeliveredText {
 
   add(part: string | Buffer): void {
     if (typeof part === 'string') {
-      const at = this.reserve(Buffer.byteLength(part) + eventFrame);
-      this.used = at + this.bytes!.write(`data: ${part}\n\n`, at);
+      // A chunk's text on several lines (JSON allows it) becomes one data line each, as SSE frames it.
+      const data = part.includes('\n') || part.includes('\r') ? part.replace(lineBreaks, '\ndata: ') : part;
+      const at = this.reserve(Buffer.byteLength(data) + eventFrame);
+      this.used = at + this.bytes!.write(`data: ${data}\n\n`, at);
     } else {
       const at = this.reserve(part.length);
       this.used = at + part.copy(this.bytes!, at);
@@ -72,6 +74,7 @@ export class DeliveredText {
 
 /** `data: ` and the blank line that frame a chunk's JSON text as an event. */
 const eventFrame = 8;
+const lineBreaks = /\r\n|\r|\n/g;
 
 /** The text relayed chat chunks carried: content, refusals and tool-call names and arguments. */
 function textOf(bytes: Buffer, parser: SseParser): string {
