@@ -158,8 +158,8 @@ local added = {}
 
 -- Renews both keys' time to live (\`ttl\`, given as \`ttlText\`) once either has less than
 -- \`ttl - graceMs / 2\` left, or none (a key just made by ZADD or INCRBY). Once per counter per run,
--- after its total is written: a key renewed or found live stays so for far longer than a run, and
--- an entry was just added, so nothing later in the run empties (and deletes) the set.
+-- at its end, once its total is written (which may make the key): the run added an entry to the
+-- set, so the set is there to renew.
 local function keepAlive(primary, secondary, ttl, ttlText)
   local least = ttl - graceMs / 2
   if redis.call('PTTL', primary) < least or redis.call('PTTL', secondary) < least then
