@@ -89,6 +89,33 @@ if (redis.url !== undefined) {
       }
     });
 
+    it('leaves every total in step with its entries when a call of a batch fails part way', async () => {
+      const keyPrefix = `${runPrefix}failure:`;
+      const store = new RedisLimitStore({ redis: url, keyPrefix });
+      const inspector = new Redis(url);
+      try {
+        const now = Date.now();
+        // A key of the wrong type under the prefix: the second reserve's window cannot be read.
+        await inspector.set(`${keyPrefix}we:broken`, 'not a sorted set');
+        const good = [{ key: 'tpm', kind: 'window', limit: 1_000, amount: 50 }] as const;
+        const results = await Promise.allSettled([
+          store.reserve({ reservationId: 'a', counters: [...good], now }),
+          store.reserve({ reservationId: 'b', counters: [{ key: 'broken', kind: 'window', limit: 10, amount: 1 }], now }),
+        ]);
+        expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+        // The first reserve ran before the failure: its entry, its record and the window's total agree.
+        expect(await inspector.get(`${keyPrefix}wn:tpm`)).toBe('50');
+        expect(await store.peek('tpm', 'window', now)).toBe(50);
+        // Given back as a caller that saw the failure gives it back: the window is empty again, not below zero.
+        await store.release('a', now);
+        expect(await store.peek('tpm', 'window', now)).toBe(0);
+        expect(await inspector.get(`${keyPrefix}wn:tpm`)).toBe('0');
+      } finally {
+        inspector.disconnect();
+        await store.close();
+      }
+    });
+
     it('keeps a counter’s keys alive longer than their entries, renewing their time to live only once it has run down', async () => {
       const keyPrefix = `${runPrefix}keys-ttl:`;
       const store = new RedisLimitStore({ redis: url, keyPrefix, reservationTtlMs: 30_000 });

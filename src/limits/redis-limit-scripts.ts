@@ -320,17 +320,21 @@ local function finish(reservationId, now, actuals)
   return 1
 end
 
-local finished = {}
-for i, call in ipairs(cjson.decode(ARGV[9])) do
-  local actuals = false
-  if call[3] then
-    actuals = {}
-    for j = 1, #call[3], 2 do actuals[call[3][j]] = call[3][j + 1] end
+local finished, reserved = {}, {}
+-- A command that fails (a key of the wrong type, say) stops the run, and Redis keeps what the run
+-- wrote before it: the run's changes to totals and budgets are written all the same, so that every
+-- entry, record and total it left agrees, and the failure is raised after them.
+local ran, failure = pcall(function()
+  for i, call in ipairs(cjson.decode(ARGV[9])) do
+    local actuals = false
+    if call[3] then
+      actuals = {}
+      for j = 1, #call[3], 2 do actuals[call[3][j]] = call[3][j + 1] end
+    end
+    finished[i] = finish(call[1], tonumber(call[2]), actuals)
   end
-  finished[i] = finish(call[1], tonumber(call[2]), actuals)
-end
-local reserved = {}
-for i, call in ipairs(cjson.decode(ARGV[5])) do reserved[i] = reserve(call) end
+  for i, call in ipairs(cjson.decode(ARGV[5])) do reserved[i] = reserve(call) end
+end)
 
 -- The run's changes, one command per counter (as integers: %d, not Lua's 14-digit formatting).
 for primary, delta in pairs(totalChanges) do
@@ -340,6 +344,7 @@ for budgetKey, delta in pairs(budgetChanges) do
   if delta ~= 0 then redis.call('HINCRBY', budgetKey, 'used', string.format('%d', delta)) end
 end
 for primary, keys in pairs(added) do keepAlive(primary, keys[1], keys[2], keys[3]) end
+if not ran then error(failure) end
 return {reserved, finished}
 `;
 
