@@ -134,31 +134,33 @@ export class ResilientLimitStore implements LimitStore {
       if (!this.isDegraded) await this.replayBacklog();
       return;
     }
-    const recovering = this.recoverIfDue();
-    if (recovering !== undefined) await recovering;
-    if (this.isDegraded) return this.backlog.addSettle(request);
-    try {
-      await this.primary.settle(request);
-    } catch (error) {
-      // Never thrown for an outage: kept for replay.
-      this.degrade(error);
-      this.backlog.addSettle(request);
-    }
+    await this.finishOnPrimary(request.reservationId, request.now, request);
   }
 
   async release(reservationId: string, now: number): Promise<void> {
     checkTime(now, 'now');
     const local = this.takeLocal(reservationId);
     if (local !== undefined) return local.store.release(reservationId, now);
+    await this.finishOnPrimary(reservationId, now, undefined);
+  }
+
+  /**
+   * Settles (`settle` given) or releases a reservation on the primary; when it cannot, keeps the
+   * call for replay. Never throws for an outage. No closures: it runs for every request.
+   */
+  private async finishOnPrimary(reservationId: string, now: number, settle: SettleRequest | undefined): Promise<void> {
     const recovering = this.recoverIfDue();
     if (recovering !== undefined) await recovering;
-    if (this.isDegraded) return this.backlog.addRelease(reservationId, now);
-    try {
-      await this.primary.release(reservationId, now);
-    } catch (error) {
-      this.degrade(error);
-      this.backlog.addRelease(reservationId, now);
+    if (!this.isDegraded) {
+      try {
+        await (settle === undefined ? this.primary.release(reservationId, now) : this.primary.settle(settle));
+        return;
+      } catch (error) {
+        this.degrade(error);
+      }
     }
+    if (settle === undefined) this.backlog.addRelease(reservationId, now);
+    else this.backlog.addSettle(settle);
   }
 
   async setCredit(key: string, amountMicros: number): Promise<void> {
