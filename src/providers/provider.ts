@@ -78,6 +78,8 @@ export interface StreamPart {
   data: string;
   /** Complete SSE events to relay as they are (an OpenAI client of an OpenAI-compatible upstream). */
   raw?: Buffer;
+  /** With `raw`: the text its events carried (content, refusals, tool-call names and arguments), to count a stream cut short. */
+  text?: string;
   /** Set on the chunk that carries usage. */
   usage?: Usage;
   /** True for the usage-only chunk (empty `choices`) that OpenAI sends when `include_usage` is set. */

@@ -48,3 +48,62 @@ describe('OpenAIRawEventReader', () => {
     expect(result.ended).not.toThrow();
   });
 });
+
+describe('OpenAIRawEventReader: the text a stream delivered', () => {
+  /** The text each part says its events carried, joined, against the same events parsed as JSON. */
+  function delivered(reads: Array<string | Buffer>): { fromParts: string; parsed: string } {
+    const reader = new OpenAIRawEventReader('test', true);
+    let fromParts = '';
+    let relayed = '';
+    for (const read of reads) {
+      reader.push(typeof read === 'string' ? Buffer.from(read) : read, (part) => {
+        fromParts += part.text ?? '';
+        relayed += part.raw?.toString('utf8') ?? '';
+      });
+    }
+    let parsed = '';
+    for (const event of relayed.split('\n\n')) {
+      const data = event.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(line.startsWith('data: ') ? 6 : 5)).join('\n');
+      if (!data.startsWith('{')) continue;
+      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string | null; refusal?: string | null; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> } }> };
+      for (const choice of chunk.choices) {
+        parsed += (choice.delta.content ?? '') + (choice.delta.refusal ?? '');
+        for (const call of choice.delta.tool_calls ?? []) parsed += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+      }
+    }
+    return { fromParts, parsed };
+  }
+  const event = (chunk: unknown) => chunk_(JSON.stringify(chunk));
+  const chunk_ = (body: string) => `data: ${body}\n\n`;
+  const delta = (value: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id: 'c', object: 'chat.completion.chunk', model: 'name', choices: [{ index: 0, delta: value, finish_reason: null, ...extra }] });
+
+  it('reads content, refusals, tool calls, escapes and unicode as JSON does, and nothing else', () => {
+    const reads = [
+      event(delta({ role: 'assistant', content: '' })),
+      event(delta({ content: 'Hello, wörld 😀 — "quoted" \\ back\nslash\ttab \u0001' })),
+      event(delta({ content: 'say "content": "not this" and \\"name\\"' }, { logprobs: { content: [{ token: 'x', logprob: -1, bytes: [120], top_logprobs: [] }] } })),
+      event(delta({ refusal: 'I cannot' })),
+      event(delta({ content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] })),
+      event(delta({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] })),
+      event({ id: 'c', object: 'chat.completion.chunk', name: 'a value named name', choices: [{ index: 0, delta: { content: 'end' }, finish_reason: 'stop' }] }),
+      chunk_('{"choices":[{"index":0,"delta":{"content" : "spaced"}}]}'),
+      chunk_('{"choices":[{"index":0,"delta":{"content":"\\u00e9\\ud83d\\ude00"}}]}'),
+      event({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }),
+    ];
+    const result = delivered(reads);
+    expect(result.parsed).toContain('get_weather{"city":"Paris"}');
+    expect(result.fromParts).toBe(result.parsed);
+    // The same, one byte per read: events cut anywhere.
+    const bytes = Buffer.from(reads.join(''));
+    expect(delivered([...bytes].map((byte) => Buffer.from([byte]))).fromParts).toBe(result.parsed);
+  });
+
+  it('reads an event whose data spans lines, or that has fields after its data, by parsing it', () => {
+    const result = delivered([
+      'data: {"choices":[{"index":0,\ndata: "delta":{"content":"two lines"}}]}\n\n',
+      `data: ${JSON.stringify(delta({ content: ' and an id' }))}\nid: 7\n\n`,
+    ]);
+    expect(result.fromParts).toBe('two lines and an id');
+    expect(result.fromParts).toBe(result.parsed);
+  });
+});

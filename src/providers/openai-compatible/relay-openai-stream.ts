@@ -1,12 +1,17 @@
 import { SseParser, type SseEvent } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
 import type { StreamReader } from '../post-upstream.js';
+import { chunkText } from './chunk-text.js';
 import { OpenAIEventReader, readUsageChunk, streamCut, streamError } from './read-openai-stream.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const D = 0x64;
 const dataField = Buffer.from('data:');
 const dataLine = Buffer.from('\ndata:');
 const errorData = Buffer.from('{"error"');
@@ -14,6 +19,13 @@ const done = Buffer.from('[DONE]');
 const errorEvent = Buffer.from('event:');
 const finishKey = Buffer.from('"finish_reason"');
 const usageKey = Buffer.from('"usage"');
+// The keys whose string values carry a delta's text, and those of the objects they sit in.
+const contentKey = Buffer.from('"content"');
+const refusalKey = Buffer.from('"refusal"');
+const nameKey = Buffer.from('"name"');
+const argumentsKey = Buffer.from('"arguments"');
+const deltaKey = Buffer.from('"delta"');
+const functionKey = Buffer.from('"function"');
 
 /**
  * An OpenAI-compatible chat stream relayed to an OpenAI client as the upstream's own bytes: each
@@ -55,6 +67,7 @@ export class OpenAIRawEventReader implements StreamReader {
     const { provider } = this;
     let start = 0;
     let usage: StreamPart['usage'];
+    let text = '';
     // Events the client must not get: the usage chunk it did not ask for, and `[DONE]` (the route ends the stream itself).
     let kept: Buffer[] | undefined;
     let keepFrom = 0;
@@ -64,7 +77,8 @@ export class OpenAIRawEventReader implements StreamReader {
       let dropped = false;
       if (dataAt !== -1 && buffer[dataAt] === OPEN_BRACE) {
         if (startsWith(buffer, errorData, dataAt)) throw streamError(eventData(buffer, start, stop), provider);
-        findKeys(buffer, dataAt, end);
+        scanEvent(buffer, dataAt, end);
+        text += foundLineBreak ? chunkText(eventData(buffer, start, stop)) : foundText;
         if (!this.finished && foundFinish !== -1 && valueStartsWith(buffer, foundFinish + finishKey.length, end, QUOTE)) this.finished = true;
         if (foundUsage !== -1 && valueStartsWith(buffer, foundUsage + usageKey.length, end, OPEN_BRACE)) {
           const chunk = readUsageChunk(eventData(buffer, start, stop));
@@ -93,7 +107,7 @@ export class OpenAIRawEventReader implements StreamReader {
       kept.push(buffer.subarray(keepFrom, start));
       raw = Buffer.concat(kept);
     }
-    emit(usage === undefined ? { data: '', raw } : { data: '', raw, usage });
+    emit(usage === undefined ? { data: '', raw, text } : { data: '', raw, text, usage });
   }
 
   end(): void {
@@ -155,30 +169,117 @@ function eventData(buffer: Buffer, start: number, stop: number): string {
 
 const F = 0x66;
 const U = 0x75;
-/** Where `findKeys` found the event's first `"finish_reason"` and `"usage"` (-1: absent); read right after the call. */
+const BACKSLASH = 0x5c;
+
+/** What `scanEvent` found, read right after the call: where the event's first `"finish_reason"` and `"usage"` keys start (-1: absent), */
 let foundFinish = -1;
 let foundUsage = -1;
+/** the text its deltas' content and refusal strings and its tool calls' names and arguments carried, */
+let foundText = '';
+/** and whether its data crossed a line (several `data:` lines, or a field after it): its text is then read by parsing the event. */
+let foundLineBreak = false;
+/** Set by `stringEnd` when the string holds an escape. */
+let sawEscape = false;
+
+/** What the objects and arrays that enclose a point of the event are: the value of `"delta"`, of `"function"`, or another. */
+const OTHER = 0;
+const DELTA = 1;
+const FUNCTION = 2;
+const enclosing = new Uint8Array(64);
 
 /**
- * Finds both keys in one pass over the event's bytes (it searched once per key): every `"` is
- * looked at, and only one followed by `f` or `u` is compared with a key.
+ * One pass over an event's data: each string is walked to its closing quote (so text inside a
+ * string is never taken for a key), and only one that opens with the first byte of a key of
+ * interest is compared with it. The objects met are followed, so that a delta's `"content"` and
+ * `"refusal"` strings and a function's `"name"` and `"arguments"` strings are decoded into
+ * `foundText` — a few bytes a chunk, kept to count a stream cut short without keeping its events —
+ * and the same keys elsewhere are not.
  */
-function findKeys(buffer: Buffer, from: number, end: number): void {
+function scanEvent(buffer: Buffer, from: number, end: number): void {
   foundFinish = -1;
   foundUsage = -1;
-  const last = end - usageKey.length;
-  for (let index = from; index <= last; index++) {
-    if (buffer[index] !== QUOTE) continue;
-    const next = buffer[index + 1];
-    if (next === F) {
-      if (foundFinish === -1 && index + finishKey.length <= end && startsWith(buffer, finishKey, index)) {
-        foundFinish = index;
-        if (foundUsage !== -1) return;
-      }
-    } else if (next === U && foundUsage === -1 && startsWith(buffer, usageKey, index)) {
-      foundUsage = index;
-      if (foundFinish !== -1) return;
+  foundText = '';
+  foundLineBreak = false;
+  let depth = 0;
+  // What the next `{` opens: set by a `"delta"` or `"function"` key, cleared by any other string or container.
+  let opens = OTHER;
+  let index = from;
+  while (index < end) {
+    const byte = buffer[index];
+    if (byte !== QUOTE) {
+      if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        if (depth < enclosing.length) enclosing[depth] = byte === OPEN_BRACE ? opens : OTHER;
+        depth++;
+        opens = OTHER;
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        depth--;
+        opens = OTHER;
+      } else if (byte === LF) foundLineBreak = true;
+      index++;
+      continue;
     }
+    const close = stringEnd(buffer, index + 1, end);
+    if (close === -1) return;
+    const next = buffer[index + 1]!;
+    const inside = depth > 0 && depth <= enclosing.length ? enclosing[depth - 1] : OTHER;
+    opens = OTHER;
+    let value = -1;
+    if (next === F) {
+      if (foundFinish === -1 && isKey(buffer, finishKey, index, close, end)) foundFinish = index;
+      else if (isKey(buffer, functionKey, index, close, end)) opens = FUNCTION;
+    } else if (next === U) {
+      if (foundUsage === -1 && isKey(buffer, usageKey, index, close, end)) foundUsage = index;
+    } else if (next === D) {
+      if (isKey(buffer, deltaKey, index, close, end)) opens = DELTA;
+    } else if (inside === DELTA) {
+      if (isKey(buffer, contentKey, index, close, end) || isKey(buffer, refusalKey, index, close, end)) value = stringValueAt(buffer, close + 1, end);
+    } else if (inside === FUNCTION) {
+      if (isKey(buffer, nameKey, index, close, end) || isKey(buffer, argumentsKey, index, close, end)) value = stringValueAt(buffer, close + 1, end);
+    }
+    if (value !== -1) {
+      const valueClose = stringEnd(buffer, value + 1, end);
+      if (valueClose === -1) return;
+      foundText += sawEscape ? decodeEscaped(buffer, value, valueClose) : buffer.toString('utf8', value + 1, valueClose);
+      index = valueClose + 1;
+      continue;
+    }
+    index = close + 1;
+  }
+}
+
+/** The index of the quote that closes a string whose contents start at `from`, else -1; sets `sawEscape`. */
+function stringEnd(buffer: Buffer, from: number, end: number): number {
+  sawEscape = false;
+  for (let index = from; index < end; index++) {
+    const byte = buffer[index];
+    if (byte === QUOTE) return index;
+    if (byte === BACKSLASH) {
+      sawEscape = true;
+      index++;
+    }
+  }
+  return -1;
+}
+
+/** Whether the string [open, close] is `key` (quotes included) followed by a colon. */
+function isKey(buffer: Buffer, key: Buffer, open: number, close: number, end: number): boolean {
+  if (close - open + 1 !== key.length || !startsWith(buffer, key, open)) return false;
+  let index = close + 1;
+  while (index < end && (buffer[index] === 0x20 || buffer[index] === 0x09 || buffer[index] === LF)) index++;
+  return buffer[index] === 0x3a /* : */;
+}
+
+/** After a key's closing quote: where its value's opening quote is, if the value is a string, else -1. */
+function stringValueAt(buffer: Buffer, afterKey: number, end: number): number {
+  return valueStartsWith(buffer, afterKey, end, QUOTE) ? buffer.indexOf(QUOTE, afterKey) : -1;
+}
+
+/** A string with escapes, decoded as JSON decodes it ('' if they are not valid JSON escapes). */
+function decodeEscaped(buffer: Buffer, open: number, close: number): string {
+  try {
+    return JSON.parse(buffer.toString('utf8', open, close + 1)) as string;
+  } catch {
+    return '';
   }
 }
 

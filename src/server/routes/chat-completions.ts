@@ -67,7 +67,11 @@ async function relayStream(
       const part = current.value;
       if (part.usage !== undefined) request.relay.usage = part.usage;
       // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
-      else if (request.relay.usage === undefined) (request.relay.delivered ??= new DeliveredText()).add(part.raw ?? part.data);
+      else if (request.relay.usage === undefined) {
+        const delivered = (request.relay.delivered ??= new DeliveredText());
+        if (part.text !== undefined) delivered.addText(part.text);
+        else delivered.add(part.data);
+      }
       let pending: Promise<void> | undefined;
       if (part.raw !== undefined) {
         if (part.raw.length > 0) pending = writer.readEvents(part.raw);
