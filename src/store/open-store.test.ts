@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { connectSqlite } from './connect-database.js';
 import { migrateStore, openStore, type OpenStoreOptions } from './open-store.js';
 import { probePostgres, TestSchemas } from './postgres-test-database.js';
 import type { RelayStore } from './relay-store.js';
@@ -105,6 +106,18 @@ describe('openStore on SQLite', () => {
       expect(database.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       database.close();
+    }
+  });
+
+  it("keeps SQLite's own 2 MB page cache, not the 16 MB better-sqlite3 builds it with (the ledger's appends never read those pages again)", async () => {
+    const connection = connectSqlite(join(folder, 'cache', 'relay.db'));
+    try {
+      expect(connection.sqlite?.pragma('cache_size', { simple: true })).toBe(-2000);
+      const stock = new Database(':memory:');
+      expect(stock.pragma('cache_size', { simple: true })).toBe(-16000);
+      stock.close();
+    } finally {
+      await connection.db.destroy();
     }
   });
 
