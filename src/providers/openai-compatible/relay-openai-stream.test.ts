@@ -98,6 +98,41 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
     expect(delivered([...bytes].map((byte) => Buffer.from([byte]))).fromParts).toBe(result.parsed);
   });
 
+  it('reads the same text as JSON does from 300 generated streams, cut into reads anywhere', () => {
+    // A small seeded generator: the same streams on every run.
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const pieces = ['a', ' ', 'wörld', '😀', '"', '\\', '\n', '\t', '\u0000', '{', '}', '[', ']', ':', ',', '"content":', 'name', 'data: ', '\r'];
+    const text = () => Array.from({ length: Math.floor(random() * 6) }, () => pick(pieces)).join('');
+    const noise = (): unknown => pick([null, 1.5, true, text(), { content: text(), name: text() }, [text(), { arguments: text() }]]);
+    const delta = (): Record<string, unknown> => {
+      const value: Record<string, unknown> = {};
+      if (random() < 0.7) value.content = random() < 0.1 ? null : text();
+      if (random() < 0.2) value.refusal = text();
+      if (random() < 0.3) value.tool_calls = [{ index: 0, id: text(), type: 'function', function: { name: random() < 0.5 ? text() : undefined, arguments: text() }, extra: noise() }];
+      if (random() < 0.2) value.audio = { transcript: text(), content: noise() };
+      return value;
+    };
+    for (let stream = 0; stream < 300; stream++) {
+      const events = Array.from({ length: 1 + Math.floor(random() * 5) }, () => {
+        const chunk = { id: 'c', name: noise(), choices: [{ index: 0, delta: delta(), logprobs: random() < 0.2 ? { content: [{ token: text() }] } : null, finish_reason: null }], content: noise() };
+        // Pretty-printed JSON spans lines: several `data:` lines, read by parsing the event.
+        const json = random() < 0.1 ? JSON.stringify(chunk, null, 1) : JSON.stringify(chunk);
+        return `${json.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`;
+      });
+      const bytes = Buffer.from(events.join(''));
+      const reads: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(random() * 80);
+        reads.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      const result = delivered(reads);
+      expect(result.fromParts).toBe(result.parsed);
+    }
+  });
+
   it('reads an event whose data spans lines, or that has fields after its data, by parsing it', () => {
     const result = delivered([
       'data: {"choices":[{"index":0,\ndata: "delta":{"content":"two lines"}}]}\n\n',
