@@ -79,8 +79,8 @@ export class OpenAIRawEventReader implements StreamReader {
         if (startsWith(buffer, errorData, dataAt)) throw streamError(eventData(buffer, start, stop), provider);
         scanEvent(buffer, dataAt, end);
         text += foundLineBreak ? chunkText(eventData(buffer, start, stop)) : foundText;
-        if (!this.finished && foundFinish !== -1 && valueStartsWith(buffer, foundFinish + finishKey.length, end, QUOTE)) this.finished = true;
-        if (foundUsage !== -1 && valueStartsWith(buffer, foundUsage + usageKey.length, end, OPEN_BRACE)) {
+        if (!this.finished && foundFinish !== -1 && buffer[foundFinish] === QUOTE) this.finished = true;
+        if (foundUsage !== -1 && buffer[foundUsage] === OPEN_BRACE) {
           const chunk = readUsageChunk(eventData(buffer, start, stop));
           usage = chunk.usage ?? usage;
           dropped = !this.clientWantsUsage && chunk.usageOnly;
@@ -171,7 +171,7 @@ const F = 0x66;
 const U = 0x75;
 const BACKSLASH = 0x5c;
 
-/** What `scanEvent` found, read right after the call: where the event's first `"finish_reason"` and `"usage"` keys start (-1: absent), */
+/** What `scanEvent` found, read right after the call: where the values of the event's first `"finish_reason"` and `"usage"` keys start (-1: absent), */
 let foundFinish = -1;
 let foundUsage = -1;
 /** the text its deltas' content and refusal strings and its tool calls' names and arguments carried, */
@@ -225,18 +225,21 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
     opens = OTHER;
     let value = -1;
     if (next === F) {
-      if (foundFinish === -1 && isKey(buffer, finishKey, index, close, end)) foundFinish = index;
-      else if (isKey(buffer, functionKey, index, close, end)) opens = FUNCTION;
+      const finish = foundFinish === -1 ? keyValueAt(buffer, finishKey, index, close, end) : -1;
+      if (finish !== -1) foundFinish = finish;
+      else if (keyValueAt(buffer, functionKey, index, close, end) !== -1) opens = FUNCTION;
     } else if (next === U) {
-      if (foundUsage === -1 && isKey(buffer, usageKey, index, close, end)) foundUsage = index;
+      if (foundUsage === -1) foundUsage = keyValueAt(buffer, usageKey, index, close, end);
     } else if (next === D) {
-      if (isKey(buffer, deltaKey, index, close, end)) opens = DELTA;
+      if (keyValueAt(buffer, deltaKey, index, close, end) !== -1) opens = DELTA;
     } else if (inside === DELTA) {
-      if (isKey(buffer, contentKey, index, close, end) || isKey(buffer, refusalKey, index, close, end)) value = stringValueAt(buffer, close + 1, end);
+      value = keyValueAt(buffer, contentKey, index, close, end);
+      if (value === -1) value = keyValueAt(buffer, refusalKey, index, close, end);
     } else if (inside === FUNCTION) {
-      if (isKey(buffer, nameKey, index, close, end) || isKey(buffer, argumentsKey, index, close, end)) value = stringValueAt(buffer, close + 1, end);
+      value = keyValueAt(buffer, nameKey, index, close, end);
+      if (value === -1) value = keyValueAt(buffer, argumentsKey, index, close, end);
     }
-    if (value !== -1) {
+    if (value !== -1 && buffer[value] === QUOTE) {
       const valueClose = stringEnd(buffer, value + 1, end);
       if (valueClose === -1) return;
       foundText += sawEscape ? decodeEscaped(buffer, value, valueClose) : buffer.toString('utf8', value + 1, valueClose);
@@ -261,17 +264,18 @@ function stringEnd(buffer: Buffer, from: number, end: number): number {
   return -1;
 }
 
-/** Whether the string [open, close] is `key` (quotes included) followed by a colon. */
-function isKey(buffer: Buffer, key: Buffer, open: number, close: number, end: number): boolean {
-  if (close - open + 1 !== key.length || !startsWith(buffer, key, open)) return false;
+/**
+ * When the string [open, close] is `key` (quotes included) followed by a colon: where its value
+ * starts (past the colon and spaces; line ends may come before the colon), else -1.
+ */
+function keyValueAt(buffer: Buffer, key: Buffer, open: number, close: number, end: number): number {
+  if (close - open + 1 !== key.length || !startsWith(buffer, key, open)) return -1;
   let index = close + 1;
   while (index < end && (buffer[index] === 0x20 || buffer[index] === 0x09 || buffer[index] === LF)) index++;
-  return buffer[index] === 0x3a /* : */;
-}
-
-/** After a key's closing quote: where its value's opening quote is, if the value is a string, else -1. */
-function stringValueAt(buffer: Buffer, afterKey: number, end: number): number {
-  return valueStartsWith(buffer, afterKey, end, QUOTE) ? buffer.indexOf(QUOTE, afterKey) : -1;
+  if (buffer[index] !== 0x3a /* : */) return -1;
+  index++;
+  while (index < end && (buffer[index] === 0x20 || buffer[index] === 0x09)) index++;
+  return index < end ? index : -1;
 }
 
 /** A string with escapes, decoded as JSON decodes it ('' if they are not valid JSON escapes). */
@@ -281,14 +285,4 @@ function decodeEscaped(buffer: Buffer, open: number, close: number): string {
   } catch {
     return '';
   }
-}
-
-/** Whether the bytes after a key (`:` and spaces, which may include line ends before the `:`) open a value that starts with `first`. */
-function valueStartsWith(buffer: Buffer, afterKey: number, end: number, first: number): boolean {
-  let index = afterKey;
-  while (index < end && (buffer[index] === 0x20 || buffer[index] === LF || buffer[index] === 0x09)) index++;
-  if (buffer[index] !== 0x3a /* : */) return false;
-  index++;
-  while (index < end && (buffer[index] === 0x20 || buffer[index] === 0x09)) index++;
-  return index < end && buffer[index] === first;
 }
