@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kubernetesManifests } from './support/kubernetes-manifests.js';
-import { only, podSpecOf, relayContainerOf, resolvePort } from './support/manifest-accessors.js';
+import { envOf, only, podSpecOf, relayContainerOf, resolvePort } from './support/manifest-accessors.js';
 import { parseDockerfile, type Stage } from './support/parse-dockerfile.js';
 import { repository } from './support/repository.js';
 
@@ -83,6 +83,10 @@ describe('Dockerfile', () => {
 
     const deployment = only(kubernetesManifests.all, 'Deployment');
     expect(podSpecOf(deployment).securityContext.runAsUser).toBe(uid);
+    // V8's young generation is set, not sized from the container's memory limit, and the image and
+    // the Deployment (which replaces the image's NODE_OPTIONS with its own) set the same.
+    expect(env.get('NODE_OPTIONS')).toMatch(/--max-semi-space-size=\d+/);
+    expect(envOf(relayContainerOf(deployment)).get('NODE_OPTIONS')).toBe(env.get('NODE_OPTIONS'));
     expect(podSpecOf(deployment).securityContext.runAsGroup).toBe(gid);
     const container = relayContainerOf(deployment);
     expect(resolvePort(container, 'http')).toBe(Number(env.get('PORT')));

@@ -170,7 +170,7 @@ describe('deploy/helm/relay', () => {
         serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
         podAntiAffinityPreset: 'hard',
         persistence: { existingClaim: 'relay-data' },
-        extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }],
+        extraEnv: [{ name: 'UV_THREADPOOL_SIZE', value: '8' }],
         imagePullSecrets: [{ name: 'registry' }],
         podAnnotations: { team: 'ai' },
         nodeSelector: { 'kubernetes.io/os': 'linux' },
