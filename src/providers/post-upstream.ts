@@ -39,18 +39,47 @@ export async function postUpstream(options: PostUpstreamOptions): Promise<Dispat
   throw options.classifyError(response.statusCode, text, response.headers, options.provider);
 }
 
+/**
+ * Characters of JSON from which a request body goes to undici as bytes it can let go of once they
+ * are written. undici keeps a request's body for as long as the request runs, which for a stream is
+ * the whole answer: a long conversation's prompt (often hundreds of KB) would stay in memory once
+ * per open stream, beside the copy the relay keeps to count a cut stream's prompt.
+ */
+export const releasedBodyCharacters = 16 * 1024;
+
 /** The POST both ways of calling an upstream send: the body as JSON, the per-attempt timeout to headers and between body chunks. */
 function upstreamRequest(options: PostUpstreamOptions): Dispatcher.DispatchOptions {
   const { origin, path } = splitUrl(options.url);
+  const json = JSON.stringify(options.body);
+  let body: string | WrittenOnce = json;
+  let headers = options.headers;
+  if (json.length >= releasedBodyCharacters) {
+    const bytes = Buffer.from(json);
+    body = new WrittenOnce(bytes);
+    // With its length given, undici sends the iterable as one body of that length, not chunked.
+    headers = { ...headers, 'content-length': String(bytes.length) };
+  }
   return {
     origin,
     path,
     method: 'POST',
-    headers: options.headers,
-    body: JSON.stringify(options.body),
+    headers,
+    // undici's documentation lists iterables among a request's bodies; its types do not (yet).
+    body: body as Dispatcher.DispatchOptions['body'],
     headersTimeout: options.call.timeoutMs,
     bodyTimeout: options.call.timeoutMs,
   };
+}
+
+/** A body read once: undici writes its one piece, and the bytes go with the iteration. */
+class WrittenOnce implements Iterable<Buffer> {
+  constructor(private bytes: Buffer | undefined) {}
+
+  *[Symbol.iterator](): Iterator<Buffer> {
+    const bytes = this.bytes;
+    this.bytes = undefined;
+    if (bytes !== undefined) yield bytes;
+  }
 }
 
 /** Upstream URLs split into origin and path once, not parsed again for every call (they are a few per provider). */

@@ -37,7 +37,8 @@ export class SseWriter {
     this.response.on('close', streamClosed);
     headers['content-type'] = 'text/event-stream; charset=utf-8';
     headers['cache-control'] = 'no-cache';
-    headers.connection = 'keep-alive';
+    // No `connection` header of its own: Node keeps the connection alive unless the client asked to
+    // close it (a header set here would override the client's `Connection: close`).
     // Tells nginx (and the Ingress) not to buffer the stream.
     headers['x-accel-buffering'] = 'no';
     this.response.writeHead(200, headers as Record<string, string | number | string[]>);
