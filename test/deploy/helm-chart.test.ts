@@ -158,6 +158,7 @@ describe('deploy/helm/relay', () => {
     expect(metricsWiringProblems(rendered.objects)).toEqual([]);
     expect(validateManifests(rendered.objects)).toEqual([]);
     expect(renderProblems({ canary: { enabled: true }, ingress: { enabled: false } })).toMatch(/enable ingress/);
+    expect(renderProblems({ extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }] })).toMatch(/extraEnv sets NODE_OPTIONS, which env sets too/);
   });
 
   it('validates every object it renders with the defaults and with every option turned on or off', () => {
