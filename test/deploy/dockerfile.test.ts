@@ -2,7 +2,8 @@
  * The Dockerfile: a two-stage build on a Node LTS slim base, a runtime stage with only the built
  * relay, a numeric non-root user and the paths and port the Kubernetes manifests rely on.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kubernetesManifests } from './support/kubernetes-manifests.js';
@@ -66,6 +67,25 @@ describe('Dockerfile', () => {
     expect(shipped.sort()).toEqual(['bin', 'dist', 'node_modules', 'package.json', 'schema']);
     // bin/relay.js loads the bundled CLI from dist/.
     expect(readFileSync(join(root, 'bin/relay.js'), 'utf8')).toContain('../dist/bundle/main.js');
+  });
+
+  it('finds every package the bundle loads at run time among the production dependencies', () => {
+    // `npm prune --omit=dev` leaves only `dependencies`: a package the bundle imports from
+    // node_modules (better-sqlite3, pg, ioredis, js-tiktoken) must be one of them.
+    const bundle = join(root, 'dist/bundle');
+    const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const builtins = new Set(builtinModules);
+    const loaded = new Set<string>();
+    for (const file of readdirSync(bundle).filter((name) => name.endsWith('.js'))) {
+      const code = readFileSync(join(bundle, file), 'utf8');
+      for (const match of code.matchAll(/\bimport\s*\(\s*"([^"]+)"\s*\)|\bfrom\s*"([^"]+)"|\brequire\s*\(\s*"([^"]+)"\s*\)/g)) {
+        const specifier = match[1] ?? match[2] ?? match[3]!;
+        if (!/^(@[\w.-]+\/)?\w[\w.-]*(\/[\w./-]+)?$/.test(specifier) || specifier.startsWith('node:') || builtins.has(specifier)) continue;
+        loaded.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
+      }
+    }
+    expect([...loaded].sort()).toEqual(expect.arrayContaining(['better-sqlite3', 'ioredis', 'js-tiktoken', 'pg']));
+    for (const name of loaded) expect(packageJson.dependencies, `${name} is loaded by the bundle at run time`).toHaveProperty([name]);
   });
 
   it('runs as a numeric non-root user, with the settings and paths the manifests use', () => {
