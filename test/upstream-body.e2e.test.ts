@@ -42,9 +42,14 @@ describe('request bodies sent upstream', () => {
         pieces.push(piece);
       });
       incoming.on('end', () => {
-        const body = JSON.parse(Buffer.concat(pieces).toString('utf8')) as { messages: Array<{ content: string }> };
+        const body = JSON.parse(Buffer.concat(pieces).toString('utf8')) as { stream?: boolean; messages: Array<{ content: string }> };
         pieces.length = 0;
         received.push({ contentLength: incoming.headers['content-length'], transferEncoding: incoming.headers['transfer-encoding'], bytes, sha256: hash.digest('hex'), content: body.messages[0]!.content.length });
+        if (body.stream !== true) {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ id: 'chatcmpl-b', object: 'chat.completion', created: 1, model: 'gpt-4.1', choices: [{ index: 0, message: { role: 'assistant', content: 'whole' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }));
+          return;
+        }
         response.writeHead(200, { 'content-type': 'text/event-stream' });
         response.write(chunk('first'));
         held.push(response);
@@ -60,7 +65,7 @@ describe('request bodies sent upstream', () => {
   });
 
 
-  it('sends a long prompt whole, with its length, and a short one as before', async () => {
+  it('sends a long prompt whole, with its length, and a short one as before, streaming or not', async () => {
     const client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
     for (const length of [200, 3 * releasedBodyCharacters]) {
       received.length = 0;
@@ -77,6 +82,11 @@ describe('request bodies sent upstream', () => {
       expect(seen!.content).toBe(length);
       expect(seen!.transferEncoding).toBeUndefined();
       expect(Number(seen!.contentLength)).toBe(seen!.bytes);
+      // And the same without streaming.
+      received.length = 0;
+      const answer = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: prompt }] });
+      expect(answer.choices[0]?.message.content).toBe('whole');
+      expect(received[0]).toMatchObject({ content: length, transferEncoding: undefined, contentLength: String(received[0]!.bytes) });
     }
   });
 
