@@ -18,6 +18,8 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Postgres only: connections in the pool. Default 10. */
   poolSize?: number;
+  /** SQLite only: told when WAL checkpoints can no longer run on their own thread (they go back into the commits). */
+  onCheckpointFailure?: (reason: string) => void;
 }
 
 /** What `relay migrate` prints. */
@@ -45,7 +47,11 @@ export async function openStore(options: OpenStoreOptions): Promise<RelayStore> 
     await connection.db.destroy();
     throw error;
   }
-  return new SqlRelayStore(connection.dialect, connection.db, connection.sqlite);
+  const checkpoints =
+    connection.sqlite !== undefined && connection.sqlitePath !== undefined && connection.sqlitePath !== ':memory:'
+      ? { path: connection.sqlitePath, onFailure: options.onCheckpointFailure ?? (() => {}) }
+      : undefined;
+  return new SqlRelayStore(connection.dialect, connection.db, connection.sqlite, checkpoints);
 }
 
 /** Applies the pending migrations, closes the connection, and reports what was done. */
