@@ -13,11 +13,7 @@ import type { RelayStore } from '../store/relay-store.js';
  * shared in Redis with REDIS_URL, behind the configured policy for when Redis cannot be reached).
  */
 export async function openBackends(config: RelayConfig, logger: Logger): Promise<{ store: RelayStore; limits: LimitStore }> {
-  const store = await openStore({
-    databaseUrl: config.databaseUrl,
-    sqlitePath: join(config.dataDir, 'relay.db'),
-    onCheckpointFailure: (reason) => logger.warn({ detail: reason }, "SQLite's checkpoints run in the ledger's commits again: their thread failed"),
-  });
+  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'relay.db') });
   if (config.redisUrl === undefined) return { store, limits: new MemoryLimitStore() };
   // Loaded only when configured: ioredis is a fifth of the start-up time of a relay that does not use it.
   const { RedisLimitStore } = await import('../limits/redis-limit-store.js');

@@ -13,8 +13,6 @@ export interface DatabaseConnection {
   schema: string | undefined;
   /** The SQLite handle under Kysely, for the few statements prepared once (the ledger insert). */
   sqlite?: Database.Database;
-  /** The SQLite file (`:memory:` for none). */
-  sqlitePath?: string;
 }
 
 /**
@@ -42,7 +40,7 @@ export function connectSqlite(path: string): DatabaseConnection {
   database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
   database.pragma('foreign_keys = ON');
   database.pragma(`cache_size = -${sqliteCacheKib}`);
-  return { db: new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', schema: undefined, sqlite: database, sqlitePath: path };
+  return { db: new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', schema: undefined, sqlite: database };
 }
 
 export interface PostgresOptions {

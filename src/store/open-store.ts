@@ -18,8 +18,6 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Postgres only: connections in the pool. Default 10. */
   poolSize?: number;
-  /** SQLite only: told when WAL checkpoints can no longer run on their own thread (they go back into the commits). */
-  onCheckpointFailure?: (reason: string) => void;
 }
 
 /** What `relay migrate` prints. */
@@ -47,11 +45,7 @@ export async function openStore(options: OpenStoreOptions): Promise<RelayStore> 
     await connection.db.destroy();
     throw error;
   }
-  const checkpoints =
-    connection.sqlite !== undefined && connection.sqlitePath !== undefined && connection.sqlitePath !== ':memory:'
-      ? { path: connection.sqlitePath, onFailure: options.onCheckpointFailure ?? (() => {}) }
-      : undefined;
-  return new SqlRelayStore(connection.dialect, connection.db, connection.sqlite, checkpoints);
+  return new SqlRelayStore(connection.dialect, connection.db, connection.sqlite);
 }
 
 /** Applies the pending migrations, closes the connection, and reports what was done. */

@@ -23,36 +23,22 @@ function total(expression: RawBuilder<unknown>): RawBuilder<number> {
   return sql<number>`cast(coalesce(${expression}, 0) as bigint)`;
 }
 
-/**
- * The ledger in SQL (SQLite or Postgres through Kysely). `afterWrite` (SQLite) runs after each
- * batch written, and what it returns is waited for before the batch counts as done: a WAL
- * checkpoint on its own thread, which the ledger's next write must not overlap.
- */
-export function createSqlLedgerStore(
-  db: Kysely<RelayDatabase>,
-  sqliteInsert?: (batch: readonly LedgerRecord[]) => number | undefined,
-  afterWrite?: () => Promise<void> | undefined,
-): LedgerStore {
-  const write = async (batch: LedgerRecord[]): Promise<number> => {
-    const fast = sqliteInsert?.(batch);
-    if (fast !== undefined) return fast;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await insertAndDebit(db, batch);
-      } catch (error) {
-        // The whole transaction rolled back, so running it again cannot charge twice.
-        if (attempt >= transientRetries || !isTransientConflict(error)) throw error;
-      }
-    }
-  };
+/** The ledger in SQL (SQLite or Postgres through Kysely). */
+export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: (batch: readonly LedgerRecord[]) => number | undefined): LedgerStore {
   return {
     async insertBatch(records: LedgerRecord[]): Promise<number> {
       const batch = prepareLedgerBatch(records);
       if (batch.length === 0) return 0;
-      const inserted = await write(batch);
-      const checkpoint = afterWrite?.();
-      if (checkpoint !== undefined) await checkpoint;
-      return inserted;
+      const fast = sqliteInsert?.(batch);
+      if (fast !== undefined) return fast;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          return await insertAndDebit(db, batch);
+        } catch (error) {
+          // The whole transaction rolled back, so running it again cannot charge twice.
+          if (attempt >= transientRetries || !isTransientConflict(error)) throw error;
+        }
+      }
     },
 
     async usage(query: UsageQuery): Promise<UsageRow[]> {

@@ -6,7 +6,6 @@ import { createSqlApiKeyStore } from './sql-api-key-store.js';
 import { createSqlLedgerStore } from './sql-ledger-store.js';
 import { createSqliteLedgerInsert } from './sqlite-ledger-insert.js';
 import type { Database } from 'better-sqlite3';
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 
 /**
  * The store on SQLite or Postgres. Both run the same Kysely queries; the few places where the
@@ -16,29 +15,21 @@ export class SqlRelayStore implements RelayStore {
   readonly accounts: AccountStore;
   readonly keys: ApiKeyStore;
   readonly ledger: LedgerStore;
-  /** SQLite's WAL checkpoints, on a thread of their own (a file-backed SQLite store only). */
-  readonly checkpointer: SqliteCheckpointer | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
     readonly kind: 'sqlite' | 'postgres',
     private readonly db: Kysely<RelayDatabase>,
     sqlite?: Database,
-    checkpoints?: { path: string; onFailure: (reason: string) => void },
   ) {
     this.accounts = createSqlAccountStore(db);
     this.keys = createSqlApiKeyStore(db);
-    this.checkpointer = sqlite !== undefined && checkpoints !== undefined ? new SqliteCheckpointer(sqlite, checkpoints.path, checkpoints.onFailure) : undefined;
-    const checkpointer = this.checkpointer;
-    this.ledger = createSqlLedgerStore(db, sqlite === undefined ? undefined : createSqliteLedgerInsert(sqlite), checkpointer === undefined ? undefined : () => checkpointer.afterWrite());
+    this.ledger = createSqlLedgerStore(db, sqlite === undefined ? undefined : createSqliteLedgerInsert(sqlite));
   }
 
   /** Safe to call more than once: `pg` refuses to end a pool twice. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await this.checkpointer?.close();
-      await this.db.destroy();
-    })();
+    this.closing ??= this.db.destroy();
     return this.closing;
   }
 }
