@@ -14,14 +14,15 @@ if (services.why !== undefined) process.stdout.write(`replicas.e2e: skipped: ${s
 
 describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres and Redis', () => {
   const upstream = new MockOpenAIUpstream();
+  const candidate = new MockOpenAIUpstream();
   let schema: Awaited<ReturnType<typeof freshSchema>>;
   let cwd: string;
   const running: SpawnedRelay[] = [];
 
-  async function replica(): Promise<{ relay: SpawnedRelay; url: string }> {
+  async function replica(directory = cwd): Promise<{ relay: SpawnedRelay; url: string }> {
     const port = await freePort();
     const relay = spawnRelay(['serve', '--drain-delay-ms', '100', '--grace-period-ms', '5000'], {
-      cwd,
+      cwd: directory,
       env: { PORT: String(port), RELAY_MASTER_KEY: master, DATABASE_URL: schema.url, REDIS_URL: services.redisUrl ?? '', HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
     });
     running.push(relay);
@@ -43,6 +44,7 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
 
   beforeAll(async () => {
     await upstream.start();
+    await candidate.start();
     schema = await freshSchema(services.databaseUrl!);
     cwd = mkdtempSync(join(tmpdir(), 'relay-replicas-'));
     writeFileSync(join(cwd, 'relay.yaml'), 'ledger:\n  flushIntervalMs: 200\n');
@@ -51,6 +53,7 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
     for (const relay of running) if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
     await Promise.all(running.map((relay) => relay.exited));
     await upstream.stop();
+    await candidate.stop();
     await schema.drop();
   });
 
@@ -112,5 +115,47 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
     expect(killed.answered - rows).toBeLessThanOrEqual(killed.lastSecond);
     reporter.relay.child.kill('SIGTERM');
     await reporter.relay.exited;
+  });
+
+  it('share one canary: both replicas judge it together, follow a button pressed at either, and keep it through a restart', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'relay-replicas-canary-'));
+    // All of the route's traffic on the candidate until the first check; 12 candidate requests needed, 8 at each replica.
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      `providers:\n  stable: { type: openai, baseUrl: "${upstream.url}", apiKey: stable-key-0123456789 }\n  candidate: { type: openai, baseUrl: "${candidate.url}", apiKey: candidate-key-0123456789 }\n` +
+        'models:\n  gpt-4.1:\n    targets: [{ provider: stable }]\n    canary:\n      targets: [{ provider: candidate }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 2000\n      minRequests: 12\n',
+    );
+    const [a, b] = [await replica(directory), await replica(directory)];
+    type Canary = { phase: string; weight: number; version: number; history: Array<{ action: string; requests: number; verdict: string }> };
+    const canary = (base: string) => admin<Canary>(base, '/admin/canaries/gpt-4.1');
+    // Eight requests at each replica early in one interval (the intervals follow the wall clock).
+    while (Date.now() % 2000 > 300) await new Promise((resolve) => setTimeout(resolve, 20));
+    await Promise.all(Array.from({ length: 16 }, (_, index) => ask(index % 2 === 0 ? a.url : b.url, master)));
+    expect(candidate.requests.length).toBe(16);
+    await expect.poll(async () => (await canary(a.url)).phase, { timeout: 6000, interval: 100 }).toBe('promoted');
+    const promoted = await canary(a.url);
+    // One decision, from both replicas' samples, that both replicas show.
+    expect(promoted.history.filter((check) => check.action === 'promote')).toEqual([expect.objectContaining({ verdict: 'pass', requests: 16 })]);
+    await expect.poll(async () => (await canary(b.url)).version, { timeout: 2000, interval: 50 }).toBe(promoted.version);
+    expect((await canary(b.url)).history).toEqual(promoted.history);
+
+    // Rolled back at one replica: the other follows within a second or so.
+    const rolledBack = await admin<Canary>(b.url, '/admin/canaries/gpt-4.1/rollback', 'POST');
+    expect(rolledBack.phase).toBe('rolled_back');
+    await expect.poll(async () => (await canary(a.url)).phase, { timeout: 2000, interval: 50 }).toBe('rolled_back');
+    const stableBefore = upstream.requests.length;
+    await ask(a.url, master);
+    expect(upstream.requests.length).toBe(stableBefore + 1);
+    expect(candidate.requests.length).toBe(16);
+
+    // A replica started afterwards starts from the shared state, not from the initial weight.
+    a.relay.child.kill('SIGTERM');
+    await a.relay.exited;
+    const restarted = await replica(directory);
+    expect(await canary(restarted.url)).toMatchObject({ phase: 'rolled_back', weight: 0, version: rolledBack.version });
+    await ask(restarted.url, master);
+    expect(candidate.requests.length).toBe(16);
+    for (const relay of [b.relay, restarted.relay]) relay.child.kill('SIGTERM');
+    await Promise.all([b.relay.exited, restarted.relay.exited]);
   });
 });

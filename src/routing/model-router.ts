@@ -4,7 +4,9 @@ import { defaultCatalog, vendorOf, type CatalogModel, type Vendor } from '../con
 import type { RelayConfig, RouteTarget } from '../config/relay-config.js';
 import type { Provider } from '../providers/provider.js';
 import { RelayError } from '../spec/relay-error.js';
-import { CanaryController, type CanaryCheck, type CanarySnapshot } from './canary-controller.js';
+import { CanaryController, canaryFingerprint, type CanaryCheck, type CanarySnapshot } from './canary-controller.js';
+import type { CanaryStore } from '../store/relay-store.js';
+import { MemoryCanaryStore } from '../store/memory-canary-store.js';
 import type { DeploymentRegistry } from './deployment.js';
 import { RouteRuntime } from './route-runtime.js';
 import { ShadowMirror } from './shadow-mirror.js';
@@ -25,7 +27,12 @@ export interface ModelRouterOptions {
   registry: DeploymentRegistry;
   /** Canary controllers that survive config reloads (same model and settings). */
   canaries: Map<string, CanaryController>;
+  /** Where canary state is shared (replicas, restarts); in this process's memory when absent. */
+  canaryStore?: CanaryStore;
+  /** This process's name among replicas, for the canary samples it writes. */
+  replica?: string;
   onCanaryChange?: (snapshot: CanarySnapshot, check: CanaryCheck) => void;
+  onCanaryError?: (model: string, error: unknown, during: string) => void;
 }
 
 export type FallbackKind = 'exhausted' | 'context_length' | 'content_filter';
@@ -81,6 +88,11 @@ export class ModelRouter {
   /** Names for `GET /v1/models`: every concrete model and alias this relay serves. */
   listServed(): readonly string[] {
     return this.servedNames;
+  }
+
+  /** Resolves once every canary of this configuration has read its shared state. */
+  async canariesReady(): Promise<void> {
+    await Promise.all([...this.config.routes.keys()].map((model) => this.options.canaries.get(model)?.ready));
   }
 
   /** Routes with a canary, for the admin API. */
@@ -169,9 +181,15 @@ export class ModelRouter {
       let canary: RouteRuntime['canary'];
       if (route.canary !== undefined) {
         let controller = this.options.canaries.get(model);
-        if (controller === undefined || JSON.stringify(controller.settings) !== JSON.stringify(route.canary)) {
+        if (controller === undefined || controller.fingerprint !== canaryFingerprint(route.canary)) {
           controller?.stop();
-          controller = new CanaryController(model, route.canary, Date.now, this.options.onCanaryChange);
+          const { onCanaryError } = this.options;
+          controller = new CanaryController(model, route.canary, {
+            store: (this.options.canaryStore ??= new MemoryCanaryStore()),
+            replica: this.options.replica ?? 'local',
+            onChange: this.options.onCanaryChange,
+            onError: onCanaryError === undefined ? undefined : (error, during) => onCanaryError(model, error, during),
+          });
           this.options.canaries.set(model, controller);
         }
         controller.start();

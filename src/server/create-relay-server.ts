@@ -20,6 +20,7 @@ import type { LimitStore } from '../limits/limit-store.js';
 import { MemoryLimitStore } from '../limits/memory-limit-store.js';
 import { MemoryRelayStore } from '../store/memory-relay-store.js';
 import type { RelayStore } from '../store/relay-store.js';
+import { newId } from '../store/new-id.js';
 import { restoreCounters } from './restore-counters.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
@@ -102,6 +103,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   });
   const deployments = new DeploymentRegistry();
   const canaries = new Map<string, CanaryController>();
+  // This process among the replicas that share canary state.
+  const replica = newId('rep');
   const buildRouter = (routerConfig: RelayConfig) => {
     const providers = new Map<string, Provider>();
     for (const settings of routerConfig.providers.values()) providers.set(settings.name, createProvider(settings, dispatcher));
@@ -121,8 +124,13 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         }
         return derived;
       },
+      canaryStore: store.canaries,
+      replica,
       onCanaryChange: (snapshot, check) => {
         if (check.action !== 'hold') options.logger.info({ model: snapshot.model, phase: snapshot.phase, weight: snapshot.weight, check }, 'canary changed');
+      },
+      onCanaryError: (model, error, during) => {
+        options.logger.warn({ model, during, err: error }, 'canary state could not be read or written; this replica goes on with what it knows and retries');
       },
     });
   };
@@ -289,6 +297,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     async listen() {
       await storedKeys.start();
       await restoreCounters(services, limits, accountCurrencies);
+      await services.router.canariesReady();
       const address = await app.listen({ port: config.port, host: config.host });
       if (metricsApp !== undefined) await metricsApp.listen({ port: config.metricsPort, host: config.host });
       services.lifecycle.ready = true;

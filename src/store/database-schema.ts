@@ -66,10 +66,38 @@ export interface LedgerEntriesTable {
   created_at: number;
 }
 
+/** One row per canary (model and configuration): see `CanaryState`. */
+export interface CanaryStatesTable {
+  model: string;
+  fingerprint: string;
+  phase: string;
+  weight: number;
+  failed_checks: number;
+  decided_interval: number;
+  /** JSON array text. */
+  history: string;
+  version: number;
+  updated_at: number;
+}
+
+/** One replica's candidate outcomes in one analysis interval. */
+export interface CanarySamplesTable {
+  model: string;
+  fingerprint: string;
+  interval_index: number;
+  replica: string;
+  requests: number;
+  successes: number;
+  /** JSON array text of latencies in ms. */
+  latencies: string;
+}
+
 /** The database the SQL store queries through Kysely. */
 export interface RelayDatabase {
   accounts: AccountsTable;
   balance_transactions: BalanceTransactionsTable;
   api_keys: ApiKeysTable;
   ledger_entries: LedgerEntriesTable;
+  canary_states: CanaryStatesTable;
+  canary_samples: CanarySamplesTable;
 }

@@ -1,4 +1,5 @@
 import { buildAccount, buildApiKeyRecord } from './build-records.js';
+import { MemoryCanaryStore } from './memory-canary-store.js';
 import { newId } from './new-id.js';
 import { prepareLedgerBatch } from './prepare-ledger-batch.js';
 import { byCreation, byUpdate } from './compare-records.js';
@@ -47,6 +48,7 @@ export class MemoryRelayStore implements RelayStore {
   private readonly keyIdBySha256 = new Map<string, string>();
   private readonly ledgerByRequestId = new Map<string, LedgerRecord>();
   private latestUpdatedAt = 0;
+  readonly canaries = new MemoryCanaryStore();
 
   readonly accounts: AccountStore = {
     create: async (input: CreateAccountInput) => {

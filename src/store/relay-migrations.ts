@@ -17,6 +17,8 @@ export const migrationLockTableName = 'relay_migrations_lock';
 export function relayMigrations(dialect: SqlDialectName): Record<string, Migration> {
   // SQLite's INTEGER already holds 64 bits; Postgres's INTEGER holds 32, too few for epoch ms.
   const money = dialect === 'postgres' ? 'bigint' : 'integer';
+  // SQLite's REAL is already 8 bytes; Postgres's REAL is 4.
+  const float = dialect === 'postgres' ? 'double precision' : 'real';
   return {
     '0001_accounts_keys_ledger': {
       async up(db: Kysely<unknown>): Promise<void> {
@@ -110,6 +112,39 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
       async down(db: Kysely<unknown>): Promise<void> {
         await db.schema.dropIndex('ledger_entries_by_account').execute();
         await db.schema.createIndex('ledger_entries_by_account').on('ledger_entries').columns(['account_id', 'created_at']).execute();
+      },
+    },
+    // Canary migrations outlive a restart and are shared by replicas (`CanaryStore`).
+    '0003_canary_state': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('canary_states')
+          .addColumn('model', 'text', (column) => column.notNull())
+          .addColumn('fingerprint', 'text', (column) => column.notNull())
+          .addColumn('phase', 'text', (column) => column.notNull())
+          .addColumn('weight', float, (column) => column.notNull())
+          .addColumn('failed_checks', 'integer', (column) => column.notNull())
+          .addColumn('decided_interval', money, (column) => column.notNull())
+          .addColumn('history', 'text', (column) => column.notNull())
+          .addColumn('version', 'integer', (column) => column.notNull())
+          .addColumn('updated_at', money, (column) => column.notNull())
+          .addPrimaryKeyConstraint('canary_states_pkey', ['model', 'fingerprint'])
+          .execute();
+        await db.schema
+          .createTable('canary_samples')
+          .addColumn('model', 'text', (column) => column.notNull())
+          .addColumn('fingerprint', 'text', (column) => column.notNull())
+          .addColumn('interval_index', money, (column) => column.notNull())
+          .addColumn('replica', 'text', (column) => column.notNull())
+          .addColumn('requests', 'integer', (column) => column.notNull())
+          .addColumn('successes', 'integer', (column) => column.notNull())
+          .addColumn('latencies', 'text', (column) => column.notNull())
+          .addPrimaryKeyConstraint('canary_samples_pkey', ['model', 'fingerprint', 'interval_index', 'replica'])
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('canary_samples').execute();
+        await db.schema.dropTable('canary_states').execute();
       },
     },
   };

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Currency, LedgerRecord, RelayStore } from './relay-store.js';
+import type { CanaryState, Currency, LedgerRecord, RelayStore } from './relay-store.js';
 import { keyInput, ledgerRecord, sha256Of } from './relay-store.fixtures.js';
 
 const day1 = Date.UTC(2024, 4, 1, 23, 59, 59, 999);
@@ -331,6 +331,58 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         expect(await store.ledger.count()).toBe(unique.size);
         const expectedCost = records.filter((record) => unique.has(record.requestId)).reduce((sum, record) => sum + record.costMicros, 0);
         expect((await store.accounts.get(account.id))?.balanceMicros).toBe(-expectedCost);
+      });
+    });
+
+    describe('canaries', () => {
+      const state = (version: number, weight: number): CanaryState => ({
+        model: 'gpt-4.1',
+        fingerprint: 'f1',
+        phase: 'progressing',
+        weight,
+        failedChecks: 0,
+        decidedInterval: version - 2,
+        history: [{ at: 1, weight, requests: 3, successRate: 100, latencyP99Ms: 12.5, verdict: 'pass', action: 'step' }],
+        version,
+        updatedAt: 1_700_000_000_000 + version,
+      });
+
+      it('writes a change only over the version it was made from', async () => {
+        expect(await store.canaries.get('gpt-4.1', 'f1')).toBeUndefined();
+        expect(await store.canaries.compareAndSet(state(2, 15))).toBe(false);
+        expect(await store.canaries.compareAndSet(state(1, 5))).toBe(true);
+        // Another replica's first version, or a change from a version already replaced: refused.
+        expect(await store.canaries.compareAndSet(state(1, 7))).toBe(false);
+        expect(await store.canaries.compareAndSet(state(2, 15.5))).toBe(true);
+        expect(await store.canaries.compareAndSet(state(2, 25))).toBe(false);
+        expect(await store.canaries.get('gpt-4.1', 'f1')).toEqual(state(2, 15.5));
+        // Another configuration of the same model is another canary.
+        expect(await store.canaries.get('gpt-4.1', 'f2')).toBeUndefined();
+        expect(await store.canaries.compareAndSet({ ...state(1, 5), fingerprint: 'f2' })).toBe(true);
+        expect((await store.canaries.get('gpt-4.1', 'f1'))?.weight).toBe(15.5);
+      });
+
+      it('lets exactly one of concurrent writers from one version win', async () => {
+        await store.canaries.compareAndSet(state(1, 5));
+        const outcomes = await Promise.all(Array.from({ length: 6 }, (_, index) => store.canaries.compareAndSet(state(2, 10 + index))));
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        expect((await store.canaries.get('gpt-4.1', 'f1'))?.weight).toBe(10 + outcomes.indexOf(true));
+      });
+
+      it("keeps each replica's samples of an interval, and prunes earlier intervals", async () => {
+        await store.canaries.addSamples('gpt-4.1', 'f1', 7, { replica: 'b', requests: 2, successes: 1, latenciesMs: [10.5, 900] });
+        await store.canaries.addSamples('gpt-4.1', 'f1', 7, { replica: 'a', requests: 1, successes: 1, latenciesMs: [3] });
+        await store.canaries.addSamples('gpt-4.1', 'f1', 7, { replica: 'a', requests: 3, successes: 3, latenciesMs: [3, 4, 5] });
+        await store.canaries.addSamples('gpt-4.1', 'f1', 6, { replica: 'a', requests: 1, successes: 0, latenciesMs: [1] });
+        await store.canaries.addSamples('gpt-4.1', 'f2', 7, { replica: 'a', requests: 1, successes: 0, latenciesMs: [1] });
+        expect(await store.canaries.samples('gpt-4.1', 'f1', 7)).toEqual([
+          { replica: 'a', requests: 3, successes: 3, latenciesMs: [3, 4, 5] },
+          { replica: 'b', requests: 2, successes: 1, latenciesMs: [10.5, 900] },
+        ]);
+        await store.canaries.pruneSamples('gpt-4.1', 'f1', 7);
+        expect(await store.canaries.samples('gpt-4.1', 'f1', 6)).toEqual([]);
+        expect(await store.canaries.samples('gpt-4.1', 'f1', 7)).toHaveLength(2);
+        expect(await store.canaries.samples('gpt-4.1', 'f2', 7)).toHaveLength(1);
       });
     });
   });

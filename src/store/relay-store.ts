@@ -206,12 +206,73 @@ export interface LedgerStore {
   count(): Promise<number>;
 }
 
+/** Where a canary migration stands; see `src/routing/canary-controller.ts`. */
+export type CanaryPhase = 'progressing' | 'paused' | 'promoted' | 'rolled_back';
+
+/** One analysis step or manual action, kept in the history that the admin API shows. */
+export interface CanaryCheck {
+  at: number;
+  weight: number;
+  requests: number;
+  successRate: number | null;
+  latencyP99Ms: number | null;
+  verdict: 'pass' | 'fail' | 'skip' | 'manual';
+  action: 'step' | 'promote' | 'rollback' | 'hold' | 'pause' | 'resume';
+}
+
+/**
+ * The shared state of one canary: every replica routes by it, and every change (an analysis
+ * step, a button) is written with {@link CanaryStore.compareAndSet}, so replicas never overwrite
+ * one another's changes. `fingerprint` names the canary's configuration (a hash of its targets and
+ * settings): a changed canary starts over under a new fingerprint.
+ */
+export interface CanaryState {
+  model: string;
+  fingerprint: string;
+  phase: CanaryPhase;
+  weight: number;
+  failedChecks: number;
+  /** The last analysis interval decided (`floor(time / intervalMs)`); -1 before the first. */
+  decidedInterval: number;
+  /** The latest checks and actions, oldest first (at most 200). */
+  history: CanaryCheck[];
+  /** 1 for the first write, one more with every change. */
+  version: number;
+  updatedAt: number;
+}
+
+/** What one replica saw of a canary's candidate in one analysis interval. */
+export interface CanarySamples {
+  replica: string;
+  requests: number;
+  successes: number;
+  /** Latencies in ms: every request's, or a uniform sample of them when there were many. */
+  latenciesMs: number[];
+}
+
+/** Canary state shared by replicas (several replicas on Postgres; restarts on SQLite). */
+export interface CanaryStore {
+  get(model: string, fingerprint: string): Promise<CanaryState | undefined>;
+  /**
+   * Writes `state` when the stored version is `state.version - 1` (no row stored for version 1);
+   * returns whether it did. Another replica's write in between makes it return false.
+   */
+  compareAndSet(state: CanaryState): Promise<boolean>;
+  /** Records one replica's samples of an interval; a second call for the same interval replaces them. */
+  addSamples(model: string, fingerprint: string, interval: number, samples: CanarySamples): Promise<void>;
+  /** Every replica's samples of an interval. */
+  samples(model: string, fingerprint: string, interval: number): Promise<CanarySamples[]>;
+  /** Forgets the samples of intervals before `interval`. */
+  pruneSamples(model: string, fingerprint: string, interval: number): Promise<void>;
+}
+
 /** The storage layer: see the file comment. */
 export interface RelayStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   readonly accounts: AccountStore;
   readonly keys: ApiKeyStore;
   readonly ledger: LedgerStore;
+  readonly canaries: CanaryStore;
   /** Releases the database connection(s). The store must not be used afterwards. */
   close(): Promise<void>;
 }

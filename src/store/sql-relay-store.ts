@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayDatabase } from './database-schema.js';
-import type { AccountStore, ApiKeyStore, LedgerStore, RelayStore } from './relay-store.js';
+import type { AccountStore, ApiKeyStore, CanaryStore, LedgerStore, RelayStore } from './relay-store.js';
+import { createSqlCanaryStore } from './sql-canary-store.js';
 import { createSqlAccountStore } from './sql-account-store.js';
 import { createSqlApiKeyStore } from './sql-api-key-store.js';
 import { createSqlLedgerStore } from './sql-ledger-store.js';
@@ -15,6 +16,7 @@ export class SqlRelayStore implements RelayStore {
   readonly accounts: AccountStore;
   readonly keys: ApiKeyStore;
   readonly ledger: LedgerStore;
+  readonly canaries: CanaryStore;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -25,6 +27,7 @@ export class SqlRelayStore implements RelayStore {
     this.accounts = createSqlAccountStore(db);
     this.keys = createSqlApiKeyStore(db);
     this.ledger = createSqlLedgerStore(db, sqlite === undefined ? undefined : createSqliteLedgerInsert(sqlite));
+    this.canaries = createSqlCanaryStore(db);
   }
 
   /** Safe to call more than once: `pg` refuses to end a pool twice. */

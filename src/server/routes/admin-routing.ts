@@ -33,7 +33,7 @@ export function registerAdminRouting(app: FastifyInstance, services: RelayServic
       });
     }
     const controller = canaryOf(services, request.params.model);
-    const snapshot = controller[action]();
+    const snapshot = await controller[action]();
     request.log.info({ model: snapshot.model, action, phase: snapshot.phase, weight: snapshot.weight }, 'canary changed by hand');
     return canaryView(snapshot);
   });
