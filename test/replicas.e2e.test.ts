@@ -158,4 +158,29 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
     for (const relay of [b.relay, restarted.relay]) relay.child.kill('SIGTERM');
     await Promise.all([b.relay.exited, restarted.relay.exited]);
   });
+
+  it('know every dashboard session: signed in at one replica, a browser is signed in at the other, and signed out at both', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const signIn = await request(`${a.url}/dashboard/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: master }) });
+    expect(signIn.statusCode).toBe(200);
+    const { csrf_token: csrf } = (await signIn.body.json()) as { csrf_token: string };
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    const keysAt = async (base: string) => {
+      const response = await request(`${base}/admin/keys`, { headers: { cookie } });
+      await response.body.dump();
+      return response.statusCode;
+    };
+    expect(await keysAt(b.url)).toBe(200);
+    // A change at the other replica, with the session's CSRF token.
+    const created = await request(`${b.url}/admin/keys`, { method: 'POST', headers: { cookie, 'x-relay-csrf': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'from-the-dashboard' }) });
+    expect(created.statusCode).toBe(201);
+    await created.body.dump();
+    const signOut = await request(`${b.url}/dashboard/api/session`, { method: 'DELETE', headers: { cookie, 'x-relay-csrf': csrf } });
+    expect(signOut.statusCode).toBe(204);
+    await signOut.body.dump();
+    expect(await keysAt(a.url)).toBe(401);
+    expect(await keysAt(b.url)).toBe(401);
+    for (const relay of [a.relay, b.relay]) relay.child.kill('SIGTERM');
+    await Promise.all([a.relay.exited, b.relay.exited]);
+  });
 });

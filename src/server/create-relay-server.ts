@@ -230,7 +230,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   const accessLog =
     options.accessLog ?? new AccessLog((options.logger as unknown as Record<symbol, LineSink>)[pino.symbols.streamSym] as LineSink, () => options.logger.isLevelEnabled('info'));
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
-  const dashboardSessions = new DashboardSessions();
+  const dashboardSessions = new DashboardSessions(store.sessions);
   // One listener for every response (not a closure, nor a `once` wrapper, per request): it finds its request on the response.
   const onResponseClose = function (this: ResponseOfRequest): void {
     const request = this[requestOfResponse];
@@ -248,7 +248,18 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     reply.raw.on('close', onResponseClose);
     try {
       if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
-      else if (request.url.startsWith('/admin/') || request.url === '/admin') request.relay.principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
+      else if (request.url.startsWith('/admin/') || request.url === '/admin') {
+        const principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
+        if (principal instanceof Promise) {
+          // A dashboard session: looked up in the store.
+          principal.then((found) => {
+            request.relay.principal = found;
+            done();
+          }, done);
+          return;
+        }
+        request.relay.principal = principal;
+      }
     } catch (error) {
       done(error as Error);
       return;

@@ -92,6 +92,15 @@ export interface CanarySamplesTable {
   latencies: string;
 }
 
+/** Signed-in dashboard browsers: see `DashboardSessionRecord`. */
+export interface DashboardSessionsTable {
+  id_sha256: string;
+  csrf_token: string;
+  key_sha256: string;
+  expires_at: number;
+  created_at: number;
+}
+
 /** The database the SQL store queries through Kysely. */
 export interface RelayDatabase {
   accounts: AccountsTable;
@@ -100,4 +109,5 @@ export interface RelayDatabase {
   ledger_entries: LedgerEntriesTable;
   canary_states: CanaryStatesTable;
   canary_samples: CanarySamplesTable;
+  dashboard_sessions: DashboardSessionsTable;
 }

@@ -1,5 +1,6 @@
 import { buildAccount, buildApiKeyRecord } from './build-records.js';
 import { MemoryCanaryStore } from './memory-canary-store.js';
+import { MemoryDashboardSessionStore } from './memory-dashboard-session-store.js';
 import { newId } from './new-id.js';
 import { prepareLedgerBatch } from './prepare-ledger-batch.js';
 import { byCreation, byUpdate } from './compare-records.js';
@@ -49,6 +50,7 @@ export class MemoryRelayStore implements RelayStore {
   private readonly ledgerByRequestId = new Map<string, LedgerRecord>();
   private latestUpdatedAt = 0;
   readonly canaries = new MemoryCanaryStore();
+  readonly sessions = new MemoryDashboardSessionStore();
 
   readonly accounts: AccountStore = {
     create: async (input: CreateAccountInput) => {

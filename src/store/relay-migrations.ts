@@ -147,6 +147,23 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
         await db.schema.dropTable('canary_states').execute();
       },
     },
+    // Dashboard sessions in the database, so that every replica knows a signed-in browser.
+    '0004_dashboard_sessions': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('dashboard_sessions')
+          .addColumn('id_sha256', 'text', (column) => column.primaryKey())
+          .addColumn('csrf_token', 'text', (column) => column.notNull())
+          .addColumn('key_sha256', 'text', (column) => column.notNull())
+          .addColumn('expires_at', money, (column) => column.notNull())
+          .addColumn('created_at', money, (column) => column.notNull())
+          .execute();
+        await db.schema.createIndex('dashboard_sessions_by_creation').on('dashboard_sessions').column('created_at').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('dashboard_sessions').execute();
+      },
+    },
   };
 }
 

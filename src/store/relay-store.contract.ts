@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CanaryState, Currency, LedgerRecord, RelayStore } from './relay-store.js';
+import type { CanaryState, Currency, DashboardSessionRecord, LedgerRecord, RelayStore } from './relay-store.js';
 import { keyInput, ledgerRecord, sha256Of } from './relay-store.fixtures.js';
 
 const day1 = Date.UTC(2024, 4, 1, 23, 59, 59, 999);
@@ -383,6 +383,35 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         expect(await store.canaries.samples('gpt-4.1', 'f1', 6)).toEqual([]);
         expect(await store.canaries.samples('gpt-4.1', 'f1', 7)).toHaveLength(2);
         expect(await store.canaries.samples('gpt-4.1', 'f2', 7)).toHaveLength(1);
+      });
+    });
+
+    describe('dashboard sessions', () => {
+      const session = (id: string, createdAt: number, expiresAt = createdAt + 1000): DashboardSessionRecord => ({
+        idSha256: sha256Of(id),
+        csrfToken: `csrf-${id}`,
+        keySha256: sha256Of('master'),
+        expiresAt,
+        createdAt,
+      });
+
+      it('finds a session until it expires or is deleted', async () => {
+        await store.sessions.create(session('one', 1_000));
+        await store.sessions.create(session('two', 1_001));
+        expect(await store.sessions.find(sha256Of('one'), 1_999)).toEqual(session('one', 1_000));
+        expect(await store.sessions.find(sha256Of('one'), 2_000)).toBeUndefined();
+        expect(await store.sessions.find(sha256Of('missing'), 0)).toBeUndefined();
+        await store.sessions.delete(sha256Of('two'));
+        expect(await store.sessions.find(sha256Of('two'), 1_500)).toBeUndefined();
+      });
+
+      it('prunes expired sessions and the oldest beyond the number kept', async () => {
+        for (let index = 0; index < 5; index++) await store.sessions.create(session(`s${index}`, 1_000 + index));
+        await store.sessions.create(session('expired', 500, 900));
+        await store.sessions.prune(950, 3);
+        const left = [];
+        for (const id of ['expired', 's0', 's1', 's2', 's3', 's4']) if ((await store.sessions.find(sha256Of(id), 950)) !== undefined) left.push(id);
+        expect(left).toEqual(['s2', 's3', 's4']);
       });
     });
   });

@@ -266,6 +266,31 @@ export interface CanaryStore {
   pruneSamples(model: string, fingerprint: string, interval: number): Promise<void>;
 }
 
+/**
+ * A signed-in dashboard browser. Only a digest of the session id (the cookie's value) is stored,
+ * so the table holds nothing a browser could replay; never the key that signed in.
+ */
+export interface DashboardSessionRecord {
+  /** Lower-case hex SHA-256 of the session id. */
+  idSha256: string;
+  /** The value the browser must echo in `x-relay-csrf` on state-changing admin requests. */
+  csrfToken: string;
+  /** SHA-256 of the key used to sign in: the session ends when that key stops being an admin key. */
+  keySha256: string;
+  expiresAt: number;
+  createdAt: number;
+}
+
+/** Dashboard sessions, shared by replicas so that any of them answers a signed-in browser. */
+export interface DashboardSessionStore {
+  create(record: DashboardSessionRecord): Promise<void>;
+  /** The session, unless it is unknown or expired at `now`. */
+  find(idSha256: string, now: number): Promise<DashboardSessionRecord | undefined>;
+  delete(idSha256: string): Promise<void>;
+  /** Forgets the sessions expired at `now` and, beyond the newest `keep`, the oldest. */
+  prune(now: number, keep: number): Promise<void>;
+}
+
 /** The storage layer: see the file comment. */
 export interface RelayStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
@@ -273,6 +298,7 @@ export interface RelayStore {
   readonly keys: ApiKeyStore;
   readonly ledger: LedgerStore;
   readonly canaries: CanaryStore;
+  readonly sessions: DashboardSessionStore;
   /** Releases the database connection(s). The store must not be used afterwards. */
   close(): Promise<void>;
 }

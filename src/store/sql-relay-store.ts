@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayDatabase } from './database-schema.js';
-import type { AccountStore, ApiKeyStore, CanaryStore, LedgerStore, RelayStore } from './relay-store.js';
+import type { AccountStore, ApiKeyStore, CanaryStore, DashboardSessionStore, LedgerStore, RelayStore } from './relay-store.js';
+import { createSqlDashboardSessionStore } from './sql-dashboard-session-store.js';
 import { createSqlCanaryStore } from './sql-canary-store.js';
 import { createSqlAccountStore } from './sql-account-store.js';
 import { createSqlApiKeyStore } from './sql-api-key-store.js';
@@ -17,6 +18,7 @@ export class SqlRelayStore implements RelayStore {
   readonly keys: ApiKeyStore;
   readonly ledger: LedgerStore;
   readonly canaries: CanaryStore;
+  readonly sessions: DashboardSessionStore;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -28,6 +30,7 @@ export class SqlRelayStore implements RelayStore {
     this.keys = createSqlApiKeyStore(db);
     this.ledger = createSqlLedgerStore(db, sqlite === undefined ? undefined : createSqliteLedgerInsert(sqlite));
     this.canaries = createSqlCanaryStore(db);
+    this.sessions = createSqlDashboardSessionStore(db);
   }
 
   /** Safe to call more than once: `pg` refuses to end a pool twice. */

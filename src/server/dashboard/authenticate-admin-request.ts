@@ -33,10 +33,15 @@ export function authenticateAdminRequest(
   request: { method: string; headers: IncomingHttpHeaders },
   keys: KeyStore,
   sessions: DashboardSessions,
-): Principal {
+): Principal | Promise<Principal> {
   const sessionId = readClientKey(request.headers) === undefined ? readSessionCookie(request.headers) : undefined;
+  // A key is checked at once, in memory; only a session cookie waits for the store.
   if (sessionId === undefined) return authenticateAdmin(request.headers, keys);
-  const { session, principal } = resolveSession(sessionId, keys, sessions);
+  return authenticateSession(request, sessionId, keys, sessions);
+}
+
+async function authenticateSession(request: { method: string; headers: IncomingHttpHeaders }, sessionId: string, keys: KeyStore, sessions: DashboardSessions): Promise<Principal> {
+  const { session, principal } = await resolveSession(sessionId, keys, sessions);
   if (!safeMethods.has(request.method) && !carriesCsrfToken(request.headers, session)) {
     throw new RelayError(`This change came with the dashboard's session cookie but without its CSRF token. Send the token the session endpoint returned in "${csrfHeaderName}", or use "Authorization: Bearer <master key>".`, {
       status: 403,
@@ -51,8 +56,8 @@ export function authenticateAdminRequest(
  * The session behind a cookie, checked against the keys the relay has now: signing in with a master
  * key that has since been changed (config reload) no longer counts.
  */
-export function resolveSession(sessionId: string, keys: KeyStore, sessions: DashboardSessions) {
-  const session = sessions.find(sessionId);
+export async function resolveSession(sessionId: string, keys: KeyStore, sessions: DashboardSessions): Promise<{ session: DashboardSession; principal: Principal }> {
+  const session = await sessions.find(sessionId);
   if (session === undefined) {
     throw new RelayError('Your dashboard session has expired or was signed out. Sign in again at /dashboard.', {
       status: 401,
@@ -62,7 +67,7 @@ export function resolveSession(sessionId: string, keys: KeyStore, sessions: Dash
   }
   const principal = keys.findBySha256(session.keySha256);
   if (principal === undefined || !principal.isMaster) {
-    sessions.delete(sessionId);
+    await sessions.delete(sessionId);
     throw new RelayError('The key this dashboard session signed in with is no longer an admin key of this relay. Sign in again at /dashboard.', {
       status: 401,
       type: 'authentication_error',

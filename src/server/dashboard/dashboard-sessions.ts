@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { DashboardSessionStore } from '../../store/relay-store.js';
 
 /** A signed-in dashboard browser, as the relay remembers it. Never the key itself. */
 export interface DashboardSession {
@@ -21,64 +22,47 @@ export interface DashboardSessionsOptions {
 /** 256 random bits, URL-safe: neither guessable nor worth brute-forcing. */
 const randomToken = () => randomBytes(32).toString('base64url');
 
-/** The map is keyed by a digest of the id, so a heap dump or a debugger holds nothing a browser could replay. */
+/** Sessions are stored under a digest of the id, so a database dump holds nothing a browser could replay. */
 const digestOf = (sessionId: string) => createHash('sha256').update(sessionId).digest('hex');
 
 /**
- * The dashboard's sign-in sessions, held in this process's memory. A restart signs everyone out,
- * and with several replicas a session is known only to the replica that created it (the dashboard
- * is an operator tool; reach one replica, as the canary buttons need anyway). No timer: expired
- * sessions are dropped when they are looked up or when a new one is created.
+ * The dashboard's sign-in sessions, in the relay's store: they outlive a restart, and every replica
+ * sharing the database knows every session, so a browser behind a load balancer stays signed in.
+ * No timer: expired sessions (and the oldest beyond `maxSessions`) go when a new one starts.
  */
 export class DashboardSessions {
-  private readonly sessions = new Map<string, DashboardSession>();
   /** How long a session lasts from sign-in. */
   readonly lifetimeMs: number;
   private readonly maxSessions: number;
   private readonly now: () => number;
 
-  constructor(options: DashboardSessionsOptions = {}) {
+  constructor(
+    private readonly store: DashboardSessionStore,
+    options: DashboardSessionsOptions = {},
+  ) {
     this.lifetimeMs = options.lifetimeMs ?? 12 * 60 * 60 * 1000;
     this.maxSessions = options.maxSessions ?? 1000;
     this.now = options.now ?? Date.now;
   }
 
   /** Starts a session for a browser that proved it holds the admin key whose digest is `keySha256`. */
-  create(keySha256: string): { id: string; session: DashboardSession } {
-    this.dropExpired();
-    while (this.sessions.size >= this.maxSessions) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest === undefined) break;
-      this.sessions.delete(oldest);
-    }
+  async create(keySha256: string): Promise<{ id: string; session: DashboardSession }> {
+    const now = this.now();
+    // Room for the new one: the newest `maxSessions - 1` stay.
+    await this.store.prune(now, this.maxSessions - 1);
     const id = randomToken();
-    const session: DashboardSession = { csrfToken: randomToken(), keySha256, expiresAt: this.now() + this.lifetimeMs };
-    this.sessions.set(digestOf(id), session);
+    const session: DashboardSession = { csrfToken: randomToken(), keySha256, expiresAt: now + this.lifetimeMs };
+    await this.store.create({ idSha256: digestOf(id), ...session, createdAt: now });
     return { id, session };
   }
 
   /** The live session with this id, if any. */
-  find(id: string): DashboardSession | undefined {
-    const digest = digestOf(id);
-    const session = this.sessions.get(digest);
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= this.now()) {
-      this.sessions.delete(digest);
-      return undefined;
-    }
-    return session;
+  async find(id: string): Promise<DashboardSession | undefined> {
+    const stored = await this.store.find(digestOf(id), this.now());
+    return stored === undefined ? undefined : { csrfToken: stored.csrfToken, keySha256: stored.keySha256, expiresAt: stored.expiresAt };
   }
 
-  delete(id: string): void {
-    this.sessions.delete(digestOf(id));
-  }
-
-  get size(): number {
-    return this.sessions.size;
-  }
-
-  private dropExpired(): void {
-    const now = this.now();
-    for (const [digest, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(digest);
+  async delete(id: string): Promise<void> {
+    await this.store.delete(digestOf(id));
   }
 }

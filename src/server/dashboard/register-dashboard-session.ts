@@ -34,8 +34,8 @@ export function registerDashboardSession(app: FastifyInstance, services: RelaySe
     // Throws the admin API's own 401 (unknown key) or 403 (a client key, not an admin key).
     authenticateAdmin({ authorization: `Bearer ${key}` }, services.keys);
     const previous = readSessionCookie(request.headers);
-    if (previous !== undefined) sessions.delete(previous);
-    const { id, session } = sessions.create(hashKey(key));
+    if (previous !== undefined) await sessions.delete(previous);
+    const { id, session } = await sessions.create(hashKey(key));
     request.log.info({ requestId: request.id, expiresAt: new Date(session.expiresAt).toISOString() }, 'dashboard session started');
     reply.header('set-cookie', sessionCookie(id, { maxAgeSeconds: sessions.lifetimeMs / 1000, secure: secureFlag(request) }));
     return sessionView(session);
@@ -46,18 +46,18 @@ export function registerDashboardSession(app: FastifyInstance, services: RelaySe
     if (sessionId === undefined) {
       throw new RelayError('Not signed in. POST the master key to /dashboard/api/session to start a session.', { status: 401, type: 'authentication_error', code: 'invalid_api_key' });
     }
-    return sessionView(resolveSession(sessionId, services.keys, sessions).session);
+    return sessionView((await resolveSession(sessionId, services.keys, sessions)).session);
   });
 
   app.delete('/dashboard/api/session', async (request, reply) => {
     const sessionId = readSessionCookie(request.headers);
-    const session = sessionId === undefined ? undefined : sessions.find(sessionId);
+    const session = sessionId === undefined ? undefined : await sessions.find(sessionId);
     if (sessionId !== undefined && session !== undefined) {
       // Signing someone out is a change too: only the page that holds the token may do it.
       if (!carriesCsrfToken(request.headers, session)) {
         throw new RelayError(`Signing out needs the session's CSRF token in "${csrfHeaderName}".`, { status: 403, type: 'permission_error', code: 'csrf_token_invalid' });
       }
-      sessions.delete(sessionId);
+      await sessions.delete(sessionId);
       request.log.info({ requestId: request.id }, 'dashboard session ended');
     }
     forgetCookie(request, reply);
