@@ -244,6 +244,15 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       expect((await store.reserve({ reservationId: 'b', counters, now: start + 3 })).ok).toBe(true);
     });
 
+    it('is claimed by exactly one of the replicas that claim its counters', async () => {
+      const { store, createReplica } = await open();
+      const replica = createReplica === undefined ? undefined : await createReplica();
+      if (replica !== undefined) opened.push(replica);
+      const claims = await Promise.all([store.claimCounters(), ...(replica === undefined ? [] : [replica.claimCounters()])]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await store.claimCounters()).toBe(false);
+    });
+
     it('treats a repeated reserve, settle or release as one', async () => {
       const { store } = await open();
       await store.setCredit('wallet', 1_000);

@@ -94,6 +94,13 @@ export interface LimitStore {
   reserve(request: ReserveRequest): Promise<ReserveResult>;
   settle(request: SettleRequest): Promise<void>;
   release(reservationId: string, now: number): Promise<void>;
+  /**
+   * Marks the store as holding this relay's counters; true when this call set the mark, i.e. the
+   * store is new, or has lost its data since (a Redis restarted without persistence), or was
+   * filled by a relay older than the mark: balances and budget spend are then brought back from
+   * the database. Replicas calling it together: one gets true. The memory store answers true once.
+   */
+  claimCounters(): Promise<boolean>;
   /** Sets a credit balance, in micro-units. */
   setCredit(key: string, amountMicros: number): Promise<void>;
   /** Adds to (or, with a negative delta, takes from) a credit balance; returns the new balance. */

@@ -72,6 +72,7 @@ export class MemoryLimitStore implements LimitStore {
   private readonly credits = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
   private reservationsSinceSweep = 0;
+  private claimed = false;
 
   constructor(options: MemoryLimitStoreOptions = {}) {
     this.reservationTtlMs = options.reservationTtlMs ?? defaultReservationTtlMs;
@@ -173,6 +174,13 @@ export class MemoryLimitStore implements LimitStore {
       held.push({ key, kind, amount, budgetExpiresAt, ledger, entry });
     }
     return new Reservation(deadline, held, { ok: true, remaining });
+  }
+
+  async claimCounters(): Promise<boolean> {
+    // Counters in this process's memory go only with the process.
+    const first = !this.claimed;
+    this.claimed = true;
+    return first;
   }
 
   async setCredit(key: string, amountMicros: number): Promise<void> {

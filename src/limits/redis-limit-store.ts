@@ -160,6 +160,11 @@ export class RedisLimitStore implements LimitStore {
     await this.finish([reservationId, String(now), false]);
   }
 
+  async claimCounters(): Promise<boolean> {
+    await this.connected();
+    return (await this.client.set(`${this.prefix}claimed`, String(Date.now()), 'NX')) === 'OK';
+  }
+
   async setCredit(key: string, amountMicros: number): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     await this.connected();

@@ -163,6 +163,10 @@ export class ResilientLimitStore implements LimitStore {
     else this.backlog.addSettle(settle);
   }
 
+  claimCounters(): Promise<boolean> {
+    return this.adminCall(() => this.primary.claimCounters());
+  }
+
   async setCredit(key: string, amountMicros: number): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     await this.adminCall(() => this.primary.setCredit(key, amountMicros));

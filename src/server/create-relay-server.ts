@@ -21,7 +21,7 @@ import { MemoryLimitStore } from '../limits/memory-limit-store.js';
 import { MemoryRelayStore } from '../store/memory-relay-store.js';
 import type { RelayStore } from '../store/relay-store.js';
 import { newId } from '../store/new-id.js';
-import { restoreCounters } from './restore-counters.js';
+import { restoreCounters, watchCounters } from './restore-counters.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
@@ -160,6 +160,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   const rates = resolveExchangeRates(config.billing.exchangeRates);
   const prices = new PriceTable(config.billing.prices);
   const accountCurrencies = new Map<string, Currency>();
+  let stopWatchingCounters = () => {};
   const storedKeys = new StoredKeyCache(store, new StaticKeyStore(config.masterKeySha256, config.clientKeys), {
     onError: (error) => options.logger.warn({ detail: String(error) }, 'key cache refresh failed; serving the keys already known'),
   });
@@ -308,6 +309,14 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     async listen() {
       await storedKeys.start();
       await restoreCounters(services, limits, accountCurrencies);
+      if (limits instanceof ResilientLimitStore) {
+        stopWatchingCounters = watchCounters(services, limits, accountCurrencies, {
+          intervalMs: 2_000,
+          onRestored: () => options.logger.warn('limit counters were missing from Redis (restarted without its data?): balances and this period\'s budget spend were loaded again from the database'),
+          // Redis being down is reported by the limits store itself.
+          onError: (error) => options.logger.debug({ err: error }, 'limit counters could not be checked'),
+        });
+      }
       await services.router.canariesReady();
       const address = await app.listen({ port: config.port, host: config.host });
       if (metricsApp !== undefined) await metricsApp.listen({ port: config.metricsPort, host: config.host });
@@ -324,6 +333,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       await metricsApp?.close();
       metrics.close();
       storedKeys.stop();
+      stopWatchingCounters();
       await Promise.allSettled([...services.metering]);
       await services.ledger.close();
       await dispatcher.close();

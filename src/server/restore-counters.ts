@@ -1,31 +1,75 @@
 import { convertMicros, currencies, type Currency } from '../billing/money.js';
 import { budgetKey, budgetPeriod, creditKey } from '../limits/admission-control.js';
 import type { LimitStore } from '../limits/limit-store.js';
-import { MemoryLimitStore } from '../limits/memory-limit-store.js';
 import type { RelayServices } from './relay-services.js';
 
 /**
- * Brings the admission counters in line with the store at start. In memory (one replica) they start
- * empty, so every account's balance is loaded and every budget's spend this period is replayed from
- * the ledger. In Redis they outlive the process: only balances never set there are loaded.
+ * Brings the admission counters in line with the store: at start, and whenever the limits store
+ * turns out to have lost them (see {@link LimitStore.claimCounters}; checked by {@link watchCounters}).
+ *
+ * Balances never set in the limits store (a balance of 0 there) are loaded from the database. When
+ * this relay claimed the counters (the store was new or had lost its data: counters in memory, at
+ * every start), each budget's counter is also raised to this period's spend in the ledger when it
+ * holds less: never lowered, so a counter that already holds the spend (another replica's, or
+ * requests settled but not yet in the ledger) keeps it. Returns whether the counters were claimed.
  */
-export async function restoreCounters(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>): Promise<void> {
-  const inMemory = limits instanceof MemoryLimitStore;
+export async function restoreCounters(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>): Promise<boolean> {
+  const claimed = await limits.claimCounters();
+  await loadCounters(services, limits, accountCurrencies, claimed);
+  return claimed;
+}
+
+async function loadCounters(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>, claimed: boolean): Promise<void> {
   const now = Date.now();
   for (const account of await services.store.accounts.list()) {
     accountCurrencies.set(account.id, account.currency);
-    if (inMemory || (await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros);
+    if ((await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros);
   }
-  if (!inMemory) return;
+  if (!claimed) return;
   for (const key of await services.store.keys.list()) {
     if (key.budget === null) continue;
     const period = budgetPeriod(key.budget.period, now);
     let spent = 0;
     for (const currency of currencies) spent += convertMicros(await services.store.ledger.spendSince(key.id, period.startsAt, currency), currency, key.budget.currency, services.billing.rates);
-    if (spent === 0) continue;
-    // Replayed as a reservation settled at once: the counter then holds this period's spend.
-    const counter = { key: budgetKey(key.id, period.key), kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount: spent, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
-    await limits.reserve({ reservationId: `restore:${key.id}:${period.key}`, counters: [counter], now });
-    await limits.settle({ reservationId: `restore:${key.id}:${period.key}`, actual: { [counter.key]: spent }, now });
+    const counterKey = budgetKey(key.id, period.key);
+    const missing = spent - (await limits.peek(counterKey, 'budget', now));
+    if (missing <= 0) continue;
+    // Added as a reservation settled at once: the counter then holds this period's spend.
+    const reservationId = `restore:${key.id}:${period.key}:${now}`;
+    const counter = { key: counterKey, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount: missing, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
+    await limits.reserve({ reservationId, counters: [counter], now });
+    await limits.settle({ reservationId, actual: { [counterKey]: missing }, now });
   }
+}
+
+/**
+ * Checks every `intervalMs` that the limits store still holds the counters (a Redis restarted
+ * without its data has lost them: balances would read 0 and refuse every prepaid request, budgets
+ * would start over) and restores them when it does not. One replica of several restores them.
+ */
+export function watchCounters(
+  services: RelayServices,
+  limits: LimitStore,
+  accountCurrencies: Map<string, Currency>,
+  options: { intervalMs: number; onRestored: () => void; onError: (error: unknown) => void },
+): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    // The mark is one key: checking it costs a round trip; the counters are loaded only when it was gone.
+    limits
+      .claimCounters()
+      .then(async (claimed) => {
+        if (!claimed) return;
+        await loadCounters(services, limits, accountCurrencies, true);
+        options.onRestored();
+      })
+      .catch(options.onError)
+      .finally(() => {
+        running = false;
+      });
+  }, options.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

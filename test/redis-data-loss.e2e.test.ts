@@ -1,0 +1,80 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import OpenAI, { APIError } from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { reachable } from './support/services.js';
+import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+
+const master = 'sk-relay-redis-loss-master-0123456789';
+const services = await reachable();
+if (services.why !== undefined) process.stdout.write(`redis-data-loss.e2e: skipped: ${services.why}\n`);
+
+/**
+ * A Redis that restarts without its data (no persistence, or a new pod) loses every balance and
+ * budget counter: balances would read 0 and refuse every prepaid request, budgets would start the
+ * period over. The relay notices the loss and loads them again from the database.
+ */
+describe.skipIf(services.why !== undefined)('limits in a Redis that loses its data', () => {
+  const upstream = new MockOpenAIUpstream();
+  // A database of this Redis of its own, emptied by the test as a restart without persistence would.
+  const redisUrl = `${(services.redisUrl ?? '').replace(/\/\d*$/, '')}/11`;
+  let redis: Redis;
+  let relay: SpawnedRelay;
+  let url: string;
+
+  beforeAll(async () => {
+    await upstream.start();
+    redis = new Redis(redisUrl);
+    await redis.flushdb();
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-redis-loss-'));
+    // gpt-4.1 at $1000 per 1M tokens: the mock's 11 + 7 tokens cost $0.018 a request; a request's worst case (20 output tokens) ~$0.035.
+    writeFileSync(
+      join(cwd, 'relay.yaml'),
+      'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000, officialInput: 4000, officialOutput: 4000 }\n  signupCredit: { amount: 0.1, currency: USD }\nledger:\n  flushIntervalMs: 100\n',
+    );
+    const port = await freePort();
+    relay = spawnRelay(['serve', '--drain-delay-ms', '0'], {
+      cwd,
+      env: { PORT: String(port), RELAY_MASTER_KEY: master, REDIS_URL: redisUrl, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
+    });
+    await relay.waitForLog(/relay listening/);
+    url = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    relay.child.kill('SIGTERM');
+    await relay.exited;
+    await redis.flushdb();
+    redis.disconnect();
+    await upstream.stop();
+  });
+
+  const admin = async <T>(path: string, body: unknown): Promise<T> => {
+    const response = await request(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return (await response.body.json()) as T;
+  };
+  const ask = (key: string) =>
+    new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions
+      .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] })
+      .then(() => 'ok', (error: APIError) => String(error.code));
+
+  it('loads balances and budget spend again from the database', async () => {
+    const account = await admin<{ id: string }>('/admin/accounts', { name: 'prepaid' });
+    const prepaid = await admin<{ key: string }>('/admin/keys', { name: 'prepaid', account: account.id });
+    // $0.08 a day: three requests ($0.054), and not a fourth one's worst case.
+    const budgeted = await admin<{ key: string }>('/admin/keys', { name: 'budgeted', budget: { amount: 0.08, currency: 'USD', period: 'daily' } });
+    expect([await ask(budgeted.key), await ask(budgeted.key), await ask(budgeted.key), await ask(budgeted.key)]).toEqual(['ok', 'ok', 'ok', 'budget_exceeded']);
+    // $0.1 - 2 × $0.018 = $0.064 left.
+    expect([await ask(prepaid.key), await ask(prepaid.key)]).toEqual(['ok', 'ok']);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the ledger's flush
+
+    await redis.flushdb();
+    await relay.waitForLog(/limit counters were missing from Redis/);
+    // The budget's spend is back: still exceeded. The balance is back: two more requests ($0.028 left), then not a third.
+    expect(await ask(budgeted.key)).toBe('budget_exceeded');
+    expect([await ask(prepaid.key), await ask(prepaid.key), await ask(prepaid.key)]).toEqual(['ok', 'ok', 'insufficient_balance']);
+  });
+});
