@@ -188,6 +188,25 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       expect(await page.getByLabel('New key').count()).toBe(0);
     });
 
+    it('changes a key’s limits and budget in place, keeping its secret', async () => {
+      await open('Keys');
+      await page.getByRole('button', { name: 'Edit e2e-app' }).click();
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Edit key “e2e-app”');
+      expect(await page.getByLabel('Requests per minute').inputValue()).toBe('100');
+      expect(await page.getByLabel('Models').inputValue()).toBe('gpt-*');
+      await page.getByLabel('Requests per minute').fill('250');
+      await page.getByLabel('Parallel requests').fill('4');
+      await page.getByLabel('Amount').fill('');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Key e2e-app saved/);
+      await expect.poll(() => page.locator(`tr[data-key-id="${created.id}"]`).textContent()).toContain('250 rpm, 4 parallel');
+      expect(await page.getByRole('heading', { name: 'Create a key' }).count()).toBe(1);
+
+      const stored = (await admin<{ data: Array<{ id: string; prefix: string; rpm: number; max_parallel: number; models: string[]; budget: unknown }> }>('/admin/keys')).data.find((key) => key.id === created.id);
+      // The secret is the same (the next test's requests use it).
+      expect(stored).toMatchObject({ prefix: created.secret.slice(0, 13), rpm: 250, max_parallel: 4, models: ['gpt-*'], budget: null });
+    });
+
     it('counts the key’s requests, errors included, in the overview’s totals and charts and in usage', async () => {
       const client = new OpenAI({ apiKey: created.secret, baseURL: relay.baseURL, maxRetries: 0 });
       const completion = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'Hello from the dashboard test' }] });
@@ -251,6 +270,37 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       await expect.poll(() => page.locator(`tr[data-key-id="${created.id}"] .badge`).textContent()).toBe('revoked');
       const client = new OpenAI({ apiKey: created.secret, baseURL: relay.baseURL, maxRetries: 0 });
       await expect(client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'still there?' }] })).rejects.toBeInstanceOf(AuthenticationError);
+    });
+
+    it('creates a prepaid account and tops it up, in its currency and in another', async () => {
+      await open('Accounts');
+      await page.getByLabel('Name', { exact: true }).fill('e2e-team');
+      await page.getByLabel('Currency of the balance').selectOption('EUR');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Account e2e-team created/);
+      const accountId = async () => (await admin<{ data: Array<{ id: string; name: string; currency: string; balance: number }> }>('/admin/accounts')).data.find((account) => account.name === 'e2e-team')!;
+      const { id } = await accountId();
+      const balanceCell = page.locator(`tr[data-account-id="${id}"] [data-testid=account-balance]`);
+      await expect.poll(() => balanceCell.textContent()).toBe('€0.00');
+
+      await page.getByLabel('Account', { exact: true }).selectOption(id);
+      await page.getByLabel('Amount').fill('10');
+      await page.getByLabel('Note').fill('invoice 2026-117');
+      await page.getByRole('button', { name: 'Top up', exact: true }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toBe('e2e-team topped up: balance €0.00 → €10.00.');
+      await expect.poll(() => balanceCell.textContent()).toBe('€10.00');
+
+      // Dollars, converted at the relay's rates into the account's euros.
+      await page.getByLabel('Amount').fill('2');
+      await page.getByLabel('Currency', { exact: true }).selectOption('USD');
+      await page.getByRole('button', { name: 'Top up', exact: true }).click();
+      await expect.poll(async () => (await accountId()).balance).toBeGreaterThan(10);
+      const stored = await accountId();
+      expect(stored).toMatchObject({ currency: 'EUR' });
+      expect(stored.balance).toBeLessThan(12);
+      const euros = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR', minimumFractionDigits: 2, maximumFractionDigits: 6 });
+      await expect.poll(() => balanceCell.textContent()).toBe(euros.format(stored.balance));
+      await shoot('accounts');
     });
 
     it('shows each deployment’s health', async () => {

@@ -27,6 +27,7 @@ export interface AccountView {
   name: string;
   currency: Currency;
   balance: number;
+  created_at: string;
 }
 
 export interface UsageView {

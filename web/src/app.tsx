@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AdminApi, restoreSession, signOut, type Session } from './admin-api';
 import { AdminApiContext } from './admin-api-context';
 import { AnnouncerContext } from './announcer';
+import { AccountsPage } from './pages/accounts-page';
 import { CanaryPage } from './pages/canary-page';
 import { KeysPage } from './pages/keys-page';
 import { OverviewPage } from './pages/overview-page';
@@ -13,6 +14,7 @@ import { pages, useRoute, type PageName } from './use-route';
 const pageComponents: Record<PageName, () => preact.JSX.Element> = {
   overview: OverviewPage,
   keys: KeysPage,
+  accounts: AccountsPage,
   usage: UsagePage,
   upstreams: UpstreamsPage,
   canary: CanaryPage,

@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 
-export type PageName = 'overview' | 'keys' | 'usage' | 'upstreams' | 'canary';
+export type PageName = 'overview' | 'keys' | 'accounts' | 'usage' | 'upstreams' | 'canary';
 
 /** The dashboard's pages, in menu order; each has a real URL, so reloads and bookmarks work. */
 export const pages: ReadonlyArray<{ name: PageName; path: string; title: string }> = [
   { name: 'overview', path: '/dashboard', title: 'Overview' },
   { name: 'keys', path: '/dashboard/keys', title: 'Keys' },
+  { name: 'accounts', path: '/dashboard/accounts', title: 'Accounts' },
   { name: 'usage', path: '/dashboard/usage', title: 'Usage' },
   { name: 'upstreams', path: '/dashboard/upstreams', title: 'Upstreams' },
   { name: 'canary', path: '/dashboard/canary', title: 'Canary' },

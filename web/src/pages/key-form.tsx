@@ -1,40 +1,81 @@
 import { useState } from 'preact/hooks';
 import { useAdminApi } from '../admin-api-context';
-import type { AccountView, KeyWithSecret } from '../admin-types';
+import type { AccountView, KeyView, KeyWithSecret } from '../admin-types';
 
 const emptyForm = { name: '', account: '', models: '', rpm: '', tpm: '', maxParallel: '', budgetAmount: '', budgetCurrency: 'USD', budgetPeriod: 'monthly', expiresAt: '' };
 type FormFields = typeof emptyForm;
 
-/** The form's text → the admin API's body: only the fields filled in, numbers as numbers. */
-function keyBody(fields: FormFields): Record<string, unknown> {
+/** An instant as a `datetime-local` input shows it: the browser's local time, to the minute. */
+function localDateTime(iso: string): string {
+  const date = new Date(iso);
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** A stored key's settings as the form's text. */
+function fieldsOf(key: KeyView): FormFields {
+  return {
+    name: key.name,
+    account: key.account ?? '',
+    models: key.models?.join(', ') ?? '',
+    rpm: key.rpm === null ? '' : String(key.rpm),
+    tpm: key.tpm === null ? '' : String(key.tpm),
+    maxParallel: key.max_parallel === null ? '' : String(key.max_parallel),
+    budgetAmount: key.budget === null ? '' : String(key.budget.amount),
+    budgetCurrency: key.budget?.currency ?? 'USD',
+    budgetPeriod: key.budget?.period ?? 'monthly',
+    expiresAt: key.expires_at === null ? '' : localDateTime(key.expires_at),
+  };
+}
+
+/**
+ * The form's text → the admin API's body, numbers as numbers. A new key gets only the fields filled
+ * in; a change sends every field, an empty one as `null` (no limit, no budget, no expiry, all models).
+ */
+function keyBody(fields: FormFields, change: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = { name: fields.name.trim() };
   const models = fields.models.split(',').map((model) => model.trim()).filter((model) => model !== '');
-  if (fields.account !== '') body.account = fields.account;
-  if (models.length > 0) body.models = models;
-  if (fields.rpm !== '') body.rpm = Number(fields.rpm);
-  if (fields.tpm !== '') body.tpm = Number(fields.tpm);
-  if (fields.maxParallel !== '') body.max_parallel = Number(fields.maxParallel);
-  if (fields.budgetAmount !== '') body.budget = { amount: Number(fields.budgetAmount), currency: fields.budgetCurrency, period: fields.budgetPeriod };
-  if (fields.expiresAt !== '') body.expires_at = new Date(fields.expiresAt).toISOString();
+  const set = (name: string, filled: boolean, value: () => unknown) => {
+    if (filled) body[name] = value();
+    else if (change) body[name] = null;
+  };
+  set('account', fields.account !== '', () => fields.account);
+  set('models', models.length > 0, () => models);
+  set('rpm', fields.rpm !== '', () => Number(fields.rpm));
+  set('tpm', fields.tpm !== '', () => Number(fields.tpm));
+  set('max_parallel', fields.maxParallel !== '', () => Number(fields.maxParallel));
+  set('budget', fields.budgetAmount !== '', () => ({ amount: Number(fields.budgetAmount), currency: fields.budgetCurrency, period: fields.budgetPeriod }));
+  set('expires_at', fields.expiresAt !== '', () => new Date(fields.expiresAt).toISOString());
   return body;
 }
 
-/** `POST /admin/keys` with limits and a budget; hands the created key (with its secret) to `onCreated`. */
-export function KeyForm(props: { accounts: AccountView[]; onCreated: (created: KeyWithSecret) => void }) {
+type KeyFormProps =
+  /** `POST /admin/keys` with limits and a budget; hands the created key (with its secret) to `onCreated`. */
+  | { accounts: AccountView[]; editing?: undefined; onCreated: (created: KeyWithSecret) => void }
+  /** `PATCH /admin/keys/{id}`: changes a key's settings in place; its secret stays. */
+  | { accounts: AccountView[]; editing: KeyView; onSaved: (saved: KeyView) => void; onCancel: () => void };
+
+/** Creates a key, or changes one (`editing`). */
+export function KeyForm(props: KeyFormProps) {
   const api = useAdminApi();
-  const [fields, setFields] = useState<FormFields>(emptyForm);
+  const [fields, setFields] = useState<FormFields>(props.editing === undefined ? emptyForm : fieldsOf(props.editing));
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const set = (name: keyof FormFields) => (event: Event) => setFields({ ...fields, [name]: (event.currentTarget as HTMLInputElement).value });
+  const titleId = props.editing === undefined ? 'create-key-title' : 'edit-key-title';
 
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const created = await api.send<KeyWithSecret>('POST', '/admin/keys', keyBody(fields));
-      setFields(emptyForm);
-      props.onCreated(created);
+      if (props.editing === undefined) {
+        const created = await api.send<KeyWithSecret>('POST', '/admin/keys', keyBody(fields, false));
+        setFields(emptyForm);
+        props.onCreated(created);
+      } else {
+        props.onSaved(await api.send<KeyView>('PATCH', `/admin/keys/${encodeURIComponent(props.editing.id)}`, keyBody(fields, true)));
+      }
     } catch (caught) {
       setError((caught as Error).message);
     } finally {
@@ -43,8 +84,10 @@ export function KeyForm(props: { accounts: AccountView[]; onCreated: (created: K
   };
 
   return (
-    <form class="card key-form" onSubmit={submit} aria-labelledby="create-key-title">
-      <h2 id="create-key-title">Create a key</h2>
+    <form class="card key-form" onSubmit={submit} aria-labelledby={titleId}>
+      <h2 id={titleId} tabIndex={-1}>
+        {props.editing === undefined ? 'Create a key' : `Edit key “${props.editing.name}”`}
+      </h2>
       <div class="form-grid">
         <div class="field">
           <label for="key-name">Name</label>
@@ -114,9 +157,20 @@ export function KeyForm(props: { accounts: AccountView[]; onCreated: (created: K
           {error}
         </p>
       )}
-      <button type="submit" disabled={busy}>
-        {busy ? 'Creating…' : 'Create key'}
-      </button>
+      {props.editing === undefined ? (
+        <button type="submit" disabled={busy}>
+          {busy ? 'Creating…' : 'Create key'}
+        </button>
+      ) : (
+        <div class="button-row">
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save changes'}
+          </button>
+          <button type="button" class="secondary" onClick={props.onCancel}>
+            Cancel
+          </button>
+        </div>
+      )}
     </form>
   );
 }

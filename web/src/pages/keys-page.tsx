@@ -21,6 +21,7 @@ export function KeysPage() {
   const announce = useAnnouncer();
   const [includeRevoked, setIncludeRevoked] = useState(false);
   const [secret, setSecret] = useState<{ title: string; key: string } | undefined>(undefined);
+  const [editing, setEditing] = useState<KeyView | undefined>(undefined);
   const keys = useAdminData(() => api.get<ListOf<KeyView>>(`/admin/keys${includeRevoked ? '?include_revoked=true' : ''}`), String(includeRevoked));
   const accounts = useAdminData(() => api.get<ListOf<AccountView>>('/admin/accounts'), 'accounts');
 
@@ -33,7 +34,21 @@ export function KeysPage() {
   return (
     <>
       {secret !== undefined && <SecretPanel title={secret.title} secret={secret.key} onDismiss={() => setSecret(undefined)} />}
-      <KeyForm accounts={accounts.data?.data ?? []} onCreated={created} />
+      {editing === undefined ? (
+        <KeyForm accounts={accounts.data?.data ?? []} onCreated={created} />
+      ) : (
+        <KeyForm
+          key={editing.id}
+          accounts={accounts.data?.data ?? []}
+          editing={editing}
+          onSaved={(saved) => {
+            setEditing(undefined);
+            announce(`Key ${saved.name} saved: the new settings apply to its next request.`);
+            void keys.reload();
+          }}
+          onCancel={() => setEditing(undefined)}
+        />
+      )}
       <section aria-labelledby="keys-title" class="card">
         <div class="section-head">
           <h2 id="keys-title">Keys</h2>
@@ -76,6 +91,18 @@ export function KeysPage() {
                     <td class="actions">
                       {key.revoked_at === null && (
                         <>
+                          <button
+                            type="button"
+                            class="secondary"
+                            aria-label={`Edit ${key.name}`}
+                            onClick={() => {
+                              setEditing(key);
+                              // The form replaces the one at the top of the page: take the reader there.
+                              requestAnimationFrame(() => document.getElementById('edit-key-title')?.focus());
+                            }}
+                          >
+                            Edit
+                          </button>
                           <ConfirmButton
                             label="Rotate"
                             confirmLabel="Confirm rotate"
