@@ -2,9 +2,11 @@ import { useState } from 'preact/hooks';
 import { useAdminApi } from '../admin-api-context';
 import type { AccountView, Currency, ListOf } from '../admin-types';
 import { useAnnouncer } from '../announcer';
+import { FormError } from '../components/form-error';
 import { StatusLine } from '../components/status-line';
 import { formatDateTime, formatMoney } from '../format-values';
 import { useAdminData } from '../use-admin-data';
+import { useFormAction } from '../use-form-action';
 
 const currencyOptions: Currency[] = ['USD', 'CNY', 'EUR'];
 
@@ -13,26 +15,15 @@ function AccountForm(props: { onCreated: (account: AccountView) => void }) {
   const api = useAdminApi();
   const [name, setName] = useState('');
   const [currency, setCurrency] = useState<Currency>('USD');
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const created = await api.send<AccountView>('POST', '/admin/accounts', { name: name.trim(), currency });
-      setName('');
-      props.onCreated(created);
-    } catch (caught) {
-      setError((caught as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useFormAction();
+  const create = submit(async () => {
+    const created = await api.send<AccountView>('POST', '/admin/accounts', { name: name.trim(), currency });
+    setName('');
+    props.onCreated(created);
+  });
 
   return (
-    <form class="card" onSubmit={submit} aria-labelledby="create-account-title">
+    <form class="card" onSubmit={create} aria-labelledby="create-account-title">
       <h2 id="create-account-title">Create an account</h2>
       <div class="form-grid">
         <div class="field">
@@ -48,11 +39,7 @@ function AccountForm(props: { onCreated: (account: AccountView) => void }) {
           </select>
         </div>
       </div>
-      {error !== undefined && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       <button type="submit" disabled={busy}>
         {busy ? 'Creating…' : 'Create account'}
       </button>
@@ -67,32 +54,21 @@ function TopUpForm(props: { accounts: AccountView[]; onToppedUp: (before: Accoun
   const [amount, setAmount] = useState('');
   const [currency, setCurrency] = useState<Currency | ''>('');
   const [note, setNote] = useState('');
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useFormAction();
   const chosen = props.accounts.find((account) => account.id === accountId) ?? props.accounts[0];
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const topUp = submit(async () => {
     if (chosen === undefined) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      const body: Record<string, unknown> = { amount: Number(amount) };
-      if (currency !== '') body.currency = currency;
-      if (note.trim() !== '') body.note = note.trim();
-      const updated = await api.send<AccountView>('POST', `/admin/accounts/${encodeURIComponent(chosen.id)}/topup`, body);
-      setAmount('');
-      setNote('');
-      props.onToppedUp(chosen, updated);
-    } catch (caught) {
-      setError((caught as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const body: Record<string, unknown> = { amount: Number(amount) };
+    if (currency !== '') body.currency = currency;
+    if (note.trim() !== '') body.note = note.trim();
+    const updated = await api.send<AccountView>('POST', `/admin/accounts/${encodeURIComponent(chosen.id)}/topup`, body);
+    setAmount('');
+    setNote('');
+    props.onToppedUp(chosen, updated);
+  });
 
   return (
-    <form class="card" onSubmit={submit} aria-labelledby="top-up-title">
+    <form class="card" onSubmit={topUp} aria-labelledby="top-up-title">
       <h2 id="top-up-title">Top up</h2>
       <div class="form-grid">
         <div class="field">
@@ -124,11 +100,7 @@ function TopUpForm(props: { accounts: AccountView[]; onToppedUp: (before: Accoun
           <input id="top-up-note" maxLength={500} placeholder="e.g. invoice 2026-117" value={note} onInput={(event) => setNote(event.currentTarget.value)} />
         </div>
       </div>
-      {error !== undefined && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       <button type="submit" disabled={busy || chosen === undefined}>
         {busy ? 'Topping up…' : 'Top up'}
       </button>

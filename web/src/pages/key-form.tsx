@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
 import { useAdminApi } from '../admin-api-context';
 import type { AccountView, KeyView, KeyWithSecret } from '../admin-types';
+import { FormError } from '../components/form-error';
+import { useFormAction } from '../use-form-action';
 
 const emptyForm = { name: '', account: '', models: '', rpm: '', tpm: '', maxParallel: '', budgetAmount: '', budgetCurrency: 'USD', budgetPeriod: 'monthly', expiresAt: '' };
 type FormFields = typeof emptyForm;
@@ -59,32 +61,22 @@ type KeyFormProps =
 export function KeyForm(props: KeyFormProps) {
   const api = useAdminApi();
   const [fields, setFields] = useState<FormFields>(props.editing === undefined ? emptyForm : fieldsOf(props.editing));
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useFormAction();
   const set = (name: keyof FormFields) => (event: Event) => setFields({ ...fields, [name]: (event.currentTarget as HTMLInputElement).value });
   const titleId = props.editing === undefined ? 'create-key-title' : 'edit-key-title';
 
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (props.editing === undefined) {
-        const created = await api.send<KeyWithSecret>('POST', '/admin/keys', keyBody(fields, false));
-        setFields(emptyForm);
-        props.onCreated(created);
-      } else {
-        props.onSaved(await api.send<KeyView>('PATCH', `/admin/keys/${encodeURIComponent(props.editing.id)}`, keyBody(fields, true)));
-      }
-    } catch (caught) {
-      setError((caught as Error).message);
-    } finally {
-      setBusy(false);
+  const save = submit(async () => {
+    if (props.editing === undefined) {
+      const created = await api.send<KeyWithSecret>('POST', '/admin/keys', keyBody(fields, false));
+      setFields(emptyForm);
+      props.onCreated(created);
+    } else {
+      props.onSaved(await api.send<KeyView>('PATCH', `/admin/keys/${encodeURIComponent(props.editing.id)}`, keyBody(fields, true)));
     }
-  };
+  });
 
   return (
-    <form class="card key-form" onSubmit={submit} aria-labelledby={titleId}>
+    <form class="card key-form" onSubmit={save} aria-labelledby={titleId}>
       <h2 id={titleId} tabIndex={-1}>
         {props.editing === undefined ? 'Create a key' : `Edit key “${props.editing.name}”`}
       </h2>
@@ -152,11 +144,7 @@ export function KeyForm(props: KeyFormProps) {
           <input id="key-expires" type="datetime-local" value={fields.expiresAt} onInput={set('expiresAt')} />
         </div>
       </div>
-      {error !== undefined && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       {props.editing === undefined ? (
         <button type="submit" disabled={busy}>
           {busy ? 'Creating…' : 'Create key'}

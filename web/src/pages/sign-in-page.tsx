@@ -53,7 +53,7 @@ export function SignInPage(props: { notice: string | undefined; onSignedIn: (ses
           </p>
         )}
       </form>
-      <p class="hint">The session lasts 12 hours and ends when you sign out or the relay restarts.</p>
+      <p class="hint">The session lasts 12 hours and ends when you sign out.</p>
     </main>
   );
 }
