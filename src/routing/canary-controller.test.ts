@@ -36,10 +36,15 @@ function feed(controller: CanaryController, count: number, ok: boolean, latencyM
   for (let index = 0; index < count; index++) controller.record(ok, latencyMs);
 }
 
-/** A store whose every call fails while `down` is set. */
-function flakyStore(): CanaryStore & { down: boolean } {
-  const inner = new MemoryCanaryStore();
-  const store = { down: false } as CanaryStore & { down: boolean };
+/** A store whose every call fails while `down` is set, and that `wipe` empties. */
+function flakyStore(): CanaryStore & { down: boolean; wipe: () => void } {
+  let inner = new MemoryCanaryStore();
+  const store = {
+    down: false,
+    wipe: () => {
+      inner = new MemoryCanaryStore();
+    },
+  } as unknown as CanaryStore & { down: boolean; wipe: () => void };
   for (const method of ['get', 'compareAndSet', 'addSamples', 'samples', 'pruneSamples'] as const) {
     (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
       store.down ? Promise.reject(new Error('store unreachable')) : (inner[method] as (...values: unknown[]) => Promise<unknown>).apply(inner, args);
@@ -201,5 +206,23 @@ describe('CanaryController', () => {
     await b.promote();
     await a.sync();
     expect(a.snapshot()).toMatchObject({ phase: 'promoted', weight: 100, synced: true });
+  });
+
+  it('writes its state again when the database lost it, and goes on deciding', async () => {
+    const store = flakyStore();
+    const clock = new Clock();
+    const a = await replica(store, clock, 'a');
+    await a.rollback();
+    await a.resume();
+    store.wipe();
+    await a.sync();
+    const b = await replica(store, clock, 'b');
+    expect(b.snapshot()).toMatchObject({ phase: 'progressing', weight: 5, version: 1 });
+    expect(b.snapshot().history.map((check) => check.action)).toEqual(['rollback', 'resume']);
+    store.wipe();
+    clock.interval(3);
+    feed(a, 20, true);
+    expect(await a.analyse(3)).toMatchObject({ action: 'step', weight: 15 });
+    expect(a.snapshot().version).toBe(1);
   });
 });

@@ -192,9 +192,12 @@ export class CanaryController {
       try {
         if (await this.pushUnsynced()) return;
         const stored = await this.options.store.get(this.model, this.fingerprint);
-        if (stored !== undefined && (stored.version > this.state.version || this.unsynced)) {
-          this.state = stored;
-          this.unsynced = false;
+        if (stored === undefined) {
+          // The row is gone (the database was emptied): this replica's state is shared again.
+          const first = { ...this.state, version: 1 };
+          if (await this.options.store.compareAndSet(first)) this.adopt(first);
+        } else if (stored.version !== this.state.version || this.unsynced) {
+          this.adopt(stored);
         }
       } catch (error) {
         this.options.onError?.(error, 'sync');
@@ -306,7 +309,8 @@ export class CanaryController {
     try {
       await this.pushUnsynced();
       for (let attempt = 0; attempt < 5; attempt++) {
-        const current = (await store.get(this.model, this.fingerprint)) ?? this.state;
+        // No row (the database was emptied): the decision is written as a first version.
+        const current = (await store.get(this.model, this.fingerprint)) ?? { ...this.state, version: 0 };
         if (current.decidedInterval >= interval) {
           this.adopt(current);
           return undefined;
@@ -340,7 +344,7 @@ export class CanaryController {
       try {
         await this.pushUnsynced();
         for (let attempt = 0; attempt < 5 && check === undefined; attempt++) {
-          const current = (await this.options.store.get(this.model, this.fingerprint)) ?? this.state;
+          const current = (await this.options.store.get(this.model, this.fingerprint)) ?? { ...this.state, version: 0 };
           const next = manualStep(current, action, this.settings, this.now());
           if (await this.options.store.compareAndSet(next.state)) {
             this.adopt(next.state);
@@ -362,11 +366,10 @@ export class CanaryController {
     });
   }
 
+  /** Follows the store: a state just written or read there (store calls never overlap, see `serially`). */
   private adopt(state: CanaryState): void {
-    if (state.version >= this.state.version || this.unsynced) {
-      this.state = state;
-      this.unsynced = false;
-    }
+    this.state = state;
+    this.unsynced = false;
   }
 }
 
