@@ -1,3 +1,4 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,3 +79,92 @@ describe.skipIf(services.why !== undefined)('limits in a Redis that loses its da
     expect([await ask(prepaid.key), await ask(prepaid.key), await ask(prepaid.key)]).toEqual(['ok', 'ok', 'insufficient_balance']);
   });
 });
+
+function hasRedisServer(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const redisServerMissing = hasRedisServer() ? undefined : 'redis-server is not installed';
+if (redisServerMissing !== undefined && process.env.REQUIRE_SERVICES !== '1') process.stdout.write(`redis-data-loss.e2e: Redis restart case skipped: ${redisServerMissing}\n`);
+
+/** A Redis of the test's own, without persistence: killed and started again, it comes back empty. */
+describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES !== '1')('a relay whose Redis restarts empty', () => {
+  const upstream = new MockOpenAIUpstream();
+  const running: SpawnedRelay[] = [];
+  let redisServer: ChildProcess | undefined;
+  let redisPort: number;
+  let cwd: string;
+
+  async function startRedis(): Promise<void> {
+    if (redisServerMissing !== undefined) throw new Error(`${redisServerMissing} (REQUIRE_SERVICES=1)`);
+    redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const client = new Redis(redisPort, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+    // Refused until the server listens: ioredis retries every 50 ms.
+    client.on('error', () => {});
+    await client.connect().catch(() => undefined);
+    await client.ping();
+    client.disconnect();
+  }
+
+  async function startRelay(): Promise<{ relay: SpawnedRelay; url: string }> {
+    const port = await freePort();
+    const relay = spawnRelay(['serve', '--drain-delay-ms', '0'], {
+      cwd,
+      env: { PORT: String(port), RELAY_MASTER_KEY: master, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
+    });
+    running.push(relay);
+    await relay.waitForLog(/relay listening/);
+    return { relay, url: `http://127.0.0.1:${port}` };
+  }
+
+  beforeAll(async () => {
+    await upstream.start();
+    redisPort = await freePort();
+    cwd = mkdtempSync(join(tmpdir(), 'relay-redis-restart-'));
+    writeFileSync(
+      join(cwd, 'relay.yaml'),
+      'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000, officialInput: 4000, officialOutput: 4000 }\n  signupCredit: { amount: 0.1, currency: USD }\nledger:\n  flushIntervalMs: 100\n',
+    );
+  });
+  afterAll(async () => {
+    for (const relay of running) if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
+    await Promise.all(running.map((relay) => relay.exited));
+    redisServer?.kill('SIGKILL');
+    await upstream.stop();
+  });
+
+  it('starts while Redis is down, refuses limited requests meanwhile, and has the balances back once Redis is up again, empty', async () => {
+    await startRedis();
+    const { relay, url } = await startRelay();
+    const post = async <T>(path: string, body: unknown): Promise<T> =>
+      (await (await request(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).body.json()) as T;
+    const account = await post<{ id: string }>('/admin/accounts', { name: 'prepaid' });
+    const prepaid = await post<{ key: string }>('/admin/keys', { name: 'prepaid', account: account.id });
+    const ask = () =>
+      new OpenAI({ apiKey: prepaid.key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions
+        .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] })
+        .then(() => 'ok', (error: APIError) => String(error.code));
+    // $0.1 - $0.018 = $0.082 left after this one: three more requests ($0.064, $0.046, $0.028), not a fourth (a worst case of ~$0.035).
+    expect(await ask()).toBe('ok');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the ledger's flush
+
+    redisServer!.kill('SIGKILL');
+    await relay.waitForLog(/Redis is unreachable/);
+    expect(await ask()).toBe('limits_unavailable');
+    // A replica started meanwhile starts and is ready: limits.onBackendFailure decides its limited requests.
+    const second = await startRelay();
+    const ready = await request(`${second.url}/ready`);
+    await ready.body.dump();
+    expect(ready.statusCode).toBe(200);
+
+    await startRedis();
+    await expect.poll(() => ask(), { timeout: 10_000, interval: 200 }).toBe('ok');
+    expect([await ask(), await ask(), await ask()]).toEqual(['ok', 'ok', 'insufficient_balance']);
+    expect(relay.stdout().concat(second.relay.stdout())).toMatch(/limit counters were missing from Redis/);
+  });
+});
+

@@ -38,7 +38,7 @@ import { DashboardSessions } from './dashboard/dashboard-sessions.js';
 import { registerDashboard } from './dashboard/register-dashboard.js';
 import { registerMetricsRoute } from './routes/metrics-route.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import { ResilientLimitStore } from '../limits/resilient-limit-store.js';
+import { LimitsBackendUnavailableError, ResilientLimitStore } from '../limits/resilient-limit-store.js';
 import { SseWriter } from './sse-writer.js';
 import { AccessLog, type LineSink } from '../observability/access-log.js';
 import { registerAnthropicMessages } from './routes/anthropic-messages.js';
@@ -308,7 +308,14 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     services,
     async listen() {
       await storedKeys.start();
-      await restoreCounters(services, limits, accountCurrencies);
+      try {
+        await restoreCounters(services, limits, accountCurrencies);
+      } catch (error) {
+        if (!(error instanceof LimitsBackendUnavailableError)) throw error;
+        // Redis is down: the relay starts all the same (limits.onBackendFailure decides meanwhile); the
+        // watch below claims and restores the counters once Redis answers, if it lost them.
+        options.logger.warn({ detail: error.message }, 'limit counters could not be checked at start: Redis is unreachable');
+      }
       if (limits instanceof ResilientLimitStore) {
         stopWatchingCounters = watchCounters(services, limits, accountCurrencies, {
           intervalMs: 2_000,
