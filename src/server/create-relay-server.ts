@@ -285,7 +285,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     deployments: () => services.deployments.snapshot(),
     canaries: () => [...services.config.routes.values()].flatMap((route) => {
       const controller = services.router.canary(route.model);
-      return controller === undefined ? [] : [{ model: route.model, weight: controller.snapshot().weight }];
+      return controller === undefined ? [] : [{ model: route.model, weight: controller.weight }];
     }),
     ledgerPending: () => services.ledger.pending,
     inflightRequests: () => inflight.requests,
