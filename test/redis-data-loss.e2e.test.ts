@@ -91,6 +91,15 @@ function hasRedisServer(): boolean {
 const redisServerMissing = hasRedisServer() ? undefined : 'redis-server is not installed';
 if (redisServerMissing !== undefined && process.env.REQUIRE_SERVICES !== '1') process.stdout.write(`redis-data-loss.e2e: Redis restart case skipped: ${redisServerMissing}\n`);
 
+function newDirectory(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-redis-restart-'));
+  writeFileSync(
+    join(directory, 'relay.yaml'),
+    'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000, officialInput: 4000, officialOutput: 4000 }\n  signupCredit: { amount: 0.1, currency: USD }\nledger:\n  flushIntervalMs: 100\n',
+  );
+  return directory;
+}
+
 /** A Redis of the test's own, without persistence: killed and started again, it comes back empty. */
 describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES !== '1')('a relay whose Redis restarts empty', () => {
   const upstream = new MockOpenAIUpstream();
@@ -110,10 +119,10 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
     client.disconnect();
   }
 
-  async function startRelay(): Promise<{ relay: SpawnedRelay; url: string }> {
+  async function startRelay(directory = cwd): Promise<{ relay: SpawnedRelay; url: string }> {
     const port = await freePort();
     const relay = spawnRelay(['serve', '--drain-delay-ms', '0'], {
-      cwd,
+      cwd: directory,
       env: { PORT: String(port), RELAY_MASTER_KEY: master, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
     });
     running.push(relay);
@@ -124,11 +133,7 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
   beforeAll(async () => {
     await upstream.start();
     redisPort = await freePort();
-    cwd = mkdtempSync(join(tmpdir(), 'relay-redis-restart-'));
-    writeFileSync(
-      join(cwd, 'relay.yaml'),
-      'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000, officialInput: 4000, officialOutput: 4000 }\n  signupCredit: { amount: 0.1, currency: USD }\nledger:\n  flushIntervalMs: 100\n',
-    );
+    cwd = newDirectory();
   });
   afterAll(async () => {
     for (const relay of running) if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
@@ -165,6 +170,39 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
     await expect.poll(() => ask(), { timeout: 10_000, interval: 200 }).toBe('ok');
     expect([await ask(), await ask(), await ask()]).toEqual(['ok', 'ok', 'insufficient_balance']);
     expect(relay.stdout().concat(second.relay.stdout())).toMatch(/limit counters were missing from Redis/);
+  });
+
+  it('takes a top-up while Redis does not answer, and counts it once when Redis answers again', async () => {
+    if (redisServer?.exitCode !== null) await startRedis();
+    const { relay, url } = await startRelay(newDirectory());
+    const post = async (path: string, body: unknown) => {
+      const response = await request(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.statusCode, body: (await response.body.json()) as { id: string; key: string; balance: number } };
+    };
+    const account = (await post('/admin/accounts', { name: 'prepaid' })).body;
+    const prepaid = (await post('/admin/keys', { name: 'prepaid', account: account.id })).body;
+    const ask = () =>
+      new OpenAI({ apiKey: prepaid.key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions
+        .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] })
+        .then(() => 'ok', (error: APIError) => String(error.code));
+    expect(await ask()).toBe('ok');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the ledger's flush
+
+    // Stopped, not gone: the relay's calls time out, and the one that carried the top-up may yet reach Redis.
+    redisServer!.kill('SIGSTOP');
+    const toppedUp = await post(`/admin/accounts/${account.id}/topup`, { amount: 0.05 });
+    expect(toppedUp.status).toBe(200);
+    expect(toppedUp.body.balance).toBeCloseTo(0.132, 9);
+    await relay.waitForLog(/balance changed in the database; Redis is unreachable/);
+    redisServer!.kill('SIGCONT');
+    // The top-up that timed out reaches Redis now, and the relay hands it over again: it counts once.
+    await relay.waitForLog(/balance changes that waited for Redis are counted there now/);
+
+    // $0.132 is six requests of $0.018 above a worst case of ~$0.035 ($0.114 … $0.024), and not a seventh.
+    expect(await ask()).toBe('ok');
+    const rest = [];
+    for (let index = 0; index < 6; index++) rest.push(await ask());
+    expect(rest).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'insufficient_balance']);
   });
 });
 

@@ -244,6 +244,20 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       expect((await store.reserve({ reservationId: 'b', counters, now: start + 3 })).ok).toBe(true);
     });
 
+    it('counts a credit change once per id, and opens a balance only once', async () => {
+      const { store } = await open();
+      await store.setCredit('wallet', 1_000, { onlyIfAbsent: true });
+      expect(await store.reserve({ reservationId: 'spent', counters: [credit('wallet', 400)], now: start })).toMatchObject({ ok: true });
+      // A repeated (or late) opening never undoes what was drawn since.
+      await store.setCredit('wallet', 1_000, { onlyIfAbsent: true });
+      expect(await store.peek('wallet', 'credit', start)).toBe(600);
+      expect(await store.addCredit('wallet', 250, 'top-up-1')).toBe(850);
+      expect(await store.addCredit('wallet', 250, 'top-up-1')).toBe(850);
+      expect(await store.addCredit('wallet', 250, 'top-up-2')).toBe(1_100);
+      expect(await store.addCredit('wallet', 5)).toBe(1_105);
+      expect(await store.addCredit('wallet', 5)).toBe(1_110);
+    });
+
     it('is claimed by exactly one of the replicas that claim its counters', async () => {
       const { store, createReplica } = await open();
       const replica = createReplica === undefined ? undefined : await createReplica();

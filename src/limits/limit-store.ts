@@ -101,10 +101,17 @@ export interface LimitStore {
    * the database. Replicas calling it together: one gets true. The memory store answers true once.
    */
   claimCounters(): Promise<boolean>;
-  /** Sets a credit balance, in micro-units. */
-  setCredit(key: string, amountMicros: number): Promise<void>;
-  /** Adds to (or, with a negative delta, takes from) a credit balance; returns the new balance. */
-  addCredit(key: string, deltaMicros: number): Promise<number>;
+  /**
+   * Sets a credit balance, in micro-units; with `onlyIfAbsent`, only a balance never set (so a
+   * repeated or late call never undoes what was drawn since).
+   */
+  setCredit(key: string, amountMicros: number, options?: { onlyIfAbsent?: boolean }): Promise<void>;
+  /**
+   * Adds to (or, with a negative delta, takes from) a credit balance; returns the new balance. A
+   * `changeId` makes the change count once, however often it is sent (a call that timed out may
+   * still have reached Redis): for at least a day in Redis, for the last 10 000 ids in memory.
+   */
+  addCredit(key: string, deltaMicros: number, changeId?: string): Promise<number>;
   /** Current usage of a counter, or the balance of a credit. */
   peek(key: string, kind: CounterKind, now: number): Promise<number>;
   close(): Promise<void>;

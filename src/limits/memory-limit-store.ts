@@ -73,6 +73,8 @@ export class MemoryLimitStore implements LimitStore {
   private readonly reservations = new Map<string, Reservation>();
   private reservationsSinceSweep = 0;
   private claimed = false;
+  /** The credit changes already counted, by id (`addCredit`). */
+  private readonly creditChanges = new Set<string>();
 
   constructor(options: MemoryLimitStoreOptions = {}) {
     this.reservationTtlMs = options.reservationTtlMs ?? defaultReservationTtlMs;
@@ -183,13 +185,20 @@ export class MemoryLimitStore implements LimitStore {
     return first;
   }
 
-  async setCredit(key: string, amountMicros: number): Promise<void> {
+  async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
+    if (options.onlyIfAbsent === true && this.credits.has(key)) return;
     this.credits.set(key, amountMicros);
   }
 
-  async addCredit(key: string, deltaMicros: number): Promise<number> {
+  async addCredit(key: string, deltaMicros: number, changeId?: string): Promise<number> {
     checkSignedAmount(deltaMicros, 'credit delta');
+    if (changeId !== undefined) {
+      if (this.creditChanges.has(changeId)) return this.credits.get(key) ?? 0;
+      this.creditChanges.add(changeId);
+      // The oldest id goes first: a Set iterates in insertion order.
+      if (this.creditChanges.size > 10_000) this.creditChanges.delete(this.creditChanges.values().next().value as string);
+    }
     const balance = (this.credits.get(key) ?? 0) + deltaMicros;
     this.credits.set(key, balance);
     return balance;

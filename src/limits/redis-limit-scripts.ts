@@ -360,3 +360,14 @@ if kind == 'budget' then
 end
 return expireEntries(primary, secondary, nowText)
 `;
+
+/**
+ * KEYS: the credit, the change's id marker. ARGV: delta, the marker's time to live (ms). Adds the
+ * delta unless the marker exists (the change was counted already); replies the balance.
+ */
+export const addCreditScript = `
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
+`;

@@ -14,7 +14,7 @@ import {
   type ReserveResult,
   type SettleRequest,
 } from './limit-store.js';
-import { batchScript, peekScript } from './redis-limit-scripts.js';
+import { addCreditScript, batchScript, peekScript } from './redis-limit-scripts.js';
 
 export interface RedisLimitStoreOptions {
   /**
@@ -38,7 +38,11 @@ export interface RedisLimitStoreOptions {
 interface ScriptedRedis extends Redis {
   relayLimitsBatch(...args: (string | number)[]): Promise<[(string | number)[][], number[]]>;
   relayLimitsPeek(...args: (string | number)[]): Promise<number>;
+  relayLimitsAddCredit(...args: (string | number)[]): Promise<number>;
 }
+
+/** How long Redis remembers a credit change's id, so that the change counts once. */
+const creditChangeTtlMs = 7 * 24 * 60 * 60 * 1000;
 
 /** A call waiting for the end of the turn, when it leaves with the others in one script call. */
 interface Queued<Call, Result> {
@@ -106,6 +110,7 @@ export class RedisLimitStore implements LimitStore {
     if (this.ownsClient) client.on('error', () => {});
     client.defineCommand('relayLimitsBatch', { numberOfKeys: 0, lua: batchScript });
     client.defineCommand('relayLimitsPeek', { numberOfKeys: 0, lua: peekScript });
+    client.defineCommand('relayLimitsAddCredit', { numberOfKeys: 2, lua: addCreditScript });
     this.client = client as ScriptedRedis;
   }
 
@@ -165,16 +170,18 @@ export class RedisLimitStore implements LimitStore {
     return (await this.client.set(`${this.prefix}claimed`, String(Date.now()), 'NX')) === 'OK';
   }
 
-  async setCredit(key: string, amountMicros: number): Promise<void> {
+  async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     await this.connected();
-    await this.client.set(`${this.prefix}k:${key}`, amountMicros);
+    if (options.onlyIfAbsent === true) await this.client.set(`${this.prefix}k:${key}`, amountMicros, 'NX');
+    else await this.client.set(`${this.prefix}k:${key}`, amountMicros);
   }
 
-  async addCredit(key: string, deltaMicros: number): Promise<number> {
+  async addCredit(key: string, deltaMicros: number, changeId?: string): Promise<number> {
     checkSignedAmount(deltaMicros, 'credit delta');
     await this.connected();
-    return this.client.incrby(`${this.prefix}k:${key}`, deltaMicros);
+    if (changeId === undefined) return this.client.incrby(`${this.prefix}k:${key}`, deltaMicros);
+    return Number(await this.client.relayLimitsAddCredit(`${this.prefix}k:${key}`, `${this.prefix}kc:${changeId}`, deltaMicros, creditChangeTtlMs));
   }
 
   async peek(key: string, kind: CounterKind, now: number): Promise<number> {

@@ -167,15 +167,19 @@ export class ResilientLimitStore implements LimitStore {
     return this.adminCall(() => this.primary.claimCounters());
   }
 
-  async setCredit(key: string, amountMicros: number): Promise<void> {
+  async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
-    await this.adminCall(() => this.primary.setCredit(key, amountMicros));
-    this.shares.noteCredit(key, amountMicros);
+    const balance = await this.adminCall(async () => {
+      await this.primary.setCredit(key, amountMicros, options);
+      // The share follows the balance Redis holds: another one than `amountMicros` when it was set already.
+      return options.onlyIfAbsent === true ? this.primary.peek(key, 'credit', Date.now()) : amountMicros;
+    });
+    this.shares.noteCredit(key, balance);
   }
 
-  async addCredit(key: string, deltaMicros: number): Promise<number> {
+  async addCredit(key: string, deltaMicros: number, changeId?: string): Promise<number> {
     checkSignedAmount(deltaMicros, 'credit delta');
-    const balance = await this.adminCall(() => this.primary.addCredit(key, deltaMicros));
+    const balance = await this.adminCall(() => this.primary.addCredit(key, deltaMicros, changeId));
     this.shares.noteCredit(key, balance);
     return balance;
   }

@@ -320,6 +320,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         stopWatchingCounters = watchCounters(services, limits, accountCurrencies, {
           intervalMs: 2_000,
           onRestored: () => options.logger.warn('limit counters were missing from Redis (restarted without its data?): balances and this period\'s budget spend were loaded again from the database'),
+          onPendingApplied: (changes) => options.logger.info({ changes }, 'balance changes that waited for Redis are counted there now'),
           // Redis being down is reported by the limits store itself.
           onError: (error) => options.logger.debug({ err: error }, 'limit counters could not be checked'),
         });

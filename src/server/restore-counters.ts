@@ -26,6 +26,8 @@ async function loadCounters(services: RelayServices, limits: LimitStore, account
     if ((await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros);
   }
   if (!claimed) return;
+  // Loaded from the database, which has every balance change that was waiting for the store.
+  services.admission.dropPendingCredits();
   for (const key of await services.store.keys.list()) {
     if (key.budget === null) continue;
     const period = budgetPeriod(key.budget.period, now);
@@ -46,12 +48,14 @@ async function loadCounters(services: RelayServices, limits: LimitStore, account
  * Checks every `intervalMs` that the limits store still holds the counters (a Redis restarted
  * without its data has lost them: balances would read 0 and refuse every prepaid request, budgets
  * would start over) and restores them when it does not. One replica of several restores them.
+ * Otherwise it hands the store the balance changes that waited for it (top-ups made while Redis
+ * was unreachable).
  */
 export function watchCounters(
   services: RelayServices,
   limits: LimitStore,
   accountCurrencies: Map<string, Currency>,
-  options: { intervalMs: number; onRestored: () => void; onError: (error: unknown) => void },
+  options: { intervalMs: number; onRestored: () => void; onPendingApplied: (changes: number) => void; onError: (error: unknown) => void },
 ): () => void {
   let running = false;
   const timer = setInterval(() => {
@@ -61,7 +65,12 @@ export function watchCounters(
     limits
       .claimCounters()
       .then(async (claimed) => {
-        if (!claimed) return;
+        if (!claimed) {
+          // Redis kept its counters: top-ups made while it was unreachable go to it now.
+          const applied = await services.admission.applyPendingCredits();
+          if (applied > 0) options.onPendingApplied(applied);
+          return;
+        }
         await loadCounters(services, limits, accountCurrencies, true);
         options.onRestored();
       })

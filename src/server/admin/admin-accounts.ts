@@ -7,6 +7,12 @@ import { accountView } from './admin-key-view.js';
 import { moneyParameter } from './admin-keys.js';
 import { CreateAccountBody, TopUpBody } from './admin-schemas.js';
 
+/**
+ * The database has the change (it answers the request); Redis, down, gets it when it is back. A
+ * request failed here would be retried by the caller and credit the balance twice.
+ */
+const pendingBalanceMessage = "balance changed in the database; Redis is unreachable, so the balance's counter there is updated once it answers";
+
 function accountNotFound(id: string): RelayError {
   return new RelayError(`No account with id "${id}". GET /admin/accounts lists them.`, { status: 404, type: 'not_found_error', code: 'account_not_found' });
 }
@@ -23,8 +29,9 @@ export function registerAdminAccounts(app: FastifyInstance, services: RelayServi
     const credit = services.billing.signupCredit;
     const balanceMicros = credit === undefined ? 0 : convertMicros(credit.amountMicros, credit.currency, currency, services.billing.rates);
     const account = await services.store.accounts.create({ name: body.name, currency, balanceMicros, metadata: body.metadata ?? null });
-    await services.admission.setCredit(account.id, account.balanceMicros);
+    const counted = await services.admission.setCredit(account.id, account.balanceMicros);
     request.log.info({ accountId: account.id, signupCreditMicros: balanceMicros, currency }, 'account created');
+    if (!counted) request.log.warn({ accountId: account.id }, pendingBalanceMessage);
     return reply.code(201).send(accountView(account));
   });
 
@@ -43,8 +50,9 @@ export function registerAdminAccounts(app: FastifyInstance, services: RelayServi
     const currency = body.currency ?? account.currency;
     const deltaMicros = convertMicros(moneyParameter(body.amount, currency, 'amount'), currency, account.currency, services.billing.rates);
     const updated = await services.store.accounts.adjustBalance(account.id, deltaMicros, body.note ?? `top-up of ${body.amount} ${currency}`);
-    await services.admission.addCredit(account.id, deltaMicros);
+    const counted = await services.admission.addCredit(account.id, deltaMicros);
     request.log.info({ accountId: account.id, deltaMicros, currency: account.currency }, 'account topped up');
+    if (!counted) request.log.warn({ accountId: account.id }, pendingBalanceMessage);
     return accountView(updated);
   });
 }
