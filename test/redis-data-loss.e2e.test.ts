@@ -142,17 +142,25 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
     await upstream.stop();
   });
 
+  /** An account opened with the sign-up credit ($0.1), a key charged to it, and a request with that key ('ok' or the error code). */
+  async function prepaidAccount(url: string) {
+    const post = async (path: string, body: unknown) => {
+      const response = await request(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.statusCode, body: (await response.body.json()) as { id: string; key: string; balance: number } };
+    };
+    const account = (await post('/admin/accounts', { name: 'prepaid' })).body;
+    const key = (await post('/admin/keys', { name: 'prepaid', account: account.id })).body;
+    const ask = () =>
+      new OpenAI({ apiKey: key.key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions
+        .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] })
+        .then(() => 'ok', (error: APIError) => String(error.code));
+    return { post, account, ask };
+  }
+
   it('starts while Redis is down, refuses limited requests meanwhile, and has the balances back once Redis is up again, empty', async () => {
     await startRedis();
     const { relay, url } = await startRelay();
-    const post = async <T>(path: string, body: unknown): Promise<T> =>
-      (await (await request(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).body.json()) as T;
-    const account = await post<{ id: string }>('/admin/accounts', { name: 'prepaid' });
-    const prepaid = await post<{ key: string }>('/admin/keys', { name: 'prepaid', account: account.id });
-    const ask = () =>
-      new OpenAI({ apiKey: prepaid.key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions
-        .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] })
-        .then(() => 'ok', (error: APIError) => String(error.code));
+    const { ask } = await prepaidAccount(url);
     // $0.1 - $0.018 = $0.082 left after this one: three more requests ($0.064, $0.046, $0.028), not a fourth (a worst case of ~$0.035).
     expect(await ask()).toBe('ok');
     await new Promise((resolve) => setTimeout(resolve, 500)); // the ledger's flush
@@ -175,16 +183,7 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
   it('takes a top-up while Redis does not answer, and counts it once when Redis answers again', async () => {
     if (redisServer?.exitCode !== null) await startRedis();
     const { relay, url } = await startRelay(newDirectory());
-    const post = async (path: string, body: unknown) => {
-      const response = await request(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: response.statusCode, body: (await response.body.json()) as { id: string; key: string; balance: number } };
-    };
-    const account = (await post('/admin/accounts', { name: 'prepaid' })).body;
-    const prepaid = (await post('/admin/keys', { name: 'prepaid', account: account.id })).body;
-    const ask = () =>
-      new OpenAI({ apiKey: prepaid.key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions
-        .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] })
-        .then(() => 'ok', (error: APIError) => String(error.code));
+    const { post, account, ask } = await prepaidAccount(url);
     expect(await ask()).toBe('ok');
     await new Promise((resolve) => setTimeout(resolve, 500)); // the ledger's flush
 
