@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -119,11 +120,11 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
     client.disconnect();
   }
 
-  async function startRelay(directory = cwd): Promise<{ relay: SpawnedRelay; url: string }> {
+  async function startRelay(directory = cwd, viaPort = redisPort): Promise<{ relay: SpawnedRelay; url: string }> {
     const port = await freePort();
     const relay = spawnRelay(['serve', '--drain-delay-ms', '0'], {
       cwd: directory,
-      env: { PORT: String(port), RELAY_MASTER_KEY: master, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
+      env: { PORT: String(port), RELAY_MASTER_KEY: master, REDIS_URL: `redis://127.0.0.1:${viaPort}`, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
     });
     running.push(relay);
     await relay.waitForLog(/relay listening/);
@@ -202,6 +203,54 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
     const rest = [];
     for (let index = 0; index < 6; index++) rest.push(await ask());
     expect(rest).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'insufficient_balance']);
+  });
+
+  it('keeps a top-up Redis never received in the database, and another replica counts it after the first one died', async () => {
+    if (redisServer?.exitCode !== null) await startRedis();
+    // Between the relay and Redis: a proxy that can swallow what the relay sends, as a broken network would.
+    let swallowing = false;
+    const proxy = createServer((client: Socket) => {
+      const server = connect(redisPort, '127.0.0.1');
+      client.on('data', (bytes) => {
+        if (!swallowing) server.write(bytes);
+      });
+      server.pipe(client);
+      for (const socket of [client, server]) socket.on('error', () => {});
+      client.on('close', () => server.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyPort = (proxy.address() as { port: number }).port;
+    try {
+      const directory = newDirectory();
+      const first = await startRelay(directory, proxyPort);
+      const { post, account, ask } = await prepaidAccount(first.url);
+      expect(await ask()).toBe('ok');
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the ledger's flush
+
+      swallowing = true;
+      const toppedUp = await post(`/admin/accounts/${account.id}/topup`, { amount: 0.05 });
+      expect(toppedUp.status).toBe(200);
+      await first.relay.waitForLog(/balance changed in the database; Redis is unreachable/);
+      first.relay.child.kill('SIGKILL');
+      await first.relay.exited;
+      swallowing = false;
+
+      // The same database, another replica: it finds the change waiting, and counts it.
+      const second = await startRelay(directory, proxyPort);
+      await second.relay.waitForLog(/balance changes that waited for Redis are counted there now/);
+      const created = await request(`${second.url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'again', account: account.id }) });
+      const { key } = (await created.body.json()) as { key: string };
+      const askSecond = () =>
+        new OpenAI({ apiKey: key, baseURL: `${second.url}/v1`, maxRetries: 0 }).chat.completions
+          .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] })
+          .then(() => 'ok', (error: APIError) => String(error.code));
+      // $0.132: six requests, not a seventh.
+      const answers = [];
+      for (let index = 0; index < 7; index++) answers.push(await askSecond());
+      expect(answers).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'insufficient_balance']);
+    } finally {
+      proxy.close();
+    }
   });
 });
 

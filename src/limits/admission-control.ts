@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
 import { costOf, relayCostMicros, type ModelPrice, type PriceTable } from '../billing/price-table.js';
@@ -107,9 +106,6 @@ export function isMetered(principal: Principal): boolean {
   return principal.budget !== undefined || principal.accountId !== undefined;
 }
 
-/** A balance change for the limits store: an account's opening balance, or a top-up with its id. */
-type CreditChange = { kind: 'open'; amount: number } | { kind: 'add'; amount: number; changeId: string };
-
 /**
  * Exact admission: before a request goes upstream, its worst case (estimated prompt tokens plus
  * max tokens, at the relay's price) is reserved atomically against the key's RPM, TPM and parallel
@@ -119,81 +115,33 @@ type CreditChange = { kind: 'open'; amount: number } | { kind: 'add'; amount: nu
  */
 export class AdmissionControl {
   private readonly now: () => number;
-  /**
-   * Balance changes the limits store could not take (Redis unreachable), by account, in order: a
-   * new account's opening balance, then top-ups, each with its id so that it counts once even if
-   * the call that failed reached Redis after all. The database has them already;
-   * `applyPendingCredits` hands them to the store once it answers.
-   */
-  private readonly pendingCredits = new Map<string, CreditChange[]>();
 
   constructor(private readonly options: AdmissionOptions) {
     this.now = options.now ?? Date.now;
   }
 
   /**
-   * Sets an account's balance counter unless it is set already (a new account; at start, balances
-   * Redis lost). Resolves to false when the limits store is unreachable: the change then waits for
-   * `applyPendingCredits`.
+   * Sets an account's balance counter unless it is set already (at start, and for balances the
+   * limits store lost), so a late or repeated call never undoes what was drawn since.
    */
-  setCredit(accountId: string, balanceMicros: number): Promise<boolean> {
-    return this.changeCredit(accountId, { kind: 'open', amount: balanceMicros });
-  }
-
-  /** Adds a top-up to an account's balance counter, once; false when it waits, as for `setCredit`. */
-  addCredit(accountId: string, deltaMicros: number): Promise<boolean> {
-    return this.changeCredit(accountId, { kind: 'add', amount: deltaMicros, changeId: randomUUID() });
+  setCredit(accountId: string, balanceMicros: number): Promise<void> {
+    return this.options.limits.setCredit(creditKey(accountId), balanceMicros, { onlyIfAbsent: true });
   }
 
   /**
-   * Hands the waiting balance changes to the limits store, in order; those it still refuses wait
-   * on. Resolves to how many it handed over.
+   * Counts a balance change (an opening balance, a top-up) in the account's counter, once under its
+   * id however often it is sent. Resolves to false when the limits store is unreachable: the change
+   * then waits in the database (`CreditChange`) for the next try.
    */
-  async applyPendingCredits(): Promise<number> {
-    let applied = 0;
-    for (const [accountId, changes] of this.pendingCredits) {
-      try {
-        while (changes.length > 0) {
-          await this.sendCredit(accountId, changes[0]!);
-          changes.shift();
-          applied++;
-        }
-        this.pendingCredits.delete(accountId);
-      } catch (error) {
-        if (error instanceof LimitsBackendUnavailableError) break;
-        throw error;
-      }
-    }
-    return applied;
-  }
-
-  /** Forgets the waiting balance changes: the counters were just loaded from the database, which has them. */
-  dropPendingCredits(): void {
-    this.pendingCredits.clear();
-  }
-
-  private async changeCredit(accountId: string, change: CreditChange): Promise<boolean> {
-    const waiting = this.pendingCredits.get(accountId);
-    if (waiting !== undefined) {
-      // Behind a change still waiting: after it, never before.
-      waiting.push(change);
-      return false;
-    }
+  async countCredit(accountId: string, deltaMicros: number, changeId: string): Promise<boolean> {
     try {
-      await this.sendCredit(accountId, change);
+      await this.options.limits.addCredit(creditKey(accountId), deltaMicros, changeId);
       return true;
     } catch (error) {
-      if (!(error instanceof LimitsBackendUnavailableError)) throw error;
-      this.pendingCredits.set(accountId, [change]);
-      return false;
+      if (error instanceof LimitsBackendUnavailableError) return false;
+      throw error;
     }
   }
-
-  private async sendCredit(accountId: string, change: CreditChange): Promise<void> {
-    if (change.kind === 'open') await this.options.limits.setCredit(creditKey(accountId), change.amount, { onlyIfAbsent: true });
-    else await this.options.limits.addCredit(creditKey(accountId), change.amount, change.changeId);
-  }
-
 
   /**
    * Reserves the request's worst case (its prompt, read only here, and `maxOutputTokens`), or throws

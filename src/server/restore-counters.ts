@@ -26,8 +26,8 @@ async function loadCounters(services: RelayServices, limits: LimitStore, account
     if ((await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros);
   }
   if (!claimed) return;
-  // Loaded from the database, which has every balance change that was waiting for the store.
-  services.admission.dropPendingCredits();
+  // The balances just loaded include every change still waiting to be counted.
+  await services.store.accounts.forgetCreditChanges();
   for (const key of await services.store.keys.list()) {
     if (key.budget === null) continue;
     const period = budgetPeriod(key.budget.period, now);
@@ -66,9 +66,9 @@ export function watchCounters(
       .claimCounters()
       .then(async (claimed) => {
         if (!claimed) {
-          // Redis kept its counters: top-ups made while it was unreachable go to it now.
-          const applied = await services.admission.applyPendingCredits();
-          if (applied > 0) options.onPendingApplied(applied);
+          // Redis kept its counters: balance changes that waited for it (it was unreachable, or their relay died) go to it now.
+          const counted = await countWaitingCreditChanges(services);
+          if (counted > 0) options.onPendingApplied(counted);
           return;
         }
         await loadCounters(services, limits, accountCurrencies, true);
@@ -81,4 +81,16 @@ export function watchCounters(
   }, options.intervalMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Hands the limits store the balance changes still waiting in the database, oldest first; returns how many it took. */
+async function countWaitingCreditChanges(services: RelayServices): Promise<number> {
+  const counted: string[] = [];
+  for (const change of await services.store.accounts.creditChanges()) {
+    // Under its id: a change another replica counts at the same moment still counts once.
+    if (!(await services.admission.countCredit(change.accountId, change.deltaMicros, change.id))) break;
+    counted.push(change.id);
+  }
+  await services.store.accounts.forgetCreditChanges(counted);
+  return counted.length;
 }

@@ -101,6 +101,14 @@ export interface DashboardSessionsTable {
   created_at: number;
 }
 
+/** Balance changes Redis has yet to count: see `CreditChange`. */
+export interface CreditChangesTable {
+  id: string;
+  account_id: string;
+  delta_micros: number;
+  created_at: number;
+}
+
 /** The database the SQL store queries through Kysely. */
 export interface RelayDatabase {
   accounts: AccountsTable;
@@ -110,4 +118,5 @@ export interface RelayDatabase {
   canary_states: CanaryStatesTable;
   canary_samples: CanarySamplesTable;
   dashboard_sessions: DashboardSessionsTable;
+  credit_changes: CreditChangesTable;
 }

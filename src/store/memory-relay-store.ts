@@ -13,6 +13,7 @@ import type {
   ApiKeyStore,
   CreateAccountInput,
   CreateApiKeyInput,
+  CreditChange,
   Currency,
   LedgerRecord,
   LedgerStore,
@@ -48,6 +49,7 @@ export class MemoryRelayStore implements RelayStore {
   private readonly keysById = new Map<string, ApiKeyRecord>();
   private readonly keyIdBySha256 = new Map<string, string>();
   private readonly ledgerByRequestId = new Map<string, LedgerRecord>();
+  private readonly creditChangesById = new Map<string, CreditChange>();
   private latestUpdatedAt = 0;
   readonly canaries = new MemoryCanaryStore();
   readonly sessions = new MemoryDashboardSessionStore();
@@ -57,17 +59,29 @@ export class MemoryRelayStore implements RelayStore {
       const account = buildAccount(input);
       if (this.accountsById.has(account.id)) throw new RelayStoreError('RELAY_STORE_CONFLICT', `account ${account.id} already exists`);
       this.accountsById.set(account.id, structuredClone(account));
-      if (account.balanceMicros !== 0) this.recordTransaction(account.id, account.balanceMicros, account.balanceMicros, 'opening balance', account.createdAt);
+      if (account.balanceMicros !== 0) {
+        this.recordTransaction(account.id, account.balanceMicros, account.balanceMicros, 'opening balance', account.createdAt);
+        if (input.creditChangeId !== undefined) this.recordCreditChange(input.creditChangeId, account.id, account.balanceMicros, account.createdAt);
+      }
       return account;
     },
     get: async (id: string) => copy(this.accountsById.get(id)),
     list: async () => [...this.accountsById.values()].sort(byCreation).map((account) => structuredClone(account)),
-    adjustBalance: async (id: string, deltaMicros: number, note: string) => {
+    adjustBalance: async (id: string, deltaMicros: number, note: string, creditChangeId?: string) => {
       checkInteger(deltaMicros, 'deltaMicros');
       const account = this.requireAccount(id);
+      if (creditChangeId !== undefined && this.creditChangesById.has(creditChangeId)) throw new RelayStoreError('RELAY_STORE_CONFLICT', `credit change ${creditChangeId} already exists`);
       account.balanceMicros += deltaMicros;
-      this.recordTransaction(id, deltaMicros, account.balanceMicros, note, Date.now());
+      const now = Date.now();
+      this.recordTransaction(id, deltaMicros, account.balanceMicros, note, now);
+      if (creditChangeId !== undefined) this.recordCreditChange(creditChangeId, id, deltaMicros, now);
       return structuredClone(account);
+    },
+    creditChanges: async () =>
+      [...this.creditChangesById.values()].sort((left, right) => left.createdAt - right.createdAt || (left.id < right.id ? -1 : 1)).map((change) => ({ ...change })),
+    forgetCreditChanges: async (ids?: readonly string[]) => {
+      if (ids === undefined) this.creditChangesById.clear();
+      else for (const id of ids) this.creditChangesById.delete(id);
     },
   };
 
@@ -193,6 +207,10 @@ export class MemoryRelayStore implements RelayStore {
     const account = this.accountsById.get(id);
     if (account === undefined) throw new RelayStoreError('RELAY_STORE_NOT_FOUND', `no account ${id}`);
     return account;
+  }
+
+  private recordCreditChange(id: string, accountId: string, deltaMicros: number, createdAt: number): void {
+    this.creditChangesById.set(id, { id, accountId, deltaMicros, createdAt });
   }
 
   private recordTransaction(accountId: string, deltaMicros: number, balanceAfterMicros: number, note: string, createdAt: number): void {

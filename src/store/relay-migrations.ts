@@ -164,6 +164,21 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
         await db.schema.dropTable('dashboard_sessions').execute();
       },
     },
+    // Balance changes Redis has yet to count, written with the balance (`CreditChange`).
+    '0005_credit_changes': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('credit_changes')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('account_id', 'text', (column) => column.notNull())
+          .addColumn('delta_micros', money, (column) => column.notNull())
+          .addColumn('created_at', money, (column) => column.notNull())
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('credit_changes').execute();
+      },
+    },
   };
 }
 

@@ -50,6 +50,26 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         await expect(store.accounts.adjustBalance(account.id, 0.5, 'half')).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
       });
 
+      it('keeps the credit changes written with balances until they are forgotten', async () => {
+        const opened = await store.accounts.create({ name: 'Prepaid', currency: 'USD', balanceMicros: 100_000, creditChangeId: 'cc_open' });
+        await store.accounts.create({ name: 'Unmetered', currency: 'USD', creditChangeId: 'cc_nothing' });
+        await store.accounts.adjustBalance(opened.id, 50_000, 'top-up', 'cc_top_up');
+        await store.accounts.adjustBalance(opened.id, -1_000, 'correction');
+        expect(await store.accounts.creditChanges()).toEqual([
+          { id: 'cc_open', accountId: opened.id, deltaMicros: 100_000, createdAt: expect.any(Number) },
+          { id: 'cc_top_up', accountId: opened.id, deltaMicros: 50_000, createdAt: expect.any(Number) },
+        ]);
+        await store.accounts.forgetCreditChanges(['cc_open', 'cc_missing']);
+        expect((await store.accounts.creditChanges()).map((change) => change.id)).toEqual(['cc_top_up']);
+        await store.accounts.adjustBalance(opened.id, 7, 'top-up', 'cc_again');
+        await store.accounts.forgetCreditChanges();
+        expect(await store.accounts.creditChanges()).toEqual([]);
+        // A failed adjustment leaves no credit change behind.
+        await expect(store.accounts.adjustBalance('acct_missing', 5, 'top-up', 'cc_orphan')).rejects.toMatchObject({ code: 'RELAY_STORE_NOT_FOUND' });
+        expect(await store.accounts.creditChanges()).toEqual([]);
+        expect((await store.accounts.get(opened.id))?.balanceMicros).toBe(149_007);
+      });
+
       it('applies concurrent adjustments without losing any', async () => {
         const account = await store.accounts.create({ name: 'Busy', currency: 'USD' });
         await Promise.all(Array.from({ length: 20 }, (_, index) => store.accounts.adjustBalance(account.id, index + 1, `top-up ${index}`)));

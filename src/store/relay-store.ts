@@ -124,6 +124,21 @@ export interface CreateAccountInput {
   /** The opening balance, recorded as the account's first balance transaction. Defaults to 0. */
   balanceMicros?: number;
   metadata?: Metadata | null;
+  /** Records the opening balance as a credit change with this id too (see {@link AccountStore.creditChanges}). */
+  creditChangeId?: string;
+}
+
+/**
+ * A balance change the limits store (Redis) has yet to count. It is written in the same
+ * transaction as the balance, and forgotten once the limits store has counted it (under its id, so
+ * counting it twice does nothing): a relay that dies in between, or a Redis that does not answer,
+ * leaves it here for any replica to hand over later.
+ */
+export interface CreditChange {
+  id: string;
+  accountId: string;
+  deltaMicros: number;
+  createdAt: number;
 }
 
 /** A new key: every field of the record except the bookkeeping ones, which the store sets. */
@@ -154,9 +169,14 @@ export interface AccountStore {
   list(): Promise<Account[]>;
   /**
    * Adds `deltaMicros` (negative for corrections) to the balance and records it, with `note`, in
-   * the balance transactions, atomically. Throws `RELAY_STORE_NOT_FOUND` for an unknown account.
+   * the balance transactions, atomically; with `creditChangeId`, also as a credit change with
+   * that id. Throws `RELAY_STORE_NOT_FOUND` for an unknown account.
    */
-  adjustBalance(id: string, deltaMicros: number, note: string): Promise<Account>;
+  adjustBalance(id: string, deltaMicros: number, note: string, creditChangeId?: string): Promise<Account>;
+  /** The credit changes not yet counted by the limits store, oldest first. */
+  creditChanges(): Promise<CreditChange[]>;
+  /** Forgets the credit changes with these ids (counted now), or all of them (balances loaded anew). */
+  forgetCreditChanges(ids?: readonly string[]): Promise<void>;
 }
 
 export interface ApiKeyStore {

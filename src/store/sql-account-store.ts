@@ -5,7 +5,7 @@ import { buildAccount } from './build-records.js';
 import { byCreation } from './compare-records.js';
 import { newId } from './new-id.js';
 import { RelayStoreError } from './relay-store-error.js';
-import type { Account, AccountStore, CreateAccountInput } from './relay-store.js';
+import type { Account, AccountStore, CreateAccountInput, CreditChange } from './relay-store.js';
 import { accountFromRow, accountToRow } from './sql-row-mapping.js';
 import { checkInteger } from './validate-store-input.js';
 
@@ -29,6 +29,12 @@ export function createSqlAccountStore(db: Kysely<RelayDatabase>): AccountStore {
                 created_at: account.createdAt,
               })
               .execute();
+            if (input.creditChangeId !== undefined) {
+              await transaction
+                .insertInto('credit_changes')
+                .values({ id: input.creditChangeId, account_id: account.id, delta_micros: account.balanceMicros, created_at: account.createdAt })
+                .execute();
+            }
           }
         });
       } catch (error) {
@@ -47,7 +53,7 @@ export function createSqlAccountStore(db: Kysely<RelayDatabase>): AccountStore {
       return rows.map(accountFromRow).sort(byCreation);
     },
 
-    async adjustBalance(id: string, deltaMicros: number, note: string): Promise<Account> {
+    async adjustBalance(id: string, deltaMicros: number, note: string, creditChangeId?: string): Promise<Account> {
       checkInteger(deltaMicros, 'deltaMicros');
       return db.transaction().execute(async (transaction) => {
         // One statement reads and writes the balance, so concurrent adjustments never lose one another.
@@ -59,12 +65,26 @@ export function createSqlAccountStore(db: Kysely<RelayDatabase>): AccountStore {
           .executeTakeFirst();
         if (row === undefined) throw new RelayStoreError('RELAY_STORE_NOT_FOUND', `no account ${id}`);
         const account = accountFromRow(row);
+        const now = Date.now();
         await transaction
           .insertInto('balance_transactions')
-          .values({ id: newId('btx'), account_id: id, delta_micros: deltaMicros, balance_after_micros: account.balanceMicros, note, created_at: Date.now() })
+          .values({ id: newId('btx'), account_id: id, delta_micros: deltaMicros, balance_after_micros: account.balanceMicros, note, created_at: now })
           .execute();
+        if (creditChangeId !== undefined) {
+          await transaction.insertInto('credit_changes').values({ id: creditChangeId, account_id: id, delta_micros: deltaMicros, created_at: now }).execute();
+        }
         return account;
       });
+    },
+
+    async creditChanges(): Promise<CreditChange[]> {
+      const rows = await db.selectFrom('credit_changes').selectAll().orderBy('created_at').orderBy('id').execute();
+      return rows.map((row) => ({ id: row.id, accountId: row.account_id, deltaMicros: Number(row.delta_micros), createdAt: Number(row.created_at) }));
+    },
+
+    async forgetCreditChanges(ids?: readonly string[]): Promise<void> {
+      if (ids === undefined) await db.deleteFrom('credit_changes').execute();
+      else if (ids.length > 0) await db.deleteFrom('credit_changes').where('id', 'in', [...ids]).execute();
     },
   };
 }

@@ -1,17 +1,23 @@
 import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { convertMicros } from '../../billing/money.js';
 import { RelayError } from '../../spec/relay-error.js';
+import { newId } from '../../store/new-id.js';
 import type { RelayServices } from '../relay-services.js';
 import { accountView } from './admin-key-view.js';
 import { moneyParameter } from './admin-keys.js';
 import { CreateAccountBody, TopUpBody } from './admin-schemas.js';
 
 /**
- * The database has the change (it answers the request); Redis, down, gets it when it is back. A
- * request failed here would be retried by the caller and credit the balance twice.
+ * Counts a balance change the database has just taken in the balance's admission counter, and
+ * forgets its record once counted. When Redis does not answer, the record stays for the counters'
+ * watch to hand over later; the request still succeeds (the database, which has the change, answers
+ * it): failed, it would be retried and credit the balance twice.
  */
-const pendingBalanceMessage = "balance changed in the database; Redis is unreachable, so the balance's counter there is updated once it answers";
+async function countCreditChange(services: RelayServices, log: FastifyBaseLogger, accountId: string, deltaMicros: number, changeId: string): Promise<void> {
+  if (await services.admission.countCredit(accountId, deltaMicros, changeId)) await services.store.accounts.forgetCreditChanges([changeId]);
+  else log.warn({ accountId }, "balance changed in the database; Redis is unreachable, so the balance's counter there is updated once it answers");
+}
 
 function accountNotFound(id: string): RelayError {
   return new RelayError(`No account with id "${id}". GET /admin/accounts lists them.`, { status: 404, type: 'not_found_error', code: 'account_not_found' });
@@ -28,10 +34,10 @@ export function registerAdminAccounts(app: FastifyInstance, services: RelayServi
     const currency = body.currency ?? 'USD';
     const credit = services.billing.signupCredit;
     const balanceMicros = credit === undefined ? 0 : convertMicros(credit.amountMicros, credit.currency, currency, services.billing.rates);
-    const account = await services.store.accounts.create({ name: body.name, currency, balanceMicros, metadata: body.metadata ?? null });
-    const counted = await services.admission.setCredit(account.id, account.balanceMicros);
+    const creditChangeId = newId('cc');
+    const account = await services.store.accounts.create({ name: body.name, currency, balanceMicros, metadata: body.metadata ?? null, creditChangeId });
     request.log.info({ accountId: account.id, signupCreditMicros: balanceMicros, currency }, 'account created');
-    if (!counted) request.log.warn({ accountId: account.id }, pendingBalanceMessage);
+    if (balanceMicros !== 0) await countCreditChange(services, request.log, account.id, balanceMicros, creditChangeId);
     return reply.code(201).send(accountView(account));
   });
 
@@ -49,10 +55,10 @@ export function registerAdminAccounts(app: FastifyInstance, services: RelayServi
     if (account === undefined) throw accountNotFound(request.params.id);
     const currency = body.currency ?? account.currency;
     const deltaMicros = convertMicros(moneyParameter(body.amount, currency, 'amount'), currency, account.currency, services.billing.rates);
-    const updated = await services.store.accounts.adjustBalance(account.id, deltaMicros, body.note ?? `top-up of ${body.amount} ${currency}`);
-    const counted = await services.admission.addCredit(account.id, deltaMicros);
+    const creditChangeId = newId('cc');
+    const updated = await services.store.accounts.adjustBalance(account.id, deltaMicros, body.note ?? `top-up of ${body.amount} ${currency}`, creditChangeId);
     request.log.info({ accountId: account.id, deltaMicros, currency: account.currency }, 'account topped up');
-    if (!counted) request.log.warn({ accountId: account.id }, pendingBalanceMessage);
+    await countCreditChange(services, request.log, account.id, deltaMicros, creditChangeId);
     return accountView(updated);
   });
 }
