@@ -109,7 +109,7 @@ export interface LimitStore {
   /**
    * Adds to (or, with a negative delta, takes from) a credit balance; returns the new balance. A
    * `changeId` makes the change count once, however often it is sent (a call that timed out may
-   * still have reached Redis): for at least a day in Redis, for the last 10 000 ids in memory.
+   * still have reached Redis): for a week in Redis, for the last 10 000 ids in memory.
    */
   addCredit(key: string, deltaMicros: number, changeId?: string): Promise<number>;
   /** Current usage of a counter, or the balance of a credit. */
