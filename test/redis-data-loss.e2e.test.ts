@@ -194,9 +194,15 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
     expect(toppedUp.status).toBe(200);
     expect(toppedUp.body.balance).toBeCloseTo(0.132, 9);
     await relay.waitForLog(/balance changed in the database; Redis is unreachable/);
+    const waiting = async () => {
+      const text = await (await request(`${url}/metrics`)).body.text();
+      return Number(/^relay_credit_changes_waiting (\S+)$/m.exec(text)?.[1]);
+    };
+    await expect.poll(waiting, { timeout: 6000, interval: 200 }).toBe(1);
     redisServer!.kill('SIGCONT');
     // The top-up that timed out reaches Redis now, and the relay hands it over again: it counts once.
     await relay.waitForLog(/balance changes that waited for Redis are counted there now/);
+    expect(await waiting()).toBe(0);
 
     // $0.132 is six requests of $0.018 above a worst case of ~$0.035 ($0.114 … $0.024), and not a seventh.
     expect(await ask()).toBe('ok');

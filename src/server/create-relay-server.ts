@@ -161,6 +161,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   const prices = new PriceTable(config.billing.prices);
   const accountCurrencies = new Map<string, Currency>();
   let stopWatchingCounters = () => {};
+  let creditChangesWaiting = 0;
   const storedKeys = new StoredKeyCache(store, new StaticKeyStore(config.masterKeySha256, config.clientKeys), {
     onError: (error) => options.logger.warn({ detail: String(error) }, 'key cache refresh failed; serving the keys already known'),
   });
@@ -291,6 +292,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     inflightRequests: () => inflight.requests,
     inflightStreams: () => SseWriter.open,
     limitsDegraded: () => limits instanceof ResilientLimitStore && limits.degraded,
+    creditChangesWaiting: () => creditChangesWaiting,
     isListedModel: (model) => services.router.isListed(model),
   });
   // On its own port when METRICS_PORT is set, so it can stay inside the cluster while the API is exposed.
@@ -321,6 +323,9 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
           intervalMs: 2_000,
           onRestored: () => options.logger.warn('limit counters were missing from Redis (restarted without its data?): balances and this period\'s budget spend were loaded again from the database'),
           onPendingApplied: (changes) => options.logger.info({ changes }, 'balance changes that waited for Redis are counted there now'),
+          onWaiting: (changes) => {
+            creditChangesWaiting = changes;
+          },
           // Redis being down is reported by the limits store itself.
           onError: (error) => options.logger.debug({ err: error }, 'limit counters could not be checked'),
         });

@@ -55,25 +55,35 @@ export function watchCounters(
   services: RelayServices,
   limits: LimitStore,
   accountCurrencies: Map<string, Currency>,
-  options: { intervalMs: number; onRestored: () => void; onPendingApplied: (changes: number) => void; onError: (error: unknown) => void },
+  options: { intervalMs: number; onRestored: () => void; onPendingApplied: (changes: number) => void; onWaiting: (changes: number) => void; onError: (error: unknown) => void },
 ): () => void {
   let running = false;
+  const check = async (): Promise<void> => {
+    let claimed: boolean;
+    try {
+      // The mark is one key: checking it costs a round trip; the counters are loaded only when it was gone.
+      claimed = await limits.claimCounters();
+    } catch (error) {
+      // Redis does not answer: what waits for it is all there is to report.
+      options.onError(error);
+      options.onWaiting((await services.store.accounts.creditChanges()).length);
+      return;
+    }
+    if (claimed) {
+      await loadCounters(services, limits, accountCurrencies, true);
+      options.onWaiting(0);
+      options.onRestored();
+      return;
+    }
+    // Redis kept its counters: balance changes that waited for it (it was unreachable, or their relay died) go to it now.
+    const { counted, waiting } = await countWaitingCreditChanges(services);
+    options.onWaiting(waiting);
+    if (counted > 0) options.onPendingApplied(counted);
+  };
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    // The mark is one key: checking it costs a round trip; the counters are loaded only when it was gone.
-    limits
-      .claimCounters()
-      .then(async (claimed) => {
-        if (!claimed) {
-          // Redis kept its counters: balance changes that waited for it (it was unreachable, or their relay died) go to it now.
-          const counted = await countWaitingCreditChanges(services);
-          if (counted > 0) options.onPendingApplied(counted);
-          return;
-        }
-        await loadCounters(services, limits, accountCurrencies, true);
-        options.onRestored();
-      })
+    check()
       .catch(options.onError)
       .finally(() => {
         running = false;
@@ -83,14 +93,15 @@ export function watchCounters(
   return () => clearInterval(timer);
 }
 
-/** Hands the limits store the balance changes still waiting in the database, oldest first; returns how many it took. */
-async function countWaitingCreditChanges(services: RelayServices): Promise<number> {
+/** Hands the limits store the balance changes still waiting in the database, oldest first: how many it took, how many still wait. */
+async function countWaitingCreditChanges(services: RelayServices): Promise<{ counted: number; waiting: number }> {
+  const changes = await services.store.accounts.creditChanges();
   const counted: string[] = [];
-  for (const change of await services.store.accounts.creditChanges()) {
+  for (const change of changes) {
     // Under its id: a change another replica counts at the same moment still counts once.
     if (!(await services.admission.countCredit(change.accountId, change.deltaMicros, change.id))) break;
     counted.push(change.id);
   }
   await services.store.accounts.forgetCreditChanges(counted);
-  return counted.length;
+  return { counted: counted.length, waiting: changes.length - counted.length };
 }
