@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +37,16 @@ const keys = {
 };
 
 /** Neither a key nor a piece of one (its start or its end) may appear anywhere in the output. */
+/** Whether `redis-server` is on the PATH (the Redis cases start their own; required with REQUIRE_SERVICES=1). */
+function hasRedisServer(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function expectNoKeys(run: DoctorRun): void {
   const output = run.stdout + run.stderr;
   for (const key of Object.values(keys)) {
@@ -242,6 +252,31 @@ describe('relay doctor (CLI)', () => {
     expect(run.stdout).not.toMatch(/^. upstream \S+ (DNS|TCP|TLS|key)/m);
     expect(run.stdout).toMatch(/\n\n4 checks passed, 0 failed, 2 warnings\n$/);
     expect(existsSync(join(cwd, 'data'))).toBe(false);
+  });
+
+  // Needs redis-server, to start Redis with and without persistence; required with REQUIRE_SERVICES=1.
+  it.skipIf(process.env.REQUIRE_SERVICES !== '1' && !hasRedisServer())('warns when Redis keeps nothing across a restart, and passes one that keeps an append-only file', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-redis-'));
+    const servers: ChildProcess[] = [];
+    const redisOn = async (...flags: string[]): Promise<number> => {
+      const port = await freePort();
+      servers.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', cwd, '--dbfilename', `dump-${port}.rdb`, '--appendfilename', `aof-${port}.aof`, ...flags], { stdio: 'ignore' }));
+      for (let attempt = 0; attempt < 100 && (await doctor(cwd, { REDIS_URL: `redis://127.0.0.1:${port}` })).stdout.includes('✗ redis'); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return port;
+    };
+    try {
+      const volatile = await redisOn('--save', '', '--appendonly', 'no');
+      const warned = await doctor(cwd, { REDIS_URL: `redis://127.0.0.1:${volatile}` });
+      expect(warned.stdout).toMatch(/^! redis: redis:\/\/127\.0\.0\.1:\d+: PING → PONG; it keeps nothing across a restart \(appendonly no, no save points\)$/m);
+      expect(warned.stdout).toMatch(/fix: after Redis restarts, balances and this period's budget spend come back from the database/);
+      expect(warned.code).toBe(0);
+      const durable = await redisOn('--save', '', '--appendonly', 'yes');
+      expect((await doctor(cwd, { REDIS_URL: `redis://127.0.0.1:${durable}` })).stdout).toMatch(/^✓ redis: redis:\/\/127\.0\.0\.1:\d+: PING → PONG$/m);
+    } finally {
+      for (const server of servers) server.kill('SIGKILL');
+    }
   });
 
   it('reports a configuration that does not load, names no key, and exits 1', async () => {

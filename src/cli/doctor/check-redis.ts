@@ -21,6 +21,15 @@ export async function checkRedis(config: RelayConfig, timeoutMs: number): Promis
   try {
     await withTimeout(client.connect(), timeoutMs);
     const answer = await withTimeout(client.ping(), timeoutMs);
+    const persistence = await redisPersistence(client, timeoutMs);
+    if (persistence === 'none') {
+      return checkResult(
+        'redis',
+        'warn',
+        `${shown}: PING → ${answer}; it keeps nothing across a restart (appendonly no, no save points)`,
+        "after Redis restarts, balances and this period's budget spend come back from the database within 2 s (docs/billing.md), and prepaid requests are refused meanwhile; set appendonly yes to keep the counters.",
+      );
+    }
     return checkResult('redis', 'pass', `${shown}: PING → ${answer}`);
   } catch (thrown) {
     const error = thrown instanceof CheckTimeoutError ? thrown : (socketError ?? thrown);
@@ -44,5 +53,19 @@ export async function checkRedis(config: RelayConfig, timeoutMs: number): Promis
     );
   } finally {
     client.disconnect();
+  }
+}
+
+/**
+ * Whether Redis keeps its data across a restart: 'none' with neither AOF nor RDB save points, else
+ * 'kept'; 'unknown' where CONFIG is not allowed (most managed Redis services).
+ */
+async function redisPersistence(client: Redis, timeoutMs: number): Promise<'none' | 'kept' | 'unknown'> {
+  try {
+    const [, appendonly] = (await withTimeout(client.config('GET', 'appendonly'), timeoutMs)) as string[];
+    const [, save] = (await withTimeout(client.config('GET', 'save'), timeoutMs)) as string[];
+    return appendonly === 'no' && save === '' ? 'none' : 'kept';
+  } catch {
+    return 'unknown';
   }
 }
