@@ -88,6 +88,10 @@ export interface CanaryView {
     minRequests: number;
   };
   history: CanaryCheck[];
+  /** The shared state's version this replica follows; 0 while it has none. */
+  version: number;
+  /** False while a change made at this replica waits to be written to the database. */
+  synced: boolean;
 }
 
 export interface ListOf<T> {

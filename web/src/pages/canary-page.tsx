@@ -37,6 +37,11 @@ function CanaryCard(props: { canary: CanaryView; onAction: (action: CanaryAction
           {phase.text}
         </span>
       </div>
+      {!canary.synced && (
+        <p class="notice" role="status">
+          This replica could not write the canary’s last change to the database. It routes by that change and writes it once the database answers; other replicas do not know it yet.
+        </p>
+      )}
       <div class="weight">
         <label for={`${headingId}-weight`}>
           Candidate weight: <strong data-testid="canary-weight">{canary.weight} %</strong>
