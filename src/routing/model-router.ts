@@ -6,7 +6,6 @@ import type { Provider } from '../providers/provider.js';
 import { RelayError } from '../spec/relay-error.js';
 import { CanaryController, canaryFingerprint, type CanaryCheck, type CanarySnapshot } from './canary-controller.js';
 import type { CanaryStore } from '../store/relay-store.js';
-import { MemoryCanaryStore } from '../store/memory-canary-store.js';
 import type { DeploymentRegistry } from './deployment.js';
 import { RouteRuntime } from './route-runtime.js';
 import { ShadowMirror } from './shadow-mirror.js';
@@ -27,8 +26,8 @@ export interface ModelRouterOptions {
   registry: DeploymentRegistry;
   /** Canary controllers that survive config reloads (same model and settings). */
   canaries: Map<string, CanaryController>;
-  /** Where canary state is shared (replicas, restarts); in this process's memory when absent. */
-  canaryStore?: CanaryStore;
+  /** Where canary state is shared (replicas, restarts). */
+  canaryStore: CanaryStore;
   /** This process's name among replicas, for the canary samples it writes. */
   replica?: string;
   onCanaryChange?: (snapshot: CanarySnapshot, check: CanaryCheck) => void;
@@ -185,7 +184,7 @@ export class ModelRouter {
           controller?.stop();
           const { onCanaryError } = this.options;
           controller = new CanaryController(model, route.canary, {
-            store: (this.options.canaryStore ??= new MemoryCanaryStore()),
+            store: this.options.canaryStore,
             replica: this.options.replica ?? 'local',
             onChange: this.options.onCanaryChange,
             onError: onCanaryError === undefined ? undefined : (error, during) => onCanaryError(model, error, during),

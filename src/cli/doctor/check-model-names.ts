@@ -8,6 +8,7 @@ import { DeploymentRegistry } from '../../routing/deployment.js';
 import { ModelRouter } from '../../routing/model-router.js';
 import { suggestModels } from '../../routing/suggest-models.js';
 import { checkResult, type CheckResult } from './doctor-check.js';
+import { MemoryCanaryStore } from '../../store/memory-canary-store.js';
 
 /** An upstream model name that a configured alias or fallback leads to, and where it is configured. */
 export interface UpstreamModelUse {
@@ -39,6 +40,8 @@ export async function checkModelNames(config: RelayConfig): Promise<ModelNamesCh
   const canaries = new Map<string, CanaryController>();
   try {
     const router = new ModelRouter(config, {
+      // Canaries are built but never judged here: their state stays in this process.
+      canaryStore: new MemoryCanaryStore(),
       registry: new DeploymentRegistry(),
       canaries,
       // Adapters only: no request is ever sent through them here.
