@@ -33,6 +33,18 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     expect(account.currency).toBe('CNY');
     const topped = JSON.parse((await cli('accounts', '--json', 'topup', account.id, '50')).stdout) as { balance: number };
     expect(topped.balance).toBe(50);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await cli('accounts', 'topup', account.id, '1', '--currency', 'USD', '--note', 'invoice 7');
+    const history = JSON.parse((await cli('accounts', '--json', 'history', account.id)).stdout) as Array<{ amount: number; balance_after: number; currency: string; note: string }>;
+    expect(history.map(({ note, currency }) => [note, currency])).toEqual([
+      ['invoice 7', 'CNY'],
+      ['top-up of 50 CNY', 'CNY'],
+    ]);
+    // Dollars, converted at the relay's rates into the account's yuan.
+    expect(history[0]!.balance_after).toBeCloseTo(50 + history[0]!.amount, 6);
+    expect(history[1]).toMatchObject({ amount: 50, balance_after: 50 });
+    expect((await cli('accounts', 'history', account.id, '--limit', '1')).stdout).toMatch(/invoice 7/);
+    await expect(cli('accounts', 'history', account.id, '--limit', '0')).rejects.toMatchObject({ stderr: expect.stringMatching(/Invalid value for 'limit'/) });
 
     const created = (await cli('keys', 'create', 'cli-key', '--account', account.id, '--models', 'mock-*', '--rpm', '60', '--budget', '5:EUR:daily')).stdout;
     const secret = /key: (sk-relay-[0-9a-f]{48})/.exec(created)?.[1];

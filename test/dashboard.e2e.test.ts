@@ -300,6 +300,13 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       expect(stored.balance).toBeLessThan(12);
       const euros = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR', minimumFractionDigits: 2, maximumFractionDigits: 6 });
       await expect.poll(() => balanceCell.textContent()).toBe(euros.format(stored.balance));
+
+      await page.getByRole('button', { name: 'Balance history of e2e-team' }).click();
+      await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Balance history: e2e-team');
+      const history = page.locator('tr[data-transaction-id]');
+      await expect.poll(() => history.count()).toBe(2);
+      expect(await history.nth(0).locator('td').allTextContents()).toEqual([expect.any(String), `+${euros.format(stored.balance - 10)}`, euros.format(stored.balance), 'top-up of 2 USD']);
+      expect(await history.nth(1).locator('td').allTextContents()).toEqual([expect.any(String), '+€10.00', '€10.00', 'invoice 2026-117']);
       await shoot('accounts');
     });
 

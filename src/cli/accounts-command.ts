@@ -5,6 +5,7 @@ import { formatTable } from './print-table.js';
 
 type Row = Record<string, unknown>;
 const columns = ['id', 'name', 'currency', 'balance', 'created_at'];
+const historyColumns = ['created_at', 'amount', 'balance_after', 'currency', 'note', 'id'];
 
 function print(rows: Row[], json: boolean | undefined): void {
   if (json) process.stdout.write(`${JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)}\n`);
@@ -17,7 +18,7 @@ function amount(value: string): number {
   return parsed;
 }
 
-/** `relay accounts create|list|show|topup`: accounts own keys and a balance. */
+/** `relay accounts create|list|show|history|topup`: accounts own keys and a balance. */
 export function registerAccountsCommand(program: Command): void {
   const accounts = program.command('accounts').description('create, list and top up accounts of a running relay (admin API)');
   const options = adminOptions(accounts);
@@ -35,6 +36,18 @@ export function registerAccountsCommand(program: Command): void {
     .command('show')
     .argument('<id>')
     .action(async (id: string) => print([(await callAdmin(`/admin/accounts/${encodeURIComponent(id)}`, options())).body as Row], options().json));
+  accounts
+    .command('history')
+    .argument('<id>')
+    .option('--limit <n>', 'how many, newest first (default 50, at most 500)')
+    .description('balance changes other than usage: opening balance, top-ups, corrections')
+    .action(async (id: string, flags: { limit?: string }) => {
+      const query = flags.limit === undefined ? '' : `?limit=${encodeURIComponent(flags.limit)}`;
+      const rows = ((await callAdmin(`/admin/accounts/${encodeURIComponent(id)}/transactions${query}`, options())).body as { data: Row[] }).data;
+      // A list, even of one.
+      if (options().json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else process.stdout.write(formatTable(historyColumns, rows));
+    });
   accounts
     .command('topup')
     .argument('<id>')

@@ -11,6 +11,7 @@ import type {
   ApiKeyPatch,
   ApiKeyRecord,
   ApiKeyStore,
+  BalanceTransaction,
   CreateAccountInput,
   CreateApiKeyInput,
   CreditChange,
@@ -26,16 +27,6 @@ import { checkInteger, checkKeyFields, checkSha256 } from './validate-store-inpu
 
 /** The fields `keys.update` may change; anything else on a patch object is ignored, as in SQL. */
 const patchableFields = ['name', 'models', 'rpm', 'tpm', 'maxParallel', 'budget', 'expiresAt', 'metadata', 'accountId'] as const satisfies readonly (keyof ApiKeyPatch)[];
-
-/** A balance change as the SQL backends record it in `balance_transactions`. */
-interface BalanceTransaction {
-  id: string;
-  accountId: string;
-  deltaMicros: number;
-  balanceAfterMicros: number;
-  note: string;
-  createdAt: number;
-}
 
 /**
  * The store in plain maps, for tests and benchmarks. Every method runs to completion without
@@ -77,6 +68,12 @@ export class MemoryRelayStore implements RelayStore {
       if (creditChangeId !== undefined) this.recordCreditChange(creditChangeId, id, deltaMicros, now);
       return structuredClone(account);
     },
+    transactions: async (accountId: string, limit: number) =>
+      this.balanceTransactions
+        .filter((transaction) => transaction.accountId === accountId)
+        .reverse()
+        .slice(0, limit)
+        .map((transaction) => ({ ...transaction })),
     creditChanges: async () =>
       [...this.creditChangesById.values()].sort((left, right) => left.createdAt - right.createdAt || (left.id < right.id ? -1 : 1)).map((change) => ({ ...change })),
     forgetCreditChanges: async (ids?: readonly string[]) => {

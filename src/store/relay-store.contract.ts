@@ -50,6 +50,27 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         await expect(store.accounts.adjustBalance(account.id, 0.5, 'half')).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
       });
 
+      it("lists an account's balance transactions, newest first", async () => {
+        const account = await store.accounts.create({ name: 'History', currency: 'EUR', balanceMicros: 1_000 });
+        const other = await store.accounts.create({ name: 'Other', currency: 'EUR', balanceMicros: 5 });
+        for (const [delta, note] of [[2_000, 'invoice 1'], [-500, 'correction'], [300, 'invoice 2']] as const) {
+          // Apart in time, so that "newest" is one order in every store.
+          await new Promise((resolve) => setTimeout(resolve, 3));
+          await store.accounts.adjustBalance(account.id, delta, note);
+        }
+        const listed = await store.accounts.transactions(account.id, 10);
+        expect(listed.map(({ deltaMicros, balanceAfterMicros, note }) => [deltaMicros, balanceAfterMicros, note])).toEqual([
+          [300, 2_800, 'invoice 2'],
+          [-500, 2_500, 'correction'],
+          [2_000, 3_000, 'invoice 1'],
+          [1_000, 1_000, 'opening balance'],
+        ]);
+        expect(listed.every((transaction) => transaction.accountId === account.id && /^btx_/.test(transaction.id))).toBe(true);
+        expect((await store.accounts.transactions(account.id, 2)).map((transaction) => transaction.note)).toEqual(['invoice 2', 'correction']);
+        expect(await store.accounts.transactions(other.id, 10)).toHaveLength(1);
+        expect(await store.accounts.transactions('acct_missing', 10)).toEqual([]);
+      });
+
       it('keeps the credit changes written with balances until they are forgotten', async () => {
         const opened = await store.accounts.create({ name: 'Prepaid', currency: 'USD', balanceMicros: 100_000, creditChangeId: 'cc_open' });
         await store.accounts.create({ name: 'Unmetered', currency: 'USD', creditChangeId: 'cc_nothing' });

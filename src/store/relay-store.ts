@@ -128,6 +128,16 @@ export interface CreateAccountInput {
   creditChangeId?: string;
 }
 
+/** A change of a balance other than usage: the opening balance, a top-up, a correction. */
+export interface BalanceTransaction {
+  id: string;
+  accountId: string;
+  deltaMicros: number;
+  balanceAfterMicros: number;
+  note: string;
+  createdAt: number;
+}
+
 /**
  * A balance change the limits store (Redis) has yet to count. It is written in the same
  * transaction as the balance, and forgotten once the limits store has counted it (under its id, so
@@ -173,6 +183,8 @@ export interface AccountStore {
    * that id. Throws `RELAY_STORE_NOT_FOUND` for an unknown account.
    */
   adjustBalance(id: string, deltaMicros: number, note: string, creditChangeId?: string): Promise<Account>;
+  /** An account's balance transactions, newest first, at most `limit` (ledger debits are in the ledger). */
+  transactions(accountId: string, limit: number): Promise<BalanceTransaction[]>;
   /** The credit changes not yet counted by the limits store, oldest first. */
   creditChanges(): Promise<CreditChange[]>;
   /** Forgets the credit changes with these ids (counted now), or all of them (balances loaded anew). */

@@ -5,7 +5,7 @@ import { buildAccount } from './build-records.js';
 import { byCreation } from './compare-records.js';
 import { newId } from './new-id.js';
 import { RelayStoreError } from './relay-store-error.js';
-import type { Account, AccountStore, CreateAccountInput, CreditChange } from './relay-store.js';
+import type { Account, AccountStore, BalanceTransaction, CreateAccountInput, CreditChange } from './relay-store.js';
 import { accountFromRow, accountToRow } from './sql-row-mapping.js';
 import { checkInteger } from './validate-store-input.js';
 
@@ -75,6 +75,25 @@ export function createSqlAccountStore(db: Kysely<RelayDatabase>): AccountStore {
         }
         return account;
       });
+    },
+
+    async transactions(accountId: string, limit: number): Promise<BalanceTransaction[]> {
+      const rows = await db
+        .selectFrom('balance_transactions')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        accountId: row.account_id,
+        deltaMicros: Number(row.delta_micros),
+        balanceAfterMicros: Number(row.balance_after_micros),
+        note: row.note,
+        createdAt: Number(row.created_at),
+      }));
     },
 
     async creditChanges(): Promise<CreditChange[]> {

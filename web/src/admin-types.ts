@@ -30,6 +30,16 @@ export interface AccountView {
   created_at: string;
 }
 
+/** `GET /admin/accounts/{id}/transactions`: a balance change other than usage. */
+export interface BalanceTransactionView {
+  id: string;
+  amount: number;
+  balance_after: number;
+  currency: Currency;
+  note: string;
+  created_at: string;
+}
+
 export interface UsageView {
   group: string;
   currency: Currency;

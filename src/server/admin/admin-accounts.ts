@@ -4,7 +4,7 @@ import { convertMicros } from '../../billing/money.js';
 import { RelayError } from '../../spec/relay-error.js';
 import { newId } from '../../store/new-id.js';
 import type { RelayServices } from '../relay-services.js';
-import { accountView } from './admin-key-view.js';
+import { accountView, balanceTransactionView } from './admin-key-view.js';
 import { moneyParameter } from './admin-keys.js';
 import { CreateAccountBody, TopUpBody } from './admin-schemas.js';
 
@@ -47,6 +47,17 @@ export function registerAdminAccounts(app: FastifyInstance, services: RelayServi
     const account = await services.store.accounts.get(request.params.id);
     if (account === undefined) throw accountNotFound(request.params.id);
     return accountView(account);
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: string } }>('/admin/accounts/:id/transactions', async (request) => {
+    const account = await services.store.accounts.get(request.params.id);
+    if (account === undefined) throw accountNotFound(request.params.id);
+    const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      throw new RelayError(`Invalid value for 'limit': use a whole number from 1 to 500.`, { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: 'limit' });
+    }
+    const transactions = await services.store.accounts.transactions(account.id, limit);
+    return { object: 'list', data: transactions.map((transaction) => balanceTransactionView(transaction, account.currency)) };
   });
 
   app.post<{ Params: { id: string } }>('/admin/accounts/:id/topup', { schema: { body: TopUpBody } }, async (request) => {

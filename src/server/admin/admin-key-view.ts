@@ -1,4 +1,4 @@
-import type { Account, ApiKeyRecord } from '../../store/relay-store.js';
+import type { Account, ApiKeyRecord, BalanceTransaction, Currency } from '../../store/relay-store.js';
 
 const iso = (milliseconds: number | null) => (milliseconds === null ? null : new Date(milliseconds).toISOString());
 const units = (micros: number) => micros / 1_000_000;
@@ -33,5 +33,18 @@ export function accountView(account: Account) {
     balance: units(account.balanceMicros),
     metadata: account.metadata,
     created_at: iso(account.createdAt),
+  };
+}
+
+/** A balance transaction as the admin API shows it, in its account's currency. */
+export function balanceTransactionView(transaction: BalanceTransaction, currency: Currency) {
+  return {
+    id: transaction.id,
+    object: 'balance_transaction',
+    amount: units(transaction.deltaMicros),
+    balance_after: units(transaction.balanceAfterMicros),
+    currency,
+    note: transaction.note,
+    created_at: iso(transaction.createdAt),
   };
 }

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useAdminApi } from '../admin-api-context';
-import type { AccountView, Currency, ListOf } from '../admin-types';
+import type { AccountView, BalanceTransactionView, Currency, ListOf } from '../admin-types';
 import { useAnnouncer } from '../announcer';
 import { FormError } from '../components/form-error';
 import { StatusLine } from '../components/status-line';
@@ -108,12 +108,71 @@ function TopUpForm(props: { accounts: AccountView[]; onToppedUp: (before: Accoun
   );
 }
 
-/** Prepaid accounts: list with balances, create, top up, through `/admin/accounts`. */
+/** An account's balance changes other than usage (opening balance, top-ups, corrections), newest first. */
+function BalanceHistory(props: { account: AccountView; version: number; onClose: () => void }) {
+  const api = useAdminApi();
+  const history = useAdminData(
+    () => api.get<ListOf<BalanceTransactionView>>(`/admin/accounts/${encodeURIComponent(props.account.id)}/transactions?limit=50`),
+    `${props.account.id}:${props.version}`,
+  );
+  const titleId = 'balance-history-title';
+  return (
+    <section aria-labelledby={titleId} class="card">
+      <div class="section-head">
+        <h2 id={titleId} tabIndex={-1}>
+          Balance history: {props.account.name}
+        </h2>
+        <button type="button" class="secondary" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+      <p class="muted">Top-ups, corrections and the opening balance, newest first; what requests spent is under Usage.</p>
+      <StatusLine loading={history.loading} error={history.error} hasData={history.data !== undefined} />
+      {history.data !== undefined && (
+        <div class="table-scroll" tabIndex={0} role="region" aria-labelledby={titleId}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col" class="number">
+                  Change
+                </th>
+                <th scope="col" class="number">
+                  Balance after
+                </th>
+                <th scope="col">Note</th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.data.data.map((transaction) => (
+                <tr key={transaction.id} data-transaction-id={transaction.id}>
+                  <td>{formatDateTime(transaction.created_at)}</td>
+                  <td class={`number${transaction.amount < 0 ? ' negative' : ''}`}>
+                    {transaction.amount > 0 ? '+' : ''}
+                    {formatMoney(transaction.amount, transaction.currency)}
+                  </td>
+                  <td class="number">{formatMoney(transaction.balance_after, transaction.currency)}</td>
+                  <td>{transaction.note}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Prepaid accounts: list with balances, create, top up, and each one's balance history, through `/admin/accounts`. */
 export function AccountsPage() {
   const api = useAdminApi();
   const announce = useAnnouncer();
   const accounts = useAdminData(() => api.get<ListOf<AccountView>>('/admin/accounts'), 'accounts');
   const list = accounts.data?.data ?? [];
+  const [historyOf, setHistoryOf] = useState<string | undefined>(undefined);
+  // Bumped by every top-up, so an open history loads again.
+  const [changes, setChanges] = useState(0);
+  const shownHistory = list.find((account) => account.id === historyOf);
 
   return (
     <>
@@ -128,6 +187,7 @@ export function AccountsPage() {
           accounts={list}
           onToppedUp={(before, after) => {
             announce(`${after.name} topped up: balance ${formatMoney(before.balance, before.currency)} → ${formatMoney(after.balance, after.currency)}.`);
+            setChanges(changes + 1);
             void accounts.reload();
           }}
         />
@@ -146,6 +206,7 @@ export function AccountsPage() {
                     Balance
                   </th>
                   <th scope="col">Created</th>
+                  <th scope="col">History</th>
                 </tr>
               </thead>
               <tbody>
@@ -159,6 +220,19 @@ export function AccountsPage() {
                       {formatMoney(account.balance, account.currency)}
                     </td>
                     <td>{formatDateTime(account.created_at)}</td>
+                    <td class="actions">
+                      <button
+                        type="button"
+                        class="secondary"
+                        aria-label={`Balance history of ${account.name}`}
+                        onClick={() => {
+                          setHistoryOf(account.id);
+                          requestAnimationFrame(() => document.getElementById('balance-history-title')?.focus());
+                        }}
+                      >
+                        History
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -166,6 +240,7 @@ export function AccountsPage() {
           </div>
         )}
       </section>
+      {shownHistory !== undefined && <BalanceHistory account={shownHistory} version={changes} onClose={() => setHistoryOf(undefined)} />}
     </>
   );
 }
