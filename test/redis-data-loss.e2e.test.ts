@@ -79,6 +79,26 @@ describe.skipIf(services.why !== undefined)('limits in a Redis that loses its da
     expect(await ask(budgeted.key)).toBe('budget_exceeded');
     expect([await ask(prepaid.key), await ask(prepaid.key), await ask(prepaid.key)]).toEqual(['ok', 'ok', 'insufficient_balance']);
   });
+
+  it('counts a top-up made before the relay noticed the loss once, on top of the balance it had', async () => {
+    const account = await admin<{ id: string }>('/admin/accounts', { name: 'topped-in-the-gap' });
+    const prepaid = await admin<{ key: string }>('/admin/keys', { name: 'topped-in-the-gap', account: account.id });
+    expect(await ask(prepaid.key)).toBe('ok');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the ledger's flush: $0.082 left
+    const restores = () => relay.stdout().match(/limit counters were missing from Redis/g)?.length ?? 0;
+    const before = restores();
+
+    await redis.flushdb();
+    // Within the 2 s before the relay's next look at Redis: the top-up reaches a Redis without the balance.
+    const toppedUp = await admin<{ balance: number }>(`/admin/accounts/${account.id}/topup`, { amount: 0.05 });
+    expect(toppedUp.balance).toBeCloseTo(0.132, 9);
+    await expect.poll(restores, { timeout: 5000, interval: 50 }).toBe(before + 1);
+    await relay.waitForLog(/balance changes that waited for Redis are counted there now|limit counters were missing from Redis/);
+    // $0.132: six requests of $0.018 above a worst case of ~$0.035, not a seventh.
+    const answers = [];
+    for (let index = 0; index < 7; index++) answers.push(await ask(prepaid.key));
+    expect(answers).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'insufficient_balance']);
+  });
 });
 
 function hasRedisServer(): boolean {

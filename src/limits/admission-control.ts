@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
 import { costOf, relayCostMicros, type ModelPrice, type PriceTable } from '../billing/price-table.js';
 import { RelayError } from '../spec/relay-error.js';
-import type { CounterReservation, HeldReservation, LimitStore, ReserveResult } from './limit-store.js';
+import { CountersLostError, type CounterReservation, type HeldReservation, type LimitStore, type ReserveResult } from './limit-store.js';
 import { LimitsBackendUnavailableError } from './resilient-limit-store.js';
 
 /** Where admission reads a request's prompt: its size when the route can give it, else its text. */
@@ -130,15 +130,16 @@ export class AdmissionControl {
 
   /**
    * Counts a balance change (an opening balance, a top-up) in the account's counter, once under its
-   * id however often it is sent. Resolves to false when the limits store is unreachable: the change
-   * then waits in the database (`CreditChange`) for the next try.
+   * id however often it is sent. Resolves to false when the limits store is unreachable, or lost
+   * its counters and they are not loaded again yet: the change then waits in the database
+   * (`CreditChange`) for the next try.
    */
   async countCredit(accountId: string, deltaMicros: number, changeId: string): Promise<boolean> {
     try {
       await this.options.limits.addCredit(creditKey(accountId), deltaMicros, changeId);
       return true;
     } catch (error) {
-      if (error instanceof LimitsBackendUnavailableError) return false;
+      if (error instanceof LimitsBackendUnavailableError || error instanceof CountersLostError) return false;
       throw error;
     }
   }

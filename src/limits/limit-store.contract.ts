@@ -246,6 +246,7 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
 
     it('counts a credit change once per id, and opens a balance only once', async () => {
       const { store } = await open();
+      await store.claimCounters();
       await store.setCredit('wallet', 1_000, { onlyIfAbsent: true });
       expect(await store.reserve({ reservationId: 'spent', counters: [credit('wallet', 400)], now: start })).toMatchObject({ ok: true });
       // A repeated (or late) opening never undoes what was drawn since.

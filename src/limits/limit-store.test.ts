@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeLimitStoreContract } from './limit-store.contract.js';
+import { CountersLostError } from './limit-store.js';
 import { MemoryLimitStore } from './memory-limit-store.js';
 import { RedisLimitStore } from './redis-limit-store.js';
 import { connectRedisForTests, deleteKeysUnder } from './redis-test-connection.js';
@@ -70,6 +71,26 @@ if (redis.url !== undefined) {
   });
 
   describe('RedisLimitStore in Redis', () => {
+    it('counts no credit change while it has lost its counters, until they are claimed again', async () => {
+      const keyPrefix = `${runPrefix}lost:`;
+      const store = new RedisLimitStore({ redis: url, keyPrefix });
+      const inspector = new Redis(url);
+      try {
+        expect(await store.claimCounters()).toBe(true);
+        expect(await store.addCredit('wallet', 100, 'before')).toBe(100);
+        // As a Redis restarted without its data: the mark and the balance are gone.
+        await inspector.del(`${keyPrefix}claimed`, `${keyPrefix}k:wallet`);
+        await expect(store.addCredit('wallet', 50, 'in-the-gap')).rejects.toBeInstanceOf(CountersLostError);
+        expect(await store.peek('wallet', 'credit', Date.now())).toBe(0);
+        expect(await store.claimCounters()).toBe(true);
+        await store.setCredit('wallet', 100, { onlyIfAbsent: true });
+        expect(await store.addCredit('wallet', 50, 'in-the-gap')).toBe(150);
+      } finally {
+        inspector.disconnect();
+        await store.close();
+      }
+    });
+
     it('lets Redis expire a reservation record, so a crashed replica leaks nothing', async () => {
       const keyPrefix = `${runPrefix}expiry:`;
       const store = new RedisLimitStore({ redis: url, keyPrefix, reservationTtlMs: 200 });

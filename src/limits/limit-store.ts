@@ -109,7 +109,9 @@ export interface LimitStore {
   /**
    * Adds to (or, with a negative delta, takes from) a credit balance; returns the new balance. A
    * `changeId` makes the change count once, however often it is sent (a call that timed out may
-   * still have reached Redis): for a week in Redis, for the last 10 000 ids in memory.
+   * still have reached Redis): for a week in Redis, for the last 10 000 ids in memory. With a
+   * `changeId`, a store that lost its counters and was not claimed again throws
+   * {@link CountersLostError} instead of counting.
    */
   addCredit(key: string, deltaMicros: number, changeId?: string): Promise<number>;
   /** Current usage of a counter, or the balance of a credit. */
@@ -135,6 +137,18 @@ export interface HeldReservation {
 }
 
 /** The sliding window's length. */
+/**
+ * Thrown by `addCredit` with a change id when the store has lost its counters and no relay has
+ * claimed them again yet (see `claimCounters`): counted now, the change would make a balance of
+ * its own amount alone. It waits instead, and is counted once the balance is loaded again.
+ */
+export class CountersLostError extends Error {
+  constructor() {
+    super('the limits store lost its counters; they are loaded again from the database before balance changes count');
+    this.name = 'CountersLostError';
+  }
+}
+
 export const windowMs = 60_000;
 
 /** How long a reservation lives without settle or release. Set it above the longest request timeout. */

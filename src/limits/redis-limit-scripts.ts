@@ -362,10 +362,13 @@ return expireEntries(primary, secondary, nowText)
 `;
 
 /**
- * KEYS: the credit, the change's id marker. ARGV: delta, the marker's time to live (ms). Adds the
- * delta unless the marker exists (the change was counted already); replies the balance.
+ * KEYS: the credit, the change's id marker, the counters' claim mark. ARGV: delta, the marker's time
+ * to live (ms). Adds the delta unless the marker exists (the change was counted already); replies
+ * the balance. Without the claim mark Redis has lost its counters (see `claimCounters`): nothing is
+ * counted and the reply is nil.
  */
 export const addCreditScript = `
+if redis.call('EXISTS', KEYS[3]) == 0 then return false end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
   return redis.call('INCRBY', KEYS[1], ARGV[1])
 end

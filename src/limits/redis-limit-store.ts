@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import {
+  CountersLostError,
   checkCount,
   checkSignedAmount,
   checkTime,
@@ -38,7 +39,7 @@ export interface RedisLimitStoreOptions {
 interface ScriptedRedis extends Redis {
   relayLimitsBatch(...args: (string | number)[]): Promise<[(string | number)[][], number[]]>;
   relayLimitsPeek(...args: (string | number)[]): Promise<number>;
-  relayLimitsAddCredit(...args: (string | number)[]): Promise<number>;
+  relayLimitsAddCredit(...args: (string | number)[]): Promise<number | null>;
 }
 
 /** How long Redis remembers a credit change's id, so that the change counts once. */
@@ -110,7 +111,7 @@ export class RedisLimitStore implements LimitStore {
     if (this.ownsClient) client.on('error', () => {});
     client.defineCommand('relayLimitsBatch', { numberOfKeys: 0, lua: batchScript });
     client.defineCommand('relayLimitsPeek', { numberOfKeys: 0, lua: peekScript });
-    client.defineCommand('relayLimitsAddCredit', { numberOfKeys: 2, lua: addCreditScript });
+    client.defineCommand('relayLimitsAddCredit', { numberOfKeys: 3, lua: addCreditScript });
     this.client = client as ScriptedRedis;
   }
 
@@ -165,9 +166,14 @@ export class RedisLimitStore implements LimitStore {
     await this.finish([reservationId, String(now), false]);
   }
 
+  /** The key whose presence says Redis still holds the counters (`claimCounters`). */
+  private get claimMark(): string {
+    return `${this.prefix}claimed`;
+  }
+
   async claimCounters(): Promise<boolean> {
     await this.connected();
-    return (await this.client.set(`${this.prefix}claimed`, String(Date.now()), 'NX')) === 'OK';
+    return (await this.client.set(this.claimMark, String(Date.now()), 'NX')) === 'OK';
   }
 
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
@@ -181,7 +187,9 @@ export class RedisLimitStore implements LimitStore {
     checkSignedAmount(deltaMicros, 'credit delta');
     await this.connected();
     if (changeId === undefined) return this.client.incrby(`${this.prefix}k:${key}`, deltaMicros);
-    return Number(await this.client.relayLimitsAddCredit(`${this.prefix}k:${key}`, `${this.prefix}kc:${changeId}`, deltaMicros, creditChangeTtlMs));
+    const balance = await this.client.relayLimitsAddCredit(`${this.prefix}k:${key}`, `${this.prefix}kc:${changeId}`, this.claimMark, deltaMicros, creditChangeTtlMs);
+    if (balance === null) throw new CountersLostError();
+    return Number(balance);
   }
 
   async peek(key: string, kind: CounterKind, now: number): Promise<number> {

@@ -1,6 +1,7 @@
 import { DegradedBacklog } from './degraded-backlog.js';
 import { FailOpenShares } from './fail-open-shares.js';
 import {
+  CountersLostError,
   checkSignedAmount,
   checkTime,
   defaultReservationTtlMs,
@@ -222,6 +223,8 @@ export class ResilientLimitStore implements LimitStore {
     try {
       return await call();
     } catch (error) {
+      // Redis answered: it has lost its counters, which is not being unreachable.
+      if (error instanceof CountersLostError) throw error;
       this.degrade(error);
       throw new LimitsBackendUnavailableError(`The shared limits store (Redis) failed: ${(error as Error).message}`, { cause: error });
     }

@@ -310,8 +310,11 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     services,
     async listen() {
       await storedKeys.start();
+      const onPendingApplied = (changes: number) => options.logger.info({ changes }, 'balance changes that waited for Redis are counted there now');
       try {
-        await restoreCounters(services, limits, accountCurrencies);
+        const restored = await restoreCounters(services, limits, accountCurrencies);
+        creditChangesWaiting = restored.waiting;
+        if (restored.counted > 0) onPendingApplied(restored.counted);
       } catch (error) {
         if (!(error instanceof LimitsBackendUnavailableError)) throw error;
         // Redis is down: the relay starts all the same (limits.onBackendFailure decides meanwhile); the
@@ -322,7 +325,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         stopWatchingCounters = watchCounters(services, limits, accountCurrencies, {
           intervalMs: 2_000,
           onRestored: () => options.logger.warn('limit counters were missing from Redis (restarted without its data?): balances and this period\'s budget spend were loaded again from the database'),
-          onPendingApplied: (changes) => options.logger.info({ changes }, 'balance changes that waited for Redis are counted there now'),
+          onPendingApplied,
           onWaiting: (changes) => {
             creditChangesWaiting = changes;
           },

@@ -7,27 +7,32 @@ import type { RelayServices } from './relay-services.js';
  * Brings the admission counters in line with the store: at start, and whenever the limits store
  * turns out to have lost them (see {@link LimitStore.claimCounters}; checked by {@link watchCounters}).
  *
- * Balances never set in the limits store (a balance of 0 there) are loaded from the database. When
- * this relay claimed the counters (the store was new or had lost its data: counters in memory, at
- * every start), each budget's counter is also raised to this period's spend in the ledger when it
- * holds less: never lowered, so a counter that already holds the spend (another replica's, or
- * requests settled but not yet in the ledger) keeps it. Returns whether the counters were claimed.
+ * Balances never set in the limits store (a balance of 0 there) are loaded from the database,
+ * without the balance changes still waiting to be counted (`CreditChange`), which are then counted
+ * under their ids like any other. When this relay claimed the counters (the store was new or had
+ * lost its data: counters in memory, at every start), each budget's counter is also raised to this
+ * period's spend in the ledger when it holds less: never lowered, so a counter that already holds
+ * the spend (another replica's, or requests settled but not yet in the ledger) keeps it. Returns
+ * whether the counters were claimed, and how many waiting balance changes were counted and still wait.
  */
-export async function restoreCounters(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>): Promise<boolean> {
+export async function restoreCounters(
+  services: RelayServices,
+  limits: LimitStore,
+  accountCurrencies: Map<string, Currency>,
+): Promise<{ claimed: boolean; counted: number; waiting: number }> {
   const claimed = await limits.claimCounters();
   await loadCounters(services, limits, accountCurrencies, claimed);
-  return claimed;
+  return { claimed, ...(await countWaitingCreditChanges(services)) };
 }
 
 async function loadCounters(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>, claimed: boolean): Promise<void> {
   const now = Date.now();
-  for (const account of await services.store.accounts.list()) {
+  for (const { account, waitingMicros } of await services.store.accounts.balancesWithWaitingChanges()) {
     accountCurrencies.set(account.id, account.currency);
-    if ((await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros);
+    // Only where the limits store holds no balance: one it holds already counts what was drawn since.
+    if ((await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros - waitingMicros);
   }
   if (!claimed) return;
-  // The balances just loaded include every change still waiting to be counted.
-  await services.store.accounts.forgetCreditChanges();
   for (const key of await services.store.keys.list()) {
     if (key.budget === null) continue;
     const period = budgetPeriod(key.budget.period, now);
@@ -71,11 +76,9 @@ export function watchCounters(
     }
     if (claimed) {
       await loadCounters(services, limits, accountCurrencies, true);
-      options.onWaiting(0);
       options.onRestored();
-      return;
     }
-    // Redis kept its counters: balance changes that waited for it (it was unreachable, or their relay died) go to it now.
+    // Balance changes that waited for Redis (it was unreachable or had lost its counters, or their relay died) go to it now.
     const { counted, waiting } = await countWaitingCreditChanges(services);
     options.onWaiting(waiting);
     if (counted > 0) options.onPendingApplied(counted);

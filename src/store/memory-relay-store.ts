@@ -74,11 +74,15 @@ export class MemoryRelayStore implements RelayStore {
         .reverse()
         .slice(0, limit)
         .map((transaction) => ({ ...transaction })),
+    balancesWithWaitingChanges: async () =>
+      [...this.accountsById.values()].sort(byCreation).map((account) => ({
+        account: structuredClone(account),
+        waitingMicros: [...this.creditChangesById.values()].filter((change) => change.accountId === account.id).reduce((sum, change) => sum + change.deltaMicros, 0),
+      })),
     creditChanges: async () =>
       [...this.creditChangesById.values()].sort((left, right) => left.createdAt - right.createdAt || (left.id < right.id ? -1 : 1)).map((change) => ({ ...change })),
-    forgetCreditChanges: async (ids?: readonly string[]) => {
-      if (ids === undefined) this.creditChangesById.clear();
-      else for (const id of ids) this.creditChangesById.delete(id);
+    forgetCreditChanges: async (ids: readonly string[]) => {
+      for (const id of ids) this.creditChangesById.delete(id);
     },
   };
 

@@ -83,12 +83,25 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         await store.accounts.forgetCreditChanges(['cc_open', 'cc_missing']);
         expect((await store.accounts.creditChanges()).map((change) => change.id)).toEqual(['cc_top_up']);
         await store.accounts.adjustBalance(opened.id, 7, 'top-up', 'cc_again');
-        await store.accounts.forgetCreditChanges();
+        await store.accounts.forgetCreditChanges(['cc_top_up', 'cc_again']);
         expect(await store.accounts.creditChanges()).toEqual([]);
         // A failed adjustment leaves no credit change behind.
         await expect(store.accounts.adjustBalance('acct_missing', 5, 'top-up', 'cc_orphan')).rejects.toMatchObject({ code: 'RELAY_STORE_NOT_FOUND' });
         expect(await store.accounts.creditChanges()).toEqual([]);
         expect((await store.accounts.get(opened.id))?.balanceMicros).toBe(149_007);
+      });
+
+      it('reads every balance with the sum of its waiting credit changes', async () => {
+        const first = await store.accounts.create({ name: 'First', currency: 'USD', balanceMicros: 100, creditChangeId: 'cc_first_open' });
+        const second = await store.accounts.create({ name: 'Second', currency: 'CNY', balanceMicros: 7 });
+        await store.accounts.adjustBalance(first.id, 40, 'top-up', 'cc_first_top_up');
+        await store.accounts.adjustBalance(second.id, -2, 'correction');
+        await store.accounts.forgetCreditChanges(['cc_first_open']);
+        const read = await store.accounts.balancesWithWaitingChanges();
+        expect(read.map(({ account, waitingMicros }) => [account.name, account.balanceMicros, waitingMicros]).sort()).toEqual([
+          ['First', 140, 40],
+          ['Second', 5, 0],
+        ]);
       });
 
       it('applies concurrent adjustments without losing any', async () => {

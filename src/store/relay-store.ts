@@ -185,10 +185,16 @@ export interface AccountStore {
   adjustBalance(id: string, deltaMicros: number, note: string, creditChangeId?: string): Promise<Account>;
   /** An account's balance transactions, newest first, at most `limit` (ledger debits are in the ledger). */
   transactions(accountId: string, limit: number): Promise<BalanceTransaction[]>;
+  /**
+   * Every account, with the sum of its credit changes not yet counted by the limits store, read
+   * together (one snapshot): `balanceMicros - waitingMicros` is the balance the limits store
+   * should hold before it counts the waiting changes. Ordered as `list`.
+   */
+  balancesWithWaitingChanges(): Promise<Array<{ account: Account; waitingMicros: number }>>;
   /** The credit changes not yet counted by the limits store, oldest first. */
   creditChanges(): Promise<CreditChange[]>;
-  /** Forgets the credit changes with these ids (counted now), or all of them (balances loaded anew). */
-  forgetCreditChanges(ids?: readonly string[]): Promise<void>;
+  /** Forgets the credit changes with these ids: the limits store has counted them. */
+  forgetCreditChanges(ids: readonly string[]): Promise<void>;
 }
 
 export interface ApiKeyStore {

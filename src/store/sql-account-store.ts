@@ -96,14 +96,30 @@ export function createSqlAccountStore(db: Kysely<RelayDatabase>): AccountStore {
       }));
     },
 
+    async balancesWithWaitingChanges(): Promise<Array<{ account: Account; waitingMicros: number }>> {
+      // One snapshot: a change committed between two separate reads would count in one and not the other.
+      return db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .execute(async (transaction) => {
+          const accounts = (await transaction.selectFrom('accounts').selectAll().execute()).map(accountFromRow).sort(byCreation);
+          const waiting = await transaction
+            .selectFrom('credit_changes')
+            .select(['account_id', (expression) => expression.fn.sum<number | string>('delta_micros').as('waiting')])
+            .groupBy('account_id')
+            .execute();
+          const waitingByAccount = new Map(waiting.map((row) => [row.account_id, Number(row.waiting)]));
+          return accounts.map((account) => ({ account, waitingMicros: waitingByAccount.get(account.id) ?? 0 }));
+        });
+    },
+
     async creditChanges(): Promise<CreditChange[]> {
       const rows = await db.selectFrom('credit_changes').selectAll().orderBy('created_at').orderBy('id').execute();
       return rows.map((row) => ({ id: row.id, accountId: row.account_id, deltaMicros: Number(row.delta_micros), createdAt: Number(row.created_at) }));
     },
 
-    async forgetCreditChanges(ids?: readonly string[]): Promise<void> {
-      if (ids === undefined) await db.deleteFrom('credit_changes').execute();
-      else if (ids.length > 0) await db.deleteFrom('credit_changes').where('id', 'in', [...ids]).execute();
+    async forgetCreditChanges(ids: readonly string[]): Promise<void> {
+      if (ids.length > 0) await db.deleteFrom('credit_changes').where('id', 'in', [...ids]).execute();
     },
   };
 }
