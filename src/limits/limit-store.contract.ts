@@ -263,9 +263,12 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       const { store, createReplica } = await open();
       const replica = createReplica === undefined ? undefined : await createReplica();
       if (replica !== undefined) opened.push(replica);
+      expect(await store.countersHeld()).toBe(false);
       const claims = await Promise.all([store.claimCounters(), ...(replica === undefined ? [] : [replica.claimCounters()])]);
       expect(claims.filter(Boolean)).toHaveLength(1);
       expect(await store.claimCounters()).toBe(false);
+      expect(await store.countersHeld()).toBe(true);
+      if (replica !== undefined) expect(await replica.countersHeld()).toBe(true);
     });
 
     it('treats a repeated reserve, settle or release as one', async () => {

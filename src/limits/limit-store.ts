@@ -102,6 +102,12 @@ export interface LimitStore {
    */
   claimCounters(): Promise<boolean>;
   /**
+   * Whether the store is marked as holding this relay's counters (see `claimCounters`), without
+   * marking it: a relay loads the counters while the mark is absent (no balance change counts
+   * then), and claims the store afterwards.
+   */
+  countersHeld(): Promise<boolean>;
+  /**
    * Sets a credit balance, in micro-units; with `onlyIfAbsent`, only a balance never set (so a
    * repeated or late call never undoes what was drawn since).
    */

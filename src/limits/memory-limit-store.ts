@@ -185,6 +185,10 @@ export class MemoryLimitStore implements LimitStore {
     return first;
   }
 
+  async countersHeld(): Promise<boolean> {
+    return this.claimed;
+  }
+
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     if (options.onlyIfAbsent === true && this.credits.has(key)) return;

@@ -176,6 +176,11 @@ export class RedisLimitStore implements LimitStore {
     return (await this.client.set(this.claimMark, String(Date.now()), 'NX')) === 'OK';
   }
 
+  async countersHeld(): Promise<boolean> {
+    await this.connected();
+    return (await this.client.exists(this.claimMark)) === 1;
+  }
+
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     await this.connected();

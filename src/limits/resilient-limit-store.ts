@@ -168,6 +168,10 @@ export class ResilientLimitStore implements LimitStore {
     return this.adminCall(() => this.primary.claimCounters());
   }
 
+  countersHeld(): Promise<boolean> {
+    return this.adminCall(() => this.primary.countersHeld());
+  }
+
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     const balance = await this.adminCall(async () => {

@@ -20,19 +20,39 @@ export async function restoreCounters(
   limits: LimitStore,
   accountCurrencies: Map<string, Currency>,
 ): Promise<{ claimed: boolean; counted: number; waiting: number }> {
-  const claimed = await limits.claimCounters();
-  await loadCounters(services, limits, accountCurrencies, claimed);
+  const claimed = await loadAndClaim(services, limits, accountCurrencies);
   return { claimed, ...(await countWaitingCreditChanges(services)) };
 }
 
-async function loadCounters(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>, claimed: boolean): Promise<void> {
+/**
+ * Loads the balances when the store does not hold the counters, then claims it, and the relay
+ * whose claim lands (true) raises the budgets; at start, with the counters held, loads only the
+ * balances missing. Balances come before the claim: while the mark is absent no balance change
+ * counts in the store, so nothing else writes a balance the load then leaves alone, and relays
+ * loading together write the same ones (each is the database's balance without the changes still
+ * waiting, which neither a new change nor the passing time moves).
+ */
+async function loadAndClaim(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>, { atStart = true } = {}): Promise<boolean> {
+  const held = await limits.countersHeld();
+  if (held && !atStart) return false;
+  await loadBalances(services, limits, accountCurrencies);
+  if (held || !(await limits.claimCounters())) return false;
+  // Budgets only by the relay whose claim landed: raising one is not idempotent.
+  await raiseBudgets(services, limits);
+  return true;
+}
+
+async function loadBalances(services: RelayServices, limits: LimitStore, accountCurrencies: Map<string, Currency>): Promise<void> {
   const now = Date.now();
   for (const { account, waitingMicros } of await services.store.accounts.balancesWithWaitingChanges()) {
     accountCurrencies.set(account.id, account.currency);
     // Only where the limits store holds no balance: one it holds already counts what was drawn since.
     if ((await limits.peek(creditKey(account.id), 'credit', now)) === 0) await services.admission.setCredit(account.id, account.balanceMicros - waitingMicros);
   }
-  if (!claimed) return;
+}
+
+async function raiseBudgets(services: RelayServices, limits: LimitStore): Promise<void> {
+  const now = Date.now();
   for (const key of await services.store.keys.list()) {
     if (key.budget === null) continue;
     const period = budgetPeriod(key.budget.period, now);
@@ -64,19 +84,14 @@ export function watchCounters(
 ): () => void {
   let running = false;
   const check = async (): Promise<void> => {
-    let claimed: boolean;
     try {
-      // The mark is one key: checking it costs a round trip; the counters are loaded only when it was gone.
-      claimed = await limits.claimCounters();
+      // The mark is one key: checking it costs a round trip; the counters are loaded only when it is gone.
+      if (await loadAndClaim(services, limits, accountCurrencies, { atStart: false })) options.onRestored();
     } catch (error) {
       // Redis does not answer: what waits for it is all there is to report.
       options.onError(error);
       options.onWaiting((await services.store.accounts.creditChanges()).length);
       return;
-    }
-    if (claimed) {
-      await loadCounters(services, limits, accountCurrencies, true);
-      options.onRestored();
     }
     // Balance changes that waited for Redis (it was unreachable or had lost its counters, or their relay died) go to it now.
     const { counted, waiting } = await countWaitingCreditChanges(services);
