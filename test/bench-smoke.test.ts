@@ -1,17 +1,10 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { installed } from './support/services.js';
 
 const run = promisify(execFile);
-const installed = (command: string): boolean => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('npm run bench (smoke)', () => {
   // Keeps the benchmark working; it asserts what it reports, never how fast anything was.

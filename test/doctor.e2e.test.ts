@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { installed } from './support/services.js';
 import { freePort, relayBin } from './support/spawn-relay.js';
 
 interface DoctorRun {
@@ -37,16 +38,6 @@ const keys = {
 };
 
 /** Neither a key nor a piece of one (its start or its end) may appear anywhere in the output. */
-/** Whether `redis-server` is on the PATH (the Redis cases start their own; required with REQUIRE_SERVICES=1). */
-function hasRedisServer(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function expectNoKeys(run: DoctorRun): void {
   const output = run.stdout + run.stderr;
   for (const key of Object.values(keys)) {
@@ -255,7 +246,7 @@ describe('relay doctor (CLI)', () => {
   });
 
   // Needs redis-server, to start Redis with and without persistence; required with REQUIRE_SERVICES=1.
-  it.skipIf(process.env.REQUIRE_SERVICES !== '1' && !hasRedisServer())('warns when Redis keeps nothing across a restart, and passes one that keeps an append-only file', async () => {
+  it.skipIf(process.env.REQUIRE_SERVICES !== '1' && !installed('redis-server'))('warns when Redis keeps nothing across a restart, and passes one that keeps an append-only file', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-redis-'));
     const servers: ChildProcess[] = [];
     const redisOn = async (...flags: string[]): Promise<number> => {

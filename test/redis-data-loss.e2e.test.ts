@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import OpenAI, { APIError } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
-import { reachable } from './support/services.js';
+import { installed, reachable } from './support/services.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
 
 const master = 'sk-relay-redis-loss-master-0123456789';
@@ -101,15 +101,7 @@ describe.skipIf(services.why !== undefined)('limits in a Redis that loses its da
   });
 });
 
-function hasRedisServer(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const redisServerMissing = hasRedisServer() ? undefined : 'redis-server is not installed';
+const redisServerMissing = installed('redis-server') ? undefined : 'redis-server is not installed';
 if (redisServerMissing !== undefined && process.env.REQUIRE_SERVICES !== '1') process.stdout.write(`redis-data-loss.e2e: Redis restart case skipped: ${redisServerMissing}\n`);
 
 function newDirectory(): string {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 
@@ -58,4 +59,14 @@ export async function freshSchema(databaseUrl: string): Promise<{ url: string; d
       await dropper.end();
     },
   };
+}
+
+/** Whether a command is on the PATH (tests that start their own redis-server, or drive wrk and nginx). */
+export function installed(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
