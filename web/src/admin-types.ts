@@ -2,6 +2,9 @@
 
 export type Currency = 'USD' | 'CNY' | 'EUR';
 
+/** The currencies the relay keeps money in, in the order forms offer them. */
+export const currencies: readonly Currency[] = ['USD', 'CNY', 'EUR'];
+
 export interface KeyView {
   id: string;
   name: string;

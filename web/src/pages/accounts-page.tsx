@@ -1,14 +1,12 @@
 import { useState } from 'preact/hooks';
 import { useAdminApi } from '../admin-api-context';
-import type { AccountView, BalanceTransactionView, Currency, ListOf } from '../admin-types';
+import { currencies, type AccountView, type BalanceTransactionView, type Currency, type ListOf } from '../admin-types';
 import { useAnnouncer } from '../announcer';
 import { FormError } from '../components/form-error';
 import { StatusLine } from '../components/status-line';
 import { formatDateTime, formatMoney } from '../format-values';
 import { useAdminData } from '../use-admin-data';
 import { useFormAction } from '../use-form-action';
-
-const currencyOptions: Currency[] = ['USD', 'CNY', 'EUR'];
 
 /** `POST /admin/accounts`: a prepaid account, opened with the configured sign-up credit, if any. */
 function AccountForm(props: { onCreated: (account: AccountView) => void }) {
@@ -33,7 +31,7 @@ function AccountForm(props: { onCreated: (account: AccountView) => void }) {
         <div class="field">
           <label for="account-currency">Currency of the balance</label>
           <select id="account-currency" value={currency} onChange={(event) => setCurrency(event.currentTarget.value as Currency)}>
-            {currencyOptions.map((option) => (
+            {currencies.map((option) => (
               <option key={option}>{option}</option>
             ))}
           </select>
@@ -89,7 +87,7 @@ function TopUpForm(props: { accounts: AccountView[]; onToppedUp: (before: Accoun
           <label for="top-up-currency">Currency</label>
           <select id="top-up-currency" aria-describedby="top-up-currency-hint" value={currency} onChange={(event) => setCurrency(event.currentTarget.value as Currency | '')}>
             <option value="">The account’s ({chosen?.currency ?? '—'})</option>
-            {currencyOptions.map((option) => (
+            {currencies.map((option) => (
               <option key={option}>{option}</option>
             ))}
           </select>

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useAdminApi } from '../admin-api-context';
-import type { AccountView, KeyView, KeyWithSecret } from '../admin-types';
+import { currencies, type AccountView, type KeyView, type KeyWithSecret } from '../admin-types';
 import { FormError } from '../components/form-error';
 import { useFormAction } from '../use-form-action';
 
@@ -123,9 +123,9 @@ export function KeyForm(props: KeyFormProps) {
             <div class="field">
               <label for="key-budget-currency">Currency</label>
               <select id="key-budget-currency" value={fields.budgetCurrency} onChange={set('budgetCurrency')}>
-                <option>USD</option>
-                <option>CNY</option>
-                <option>EUR</option>
+                {currencies.map((currency) => (
+                  <option key={currency}>{currency}</option>
+                ))}
               </select>
             </div>
             <div class="field">
