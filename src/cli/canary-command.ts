@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CanarySnapshot } from '../routing/canary-controller.js';
 import { callAdmin } from './admin-client.js';
 import { adminOptions } from './keys-command.js';
+import { canaryActions } from '../routing/canary-controller.js';
 
 function describeCanary(canary: CanarySnapshot): string {
   const last = canary.history.at(-1);
@@ -39,7 +40,7 @@ export function registerCanaryCommand(program: Command): void {
         }
       }
     });
-  for (const action of ['promote', 'pause', 'resume', 'rollback'] as const) {
+  for (const action of canaryActions) {
     canary
       .command(action)
       .argument('<model>')

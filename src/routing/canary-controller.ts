@@ -17,7 +17,9 @@ export interface CanarySnapshot {
   synced: boolean;
 }
 
-export type CanaryAction = 'promote' | 'pause' | 'resume' | 'rollback';
+/** The buttons of a canary (admin API, CLI, dashboard). */
+export const canaryActions = ['promote', 'pause', 'resume', 'rollback'] as const;
+export type CanaryAction = (typeof canaryActions)[number];
 
 export interface CanaryControllerOptions {
   /** Where the state is shared: with other replicas (Postgres), across restarts (SQLite). */

@@ -1,10 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../../spec/relay-error.js';
-import type { CanarySnapshot } from '../../routing/canary-controller.js';
+import { canaryActions, type CanaryAction, type CanarySnapshot } from '../../routing/canary-controller.js';
 import type { RelayServices } from '../relay-services.js';
-
-const canaryActions = ['promote', 'pause', 'resume', 'rollback'] as const;
-type CanaryAction = (typeof canaryActions)[number];
 
 /**
  * Routing state for operators (under /admin, master key only): every deployment's health, the
