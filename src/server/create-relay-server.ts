@@ -43,6 +43,7 @@ import { SseWriter } from './sse-writer.js';
 import { AccessLog, type LineSink } from '../observability/access-log.js';
 import { registerAnthropicMessages } from './routes/anthropic-messages.js';
 import { registerChatCompletions } from './routes/chat-completions.js';
+import { registerResponses } from './routes/responses.js';
 import { registerEmbeddingsAndCompletions } from './routes/embeddings-and-completions.js';
 import { registerModelsAndHealth } from './routes/models-and-health.js';
 
@@ -282,6 +283,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   registerChatCompletions(app, services);
   registerEmbeddingsAndCompletions(app, services);
   registerAnthropicMessages(app, services);
+  registerResponses(app, services);
   const metrics = new RelayMetrics({
     deployments: () => services.deployments.snapshot(),
     canaries: () => [...services.config.routes.values()].flatMap((route) => {

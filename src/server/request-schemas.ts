@@ -37,3 +37,18 @@ export const CompletionsBody = Type.Object(
   },
   { additionalProperties: true },
 );
+
+/** `/v1/responses`: a conversation is sent whole (`input`); the relay keeps none. */
+export const ResponsesBody = Type.Object(
+  {
+    model: ModelField,
+    input: Type.Union([Type.String(), Type.Array(Type.Object({}, { additionalProperties: true }))]),
+    instructions: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    max_output_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    tools: Type.Optional(Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true }))),
+    /** The relay's own field: models to try if this one fails; never sent upstream. */
+    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 5 })),
+  },
+  { additionalProperties: true },
+);

@@ -80,3 +80,8 @@ export interface ChatCompletionChunk {
   usage?: Usage | null;
   [field: string]: unknown;
 }
+
+/** OpenAI reasoning models take `max_completion_tokens` and refuse `max_tokens`; other chat servers know only `max_tokens`. */
+export function maxTokensField(model: string): 'max_completion_tokens' | 'max_tokens' {
+  return /^(o\d|gpt-5)/.test(model) ? 'max_completion_tokens' : 'max_tokens';
+}

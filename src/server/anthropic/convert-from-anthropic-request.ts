@@ -1,5 +1,5 @@
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
-import type { ChatContentPart, ChatMessage, ChatRequest, ChatToolCall } from '../../spec/openai-chat.js';
+import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
 
 /** A parameter the OpenAI side cannot honour, with why (reported or refused by the route). */
 export interface UnsupportedParameter {
@@ -14,9 +14,6 @@ export interface TranslatedRequest {
 
 /** Top-level fields handled below; `cache_control` hints and the like only matter to Anthropic. */
 const handledFields = new Set(['model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'temperature', 'top_p', 'stream', 'tools', 'tool_choice', 'metadata']);
-
-/** OpenAI reasoning models take `max_completion_tokens` and refuse `max_tokens`. */
-const completionTokensModels = /^(o\d|gpt-5)/;
 
 function textOf(content: string | AnthropicContentBlock[] | undefined): string {
   if (typeof content === 'string') return content;
@@ -129,8 +126,7 @@ export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamMode
     else messages.push(...convertUser(message.content, position, unsupported));
   });
   const chatRequest: ChatRequest = { model: upstreamModel, messages };
-  if (completionTokensModels.test(upstreamModel)) chatRequest.max_completion_tokens = body.max_tokens;
-  else chatRequest.max_tokens = body.max_tokens;
+  chatRequest[maxTokensField(upstreamModel)] = body.max_tokens;
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) chatRequest.stop = body.stop_sequences;
   if (typeof body.temperature === 'number') chatRequest.temperature = body.temperature;
   if (typeof body.top_p === 'number') chatRequest.top_p = body.top_p;

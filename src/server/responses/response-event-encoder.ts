@@ -1,0 +1,184 @@
+import type { ChatCompletionChunk, Usage } from '../../spec/openai-chat.js';
+import type { ResponseObject, ResponsesOutputItem } from '../../spec/openai-responses.js';
+import type { OpenAIErrorBody } from '../../spec/relay-error.js';
+import { convertUsage, itemId, statusOf, type ResponseShell } from './response-object.js';
+
+/** The message item being written: its text or refusal parts, the last one open. */
+interface OpenMessage {
+  kind: 'message';
+  outputIndex: number;
+  id: string;
+  parts: Array<{ type: 'output_text' | 'refusal'; text: string }>;
+}
+
+interface OpenCall {
+  kind: 'function_call';
+  outputIndex: number;
+  id: string;
+  callId: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Re-encodes a chat stream as the Responses API's events, in OpenAI's order: `response.created`
+ * and `response.in_progress`; for the text, a `message` item (`response.output_item.added`,
+ * `response.content_part.added`, `response.output_text.delta`s, then the `.done` events in reverse);
+ * for each tool call, a `function_call` item with `response.function_call_arguments.delta`s; at
+ * the end `response.completed` (or `response.incomplete`, cut by the token limit or a filter)
+ * with the whole response and its usage. Every event carries its `sequence_number`. A message
+ * closes when a tool call starts; tool calls stay open until text follows or the stream ends, so
+ * that argument fragments of parallel calls that interleave still reach their own item.
+ * @see https://platform.openai.com/docs/api-reference/responses-streaming
+ */
+export class ResponseEventEncoder {
+  private sequence = 0;
+  private message: OpenMessage | undefined;
+  /** Open function calls by the chat tool call's index. */
+  private readonly calls = new Map<number, OpenCall>();
+  private lastCallKey: number | undefined;
+  private callCount = 0;
+  private readonly output: ResponsesOutputItem[] = [];
+  private finishReason: string | null = null;
+  private usage: Usage | undefined;
+
+  constructor(private readonly shell: ResponseShell) {}
+
+  /** `response.created` and `response.in_progress`. */
+  start(): string {
+    const response = { ...this.shell, status: 'in_progress', incomplete_details: null, output: [], usage: null };
+    return this.event('response.created', { response }) + this.event('response.in_progress', { response });
+  }
+
+  /** The events for one chat chunk (often none: role-only and usage chunks carry no content). */
+  push(chunk: ChatCompletionChunk, usage: Usage | undefined): string {
+    if (usage !== undefined) this.usage = usage;
+    const choice = chunk.choices?.find((candidate) => candidate.index === 0) ?? chunk.choices?.[0];
+    if (choice === undefined) return '';
+    let events = '';
+    const delta = choice.delta ?? {};
+    if (typeof delta.content === 'string' && delta.content !== '') events += this.text('output_text', delta.content);
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') events += this.text('refusal', delta.refusal);
+    for (const toolCall of delta.tool_calls ?? []) {
+      const key = this.callKey(toolCall);
+      let call = this.calls.get(key);
+      if (call === undefined) {
+        events += this.closeMessage('completed');
+        call = { kind: 'function_call', outputIndex: this.nextIndex(), id: itemId('fc'), callId: toolCall.id ?? `call_${this.callCount}`, name: toolCall.function?.name ?? '', arguments: '' };
+        this.callCount++;
+        this.calls.set(key, call);
+        events += this.event('response.output_item.added', { output_index: call.outputIndex, item: this.callItem(call, 'in_progress') });
+      }
+      const fragment = toolCall.function?.arguments;
+      if (typeof fragment === 'string' && fragment !== '') {
+        call.arguments += fragment;
+        events += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: fragment });
+      }
+    }
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) this.finishReason = choice.finish_reason;
+    return events;
+  }
+
+  /** Closes what is open, then `response.completed` or `response.incomplete`. */
+  finish(): string {
+    const { status, incomplete } = statusOf(this.finishReason);
+    const itemStatus = status === 'completed' ? 'completed' : 'incomplete';
+    let events = this.closeMessage(itemStatus) + this.closeCalls(itemStatus);
+    const response: ResponseObject = { ...this.shell, status, incomplete_details: incomplete, output: this.output, usage: convertUsage(this.usage) };
+    events += this.event(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
+    return events;
+  }
+
+  /**
+   * The `error` event that ends a failed stream: OpenAI's documented fields at the top, and its
+   * error object under `error` as OpenAI sends it (OpenAI's SDK then throws the error as an `APIError`).
+   */
+  fail(error: OpenAIErrorBody): string {
+    const { message, type, param, code } = error.error;
+    return this.event('error', { code, message, param, error: { type, code, message, param } });
+  }
+
+  /** The items answered so far (all of them once `finish` ran), to keep for item references. */
+  items(): ResponsesOutputItem[] {
+    return this.output.filter((item) => item !== undefined);
+  }
+
+  private text(type: 'output_text' | 'refusal', text: string): string {
+    let events = this.closeCalls('completed');
+    if (this.message === undefined) {
+      this.message = { kind: 'message', outputIndex: this.nextIndex(), id: itemId('msg'), parts: [] };
+      events += this.event('response.output_item.added', { output_index: this.message.outputIndex, item: { type: 'message', id: this.message.id, status: 'in_progress', role: 'assistant', content: [] } });
+    }
+    const message = this.message;
+    let part = message.parts.at(-1);
+    if (part?.type !== type) {
+      if (part !== undefined) events += this.closePart(message, message.parts.length - 1);
+      part = { type, text: '' };
+      message.parts.push(part);
+      events += this.event('response.content_part.added', { item_id: message.id, output_index: message.outputIndex, content_index: message.parts.length - 1, part: this.partObject(type, '') });
+    }
+    part.text += text;
+    const contentIndex = message.parts.length - 1;
+    if (type === 'output_text') return events + this.event('response.output_text.delta', { item_id: message.id, output_index: message.outputIndex, content_index: contentIndex, delta: text, logprobs: [] });
+    return events + this.event('response.refusal.delta', { item_id: message.id, output_index: message.outputIndex, content_index: contentIndex, delta: text });
+  }
+
+  private closePart(message: OpenMessage, contentIndex: number): string {
+    const part = message.parts[contentIndex]!;
+    const where = { item_id: message.id, output_index: message.outputIndex, content_index: contentIndex };
+    const done =
+      part.type === 'output_text'
+        ? this.event('response.output_text.done', { ...where, text: part.text, logprobs: [] })
+        : this.event('response.refusal.done', { ...where, refusal: part.text });
+    return done + this.event('response.content_part.done', { ...where, part: this.partObject(part.type, part.text) });
+  }
+
+  private closeMessage(status: 'completed' | 'incomplete'): string {
+    const message = this.message;
+    if (message === undefined) return '';
+    this.message = undefined;
+    const events = this.closePart(message, message.parts.length - 1);
+    const item: ResponsesOutputItem = { type: 'message', id: message.id, status, role: 'assistant', content: message.parts.map((part) => this.partObject(part.type, part.text)) };
+    this.output[message.outputIndex] = item;
+    return events + this.event('response.output_item.done', { output_index: message.outputIndex, item });
+  }
+
+  private closeCalls(status: 'completed' | 'incomplete'): string {
+    let events = '';
+    for (const call of this.calls.values()) {
+      const item = this.callItem(call, status);
+      this.output[call.outputIndex] = item;
+      events += this.event('response.function_call_arguments.done', { item_id: call.id, output_index: call.outputIndex, name: call.name, arguments: call.arguments });
+      events += this.event('response.output_item.done', { output_index: call.outputIndex, item });
+    }
+    this.calls.clear();
+    return events;
+  }
+
+  private callItem(call: OpenCall, status: 'in_progress' | 'completed' | 'incomplete'): ResponsesOutputItem {
+    return { type: 'function_call', id: call.id, call_id: call.callId, name: call.name, arguments: call.arguments, status };
+  }
+
+  private partObject(type: 'output_text' | 'refusal', text: string): { type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] } | { type: 'refusal'; refusal: string } {
+    return type === 'output_text' ? { type, text, annotations: [], logprobs: [] } : { type, refusal: text };
+  }
+
+  /** The output index the next item takes (items are numbered in the order they open). */
+  private nextIndex(): number {
+    return this.output.push(undefined as unknown as ResponsesOutputItem) - 1;
+  }
+
+  /** Some chat servers leave out a tool call's `index`: an id then starts a call, its absence continues the last one. */
+  private callKey(toolCall: { index?: number; id?: string }): number {
+    let key: number;
+    if (typeof toolCall.index === 'number') key = toolCall.index;
+    else if (toolCall.id !== undefined || this.lastCallKey === undefined) key = this.callCount;
+    else key = this.lastCallKey;
+    this.lastCallKey = key;
+    return key;
+  }
+
+  private event(type: string, payload: Record<string, unknown>): string {
+    return `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...payload })}\n\n`;
+  }
+}

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
+import type { ResponseObject, ResponsesOutputItem, ResponsesRequest, ResponsesUsage } from '../../spec/openai-responses.js';
+
+/** An id in OpenAI's style (`resp_…`, `msg_…`, `fc_…`): a prefix and 24 random bytes in hex. */
+export function itemId(prefix: string): string {
+  return `${prefix}_${randomBytes(24).toString('hex')}`;
+}
+
+/** Chat usage in the Responses API's names; null when the upstream gave none. */
+export function convertUsage(usage: Usage | undefined): ResponsesUsage | null {
+  if (usage === undefined) return null;
+  return {
+    input_tokens: usage.prompt_tokens,
+    input_tokens_details: { cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0 },
+    output_tokens: usage.completion_tokens,
+    output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },
+    total_tokens: usage.total_tokens,
+  };
+}
+
+/** A chat finish reason as a response's status: cut by the token limit or a filter is `incomplete`. */
+export function statusOf(finishReason: string | null | undefined): { status: 'completed' | 'incomplete'; incomplete: { reason: string } | null } {
+  if (finishReason === 'length') return { status: 'incomplete', incomplete: { reason: 'max_output_tokens' } };
+  if (finishReason === 'content_filter') return { status: 'incomplete', incomplete: { reason: 'content_filter' } };
+  return { status: 'completed', incomplete: null };
+}
+
+/** A response object without its status, output and usage. */
+export interface ResponseShell {
+  id: string;
+  object: 'response';
+  created_at: number;
+  error: null;
+  model: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The fields of a response object that repeat the request (as OpenAI echoes them), built once per
+ * request; `model` is the name the client asked for.
+ */
+export function responseShell(body: ResponsesRequest, id: string, createdAt: number): ResponseShell {
+  return {
+    id,
+    object: 'response',
+    created_at: createdAt,
+    background: false,
+    error: null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model: body.model,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: null,
+    reasoning: { effort: body.reasoning?.effort ?? null, summary: null },
+    store: false,
+    temperature: body.temperature ?? 1,
+    text: { format: { type: 'text' }, ...(body.text ?? {}) },
+    tool_choice: body.tool_choice ?? 'auto',
+    tools: body.tools ?? [],
+    top_p: body.top_p ?? 1,
+    truncation: 'disabled',
+    user: body.user ?? null,
+    metadata: body.metadata ?? {},
+  };
+}
+
+/**
+ * A chat completion as a Responses API `response`: the text (or refusal) as one `message` item,
+ * then each tool call as a `function_call` item, with the finish reason as the status.
+ */
+export function convertToResponse(completion: ChatCompletion, body: ResponsesRequest, usage: Usage | undefined): ResponseObject {
+  const choice = completion.choices?.[0];
+  const { status, incomplete } = statusOf(choice?.finish_reason);
+  const itemStatus = status === 'completed' ? 'completed' : 'incomplete';
+  const output: ResponsesOutputItem[] = [];
+  const message = choice?.message;
+  if (typeof message?.content === 'string' && message.content !== '') {
+    output.push({ type: 'message', id: itemId('msg'), status: itemStatus, role: 'assistant', content: [{ type: 'output_text', text: message.content, annotations: [], logprobs: [] }] });
+  } else if (typeof message?.refusal === 'string' && message.refusal !== '') {
+    output.push({ type: 'message', id: itemId('msg'), status: itemStatus, role: 'assistant', content: [{ type: 'refusal', refusal: message.refusal }] });
+  }
+  for (const call of message?.tool_calls ?? []) {
+    output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: itemStatus });
+  }
+  return { ...responseShell(body, itemId('resp'), completion.created ?? Math.floor(Date.now() / 1000)), status, incomplete_details: incomplete, output, usage: convertUsage(usage) };
+}

@@ -1,0 +1,330 @@
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SseParser } from '../src/sse/sse-parser.js';
+import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
+import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+/**
+ * `/v1/responses`, OpenAI's Responses API, served by translation to chat for every upstream: the
+ * same program written against `client.responses` of the OpenAI SDK (and the Vercel AI SDK, whose
+ * `openai(model)` speaks the Responses API) gets equivalent answers from a GPT, a Claude and a
+ * Gemini model, each upstream a mock speaking its vendor's wire format.
+ */
+
+const holysheepKey = 'sk-upstream-holysheep-responses-0a1b2c3d';
+const anthropicKey = 'sk-ant-upstream-responses-4e5f6a7b';
+const geminiKey = 'AIzaSy-upstream-gemini-responses-8c9d0e';
+
+const models = [
+  { family: 'GPT', model: 'gpt-4.1', provider: 'holysheep' },
+  { family: 'Claude', model: 'claude-sonnet-4', provider: 'anthropic' },
+  { family: 'Gemini', model: 'gemini-2.5-flash', provider: 'gemini' },
+] as const;
+
+const prompt = 'Say hello to the relay';
+const toolPrompt = 'Find the relay docs';
+const toolResult = JSON.stringify({ title: 'Relay docs', hits: 3 });
+const searchTool: OpenAI.Responses.FunctionTool = {
+  type: 'function',
+  name: 'search_docs',
+  description: 'Searches the documentation',
+  parameters: { type: 'object', properties: { query: { type: 'string' }, limit: { type: 'integer' } }, required: ['query', 'limit'] },
+  strict: false,
+};
+
+function functionCalls(response: OpenAI.Responses.Response): OpenAI.Responses.ResponseFunctionToolCall[] {
+  return response.output.filter((item): item is OpenAI.Responses.ResponseFunctionToolCall => item.type === 'function_call');
+}
+
+/** The text of a response's message items (what the SDK's `output_text` gives on a non-streamed response). */
+function outputText(response: OpenAI.Responses.Response): string {
+  return response.output.flatMap((item) => (item.type === 'message' ? item.content.flatMap((part) => (part.type === 'output_text' ? [part.text] : [])) : [])).join('');
+}
+
+function expectUsage(response: OpenAI.Responses.Response): void {
+  expect(response.usage?.input_tokens).toBeGreaterThan(0);
+  expect(response.usage?.output_tokens).toBeGreaterThan(0);
+  expect(response.usage?.total_tokens).toBe((response.usage?.input_tokens ?? 0) + (response.usage?.output_tokens ?? 0));
+}
+
+/** A stream read as an application reads it, checking the wire's promises on the way. */
+async function readStream(stream: AsyncIterable<OpenAI.Responses.ResponseStreamEvent>): Promise<{ types: string[]; deltas: string[]; final: OpenAI.Responses.Response }> {
+  const types: string[] = [];
+  const deltas: string[] = [];
+  let final: OpenAI.Responses.Response | undefined;
+  let sequence = -1;
+  for await (const event of stream) {
+    types.push(event.type);
+    expect(event.sequence_number).toBe(sequence + 1);
+    sequence = event.sequence_number;
+    if (event.type === 'response.output_text.delta') deltas.push(event.delta);
+    if (event.type === 'response.completed') final = event.response;
+  }
+  expect(final).toBeDefined();
+  return { types, deltas, final: final! };
+}
+
+describe('/v1/responses: one Responses API program, three vendors', () => {
+  const holysheep = new MockOpenAIUpstream();
+  const anthropicUpstream = new MockAnthropicUpstream();
+  const gemini = new MockGeminiUpstream(geminiKey);
+  let relay: StartedRelay;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    await Promise.all([holysheep.start(), anthropicUpstream.start(), gemini.start()]);
+    relay = await startRelay({
+      HOLYSHEEP_API_KEY: holysheepKey,
+      HOLYSHEEP_BASE_URL: holysheep.url,
+      ANTHROPIC_API_KEY: anthropicKey,
+      ANTHROPIC_BASE_URL: anthropicUpstream.origin,
+      GEMINI_API_KEY: geminiKey,
+      GEMINI_BASE_URL: gemini.origin,
+    });
+    openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await Promise.all([holysheep.stop(), anthropicUpstream.stop(), gemini.stop()]);
+  });
+  beforeEach(() => {
+    holysheep.reset();
+    // A real model streams the answer it would have given; the OpenAI mock does so on request.
+    holysheep.setStreamDefaults({ likeJson: true });
+  });
+
+  describe.each(models)('$family ($model)', ({ model, provider }) => {
+    it('answers a plain request with the text, a completed status and usage', async () => {
+      const { data, response } = await openai.responses.create({ model, input: prompt }).withResponse();
+      expect(data.object).toBe('response');
+      expect(data.id).toMatch(/^resp_/);
+      expect(data.status).toBe('completed');
+      expect(data.model).toBe(model);
+      expect(data.output_text).toBe(`echo: ${prompt}`);
+      expect(data.output).toHaveLength(1);
+      expect(data.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed' });
+      expectUsage(data);
+      expect(response.headers.get('x-relay-provider')).toBe(provider);
+    });
+
+    it('streams the same text as events in order, ending with the whole response', async () => {
+      const { types, deltas, final } = await readStream(await openai.responses.create({ model, input: prompt, stream: true }));
+      expect(deltas.join('')).toBe(`echo: ${prompt}`);
+      expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+      expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+      expect(outputText(final)).toBe(`echo: ${prompt}`);
+      expect(final.status).toBe('completed');
+      expectUsage(final);
+    });
+
+    it('makes a function call and answers from its output (JSON, the items sent back whole)', async () => {
+      const call = await openai.responses.create({ model, input: toolPrompt, tools: [searchTool] });
+      const calls = functionCalls(call);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.name).toBe('search_docs');
+      expect(calls[0]!.call_id).not.toBe('');
+      expect(Object.keys(JSON.parse(calls[0]!.arguments) as object).sort()).toEqual(['limit', 'query']);
+      expectUsage(call);
+      const answer = await openai.responses.create({
+        model,
+        tools: [searchTool],
+        input: [{ role: 'user', content: toolPrompt }, ...(call.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: calls[0]!.call_id, output: toolResult }],
+      });
+      expect(functionCalls(answer)).toHaveLength(0);
+      expect(answer.output_text).toContain(toolResult);
+    });
+
+    it('streams a function call, and takes it back by item reference', async () => {
+      const streamed = await readStream(await openai.responses.create({ model, input: toolPrompt, tools: [searchTool], stream: true }));
+      expect(streamed.types).toContain('response.function_call_arguments.delta');
+      const calls = functionCalls(streamed.final);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.id).toMatch(/^fc_/);
+      const answer = await readStream(
+        await openai.responses.create({
+          model,
+          tools: [searchTool],
+          stream: true,
+          input: [{ role: 'user', content: toolPrompt }, { type: 'item_reference', id: calls[0]!.id! }, { type: 'function_call_output', call_id: calls[0]!.call_id, output: toolResult }],
+        }),
+      );
+      expect(outputText(answer.final)).toContain(toolResult);
+    });
+  });
+
+  it("works with the SDK's stream helper", async () => {
+    const deltas: string[] = [];
+    const stream = openai.responses.stream({ model: 'gpt-4.1', input: prompt }).on('response.output_text.delta', (event) => deltas.push(event.delta));
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe(`echo: ${prompt}`);
+    expect(deltas.join('')).toBe(final.output_text);
+  });
+
+  it('sends instructions as the system message and max_output_tokens as the token limit', async () => {
+    await openai.responses.create({ model: 'gpt-4.1', instructions: 'Be brief.', input: prompt, max_output_tokens: 64, temperature: 0.2 });
+    const sent = holysheep.requests.at(-1)!.body;
+    expect(sent.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: prompt },
+    ]);
+    expect(sent.max_tokens).toBe(64);
+    expect(sent.temperature).toBe(0.2);
+    expect(sent.model).toBe('gpt-4.1');
+  });
+
+  it('refuses what needs state the relay does not keep, naming the parameter', async () => {
+    const error = await openai.responses.create({ model: 'gpt-4.1', input: prompt, previous_response_id: 'resp_earlier' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).code).toBe('unsupported_parameter');
+    expect((error as BadRequestError).param).toBe('previous_response_id');
+    const unknown = await openai.responses.create({ model: 'gpt-4.1', input: [{ type: 'item_reference', id: 'fc_unknown' }] }).catch((caught: unknown) => caught);
+    expect(unknown).toBeInstanceOf(BadRequestError);
+    expect((unknown as BadRequestError).message).toContain('"store": false');
+    expect(holysheep.requests).toHaveLength(0);
+  });
+
+  it('does not resolve an item reference for another key', async () => {
+    const created = await request(`${relay.url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'other-app' }),
+    });
+    const { key } = (await created.body.json()) as { key: string };
+    const call = await openai.responses.create({ model: 'gpt-4.1', input: toolPrompt, tools: [searchTool] });
+    const other = new OpenAI({ apiKey: key, baseURL: relay.baseURL, maxRetries: 0 });
+    const error = await other.responses.create({ model: 'gpt-4.1', input: [{ type: 'item_reference', id: functionCalls(call)[0]!.id! }] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+  });
+
+  it('reports what it cannot honour in x-relay-dropped-params, and refuses it in strict mode', async () => {
+    const tools = [searchTool, { type: 'web_search' as const }];
+    const { data, response } = await openai.responses.create({ model: 'gpt-4.1', input: prompt, tools, include: ['message.output_text.logprobs'] }).withResponse();
+    expect(data.status).toBe('completed');
+    expect(response.headers.get('x-relay-dropped-params')?.split(',').sort()).toEqual(['include', 'tools[]']);
+    expect(holysheep.requests.at(-1)!.body.tools).toHaveLength(1);
+    const strict = await openai.responses.create({ model: 'gpt-4.1', input: prompt, tools }, { headers: { 'x-relay-strict': '1' } }).catch((caught: unknown) => caught);
+    expect(strict).toBeInstanceOf(BadRequestError);
+    expect((strict as BadRequestError).param).toBe('tools[1]');
+  });
+
+  it('answers bad keys, unknown models and bad bodies as the other OpenAI routes do', async () => {
+    const badKey = new OpenAI({ apiKey: 'sk-wrong', baseURL: relay.baseURL, maxRetries: 0 });
+    await expect(badKey.responses.create({ model: 'gpt-4.1', input: prompt })).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(openai.responses.create({ model: 'no-such-model', input: prompt })).rejects.toBeInstanceOf(NotFoundError);
+    const missing = await request(`${relay.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1' }),
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(((await missing.body.json()) as { error: { param: string } }).error.param).toBe('input');
+  });
+
+  it('ends a stream cut by the upstream with an error event, which the SDK throws', async () => {
+    holysheep.setStreamDefaults({ likeJson: false });
+    holysheep.next({ kind: 'stream', chunks: 5, cutAfter: 2 });
+    const stream = await openai.responses.create({ model: 'gpt-4.1', input: prompt, stream: true });
+    const types: string[] = [];
+    const error = await (async () => {
+      for await (const event of stream) types.push(event.type);
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(APIError);
+    expect(types).toContain('response.output_text.delta');
+    expect(types).not.toContain('response.completed');
+
+    // On the wire: OpenAI's documented fields at the top, and its error object nested.
+    holysheep.next({ kind: 'stream', chunks: 5, cutAfter: 2 });
+    const raw = await request(`${relay.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', input: prompt, stream: true }),
+    });
+    const parser = new SseParser();
+    const events: Array<{ event?: string; data: string }> = [];
+    for await (const chunk of raw.body) events.push(...parser.push(chunk as Buffer));
+    const last = events.at(-1)!;
+    expect(last.event).toBe('error');
+    const payload = JSON.parse(last.data) as { type: string; code: string; message: string; error: { code: string; type: string } };
+    expect(payload.type).toBe('error');
+    expect(payload.code).toBe(payload.error.code);
+    expect(payload.message).not.toContain(holysheepKey);
+  });
+
+  it('meters the tokens in the ledger like any other request', async () => {
+    const created = await request(`${relay.url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'metered-app' }),
+    });
+    const { key, id } = (await created.body.json()) as { key: string; id: string };
+    const client = new OpenAI({ apiKey: key, baseURL: relay.baseURL, maxRetries: 0 });
+    await client.responses.create({ model: 'gpt-4.1', input: prompt });
+    await readStream(await client.responses.create({ model: 'claude-sonnet-4', input: prompt, stream: true }));
+    await expect
+      .poll(async () => {
+        const usage = await request(`${relay.url}/admin/usage?group_by=model&key=${id}`, { headers: { authorization: `Bearer ${masterKey}` } });
+        const body = (await usage.body.json()) as { data: Array<{ group: string; requests: number; prompt_tokens: number; completion_tokens: number }> };
+        return body.data.map((row) => ({ model: row.group, requests: row.requests, counted: row.prompt_tokens > 0 && row.completion_tokens > 0 })).sort((a, b) => a.model.localeCompare(b.model));
+      })
+      .toEqual([
+        { model: 'claude-sonnet-4', requests: 1, counted: true },
+        { model: 'gpt-4.1', requests: 1, counted: true },
+      ]);
+  });
+
+  describe('the Vercel AI SDK, whose openai(model) speaks the Responses API', () => {
+    const weather = tool({
+      description: 'The weather now in a city',
+      inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }),
+      execute: async ({ city }) => ({ city, temperature: 21 }),
+    });
+    let provider: ReturnType<typeof createOpenAI>;
+    /** The bodies the AI SDK sent to the relay. */
+    const sent: Array<{ input: Array<{ type?: string }> }> = [];
+    beforeAll(() => {
+      provider = createOpenAI({
+        baseURL: relay.baseURL,
+        apiKey: masterKey,
+        fetch: async (url, init) => {
+          if (typeof init?.body === 'string') sent.push(JSON.parse(init.body) as (typeof sent)[number]);
+          return fetch(url, init);
+        },
+      });
+    });
+
+    it.each(['gpt-4.1', 'claude-sonnet-4'])('generateText with %s calls the tool and answers from its result (the call sent back by reference)', async (model) => {
+      sent.length = 0;
+      const result = await generateText({ model: provider(model), tools: { weather }, stopWhen: stepCountIs(3), prompt: 'What is the weather in Paris?', maxRetries: 0 });
+      expect(result.steps.map((step) => step.finishReason)).toEqual(['tool-calls', 'stop']);
+      // The mocks make up the call's arguments (the Anthropic one always the same): only the tool is checked.
+      expect(result.steps[0]!.toolCalls[0]).toMatchObject({ toolName: 'weather' });
+      expect(result.text).toContain('"temperature":21');
+      // The second step named the relay's items (the call, and any text before it) by reference, which the relay resolved.
+      const types = sent[1]!.input.map((item) => item.type);
+      expect(types).toContain('item_reference');
+      expect(types).not.toContain('function_call');
+      expect(types.at(-1)).toBe('function_call_output');
+      expect(result.totalUsage.inputTokens).toBeGreaterThan(0);
+      expect(result.totalUsage.outputTokens).toBeGreaterThan(0);
+    });
+
+    it('streamText streams text deltas and finishes with usage', async () => {
+      const result = streamText({ model: provider('gpt-4.1'), prompt, maxRetries: 0 });
+      let text = '';
+      for await (const part of result.fullStream) {
+        if (part.type === 'text-delta') text += part.text;
+        if (part.type === 'error') throw part.error;
+      }
+      expect(text).toBe(`echo: ${prompt}`);
+      expect(await result.finishReason).toBe('stop');
+      const usage = await result.totalUsage;
+      expect(usage.totalTokens).toBe((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
+      expect(usage.inputTokens).toBeGreaterThan(0);
+    });
+  });
+});
