@@ -225,6 +225,14 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     expect(((await missing.body.json()) as { error: { param: string } }).error.param).toBe('input');
   });
 
+  it('says that it stores no response when one is asked for by id', async () => {
+    const error = await openai.responses.retrieve('resp_anything').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).code).toBe('response_not_stored');
+    await expect(openai.responses.delete('resp_anything')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(openai.responses.inputItems.list('resp_anything')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('ends a stream cut by the upstream with an error event, which the SDK throws', async () => {
     holysheep.setStreamDefaults({ likeJson: false });
     holysheep.next({ kind: 'stream', chunks: 5, cutAfter: 2 });

@@ -88,6 +88,19 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     if (await writeResponseStream(request, reply, outcome.value.parts, outcome.value.first, encoder)) answered.keep(principal.id, encoder.items());
     return reply;
   });
+
+  // The Responses API's stored-response routes: the relay stores no response, and says so.
+  const notStored = async (): Promise<never> => {
+    throw new RelayError('The relay does not store responses: read a response from the answer to its request (or its stream), and send conversations whole in `input`.', {
+      status: 404,
+      type: 'not_found_error',
+      code: 'response_not_stored',
+    });
+  };
+  app.get('/v1/responses/:id', notStored);
+  app.delete('/v1/responses/:id', notStored);
+  app.get('/v1/responses/:id/input_items', notStored);
+  app.post('/v1/responses/:id/cancel', notStored);
 }
 
 /** Writes the chat stream as Responses events; true when it went to the end. */
