@@ -168,12 +168,17 @@ export class ResponseEventEncoder {
     return this.output.push(undefined as unknown as ResponsesOutputItem) - 1;
   }
 
-  /** Some chat servers leave out a tool call's `index`: an id then starts a call, its absence continues the last one. */
+  /**
+   * Some chat servers leave out a tool call's `index`: a new id then starts a call, the id of an open
+   * call (some repeat it on every fragment) or no id continues that call, or the last one.
+   */
   private callKey(toolCall: { index?: number; id?: string }): number {
-    let key: number;
+    let key: number | undefined;
     if (typeof toolCall.index === 'number') key = toolCall.index;
-    else if (toolCall.id !== undefined || this.lastCallKey === undefined) key = this.callCount;
-    else key = this.lastCallKey;
+    else if (toolCall.id !== undefined) {
+      for (const [openKey, call] of this.calls) if (call.callId === toolCall.id) key = openKey;
+      key ??= this.callCount;
+    } else key = this.lastCallKey ?? this.callCount;
     this.lastCallKey = key;
     return key;
   }
