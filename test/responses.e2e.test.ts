@@ -69,6 +69,35 @@ async function readStream(stream: AsyncIterable<OpenAI.Responses.ResponseStreamE
   return { types, deltas, final: final! };
 }
 
+/** A key of the relay's, made through its admin API. */
+async function createKey(relayUrl: string, name: string): Promise<{ key: string; id: string }> {
+  const created = await request(`${relayUrl}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  return (await created.body.json()) as { key: string; id: string };
+}
+
+/** A key's usage by model, from the admin API. */
+async function usageByModel(relayUrl: string, keyId: string): Promise<Array<{ group: string; requests: number; prompt_tokens: number; completion_tokens: number; cached_tokens: number }>> {
+  const usage = await request(`${relayUrl}/admin/usage?group_by=model&key=${keyId}`, { headers: { authorization: `Bearer ${masterKey}` } });
+  return ((await usage.body.json()) as { data: Awaited<ReturnType<typeof usageByModel>> }).data;
+}
+
+/** A `/v1/responses` stream's events as the wire carries them. */
+async function rawEvents(relayUrl: string, body: Record<string, unknown>): Promise<Array<{ event?: string; data: string }>> {
+  const raw = await request(`${relayUrl}/v1/responses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true }),
+  });
+  const parser = new SseParser();
+  const events: Array<{ event?: string; data: string }> = [];
+  for await (const chunk of raw.body) events.push(...parser.push(chunk as Buffer));
+  return events;
+}
+
 describe('/v1/responses: one Responses API program, three vendors', () => {
   const holysheep = new MockOpenAIUpstream();
   const anthropicUpstream = new MockAnthropicUpstream();
@@ -189,12 +218,7 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
   });
 
   it('does not resolve an item reference for another key', async () => {
-    const created = await request(`${relay.url}/admin/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'other-app' }),
-    });
-    const { key } = (await created.body.json()) as { key: string };
+    const { key } = await createKey(relay.url, 'other-app');
     const call = await openai.responses.create({ model: 'gpt-4.1', input: toolPrompt, tools: [searchTool] });
     const other = new OpenAI({ apiKey: key, baseURL: relay.baseURL, maxRetries: 0 });
     const error = await other.responses.create({ model: 'gpt-4.1', input: [{ type: 'item_reference', id: functionCalls(call)[0]!.id! }] }).catch((caught: unknown) => caught);
@@ -247,14 +271,7 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
 
     // On the wire: OpenAI's documented fields at the top, and its error object nested.
     holysheep.next({ kind: 'stream', chunks: 5, cutAfter: 2 });
-    const raw = await request(`${relay.url}/v1/responses`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4.1', input: prompt, stream: true }),
-    });
-    const parser = new SseParser();
-    const events: Array<{ event?: string; data: string }> = [];
-    for await (const chunk of raw.body) events.push(...parser.push(chunk as Buffer));
+    const events = await rawEvents(relay.url, { model: 'gpt-4.1', input: prompt });
     const last = events.at(-1)!;
     expect(last.event).toBe('error');
     const payload = JSON.parse(last.data) as { type: string; code: string; message: string; error: { code: string; type: string } };
@@ -264,20 +281,14 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
   });
 
   it('meters the tokens in the ledger like any other request', async () => {
-    const created = await request(`${relay.url}/admin/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'metered-app' }),
-    });
-    const { key, id } = (await created.body.json()) as { key: string; id: string };
+    const { key, id } = await createKey(relay.url, 'metered-app');
     const client = new OpenAI({ apiKey: key, baseURL: relay.baseURL, maxRetries: 0 });
     await client.responses.create({ model: 'gpt-4.1', input: prompt });
     await readStream(await client.responses.create({ model: 'claude-sonnet-4', input: prompt, stream: true }));
     await expect
       .poll(async () => {
-        const usage = await request(`${relay.url}/admin/usage?group_by=model&key=${id}`, { headers: { authorization: `Bearer ${masterKey}` } });
-        const body = (await usage.body.json()) as { data: Array<{ group: string; requests: number; prompt_tokens: number; completion_tokens: number }> };
-        return body.data.map((row) => ({ model: row.group, requests: row.requests, counted: row.prompt_tokens > 0 && row.completion_tokens > 0 })).sort((a, b) => a.model.localeCompare(b.model));
+        const rows = await usageByModel(relay.url, id);
+        return rows.map((row) => ({ model: row.group, requests: row.requests, counted: row.prompt_tokens > 0 && row.completion_tokens > 0 })).sort((a, b) => a.model.localeCompare(b.model));
       })
       .toEqual([
         { model: 'claude-sonnet-4', requests: 1, counted: true },
@@ -334,5 +345,75 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
       expect(usage.totalTokens).toBe((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
       expect(usage.inputTokens).toBeGreaterThan(0);
     });
+  });
+});
+
+describe('/v1/responses to an upstream that serves the Responses API (OpenAI): passed through', () => {
+  const openaiUpstream = new MockOpenAIUpstream();
+  const holysheep = new MockOpenAIUpstream();
+  const openaiKey = 'sk-upstream-openai-native-5e6f7a8b';
+  let relay: StartedRelay;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    await Promise.all([openaiUpstream.start(), holysheep.start()]);
+    // GPT models go to OpenAI's own API (which serves /v1/responses); the rest to HolySheep, by translation.
+    relay = await startRelay({ OPENAI_API_KEY: openaiKey, OPENAI_BASE_URL: openaiUpstream.url, HOLYSHEEP_API_KEY: holysheepKey, HOLYSHEEP_BASE_URL: holysheep.url });
+    openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await Promise.all([openaiUpstream.stop(), holysheep.stop()]);
+  });
+  beforeEach(() => {
+    openaiUpstream.reset();
+    holysheep.reset();
+  });
+
+  it('sends the request as it came (stateful fields and built-in tools included) and relays the answer untouched', async () => {
+    const params = { model: 'gpt-4.1', input: prompt, previous_response_id: 'resp_earlier', tools: [{ type: 'web_search' as const }], store: true, include: ['web_search_call.action.sources' as const] };
+    const { data, response } = await openai.responses.create(params).withResponse();
+    expect(data.id).toBe('resp_mock');
+    expect(data.previous_response_id).toBe('resp_earlier');
+    expect(data.output_text).toBe(`echo: ${prompt}`);
+    expect(response.headers.get('x-relay-provider')).toBe('openai');
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    const sent = openaiUpstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/responses');
+    expect(sent.body).toEqual(params);
+    expect(sent.headers.authorization).toBe(`Bearer ${openaiKey}`);
+    expect(holysheep.requests).toHaveLength(0);
+  });
+
+  it('relays the upstream events byte for byte and meters the usage of response.completed', async () => {
+    const { key, id } = await createKey(relay.url, 'native-stream-app');
+    const client = new OpenAI({ apiKey: key, baseURL: relay.baseURL, maxRetries: 0 });
+    const { types, deltas, final } = await readStream(await client.responses.create({ model: 'gpt-4.1', input: prompt, stream: true }));
+    expect(final.id).toBe('resp_mock');
+    expect(deltas.join('')).toBe(`echo: ${prompt}`);
+    expect(types.at(-1)).toBe('response.completed');
+    expect(openaiUpstream.requests.at(-1)!.body.stream).toBe(true);
+    await expect
+      .poll(async () => (await usageByModel(relay.url, id))[0])
+      .toMatchObject({ prompt_tokens: 11, completion_tokens: 7, cached_tokens: 4 });
+  });
+
+  it('ends a passed-through stream that the upstream cut with an error event numbered after the last one', async () => {
+    openaiUpstream.next({ kind: 'stream', cutAfter: 2 });
+    const events = await rawEvents(relay.url, { model: 'gpt-4.1', input: prompt });
+    const numbers = events.map((event) => (JSON.parse(event.data) as { sequence_number: number }).sequence_number);
+    expect(numbers).toEqual(numbers.map((_number, index) => index));
+    expect(events.at(-1)!.event).toBe('error');
+    expect(events.at(-2)!.event).toBe('response.output_text.delta');
+  });
+
+  it('still translates for the upstreams that do not serve it, refusing there what needs state', async () => {
+    const translated = await openai.responses.create({ model: 'claude-sonnet-4', input: prompt });
+    expect(translated.id).not.toBe('resp_mock');
+    expect(holysheep.requests.at(-1)!.path).toBe('/v1/chat/completions');
+    const error = await openai.responses.create({ model: 'claude-sonnet-4', input: prompt, previous_response_id: 'resp_earlier' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe('previous_response_id');
+    expect(holysheep.requests).toHaveLength(1);
   });
 });

@@ -32,6 +32,12 @@ export const ProviderSchema = Type.Object(
           'OpenAI-compatible only: ask for usage in streams with stream_options.include_usage (default true). Set false for a server that rejects stream_options; its streams are then counted with the tokenizer.',
       }),
     ),
+    responsesApi: Type.Optional(
+      Type.Boolean({
+        description:
+          'OpenAI-compatible only: the upstream serves the Responses API, so /v1/responses requests go to it as they are instead of being translated to chat (default true for the built-in openai provider, else false).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

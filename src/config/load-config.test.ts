@@ -60,6 +60,37 @@ describe('loadConfig', () => {
     expect([...config.providers.keys()]).toEqual(['mock']);
   });
 
+  it('knows which upstreams serve the Responses API: OpenAI by default, any other when told', () => {
+    const defaults = loadConfig({ environment: { HOLYSHEEP_API_KEY: 'hs', OPENAI_API_KEY: 'sk', DEEPSEEK_API_KEY: 'ds' }, cwd: '/nonexistent' });
+    expect([...defaults.providers.values()].map((provider) => [provider.name, provider.responsesApi])).toEqual([
+      ['holysheep', false],
+      ['openai', true],
+      ['deepseek', false],
+    ]);
+    const told = loadConfig({ environment: { HOLYSHEEP_API_KEY: 'hs', HOLYSHEEP_RESPONSES_API: 'true', OPENAI_API_KEY: 'sk', OPENAI_RESPONSES_API: '0' }, cwd: '/nonexistent' });
+    expect(told.providers.get('holysheep')?.responsesApi).toBe(true);
+    expect(told.providers.get('openai')?.responsesApi).toBe(false);
+    const directory = withFile(`
+providers:
+  vllm:
+    type: openai
+    baseUrl: http://vllm.internal:8000/v1
+    responsesApi: true
+  anthropic:
+    type: anthropic
+    baseUrl: https://api.anthropic.com
+    apiKey: sk-ant
+    responsesApi: true
+`);
+    const fromFile = loadConfig({ environment: {}, cwd: directory });
+    expect(fromFile.providers.get('vllm')?.responsesApi).toBe(true);
+    // Only an OpenAI-compatible upstream can take the Responses API as it is.
+    expect(fromFile.providers.get('anthropic')?.responsesApi).toBe(false);
+    expect(problemsOf(() => loadConfig({ environment: { OPENAI_API_KEY: 'sk', OPENAI_RESPONSES_API: 'maybe' }, cwd: '/nonexistent' }))).toEqual([
+      expect.stringMatching(/^OPENAI_RESPONSES_API="maybe": expected true or false/),
+    ]);
+  });
+
   it('names the variable, the value and the fix for bad env values', () => {
     const problems = problemsOf(() => loadConfig({ environment: { MAX_RETRIES: 'three', HOLYSHEEP_BASE_URL: 'ftp://x', LOG_LEVEL: 'loud' }, cwd: '/nonexistent' }));
     expect(problems).toEqual([

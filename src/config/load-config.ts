@@ -32,9 +32,10 @@ const allVendors: readonly Vendor[] = ['openai', 'anthropic', 'google', 'deepsee
 
 /** The OpenAI-compatible upstreams that exist as soon as their key is in the environment (the seed's names). */
 const environmentProviders = [
-  { name: 'holysheep', keyVar: 'HOLYSHEEP_API_KEY', urlVar: 'HOLYSHEEP_BASE_URL', baseUrl: 'https://api.holysheep.ai/v1', vendors: allVendors },
-  { name: 'openai', keyVar: 'OPENAI_API_KEY', urlVar: 'OPENAI_BASE_URL', baseUrl: 'https://api.openai.com/v1', vendors: ['openai'] as const },
-  { name: 'deepseek', keyVar: 'DEEPSEEK_API_KEY', urlVar: 'DEEPSEEK_BASE_URL', baseUrl: 'https://api.deepseek.com/v1', vendors: ['deepseek'] as const },
+  // `responsesVar` says whether the upstream serves the Responses API; OpenAI does.
+  { name: 'holysheep', keyVar: 'HOLYSHEEP_API_KEY', urlVar: 'HOLYSHEEP_BASE_URL', responsesVar: 'HOLYSHEEP_RESPONSES_API', baseUrl: 'https://api.holysheep.ai/v1', vendors: allVendors },
+  { name: 'openai', keyVar: 'OPENAI_API_KEY', urlVar: 'OPENAI_BASE_URL', responsesVar: 'OPENAI_RESPONSES_API', responsesApi: true, baseUrl: 'https://api.openai.com/v1', vendors: ['openai'] as const },
+  { name: 'deepseek', keyVar: 'DEEPSEEK_API_KEY', urlVar: 'DEEPSEEK_BASE_URL', responsesVar: 'DEEPSEEK_RESPONSES_API', baseUrl: 'https://api.deepseek.com/v1', vendors: ['deepseek'] as const },
   // Anthropic and Gemini take the origin, as their SDKs do; the adapters append the API paths.
   { name: 'anthropic', type: 'anthropic', keyVar: 'ANTHROPIC_API_KEY', urlVar: 'ANTHROPIC_BASE_URL', baseUrl: 'https://api.anthropic.com', vendors: ['anthropic'] as const },
   { name: 'gemini', type: 'gemini', keyVar: 'GEMINI_API_KEY', urlVar: 'GEMINI_BASE_URL', baseUrl: 'https://generativelanguage.googleapis.com', vendors: ['google'] as const },
@@ -71,6 +72,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
       vendors: spec.vendors,
       models: [],
       streamUsage: true,
+      responsesApi: ('responsesVar' in spec ? env.boolean(spec.responsesVar) : undefined) ?? ('responsesApi' in spec && spec.responsesApi),
       source: 'env',
     });
   }
@@ -85,6 +87,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
       vendors: inherited?.vendors ?? environmentProviders.find((spec) => spec.name === name)?.vendors ?? [],
       models: entry.models ?? [],
       streamUsage: entry.streamUsage ?? true,
+      responsesApi: entry.type === 'openai' && (entry.responsesApi ?? inherited?.responsesApi ?? false),
       source: 'config',
     });
   }
@@ -100,6 +103,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
       vendors: [],
       models: ['mock-*'],
       streamUsage: true,
+      responsesApi: false,
       source: 'builtin',
     });
   }

@@ -20,6 +20,16 @@ export class EnvironmentReader {
     return value;
   }
 
+  boolean(name: string): boolean | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    const lower = raw.toLowerCase();
+    if (lower === 'true' || lower === '1' || lower === 'yes') return true;
+    if (lower === 'false' || lower === '0' || lower === 'no') return false;
+    this.problems.push(`${name}=${JSON.stringify(raw)}: expected true or false.`);
+    return undefined;
+  }
+
   url(name: string): string | undefined {
     const raw = this.string(name);
     if (raw === undefined) return undefined;

@@ -16,6 +16,8 @@ export interface ProviderSettings {
   models: readonly string[];
   /** OpenAI-compatible only: whether streams ask for usage (`stream_options.include_usage`). */
   streamUsage: boolean;
+  /** OpenAI-compatible only: whether the upstream serves the Responses API (`/v1/responses` is then passed through to it, not translated). */
+  responsesApi: boolean;
   /** Where it was defined, for `relay doctor` and the start-up log. */
   source: 'env' | 'config' | 'builtin';
 }

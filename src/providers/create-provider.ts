@@ -13,6 +13,8 @@ export interface ProviderDefinition {
   headers: Record<string, string>;
   /** OpenAI-compatible only: whether streams ask for usage. */
   streamUsage?: boolean;
+  /** OpenAI-compatible only: whether the upstream serves the Responses API. */
+  responsesApi?: boolean;
 }
 
 /** Builds the adapter for one configured upstream; the type picks the wire format. */
@@ -20,7 +22,7 @@ export function createProvider(definition: ProviderDefinition, dispatcher: Dispa
   const options = { ...definition, dispatcher };
   switch (definition.type) {
     case 'openai':
-      return new OpenAICompatibleProvider(options, { streamUsage: definition.streamUsage ?? true });
+      return new OpenAICompatibleProvider(options, { streamUsage: definition.streamUsage ?? true, responsesApi: definition.responsesApi ?? false });
     case 'anthropic':
       return new AnthropicProvider(options);
     case 'gemini':

@@ -23,6 +23,12 @@ export interface Provider {
    * Anthropic request; the result is Anthropic JSON, or Anthropic's SSE bytes untouched.
    */
   messages?(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream>;
+  /**
+   * Native Responses API call, present only on OpenAI-compatible providers configured as serving it
+   * (`responsesApi`): `/v1/responses` passes such requests through instead of translating them to
+   * chat. The result is the upstream's JSON, or its SSE bytes untouched.
+   */
+  readonly responses?: (body: Record<string, unknown>, model: string, call: ProviderCall) => Promise<JsonResult | RawStream>;
 }
 
 export interface ProviderCall {

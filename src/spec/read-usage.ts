@@ -21,10 +21,11 @@ export function readUsage(value: unknown): Usage | undefined {
     completion_tokens: completion,
     total_tokens: count(record.total_tokens) ?? prompt + completion,
   };
-  const promptDetails = record.prompt_tokens_details as Record<string, unknown> | undefined;
+  // The Responses API names the details after its counts (`input_tokens_details`, `output_tokens_details`).
+  const promptDetails = (record.prompt_tokens_details ?? record.input_tokens_details) as Record<string, unknown> | undefined;
   const cached = count(promptDetails?.cached_tokens) ?? count(record.prompt_cache_hit_tokens);
   if (cached !== undefined) usage.prompt_tokens_details = { cached_tokens: cached };
-  const completionDetails = record.completion_tokens_details as Record<string, unknown> | undefined;
+  const completionDetails = (record.completion_tokens_details ?? record.output_tokens_details) as Record<string, unknown> | undefined;
   const reasoning = count(completionDetails?.reasoning_tokens);
   if (reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: reasoning };
   return usage;

@@ -106,6 +106,10 @@ export class MockOpenAIUpstream {
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       return json(response, chatCompletion(model, received.body));
     }
+    if (path === '/responses') {
+      if (received.body.stream === true) return this.responsesStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
+      return json(response, responseObject(model, received.body, 'completed'));
+    }
     if (path === '/embeddings') {
       const inputs = Array.isArray(received.body.input) ? received.body.input : [received.body.input];
       return json(response, {
@@ -146,6 +150,36 @@ export class MockOpenAIUpstream {
       response.write(`data: ${JSON.stringify({ id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1, model, choices: [], usage })}\n\n`);
     }
     response.end('data: [DONE]\n\n');
+  }
+
+  /** A Responses API stream in OpenAI's event order: the echo's words as text deltas, then `response.completed`. */
+  private async responsesStream(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'stream' }>): Promise<void> {
+    const model = String(received.body.model);
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    let sequence = 0;
+    const send = (type: string, payload: Record<string, unknown>) => response.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`);
+    const started = responseObject(model, received.body, 'in_progress');
+    send('response.created', { response: started });
+    send('response.in_progress', { response: started });
+    const final = responseObject(model, received.body, 'completed');
+    const item = final.output[0]!;
+    const text = item.content[0]!.text;
+    send('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', content: [] } });
+    send('response.content_part.added', { item_id: item.id, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+    const words = text.split(/(?<= )/);
+    for (const [index, word] of words.entries()) {
+      if (behaviour.cutAfter !== undefined && index === behaviour.cutAfter) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        response.socket?.destroy();
+        return;
+      }
+      send('response.output_text.delta', { item_id: item.id, output_index: 0, content_index: 0, delta: word, logprobs: [] });
+    }
+    send('response.output_text.done', { item_id: item.id, output_index: 0, content_index: 0, text, logprobs: [] });
+    send('response.content_part.done', { item_id: item.id, output_index: 0, content_index: 0, part: item.content[0] });
+    send('response.output_item.done', { output_index: 0, item });
+    send('response.completed', { response: final });
+    response.end();
   }
 
   private async stream(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'stream' }>): Promise<void> {
@@ -210,6 +244,27 @@ function toolCallFor(body: Record<string, unknown>): { id: string; type: 'functi
   const first = tools?.[0]?.function;
   if (first?.name === undefined || body.tool_choice === 'none' || messages[messages.length - 1]?.role === 'tool') return undefined;
   return { id: 'call_mock_0', type: 'function', function: { name: first.name, arguments: JSON.stringify(sampleArguments(first.parameters)) } };
+}
+
+/** A Responses API `response` echoing the last input's text, as OpenAI's own `/v1/responses` answers. */
+function responseObject(model: string, body: Record<string, unknown>, status: 'in_progress' | 'completed') {
+  const input = body.input as string | Array<{ content?: unknown }>;
+  const last = typeof input === 'string' ? input : input.at(-1)?.content;
+  const text = `echo: ${typeof last === 'string' ? last : JSON.stringify(last)}`;
+  const done = status === 'completed';
+  return {
+    id: 'resp_mock',
+    object: 'response',
+    created_at: 1,
+    status,
+    error: null,
+    incomplete_details: null,
+    model,
+    previous_response_id: body.previous_response_id ?? null,
+    output: done ? [{ type: 'message', id: 'msg_mock', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
+    usage: done ? { input_tokens: 11, input_tokens_details: { cached_tokens: 4 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 18 } : null,
+    store: true,
+  };
 }
 
 function chatCompletion(model: string, body: Record<string, unknown>) {

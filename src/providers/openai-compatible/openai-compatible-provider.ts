@@ -12,6 +12,8 @@ import { OpenAIRawEventReader } from './relay-openai-stream.js';
 export interface OpenAICompatibleQuirks {
   /** Whether the server understands `stream_options.include_usage` (vLLM and most vendors do). */
   streamUsage: boolean;
+  /** Whether the server serves the Responses API (OpenAI does; most compatible servers do not). */
+  responsesApi: boolean;
 }
 
 /**
@@ -28,12 +30,14 @@ export class OpenAICompatibleProvider implements Provider {
   private readonly dispatcher: Dispatcher;
   private readonly quirks: OpenAICompatibleQuirks;
   private readonly urls = new Map<string, string>();
+  readonly responses?: Provider['responses'];
 
   constructor(options: ProviderOptions, quirks: Partial<OpenAICompatibleQuirks> = {}) {
     this.name = options.name;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.dispatcher = options.dispatcher;
-    this.quirks = { streamUsage: true, ...quirks };
+    this.quirks = { streamUsage: true, responsesApi: false, ...quirks };
+    if (this.quirks.responsesApi) this.responses = (body, model, call) => this.postResponses(body, model, call);
     this.headers = {
       ...options.headers,
       'content-type': 'application/json',
@@ -68,20 +72,19 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
-    if (body.stream === true) {
-      const response = await this.postForStream('/completions', { ...body, model }, call);
-      return {
-        kind: 'raw-stream',
-        body: guardUpstreamBody(response.body, this.name, call.signal),
-        contentType: String(response.headers['content-type'] ?? 'text/event-stream'),
-      };
-    }
+    if (body.stream === true) return this.postForRawStream('/completions', { ...body, model }, call);
     return this.postJson('/completions', { ...body, model }, call);
   }
 
-  /** A POST whose answer is read as a stream of bytes (the legacy completions endpoint's SSE). */
-  private postForStream(path: string, body: unknown, call: ProviderCall): Promise<Dispatcher.ResponseData> {
-    return postUpstream({
+  /** `/responses` as the client sent it (only `model` changed): JSON, or the SSE bytes untouched. */
+  private async postResponses(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
+    if (body.stream === true) return this.postForRawStream('/responses', { ...body, model }, call);
+    return this.postJson('/responses', { ...body, model }, call);
+  }
+
+  /** A POST whose SSE answer is relayed as its bytes (legacy completions, native Responses API). */
+  private async postForRawStream(path: string, body: unknown, call: ProviderCall): Promise<RawStream> {
+    const response = await postUpstream({
       url: this.url(path),
       dispatcher: this.dispatcher,
       headers: this.streamHeaders,
@@ -90,6 +93,11 @@ export class OpenAICompatibleProvider implements Provider {
       provider: this.name,
       classifyError: classifyOpenAIError,
     });
+    return {
+      kind: 'raw-stream',
+      body: guardUpstreamBody(response.body, this.name, call.signal),
+      contentType: String(response.headers['content-type'] ?? 'text/event-stream'),
+    };
   }
 
   private postJson(path: string, body: unknown, call: ProviderCall): Promise<JsonResult> {

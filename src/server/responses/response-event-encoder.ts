@@ -21,6 +21,15 @@ interface OpenCall {
 }
 
 /**
+ * The `error` event that ends a failed Responses stream: OpenAI's documented fields at the top, and
+ * its error object under `error` as OpenAI sends it (OpenAI's SDK then throws it as an `APIError`).
+ */
+export function responsesErrorEvent(error: OpenAIErrorBody, sequenceNumber: number): string {
+  const { message, type, param, code } = error.error;
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', sequence_number: sequenceNumber, code, message, param, error: { type, code, message, param } })}\n\n`;
+}
+
+/**
  * Re-encodes a chat stream as the Responses API's events, in OpenAI's order: `response.created`
  * and `response.in_progress`; for the text, a `message` item (`response.output_item.added`,
  * `response.content_part.added`, `response.output_text.delta`s, then the `.done` events in reverse);
@@ -89,13 +98,14 @@ export class ResponseEventEncoder {
     return events;
   }
 
-  /**
-   * The `error` event that ends a failed stream: OpenAI's documented fields at the top, and its
-   * error object under `error` as OpenAI sends it (OpenAI's SDK then throws the error as an `APIError`).
-   */
+  /** The `error` event that ends a failed stream (see {@link responsesErrorEvent}). */
   fail(error: OpenAIErrorBody): string {
-    const { message, type, param, code } = error.error;
-    return this.event('error', { code, message, param, error: { type, code, message, param } });
+    return responsesErrorEvent(error, this.sequence++);
+  }
+
+  /** The sequence number the next event takes. */
+  nextSequence(): number {
+    return this.sequence++;
   }
 
   /** The items answered so far (all of them once `finish` ran), to keep for item references. */

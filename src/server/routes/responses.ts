@@ -1,18 +1,33 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { StreamPart } from '../../providers/provider.js';
+import type { ChatResult, JsonResult, ProviderCall, StreamPart } from '../../providers/provider.js';
+import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatCompletionChunk, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesRequest } from '../../spec/openai-responses.js';
-import { RelayError } from '../../spec/relay-error.js';
+import { RelayError, UpstreamError } from '../../spec/relay-error.js';
+import type { TranslatedRequest } from '../anthropic/convert-from-anthropic-request.js';
 import { admitRequest, messagesText } from '../admit-request.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { AnsweredItems } from '../responses/answered-items.js';
 import { convertFromResponsesRequest } from '../responses/convert-from-responses-request.js';
-import { ResponseEventEncoder } from '../responses/response-event-encoder.js';
+import { ResponseEventEncoder, responsesErrorEvent } from '../responses/response-event-encoder.js';
 import { convertToResponse, itemId, responseShell } from '../responses/response-object.js';
+import { ResponsesStreamWatcher } from '../responses/watch-responses-stream.js';
+import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
+
+/** What one attempt at a `/v1/responses` request produced; a stream's first part is already read. */
+type ResponsesAnswer =
+  /** The upstream's own Responses API JSON, sent as it came. */
+  | { kind: 'native-json'; result: JsonResult }
+  /** The upstream's own Responses API events, relayed byte for byte. */
+  | { kind: 'native-stream'; chunks: AsyncIterator<Buffer>; first: IteratorResult<Buffer> }
+  /** A chat answer, to be turned into a response object. */
+  | { kind: 'translated-json'; result: ChatResult }
+  /** Chat stream parts, to be re-encoded as Responses events. */
+  | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart> };
 
 /** The chat request for one upstream model: its name, and the token limit in the field that model takes. */
 function forModel(chatRequest: ChatRequest, model: string): ChatRequest {
@@ -36,11 +51,43 @@ function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
 }
 
 /**
- * `POST /v1/responses`, OpenAI's Responses API, served by translation: the request becomes a chat
- * request (every upstream speaks chat or is translated from it), and the chat answer becomes a
- * `response` object or its stream of events. Stateless: a conversation is sent whole, and
- * `previous_response_id` is refused; the items of recent answers are kept an hour so that
- * `item_reference`s to them resolve. Errors are OpenAI-shaped, as on the other OpenAI routes.
+ * One attempt on one deployment. An upstream that serves the Responses API (`responsesApi`) gets
+ * the request as it came, only the model name replaced; any other gets the chat translation (and
+ * a request the translation refused is refused here, with the translation's 400).
+ */
+async function callDeployment(deployment: Deployment, body: Record<string, unknown>, translation: TranslatedRequest | RelayError, call: ProviderCall): Promise<ResponsesAnswer> {
+  const provider = deployment.provider;
+  const stream = body.stream === true;
+  if (provider.responses !== undefined) {
+    const result = await provider.responses(body, deployment.model, call);
+    if (result.kind === 'json') return { kind: 'native-json', result };
+    const chunks = result.body[Symbol.asyncIterator]();
+    return { kind: 'native-stream', chunks, first: await chunks.next() };
+  }
+  if (translation instanceof RelayError) throw translation;
+  const first = translation.unsupported[0];
+  if (first !== undefined && call.strict) {
+    throw new RelayError(`The parameter '${first.name}' cannot be honoured by the relay's translation of the Responses API to chat: ${first.why}. Remove it, or send the request without strict mode to have it dropped.`, {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'unsupported_parameter',
+      param: first.name,
+    });
+  }
+  for (const parameter of translation.unsupported) call.dropped.push(parameter.name.replace(/\[\d+\]/g, '[]'));
+  const chatRequest = forModel(translation.chatRequest, deployment.model);
+  if (!stream) return { kind: 'translated-json', result: await provider.chat(chatRequest, deployment.model, call) };
+  const parts = await provider.chatStream(chatRequest, deployment.model, call);
+  return { kind: 'translated-stream', parts, first: await parts.next() };
+}
+
+/**
+ * `POST /v1/responses`, OpenAI's Responses API. Upstreams that serve it (OpenAI's own, and any
+ * OpenAI-compatible provider configured with `responsesApi`) get the request as it came and their
+ * answer is relayed untouched; for every other upstream it is served by translation: the request
+ * becomes a chat request, and the chat answer a `response` object or its stream of events. The
+ * translation is stateless: `previous_response_id` and the like are refused, and the items of
+ * recent translated answers are kept an hour so that `item_reference`s to them resolve.
  * @see https://platform.openai.com/docs/api-reference/responses/create
  */
 export function registerResponses(app: FastifyInstance, services: RelayServices): void {
@@ -51,42 +98,42 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     const { fallbacks, ...body } = request.body as ResponsesRequest & { fallbacks?: string[] };
     const principal = request.relay.principal!;
     const resolved = services.router.resolve(body.model, principal);
-    // Translated before anything is reserved: a request that cannot be served is refused at once.
-    const { chatRequest, unsupported } = convertFromResponsesRequest(body, resolved.model, (id) => answered.find(principal.id, id));
+    // Translated before anything is reserved, so that a request no upstream can serve is refused
+    // at once; kept for the attempts when some upstream might take it as it is.
+    let translation: TranslatedRequest | RelayError;
+    try {
+      translation = convertFromResponsesRequest(body, resolved.model, (id) => answered.find(principal.id, id));
+    } catch (error) {
+      if (!(error instanceof RelayError) || !servesResponsesApi(services)) throw error;
+      translation = error;
+    }
     await admitRequest(request, reply, services, resolved.model, {
-      promptText: () => messagesText(chatRequest.messages),
+      promptText: () => (translation instanceof RelayError ? JSON.stringify([body.instructions ?? '', body.input]) : messagesText(translation.chatRequest.messages)),
       maxOutputTokens: typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined,
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.user });
-    const first = unsupported[0];
-    if (first !== undefined && upstream.call.strict) {
-      throw new RelayError(`The parameter '${first.name}' cannot be honoured by the relay's Responses API: ${first.why}. Remove it, or send the request without strict mode to have it dropped.`, {
-        status: 400,
-        type: 'invalid_request_error',
-        code: 'unsupported_parameter',
-        param: first.name,
-      });
-    }
-    const dropped = unsupported.map((parameter) => parameter.name.replace(/\[\d+\]/g, '[]'));
     request.relay.stream = body.stream === true;
-    if (body.stream !== true) {
-      const outcome = await upstream.run((deployment) => {
-        upstream.call.dropped.push(...dropped);
-        return deployment.provider.chat(forModel(chatRequest, deployment.model), deployment.model, upstream.call);
-      });
-      request.relay.usage = outcome.value.usage;
-      const response = convertToResponse(outcome.value.completion(), body, outcome.value.usage);
-      answered.keep(principal.id, response.output);
-      return reply.type('application/json').send(response);
+    const outcome = await upstream.run((deployment) => callDeployment(deployment, body, translation, upstream.call));
+    const answer = outcome.value;
+    switch (answer.kind) {
+      case 'native-json':
+        request.relay.usage = answer.result.usage;
+        return reply.type('application/json').send(answer.result.body);
+      case 'translated-json': {
+        request.relay.usage = answer.result.usage;
+        const response = convertToResponse(answer.result.completion(), body, answer.result.usage);
+        answered.keep(principal.id, response.output);
+        return reply.type('application/json').send(response);
+      }
+      case 'native-stream':
+        await relayNativeStream(request, reply, answer.chunks, answer.first);
+        return reply;
+      default: {
+        const encoder = new ResponseEventEncoder(responseShell(body, itemId('resp'), Math.floor(Date.now() / 1000)));
+        if (await writeTranslatedStream(request, reply, answer.parts, answer.first, encoder)) answered.keep(principal.id, encoder.items());
+        return reply;
+      }
     }
-    const outcome = await upstream.run(async (deployment) => {
-      upstream.call.dropped.push(...dropped);
-      const parts = await deployment.provider.chatStream(forModel(chatRequest, deployment.model), deployment.model, upstream.call);
-      return { parts, first: await parts.next() };
-    });
-    const encoder = new ResponseEventEncoder(responseShell(body, itemId('resp'), Math.floor(Date.now() / 1000)));
-    if (await writeResponseStream(request, reply, outcome.value.parts, outcome.value.first, encoder)) answered.keep(principal.id, encoder.items());
-    return reply;
   });
 
   // The Responses API's stored-response routes: the relay stores no response, and says so.
@@ -103,8 +150,47 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   app.post('/v1/responses/:id/cancel', notStored);
 }
 
-/** Writes the chat stream as Responses events; true when it went to the end. */
-async function writeResponseStream(
+/** Whether some configured upstream takes the Responses API as it is. */
+function servesResponsesApi(services: RelayServices): boolean {
+  for (const provider of services.config.providers.values()) if (provider.responsesApi) return true;
+  return false;
+}
+
+/** Ends a committed stream with one `error` event (numbered `sequenceNumber`); the client is told what failed, never the upstream's internals. */
+function endWithError(request: FastifyRequest, reply: FastifyReply, writer: SseWriter, error: unknown, sequenceNumber: () => number): void {
+  const clientError = streamFailure(error, request);
+  if (clientError !== undefined && !writer.closed) reply.raw.end(responsesErrorEvent(clientError.toJSON(), sequenceNumber()));
+}
+
+/** Relays an upstream's own Responses stream byte for byte, reading its usage on the way. */
+async function relayNativeStream(request: FastifyRequest, reply: FastifyReply, chunks: AsyncIterator<Buffer>, first: IteratorResult<Buffer>): Promise<void> {
+  const writer = commitStream(request, reply);
+  const watcher = new ResponsesStreamWatcher();
+  try {
+    for (let current = first; current.done !== true; current = await chunks.next()) {
+      watcher.push(current.value);
+      const pending = writer.raw(current.value);
+      if (pending !== undefined) await pending;
+      if (writer.closed) {
+        await chunks.return?.();
+        return;
+      }
+    }
+    // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
+    if (!watcher.complete && !watcher.failed) throw new UpstreamError(`${request.relay.provider ?? 'upstream'}: the stream ended before its response ended`, { reason: 'network', provider: request.relay.provider });
+    if (!writer.closed) reply.raw.end();
+  } catch (error) {
+    endWithError(request, reply, writer, error, () => watcher.lastSequence + 1);
+  } finally {
+    request.relay.usage = watcher.usage;
+    if (watcher.usage === undefined) request.relay.delivered = watcher.delivered;
+    // The client got the upstream's own error event; the relay still records the stream as failed.
+    if (watcher.failed) request.relay.errorCode ??= 'upstream_error';
+  }
+}
+
+/** Writes a chat stream as Responses events; true when it went to the end. */
+async function writeTranslatedStream(
   request: FastifyRequest,
   reply: FastifyReply,
   parts: AsyncIterator<StreamPart>,
@@ -134,8 +220,7 @@ async function writeResponseStream(
     if (!writer.closed) reply.raw.end(encoder.finish());
     return true;
   } catch (error) {
-    const clientError = streamFailure(error, request);
-    if (clientError !== undefined && !writer.closed) reply.raw.end(encoder.fail(clientError.toJSON()));
+    endWithError(request, reply, writer, error, () => encoder.nextSequence());
     return false;
   }
 }

@@ -1,0 +1,51 @@
+import type { Usage } from '../../spec/openai-chat.js';
+import { readUsage } from '../../spec/read-usage.js';
+import { SseParser } from '../../sse/sse-parser.js';
+import { DeliveredText } from '../delivered-text.js';
+
+const sequencePattern = /"sequence_number":\s*(\d+)/;
+/** The events that end a Responses stream, each with the whole response (and its usage). */
+const endEvents = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+/** The events whose `delta` is text the model delivered. */
+const deltaEvents = new Set(['response.output_text.delta', 'response.refusal.delta', 'response.function_call_arguments.delta', 'response.custom_tool_call_input.delta']);
+
+/**
+ * Reads a Responses API stream that is relayed byte for byte, for metering: the usage of the
+ * event that ends it, and meanwhile the text its deltas delivered (to bill a stream cut before its
+ * end for what it delivered). Notices a failure (`error`, `response.failed`), so the request is not
+ * counted as a success. Only the events named above are parsed.
+ * @see https://platform.openai.com/docs/api-reference/responses-streaming
+ */
+export class ResponsesStreamWatcher {
+  private readonly parser = new SseParser();
+  readonly delivered = new DeliveredText();
+  usage: Usage | undefined;
+  /** The last event's `sequence_number`, so that an error event the relay adds follows it. */
+  lastSequence = -1;
+  /** Set by an event that ends the stream: one that ends without it was cut. */
+  complete = false;
+  failed = false;
+
+  push(chunk: Buffer): void {
+    for (const event of this.parser.push(chunk)) {
+      const name = event.event;
+      const sequence = sequencePattern.exec(event.data);
+      if (sequence !== null) this.lastSequence = Number(sequence[1]);
+      if (name === 'error') this.failed = true;
+      if (name === undefined || (!endEvents.has(name) && !deltaEvents.has(name))) continue;
+      let parsed: { delta?: unknown; response?: { usage?: unknown } };
+      try {
+        parsed = JSON.parse(event.data) as typeof parsed;
+      } catch {
+        continue; // relayed as it is; the client sees what the upstream sent
+      }
+      if (deltaEvents.has(name)) {
+        if (typeof parsed.delta === 'string') this.delivered.addText(parsed.delta);
+        continue;
+      }
+      this.complete = true;
+      if (name === 'response.failed') this.failed = true;
+      this.usage = readUsage(parsed.response?.usage);
+    }
+  }
+}
