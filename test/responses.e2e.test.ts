@@ -385,6 +385,12 @@ describe('/v1/responses to an upstream that serves the Responses API (OpenAI): p
     expect(holysheep.requests).toHaveLength(0);
   });
 
+  it('passes a request without input on (the conversation is stored upstream)', async () => {
+    const answer = await openai.responses.create({ model: 'gpt-4.1', previous_response_id: 'resp_earlier' });
+    expect(answer.id).toBe('resp_mock');
+    expect(openaiUpstream.requests.at(-1)!.body).toEqual({ model: 'gpt-4.1', previous_response_id: 'resp_earlier' });
+  });
+
   it('relays the upstream events byte for byte and meters the usage of response.completed', async () => {
     const { key, id } = await createKey(relay.url, 'native-stream-app');
     const client = new OpenAI({ apiKey: key, baseURL: relay.baseURL, maxRetries: 0 });
@@ -393,9 +399,11 @@ describe('/v1/responses to an upstream that serves the Responses API (OpenAI): p
     expect(deltas.join('')).toBe(`echo: ${prompt}`);
     expect(types.at(-1)).toBe('response.completed');
     expect(openaiUpstream.requests.at(-1)!.body.stream).toBe(true);
+    const events = await rawEvents(relay.url, { model: 'gpt-4.1', input: prompt });
+    expect(events.map((event) => `event: ${event.event}\ndata: ${event.data}\n\n`).join('')).toBe(openaiUpstream.lastResponsesStream);
     await expect
       .poll(async () => (await usageByModel(relay.url, id))[0])
-      .toMatchObject({ prompt_tokens: 11, completion_tokens: 7, cached_tokens: 4 });
+      .toMatchObject({ requests: 1, prompt_tokens: 11, completion_tokens: 7, cached_tokens: 4 });
   });
 
   it('ends a passed-through stream that the upstream cut with an error event numbered after the last one', async () => {

@@ -38,11 +38,14 @@ export const CompletionsBody = Type.Object(
   { additionalProperties: true },
 );
 
-/** `/v1/responses`: a conversation is sent whole (`input`); the relay keeps none. */
+/**
+ * `/v1/responses`. `input` may be left out only where the upstream serves the Responses API itself
+ * (with a `previous_response_id` or a stored `prompt`); the translation to chat refuses a request without it.
+ */
 export const ResponsesBody = Type.Object(
   {
     model: ModelField,
-    input: Type.Union([Type.String(), Type.Array(Type.Object({}, { additionalProperties: true }))]),
+    input: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Object({}, { additionalProperties: true }))])),
     instructions: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     max_output_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),

@@ -44,7 +44,7 @@ export interface ResponsesTool {
 
 export interface ResponsesRequest {
   model: string;
-  input: string | ResponsesInputItem[];
+  input?: string | ResponsesInputItem[];
   instructions?: string | null;
   stream?: boolean | null;
   max_output_tokens?: number | null;

@@ -35,6 +35,8 @@ export type Behaviour =
  */
 export class MockOpenAIUpstream {
   readonly requests: ReceivedRequest[] = [];
+  /** The bytes of the last Responses API stream, as written. */
+  lastResponsesStream = '';
   /** Events a `firehose` stream has handed to its connection so far. */
   firehoseWritten = 0;
   private readonly script: Behaviour[] = [];
@@ -157,7 +159,12 @@ export class MockOpenAIUpstream {
     const model = String(received.body.model);
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     let sequence = 0;
-    const send = (type: string, payload: Record<string, unknown>) => response.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`);
+    this.lastResponsesStream = '';
+    const send = (type: string, payload: Record<string, unknown>) => {
+      const event = `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...payload })}\n\n`;
+      this.lastResponsesStream += event;
+      return response.write(event);
+    };
     const started = responseObject(model, received.body, 'in_progress');
     send('response.created', { response: started });
     send('response.in_progress', { response: started });
@@ -248,8 +255,8 @@ function toolCallFor(body: Record<string, unknown>): { id: string; type: 'functi
 
 /** A Responses API `response` echoing the last input's text, as OpenAI's own `/v1/responses` answers. */
 function responseObject(model: string, body: Record<string, unknown>, status: 'in_progress' | 'completed') {
-  const input = body.input as string | Array<{ content?: unknown }>;
-  const last = typeof input === 'string' ? input : input.at(-1)?.content;
+  const input = body.input as string | Array<{ content?: unknown }> | undefined;
+  const last = typeof input === 'string' ? input : input?.at(-1)?.content;
   const text = `echo: ${typeof last === 'string' ? last : JSON.stringify(last)}`;
   const done = status === 'completed';
   return {

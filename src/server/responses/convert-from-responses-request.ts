@@ -201,7 +201,7 @@ export function convertFromResponsesRequest(body: ResponsesRequest, upstreamMode
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === 'string' && body.instructions !== '') messages.push({ role: 'system', content: body.instructions });
   if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input });
-  else body.input.forEach((item, index) => convertItem(item, `input[${index}]`, messages, unsupported, lookup));
+  else (body.input ?? []).forEach((item, index) => convertItem(item, `input[${index}]`, messages, unsupported, lookup));
   if (messages.length === 0) invalid('input', 'The request has nothing to answer: `input` holds no message.');
 
   const chatRequest: ChatRequest = { model: upstreamModel, messages };
