@@ -183,4 +183,30 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
     for (const relay of [a.relay, b.relay]) relay.child.kill('SIGTERM');
     await Promise.all([a.relay.exited, b.relay.exited]);
   });
+
+  it('resolve at one replica a /v1/responses item reference to an answer of the other, streamed or not', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const tools = [{ type: 'function' as const, name: 'search_docs', parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] }, strict: false }];
+    const at = (base: string) => new OpenAI({ apiKey: master, baseURL: `${base}/v1`, maxRetries: 0 });
+    const call = await at(a.url).responses.create({ model: 'gpt-4.1', input: 'find the docs', tools });
+    const functionCall = call.output.find((item) => item.type === 'function_call')!;
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const event of await at(a.url).responses.create({ model: 'gpt-4.1', input: 'find the docs again', tools, stream: true })) {
+      if (event.type === 'response.completed') completed = event.response;
+    }
+    const streamedCall = completed!.output.find((item) => item.type === 'function_call')!;
+    for (const [item, callId] of [[functionCall, 'call_mock_0'], [streamedCall, 'call_mock_0']] as const) {
+      const answer = await at(b.url).responses.create({
+        model: 'gpt-4.1',
+        tools,
+        input: [{ role: 'user', content: 'find the docs' }, { type: 'item_reference', id: item.id! }, { type: 'function_call_output', call_id: callId, output: 'found 3' }],
+      });
+      expect(answer.output_text).toBe('echo: found 3');
+      // The upstream got the call itself, rebuilt from the other replica's answer.
+      const sent = upstream.requests.at(-1)!.body.messages as Array<{ role: string; tool_calls?: Array<{ id: string; function: { name: string } }> }>;
+      expect(sent[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: callId, function: { name: 'search_docs' } }] });
+    }
+    for (const relay of [a.relay, b.relay]) relay.child.kill('SIGTERM');
+    await Promise.all([a.relay.exited, b.relay.exited]);
+  });
 });

@@ -109,6 +109,15 @@ export interface CreditChangesTable {
   created_at: number;
 }
 
+/** Items of translated Responses API answers: see `ResponseItemRecord`. */
+export interface ResponseItemsTable {
+  id: string;
+  principal_id: string;
+  /** The item's JSON text. */
+  item: string;
+  expires_at: number;
+}
+
 /** The database the SQL store queries through Kysely. */
 export interface RelayDatabase {
   accounts: AccountsTable;
@@ -119,4 +128,5 @@ export interface RelayDatabase {
   canary_samples: CanarySamplesTable;
   dashboard_sessions: DashboardSessionsTable;
   credit_changes: CreditChangesTable;
+  response_items: ResponseItemsTable;
 }

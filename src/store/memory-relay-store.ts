@@ -1,6 +1,7 @@
 import { buildAccount, buildApiKeyRecord } from './build-records.js';
 import { MemoryCanaryStore } from './memory-canary-store.js';
 import { MemoryDashboardSessionStore } from './memory-dashboard-session-store.js';
+import { MemoryResponseItemStore } from './memory-response-item-store.js';
 import { newId } from './new-id.js';
 import { prepareLedgerBatch } from './prepare-ledger-batch.js';
 import { byCreation, byUpdate } from './compare-records.js';
@@ -44,6 +45,7 @@ export class MemoryRelayStore implements RelayStore {
   private latestUpdatedAt = 0;
   readonly canaries = new MemoryCanaryStore();
   readonly sessions = new MemoryDashboardSessionStore();
+  readonly responseItems = new MemoryResponseItemStore();
 
   readonly accounts: AccountStore = {
     create: async (input: CreateAccountInput) => {

@@ -179,6 +179,22 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
         await db.schema.dropTable('credit_changes').execute();
       },
     },
+    // Items of translated /v1/responses answers, so that an item_reference resolves at any replica.
+    '0006_response_items': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('response_items')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('principal_id', 'text', (column) => column.notNull())
+          .addColumn('item', 'text', (column) => column.notNull())
+          .addColumn('expires_at', money, (column) => column.notNull())
+          .execute();
+        await db.schema.createIndex('response_items_by_expiry').on('response_items').column('expires_at').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('response_items').execute();
+      },
+    },
   };
 }
 

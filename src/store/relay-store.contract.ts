@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CanaryState, Currency, DashboardSessionRecord, LedgerRecord, RelayStore } from './relay-store.js';
+import type { CanaryState, Currency, DashboardSessionRecord, LedgerRecord, RelayStore, ResponseItemRecord } from './relay-store.js';
 import { keyInput, ledgerRecord, sha256Of } from './relay-store.fixtures.js';
 
 const day1 = Date.UTC(2024, 4, 1, 23, 59, 59, 999);
@@ -466,6 +466,26 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         const left = [];
         for (const id of ['expired', 's0', 's1', 's2', 's3', 's4']) if ((await store.sessions.find(sha256Of(id), 950)) !== undefined) left.push(id);
         expect(left).toEqual(['s2', 's3', 's4']);
+      });
+    });
+
+    describe('response items', () => {
+      const record = (id: string, principalId: string, expiresAt: number, item = `{"type":"function_call","call_id":"call_${id}"}`): ResponseItemRecord => ({ id, principalId, item, expiresAt });
+
+      it("finds a key's unexpired items by id, and no other key's", async () => {
+        await store.responseItems.put([record('fc_1', 'key-a', 2_000), record('msg_1', 'key-a', 2_000, '{"type":"message","content":"é ✓"}'), record('fc_2', 'key-b', 2_000)]);
+        const found = await store.responseItems.find('key-a', ['fc_1', 'msg_1', 'fc_2', 'fc_missing'], 1_000);
+        expect(found.sort((left, right) => left.id.localeCompare(right.id))).toEqual([record('fc_1', 'key-a', 2_000), record('msg_1', 'key-a', 2_000, '{"type":"message","content":"é ✓"}')]);
+        expect(await store.responseItems.find('key-a', ['fc_1'], 2_000)).toEqual([]);
+        expect(await store.responseItems.find('key-a', [], 0)).toEqual([]);
+      });
+
+      it('replaces an item kept again under its id, and prunes the expired ones', async () => {
+        await store.responseItems.put([record('fc_1', 'key-a', 2_000), record('fc_2', 'key-a', 1_500)]);
+        await store.responseItems.put([record('fc_1', 'key-a', 3_000, '{"again":true}')]);
+        await store.responseItems.put([]);
+        await store.responseItems.prune(1_500);
+        expect(await store.responseItems.find('key-a', ['fc_1', 'fc_2'], 0)).toEqual([record('fc_1', 'key-a', 3_000, '{"again":true}')]);
       });
     });
   });

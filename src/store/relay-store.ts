@@ -329,6 +329,28 @@ export interface DashboardSessionStore {
   prune(now: number, keep: number): Promise<void>;
 }
 
+/**
+ * An item of a `/v1/responses` answer the relay made by translation, kept so that a later request
+ * may name it by `item_reference` at any replica. `item` is the item's JSON, as a client would send it.
+ */
+export interface ResponseItemRecord {
+  id: string;
+  /** The key that got the answer: only that key may refer to the item. */
+  principalId: string;
+  item: string;
+  expiresAt: number;
+}
+
+/** Items of recent translated Responses API answers, shared by replicas. */
+export interface ResponseItemStore {
+  /** Keeps the items; an id already kept is replaced. */
+  put(records: readonly ResponseItemRecord[]): Promise<void>;
+  /** Those of the items with these ids that `principalId` got and that are unexpired at `now`. */
+  find(principalId: string, ids: readonly string[], now: number): Promise<ResponseItemRecord[]>;
+  /** Forgets the items expired at `now`. */
+  prune(now: number): Promise<void>;
+}
+
 /** The storage layer: see the file comment. */
 export interface RelayStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
@@ -337,6 +359,7 @@ export interface RelayStore {
   readonly ledger: LedgerStore;
   readonly canaries: CanaryStore;
   readonly sessions: DashboardSessionStore;
+  readonly responseItems: ResponseItemStore;
   /** Releases the database connection(s). The store must not be used afterwards. */
   close(): Promise<void>;
 }

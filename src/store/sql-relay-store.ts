@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayDatabase } from './database-schema.js';
-import type { AccountStore, ApiKeyStore, CanaryStore, DashboardSessionStore, LedgerStore, RelayStore } from './relay-store.js';
+import type { AccountStore, ApiKeyStore, CanaryStore, DashboardSessionStore, LedgerStore, RelayStore, ResponseItemStore } from './relay-store.js';
+import { createSqlResponseItemStore } from './sql-response-item-store.js';
 import { createSqlDashboardSessionStore } from './sql-dashboard-session-store.js';
 import { createSqlCanaryStore } from './sql-canary-store.js';
 import { createSqlAccountStore } from './sql-account-store.js';
@@ -19,6 +20,7 @@ export class SqlRelayStore implements RelayStore {
   readonly ledger: LedgerStore;
   readonly canaries: CanaryStore;
   readonly sessions: DashboardSessionStore;
+  readonly responseItems: ResponseItemStore;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -31,6 +33,7 @@ export class SqlRelayStore implements RelayStore {
     this.ledger = createSqlLedgerStore(db, sqlite === undefined ? undefined : createSqliteLedgerInsert(sqlite));
     this.canaries = createSqlCanaryStore(db);
     this.sessions = createSqlDashboardSessionStore(db);
+    this.responseItems = createSqlResponseItemStore(db);
   }
 
   /** Safe to call more than once: `pg` refuses to end a pool twice. */

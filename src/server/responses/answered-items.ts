@@ -1,4 +1,5 @@
 import type { ResponsesInputItem, ResponsesOutputItem } from '../../spec/openai-responses.js';
+import type { ResponseItemStore } from '../../store/relay-store.js';
 
 interface Kept {
   principalId: string;
@@ -7,53 +8,96 @@ interface Kept {
   expiresAt: number;
 }
 
+/** What is told when the store cannot keep or find items (the answer itself goes on). */
+export type ItemStoreFailure = (action: 'keep' | 'find', error: unknown) => void;
+
+/** Expired items are deleted from the store at most this often. */
+const pruneEveryMs = 600_000;
+
+/** An output item in the shape a client sends it back. */
+function asInput(item: ResponsesOutputItem): ResponsesInputItem {
+  return item.type === 'function_call'
+    ? { type: 'function_call', call_id: item.call_id, name: item.name, arguments: item.arguments }
+    : { type: 'message', role: 'assistant', content: item.content };
+}
+
 /**
- * The items of the relay's recent `/v1/responses` answers, by id, so that a client may send an
- * `item_reference` instead of the item (the Vercel AI SDK does for the earlier steps of a
- * conversation unless `store` is false). Kept in memory for `ttlMs`, at most `maxBytes` of them
- * (the oldest go first), and only for the key that got them. Each replica keeps its own: behind
- * several replicas, clients send whole items (`store: false`) or stick to one replica.
+ * The items of the relay's recent translated `/v1/responses` answers, by id, so that a client may
+ * send an `item_reference` instead of the item (the Vercel AI SDK does for the earlier steps of a
+ * conversation unless `store` is false). Kept for `ttlMs`, only for the key that got them: in
+ * memory (at most `maxBytes`, the oldest going first) and, when a store is given, in the store, so
+ * that every replica sharing it resolves them. An answer's items are written to the store before
+ * its last byte goes out, so a client's next request finds them wherever it lands.
  */
 export class AnsweredItems {
   private readonly items = new Map<string, Kept>();
   private bytes = 0;
+  private prunedAt: number;
 
   constructor(
+    private readonly store: ResponseItemStore | undefined,
+    private readonly onStoreFailure: ItemStoreFailure = () => {},
     private readonly ttlMs = 3_600_000,
     private readonly maxBytes = 32 * 1024 * 1024,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Keeps the items of one answer, in the shape a client would send them back. */
-  keep(principalId: string, output: readonly ResponsesOutputItem[]): void {
-    const expiresAt = this.now() + this.ttlMs;
-    for (const item of output) {
-      const input: ResponsesInputItem =
-        item.type === 'function_call'
-          ? { type: 'function_call', call_id: item.call_id, name: item.name, arguments: item.arguments }
-          : { type: 'message', role: 'assistant', content: item.content };
-      // Counted as UTF-16 code units: a bound, not an exact size.
-      const bytes = 2 * (item.type === 'function_call' ? item.arguments.length + item.name.length : item.content.reduce((sum, part) => sum + ('text' in part ? part.text.length : part.refusal.length), 0)) + 200;
-      this.remove(item.id);
-      this.items.set(item.id, { principalId, item: input, bytes, expiresAt });
-      this.bytes += bytes;
-    }
-    this.evict();
+  ) {
+    this.prunedAt = now();
   }
 
-  /** The item with this id, if this key got it and it has not expired. */
-  find(principalId: string, id: string): ResponsesInputItem | undefined {
-    const kept = this.items.get(id);
-    if (kept === undefined || kept.principalId !== principalId) return undefined;
-    if (kept.expiresAt <= this.now()) {
-      this.remove(id);
-      return undefined;
+  /** Keeps the items of one answer. Resolves once the store has them (or failed to take them). */
+  async keep(principalId: string, output: readonly ResponsesOutputItem[]): Promise<void> {
+    if (output.length === 0) return;
+    const now = this.now();
+    const expiresAt = now + this.ttlMs;
+    for (const item of output) this.remember(item.id, principalId, asInput(item), expiresAt);
+    this.evict(now);
+    if (this.store === undefined) return;
+    try {
+      await this.store.put(output.map((item) => ({ id: item.id, principalId, item: JSON.stringify(asInput(item)), expiresAt })));
+      if (now - this.prunedAt >= pruneEveryMs) {
+        this.prunedAt = now;
+        await this.store.prune(now);
+      }
+    } catch (error) {
+      this.onStoreFailure('keep', error);
     }
-    return kept.item;
   }
 
+  /** The items with these ids that this key got and that have not expired: from memory, else from the store. */
+  async find(principalId: string, ids: readonly string[]): Promise<Map<string, ResponsesInputItem>> {
+    const found = new Map<string, ResponsesInputItem>();
+    const missing: string[] = [];
+    const now = this.now();
+    for (const id of ids) {
+      const kept = this.items.get(id);
+      if (kept !== undefined && kept.principalId === principalId && kept.expiresAt > now) found.set(id, kept.item);
+      else missing.push(id);
+    }
+    if (missing.length === 0 || this.store === undefined) return found;
+    try {
+      for (const record of await this.store.find(principalId, missing, now)) {
+        const item = JSON.parse(record.item) as ResponsesInputItem;
+        found.set(record.id, item);
+        this.remember(record.id, principalId, item, record.expiresAt);
+      }
+    } catch (error) {
+      this.onStoreFailure('find', error);
+    }
+    return found;
+  }
+
+  /** Items held in memory. */
   get size(): number {
     return this.items.size;
+  }
+
+  private remember(id: string, principalId: string, item: ResponsesInputItem, expiresAt: number): void {
+    // Counted as UTF-16 code units of the item's text and arguments, plus a fixed overhead: a bound, not an exact size.
+    const text = item.type === 'function_call' ? `${item.name ?? ''}${item.arguments ?? ''}` : JSON.stringify(item.content ?? '');
+    const bytes = 2 * text.length + 200;
+    this.remove(id);
+    this.items.set(id, { principalId, item, bytes, expiresAt });
+    this.bytes += bytes;
   }
 
   private remove(id: string): void {
@@ -64,8 +108,7 @@ export class AnsweredItems {
   }
 
   /** Drops expired items and, past the byte bound, the oldest (a Map iterates in insertion order). */
-  private evict(): void {
-    const now = this.now();
+  private evict(now: number): void {
     for (const [id, kept] of this.items) {
       if (kept.expiresAt > now && this.bytes <= this.maxBytes) break;
       this.remove(id);

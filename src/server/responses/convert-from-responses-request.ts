@@ -124,7 +124,7 @@ function convertItem(item: ResponsesInputItem, param: string, messages: ChatMess
       if (referenced === undefined) {
         invalid(
           param,
-          `${param} refers to the item '${String(item.id)}', which this relay does not have (it keeps the items of its answers for an hour, in the replica that gave them). Send the item itself, or send the request with "store": false so that clients send whole items.`,
+          `${param} refers to the item '${String(item.id)}', which this relay does not have (it keeps the items of its answers for an hour, for the key that got them). Send the item itself, or send the request with "store": false so that clients send whole items.`,
         );
       }
       convertItem(referenced, param, messages, unsupported, lookup);

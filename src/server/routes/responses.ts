@@ -91,7 +91,9 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
  * @see https://platform.openai.com/docs/api-reference/responses/create
  */
 export function registerResponses(app: FastifyInstance, services: RelayServices): void {
-  const answered = new AnsweredItems();
+  const answered = new AnsweredItems(services.store.responseItems, (action, error) =>
+    services.logger.warn({ detail: error instanceof Error ? error.message : String(error) }, action === 'keep' ? 'the store did not keep the items of a /v1/responses answer: other replicas cannot resolve references to them' : 'the store could not be asked for referenced /v1/responses items'),
+  );
 
   app.post('/v1/responses', { schema: { body: ResponsesBody } }, async (request, reply) => {
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
@@ -100,9 +102,10 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     const resolved = services.router.resolve(body.model, principal);
     // Translated before anything is reserved, so that a request no upstream can serve is refused
     // at once; kept for the attempts when some upstream might take it as it is.
+    const referenced = await answered.find(principal.id, referencedIds(body));
     let translation: TranslatedRequest | RelayError;
     try {
-      translation = convertFromResponsesRequest(body, resolved.model, (id) => answered.find(principal.id, id));
+      translation = convertFromResponsesRequest(body, resolved.model, (id) => referenced.get(id));
     } catch (error) {
       if (!(error instanceof RelayError) || !servesResponsesApi(services)) throw error;
       translation = error;
@@ -122,7 +125,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
       case 'translated-json': {
         request.relay.usage = answer.result.usage;
         const response = convertToResponse(answer.result.completion(), body, answer.result.usage);
-        answered.keep(principal.id, response.output);
+        await answered.keep(principal.id, response.output);
         return reply.type('application/json').send(response);
       }
       case 'native-stream':
@@ -130,7 +133,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         return reply;
       default: {
         const encoder = new ResponseEventEncoder(responseShell(body, itemId('resp'), Math.floor(Date.now() / 1000)));
-        if (await writeTranslatedStream(request, reply, answer.parts, answer.first, encoder)) answered.keep(principal.id, encoder.items());
+        await writeTranslatedStream(request, reply, answer.parts, answer.first, encoder, () => answered.keep(principal.id, encoder.items()));
         return reply;
       }
     }
@@ -148,6 +151,14 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   app.delete('/v1/responses/:id', notStored);
   app.get('/v1/responses/:id/input_items', notStored);
   app.post('/v1/responses/:id/cancel', notStored);
+}
+
+/** The ids of the `item_reference`s in a request's input. */
+function referencedIds(body: ResponsesRequest): string[] {
+  if (!Array.isArray(body.input)) return [];
+  const ids: string[] = [];
+  for (const item of body.input) if (item?.type === 'item_reference' && typeof item.id === 'string') ids.push(item.id);
+  return ids;
 }
 
 /** Whether some configured upstream takes the Responses API as it is. */
@@ -189,14 +200,15 @@ async function relayNativeStream(request: FastifyRequest, reply: FastifyReply, c
   }
 }
 
-/** Writes a chat stream as Responses events; true when it went to the end. */
+/** Writes a chat stream as Responses events; `beforeEnd` runs once all items are known, before the last event goes out. */
 async function writeTranslatedStream(
   request: FastifyRequest,
   reply: FastifyReply,
   parts: AsyncIterator<StreamPart>,
   first: IteratorResult<StreamPart>,
   encoder: ResponseEventEncoder,
-): Promise<boolean> {
+  beforeEnd: () => Promise<void>,
+): Promise<void> {
   const writer = commitStream(request, reply);
   try {
     writer.raw(Buffer.from(encoder.start()));
@@ -213,14 +225,14 @@ async function writeTranslatedStream(
       }
       if (writer.closed) {
         await parts.return?.();
-        return false;
+        return;
       }
     }
+    const last = encoder.finish();
+    await beforeEnd();
     // Responses streams end with their last event: no `[DONE]` as chat streams have.
-    if (!writer.closed) reply.raw.end(encoder.finish());
-    return true;
+    if (!writer.closed) reply.raw.end(last);
   } catch (error) {
     endWithError(request, reply, writer, error, () => encoder.nextSequence());
-    return false;
   }
 }
