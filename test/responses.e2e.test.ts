@@ -186,6 +186,35 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     });
   });
 
+  it('serves a custom tool as a function of one text argument, and its calls as custom_tool_call items', async () => {
+    const patchTool: OpenAI.Responses.CustomTool = { type: 'custom', name: 'apply_patch', description: 'Applies a patch', format: { type: 'grammar', syntax: 'lark', definition: 'start: /.+/' } };
+    const call = await openai.responses.create({ model: 'gpt-4.1', input: 'fix the bug', tools: [patchTool] });
+    expect(call.output).toEqual([expect.objectContaining({ type: 'custom_tool_call', name: 'apply_patch', input: 'sample input', status: 'completed' })]);
+    const item = call.output[0] as OpenAI.Responses.ResponseCustomToolCall;
+    expect(item.id).toMatch(/^ctc_/);
+    const sentTool = (holysheep.requests.at(-1)!.body.tools as Array<{ function: { name: string; description: string; parameters: unknown } }>)[0]!;
+    expect(sentTool.function.name).toBe('apply_patch');
+    expect(sentTool.function.description).toContain('start: /.+/');
+    expect(sentTool.function.parameters).toMatchObject({ type: 'object', required: ['input'] });
+
+    const streamed = await readStream(await openai.responses.create({ model: 'gpt-4.1', input: 'fix the bug', tools: [patchTool], stream: true }));
+    expect(streamed.types).toContain('response.custom_tool_call_input.done');
+    expect(streamed.types).not.toContain('response.function_call_arguments.delta');
+    expect(streamed.final.output).toEqual([expect.objectContaining({ type: 'custom_tool_call', name: 'apply_patch', input: 'sample input' })]);
+
+    const question = { role: 'user' as const, content: 'fix the bug' };
+    const output = { type: 'custom_tool_call_output' as const, call_id: item.call_id, output: 'patched' };
+    const answer = await openai.responses.create({ model: 'gpt-4.1', tools: [patchTool], input: [question, { type: 'custom_tool_call', call_id: item.call_id, name: 'apply_patch', input: 'sample input' }, output] });
+    expect(answer.output_text).toBe('echo: patched');
+    expect((holysheep.requests.at(-1)!.body.messages as unknown[])[1]).toEqual({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: item.call_id, type: 'function', function: { name: 'apply_patch', arguments: '{"input":"sample input"}' } }],
+    });
+    const byReference = await openai.responses.create({ model: 'gpt-4.1', tools: [patchTool], input: [question, { type: 'item_reference', id: item.id! }, output] });
+    expect(byReference.output_text).toBe('echo: patched');
+  });
+
   it("works with the SDK's stream helper", async () => {
     const deltas: string[] = [];
     const stream = openai.responses.stream({ model: 'gpt-4.1', input: prompt }).on('response.output_text.delta', (event) => deltas.push(event.delta));

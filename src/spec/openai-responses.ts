@@ -30,6 +30,8 @@ export interface ResponsesInputItem {
   name?: string;
   arguments?: string;
   output?: string | ResponsesContentPart[];
+  /** A custom tool call's free-form input. */
+  input?: string;
   [field: string]: unknown;
 }
 
@@ -39,6 +41,8 @@ export interface ResponsesTool {
   description?: string;
   parameters?: unknown;
   strict?: boolean;
+  /** A custom tool's input format: free text, or text following a grammar. */
+  format?: { type: string; syntax?: string; definition?: string };
   [field: string]: unknown;
 }
 
@@ -70,7 +74,8 @@ export type ResponsesOutputItem =
       role: 'assistant';
       content: Array<{ type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] } | { type: 'refusal'; refusal: string }>;
     }
-  | { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: 'in_progress' | 'completed' | 'incomplete' };
+  | { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: 'in_progress' | 'completed' | 'incomplete' }
+  | { type: 'custom_tool_call'; id: string; call_id: string; name: string; input: string; status: 'in_progress' | 'completed' | 'incomplete' };
 
 export interface ResponsesUsage {
   input_tokens: number;

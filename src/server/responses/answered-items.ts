@@ -16,9 +16,14 @@ const pruneEveryMs = 600_000;
 
 /** An output item in the shape a client sends it back. */
 function asInput(item: ResponsesOutputItem): ResponsesInputItem {
-  return item.type === 'function_call'
-    ? { type: 'function_call', call_id: item.call_id, name: item.name, arguments: item.arguments }
-    : { type: 'message', role: 'assistant', content: item.content };
+  switch (item.type) {
+    case 'function_call':
+      return { type: 'function_call', call_id: item.call_id, name: item.name, arguments: item.arguments };
+    case 'custom_tool_call':
+      return { type: 'custom_tool_call', call_id: item.call_id, name: item.name, input: item.input };
+    default:
+      return { type: 'message', role: 'assistant', content: item.content };
+  }
 }
 
 /**
@@ -93,7 +98,7 @@ export class AnsweredItems {
 
   private remember(id: string, principalId: string, item: ResponsesInputItem, expiresAt: number): void {
     // Counted as UTF-16 code units of the item's text and arguments, plus a fixed overhead: a bound, not an exact size.
-    const text = item.type === 'function_call' ? `${item.name ?? ''}${item.arguments ?? ''}` : JSON.stringify(item.content ?? '');
+    const text = item.type === 'message' ? JSON.stringify(item.content ?? '') : `${item.name ?? ''}${item.arguments ?? ''}${item.input ?? ''}`;
     const bytes = 2 * text.length + 200;
     this.remove(id);
     this.items.set(id, { principalId, item, bytes, expiresAt });

@@ -372,6 +372,40 @@ describe('convertFromResponsesRequest', () => {
       expect(convert({ tools, parallel_tool_calls: true }).chatRequest.parallel_tool_calls).toBe(true);
     });
 
+    it('turns a custom tool into a function of one text argument, with its grammar in the description, and names it', () => {
+      const { chatRequest, unsupported, customTools } = convert({
+        tools: [
+          { type: 'custom', name: 'apply_patch', description: 'Applies a patch', format: { type: 'grammar', syntax: 'lark', definition: 'start: /.+/' } },
+          { type: 'custom', name: 'note' },
+          { type: 'function', name: 'f', parameters: { type: 'object' } },
+        ],
+        tool_choice: { type: 'custom', name: 'apply_patch' },
+      });
+      expect(unsupported).toEqual([]);
+      expect([...customTools]).toEqual(['apply_patch', 'note']);
+      const [patch, note] = chatRequest.tools as Array<{ function: { name: string; description?: string; parameters: unknown } }>;
+      expect(patch!.function.description).toBe('Applies a patch\n\nThe input must follow this lark grammar:\nstart: /.+/');
+      expect(patch!.function.parameters).toEqual({ type: 'object', properties: { input: { type: 'string', description: 'The input, as free text' } }, required: ['input'], additionalProperties: false });
+      expect(note!.function).not.toHaveProperty('description');
+      expect(chatRequest.tool_choice).toEqual({ type: 'function', function: { name: 'apply_patch' } });
+    });
+
+    it('turns custom_tool_call items into tool calls of their one argument, and their outputs into tool messages', () => {
+      const { chatRequest } = convert({
+        input: [
+          { role: 'user', content: 'Fix it' },
+          { type: 'custom_tool_call', call_id: 'call_1', name: 'apply_patch', input: '*** Begin Patch\n"quoted"' },
+          { type: 'custom_tool_call_output', call_id: 'call_1', output: 'done' },
+        ],
+      });
+      expect(chatRequest.messages).toEqual([
+        { role: 'user', content: 'Fix it' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n"quoted"' }) } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'done' },
+      ]);
+      expect(refusal({ input: [{ type: 'custom_tool_call', name: 'apply_patch', input: 'x' }] })).toMatchObject({ status: 400, param: 'input[0]' });
+    });
+
     it('refuses a function tool without a name', () => {
       const error = refusal({ tools: [{ type: 'function', parameters: {} }] });
       expect(error).toMatchObject({ status: 400, code: 'invalid_value', param: 'tools[0].name' });

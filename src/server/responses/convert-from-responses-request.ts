@@ -1,10 +1,34 @@
 import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest } from '../../spec/openai-chat.js';
-import type { ResponsesContentPart, ResponsesInputItem, ResponsesRequest } from '../../spec/openai-responses.js';
+import type { ResponsesContentPart, ResponsesInputItem, ResponsesRequest, ResponsesTool } from '../../spec/openai-responses.js';
 import { RelayError } from '../../spec/relay-error.js';
 import type { TranslatedRequest, UnsupportedParameter } from '../anthropic/convert-from-anthropic-request.js';
 
 /** Finds an item an earlier response of this relay produced, for an `item_reference`. */
 export type ItemLookup = (id: string) => ResponsesInputItem | undefined;
+
+/** A Responses request as chat, with the names of its custom tools (their calls go back as `custom_tool_call` items). */
+export interface TranslatedResponsesRequest extends TranslatedRequest {
+  customTools: ReadonlySet<string>;
+}
+
+/** The one argument a custom tool becomes as a chat function: its free-form input. */
+const customToolParameters = { type: 'object', properties: { input: { type: 'string', description: 'The input, as free text' } }, required: ['input'], additionalProperties: false };
+
+/** A custom tool call's input as chat function arguments. */
+export function customToolArguments(input: string): string {
+  return JSON.stringify({ input });
+}
+
+/** A custom tool's input from chat function arguments: the `input` field, else the arguments as they came. */
+export function customToolInput(argumentsText: string): string {
+  try {
+    const parsed = JSON.parse(argumentsText) as { input?: unknown };
+    if (typeof parsed?.input === 'string') return parsed.input;
+  } catch {
+    // a model's malformed arguments: handed over as they are
+  }
+  return argumentsText;
+}
 
 /** Top-level fields read below (or meaningless to a stateless translation, like `stream_options`' obfuscation). */
 const handledFields = new Set([
@@ -107,16 +131,19 @@ function convertItem(item: ResponsesInputItem, param: string, messages: ChatMess
       messages.push({ role, content });
       return;
     }
-    case 'function_call': {
-      if (typeof item.call_id !== 'string' || typeof item.name !== 'string') invalid(param, `${param} is a function_call and needs a call_id and a name.`);
-      const call = { id: item.call_id, type: 'function' as const, function: { name: item.name, arguments: typeof item.arguments === 'string' ? item.arguments : '{}' } };
+    case 'function_call':
+    case 'custom_tool_call': {
+      if (typeof item.call_id !== 'string' || typeof item.name !== 'string') invalid(param, `${param} is a ${type} and needs a call_id and a name.`);
+      const argumentsText = type === 'custom_tool_call' ? customToolArguments(typeof item.input === 'string' ? item.input : '') : typeof item.arguments === 'string' ? item.arguments : '{}';
+      const call = { id: item.call_id, type: 'function' as const, function: { name: item.name, arguments: argumentsText } };
       const previous = openAssistant(messages);
       if (previous !== undefined) (previous.tool_calls ??= []).push(call);
       else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
       return;
     }
     case 'function_call_output':
-      if (typeof item.call_id !== 'string') invalid(param, `${param} is a function_call_output and needs the call_id of its call.`);
+    case 'custom_tool_call_output':
+      if (typeof item.call_id !== 'string') invalid(param, `${param} is a ${type} and needs the call_id of its call.`);
       messages.push({ role: 'tool', tool_call_id: item.call_id, content: toolOutput(item.output, param, unsupported) });
       return;
     case 'item_reference': {
@@ -139,16 +166,31 @@ function convertItem(item: ResponsesInputItem, param: string, messages: ChatMess
   }
 }
 
-function convertTools(body: ResponsesRequest, unsupported: UnsupportedParameter[]): Record<string, unknown> {
+/** A custom tool's description, with the grammar its input must follow when it has one. */
+function customToolDescription(tool: ResponsesTool): string {
+  const description = typeof tool.description === 'string' ? tool.description : '';
+  const format = tool.format;
+  if (format?.type !== 'grammar' || typeof format.definition !== 'string') return description;
+  return `${description}${description === '' ? '' : '\n\n'}The input must follow this ${format.syntax ?? ''} grammar:\n${format.definition}`;
+}
+
+function convertTools(body: ResponsesRequest, unsupported: UnsupportedParameter[], customTools: Set<string>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   if (!Array.isArray(body.tools) || body.tools.length === 0) return fields;
   const tools: unknown[] = [];
   body.tools.forEach((tool, index) => {
-    if (tool?.type !== 'function') {
+    if (tool?.type !== 'function' && tool?.type !== 'custom') {
       unsupported.push({ name: `tools[${index}]`, why: `the tool "${String(tool?.type)}" runs at OpenAI only` });
       return;
     }
-    if (typeof tool.name !== 'string' || tool.name === '') invalid(`tools[${index}].name`, `tools[${index}] is a function and needs a name.`);
+    if (typeof tool.name !== 'string' || tool.name === '') invalid(`tools[${index}].name`, `tools[${index}] is a ${tool.type} tool and needs a name.`);
+    if (tool.type === 'custom') {
+      // A custom tool takes free text: as a chat function, one string argument carries it.
+      customTools.add(tool.name);
+      const description = customToolDescription(tool);
+      tools.push({ type: 'function', function: { name: tool.name, ...(description === '' ? {} : { description }), parameters: customToolParameters } });
+      return;
+    }
     const fn: Record<string, unknown> = { name: tool.name, parameters: tool.parameters ?? { type: 'object', properties: {} } };
     if (typeof tool.description === 'string') fn.description = tool.description;
     if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
@@ -158,8 +200,8 @@ function convertTools(body: ResponsesRequest, unsupported: UnsupportedParameter[
   fields.tools = tools;
   const choice = body.tool_choice;
   if (choice === 'auto' || choice === 'none' || choice === 'required') fields.tool_choice = choice;
-  else if (typeof choice === 'object' && choice !== null && choice.type === 'function' && typeof choice.name === 'string') fields.tool_choice = { type: 'function', function: { name: choice.name } };
-  else if (choice !== undefined && choice !== null) unsupported.push({ name: 'tool_choice', why: 'only auto, none, required and a named function have a chat equivalent' });
+  else if (typeof choice === 'object' && choice !== null && (choice.type === 'function' || choice.type === 'custom') && typeof choice.name === 'string') fields.tool_choice = { type: 'function', function: { name: choice.name } };
+  else if (choice !== undefined && choice !== null) unsupported.push({ name: 'tool_choice', why: 'only auto, none, required and a named function or custom tool have a chat equivalent' });
   if (typeof body.parallel_tool_calls === 'boolean') fields.parallel_tool_calls = body.parallel_tool_calls;
   return fields;
 }
@@ -185,14 +227,16 @@ function convertText(body: ResponsesRequest, chatRequest: ChatRequest, unsupport
  * `input_file` → `file`); `function_call` items become the assistant's `tool_calls` (joined with
  * the assistant text they follow) and `function_call_output` items `tool` messages;
  * `item_reference`s are looked up among the items this relay answered with; function tools and
- * `tool_choice` take chat's shape; `text.format` becomes `response_format`; `max_output_tokens`
+ * `tool_choice` take chat's shape, and a custom (free-form) tool becomes a function of one string
+ * argument, `input` (its grammar, if any, told in the description; `custom_tool_call` items
+ * become calls with that argument); `text.format` becomes `response_format`; `max_output_tokens`
  * becomes `max_tokens` (`max_completion_tokens` for OpenAI's reasoning models); `reasoning.effort`
  * becomes `reasoning_effort`. Fields that need state the relay does not keep
  * (`previous_response_id`, `conversation`, `prompt`, `background`) are refused with a 400; what
  * else has no chat equivalent (OpenAI's built-in tools, reasoning items, `include`, …) is listed
  * in `unsupported`.
  */
-export function convertFromResponsesRequest(body: ResponsesRequest, upstreamModel: string, lookup: ItemLookup): TranslatedRequest {
+export function convertFromResponsesRequest(body: ResponsesRequest, upstreamModel: string, lookup: ItemLookup): TranslatedResponsesRequest {
   for (const [field, why] of Object.entries(statefulFields)) {
     const value = body[field];
     if (value !== undefined && value !== null && value !== false) refuse(field, `The parameter '${field}' cannot be honoured: ${why}.`);
@@ -211,7 +255,8 @@ export function convertFromResponsesRequest(body: ResponsesRequest, upstreamMode
   for (const field of ['user', 'safety_identifier', 'prompt_cache_key', 'service_tier'] as const) {
     if (typeof body[field] === 'string') chatRequest[field] = body[field];
   }
-  Object.assign(chatRequest, convertTools(body, unsupported));
+  const customTools = new Set<string>();
+  Object.assign(chatRequest, convertTools(body, unsupported, customTools));
   convertText(body, chatRequest, unsupported);
   const reasoning = body.reasoning;
   if (reasoning !== undefined && reasoning !== null) {
@@ -230,5 +275,5 @@ export function convertFromResponsesRequest(body: ResponsesRequest, upstreamMode
     if (Array.isArray(value) && value.length === 0) continue;
     unsupported.push({ name, why: 'the relay serves this API by translation to chat, which has no such parameter' });
   }
-  return { chatRequest, unsupported };
+  return { chatRequest, unsupported, customTools };
 }

@@ -348,6 +348,34 @@ describe('ResponseEventEncoder', () => {
     expect(encoder.items()).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_a', name: 'f', arguments: '{"x":1}' })]);
   });
 
+  it('encodes a custom tool call as a custom_tool_call item whose input comes out of its one argument at the end', () => {
+    const encoder = new ResponseEventEncoder(responseShell(body, 'resp_test', 1730000000), new Set(['apply_patch']));
+    let text = encoder.start();
+    for (const part of [
+      chunk({ tool_calls: [{ index: 0, id: 'call_p', type: 'function', function: { name: 'apply_patch', arguments: '{"inp' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: 'ut":"a\\nb"}' } }] }),
+      chunk({}, 'tool_calls'),
+    ]) text += encoder.push(part, undefined);
+    text += encoder.finish();
+    const events = parse(text);
+    expectWellFormed(events);
+    expect(names(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.custom_tool_call_input.delta',
+      'response.custom_tool_call_input.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const added = events[2]!.data;
+    expect(added.item).toMatchObject({ type: 'custom_tool_call', call_id: 'call_p', name: 'apply_patch', input: '', status: 'in_progress' });
+    expect(added.item.id).toMatch(/^ctc_/);
+    expect(events[3]!.data).toMatchObject({ item_id: added.item.id, output_index: 0, delta: 'a\nb' });
+    expect(events[4]!.data).toMatchObject({ item_id: added.item.id, output_index: 0, input: 'a\nb' });
+    expect(encoder.items()).toEqual([{ type: 'custom_tool_call', id: added.item.id, call_id: 'call_p', name: 'apply_patch', input: 'a\nb', status: 'completed' }]);
+  });
+
   it('gives a call without an id an id of its own', () => {
     const { encoder } = run([chunk({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }), chunk({}, 'tool_calls')]);
     expect(encoder.items()).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_0', name: 'f', arguments: '{}' })]);

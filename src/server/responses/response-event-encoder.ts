@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk, Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem } from '../../spec/openai-responses.js';
 import type { OpenAIErrorBody } from '../../spec/relay-error.js';
+import { customToolInput } from './convert-from-responses-request.js';
 import { convertUsage, itemId, statusOf, type ResponseShell } from './response-object.js';
 
 /** The message item being written: its text or refusal parts, the last one open. */
@@ -12,7 +13,8 @@ interface OpenMessage {
 }
 
 interface OpenCall {
-  kind: 'function_call';
+  /** A custom tool's call takes its input out of the arguments at the end, so its fragments are not relayed one by one. */
+  kind: 'function_call' | 'custom_tool_call';
   outputIndex: number;
   id: string;
   callId: string;
@@ -51,7 +53,11 @@ export class ResponseEventEncoder {
   private finishReason: string | null = null;
   private usage: Usage | undefined;
 
-  constructor(private readonly shell: ResponseShell) {}
+  constructor(
+    private readonly shell: ResponseShell,
+    /** Names of the request's custom tools, whose calls become `custom_tool_call` items. */
+    private readonly customTools: ReadonlySet<string> = new Set(),
+  ) {}
 
   /** `response.created` and `response.in_progress`. */
   start(): string {
@@ -73,7 +79,9 @@ export class ResponseEventEncoder {
       let call = this.calls.get(key);
       if (call === undefined) {
         events += this.closeMessage('completed');
-        call = { kind: 'function_call', outputIndex: this.nextIndex(), id: itemId('fc'), callId: toolCall.id ?? `call_${this.callCount}`, name: toolCall.function?.name ?? '', arguments: '' };
+        const name = toolCall.function?.name ?? '';
+        const custom = this.customTools.has(name);
+        call = { kind: custom ? 'custom_tool_call' : 'function_call', outputIndex: this.nextIndex(), id: itemId(custom ? 'ctc' : 'fc'), callId: toolCall.id ?? `call_${this.callCount}`, name, arguments: '' };
         this.callCount++;
         this.calls.set(key, call);
         events += this.event('response.output_item.added', { output_index: call.outputIndex, item: this.callItem(call, 'in_progress') });
@@ -81,7 +89,7 @@ export class ResponseEventEncoder {
       const fragment = toolCall.function?.arguments;
       if (typeof fragment === 'string' && fragment !== '') {
         call.arguments += fragment;
-        events += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: fragment });
+        if (call.kind === 'function_call') events += this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: fragment });
       }
     }
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) this.finishReason = choice.finish_reason;
@@ -158,7 +166,13 @@ export class ResponseEventEncoder {
     for (const call of this.calls.values()) {
       const item = this.callItem(call, status);
       this.output[call.outputIndex] = item;
-      events += this.event('response.function_call_arguments.done', { item_id: call.id, output_index: call.outputIndex, name: call.name, arguments: call.arguments });
+      const where = { item_id: call.id, output_index: call.outputIndex };
+      if (item.type === 'custom_tool_call') {
+        if (item.input !== '') events += this.event('response.custom_tool_call_input.delta', { ...where, delta: item.input });
+        events += this.event('response.custom_tool_call_input.done', { ...where, input: item.input });
+      } else {
+        events += this.event('response.function_call_arguments.done', { ...where, name: call.name, arguments: call.arguments });
+      }
       events += this.event('response.output_item.done', { output_index: call.outputIndex, item });
     }
     this.calls.clear();
@@ -166,6 +180,9 @@ export class ResponseEventEncoder {
   }
 
   private callItem(call: OpenCall, status: 'in_progress' | 'completed' | 'incomplete'): ResponsesOutputItem {
+    if (call.kind === 'custom_tool_call') {
+      return { type: 'custom_tool_call', id: call.id, call_id: call.callId, name: call.name, input: status === 'in_progress' ? '' : customToolInput(call.arguments), status };
+    }
     return { type: 'function_call', id: call.id, call_id: call.callId, name: call.name, arguments: call.arguments, status };
   }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem, ResponsesRequest, ResponsesUsage } from '../../spec/openai-responses.js';
+import { customToolInput } from './convert-from-responses-request.js';
 
 /** An id in OpenAI's style (`resp_…`, `msg_…`, `fc_…`): a prefix and 24 random bytes in hex. */
 export function itemId(prefix: string): string {
@@ -65,11 +66,14 @@ export function responseShell(body: ResponsesRequest, id: string, createdAt: num
   };
 }
 
+const noCustomTools: ReadonlySet<string> = new Set();
+
 /**
  * A chat completion as a Responses API `response`: the text (or refusal) as one `message` item,
- * then each tool call as a `function_call` item, with the finish reason as the status.
+ * then each tool call as a `function_call` item (a `custom_tool_call` for a custom tool, its input
+ * taken out of the one argument it was given as a chat function), with the finish reason as the status.
  */
-export function convertToResponse(completion: ChatCompletion, body: ResponsesRequest, usage: Usage | undefined): ResponseObject {
+export function convertToResponse(completion: ChatCompletion, body: ResponsesRequest, usage: Usage | undefined, customTools: ReadonlySet<string> = noCustomTools): ResponseObject {
   const choice = completion.choices?.[0];
   const { status, incomplete } = statusOf(choice?.finish_reason);
   const itemStatus = status === 'completed' ? 'completed' : 'incomplete';
@@ -81,7 +85,9 @@ export function convertToResponse(completion: ChatCompletion, body: ResponsesReq
     output.push({ type: 'message', id: itemId('msg'), status: itemStatus, role: 'assistant', content: [{ type: 'refusal', refusal: message.refusal }] });
   }
   for (const call of message?.tool_calls ?? []) {
-    output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: itemStatus });
+    const { name, arguments: argumentsText } = call.function;
+    if (customTools.has(name)) output.push({ type: 'custom_tool_call', id: itemId('ctc'), call_id: call.id, name, input: customToolInput(argumentsText), status: itemStatus });
+    else output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name, arguments: argumentsText, status: itemStatus });
   }
   return { ...responseShell(body, itemId('resp'), completion.created ?? Math.floor(Date.now() / 1000)), status, incomplete_details: incomplete, output, usage: convertUsage(usage) };
 }

@@ -4,13 +4,12 @@ import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatCompletionChunk, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError } from '../../spec/relay-error.js';
-import type { TranslatedRequest } from '../anthropic/convert-from-anthropic-request.js';
 import { admitRequest, messagesText } from '../admit-request.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { AnsweredItems } from '../responses/answered-items.js';
-import { convertFromResponsesRequest } from '../responses/convert-from-responses-request.js';
+import { convertFromResponsesRequest, type TranslatedResponsesRequest } from '../responses/convert-from-responses-request.js';
 import { ResponseEventEncoder, responsesErrorEvent } from '../responses/response-event-encoder.js';
 import { convertToResponse, itemId, responseShell } from '../responses/response-object.js';
 import { ResponsesStreamWatcher } from '../responses/watch-responses-stream.js';
@@ -24,10 +23,10 @@ type ResponsesAnswer =
   | { kind: 'native-json'; result: JsonResult }
   /** The upstream's own Responses API events, relayed byte for byte. */
   | { kind: 'native-stream'; chunks: AsyncIterator<Buffer>; first: IteratorResult<Buffer> }
-  /** A chat answer, to be turned into a response object. */
-  | { kind: 'translated-json'; result: ChatResult }
+  /** A chat answer, to be turned into a response object (`customTools`: the request's custom tools). */
+  | { kind: 'translated-json'; result: ChatResult; customTools: ReadonlySet<string> }
   /** Chat stream parts, to be re-encoded as Responses events. */
-  | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart> };
+  | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart>; customTools: ReadonlySet<string> };
 
 /** The chat request for one upstream model: its name, and the token limit in the field that model takes. */
 function forModel(chatRequest: ChatRequest, model: string): ChatRequest {
@@ -55,7 +54,7 @@ function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
  * the request as it came, only the model name replaced; any other gets the chat translation (and
  * a request the translation refused is refused here, with the translation's 400).
  */
-async function callDeployment(deployment: Deployment, body: Record<string, unknown>, translation: TranslatedRequest | RelayError, call: ProviderCall): Promise<ResponsesAnswer> {
+async function callDeployment(deployment: Deployment, body: Record<string, unknown>, translation: TranslatedResponsesRequest | RelayError, call: ProviderCall): Promise<ResponsesAnswer> {
   const provider = deployment.provider;
   const stream = body.stream === true;
   if (provider.responses !== undefined) {
@@ -76,9 +75,10 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
   }
   for (const parameter of translation.unsupported) call.dropped.push(parameter.name.replace(/\[\d+\]/g, '[]'));
   const chatRequest = forModel(translation.chatRequest, deployment.model);
-  if (!stream) return { kind: 'translated-json', result: await provider.chat(chatRequest, deployment.model, call) };
+  const customTools = translation.customTools;
+  if (!stream) return { kind: 'translated-json', result: await provider.chat(chatRequest, deployment.model, call), customTools };
   const parts = await provider.chatStream(chatRequest, deployment.model, call);
-  return { kind: 'translated-stream', parts, first: await parts.next() };
+  return { kind: 'translated-stream', parts, first: await parts.next(), customTools };
 }
 
 /**
@@ -103,7 +103,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     // Translated before anything is reserved, so that a request no upstream can serve is refused
     // at once; kept for the attempts when some upstream might take it as it is.
     const referenced = await answered.find(principal.id, referencedIds(body));
-    let translation: TranslatedRequest | RelayError;
+    let translation: TranslatedResponsesRequest | RelayError;
     try {
       translation = convertFromResponsesRequest(body, resolved.model, (id) => referenced.get(id));
     } catch (error) {
@@ -124,7 +124,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         return reply.type('application/json').send(answer.result.body);
       case 'translated-json': {
         request.relay.usage = answer.result.usage;
-        const response = convertToResponse(answer.result.completion(), body, answer.result.usage);
+        const response = convertToResponse(answer.result.completion(), body, answer.result.usage, answer.customTools);
         await answered.keep(principal.id, response.output);
         return reply.type('application/json').send(response);
       }
@@ -132,7 +132,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         await relayNativeStream(request, reply, answer.chunks, answer.first);
         return reply;
       default: {
-        const encoder = new ResponseEventEncoder(responseShell(body, itemId('resp'), Math.floor(Date.now() / 1000)));
+        const encoder = new ResponseEventEncoder(responseShell(body, itemId('resp'), Math.floor(Date.now() / 1000)), answer.customTools);
         await writeTranslatedStream(request, reply, answer.parts, answer.first, encoder, () => answered.keep(principal.id, encoder.items()));
         return reply;
       }
