@@ -6,6 +6,8 @@ import OpenAI, { AuthenticationError } from 'openai';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryRelayStore } from '../src/store/memory-relay-store.js';
+import type { CanaryStore } from '../src/store/relay-store.js';
 import { ensureDashboardBuilt } from './support/ensure-dashboard-built.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
@@ -37,6 +39,23 @@ const consoleProblems: string[] = [];
 /** Secrets the page must never leak, filled in as the test learns them. */
 const secrets = [masterKey];
 let created: { id: string; secret: string };
+/** While true, the store refuses canary writes, as a database that went away would. */
+let canaryWritesFail = false;
+
+/** The relay's store, in memory, with canary writes that `canaryWritesFail` turns into errors. */
+function storeWithFlakyCanaryWrites(): MemoryRelayStore {
+  const store = new MemoryRelayStore();
+  const canaries = store.canaries;
+  const refusing: CanaryStore = {
+    get: (model, fingerprint) => canaries.get(model, fingerprint),
+    compareAndSet: (state) => (canaryWritesFail ? Promise.reject(new Error('the database is unreachable')) : canaries.compareAndSet(state)),
+    addSamples: (model, fingerprint, interval, samples) => canaries.addSamples(model, fingerprint, interval, samples),
+    samples: (model, fingerprint, interval) => canaries.samples(model, fingerprint, interval),
+    pruneSamples: (model, fingerprint, interval) => canaries.pruneSamples(model, fingerprint, interval),
+  };
+  (store as { canaries: CanaryStore }).canaries = refusing;
+  return store;
+}
 
 async function admin<T>(path: string, method = 'GET'): Promise<T> {
   const response = await request(`${relay.url}${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } });
@@ -105,7 +124,7 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
           '',
         ].join('\n'),
       );
-      relay = await startRelay({}, directory);
+      relay = await startRelay({}, directory, { store: storeWithFlakyCanaryWrites() });
       profile = mkdtempSync(join(tmpdir(), 'relay-dashboard-chromium-'));
       context = await chromium.launchPersistentContext(profile, {
         executablePath: chromiumPath,
@@ -339,6 +358,25 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       expect(state.history.map((check) => check.action)).toEqual(['pause', 'promote']);
       expect(await card.locator('table tbody tr').count()).toBe(2);
       await shoot('canary');
+    });
+
+    it('says when a canary change is not in the database yet, until the relay has written it', async () => {
+      const card = page.locator('[data-canary="gpt-4.1"]');
+      canaryWritesFail = true;
+      await card.getByRole('button', { name: 'Roll back' }).click();
+      await expect.poll(() => card.getByTestId('canary-phase').textContent()).toBe('rolled back');
+      await expect.poll(() => card.locator('.notice').count()).toBe(1);
+      expect(await card.locator('.notice').textContent()).toContain('could not write the canary’s last change to the database');
+      // The relay routes by the change meanwhile.
+      expect(await admin<{ phase: string; synced: boolean }>('/admin/canaries/gpt-4.1')).toMatchObject({ phase: 'rolled_back', synced: false });
+      await shoot('canary-not-synced');
+      canaryWritesFail = false;
+      // The relay writes it within a second; the page shows so at its next load.
+      await expect.poll(async () => (await admin<{ synced: boolean }>('/admin/canaries/gpt-4.1')).synced, { timeout: 5_000 }).toBe(true);
+      await open('Usage');
+      await open('Canary');
+      await expect.poll(() => card.getByTestId('canary-phase').textContent()).toBe('rolled back');
+      expect(await card.locator('.notice').count()).toBe(0);
     });
 
     it('talked only to the relay, kept the keys out of storage and URLs, and broke no CSP rule', async () => {

@@ -139,7 +139,7 @@ export function CanaryPage() {
   return (
     <>
       <div class="section-head">
-        <p class="muted">Canary state lives in each replica: these buttons act on the replica that serves this page.</p>
+        <p class="muted">Every replica follows the same canary state, kept in the database: a button pressed here reaches the others within a second.</p>
         <span class="muted">{canaries.updatedAt === undefined ? '' : `Updated ${formatTime(canaries.updatedAt)}`}</span>
       </div>
       <StatusLine loading={canaries.loading} error={canaries.error} hasData={canaries.data !== undefined} />
