@@ -444,6 +444,13 @@ describe('/v1/responses to an upstream that serves the Responses API (OpenAI): p
     expect(events.at(-2)!.event).toBe('response.output_text.delta');
   });
 
+  it('refuses a background response even where the upstream serves it: its usage would never be metered', async () => {
+    const error = await openai.responses.create({ model: 'gpt-4.1', input: prompt, background: true }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe('background');
+    expect(openaiUpstream.requests).toHaveLength(0);
+  });
+
   it('still translates for the upstreams that do not serve it, refusing there what needs state', async () => {
     const translated = await openai.responses.create({ model: 'claude-sonnet-4', input: prompt });
     expect(translated.id).not.toBe('resp_mock');

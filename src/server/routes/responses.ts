@@ -100,6 +100,15 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     const { fallbacks, ...body } = request.body as ResponsesRequest & { fallbacks?: string[] };
     const principal = request.relay.principal!;
     const resolved = services.router.resolve(body.model, principal);
+    // A background response is answered before it is generated: its usage would never reach the ledger.
+    if (body.background === true) {
+      throw new RelayError("The parameter 'background' cannot be honoured: the relay meters every response as it answers it, and a background response is answered before its tokens are known. Send the request without `background` (stream it to keep a long request alive).", {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'unsupported_parameter',
+        param: 'background',
+      });
+    }
     // Translated before anything is reserved, so that a request no upstream can serve is refused
     // at once; kept for the attempts when some upstream might take it as it is.
     const referenced = await answered.find(principal.id, referencedIds(body));
