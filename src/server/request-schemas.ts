@@ -2,16 +2,46 @@ import { Type } from '@sinclair/typebox';
 
 /**
  * Inbound request schemas, checked by Fastify's compiled validator before a handler runs. They are
- * lenient on purpose: only what the relay itself reads is checked; every other field is passed to
- * the upstream untouched, so a new OpenAI parameter works the day it ships.
+ * lenient on purpose: only what the relay itself or one of its translations reads is checked (the
+ * shapes of content parts, tool calls and tools among them, so that a malformed one is a 400
+ * naming the field whatever the upstream, never a failure inside a translation); every other
+ * field is passed to the upstream untouched, so a new OpenAI parameter works the day it ships.
  */
 
 const ModelField = Type.String({ minLength: 1 });
 
+/** A content part or block: an object with a type (what it holds is the upstream's to judge). */
+export const TypedObject = Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true });
+
+/**
+ * A chat message, checked as far as the translations to other APIs read it: content is a string,
+ * null or content parts; tool calls name their function. Requests OpenAI itself would refuse for
+ * their shape are refused here with the path of the field, before any upstream call.
+ */
+const ChatMessageShape = Type.Object(
+  {
+    role: Type.String({ minLength: 1 }),
+    content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(TypedObject)])),
+    tool_calls: Type.Optional(
+      Type.Union([
+        Type.Null(),
+        Type.Array(
+          Type.Object(
+            { id: Type.Optional(Type.String()), function: Type.Object({ name: Type.String({ minLength: 1 }), arguments: Type.Optional(Type.String()) }, { additionalProperties: true }) },
+            { additionalProperties: true },
+          ),
+        ),
+      ]),
+    ),
+  },
+  { additionalProperties: true },
+);
+
 export const ChatCompletionBody = Type.Object(
   {
     model: ModelField,
-    messages: Type.Array(Type.Object({ role: Type.String({ minLength: 1 }) }, { additionalProperties: true }), { minItems: 1 }),
+    messages: Type.Array(ChatMessageShape, { minItems: 1 }),
+    tools: Type.Optional(Type.Union([Type.Null(), Type.Array(TypedObject)])),
     stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     stream_options: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
     max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),

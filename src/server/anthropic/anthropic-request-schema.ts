@@ -7,19 +7,34 @@ import { Type } from '@sinclair/typebox';
  * @see https://docs.anthropic.com/en/api/messages
  */
 
+const Block = Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true });
+
+/** A content block; one that holds content (a tool result's) holds a string, blocks, or a block (a server tool's error). */
+const ContentBlock = Type.Object(
+  { type: Type.String({ minLength: 1 }), content: Type.Optional(Type.Union([Type.String(), Type.Array(Block), Block])) },
+  { additionalProperties: true },
+);
+
 const Message = Type.Object(
   {
     role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
-    content: Type.Union([Type.String(), Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true }))]),
+    content: Type.Union([Type.String(), Type.Array(ContentBlock)]),
   },
   { additionalProperties: true },
 );
+
+/** What the translations read beyond the messages: the system prompt (text or blocks) and the tools (each named). */
+const SystemAndTools = {
+  system: Type.Optional(Type.Union([Type.String(), Type.Array(Block)])),
+  tools: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: true }))),
+};
 
 export const AnthropicMessagesBody = Type.Object(
   {
     model: Type.String({ minLength: 1 }),
     max_tokens: Type.Integer({ minimum: 1 }),
     messages: Type.Array(Message, { minItems: 1 }),
+    ...SystemAndTools,
     stream: Type.Optional(Type.Boolean()),
     /** The relay's own field: models to try if this one fails; removed before the request goes upstream. */
     fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 5 })),
@@ -31,6 +46,7 @@ export const AnthropicCountTokensBody = Type.Object(
   {
     model: Type.String({ minLength: 1 }),
     messages: Type.Array(Message, { minItems: 1 }),
+    ...SystemAndTools,
   },
   { additionalProperties: true },
 );

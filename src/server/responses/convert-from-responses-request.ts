@@ -54,6 +54,7 @@ function invalid(param: string, message: string): never {
 
 /** One input content part as a chat content part; undefined (and reported) when chat has no equivalent. */
 function contentPart(part: ResponsesContentPart, param: string, unsupported: UnsupportedParameter[]): ChatContentPart | undefined {
+  if (part === null || typeof part !== 'object') invalid(param, `${param} must be a content part: an object with a type.`);
   switch (part.type) {
     case 'input_text':
     case 'output_text':
@@ -99,6 +100,7 @@ function toolOutput(output: unknown, param: string, unsupported: UnsupportedPara
   if (!Array.isArray(output)) return JSON.stringify(output ?? '');
   return (output as ResponsesContentPart[])
     .map((part, index) => {
+      if (part === null || typeof part !== 'object') invalid(`${param}.output[${index}]`, `${param}.output[${index}] must be a content part: an object with a type.`);
       if (part.type === 'input_text' || part.type === 'output_text') return part.text ?? '';
       unsupported.push({ name: `${param}.output[${index}]`, why: 'chat tool messages carry only text' });
       return '';

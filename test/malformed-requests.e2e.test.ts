@@ -1,0 +1,102 @@
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
+import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+/**
+ * Bodies that are JSON but not the shape the API defines — a null content part, tool calls that
+ * are not a list, a tool without a name — must get a 400 that names the field, for every model,
+ * whichever translation would read them: never a 500, and nothing sent upstream. Each case here
+ * once reached a translation and failed inside it.
+ */
+
+const geminiKey = 'AIzaSy-malformed-requests-0a1b2c';
+const models = ['gpt-4.1', 'claude-sonnet-4', 'gemini-2.5-flash'];
+
+const chatCases: Array<[string, Record<string, unknown>]> = [
+  ['a null content part', { messages: [{ role: 'user', content: [null] }] }],
+  ['a null content part in a system message', { messages: [{ role: 'system', content: [null] }, { role: 'user', content: 'hi' }] }],
+  ['tool calls that are not a list', { messages: [{ role: 'assistant', content: null, tool_calls: 5 }, { role: 'tool', tool_call_id: 'a', content: 'x' }] }],
+  ['a tool call without its function', { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: null }] }, { role: 'tool', tool_call_id: 'a', content: 'x' }] }],
+  ['a tool call whose function has no name', { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: {} }] }, { role: 'tool', tool_call_id: 'a', content: 'x' }] }],
+  ['a null tool', { messages: [{ role: 'user', content: 'hi' }], tools: [null] }],
+];
+
+const messagesCases: Array<[string, Record<string, unknown>]> = [
+  ['a null system block', { system: [null] }],
+  ['a null tool', { tools: [null] }],
+  ['a tool without a name', { tools: [{ description: 'nameless', input_schema: { type: 'object' } }] }],
+  ['a null block in a tool result', { messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'a', content: [null] }] }] }],
+];
+
+const responsesCases: Array<[string, Record<string, unknown>]> = [
+  ['a null content part', { input: [{ role: 'user', content: [null] }] }],
+  ['a null part in a function call output', { input: [{ type: 'function_call_output', call_id: 'c', output: [null] }] }],
+];
+
+describe('malformed requests get a 400 naming the field, for every model and API', () => {
+  const openai = new MockOpenAIUpstream();
+  const anthropic = new MockAnthropicUpstream();
+  const gemini = new MockGeminiUpstream(geminiKey);
+  let relay: StartedRelay;
+
+  beforeAll(async () => {
+    await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
+    relay = await startRelay({
+      HOLYSHEEP_API_KEY: 'sk-upstream-malformed-0011',
+      HOLYSHEEP_BASE_URL: openai.url,
+      ANTHROPIC_API_KEY: 'sk-ant-malformed-2233',
+      ANTHROPIC_BASE_URL: anthropic.origin,
+      GEMINI_API_KEY: geminiKey,
+      GEMINI_BASE_URL: gemini.origin,
+    });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
+  });
+
+  async function send(path: string, body: Record<string, unknown>): Promise<{ status: number; error: { message?: string; param?: string | null } }> {
+    const response = await request(`${relay.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const parsed = (await response.body.json()) as { error: { message?: string; param?: string | null } };
+    return { status: response.statusCode, error: parsed.error };
+  }
+
+  const upstreamRequests = () => openai.requests.length + anthropic.requests.length + gemini.requests.length;
+
+  for (const model of models) {
+    for (const stream of [false, true]) {
+      it(`POST /v1/chat/completions with ${model}${stream ? ', streamed' : ''}`, async () => {
+        const before = upstreamRequests();
+        for (const [name, fields] of chatCases) {
+          const { status, error } = await send('/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: 'hi' }], ...fields });
+          expect({ name, status }).toEqual({ name, status: 400 });
+          expect(error.param, name).toMatch(/^(messages|tools)/);
+        }
+        expect(upstreamRequests()).toBe(before);
+      });
+
+      it(`POST /v1/messages with ${model}${stream ? ', streamed' : ''}`, async () => {
+        const before = upstreamRequests();
+        for (const [name, fields] of messagesCases) {
+          const { status, error } = await send('/v1/messages', { model, stream, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], ...fields });
+          expect({ name, status }).toEqual({ name, status: 400 });
+          expect(error.message, name).toMatch(/system|tools|messages/);
+        }
+        expect(upstreamRequests()).toBe(before);
+      });
+
+      it(`POST /v1/responses with ${model}${stream ? ', streamed' : ''}`, async () => {
+        const before = upstreamRequests();
+        for (const [name, fields] of responsesCases) {
+          const { status, error } = await send('/v1/responses', { model, stream, ...fields });
+          expect({ name, status }).toEqual({ name, status: 400 });
+          expect(error.param, name).toMatch(/^input\[0\]/);
+        }
+        expect(upstreamRequests()).toBe(before);
+      });
+    }
+  }
+});
