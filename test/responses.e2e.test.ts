@@ -1,6 +1,9 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../src/sse/sse-parser.js';
@@ -459,5 +462,34 @@ describe('/v1/responses to an upstream that serves the Responses API (OpenAI): p
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as BadRequestError).param).toBe('previous_response_id');
     expect(holysheep.requests).toHaveLength(1);
+  });
+});
+
+describe('/v1/responses with server.keepResponseItems: false', () => {
+  const holysheep = new MockOpenAIUpstream();
+  let relay: StartedRelay;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    await holysheep.start();
+    const directory = mkdtempSync(join(tmpdir(), 'relay-responses-keep-'));
+    writeFileSync(join(directory, 'relay.yaml'), 'server:\n  keepResponseItems: false\n');
+    relay = await startRelay({ HOLYSHEEP_API_KEY: holysheepKey, HOLYSHEEP_BASE_URL: holysheep.url }, directory);
+    openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await holysheep.stop();
+  });
+
+  it('keeps no model output: a reference to an answer is refused, whole items still work', async () => {
+    const call = await openai.responses.create({ model: 'gpt-4.1', input: toolPrompt, tools: [searchTool] });
+    const item = functionCalls(call)[0]!;
+    const output = { type: 'function_call_output' as const, call_id: item.call_id, output: toolResult };
+    const refused = await openai.responses.create({ model: 'gpt-4.1', tools: [searchTool], input: [{ role: 'user', content: toolPrompt }, { type: 'item_reference', id: item.id! }, output] }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect((refused as BadRequestError).param).toBe('input[1]');
+    const whole = await openai.responses.create({ model: 'gpt-4.1', tools: [searchTool], input: [{ role: 'user', content: toolPrompt }, item, output] });
+    expect(whole.output_text).toContain(toolResult);
   });
 });

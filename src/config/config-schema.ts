@@ -128,6 +128,12 @@ export const ConfigSchema = Type.Object(
                 'Refuse with 400 a request parameter the chosen upstream cannot honour, instead of dropping it and listing it in x-relay-dropped-params (per request: header x-relay-strict: 1).',
             }),
           ),
+          keepResponseItems: Type.Optional(
+            Type.Boolean({
+              description:
+                'Keep the items of translated /v1/responses answers (model output: text and tool calls) for an hour, in memory and the database, so that clients may name them by item_reference (default true). false: the relay keeps no model output; clients send whole items (store: false).',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -190,6 +190,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     deadlineMs: file.upstream?.deadlineMs ?? timeoutMs * (maxRetries + 1),
     connectionPoolSize: env.integer('CONNECTION_POOL_SIZE', { min: 1, max: 10_000 }) ?? file.upstream?.connectionPoolSize ?? 100,
     strictParameters: file.server?.strictParameters ?? false,
+    keepResponseItems: file.server?.keepResponseItems ?? true,
     logLevel: env.string('LOG_LEVEL') ?? 'info',
     masterKeySha256: masterKey === undefined ? undefined : sha256Hex(masterKey),
     generatedMasterKeyFile: undefined,

@@ -82,6 +82,8 @@ export interface RelayConfig {
   deadlineMs: number;
   /** Refuse (400) instead of dropping request parameters an upstream cannot honour. */
   strictParameters: boolean;
+  /** Keep the items of translated `/v1/responses` answers for an hour, for item references. */
+  keepResponseItems: boolean;
   logLevel: string;
   /** SHA-256 (hex) of `RELAY_MASTER_KEY`, when set. */
   masterKeySha256: string | undefined;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatResult, JsonResult, ProviderCall, StreamPart } from '../../providers/provider.js';
 import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatCompletionChunk, type ChatRequest } from '../../spec/openai-chat.js';
-import type { ResponsesRequest } from '../../spec/openai-responses.js';
+import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError } from '../../spec/relay-error.js';
 import { admitRequest, messagesText } from '../admit-request.js';
 import { DeliveredText } from '../delivered-text.js';
@@ -94,6 +94,8 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   const answered = new AnsweredItems(services.store.responseItems, (action, error) =>
     services.logger.warn({ detail: error instanceof Error ? error.message : String(error) }, action === 'keep' ? 'the store did not keep the items of a /v1/responses answer: other replicas cannot resolve references to them' : 'the store could not be asked for referenced /v1/responses items'),
   );
+  // With `server.keepResponseItems: false` (read per answer: a reload applies at once) no model output outlives its answer.
+  const keep = (principalId: string, output: readonly ResponsesOutputItem[]): Promise<void> => (services.config.keepResponseItems ? answered.keep(principalId, output) : Promise.resolve());
 
   app.post('/v1/responses', { schema: { body: ResponsesBody } }, async (request, reply) => {
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
@@ -134,7 +136,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
       case 'translated-json': {
         request.relay.usage = answer.result.usage;
         const response = convertToResponse(answer.result.completion(), body, answer.result.usage, answer.customTools);
-        await answered.keep(principal.id, response.output);
+        await keep(principal.id, response.output);
         return reply.type('application/json').send(response);
       }
       case 'native-stream':
@@ -142,7 +144,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         return reply;
       default: {
         const encoder = new ResponseEventEncoder(responseShell(body, itemId('resp'), Math.floor(Date.now() / 1000)), answer.customTools);
-        await writeTranslatedStream(request, reply, answer.parts, answer.first, encoder, () => answered.keep(principal.id, encoder.items()));
+        await writeTranslatedStream(request, reply, answer.parts, answer.first, encoder, () => keep(principal.id, encoder.items()));
         return reply;
       }
     }
