@@ -218,6 +218,21 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     expect(byReference.output_text).toBe('echo: patched');
   });
 
+  it('gives the reasoning a chat server sends apart as a reasoning item, JSON and streamed', async () => {
+    holysheep.setReasoning('Weighing the question. ');
+    const answer = await openai.responses.create({ model: 'gpt-4.1', input: prompt });
+    expect(answer.output.map((item) => item.type)).toEqual(['reasoning', 'message']);
+    expect(answer.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Weighing the question. ' }] });
+    expect(answer.output_text).toBe(`echo: ${prompt}`);
+    const streamed = await readStream(await openai.responses.create({ model: 'gpt-4.1', input: prompt, stream: true }));
+    expect(streamed.types.slice(2, 5)).toEqual(['response.output_item.added', 'response.reasoning_summary_part.added', 'response.reasoning_summary_text.delta']);
+    expect(streamed.types.indexOf('response.reasoning_summary_part.done')).toBeLessThan(streamed.types.indexOf('response.output_text.delta'));
+    expect(streamed.final.output).toEqual([
+      expect.objectContaining({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Weighing the question. ' }] }),
+      expect.objectContaining({ type: 'message' }),
+    ]);
+  });
+
   it("works with the SDK's stream helper", async () => {
     const deltas: string[] = [];
     const stream = openai.responses.stream({ model: 'gpt-4.1', input: prompt }).on('response.output_text.delta', (event) => deltas.push(event.delta));
@@ -362,6 +377,15 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
       expect(types.at(-1)).toBe('function_call_output');
       expect(result.totalUsage.inputTokens).toBeGreaterThan(0);
       expect(result.totalUsage.outputTokens).toBeGreaterThan(0);
+    });
+
+    it('shows the reasoning, and takes the reasoning item back by reference in the next step', async () => {
+      holysheep.setReasoning('Checking the weather first. ');
+      sent.length = 0;
+      const result = await generateText({ model: provider('gpt-4.1'), tools: { weather }, stopWhen: stepCountIs(3), prompt: 'What is the weather in Paris?', maxRetries: 0 });
+      expect(result.steps.map((step) => step.finishReason)).toEqual(['tool-calls', 'stop']);
+      expect(result.steps[0]!.reasoningText).toBe('Checking the weather first. ');
+      expect(sent[1]!.input.filter((item) => item.type === 'item_reference')).toHaveLength(2);
     });
 
     it('streamText streams text deltas and finishes with usage', async () => {

@@ -42,6 +42,8 @@ export class MockOpenAIUpstream {
   private readonly script: Behaviour[] = [];
   private server: Server | undefined;
   private streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
+  /** Reasoning the answers carry apart (`reasoning_content`, as DeepSeek's reasoner sends it), when set. */
+  private reasoning: string | undefined;
 
   /** The base URL, with /v1 as the official SDKs expect. */
   url = '';
@@ -68,7 +70,13 @@ export class MockOpenAIUpstream {
     this.streamDefaults = { ...this.streamDefaults, ...defaults };
   }
 
+  /** Makes chat answers carry this reasoning in `reasoning_content` (streamed first, in word pieces); undefined stops it. */
+  setReasoning(reasoning: string | undefined): void {
+    this.reasoning = reasoning;
+  }
+
   reset(): void {
+    this.reasoning = undefined;
     this.requests.length = 0;
     this.script.length = 0;
     this.streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
@@ -106,7 +114,9 @@ export class MockOpenAIUpstream {
     if (path === '/chat/completions') {
       if (received.body.stream === true && behaviour.kind === 'firehose') return this.firehose(received, response, behaviour);
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
-      return json(response, chatCompletion(model, received.body));
+      const completion = chatCompletion(model, received.body);
+      if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>).reasoning_content = this.reasoning;
+      return json(response, completion);
     }
     if (path === '/responses') {
       if (received.body.stream === true) return this.responsesStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
@@ -200,6 +210,7 @@ export class MockOpenAIUpstream {
     const send = (payload: unknown) => response.write(`data: ${JSON.stringify(payload)}\n\n`);
     const toolCall = toolCallFor(received.body);
     const likeJson = this.streamDefaults.likeJson ? chatCompletion(model, received.body) : undefined;
+    for (const piece of this.reasoning?.split(/(?<= )/) ?? []) send({ ...base, choices: [{ index: 0, delta: { reasoning_content: piece }, finish_reason: null }], ...usageField });
     if (toolCall !== undefined) {
       // As OpenAI streams a call: id and name first, the arguments in pieces.
       const half = Math.floor(toolCall.function.arguments.length / 2);

@@ -21,6 +21,8 @@ function asInput(item: ResponsesOutputItem): ResponsesInputItem {
       return { type: 'function_call', call_id: item.call_id, name: item.name, arguments: item.arguments };
     case 'custom_tool_call':
       return { type: 'custom_tool_call', call_id: item.call_id, name: item.name, input: item.input };
+    case 'reasoning':
+      return { type: 'reasoning', summary: item.summary };
     default:
       return { type: 'message', role: 'assistant', content: item.content };
   }
@@ -98,7 +100,7 @@ export class AnsweredItems {
 
   private remember(id: string, principalId: string, item: ResponsesInputItem, expiresAt: number): void {
     // Counted as UTF-16 code units of the item's text and arguments, plus a fixed overhead: a bound, not an exact size.
-    const text = item.type === 'message' ? JSON.stringify(item.content ?? '') : `${item.name ?? ''}${item.arguments ?? ''}${item.input ?? ''}`;
+    const text = item.type === 'message' ? JSON.stringify(item.content ?? '') : item.type === 'reasoning' ? JSON.stringify(item.summary ?? '') : `${item.name ?? ''}${item.arguments ?? ''}${item.input ?? ''}`;
     const bytes = 2 * text.length + 200;
     this.remove(id);
     this.items.set(id, { principalId, item, bytes, expiresAt });

@@ -376,6 +376,42 @@ describe('ResponseEventEncoder', () => {
     expect(encoder.items()).toEqual([{ type: 'custom_tool_call', id: added.item.id, call_id: 'call_p', name: 'apply_patch', input: 'a\nb', status: 'completed' }]);
   });
 
+  it('encodes reasoning sent apart as a reasoning item with it as summary, closed before the text', () => {
+    const { events, encoder } = run([
+      chunk({ reasoning_content: 'First, ' } as never),
+      chunk({ reasoning_content: 'think.' } as never),
+      chunk({ content: 'Answer.' }),
+      chunk({}, 'stop'),
+    ]);
+    expectWellFormed(events);
+    expect(names(events)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.reasoning_summary_part.added',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.done',
+      'response.reasoning_summary_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const reasoningId = events[2]!.data.item.id as string;
+    expect(reasoningId).toMatch(/^rs_/);
+    expect(events[6]!.data).toMatchObject({ item_id: reasoningId, output_index: 0, summary_index: 0, text: 'First, think.' });
+    expect(events[9]!.data).toMatchObject({ output_index: 1, item: { type: 'message' } });
+    expect(encoder.items()).toEqual([
+      { type: 'reasoning', id: reasoningId, summary: [{ type: 'summary_text', text: 'First, think.' }] },
+      expect.objectContaining({ type: 'message', content: [expect.objectContaining({ text: 'Answer.' })] }),
+    ]);
+  });
+
   it('gives a call without an id an id of its own', () => {
     const { encoder } = run([chunk({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }), chunk({}, 'tool_calls')]);
     expect(encoder.items()).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_0', name: 'f', arguments: '{}' })]);

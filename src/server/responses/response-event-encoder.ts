@@ -33,7 +33,8 @@ export function responsesErrorEvent(error: OpenAIErrorBody, sequenceNumber: numb
 
 /**
  * Re-encodes a chat stream as the Responses API's events, in OpenAI's order: `response.created`
- * and `response.in_progress`; for the text, a `message` item (`response.output_item.added`,
+ * and `response.in_progress`; for reasoning a chat server sends apart (`reasoning_content`), a
+ * `reasoning` item with it as summary (`response.reasoning_summary_text.delta`s); for the text, a `message` item (`response.output_item.added`,
  * `response.content_part.added`, `response.output_text.delta`s, then the `.done` events in reverse);
  * for each tool call, a `function_call` item with `response.function_call_arguments.delta`s; at
  * the end `response.completed` (or `response.incomplete`, cut by the token limit or a filter)
@@ -45,6 +46,8 @@ export function responsesErrorEvent(error: OpenAIErrorBody, sequenceNumber: numb
 export class ResponseEventEncoder {
   private sequence = 0;
   private message: OpenMessage | undefined;
+  /** The reasoning item being written (a chat server's `reasoning_content`, as its summary). */
+  private reasoning: { outputIndex: number; id: string; text: string } | undefined;
   /** Open function calls by the chat tool call's index. */
   private readonly calls = new Map<number, OpenCall>();
   private lastCallKey: number | undefined;
@@ -72,13 +75,15 @@ export class ResponseEventEncoder {
     if (choice === undefined) return '';
     let events = '';
     const delta = choice.delta ?? {};
+    const reasoning = (delta as { reasoning_content?: unknown }).reasoning_content;
+    if (typeof reasoning === 'string' && reasoning !== '') events += this.reasoningText(reasoning);
     if (typeof delta.content === 'string' && delta.content !== '') events += this.text('output_text', delta.content);
     if (typeof delta.refusal === 'string' && delta.refusal !== '') events += this.text('refusal', delta.refusal);
     for (const toolCall of delta.tool_calls ?? []) {
       const key = this.callKey(toolCall);
       let call = this.calls.get(key);
       if (call === undefined) {
-        events += this.closeMessage('completed');
+        events += this.closeReasoning() + this.closeMessage('completed');
         const name = toolCall.function?.name ?? '';
         const custom = this.customTools.has(name);
         call = { kind: custom ? 'custom_tool_call' : 'function_call', outputIndex: this.nextIndex(), id: itemId(custom ? 'ctc' : 'fc'), callId: toolCall.id ?? `call_${this.callCount}`, name, arguments: '' };
@@ -100,7 +105,7 @@ export class ResponseEventEncoder {
   finish(): string {
     const { status, incomplete } = statusOf(this.finishReason);
     const itemStatus = status === 'completed' ? 'completed' : 'incomplete';
-    let events = this.closeMessage(itemStatus) + this.closeCalls(itemStatus);
+    let events = this.closeReasoning() + this.closeMessage(itemStatus) + this.closeCalls(itemStatus);
     const response: ResponseObject = { ...this.shell, status, incomplete_details: incomplete, output: this.output, usage: convertUsage(this.usage) };
     events += this.event(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
     return events;
@@ -121,8 +126,37 @@ export class ResponseEventEncoder {
     return this.output.filter((item) => item !== undefined);
   }
 
+  /** A piece of reasoning: the reasoning item's summary grows (the item opens first, closing what was open). */
+  private reasoningText(text: string): string {
+    let events = '';
+    if (this.reasoning === undefined) {
+      events += this.closeMessage('completed') + this.closeCalls('completed');
+      this.reasoning = { outputIndex: this.nextIndex(), id: itemId('rs'), text: '' };
+      const where = { item_id: this.reasoning.id, output_index: this.reasoning.outputIndex };
+      events += this.event('response.output_item.added', { output_index: this.reasoning.outputIndex, item: { type: 'reasoning', id: this.reasoning.id, summary: [] } });
+      events += this.event('response.reasoning_summary_part.added', { ...where, summary_index: 0, part: { type: 'summary_text', text: '' } });
+    }
+    this.reasoning.text += text;
+    return events + this.event('response.reasoning_summary_text.delta', { item_id: this.reasoning.id, output_index: this.reasoning.outputIndex, summary_index: 0, delta: text });
+  }
+
+  private closeReasoning(): string {
+    const reasoning = this.reasoning;
+    if (reasoning === undefined) return '';
+    this.reasoning = undefined;
+    const where = { item_id: reasoning.id, output_index: reasoning.outputIndex, summary_index: 0 };
+    const part = { type: 'summary_text' as const, text: reasoning.text };
+    const item: ResponsesOutputItem = { type: 'reasoning', id: reasoning.id, summary: [part] };
+    this.output[reasoning.outputIndex] = item;
+    return (
+      this.event('response.reasoning_summary_text.done', { ...where, text: reasoning.text }) +
+      this.event('response.reasoning_summary_part.done', { ...where, part }) +
+      this.event('response.output_item.done', { output_index: reasoning.outputIndex, item })
+    );
+  }
+
   private text(type: 'output_text' | 'refusal', text: string): string {
-    let events = this.closeCalls('completed');
+    let events = this.closeReasoning() + this.closeCalls('completed');
     if (this.message === undefined) {
       this.message = { kind: 'message', outputIndex: this.nextIndex(), id: itemId('msg'), parts: [] };
       events += this.event('response.output_item.added', { output_index: this.message.outputIndex, item: { type: 'message', id: this.message.id, status: 'in_progress', role: 'assistant', content: [] } });
