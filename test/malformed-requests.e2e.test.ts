@@ -9,7 +9,8 @@ import { masterKey, startRelay, type StartedRelay } from './support/start-relay.
  * Bodies that are JSON but not the shape the API defines — a null content part, tool calls that
  * are not a list, a tool without a name — must get a 400 that names the field, for every model,
  * whichever translation would read them: never a 500, and nothing sent upstream. Each case here
- * once reached a translation and failed inside it.
+ * once reached a translation and failed inside it. The same holds the other way: an upstream's
+ * chat answer of the wrong shape is the upstream's failure (a 502), not the translation's.
  */
 
 const geminiKey = 'AIzaSy-malformed-requests-0a1b2c';
@@ -65,6 +66,29 @@ describe('malformed requests get a 400 naming the field, for every model and API
   }
 
   const upstreamRequests = () => openai.requests.length + anthropic.requests.length + gemini.requests.length;
+
+  it("answers an upstream's malformed chat answer with a 502 on the translating routes, never a 500", async () => {
+    // No retries: each malformed answer is the last one (with retries, the next attempt's good answer would be served).
+    const once = await startRelay({ MAX_RETRIES: '0', HOLYSHEEP_API_KEY: 'sk-upstream-malformed-0011', HOLYSHEEP_BASE_URL: openai.url });
+    const malformed = [
+      { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4.1', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: null }] }, finish_reason: 'tool_calls' }] },
+      { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4.1', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: 5 }, finish_reason: 'tool_calls' }] },
+      { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4.1', choices: [null] },
+    ];
+    for (const answer of malformed) {
+      for (const [path, body] of [
+        ['/v1/messages', { model: 'gpt-4.1', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }],
+        ['/v1/responses', { model: 'gpt-4.1', input: 'hi' }],
+      ] as const) {
+        openai.next({ kind: 'status', status: 200, body: answer });
+        const response = await request(`${once.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await response.body.text();
+        expect({ path, status: response.statusCode }).toEqual({ path, status: 502 });
+        expect(text).not.toContain('internal_error');
+      }
+    }
+    await once.close();
+  });
 
   for (const model of models) {
     for (const stream of [false, true]) {

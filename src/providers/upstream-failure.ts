@@ -1,6 +1,8 @@
 import type { AbortLike } from './call-signal.js';
 import { errors } from 'undici';
+import { malformedCompletionField } from '../spec/openai-chat.js';
 import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
+import type { ChatResult } from './provider.js';
 
 /** Thrown when our own signal aborted the call (client gone, deadline): never retried. */
 export class CallAbortedError extends Error {
@@ -60,4 +62,15 @@ export async function* guardUpstreamBody(body: AsyncIterable<Buffer>, provider: 
   } catch (error) {
     throw classifyTransportError(error, provider, signal);
   }
+}
+
+/**
+ * Checks, inside the attempt, that a chat answer has the shape a translation reads: one that does
+ * not is the upstream's failure (retried elsewhere when routing allows, else a 502), never the
+ * translation's.
+ */
+export function checkChatAnswer(result: ChatResult, provider: string): ChatResult {
+  const field = malformedCompletionField(result.completion());
+  if (field !== undefined) throw new UpstreamError(`${provider}: the answer's ${field} does not have a chat completion's shape`, { reason: 'provider_internal', provider });
+  return result;
 }

@@ -85,3 +85,54 @@ export interface ChatCompletionChunk {
 export function maxTokensField(model: string): 'max_completion_tokens' | 'max_tokens' {
   return /^(o\d|gpt-5)/.test(model) ? 'max_completion_tokens' : 'max_tokens';
 }
+
+type ChunkChoice = ChatCompletionChunk['choices'][number];
+type ToolCallDelta = NonNullable<ChunkChoice['delta']['tool_calls']>[number];
+
+/**
+ * The choice of a chunk that a translation reads (index 0, else the first), or undefined when the
+ * chunk has none a translation could read: upstream chunks are untrusted, and one of the wrong
+ * shape is skipped rather than failing the stream.
+ */
+export function firstChoice(chunk: ChatCompletionChunk): ChunkChoice | undefined {
+  const choices: unknown = chunk.choices;
+  if (!Array.isArray(choices)) return undefined;
+  const choice: unknown = choices.find((candidate: { index?: unknown } | null) => candidate?.index === 0) ?? choices[0];
+  if (choice === null || typeof choice !== 'object') return undefined;
+  const delta = (choice as { delta?: unknown }).delta;
+  return { ...(choice as ChunkChoice), delta: delta !== null && typeof delta === 'object' ? (delta as ChunkChoice['delta']) : {} };
+}
+
+/** A delta's tool call fragments, those that are objects (an untrusted upstream's others are skipped). */
+export function toolCallDeltas(delta: ChunkChoice['delta']): ToolCallDelta[] {
+  const calls: unknown = delta.tool_calls;
+  if (!Array.isArray(calls)) return [];
+  return calls.filter((call): call is ToolCallDelta => call !== null && typeof call === 'object');
+}
+
+/**
+ * Where a chat completion an upstream answered does not have the shape a translation reads (its
+ * first choice's message, text and tool calls), as a field path; undefined when it does.
+ */
+export function malformedCompletionField(completion: unknown): string | undefined {
+  if (completion === null || typeof completion !== 'object') return 'the answer';
+  const choices = (completion as { choices?: unknown }).choices;
+  if (choices === undefined || choices === null) return undefined;
+  if (!Array.isArray(choices)) return 'choices';
+  const choice: unknown = choices[0];
+  if (choice === undefined) return undefined;
+  if (choice === null || typeof choice !== 'object') return 'choices[0]';
+  const message = (choice as { message?: unknown }).message;
+  if (message === undefined || message === null) return undefined;
+  if (typeof message !== 'object') return 'choices[0].message';
+  const { content, refusal, tool_calls: toolCalls } = message as { content?: unknown; refusal?: unknown; tool_calls?: unknown };
+  if (content !== undefined && content !== null && typeof content !== 'string') return 'choices[0].message.content';
+  if (refusal !== undefined && refusal !== null && typeof refusal !== 'string') return 'choices[0].message.refusal';
+  if (toolCalls === undefined || toolCalls === null) return undefined;
+  if (!Array.isArray(toolCalls)) return 'choices[0].message.tool_calls';
+  for (const [index, call] of toolCalls.entries()) {
+    const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
+    if (fn === null || typeof fn !== 'object' || typeof fn.name !== 'string' || typeof fn.arguments !== 'string') return `choices[0].message.tool_calls[${index}]`;
+  }
+  return undefined;
+}

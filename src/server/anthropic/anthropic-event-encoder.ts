@@ -1,4 +1,4 @@
-import type { ChatCompletionChunk, Usage } from '../../spec/openai-chat.js';
+import { firstChoice, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
 import { anthropicMessageId } from './convert-to-anthropic-message.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
@@ -50,7 +50,7 @@ export class AnthropicEventEncoder {
   /** The events for one OpenAI chunk (often none: role-only and usage chunks carry no content). */
   push(chunk: ChatCompletionChunk, usage: Usage | undefined): string {
     if (usage !== undefined) this.usage = usage;
-    const choice = chunk.choices?.find((candidate) => candidate.index === 0) ?? chunk.choices?.[0];
+    const choice = firstChoice(chunk);
     if (choice === undefined) return '';
     let output = '';
     const text = choice.delta?.content ?? choice.delta?.refusal;
@@ -58,7 +58,7 @@ export class AnthropicEventEncoder {
       if (this.open?.kind !== 'text') output += this.openBlock('text', { type: 'text', text: '' });
       output += event('content_block_delta', { index: this.open!.index, delta: { type: 'text_delta', text } });
     }
-    for (const toolCall of choice.delta?.tool_calls ?? []) {
+    for (const toolCall of toolCallDeltas(choice.delta)) {
       const key = this.toolKey(toolCall);
       let index = this.toolBlocks.get(key);
       if (index === undefined) {

@@ -2,6 +2,7 @@ import type { JsonResult, Provider, ProviderCall, StreamPart } from '../../provi
 import type { AnthropicMessage, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { Usage } from '../../spec/openai-chat.js';
 import { RelayError } from '../../spec/relay-error.js';
+import { checkChatAnswer } from '../../providers/upstream-failure.js';
 import { convertFromAnthropicRequest } from './convert-from-anthropic-request.js';
 import { convertToAnthropicMessage } from './convert-to-anthropic-message.js';
 
@@ -49,7 +50,7 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
     call.dropped.push(parameter.name);
   }
   if (!stream) {
-    const result = await provider.chat(chatRequest, target.model, call);
+    const result = checkChatAnswer(await provider.chat(chatRequest, target.model, call), provider.name);
     return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage), usage: result.usage };
   }
   const parts = await provider.chatStream(chatRequest, target.model, call);

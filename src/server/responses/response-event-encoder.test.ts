@@ -412,6 +412,20 @@ describe('ResponseEventEncoder', () => {
     ]);
   });
 
+  it("skips what an untrusted upstream's chunk holds in the wrong shape, and goes on", () => {
+    const { events, encoder } = run([
+      { ...chunk({}), choices: [null] } as never,
+      { ...chunk({}), choices: 5 } as never,
+      chunk({ tool_calls: 5 } as never),
+      chunk({ tool_calls: [null, 'x'] } as never),
+      { ...chunk({}), choices: [{ index: 0, delta: null, finish_reason: null }] } as never,
+      chunk({ content: 'Still here.' }),
+      chunk({}, 'stop'),
+    ]);
+    expectWellFormed(events);
+    expect(encoder.items()).toEqual([expect.objectContaining({ type: 'message', content: [expect.objectContaining({ text: 'Still here.' })] })]);
+  });
+
   it('gives a call without an id an id of its own', () => {
     const { encoder } = run([chunk({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }), chunk({}, 'tool_calls')]);
     expect(encoder.items()).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_0', name: 'f', arguments: '{}' })]);

@@ -1,4 +1,4 @@
-import type { ChatCompletionChunk, Usage } from '../../spec/openai-chat.js';
+import { firstChoice, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem } from '../../spec/openai-responses.js';
 import type { OpenAIErrorBody } from '../../spec/relay-error.js';
 import { customToolInput } from './convert-from-responses-request.js';
@@ -71,7 +71,7 @@ export class ResponseEventEncoder {
   /** The events for one chat chunk (often none: role-only and usage chunks carry no content). */
   push(chunk: ChatCompletionChunk, usage: Usage | undefined): string {
     if (usage !== undefined) this.usage = usage;
-    const choice = chunk.choices?.find((candidate) => candidate.index === 0) ?? chunk.choices?.[0];
+    const choice = firstChoice(chunk);
     if (choice === undefined) return '';
     let events = '';
     const delta = choice.delta ?? {};
@@ -79,7 +79,7 @@ export class ResponseEventEncoder {
     if (typeof reasoning === 'string' && reasoning !== '') events += this.reasoningText(reasoning);
     if (typeof delta.content === 'string' && delta.content !== '') events += this.text('output_text', delta.content);
     if (typeof delta.refusal === 'string' && delta.refusal !== '') events += this.text('refusal', delta.refusal);
-    for (const toolCall of delta.tool_calls ?? []) {
+    for (const toolCall of toolCallDeltas(delta)) {
       const key = this.callKey(toolCall);
       let call = this.calls.get(key);
       if (call === undefined) {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatResult, JsonResult, ProviderCall, StreamPart } from '../../providers/provider.js';
+import { checkChatAnswer } from '../../providers/upstream-failure.js';
 import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatCompletionChunk, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
@@ -76,7 +77,7 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
   for (const parameter of translation.unsupported) call.dropped.push(parameter.name.replace(/\[\d+\]/g, '[]'));
   const chatRequest = forModel(translation.chatRequest, deployment.model);
   const customTools = translation.customTools;
-  if (!stream) return { kind: 'translated-json', result: await provider.chat(chatRequest, deployment.model, call), customTools };
+  if (!stream) return { kind: 'translated-json', result: checkChatAnswer(await provider.chat(chatRequest, deployment.model, call), provider.name), customTools };
   const parts = await provider.chatStream(chatRequest, deployment.model, call);
   return { kind: 'translated-stream', parts, first: await parts.next(), customTools };
 }
