@@ -93,4 +93,15 @@ describe('readAnthropicStream', () => {
     expect(chunks(parts).at(-2)?.choices[0]?.finish_reason).toBe('length');
     expect(parts.at(-1)?.usage).toEqual({ prompt_tokens: 100, completion_tokens: 4, total_tokens: 104, prompt_tokens_details: { cached_tokens: 90, cache_write_tokens: 0 } });
   });
+
+  it('skips a delta that is not an object, as an untrusted upstream may send, and goes on', async () => {
+    const stream = [
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_x","model":"m","content":[],"usage":{"input_tokens":3,"output_tokens":1}}}\n\n',
+      'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":null}\n\n',
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"still here"}}\n\n',
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ].join('');
+    expect(textOf(await collect(Buffer.from(stream), 9))).toBe('still here');
+  });
 });

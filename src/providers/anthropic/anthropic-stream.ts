@@ -70,7 +70,8 @@ class AnthropicChunkTranslator {
 
   private delta(index: number, delta: { type: string; text?: string; partial_json?: string } | undefined): StreamPart[] {
     const block = this.blocks.get(index);
-    if (block === undefined || delta === undefined) return [];
+    // An untrusted stream: a delta that is not an object is skipped.
+    if (block === undefined || delta === null || typeof delta !== 'object') return [];
     if (delta.type === 'text_delta' && block.kind === 'text' && delta.text) return [this.chunk({ content: delta.text })];
     if (delta.type !== 'input_json_delta' || !delta.partial_json) return [];
     if (block.kind === 'json') return [this.chunk({ content: delta.partial_json })];

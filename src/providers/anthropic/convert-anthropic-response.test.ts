@@ -44,6 +44,13 @@ describe('convertAnthropicResponse', () => {
   });
 });
 
+describe('convertAnthropicResponse with an untrusted answer', () => {
+  it('skips content blocks that are not objects', () => {
+    const message = { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [null, 5, { type: 'text', text: 'kept' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } } as unknown as AnthropicMessage;
+    expect(convertAnthropicResponse(message).choices[0]?.message.content).toBe('kept');
+  });
+});
+
 describe('mapAnthropicStopReason', () => {
   it.each([
     ['end_turn', 'stop'],

@@ -15,7 +15,9 @@ import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 export function convertAnthropicResponse(message: AnthropicMessage, jsonToolName?: string): ChatCompletion {
   const texts: string[] = [];
   const toolCalls: ChatToolCall[] = [];
+  // An untrusted answer (a JSON object, checked on arrival): blocks that are not objects are skipped.
   for (const block of Array.isArray(message.content) ? message.content : []) {
+    if (block === null || typeof block !== 'object') continue;
     if (block.type === 'text' && typeof block.text === 'string') texts.push(block.text);
     else if (block.type === 'tool_use' && jsonToolName !== undefined && block.name === jsonToolName) texts.push(JSON.stringify(block.input ?? {}));
     else if (block.type === 'tool_use') {

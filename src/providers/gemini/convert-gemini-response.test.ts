@@ -50,6 +50,11 @@ describe('convertGeminiResponse', () => {
     expect(completion.choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: 'Here is how' } });
   });
 
+  it('skips candidates that are not objects, as an untrusted upstream may send', () => {
+    const response = { candidates: [null, 5, { content: { role: 'model', parts: [{ text: 'kept' }] }, finishReason: 'STOP' }] } as unknown as GeminiResponse;
+    expect(convertGeminiResponse(response, options).choices.map((choice) => choice.message.content)).toEqual(['kept']);
+  });
+
   it('reports a blocked prompt as one empty choice that finished with content_filter', () => {
     const completion = convertGeminiResponse(fixture('generate-content-prompt-blocked.json'), options);
     expect(completion.choices).toEqual([{ index: 0, message: { role: 'assistant', content: '', refusal: null }, finish_reason: 'content_filter', logprobs: null }]);

@@ -27,7 +27,8 @@ export interface ResponseConversionOptions {
 export function convertGeminiResponse(response: GeminiResponse, options: ResponseConversionOptions): ChatCompletion {
   const choices: ChatCompletion['choices'] = [];
   let callCount = 0;
-  const candidates = Array.isArray(response.candidates) ? response.candidates : [];
+  // An untrusted answer: candidates that are not objects are skipped.
+  const candidates = (Array.isArray(response.candidates) ? response.candidates : []).filter((candidate) => candidate !== null && typeof candidate === 'object');
   candidates.forEach((candidate, position) => {
     const { text, calls } = readGeminiParts(candidate.content?.parts);
     const toolCalls: ChatToolCall[] = calls.map((call) => {

@@ -83,6 +83,12 @@ describe('readGeminiStream', () => {
     for (const split of awkwardSplits(bytes).slice(0, 200)) expect(await collect(split)).toEqual(await collect([bytes]));
   });
 
+  it('skips candidates that are not objects, as an untrusted upstream may send', async () => {
+    const stream = 'data: {"candidates":[null]}\n\ndata: {"candidates":[{"content":{"role":"model","parts":[{"text":"kept"}]},"finishReason":"STOP"}]}\n\n';
+    const chunks = chunksOf(await collect([Buffer.from(stream)]));
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('kept');
+  });
+
   it('ends a safety stop with content_filter', async () => {
     const chunks = chunksOf(await collect([fixture('stream-safety.sse')]));
     expect(chunks.map((chunk) => chunk.choices[0]?.finish_reason ?? null)).toEqual([null, 'content_filter', null]);

@@ -54,7 +54,7 @@ export async function* readGeminiStream(body: AsyncIterable<Buffer>, options: Ge
       const response = parseEvent(event.data, options.provider);
       if (typeof response.modelVersion === 'string' && response.modelVersion !== '') model = response.modelVersion;
       usage = readGeminiUsage(response.usageMetadata) ?? usage;
-      const candidates = Array.isArray(response.candidates) ? response.candidates : [];
+      const candidates = (Array.isArray(response.candidates) ? response.candidates : []).filter((candidate) => candidate !== null && typeof candidate === 'object');
       for (const [position, candidate] of candidates.entries()) {
         const index = typeof candidate.index === 'number' ? candidate.index : position;
         const state = states.get(index) ?? { started: false, toolCalls: 0 };
