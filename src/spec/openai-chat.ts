@@ -92,20 +92,19 @@ type ToolCallDelta = NonNullable<ChunkChoice['delta']['tool_calls']>[number];
 /**
  * The choice of a chunk that a translation reads (index 0, else the first), or undefined when the
  * chunk has none a translation could read: upstream chunks are untrusted, and one of the wrong
- * shape is skipped rather than failing the stream.
+ * shape is skipped rather than failing the stream. Its `delta` is the upstream's as it came (read
+ * it with optional chaining, and its tool calls with `toolCallDeltas`).
  */
 export function firstChoice(chunk: ChatCompletionChunk): ChunkChoice | undefined {
   const choices: unknown = chunk.choices;
   if (!Array.isArray(choices)) return undefined;
   const choice: unknown = choices.find((candidate: { index?: unknown } | null) => candidate?.index === 0) ?? choices[0];
-  if (choice === null || typeof choice !== 'object') return undefined;
-  const delta = (choice as { delta?: unknown }).delta;
-  return { ...(choice as ChunkChoice), delta: delta !== null && typeof delta === 'object' ? (delta as ChunkChoice['delta']) : {} };
+  return choice !== null && typeof choice === 'object' ? (choice as ChunkChoice) : undefined;
 }
 
-/** A delta's tool call fragments, those that are objects (an untrusted upstream's others are skipped). */
-export function toolCallDeltas(delta: ChunkChoice['delta']): ToolCallDelta[] {
-  const calls: unknown = delta.tool_calls;
+/** A delta's tool call fragments, those that are objects (an untrusted upstream's others, or a delta that is not one, give none). */
+export function toolCallDeltas(delta: ChunkChoice['delta'] | null | undefined): ToolCallDelta[] {
+  const calls: unknown = delta?.tool_calls;
   if (!Array.isArray(calls)) return [];
   return calls.filter((call): call is ToolCallDelta => call !== null && typeof call === 'object');
 }

@@ -1,16 +1,6 @@
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
-
-/** A parameter the OpenAI side cannot honour, with why (reported or refused by the route). */
-export interface UnsupportedParameter {
-  name: string;
-  why: string;
-}
-
-export interface TranslatedRequest {
-  chatRequest: ChatRequest;
-  unsupported: UnsupportedParameter[];
-}
+import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
 
 /** Top-level fields handled below; `cache_control` hints and the like only matter to Anthropic. */
 const handledFields = new Set(['model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'temperature', 'top_p', 'stream', 'tools', 'tool_choice', 'metadata']);

@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { StreamPart } from '../../providers/provider.js';
-import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
+import { parseChunk, writeStreamValues } from '../write-stream-parts.js';
 import { AnthropicEventEncoder } from './anthropic-event-encoder.js';
 import type { MessagesAnswer } from './call-messages-target.js';
 import { renderAnthropicError } from './render-anthropic-error.js';
@@ -11,28 +10,15 @@ import { AnthropicUsageWatcher } from './watch-anthropic-usage.js';
 
 type StreamAnswer = Extract<MessagesAnswer, { kind: 'native-stream' | 'translated-stream' }>;
 
-function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
-  try {
-    const parsed = JSON.parse(part.data) as ChatCompletionChunk;
-    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Relays an Anthropic SSE body untouched, reading its usage on the way. Returns false if the client left. */
 async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream' }>, writer: SseWriter, request: FastifyRequest): Promise<boolean> {
   const watcher = new AnthropicUsageWatcher();
   try {
-    for (let current = answer.first; current.done !== true; current = await answer.chunks.next()) {
-      watcher.push(current.value);
-      const pending = writer.raw(current.value);
-      if (pending !== undefined) await pending;
-      if (writer.closed) {
-        await answer.chunks.return?.();
-        return false;
-      }
-    }
+    const finished = await writeStreamValues(writer, answer.chunks, answer.first, (bytes) => {
+      watcher.push(bytes);
+      return bytes;
+    });
+    if (!finished) return false;
     if (!watcher.complete && !watcher.failed) {
       // The upstream closed cleanly but never sent message_stop: the answer was cut, and the client must hear so.
       throw new UpstreamError(`${request.relay.provider ?? 'anthropic'}: the stream ended before message_stop`, { reason: 'network', provider: request.relay.provider });
@@ -50,20 +36,12 @@ async function relayTranslated(answer: Extract<StreamAnswer, { kind: 'translated
   const encoder = new AnthropicEventEncoder(model);
   const first = answer.first.done === true ? undefined : parseChunk(answer.first.value);
   writer.raw(Buffer.from(encoder.start(first)));
-  for (let current = answer.first; current.done !== true; current = await answer.parts.next()) {
-    const part = current.value;
+  const finished = await writeStreamValues(writer, answer.parts, answer.first, (part) => {
     if (part.usage !== undefined) request.relay.usage = part.usage;
     const chunk = parseChunk(part);
-    const events = chunk === undefined ? '' : encoder.push(chunk, part.usage);
-    if (events !== '') {
-      const pending = writer.raw(Buffer.from(events));
-      if (pending !== undefined) await pending;
-    }
-    if (writer.closed) {
-      await answer.parts.return?.();
-      return false;
-    }
-  }
+    return chunk === undefined ? '' : encoder.push(chunk, part.usage);
+  });
+  if (!finished) return false;
   writer.raw(Buffer.from(encoder.finish()));
   return true;
 }

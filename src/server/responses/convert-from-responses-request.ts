@@ -1,7 +1,7 @@
 import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesContentPart, ResponsesInputItem, ResponsesRequest, ResponsesTool } from '../../spec/openai-responses.js';
 import { RelayError } from '../../spec/relay-error.js';
-import type { TranslatedRequest, UnsupportedParameter } from '../anthropic/convert-from-anthropic-request.js';
+import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
 
 /** Finds an item an earlier response of this relay produced, for an `item_reference`. */
 export type ItemLookup = (id: string) => ResponsesInputItem | undefined;

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ChatResult, JsonResult, ProviderCall, StreamPart } from '../../providers/provider.js';
+import type { ChatResult, ProviderCall, StreamPart } from '../../providers/provider.js';
 import { checkChatAnswer } from '../../providers/upstream-failure.js';
 import type { Deployment } from '../../routing/deployment.js';
-import { maxTokensField, type ChatCompletionChunk, type ChatRequest } from '../../spec/openai-chat.js';
+import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError } from '../../spec/relay-error.js';
 import { admitRequest, messagesText } from '../admit-request.js';
@@ -16,14 +16,14 @@ import { convertToResponse, itemId, responseShell } from '../responses/response-
 import { ResponsesStreamWatcher } from '../responses/watch-responses-stream.js';
 import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
+import { nativeAnswer, parseChunk, writeStreamValues, type NativeAnswer } from '../write-stream-parts.js';
+import { applyUnsupported } from '../translated-request.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 
 /** What one attempt at a `/v1/responses` request produced; a stream's first part is already read. */
 type ResponsesAnswer =
-  /** The upstream's own Responses API JSON, sent as it came. */
-  | { kind: 'native-json'; result: JsonResult }
-  /** The upstream's own Responses API events, relayed byte for byte. */
-  | { kind: 'native-stream'; chunks: AsyncIterator<Buffer>; first: IteratorResult<Buffer> }
+  /** The upstream's own Responses API JSON or events, relayed as they came. */
+  | NativeAnswer
   /** A chat answer, to be turned into a response object (`customTools`: the request's custom tools). */
   | { kind: 'translated-json'; result: ChatResult; customTools: ReadonlySet<string> }
   /** Chat stream parts, to be re-encoded as Responses events. */
@@ -41,15 +41,6 @@ function forModel(chatRequest: ChatRequest, model: string): ChatRequest {
   return request;
 }
 
-function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
-  try {
-    const parsed = JSON.parse(part.data) as ChatCompletionChunk;
-    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * One attempt on one deployment. An upstream that serves the Responses API (`responsesApi`) gets
  * the request as it came, only the model name replaced; any other gets the chat translation (and
@@ -58,23 +49,10 @@ function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
 async function callDeployment(deployment: Deployment, body: Record<string, unknown>, translation: TranslatedResponsesRequest | RelayError, call: ProviderCall): Promise<ResponsesAnswer> {
   const provider = deployment.provider;
   const stream = body.stream === true;
-  if (provider.responses !== undefined) {
-    const result = await provider.responses(body, deployment.model, call);
-    if (result.kind === 'json') return { kind: 'native-json', result };
-    const chunks = result.body[Symbol.asyncIterator]();
-    return { kind: 'native-stream', chunks, first: await chunks.next() };
-  }
+  if (provider.responses !== undefined) return nativeAnswer(await provider.responses(body, deployment.model, call));
   if (translation instanceof RelayError) throw translation;
-  const first = translation.unsupported[0];
-  if (first !== undefined && call.strict) {
-    throw new RelayError(`The parameter '${first.name}' cannot be honoured by the relay's translation of the Responses API to chat: ${first.why}. Remove it, or send the request without strict mode to have it dropped.`, {
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'unsupported_parameter',
-      param: first.name,
-    });
-  }
-  for (const parameter of translation.unsupported) call.dropped.push(parameter.name.replace(/\[\d+\]/g, '[]'));
+  // Item positions left out of the header (`input[]`, `tools[]`): it names what was dropped, not where.
+  applyUnsupported(translation.unsupported, call, "the relay's translation of the Responses API to chat", (name) => name.replace(/\[\d+\]/g, '[]'));
   const chatRequest = forModel(translation.chatRequest, deployment.model);
   const customTools = translation.customTools;
   if (!stream) return { kind: 'translated-json', result: checkChatAnswer(await provider.chat(chatRequest, deployment.model, call), provider.name), customTools };
@@ -190,15 +168,11 @@ async function relayNativeStream(request: FastifyRequest, reply: FastifyReply, c
   const writer = commitStream(request, reply);
   const watcher = new ResponsesStreamWatcher();
   try {
-    for (let current = first; current.done !== true; current = await chunks.next()) {
-      watcher.push(current.value);
-      const pending = writer.raw(current.value);
-      if (pending !== undefined) await pending;
-      if (writer.closed) {
-        await chunks.return?.();
-        return;
-      }
-    }
+    const finished = await writeStreamValues(writer, chunks, first, (bytes) => {
+      watcher.push(bytes);
+      return bytes;
+    });
+    if (!finished) return;
     // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
     if (!watcher.complete && !watcher.failed) throw new UpstreamError(`${request.relay.provider ?? 'upstream'}: the stream ended before its response ended`, { reason: 'network', provider: request.relay.provider });
     if (!writer.closed) reply.raw.end();
@@ -224,22 +198,14 @@ async function writeTranslatedStream(
   const writer = commitStream(request, reply);
   try {
     writer.raw(Buffer.from(encoder.start()));
-    for (let current = first; current.done !== true; current = await parts.next()) {
-      const part = current.value;
+    const finished = await writeStreamValues(writer, parts, first, (part) => {
       if (part.usage !== undefined) request.relay.usage = part.usage;
       // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
       else if (request.relay.usage === undefined) (request.relay.delivered ??= new DeliveredText()).add(part.data);
       const chunk = parseChunk(part);
-      const events = chunk === undefined ? '' : encoder.push(chunk, part.usage);
-      if (events !== '') {
-        const pending = writer.raw(Buffer.from(events));
-        if (pending !== undefined) await pending;
-      }
-      if (writer.closed) {
-        await parts.return?.();
-        return;
-      }
-    }
+      return chunk === undefined ? '' : encoder.push(chunk, part.usage);
+    });
+    if (!finished) return;
     const last = encoder.finish();
     await beforeEnd();
     // Responses streams end with their last event: no `[DONE]` as chat streams have.

@@ -1,0 +1,49 @@
+// What the front doors that translate or relay another API's answers (`/v1/messages`, `/v1/responses`)
+// share: reading a chat part, writing a committed stream's values, and taking a native answer.
+import type { JsonResult, RawStream, StreamPart } from '../providers/provider.js';
+import type { ChatCompletionChunk } from '../spec/openai-chat.js';
+import type { SseWriter } from './sse-writer.js';
+
+/** A part's chat chunk, for a translation to read; undefined when its data is not a JSON object. */
+export function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
+  try {
+    const parsed = JSON.parse(part.data) as ChatCompletionChunk;
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes what each value of a committed stream becomes (`toBytes`: the upstream's bytes as they
+ * are, or a translation's events; empty writes nothing), from `first` on, waiting for the client
+ * when it reads slower than the upstream writes. Returns false when the client left (the upstream
+ * call is then ended), true when the stream went to its end.
+ */
+export async function writeStreamValues<T>(writer: SseWriter, values: AsyncIterator<T>, first: IteratorResult<T>, toBytes: (value: T) => Buffer | string): Promise<boolean> {
+  for (let current = first; current.done !== true; current = await values.next()) {
+    const bytes = toBytes(current.value);
+    if (bytes.length > 0) {
+      const pending = writer.raw(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+      if (pending !== undefined) await pending;
+    }
+    if (writer.closed) {
+      await values.return?.();
+      return false;
+    }
+  }
+  return true;
+}
+
+/** An upstream's answer in the client's own format, relayed as it came: JSON, or an SSE body whose first chunk is already read. */
+export type NativeAnswer = { kind: 'native-json'; result: JsonResult } | { kind: 'native-stream'; chunks: AsyncIterator<Buffer>; first: IteratorResult<Buffer> };
+
+/**
+ * A native call's result as an answer. A stream's first chunk is read here, inside the attempt, so
+ * that a failure before it can still be retried elsewhere.
+ */
+export async function nativeAnswer(result: JsonResult | RawStream): Promise<NativeAnswer> {
+  if (result.kind === 'json') return { kind: 'native-json', result };
+  const chunks = result.body[Symbol.asyncIterator]();
+  return { kind: 'native-stream', chunks, first: await chunks.next() };
+}
