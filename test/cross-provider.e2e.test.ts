@@ -1,10 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
-import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
-import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
-import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { masterKey, type StartedRelay } from './support/start-relay.js';
+import { threeVendors } from './support/three-vendors.js';
 
 /**
  * The promise of the relay, checked end to end: ONE program written against the OpenAI SDK (and one
@@ -315,9 +313,8 @@ const expectedAnthropicShape = {
 };
 
 describe('one program, three vendors: equivalent answers from GPT, Claude and Gemini on one relay', () => {
-  const holysheep = new MockOpenAIUpstream();
-  const anthropicUpstream = new MockAnthropicUpstream();
-  const gemini = new MockGeminiUpstream(geminiKey);
+  const vendors = threeVendors({ holysheep: holysheepKey, anthropic: anthropicKey, gemini: geminiKey });
+  const { holysheep, anthropic: anthropicUpstream, gemini } = vendors;
   const upstreamRequests: Record<Provider, () => number> = {
     holysheep: () => holysheep.requests.length,
     anthropic: () => anthropicUpstream.requests.length,
@@ -330,25 +327,14 @@ describe('one program, three vendors: equivalent answers from GPT, Claude and Ge
   const anthropicResults = new Map<string, AnthropicProgramResult>();
 
   beforeAll(async () => {
-    await Promise.all([holysheep.start(), anthropicUpstream.start(), gemini.start()]);
-    relay = await startRelay({
-      HOLYSHEEP_API_KEY: holysheepKey,
-      HOLYSHEEP_BASE_URL: holysheep.url,
-      ANTHROPIC_API_KEY: anthropicKey,
-      ANTHROPIC_BASE_URL: anthropicUpstream.origin,
-      GEMINI_API_KEY: geminiKey,
-      GEMINI_BASE_URL: gemini.origin,
-    });
+    relay = await vendors.start();
     openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
     // The Anthropic SDK takes the origin: it appends /v1/messages itself.
     anthropic = new Anthropic({ apiKey: masterKey, baseURL: relay.url, maxRetries: 0 });
     // A real model streams the answer it would have given; the OpenAI mock does so on request.
     holysheep.setStreamDefaults({ likeJson: true });
   });
-  afterAll(async () => {
-    await relay.close();
-    await Promise.all([holysheep.stop(), anthropicUpstream.stop(), gemini.stop()]);
-  });
+  afterAll(() => vendors.stop());
 
   /** Runs a program and counts the requests each upstream received meanwhile. */
   async function run<T>(program: () => Promise<T>): Promise<{ result: T; requests: Record<Provider, number> }> {

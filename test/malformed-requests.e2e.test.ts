@@ -1,9 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
-import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
-import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { threeVendors } from './support/three-vendors.js';
 
 /**
  * Bodies that are JSON but not the shape the API defines — a null content part, tool calls that
@@ -38,26 +36,14 @@ const responsesCases: Array<[string, Record<string, unknown>]> = [
 ];
 
 describe('malformed requests get a 400 naming the field, for every model and API', () => {
-  const openai = new MockOpenAIUpstream();
-  const anthropic = new MockAnthropicUpstream();
-  const gemini = new MockGeminiUpstream(geminiKey);
+  const vendors = threeVendors({ holysheep: 'sk-upstream-malformed-0011', anthropic: 'sk-ant-malformed-2233', gemini: geminiKey });
+  const { holysheep: openai, anthropic, gemini } = vendors;
   let relay: StartedRelay;
 
   beforeAll(async () => {
-    await Promise.all([openai.start(), anthropic.start(), gemini.start()]);
-    relay = await startRelay({
-      HOLYSHEEP_API_KEY: 'sk-upstream-malformed-0011',
-      HOLYSHEEP_BASE_URL: openai.url,
-      ANTHROPIC_API_KEY: 'sk-ant-malformed-2233',
-      ANTHROPIC_BASE_URL: anthropic.origin,
-      GEMINI_API_KEY: geminiKey,
-      GEMINI_BASE_URL: gemini.origin,
-    });
+    relay = await vendors.start();
   });
-  afterAll(async () => {
-    await relay.close();
-    await Promise.all([openai.stop(), anthropic.stop(), gemini.stop()]);
-  });
+  afterAll(() => vendors.stop());
 
   async function send(path: string, body: Record<string, unknown>): Promise<{ status: number; error: { message?: string; param?: string | null } }> {
     const response = await request(`${relay.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

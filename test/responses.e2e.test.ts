@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../src/sse/sse-parser.js';
-import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
-import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { threeVendors } from './support/three-vendors.js';
 
 /**
  * `/v1/responses`, OpenAI's Responses API, served by translation to chat for every upstream: the
@@ -102,28 +101,16 @@ async function rawEvents(relayUrl: string, body: Record<string, unknown>): Promi
 }
 
 describe('/v1/responses: one Responses API program, three vendors', () => {
-  const holysheep = new MockOpenAIUpstream();
-  const anthropicUpstream = new MockAnthropicUpstream();
-  const gemini = new MockGeminiUpstream(geminiKey);
+  const vendors = threeVendors({ holysheep: holysheepKey, anthropic: anthropicKey, gemini: geminiKey });
+  const { holysheep } = vendors;
   let relay: StartedRelay;
   let openai: OpenAI;
 
   beforeAll(async () => {
-    await Promise.all([holysheep.start(), anthropicUpstream.start(), gemini.start()]);
-    relay = await startRelay({
-      HOLYSHEEP_API_KEY: holysheepKey,
-      HOLYSHEEP_BASE_URL: holysheep.url,
-      ANTHROPIC_API_KEY: anthropicKey,
-      ANTHROPIC_BASE_URL: anthropicUpstream.origin,
-      GEMINI_API_KEY: geminiKey,
-      GEMINI_BASE_URL: gemini.origin,
-    });
+    relay = await vendors.start();
     openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
   });
-  afterAll(async () => {
-    await relay.close();
-    await Promise.all([holysheep.stop(), anthropicUpstream.stop(), gemini.stop()]);
-  });
+  afterAll(() => vendors.stop());
   beforeEach(() => {
     holysheep.reset();
     // A real model streams the answer it would have given; the OpenAI mock does so on request.
