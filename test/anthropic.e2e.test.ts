@@ -162,6 +162,20 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(finish).toBe('tool_calls');
     });
 
+    it('streams a tool called without arguments with "{}" as its arguments, as in the JSON answer', async () => {
+      const clock = { type: 'function' as const, function: { name: 'current_time', parameters: { type: 'object', properties: {} } } };
+      const reply = { kind: 'reply' as const, content: [{ type: 'tool_use', id: 'toolu_clock', name: 'current_time', input: {} }], stopReason: 'tool_use' };
+      anthropicUpstream.next(reply, reply);
+      const request = { model: claude, messages: [{ role: 'user' as const, content: 'what time is it?' }], tools: [clock] };
+      const streamed = await openai.chat.completions.stream(request).finalChatCompletion();
+      const json = await openai.chat.completions.create(request);
+      for (const completion of [streamed, json]) {
+        const call = completion.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+        expect(call).toMatchObject({ id: 'toolu_clock', function: { name: 'current_time', arguments: '{}' } });
+        expect(completion.choices[0]!.finish_reason).toBe('tool_calls');
+      }
+    });
+
     it('sends images: data URLs as base64 sources, http URLs as url sources', async () => {
       const result = await openai.chat.completions.create({
         model: claude,

@@ -85,7 +85,8 @@ function pieces(text: string, size: number): string[] {
 
 /**
  * An Anthropic Messages upstream for tests: answers `POST /v1/messages` in Anthropic's wire format
- * (JSON, and SSE with the documented event sequence, written in pieces that cut events apart),
+ * (JSON, and SSE with the documented event sequence, written in pieces that cut events apart; a
+ * tool's input as an empty `input_json_delta` and then its pieces, none for an empty input),
  * records every request, and can be scripted to fail (529 overloaded, 400, 429 with retry-after,
  * resets, an `error` event mid-stream or as the first event).
  * @see https://docs.anthropic.com/en/api/messages
@@ -205,7 +206,10 @@ export class MockAnthropicUpstream {
         await write('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
         if (!pinged) await write('ping', {});
         pinged = true;
-        for (const piece of pieces(JSON.stringify(block.input), 7)) await write('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
+        // As Anthropic does: an empty fragment first, and for a tool called without arguments nothing more.
+        await write('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
+        const input = JSON.stringify(block.input ?? {});
+        if (input !== '{}') for (const piece of pieces(input, 7)) await write('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
       }
       await write('content_block_stop', { index });
     }

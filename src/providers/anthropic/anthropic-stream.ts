@@ -7,8 +7,11 @@ import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
 import { convertAnthropicUsage } from './convert-anthropic-usage.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 
-/** What a content block index of the Anthropic stream turned into on the OpenAI side. */
-type BlockKind = { kind: 'text' } | { kind: 'json' } | { kind: 'tool'; toolIndex: number };
+/**
+ * What a content block index of the Anthropic stream turned into on the OpenAI side; `sent` says
+ * whether any argument fragment of a tool (or JSON answer) block went out yet.
+ */
+type BlockKind = { kind: 'text' } | { kind: 'json'; sent: boolean } | { kind: 'tool'; toolIndex: number; sent: boolean };
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
@@ -39,6 +42,8 @@ class AnthropicChunkTranslator {
         return this.startBlock(event.index, event.content_block);
       case 'content_block_delta':
         return this.delta(event.index, event.delta);
+      case 'content_block_stop':
+        return this.stopBlock(event.index);
       case 'message_delta':
         if (event.delta?.stop_reason !== undefined && event.delta.stop_reason !== null) this.stopReason = event.delta.stop_reason;
         this.mergeUsage(event.usage);
@@ -48,7 +53,7 @@ class AnthropicChunkTranslator {
       case 'error':
         throw classifyAnthropicStreamError(event.error, this.provider);
       default:
-        // content_block_stop, ping, and event types added after this code was written
+        // ping, and event types added after this code was written
         return [];
     }
   }
@@ -60,11 +65,11 @@ class AnthropicChunkTranslator {
     }
     if (block?.type !== 'tool_use') return []; // thinking and server-tool blocks have no OpenAI chunk
     if (this.jsonToolName !== undefined && block.name === this.jsonToolName) {
-      this.blocks.set(index, { kind: 'json' });
+      this.blocks.set(index, { kind: 'json', sent: false });
       return [];
     }
     const toolIndex = this.toolCount++;
-    this.blocks.set(index, { kind: 'tool', toolIndex });
+    this.blocks.set(index, { kind: 'tool', toolIndex, sent: false });
     return [this.chunk({ tool_calls: [{ index: toolIndex, id: String(block.id), type: 'function', function: { name: String(block.name), arguments: '' } }] })];
   }
 
@@ -73,10 +78,26 @@ class AnthropicChunkTranslator {
     // An untrusted stream: a delta that is not an object is skipped.
     if (block === undefined || delta === null || typeof delta !== 'object') return [];
     if (delta.type === 'text_delta' && block.kind === 'text' && delta.text) return [this.chunk({ content: delta.text })];
-    if (delta.type !== 'input_json_delta' || !delta.partial_json) return [];
-    if (block.kind === 'json') return [this.chunk({ content: delta.partial_json })];
-    if (block.kind === 'tool') return [this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: delta.partial_json } }] })];
-    return [];
+    if (delta.type !== 'input_json_delta' || !delta.partial_json || block.kind === 'text') return [];
+    block.sent = true;
+    return [this.arguments(block, delta.partial_json)];
+  }
+
+  /**
+   * Anthropic streams the input of a tool called without arguments as nothing at all (one empty
+   * `input_json_delta`), while OpenAI sends `{}`, and clients parse the arguments as JSON: so a tool
+   * block that ends without a fragment gets `{}`, as its JSON answer would have.
+   */
+  private stopBlock(index: number): StreamPart[] {
+    const block = this.blocks.get(index);
+    if (block === undefined || block.kind === 'text' || block.sent) return [];
+    block.sent = true;
+    return [this.arguments(block, '{}')];
+  }
+
+  private arguments(block: Exclude<BlockKind, { kind: 'text' }>, fragment: string): StreamPart {
+    if (block.kind === 'json') return this.chunk({ content: fragment });
+    return this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: fragment } }] });
   }
 
   private finish(): StreamPart[] {
