@@ -258,6 +258,28 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(anthropicUpstream.requests).toHaveLength(0);
     });
 
+    it('sends temperature without top_p, which current Claude models refuse next to it; a top_p that restricts something is reported', async () => {
+      const messages = [{ role: 'user' as const, content: 'x' }];
+      // Chat clients often send both, top_p at its neutral 1.
+      const { data, response } = await openai.chat.completions.create({ model: 'claude-sonnet-4.5', messages, temperature: 0.7, top_p: 1 }).withResponse();
+      expect(data.choices[0]?.message.content).toBe('echo: x');
+      expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+      const tuned = await openai.chat.completions.create({ model: 'claude-sonnet-4.5', messages, temperature: 0.2, top_p: 0.9 }).withResponse();
+      expect(tuned.response.headers.get('x-relay-dropped-params')).toBe('top_p');
+      await openai.chat.completions.create({ model: 'claude-sonnet-4.5', messages, top_p: 0.9 });
+      expect(anthropicUpstream.requests.map((sent) => [sent.body.temperature, sent.body.top_p])).toEqual([
+        [0.7, undefined],
+        [0.2, undefined],
+        [undefined, 0.9],
+      ]);
+      const strict = (await openai.chat.completions
+        .create({ model: 'claude-sonnet-4.5', messages, temperature: 0.2, top_p: 0.9 }, { headers: { 'x-relay-strict': '1' } })
+        .catch((caught: unknown) => caught)) as BadRequestError;
+      expect(strict).toBeInstanceOf(BadRequestError);
+      expect(strict.param).toBe('top_p');
+      expect(anthropicUpstream.requests).toHaveLength(3);
+    });
+
     it('refuses embeddings for a Claude model with a 400 that says why', async () => {
       const error = (await openai.embeddings.create({ model: claude, input: 'x' }).catch((caught: unknown) => caught)) as BadRequestError;
       expect(error).toBeInstanceOf(BadRequestError);

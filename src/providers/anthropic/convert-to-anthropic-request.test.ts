@@ -52,10 +52,10 @@ describe('convertToAnthropicRequest', () => {
   });
 
   it('maps stop, temperature (clamped to 0..1), top_p, top_k and user', () => {
-    const { body } = convert({ stop: ['END', ''], temperature: 1.6, top_p: 0.9, top_k: 40, user: 'user-42' });
+    const { body } = convert({ stop: ['END', ''], temperature: 1.6, top_k: 40, user: 'user-42' });
     expect(body.stop_sequences).toEqual(['END']);
     expect(body.temperature).toBe(1);
-    expect(body.top_p).toBe(0.9);
+    expect(convert({ top_p: 0.9 }).body.top_p).toBe(0.9);
     expect(body.top_k).toBe(40);
     expect(body.metadata).toEqual({ user_id: 'user-42' });
     expect(convert({ stop: 'STOP', temperature: 0.2 }).body).toMatchObject({ stop_sequences: ['STOP'], temperature: 0.2 });

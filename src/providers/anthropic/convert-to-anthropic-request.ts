@@ -81,7 +81,8 @@ function stopSequences(stop: unknown): string[] | undefined {
  * Anthropic cannot honour are reported (dropped with a header, or refused in strict mode), never
  * lost silently. `max_tokens` falls back to the model's output limit since Anthropic requires it;
  * `temperature` is clamped to Anthropic's 0–1 range (OpenAI's goes to 2, and a value Anthropic
- * refuses would fail the whole request for a sampling nuance).
+ * refuses would fail the whole request for a sampling nuance), and `top_p` is sent only without
+ * `temperature` (current Claude models refuse the pair).
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://docs.anthropic.com/en/api/openai-sdk#important-openai-compatibility-limitations
  */
@@ -99,7 +100,12 @@ export function convertToAnthropicRequest(request: ChatRequest, model: string, s
   const stop = stopSequences(request.stop);
   if (stop !== undefined) body.stop_sequences = stop;
   if (typeof request.temperature === 'number') body.temperature = Math.min(Math.max(request.temperature, 0), 1);
-  if (typeof request.top_p === 'number') body.top_p = request.top_p;
+  if (typeof request.top_p === 'number') {
+    // Claude models from the 4.5 generation on refuse a request that sets both (a 400 for the whole
+    // request); top_p of 1 restricts nothing, so only another value is worth a report.
+    if (typeof request.temperature !== 'number') body.top_p = request.top_p;
+    else if (request.top_p !== 1) reportUnsupportedParameter('top_p', 'Anthropic takes temperature or top_p, not both, and this request sets temperature', call, provider);
+  }
   // Not an OpenAI parameter, but clients that know Anthropic send it, and it means the same there.
   if (typeof request.top_k === 'number') body.top_k = request.top_k;
   if (tools.tools !== undefined) body.tools = tools.tools;
