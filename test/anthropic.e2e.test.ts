@@ -335,6 +335,49 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(second.content).toEqual([{ type: 'text', text: 'tool said: 18°C' }]);
     });
 
+    it('sends the images of a tool result to a non-Claude model in the user message after the tool messages', async () => {
+      const png = 'iVBORw0KGgo=';
+      const { data, response } = await anthropic.messages
+        .create({
+          model: 'gpt-4.1',
+          max_tokens: 100,
+          tools: [{ name: 'screenshot', input_schema: { type: 'object', properties: {} } }, weatherTool],
+          messages: [
+            { role: 'user', content: 'What is on screen, and the weather?' },
+            {
+              role: 'assistant',
+              content: [
+                { type: 'tool_use', id: 'toolu_shot', name: 'screenshot', input: {} },
+                { type: 'tool_use', id: 'toolu_weather', name: 'get_weather', input: { city: 'Paris' } },
+              ],
+            },
+            {
+              role: 'user',
+              content: [
+                { type: 'tool_result', tool_use_id: 'toolu_shot', content: [{ type: 'text', text: 'Captured.' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } }] },
+                { type: 'tool_result', tool_use_id: 'toolu_weather', content: '18°C' },
+                { type: 'text', text: 'Describe both.' },
+              ],
+            },
+          ],
+        })
+        .withResponse();
+      expect(data.type).toBe('message');
+      expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+      expect((openaiUpstream.requests[0]!.body.messages as unknown[]).slice(2)).toEqual([
+        { role: 'tool', tool_call_id: 'toolu_shot', content: 'Captured.\n(an attachment follows in the next user message)' },
+        { role: 'tool', tool_call_id: 'toolu_weather', content: '18°C' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Attachments of the result of tool call toolu_shot:' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+            { type: 'text', text: 'Describe both.' },
+          ],
+        },
+      ]);
+    });
+
     it('translates to an OpenAI-compatible upstream for a non-Claude model', async () => {
       const message = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 100, system: 'Be brief.', stop_sequences: ['###'], messages: [{ role: 'user', content: 'hello' }] });
       expect(message).toMatchObject({ type: 'message', role: 'assistant', model: 'gpt-4.1', stop_reason: 'end_turn', content: [{ type: 'text', text: 'echo: hello' }] });

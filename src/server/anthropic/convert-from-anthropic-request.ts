@@ -32,26 +32,48 @@ function simplify(parts: ChatContentPart[]): string | ChatContentPart[] {
   return parts.every((part) => part.type === 'text') ? parts.map((part) => part.text ?? '').join('\n') : parts;
 }
 
+/**
+ * A `tool_result` as an OpenAI `tool` message, whose content can only be text. Its images and PDFs
+ * (a screenshot tool's answer, say) are returned apart, introduced by a line naming the call, to be
+ * sent in the user message that follows the tool messages; the tool message says so.
+ */
+function convertToolResult(block: AnthropicContentBlock, param: string, unsupported: UnsupportedParameter[]): { message: ChatMessage; attachments: ChatContentPart[] } {
+  const id = String(block.tool_use_id);
+  const attachments: ChatContentPart[] = [];
+  const blocks = Array.isArray(block.content) ? block.content : [];
+  blocks.forEach((inner, innerIndex) => {
+    if (inner.type === 'text') return;
+    const part = contentPart(inner, `${param}.content[${innerIndex}]`, unsupported);
+    if (part !== undefined) attachments.push(part);
+  });
+  let text = textOf(block.content);
+  if (attachments.length > 0) {
+    const note = `(${attachments.length === 1 ? 'an attachment follows' : `${attachments.length} attachments follow`} in the next user message)`;
+    text = text === '' ? note : `${text}\n${note}`;
+    attachments.unshift({ type: 'text', text: `Attachments of the result of tool call ${id}:` });
+  }
+  // OpenAI tool messages have no error flag: the text has to say it.
+  return { message: { role: 'tool', tool_call_id: id, content: block.is_error === true ? `Error: ${text}` : text }, attachments };
+}
+
 function convertUser(content: string | AnthropicContentBlock[], position: number, unsupported: UnsupportedParameter[]): ChatMessage[] {
   if (typeof content === 'string') return [{ role: 'user', content }];
   const messages: ChatMessage[] = [];
+  const attachments: ChatContentPart[] = [];
   const parts: ChatContentPart[] = [];
   content.forEach((block, index) => {
     const param = `messages[${position}].content[${index}]`;
     if (block.type === 'tool_result') {
-      const blocks = Array.isArray(block.content) ? block.content : [];
-      blocks.forEach((inner, innerIndex) => {
-        if (inner.type !== 'text') unsupported.push({ name: `${param}.content[${innerIndex}]`, why: 'OpenAI tool messages carry only text' });
-      });
-      const text = textOf(block.content);
-      // OpenAI tool messages have no error flag: the text has to say it.
-      messages.push({ role: 'tool', tool_call_id: String(block.tool_use_id), content: block.is_error === true ? `Error: ${text}` : text });
+      const result = convertToolResult(block, param, unsupported);
+      messages.push(result.message);
+      attachments.push(...result.attachments);
       return;
     }
     const part = contentPart(block, param, unsupported);
     if (part !== undefined) parts.push(part);
   });
-  if (parts.length > 0) messages.push({ role: 'user', content: simplify(parts) });
+  // After the tool messages, as OpenAI wants the answers right after the calls.
+  if (attachments.length + parts.length > 0) messages.push({ role: 'user', content: simplify([...attachments, ...parts]) });
   return messages;
 }
 
@@ -100,7 +122,8 @@ function convertTools(body: AnthropicRequest, unsupported: UnsupportedParameter[
  * non-Anthropic upstream: `system` becomes a system message; text, images (base64 → data URL, url
  * → URL) and PDFs become content parts; `tool_use` blocks become `tool_calls` and `tool_result`
  * blocks `tool` messages (placed before the rest of their turn, as OpenAI expects the answers
- * right after the calls); `stop_sequences` → `stop`; `tool_choice` any/tool/none →
+ * right after the calls; their images and PDFs, which a tool message cannot carry, open the user
+ * message that follows); `stop_sequences` → `stop`; `tool_choice` any/tool/none →
  * required/function/none; `metadata.user_id` → `user`. What cannot be translated (top_k,
  * thinking, server tools, …) is listed in `unsupported`.
  * @see https://docs.anthropic.com/en/api/messages
