@@ -280,6 +280,16 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(anthropicUpstream.requests).toHaveLength(3);
     });
 
+    it('leaves out the whitespace-only stop sequences Anthropic refuses, and says so', async () => {
+      const { data, response } = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'x' }], stop: ['\n', 'END', '\n\n'] }).withResponse();
+      expect(data.choices[0]?.message.content).toBe('echo: x');
+      expect(response.headers.get('x-relay-dropped-params')).toBe('stop[0],stop[2]');
+      expect(anthropicUpstream.requests[0]!.body.stop_sequences).toEqual(['END']);
+      const single = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'y' }], stop: '\n' }).withResponse();
+      expect(single.response.headers.get('x-relay-dropped-params')).toBe('stop');
+      expect(anthropicUpstream.requests[1]!.body).not.toHaveProperty('stop_sequences');
+    });
+
     it('refuses embeddings for a Claude model with a 400 that says why', async () => {
       const error = (await openai.embeddings.create({ model: claude, input: 'x' }).catch((caught: unknown) => caught)) as BadRequestError;
       expect(error).toBeInstanceOf(BadRequestError);

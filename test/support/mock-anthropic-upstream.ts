@@ -88,8 +88,9 @@ function pieces(text: string, size: number): string[] {
  * (JSON, and SSE with the documented event sequence, written in pieces that cut events apart; a
  * tool's input as an empty `input_json_delta` and then its pieces, none for an empty input),
  * records every request, and can be scripted to fail (529 overloaded, 400, 429 with retry-after,
- * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses a request
- * to a model of the 4.5 generation on (`claude-sonnet-4-5`, …) that sets both `temperature` and `top_p`.
+ * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses stop
+ * sequences made only of whitespace, and a request to a model of the 4.5 generation on
+ * (`claude-sonnet-4-5`, …) that sets both `temperature` and `top_p`.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
@@ -135,6 +136,10 @@ export class MockAnthropicUpstream {
     this.requests.push(received);
     if (received.path !== '/v1/messages') return this.error(response, 404, `Not found: ${received.path}`);
     const behaviour = this.script.shift() ?? { kind: 'ok' };
+    const stops = received.body.stop_sequences;
+    if (Array.isArray(stops) && stops.some((stop) => typeof stop === 'string' && stop.trim() === '')) {
+      return this.error(response, 400, 'stop_sequences: each stop sequence must contain non-whitespace');
+    }
     if (/^claude-(sonnet|haiku|opus)-4-[5-9]/.test(String(received.body.model)) && received.body.temperature !== undefined && received.body.top_p !== undefined) {
       // What Anthropic answers for the models of the 4.5 generation on.
       return this.error(response, 400, '`temperature` and `top_p` cannot both be specified for this model. Please use only one.');

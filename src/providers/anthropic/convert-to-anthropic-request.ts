@@ -67,13 +67,20 @@ function checkUnsupported(request: ChatRequest, call: ProviderCall, provider: st
   }
 }
 
-function stopSequences(stop: unknown): string[] | undefined {
-  if (typeof stop === 'string') return stop === '' ? undefined : [stop];
-  if (Array.isArray(stop)) {
-    const sequences = stop.filter((entry): entry is string => typeof entry === 'string' && entry !== '');
-    return sequences.length > 0 ? sequences : undefined;
-  }
-  return undefined;
+/**
+ * OpenAI's `stop` as Anthropic's `stop_sequences`. Empty strings stop nothing and are left out.
+ * Anthropic refuses a sequence of whitespace only (`"\n"`, a common one for line-by-line answers)
+ * with a 400 for the whole request, so such a sequence is reported instead of sent.
+ */
+function stopSequences(stop: unknown, call: ProviderCall, provider: string): string[] | undefined {
+  const entries = typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : [];
+  const sequences: string[] = [];
+  entries.forEach((entry, index) => {
+    if (typeof entry !== 'string' || entry === '') return;
+    if (entry.trim() !== '') sequences.push(entry);
+    else reportUnsupportedParameter(Array.isArray(stop) ? `stop[${index}]` : 'stop', 'Anthropic refuses stop sequences made only of whitespace', call, provider);
+  });
+  return sequences.length > 0 ? sequences : undefined;
 }
 
 /**
@@ -97,7 +104,7 @@ export function convertToAnthropicRequest(request: ChatRequest, model: string, s
   };
   const system = [conversation.system, tools.systemInstruction].filter((text): text is string => text !== undefined).join('\n\n');
   if (system !== '') body.system = system;
-  const stop = stopSequences(request.stop);
+  const stop = stopSequences(request.stop, call, provider);
   if (stop !== undefined) body.stop_sequences = stop;
   if (typeof request.temperature === 'number') body.temperature = Math.min(Math.max(request.temperature, 0), 1);
   if (typeof request.top_p === 'number') {
