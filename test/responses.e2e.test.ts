@@ -240,6 +240,31 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     expect(sent.model).toBe('gpt-4.1');
   });
 
+  it('gives the model the image a function returned, in the user turn after the tool results', async () => {
+    const png = 'data:image/png;base64,iVBORw0KGgo=';
+    const { response } = await openai.responses
+      .create({
+        model: 'claude-sonnet-4',
+        tools: [searchTool],
+        input: [
+          { role: 'user', content: 'Show me the docs page' },
+          { type: 'function_call', call_id: 'call_shot', name: 'search_docs', arguments: '{"query":"docs","limit":1}' },
+          { type: 'function_call_output', call_id: 'call_shot', output: [{ type: 'input_text', text: 'One page.' }, { type: 'input_image', image_url: png, detail: 'auto' }] },
+        ],
+      })
+      .withResponse();
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    const sent = vendors.anthropic.requests.at(-1)!.body.messages as Array<{ role: string; content: unknown }>;
+    expect(sent.at(-1)).toEqual({
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: 'call_shot', content: 'One page.\n(an attachment follows in the next user message)' },
+        { type: 'text', text: 'Attachments of the result of tool call call_shot:' },
+        { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      ],
+    });
+  });
+
   it('refuses what needs state the relay does not keep, naming the parameter', async () => {
     const error = await openai.responses.create({ model: 'gpt-4.1', input: prompt, previous_response_id: 'resp_earlier' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(BadRequestError);

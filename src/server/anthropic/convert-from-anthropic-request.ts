@@ -1,5 +1,6 @@
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
+import { toolResultAttachments } from '../tool-result-attachments.js';
 import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
 
 /** Top-level fields handled below; `cache_control` hints and the like only matter to Anthropic. */
@@ -46,14 +47,9 @@ function convertToolResult(block: AnthropicContentBlock, param: string, unsuppor
     const part = contentPart(inner, `${param}.content[${innerIndex}]`, unsupported);
     if (part !== undefined) attachments.push(part);
   });
-  let text = textOf(block.content);
-  if (attachments.length > 0) {
-    const note = `(${attachments.length === 1 ? 'an attachment follows' : `${attachments.length} attachments follow`} in the next user message)`;
-    text = text === '' ? note : `${text}\n${note}`;
-    attachments.unshift({ type: 'text', text: `Attachments of the result of tool call ${id}:` });
-  }
+  const result = toolResultAttachments(id, textOf(block.content), attachments);
   // OpenAI tool messages have no error flag: the text has to say it.
-  return { message: { role: 'tool', tool_call_id: id, content: block.is_error === true ? `Error: ${text}` : text }, attachments };
+  return { message: { role: 'tool', tool_call_id: id, content: block.is_error === true ? `Error: ${result.text}` : result.text }, attachments: result.parts };
 }
 
 function convertUser(content: string | AnthropicContentBlock[], position: number, unsupported: UnsupportedParameter[]): ChatMessage[] {

@@ -1,6 +1,7 @@
 import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesContentPart, ResponsesInputItem, ResponsesRequest, ResponsesTool } from '../../spec/openai-responses.js';
 import { RelayError } from '../../spec/relay-error.js';
+import { toolResultAttachments } from '../tool-result-attachments.js';
 import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
 
 /** Finds an item an earlier response of this relay produced, for an `item_reference`. */
@@ -94,18 +95,24 @@ function convertContent(content: string | ResponsesContentPart[] | undefined, pa
   return simplify(parts);
 }
 
-/** A function call's output is a string, or content parts of which chat's tool messages carry the text. */
-function toolOutput(output: unknown, param: string, unsupported: UnsupportedParameter[]): string {
-  if (typeof output === 'string') return output;
-  if (!Array.isArray(output)) return JSON.stringify(output ?? '');
-  return (output as ResponsesContentPart[])
+/**
+ * A function call's output is a string, or content parts: chat's tool messages carry their text,
+ * and their images and files are returned apart, for the user message after the tool messages.
+ */
+function toolOutput(output: unknown, param: string, unsupported: UnsupportedParameter[]): { text: string; attachments: ChatContentPart[] } {
+  if (typeof output === 'string') return { text: output, attachments: [] };
+  if (!Array.isArray(output)) return { text: JSON.stringify(output ?? ''), attachments: [] };
+  const attachments: ChatContentPart[] = [];
+  const text = (output as ResponsesContentPart[])
     .map((part, index) => {
       if (part === null || typeof part !== 'object') invalid(`${param}.output[${index}]`, `${param}.output[${index}] must be a content part: an object with a type.`);
       if (part.type === 'input_text' || part.type === 'output_text') return part.text ?? '';
-      unsupported.push({ name: `${param}.output[${index}]`, why: 'chat tool messages carry only text' });
+      const converted = contentPart(part, `${param}.output[${index}]`, unsupported);
+      if (converted !== undefined) attachments.push(converted);
       return '';
     })
     .join('');
+  return { text, attachments };
 }
 
 /** The last message, when it is an assistant turn that may still take tool calls (no tool answer came after it). */
@@ -114,7 +121,7 @@ function openAssistant(messages: ChatMessage[]): ChatMessage | undefined {
   return last?.role === 'assistant' ? last : undefined;
 }
 
-function convertItem(item: ResponsesInputItem, param: string, messages: ChatMessage[], unsupported: UnsupportedParameter[], lookup: ItemLookup): void {
+function convertItem(item: ResponsesInputItem, param: string, messages: ChatMessage[], unsupported: UnsupportedParameter[], lookup: ItemLookup, attachments: ChatContentPart[]): void {
   if (item === null || typeof item !== 'object') invalid(param, `${param} must be an object (a message or an item).`);
   const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
   switch (type) {
@@ -144,10 +151,14 @@ function convertItem(item: ResponsesInputItem, param: string, messages: ChatMess
       return;
     }
     case 'function_call_output':
-    case 'custom_tool_call_output':
+    case 'custom_tool_call_output': {
       if (typeof item.call_id !== 'string') invalid(param, `${param} is a ${type} and needs the call_id of its call.`);
-      messages.push({ role: 'tool', tool_call_id: item.call_id, content: toolOutput(item.output, param, unsupported) });
+      const output = toolOutput(item.output, param, unsupported);
+      const result = toolResultAttachments(item.call_id, output.text, output.attachments);
+      messages.push({ role: 'tool', tool_call_id: item.call_id, content: result.text });
+      attachments.push(...result.parts);
       return;
+    }
     case 'item_reference': {
       const referenced = typeof item.id === 'string' ? lookup(item.id) : undefined;
       if (referenced === undefined) {
@@ -156,7 +167,7 @@ function convertItem(item: ResponsesInputItem, param: string, messages: ChatMess
           `${param} refers to the item '${String(item.id)}', which this relay does not have (it keeps the items of its answers for an hour, for the key that got them). Send the item itself, or send the request with "store": false so that clients send whole items.`,
         );
       }
-      convertItem(referenced, param, messages, unsupported, lookup);
+      convertItem(referenced, param, messages, unsupported, lookup, attachments);
       return;
     }
     case 'reasoning':
@@ -227,7 +238,8 @@ function convertText(body: ResponsesRequest, chatRequest: ChatRequest, unsupport
  * chat, or are translated from it): `instructions` becomes the first system message; message
  * items become messages (`input_text`/`output_text` → text, `input_image` → `image_url`,
  * `input_file` → `file`); `function_call` items become the assistant's `tool_calls` (joined with
- * the assistant text they follow) and `function_call_output` items `tool` messages;
+ * the assistant text they follow) and `function_call_output` items `tool` messages (their images
+ * and files, which a tool message cannot carry, in a user message after the run of tool messages);
  * `item_reference`s are looked up among the items this relay answered with; function tools and
  * `tool_choice` take chat's shape, and a custom (free-form) tool becomes a function of one string
  * argument, `input` (its grammar, if any, told in the description; `custom_tool_call` items
@@ -247,7 +259,16 @@ export function convertFromResponsesRequest(body: ResponsesRequest, upstreamMode
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === 'string' && body.instructions !== '') messages.push({ role: 'system', content: body.instructions });
   if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input });
-  else (body.input ?? []).forEach((item, index) => convertItem(item, `input[${index}]`, messages, unsupported, lookup));
+  else {
+    // Images and files of tool outputs, waiting for the end of the run of tool messages.
+    const attachments: ChatContentPart[] = [];
+    const input = body.input ?? [];
+    input.forEach((item, index) => {
+      convertItem(item, `input[${index}]`, messages, unsupported, lookup, attachments);
+      const next = input[index + 1]?.type;
+      if (attachments.length > 0 && next !== 'function_call_output' && next !== 'custom_tool_call_output') messages.push({ role: 'user', content: attachments.splice(0) });
+    });
+  }
   if (messages.length === 0) invalid('input', 'The request has nothing to answer: `input` holds no message.');
 
   const chatRequest: ChatRequest = { model: upstreamModel, messages };
