@@ -290,6 +290,16 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(anthropicUpstream.requests[1]!.body).not.toHaveProperty('stop_sequences');
     });
 
+    it('sends an image/jpg data URL as the image/jpeg Anthropic accepts', async () => {
+      const completion = await openai.chat.completions.create({
+        model: claude,
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/4AAQ' } }] }],
+      });
+      expect(completion.choices[0]?.message.content).toBe('echo: what is this [images: base64 image/jpeg]');
+      const sent = anthropicUpstream.requests[0]!.body.messages as Array<{ content: unknown[] }>;
+      expect(sent[0]!.content[1]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQ' } });
+    });
+
     it('refuses embeddings for a Claude model with a 400 that says why', async () => {
       const error = (await openai.embeddings.create({ model: claude, input: 'x' }).catch((caught: unknown) => caught)) as BadRequestError;
       expect(error).toBeInstanceOf(BadRequestError);

@@ -89,11 +89,22 @@ function pieces(text: string, size: number): string[] {
  * tool's input as an empty `input_json_delta` and then its pieces, none for an empty input),
  * records every request, and can be scripted to fail (529 overloaded, 400, 429 with retry-after,
  * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses stop
- * sequences made only of whitespace, and a request to a model of the 4.5 generation on
- * (`claude-sonnet-4-5`, …) that sets both `temperature` and `top_p`.
+ * sequences made only of whitespace, base64 images of a media type other than JPEG, PNG, GIF or
+ * WebP, and a request to a model of the 4.5 generation on (`claude-sonnet-4-5`, …) that sets both
+ * `temperature` and `top_p`.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
+/** The media types of the base64 images in a request's messages. */
+function imageMediaTypes(messages: unknown): string[] {
+  if (!Array.isArray(messages)) return [];
+  return messages.flatMap((message: { content?: unknown }) =>
+    Array.isArray(message?.content)
+      ? message.content.flatMap((block: { type?: string; source?: { type?: string; media_type?: string } }) => (block?.type === 'image' && block.source?.type === 'base64' ? [String(block.source.media_type)] : []))
+      : [],
+  );
+}
+
 export class MockAnthropicUpstream {
   readonly requests: ReceivedAnthropicRequest[] = [];
   private readonly script: AnthropicBehaviour[] = [];
@@ -139,6 +150,10 @@ export class MockAnthropicUpstream {
     const stops = received.body.stop_sequences;
     if (Array.isArray(stops) && stops.some((stop) => typeof stop === 'string' && stop.trim() === '')) {
       return this.error(response, 400, 'stop_sequences: each stop sequence must contain non-whitespace');
+    }
+    const mediaType = imageMediaTypes(received.body.messages).find((type) => !['image/jpeg', 'image/png', 'image/gif', 'image/webp'].includes(type));
+    if (mediaType !== undefined) {
+      return this.error(response, 400, `messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`);
     }
     if (/^claude-(sonnet|haiku|opus)-4-[5-9]/.test(String(received.body.model)) && received.body.temperature !== undefined && received.body.top_p !== undefined) {
       // What Anthropic answers for the models of the 4.5 generation on.

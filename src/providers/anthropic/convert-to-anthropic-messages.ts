@@ -33,10 +33,17 @@ function textOf(content: ChatMessage['content']): string {
     .join('\n');
 }
 
-/** Data URLs become inline base64 images; http(s) URLs become URL images that Anthropic fetches. */
+/**
+ * Data URLs become inline base64 images; http(s) URLs become URL images that Anthropic fetches.
+ * `image/jpg`, a common misspelling that OpenAI accepts, is sent as the `image/jpeg` Anthropic takes
+ * (it refuses any other media type with a 400 for the whole request).
+ */
 function imageBlock(url: string, param: string, provider: string): AnthropicContentBlock {
   const data = dataUrlPattern.exec(url);
-  if (data !== null) return { type: 'image', source: { type: 'base64', media_type: data[1] ?? 'image/png', data: data[3] ?? '' } };
+  if (data !== null) {
+    const mediaType = data[1] === undefined ? 'image/png' : data[1].toLowerCase() === 'image/jpg' ? 'image/jpeg' : data[1];
+    return { type: 'image', source: { type: 'base64', media_type: mediaType, data: data[3] ?? '' } };
+  }
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   throw refuse(`Invalid image URL in '${param}': expected a base64 data URL (data:image/png;base64,…) or an http(s) URL.`, param, provider);
 }

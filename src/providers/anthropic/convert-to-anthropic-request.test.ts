@@ -151,6 +151,11 @@ describe('convertToAnthropicRequest', () => {
     ]);
   });
 
+  it('sends an image/jpg data URL as the image/jpeg that Anthropic accepts', () => {
+    const { body } = convert({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/4AAQ' } }] }] });
+    expect(body.messages[0]?.content).toEqual([{ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQ' } }]);
+  });
+
   it('refuses an image URL it cannot convert with a 400 naming the field', () => {
     const error = (() => {
       try {
