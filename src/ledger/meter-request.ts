@@ -17,6 +17,8 @@ export interface FinishedRequest {
   stream: boolean;
   durationMs: number;
   usage: Usage | undefined;
+  /** Counts a stream reported at its start (the prompt's) when its final usage never came. */
+  startUsage?: Usage | undefined;
   /** The prompt, when usage must be counted here (the upstream gave none). */
   promptText: (() => string) | undefined;
   /** What was delivered of a stream whose usage never came (a stream cut short). */
@@ -63,12 +65,19 @@ export function meterRequest(finished: FinishedRequest, options: MeterOptions): 
 
 /**
  * No usage from the upstream: count what was sent and what was delivered, so a cut stream is billed
- * for what the client got, never for nothing.
+ * for what the client got, never for nothing. The prompt's counts a stream gave at its start are
+ * taken as they are, and so is its output count then, when the delivered text counts fewer.
  */
 async function countAndCharge(finished: FinishedRequest, options: MeterOptions): Promise<void> {
   try {
     const count = await tokenCounter();
-    await charge(finished, { promptTokens: count(finished.promptText?.() ?? ''), completionTokens: count(finished.deliveredText?.() ?? ''), cachedTokens: 0 }, options);
+    const start = finished.startUsage;
+    const delivered = count(finished.deliveredText?.() ?? '');
+    const usage: MeteredUsage =
+      start === undefined
+        ? { promptTokens: count(finished.promptText?.() ?? ''), completionTokens: delivered, cachedTokens: 0 }
+        : { promptTokens: start.prompt_tokens, completionTokens: Math.max(delivered, start.completion_tokens), cachedTokens: start.prompt_tokens_details?.cached_tokens ?? 0 };
+    await charge(finished, usage, options);
   } catch (error) {
     options.onError(error, finished.requestId);
   }

@@ -75,6 +75,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
         stream: state.stream,
         durationMs,
         usage: state.usage,
+        startUsage: state.usage === undefined ? state.startUsage : undefined,
         promptText: state.promptText,
         deliveredText: state.usage === undefined && state.delivered !== undefined ? () => state.delivered?.text() ?? '' : undefined,
         admission: state.admission,

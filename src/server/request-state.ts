@@ -20,6 +20,12 @@ export interface RequestState {
   attempts: number;
   stream: boolean;
   usage: Usage | undefined;
+  /**
+   * What an upstream counted when its stream started (Anthropic's `message_start`: the prompt,
+   * exactly), while its final usage has not come: a stream cut before it is billed for this prompt
+   * and the text it delivered.
+   */
+  startUsage: Usage | undefined;
   errorCode: string | undefined;
   firstByteAt: number | undefined;
   /** Set once the answer's status line went out. */
@@ -51,6 +57,7 @@ export function newRequestState(meterId: string): RequestState {
     attempts: 0,
     stream: false,
     usage: undefined,
+    startUsage: undefined,
     errorCode: undefined,
     firstByteAt: undefined,
     status: undefined,

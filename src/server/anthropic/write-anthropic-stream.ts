@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UpstreamError } from '../../spec/relay-error.js';
+import { DeliveredText } from '../delivered-text.js';
 import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { parseChunk, writeStreamValues } from '../write-stream-parts.js';
@@ -13,9 +14,14 @@ type StreamAnswer = Extract<MessagesAnswer, { kind: 'native-stream' | 'translate
 /** Relays an Anthropic SSE body untouched, reading its usage on the way. Returns false if the client left. */
 async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream' }>, writer: SseWriter, request: FastifyRequest): Promise<boolean> {
   const watcher = new AnthropicUsageWatcher();
+  // On the request from the start: a client that leaves is metered at once (when its response
+  // closes), for what it was delivered, before this loop hears of it.
+  request.relay.delivered = watcher.delivered;
   try {
     const finished = await writeStreamValues(writer, answer.chunks, answer.first, (bytes) => {
       watcher.push(bytes);
+      request.relay.usage = watcher.usage;
+      request.relay.startUsage = watcher.startUsage;
       return bytes;
     });
     if (!finished) return false;
@@ -25,7 +31,6 @@ async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream'
     }
     return true;
   } finally {
-    request.relay.usage = watcher.usage;
     // The client got Anthropic's own error event; the relay still records the stream as failed.
     if (watcher.failed) request.relay.errorCode = 'upstream_error';
   }
@@ -38,6 +43,8 @@ async function relayTranslated(answer: Extract<StreamAnswer, { kind: 'translated
   writer.raw(Buffer.from(encoder.start(first)));
   const finished = await writeStreamValues(writer, answer.parts, answer.first, (part) => {
     if (part.usage !== undefined) request.relay.usage = part.usage;
+    // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
+    else if (request.relay.usage === undefined) (request.relay.delivered ??= new DeliveredText()).add(part.data);
     const chunk = parseChunk(part);
     return chunk === undefined ? '' : encoder.push(chunk, part.usage);
   });

@@ -4,6 +4,7 @@ import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest } from '../admit-request.js';
+import { CompletionsStreamWatcher } from '../watch-completions-stream.js';
 
 /**
  * `POST /v1/embeddings` and the legacy `POST /v1/completions`: routed like chat, and passed through
@@ -38,8 +39,13 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     }
     request.relay.stream = true;
     const writer = commitStream(request, reply);
+    // Read as it is relayed, and kept on the request from the start: a client that leaves is metered at once, for what it got.
+    const watcher = new CompletionsStreamWatcher();
+    request.relay.delivered = watcher.delivered;
     try {
       for await (const chunk of result.body) {
+        watcher.push(chunk);
+        if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
         const pending = writer.raw(chunk);
         if (pending !== undefined) await pending;
         if (writer.closed) return reply;

@@ -167,9 +167,13 @@ function endWithError(request: FastifyRequest, reply: FastifyReply, writer: SseW
 async function relayNativeStream(request: FastifyRequest, reply: FastifyReply, chunks: AsyncIterator<Buffer>, first: IteratorResult<Buffer>): Promise<void> {
   const writer = commitStream(request, reply);
   const watcher = new ResponsesStreamWatcher();
+  // On the request from the start: a client that leaves is metered at once (when its response
+  // closes), for what it was delivered, before this loop hears of it.
+  request.relay.delivered = watcher.delivered;
   try {
     const finished = await writeStreamValues(writer, chunks, first, (bytes) => {
       watcher.push(bytes);
+      if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
       return bytes;
     });
     if (!finished) return;
@@ -179,8 +183,6 @@ async function relayNativeStream(request: FastifyRequest, reply: FastifyReply, c
   } catch (error) {
     endWithError(request, reply, writer, error, () => watcher.lastSequence + 1);
   } finally {
-    request.relay.usage = watcher.usage;
-    if (watcher.usage === undefined) request.relay.delivered = watcher.delivered;
     // The client got the upstream's own error event; the relay still records the stream as failed.
     if (watcher.failed) request.relay.errorCode ??= 'upstream_error';
   }

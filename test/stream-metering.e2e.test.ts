@@ -1,0 +1,234 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/open-store.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+/**
+ * An upstream that streams scripted events in its vendor's SSE format (OpenAI chat chunks, legacy
+ * completions, Responses API events, Anthropic Messages events), then ends, holds the stream open
+ * (until the relay lets go of it), or cuts the connection.
+ */
+type Ending = 'end' | 'hold' | 'cut';
+let script: { events: string[]; ending: Ending } = { events: [], ending: 'end' };
+const upstream = createServer((incoming, response) => {
+  incoming.resume();
+  incoming.on('end', () => void play(response));
+});
+let upstreamOrigin = '';
+
+async function play(response: ServerResponse): Promise<void> {
+  const { events, ending } = script;
+  response.writeHead(200, { 'content-type': 'text/event-stream' });
+  for (const event of events) response.write(event);
+  if (ending === 'end') response.end();
+  else if (ending === 'cut') setTimeout(() => response.socket?.destroy(), 50);
+}
+
+const words = Array.from({ length: 6 }, (_, index) => `word${index} `);
+const deliveredText = words.join('');
+const sse = (data: unknown, event?: string) => `${event === undefined ? '' : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`;
+
+const chatChunk = (delta: Record<string, unknown>) => sse({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: null }] });
+const completionChunk = (text: string) => sse({ id: 'cmpl-1', object: 'text_completion', created: 1, model: 'gpt-3.5-turbo-instruct', choices: [{ index: 0, text, finish_reason: null, logprobs: null }] });
+const anthropicStart = (usage: Record<string, number>) => [
+  sse({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], stop_reason: null, stop_sequence: null, usage } }, 'message_start'),
+  sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
+  ...words.map((word) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: word } }, 'content_block_delta')),
+];
+const responsesDeltas = [
+  sse({ type: 'response.created', sequence_number: 0, response: { id: 'resp_1', object: 'response', status: 'in_progress', output: [], usage: null } }, 'response.created'),
+  ...words.map((word, index) => sse({ type: 'response.output_text.delta', sequence_number: index + 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: word, logprobs: [] }, 'response.output_text.delta')),
+];
+
+let relay: StartedRelay | undefined;
+let count: (text: string) => number;
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  upstreamOrigin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const { Tiktoken } = await import('js-tiktoken/lite');
+  const { default: cl100k } = await import('js-tiktoken/ranks/cl100k_base');
+  const tokenizer = new Tiktoken(cl100k);
+  count = (text) => tokenizer.encode(text).length;
+});
+afterAll(async () => {
+  upstream.closeAllConnections();
+  await new Promise<void>((resolve) => upstream.close(() => resolve()));
+});
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+});
+
+/**
+ * Every token costs 1000 micro-USD ($1000 per 1M), a cached prompt token 100, so a ledger row's cost
+ * follows from its tokens. `gpt-x` is served by an OpenAI-compatible upstream that also serves the
+ * Responses API as it is, `claude-x` by an Anthropic upstream.
+ */
+async function start(): Promise<StartedRelay> {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-stream-metering-'));
+  const prices = '{ input: 1000, output: 1000, cached: 100 }';
+  writeFileSync(
+    join(directory, 'relay.yaml'),
+    [
+      'providers:',
+      `  oai: { type: openai, baseUrl: "${upstreamOrigin}/v1", apiKey: oai-key-0123456789, responsesApi: true }`,
+      `  ant: { type: anthropic, baseUrl: "${upstreamOrigin}", apiKey: ant-key-0123456789 }`,
+      'models:',
+      '  gpt-x: { targets: [{ provider: oai, model: gpt-4.1 }] }',
+      '  instruct-x: { targets: [{ provider: oai, model: gpt-3.5-turbo-instruct }] }',
+      '  claude-x: { targets: [{ provider: ant, model: claude-sonnet-4-5 }] }',
+      'billing:',
+      '  prices:',
+      `    gpt-x: ${prices}`,
+      `    instruct-x: ${prices}`,
+      `    claude-x: ${prices}`,
+      'ledger:',
+      '  flushIntervalMs: 50',
+      '',
+    ].join('\n'),
+  );
+  const store = await openStore({ sqlitePath: join(directory, 'relay.db') });
+  relay = await startRelay({}, directory, { store });
+  return relay;
+}
+
+async function admin<T>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
+  const response = await request(`${relay!.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${masterKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await response.body.json()) as T;
+}
+
+interface UsageRow {
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost: number;
+}
+
+/** A key drawing on a new account of $10. */
+async function prepaidKey(): Promise<{ key: string; id: string; account: string }> {
+  const account = await admin<{ id: string }>('/admin/accounts', 'POST', { name: 'prepaid', currency: 'USD' });
+  await admin(`/admin/accounts/${account.id}/topup`, 'POST', { amount: 10, currency: 'USD' });
+  const key = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'streams', account: account.id });
+  return { ...key, account: account.id };
+}
+
+/** The key's one ledger row, once written; and the account's balance agrees with it to the micro-unit. */
+async function meteredRow(key: { id: string; account: string }): Promise<UsageRow> {
+  await expect.poll(async () => (await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]?.requests).toBe(1);
+  const row = (await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]!;
+  const expected = 1000 * (row.prompt_tokens - row.cached_tokens + row.completion_tokens) + 100 * row.cached_tokens;
+  expect(Math.round(row.cost * 1e6)).toBe(expected);
+  await expect.poll(async () => Math.round((10 - (await admin<{ balance: number }>(`/admin/accounts/${key.account}`)).balance) * 1e6)).toBe(expected);
+  return row;
+}
+
+/** Reads a stream until it has delivered every scripted word, then leaves. */
+async function readWordsThenLeave(chunks: AsyncIterable<unknown>, textOf: (chunk: unknown) => string | undefined, leave: () => void): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of chunks) {
+      text += textOf(chunk) ?? '';
+      if (text === deliveredText) {
+        leave();
+        break;
+      }
+    }
+  } catch {
+    // the abort
+  }
+  return text;
+}
+
+describe('streams are billed for what they delivered', () => {
+  it('bills a streamed legacy completion for the usage its upstream reported', async () => {
+    await start();
+    const key = await prepaidKey();
+    script = { events: [...words.map(completionChunk), sse({ id: 'cmpl-1', object: 'text_completion', created: 1, model: 'gpt-3.5-turbo-instruct', choices: [], usage: { prompt_tokens: 5, completion_tokens: 400, total_tokens: 405 } }), 'data: [DONE]\n\n'], ending: 'end' };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const stream = await client.completions.create({ model: 'instruct-x', prompt: 'Say a few words.', max_tokens: 500, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+    expect(text).toBe(deliveredText);
+    expect(await meteredRow(key)).toMatchObject({ prompt_tokens: 5, completion_tokens: 400, cached_tokens: 0 });
+  });
+
+  it('bills a streamed legacy completion without usage for the text it delivered', async () => {
+    await start();
+    const key = await prepaidKey();
+    script = { events: [...words.map(completionChunk), 'data: [DONE]\n\n'], ending: 'end' };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const stream = await client.completions.create({ model: 'instruct-x', prompt: 'Say a few words.', max_tokens: 500, stream: true });
+    for await (const _chunk of stream) {
+      // drain
+    }
+    const row = await meteredRow(key);
+    expect(row.completion_tokens).toBe(count(deliveredText));
+    expect(row.prompt_tokens).toBe(count('Say a few words.'));
+  });
+
+  it('bills a /v1/messages stream translated from an OpenAI upstream that the client left for what it delivered', async () => {
+    await start();
+    const key = await prepaidKey();
+    script = { events: [chatChunk({ role: 'assistant', content: '' }), ...words.map((word) => chatChunk({ content: word }))], ending: 'hold' };
+    const client = new Anthropic({ apiKey: key.key, baseURL: relay!.url, maxRetries: 0 });
+    const stream = client.messages.stream({ model: 'gpt-x', max_tokens: 500, messages: [{ role: 'user', content: 'Tell me a story.' }] });
+    const text = await readWordsThenLeave(stream, (event) => ((event as { delta?: { text?: string } }).delta?.text), () => stream.abort());
+    expect(text).toBe(deliveredText);
+    const row = await meteredRow(key);
+    expect(row.completion_tokens).toBe(count(deliveredText));
+    expect(row.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it("bills an Anthropic stream the client left for its prompt as Anthropic counted it and the text it delivered", async () => {
+    await start();
+    const key = await prepaidKey();
+    script = { events: anthropicStart({ input_tokens: 10, cache_read_input_tokens: 4, output_tokens: 1 }), ending: 'hold' };
+    const client = new Anthropic({ apiKey: key.key, baseURL: relay!.url, maxRetries: 0 });
+    const stream = client.messages.stream({ model: 'claude-x', max_tokens: 500, messages: [{ role: 'user', content: 'Tell me a story.' }] });
+    const text = await readWordsThenLeave(stream, (event) => ((event as { delta?: { text?: string } }).delta?.text), () => stream.abort());
+    expect(text).toBe(deliveredText);
+    expect(await meteredRow(key)).toMatchObject({ prompt_tokens: 14, cached_tokens: 4, completion_tokens: count(deliveredText) });
+  });
+
+  it('bills an Anthropic stream its upstream cut before message_delta for the text it delivered, not the output count of message_start', async () => {
+    await start();
+    const key = await prepaidKey();
+    script = { events: anthropicStart({ input_tokens: 10, output_tokens: 1 }), ending: 'cut' };
+    const client = new Anthropic({ apiKey: key.key, baseURL: relay!.url, maxRetries: 0 });
+    const stream = client.messages.stream({ model: 'claude-x', max_tokens: 500, messages: [{ role: 'user', content: 'Tell me a story.' }] });
+    let text = '';
+    const failure = await (async () => {
+      for await (const event of stream) text += (event as { delta?: { text?: string } }).delta?.text ?? '';
+    })().catch((error: unknown) => error);
+    expect(text).toBe(deliveredText);
+    expect(failure).toBeInstanceOf(Error);
+    expect(await meteredRow(key)).toMatchObject({ prompt_tokens: 10, cached_tokens: 0, completion_tokens: count(deliveredText) });
+  });
+
+  it("bills a Responses stream relayed from the upstream's own Responses API that the client left for what it delivered", async () => {
+    await start();
+    const key = await prepaidKey();
+    script = { events: responsesDeltas, ending: 'hold' };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const controller = new AbortController();
+    const stream = await client.responses.create({ model: 'gpt-x', input: 'Tell me a story.', max_output_tokens: 500, stream: true }, { signal: controller.signal });
+    const text = await readWordsThenLeave(stream, (event) => ((event as { type: string; delta?: string }).type === 'response.output_text.delta' ? (event as { delta: string }).delta : undefined), () => controller.abort());
+    expect(text).toBe(deliveredText);
+    const row = await meteredRow(key);
+    expect(row.completion_tokens).toBe(count(deliveredText));
+    expect(row.prompt_tokens).toBeGreaterThan(0);
+  });
+});
