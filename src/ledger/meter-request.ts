@@ -53,7 +53,16 @@ export function meterRequest(finished: FinishedRequest, options: MeterOptions): 
   try {
     if (finished.usage !== undefined) {
       const usage = finished.usage;
-      return charge(finished, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 }, options);
+      try {
+        return charge(finished, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 }, options);
+      } catch (error) {
+        // Counts too large to price exactly (beyond 2^53 micro-units, or not safe integers) are no
+        // usage a request can have had: taken as malformed, the request is counted with the
+        // tokenizer, as when the upstream reports none, and its reservation is settled with that.
+        if (!(error instanceof RangeError)) throw error;
+        options.onError(new Error(`the upstream reported a usage that cannot be priced (${JSON.stringify(usage)}); counted with the tokenizer instead`), finished.requestId);
+        return countAndCharge({ ...finished, usage: undefined }, options);
+      }
     }
     if (finished.deliveredText === undefined && finished.status >= 400) return charge(finished, nothingUsed, options);
     return countAndCharge(finished, options);

@@ -248,7 +248,6 @@ class HeldAdmission implements Admission {
 
   settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {
     if (this.done) return { costMicros: 0, officialCostMicros: 0 };
-    this.done = true;
     const { principal, names, rates, currency } = this;
     const charged = servedPrice ?? this.price;
     const costUsd = charged === undefined ? { costMicros: 0, officialCostMicros: 0 } : costOf(usage, charged, 'USD', rates);
@@ -261,6 +260,9 @@ class HeldAdmission implements Admission {
       costMicros: convertMicros(costUsd.costMicros, 'USD', currency, rates),
       officialCostMicros: convertMicros(costUsd.officialCostMicros, 'USD', currency, rates),
     };
+    // Only once the cost is known: usage that cannot be priced throws above and leaves the
+    // reservation open, to be settled with a count the caller can price.
+    this.done = true;
     if (this.held !== undefined && this.limits.settleHeld !== undefined) {
       this.limits.settleHeld(this.held, actual, Date.now());
       return cost;

@@ -77,7 +77,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
         usage: state.usage,
         startUsage: state.usage === undefined ? state.startUsage : undefined,
         promptText: state.promptText,
-        deliveredText: state.usage === undefined && state.delivered !== undefined ? () => state.delivered?.text() ?? '' : undefined,
+        deliveredText: state.delivered === undefined ? undefined : () => state.delivered?.text() ?? '',
         admission: state.admission,
       },
       meterOptionsOf(services),

@@ -11,12 +11,12 @@ import { openStore } from '../src/store/open-store.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 /**
- * An upstream that streams scripted events in its vendor's SSE format (OpenAI chat chunks, legacy
+ * An upstream that answers with scripted JSON, or streams scripted events in its vendor's SSE format (OpenAI chat chunks, legacy
  * completions, Responses API events, Anthropic Messages events), then ends, holds the stream open
  * (until the relay lets go of it), or cuts the connection.
  */
 type Ending = 'end' | 'hold' | 'cut';
-let script: { events: string[]; ending: Ending } = { events: [], ending: 'end' };
+let script: { events: string[]; ending: Ending; json?: unknown } = { events: [], ending: 'end' };
 const upstream = createServer((incoming, response) => {
   incoming.resume();
   incoming.on('end', () => void play(response));
@@ -24,7 +24,12 @@ const upstream = createServer((incoming, response) => {
 let upstreamOrigin = '';
 
 async function play(response: ServerResponse): Promise<void> {
-  const { events, ending } = script;
+  const { events, ending, json } = script;
+  if (json !== undefined) {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(json));
+    return;
+  }
   response.writeHead(200, { 'content-type': 'text/event-stream' });
   for (const event of events) response.write(event);
   if (ending === 'end') response.end();
@@ -230,5 +235,38 @@ describe('streams are billed for what they delivered', () => {
     const row = await meteredRow(key);
     expect(row.completion_tokens).toBe(count(deliveredText));
     expect(row.prompt_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('usage an upstream reports', () => {
+  it('counts a usage too large to price with the tokenizer, and frees the parallel slot of the request', async () => {
+    await start();
+    const account = await admin<{ id: string }>('/admin/accounts', 'POST', { name: 'prepaid', currency: 'USD' });
+    await admin(`/admin/accounts/${account.id}/topup`, 'POST', { amount: 10, currency: 'USD' });
+    const key = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'one-at-a-time', account: account.id, max_parallel: 1 });
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const answer = (usage: Record<string, number>) => ({
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      created: 1,
+      model: 'gpt-4.1',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop', logprobs: null }],
+      usage,
+    });
+    // Beyond Number.MAX_SAFE_INTEGER, and a safe integer whose price is not.
+    const reported = [{ prompt_tokens: 1e16, completion_tokens: 5, total_tokens: 5 }, { prompt_tokens: 2 ** 52, completion_tokens: 5, total_tokens: 5 }];
+    for (const usage of reported) {
+      script = { events: [], ending: 'end', json: answer(usage) };
+      const completion = await client.chat.completions.create({ model: 'gpt-x', max_tokens: 20, messages: [{ role: 'user', content: 'Say hi.' }] });
+      expect(completion.choices[0]?.message.content).toBe('Hi.');
+    }
+    // Both were metered and settled: the key's one parallel slot is free again.
+    script = { events: [], ending: 'end', json: answer({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }) };
+    await expect(client.chat.completions.create({ model: 'gpt-x', max_tokens: 20, messages: [{ role: 'user', content: 'Say hi.' }] })).resolves.toBeDefined();
+    await expect.poll(async () => (await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]?.requests).toBe(3);
+    const row = (await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]!;
+    expect(row.prompt_tokens).toBe(2 * count('Say hi.') + 7);
+    await expect.poll(async () => Math.round((10 - (await admin<{ balance: number }>(`/admin/accounts/${account.id}`)).balance) * 1e6)).toBe(Math.round(row.cost * 1e6));
+    expect(relay!.logs.some((line) => String(line.detail).includes('cannot be priced'))).toBe(true);
   });
 });
