@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Admission } from '../limits/admission-control.js';
+import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 
 export interface PromptEstimate {
@@ -21,9 +22,24 @@ export interface PromptEstimate {
 export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
   request.relay.promptText = estimate.promptText;
   const admitted = services.admission.admit(request.relay.principal!, model, estimate, estimate.maxOutputTokens ?? services.billing.defaultMaxTokens, request.relay.meterId);
-  if (admitted instanceof Promise) return admitted.then((admission) => hold(request, reply, admission));
+  if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
   hold(request, reply, admitted);
   return undefined;
+}
+
+/**
+ * A client that left while its admission was awaited has been metered already (with nothing
+ * reserved) and will never hear an answer: its reservation is given back, and the request goes no
+ * further, so nothing reaches the upstream and no slot or budget stays held.
+ */
+function holdUnlessGone(request: FastifyRequest, reply: FastifyReply, admission: Admission | undefined): void | Promise<void> {
+  if (!request.relay.closed) return hold(request, reply, admission);
+  const gone = () => {
+    throw new RelayError('The client closed the connection before the request was admitted.', { status: 499, type: 'invalid_request_error', code: 'client_closed_request' });
+  };
+  const released = admission?.release();
+  if (released instanceof Promise) return released.then(gone, gone);
+  gone();
 }
 
 function hold(request: FastifyRequest, reply: FastifyReply, admission: Admission | undefined): void {

@@ -238,6 +238,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   const onResponseClose = function (this: ResponseOfRequest): void {
     const request = this[requestOfResponse];
     inflight.requests--;
+    request.relay.closed = true;
     finishRequest(request, this.headersSent ? this.statusCode : 499, !this.writableFinished, services, accessLog);
     request.relay.onClose?.closed(this.writableFinished);
   };

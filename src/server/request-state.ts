@@ -42,6 +42,8 @@ export interface RequestState {
   promptText: (() => string) | undefined;
   /** What was relayed to the client while no usage had arrived, to count a stream cut short. */
   delivered: DeliveredText | undefined;
+  /** Set when the response closed (sent to the end, or the client left): the request has been metered. */
+  closed: boolean;
   /** Runs when the response is closed (`complete`: it was sent to the end), after the access line. */
   onClose: { closed(complete: boolean): void } | undefined;
 }
@@ -67,6 +69,7 @@ export function newRequestState(meterId: string): RequestState {
     admission: undefined,
     promptText: undefined,
     delivered: undefined,
+    closed: false,
     onClose: undefined,
   };
 }
