@@ -99,7 +99,9 @@ export async function startRelay(upstreamUrl, { checkout = root, extraEnv = {}, 
   const cwd = mkdtempSync(join(tmpdir(), 'relay-bench-'));
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = startNode(0, [...nodeArgs, join(checkout, 'bin/relay.js'), 'serve', '--drain-delay-ms', '0'], {
+  // `BENCH_RELAY_NODE_ARGS` (e.g. "--max-semi-space-size=8"): engine flags for the relay alone, to weigh them against the bare relay.
+  const engineFlags = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((flag) => flag !== '');
+  const child = startNode(0, [...engineFlags, ...nodeArgs, join(checkout, 'bin/relay.js'), 'serve', '--drain-delay-ms', '0'], {
     PORT: String(port),
     HOST: '127.0.0.1',
     RELAY_MASTER_KEY: masterKey,
