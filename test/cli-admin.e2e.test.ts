@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, relayBin, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
 
@@ -66,6 +67,39 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
 
     expect((await cli('keys', 'revoke', id!)).stdout).toMatch(/\d{4}-\d{2}-\d{2}T/);
     await expect(client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('sets, enforces and lifts a key\'s expiry, and says which values the admin API takes', async () => {
+    const created = (await cli('keys', 'create', 'short-lived', '--expires-at', '2020-01-01T00:00:00Z')).stdout;
+    const secret = /key: (sk-relay-[0-9a-f]{48})/.exec(created)?.[1];
+    const id = /created (key_\S+)/.exec(created)?.[1];
+    expect(JSON.parse((await cli('keys', '--json', 'show', id!)).stdout)).toMatchObject({ expires_at: '2020-01-01T00:00:00.000Z' });
+
+    const client = new OpenAI({ apiKey: secret!, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    const ask = () => client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'hi' }] });
+    await expect(ask()).rejects.toMatchObject({ status: 401, code: 'expired_api_key' });
+
+    const later = await request(`http://127.0.0.1:${port}/admin/keys/${id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ expires_at: '2999-12-31T23:59:59+08:00' }),
+    });
+    expect(await later.body.json()).toMatchObject({ expires_at: '2999-12-31T15:59:59.000Z' });
+    expect((await ask()).choices[0]?.message.content).toContain('You said: "hi"');
+
+    await expect(cli('keys', 'create', 'dateless', '--expires-at', '2030-01-31')).rejects.toMatchObject({
+      stderr: expect.stringContaining("Invalid value for 'expires_at': expected a date-time with a time zone, such as 2030-01-31T00:00:00Z."),
+    });
+    await expect(cli('accounts', 'create', 'pounds', '--currency', 'GBP')).rejects.toMatchObject({
+      stderr: expect.stringContaining('Invalid value for \'currency\': expected "USD", "CNY" or "EUR".'),
+    });
+    const budget = await request(`http://127.0.0.1:${port}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'budgeted', budget: { amount: '5', currency: 'USD', period: 'monthly' } }),
+    });
+    expect(budget.statusCode).toBe(400);
+    expect(await budget.body.json()).toMatchObject({ error: { param: 'budget.amount', message: "Invalid type for 'budget.amount': expected number." } });
   });
 
   it('migrates the SQLite file and reports it up to date', async () => {

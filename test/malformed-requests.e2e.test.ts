@@ -109,4 +109,26 @@ describe('malformed requests get a 400 naming the field, for every model and API
       });
     }
   }
+
+  it('says what a field that may take several forms could have been, or which part of it is wrong', async () => {
+    const cases: Array<[string, Record<string, unknown>, string, string]> = [
+      ['/v1/chat/completions', { model: 'gpt-4.1', messages: [{ role: 'user', content: 5 }] }, 'messages[0].content', "Invalid type for 'messages[0].content': expected string, null or array."],
+      ['/v1/chat/completions', { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], max_tokens: '5' }, 'max_tokens', "Invalid type for 'max_tokens': expected integer or null."],
+      ['/v1/chat/completions', { model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 }, 'max_tokens', "Invalid value for 'max_tokens': expected integer to be greater or equal to 1."],
+      ['/v1/embeddings', { model: 'text-embedding-3-small', input: 5 }, 'input', "Invalid type for 'input': expected string or array."],
+    ];
+    const before = upstreamRequests();
+    for (const [path, body, param, message] of cases) {
+      const { status, error } = await send(path, body);
+      expect({ path, status, param: error.param, message: error.message }).toEqual({ path, status: 400, param, message });
+    }
+    const response = await request(`${relay.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': masterKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-sonnet-4', max_tokens: 16, messages: [{ role: 'robot', content: 'hi' }] }),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(((await response.body.json()) as { error: { message: string } }).error.message).toBe('Invalid value for \'messages[0].role\': expected "user" or "assistant".');
+    expect(upstreamRequests()).toBe(before);
+  });
 });

@@ -1,4 +1,4 @@
-import type { TSchema } from '@sinclair/typebox';
+import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import type { FastifySchemaCompiler } from 'fastify';
@@ -23,6 +23,14 @@ const typeNames: Partial<Record<ValueErrorType, string>> = {
   [ValueErrorType.Null]: 'null',
 };
 
+/** RFC 3339 date-time with a time zone (`2030-01-31T00:00:00Z`, `2030-01-31T08:00:00+08:00`), as the admin API takes `expires_at`. */
+const dateTime = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+// TypeBox knows no string format by itself: without this, every value of a `date-time` field fails.
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => dateTime.test(value) && !Number.isNaN(Date.parse(value)));
+
+/** How a format is described to the client, with an example. */
+const formatExamples: Record<string, string> = { 'date-time': 'a date-time with a time zone, such as 2030-01-31T00:00:00Z' };
+
 const unescapePointer = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');
 
 /** One TypeBox error as the issue the error renderer reads. */
@@ -44,10 +52,62 @@ function issueOf(error: ValueError): Omit<ValidationIssue, 'schemaPath'> {
     case ValueErrorType.StringMinLength:
       return { instancePath: error.path, keyword: 'minLength', params: {}, message: error.message };
     case ValueErrorType.Union:
-      return { instancePath: error.path, keyword: 'anyOf', params: {}, message: error.message };
+      return unionIssue(error);
+    case ValueErrorType.Literal:
+      return { instancePath: error.path, keyword: 'enum', params: { allowed: [JSON.stringify(error.schema.const)] }, message: error.message };
+    case ValueErrorType.StringFormat: {
+      const format = String(error.schema.format);
+      return { instancePath: error.path, keyword: 'format', params: { expected: formatExamples[format] ?? `a string in the format ${format}` }, message: error.message };
+    }
     default:
       return { instancePath: error.path, keyword: 'invalid', params: {}, message: error.message.charAt(0).toLowerCase() + error.message.slice(1) };
   }
+}
+
+/** The first failure of each variant of a union; TypeBox's iterators can be read only once, so they are read here. */
+const variantFailures = new WeakMap<ValueError, ValueError[]>();
+function firstFailures(error: ValueError): ValueError[] {
+  let firsts = variantFailures.get(error);
+  if (firsts === undefined) {
+    firsts = error.errors.map((variant) => variant.First()).filter((first): first is ValueError => first !== undefined);
+    variantFailures.set(error, firsts);
+  }
+  return firsts;
+}
+
+/** What a value of the wrong kind could have been: a type name (`string`) or a literal (`"USD"`), per variant; undefined when a variant is more than that. */
+function alternatives(error: ValueError): string[] | undefined {
+  const type = typeNames[error.type];
+  if (type !== undefined) return [type];
+  if (error.type === ValueErrorType.Literal) return [JSON.stringify(error.schema.const)];
+  if (error.type !== ValueErrorType.Union) return undefined;
+  const found: string[] = [];
+  for (const first of firstFailures(error)) {
+    const names = first.path !== error.path ? undefined : alternatives(first);
+    if (names === undefined) return undefined;
+    for (const name of names) if (!found.includes(name)) found.push(name);
+  }
+  return found;
+}
+
+/**
+ * A value that matches no variant of a union. The variant it came closest to names the problem: one
+ * whose failure lies deeper (`budget.amount` inside an object that is otherwise right), or one whose
+ * kind it has but whose rule it breaks (a string in the wrong format). When it has the kind of none,
+ * the issue lists what it could have been.
+ */
+function unionIssue(error: ValueError): Omit<ValidationIssue, 'schemaPath'> {
+  const firsts = firstFailures(error);
+  const deepest = firsts.reduce<ValueError | undefined>((best, first) => (first.path.length > (best?.path.length ?? error.path.length) ? first : best), undefined);
+  if (deepest !== undefined) return issueOf(deepest);
+  const kinds = alternatives(error);
+  if (kinds !== undefined && kinds.length > 0) {
+    return kinds.every((kind) => kind.startsWith('"'))
+      ? { instancePath: error.path, keyword: 'enum', params: { allowed: kinds }, message: error.message }
+      : { instancePath: error.path, keyword: 'type', params: { type: kinds }, message: error.message };
+  }
+  const ruleBroken = firsts.find((first) => alternatives(first) === undefined);
+  return ruleBroken === undefined ? { instancePath: error.path, keyword: 'anyOf', params: {}, message: error.message } : issueOf(ruleBroken);
 }
 
 /**

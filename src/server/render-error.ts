@@ -9,18 +9,28 @@ function parameterName(issue: ValidationIssue): string {
   return fieldPath(issue.instancePath, missing);
 }
 
+/** `["string", "array", "null"]` → `string, array or null`. */
+function either(options: unknown): string {
+  const names = Array.isArray(options) ? options.map(String) : [String(options)];
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
 function describeIssue(issue: ValidationIssue, parameter: string): string {
   switch (issue.keyword) {
     case 'required':
       return `Missing required parameter: '${parameter}'.`;
     case 'type':
-      return `Invalid type for '${parameter}': expected ${String(issue.params.type)}.`;
+      return `Invalid type for '${parameter}': expected ${either(issue.params.type)}.`;
+    case 'enum':
+      return `Invalid value for '${parameter}': expected ${either(issue.params.allowed)}.`;
+    case 'format':
+      return `Invalid value for '${parameter}': expected ${String(issue.params.expected)}.`;
     case 'minItems':
       return `Invalid value for '${parameter}': it must not be empty.`;
     case 'minLength':
       return `Invalid value for '${parameter}': it must not be an empty string.`;
     case 'anyOf':
-      return `Invalid type for '${parameter}': see the OpenAI API reference for the accepted types.`;
+      return `Invalid value for '${parameter}': it matches none of the accepted forms.`;
     default:
       return `Invalid value for '${parameter}': ${issue.message ?? 'not accepted'}.`;
   }
