@@ -1,10 +1,14 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+import { freePort, relayBin, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+
+const run = promisify(execFile);
 
 describe('the relay as a process, as a new user starts it', () => {
   let relay: SpawnedRelay | undefined;
@@ -34,6 +38,15 @@ describe('the relay as a process, as a new user starts it', () => {
     const client = new OpenAI({ apiKey: key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
     const completion = await client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'Hello relay' }] });
     expect(completion.choices[0]?.message.content).toContain('You said: "Hello relay"');
+
+    // The admin commands, run beside it as the README's quick start does, find the generated key.
+    const created = await run(process.execPath, [relayBin, 'keys', 'create', 'first-app'], { cwd, env: { PATH: process.env.PATH ?? '', PORT: String(port) } });
+    expect(created.stdout).toMatch(/^created key_\S+ \(first-app\)\nkey: sk-relay-[0-9a-f]{48}/);
+    expect((await run(process.execPath, [relayBin, 'keys', 'list'], { cwd, env: { PATH: process.env.PATH ?? '', PORT: String(port) } })).stdout).toMatch(/first-app/);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'relay-first-run-elsewhere-'));
+    await expect(run(process.execPath, [relayBin, 'keys', 'list'], { cwd: elsewhere, env: { PATH: process.env.PATH ?? '', PORT: String(port) } })).rejects.toMatchObject({
+      stderr: expect.stringContaining('no admin key: set RELAY_MASTER_KEY or pass --key'),
+    });
 
     const ready = await request(`http://127.0.0.1:${port}/ready`);
     expect(ready.statusCode).toBe(200);

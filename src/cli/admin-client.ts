@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { request } from 'undici';
 
 export interface AdminClientOptions {
@@ -8,13 +10,25 @@ export interface AdminClientOptions {
 }
 
 /**
+ * The key the admin commands send: `--key`, else RELAY_MASTER_KEY, else the master key a relay
+ * started without one generated into its data directory (`$RELAY_DATA_DIR/master.key`, `./data`
+ * by default), so the CLI works beside a relay started with nothing configured.
+ */
+function adminKey(explicit: string | undefined): string {
+  const configured = explicit ?? process.env.RELAY_MASTER_KEY?.trim();
+  if (configured !== undefined && configured !== '') return configured;
+  const file = resolve(process.env.RELAY_DATA_DIR?.trim() || 'data', 'master.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  throw new Error(`no admin key: set RELAY_MASTER_KEY or pass --key (no generated key at ${file} either)`);
+}
+
+/**
  * The CLI's way to a running relay: the admin API over HTTP, so that a command acts on the live
  * state of the process (canaries, caches) and, with Redis and Postgres, on every replica.
  */
 export async function callAdmin(path: string, options: AdminClientOptions & { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; accept?: string }): Promise<{ status: number; body: unknown; text: string }> {
   const base = (options.url ?? process.env.RELAY_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
-  const key = options.key ?? process.env.RELAY_MASTER_KEY;
-  if (key === undefined) throw new Error('no admin key: set RELAY_MASTER_KEY or pass --key');
+  const key = adminKey(options.key);
   const response = await request(`${base}${path}`, {
     method: options.method ?? 'GET',
     headers: {
