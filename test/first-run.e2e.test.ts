@@ -68,4 +68,12 @@ describe('the relay as a process, as a new user starts it', () => {
     expect(await relay.exited).toBe(2);
     expect(relay.stderr()).toMatch(/relay\.yaml: server\.port: .*got "eighty"\. Port to listen on/);
   });
+
+  it('exits non-zero naming the variable when a shutdown time is not a number of milliseconds', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-bad-shutdown-'));
+    relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()), SHUTDOWN_DRAIN_DELAY_MS: '5s' } });
+    expect(await relay.exited).toBe(2);
+    expect(relay.stderr()).toContain('SHUTDOWN_DRAIN_DELAY_MS="5s": expected a whole number of milliseconds (0 or more), such as 5000.');
+    expect(relay.stdout()).not.toMatch(/relay listening/);
+  });
 });

@@ -14,6 +14,27 @@ function milliseconds(value: string): number {
   return parsed;
 }
 
+/**
+ * The shutdown times of `relay serve`: each flag, else its variable, else the default. A variable
+ * that is not a whole number of milliseconds stops the start like any other bad setting (it would
+ * otherwise make the drain and the grace period end at once).
+ */
+function shutdownTimes(flags: { drainDelayMs?: number; gracePeriodMs?: number }): { drainDelayMs: number; gracePeriodMs: number } {
+  const problems: string[] = [];
+  const fromEnvironment = (name: string, fallback: number): number => {
+    const raw = process.env[name]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (Number.isInteger(value) && value >= 0) return value;
+    problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number of milliseconds (0 or more), such as ${fallback}.`);
+    return fallback;
+  };
+  const drainDelayMs = flags.drainDelayMs ?? fromEnvironment('SHUTDOWN_DRAIN_DELAY_MS', 5000);
+  const gracePeriodMs = flags.gracePeriodMs ?? fromEnvironment('SHUTDOWN_GRACE_PERIOD_MS', 25000);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { drainDelayMs, gracePeriodMs };
+}
+
 /** The `relay` command line. */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('relay').description('An OpenAI-compatible LLM API relay.').showHelpAfterError();
@@ -21,12 +42,15 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('serve', { isDefault: true })
     .description('run the relay (configuration from the environment and relay.yaml)')
-    .option('--drain-delay-ms <ms>', 'time /ready reports 503 before the listener closes on SIGTERM', milliseconds, Number(process.env.SHUTDOWN_DRAIN_DELAY_MS ?? 5000))
-    .option('--grace-period-ms <ms>', 'time in-flight requests get to finish after that', milliseconds, Number(process.env.SHUTDOWN_GRACE_PERIOD_MS ?? 25000))
-    .action(async (options: { drainDelayMs: number; gracePeriodMs: number }) => {
-      // Loaded here, not at the top: the other commands need none of the server's dependencies.
-      const { serve } = await import('./serve.js');
-      await withConfigErrors(() => serve(options));
+    .option('--drain-delay-ms <ms>', 'time /ready reports 503 before the listener closes on SIGTERM (default: SHUTDOWN_DRAIN_DELAY_MS, else 5000)', milliseconds)
+    .option('--grace-period-ms <ms>', 'time in-flight requests get to finish after that (default: SHUTDOWN_GRACE_PERIOD_MS, else 25000)', milliseconds)
+    .action(async (options: { drainDelayMs?: number; gracePeriodMs?: number }) => {
+      await withConfigErrors(async () => {
+        const shutdown = shutdownTimes(options);
+        // Loaded here, not at the top: the other commands need none of the server's dependencies.
+        const { serve } = await import('./serve.js');
+        await serve(shutdown);
+      });
     });
 
   program
