@@ -69,6 +69,22 @@ describe('the relay as a process, as a new user starts it', () => {
     expect(relay.stderr()).toMatch(/relay\.yaml: server\.port: .*got "eighty"\. Port to listen on/);
   });
 
+  it('names the store it could not open, by the setting that chose it, without its password', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-no-database-'));
+    const closedPort = await freePort();
+    relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()), RELAY_MASTER_KEY: 'sk-relay-no-database-0123456789', DATABASE_URL: `postgres://relay:hunter2-secret@127.0.0.1:${closedPort}/relay` } });
+    expect(await relay.exited).toBe(1);
+    expect(relay.stderr()).toContain(`relay: could not open the database at DATABASE_URL (postgres://relay:***@127.0.0.1:${closedPort}/relay): connect ECONNREFUSED`);
+    expect(relay.stderr()).toContain('`relay doctor` checks it');
+    expect(relay.stderr() + relay.stdout()).not.toContain('hunter2-secret');
+
+    const file = join(cwd, 'not-a-directory');
+    writeFileSync(file, '');
+    relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()), RELAY_DATA_DIR: join(file, 'data') } });
+    expect(await relay.exited).toBe(1);
+    expect(relay.stderr()).toMatch(/the generated master key could not be kept in .*not-a-directory\/data \(RELAY_DATA_DIR\): ENOTDIR/);
+  });
+
   it('exits non-zero naming the variable when a shutdown time is not a number of milliseconds', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-bad-shutdown-'));
     relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()), SHUTDOWN_DRAIN_DELAY_MS: '5s' } });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config.js';
+import { storeFailure } from './start-failure.js';
 
 /** `relay migrate`: applies the store's pending migrations (the server also does at start). */
 export function registerMigrateCommand(program: Command): void {
@@ -10,7 +11,9 @@ export function registerMigrateCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const { migrateStore } = await import('../store/open-store.js');
-      const report = await migrateStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'relay.db') });
+      const report = await migrateStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'relay.db') }).catch((error: unknown) => {
+        throw storeFailure(config, error);
+      });
       process.stdout.write(
         report.applied.length === 0
           ? `${report.kind} at ${report.location}: up to date (${report.migrations.length} migrations)\n`

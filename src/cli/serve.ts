@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load-config.js';
 import { createLoggers } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
 import { openBackends } from '../server/open-backends.js';
+import { keyFileFailure, storeFailure } from './start-failure.js';
 
 export interface ServeOptions {
   /** Seconds `/ready` reports 503 before the listener closes, so load balancers stop sending traffic. */
@@ -16,13 +17,21 @@ export interface ServeOptions {
 
 /** `relay serve`: loads the configuration, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function serve(options: ServeOptions): Promise<void> {
-  const config = ensureFirstRunKey(loadConfig());
+  const loaded = loadConfig();
+  let config: typeof loaded;
+  try {
+    config = ensureFirstRunKey(loaded);
+  } catch (error) {
+    throw keyFileFailure(loaded, error);
+  }
   // Connection URLs may carry passwords: they are scrubbed from every line too.
   const secrets = [...config.providers.values()]
     .map((provider) => provider.apiKey ?? '')
     .concat(process.env.RELAY_MASTER_KEY ?? '', config.databaseUrl ?? '', config.redisUrl ?? '');
   const { logger, access } = createLoggers({ level: config.logLevel, secrets });
-  const backends = await openBackends(config, logger);
+  const backends = await openBackends(config, logger).catch((error: unknown) => {
+    throw storeFailure(config, error);
+  });
   const server = createRelayServer(config, { logger, accessLog: access, ...backends });
 
   const address = await server.listen();
