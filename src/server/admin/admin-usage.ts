@@ -42,7 +42,7 @@ function parseTime(value: string | undefined, param: string): number | undefined
   return time;
 }
 
-const csvColumns = ['group', 'currency', 'requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'] as const;
+const csvColumns = ['group', 'currency', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'] as const;
 
 function csvCell(value: unknown): string {
   const text = value === null || value === undefined ? '' : String(value);
