@@ -48,7 +48,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   );
   if (config.mockOnly) {
     logger.warn(
-      'no upstream is configured: serving only the built-in mock models (mock-*). Set HOLYSHEEP_API_KEY (or OPENAI_API_KEY, DEEPSEEK_API_KEY, or providers in relay.yaml) to relay real models.',
+      'no upstream is configured: serving only the built-in mock models (mock-*). Set HOLYSHEEP_API_KEY (or OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY, or providers in relay.yaml) to relay real models.',
     );
   }
   if (config.generatedMasterKeyFile !== undefined) {
