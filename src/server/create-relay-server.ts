@@ -301,6 +301,11 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   // On its own port when METRICS_PORT is set, so it can stay inside the cluster while the API is exposed.
   const metricsApp = config.metricsPort === undefined ? undefined : Fastify({ logger: false, schemaController });
   registerMetricsRoute(metricsApp ?? app, metrics, config.metricsToken);
+  metricsApp?.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: { message: `Unknown request URL: ${request.method} ${request.url.split('?')[0]}. This port (METRICS_PORT) serves only GET /metrics; the API is on PORT.`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
+    }),
+  );
   registerAdminRouting(app, services);
   registerAdminKeys(app, services);
   registerAdminAccounts(app, services);

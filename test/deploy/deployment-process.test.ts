@@ -99,7 +99,9 @@ describe.skipIf(!existsSync(join(root, 'dist/bundle/main.js')))('the relay with 
       expect(scraped.body).toContain('relay_inflight_requests');
       expect(await statusOf(`${base}/metrics`)).toBe(404);
       // And the metrics port serves nothing but /metrics.
-      expect(await statusOf(`http://127.0.0.1:${metricsPort}/v1/models`)).toBe(404);
+      const elsewhere = await fetchOf(`http://127.0.0.1:${metricsPort}/v1/models`);
+      expect(elsewhere.status).toBe(404);
+      expect(JSON.parse(elsewhere.body)).toMatchObject({ error: { code: 'unknown_url', message: expect.stringContaining('serves only GET /metrics') } });
 
       const stoppedAt = Date.now();
       child.kill('SIGTERM');
