@@ -103,6 +103,15 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     expect(await budget.body.json()).toMatchObject({ error: { param: 'budget.amount', message: "Invalid type for 'budget.amount': expected number." } });
   });
 
+  it('says when there is no canary, and when no relay answers where it looks', async () => {
+    expect((await cli('canary', 'list')).stdout).toBe('no canary is configured: add "canary" to a route under "models" in relay.yaml\n');
+    expect(JSON.parse((await cli('canary', 'list', '--json')).stdout)).toEqual([]);
+    const closed = await freePort();
+    await expect(run(process.execPath, [relayBin, 'keys', 'list'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_URL: `http://127.0.0.1:${closed}`, RELAY_MASTER_KEY: master } })).rejects.toMatchObject({
+      stderr: `relay: no relay answered at http://127.0.0.1:${closed} (connect ECONNREFUSED 127.0.0.1:${closed}): start it, or point the CLI at it with RELAY_URL or --url\n`,
+    });
+  });
+
   it('migrates the SQLite file and reports it up to date', async () => {
     const other = mkdtempSync(join(tmpdir(), 'relay-cli-migrate-'));
     const first = await run(process.execPath, [relayBin, 'migrate'], { cwd: other, env: { PATH: process.env.PATH ?? '' } });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { request } from 'undici';
+import { maskUrlPassword } from '../observability/mask-url-password.js';
 
 export interface AdminClientOptions {
   /** Base URL of a running relay (default http://127.0.0.1:$PORT, or RELAY_URL). */
@@ -37,6 +38,9 @@ export async function callAdmin(path: string, options: AdminClientOptions & { me
       ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  }).catch((error: unknown) => {
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new Error(`no relay answered at ${base.includes('@') ? maskUrlPassword(base) : base} (${cause}): start it, or point the CLI at it with RELAY_URL or --url`);
   });
   const text = await response.body.text();
   let body: unknown = text;

@@ -24,7 +24,9 @@ export function registerCanaryCommand(program: Command): void {
     .description('every canary and where it stands')
     .action(async () => {
       const { body } = await callAdmin('/admin/canaries', options());
-      print((body as { data: CanarySnapshot[] }).data);
+      const canaries = (body as { data: CanarySnapshot[] }).data;
+      if (canaries.length === 0 && !options().json) process.stdout.write('no canary is configured: add "canary" to a route under "models" in relay.yaml\n');
+      else print(canaries);
     });
   canary
     .command('show')
