@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -118,5 +118,10 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     expect(first.stdout).toMatch(/^sqlite at .*relay\.db: applied /);
     const second = await run(process.execPath, [relayBin, 'migrate'], { cwd: other, env: { PATH: process.env.PATH ?? '' } });
     expect(second.stdout).toMatch(/up to date/);
+    writeFileSync(join(other, 'relay.yaml'), 'server:\n  port: "eighty"\n');
+    await expect(run(process.execPath, [relayBin, 'migrate'], { cwd: other, env: { PATH: process.env.PATH ?? '' } })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^relay: invalid configuration:\n {2}- .*relay\.yaml: server\.port: /),
+    });
   });
 });

@@ -7,6 +7,7 @@ import { registerCanaryCommand } from './canary-command.js';
 import { registerKeysCommand } from './keys-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerUsageCommand } from './usage-command.js';
+import { withConfigErrors } from './with-config-errors.js';
 
 function milliseconds(value: string): number {
   const parsed = Number(value);
@@ -105,16 +106,4 @@ export async function main(argv: string[]): Promise<void> {
   registerMigrateCommand(program);
 
   await program.parseAsync(argv, { from: 'user' });
-}
-
-async function withConfigErrors(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`relay: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
 }
