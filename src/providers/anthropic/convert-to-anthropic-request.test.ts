@@ -49,6 +49,9 @@ describe('convertToAnthropicRequest', () => {
     expect(convert({}, newCall(), 'claude-3-5-haiku-latest').body.max_tokens).toBe(8_192);
     expect(convert({}, newCall(), 'claude-3-opus-20240229').body.max_tokens).toBe(4_096);
     expect(convert({}, newCall(), 'some-private-claude').body.max_tokens).toBe(4_096);
+    expect(convert({}, newCall(), 'claude-opus-4-5-20251101').body.max_tokens).toBe(64_000);
+    // A later version than the table lists: its family's first limit, which every later one accepts.
+    expect(convert({}, newCall(), 'claude-opus-4-6').body.max_tokens).toBe(32_000);
   });
 
   it('maps stop, temperature (clamped to 0..1), top_p, top_k and user', () => {

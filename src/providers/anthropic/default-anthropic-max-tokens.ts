@@ -1,8 +1,12 @@
+import { knownOutputLimit } from '../model-output-limits.js';
+
 /**
- * Output limits of the Claude families, newest names first; the first pattern that matches wins.
+ * For Claude names the table of known limits does not list (a later version, a dated alias of a
+ * new family member): the limit of the family's first models, which its later ones only raised.
+ * The first pattern that matches wins.
  * @see https://docs.anthropic.com/en/docs/about-claude/models/overview#model-comparison-table
  */
-const limits: ReadonlyArray<readonly [RegExp, number]> = [
+const familyFloors: ReadonlyArray<readonly [RegExp, number]> = [
   [/claude-(opus-4|4-opus)/, 32_000],
   [/claude-(sonnet-4|4-sonnet|3-7-sonnet)/, 64_000],
   [/claude-haiku-4/, 64_000],
@@ -20,6 +24,8 @@ const fallbackLimit = 4_096;
  * @see https://docs.anthropic.com/en/api/messages#body-max-tokens
  */
 export function defaultAnthropicMaxTokens(model: string): number {
-  for (const [pattern, limit] of limits) if (pattern.test(model)) return limit;
+  const known = knownOutputLimit(model);
+  if (known !== undefined) return known;
+  for (const [pattern, limit] of familyFloors) if (pattern.test(model)) return limit;
   return fallbackLimit;
 }
