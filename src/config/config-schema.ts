@@ -50,6 +50,13 @@ export const TargetSchema = Type.Object(
     apiKey: Type.Optional(
       Type.String({ description: "This deployment's own upstream key (usually ${VAR}): several keys of one provider are several deployments, so one key's rate limit does not stop traffic." }),
     ),
+    maxOutputTokens: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'The most output tokens this upstream model can produce (default: the built-in limit of the upstream model name, when known). A /v1/messages or /v1/responses request translated for this target that asks for more is sent with this value, and reserves no more.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

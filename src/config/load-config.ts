@@ -117,7 +117,13 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
             `Defined: ${[...providers.keys()].join(', ')}. Add it under "providers" or set its API key in the environment.`,
         );
       }
-      return { provider: target.provider, model: target.model ?? '', weight: target.weight ?? 1, ...(target.apiKey === undefined ? {} : { apiKey: target.apiKey }) };
+      return {
+        provider: target.provider,
+        model: target.model ?? '',
+        weight: target.weight ?? 1,
+        ...(target.apiKey === undefined ? {} : { apiKey: target.apiKey }),
+        ...(target.maxOutputTokens === undefined ? {} : { maxOutputTokens: target.maxOutputTokens }),
+      };
     });
   for (const [model, route] of Object.entries(file.models ?? {})) {
     if ((route.targets === undefined) === (route.groups === undefined)) {

@@ -29,6 +29,8 @@ export interface RouteTarget {
   weight: number;
   /** This deployment's own upstream key, overriding the provider's. */
   apiKey?: string;
+  /** The most output tokens the upstream model can produce, when the operator gives it. */
+  maxOutputTokens?: number;
 }
 
 export type RoutingStrategy = 'weighted' | 'least-inflight' | 'latency' | 'cost';

@@ -1,3 +1,4 @@
+import { knownOutputLimit } from '../providers/model-output-limits.js';
 import type { Provider } from '../providers/provider.js';
 import { CircuitBreaker, defaultCircuitBreakerOptions, type CircuitBreakerOptions } from './circuit-breaker.js';
 
@@ -7,6 +8,11 @@ export class Deployment {
   inflight = 0;
   /** Moving average of time to first byte, ms (undefined until measured). */
   firstByteEwmaMs: number | undefined;
+  /**
+   * The most output tokens the upstream model can produce: the operator's `maxOutputTokens` for
+   * this target, else the known limit of the model name sent upstream, else undefined (unknown).
+   */
+  readonly maxOutputTokens: number | undefined;
 
   constructor(
     readonly id: string,
@@ -14,7 +20,10 @@ export class Deployment {
     readonly model: string,
     readonly weight: number,
     readonly health: CircuitBreaker,
-  ) {}
+    maxOutputTokens?: number,
+  ) {
+    this.maxOutputTokens = maxOutputTokens ?? knownOutputLimit(model);
+  }
 
   recordFirstByte(milliseconds: number): void {
     // α = 0.2: reacts within a few requests to a latency spike without chasing noise.
@@ -38,15 +47,16 @@ export class DeploymentRegistry {
   /**
    * The deployment of `model` on `provider`. `healthId` lets many model names share one health
    * record (names served by a family route, which clients could otherwise invent without end).
+   * `maxOutputTokens` is the operator's limit for this target, when the config gives one.
    */
-  deployment(provider: Provider, model: string, weight: number, healthId = `${provider.name}/${model}`): Deployment {
+  deployment(provider: Provider, model: string, weight: number, healthId = `${provider.name}/${model}`, maxOutputTokens?: number): Deployment {
     const id = healthId;
     let health = this.breakers.get(id);
     if (health === undefined) {
       health = new CircuitBreaker(this.breakerOptions, this.now);
       this.breakers.set(id, health);
     }
-    const deployment = new Deployment(id, provider, model, weight, health);
+    const deployment = new Deployment(id, provider, model, weight, health, maxOutputTokens);
     const previous = this.latencies.get(id);
     if (previous !== undefined) deployment.firstByteEwmaMs = previous.firstByteEwmaMs;
     this.latencies.set(id, deployment);

@@ -223,7 +223,10 @@ export class ModelRouter {
   }
 
   private deployments(targets: readonly RouteTarget[]) {
-    return targets.map((target) => this.options.registry.deployment(this.options.providerFor(target.provider, target.apiKey), target.model, target.weight));
+    return targets.map((target) => {
+      const provider = this.options.providerFor(target.provider, target.apiKey);
+      return this.options.registry.deployment(provider, target.model, target.weight, undefined, target.maxOutputTokens);
+    });
   }
 }
 

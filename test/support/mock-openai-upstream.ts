@@ -12,6 +12,34 @@ export interface ReceivedRequest {
   aborted: boolean;
 }
 
+/** A model's output limit, and whose words the refusal of a request above it uses. */
+export interface OutputLimit {
+  limit: number;
+  vendor: 'openai' | 'deepseek';
+}
+
+/**
+ * The 400 a vendor sends for a chat request whose `max_tokens` (or `max_completion_tokens`) is
+ * above the model's limit, or undefined when it is within it.
+ */
+function outputLimitRefusal(body: Record<string, unknown>, limit: OutputLimit | undefined): unknown {
+  if (limit === undefined) return undefined;
+  const field = body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
+  const asked = body[field];
+  if (typeof asked !== 'number' || asked <= limit.limit) return undefined;
+  if (limit.vendor === 'deepseek') {
+    return { error: { message: `Invalid max_tokens value, the valid range of max_tokens is [1, ${limit.limit}]`, type: 'invalid_request_error', param: null, code: 'invalid_request_error' } };
+  }
+  return {
+    error: {
+      message: `${field} is too large: ${asked}. This model supports at most ${limit.limit} completion tokens, whereas you provided ${asked}.`,
+      type: 'invalid_request_error',
+      param: field,
+      code: 'invalid_value',
+    },
+  };
+}
+
 /** What the mock does with the next request; unscripted requests get a normal answer. */
 export type Behaviour =
   | { kind: 'ok' }
@@ -44,6 +72,8 @@ export class MockOpenAIUpstream {
   private streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
   /** Reasoning the answers carry apart (`reasoning_content`, as DeepSeek's reasoner sends it), when set. */
   private reasoning: string | undefined;
+  /** Output limits by model name: a chat request asking for more is refused, as its vendor does. */
+  private outputLimits = new Map<string, OutputLimit>();
 
   /** The base URL, with /v1 as the official SDKs expect. */
   url = '';
@@ -75,8 +105,17 @@ export class MockOpenAIUpstream {
     this.reasoning = reasoning;
   }
 
+  /**
+   * Makes chat requests for these models that ask for more output tokens than their limit fail with
+   * the 400 their vendor sends (OpenAI's "max_tokens is too large", DeepSeek's "valid range").
+   */
+  setOutputLimits(limits: Record<string, OutputLimit>): void {
+    this.outputLimits = new Map(Object.entries(limits));
+  }
+
   reset(): void {
     this.reasoning = undefined;
+    this.outputLimits.clear();
     this.requests.length = 0;
     this.script.length = 0;
     this.streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
@@ -112,6 +151,12 @@ export class MockOpenAIUpstream {
     const path = received.path.replace(/^\/v1/, '');
     const model = String(received.body.model ?? 'unknown');
     if (path === '/chat/completions') {
+      const refusal = outputLimitRefusal(received.body, this.outputLimits.get(model));
+      if (refusal !== undefined) {
+        response.writeHead(400, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(refusal));
+        return;
+      }
       if (received.body.stream === true && behaviour.kind === 'firehose') return this.firehose(received, response, behaviour);
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       const completion = chatCompletion(model, received.body);

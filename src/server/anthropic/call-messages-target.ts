@@ -16,24 +16,27 @@ export type MessagesAnswer =
   /** OpenAI stream parts, to be re-encoded as Anthropic events; the first part already read. */
   | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart> };
 
-/** Where one attempt goes: routing's deployment (or target), of which only these two fields are read. */
+/** Where one attempt goes: routing's deployment (or target), of which only these fields are read. */
 export interface MessagesTarget {
   provider: Provider;
   /** The model name sent upstream. */
   model: string;
+  /** The most output tokens that model can produce, when known. */
+  maxOutputTokens?: number | undefined;
 }
 
 /**
  * One attempt at a `/v1/messages` request on one target. A provider that speaks the Messages API
  * gets the request as it came (only the model name replaced); any other gets it translated to an
  * OpenAI chat request, with what cannot be translated reported in `x-relay-dropped-params` or, in
- * strict mode, refused with a 400. A stream is only returned once its first part arrived.
+ * strict mode, refused with a 400, and `max_tokens` lowered to the model's output limit when it is
+ * above it. A stream is only returned once its first part arrived.
  */
 export async function callMessagesTarget(target: MessagesTarget, body: AnthropicRequest, call: ProviderCall): Promise<MessagesAnswer> {
   const provider = target.provider;
   const stream = body.stream === true;
   if (provider.messages !== undefined) return nativeAnswer(await provider.messages(body, target.model, call));
-  const { chatRequest, unsupported } = convertFromAnthropicRequest(body, target.model);
+  const { chatRequest, unsupported } = convertFromAnthropicRequest(body, target.model, target.maxOutputTokens);
   applyUnsupported(unsupported, call, `the upstream serving "${body.model}"`);
   if (!stream) {
     const result = checkChatAnswer(await provider.chat(chatRequest, target.model, call), provider.name);

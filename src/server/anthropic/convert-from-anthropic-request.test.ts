@@ -47,6 +47,14 @@ describe('convertFromAnthropicRequest', () => {
     expect(chatRequest.max_tokens).toBeUndefined();
   });
 
+  it('lowers max_tokens to the upstream model\'s output limit when above it, in the field that model takes', () => {
+    const body = { model: 'x', max_tokens: 32_000, messages: [{ role: 'user' as const, content: 'hi' }] };
+    expect(convertFromAnthropicRequest(body, 'gpt-4o', 16_384).chatRequest.max_tokens).toBe(16_384);
+    expect(convertFromAnthropicRequest(body, 'o3', 16_384).chatRequest.max_completion_tokens).toBe(16_384);
+    expect(convertFromAnthropicRequest({ ...body, max_tokens: 100 }, 'gpt-4o', 16_384).chatRequest.max_tokens).toBe(100);
+    expect(convertFromAnthropicRequest(body, 'my-model', undefined).chatRequest.max_tokens).toBe(32_000);
+  });
+
   it('maps every tool_choice and marks error tool results', () => {
     const base = { model: 'm', max_tokens: 5, tools: [{ name: 'f', input_schema: { type: 'object' } }] };
     const choice = (tool_choice: AnthropicRequest['tool_choice']) => convertFromAnthropicRequest({ ...base, tool_choice, messages: [{ role: 'user', content: 'x' }] }, 'm').chatRequest.tool_choice;

@@ -1,5 +1,6 @@
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
+import { lowerToLimit } from '../output-limit.js';
 import { toolResultAttachments } from '../tool-result-attachments.js';
 import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
 
@@ -120,12 +121,13 @@ function convertTools(body: AnthropicRequest, unsupported: UnsupportedParameter[
  * blocks `tool` messages (placed before the rest of their turn, as OpenAI expects the answers
  * right after the calls; their images and PDFs, which a tool message cannot carry, open the user
  * message that follows); `stop_sequences` → `stop`; `tool_choice` any/tool/none →
- * required/function/none; `metadata.user_id` → `user`. What cannot be translated (top_k,
- * thinking, server tools, …) is listed in `unsupported`.
+ * required/function/none; `metadata.user_id` → `user`; `max_tokens` as it came, or lowered to
+ * `outputLimit` (the upstream model's output limit, when known) when above it. What cannot be
+ * translated (top_k, thinking, server tools, …) is listed in `unsupported`.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
-export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamModel: string): TranslatedRequest {
+export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamModel: string, outputLimit?: number): TranslatedRequest {
   const unsupported: UnsupportedParameter[] = [];
   const messages: ChatMessage[] = [];
   const system = textOf(body.system);
@@ -135,7 +137,7 @@ export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamMode
     else messages.push(...convertUser(message.content, position, unsupported));
   });
   const chatRequest: ChatRequest = { model: upstreamModel, messages };
-  chatRequest[maxTokensField(upstreamModel)] = body.max_tokens;
+  chatRequest[maxTokensField(upstreamModel)] = lowerToLimit(body.max_tokens, outputLimit);
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) chatRequest.stop = body.stop_sequences;
   if (typeof body.temperature === 'number') chatRequest.temperature = body.temperature;
   if (typeof body.top_p === 'number') chatRequest.top_p = body.top_p;

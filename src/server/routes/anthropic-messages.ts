@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Deployment } from '../../routing/deployment.js';
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
 import { readAnthropicBetas } from '../anthropic/anthropic-beta.js';
 import { anthropicErrorHandler } from '../anthropic/anthropic-error-handler.js';
@@ -9,6 +10,10 @@ import { writeAnthropicStream } from '../anthropic/write-anthropic-stream.js';
 import type { RelayServices } from '../relay-services.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, messagesText } from '../admit-request.js';
+import { fallbackModels, reservedOutputTokens } from '../output-limit.js';
+
+/** Whether `/v1/messages` reaches a deployment by translation (its provider has no Messages API). */
+const translatesMessages = (deployment: Deployment): boolean => deployment.provider.messages === undefined;
 
 /**
  * The Anthropic-compatible front door: `POST /v1/messages` (JSON and SSE) and
@@ -26,10 +31,12 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     const betas = readAnthropicBetas(request.headers['anthropic-beta']);
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
     const { fallbacks, ...body } = request.body as AnthropicRequest & { fallbacks?: string[] };
-    const resolved = services.router.resolve(body.model, request.relay.principal!);
+    const principal = request.relay.principal!;
+    const resolved = services.router.resolve(body.model, principal);
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => `${typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')}\n${messagesText(body.messages)}`,
-      maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
+      // What the attempts can send: translations lower max_tokens to the upstream model's limit.
+      maxOutputTokens: reservedOutputTokens(body.max_tokens, resolved, () => fallbackModels(services.router, resolved, principal, fallbacks), translatesMessages),
     });
     // metadata.user_id plays the part of OpenAI's `user`: it keeps one end user on one side of a canary.
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.metadata?.user_id });

@@ -6,6 +6,7 @@ import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError } from '../../spec/relay-error.js';
 import { admitRequest, messagesText } from '../admit-request.js';
+import { fallbackModels, lowerToLimit, reservedOutputTokens } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
@@ -29,17 +30,25 @@ type ResponsesAnswer =
   /** Chat stream parts, to be re-encoded as Responses events. */
   | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart>; customTools: ReadonlySet<string> };
 
-/** The chat request for one upstream model: its name, and the token limit in the field that model takes. */
-function forModel(chatRequest: ChatRequest, model: string): ChatRequest {
+/**
+ * The chat request for one deployment: its model name, and the token limit in the field that model
+ * takes, lowered to the model's output limit when above it (as `/v1/messages` does: nothing is lost,
+ * and an upstream with a smaller limit would refuse the whole request).
+ */
+function forDeployment(chatRequest: ChatRequest, deployment: Deployment): ChatRequest {
+  const model = deployment.model;
   const request: ChatRequest = { ...chatRequest, model };
   const limit = chatRequest.max_tokens ?? chatRequest.max_completion_tokens;
   if (limit !== undefined && limit !== null) {
     delete request.max_tokens;
     delete request.max_completion_tokens;
-    request[maxTokensField(model)] = limit;
+    request[maxTokensField(model)] = lowerToLimit(limit, deployment.maxOutputTokens);
   }
   return request;
 }
+
+/** Whether `/v1/responses` reaches a deployment by translation (its provider has no Responses API). */
+const translatesResponses = (deployment: Deployment): boolean => deployment.provider.responses === undefined;
 
 /**
  * One attempt on one deployment. An upstream that serves the Responses API (`responsesApi`) gets
@@ -53,7 +62,7 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
   if (translation instanceof RelayError) throw translation;
   // Item positions left out of the header (`input[]`, `tools[]`): it names what was dropped, not where.
   applyUnsupported(translation.unsupported, call, "the relay's translation of the Responses API to chat", (name) => name.replace(/\[\d+\]/g, '[]'));
-  const chatRequest = forModel(translation.chatRequest, deployment.model);
+  const chatRequest = forDeployment(translation.chatRequest, deployment);
   const customTools = translation.customTools;
   if (!stream) return { kind: 'translated-json', result: checkChatAnswer(await provider.chat(chatRequest, deployment.model, call), provider.name), customTools };
   const parts = await provider.chatStream(chatRequest, deployment.model, call);
@@ -102,7 +111,12 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     }
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => (translation instanceof RelayError ? JSON.stringify([body.instructions ?? '', body.input]) : messagesText(translation.chatRequest.messages)),
-      maxOutputTokens: typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined,
+      maxOutputTokens: reservedOutputTokens(
+        typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined,
+        resolved,
+        () => fallbackModels(services.router, resolved, principal, fallbacks),
+        translatesResponses,
+      ),
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.user });
     request.relay.stream = body.stream === true;

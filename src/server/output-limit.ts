@@ -1,0 +1,67 @@
+import type { Principal } from '../auth/principal.js';
+import type { Deployment } from '../routing/deployment.js';
+import type { ModelRouter, ResolvedModel } from '../routing/model-router.js';
+import type { RouteRuntime } from '../routing/route-runtime.js';
+
+/**
+ * The output token limit sent to a deployment by a translation (`/v1/messages` and `/v1/responses`
+ * served through an upstream's chat API): the client's value, lowered to the most the upstream
+ * model can produce when that is known. Anthropic clients must send `max_tokens` and size it for
+ * Claude (Claude Code sends 32000 or more), which an upstream with a smaller limit refuses whole
+ * (OpenAI: "max_tokens is too large"); a model cannot write more than its limit anyway, so nothing
+ * is lost. Requests that reach an upstream in its own format are never changed.
+ */
+export function lowerToLimit(requested: number, limit: number | undefined): number {
+  return limit !== undefined && requested > limit ? limit : requested;
+}
+
+/**
+ * The output tokens to reserve for a request at admission, before any deployment is chosen: the
+ * most it may be sent with on any deployment it can reach, those of its model (canary included)
+ * and of every model it may fall back to (`fallbacks`, read only when the first do not settle it).
+ * `translated` says whether a deployment gets the lowered value (a translation) or the client's.
+ * Undefined when the request gives no limit.
+ */
+export function reservedOutputTokens(
+  requested: number | undefined,
+  resolved: ResolvedModel,
+  fallbacks: () => readonly ResolvedModel[],
+  translated: (deployment: Deployment) => boolean,
+): number | undefined {
+  if (requested === undefined) return undefined;
+  let most = mostOnRoute(resolved.route, requested, translated);
+  if (most === requested) return requested;
+  for (const fallback of fallbacks()) {
+    most = Math.max(most, mostOnRoute(fallback.route, requested, translated));
+    if (most === requested) return requested;
+  }
+  return most;
+}
+
+function mostOnRoute(route: RouteRuntime, requested: number, translated: (deployment: Deployment) => boolean): number {
+  let most = mostInGroup(route.canary?.group ?? [], requested, translated);
+  for (const group of route.groups) {
+    if (most === requested) return most;
+    most = Math.max(most, mostInGroup(group, requested, translated));
+  }
+  return most;
+}
+
+function mostInGroup(group: readonly Deployment[], requested: number, translated: (deployment: Deployment) => boolean): number {
+  let most = 0;
+  for (const deployment of group) {
+    const sent = translated(deployment) ? lowerToLimit(requested, deployment.maxOutputTokens) : requested;
+    if (sent === requested) return requested;
+    most = Math.max(most, sent);
+  }
+  return most;
+}
+
+/** Every model a request may fall back to, for any kind of failure (the body's `fallbacks` included). */
+export function fallbackModels(router: ModelRouter, resolved: ResolvedModel, principal: Principal, requested: readonly string[] | undefined): ResolvedModel[] {
+  return [
+    ...router.fallbacksFor(resolved.model, 'exhausted', principal, requested),
+    ...router.fallbacksFor(resolved.model, 'context_length', principal),
+    ...router.fallbacksFor(resolved.model, 'content_filter', principal),
+  ];
+}

@@ -1,0 +1,163 @@
+import Anthropic, { BadRequestError as AnthropicBadRequestError, RateLimitError as AnthropicRateLimitError } from '@anthropic-ai/sdk';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI, { BadRequestError } from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/open-store.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+/** What Claude Code and other Anthropic clients send: a limit sized for Claude. */
+const claudeSized = 32_000;
+const question = [{ role: 'user' as const, content: 'Summarise the design in one line.' }];
+
+/**
+ * Anthropic and OpenAI clients in front of OpenAI-compatible upstreams that refuse, as OpenAI and
+ * DeepSeek do, a `max_tokens` above their model's output limit: HolySheep serving `gpt-4o`
+ * (16384, a limit the relay knows) and a DeepSeek provider serving `deepseek-chat` (8192, a limit
+ * only relay.yaml gives, on the `deepseek-v3.2` route; `deepseek-raw` routes to it without one).
+ */
+describe('output limits of the upstream models', () => {
+  const upstream = new MockOpenAIUpstream();
+  let relay: StartedRelay;
+  let anthropic: Anthropic;
+  let openai: OpenAI;
+  const received = () => upstream.requests.filter((entry) => entry.path === '/v1/chat/completions').map((entry) => entry.body);
+
+  beforeAll(async () => {
+    await upstream.start();
+    const directory = mkdtempSync(join(tmpdir(), 'relay-output-limit-'));
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      [
+        'providers:',
+        `  deepseek: { type: openai, baseUrl: "${upstream.url}", apiKey: "ds-upstream-key-0123456789" }`,
+        'models:',
+        '  deepseek-v3.2:',
+        '    targets:',
+        '      - { provider: deepseek, model: deepseek-chat, maxOutputTokens: 8192 }',
+        '  deepseek-raw:',
+        '    targets:',
+        '      - { provider: deepseek, model: deepseek-chat }',
+        'billing:',
+        '  prices:',
+        '    gpt-4o: { input: 1, output: 1 }',
+        '',
+      ].join('\n'),
+    );
+    const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
+    relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url }, directory, { store });
+    // An explicit timeout, as the SDK wants for a non-streamed request this large.
+    anthropic = new Anthropic({ apiKey: masterKey, baseURL: relay.url, maxRetries: 0, timeout: 30_000 });
+    openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+  });
+  beforeEach(() => {
+    upstream.reset();
+    upstream.setOutputLimits({ 'gpt-4o': { limit: 16_384, vendor: 'openai' }, 'deepseek-chat': { limit: 8_192, vendor: 'deepseek' } });
+  });
+
+  describe('/v1/messages translated to chat', () => {
+    it('lowers a Claude-sized max_tokens to the known limit of gpt-4o, and the answer comes back', async () => {
+      const message = await anthropic.messages.create({ model: 'gpt-4o', max_tokens: claudeSized, messages: question });
+      expect(message.content).toEqual([{ type: 'text', text: `echo: ${question[0]!.content}` }]);
+      expect(message.stop_reason).toBe('end_turn');
+      expect(received()).toHaveLength(1);
+      expect(received()[0]).toMatchObject({ model: 'gpt-4o', max_tokens: 16_384 });
+    });
+
+    it('lowers it in a stream too', async () => {
+      const stream = anthropic.messages.stream({ model: 'gpt-4o', max_tokens: claudeSized, messages: question });
+      const message = await stream.finalMessage();
+      expect(message.content[0]).toMatchObject({ type: 'text' });
+      expect(message.stop_reason).toBe('end_turn');
+      expect(received()[0]).toMatchObject({ model: 'gpt-4o', stream: true, max_tokens: 16_384 });
+    });
+
+    it('sends a max_tokens within the limit as it came', async () => {
+      await anthropic.messages.create({ model: 'gpt-4o', max_tokens: 1_000, messages: question });
+      expect(received()[0]).toMatchObject({ max_tokens: 1_000 });
+    });
+
+    it("lowers it to the route target's maxOutputTokens from relay.yaml, JSON and streamed", async () => {
+      const message = await anthropic.messages.create({ model: 'deepseek-v3.2', max_tokens: claudeSized, messages: question });
+      expect(message.content[0]).toMatchObject({ type: 'text' });
+      const streamed = await anthropic.messages.stream({ model: 'deepseek-v3.2', max_tokens: claudeSized, messages: question }).finalMessage();
+      expect(streamed.stop_reason).toBe('end_turn');
+      expect(received()).toMatchObject([
+        { model: 'deepseek-chat', max_tokens: 8_192 },
+        { model: 'deepseek-chat', max_tokens: 8_192, stream: true },
+      ]);
+    });
+
+    it("passes the client's value to a model whose limit is unknown, and the upstream's refusal reaches the client", async () => {
+      const error = await anthropic.messages.create({ model: 'deepseek-raw', max_tokens: claudeSized, messages: question }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(AnthropicBadRequestError);
+      expect((error as AnthropicBadRequestError).message).toContain('the valid range of max_tokens is [1, 8192]');
+      expect(received()[0]).toMatchObject({ model: 'deepseek-chat', max_tokens: claudeSized });
+    });
+  });
+
+  describe('/v1/responses translated to chat', () => {
+    it('lowers max_output_tokens to the limit of gpt-4o, JSON and streamed', async () => {
+      const response = await openai.responses.create({ model: 'gpt-4o', max_output_tokens: claudeSized, input: 'hello' });
+      expect(response.status).toBe('completed');
+      expect(response.output_text).toBe('echo: hello');
+      const stream = await openai.responses.create({ model: 'gpt-4o', max_output_tokens: claudeSized, input: 'hello', stream: true });
+      const types: string[] = [];
+      for await (const event of stream) types.push(event.type);
+      expect(types.at(-1)).toBe('response.completed');
+      expect(received()).toMatchObject([
+        { model: 'gpt-4o', max_tokens: 16_384 },
+        { model: 'gpt-4o', max_tokens: 16_384, stream: true },
+      ]);
+    });
+  });
+
+  describe('/v1/chat/completions', () => {
+    it("passes the client's max_tokens through, and the upstream's refusal is the answer", async () => {
+      const error = await openai.chat.completions.create({ model: 'gpt-4o', max_tokens: claudeSized, messages: question }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as BadRequestError).message).toContain('max_tokens is too large: 32000. This model supports at most 16384 completion tokens');
+      expect(received()[0]).toMatchObject({ model: 'gpt-4o', max_tokens: claudeSized });
+    });
+  });
+
+  describe('admission', () => {
+    /** A key whose TPM (20000) holds a lowered request (16384 and its prompt) but not a Claude-sized one. */
+    async function limitedClient(): Promise<Anthropic> {
+      const response = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `tpm-${Math.random()}`, tpm: 20_000 }),
+      });
+      expect(response.statusCode).toBe(201);
+      const { key } = (await response.body.json()) as { key: string };
+      return new Anthropic({ apiKey: key, baseURL: relay.url, maxRetries: 0, timeout: 30_000 });
+    }
+
+    it('reserves the lowered max_tokens, not the client’s', async () => {
+      const client = await limitedClient();
+      const { data, response } = await client.messages.create({ model: 'gpt-4o', max_tokens: claudeSized, messages: question }).withResponse();
+      expect(data.stop_reason).toBe('end_turn');
+      expect(response.headers.get('x-ratelimit-limit-tokens')).toBe('20000');
+      // 20000 − 16384 − the prompt's estimate (a few tokens for this short question).
+      const remaining = Number(response.headers.get('x-ratelimit-remaining-tokens'));
+      expect(remaining).toBeLessThan(20_000 - 16_384);
+      expect(remaining).toBeGreaterThan(20_000 - 16_384 - 50);
+    });
+
+    it('reserves the client’s value when a fallback the request may reach has no known limit', async () => {
+      const client = await limitedClient();
+      const body = { model: 'gpt-4o', max_tokens: claudeSized, messages: question, fallbacks: ['deepseek-raw'] };
+      const error = await client.messages.create(body as Anthropic.MessageCreateParamsNonStreaming).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(AnthropicRateLimitError);
+      expect(received()).toHaveLength(0);
+    });
+  });
+});
