@@ -57,6 +57,12 @@ export const TargetSchema = Type.Object(
           'The most output tokens this upstream model can produce (default: the built-in limit of the upstream model name, when known). A /v1/messages or /v1/responses request translated for this target that asks for more is sent with this value, and reserves no more.',
       }),
     ),
+    body: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.Unknown(), {
+        description:
+          'Top-level fields added to the JSON body this target receives where the request has none of that name (OpenAI-compatible upstreams: chat, completions, embeddings, responses), e.g. DeepSeek\'s thinking: { type: disabled }. A field the client sent is kept as it came.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -123,6 +123,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
         weight: target.weight ?? 1,
         ...(target.apiKey === undefined ? {} : { apiKey: target.apiKey }),
         ...(target.maxOutputTokens === undefined ? {} : { maxOutputTokens: target.maxOutputTokens }),
+        ...(target.body === undefined || Object.keys(target.body).length === 0 ? {} : { body: target.body }),
       };
     });
   for (const [model, route] of Object.entries(file.models ?? {})) {

@@ -11,6 +11,8 @@ export interface CatalogModel {
   vendor: Vendor;
   /** The name a vendor's own API uses, when the relay's public name differs (HolySheep uses the public name). */
   vendorName?: string;
+  /** Fields the vendor's own API needs to serve the model as the public name means it (a mode of a newer model). */
+  vendorBody?: Readonly<Record<string, unknown>>;
 }
 
 export const defaultCatalog: readonly CatalogModel[] = [
@@ -28,8 +30,12 @@ export const defaultCatalog: readonly CatalogModel[] = [
   { id: 'claude-haiku-4.5', vendor: 'anthropic', vendorName: 'claude-haiku-4-5' },
   { id: 'gemini-2.5-flash', vendor: 'google' },
   { id: 'gemini-2.5-pro', vendor: 'google' },
-  { id: 'deepseek-v3.2', vendor: 'deepseek', vendorName: 'deepseek-chat' },
-  { id: 'deepseek-reasoner', vendor: 'deepseek' },
+  // DeepSeek retired the names deepseek-chat and deepseek-reasoner on 2026-07-24 (both had come to
+  // mean its current Flash model, without and with thinking): its API now serves them as
+  // deepseek-flash with thinking off or on (thinking is on unless a request turns it off).
+  // https://api-docs.deepseek.com/quick_start/pricing, https://api-docs.deepseek.com/guides/thinking_mode
+  { id: 'deepseek-v3.2', vendor: 'deepseek', vendorName: 'deepseek-flash', vendorBody: { thinking: { type: 'disabled' } } },
+  { id: 'deepseek-reasoner', vendor: 'deepseek', vendorName: 'deepseek-flash', vendorBody: { thinking: { type: 'enabled' } } },
 ];
 
 /**

@@ -31,6 +31,8 @@ export interface RouteTarget {
   apiKey?: string;
   /** The most output tokens the upstream model can produce, when the operator gives it. */
   maxOutputTokens?: number;
+  /** Fields added to the body this target receives where the request has none of that name. */
+  body?: Record<string, unknown>;
 }
 
 export type RoutingStrategy = 'weighted' | 'least-inflight' | 'latency' | 'cost';

@@ -55,6 +55,11 @@ export interface ProviderCall {
    * gets them (after its provider's own `anthropic-beta`, if configured); other upstreams ignore them.
    */
   anthropicBetas?: string[];
+  /**
+   * Top-level fields the attempt's target adds to the body it sends where the request has none of
+   * that name (the target's `body` in relay.yaml, or a built-in model's vendor fields); set for each attempt.
+   */
+  bodyDefaults?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** What every provider is built from. */

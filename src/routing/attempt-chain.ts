@@ -21,6 +21,8 @@ export interface AttemptChainOptions {
   priceOf?: (deployment: Deployment) => number | undefined;
   /** Told of every failed attempt, for logs and metrics. */
   onAttemptFailed?: (error: UpstreamError, deployment: Deployment, attempt: number) => void;
+  /** Told of every attempt as it starts, before `attempt` runs. */
+  onAttemptStart?: (deployment: Deployment) => void;
 }
 
 export interface AttemptOutcome<T> {
@@ -115,6 +117,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
     deployment.health.onAttempt();
     const started = performance.now();
     try {
+      options.onAttemptStart?.(deployment);
       const value = await attempt(deployment);
       const elapsed = performance.now() - started;
       deployment.health.onSuccess();

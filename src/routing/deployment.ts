@@ -13,6 +13,8 @@ export class Deployment {
    * this target, else the known limit of the model name sent upstream, else undefined (unknown).
    */
   readonly maxOutputTokens: number | undefined;
+  /** Top-level fields this target's upstream gets where the request has none of that name (`body` of the target). */
+  readonly body: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     readonly id: string,
@@ -21,8 +23,10 @@ export class Deployment {
     readonly weight: number,
     readonly health: CircuitBreaker,
     maxOutputTokens?: number,
+    body?: Readonly<Record<string, unknown>>,
   ) {
     this.maxOutputTokens = maxOutputTokens ?? knownOutputLimit(model);
+    this.body = body;
   }
 
   recordFirstByte(milliseconds: number): void {
@@ -47,16 +51,17 @@ export class DeploymentRegistry {
   /**
    * The deployment of `model` on `provider`. `healthId` lets many model names share one health
    * record (names served by a family route, which clients could otherwise invent without end).
-   * `maxOutputTokens` is the operator's limit for this target, when the config gives one.
+   * `maxOutputTokens` is the operator's limit for this target, when the config gives one, and
+   * `body` the fields its upstream gets where a request has none.
    */
-  deployment(provider: Provider, model: string, weight: number, healthId = `${provider.name}/${model}`, maxOutputTokens?: number): Deployment {
+  deployment(provider: Provider, model: string, weight: number, healthId = `${provider.name}/${model}`, maxOutputTokens?: number, body?: Readonly<Record<string, unknown>>): Deployment {
     const id = healthId;
     let health = this.breakers.get(id);
     if (health === undefined) {
       health = new CircuitBreaker(this.breakerOptions, this.now);
       this.breakers.set(id, health);
     }
-    const deployment = new Deployment(id, provider, model, weight, health, maxOutputTokens);
+    const deployment = new Deployment(id, provider, model, weight, health, maxOutputTokens, body);
     const previous = this.latencies.get(id);
     if (previous !== undefined) deployment.firstByteEwmaMs = previous.firstByteEwmaMs;
     this.latencies.set(id, deployment);

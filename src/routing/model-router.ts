@@ -218,14 +218,16 @@ export class ModelRouter {
     candidates.sort((left, right) => left.vendors.length - right.vendors.length);
     const chosen = candidates[0];
     if (chosen === undefined) return undefined;
-    const direct = chosen.vendors.length === 1;
-    return { provider: chosen.name, model: direct ? (this.catalog.get(model)?.vendorName ?? model) : model, weight: 1 };
+    if (chosen.vendors.length > 1) return { provider: chosen.name, model, weight: 1 };
+    // The vendor's own upstream: the name (and fields) it knows the model by.
+    const known = this.catalog.get(model);
+    return { provider: chosen.name, model: known?.vendorName ?? model, weight: 1, ...(known?.vendorBody === undefined ? {} : { body: known.vendorBody }) };
   }
 
   private deployments(targets: readonly RouteTarget[]) {
     return targets.map((target) => {
       const provider = this.options.providerFor(target.provider, target.apiKey);
-      return this.options.registry.deployment(provider, target.model, target.weight, undefined, target.maxOutputTokens);
+      return this.options.registry.deployment(provider, target.model, target.weight, undefined, target.maxOutputTokens, target.body);
     });
   }
 }

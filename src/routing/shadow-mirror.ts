@@ -48,7 +48,7 @@ export class ShadowMirror {
     const deployment = this.deployments[this.next++ % this.deployments.length] as Deployment;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
-    const call: ProviderCall = { signal: controller.signal, timeoutMs, requestId: `${requestId}-shadow`, strict: false, dropped: [] };
+    const call: ProviderCall = { signal: controller.signal, timeoutMs, requestId: `${requestId}-shadow`, strict: false, dropped: [], bodyDefaults: deployment.body };
     const started = performance.now();
     deployment.provider
       .chat({ ...request, stream: false, stream_options: undefined }, deployment.model, call)

@@ -96,6 +96,11 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     return this.services.router.fallbacksFor(this.primary.model, kind, this.request.relay.principal!, this.options.fallbacks);
   }
 
+  /** Each attempt's upstream gets its target's own fields (`body`). */
+  onAttemptStart(deployment: Deployment): void {
+    this.call.bodyDefaults = deployment.body;
+  }
+
   onAttemptFailed(error: UpstreamError, deployment: Deployment, number: number): void {
     // Only the attempt that answers decides what was dropped: a failed one may have used another upstream.
     this.call.dropped.length = 0;

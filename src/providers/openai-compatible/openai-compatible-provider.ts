@@ -52,6 +52,7 @@ export class OpenAICompatibleProvider implements Provider {
     // being set (a spread that adds properties cost ~3× a plain copy and its serialisation): no
     // `stream` is false upstream too, and `stream_options`, refused without a stream, is dropped.
     const body: Record<string, unknown> = { ...chatRequest, model };
+    if (call.bodyDefaults !== undefined) addDefaults(body, call.bodyDefaults);
     if (body.stream !== undefined) body.stream = false;
     if (body.stream_options !== undefined) body.stream_options = undefined;
     return this.postUpstreamJson('/chat/completions', body, call).then(toChatResult);
@@ -59,6 +60,7 @@ export class OpenAICompatibleProvider implements Provider {
 
   chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
     const body: Record<string, unknown> = { ...chatRequest, model, stream: true };
+    if (call.bodyDefaults !== undefined) addDefaults(body, call.bodyDefaults);
     if (this.quirks.streamUsage) body.stream_options = { ...(chatRequest.stream_options ?? {}), include_usage: true };
     const reader = call.passthrough === undefined ? new OpenAIEventReader(this.name) : new OpenAIRawEventReader(this.name, call.passthrough.includeUsage);
     return postUpstreamStream(
@@ -68,18 +70,18 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
-    return this.postJson('/embeddings', { ...body, model }, call);
+    return this.postJson('/embeddings', withModel(body, model, call), call);
   }
 
   async completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
-    if (body.stream === true) return this.postForRawStream('/completions', { ...body, model }, call);
-    return this.postJson('/completions', { ...body, model }, call);
+    if (body.stream === true) return this.postForRawStream('/completions', withModel(body, model, call), call);
+    return this.postJson('/completions', withModel(body, model, call), call);
   }
 
-  /** `/responses` as the client sent it (only `model` changed): JSON, or the SSE bytes untouched. */
+  /** `/responses` as the client sent it (only `model` changed, and the target's own fields added): JSON, or the SSE bytes untouched. */
   private async postResponses(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
-    if (body.stream === true) return this.postForRawStream('/responses', { ...body, model }, call);
-    return this.postJson('/responses', { ...body, model }, call);
+    if (body.stream === true) return this.postForRawStream('/responses', withModel(body, model, call), call);
+    return this.postJson('/responses', withModel(body, model, call), call);
   }
 
   /** A POST whose SSE answer is relayed as its bytes (legacy completions, native Responses API). */
@@ -125,6 +127,21 @@ export class OpenAICompatibleProvider implements Provider {
     }
     return url;
   }
+}
+
+/**
+ * Adds the attempt's target fields (`body` of a route target, or a built-in model's vendor fields)
+ * that the request does not have: a field the client sent is kept as it came.
+ */
+function addDefaults(body: Record<string, unknown>, defaults: Readonly<Record<string, unknown>>): void {
+  for (const field in defaults) if (body[field] === undefined) body[field] = defaults[field];
+}
+
+/** A copy of a passed-through body with the upstream's model name and the target's own fields. */
+function withModel(body: Record<string, unknown>, model: string, call: ProviderCall): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...body, model };
+  if (call.bodyDefaults !== undefined) addDefaults(copy, call.bodyDefaults);
+  return copy;
 }
 
 function toJsonResult(answer: UpstreamJson): JsonResult {
