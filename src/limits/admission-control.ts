@@ -23,7 +23,10 @@ export interface Admission {
    * fallback may differ); returns the cost (at once when the limit store answers in memory).
    */
   settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost>;
-  /** Gives the reservation back (the request failed before any usage). */
+  /**
+   * Gives the reservation back (the request failed before any usage), except its place in the
+   * key's requests per minute: a failed request counts there as any other.
+   */
   release(): void | Promise<void>;
 }
 
@@ -273,8 +276,22 @@ class HeldAdmission implements Admission {
   release(): void | Promise<void> {
     if (this.done) return;
     this.done = true;
-    if (this.held !== undefined && this.limits.releaseHeld !== undefined) this.limits.releaseHeld(this.held, Date.now());
-    else return this.limits.release(this.reservationId, Date.now());
+    const { principal, names, limits } = this;
+    if (principal.rpm !== undefined) {
+      // As at OpenAI, a request that failed still counts in its key's requests per minute (else a
+      // key could send the upstream any number of failing or abandoned requests): it is settled with
+      // one request and nothing else used, which frees its parallel slot and gives its tokens, budget
+      // and balance back.
+      const actual: Record<string, number> = { [names.rpm]: 1 };
+      if (principal.tpm !== undefined) actual[names.tpm] = 0;
+      if (this.budgetCounter !== undefined) actual[this.budgetCounter] = 0;
+      if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = 0;
+      if (this.held !== undefined && limits.settleHeld !== undefined) limits.settleHeld(this.held, actual, Date.now());
+      else return limits.settle({ reservationId: this.reservationId, actual, now: Date.now() });
+      return;
+    }
+    if (this.held !== undefined && limits.releaseHeld !== undefined) limits.releaseHeld(this.held, Date.now());
+    else return limits.release(this.reservationId, Date.now());
   }
 }
 

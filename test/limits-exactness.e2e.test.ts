@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI, { type APIError } from 'openai';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisLimitStore } from '../src/limits/redis-limit-store.js';
+import { ResilientLimitStore } from '../src/limits/resilient-limit-store.js';
+import { openStore } from '../src/store/open-store.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { reachable } from './support/services.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+const services = await reachable();
+if (services.redisUrl === undefined) process.stdout.write(`limits-exactness.e2e: the Redis cases are skipped: ${services.why}\n`);
+
+/** gpt-4.1 at $1000 per 1M tokens: the mock reports 11 + 7 tokens, so an answered request costs $0.018. */
+const pricing = 'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000, officialInput: 4000, officialOutput: 4000 }\nledger:\n  flushIntervalMs: 50\n';
+
+const upstream = new MockOpenAIUpstream();
+let relay: StartedRelay | undefined;
+
+beforeAll(async () => {
+  await upstream.start();
+});
+afterAll(async () => {
+  await upstream.stop();
+});
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+  upstream.reset();
+});
+
+async function start(limitsStore: 'memory' | 'redis', directory = mkdtempSync(join(tmpdir(), 'relay-limits-'))): Promise<StartedRelay> {
+  writeFileSync(join(directory, 'relay.yaml'), pricing);
+  const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
+  const limits =
+    limitsStore === 'redis'
+      ? new ResilientLimitStore({ primary: new RedisLimitStore({ redis: services.redisUrl!, keyPrefix: `relay:test:${randomUUID()}:` }), policy: 'fail-closed' })
+      : undefined;
+  relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0' }, directory, { store, limits });
+  return relay;
+}
+
+async function admin<T = Record<string, unknown>>(path: string, method: 'GET' | 'POST' | 'PATCH' = 'GET', body?: unknown): Promise<T> {
+  const response = await request(`${relay!.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${masterKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await response.body.json()) as T;
+}
+
+/** The answer's content, or the refusal's code. */
+async function ask(key: string): Promise<string> {
+  const client = new OpenAI({ apiKey: key, baseURL: relay!.baseURL, maxRetries: 0 });
+  try {
+    return (await client.chat.completions.create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Hello.' }] })).choices[0]?.message.content ?? '';
+  } catch (error) {
+    return (error as APIError).code ?? String((error as APIError).status);
+  }
+}
+
+describe.each(['memory', 'redis'] as const)('limits with the %s store', (limitsStore) => {
+  it.skipIf(limitsStore === 'redis' && services.redisUrl === undefined)('counts requests that failed or were abandoned in the key\'s requests per minute, as OpenAI does', async () => {
+    await start(limitsStore);
+    const { key } = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'three-a-minute', rpm: 3, tpm: 10_000 });
+    // One refused by the upstream…
+    upstream.next({ kind: 'status', status: 400, body: { error: { message: 'Invalid image URL.', type: 'invalid_request_error', param: null, code: null } } });
+    expect(await ask(key)).toBe('invalid_request');
+    // …one the client gave up on while the upstream worked on it…
+    upstream.next({ kind: 'hang' });
+    const leaving = new AbortController();
+    const abandoned = request(`${relay!.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: leaving.signal,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Hello.' }] }),
+    }).catch(() => 'left');
+    await expect.poll(() => upstream.requests.length).toBe(2);
+    leaving.abort();
+    expect(await abandoned).toBe('left');
+    await expect.poll(() => relay!.logs.some((line) => line.status === 499)).toBe(true);
+    // …and one answered: three requests this minute, so a fourth is refused.
+    expect(await ask(key)).toBe('echo: Hello.');
+    expect(await ask(key)).toBe('rate_limit_exceeded');
+    expect(upstream.requests).toHaveLength(3);
+  });
+});
