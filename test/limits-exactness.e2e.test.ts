@@ -88,4 +88,22 @@ describe.each(['memory', 'redis'] as const)('limits with the %s store', (limitsS
     expect(await ask(key)).toBe('rate_limit_exceeded');
     expect(upstream.requests).toHaveLength(3);
   });
+
+  it.skipIf(limitsStore === 'redis' && services.redisUrl === undefined)('counts what a key spent this period in a budget set or changed afterwards, as a restart would', async () => {
+    await start(limitsStore);
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'budget-later', budget: { amount: 1, currency: 'USD', period: 'monthly' } });
+    // $0.054 under a monthly budget, then $0.036 under none: $0.09 today.
+    for (let index = 0; index < 3; index++) expect(await ask(created.key)).toBe('echo: Hello.');
+    await admin(`/admin/keys/${created.id}`, 'PATCH', { budget: null });
+    for (let index = 0; index < 2; index++) expect(await ask(created.key)).toBe('echo: Hello.');
+    await expect.poll(async () => (await admin<{ data: Array<{ requests: number }> }>(`/admin/usage?group_by=key&key=${created.id}`)).data[0]?.requests).toBe(5);
+    // A daily budget of $0.10 has $0.01 left today: too little for a request's worst case.
+    const patched = await admin<{ budget: unknown }>(`/admin/keys/${created.id}`, 'PATCH', { budget: { amount: 0.1, currency: 'USD', period: 'daily' } });
+    expect(patched.budget).toEqual({ amount: 0.1, currency: 'USD', period: 'daily' });
+    expect(await ask(created.key)).toBe('budget_exceeded');
+    // Raised to $0.12, it has room for one more: the spend is counted once, not once more per change.
+    await admin(`/admin/keys/${created.id}`, 'PATCH', { budget: { amount: 0.12, currency: 'USD', period: 'daily' } });
+    expect(await ask(created.key)).toBe('echo: Hello.');
+    expect(await ask(created.key)).toBe('budget_exceeded');
+  });
 });

@@ -188,6 +188,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         });
       },
     }),
+    limits,
     billing: {
       rates,
       prices,

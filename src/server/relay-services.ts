@@ -5,6 +5,7 @@ import type { Currency, ExchangeRates } from '../billing/money.js';
 import type { PriceTable } from '../billing/price-table.js';
 import type { LedgerWriter } from '../ledger/ledger-writer.js';
 import type { AdmissionControl } from '../limits/admission-control.js';
+import type { LimitStore } from '../limits/limit-store.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { Deployment, DeploymentRegistry } from '../routing/deployment.js';
@@ -30,6 +31,8 @@ export interface RelayServices {
   /** The stored keys, in memory, refreshed from the store. */
   storedKeys: StoredKeyCache;
   admission: AdmissionControl;
+  /** Where admission keeps its counters (memory, or Redis shared by the replicas). */
+  limits: LimitStore;
   billing: {
     rates: ExchangeRates;
     prices: PriceTable;

@@ -1,6 +1,7 @@
 import { convertMicros, currencies, type Currency } from '../billing/money.js';
 import { budgetKey, budgetPeriod, creditKey } from '../limits/admission-control.js';
 import type { LimitStore } from '../limits/limit-store.js';
+import type { ApiKeyRecord } from '../store/relay-store.js';
 import type { RelayServices } from './relay-services.js';
 
 /**
@@ -53,20 +54,28 @@ async function loadBalances(services: RelayServices, limits: LimitStore, account
 
 async function raiseBudgets(services: RelayServices, limits: LimitStore): Promise<void> {
   const now = Date.now();
-  for (const key of await services.store.keys.list()) {
-    if (key.budget === null) continue;
-    const period = budgetPeriod(key.budget.period, now);
-    let spent = 0;
-    for (const currency of currencies) spent += convertMicros(await services.store.ledger.spendSince(key.id, period.startsAt, currency), currency, key.budget.currency, services.billing.rates);
-    const counterKey = budgetKey(key.id, period.key);
-    const missing = spent - (await limits.peek(counterKey, 'budget', now));
-    if (missing <= 0) continue;
-    // Added as a reservation settled at once: the counter then holds this period's spend.
-    const reservationId = `restore:${key.id}:${period.key}:${now}`;
-    const counter = { key: counterKey, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount: missing, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
-    await limits.reserve({ reservationId, counters: [counter], now });
-    await limits.settle({ reservationId, actual: { [counterKey]: missing }, now });
-  }
+  for (const key of await services.store.keys.list()) await raiseBudget(services, limits, key, now);
+}
+
+/**
+ * Raises a key's budget counter for the current period to the period's spend in the ledger when it
+ * holds less (never lowers it): at a restore, and when a key's budget is set or changed, since the
+ * counter holds only what was spent under that budget (nothing while the key had none, or had one
+ * of another period). Not idempotent: one relay raises a counter at a time.
+ */
+export async function raiseBudget(services: RelayServices, limits: LimitStore, key: ApiKeyRecord, now: number): Promise<void> {
+  if (key.budget === null) return;
+  const period = budgetPeriod(key.budget.period, now);
+  let spent = 0;
+  for (const currency of currencies) spent += convertMicros(await services.store.ledger.spendSince(key.id, period.startsAt, currency), currency, key.budget.currency, services.billing.rates);
+  const counterKey = budgetKey(key.id, period.key);
+  const missing = spent - (await limits.peek(counterKey, 'budget', now));
+  if (missing <= 0) return;
+  // Added as a reservation settled at once: the counter then holds this period's spend.
+  const reservationId = `restore:${key.id}:${period.key}:${now}`;
+  const counter = { key: counterKey, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount: missing, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
+  await limits.reserve({ reservationId, counters: [counter], now });
+  await limits.settle({ reservationId, actual: { [counterKey]: missing }, now });
 }
 
 /**

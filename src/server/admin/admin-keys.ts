@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { hashKey } from '../../auth/key-store.js';
 import { parseMoney, type Currency } from '../../billing/money.js';
 import { RelayError } from '../../spec/relay-error.js';
 import type { ApiKeyPatch, ApiKeyRecord } from '../../store/relay-store.js';
 import type { RelayServices } from '../relay-services.js';
+import { raiseBudget } from '../restore-counters.js';
 import { keyView } from './admin-key-view.js';
 import { CreateKeyBody, UpdateKeyBody } from './admin-schemas.js';
 
@@ -58,9 +59,24 @@ async function toPatch(body: KeyFields, services: RelayServices): Promise<ApiKey
 }
 
 /**
+ * Raises the budget counter of a key whose budget was just set or changed to what the ledger holds
+ * for this period, its records not yet written included (this replica's; another replica's reach
+ * the ledger within its flush interval). The change itself is made: when the counter cannot be
+ * raised (Redis unreachable), a warning says so.
+ */
+async function countSpendThisPeriod(services: RelayServices, record: ApiKeyRecord, log: FastifyBaseLogger): Promise<void> {
+  try {
+    await services.ledger.flush();
+    await raiseBudget(services, services.limits, record, Date.now());
+  } catch (error) {
+    log.warn({ keyId: record.id, detail: String(error) }, "the key's budget changed, but its spend this period could not be counted in it");
+  }
+}
+
+/**
  * `/admin/keys`: create (the secret is shown once, only the hash is stored), list, show, change,
  * rotate and revoke client keys. Changes apply to this replica at once and reach the others through
- * the key cache's polling (within a second).
+ * the key cache's polling (within a second). A budget set or changed counts the period's spend so far.
  */
 export function registerAdminKeys(app: FastifyInstance, services: RelayServices): void {
   const remember = (record: ApiKeyRecord) => {
@@ -103,9 +119,13 @@ export function registerAdminKeys(app: FastifyInstance, services: RelayServices)
   });
 
   app.patch<{ Params: { id: string } }>('/admin/keys/:id', { schema: { body: UpdateKeyBody } }, async (request) => {
-    const record = await services.store.keys.update(request.params.id, await toPatch(request.body as KeyFields, services));
+    const body = request.body as KeyFields;
+    const record = await services.store.keys.update(request.params.id, await toPatch(body, services));
     if (record === undefined) throw keyNotFound(request.params.id);
-    return keyView(remember(record));
+    remember(record);
+    // A budget set or changed counts what the key spent this period already (under no budget, or one of another period).
+    if (body.budget !== undefined && body.budget !== null) await countSpendThisPeriod(services, record, request.log);
+    return keyView(record);
   });
 
   app.post<{ Params: { id: string } }>('/admin/keys/:id/rotate', async (request) => {
