@@ -193,9 +193,11 @@ export class AdmissionControl {
     if (principal.maxParallel !== undefined) counters.push({ key: names.parallel, kind: 'concurrent', limit: principal.maxParallel, amount: 1 });
     const budget = principal.budget;
     let budgetCounter: string | undefined;
+    let budgetEndsAt: number | undefined;
     if (budget !== undefined) {
       const period = budgetPeriod(budget.period, now);
       const endsAt = period.endsAt;
+      budgetEndsAt = endsAt;
       if (names.budgetPeriod !== period.key) {
         names.budgetPeriod = period.key;
         names.budget = budgetKey(principal.id, period.key);
@@ -221,11 +223,11 @@ export class AdmissionControl {
       const reservation = limits.reserveHeld(request);
       const result = reservation.result;
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining));
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining));
     }
     return limits.reserve(request).then((result) => {
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining));
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining));
     });
   }
 }
@@ -241,6 +243,8 @@ class HeldAdmission implements Admission {
     private readonly names: KeyCounters,
     /** The budget counter the reservation was charged to (its period's), if the key has a budget. */
     private readonly budgetCounter: string | undefined,
+    /** When that period ends (undefined: never). */
+    private readonly budgetEndsAt: number | undefined,
     private readonly reservationId: string,
     /** The reservation itself, when the store handed it over (`reserveHeld`); else it is settled by id. */
     private readonly held: HeldReservation | undefined,
@@ -257,7 +261,8 @@ class HeldAdmission implements Admission {
     const actual: Record<string, number> = {};
     if (principal.rpm !== undefined) actual[names.rpm] = 1;
     if (principal.tpm !== undefined) actual[names.tpm] = usage.promptTokens + usage.completionTokens;
-    if (principal.budget !== undefined && this.budgetCounter !== undefined) actual[this.budgetCounter] = convertMicros(costUsd.costMicros, 'USD', principal.budget.currency, rates);
+    const budgetSpend = principal.budget === undefined ? 0 : convertMicros(costUsd.costMicros, 'USD', principal.budget.currency, rates);
+    if (this.budgetCounter !== undefined) actual[this.budgetCounter] = budgetSpend;
     if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = convertMicros(costUsd.costMicros, 'USD', currency, rates);
     const cost: SettledCost = {
       costMicros: convertMicros(costUsd.costMicros, 'USD', currency, rates),
@@ -266,11 +271,33 @@ class HeldAdmission implements Admission {
     // Only once the cost is known: usage that cannot be priced throws above and leaves the
     // reservation open, to be settled with a count the caller can price.
     this.done = true;
+    const now = Date.now();
+    // Admitted in a budget period that has ended since: the store leaves that period's counter alone.
+    const laterPeriod = this.budgetEndsAt !== undefined && now >= this.budgetEndsAt && budgetSpend > 0;
     if (this.held !== undefined && this.limits.settleHeld !== undefined) {
-      this.limits.settleHeld(this.held, actual, Date.now());
+      this.limits.settleHeld(this.held, actual, now);
+      if (laterPeriod) void this.chargeLaterPeriod(budgetSpend, now);
       return cost;
     }
-    return this.limits.settle({ reservationId: this.reservationId, actual, now: Date.now() }).then(() => cost);
+    const settled = this.limits.settle({ reservationId: this.reservationId, actual, now });
+    return (laterPeriod ? settled.then(() => this.chargeLaterPeriod(budgetSpend, now)) : settled).then(() => cost);
+  }
+
+  /**
+   * Charges a request that was admitted in one budget period and ended in a later one to the
+   * period it ended in: the ledger dates it when it ended, and a restart counts it there, so the
+   * live counter does the same (a request is never counted in two periods, nor in none).
+   */
+  private chargeLaterPeriod(amount: number, now: number): void | Promise<void> {
+    const period = budgetPeriod(this.principal.budget!.period, now);
+    const key = budgetKey(this.principal.id, period.key);
+    const request = { reservationId: `${this.reservationId}:${period.key}`, counters: [{ key, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount, expiresAt: period.endsAt }], now };
+    const limits = this.limits;
+    if (limits.reserveHeld !== undefined && limits.settleHeld !== undefined) {
+      limits.settleHeld(limits.reserveHeld(request), { [key]: amount }, now);
+      return;
+    }
+    return limits.reserve(request).then(() => limits.settle({ reservationId: request.reservationId, actual: { [key]: amount }, now }));
   }
 
   release(): void | Promise<void> {
