@@ -106,4 +106,21 @@ describe.each(['memory', 'redis'] as const)('limits with the %s store', (limitsS
     expect(await ask(created.key)).toBe('echo: Hello.');
     expect(await ask(created.key)).toBe('budget_exceeded');
   });
+
+  it.skipIf(limitsStore === 'redis' && services.redisUrl === undefined)('says a request larger than the whole TPM limit can never pass, rather than to retry', async () => {
+    await start(limitsStore);
+    const { key } = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'small-tpm', tpm: 100 });
+    const response = await request(`${relay!.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', max_tokens: 500, messages: [{ role: 'user', content: 'Hello.' }] }),
+    });
+    const { error } = (await response.body.json()) as { error: { code: string; message: string } };
+    expect(response.statusCode).toBe(429);
+    expect(error.code).toBe('rate_limit_exceeded');
+    expect(error.message).toMatch(/can never be admitted: lower max_tokens/);
+    expect(error.message).not.toMatch(/retry after/i);
+    expect(response.headers['retry-after']).toBeUndefined();
+    expect(upstream.requests).toHaveLength(0);
+  });
 });
