@@ -3,6 +3,8 @@ import { basename, dirname, relative } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
+import type { RelayConfig } from '../config/relay-config.js';
+import { upstreamSecrets } from '../config/upstream-secrets.js';
 import { createLoggers } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
 import { openBackends } from '../server/open-backends.js';
@@ -24,11 +26,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   } catch (error) {
     throw keyFileFailure(loaded, error);
   }
-  // Connection URLs may carry passwords: they are scrubbed from every line too.
-  const secrets = [...config.providers.values()]
-    .map((provider) => provider.apiKey ?? '')
-    .concat(process.env.RELAY_MASTER_KEY ?? '', config.databaseUrl ?? '', config.redisUrl ?? '');
-  const { logger, access } = createLoggers({ level: config.logLevel, secrets });
+  const { logger, access, setSecrets } = createLoggers({ level: config.logLevel, secrets: secretsToRedact(config) });
   const backends = await openBackends(config, logger).catch((error: unknown) => {
     throw storeFailure(config, error);
   });
@@ -64,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     try {
       const next = ensureFirstRunKey(loadConfig());
       server.reload(next);
+      setSecrets(secretsToRedact(next));
       logger.info({ trigger, configFile: next.configFile }, 'configuration reloaded');
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems : [String(error)];
@@ -111,4 +110,24 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * What no log line may show: every upstream credential (providers' keys and credential headers,
+ * deployments' own keys), the master key, and the database and Redis URLs (whole, and their
+ * passwords alone, as a driver's message may quote them).
+ */
+function secretsToRedact(config: RelayConfig): string[] {
+  const secrets = [...upstreamSecrets(config), process.env.RELAY_MASTER_KEY?.trim() ?? ''];
+  for (const url of [config.databaseUrl, config.redisUrl]) {
+    if (url === undefined) continue;
+    secrets.push(url);
+    try {
+      const password = new URL(url).password;
+      if (password !== '') secrets.push(password, decodeURIComponent(password));
+    } catch {
+      // not a URL: the whole value is searched for
+    }
+  }
+  return secrets;
 }

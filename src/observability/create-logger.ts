@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log.js';
+import { redactSecrets, searchableSecrets } from '../spec/redact-secrets.js';
 
 /** Paths pino blanks out in every line: client keys, upstream keys, cookies. */
 const redactedPaths = [
@@ -49,9 +50,9 @@ export function createLogger(options: LoggerOptions): Logger {
  * only from fields the relay chooses (request id, key name, model, provider, status, tokens,
  * timings: never a secret), so it needs no redaction; it is the one line written for every request.
  */
-export function createLoggers(options: LoggerOptions): { logger: Logger; access: AccessLog } {
-  const secrets = options.secrets.filter((secret) => secret.length >= 8);
-  const scrub = (text: string) => secrets.reduce((result, secret) => result.split(secret).join('[REDACTED]'), text);
+export function createLoggers(options: LoggerOptions): { logger: Logger; access: AccessLog; setSecrets: (secrets: readonly string[]) => void } {
+  let secrets = searchableSecrets(options.secrets);
+  const scrub = (text: string) => redactSecrets(text, secrets);
   const destination = options.destination ?? standardOutput();
   const logger = pino(
     {
@@ -77,5 +78,12 @@ export function createLoggers(options: LoggerOptions): { logger: Logger; access:
     },
     destination,
   );
-  return { logger, access: new AccessLog(destination, () => logger.isLevelEnabled('info')) };
+  return {
+    logger,
+    access: new AccessLog(destination, () => logger.isLevelEnabled('info')),
+    // A reloaded configuration may bring new upstream keys.
+    setSecrets: (next) => {
+      secrets = searchableSecrets(next);
+    },
+  };
 }

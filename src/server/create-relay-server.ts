@@ -23,6 +23,8 @@ import type { RelayStore } from '../store/relay-store.js';
 import { newId } from '../store/new-id.js';
 import { restoreCounters, watchCounters } from './restore-counters.js';
 import { RelayError } from '../spec/relay-error.js';
+import { searchableSecrets } from '../spec/redact-secrets.js';
+import { upstreamSecrets } from '../config/upstream-secrets.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
 import { compileRequestValidator } from './compile-request-validator.js';
@@ -202,6 +204,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     metering: new Set(),
     lifecycle: { ready: false, draining: false },
     logger: app.log,
+    upstreamSecrets: searchableSecrets(upstreamSecrets(config)),
     startedAtSeconds: Math.floor(Date.now() / 1000),
   };
 
@@ -369,6 +372,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       const router = buildRouter(next);
       services.router = router;
       services.config = { ...next, port: config.port, host: config.host, bodyLimitBytes: config.bodyLimitBytes };
+      services.upstreamSecrets = searchableSecrets(upstreamSecrets(next));
       storedKeys.replaceStatic(new StaticKeyStore(next.masterKeySha256, next.clientKeys));
     },
   };

@@ -44,6 +44,8 @@ export interface RelayServices {
   metering: Set<Promise<void>>;
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;
+  /** The configuration's upstream credentials, longest first (`searchableSecrets`): replaced on reload with the config. */
+  upstreamSecrets: readonly string[];
   /** Epoch seconds of start, reported as `created` in the models list. */
   startedAtSeconds: number;
 }

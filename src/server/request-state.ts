@@ -46,7 +46,11 @@ export interface RequestState {
   closed: boolean;
   /** Runs when the response is closed (`complete`: it was sent to the end), after the access line. */
   onClose: { closed(complete: boolean): void } | undefined;
+  /** The upstream credentials of the configuration the request runs with: removed from any upstream message the client is shown. */
+  upstreamSecrets: readonly string[];
 }
+
+const noSecrets: readonly string[] = Object.freeze([]);
 
 export function newRequestState(meterId: string): RequestState {
   return {
@@ -71,6 +75,7 @@ export function newRequestState(meterId: string): RequestState {
     delivered: undefined,
     closed: false,
     onClose: undefined,
+    upstreamSecrets: noSecrets,
   };
 }
 

@@ -25,7 +25,7 @@ export function streamFailure(error: unknown, request: FastifyRequest): RelayErr
   if (error instanceof CallAbortedError) return undefined;
   const clientError =
     error instanceof UpstreamError
-      ? toClientError(error, request.id)
+      ? toClientError(error, request.id, request.relay.upstreamSecrets)
       : error instanceof RelayError
         ? error
         : new RelayError(`The relay failed while streaming. Report request id ${request.id}.`, { status: 500, type: 'server_error', code: 'internal_error' });

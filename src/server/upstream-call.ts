@@ -70,6 +70,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     this.priceOf = services.priceOf;
     // One close listener per request (the server's) calls this one.
     state.onClose = this;
+    state.upstreamSecrets = services.upstreamSecrets;
     const strictHeader = request.headers['x-relay-strict'];
     this.call = {
       signal: this.signal,
@@ -141,7 +142,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
         state.provider = error.last.provider;
         state.servedModel = resolved.model;
         reply.header('x-relay-attempts', String(error.attempts));
-        throw toClientError(error.last, request.id);
+        throw toClientError(error.last, request.id, state.upstreamSecrets);
       }
       if (error instanceof CallAbortedError) {
         throw new RelayError('The client closed the connection before the answer was ready.', {

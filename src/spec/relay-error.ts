@@ -5,6 +5,8 @@
  * to its own exception classes. `docs/errors.md` lists every code with how to fix it.
  */
 
+import { redactSecrets } from './redact-secrets.js';
+
 /** OpenAI's `error.type` values that SDKs and clients switch on. */
 export type OpenAIErrorType =
   | 'invalid_request_error'
@@ -119,10 +121,12 @@ const clientFaultReasons = new Set<FailureReason>(['invalid_request', 'not_found
  * a 5xx must never echo upstream bodies, internals or keys. Details stay in the log under the
  * request id.
  */
-export function toClientError(error: UpstreamError, requestId: string): RelayError {
+export function toClientError(error: UpstreamError, requestId: string, upstreamSecrets: readonly string[] = []): RelayError {
   const status = error.status ?? 0;
   if (clientFaultReasons.has(error.reason) && status >= 400 && status < 500) {
-    return new RelayError(error.upstreamMessage ?? 'The upstream rejected the request.', {
+    // Some upstreams (and proxies in front of them) quote the request's headers in their errors: never the relay's credentials.
+    const message = error.upstreamMessage === undefined ? 'The upstream rejected the request.' : redactSecrets(error.upstreamMessage, upstreamSecrets);
+    return new RelayError(message, {
       status,
       type: (error.upstreamType as OpenAIErrorType | undefined) ?? 'invalid_request_error',
       code: error.upstreamCode ?? (error.reason === 'context_length' ? 'context_length_exceeded' : error.reason),

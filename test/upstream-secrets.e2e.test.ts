@@ -1,0 +1,90 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+
+const master = 'sk-relay-secrets-test-master-0123456789';
+const providerKey = 'sk-upstream-provider-key-0123456789';
+const headerToken = 'upstream-header-token-0123456789';
+const deploymentKey = 'sk-upstream-deployment-key-0123456789';
+
+/** What an upstream (or a gateway in front of it) says when it quotes the request it refused. */
+function quotingError(status: number, quoted: string) {
+  return { kind: 'status' as const, status, body: { error: { message: `Invalid request; headers were: ${quoted}`, type: 'invalid_request_error', param: null, code: null } } };
+}
+
+describe('upstream credentials quoted back by an upstream', () => {
+  const upstream = new MockOpenAIUpstream();
+  let relay: SpawnedRelay;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    await upstream.start();
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-secrets-'));
+    writeFileSync(
+      join(cwd, 'relay.yaml'),
+      [
+        'providers:',
+        `  gateway: { type: openai, baseUrl: "${upstream.url}", apiKey: ${providerKey}, headers: { x-gateway-token: ${headerToken} } }`,
+        'models:',
+        '  shared-model: { targets: [{ provider: gateway, model: upstream-model }] }',
+        `  own-key-model: { targets: [{ provider: gateway, model: upstream-model, apiKey: ${deploymentKey} }] }`,
+      ].join('\n'),
+    );
+    const port = await freePort();
+    relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), HOST: '127.0.0.1', RELAY_MASTER_KEY: master, LOG_LEVEL: 'debug', MAX_RETRIES: '0' } });
+    await relay.waitForLog(/relay listening/);
+    client = new OpenAI({ apiKey: master, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    relay.child.kill('SIGTERM');
+    await relay.exited;
+    await upstream.stop();
+  });
+
+  const refusal = async (model: string, stream = false) => {
+    const error = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], stream }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    return (error as InstanceType<typeof OpenAI.BadRequestError>).message;
+  };
+
+  it("passes an upstream's 400 through without the provider's key or its credential header", async () => {
+    upstream.next(quotingError(400, `authorization: Bearer ${providerKey}; x-gateway-token: ${headerToken}`));
+    const message = await refusal('shared-model');
+    expect(upstream.requests.at(-1)?.headers['x-gateway-token']).toBe(headerToken);
+    expect(message).toContain('Invalid request; headers were: authorization: Bearer [REDACTED]; x-gateway-token: [REDACTED]');
+    expect(message).not.toContain(providerKey);
+    expect(message).not.toContain(headerToken);
+  });
+
+  it("does the same for a deployment's own key, streamed or not", async () => {
+    upstream.next(quotingError(400, `authorization: Bearer ${deploymentKey}`), quotingError(404, `Bearer ${deploymentKey}`));
+    const json = await refusal('own-key-model');
+    expect(upstream.requests.at(-1)?.headers.authorization).toBe(`Bearer ${deploymentKey}`);
+    const streamed = await client.chat.completions.create({ model: 'own-key-model', messages: [{ role: 'user', content: 'x' }], stream: true }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(streamed).toBeInstanceOf(OpenAI.NotFoundError);
+    for (const message of [json, (streamed as Error).message]) {
+      expect(message).toContain('Bearer [REDACTED]');
+      expect(message).not.toContain(deploymentKey);
+    }
+  });
+
+  it('keeps every upstream credential out of the log, at debug level too', async () => {
+    upstream.next(quotingError(500, `Bearer ${deploymentKey}, x-gateway-token: ${headerToken}`));
+    await client.chat.completions.create({ model: 'own-key-model', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+    await relay.waitForLog(/"status":502/);
+    const log = relay.stdout() + relay.stderr();
+    expect(log).toContain('Bearer [REDACTED], x-gateway-token: [REDACTED]');
+    for (const secret of [master, providerKey, headerToken, deploymentKey]) expect(log).not.toContain(secret);
+  });
+});
