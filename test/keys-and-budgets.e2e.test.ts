@@ -83,6 +83,33 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(refused).toBeInstanceOf(AuthenticationError);
   });
 
+  it("matches a key's model globs against the model an alias leads to, in requests and in their fallbacks", async () => {
+    await start('aliases:\n  claude-3-opus-latest: claude-opus-4\n');
+    // The seed's claude-3-opus and the config's claude-3-opus-latest both lead to claude-opus-4.
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'legacy', models: ['claude-3-*', 'gpt-4'] });
+    const client = clientFor(created.body.key);
+    for (const model of ['claude-3-opus', 'claude-3-opus-latest', 'claude-opus-4']) {
+      const denied = await ask(client, model).catch((caught: unknown) => caught);
+      expect(denied).toBeInstanceOf(PermissionDeniedError);
+      expect((denied as APIError).code).toBe('model_not_allowed');
+    }
+    const denied = (await ask(client, 'claude-3-opus').catch((caught: unknown) => caught)) as APIError;
+    expect(denied.message).toContain('"claude-3-opus" (an alias of "claude-opus-4")');
+    expect(upstream.requests).toHaveLength(0);
+
+    // An alias the key names exactly is allowed: gpt-4 is the seed's alias of gpt-4.1.
+    const completion = await ask(client, 'gpt-4');
+    expect(completion.model).toBe('gpt-4.1');
+    // A fallback through an alias is skipped like any model the key may not use.
+    const failure = { kind: 'status' as const, status: 500, headers: { 'retry-after-ms': '0' } };
+    upstream.next(failure, failure, failure, failure);
+    const failed = await client.chat.completions
+      .create({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }], fallbacks: ['claude-3-opus'] } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .catch((caught: unknown) => caught);
+    expect((failed as APIError).status).toBe(502);
+    expect(upstream.requests.map((received) => received.body.model)).not.toContain('claude-opus-4');
+  });
+
   it('rotates a key: the new secret works, the old one is refused', async () => {
     await start();
     const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'rotating' });

@@ -47,7 +47,7 @@ export class ModelRouter {
   /** Undefined while the constructor lists the served names (everything is cached then). */
   private listedNames: Set<string> | undefined;
   private readonly providerMatchers: Array<{ name: string; matches: (model: string) => boolean }>;
-  private readonly keyMatchers = new WeakMap<Principal, (model: string) => boolean>();
+  private readonly keyMatchers = new WeakMap<Principal, KeyModels>();
   private readonly catalog = new Map<string, CatalogModel>(defaultCatalog.map((entry) => [entry.id, entry]));
   private readonly runtimes = new Map<string, RouteRuntime>();
 
@@ -120,8 +120,9 @@ export class ModelRouter {
       });
     }
     if (!this.allows(principal, found)) {
+      const alias = found.model === requested ? '' : ` (an alias of "${found.model}")`;
       throw new RelayError(
-        `This API key may not use the model "${requested}". It may use: ${principal.models?.join(', ')}. Ask the relay's operator to extend the key's models.`,
+        `This API key may not use the model "${requested}"${alias}. It may use: ${principal.models?.join(', ')}. Ask the relay's operator to extend the key's models.`,
         { status: 403, type: 'permission_error', code: 'model_not_allowed', param: 'model' },
       );
     }
@@ -144,14 +145,19 @@ export class ModelRouter {
     return result;
   }
 
+  /**
+   * Whether a key may use a model. Its globs are matched against the model an alias leads to, not
+   * the alias: `claude-3-*` must not reach `claude-opus-4` through the alias `claude-3-opus`. An
+   * alias the key names exactly is allowed, whatever it leads to (the operator chose it).
+   */
   private allows(principal: Principal, found: ResolvedModel): boolean {
     if (principal.models === undefined) return true;
     let allowed = this.keyMatchers.get(principal);
     if (allowed === undefined) {
-      allowed = compileGlobs(principal.models);
+      allowed = { matches: compileGlobs(principal.models), names: new Set(principal.models) };
       this.keyMatchers.set(principal, allowed);
     }
-    return allowed(found.requested) || allowed(found.model);
+    return allowed.matches(found.model) || allowed.names.has(found.requested);
   }
 
   private lookup(requested: string): ResolvedModel | null {
@@ -230,6 +236,12 @@ export class ModelRouter {
       return this.options.registry.deployment(provider, target.model, target.weight, undefined, target.maxOutputTokens, target.body);
     });
   }
+}
+
+/** A key's models: its globs, and the names it lists exactly. */
+interface KeyModels {
+  matches: (model: string) => boolean;
+  names: ReadonlySet<string>;
 }
 
 const vendorLabel: Record<Vendor, string> = { openai: 'OpenAI', anthropic: 'Anthropic', google: 'Gemini', deepseek: 'DeepSeek' };
