@@ -88,3 +88,19 @@ describe('upstream credentials quoted back by an upstream', () => {
     for (const secret of [master, providerKey, headerToken, deploymentKey]) expect(log).not.toContain(secret);
   });
 });
+
+describe('an upstream URL with a user name and password', () => {
+  it('is refused by relay check-config and relay serve, naming where it is and never printing the password', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-url-credentials-'));
+    writeFileSync(join(cwd, 'relay.yaml'), 'providers:\n  vllm: { type: openai, baseUrl: "http://relay:url-password-0123456789@vllm.internal:8000/v1", apiKey: none }\n');
+    const env = { RELAY_MASTER_KEY: master, HOLYSHEEP_API_KEY: providerKey, HOLYSHEEP_BASE_URL: 'https://user:env-password-0123456789@gateway.example/v1' };
+    for (const command of ['check-config', 'serve']) {
+      const run = spawnRelay([command], { cwd, env: { ...env, PORT: String(await freePort()) } });
+      expect(await run.exited).toBe(2);
+      const output = run.stdout() + run.stderr();
+      expect(output).toContain('providers.vllm.baseUrl: the URL carries a user name or password (http://vllm.internal:8000…)');
+      expect(output).toContain('HOLYSHEEP_BASE_URL: the URL carries a user name or password (https://gateway.example…)');
+      expect(output).not.toContain('password-0123456789');
+    }
+  });
+});

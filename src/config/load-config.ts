@@ -92,6 +92,12 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     });
   }
 
+  for (const provider of providers.values()) {
+    const where = provider.source === 'env' ? environmentProviders.find((spec) => spec.name === provider.name)?.urlVar : `${configFile}: providers.${provider.name}.baseUrl`;
+    const problem = credentialsInUrl(provider.baseUrl, where ?? provider.name);
+    if (problem !== undefined) problems.push(problem);
+  }
+
   const mockOnly = providers.size === 0;
   if (mockOnly) {
     providers.set('mock', {
@@ -229,6 +235,24 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * A user name or password in an upstream's URL is never sent (requests go to the URL's origin and
+ * path), and the URL is printed at start and by `relay check-config`: refused, without echoing it.
+ */
+function credentialsInUrl(url: string, where: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.username === '' && parsed.password === '') return undefined;
+  return (
+    `${where}: the URL carries a user name or password (${parsed.origin}…), which the relay would not send upstream and would print in its logs. ` +
+    'Remove it from the URL, and give the credential as the provider\'s apiKey or in its headers (for example authorization: "Basic ${UPSTREAM_BASIC_AUTH}").'
+  );
 }
 
 function readConfigFile(
