@@ -104,3 +104,26 @@ describe('an upstream URL with a user name and password', () => {
     }
   });
 });
+
+describe('relay doctor', () => {
+  const upstream = new MockOpenAIUpstream();
+  beforeAll(async () => {
+    await upstream.start();
+  });
+  afterAll(async () => {
+    await upstream.stop();
+  });
+
+  it("never prints a provider's credential header that the upstream quotes back", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-headers-'));
+    writeFileSync(join(cwd, 'relay.yaml'), `providers:\n  gateway: { type: openai, baseUrl: "${upstream.url}", headers: { x-gateway-token: ${headerToken} } }\n`);
+    upstream.next(quotingError(401, `x-gateway-token: ${headerToken}`));
+    const run = spawnRelay(['doctor'], { cwd, env: { RELAY_MASTER_KEY: master } });
+    await run.exited;
+    expect(upstream.requests[0]?.headers['x-gateway-token']).toBe(headerToken);
+    const output = run.stdout() + run.stderr();
+    expect(output).toMatch(/upstream gateway key/);
+    expect(output).toContain('x-gateway-token: [redacted]');
+    expect(output).not.toContain(headerToken);
+  });
+});

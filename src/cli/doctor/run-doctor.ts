@@ -5,6 +5,7 @@ import { checkModelNames } from './check-model-names.js';
 import { checkRedis } from './check-redis.js';
 import { checkUpstream } from './check-upstream.js';
 import { checkResult, type CheckResult } from './doctor-check.js';
+import { upstreamSecrets } from '../../config/upstream-secrets.js';
 import { collectSecrets, scrubSecrets } from './scrub-secrets.js';
 import { listUpstreamTargets } from './upstream-target.js';
 import { errorMessage } from './with-timeout.js';
@@ -37,10 +38,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const secrets: Array<string | undefined> = [environment.RELAY_MASTER_KEY];
 
   if (config !== undefined) {
-    for (const provider of config.providers.values()) secrets.push(provider.apiKey);
-    for (const route of config.routes.values()) {
-      for (const target of [...route.groups.flat(), ...(route.canary?.targets ?? []), ...(route.shadow?.targets ?? [])]) secrets.push(target.apiKey);
-    }
+    // Providers' keys and credential headers, deployments' own keys.
+    secrets.push(...upstreamSecrets(config));
     const targets = listUpstreamTargets(config, environment);
     // Local and quick: first, so that where aliases and fallbacks lead can be compared with the upstreams' lists.
     const modelNames = await guard('model names', async () => checkModelNames(config));
