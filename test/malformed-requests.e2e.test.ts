@@ -131,4 +131,23 @@ describe('malformed requests get a 400 naming the field, for every model and API
     expect(((await response.body.json()) as { error: { message: string } }).error.message).toBe('Invalid value for \'messages[0].role\': expected "user" or "assistant".');
     expect(upstreamRequests()).toBe(before);
   });
+
+  it('answers a body nested thousands of levels deep with a 400 on every API, for every upstream, never a 500', async () => {
+    // Sent as text: the nesting is what is tested, and JSON.stringify itself cannot make it.
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const bodies: Array<[string, string]> = [];
+    for (const model of models) {
+      bodies.push(['/v1/chat/completions', `{"model":"${model}","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","default":${deep}}}}]}`]);
+      bodies.push(['/v1/messages', `{"model":"${model}","max_tokens":16,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":{"type":"object","default":${deep}}}]}`]);
+      bodies.push(['/v1/responses', `{"model":"${model}","input":"hi","tools":[{"type":"function","name":"f","parameters":{"type":"object","default":${deep}}}]}`]);
+    }
+    bodies.push(['/v1/embeddings', `{"model":"text-embedding-3-small","input":"hi","extra":${deep}}`]);
+    for (const [path, body] of bodies) {
+      const response = await request(`${relay.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' }, body });
+      const text = await response.body.text();
+      expect({ path, body: body.slice(0, 40), status: response.statusCode }).toEqual({ path, body: body.slice(0, 40), status: 400 });
+      expect(text).toContain('nested too deeply');
+    }
+    expect(relay.rawLogs()).not.toContain('unhandled error');
+  });
 });

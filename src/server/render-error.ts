@@ -61,6 +61,14 @@ export function toRelayError(error: unknown, requestId: string): RelayError {
     default:
       break;
   }
+  // JSON.parse takes any depth, but serialising or converting a body nested thousands of levels deep overflows the stack: the body's fault.
+  if (error instanceof RangeError && /call stack/i.test(error.message)) {
+    return new RelayError('The request body is nested too deeply to be handled (arrays or objects inside one another thousands of levels deep). Send a flatter body.', {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'invalid_request',
+    });
+  }
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new RelayError(fastifyError.message, { status: fastifyError.statusCode, type: 'invalid_request_error', code: 'invalid_request' });
   }
