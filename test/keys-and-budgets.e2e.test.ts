@@ -96,6 +96,13 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     const denied = (await ask(client, 'claude-3-opus').catch((caught: unknown) => caught)) as APIError;
     expect(denied.message).toContain('"claude-3-opus" (an alias of "claude-opus-4")');
     expect(upstream.requests).toHaveLength(0);
+    // The models list shows this key what it may use, and nothing else.
+    const listed = [];
+    for await (const model of client.models.list()) listed.push(model.id);
+    expect(listed).toEqual(['gpt-4']);
+    const everything = [];
+    for await (const model of clientFor(masterKey).models.list()) everything.push(model.id);
+    expect(everything).toEqual(expect.arrayContaining(['gpt-4', 'gpt-4.1', 'claude-3-opus', 'claude-opus-4']));
 
     // An alias the key names exactly is allowed: gpt-4 is the seed's alias of gpt-4.1.
     const completion = await ask(client, 'gpt-4');

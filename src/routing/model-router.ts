@@ -84,9 +84,13 @@ export class ModelRouter {
     return this.listedNames === undefined || this.listedNames.has(name);
   }
 
-  /** Names for `GET /v1/models`: every concrete model and alias this relay serves. */
-  listServed(): readonly string[] {
-    return this.servedNames;
+  /** Names for `GET /v1/models`: every concrete model and alias this relay serves, or those of them a key may use. */
+  listServed(principal?: Principal): readonly string[] {
+    if (principal?.models === undefined) return this.servedNames;
+    return this.servedNames.filter((name) => {
+      const found = this.lookup(name);
+      return found !== null && this.allows(principal, found);
+    });
   }
 
   /** Resolves once every canary of this configuration has read its shared state. */

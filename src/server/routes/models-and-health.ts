@@ -11,7 +11,8 @@ import type { RelayServices } from '../relay-services.js';
 export function registerModelsAndHealth(app: FastifyInstance, services: RelayServices): void {
   const describe = (id: string) => ({ id, object: 'model', created: services.startedAtSeconds, owned_by: ownerOf(id, services) });
 
-  app.get('/v1/models', async () => ({ object: 'list', data: services.router.listServed().map(describe) }));
+  // A key limited to some models is shown only those, as OpenAI lists only what a key may use.
+  app.get('/v1/models', async (request) => ({ object: 'list', data: services.router.listServed(request.relay.principal).map(describe) }));
 
   app.get<{ Params: { model: string } }>('/v1/models/:model', async (request) => {
     const model = request.params.model;
