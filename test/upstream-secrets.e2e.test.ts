@@ -105,6 +105,21 @@ describe('an upstream URL with a user name and password', () => {
   });
 });
 
+describe('a configuration error about a credential', () => {
+  it('says what kind of value is wrong without printing it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-secret-values-'));
+    // YAML reads unquoted digits as numbers: the schema refuses them, and must not quote them.
+    writeFileSync(join(cwd, 'relay.yaml'), 'providers:\n  x: { type: openai, baseUrl: "http://127.0.0.1:9/v1", apiKey: 918273645546372819, headers: { x-token: 5647382910564738 } }\nkeys:\n  - { name: a, key: 1029384756102938 }\n');
+    const run = spawnRelay(['check-config'], { cwd, env: { RELAY_MASTER_KEY: master } });
+    expect(await run.exited).toBe(2);
+    const output = run.stdout() + run.stderr();
+    expect(output).toContain('providers.x.apiKey: Expected string, got a number (not shown).');
+    expect(output).toContain('providers.x.headers.x-token: Expected string, got a number (not shown).');
+    expect(output).toContain('keys[0].key: Expected string, got a number (not shown).');
+    for (const digits of ['9182736455', '5647382910', '1029384756']) expect(output).not.toContain(digits);
+  });
+});
+
 describe('relay doctor', () => {
   const upstream = new MockOpenAIUpstream();
   beforeAll(async () => {

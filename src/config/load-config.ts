@@ -255,6 +255,9 @@ function credentialsInUrl(url: string, where: string): string | undefined {
   );
 }
 
+/** JSON pointers of the file's fields that hold credentials: keys, and the values of providers' headers. */
+const secretPath = /\/(apiKey|key)$|^\/providers\/[^/]+\/headers\/[^/]+$/;
+
 function readConfigFile(
   explicitPath: string | undefined,
   cwd: string,
@@ -277,7 +280,8 @@ function readConfigFile(
   for (const error of schemaProblems) {
     const where = fieldPath(error.path) || '(root)';
     const hint = typeof error.schema.description === 'string' ? ` ${error.schema.description}` : '';
-    const value = error.value === undefined ? 'nothing' : JSON.stringify(error.value);
+    // A key or a header value is a credential: the problem says what kind of value it is, not the value.
+    const value = error.value === undefined ? 'nothing' : secretPath.test(error.path) ? `a ${error.value === null ? 'null' : typeof error.value} (not shown)` : JSON.stringify(error.value);
     problems.push(`${path}: ${where}: ${error.message}, got ${value}.${hint}`);
   }
   if (schemaProblems.length > 0) return { file: {}, configFile: path };
