@@ -270,3 +270,23 @@ describe('usage an upstream reports', () => {
     expect(relay!.logs.some((line) => String(line.detail).includes('cannot be priced'))).toBe(true);
   });
 });
+
+describe('requests the client leaves before the answer', () => {
+  it('are recorded in the ledger once they reached an upstream, with no tokens and no cost', async () => {
+    await start();
+    const key = await prepaidKey();
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    // The upstream takes the request and never answers: a JSON request, then a stream before its first chunk.
+    script = { events: [], ending: 'hold' };
+    for (const stream of [false, true]) {
+      const controller = new AbortController();
+      const asked = client.chat.completions.create({ model: 'gpt-x', max_tokens: 20, stream, messages: [{ role: 'user', content: 'Take your time.' }] }, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 200);
+      await expect(asked).rejects.toThrow();
+    }
+    await expect.poll(async () => (await admin<{ data: Array<UsageRow & { errors: number }> }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]?.requests).toBe(2);
+    const row = (await admin<{ data: Array<UsageRow & { errors: number }> }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]!;
+    expect(row).toMatchObject({ requests: 2, errors: 2, prompt_tokens: 0, completion_tokens: 0, cost: 0 });
+    expect((await admin<{ balance: number }>(`/admin/accounts/${key.account}`)).balance).toBe(10);
+  });
+});

@@ -21,8 +21,8 @@ export interface AttemptChainOptions {
   priceOf?: (deployment: Deployment) => number | undefined;
   /** Told of every failed attempt, for logs and metrics. */
   onAttemptFailed?: (error: UpstreamError, deployment: Deployment, attempt: number) => void;
-  /** Told of every attempt as it starts, before `attempt` runs. */
-  onAttemptStart?: (deployment: Deployment) => void;
+  /** Told of every attempt as it starts, before `attempt` runs, with the model it serves. */
+  onAttemptStart?: (deployment: Deployment, resolved: ResolvedModel) => void;
 }
 
 export interface AttemptOutcome<T> {
@@ -117,7 +117,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
     deployment.health.onAttempt();
     const started = performance.now();
     try {
-      options.onAttemptStart?.(deployment);
+      options.onAttemptStart?.(deployment, current);
       const value = await attempt(deployment);
       const elapsed = performance.now() - started;
       deployment.health.onSuccess();

@@ -97,9 +97,17 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     return this.services.router.fallbacksFor(this.primary.model, kind, this.request.relay.principal!, this.options.fallbacks);
   }
 
-  /** Each attempt's upstream gets its target's own fields (`body`). */
-  onAttemptStart(deployment: Deployment): void {
+  /**
+   * Each attempt's upstream gets its target's own fields (`body`). The request has reached an
+   * upstream: from now on it is metered when it ends, also when the client leaves before the answer
+   * (a record with what was delivered, nothing when nothing was).
+   */
+  onAttemptStart(deployment: Deployment, resolved: ResolvedModel): void {
     this.call.bodyDefaults = deployment.body;
+    const state = this.request.relay;
+    state.servedModel = resolved.model;
+    state.provider = deployment.provider.name;
+    state.model = deployment.model;
   }
 
   onAttemptFailed(error: UpstreamError, deployment: Deployment, number: number): void {
