@@ -177,7 +177,7 @@ describe('relay.example.yaml', () => {
       environment: { RELAY_CONFIG: new URL('../../relay.example.yaml', import.meta.url).pathname, BACKEND_RELAY_KEY: 'backend-relay-key-0123456789' },
       cwd: '/nonexistent',
     });
-    expect(config.routes.get('fast-chat')?.groups[0]?.[0]).toEqual({ provider: 'vllm', model: 'llama-3.1-8b-instruct', weight: 1, maxOutputTokens: 8192 });
+    expect(config.routes.get('fast-chat')?.groups[0]?.[0]).toEqual({ provider: 'vllm', model: 'llama-3.1-8b-instruct', weight: 1, maxOutputTokens: 8192, body: { repetition_penalty: 1.05 } });
     expect(config.clientKeys.map((key) => key.name)).toEqual(['backend', 'analytics']);
   });
 });
