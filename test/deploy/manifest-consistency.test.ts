@@ -212,7 +212,7 @@ describe('deploy/kubernetes', () => {
     expect((at(ingress, 'spec', 'tls') as Array<{ hosts: string[] }>).flatMap((tls) => tls.hosts)).toEqual(hosts);
   });
 
-  it('lets the pods reach DNS, HTTPS anywhere, and Redis/Postgres — nothing else', () => {
+  it('lets the pods reach DNS, HTTPS (and HTTP on 80, as the seed allows) anywhere, and Redis/Postgres — nothing else', () => {
     const policy = only(allObjects, 'NetworkPolicy');
     expect(at(policy, 'spec', 'policyTypes')).toEqual(['Egress']);
     const rules = at(policy, 'spec', 'egress') as Array<{ to?: any[]; ports: Array<{ protocol: string; port: number }> }>;
@@ -223,7 +223,7 @@ describe('deploy/kubernetes', () => {
     const https = rules.find((rule) => ports(rule).includes('TCP/443'))!;
     // No `to`: the upstreams are outside the cluster, where a namespaceSelector matches nothing.
     expect(https.to).toBeUndefined();
-    expect(ports(https)).toEqual(['TCP/443']);
+    expect(ports(https)).toEqual(['TCP/443', 'TCP/80']);
     const state = rules.find((rule) => ports(rule).includes('TCP/6379'))!;
     expect(ports(state)).toEqual(['TCP/5432', 'TCP/6379']);
     expect(state.to).toBeDefined();
