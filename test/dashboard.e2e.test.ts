@@ -226,6 +226,40 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       expect(stored).toMatchObject({ prefix: created.secret.slice(0, 13), rpm: 250, max_parallel: 4, models: ['gpt-*'], budget: null });
     });
 
+    it('marks an expired key as expired, revives it with a later expiry, and keeps an expiry an edit did not touch', async () => {
+      const create = async (name: string, expiresAt: string) => {
+        const response = await request(`${relay.url}/admin/keys`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name, expires_at: expiresAt }),
+        });
+        return ((await response.body.json()) as { id: string }).id;
+      };
+      const lapsed = await create('lapsed', '2020-01-01T00:00:30Z');
+      const dated = await create('dated', '2031-05-06T07:08:09Z');
+      await open('Usage');
+      await open('Keys');
+      const badge = (id: string) => page.locator(`tr[data-key-id="${id}"] .badge`);
+      await expect.poll(() => badge(lapsed).textContent()).toBe('expired');
+      expect(await badge(dated).textContent()).toBe('active');
+
+      // Changing only a limit leaves the stored expiry as it was, seconds included.
+      await page.getByRole('button', { name: 'Edit dated' }).click();
+      expect(await page.getByLabel('Expires').inputValue()).toBe('2031-05-06T07:08');
+      await page.getByLabel('Requests per minute').fill('7');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Key dated saved/);
+      expect(await admin<{ rpm: number; expires_at: string }>(`/admin/keys/${dated}`)).toMatchObject({ rpm: 7, expires_at: '2031-05-06T07:08:09.000Z' });
+
+      // A later expiry (the browser's time zone is UTC here) makes the key usable again.
+      await page.getByRole('button', { name: 'Edit lapsed' }).click();
+      await page.getByLabel('Expires').fill('2032-01-02T03:04');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => badge(lapsed).textContent()).toBe('active');
+      expect((await admin<{ expires_at: string }>(`/admin/keys/${lapsed}`)).expires_at).toBe('2032-01-02T03:04:00.000Z');
+      for (const id of [lapsed, dated]) await admin(`/admin/keys/${id}`, 'DELETE');
+    });
+
     it('counts the key’s requests, errors included, in the overview’s totals and charts and in usage', async () => {
       const client = new OpenAI({ apiKey: created.secret, baseURL: relay.baseURL, maxRetries: 0 });
       const completion = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'Hello from the dashboard test' }] });

@@ -34,7 +34,8 @@ function fieldsOf(key: KeyView): FormFields {
  * The form's text → the admin API's body, numbers as numbers. A new key gets only the fields filled
  * in; a change sends every field, an empty one as `null` (no limit, no budget, no expiry, all models).
  */
-function keyBody(fields: FormFields, change: boolean): Record<string, unknown> {
+function keyBody(fields: FormFields, editing: KeyView | undefined): Record<string, unknown> {
+  const change = editing !== undefined;
   const body: Record<string, unknown> = { name: fields.name.trim() };
   const models = fields.models.split(',').map((model) => model.trim()).filter((model) => model !== '');
   const set = (name: string, filled: boolean, value: () => unknown) => {
@@ -47,7 +48,9 @@ function keyBody(fields: FormFields, change: boolean): Record<string, unknown> {
   set('tpm', fields.tpm !== '', () => Number(fields.tpm));
   set('max_parallel', fields.maxParallel !== '', () => Number(fields.maxParallel));
   set('budget', fields.budgetAmount !== '', () => ({ amount: Number(fields.budgetAmount), currency: fields.budgetCurrency, period: fields.budgetPeriod }));
-  set('expires_at', fields.expiresAt !== '', () => new Date(fields.expiresAt).toISOString());
+  // The field shows the expiry to the minute: left as it was, the stored instant (seconds and all) stays.
+  const expiryKept = editing !== undefined && editing.expires_at !== null && fields.expiresAt === localDateTime(editing.expires_at);
+  if (!expiryKept) set('expires_at', fields.expiresAt !== '', () => new Date(fields.expiresAt).toISOString());
   return body;
 }
 
@@ -67,11 +70,11 @@ export function KeyForm(props: KeyFormProps) {
 
   const save = submit(async () => {
     if (props.editing === undefined) {
-      const created = await api.send<KeyWithSecret>('POST', '/admin/keys', keyBody(fields, false));
+      const created = await api.send<KeyWithSecret>('POST', '/admin/keys', keyBody(fields, undefined));
       setFields(emptyForm);
       props.onCreated(created);
     } else {
-      props.onSaved(await api.send<KeyView>('PATCH', `/admin/keys/${encodeURIComponent(props.editing.id)}`, keyBody(fields, true)));
+      props.onSaved(await api.send<KeyView>('PATCH', `/admin/keys/${encodeURIComponent(props.editing.id)}`, keyBody(fields, props.editing)));
     }
   });
 
@@ -141,7 +144,8 @@ export function KeyForm(props: KeyFormProps) {
         </fieldset>
         <div class="field">
           <label for="key-expires">Expires</label>
-          <input id="key-expires" type="datetime-local" value={fields.expiresAt} onInput={set('expiresAt')} />
+          <input id="key-expires" type="datetime-local" aria-describedby="key-expires-hint" value={fields.expiresAt} onInput={set('expiresAt')} />
+          <small id="key-expires-hint">In this browser’s time zone; empty: never.</small>
         </div>
       </div>
       <FormError error={error} />

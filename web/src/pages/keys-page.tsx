@@ -15,6 +15,14 @@ function limitsOf(key: KeyView): string {
   return set.length === 0 ? 'none' : set.join(', ');
 }
 
+/** Revoked, expired (the relay refuses it as `expired_api_key`; a later expiry revives it) or active. */
+function KeyStatus(props: { keyView: KeyView }) {
+  const key = props.keyView;
+  if (key.revoked_at !== null) return <span class="badge bad">revoked</span>;
+  if (key.expires_at !== null && Date.parse(key.expires_at) <= Date.now()) return <span class="badge warn">expired</span>;
+  return <span class="badge ok">active</span>;
+}
+
 /** Virtual keys: list, create (secret shown once), rotate and revoke, through `/admin/keys`. */
 export function KeysPage() {
   const api = useAdminApi();
@@ -87,7 +95,9 @@ export function KeysPage() {
                     <td>{key.budget === null ? 'none' : `${formatMoney(key.budget.amount, key.budget.currency)} ${key.budget.period}`}</td>
                     <td>{formatDateTime(key.expires_at)}</td>
                     <td>{formatDateTime(key.created_at)}</td>
-                    <td>{key.revoked_at === null ? <span class="badge ok">active</span> : <span class="badge bad">revoked</span>}</td>
+                    <td>
+                      <KeyStatus keyView={key} />
+                    </td>
                     <td class="actions">
                       {key.revoked_at === null && (
                         <>
