@@ -438,5 +438,18 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       const status = await page.evaluate(async () => (await fetch('/admin/keys')).status);
       expect(status).toBe(401);
     });
+
+    it('says the session has ended when the browser dropped its cookie, not what an API client is told', async () => {
+      await page.getByLabel('Master key').fill(masterKey);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.getByRole('navigation', { name: 'Dashboard' }).count()).toBe(1);
+      // What the browser does when the session's 12 hours are over: the cookie is gone.
+      await context.clearCookies();
+      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Keys', exact: true }).click();
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Relay dashboard');
+      const notice = await page.locator('.notice').textContent();
+      expect(notice).toMatch(/^Your session has ended/);
+      expect(notice).not.toMatch(/API key|Authorization/);
+    });
   });
 }

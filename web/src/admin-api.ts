@@ -60,6 +60,9 @@ export async function signOut(session: Session): Promise<void> {
   await fetch('/dashboard/api/session', { method: 'DELETE', credentials: 'same-origin', headers: { 'x-relay-csrf': session.csrfToken } });
 }
 
+/** What the sign-in page says when a request finds the session gone. */
+const sessionEnded = 'Your session has ended: it expired (sessions last 12 hours), was signed out, or the master key changed. Sign in again.';
+
 /**
  * The admin API as the signed-in page calls it: the session cookie authenticates, and every change
  * carries the CSRF token. A 401 means the session ended (expired, signed out elsewhere, relay
@@ -97,7 +100,9 @@ export class AdminApi {
     const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
     if (response.ok) return response;
     const error = await errorOf(response);
-    if (response.status === 401) this.onSignedOut(error.message);
+    // The API's own 401 speaks to API clients ("No API key provided…" once the browser has dropped
+    // the expired cookie): the person at the page needs to know their session ended.
+    if (response.status === 401) this.onSignedOut(sessionEnded);
     throw error;
   }
 }
