@@ -103,6 +103,31 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     expect(await budget.body.json()).toMatchObject({ error: { param: 'budget.amount', message: "Invalid type for 'budget.amount': expected number." } });
   });
 
+  it("changes a key's settings in place, clears them with --no-<setting>, and keeps its secret", async () => {
+    const created = (await cli('keys', 'create', 'tuned', '--rpm', '60', '--budget', '5:USD:monthly')).stdout;
+    const secret = /key: (sk-relay-[0-9a-f]{48})/.exec(created)?.[1];
+    const id = /created (key_\S+)/.exec(created)?.[1];
+    const show = async () => JSON.parse((await cli('keys', '--json', 'show', id!)).stdout) as Record<string, unknown>;
+
+    const changed = (await cli('keys', 'update', id!, '--name', 'tuned-2', '--models', 'mock-*', '--rpm', '2', '--budget', '3:EUR:daily', '--expires-at', '2999-01-01T00:00:00Z')).stdout;
+    expect(changed).toMatch(new RegExp(`${id}\\s+tuned-2\\s+${secret!.slice(0, 13)}.*2\\s+-\\s+-\\s+3 EUR/daily\\s+2999-01-01T00:00:00.000Z`));
+    expect(await show()).toMatchObject({ name: 'tuned-2', models: ['mock-*'], rpm: 2, budget: { amount: 3, currency: 'EUR', period: 'daily' }, expires_at: '2999-01-01T00:00:00.000Z' });
+
+    // The new limit applies to the same secret at once: two requests a minute, the third refused.
+    const client = new OpenAI({ apiKey: secret!, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    const ask = () => client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'hi' }] });
+    await ask();
+    await ask();
+    await expect(ask()).rejects.toMatchObject({ status: 429 });
+
+    await cli('keys', 'update', id!, '--no-rpm', '--no-models', '--no-budget', '--no-expires-at');
+    expect(await show()).toMatchObject({ name: 'tuned-2', models: null, rpm: null, budget: null, expires_at: null });
+    expect((await ask()).choices[0]?.message.content).toContain('You said: "hi"');
+
+    await expect(cli('keys', 'update', id!)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('nothing to change') });
+    await expect(cli('keys', 'update', 'key_missing', '--rpm', '1')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('No key with id "key_missing"') });
+  });
+
   it('says when there is no canary, and when no relay answers where it looks', async () => {
     expect((await cli('canary', 'list')).stdout).toBe('no canary is configured: add "canary" to a route under "models" in relay.yaml\n');
     expect(JSON.parse((await cli('canary', 'list', '--json')).stdout)).toEqual([]);

@@ -30,7 +30,7 @@ function printKeys(rows: Row[], json: boolean | undefined): void {
   else process.stdout.write(formatTable(keyColumns, rows.map((row) => ({ ...row, budget: row.budget === null ? null : `${(row.budget as Row).amount} ${(row.budget as Row).currency}/${(row.budget as Row).period}` }))));
 }
 
-/** `relay keys create|list|show|update|revoke|rotate`: the admin API's keys, from a terminal. */
+/** `relay keys create|update|list|show|revoke|rotate`: the admin API's keys, from a terminal. */
 export function registerKeysCommand(program: Command): void {
   const keys = program.command('keys').description('create and manage client keys of a running relay (admin API)');
   const options = adminOptions(keys);
@@ -56,6 +56,39 @@ export function registerKeysCommand(program: Command): void {
       if (options().json) process.stdout.write(`${JSON.stringify(created, null, 2)}\n`);
       else process.stdout.write(`created ${created.id} (${created.name})\nkey: ${created.key}\nStore it now: the relay keeps only its hash and cannot show it again.\n`);
     });
+
+  const update = keys
+    .command('update')
+    .argument('<id>')
+    .description("change a key's settings in place (its secret stays); --no-<setting> clears one")
+    .option('--name <name>', 'new name')
+    .option('--account <id>', 'account that pays for it')
+    .option('--no-account', 'charge no account (only metered)')
+    .option('--models <globs>', 'comma-separated models or globs it may use', (value: string) => value.split(',').map((model) => model.trim()))
+    .option('--no-models', 'allow every model')
+    .option('--rpm <n>', 'requests per minute', positiveInteger)
+    .option('--no-rpm', 'no requests-per-minute limit')
+    .option('--tpm <n>', 'tokens per minute', positiveInteger)
+    .option('--no-tpm', 'no tokens-per-minute limit')
+    .option('--max-parallel <n>', 'requests in flight at once', positiveInteger)
+    .option('--no-max-parallel', 'no limit on requests in flight')
+    .option('--budget <amount:currency:period>', 'spend limit, e.g. 10:USD:monthly (daily, monthly or total)', budget)
+    .option('--no-budget', 'no spend limit')
+    .option('--expires-at <date>', 'ISO date-time after which it is refused')
+    .option('--no-expires-at', 'never expires');
+  update.action(async (id: string) => {
+    // Commander gives `false` for --no-<setting>: the admin API's `null` (clear). Absent stays as it is.
+    const flags = update.opts<Record<string, unknown>>();
+    const fields: Array<[string, string]> = [['name', 'name'], ['account', 'account'], ['models', 'models'], ['rpm', 'rpm'], ['tpm', 'tpm'], ['maxParallel', 'max_parallel'], ['budget', 'budget'], ['expiresAt', 'expires_at']];
+    const body: Row = {};
+    for (const [flag, field] of fields) {
+      const value = flags[flag];
+      if (value === undefined || value === true) continue;
+      body[field] = value === false ? null : value;
+    }
+    if (Object.keys(body).length === 0) throw new Error(`nothing to change: give at least one setting (relay keys update --help lists them)`);
+    printKeys([(await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, { ...options(), method: 'PATCH', body })).body as Row], options().json);
+  });
 
   keys
     .command('list')
