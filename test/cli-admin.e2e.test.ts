@@ -128,6 +128,13 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     await expect(cli('keys', 'update', 'key_missing', '--rpm', '1')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('No key with id "key_missing"') });
   });
 
+  it('names a mistyped command instead of handing it to serve', async () => {
+    const failure = await cli('key', 'list').catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: unknown command 'key'\n/) });
+    expect((failure as { stderr: string }).stderr).toMatch(/keys \[options\]\s+create and manage client keys/);
+    expect((failure as { stderr: string }).stderr).not.toContain("'serve'");
+  });
+
   it('says when there is no canary, and when no relay answers where it looks', async () => {
     expect((await cli('canary', 'list')).stdout).toBe('no canary is configured: add "canary" to a route under "models" in relay.yaml\n');
     expect(JSON.parse((await cli('canary', 'list', '--json')).stdout)).toEqual([]);

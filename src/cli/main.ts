@@ -105,5 +105,11 @@ export async function main(argv: string[]): Promise<void> {
   registerUsageCommand(program);
   registerMigrateCommand(program);
 
+  // `serve` is the default command, so commander would hand a mistyped command (`relay key list`)
+  // to it and answer "too many arguments for 'serve'": name the unknown command instead.
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && first !== 'help' && !program.commands.some((command) => command.name() === first)) {
+    program.error(`error: unknown command '${first}'`);
+  }
   await program.parseAsync(argv, { from: 'user' });
 }
