@@ -164,6 +164,14 @@ describe('virtual keys, limits, budgets and the ledger', () => {
 
     const topped = await admin<{ balance: number }>(`/admin/accounts/${account.body.id}/topup`, 'POST', { amount: 1, currency: 'USD' });
     expect(topped.body.balance).toBeCloseTo(after.body.balance + 1, 6);
+    // An amount below one micro-unit adds nothing to a balance: refused, not recorded as a top-up.
+    for (const tiny of [{ amount: 0.0000004 }, { amount: 0.0000001, currency: 'CNY' }]) {
+      const refused = await admin<{ error: { param: string; message: string } }>(`/admin/accounts/${account.body.id}/topup`, 'POST', tiny);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ param: 'amount', message: expect.stringContaining('less than 0.000001 USD') });
+    }
+    const history = await admin<{ data: Array<{ amount: number }> }>(`/admin/accounts/${account.body.id}/transactions`);
+    expect(history.body.data.map((transaction) => transaction.amount)).toEqual([1, 0.18]);
     await expect(ask(client)).resolves.toBeDefined();
   });
 

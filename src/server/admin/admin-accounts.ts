@@ -66,6 +66,15 @@ export function registerAdminAccounts(app: FastifyInstance, services: RelayServi
     if (account === undefined) throw accountNotFound(request.params.id);
     const currency = body.currency ?? account.currency;
     const deltaMicros = convertMicros(moneyParameter(body.amount, currency, 'amount'), currency, account.currency, services.billing.rates);
+    // Balances are kept in micro-units: an amount smaller than one would add nothing yet be recorded as a top-up.
+    if (deltaMicros === 0) {
+      throw new RelayError(`Invalid value for 'amount': ${body.amount} ${currency} is less than 0.000001 ${account.currency}, the smallest amount a balance holds.`, {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'invalid_request',
+        param: 'amount',
+      });
+    }
     const creditChangeId = newId('cc');
     const updated = await services.store.accounts.adjustBalance(account.id, deltaMicros, body.note ?? `top-up of ${body.amount} ${currency}`, creditChangeId);
     request.log.info({ accountId: account.id, deltaMicros, currency: account.currency }, 'account topped up');
