@@ -85,6 +85,22 @@ describe('the relay as a process, as a new user starts it', () => {
     expect(relay.stderr()).toMatch(/the generated master key could not be kept in .*not-a-directory\/data \(RELAY_DATA_DIR\): ENOTDIR/);
   });
 
+  it('warns, in a Kubernetes pod on its own SQLite file, that what is made there stays in that pod', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-in-a-pod-'));
+    const env = { PORT: String(await freePort()), RELAY_MASTER_KEY: 'sk-relay-in-a-pod-0123456789', KUBERNETES_SERVICE_HOST: '10.96.0.1' };
+    relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env });
+    await relay.waitForLog(/running in Kubernetes on a SQLite file of this pod: .*set DATABASE_URL/);
+    relay.child.kill('SIGTERM');
+    await relay.exited;
+    // Outside Kubernetes, SQLite is the default for one process: no warning.
+    relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(await freePort()), RELAY_MASTER_KEY: env.RELAY_MASTER_KEY } });
+    // Written after the check (both relays have no upstream): the warning would have come before it.
+    await relay.waitForLog(/no upstream is configured/);
+    relay.child.kill('SIGTERM');
+    await relay.exited;
+    expect(relay.stdout()).not.toContain('running in Kubernetes');
+  });
+
   it('exits non-zero naming the variable when a shutdown time is not a number of milliseconds', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-bad-shutdown-'));
     relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()), SHUTDOWN_DRAIN_DELAY_MS: '5s' } });

@@ -44,6 +44,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     },
     'relay listening',
   );
+  if (backends.store.kind === 'sqlite' && (process.env.KUBERNETES_SERVICE_HOST ?? '') !== '') {
+    // The manifests run several pods: each would have its own keys, accounts, ledger and sessions.
+    logger.warn(
+      'running in Kubernetes on a SQLite file of this pod: keys, accounts, usage and dashboard sessions made here exist in this pod only (other replicas answer such keys with 401). With more than one replica set DATABASE_URL (and REDIS_URL for shared limits): deploy/README.md',
+    );
+  }
   if (config.mockOnly) {
     logger.warn(
       'no upstream is configured: serving only the built-in mock models (mock-*). Set HOLYSHEEP_API_KEY (or OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY, or providers in relay.yaml) to relay real models.',
