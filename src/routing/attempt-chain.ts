@@ -31,8 +31,11 @@ export interface AttemptOutcome<T> {
   /** The model that answered (differs from the primary after a fallback). */
   resolved: ResolvedModel;
   attempts: number;
-  /** Call once the answer is complete (or failed after its first byte). */
-  finish(ok: boolean): void;
+  /**
+   * Call once the answer is complete (`ok`), failed after its first byte (`failed`), or was left
+   * unfinished by the client (`abandoned`: says nothing about the deployment).
+   */
+  finish(result: 'ok' | 'failed' | 'abandoned'): void;
 }
 
 /** Carries how many attempts were made when every one failed. */
@@ -83,7 +86,8 @@ function recordFailure(deployment: Deployment, error: UpstreamError): void {
       deployment.health.onFailure();
       return;
     default:
-      return; // the caller's fault says nothing about the deployment
+      deployment.health.onInconclusive(); // the caller's fault says nothing about the deployment
+      return;
   }
 }
 
@@ -126,7 +130,11 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       return new AnsweredAttempt(value, deployment, current, attempts);
     } catch (error) {
       deployment.inflight--;
-      if (!(error instanceof UpstreamError)) throw error;
+      if (!(error instanceof UpstreamError)) {
+        // The client left (or the relay failed): nothing is known of the deployment.
+        deployment.health.onInconclusive();
+        throw error;
+      }
       recordFailure(deployment, error);
       current.route.observe(deployment, clientFault.has(error.reason), performance.now() - started);
       options.onAttemptFailed?.(error, deployment, attempts);
@@ -198,10 +206,11 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     readonly attempts: number,
   ) {}
 
-  finish(ok: boolean): void {
+  finish(result: 'ok' | 'failed' | 'abandoned'): void {
     if (this.finished) return;
     this.finished = true;
     this.deployment.inflight--;
-    if (!ok) this.deployment.health.onFailure();
+    // A client that stops reading a stream (a "stop" button) is no failure of the upstream.
+    if (result === 'failed') this.deployment.health.onFailure();
   }
 }

@@ -94,6 +94,15 @@ export class CircuitBreaker {
     if (this.failuresInRow >= this.options.consecutiveFailures || this.errorRateExceeded()) this.eject();
   }
 
+  /**
+   * An attempt that ended without saying anything about the deployment: the caller's own fault (a
+   * 400), or the client left. It counts neither way, and a half-open circuit's probe is over, so the
+   * next request may probe (otherwise the circuit would wait for ever for the probe's verdict).
+   */
+  onInconclusive(): void {
+    if (this.state === 'half_open') this.probeInFlight = false;
+  }
+
   /** A 429 (or an ejection by hand): no traffic until `milliseconds` from now. */
   coolFor(milliseconds: number): void {
     this.cooledUntil = Math.max(this.cooledUntil, this.now() + milliseconds);

@@ -89,7 +89,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     const outcome = this.outcome;
     if (outcome === undefined) return;
     const ok = complete && this.request.relay.errorCode === undefined;
-    outcome.finish(ok);
+    outcome.finish(ok ? 'ok' : complete ? 'failed' : 'abandoned');
     this.primary.route.shadow?.recordPrimary(ok, ok ? 200 : 502, performance.now() - this.request.relay.startedAt);
   }
 
