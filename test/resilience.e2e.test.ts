@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
@@ -46,6 +46,42 @@ async function deployment(id: string): Promise<{ state: string; errorRate: numbe
   if (found === undefined) throw new Error(`no deployment ${id}`);
   return found;
 }
+
+describe('the request deadline (upstream.deadlineMs)', () => {
+  it('ends a JSON answer the upstream trickles, each piece within TIMEOUT_MS but the whole past the deadline, with 504 upstream_timeout', async () => {
+    const client = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\nupstream:\n  deadlineMs: 1500\n', { TIMEOUT_MS: '1000', MAX_RETRIES: '0' });
+    // 40 pieces 250 ms apart: 10 s in all, never 1 s between two of them.
+    upstreamA.next({ kind: 'trickle', pieces: 40, delayMs: 250 });
+    const error = (await ask(client).catch((caught: unknown) => caught)) as APIError;
+    expect(error).toBeInstanceOf(APIError);
+    expect(error.status).toBe(504);
+    expect(error.code).toBe('upstream_timeout');
+    expect(error.headers?.get('x-relay-attempts')).toBe('1');
+    // The upstream request is given up, not left running.
+    await expect.poll(() => upstreamA.requests[0]?.aborted).toBe(true);
+    await expect.poll(() => relay!.logs.find((line) => line.msg === 'request')).toMatchObject({ status: 504, errorCode: 'upstream_timeout', attempts: 1 });
+    const metrics = await (await request(`${relay!.url}/metrics`)).body.text();
+    expect(metrics).toContain('relay_upstream_attempt_failures_total{provider="a",reason="timeout"} 1');
+  });
+
+  it('ends a request that waits for a pooled connection past its deadline, and leaves the stream on that connection alone', async () => {
+    const client = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\nupstream:\n  deadlineMs: 1500\n', { TIMEOUT_MS: '1000', MAX_RETRIES: '0', CONNECTION_POOL_SIZE: '1' });
+    // The only connection carries a stream of 20 chunks 150 ms apart (3 s); a JSON request queues behind it.
+    upstreamA.next({ kind: 'stream', chunks: 20, delayMs: 150 });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'long' }], stream: true });
+    const queued = ask(client, 'queued').catch((caught: unknown) => caught);
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    // The stream had started: the deadline does not cut it.
+    expect(text.split(' ').filter(Boolean)).toHaveLength(20);
+    const error = (await queued) as APIError;
+    expect(error).toBeInstanceOf(APIError);
+    expect(error.status).toBe(504);
+    expect(error.code).toBe('upstream_timeout');
+    // It never reached the upstream.
+    expect(upstreamA.requests.map((received) => (received.body.messages as Array<{ content: string }>)[0]?.content)).toEqual(['long']);
+  });
+});
 
 describe('deployment health', () => {
   it('lets a half-open deployment be probed again after its probe got a 400 that was the caller’s fault', async () => {

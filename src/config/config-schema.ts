@@ -160,7 +160,7 @@ export const ConfigSchema = Type.Object(
             Type.Integer({ minimum: 1, description: 'Keep-alive connections per upstream origin (env CONNECTION_POOL_SIZE wins; default 100).' }),
           ),
           deadlineMs: Type.Optional(
-            Type.Integer({ minimum: 100, description: 'Overall time a request may spend on attempts and waits before its first byte (default timeoutMs × (maxRetries + 1)).' }),
+            Type.Integer({ minimum: 100, description: 'Overall time a request may spend on attempts and waits before its first byte; an attempt still under way then is stopped with a 504 (default timeoutMs × (maxRetries + 1)).' }),
           ),
         },
         { additionalProperties: false },

@@ -5,7 +5,7 @@ import { CallAbortedError } from '../providers/upstream-failure.js';
 import { AttemptsExhaustedError, runAttemptChain, type AttemptChainOptions, type AttemptOutcome } from '../routing/attempt-chain.js';
 import type { Deployment } from '../routing/deployment.js';
 import type { FallbackKind, ResolvedModel } from '../routing/model-router.js';
-import { RelayError, toClientError, type UpstreamError } from '../spec/relay-error.js';
+import { RelayError, UpstreamError, toClientError } from '../spec/relay-error.js';
 import { publishAttemptFailed } from '../observability/relay-events.js';
 import type { RelayServices } from './relay-services.js';
 
@@ -51,6 +51,10 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   readonly deadline: number;
   readonly priceOf: AttemptChainOptions['priceOf'];
   private outcome: AttemptOutcome<unknown> | undefined;
+  /** Attempts started, counted here too: a chain stopped by the deadline reports none. */
+  private attemptsStarted = 0;
+  /** The deadline passed before an answer could start: the attempt under way was stopped. */
+  private expired = false;
 
   constructor(
     private readonly request: FastifyRequest,
@@ -103,6 +107,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
    * (a record with what was delivered, nothing when nothing was).
    */
   onAttemptStart(deployment: Deployment, resolved: ResolvedModel): void {
+    this.attemptsStarted++;
     this.call.bodyDefaults = deployment.body;
     const state = this.request.relay;
     state.servedModel = resolved.model;
@@ -120,12 +125,25 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     );
   }
 
+  /** The deadline passed: the attempt under way (waiting for a connection, headers, or the rest of a JSON answer) stops. */
+  private readonly expire = (): void => {
+    this.expired = true;
+    this.signal.abort();
+  };
+
+  /**
+   * Runs the attempt chain within the request's deadline (`upstream.deadlineMs`). The per-attempt
+   * timeout runs between reads only, so without it an upstream that trickles a JSON answer, or a
+   * connection pool whose connections are all busy, could keep the client waiting without end. The
+   * deadline stops nothing once the answer has started (a stream's first chunk, sent to the client).
+   */
   async run<T>(attempt: (deployment: Deployment) => Promise<T>): Promise<AttemptOutcome<T>> {
     const { request, reply, primary: resolved, call } = this;
     const state = request.relay;
     const started = performance.now();
+    const deadlineTimer = setTimeout(this.expire, Math.max(0, this.deadline - Date.now()));
     try {
-      const outcome = await runAttemptChain(this, attempt);
+      const outcome = await runAttemptChain(this, (deployment) => attempt(deployment).catch((error: unknown) => this.stoppedByDeadline(error, deployment)));
       this.outcome = outcome;
       state.provider = outcome.deployment.provider.name;
       state.model = outcome.deployment.model;
@@ -152,6 +170,14 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
         reply.header('x-relay-attempts', String(error.attempts));
         throw toClientError(error.last, request.id, state.upstreamSecrets);
       }
+      if (error instanceof CallAbortedError && this.expired) {
+        resolved.route.shadow?.recordPrimary(false, 504, performance.now() - state.startedAt);
+        state.attempts = this.attemptsStarted;
+        state.servedModel = resolved.model;
+        reply.header('x-relay-attempts', String(this.attemptsStarted));
+        const last = error.cause instanceof UpstreamError ? error.cause : this.deadlineError(state.provider);
+        throw toClientError(last, request.id, state.upstreamSecrets);
+      }
       if (error instanceof CallAbortedError) {
         throw new RelayError('The client closed the connection before the answer was ready.', {
           status: 499,
@@ -160,6 +186,17 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
         });
       }
       throw error;
+    } finally {
+      clearTimeout(deadlineTimer);
     }
+  }
+
+  /** An attempt stopped by the deadline is that deployment's timeout (logged, counted, and held against its health). */
+  private stoppedByDeadline(error: unknown, deployment: Deployment): never {
+    throw this.expired && error instanceof CallAbortedError ? this.deadlineError(deployment.provider.name) : error;
+  }
+
+  private deadlineError(provider: string | undefined): UpstreamError {
+    return new UpstreamError(`${provider ?? 'upstream'}: no answer within the request's deadline (${this.services.config.deadlineMs} ms)`, { reason: 'timeout', provider });
   }
 }

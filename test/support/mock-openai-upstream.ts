@@ -46,6 +46,8 @@ export type Behaviour =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: 'reset' }
   | { kind: 'hang' }
+  /** A chat answer in JSON whose bytes leave in `pieces` writes, `delayMs` apart: each gap shorter than a timeout, the whole longer. */
+  | { kind: 'trickle'; pieces: number; delayMs: number }
   | { kind: 'stream'; chunks?: number; delayMs?: number; cutAfter?: number }
   /** A stream of `chunks` events of about `chunkBytes` each, written as fast as the connection takes them (waiting for `drain`). */
   | { kind: 'firehose'; chunks: number; chunkBytes: number };
@@ -160,6 +162,7 @@ export class MockOpenAIUpstream {
       if (received.body.stream === true && behaviour.kind === 'firehose') return this.firehose(received, response, behaviour);
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       const completion = chatCompletion(model, received.body);
+      if (behaviour.kind === 'trickle') return trickle(response, JSON.stringify(completion), behaviour);
       if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>).reasoning_content = this.reasoning;
       return json(response, completion);
     }
@@ -293,6 +296,17 @@ export class MockOpenAIUpstream {
     if (includeUsage) send({ ...base, choices: [], usage: { prompt_tokens: 9, completion_tokens: count, total_tokens: 9 + count } });
     response.end('data: [DONE]\n\n');
   }
+}
+
+async function trickle(response: ServerResponse, text: string, behaviour: Extract<Behaviour, { kind: 'trickle' }>): Promise<void> {
+  response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  const size = Math.ceil(text.length / behaviour.pieces);
+  for (let start = 0; start < text.length; start += size) {
+    if (response.destroyed) return;
+    response.write(text.slice(start, start + size));
+    await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+  }
+  response.end();
 }
 
 function json(response: ServerResponse, body: unknown): void {
