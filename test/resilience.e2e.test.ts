@@ -118,3 +118,16 @@ describe('deployment health', () => {
     expect(response.headers.get('x-relay-provider')).toBe('a');
   });
 });
+
+describe('streams are committed at their first chunk', () => {
+  it('retries a legacy completions stream whose upstream failed after its headers and before its first chunk', async () => {
+    const client = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\n');
+    upstreamA.next({ kind: 'stream', cutAfter: 0 });
+    const { data: stream, response } = await client.completions.create({ model: 'gpt-4.1', prompt: 'Say this is a test', stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+    expect(text).toBe('word0 word1 word2 word3 word4 ');
+    expect(response.headers.get('x-relay-attempts')).toBe('2');
+    expect(upstreamA.requests).toHaveLength(2);
+  });
+});

@@ -180,6 +180,7 @@ export class MockOpenAIUpstream {
       });
     }
     if (path === '/completions') {
+      if (received.body.stream === true) return this.completionsStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       return json(response, {
         id: 'cmpl-mock',
         object: 'text_completion',
@@ -245,6 +246,28 @@ export class MockOpenAIUpstream {
     send('response.output_item.done', { output_index: 0, item });
     send('response.completed', { response: final });
     response.end();
+  }
+
+  /** A legacy completions stream as OpenAI sends it: `text_completion` chunks of `word0 word1 …`, then `[DONE]`. */
+  private async completionsStream(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'stream' }>): Promise<void> {
+    const model = String(received.body.model);
+    const count = behaviour.chunks ?? this.streamDefaults.chunks;
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    // The status line leaves now, as a real upstream's does before its first event.
+    response.flushHeaders();
+    const send = (text: string, finishReason: string | null) =>
+      response.write(`data: ${JSON.stringify({ id: 'cmpl-mock', object: 'text_completion', created: 1, choices: [{ text, index: 0, logprobs: null, finish_reason: finishReason }], model })}\n\n`);
+    for (let index = 0; index < count; index++) {
+      if (behaviour.cutAfter !== undefined && index === behaviour.cutAfter) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        response.socket?.destroy();
+        return;
+      }
+      if (response.destroyed) return;
+      send(`word${index} `, null);
+    }
+    send('', 'stop');
+    response.end('data: [DONE]\n\n');
   }
 
   private async stream(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'stream' }>): Promise<void> {

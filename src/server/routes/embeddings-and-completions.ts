@@ -5,10 +5,12 @@ import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest } from '../admit-request.js';
 import { CompletionsStreamWatcher } from '../watch-completions-stream.js';
+import { nativeAnswer } from '../write-stream-parts.js';
 
 /**
  * `POST /v1/embeddings` and the legacy `POST /v1/completions`: routed like chat, and passed through
- * as they are (a completions stream is relayed byte for byte).
+ * as they are (a completions stream is relayed byte for byte, committed to the client at its first
+ * chunk as chat streams are).
  * @see https://platform.openai.com/docs/api-reference/embeddings
  * @see https://platform.openai.com/docs/api-reference/completions
  */
@@ -31,24 +33,29 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
       maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
-    const outcome = await upstream.run((deployment) => deployment.provider.completions(body, deployment.model, upstream.call));
-    const result = outcome.value;
-    if (result.kind === 'json') {
-      request.relay.usage = result.usage;
-      return reply.type('application/json').send(result.body);
+    // A stream's first chunk is read inside the attempt: a failure before it is still retried elsewhere.
+    const outcome = await upstream.run(async (deployment) => nativeAnswer(await deployment.provider.completions(body, deployment.model, upstream.call)));
+    const answer = outcome.value;
+    if (answer.kind === 'native-json') {
+      request.relay.usage = answer.result.usage;
+      return reply.type('application/json').send(answer.result.body);
     }
     request.relay.stream = true;
     const writer = commitStream(request, reply);
     // Read as it is relayed, and kept on the request from the start: a client that leaves is metered at once, for what it got.
     const watcher = new CompletionsStreamWatcher();
     request.relay.delivered = watcher.delivered;
+    const { chunks } = answer;
     try {
-      for await (const chunk of result.body) {
-        watcher.push(chunk);
+      for (let current = answer.first; current.done !== true; current = await chunks.next()) {
+        watcher.push(current.value);
         if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
-        const pending = writer.raw(chunk);
+        const pending = writer.raw(current.value);
         if (pending !== undefined) await pending;
-        if (writer.closed) return reply;
+        if (writer.closed) {
+          await chunks.return?.();
+          return reply;
+        }
       }
       reply.raw.end();
     } catch (error) {
