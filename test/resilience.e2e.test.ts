@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
@@ -129,5 +130,57 @@ describe('streams are committed at their first chunk', () => {
     expect(text).toBe('word0 word1 word2 word3 word4 ');
     expect(response.headers.get('x-relay-attempts')).toBe('2');
     expect(upstreamA.requests).toHaveLength(2);
+  });
+});
+
+describe('connections the upstream let go while idle', () => {
+  it('retries at once, on a new connection, a request whose reused connection the upstream closed before answering', async () => {
+    // An HTTP/1.1 upstream that keeps connections open without saying for how long, then drops each
+    // one when its next request comes (as a server whose idle timeout just passed does): the
+    // request never reached it. Only a retry without a backoff fits in the 350 ms deadline below
+    // (the first backoff is 375–500 ms).
+    const sockets: Socket[] = [];
+    let served = 0;
+    const upstream = createTcpServer((socket) => {
+      sockets.push(socket);
+      let requests = 0;
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (data) => {
+        buffered = Buffer.concat([buffered, data]);
+        const headEnd = buffered.indexOf('\r\n\r\n');
+        if (headEnd === -1) return;
+        const length = Number(/content-length: *(\d+)/i.exec(buffered.subarray(0, headEnd).toString('latin1'))?.[1] ?? 0);
+        if (buffered.length < headEnd + 4 + length) return;
+        buffered = buffered.subarray(headEnd + 4 + length);
+        if (++requests > 1) {
+          socket.destroy();
+          return;
+        }
+        served++;
+        const body = JSON.stringify({ id: `chatcmpl-${served}`, object: 'chat.completion', created: 1, model: 'gpt-4.1', choices: [{ index: 0, message: { role: 'assistant', content: `answer ${served}` }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    try {
+      const directory = mkdtempSync(join(tmpdir(), 'relay-idle-close-'));
+      writeFileSync(
+        join(directory, 'relay.yaml'),
+        `providers:\n  idle: { type: openai, baseUrl: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1", apiKey: key-idle-0123456789 }\nmodels:\n  gpt-4.1: { targets: [{ provider: idle }] }\nupstream:\n  deadlineMs: 350\n`,
+      );
+      relay = await startRelay({ MAX_RETRIES: '1' }, directory);
+      const client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+      const first = await ask(client);
+      expect(first.data.choices[0]?.message.content).toBe('answer 1');
+      expect(first.response.headers.get('x-relay-attempts')).toBe('1');
+      // The pool reuses the first connection, which the upstream drops; the retry opens a new one.
+      const second = await ask(client);
+      expect(second.data.choices[0]?.message.content).toBe('answer 2');
+      expect(second.response.headers.get('x-relay-attempts')).toBe('2');
+      expect(sockets.length).toBe(2);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    }
   });
 });

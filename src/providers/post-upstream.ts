@@ -27,7 +27,8 @@ export async function postUpstream(options: PostUpstreamOptions): Promise<Dispat
   try {
     response = await options.dispatcher.request({ ...upstreamRequest(options), signal: call.signal });
   } catch (error) {
-    throw classifyTransportError(error, options.provider, call.signal);
+    // `request` settles with the status line: a failure before it came before any byte of the answer.
+    throw classifyTransportError(error, options.provider, call.signal, true);
   }
   if (response.statusCode >= 200 && response.statusCode < 300) return response;
   let text = '';
@@ -190,7 +191,7 @@ class CollectingHandler extends UpstreamCallHandler {
     if (this.settled) return;
     this.settled = true;
     this.detach();
-    this.reject(classifyTransportError(error, this.options.provider, this.options.call.signal));
+    this.reject(classifyTransportError(error, this.options.provider, this.options.call.signal, this.statusCode === 0));
   }
 }
 
@@ -322,7 +323,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     const { options } = this;
     if (!this.accepted) {
       // Before a 2xx status line (or while reading an error answer, classified by its status alone).
-      this.refuse(this.errorBody === undefined ? classifyTransportError(error, options.provider, options.call.signal) : options.classifyError(this.statusCode, '', this.headers ?? {}, options.provider));
+      this.refuse(this.errorBody === undefined ? classifyTransportError(error, options.provider, options.call.signal, this.statusCode === 0) : options.classifyError(this.statusCode, '', this.headers ?? {}, options.provider));
       return;
     }
     this.fail(classifyTransportError(error, options.provider, options.call.signal));

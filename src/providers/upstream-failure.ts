@@ -26,8 +26,14 @@ const networkCodes = new Set([
 ]);
 const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** Turns a transport error of undici into an `UpstreamError` (or `CallAbortedError` when we aborted). */
-export function classifyTransportError(error: unknown, provider: string, signal: AbortLike): Error {
+/**
+ * Turns a transport error of undici into an `UpstreamError` (or `CallAbortedError` when we aborted).
+ * `beforeAnswer`: no byte of the answer had come. A connection the upstream closed then is most
+ * often one it had let go while idle and the pool reused (servers such as uvicorn close idle
+ * connections after 5 s and say nothing of it): the request never reached the upstream, and the
+ * retry goes at once (`retryAfterMs: 0`, on a new connection) instead of after a backoff.
+ */
+export function classifyTransportError(error: unknown, provider: string, signal: AbortLike, beforeAnswer = false): Error {
   if (error instanceof UpstreamError || error instanceof CallAbortedError) return error;
   if (signal.aborted || error instanceof errors.RequestAbortedError) return new CallAbortedError(error);
   const code = (error as { code?: string } | undefined)?.code ?? '';
@@ -35,7 +41,8 @@ export function classifyTransportError(error: unknown, provider: string, signal:
   if (timeoutCodes.has(code)) reason = 'timeout';
   else if (!networkCodes.has(code) && !(error instanceof errors.UndiciError)) reason = 'network';
   const message = error instanceof Error ? error.message : String(error);
-  return new UpstreamError(`${provider}: ${code || 'error'}: ${message}`, { reason, provider, cause: error });
+  const closedBeforeAnswer = beforeAnswer && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE');
+  return new UpstreamError(`${provider}: ${code || 'error'}: ${message}`, { reason, provider, cause: error, ...(closedBeforeAnswer ? { retryAfterMs: 0 } : {}) });
 }
 
 /** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present and sane. */
@@ -45,7 +52,8 @@ export function readRetryAfter(headers: Record<string, string | string[] | undef
   const value = first(headers['retry-after']);
   if (value === undefined) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  // A number is seconds, and a negative one means nothing (`Date.parse('-5')` would read it as a year).
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
   const date = Date.parse(value);
   if (Number.isFinite(date)) return Math.max(0, date - now);
   return undefined;
