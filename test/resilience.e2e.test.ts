@@ -4,44 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
-import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { describe, expect, it } from 'vitest';
+import { masterKey } from './support/start-relay.js';
+import { useTwoUpstreams } from './support/two-upstreams.js';
 
-const upstreamA = new MockOpenAIUpstream();
-const upstreamB = new MockOpenAIUpstream();
-let relay: StartedRelay | undefined;
+const { upstreamA, relay: currentRelay, startWith: startRelayWith, startIn } = useTwoUpstreams('relay-resilience-');
 
-beforeAll(async () => {
-  await upstreamA.start();
-  await upstreamB.start();
-});
-afterAll(async () => {
-  await upstreamA.stop();
-  await upstreamB.stop();
-});
-afterEach(async () => {
-  await relay?.close();
-  relay = undefined;
-  upstreamA.reset();
-  upstreamB.reset();
-});
-
-/** Starts a relay with providers "a" and "b" (the two mocks) and the given extra relay.yaml. */
 async function startWith(yaml: string, environment: Record<string, string> = {}): Promise<OpenAI> {
-  const directory = mkdtempSync(join(tmpdir(), 'relay-resilience-'));
-  writeFileSync(
-    join(directory, 'relay.yaml'),
-    `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\n${yaml}`,
-  );
-  relay = await startRelay(environment, directory);
-  return new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  return (await startRelayWith(yaml, environment)).client;
 }
 
 const ask = (client: OpenAI, content = 'hi') => client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content }] }).withResponse();
 
 async function deployment(id: string): Promise<{ state: string; errorRate: number; inflight: number }> {
-  const response = await request(`${relay!.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } });
+  const response = await request(`${currentRelay()!.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } });
   const { data } = (await response.body.json()) as { data: Array<{ id: string; state: string; errorRate: number; inflight: number }> };
   const found = data.find((entry) => entry.id === id);
   if (found === undefined) throw new Error(`no deployment ${id}`);
@@ -60,8 +36,8 @@ describe('the request deadline (upstream.deadlineMs)', () => {
     expect(error.headers?.get('x-relay-attempts')).toBe('1');
     // The upstream request is given up, not left running.
     await expect.poll(() => upstreamA.requests[0]?.aborted).toBe(true);
-    await expect.poll(() => relay!.logs.find((line) => line.msg === 'request')).toMatchObject({ status: 504, errorCode: 'upstream_timeout', attempts: 1 });
-    const metrics = await (await request(`${relay!.url}/metrics`)).body.text();
+    await expect.poll(() => currentRelay()!.logs.find((line) => line.msg === 'request')).toMatchObject({ status: 504, errorCode: 'upstream_timeout', attempts: 1 });
+    const metrics = await (await request(`${currentRelay()!.url}/metrics`)).body.text();
     expect(metrics).toContain('relay_upstream_attempt_failures_total{provider="a",reason="timeout"} 1');
   });
 
@@ -168,7 +144,7 @@ describe('connections the upstream let go while idle', () => {
         join(directory, 'relay.yaml'),
         `providers:\n  idle: { type: openai, baseUrl: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1", apiKey: key-idle-0123456789 }\nmodels:\n  gpt-4.1: { targets: [{ provider: idle }] }\nupstream:\n  deadlineMs: 350\n`,
       );
-      relay = await startRelay({ MAX_RETRIES: '1' }, directory);
+      const relay = await startIn(directory, { MAX_RETRIES: '1' });
       const client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
       const first = await ask(client);
       expect(first.data.choices[0]?.message.content).toBe('answer 1');

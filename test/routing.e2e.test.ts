@@ -1,42 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config.js';
-import { MockOpenAIUpstream, type Behaviour } from './support/mock-openai-upstream.js';
-import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import type { Behaviour } from './support/mock-openai-upstream.js';
+import { masterKey } from './support/start-relay.js';
+import { useTwoUpstreams } from './support/two-upstreams.js';
 
-const upstreamA = new MockOpenAIUpstream();
-const upstreamB = new MockOpenAIUpstream();
-let relay: StartedRelay | undefined;
-
-beforeAll(async () => {
-  await upstreamA.start();
-  await upstreamB.start();
-});
-afterAll(async () => {
-  await upstreamA.stop();
-  await upstreamB.stop();
-});
-afterEach(async () => {
-  await relay?.close();
-  relay = undefined;
-  upstreamA.reset();
-  upstreamB.reset();
-});
-
-/** Starts a relay with providers "a" and "b" (the two mocks) and the given extra relay.yaml. */
-async function startWith(yaml: string, environment: Record<string, string> = {}): Promise<{ relay: StartedRelay; client: OpenAI; directory: string }> {
-  const directory = mkdtempSync(join(tmpdir(), 'relay-routing-'));
-  writeFileSync(
-    join(directory, 'relay.yaml'),
-    `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\n${yaml}`,
-  );
-  relay = await startRelay(environment, directory);
-  return { relay, client: new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 }), directory };
-}
+const twoUpstreams = useTwoUpstreams('relay-routing-');
+const { upstreamA, upstreamB, startWith } = twoUpstreams;
 
 const always = (behaviour: Behaviour, count = 500): Behaviour[] => Array.from({ length: count }, () => behaviour);
 const serverError: Behaviour = { kind: 'status', status: 500, headers: { 'retry-after-ms': '1' } };
@@ -54,7 +27,7 @@ describe('routing and resilience', () => {
     // Once ejected (5 failures in a row), "a" gets no more traffic during its cooldown.
     expect(upstreamA.requests.length).toBeLessThanOrEqual(5);
     expect(upstreamB.requests).toHaveLength(40);
-    const health = (await (await request(`${relay!.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
+    const health = (await (await request(`${twoUpstreams.relay()!.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
       data: Array<{ id: string; state: string; ejections: number }>;
     };
     expect(health.data.find((deployment) => deployment.id === 'a/gpt-4.1')).toMatchObject({ state: 'open', ejections: 1 });
@@ -155,7 +128,7 @@ describe('routing and resilience', () => {
       'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b, apiKey: canary-own-secret-0123456789 }]\n      initialWeight: 20\n      stepWeight: 40\n      maxWeight: 60\n      intervalMs: 200\n      minRequests: 3\n',
     );
     const admin = async (path: string, method = 'GET') =>
-      (await (await request(`${relay!.url}${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as Record<string, unknown>;
+      (await (await request(`${twoUpstreams.relay()!.url}${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as Record<string, unknown>;
     const deadline = Date.now() + 8000;
     let user = 0;
     while (Date.now() < deadline) {
@@ -194,7 +167,7 @@ describe('routing and resilience', () => {
     while (Date.now() < deadline && phase !== 'rolled_back') {
       const answers = await Promise.all(Array.from({ length: 10 }, () => ask(client, { user: `end-user-${user++}` })));
       for (const { data } of answers) expect(data.choices[0]?.message.content).toBe('echo: hi');
-      phase = ((await (await request(`${relay!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string }).phase;
+      phase = ((await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string }).phase;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(phase).toBe('rolled_back');
@@ -212,7 +185,7 @@ describe('routing and resilience', () => {
     }
     await expect.poll(() => upstreamB.requests.length).toBe(5);
     await expect
-      .poll(async () => ((await (await request(`${relay!.url}/admin/shadows`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { data: Array<{ shadow: { requests: number; errors: number }; primary: { requests: number } }> }).data[0])
+      .poll(async () => ((await (await request(`${twoUpstreams.relay()!.url}/admin/shadows`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { data: Array<{ shadow: { requests: number; errors: number }; primary: { requests: number } }> }).data[0])
       .toMatchObject({ primary: { requests: 5 }, shadow: { requests: 5, errors: 5 } });
   });
 
@@ -234,7 +207,7 @@ describe('routing and resilience', () => {
       join(directory, 'relay.yaml'),
       `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\nmodels:\n  gpt-4.1: { targets: [{ provider: b }] }\n`,
     );
-    relay!.server.reload(loadConfig({ environment: { RELAY_MASTER_KEY: masterKey }, cwd: directory }));
+    twoUpstreams.relay()!.server.reload(loadConfig({ environment: { RELAY_MASTER_KEY: masterKey }, cwd: directory }));
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text.split(' ').filter(Boolean)).toHaveLength(10);
