@@ -26,7 +26,9 @@ export class AnthropicUsageWatcher {
   /** Set by `message_stop`: a stream that ends without it was cut. */
   complete = false;
 
-  push(chunk: Buffer): void {
+  /** Reads one piece of the stream; true when it changed the counts (`usage`, `startUsage`). */
+  push(chunk: Buffer): boolean {
+    let changed = false;
     for (const event of this.parser.push(chunk)) {
       const name = event.event;
       if (name === 'error') this.failed = true;
@@ -49,7 +51,9 @@ export class AnthropicUsageWatcher {
       if (usage === null || typeof usage !== 'object') continue;
       if (name === 'message_delta') this.final = true;
       for (const [field, value] of Object.entries(usage)) if (typeof value === 'number') this.counts[field] = value;
+      changed = true;
     }
+    return changed;
   }
 
   /** The answer's counts in OpenAI's shape, once `message_delta` gave them; undefined before. */

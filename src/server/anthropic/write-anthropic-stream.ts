@@ -19,9 +19,11 @@ async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream'
   request.relay.delivered = watcher.delivered;
   try {
     const finished = await writeStreamValues(writer, answer.chunks, answer.first, (bytes) => {
-      watcher.push(bytes);
-      request.relay.usage = watcher.usage;
-      request.relay.startUsage = watcher.startUsage;
+      // The counts are converted only when an event changed them, not for every piece of text.
+      if (watcher.push(bytes)) {
+        request.relay.usage = watcher.usage;
+        request.relay.startUsage = watcher.startUsage;
+      }
       return bytes;
     });
     if (!finished) return false;
