@@ -145,9 +145,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     try {
       const outcome = await runAttemptChain(this, (deployment) => attempt(deployment).catch((error: unknown) => this.stoppedByDeadline(error, deployment)));
       this.outcome = outcome;
-      state.provider = outcome.deployment.provider.name;
-      state.model = outcome.deployment.model;
-      state.servedModel = outcome.resolved.model;
+      // provider, model and servedModel are the answering attempt's, set as it started (onAttemptStart).
       state.upstreamMs = performance.now() - started;
       if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
       state.attempts = outcome.attempts;
