@@ -76,6 +76,8 @@ export interface JsonResult {
   /** Exact bytes to send to the client. */
   body: Buffer;
   usage: Usage | undefined;
+  /** The answer's `id`, where the relay needs it (a Responses API answer passed through). */
+  id?: string | undefined;
 }
 
 export interface ChatResult extends JsonResult {

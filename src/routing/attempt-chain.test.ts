@@ -15,7 +15,7 @@ function model(name: string, registry: DeploymentRegistry, providers: string[]):
 
 const failure = (reason: FailureReason, retryAfterMs?: number) => new UpstreamError(reason, { reason, status: 500, retryAfterMs });
 
-function run(primary: ResolvedModel, script: Array<FailureReason | 'ok' | [FailureReason, number]>, options: { maxRetries?: number; fallbacks?: ResolvedModel[]; deadlineInMs?: number } = {}) {
+function run(primary: ResolvedModel, script: Array<FailureReason | 'ok' | [FailureReason, number]>, options: { maxRetries?: number; fallbacks?: ResolvedModel[]; deadlineInMs?: number; pinnedProvider?: string } = {}) {
   const waits: number[] = [];
   const calls: string[] = [];
   const promise = runAttemptChain(
@@ -23,6 +23,7 @@ function run(primary: ResolvedModel, script: Array<FailureReason | 'ok' | [Failu
       primary,
       fallbacks: () => options.fallbacks ?? [],
       stickyKey: 'k',
+      pinnedProvider: options.pinnedProvider,
       maxRetries: options.maxRetries ?? 3,
       signal: new AbortController().signal,
       deadline: Date.now() + (options.deadlineInMs ?? 60_000),
@@ -63,6 +64,17 @@ describe('runAttemptChain', () => {
     await expect(promise).resolves.toMatchObject({ attempts: 2 });
     expect(new Set(calls).size).toBe(2);
     expect(waits).toEqual([]);
+  });
+
+  it("keeps a pinned request on its provider's deployments, through retries and fallbacks, and ignores a pin a model has no deployment on", async () => {
+    const registry = new DeploymentRegistry();
+    const pinned = run(model('m', registry, ['a', 'b', 'c']), ['provider_internal', 'network', 'network', 'ok'], { pinnedProvider: 'b', fallbacks: [model('f', registry, ['a', 'b'])], maxRetries: 2 });
+    await expect(pinned.promise).resolves.toMatchObject({ attempts: 4 });
+    expect(pinned.calls).toEqual(['b/m', 'b/m', 'b/m', 'b/f']);
+
+    const elsewhere = run(model('n', registry, ['a', 'c']), ['provider_internal', 'ok'], { pinnedProvider: 'b' });
+    await expect(elsewhere.promise).resolves.toMatchObject({ attempts: 2 });
+    expect(new Set(elsewhere.calls)).toEqual(new Set(['a/n', 'c/n']));
   });
 
   it('honours retry-after, and moves on when it does not fit the deadline', async () => {

@@ -12,6 +12,11 @@ export interface AttemptChainOptions {
   fallbacks: (kind: FallbackKind) => readonly ResolvedModel[];
   /** Keeps a client on one side of a canary. */
   stickyKey: string;
+  /**
+   * The provider that holds what the request refers to (a stored response): a model's attempts go
+   * only to its deployments on that provider, when it has any there.
+   */
+  pinnedProvider?: string;
   maxRetries: number;
   signal: AbortLike;
   /** Epoch ms after which no attempt starts and no wait begins. */
@@ -107,7 +112,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   let tried: Set<Deployment> | undefined;
   let usedFallbacks: Set<string> | undefined;
   let current = options.primary;
-  let groups = current.route.groupsFor(options.stickyKey);
+  let groups = groupsOf(options, current);
   let retriesLeft = options.maxRetries;
   let attempts = 0;
   let next: Deployment | undefined;
@@ -145,7 +150,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
         const fallback = nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), error.reason);
         if (fallback === undefined) throw new AttemptsExhaustedError(error, attempts);
         current = fallback;
-        groups = current.route.groupsFor(options.stickyKey);
+        groups = groupsOf(options, current);
         continue;
       }
       const policy = failurePolicy[error.reason];
@@ -174,12 +179,25 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       const fallback = Date.now() < options.deadline ? nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), 'exhausted') : undefined;
       if (fallback === undefined) throw new AttemptsExhaustedError(error, attempts);
       current = fallback;
-      groups = current.route.groupsFor(options.stickyKey);
+      groups = groupsOf(options, current);
     }
   }
 }
 
 const unknownPrice = (): undefined => undefined;
+
+/** The deployment groups of the model being tried: those on the pinned provider, when the request has one and the model any there. */
+function groupsOf(options: AttemptChainOptions, current: ResolvedModel): readonly (readonly Deployment[])[] {
+  const groups = current.route.groupsFor(options.stickyKey);
+  const pin = options.pinnedProvider;
+  if (pin === undefined) return groups;
+  const pinned: Deployment[][] = [];
+  for (const group of groups) {
+    const kept = group.filter((deployment) => deployment.provider.name === pin);
+    if (kept.length > 0) pinned.push(kept);
+  }
+  return pinned.length > 0 ? pinned : groups;
+}
 
 /** The next deployment by the strategy of the model being tried, among those not excluded. */
 function select(groups: readonly (readonly Deployment[])[], selection: SelectOptions, current: ResolvedModel, exclude: ReadonlySet<Deployment>): Deployment | undefined {

@@ -20,6 +20,8 @@ export interface UpstreamCallOptions {
   fallbacks?: readonly string[];
   /** Refines canary stickiness within one client key (the body's `user`). */
   user?: unknown;
+  /** Sends every attempt to this provider's deployments, where the model has any (it holds what the request refers to). */
+  pinnedProvider?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   readonly call: ProviderCall;
   readonly primary: ResolvedModel;
   readonly stickyKey: string;
+  readonly pinnedProvider: string | undefined;
   readonly maxRetries: number;
   readonly signal: CallSignal;
   readonly deadline: number;
@@ -69,6 +72,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     this.primary = resolved;
     this.signal = new CallSignal();
     this.stickyKey = typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : principal.id;
+    this.pinnedProvider = options.pinnedProvider;
     this.maxRetries = config.maxRetries;
     this.deadline = Date.now() + config.deadlineMs;
     this.priceOf = services.priceOf;

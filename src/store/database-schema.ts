@@ -118,6 +118,14 @@ export interface ResponseItemsTable {
   expires_at: number;
 }
 
+/** Who got which stored response: see `StoredResponseRecord`. */
+export interface StoredResponsesTable {
+  id: string;
+  principal_id: string;
+  provider: string;
+  expires_at: number;
+}
+
 /** The database the SQL store queries through Kysely. */
 export interface RelayDatabase {
   accounts: AccountsTable;
@@ -129,4 +137,5 @@ export interface RelayDatabase {
   dashboard_sessions: DashboardSessionsTable;
   credit_changes: CreditChangesTable;
   response_items: ResponseItemsTable;
+  stored_responses: StoredResponsesTable;
 }

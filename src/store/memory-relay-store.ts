@@ -1,7 +1,7 @@
 import { buildAccount, buildApiKeyRecord } from './build-records.js';
 import { MemoryCanaryStore } from './memory-canary-store.js';
 import { MemoryDashboardSessionStore } from './memory-dashboard-session-store.js';
-import { MemoryResponseItemStore } from './memory-response-item-store.js';
+import { MemoryResponseItemStore, MemoryStoredResponseStore } from './memory-response-item-store.js';
 import { newId } from './new-id.js';
 import { prepareLedgerBatch } from './prepare-ledger-batch.js';
 import { byCreation, byUpdate } from './compare-records.js';
@@ -46,6 +46,7 @@ export class MemoryRelayStore implements RelayStore {
   readonly canaries = new MemoryCanaryStore();
   readonly sessions = new MemoryDashboardSessionStore();
   readonly responseItems = new MemoryResponseItemStore();
+  readonly storedResponses = new MemoryStoredResponseStore();
 
   readonly accounts: AccountStore = {
     create: async (input: CreateAccountInput) => {

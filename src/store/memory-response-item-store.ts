@@ -1,4 +1,4 @@
-import type { ResponseItemRecord, ResponseItemStore } from './relay-store.js';
+import type { ResponseItemRecord, ResponseItemStore, StoredResponseRecord, StoredResponseStore } from './relay-store.js';
 
 /** Items of translated Responses API answers in a map, for one process: the same semantics as in SQL. */
 export class MemoryResponseItemStore implements ResponseItemStore {
@@ -19,5 +19,23 @@ export class MemoryResponseItemStore implements ResponseItemStore {
 
   async prune(now: number): Promise<void> {
     for (const [id, record] of this.items) if (record.expiresAt <= now) this.items.delete(id);
+  }
+}
+
+/** Who got which stored response, in a map for one process: the same semantics as in SQL. */
+export class MemoryStoredResponseStore implements StoredResponseStore {
+  private readonly records = new Map<string, StoredResponseRecord>();
+
+  async put(record: StoredResponseRecord): Promise<void> {
+    if (!this.records.has(record.id)) this.records.set(record.id, { ...record });
+  }
+
+  async find(id: string, now: number): Promise<StoredResponseRecord | undefined> {
+    const record = this.records.get(id);
+    return record !== undefined && record.expiresAt > now ? { ...record } : undefined;
+  }
+
+  async prune(now: number): Promise<void> {
+    for (const [id, record] of this.records) if (record.expiresAt <= now) this.records.delete(id);
   }
 }

@@ -195,6 +195,22 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
         await db.schema.dropTable('response_items').execute();
       },
     },
+    // Who got which response an upstream stored, so that previous_response_id stays with its key and its upstream account.
+    '0007_stored_responses': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('stored_responses')
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('principal_id', 'text', (column) => column.notNull())
+          .addColumn('provider', 'text', (column) => column.notNull())
+          .addColumn('expires_at', money, (column) => column.notNull())
+          .execute();
+        await db.schema.createIndex('stored_responses_by_expiry').on('stored_responses').column('expires_at').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.dropTable('stored_responses').execute();
+      },
+    },
   };
 }
 

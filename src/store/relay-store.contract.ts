@@ -488,5 +488,19 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         expect(await store.responseItems.find('key-a', ['fc_1', 'fc_2'], 0)).toEqual([record('fc_1', 'key-a', 3_000, '{"again":true}')]);
       });
     });
+
+    describe('stored responses', () => {
+      it('finds the record of an unexpired response, keeps the first record of an id, and prunes the expired ones', async () => {
+        await store.storedResponses.put({ id: 'resp_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 });
+        await store.storedResponses.put({ id: 'resp_a', principalId: 'key-b', provider: 'other', expiresAt: 9_000 });
+        await store.storedResponses.put({ id: 'resp_b', principalId: 'key-b', provider: 'openai#1a2b3c', expiresAt: 1_500 });
+        expect(await store.storedResponses.find('resp_a', 1_000)).toEqual({ id: 'resp_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 });
+        expect(await store.storedResponses.find('resp_a', 2_000)).toBeUndefined();
+        expect(await store.storedResponses.find('resp_missing', 0)).toBeUndefined();
+        await store.storedResponses.prune(1_500);
+        expect(await store.storedResponses.find('resp_b', 0)).toBeUndefined();
+        expect(await store.storedResponses.find('resp_a', 0)).toEqual({ id: 'resp_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 });
+      });
+    });
   });
 }

@@ -351,6 +351,31 @@ export interface ResponseItemStore {
   prune(now: number): Promise<void>;
 }
 
+/**
+ * A response an upstream stored for the relay (a `/v1/responses` answer passed through with `store`
+ * not false), kept so that a later `previous_response_id` naming it is served only for the key that
+ * got it, and by the upstream account that holds it.
+ */
+export interface StoredResponseRecord {
+  /** The upstream's response id (`resp_…`). */
+  id: string;
+  /** The key that got the response: only that key may continue from it. */
+  principalId: string;
+  /** The provider that answered (its name tells a deployment's own key apart: `openai#1a2b3c`). */
+  provider: string;
+  expiresAt: number;
+}
+
+/** Who got which stored response, shared by replicas. */
+export interface StoredResponseStore {
+  /** Keeps the record; an id already kept keeps its first record. */
+  put(record: StoredResponseRecord): Promise<void>;
+  /** The record of `id`, if kept and unexpired at `now`. */
+  find(id: string, now: number): Promise<StoredResponseRecord | undefined>;
+  /** Forgets the records expired at `now`. */
+  prune(now: number): Promise<void>;
+}
+
 /** The storage layer: see the file comment. */
 export interface RelayStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
@@ -360,6 +385,7 @@ export interface RelayStore {
   readonly canaries: CanaryStore;
   readonly sessions: DashboardSessionStore;
   readonly responseItems: ResponseItemStore;
+  readonly storedResponses: StoredResponseStore;
   /** Releases the database connection(s). The store must not be used afterwards. */
   close(): Promise<void>;
 }

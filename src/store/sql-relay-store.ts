@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayDatabase } from './database-schema.js';
-import type { AccountStore, ApiKeyStore, CanaryStore, DashboardSessionStore, LedgerStore, RelayStore, ResponseItemStore } from './relay-store.js';
-import { createSqlResponseItemStore } from './sql-response-item-store.js';
+import type { AccountStore, ApiKeyStore, CanaryStore, DashboardSessionStore, LedgerStore, RelayStore, ResponseItemStore, StoredResponseStore } from './relay-store.js';
+import { createSqlResponseItemStore, createSqlStoredResponseStore } from './sql-response-item-store.js';
 import { createSqlDashboardSessionStore } from './sql-dashboard-session-store.js';
 import { createSqlCanaryStore } from './sql-canary-store.js';
 import { createSqlAccountStore } from './sql-account-store.js';
@@ -21,6 +21,7 @@ export class SqlRelayStore implements RelayStore {
   readonly canaries: CanaryStore;
   readonly sessions: DashboardSessionStore;
   readonly responseItems: ResponseItemStore;
+  readonly storedResponses: StoredResponseStore;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -34,6 +35,7 @@ export class SqlRelayStore implements RelayStore {
     this.canaries = createSqlCanaryStore(db);
     this.sessions = createSqlDashboardSessionStore(db);
     this.responseItems = createSqlResponseItemStore(db);
+    this.storedResponses = createSqlStoredResponseStore(db);
   }
 
   /** Safe to call more than once: `pg` refuses to end a pool twice. */

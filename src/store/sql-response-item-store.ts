@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { RelayDatabase } from './database-schema.js';
-import type { ResponseItemRecord, ResponseItemStore } from './relay-store.js';
+import type { ResponseItemRecord, ResponseItemStore, StoredResponseStore } from './relay-store.js';
 
 /** Items of translated Responses API answers in SQL (SQLite or Postgres through Kysely). */
 export function createSqlResponseItemStore(db: Kysely<RelayDatabase>): ResponseItemStore {
@@ -22,6 +22,28 @@ export function createSqlResponseItemStore(db: Kysely<RelayDatabase>): ResponseI
 
     async prune(now) {
       await db.deleteFrom('response_items').where('expires_at', '<=', now).execute();
+    },
+  };
+}
+
+/** Who got which stored response, in SQL (SQLite or Postgres through Kysely). */
+export function createSqlStoredResponseStore(db: Kysely<RelayDatabase>): StoredResponseStore {
+  return {
+    async put(record) {
+      await db
+        .insertInto('stored_responses')
+        .values({ id: record.id, principal_id: record.principalId, provider: record.provider, expires_at: record.expiresAt })
+        .onConflict((conflict) => conflict.column('id').doNothing())
+        .execute();
+    },
+
+    async find(id, now) {
+      const row = await db.selectFrom('stored_responses').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
+      return row === undefined ? undefined : { id: row.id, principalId: row.principal_id, provider: row.provider, expiresAt: Number(row.expires_at) };
+    },
+
+    async prune(now) {
+      await db.deleteFrom('stored_responses').where('expires_at', '<=', now).execute();
     },
   };
 }

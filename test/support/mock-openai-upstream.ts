@@ -76,6 +76,9 @@ export class MockOpenAIUpstream {
   private reasoning: string | undefined;
   /** Output limits by model name: a chat request asking for more is refused, as its vendor does. */
   private outputLimits = new Map<string, OutputLimit>();
+  /** When set, each Responses API answer gets its own id (`<prefix><n>`), as a real upstream's do; else `resp_mock`. */
+  private responseIdPrefix: string | undefined;
+  private responsesAnswered = 0;
 
   /** The base URL, with /v1 as the official SDKs expect. */
   url = '';
@@ -90,6 +93,16 @@ export class MockOpenAIUpstream {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  /** Gives each Responses API answer from now on an id of its own: `<prefix>1`, `<prefix>2`, … */
+  uniqueResponseIds(prefix: string): this {
+    this.responseIdPrefix = prefix;
+    return this;
+  }
+
+  private nextResponseId(): string {
+    return this.responseIdPrefix === undefined ? 'resp_mock' : `${this.responseIdPrefix}${++this.responsesAnswered}`;
   }
 
   /** Queues behaviours for the next requests, in order. */
@@ -168,7 +181,7 @@ export class MockOpenAIUpstream {
     }
     if (path === '/responses') {
       if (received.body.stream === true) return this.responsesStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
-      return json(response, responseObject(model, received.body, 'completed'));
+      return json(response, responseObject(model, received.body, 'completed', this.nextResponseId()));
     }
     if (path === '/embeddings') {
       const inputs = Array.isArray(received.body.input) ? received.body.input : [received.body.input];
@@ -224,10 +237,11 @@ export class MockOpenAIUpstream {
       this.lastResponsesStream += event;
       return response.write(event);
     };
-    const started = responseObject(model, received.body, 'in_progress');
+    const id = this.nextResponseId();
+    const started = responseObject(model, received.body, 'in_progress', id);
     send('response.created', { response: started });
     send('response.in_progress', { response: started });
-    const final = responseObject(model, received.body, 'completed');
+    const final = responseObject(model, received.body, 'completed', id);
     const item = final.output[0]!;
     const text = item.content[0]!.text;
     send('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', content: [] } });
@@ -347,13 +361,13 @@ function toolCallFor(body: Record<string, unknown>): { id: string; type: 'functi
 }
 
 /** A Responses API `response` echoing the last input's text, as OpenAI's own `/v1/responses` answers. */
-function responseObject(model: string, body: Record<string, unknown>, status: 'in_progress' | 'completed') {
+function responseObject(model: string, body: Record<string, unknown>, status: 'in_progress' | 'completed', id: string) {
   const input = body.input as string | Array<{ content?: unknown }> | undefined;
   const last = typeof input === 'string' ? input : input?.at(-1)?.content;
   const text = `echo: ${typeof last === 'string' ? last : JSON.stringify(last)}`;
   const done = status === 'completed';
   return {
-    id: 'resp_mock',
+    id,
     object: 'response',
     created_at: 1,
     status,
@@ -363,7 +377,7 @@ function responseObject(model: string, body: Record<string, unknown>, status: 'i
     previous_response_id: body.previous_response_id ?? null,
     output: done ? [{ type: 'message', id: 'msg_mock', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
     usage: done ? { input_tokens: 11, input_tokens_details: { cached_tokens: 4 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 18 } : null,
-    store: true,
+    store: body.store !== false,
   };
 }
 

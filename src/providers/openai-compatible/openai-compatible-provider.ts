@@ -81,7 +81,7 @@ export class OpenAICompatibleProvider implements Provider {
   /** `/responses` as the client sent it (only `model` changed, and the target's own fields added): JSON, or the SSE bytes untouched. */
   private async postResponses(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
     if (body.stream === true) return this.postForRawStream('/responses', withModel(body, model, call), call);
-    return this.postJson('/responses', withModel(body, model, call), call);
+    return this.postUpstreamJson('/responses', withModel(body, model, call), call).then(toResponseResult);
   }
 
   /** A POST whose SSE answer is relayed as its bytes (legacy completions, native Responses API). */
@@ -146,6 +146,12 @@ function withModel(body: Record<string, unknown>, model: string, call: ProviderC
 
 function toJsonResult(answer: UpstreamJson): JsonResult {
   return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage) };
+}
+
+/** A Responses API answer: its id too, which the relay records for a stored response. */
+function toResponseResult(answer: UpstreamJson): JsonResult {
+  const id = answer.parsed.id;
+  return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage), id: typeof id === 'string' ? id : undefined };
 }
 
 /** A chat answer relayed as its bytes; the object parsed once (for its usage) is what a caller that wants it gets. */

@@ -25,6 +25,10 @@ export class ResponsesStreamWatcher {
   /** Set by an event that ends the stream: one that ends without it was cut. */
   complete = false;
   failed = false;
+  /** The response's id, from its first event (`response.created`); `onResponseId` hears of it once. */
+  responseId: string | undefined;
+
+  constructor(private readonly onResponseId?: (id: string) => void) {}
 
   push(chunk: Buffer): void {
     for (const event of this.parser.push(chunk)) {
@@ -32,13 +36,19 @@ export class ResponsesStreamWatcher {
       const sequence = sequencePattern.exec(event.data);
       if (sequence !== null) this.lastSequence = Number(sequence[1]);
       if (name === 'error') this.failed = true;
-      if (name === undefined || (!endEvents.has(name) && !deltaEvents.has(name))) continue;
-      let parsed: { delta?: unknown; response?: { usage?: unknown } };
+      const created = name === 'response.created' && this.responseId === undefined;
+      if (name === undefined || (!created && !endEvents.has(name) && !deltaEvents.has(name))) continue;
+      let parsed: { delta?: unknown; response?: { id?: unknown; usage?: unknown } };
       try {
         parsed = JSON.parse(event.data) as typeof parsed;
       } catch {
         continue; // relayed as it is; the client sees what the upstream sent
       }
+      if (this.responseId === undefined && typeof parsed.response?.id === 'string') {
+        this.responseId = parsed.response.id;
+        this.onResponseId?.(this.responseId);
+      }
+      if (created) continue;
       if (deltaEvents.has(name)) {
         if (typeof parsed.delta === 'string') this.delivered.addText(parsed.delta);
         continue;

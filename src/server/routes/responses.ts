@@ -14,6 +14,7 @@ import { AnsweredItems } from '../responses/answered-items.js';
 import { convertFromResponsesRequest, type TranslatedResponsesRequest } from '../responses/convert-from-responses-request.js';
 import { ResponseEventEncoder, responsesErrorEvent } from '../responses/response-event-encoder.js';
 import { convertToResponse, itemId, responseShell } from '../responses/response-object.js';
+import { StoredResponses } from '../responses/stored-responses.js';
 import { ResponsesStreamWatcher } from '../responses/watch-responses-stream.js';
 import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
@@ -75,7 +76,9 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
  * answer is relayed untouched; for every other upstream it is served by translation: the request
  * becomes a chat request, and the chat answer a `response` object or its stream of events. The
  * translation is stateless: `previous_response_id` and the like are refused, and the items of
- * recent translated answers are kept an hour so that `item_reference`s to them resolve.
+ * recent translated answers are kept an hour so that `item_reference`s to them resolve. A response
+ * an upstream stored is recorded with the key that got it and the provider that holds it: only that
+ * key may continue it, and its next turn goes to that provider (`StoredResponses`).
  * @see https://platform.openai.com/docs/api-reference/responses/create
  */
 export function registerResponses(app: FastifyInstance, services: RelayServices): void {
@@ -84,6 +87,12 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   );
   // With `server.keepResponseItems: false` (read per answer: a reload applies at once) no model output outlives its answer.
   const keep = (principalId: string, output: readonly ResponsesOutputItem[]): Promise<void> => (services.config.keepResponseItems ? answered.keep(principalId, output) : Promise.resolve());
+  const stored = new StoredResponses(services.store.storedResponses, (action, error) =>
+    services.logger.warn(
+      { detail: error instanceof Error ? error.message : String(error) },
+      action === 'record' ? 'the store did not record which key got a stored /v1/responses answer: previous_response_id naming it is not checked' : 'the store could not be asked which key got a previous_response_id: the request goes on unchecked',
+    ),
+  );
 
   app.post('/v1/responses', { schema: { body: ResponsesBody } }, async (request, reply) => {
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
@@ -99,6 +108,9 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         param: 'background',
       });
     }
+    // A stored response another key got is refused before anything is reserved; one this key got
+    // is continued at the provider that holds it.
+    const pinnedProvider = typeof body.previous_response_id === 'string' ? await stored.providerFor(body.previous_response_id, principal.id) : undefined;
     // Translated before anything is reserved, so that a request no upstream can serve is refused
     // at once; kept for the attempts when some upstream might take it as it is.
     const referenced = await answered.find(principal.id, referencedIds(body));
@@ -118,13 +130,15 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         translatesResponses,
       ),
     });
-    const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.user });
+    const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.user, pinnedProvider });
     request.relay.stream = body.stream === true;
     const outcome = await upstream.run((deployment) => callDeployment(deployment, body, translation, upstream.call));
     const answer = outcome.value;
     switch (answer.kind) {
       case 'native-json':
         request.relay.usage = answer.result.usage;
+        // Recorded before the answer goes out: the client's next turn finds the record at any replica.
+        if (body.store !== false && answer.result.id !== undefined) await stored.record(answer.result.id, principal.id, outcome.deployment.provider.name);
         return reply.type('application/json').send(answer.result.body);
       case 'translated-json': {
         request.relay.usage = answer.result.usage;
@@ -132,9 +146,11 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         await keep(principal.id, response.output);
         return reply.type('application/json').send(response);
       }
-      case 'native-stream':
-        await relayNativeStream(request, reply, answer.chunks, answer.first);
+      case 'native-stream': {
+        const provider = outcome.deployment.provider.name;
+        await relayNativeStream(request, reply, answer.chunks, answer.first, body.store === false ? undefined : (id) => stored.record(id, principal.id, provider));
         return reply;
+      }
       default: {
         const encoder = new ResponseEventEncoder(responseShell(body, itemId('resp'), Math.floor(Date.now() / 1000)), answer.customTools);
         await writeTranslatedStream(request, reply, answer.parts, answer.first, encoder, () => keep(principal.id, encoder.items()));
@@ -177,10 +193,21 @@ function endWithError(request: FastifyRequest, reply: FastifyReply, writer: SseW
   if (clientError !== undefined && !writer.closed) reply.raw.end(responsesErrorEvent(clientError.toJSON(), sequenceNumber()));
 }
 
-/** Relays an upstream's own Responses stream byte for byte, reading its usage on the way. */
-async function relayNativeStream(request: FastifyRequest, reply: FastifyReply, chunks: AsyncIterator<Buffer>, first: IteratorResult<Buffer>): Promise<void> {
+/**
+ * Relays an upstream's own Responses stream byte for byte, reading its usage on the way.
+ * `record` is called with the response's id as its first event passes (a stored response), and the
+ * stream ends only once that record is written.
+ */
+async function relayNativeStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  chunks: AsyncIterator<Buffer>,
+  first: IteratorResult<Buffer>,
+  record?: (id: string) => Promise<void>,
+): Promise<void> {
   const writer = commitStream(request, reply);
-  const watcher = new ResponsesStreamWatcher();
+  let recorded: Promise<void> | undefined;
+  const watcher = new ResponsesStreamWatcher(record === undefined ? undefined : (id) => (recorded = record(id)));
   // On the request from the start: a client that leaves is metered at once (when its response
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;
@@ -193,6 +220,7 @@ async function relayNativeStream(request: FastifyRequest, reply: FastifyReply, c
     if (!finished) return;
     // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
     if (!watcher.complete && !watcher.failed) throw new UpstreamError(`${request.relay.provider ?? 'upstream'}: the stream ended before its response ended`, { reason: 'network', provider: request.relay.provider });
+    if (recorded !== undefined) await recorded;
     if (!writer.closed) reply.raw.end();
   } catch (error) {
     endWithError(request, reply, writer, error, () => watcher.lastSequence + 1);

@@ -1,0 +1,138 @@
+import OpenAI, { BadRequestError } from 'openai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/open-store.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+/**
+ * Responses stored upstream (`/v1/responses` passed through, `store` not false) stay with the key
+ * that got them and with the upstream account that holds them: `gpt-x` is served by two
+ * OpenAI-compatible upstreams that both speak the Responses API (two accounts, equal weights), and
+ * two relays share one database, as replicas do.
+ */
+
+const east = new MockOpenAIUpstream().uniqueResponseIds('resp_east_');
+const west = new MockOpenAIUpstream().uniqueResponseIds('resp_west_');
+const relays: StartedRelay[] = [];
+
+async function startReplica(directory: string): Promise<StartedRelay> {
+  const store = await openStore({ sqlitePath: join(directory, 'relay.db') });
+  const relay = await startRelay({}, directory, { store });
+  relays.push(relay);
+  return relay;
+}
+
+async function createKey(relayUrl: string, name: string): Promise<string> {
+  const created = await request(`${relayUrl}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  return ((await created.body.json()) as { key: string }).key;
+}
+
+/** A streamed response read to its end, as an application reads it: its id, and the provider that answered. */
+async function streamed(client: OpenAI, params: Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream'>): Promise<{ id: string; provider: string | null }> {
+  const { data, response } = await client.responses.create({ ...params, stream: true }).withResponse();
+  let id: string | undefined;
+  for await (const event of data) if (event.type === 'response.completed') id = event.response.id;
+  return { id: id!, provider: response.headers.get('x-relay-provider') };
+}
+
+describe('stored responses: previous_response_id stays with its key and its upstream account', () => {
+  let first: StartedRelay;
+  let second: StartedRelay;
+  let alice: OpenAI;
+  let bob: OpenAI;
+  let aliceAtSecond: OpenAI;
+
+  beforeAll(async () => {
+    await Promise.all([east.start(), west.start()]);
+    const directory = mkdtempSync(join(tmpdir(), 'relay-stored-responses-'));
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      [
+        'providers:',
+        `  east: { type: openai, baseUrl: "${east.url}", apiKey: east-key-0123456789, responsesApi: true }`,
+        `  west: { type: openai, baseUrl: "${west.url}", apiKey: west-key-0123456789, responsesApi: true }`,
+        'models:',
+        '  gpt-x: { targets: [{ provider: east, model: gpt-4.1 }, { provider: west, model: gpt-4.1 }] }',
+        '',
+      ].join('\n'),
+    );
+    first = await startReplica(directory);
+    second = await startReplica(directory);
+    const [aliceKey, bobKey] = [await createKey(first.url, 'alice'), await createKey(first.url, 'bob')];
+    alice = new OpenAI({ apiKey: aliceKey, baseURL: first.baseURL, maxRetries: 0 });
+    aliceAtSecond = new OpenAI({ apiKey: aliceKey, baseURL: second.baseURL, maxRetries: 0 });
+    bob = new OpenAI({ apiKey: bobKey, baseURL: second.baseURL, maxRetries: 0 });
+    // The second replica learns of keys made at the first by polling the database (within a second).
+    for (const key of [aliceKey, bobKey]) {
+      for (let tries = 0; (await request(`${second.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).statusCode !== 200; tries++) {
+        if (tries === 100) throw new Error('the second replica never accepted a key made at the first');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  });
+  afterAll(async () => {
+    for (const relay of relays) await relay.close();
+    await Promise.all([east.stop(), west.stop()]);
+  });
+  beforeEach(() => {
+    east.reset();
+    west.reset();
+  });
+
+  it('sends every later turn of a conversation to the upstream that stored it, at either replica, JSON and streamed', async () => {
+    const { data: opening, response } = await alice.responses.create({ model: 'gpt-x', input: 'Remember the number 7.' }).withResponse();
+    const holder = response.headers.get('x-relay-provider')!;
+    expect(opening.id.startsWith(`resp_${holder}_`)).toBe(true);
+    let previous = opening.id;
+    for (let turn = 0; turn < 8; turn++) {
+      const client = turn % 2 === 0 ? aliceAtSecond : alice;
+      if (turn % 3 === 0) {
+        const next = await streamed(client, { model: 'gpt-x', input: `Turn ${turn}.`, previous_response_id: previous });
+        expect(next.provider).toBe(holder);
+        previous = next.id;
+      } else {
+        const { data, response: turnResponse } = await client.responses.create({ model: 'gpt-x', input: `Turn ${turn}.`, previous_response_id: previous }).withResponse();
+        expect(turnResponse.headers.get('x-relay-provider')).toBe(holder);
+        expect(data.previous_response_id).toBe(previous);
+        previous = data.id;
+      }
+    }
+    const [holding, other] = holder === 'east' ? [east, west] : [west, east];
+    expect(holding.requests).toHaveLength(9);
+    expect(other.requests).toHaveLength(0);
+  });
+
+  it("refuses another key's stored response as the upstream refuses an unknown one, sending nothing upstream", async () => {
+    const { id } = await streamed(alice, { model: 'gpt-x', input: 'A secret plan.' });
+    east.reset();
+    west.reset();
+    for (const stream of [false, true]) {
+      const error = await bob.responses.create({ model: 'gpt-x', input: 'What was the plan?', previous_response_id: id, stream }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error).toMatchObject({ status: 400, code: 'previous_response_not_found', param: 'previous_response_id', message: expect.stringContaining(`Previous response with id '${id}' not found.`) });
+    }
+    expect(east.requests.length + west.requests.length).toBe(0);
+    // The key that got it still continues it.
+    const continued = await aliceAtSecond.responses.create({ model: 'gpt-x', input: 'What was the plan?', previous_response_id: id });
+    expect(continued.previous_response_id).toBe(id);
+  });
+
+  it('records nothing for a response that is not stored, and leaves ids it never saw to the upstream', async () => {
+    const unstored = await alice.responses.create({ model: 'gpt-x', input: 'Off the record.', store: false });
+    const unknown = 'resp_made_elsewhere';
+    for (const previous of [unstored.id, unknown]) {
+      const answer = await bob.responses.create({ model: 'gpt-x', input: 'Go on.', previous_response_id: previous });
+      expect(answer.previous_response_id).toBe(previous);
+    }
+    const sent = [...east.requests, ...west.requests].map((received) => received.body.previous_response_id).filter(Boolean);
+    expect(sent.sort()).toEqual([unstored.id, unknown].sort());
+  });
+});
