@@ -1,4 +1,4 @@
-import OpenAI, { BadRequestError } from 'openai';
+import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,7 @@ describe('stored responses: previous_response_id stays with its key and its upst
   let alice: OpenAI;
   let bob: OpenAI;
   let aliceAtSecond: OpenAI;
+  let aliceKey: string;
 
   beforeAll(async () => {
     await Promise.all([east.start(), west.start()]);
@@ -66,7 +67,8 @@ describe('stored responses: previous_response_id stays with its key and its upst
     );
     first = await startReplica(directory);
     second = await startReplica(directory);
-    const [aliceKey, bobKey] = [await createKey(first.url, 'alice'), await createKey(first.url, 'bob')];
+    aliceKey = await createKey(first.url, 'alice');
+    const bobKey = await createKey(first.url, 'bob');
     alice = new OpenAI({ apiKey: aliceKey, baseURL: first.baseURL, maxRetries: 0 });
     aliceAtSecond = new OpenAI({ apiKey: aliceKey, baseURL: second.baseURL, maxRetries: 0 });
     bob = new OpenAI({ apiKey: bobKey, baseURL: second.baseURL, maxRetries: 0 });
@@ -123,6 +125,34 @@ describe('stored responses: previous_response_id stays with its key and its upst
     // The key that got it still continues it.
     const continued = await aliceAtSecond.responses.create({ model: 'gpt-x', input: 'What was the plan?', previous_response_id: id });
     expect(continued.previous_response_id).toBe(id);
+  });
+
+  it('fetches, lists the input of and deletes a stored response at the upstream that holds it, for the key that got it alone', async () => {
+    const { data: created, response } = await alice.responses.create({ model: 'gpt-x', input: 'Keep this for later.' }).withResponse();
+    const holder = response.headers.get('x-relay-provider');
+    const { data: fetched, response: fetchedResponse } = await aliceAtSecond.responses.retrieve(created.id).withResponse();
+    expect(fetched).toEqual(created);
+    expect(fetchedResponse.headers.get('x-relay-provider')).toBe(holder);
+    const items = await aliceAtSecond.responses.inputItems.list(created.id);
+    expect(items.data).toMatchObject([{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Keep this for later.' }] }]);
+
+    east.reset();
+    west.reset();
+    for (const attempt of [() => bob.responses.retrieve(created.id), () => bob.responses.inputItems.list(created.id), () => bob.responses.delete(created.id), () => alice.responses.retrieve('resp_never_made')]) {
+      const error = await attempt().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error).toMatchObject({ status: 404, code: 'response_not_stored' });
+    }
+    expect(east.requests.length + west.requests.length).toBe(0);
+
+    await alice.responses.delete(created.id);
+    const gone = await alice.responses.retrieve(created.id).catch((caught: unknown) => caught);
+    expect(gone).toBeInstanceOf(NotFoundError);
+    expect((gone as NotFoundError).message).toContain(`Response with id '${created.id}' not found.`);
+    // Retrieving as a stream is for background responses, which the relay does not make.
+    const streamed = await request(`${first.url}/v1/responses/${created.id}?stream=true`, { headers: { authorization: `Bearer ${aliceKey}` } });
+    expect(streamed.statusCode).toBe(400);
+    expect(await streamed.body.json()).toMatchObject({ error: { code: 'unsupported_parameter', param: 'stream' } });
   });
 
   it('records nothing for a response that is not stored, and leaves ids it never saw to the upstream', async () => {

@@ -9,7 +9,10 @@ export interface PostUpstreamOptions {
   url: string;
   dispatcher: Dispatcher;
   headers: Record<string, string>;
+  /** Sent as JSON; a call without one (`undefined`) sends no body. */
   body: unknown;
+  /** POST unless given: a call without a body may be a GET or a DELETE. */
+  method?: 'GET' | 'DELETE' | 'POST';
   call: ProviderCall;
   provider: string;
   /** Turns a non-2xx answer into a classified failure, in the upstream's own error format. */
@@ -50,6 +53,11 @@ export const releasedBodyCharacters = 16 * 1024;
 
 /** The POST both ways of calling an upstream send: the body as JSON, the per-attempt timeout to headers and between body chunks. */
 function upstreamRequest(options: PostUpstreamOptions): Dispatcher.DispatchOptions {
+  if (options.body === undefined) {
+    // A call without a body names a resource (a stored response): its URL is not worth keeping split.
+    const { origin, pathname, search } = new URL(options.url);
+    return { origin, path: `${pathname}${search}`, method: options.method ?? 'POST', headers: options.headers, headersTimeout: options.call.timeoutMs, bodyTimeout: options.call.timeoutMs };
+  }
   const { origin, path } = splitUrl(options.url);
   const json = JSON.stringify(options.body);
   let body: string | WrittenOnce = json;

@@ -29,6 +29,12 @@ export interface Provider {
    * chat. The result is the upstream's JSON, or its SSE bytes untouched.
    */
   readonly responses?: (body: Record<string, unknown>, model: string, call: ProviderCall) => Promise<JsonResult | RawStream>;
+  /**
+   * A stored response of the Responses API at this upstream, present where `responses` is: `path`
+   * is the API path with its query (`/responses/{id}`, `/responses/{id}/input_items?limit=5`), and
+   * the answer is the upstream's JSON as it is.
+   */
+  readonly storedResponse?: (method: 'GET' | 'DELETE' | 'POST', path: string, call: ProviderCall) => Promise<JsonResult>;
 }
 
 export interface ProviderCall {

@@ -23,6 +23,8 @@ export interface ResolvedModel {
 export interface ModelRouterOptions {
   /** The provider instance for a name, or a derived one using a deployment's own key. */
   providerFor: (name: string, apiKey?: string) => Provider;
+  /** The provider instance of this configuration with this name (a derived one's too: `openai#1a2b3c`), if any. */
+  providerNamed?: (name: string) => Provider | undefined;
   registry: DeploymentRegistry;
   /** Canary controllers that survive config reloads (same model and settings). */
   canaries: Map<string, CanaryController>;
@@ -232,6 +234,11 @@ export class ModelRouter {
     // The vendor's own upstream: the name (and fields) it knows the model by.
     const known = this.catalog.get(model);
     return { provider: chosen.name, model: known?.vendorName ?? model, weight: 1, ...(known?.vendorBody === undefined ? {} : { body: known.vendorBody }) };
+  }
+
+  /** The provider of this configuration named `name` (as a deployment's provider is named), if there is one. */
+  providerNamed(name: string): Provider | undefined {
+    return this.options.providerNamed?.(name);
   }
 
   private deployments(targets: readonly RouteTarget[]) {

@@ -127,6 +127,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         }
         return derived;
       },
+      providerNamed: (name) => providers.get(name),
       canaryStore: store.canaries,
       replica,
       onCanaryChange: (snapshot, check) => {

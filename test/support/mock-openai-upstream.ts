@@ -79,6 +79,8 @@ export class MockOpenAIUpstream {
   /** When set, each Responses API answer gets its own id (`<prefix><n>`), as a real upstream's do; else `resp_mock`. */
   private responseIdPrefix: string | undefined;
   private responsesAnswered = 0;
+  /** The responses answered with their own ids (`uniqueResponseIds`), and their input, as a store of OpenAI's keeps them. */
+  private readonly storedResponses = new Map<string, { response: Record<string, unknown>; input: unknown }>();
 
   /** The base URL, with /v1 as the official SDKs expect. */
   url = '';
@@ -179,10 +181,12 @@ export class MockOpenAIUpstream {
       if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>).reasoning_content = this.reasoning;
       return json(response, completion);
     }
-    if (path === '/responses') {
+    if (path === '/responses' && received.method === 'POST') {
       if (received.body.stream === true) return this.responsesStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
-      return json(response, responseObject(model, received.body, 'completed', this.nextResponseId()));
+      return json(response, this.keep(responseObject(model, received.body, 'completed', this.nextResponseId()), received.body));
     }
+    const storedPath = /^\/responses\/([^/?]+)(\/input_items)?(\?.*)?$/.exec(path);
+    if (storedPath !== null) return this.storedResponse(received.method, decodeURIComponent(storedPath[1]!), storedPath[2] !== undefined, response);
     if (path === '/embeddings') {
       const inputs = Array.isArray(received.body.input) ? received.body.input : [received.body.input];
       return json(response, {
@@ -226,6 +230,29 @@ export class MockOpenAIUpstream {
     response.end('data: [DONE]\n\n');
   }
 
+  /** Keeps a response answered with its own id and `store` not false, for the stored-response routes. */
+  private keep<T extends { id: string }>(answer: T, body: Record<string, unknown>): T {
+    if (this.responseIdPrefix !== undefined && body.store !== false) this.storedResponses.set(answer.id, { response: answer, input: body.input });
+    return answer;
+  }
+
+  /** `GET`/`DELETE /v1/responses/{id}` and `GET …/input_items`, as OpenAI answers them. */
+  private storedResponse(method: string, id: string, inputItems: boolean, response: ServerResponse): void {
+    const kept = this.storedResponses.get(id);
+    if (kept === undefined) {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { message: `Response with id '${id}' not found.`, type: 'invalid_request_error', param: null, code: null } }));
+      return;
+    }
+    if (method === 'DELETE') {
+      this.storedResponses.delete(id);
+      return json(response, { id, object: 'response', deleted: true });
+    }
+    if (!inputItems) return json(response, kept.response);
+    const items = (typeof kept.input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: kept.input }] }] : (kept.input as unknown[])).map((item, index) => ({ id: `msg_in_${index}`, ...(item as object) }));
+    json(response, { object: 'list', data: items, first_id: items[0]?.id ?? null, last_id: items.at(-1)?.id ?? null, has_more: false });
+  }
+
   /** A Responses API stream in OpenAI's event order: the echo's words as text deltas, then `response.completed`. */
   private async responsesStream(received: ReceivedRequest, response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'stream' }>): Promise<void> {
     const model = String(received.body.model);
@@ -258,7 +285,7 @@ export class MockOpenAIUpstream {
     send('response.output_text.done', { item_id: item.id, output_index: 0, content_index: 0, text, logprobs: [] });
     send('response.content_part.done', { item_id: item.id, output_index: 0, content_index: 0, part: item.content[0] });
     send('response.output_item.done', { output_index: 0, item });
-    send('response.completed', { response: final });
+    send('response.completed', { response: this.keep(final, received.body) });
     response.end();
   }
 

@@ -31,13 +31,18 @@ export class OpenAICompatibleProvider implements Provider {
   private readonly quirks: OpenAICompatibleQuirks;
   private readonly urls = new Map<string, string>();
   readonly responses?: Provider['responses'];
+  readonly storedResponse?: Provider['storedResponse'];
 
   constructor(options: ProviderOptions, quirks: Partial<OpenAICompatibleQuirks> = {}) {
     this.name = options.name;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.dispatcher = options.dispatcher;
     this.quirks = { streamUsage: true, responsesApi: false, ...quirks };
-    if (this.quirks.responsesApi) this.responses = (body, model, call) => this.postResponses(body, model, call);
+    if (this.quirks.responsesApi) {
+      this.responses = (body, model, call) => this.postResponses(body, model, call);
+      this.storedResponse = (method, path, call) =>
+        postUpstreamJson({ url: `${this.baseUrl}${path}`, method, dispatcher: this.dispatcher, headers: this.headers, body: undefined, call, provider: this.name, classifyError: classifyOpenAIError }).then(toResponseResult);
+    }
     this.headers = {
       ...options.headers,
       'content-type': 'application/json',

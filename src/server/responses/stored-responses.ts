@@ -1,5 +1,5 @@
 import { RelayError } from '../../spec/relay-error.js';
-import type { StoredResponseStore } from '../../store/relay-store.js';
+import type { StoredResponseRecord, StoredResponseStore } from '../../store/relay-store.js';
 
 /** What is told when the store cannot record or be asked (the request itself goes on). */
 export type StoredResponseFailure = (action: 'record' | 'find', error: unknown) => void;
@@ -49,13 +49,7 @@ export class StoredResponses {
    * record of it). Throws OpenAI's 400 `previous_response_not_found` when another key got it.
    */
   async providerFor(id: string, principalId: string): Promise<string | undefined> {
-    let record;
-    try {
-      record = await this.store.find(id, this.now());
-    } catch (error) {
-      this.onFailure('find', error);
-      return undefined;
-    }
+    const record = await this.find(id);
     if (record === undefined) return undefined;
     if (record.principalId !== principalId) {
       throw new RelayError(`Previous response with id '${id}' not found.`, {
@@ -66,5 +60,20 @@ export class StoredResponses {
       });
     }
     return record.provider;
+  }
+
+  /** The provider that holds the stored response `id`, when `principalId` got it (undefined otherwise, or when the store cannot tell). */
+  async holder(id: string, principalId: string): Promise<string | undefined> {
+    const record = await this.find(id);
+    return record?.principalId === principalId ? record.provider : undefined;
+  }
+
+  private async find(id: string): Promise<StoredResponseRecord | undefined> {
+    try {
+      return await this.store.find(id, this.now());
+    } catch (error) {
+      this.onFailure('find', error);
+      return undefined;
+    }
   }
 }

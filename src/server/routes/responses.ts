@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CallSignal } from '../../providers/call-signal.js';
 import type { ChatResult, ProviderCall, StreamPart } from '../../providers/provider.js';
 import { checkChatAnswer } from '../../providers/upstream-failure.js';
 import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
-import { RelayError, UpstreamError } from '../../spec/relay-error.js';
+import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
 import { admitRequest, messagesText } from '../admit-request.js';
 import { fallbackModels, lowerToLimit, reservedOutputTokens } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
@@ -159,18 +160,46 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     }
   });
 
-  // The Responses API's stored-response routes: the relay stores no response, and says so.
-  const notStored = async (): Promise<never> => {
-    throw new RelayError('The relay does not store responses: read a response from the answer to its request (or its stream), and send conversations whole in `input`.', {
+  // The Responses API's stored-response routes: a response an upstream stored for this key is
+  // fetched from (deleted at, …) the provider that holds it; the relay itself stores none.
+  const notStored = (id: string): RelayError =>
+    new RelayError(`No stored response with id '${id}' for this key: the relay serves a stored response only to the key that got it, from the upstream that stored it, and stores none of its own. Read a response from the answer to its request (or its stream), and send conversations whole in \`input\`.`, {
       status: 404,
       type: 'not_found_error',
       code: 'response_not_stored',
     });
-  };
-  app.get('/v1/responses/:id', notStored);
-  app.delete('/v1/responses/:id', notStored);
-  app.get('/v1/responses/:id/input_items', notStored);
-  app.post('/v1/responses/:id/cancel', notStored);
+  const storedResponseRoute =
+    (method: 'GET' | 'DELETE' | 'POST', suffix: string) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const { id } = request.params as { id: string };
+      const holder = await stored.holder(id, request.relay.principal!.id);
+      const provider = holder === undefined ? undefined : services.router.providerNamed(holder);
+      if (provider?.storedResponse === undefined) throw notStored(id);
+      const queryAt = request.url.indexOf('?');
+      const query = queryAt === -1 ? '' : request.url.slice(queryAt);
+      if (method === 'GET' && (request.query as Record<string, unknown>).stream === 'true') {
+        throw new RelayError('The relay retrieves a stored response as JSON: `stream` is for background responses, which the relay does not make. Retrieve it without `stream`.', {
+          status: 400,
+          type: 'invalid_request_error',
+          code: 'unsupported_parameter',
+          param: 'stream',
+        });
+      }
+      const call: ProviderCall = { signal: new CallSignal(), timeoutMs: services.config.timeoutMs, requestId: request.id, strict: false, dropped: [] };
+      let result;
+      try {
+        result = await provider.storedResponse(method, `/responses/${encodeURIComponent(id)}${suffix}${query}`, call);
+      } catch (error) {
+        throw error instanceof UpstreamError ? toClientError(error, request.id, services.upstreamSecrets) : error;
+      }
+      request.relay.provider = provider.name;
+      reply.header('x-relay-provider', provider.name);
+      return reply.type('application/json').send(result.body);
+    };
+  app.get('/v1/responses/:id', storedResponseRoute('GET', ''));
+  app.delete('/v1/responses/:id', storedResponseRoute('DELETE', ''));
+  app.get('/v1/responses/:id/input_items', storedResponseRoute('GET', '/input_items'));
+  app.post('/v1/responses/:id/cancel', storedResponseRoute('POST', '/cancel'));
 }
 
 /** The ids of the `item_reference`s in a request's input. */
