@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectProxy } from './support/connect-proxy.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { installed } from './support/services.js';
 import { freePort, relayBin } from './support/spawn-relay.js';
@@ -231,6 +232,32 @@ describe('relay doctor (CLI)', () => {
       expect(byName('master key')).toEqual({ name: 'master key', status: 'pass', detail: 'RELAY_MASTER_KEY is set' });
       expectNoKeys(run);
     });
+  });
+
+  it("checks an upstream behind a proxy through the proxy, never showing the proxy's password, and names the proxy when it is down", async () => {
+    const password = 'doctor-pr0xy-pass-4e6a';
+    const proxy = await new ConnectProxy({ user: 'relay', password }).start();
+    try {
+      const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-proxy-'));
+      const env = { HOLYSHEEP_API_KEY: keys.good, HOLYSHEEP_BASE_URL: healthy.url, RELAY_MASTER_KEY: keys.master };
+      const run = await doctor(cwd, { ...env, HTTP_PROXY: proxy.url.replace('http://', `http://relay:${password}@`) });
+      expect(run.stdout).toMatch(/^✓ upstream holysheep proxy: 127\.0\.0\.1:\d+ through the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\): connected to it in \d+ ms$/m);
+      expect(run.stdout).toMatch(/^✓ upstream holysheep key: HOLYSHEEP_API_KEY accepted \(GET \/v1\/models → 200/m);
+      expect(run.stdout).not.toMatch(/^. upstream holysheep (DNS|TCP)/m);
+      expect(run.code).toBe(0);
+      expect(proxy.tunnels.map((tunnel) => tunnel.target)).toContain(new URL(healthy.url).host);
+      expect(run.stdout + run.stderr).not.toContain(password);
+      expectNoKeys(run);
+
+      const down = await doctor(cwd, { ...env, HTTP_PROXY: `http://relay:${password}@127.0.0.1:${closedPort}` });
+      expect(down.code).toBe(1);
+      expect(down.stdout).toMatch(/^✗ upstream holysheep proxy: the proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) at 127\.0\.0\.1:\d+: ECONNREFUSED.*; key not checked$/m);
+      expect(down.stdout).toContain('NO_PROXY');
+      expect(down.stdout).toContain('NetworkPolicy');
+      expect(down.stdout + down.stderr).not.toContain(password);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('warns without an upstream or a master key, and still exits 0', async () => {

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config-error.js';
 import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
 import type { RelayConfig } from '../config/relay-config.js';
+import { withoutCredentials } from '../config/upstream-proxy.js';
 import { upstreamSecrets } from '../config/upstream-secrets.js';
 import { createLoggers } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
@@ -41,6 +42,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       configFile: config.configFile,
       store: backends.store.kind,
       limits: config.redisUrl === undefined ? 'memory' : 'redis',
+      ...(config.upstreamProxy === undefined ? {} : { upstreamProxy: { http: shown(config.upstreamProxy.http), https: shown(config.upstreamProxy.https), noProxy: config.upstreamProxy.noProxy } }),
     },
     'relay listening',
   );
@@ -136,4 +138,10 @@ function secretsToRedact(config: RelayConfig): string[] {
     }
   }
   return secrets;
+}
+
+
+/** A proxy URL without its credentials, for the start-up line. */
+function shown(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : withoutCredentials(url);
 }

@@ -194,6 +194,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
 
   const maxRetries = env.integer('MAX_RETRIES', { min: 0, max: 10 }) ?? file.upstream?.maxRetries ?? 3;
   const timeoutMs = env.integer('TIMEOUT_MS', { min: 100, max: 3_600_000 }) ?? file.upstream?.timeoutMs ?? 30_000;
+  const upstreamProxy = readUpstreamProxy(env);
   const config: RelayConfig = {
     port: env.integer('PORT', { min: 0, max: 65535 }) ?? file.server?.port ?? 8080,
     host: env.string('HOST') ?? file.server?.host ?? '0.0.0.0',
@@ -202,6 +203,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     timeoutMs,
     deadlineMs: file.upstream?.deadlineMs ?? timeoutMs * (maxRetries + 1),
     connectionPoolSize: env.integer('CONNECTION_POOL_SIZE', { min: 1, max: 10_000 }) ?? file.upstream?.connectionPoolSize ?? 100,
+    upstreamProxy,
     strictParameters: file.server?.strictParameters ?? false,
     keepResponseItems: file.server?.keepResponseItems ?? true,
     logLevel: env.string('LOG_LEVEL') ?? 'info',
@@ -286,4 +288,30 @@ function readConfigFile(
   }
   if (schemaProblems.length > 0) return { file: {}, configFile: path };
   return { file: interpolated as RelayFileConfig, configFile: path };
+}
+
+/**
+ * `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (each also lower-case, which wins): the proxy for
+ * upstream calls by the upstream's scheme (an https upstream without `HTTPS_PROXY` uses
+ * `HTTP_PROXY`), and the hosts reached directly. Undefined when no proxy is set.
+ */
+function readUpstreamProxy(env: EnvironmentReader): RelayConfig['upstreamProxy'] {
+  const proxyUrl = (name: string): string | undefined => {
+    const variable = env.string(name.toLowerCase()) !== undefined ? name.toLowerCase() : name;
+    const raw = env.string(variable);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '') return raw;
+    } catch {
+      // reported below
+    }
+    // The value is not repeated: a proxy URL may carry a password.
+    env.problems.push(`${variable}: expected a proxy URL such as http://proxy.internal:3128 (or http://user:password@proxy.internal:3128).`);
+    return undefined;
+  };
+  const http = proxyUrl('HTTP_PROXY');
+  const https = proxyUrl('HTTPS_PROXY') ?? http;
+  if (http === undefined && https === undefined) return undefined;
+  return { http, https, noProxy: env.string('no_proxy') ?? env.string('NO_PROXY') };
 }

@@ -74,6 +74,13 @@ export interface BillingSettings {
   defaultMaxTokens: number;
 }
 
+/** Proxy URLs (`http://[user:password@]host:port`) by the upstream's scheme, and the hosts reached without one. */
+export interface UpstreamProxy {
+  http: string | undefined;
+  https: string | undefined;
+  noProxy: string | undefined;
+}
+
 /** The whole, validated configuration the relay runs with. */
 export interface RelayConfig {
   port: number;
@@ -82,6 +89,11 @@ export interface RelayConfig {
   maxRetries: number;
   timeoutMs: number;
   connectionPoolSize: number;
+  /**
+   * The proxy upstream calls go through (`HTTPS_PROXY` / `HTTP_PROXY` by the upstream's scheme,
+   * `NO_PROXY` for hosts reached directly; the lower-case names win, as curl reads them), when one is set.
+   */
+  upstreamProxy: UpstreamProxy | undefined;
   /** Overall time for attempts and waits before a request's first byte. */
   deadlineMs: number;
   /** Refuse (400) instead of dropping request parameters an upstream cannot honour. */

@@ -6,10 +6,10 @@ const credentialHeader = /authorization|api[-_]?key|token|secret|password|cookie
 /**
  * Every upstream credential of a configuration: the providers' keys, the values of their
  * credential headers (a header such as `authorization: Basic …` also gives its value after the
- * scheme), and the deployments' own keys. What the relay must never show a client or write to a
+ * scheme), the deployments' own keys, and a proxy's password. What the relay must never show a client or write to a
  * log, even when an upstream echoes it back in an error.
  */
-export function upstreamSecrets(config: Pick<RelayConfig, 'providers' | 'routes'>): string[] {
+export function upstreamSecrets(config: Pick<RelayConfig, 'providers' | 'routes'> & Partial<Pick<RelayConfig, 'upstreamProxy'>>): string[] {
   const secrets = new Set<string>();
   const add = (value: string | undefined) => {
     const trimmed = value?.trim();
@@ -26,6 +26,15 @@ export function upstreamSecrets(config: Pick<RelayConfig, 'providers' | 'routes'
   }
   for (const route of config.routes.values()) {
     for (const target of [...route.groups.flat(), ...(route.canary?.targets ?? []), ...(route.shadow?.targets ?? [])]) add(target.apiKey);
+  }
+  // A proxy's credentials (`http://user:password@proxy:3128`): the password, as written and decoded.
+  for (const url of [config.upstreamProxy?.http, config.upstreamProxy?.https]) {
+    if (url === undefined) continue;
+    const password = new URL(url).password;
+    if (password !== '') {
+      add(password);
+      add(decodeURIComponent(password));
+    }
   }
   return [...secrets];
 }

@@ -35,7 +35,9 @@ const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOU
  */
 export function classifyTransportError(error: unknown, provider: string, signal: AbortLike, beforeAnswer = false): Error {
   if (error instanceof UpstreamError || error instanceof CallAbortedError) return error;
-  if (signal.aborted || error instanceof errors.RequestAbortedError) return new CallAbortedError(error);
+  // Only the call's own signal means the client left (or the deadline passed). undici also fails a
+  // request with `RequestAbortedError` when a proxy refuses the tunnel (a 407, a 403): the upstream's side.
+  if (signal.aborted) return new CallAbortedError(error);
   const code = (error as { code?: string } | undefined)?.code ?? '';
   let reason: FailureReason = 'network';
   if (timeoutCodes.has(code)) reason = 'timeout';

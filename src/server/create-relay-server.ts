@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { Agent } from 'undici';
 import { authenticate } from '../auth/authenticate.js';
 import { StaticKeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
@@ -25,6 +24,7 @@ import { restoreCounters, watchCounters } from './restore-counters.js';
 import { RelayError } from '../spec/relay-error.js';
 import { searchableSecrets } from '../spec/redact-secrets.js';
 import { upstreamSecrets } from '../config/upstream-secrets.js';
+import { upstreamDispatcher } from '../providers/upstream-dispatcher.js';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
 import { compileRequestValidator } from './compile-request-validator.js';
@@ -99,11 +99,10 @@ const schemaController = {
 
 /** Builds the relay's HTTP server from a validated configuration. */
 export function createRelayServer(config: RelayConfig, options: CreateRelayServerOptions): RelayServer {
-  const dispatcher = new Agent({
-    connections: config.connectionPoolSize,
-    keepAliveTimeout: 30_000,
-    connect: { timeout: Math.min(config.timeoutMs, 10_000) },
-  });
+  const dispatcher = upstreamDispatcher(
+    { connections: config.connectionPoolSize, keepAliveTimeout: 30_000, connect: { timeout: Math.min(config.timeoutMs, 10_000) } },
+    config.upstreamProxy,
+  );
   const deployments = new DeploymentRegistry();
   const canaries = new Map<string, CanaryController>();
   // This process among the replicas that share canary state.

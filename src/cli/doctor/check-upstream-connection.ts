@@ -1,5 +1,6 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { withoutCredentials } from '../../config/upstream-proxy.js';
 import { upstreamHost } from './check-upstream-dns.js';
 import { checkResult, type CheckResult } from './doctor-check.js';
 import { upstreamFixes } from './upstream-fixes.js';
@@ -29,6 +30,33 @@ export async function checkUpstreamConnection(target: UpstreamTarget, timeoutMs:
     const what =
       error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : message.includes(code) ? message : message.includes('SSL routines') ? code : `${code}: ${message}`;
     return checkResult(name, 'fail', `${where}: ${what}; key not checked`, upstreamFixes.connection(target, code));
+  }
+}
+
+/**
+ * For an upstream reached through a proxy (`HTTPS_PROXY` / `HTTP_PROXY`, not named in `NO_PROXY`):
+ * a TCP connection to the proxy, in place of the upstream's DNS, TCP and TLS steps, which are the
+ * proxy's to take. The key check that follows goes through the proxy, as the relay's calls do.
+ */
+export async function checkUpstreamProxy(target: UpstreamTarget, proxyUrl: string, timeoutMs: number): Promise<CheckResult> {
+  const name = `upstream ${target.settings.name} proxy`;
+  const proxy = new URL(proxyUrl);
+  const port = Number(proxy.port === '' ? (proxy.protocol === 'https:' ? 443 : 80) : proxy.port);
+  const where = `${proxy.hostname}:${port}`;
+  const variable = target.url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY';
+  const started = performance.now();
+  try {
+    await open(proxy.hostname.replace(/^\[|\]$/g, ''), port, false, timeoutMs);
+    return checkResult(name, 'pass', `${target.url.host} through the proxy ${withoutCredentials(proxyUrl)} (${variable}): connected to it in ${Math.round(performance.now() - started)} ms`);
+  } catch (error) {
+    const code = errorCode(error);
+    const what = error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : `${code}: ${errorMessage(error)}`;
+    return checkResult(
+      name,
+      'fail',
+      `the proxy ${withoutCredentials(proxyUrl)} (${variable}) at ${where}: ${what}; key not checked`,
+      `check the proxy's host and port in ${variable} (or reach ${target.url.hostname} directly: add it to NO_PROXY), and that the pod may reach the proxy: the NetworkPolicy of deploy/kubernetes allows egress on 443 and 80 only, so add the proxy's port.`,
+    );
   }
 }
 

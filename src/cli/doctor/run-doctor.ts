@@ -1,4 +1,3 @@
-import { Agent } from 'undici';
 import { checkConfiguration } from './check-configuration.js';
 import { checkDatabase } from './check-database.js';
 import { checkModelNames } from './check-model-names.js';
@@ -6,6 +5,7 @@ import { checkRedis } from './check-redis.js';
 import { checkUpstream } from './check-upstream.js';
 import { checkResult, type CheckResult } from './doctor-check.js';
 import { upstreamSecrets } from '../../config/upstream-secrets.js';
+import { upstreamDispatcher } from '../../providers/upstream-dispatcher.js';
 import { collectSecrets, scrubSecrets } from './scrub-secrets.js';
 import { listUpstreamTargets } from './upstream-target.js';
 import { errorMessage } from './with-timeout.js';
@@ -49,10 +49,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       if (target !== undefined && !target.routedModels.has(use.model)) target.routedModels.set(use.model, use.where);
     }
 
-    const dispatcher = new Agent({ connect: { timeout: options.timeoutMs } });
+    // Through the proxy the relay's calls take, when one is set.
+    const proxy = config.upstreamProxy;
+    const dispatcher = upstreamDispatcher({ connect: { timeout: options.timeoutMs } }, proxy);
     try {
       const [upstreams, database, redis] = await Promise.all([
-        Promise.all(targets.map((target) => guard(`upstream ${target.settings.name}`, () => checkUpstream(target, dispatcher, options.timeoutMs)))),
+        Promise.all(targets.map((target) => guard(`upstream ${target.settings.name}`, () => checkUpstream(target, dispatcher, options.timeoutMs, proxy)))),
         guard('database', async () => [await checkDatabase(config, cwd, options.timeoutMs)]),
         guard('redis', async () => [await checkRedis(config, options.timeoutMs)]),
       ]);
