@@ -36,6 +36,8 @@ export const defaultPrices: Readonly<Record<string, PriceSettings>> = {
   'claude-haiku-4.5': flat(0.15, 5.0),
   'gemini-2.5-pro': flat(0.15, 10.0),
   'deepseek-reasoner': flat(0.15, 0.42),
+  // OpenAI's moderation models cost nothing (moderations are counted as requests, never as tokens).
+  'omni-moderation-*': flat(0, 0),
   // The built-in mock upstream: free, and priced so that metered keys may use it.
   'mock-*': flat(0, 0),
 };

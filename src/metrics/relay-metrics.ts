@@ -52,6 +52,8 @@ const circuitValue = { closed: 0, half_open: 1, open: 2 } as const;
 function operationOf(route: string): string {
   if (route === '/v1/embeddings') return 'embeddings';
   if (route === '/v1/completions') return 'text_completion';
+  // Not among the conventions' names: a name of its own rather than "chat".
+  if (route === '/v1/moderations') return 'moderation';
   return 'chat';
 }
 

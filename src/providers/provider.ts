@@ -17,6 +17,8 @@ export interface Provider {
   embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult>;
   /** The legacy completions endpoint: passed through as it is (JSON, or SSE bytes untouched). */
   completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream>;
+  /** The moderations endpoint, passed through; present only on upstreams that speak the OpenAI API. */
+  moderations?(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult>;
   /**
    * Native Anthropic Messages call, implemented only by providers that speak the Messages API: the
    * `/v1/messages` front door passes such requests through without re-encoding them. The body is an

@@ -60,6 +60,15 @@ export const EmbeddingsBody = Type.Object(
   { additionalProperties: true },
 );
 
+/** `model` is optional here, as at OpenAI (`omni-moderation-latest`). */
+export const ModerationsBody = Type.Object(
+  {
+    model: Type.Optional(ModelField),
+    input: Type.Union([Type.String(), Type.Array(Type.Unknown(), { minItems: 1 })]),
+  },
+  { additionalProperties: true },
+);
+
 export const CompletionsBody = Type.Object(
   {
     model: ModelField,

@@ -187,6 +187,18 @@ export class MockOpenAIUpstream {
     }
     const storedPath = /^\/responses\/([^/?]+)(\/input_items)?(\?.*)?$/.exec(path);
     if (storedPath !== null) return this.storedResponse(received.method, decodeURIComponent(storedPath[1]!), storedPath[2] !== undefined, response);
+    if (path === '/moderations') {
+      // OpenAI's answer: one result per input, flagged when the text says "attack".
+      const inputs = Array.isArray(received.body.input) ? received.body.input : [received.body.input];
+      return json(response, {
+        id: 'modr-mock',
+        model: received.body.model ?? 'omni-moderation-latest',
+        results: inputs.map((input) => {
+          const flagged = JSON.stringify(input).includes('attack');
+          return { flagged, categories: { violence: flagged, harassment: false }, category_scores: { violence: flagged ? 0.93 : 0.001, harassment: 0.0002 }, category_applied_input_types: { violence: ['text'], harassment: ['text'] } };
+        }),
+      });
+    }
     if (path === '/embeddings') {
       const inputs = Array.isArray(received.body.input) ? received.body.input : [received.body.input];
       return json(response, {

@@ -78,6 +78,10 @@ export class OpenAICompatibleProvider implements Provider {
     return this.postJson('/embeddings', withModel(body, model, call), call);
   }
 
+  moderations(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
+    return this.postJson('/moderations', withModel(body, model, call), call);
+  }
+
   async completions(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult | RawStream> {
     if (body.stream === true) return this.postForRawStream('/completions', withModel(body, model, call), call);
     return this.postJson('/completions', withModel(body, model, call), call);

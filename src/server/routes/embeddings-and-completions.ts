@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { CompletionsBody, EmbeddingsBody } from '../request-schemas.js';
+import { UpstreamError } from '../../spec/relay-error.js';
+import { CompletionsBody, EmbeddingsBody, ModerationsBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
@@ -7,11 +8,15 @@ import { admitRequest } from '../admit-request.js';
 import { CompletionsStreamWatcher } from '../watch-completions-stream.js';
 import { nativeAnswer } from '../write-stream-parts.js';
 
+/** Moderations cost nothing at OpenAI: counted as requests, never as tokens. */
+const freeUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
 /**
- * `POST /v1/embeddings` and the legacy `POST /v1/completions`: routed like chat, and passed through
- * as they are (a completions stream is relayed byte for byte, committed to the client at its first
- * chunk as chat streams are).
+ * `POST /v1/embeddings`, `POST /v1/moderations` and the legacy `POST /v1/completions`: routed like
+ * chat, and passed through as they are (a completions stream is relayed byte for byte, committed to
+ * the client at its first chunk as chat streams are).
  * @see https://platform.openai.com/docs/api-reference/embeddings
+ * @see https://platform.openai.com/docs/api-reference/moderations
  * @see https://platform.openai.com/docs/api-reference/completions
  */
 export function registerEmbeddingsAndCompletions(app: FastifyInstance, services: RelayServices): void {
@@ -22,6 +27,30 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
     const outcome = await upstream.run((deployment) => deployment.provider.embeddings(body, deployment.model, upstream.call));
     request.relay.usage = outcome.value.usage;
+    return reply.type('application/json').send(outcome.value.body);
+  });
+
+  app.post('/v1/moderations', { schema: { body: ModerationsBody } }, async (request, reply) => {
+    const body = request.body as Record<string, unknown> & { model?: string };
+    // OpenAI's default when the request names none.
+    const resolved = services.router.resolve(body.model ?? 'omni-moderation-latest', request.relay.principal!);
+    await admitRequest(request, reply, services, resolved.model, { promptText: () => JSON.stringify(body.input), maxOutputTokens: 0 });
+    const upstream = prepareUpstreamCall(request, reply, services, resolved);
+    const outcome = await upstream.run((deployment) => {
+      const { provider } = deployment;
+      if (provider.moderations === undefined) {
+        throw new UpstreamError(`${provider.name}: moderations requested from a ${provider.type} upstream`, {
+          reason: 'invalid_request',
+          status: 400,
+          provider: provider.name,
+          upstreamMessage: `The model is served by ${provider.name}, whose API has no moderations endpoint. Use a moderation model of an upstream that speaks the OpenAI API (omni-moderation-latest).`,
+          upstreamType: 'invalid_request_error',
+          upstreamCode: 'unsupported_endpoint',
+        });
+      }
+      return provider.moderations(body, deployment.model, upstream.call);
+    });
+    request.relay.usage = freeUsage;
     return reply.type('application/json').send(outcome.value.body);
   });
 
