@@ -147,6 +147,12 @@ export const ConfigSchema = Type.Object(
                 'Keep the items of translated /v1/responses answers (model output: text and tool calls) for an hour, in memory and the database, so that clients may name them by item_reference (default true). false: the relay keeps no model output; clients send whole items (store: false).',
             }),
           ),
+          corsOrigins: Type.Optional(
+            Type.Array(Type.String({ minLength: 1 }), {
+              description:
+                'Web origins (scheme://host[:port], e.g. https://app.example.com) whose pages may call the /v1 API from a browser (CORS); "*" allows every origin. Env CORS_ORIGINS (comma-separated) wins. Default: none. Read at start.',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -206,6 +206,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     upstreamProxy,
     strictParameters: file.server?.strictParameters ?? false,
     keepResponseItems: file.server?.keepResponseItems ?? true,
+    corsOrigins: readCorsOrigins(env, file.server?.corsOrigins),
     logLevel: env.string('LOG_LEVEL') ?? 'info',
     masterKeySha256: masterKey === undefined ? undefined : sha256Hex(masterKey),
     generatedMasterKeyFile: undefined,
@@ -314,4 +315,26 @@ function readUpstreamProxy(env: EnvironmentReader): RelayConfig['upstreamProxy']
   const https = proxyUrl('HTTPS_PROXY') ?? http;
   if (http === undefined && https === undefined) return undefined;
   return { http, https, noProxy: env.string('no_proxy') ?? env.string('NO_PROXY') };
+}
+
+/**
+ * `CORS_ORIGINS` (comma-separated) or `server.corsOrigins`: each an origin as browsers send it
+ * (`https://app.example.com`, `http://localhost:3000`: no path, no trailing slash), or `*`.
+ */
+function readCorsOrigins(env: EnvironmentReader, fromFile: string[] | undefined): string[] {
+  const fromEnvironment = env.string('CORS_ORIGINS');
+  const source = fromEnvironment === undefined ? 'server.corsOrigins' : 'CORS_ORIGINS';
+  const origins = fromEnvironment === undefined ? (fromFile ?? []) : fromEnvironment.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let valid = false;
+    try {
+      const parsed = new URL(origin);
+      valid = (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === origin;
+    } catch {
+      // reported below
+    }
+    if (!valid) env.problems.push(`${source}: ${JSON.stringify(origin)} is not an origin: write it as a browser sends it, scheme://host[:port] without a path or a trailing slash (e.g. https://app.example.com), or "*".`);
+  }
+  return origins;
 }

@@ -100,6 +100,8 @@ export interface RelayConfig {
   strictParameters: boolean;
   /** Keep the items of translated `/v1/responses` answers for an hour, for item references. */
   keepResponseItems: boolean;
+  /** Web origins whose pages may call the `/v1` API from a browser (`*`: every origin); empty: none. */
+  corsOrigins: string[];
   logLevel: string;
   /** SHA-256 (hex) of `RELAY_MASTER_KEY`, when set. */
   masterKeySha256: string | undefined;

@@ -25,6 +25,7 @@ import { RelayError } from '../spec/relay-error.js';
 import { searchableSecrets } from '../spec/redact-secrets.js';
 import { upstreamSecrets } from '../config/upstream-secrets.js';
 import { upstreamDispatcher } from '../providers/upstream-dispatcher.js';
+import cors from '@fastify/cors';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
 import { compileRequestValidator } from './compile-request-validator.js';
@@ -95,6 +96,26 @@ const schemaController = {
     buildValidator: (() => compileRequestValidator) as unknown as CompilersFactory['buildValidator'],
     buildSerializer: () => () => (data: unknown) => JSON.stringify(data),
   },
+};
+
+/** What a browser application may send and read across origins. */
+const corsSettings = {
+  methods: ['GET', 'POST', 'DELETE'],
+  // The headers the relay answers with that clients read (the OpenAI SDK reads x-request-id and retry-after).
+  exposedHeaders: [
+    'x-request-id',
+    'x-relay-model',
+    'x-relay-provider',
+    'x-relay-attempts',
+    'x-relay-fallback',
+    'x-relay-dropped-params',
+    'retry-after',
+    'x-ratelimit-limit-requests',
+    'x-ratelimit-remaining-requests',
+    'x-ratelimit-limit-tokens',
+    'x-ratelimit-remaining-tokens',
+  ],
+  maxAge: 600,
 };
 
 /** Builds the relay's HTTP server from a validated configuration. */
@@ -232,6 +253,16 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseBody);
   app.addContentTypeParser('*', { parseAs: 'string' }, parseBody);
 
+  // Registered before the hook that authenticates: a refused request (401, 429) still carries the
+  // CORS headers, so that a browser application can read why. Preflights carry no key.
+  if (config.corsOrigins.length > 0) {
+    const origins = config.corsOrigins.includes('*') ? true : config.corsOrigins;
+    void app.register(cors, {
+      hook: 'onRequest',
+      // The /v1 API only: the admin API and the dashboard stay same-origin.
+      delegator: (request, callback) => callback(null, request.url?.startsWith('/v1/') ? { origin: origins, ...corsSettings } : { origin: false }),
+    });
+  }
   app.decorateRequest('relay', null as never);
   const inflight = { requests: 0 };
   const accessLog =
@@ -255,7 +286,10 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     (reply.raw as ResponseOfRequest)[requestOfResponse] = request;
     reply.raw.on('close', onResponseClose);
     try {
-      if (request.url.startsWith('/v1/')) request.relay.principal = authenticate(request.headers, services.keys);
+      // A CORS preflight (OPTIONS) carries no key: it is answered by the CORS handler, or 404.
+      if (request.url.startsWith('/v1/')) {
+        if (request.method !== 'OPTIONS') request.relay.principal = authenticate(request.headers, services.keys);
+      }
       else if (request.url.startsWith('/admin/') || request.url === '/admin') {
         const principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
         if (principal instanceof Promise) {
