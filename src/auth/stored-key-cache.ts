@@ -34,6 +34,8 @@ export function principalOf(record: ApiKeyRecord): Principal {
 export class StoredKeyCache implements KeyStore {
   private readonly bySha256 = new Map<string, Principal>();
   private readonly shaById = new Map<string, string>();
+  /** The `updated_at` of the version of each key applied last (revoked ones included). */
+  private readonly versionById = new Map<string, number>();
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -64,8 +66,16 @@ export class StoredKeyCache implements KeyStore {
     return this.fallback.findBySha256(sha256) ?? this.bySha256.get(sha256);
   }
 
-  /** Applies a record at once (after a change made by this replica). */
+  /**
+   * Applies a record at once (after a change made by this replica). An older version than the one
+   * applied is ignored: a poll that read the row before this replica's change committed (polls ask
+   * again for the last 2 s) would otherwise undo the change until the next poll — for a revocation,
+   * accept the revoked key again for that while.
+   */
   apply(record: ApiKeyRecord): void {
+    const applied = this.versionById.get(record.id);
+    if (applied !== undefined && applied > record.updatedAt) return;
+    this.versionById.set(record.id, record.updatedAt);
     const previous = this.shaById.get(record.id);
     if (previous !== undefined) this.bySha256.delete(previous);
     if (record.revokedAt === null) {
