@@ -9,22 +9,35 @@ export interface LedgerWriterOptions {
 }
 
 /**
- * Writes ledger records in batches, off the request path: `add` only queues. A failed batch stays
- * queued and is retried at the next flush; the store ignores request ids it already has, so a
- * retried batch never charges twice. `close` flushes what is left (on SIGTERM nothing is lost).
+ * The most records one write takes: a backlog (after the store was unreachable) is written in
+ * pieces, the event loop free between them, so no request waits behind one long transaction.
+ */
+const maxRecordsPerWrite = 512;
+
+/**
+ * Writes ledger records in batches, off the request path: `add` only queues. A failed write puts
+ * its records back at the head of the queue, and the next attempt waits for the flush interval: a
+ * store that is down gets one attempt per interval, not one per request, however long the queue
+ * grows (each attempt bounded to `maxRecordsPerWrite` records). The store ignores request ids it
+ * already has, so a retried batch never charges twice. `close` flushes what is left (on SIGTERM
+ * nothing is lost).
  */
 export class LedgerWriter {
   private queue: LedgerRecord[] = [];
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly batchSize: number;
+  private readonly intervalMs: number;
+  /** After a failed write, `add` starts no flush before this instant (epoch ms); the interval's flush retries. */
+  private retryAt = 0;
 
   constructor(
     private readonly store: LedgerStore,
     private readonly options: LedgerWriterOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 64;
-    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1000);
+    this.intervalMs = options.flushIntervalMs ?? 1000;
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -35,26 +48,36 @@ export class LedgerWriter {
 
   add(record: LedgerRecord): void {
     this.queue.push(record);
-    if (this.queue.length >= this.batchSize) void this.flush();
+    if (this.queue.length >= this.batchSize && this.flushing === undefined && (this.retryAt === 0 || Date.now() >= this.retryAt)) void this.flush();
   }
 
-  /** Writes everything queued so far; resolves when it is stored (or failed and re-queued). */
+  /** Writes everything queued so far; resolves when it is stored, or when a write failed (its records queued again). */
   flush(): Promise<void> {
     if (this.flushing !== undefined) return this.flushing.then(() => (this.queue.length > 0 ? this.flush() : undefined));
     if (this.queue.length === 0) return Promise.resolve();
-    const batch = this.queue;
-    this.queue = [];
-    this.flushing = this.store
-      .insertBatch(batch)
-      .then(() => undefined)
-      .catch((error: unknown) => {
-        this.queue = batch.concat(this.queue);
-        this.options.onError?.(error, this.queue.length);
-      })
-      .finally(() => {
-        this.flushing = undefined;
-      });
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+    });
     return this.flushing;
+  }
+
+  /** Writes the queue in pieces until it is empty, or until a write fails. */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.length <= maxRecordsPerWrite ? this.queue : this.queue.slice(0, maxRecordsPerWrite);
+      this.queue = batch === this.queue ? [] : this.queue.slice(maxRecordsPerWrite);
+      try {
+        await this.store.insertBatch(batch);
+        this.retryAt = 0;
+      } catch (error) {
+        this.queue = batch.concat(this.queue);
+        this.retryAt = Date.now() + this.intervalMs;
+        this.options.onError?.(error, this.queue.length);
+        return;
+      }
+      // A backlog: let the requests waiting on the event loop run between two writes.
+      if (this.queue.length >= maxRecordsPerWrite) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async close(): Promise<void> {
