@@ -102,6 +102,23 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       });
     });
 
+    it("passes prompt-cache breakpoints (cache_control in OpenAI's format) to Claude, and reports the cache's tokens", async () => {
+      const ephemeral = { type: 'ephemeral' as const };
+      // cache_control is Anthropic's, not in OpenAI's types: sent as clients that know Anthropic send it.
+      const messages = [
+        { role: 'system', content: [{ type: 'text', text: 'A long reference manual.', cache_control: ephemeral }] },
+        { role: 'user', content: [{ type: 'text', text: 'A long document.', cache_control: ephemeral }, { type: 'text', text: 'Summarise it.' }] },
+      ] as unknown as OpenAI.ChatCompletionMessageParam[];
+      const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } }, cache_control: ephemeral }] as unknown as OpenAI.ChatCompletionTool[];
+      const { data, response } = await openai.chat.completions.create({ model: claude, messages, tools, tool_choice: 'none' }).withResponse();
+      expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+      expect(data.usage?.prompt_tokens_details).toEqual({ cached_tokens: 3, cache_write_tokens: 2 });
+      const sent = anthropicUpstream.requests[0]!.body;
+      expect(sent.system).toEqual([{ type: 'text', text: 'A long reference manual.', cache_control: ephemeral }]);
+      expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'A long document.', cache_control: ephemeral }, { type: 'text', text: 'Summarise it.' }] }]);
+      expect(sent.tools).toEqual([{ name: 'lookup', input_schema: { type: 'object', properties: {} }, cache_control: ephemeral }]);
+    });
+
     it('streams with include_usage: role first, text, finish reason, then a usage-only chunk', async () => {
       const stream = await openai.chat.completions.create({ model: claude, messages: [{ role: 'user', content: 'stream please' }], stream: true, stream_options: { include_usage: true } });
       const chunks: OpenAI.ChatCompletionChunk[] = [];

@@ -4,10 +4,38 @@ import { UpstreamError } from '../../spec/relay-error.js';
 import type { ProviderCall } from '../provider.js';
 import { reportUnsupportedParameter } from './report-unsupported-parameter.js';
 
-/** The conversation in Anthropic's shape: system text apart, then strictly alternating turns. */
+/**
+ * The conversation in Anthropic's shape: system text apart (text blocks when a system message marks
+ * a cache breakpoint, else one string), then strictly alternating turns.
+ */
 export interface AnthropicConversation {
-  system: string | undefined;
+  system: string | AnthropicContentBlock[] | undefined;
   messages: AnthropicMessageParam[];
+}
+
+/**
+ * A prompt-cache breakpoint a client put on a content part, a message or a tool (`cache_control`,
+ * as clients that know Anthropic send it in OpenAI's format): an object with a `type`
+ * (`{type: "ephemeral"}`, with a `ttl` or not), passed on as it is; anything else is not one.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
+ */
+export function cacheControlOf(value: unknown): Record<string, unknown> | undefined {
+  const control = (value as { cache_control?: unknown } | null | undefined)?.cache_control;
+  return control !== null && typeof control === 'object' && typeof (control as { type?: unknown }).type === 'string' ? (control as Record<string, unknown>) : undefined;
+}
+
+/** The breakpoint on any content part of a message (the last one given), for a message that becomes one block. */
+function partsCacheControl(content: ChatMessage['content']): Record<string, unknown> | undefined {
+  let control: Record<string, unknown> | undefined;
+  if (Array.isArray(content)) for (const part of content) control = cacheControlOf(part) ?? control;
+  return control;
+}
+
+/** Puts a message-level breakpoint (on a message whose content is a string) on its last block. */
+function markLastBlock(blocks: AnthropicContentBlock[], control: Record<string, unknown> | undefined): AnthropicContentBlock[] {
+  const last = blocks[blocks.length - 1];
+  if (control !== undefined && last !== undefined) last.cache_control = control;
+  return blocks;
 }
 
 const dataUrlPattern = /^data:([^;,]+)((?:;[^;,]*)*?);base64,(.*)$/s;
@@ -54,18 +82,23 @@ function userBlocks(message: ChatMessage, position: number, call: ProviderCall, 
   const blocks: AnthropicContentBlock[] = [];
   message.content.forEach((part: ChatContentPart, index) => {
     const param = `messages[${position}].content[${index}]`;
+    let block: AnthropicContentBlock | undefined;
     if (part.type === 'text' && typeof part.text === 'string') {
-      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+      if (part.text !== '') block = { type: 'text', text: part.text };
     } else if (part.type === 'image_url' && typeof part.image_url?.url === 'string') {
-      blocks.push(imageBlock(part.image_url.url, `${param}.image_url.url`, provider));
+      block = imageBlock(part.image_url.url, `${param}.image_url.url`, provider);
     } else if (part.type === 'file' && typeof (part.file as { file_data?: unknown } | undefined)?.file_data === 'string') {
       // PDFs sent inline map to Anthropic's document block; other files have no equivalent.
       const data = dataUrlPattern.exec((part.file as { file_data: string }).file_data);
-      if (data?.[1] === 'application/pdf') blocks.push({ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: data[3] ?? '' } });
+      if (data?.[1] === 'application/pdf') block = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: data[3] ?? '' } };
       else reportUnsupportedParameter(`${param}.file`, 'only inline PDF files can be sent to Anthropic', call, provider);
     } else {
       reportUnsupportedParameter(`${param}.${part.type}`, `content parts of type "${part.type}" have no Anthropic equivalent`, call, provider);
     }
+    if (block === undefined) return;
+    const control = cacheControlOf(part);
+    if (control !== undefined) block.cache_control = control;
+    blocks.push(block);
   });
   return blocks;
 }
@@ -86,7 +119,10 @@ function assistantBlocks(message: ChatMessage, position: number, call: ProviderC
   const blocks: AnthropicContentBlock[] = [];
   const text = textOf(message.content);
   // Anthropic rejects empty text blocks; an assistant turn that only calls tools has none.
-  if (text !== '') blocks.push({ type: 'text', text });
+  if (text !== '') {
+    const control = partsCacheControl(message.content);
+    blocks.push(control === undefined ? { type: 'text', text } : { type: 'text', text, cache_control: control });
+  }
   (message.tool_calls ?? []).forEach((toolCall, index) => {
     const param = `messages[${position}].tool_calls[${index}].function.arguments`;
     blocks.push({ type: 'tool_use', id: toolCall.id, name: toolCall.function.name, input: parseArguments(toolCall.function.arguments, param, call, provider) });
@@ -99,7 +135,10 @@ function toolResultBlock(message: ChatMessage, position: number, provider: strin
     throw refuse(`Missing 'messages[${position}].tool_call_id': a tool message must name the tool call it answers.`, `messages[${position}].tool_call_id`, provider);
   }
   const text = textOf(message.content);
-  return text === '' ? { type: 'tool_result', tool_use_id: message.tool_call_id } : { type: 'tool_result', tool_use_id: message.tool_call_id, content: text };
+  const block: AnthropicContentBlock = text === '' ? { type: 'tool_result', tool_use_id: message.tool_call_id } : { type: 'tool_result', tool_use_id: message.tool_call_id, content: text };
+  const control = partsCacheControl(message.content);
+  if (control !== undefined) block.cache_control = control;
+  return block;
 }
 
 /**
@@ -112,7 +151,8 @@ function toolResultBlock(message: ChatMessage, position: number, provider: strin
  * @see https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#handling-tool-use-and-tool-result-content-blocks
  */
 export function convertToAnthropicMessages(chatMessages: ChatMessage[], call: ProviderCall, provider: string): AnthropicConversation {
-  const systemParts: string[] = [];
+  const systemParts: AnthropicContentBlock[] = [];
+  let systemCached = false;
   const messages: Array<{ role: 'user' | 'assistant'; content: AnthropicContentBlock[] }> = [];
   chatMessages.forEach((message, position) => {
     let role: 'user' | 'assistant';
@@ -121,7 +161,10 @@ export function convertToAnthropicMessages(chatMessages: ChatMessage[], call: Pr
       case 'system':
       case 'developer': {
         const text = textOf(message.content);
-        if (text !== '') systemParts.push(text);
+        if (text === '') return;
+        const control = partsCacheControl(message.content) ?? cacheControlOf(message);
+        systemParts.push(control === undefined ? { type: 'text', text } : { type: 'text', text, cache_control: control });
+        if (control !== undefined) systemCached = true;
         return;
       }
       case 'user':
@@ -141,6 +184,7 @@ export function convertToAnthropicMessages(chatMessages: ChatMessage[], call: Pr
         return;
     }
     if (blocks.length === 0) return;
+    markLastBlock(blocks, cacheControlOf(message));
     const previous = messages[messages.length - 1];
     if (previous?.role === role) previous.content.push(...blocks);
     else messages.push({ role, content: blocks });
@@ -154,5 +198,7 @@ export function convertToAnthropicMessages(chatMessages: ChatMessage[], call: Pr
   if (messages.length === 0) {
     throw refuse("The request has no user or assistant message with content: Anthropic needs at least one besides the system prompt.", 'messages', provider);
   }
-  return { system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined, messages };
+  // One string, as before, unless a system message marks a cache breakpoint: then a block each.
+  const system = systemParts.length === 0 ? undefined : systemCached ? systemParts : systemParts.map((part) => part.text).join('\n\n');
+  return { system, messages };
 }

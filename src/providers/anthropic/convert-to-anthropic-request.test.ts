@@ -26,6 +26,38 @@ describe('convertToAnthropicRequest', () => {
     expect(body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Hello' }] }]);
   });
 
+  it('passes prompt-cache breakpoints (cache_control) on system parts, user parts, messages, tool results and tools to the blocks they mark', () => {
+    const ephemeral = { type: 'ephemeral' };
+    const hour = { type: 'ephemeral', ttl: '1h' };
+    const { body } = convert({
+      messages: [
+        { role: 'system', content: [{ type: 'text', text: 'A long, stable system prompt.', cache_control: hour }] },
+        { role: 'developer', content: 'Answer in French.' },
+        { role: 'user', content: [{ type: 'text', text: 'A long document.', cache_control: ephemeral }, { type: 'text', text: 'What does it say?' }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'It says hello.', cache_control: ephemeral }], tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: 'found', cache_control: ephemeral }] },
+        { role: 'user', content: 'And then?', cache_control: ephemeral },
+      ],
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } }, cache_control: ephemeral }],
+      response_format: { type: 'json_object' },
+    });
+    expect(body.system).toEqual([
+      { type: 'text', text: 'A long, stable system prompt.', cache_control: hour },
+      { type: 'text', text: 'Answer in French.' },
+      { type: 'text', text: 'Answer with one valid JSON object and nothing else: no prose before or after it, no Markdown code fences.' },
+    ]);
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'A long document.', cache_control: ephemeral }, { type: 'text', text: 'What does it say?' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'It says hello.', cache_control: ephemeral }, { type: 'tool_use', id: 'call_1', name: 'lookup', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'found', cache_control: ephemeral }, { type: 'text', text: 'And then?', cache_control: ephemeral }] },
+    ]);
+    expect(body.tools).toEqual([{ name: 'lookup', input_schema: { type: 'object', properties: {} }, cache_control: ephemeral }]);
+    // Without a breakpoint the system prompt stays one string; a malformed cache_control is not one.
+    const plain = convert({ messages: [{ role: 'system', content: 'Terse.' }, { role: 'user', content: [{ type: 'text', text: 'hi', cache_control: 'yes' }] }] }).body;
+    expect(plain.system).toBe('Terse.');
+    expect(plain.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+  });
+
   it('merges consecutive messages of one role into one turn', () => {
     const { body } = convert({
       messages: [

@@ -102,8 +102,13 @@ export function convertToAnthropicRequest(request: ChatRequest, model: string, s
     messages: conversation.messages,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? defaultAnthropicMaxTokens(model),
   };
-  const system = [conversation.system, tools.systemInstruction].filter((text): text is string => text !== undefined).join('\n\n');
-  if (system !== '') body.system = system;
+  if (Array.isArray(conversation.system)) {
+    // Blocks (a cache breakpoint among them): the tools' instruction follows as a block of its own.
+    body.system = tools.systemInstruction === undefined ? conversation.system : [...conversation.system, { type: 'text', text: tools.systemInstruction }];
+  } else {
+    const system = [conversation.system, tools.systemInstruction].filter((text): text is string => text !== undefined).join('\n\n');
+    if (system !== '') body.system = system;
+  }
   const stop = stopSequences(request.stop, call, provider);
   if (stop !== undefined) body.stop_sequences = stop;
   if (typeof request.temperature === 'number') body.temperature = Math.min(Math.max(request.temperature, 0), 1);

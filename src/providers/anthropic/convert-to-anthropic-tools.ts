@@ -1,6 +1,7 @@
 import type { AnthropicTool, AnthropicToolChoice } from '../../spec/anthropic-messages.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import type { ProviderCall } from '../provider.js';
+import { cacheControlOf } from './convert-to-anthropic-messages.js';
 import { reportUnsupportedParameter } from './report-unsupported-parameter.js';
 
 /** Tools, tool choice and JSON mode, as Anthropic takes them. */
@@ -41,6 +42,9 @@ function convertTools(request: ChatRequest, call: ProviderCall, provider: string
     }
     const converted: AnthropicTool = { name: tool.function.name, input_schema: tool.function.parameters ?? emptySchema };
     if (typeof tool.function.description === 'string') converted.description = tool.function.description;
+    // A cache breakpoint on the tool (`tools[i].cache_control`): the tool definitions up to it are cached.
+    const control = cacheControlOf(tool);
+    if (control !== undefined) converted.cache_control = control;
     tools.push(converted);
   });
   return tools;
