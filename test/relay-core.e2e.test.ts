@@ -1,4 +1,7 @@
 import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
@@ -353,5 +356,40 @@ describe('per-attempt timeout (TIMEOUT_MS)', () => {
     expect(error).toBeInstanceOf(APIError);
     expect(String((error as APIError).message)).toContain('did not answer in time');
     await expect.poll(() => relay.logs.filter((line) => line.msg === 'request').at(-1), { timeout: 5000 }).toMatchObject({ errorCode: 'upstream_timeout', stream: true });
+  });
+});
+
+describe("a model's own timeout (models.<name>.timeoutMs)", () => {
+  const upstream = new MockOpenAIUpstream();
+  let relay: StartedRelay;
+  let client: OpenAI;
+  beforeAll(async () => {
+    await upstream.start();
+    const directory = mkdtempSync(join(tmpdir(), 'relay-route-timeout-'));
+    // A reasoning model that may think for a while before each piece of its answer, beside the global 300 ms.
+    writeFileSync(join(directory, 'relay.yaml'), 'models:\n  thinker: { timeoutMs: 2000, targets: [{ provider: holysheep, model: o3 }] }\n');
+    relay = await startRelay({ HOLYSHEEP_API_KEY: upstreamKey, HOLYSHEEP_BASE_URL: upstream.url, TIMEOUT_MS: '300', MAX_RETRIES: '0' }, directory);
+    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+  });
+  beforeEach(() => upstream.reset());
+
+  it('waits as long as the model allows between pieces of a JSON answer and of a stream, while other models keep the global timeout', async () => {
+    upstream.next({ kind: 'trickle', pieces: 3, delayMs: 600 });
+    const answer = await client.chat.completions.create({ model: 'thinker', messages: [{ role: 'user', content: 'think' }] });
+    expect(answer.choices[0]!.message.content).toBe('echo: think');
+
+    upstream.next({ kind: 'stream', chunks: 3, delayMs: 600 });
+    let chunks = 0;
+    for await (const _chunk of await client.chat.completions.create({ model: 'thinker', messages: [{ role: 'user', content: 'x' }], stream: true })) chunks++;
+    expect(chunks).toBeGreaterThanOrEqual(3);
+
+    upstream.next({ kind: 'trickle', pieces: 3, delayMs: 600 });
+    const error = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'quick' }] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(504);
   });
 });

@@ -98,6 +98,13 @@ export const RouteSchema = Type.Object(
         description: 'How a deployment is picked within a group: weighted random (default), fewest requests in flight, lowest time to first byte, or cheapest by the price table.',
       }),
     ),
+    timeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        description:
+          "Per-attempt timeout of this model's attempts, in ms: to the upstream's response headers and between two body chunks (default upstream.timeoutMs / TIMEOUT_MS). Raise it for reasoning models, which can think for minutes before their first byte; a request for this model may then take timeoutMs × (maxRetries + 1) before its first byte, unless upstream.deadlineMs is larger.",
+      }),
+    ),
     canary: Type.Optional(CanarySchema),
     shadow: Type.Optional(
       Type.Object(

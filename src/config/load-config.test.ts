@@ -178,6 +178,7 @@ describe('relay.example.yaml', () => {
       cwd: '/nonexistent',
     });
     expect(config.routes.get('fast-chat')?.groups[0]?.[0]).toEqual({ provider: 'vllm', model: 'llama-3.1-8b-instruct', weight: 1, maxOutputTokens: 8192, body: { repetition_penalty: 1.05 } });
+    expect(config.routes.get('deep-thinker')?.timeoutMs).toBe(300_000);
     expect(config.clientKeys.map((key) => key.name)).toEqual(['backend', 'analytics']);
   });
 });

@@ -146,6 +146,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
       model,
       groups,
       strategy: route.strategy ?? 'weighted',
+      timeoutMs: route.timeoutMs,
       canary:
         canary === undefined
           ? undefined

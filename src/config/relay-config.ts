@@ -54,6 +54,8 @@ export interface Route {
   /** Ordered groups of deployments. */
   groups: RouteTarget[][];
   strategy: RoutingStrategy;
+  /** Per-attempt timeout of this model's attempts, when it has its own (else `timeoutMs`). */
+  timeoutMs: number | undefined;
   canary: CanarySettings | undefined;
   shadow: { targets: RouteTarget[]; percent: number } | undefined;
 }

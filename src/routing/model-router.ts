@@ -207,7 +207,7 @@ export class ModelRouter {
         canary = { controller, group: this.deployments(route.canary.targets) };
       }
       const shadow = route.shadow === undefined ? undefined : new ShadowMirror(this.deployments(route.shadow.targets), route.shadow.percent);
-      return new RouteRuntime(model, route.groups.map((group) => this.deployments(group)), route.strategy, canary, shadow);
+      return new RouteRuntime(model, route.groups.map((group) => this.deployments(group)), route.strategy, canary, shadow, route.timeoutMs);
     }
     const target = this.defaultTarget(model);
     if (target === undefined) return undefined;

@@ -11,6 +11,8 @@ export class RouteRuntime {
     readonly strategy: RoutingStrategy,
     readonly canary: { controller: CanaryController; group: readonly Deployment[] } | undefined,
     readonly shadow: ShadowMirror | undefined,
+    /** Per-attempt timeout of this model's attempts, when its route sets one. */
+    readonly timeoutMs?: number,
   ) {}
 
   /**

@@ -52,6 +52,8 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   readonly maxRetries: number;
   readonly signal: CallSignal;
   readonly deadline: number;
+  /** The request's time before its first byte (`upstream.deadlineMs`, longer for a model with a longer timeout). */
+  private readonly deadlineMs: number;
   readonly priceOf: AttemptChainOptions['priceOf'];
   private outcome: AttemptOutcome<unknown> | undefined;
   /** Attempts started, counted here too: a chain stopped by the deadline reports none. */
@@ -74,7 +76,10 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     this.stickyKey = typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : principal.id;
     this.pinnedProvider = options.pinnedProvider;
     this.maxRetries = config.maxRetries;
-    this.deadline = Date.now() + config.deadlineMs;
+    // A model with a longer timeout of its own (a reasoning model) gets the deadline its retries need.
+    const routeTimeout = resolved.route.timeoutMs;
+    this.deadlineMs = routeTimeout === undefined ? config.deadlineMs : Math.max(config.deadlineMs, routeTimeout * (config.maxRetries + 1));
+    this.deadline = Date.now() + this.deadlineMs;
     this.priceOf = services.priceOf;
     // One close listener per request (the server's) calls this one.
     state.onClose = this;
@@ -113,6 +118,8 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   onAttemptStart(deployment: Deployment, resolved: ResolvedModel): void {
     this.attemptsStarted++;
     this.call.bodyDefaults = deployment.body;
+    // The model's own timeout, when its route sets one (a fallback model's may differ from the primary's).
+    this.call.timeoutMs = resolved.route.timeoutMs ?? this.services.config.timeoutMs;
     const state = this.request.relay;
     state.servedModel = resolved.model;
     state.provider = deployment.provider.name;
@@ -199,6 +206,6 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   }
 
   private deadlineError(provider: string | undefined): UpstreamError {
-    return new UpstreamError(`${provider ?? 'upstream'}: no answer within the request's deadline (${this.services.config.deadlineMs} ms)`, { reason: 'timeout', provider });
+    return new UpstreamError(`${provider ?? 'upstream'}: no answer within the request's deadline (${this.deadlineMs} ms)`, { reason: 'timeout', provider });
   }
 }
