@@ -77,9 +77,12 @@ describe('upstream calls through a proxy', () => {
     expect(proxy.tunnels).toHaveLength(0);
   });
 
-  it('refuses a proxy setting that is not a URL, without repeating it', async () => {
+  it('refuses a proxy setting that is not a URL, or whose password is not percent-encoded, without repeating it', async () => {
     const error = await start({ HTTPS_PROXY: `proxy.internal:3128 ${proxyPassword}` }).catch((caught: unknown) => caught);
     expect(String(error)).toContain('HTTPS_PROXY: expected a proxy URL');
     expect(String(error)).not.toContain(proxyPassword);
+    const percent = await start({ HTTPS_PROXY: 'http://relay:50%off@proxy.internal:3128' }).catch((caught: unknown) => caught);
+    expect(String(percent)).toContain('HTTPS_PROXY: the proxy\'s user or password is not valid percent-encoding: write a % in it as %25.');
+    expect(String(percent)).not.toContain('50%off');
   });
 });

@@ -304,7 +304,16 @@ function readUpstreamProxy(env: EnvironmentReader): RelayConfig['upstreamProxy']
     if (raw === undefined) return undefined;
     try {
       const parsed = new URL(raw);
-      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '') return raw;
+      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '') {
+        try {
+          decodeURIComponent(parsed.username);
+          decodeURIComponent(parsed.password);
+          return raw;
+        } catch {
+          env.problems.push(`${variable}: the proxy's user or password is not valid percent-encoding: write a % in it as %25.`);
+          return undefined;
+        }
+      }
     } catch {
       // reported below
     }

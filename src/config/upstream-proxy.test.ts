@@ -11,17 +11,21 @@ describe('proxyFor', () => {
     expect(proxyFor(new URL('https://api.openai.com/v1'), { http: 'http://p:1', https: undefined, noProxy: undefined })).toBeUndefined();
   });
 
-  it('reaches the hosts NO_PROXY names directly: exact names, subdomains, ports, and *', () => {
+  it("reaches the hosts NO_PROXY names directly, by undici's rules: a name and its subdomains, case aside, ports, and * alone", () => {
     const rules = proxy('localhost, .svc.cluster.local,*.corp.example  vllm.internal:8000,EXAMPLE.org');
     expect(proxyFor(new URL('http://localhost:8080'), rules)).toBeUndefined();
     expect(proxyFor(new URL('http://vllm.ai.svc.cluster.local/v1'), rules)).toBeUndefined();
+    expect(proxyFor(new URL('http://svc.cluster.local/v1'), rules)).toBeUndefined();
     expect(proxyFor(new URL('https://llm.corp.example/v1'), rules)).toBeUndefined();
+    expect(proxyFor(new URL('https://corp.example/v1'), rules)).toBeUndefined();
     expect(proxyFor(new URL('http://vllm.internal:8000/v1'), rules)).toBeUndefined();
     expect(proxyFor(new URL('http://vllm.internal:9000/v1'), rules)).toBe('http://proxy.internal:3128');
     expect(proxyFor(new URL('https://example.org/v1'), rules)).toBeUndefined();
-    // A name alone is that host only, not its subdomains.
-    expect(proxyFor(new URL('https://api.example.org/v1'), rules)).toBe('http://secure-proxy.internal:3128');
+    expect(proxyFor(new URL('https://api.example.org/v1'), rules)).toBeUndefined();
+    expect(proxyFor(new URL('https://badexample.org/v1'), rules)).toBe('http://secure-proxy.internal:3128');
     expect(proxyFor(new URL('https://api.holysheep.ai/v1'), proxy('*'))).toBeUndefined();
+    // "*" is a wildcard only as the whole value.
+    expect(proxyFor(new URL('https://api.holysheep.ai/v1'), proxy('localhost,*'))).toBe('http://secure-proxy.internal:3128');
   });
 
   it('shows a proxy URL without its credentials', () => {

@@ -2,9 +2,11 @@ import type { UpstreamProxy } from './relay-config.js';
 
 /**
  * The proxy a call to `url` goes through, by the rules the relay's connection pools apply (undici's
- * `EnvHttpProxyAgent`): none when `NO_PROXY` names the host — `*` names every host, `example.com`
- * that host alone, `.example.com` or `*.example.com` its subdomains, and `host:port` that port only —
- * else the `https` proxy for an https URL and the `http` one for an http URL.
+ * `EnvHttpProxyAgent`, followed exactly): none when `NO_PROXY` names the host — the value `*` alone
+ * names every host; an entry names its host and that host's subdomains, a leading `.` or `*.`
+ * aside (`example.com`, `.example.com` and `*.example.com` all name `example.com` and
+ * `api.example.com`), case aside, and `host:port` that port only — else the `https` proxy for an
+ * https URL and the `http` one for an http URL.
  */
 export function proxyFor(url: URL, proxy: UpstreamProxy | undefined): string | undefined {
   if (proxy === undefined) return undefined;
@@ -13,19 +15,21 @@ export function proxyFor(url: URL, proxy: UpstreamProxy | undefined): string | u
   return chosen;
 }
 
-const defaultPorts: Record<string, string> = { 'http:': '80', 'https:': '443' };
+const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443 };
 
 function bypasses(url: URL, noProxy: string | undefined): boolean {
-  if (noProxy === undefined) return false;
-  const entries = noProxy.split(/[,\s]/).filter((entry) => entry !== '');
-  if (entries.includes('*')) return true;
-  const hostname = url.hostname.toLowerCase();
-  const port = url.port === '' ? defaultPorts[url.protocol] : url.port;
-  for (const entry of entries) {
-    const match = /^(.*?)(?::(\d+))?$/.exec(entry.toLowerCase())!;
-    const host = match[1]!;
-    if (match[2] !== undefined && match[2] !== port) continue;
-    if (/^[.*]/.test(host) ? hostname.endsWith(host.replace(/^\*/, '')) : hostname === host) return true;
+  if (noProxy === undefined || noProxy === '') return false;
+  if (noProxy === '*') return true;
+  // `host` keeps an IPv6 address's brackets; the port is taken off by hand.
+  const hostname = url.host.replace(/:\d*$/, '').toLowerCase();
+  const port = Number.parseInt(url.port, 10) || defaultPorts[url.protocol] || 0;
+  for (const entry of noProxy.split(/[,\s]/)) {
+    if (entry === '') continue;
+    const withPort = /^(.+):(\d+)$/.exec(entry);
+    const host = (withPort === null ? entry : withPort[1]!).replace(/^\*?\./, '').toLowerCase();
+    const entryPort = withPort === null ? 0 : Number.parseInt(withPort[2]!, 10);
+    if (entryPort !== 0 && entryPort !== port) continue;
+    if (hostname === host || hostname.endsWith(`.${host}`)) return true;
   }
   return false;
 }

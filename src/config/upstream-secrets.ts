@@ -31,9 +31,12 @@ export function upstreamSecrets(config: Pick<RelayConfig, 'providers' | 'routes'
   for (const url of [config.upstreamProxy?.http, config.upstreamProxy?.https]) {
     if (url === undefined) continue;
     const password = new URL(url).password;
-    if (password !== '') {
-      add(password);
+    if (password === '') continue;
+    add(password);
+    try {
       add(decodeURIComponent(password));
+    } catch {
+      // not valid percent-encoding: the configuration refuses such a URL; the password as written is enough
     }
   }
   return [...secrets];
