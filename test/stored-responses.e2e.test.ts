@@ -50,6 +50,8 @@ describe('stored responses: previous_response_id stays with its key and its upst
   let bob: OpenAI;
   let aliceAtSecond: OpenAI;
   let aliceKey: string;
+  let bobKey: string;
+  let sharedDirectory: string;
 
   beforeAll(async () => {
     await Promise.all([east.start(), west.start()]);
@@ -62,13 +64,16 @@ describe('stored responses: previous_response_id stays with its key and its upst
         `  west: { type: openai, baseUrl: "${west.url}", apiKey: west-key-0123456789, responsesApi: true }`,
         'models:',
         '  gpt-x: { targets: [{ provider: east, model: gpt-4.1 }, { provider: west, model: gpt-4.1 }] }',
+        '  gpt-west: { targets: [{ provider: west, model: gpt-4.1 }] }',
+        '  gpt-east: { targets: [{ provider: east, model: gpt-4.1 }] }',
         '',
       ].join('\n'),
     );
     first = await startReplica(directory);
     second = await startReplica(directory);
+    sharedDirectory = directory;
     aliceKey = await createKey(first.url, 'alice');
-    const bobKey = await createKey(first.url, 'bob');
+    bobKey = await createKey(first.url, 'bob');
     alice = new OpenAI({ apiKey: aliceKey, baseURL: first.baseURL, maxRetries: 0 });
     aliceAtSecond = new OpenAI({ apiKey: aliceKey, baseURL: second.baseURL, maxRetries: 0 });
     bob = new OpenAI({ apiKey: bobKey, baseURL: second.baseURL, maxRetries: 0 });
@@ -153,6 +158,69 @@ describe('stored responses: previous_response_id stays with its key and its upst
     const streamed = await request(`${first.url}/v1/responses/${created.id}?stream=true`, { headers: { authorization: `Bearer ${aliceKey}` } });
     expect(streamed.statusCode).toBe(400);
     expect(await streamed.body.json()).toMatchObject({ error: { code: 'unsupported_parameter', param: 'stream' } });
+  });
+
+  it("refuses another key's output items named by item_reference, and sends a key's own to the upstream that holds them", async () => {
+    const { data: created, response } = await alice.responses.create({ model: 'gpt-x', input: 'Draft a plan.' }).withResponse();
+    const holder = response.headers.get('x-relay-provider');
+    const itemId = created.output[0]!.id!;
+    east.reset();
+    west.reset();
+    const input = [{ type: 'item_reference', id: itemId }, { role: 'user', content: 'Go on.' }] as unknown as OpenAI.Responses.ResponseInput;
+    const error = await bob.responses.create({ model: 'gpt-x', input }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ status: 400, code: 'invalid_value', param: 'input[0]', message: expect.stringContaining(`Item with id '${itemId}' not found.`) });
+    expect(east.requests.length + west.requests.length).toBe(0);
+    for (let turn = 0; turn < 4; turn++) {
+      const { response: own } = await aliceAtSecond.responses.create({ model: 'gpt-x', input }).withResponse();
+      expect(own.headers.get('x-relay-provider')).toBe(holder);
+    }
+  });
+
+  it('does not send a conversation to another account when the one that holds it fails: the failure is the answer', async () => {
+    const { data: created } = await alice.responses.create({ model: 'gpt-west', input: 'Held in the west.' }).withResponse();
+    west.next({ kind: 'status', status: 503 }, { kind: 'status', status: 503 }, { kind: 'status', status: 503 }, { kind: 'status', status: 503 });
+    east.reset();
+    // gpt-x has a deployment in the west: pinned there; its fallback has none there and is skipped.
+    const params = { model: 'gpt-x', input: 'Go on.', previous_response_id: created.id, fallbacks: ['gpt-east'] } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming;
+    const error = await alice.responses.create(params).catch((caught: unknown) => caught);
+    expect((error as { status?: number }).status).toBe(502);
+    expect((error as { code?: string }).code).not.toBe('previous_response_not_found');
+    expect(east.requests).toHaveLength(0);
+  });
+
+  it('refuses with a 503 a request naming stored ids while the database cannot say who got them, and writes a stream\'s records before its last event', async () => {
+    const store = await openStore({ sqlitePath: join(sharedDirectory, 'relay.db') });
+    const storedResponses = store.storedResponses;
+    let down = false;
+    store.storedResponses.find = async (ids, now) => {
+      if (down) throw new Error('database unreachable');
+      return storedResponses.find.call(storedResponses, ids, now);
+    };
+    const put = storedResponses.put.bind(storedResponses);
+    // A slow database: the record of a stream takes longer to write than the stream to end.
+    store.storedResponses.put = async (records) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return put(records);
+    };
+    const slow = await startRelay({}, sharedDirectory, { store });
+    relays.push(slow);
+    const client = new OpenAI({ apiKey: aliceKey, baseURL: slow.baseURL, maxRetries: 0 });
+    for (let round = 0; round < 3; round++) {
+      const { data: stream, response } = await client.responses.create({ model: 'gpt-x', input: `Round ${round}.`, stream: true }).withResponse();
+      const holder = response.headers.get('x-relay-provider');
+      for await (const event of stream) {
+        if (event.type !== 'response.completed') continue;
+        // An application that sends its next turn as soon as the response is complete.
+        const { response: next } = await aliceAtSecond.responses.create({ model: 'gpt-x', input: 'Next.', previous_response_id: event.response.id }).withResponse();
+        expect(next.headers.get('x-relay-provider')).toBe(holder);
+      }
+    }
+    down = true;
+    const error = await client.responses.create({ model: 'gpt-x', input: 'Go on.', previous_response_id: 'resp_east_1' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 503, code: 'stored_responses_unavailable' });
+    // A request that names nothing stored still goes through.
+    expect((await client.responses.create({ model: 'gpt-x', input: 'Fresh.' })).output_text).toBe('echo: Fresh.');
   });
 
   it('records nothing for a response that is not stored, and leaves ids it never saw to the upstream', async () => {

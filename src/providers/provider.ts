@@ -86,6 +86,8 @@ export interface JsonResult {
   usage: Usage | undefined;
   /** The answer's `id`, where the relay needs it (a Responses API answer passed through). */
   id?: string | undefined;
+  /** The ids of a Responses API answer's output items, which clients may name by `item_reference`. */
+  itemIds?: string[] | undefined;
 }
 
 export interface ChatResult extends JsonResult {

@@ -68,9 +68,17 @@ describe('runAttemptChain', () => {
 
   it("keeps a pinned request on its provider's deployments, through retries and fallbacks, and ignores a pin a model has no deployment on", async () => {
     const registry = new DeploymentRegistry();
-    const pinned = run(model('m', registry, ['a', 'b', 'c']), ['provider_internal', 'network', 'network', 'ok'], { pinnedProvider: 'b', fallbacks: [model('f', registry, ['a', 'b'])], maxRetries: 2 });
+    // A fallback model with no deployment on the pinned provider is skipped.
+    const pinned = run(model('m', registry, ['a', 'b', 'c']), ['provider_internal', 'network', 'network', 'ok'], { pinnedProvider: 'b', fallbacks: [model('g', registry, ['a', 'c']), model('f', registry, ['a', 'b'])], maxRetries: 2 });
     await expect(pinned.promise).resolves.toMatchObject({ attempts: 4 });
     expect(pinned.calls).toEqual(['b/m', 'b/m', 'b/m', 'b/f']);
+
+    // None left: the failure the client sees is the pinned deployment's own.
+    const exhausted = run(model('p', registry, ['a', 'b']), ['provider_internal', 'ok'], { pinnedProvider: 'b', fallbacks: [model('h', registry, ['a'])], maxRetries: 0 });
+    const error = await exhausted.promise.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AttemptsExhaustedError);
+    expect((error as AttemptsExhaustedError).last.reason).toBe('provider_internal');
+    expect(exhausted.calls).toEqual(['b/p']);
 
     const elsewhere = run(model('n', registry, ['a', 'c']), ['provider_internal', 'ok'], { pinnedProvider: 'b' });
     await expect(elsewhere.promise).resolves.toMatchObject({ attempts: 2 });

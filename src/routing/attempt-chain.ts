@@ -13,8 +13,9 @@ export interface AttemptChainOptions {
   /** Keeps a client on one side of a canary. */
   stickyKey: string;
   /**
-   * The provider that holds what the request refers to (a stored response): a model's attempts go
-   * only to its deployments on that provider, when it has any there.
+   * The provider that holds what the request refers to (a stored response): when the requested
+   * model has deployments there, every attempt goes to them (whichever side of a canary they are
+   * on), and fallback models without any there are skipped; otherwise the request is routed as usual.
    */
   pinnedProvider?: string;
   maxRetries: number;
@@ -112,7 +113,8 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   let tried: Set<Deployment> | undefined;
   let usedFallbacks: Set<string> | undefined;
   let current = options.primary;
-  let groups = groupsOf(options, current);
+  const pin = options.pinnedProvider !== undefined && pinnedGroups(current.route, options.pinnedProvider).length > 0 ? options.pinnedProvider : undefined;
+  let groups = groupsOf(options, current, pin);
   let retriesLeft = options.maxRetries;
   let attempts = 0;
   let next: Deployment | undefined;
@@ -147,10 +149,10 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       if (options.signal.aborted) throw new CallAbortedError(error);
 
       if (error.reason === 'context_length' || error.reason === 'content_filter') {
-        const fallback = nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), error.reason);
+        const fallback = nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), error.reason, pin);
         if (fallback === undefined) throw new AttemptsExhaustedError(error, attempts);
         current = fallback;
-        groups = groupsOf(options, current);
+        groups = groupsOf(options, current, pin);
         continue;
       }
       const policy = failurePolicy[error.reason];
@@ -176,27 +178,30 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
           continue;
         }
       }
-      const fallback = Date.now() < options.deadline ? nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), 'exhausted') : undefined;
+      const fallback = Date.now() < options.deadline ? nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), 'exhausted', pin) : undefined;
       if (fallback === undefined) throw new AttemptsExhaustedError(error, attempts);
       current = fallback;
-      groups = groupsOf(options, current);
+      groups = groupsOf(options, current, pin);
     }
   }
 }
 
 const unknownPrice = (): undefined => undefined;
 
-/** The deployment groups of the model being tried: those on the pinned provider, when the request has one and the model any there. */
-function groupsOf(options: AttemptChainOptions, current: ResolvedModel): readonly (readonly Deployment[])[] {
-  const groups = current.route.groupsFor(options.stickyKey);
-  const pin = options.pinnedProvider;
-  if (pin === undefined) return groups;
+/** The deployment groups of the model being tried: with a pin, its deployments on that provider. */
+function groupsOf(options: AttemptChainOptions, current: ResolvedModel, pin: string | undefined): readonly (readonly Deployment[])[] {
+  if (pin === undefined) return current.route.groupsFor(options.stickyKey);
+  return pinnedGroups(current.route, pin);
+}
+
+/** A route's deployments on one provider, group by group (a canary's candidates first), empty groups left out. */
+function pinnedGroups(route: ResolvedModel['route'], provider: string): Deployment[][] {
   const pinned: Deployment[][] = [];
-  for (const group of groups) {
-    const kept = group.filter((deployment) => deployment.provider.name === pin);
+  for (const group of route.canary === undefined ? route.groups : [route.canary.group, ...route.groups]) {
+    const kept = group.filter((deployment) => deployment.provider.name === provider);
     if (kept.length > 0) pinned.push(kept);
   }
-  return pinned.length > 0 ? pinned : groups;
+  return pinned;
 }
 
 /** The next deployment by the strategy of the model being tried, among those not excluded. */
@@ -206,11 +211,18 @@ function select(groups: readonly (readonly Deployment[])[], selection: SelectOpt
   return selectDeployment(groups, selection);
 }
 
-/** The first fallback model for this kind of failure not used yet by the request (marked used), if any. */
-function nextFallback(options: AttemptChainOptions, used: Set<string>, kind: FallbackKind): ResolvedModel | undefined {
-  const candidate = options.fallbacks(kind).find((entry) => !used.has(entry.model));
-  if (candidate !== undefined) used.add(candidate.model);
-  return candidate;
+/**
+ * The first fallback model for this kind of failure not used yet by the request (marked used), if
+ * any; with a pin, only one that has deployments on the pinned provider (another could not hold
+ * what the request refers to, and its refusal would hide the real failure).
+ */
+function nextFallback(options: AttemptChainOptions, used: Set<string>, kind: FallbackKind, pin: string | undefined): ResolvedModel | undefined {
+  for (const candidate of options.fallbacks(kind)) {
+    if (used.has(candidate.model)) continue;
+    used.add(candidate.model);
+    if (pin === undefined || pinnedGroups(candidate.route, pin).length > 0) return candidate;
+  }
+  return undefined;
 }
 
 /** The attempt that answered: its deployment stays counted in flight until `finish`. */

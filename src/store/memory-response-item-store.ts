@@ -26,13 +26,17 @@ export class MemoryResponseItemStore implements ResponseItemStore {
 export class MemoryStoredResponseStore implements StoredResponseStore {
   private readonly records = new Map<string, StoredResponseRecord>();
 
-  async put(record: StoredResponseRecord): Promise<void> {
-    if (!this.records.has(record.id)) this.records.set(record.id, { ...record });
+  async put(records: readonly StoredResponseRecord[]): Promise<void> {
+    for (const record of records) if (!this.records.has(record.id)) this.records.set(record.id, { ...record });
   }
 
-  async find(id: string, now: number): Promise<StoredResponseRecord | undefined> {
-    const record = this.records.get(id);
-    return record !== undefined && record.expiresAt > now ? { ...record } : undefined;
+  async find(ids: readonly string[], now: number): Promise<StoredResponseRecord[]> {
+    const found: StoredResponseRecord[] = [];
+    for (const id of ids) {
+      const record = this.records.get(id);
+      if (record !== undefined && record.expiresAt > now) found.push({ ...record });
+    }
+    return found;
   }
 
   async prune(now: number): Promise<void> {

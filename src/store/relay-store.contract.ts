@@ -490,16 +490,18 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
     });
 
     describe('stored responses', () => {
-      it('finds the record of an unexpired response, keeps the first record of an id, and prunes the expired ones', async () => {
-        await store.storedResponses.put({ id: 'resp_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 });
-        await store.storedResponses.put({ id: 'resp_a', principalId: 'key-b', provider: 'other', expiresAt: 9_000 });
-        await store.storedResponses.put({ id: 'resp_b', principalId: 'key-b', provider: 'openai#1a2b3c', expiresAt: 1_500 });
-        expect(await store.storedResponses.find('resp_a', 1_000)).toEqual({ id: 'resp_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 });
-        expect(await store.storedResponses.find('resp_a', 2_000)).toBeUndefined();
-        expect(await store.storedResponses.find('resp_missing', 0)).toBeUndefined();
+      it('finds the records of unexpired ids, keeps the first record of an id, and prunes the expired ones', async () => {
+        const a = { id: 'resp_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 };
+        const item = { id: 'msg_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 };
+        await store.storedResponses.put([a, item]);
+        await store.storedResponses.put([{ id: 'resp_a', principalId: 'key-b', provider: 'other', expiresAt: 9_000 }, { id: 'resp_b', principalId: 'key-b', provider: 'openai#1a2b3c', expiresAt: 1_500 }]);
+        await store.storedResponses.put([]);
+        const found = await store.storedResponses.find(['resp_a', 'msg_a', 'resp_b', 'resp_missing'], 1_000);
+        expect(found.sort((left, right) => left.id.localeCompare(right.id))).toEqual([item, a, { id: 'resp_b', principalId: 'key-b', provider: 'openai#1a2b3c', expiresAt: 1_500 }]);
+        expect(await store.storedResponses.find(['resp_a'], 2_000)).toEqual([]);
+        expect(await store.storedResponses.find([], 0)).toEqual([]);
         await store.storedResponses.prune(1_500);
-        expect(await store.storedResponses.find('resp_b', 0)).toBeUndefined();
-        expect(await store.storedResponses.find('resp_a', 0)).toEqual({ id: 'resp_a', principalId: 'key-a', provider: 'openai', expiresAt: 2_000 });
+        expect(await store.storedResponses.find(['resp_b', 'resp_a'], 0)).toEqual([a]);
       });
     });
   });

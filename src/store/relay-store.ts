@@ -357,7 +357,7 @@ export interface ResponseItemStore {
  * got it, and by the upstream account that holds it.
  */
 export interface StoredResponseRecord {
-  /** The upstream's response id (`resp_…`). */
+  /** The upstream's response id (`resp_…`), or the id of one of its output items (`msg_…`, `fc_…`, `rs_…`), which clients may name by `item_reference`. */
   id: string;
   /** The key that got the response: only that key may continue from it. */
   principalId: string;
@@ -366,12 +366,12 @@ export interface StoredResponseRecord {
   expiresAt: number;
 }
 
-/** Who got which stored response, shared by replicas. */
+/** Who got which stored response (and which of its output items), shared by replicas. */
 export interface StoredResponseStore {
-  /** Keeps the record; an id already kept keeps its first record. */
-  put(record: StoredResponseRecord): Promise<void>;
-  /** The record of `id`, if kept and unexpired at `now`. */
-  find(id: string, now: number): Promise<StoredResponseRecord | undefined>;
+  /** Keeps the records; an id already kept keeps its first record. */
+  put(records: readonly StoredResponseRecord[]): Promise<void>;
+  /** The records of those of `ids` that are kept and unexpired at `now`. */
+  find(ids: readonly string[], now: number): Promise<StoredResponseRecord[]>;
   /** Forgets the records expired at `now`. */
   prune(now: number): Promise<void>;
 }

@@ -29,17 +29,19 @@ export function createSqlResponseItemStore(db: Kysely<RelayDatabase>): ResponseI
 /** Who got which stored response, in SQL (SQLite or Postgres through Kysely). */
 export function createSqlStoredResponseStore(db: Kysely<RelayDatabase>): StoredResponseStore {
   return {
-    async put(record) {
+    async put(records) {
+      if (records.length === 0) return;
       await db
         .insertInto('stored_responses')
-        .values({ id: record.id, principal_id: record.principalId, provider: record.provider, expires_at: record.expiresAt })
+        .values(records.map((record) => ({ id: record.id, principal_id: record.principalId, provider: record.provider, expires_at: record.expiresAt })))
         .onConflict((conflict) => conflict.column('id').doNothing())
         .execute();
     },
 
-    async find(id, now) {
-      const row = await db.selectFrom('stored_responses').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
-      return row === undefined ? undefined : { id: row.id, principalId: row.principal_id, provider: row.provider, expiresAt: Number(row.expires_at) };
+    async find(ids, now) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('stored_responses').selectAll().where('id', 'in', [...ids]).where('expires_at', '>', now).execute();
+      return rows.map((row) => ({ id: row.id, principalId: row.principal_id, provider: row.provider, expiresAt: Number(row.expires_at) }));
     },
 
     async prune(now) {

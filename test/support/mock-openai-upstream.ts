@@ -414,7 +414,7 @@ function responseObject(model: string, body: Record<string, unknown>, status: 'i
     incomplete_details: null,
     model,
     previous_response_id: body.previous_response_id ?? null,
-    output: done ? [{ type: 'message', id: 'msg_mock', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
+    output: done ? [{ type: 'message', id: id === 'resp_mock' ? 'msg_mock' : `msg_${id}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }] : [],
     usage: done ? { input_tokens: 11, input_tokens_details: { cached_tokens: 4 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 18 } : null,
     store: body.store !== false,
   };

@@ -160,7 +160,14 @@ function toJsonResult(answer: UpstreamJson): JsonResult {
 /** A Responses API answer: its id too, which the relay records for a stored response. */
 function toResponseResult(answer: UpstreamJson): JsonResult {
   const id = answer.parsed.id;
-  return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage), id: typeof id === 'string' ? id : undefined };
+  return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage), id: typeof id === 'string' ? id : undefined, itemIds: outputItemIds(answer.parsed.output) };
+}
+
+/** The ids of a response's output items. */
+export function outputItemIds(output: unknown): string[] {
+  const ids: string[] = [];
+  if (Array.isArray(output)) for (const item of output) if (typeof (item as { id?: unknown } | null)?.id === 'string') ids.push((item as { id: string }).id);
+  return ids;
 }
 
 /** A chat answer relayed as its bytes; the object parsed once (for its usage) is what a caller that wants it gets. */

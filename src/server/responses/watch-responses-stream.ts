@@ -1,6 +1,7 @@
 import type { Usage } from '../../spec/openai-chat.js';
 import { readUsage } from '../../spec/read-usage.js';
 import { SseParser } from '../../sse/sse-parser.js';
+import { outputItemIds } from '../../providers/openai-compatible/openai-compatible-provider.js';
 import { DeliveredText } from '../delivered-text.js';
 
 const sequencePattern = /"sequence_number":\s*(\d+)/;
@@ -25,10 +26,13 @@ export class ResponsesStreamWatcher {
   /** Set by an event that ends the stream: one that ends without it was cut. */
   complete = false;
   failed = false;
-  /** The response's id, from its first event (`response.created`); `onResponseId` hears of it once. */
+  /** The response's id, from its first event (`response.created`). */
   responseId: string | undefined;
+  /** The ids `onIds` was told of. */
+  private readonly told = new Set<string>();
 
-  constructor(private readonly onResponseId?: (id: string) => void) {}
+  /** `onIds` hears, once each, of the ids the stream names: the response's, and its output items' (as they are added, and in the final response). */
+  constructor(private readonly onIds?: (ids: string[]) => void) {}
 
   push(chunk: Buffer): void {
     for (const event of this.parser.push(chunk)) {
@@ -37,18 +41,17 @@ export class ResponsesStreamWatcher {
       if (sequence !== null) this.lastSequence = Number(sequence[1]);
       if (name === 'error') this.failed = true;
       const created = name === 'response.created' && this.responseId === undefined;
-      if (name === undefined || (!created && !endEvents.has(name) && !deltaEvents.has(name))) continue;
-      let parsed: { delta?: unknown; response?: { id?: unknown; usage?: unknown } };
+      const itemAdded = name === 'response.output_item.added' && this.onIds !== undefined;
+      if (name === undefined || (!created && !itemAdded && !endEvents.has(name) && !deltaEvents.has(name))) continue;
+      let parsed: { delta?: unknown; item?: { id?: unknown }; response?: { id?: unknown; usage?: unknown; output?: unknown } };
       try {
         parsed = JSON.parse(event.data) as typeof parsed;
       } catch {
         continue; // relayed as it is; the client sees what the upstream sent
       }
-      if (this.responseId === undefined && typeof parsed.response?.id === 'string') {
-        this.responseId = parsed.response.id;
-        this.onResponseId?.(this.responseId);
-      }
-      if (created) continue;
+      if (this.responseId === undefined && typeof parsed.response?.id === 'string') this.responseId = parsed.response.id;
+      if (this.onIds !== undefined && !deltaEvents.has(name)) this.tell([parsed.response?.id, parsed.item?.id, ...outputItemIds(parsed.response?.output)]);
+      if (created || itemAdded) continue;
       if (deltaEvents.has(name)) {
         if (typeof parsed.delta === 'string') this.delivered.addText(parsed.delta);
         continue;
@@ -57,5 +60,15 @@ export class ResponsesStreamWatcher {
       if (name === 'response.failed') this.failed = true;
       this.usage = readUsage(parsed.response?.usage);
     }
+  }
+
+  private tell(candidates: unknown[]): void {
+    const fresh: string[] = [];
+    for (const id of candidates) {
+      if (typeof id !== 'string' || this.told.has(id)) continue;
+      this.told.add(id);
+      fresh.push(id);
+    }
+    if (fresh.length > 0) this.onIds!(fresh);
   }
 }

@@ -111,10 +111,13 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     }
     // A stored response another key got is refused before anything is reserved; one this key got
     // is continued at the provider that holds it.
-    const pinnedProvider = typeof body.previous_response_id === 'string' ? await stored.providerFor(body.previous_response_id, principal.id) : undefined;
+    // (Only where some upstream keeps responses: no record can exist otherwise.)
+    const pinnedProvider = servesResponsesApi(services)
+      ? await stored.providerFor({ previousResponseId: typeof body.previous_response_id === 'string' ? body.previous_response_id : undefined, items: referencedItems(body) }, principal.id)
+      : undefined;
     // Translated before anything is reserved, so that a request no upstream can serve is refused
     // at once; kept for the attempts when some upstream might take it as it is.
-    const referenced = await answered.find(principal.id, referencedIds(body));
+    const referenced = await answered.find(principal.id, referencedItems(body).map((item) => item.id));
     let translation: TranslatedResponsesRequest | RelayError;
     try {
       translation = convertFromResponsesRequest(body, resolved.model, (id) => referenced.get(id));
@@ -139,7 +142,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
       case 'native-json':
         request.relay.usage = answer.result.usage;
         // Recorded before the answer goes out: the client's next turn finds the record at any replica.
-        if (body.store !== false && answer.result.id !== undefined) await stored.record(answer.result.id, principal.id, outcome.deployment.provider.name);
+        if (body.store !== false && answer.result.id !== undefined) await stored.record([answer.result.id, ...(answer.result.itemIds ?? [])], principal.id, outcome.deployment.provider.name);
         return reply.type('application/json').send(answer.result.body);
       case 'translated-json': {
         request.relay.usage = answer.result.usage;
@@ -149,7 +152,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
       }
       case 'native-stream': {
         const provider = outcome.deployment.provider.name;
-        await relayNativeStream(request, reply, answer.chunks, answer.first, body.store === false ? undefined : (id) => stored.record(id, principal.id, provider));
+        await relayNativeStream(request, reply, answer.chunks, answer.first, body.store === false ? undefined : (ids) => stored.record(ids, principal.id, provider));
         return reply;
       }
       default: {
@@ -202,12 +205,14 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   app.post('/v1/responses/:id/cancel', storedResponseRoute('POST', '/cancel'));
 }
 
-/** The ids of the `item_reference`s in a request's input. */
-function referencedIds(body: ResponsesRequest): string[] {
+/** The `item_reference`s in a request's input: each id, and its position in `input`. */
+function referencedItems(body: ResponsesRequest): Array<{ id: string; index: number }> {
   if (!Array.isArray(body.input)) return [];
-  const ids: string[] = [];
-  for (const item of body.input) if (item?.type === 'item_reference' && typeof item.id === 'string') ids.push(item.id);
-  return ids;
+  const items: Array<{ id: string; index: number }> = [];
+  body.input.forEach((item, index) => {
+    if (item?.type === 'item_reference' && typeof item.id === 'string') items.push({ id: item.id, index });
+  });
+  return items;
 }
 
 /** Whether some configured upstream takes the Responses API as it is. */
@@ -223,33 +228,40 @@ function endWithError(request: FastifyRequest, reply: FastifyReply, writer: SseW
 }
 
 /**
- * Relays an upstream's own Responses stream byte for byte, reading its usage on the way.
- * `record` is called with the response's id as its first event passes (a stored response), and the
- * stream ends only once that record is written.
+ * Relays an upstream's own Responses stream byte for byte, reading its usage on the way. `record`
+ * is called with the ids of a stored response as its events name them (the response's, its output
+ * items'); the event that ends the response waits until they are written, so a client that sends
+ * its next turn on it finds them at any replica.
  */
 async function relayNativeStream(
   request: FastifyRequest,
   reply: FastifyReply,
   chunks: AsyncIterator<Buffer>,
   first: IteratorResult<Buffer>,
-  record?: (id: string) => Promise<void>,
+  record?: (ids: string[]) => Promise<void>,
 ): Promise<void> {
   const writer = commitStream(request, reply);
-  let recorded: Promise<void> | undefined;
-  const watcher = new ResponsesStreamWatcher(record === undefined ? undefined : (id) => (recorded = record(id)));
+  let recording: Promise<unknown> | undefined;
+  const watcher = new ResponsesStreamWatcher(record === undefined ? undefined : (ids) => (recording = Promise.all([recording, record(ids)])));
   // On the request from the start: a client that leaves is metered at once (when its response
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;
   try {
-    const finished = await writeStreamValues(writer, chunks, first, (bytes) => {
+    for (let current = first; current.done !== true; current = await chunks.next()) {
+      const bytes = current.value;
       watcher.push(bytes);
       if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
-      return bytes;
-    });
-    if (!finished) return;
+      if ((watcher.complete || watcher.failed) && recording !== undefined) await recording;
+      const pending = writer.raw(bytes);
+      if (pending !== undefined) await pending;
+      if (writer.closed) {
+        await chunks.return?.();
+        return;
+      }
+    }
     // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
     if (!watcher.complete && !watcher.failed) throw new UpstreamError(`${request.relay.provider ?? 'upstream'}: the stream ended before its response ended`, { reason: 'network', provider: request.relay.provider });
-    if (recorded !== undefined) await recorded;
+    if (recording !== undefined) await recording;
     if (!writer.closed) reply.raw.end();
   } catch (error) {
     endWithError(request, reply, writer, error, () => watcher.lastSequence + 1);
