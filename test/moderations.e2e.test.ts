@@ -31,7 +31,8 @@ describe('/v1/moderations', () => {
   });
 
   it("passes a moderation through with OpenAI's default model, free for a key with a budget, and counts it as a request", async () => {
-    const created = await admin<{ key: string; id: string }>('/admin/keys', { name: 'moderated-app', budget: { amount: 1, currency: 'USD', period: 'monthly' }, tpm: 1000 });
+    // A TPM limit far below the text's tokens: moderations are not counted in it.
+    const created = await admin<{ key: string; id: string }>('/admin/keys', { name: 'moderated-app', budget: { amount: 1, currency: 'USD', period: 'monthly' }, tpm: 10 });
     const client = new OpenAI({ apiKey: created.key, baseURL: relay.baseURL, maxRetries: 0 });
     const result = await client.moderations.create({ input: ['a friendly greeting', 'plans to attack the castle'] });
     expect(result.results.map((entry) => entry.flagged)).toEqual([false, true]);
@@ -41,9 +42,10 @@ describe('/v1/moderations', () => {
     expect(sent.body).toEqual({ model: 'omni-moderation-latest', input: ['a friendly greeting', 'plans to attack the castle'] });
     expect(sent.headers.authorization).toBe('Bearer sk-upstream-moderations-1a2b');
 
-    const named = await client.moderations.create({ model: 'omni-moderation-2024-09-26', input: 'hello' });
+    const named = await client.moderations.create({ model: 'omni-moderation-2024-09-26', input: 'a long text to check '.repeat(200) });
     expect(named.results[0]!.flagged).toBe(false);
     expect(upstream.requests.at(-1)!.body.model).toBe('omni-moderation-2024-09-26');
+    expect(named.results).toHaveLength(1);
     await expect
       .poll(async () => (await admin<{ data: Array<Record<string, unknown>> }>(`/admin/usage?group_by=key&key=${created.id}`)).data[0])
       .toMatchObject({ requests: 2, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 });

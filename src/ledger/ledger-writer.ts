@@ -64,19 +64,23 @@ export class LedgerWriter {
   /** Writes the queue in pieces until it is empty, or until a write fails. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.length <= maxRecordsPerWrite ? this.queue : this.queue.slice(0, maxRecordsPerWrite);
-      this.queue = batch === this.queue ? [] : this.queue.slice(maxRecordsPerWrite);
-      try {
-        await this.store.insertBatch(batch);
-        this.retryAt = 0;
-      } catch (error) {
-        this.queue = batch.concat(this.queue);
-        this.retryAt = Date.now() + this.intervalMs;
-        this.options.onError?.(error, this.queue.length);
-        return;
+      // The records queued so far, written piece by piece from `start`; new ones queue behind them.
+      const pending = this.queue;
+      this.queue = [];
+      for (let start = 0; start < pending.length; start += maxRecordsPerWrite) {
+        const batch = start === 0 && pending.length <= maxRecordsPerWrite ? pending : pending.slice(start, start + maxRecordsPerWrite);
+        try {
+          await this.store.insertBatch(batch);
+          this.retryAt = 0;
+        } catch (error) {
+          this.queue = pending.slice(start).concat(this.queue);
+          this.retryAt = Date.now() + this.intervalMs;
+          this.options.onError?.(error, this.queue.length);
+          return;
+        }
+        // A backlog: let the requests waiting on the event loop run between two writes.
+        if (start + maxRecordsPerWrite < pending.length) await new Promise((resolve) => setImmediate(resolve));
       }
-      // A backlog: let the requests waiting on the event loop run between two writes.
-      if (this.queue.length >= maxRecordsPerWrite) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

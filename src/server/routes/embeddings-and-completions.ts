@@ -34,7 +34,8 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const body = request.body as Record<string, unknown> & { model?: string };
     // OpenAI's default when the request names none.
     const resolved = services.router.resolve(body.model ?? 'omni-moderation-latest', request.relay.principal!);
-    await admitRequest(request, reply, services, resolved.model, { promptText: () => JSON.stringify(body.input), maxOutputTokens: 0 });
+    // Counted as a request, never as tokens: nothing is reserved against the key's TPM.
+    await admitRequest(request, reply, services, resolved.model, { promptText: () => '', maxOutputTokens: 0 });
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
     const outcome = await upstream.run((deployment) => {
       const { provider } = deployment;

@@ -88,12 +88,11 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   );
   // With `server.keepResponseItems: false` (read per answer: a reload applies at once) no model output outlives its answer.
   const keep = (principalId: string, output: readonly ResponsesOutputItem[]): Promise<void> => (services.config.keepResponseItems ? answered.keep(principalId, output) : Promise.resolve());
-  const stored = new StoredResponses(services.store.storedResponses, (action, error) =>
-    services.logger.warn(
-      { detail: error instanceof Error ? error.message : String(error) },
-      action === 'record' ? 'the store did not record which key got a stored /v1/responses answer: previous_response_id naming it is not checked' : 'the store could not be asked which key got a previous_response_id: the request goes on unchecked',
-    ),
-  );
+  const stored = new StoredResponses(services.store.storedResponses, (action, error) => {
+    const detail = error instanceof Error ? error.message : String(error);
+    if (action === 'record') services.logger.error({ detail }, 'the store did not record which key got a stored /v1/responses answer: any key may name it by previous_response_id or item_reference');
+    else services.logger.warn({ detail }, 'the store could not be asked which key got the stored responses a request names: the request is refused with 503');
+  });
 
   app.post('/v1/responses', { schema: { body: ResponsesBody } }, async (request, reply) => {
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
