@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { authenticate } from '../auth/authenticate.js';
@@ -25,7 +26,6 @@ import { RelayError } from '../spec/relay-error.js';
 import { searchableSecrets } from '../spec/redact-secrets.js';
 import { upstreamSecrets } from '../config/upstream-secrets.js';
 import { upstreamDispatcher } from '../providers/upstream-dispatcher.js';
-import cors from '@fastify/cors';
 import type { RelayServices } from './relay-services.js';
 import { toRelayError } from './render-error.js';
 import { compileRequestValidator } from './compile-request-validator.js';
@@ -286,11 +286,10 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     (reply.raw as ResponseOfRequest)[requestOfResponse] = request;
     reply.raw.on('close', onResponseClose);
     try {
-      // A CORS preflight (OPTIONS) carries no key: it is answered by the CORS handler, or 404.
       if (request.url.startsWith('/v1/')) {
+        // A CORS preflight (OPTIONS) carries no key: it is answered by the CORS handler, or 404.
         if (request.method !== 'OPTIONS') request.relay.principal = authenticate(request.headers, services.keys);
-      }
-      else if (request.url.startsWith('/admin/') || request.url === '/admin') {
+      } else if (request.url.startsWith('/admin/') || request.url === '/admin') {
         const principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
         if (principal instanceof Promise) {
           // A dashboard session: looked up in the store.
