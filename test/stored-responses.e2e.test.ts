@@ -62,10 +62,13 @@ describe('stored responses: previous_response_id stays with its key and its upst
         'providers:',
         `  east: { type: openai, baseUrl: "${east.url}", apiKey: east-key-0123456789, responsesApi: true }`,
         `  west: { type: openai, baseUrl: "${west.url}", apiKey: west-key-0123456789, responsesApi: true }`,
+        `  plain: { type: openai, baseUrl: "${east.url}", apiKey: plain-key-0123456789 }`,
         'models:',
         '  gpt-x: { targets: [{ provider: east, model: gpt-4.1 }, { provider: west, model: gpt-4.1 }] }',
         '  gpt-west: { targets: [{ provider: west, model: gpt-4.1 }] }',
         '  gpt-east: { targets: [{ provider: east, model: gpt-4.1 }] }',
+        // Served by translation to chat (the same mock server, as a plain chat upstream).
+        `  llama: { targets: [{ provider: plain, model: llama-3.1 }] }`,
         '',
       ].join('\n'),
     );
@@ -216,7 +219,11 @@ describe('stored responses: previous_response_id stays with its key and its upst
         expect(next.headers.get('x-relay-provider')).toBe(holder);
       }
     }
+    // The relay's own translated answer, referred to by item: resolved without asking who got stored responses.
+    const translated = await client.responses.create({ model: 'llama', input: 'Translated.' });
     down = true;
+    const followUp = await client.responses.create({ model: 'llama', input: [{ type: 'item_reference', id: translated.output[0]!.id! }, { role: 'user', content: 'And?' }] as unknown as OpenAI.Responses.ResponseInput });
+    expect(followUp.status).toBe('completed');
     const error = await client.responses.create({ model: 'gpt-x', input: 'Go on.', previous_response_id: 'resp_east_1' }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ status: 503, code: 'stored_responses_unavailable' });
     // A request that names nothing stored still goes through.

@@ -101,6 +101,7 @@ export const RouteSchema = Type.Object(
     timeoutMs: Type.Optional(
       Type.Integer({
         minimum: 100,
+        maximum: 3_600_000,
         description:
           "Per-attempt timeout of this model's attempts, in ms: to the upstream's response headers and between two body chunks (default upstream.timeoutMs / TIMEOUT_MS). Raise it for reasoning models, which can think for minutes before their first byte; a request for this model may then take timeoutMs × (maxRetries + 1) before its first byte, unless upstream.deadlineMs is larger.",
       }),

@@ -41,9 +41,12 @@ export class LedgerWriter {
     this.timer.unref();
   }
 
-  /** Records waiting to be written (a metric). */
+  /** Records taken from the queue by a drain and not written yet. */
+  private draining = 0;
+
+  /** Records waiting to be written (a metric): those queued, and those a drain is writing. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.draining;
   }
 
   add(record: LedgerRecord): void {
@@ -68,11 +71,13 @@ export class LedgerWriter {
       const pending = this.queue;
       this.queue = [];
       for (let start = 0; start < pending.length; start += maxRecordsPerWrite) {
+        this.draining = pending.length - start;
         const batch = start === 0 && pending.length <= maxRecordsPerWrite ? pending : pending.slice(start, start + maxRecordsPerWrite);
         try {
           await this.store.insertBatch(batch);
           this.retryAt = 0;
         } catch (error) {
+          this.draining = 0;
           this.queue = pending.slice(start).concat(this.queue);
           this.retryAt = Date.now() + this.intervalMs;
           this.options.onError?.(error, this.queue.length);
@@ -81,6 +86,7 @@ export class LedgerWriter {
         // A backlog: let the requests waiting on the event loop run between two writes.
         if (start + maxRecordsPerWrite < pending.length) await new Promise((resolve) => setImmediate(resolve));
       }
+      this.draining = 0;
     }
   }
 

@@ -4,6 +4,7 @@ import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
 import { AttemptsExhaustedError, runAttemptChain } from './attempt-chain.js';
 import { DeploymentRegistry, type Deployment } from './deployment.js';
 import type { ResolvedModel } from './model-router.js';
+import type { CanaryController } from './canary-controller.js';
 import { RouteRuntime } from './route-runtime.js';
 
 const provider = (name: string) => ({ name, type: 'openai' }) as unknown as Provider;
@@ -83,6 +84,25 @@ describe('runAttemptChain', () => {
     const elsewhere = run(model('n', registry, ['a', 'c']), ['provider_internal', 'ok'], { pinnedProvider: 'b' });
     await expect(elsewhere.promise).resolves.toMatchObject({ attempts: 2 });
     expect(new Set(elsewhere.calls)).toEqual(new Set(['a/n', 'c/n']));
+  });
+
+  it("keeps a pinned request on the client's side of a canary when that side has the provider, else tries the candidates there", async () => {
+    const registry = new DeploymentRegistry();
+    const stable = registry.deployment(provider('openai'), 'gpt-stable', 1);
+    const candidate = registry.deployment(provider('openai'), 'gpt-candidate', 1);
+    const samples: boolean[] = [];
+    const controller = { routesToCandidate: () => false, record: (ok: boolean) => samples.push(ok) } as unknown as CanaryController;
+    const route = new RouteRuntime('m', [[stable]], 'weighted', { controller, group: [candidate] }, undefined);
+    const onStableSide = run({ requested: 'm', model: 'm', route }, ['ok'], { pinnedProvider: 'openai' });
+    await onStableSide.promise;
+    expect(onStableSide.calls).toEqual(['openai/gpt-stable']);
+    expect(samples).toEqual([]);
+
+    const other = registry.deployment(provider('west'), 'gpt-candidate', 1);
+    const westCanary = new RouteRuntime('n', [[stable]], 'weighted', { controller, group: [other] }, undefined);
+    const heldByCandidate = run({ requested: 'n', model: 'n', route: westCanary }, ['ok'], { pinnedProvider: 'west' });
+    await heldByCandidate.promise;
+    expect(heldByCandidate.calls).toEqual(['west/gpt-candidate']);
   });
 
   it('honours retry-after, and moves on when it does not fit the deadline', async () => {

@@ -14,8 +14,9 @@ export interface AttemptChainOptions {
   stickyKey: string;
   /**
    * The provider that holds what the request refers to (a stored response): when the requested
-   * model has deployments there, every attempt goes to them (whichever side of a canary they are
-   * on), and fallback models without any there are skipped; otherwise the request is routed as usual.
+   * model has deployments there, every attempt goes to them (on the client's side of a canary when
+   * it has any there), and fallback models without any there are skipped; otherwise the request is
+   * routed as usual.
    */
   pinnedProvider?: string;
   maxRetries: number;
@@ -113,8 +114,10 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   let tried: Set<Deployment> | undefined;
   let usedFallbacks: Set<string> | undefined;
   let current = options.primary;
-  const pin = options.pinnedProvider !== undefined && pinnedGroups(current.route, options.pinnedProvider).length > 0 ? options.pinnedProvider : undefined;
-  let groups = groupsOf(options, current, pin);
+  // A pin holds only when the requested model has deployments on that provider.
+  const pinned = options.pinnedProvider === undefined ? undefined : pinnedGroups(current.route, options.pinnedProvider, options.stickyKey);
+  const pin = pinned !== undefined && pinned.length > 0 ? options.pinnedProvider : undefined;
+  let groups = pin !== undefined ? pinned! : current.route.groupsFor(options.stickyKey);
   let retriesLeft = options.maxRetries;
   let attempts = 0;
   let next: Deployment | undefined;
@@ -191,17 +194,27 @@ const unknownPrice = (): undefined => undefined;
 /** The deployment groups of the model being tried: with a pin, its deployments on that provider. */
 function groupsOf(options: AttemptChainOptions, current: ResolvedModel, pin: string | undefined): readonly (readonly Deployment[])[] {
   if (pin === undefined) return current.route.groupsFor(options.stickyKey);
-  return pinnedGroups(current.route, pin);
+  return pinnedGroups(current.route, pin, options.stickyKey);
 }
 
-/** A route's deployments on one provider, group by group (a canary's candidates first), empty groups left out. */
-function pinnedGroups(route: ResolvedModel['route'], provider: string): Deployment[][] {
-  const pinned: Deployment[][] = [];
-  for (const group of route.canary === undefined ? route.groups : [route.canary.group, ...route.groups]) {
-    const kept = group.filter((deployment) => deployment.provider.name === provider);
-    if (kept.length > 0) pinned.push(kept);
-  }
+/**
+ * A route's deployments on one provider, group by group, empty groups left out: those of the
+ * client's side of a canary, else (the response was answered by the other side) the canary's
+ * candidates on that provider, as a last resort.
+ */
+function pinnedGroups(route: ResolvedModel['route'], provider: string, stickyKey: string): Deployment[][] {
+  const pinned = onProvider(route.groupsFor(stickyKey), provider);
+  if (pinned.length === 0 && route.canary !== undefined) return onProvider([route.canary.group], provider);
   return pinned;
+}
+
+function onProvider(groups: readonly (readonly Deployment[])[], provider: string): Deployment[][] {
+  const kept: Deployment[][] = [];
+  for (const group of groups) {
+    const deployments = group.filter((deployment) => deployment.provider.name === provider);
+    if (deployments.length > 0) kept.push(deployments);
+  }
+  return kept;
 }
 
 /** The next deployment by the strategy of the model being tried, among those not excluded. */
@@ -220,7 +233,7 @@ function nextFallback(options: AttemptChainOptions, used: Set<string>, kind: Fal
   for (const candidate of options.fallbacks(kind)) {
     if (used.has(candidate.model)) continue;
     used.add(candidate.model);
-    if (pin === undefined || pinnedGroups(candidate.route, pin).length > 0) return candidate;
+    if (pin === undefined || pinnedGroups(candidate.route, pin, options.stickyKey).length > 0) return candidate;
   }
   return undefined;
 }

@@ -8,6 +8,11 @@ export type StoredResponseFailure = (action: 'record' | 'find', error: unknown) 
 const keepMs = 30 * 24 * 3_600_000;
 /** Expired records are deleted from the store at most this often. */
 const pruneEveryMs = 600_000;
+/**
+ * The longest a record may take to write: a stream's last event waits for it, and a database that
+ * hangs (a pool without a statement timeout) must not hold the answer for good.
+ */
+const recordTimeoutMs = 5_000;
 
 /** What a request refers to of the upstream's stored state: a previous response, and items by reference. */
 export interface StoredReferences {
@@ -44,14 +49,22 @@ export class StoredResponses {
     if (ids.length === 0) return;
     const now = this.now();
     const expiresAt = now + keepMs;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.store.put(ids.map((id) => ({ id, principalId, provider, expiresAt })));
+      await Promise.race([
+        this.store.put(ids.map((id) => ({ id, principalId, provider, expiresAt }))),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`the write took longer than ${recordTimeoutMs} ms`)), recordTimeoutMs);
+        }),
+      ]);
       if (now - this.prunedAt >= pruneEveryMs) {
         this.prunedAt = now;
         await this.store.prune(now);
       }
     } catch (error) {
       this.onFailure('record', error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

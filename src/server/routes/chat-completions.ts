@@ -29,7 +29,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     // Admitted at once (in memory) unless a store was asked: no turn of the event loop is spent waiting for nothing.
     if (admitting !== undefined) await admitting;
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: chatRequest.user });
-    resolved.route.shadow?.maybeMirror(chatRequest, services.config.timeoutMs, request.id);
+    resolved.route.shadow?.maybeMirror(chatRequest, resolved.route.timeoutMs ?? services.config.timeoutMs, request.id);
     if (chatRequest.stream !== true) {
       const outcome = await upstream.run((deployment) => deployment.provider.chat(chatRequest, deployment.model, upstream.call));
       request.relay.usage = outcome.value.usage;

@@ -108,15 +108,20 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         param: 'background',
       });
     }
-    // A stored response another key got is refused before anything is reserved; one this key got
-    // is continued at the provider that holds it.
-    // (Only where some upstream keeps responses: no record can exist otherwise.)
+    // Items of the relay's own translated answers that this key got, by reference.
+    const items = referencedItems(body);
+    const referenced = await answered.find(principal.id, items.map((item) => item.id));
+    // A stored response (or item) another key got is refused before anything is reserved; one this
+    // key got is continued at the provider that holds it. Only where some upstream keeps responses
+    // (no record can exist otherwise), and not for items the relay made itself.
     const pinnedProvider = servesResponsesApi(services)
-      ? await stored.providerFor({ previousResponseId: typeof body.previous_response_id === 'string' ? body.previous_response_id : undefined, items: referencedItems(body) }, principal.id)
+      ? await stored.providerFor(
+          { previousResponseId: typeof body.previous_response_id === 'string' ? body.previous_response_id : undefined, items: items.filter((item) => !referenced.has(item.id)) },
+          principal.id,
+        )
       : undefined;
     // Translated before anything is reserved, so that a request no upstream can serve is refused
     // at once; kept for the attempts when some upstream might take it as it is.
-    const referenced = await answered.find(principal.id, referencedItems(body).map((item) => item.id));
     let translation: TranslatedResponsesRequest | RelayError;
     try {
       translation = convertFromResponsesRequest(body, resolved.model, (id) => referenced.get(id));
