@@ -51,6 +51,18 @@ describe('/v1/moderations', () => {
       .toMatchObject({ requests: 2, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 });
   });
 
+  it("passes a moderation while the key's TPM window is already over its limit", async () => {
+    const created = await admin<{ key: string }>('/admin/keys', { name: 'busy-app', tpm: 15 });
+    const client = new OpenAI({ apiKey: created.key, baseURL: relay.baseURL, maxRetries: 0 });
+    // Admitted on its estimate; the upstream then reports 18 tokens, past the limit of 15.
+    await client.chat.completions.create({ model: 'gpt-4.1', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] });
+    const refused = await client.chat.completions.create({ model: 'gpt-4.1', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] }).catch((caught: unknown) => caught);
+    expect(refused).toMatchObject({ status: 429 });
+    const { data, response } = await client.moderations.create({ input: 'hello' }).withResponse();
+    expect(data.results).toHaveLength(1);
+    expect(response.headers.get('x-ratelimit-remaining-tokens')).toBeNull();
+  });
+
   it('refuses a moderation for a model whose upstream has no such endpoint, and one the key may not use', async () => {
     const client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
     const error = await client.moderations.create({ model: 'claude-sonnet-4', input: 'hello' }).catch((caught: unknown) => caught);

@@ -189,7 +189,9 @@ export class AdmissionControl {
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
     if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
-    if (principal.tpm !== undefined) counters.push({ key: names.tpm, kind: 'window', limit: principal.tpm, amount: worstTokens });
+    // A request that can use no tokens (a moderation) is not held to the TPM window: a window
+    // already over its limit would refuse it for nothing.
+    if (principal.tpm !== undefined && worstTokens > 0) counters.push({ key: names.tpm, kind: 'window', limit: principal.tpm, amount: worstTokens });
     if (principal.maxParallel !== undefined) counters.push({ key: names.parallel, kind: 'concurrent', limit: principal.maxParallel, amount: 1 });
     const budget = principal.budget;
     let budgetCounter: string | undefined;
@@ -334,7 +336,7 @@ function rateLimitHeaders(principal: Principal, names: KeyCounters, remaining: R
     headers['x-ratelimit-limit-requests'] = String(principal.rpm);
     headers['x-ratelimit-remaining-requests'] = String(Math.max(0, remaining[names.rpm] ?? 0));
   }
-  if (principal.tpm !== undefined) {
+  if (principal.tpm !== undefined && remaining[names.tpm] !== undefined) {
     headers['x-ratelimit-limit-tokens'] = String(principal.tpm);
     headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, remaining[names.tpm] ?? 0));
   }
