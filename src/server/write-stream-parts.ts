@@ -17,12 +17,21 @@ export function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
 /**
  * Writes what each value of a committed stream becomes (`toBytes`: the upstream's bytes as they
  * are, or a translation's events; empty writes nothing), from `first` on, waiting for the client
- * when it reads slower than the upstream writes. Returns false when the client left (the upstream
- * call is then ended), true when the stream went to its end.
+ * when it reads slower than the upstream writes, and before writing for what `holdBack` returns,
+ * when it returns something. Returns false when the client left (the upstream call is then
+ * ended), true when the stream went to its end.
  */
-export async function writeStreamValues<T>(writer: SseWriter, values: AsyncIterator<T>, first: IteratorResult<T>, toBytes: (value: T) => Buffer | string): Promise<boolean> {
+export async function writeStreamValues<T>(
+  writer: SseWriter,
+  values: AsyncIterator<T>,
+  first: IteratorResult<T>,
+  toBytes: (value: T) => Buffer | string,
+  holdBack?: () => Promise<unknown> | undefined,
+): Promise<boolean> {
   for (let current = first; current.done !== true; current = await values.next()) {
     const bytes = toBytes(current.value);
+    const held = holdBack?.();
+    if (held !== undefined) await held;
     if (bytes.length > 0) {
       const pending = writer.raw(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
       if (pending !== undefined) await pending;

@@ -99,3 +99,10 @@ export interface ResponseObject {
   usage: ResponsesUsage | null;
   [field: string]: unknown;
 }
+
+/** The ids of a response's output items (which clients may name by `item_reference`), from its `output` as received. */
+export function outputItemIds(output: unknown): string[] {
+  const ids: string[] = [];
+  if (Array.isArray(output)) for (const item of output) if (typeof (item as { id?: unknown } | null)?.id === 'string') ids.push((item as { id: string }).id);
+  return ids;
+}

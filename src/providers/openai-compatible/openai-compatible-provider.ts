@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
+import { outputItemIds } from '../../spec/openai-responses.js';
 import { readUsage } from '../../spec/read-usage.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
 import { postUpstream, postUpstreamJson, postUpstreamStream, type UpstreamJson } from '../post-upstream.js';
@@ -163,12 +164,6 @@ function toResponseResult(answer: UpstreamJson): JsonResult {
   return { kind: 'json', body: answer.body, usage: readUsage(answer.parsed.usage), id: typeof id === 'string' ? id : undefined, itemIds: outputItemIds(answer.parsed.output) };
 }
 
-/** The ids of a response's output items. */
-export function outputItemIds(output: unknown): string[] {
-  const ids: string[] = [];
-  if (Array.isArray(output)) for (const item of output) if (typeof (item as { id?: unknown } | null)?.id === 'string') ids.push((item as { id: string }).id);
-  return ids;
-}
 
 /** A chat answer relayed as its bytes; the object parsed once (for its usage) is what a caller that wants it gets. */
 class JsonChatResult implements ChatResult {

@@ -1,7 +1,7 @@
 import type { Usage } from '../../spec/openai-chat.js';
+import { outputItemIds } from '../../spec/openai-responses.js';
 import { readUsage } from '../../spec/read-usage.js';
 import { SseParser } from '../../sse/sse-parser.js';
-import { outputItemIds } from '../../providers/openai-compatible/openai-compatible-provider.js';
 import { DeliveredText } from '../delivered-text.js';
 
 const sequencePattern = /"sequence_number":\s*(\d+)/;

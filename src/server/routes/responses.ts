@@ -251,18 +251,19 @@ async function relayNativeStream(
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;
   try {
-    for (let current = first; current.done !== true; current = await chunks.next()) {
-      const bytes = current.value;
-      watcher.push(bytes);
-      if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
-      if ((watcher.complete || watcher.failed) && recording !== undefined) await recording;
-      const pending = writer.raw(bytes);
-      if (pending !== undefined) await pending;
-      if (writer.closed) {
-        await chunks.return?.();
-        return;
-      }
-    }
+    const finished = await writeStreamValues(
+      writer,
+      chunks,
+      first,
+      (bytes) => {
+        watcher.push(bytes);
+        if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
+        return bytes;
+      },
+      // The bytes that end the response wait for the records.
+      () => (watcher.complete || watcher.failed ? recording : undefined),
+    );
+    if (!finished) return;
     // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
     if (!watcher.complete && !watcher.failed) throw new UpstreamError(`${request.relay.provider ?? 'upstream'}: the stream ended before its response ended`, { reason: 'network', provider: request.relay.provider });
     if (recording !== undefined) await recording;
