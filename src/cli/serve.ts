@@ -5,7 +5,7 @@ import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { withoutCredentials } from '../config/upstream-proxy.js';
-import { upstreamSecrets } from '../config/upstream-secrets.js';
+import { passwordsOf, upstreamSecrets } from '../config/upstream-secrets.js';
 import { createLoggers } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
 import { openBackends } from '../server/open-backends.js';
@@ -127,16 +127,8 @@ export async function serve(options: ServeOptions): Promise<void> {
  */
 function secretsToRedact(config: RelayConfig): string[] {
   const secrets = [...upstreamSecrets(config), process.env.RELAY_MASTER_KEY?.trim() ?? ''];
-  for (const url of [config.databaseUrl, config.redisUrl]) {
-    if (url === undefined) continue;
-    secrets.push(url);
-    try {
-      const password = new URL(url).password;
-      if (password !== '') secrets.push(password, decodeURIComponent(password));
-    } catch {
-      // not a URL: the whole value is searched for
-    }
-  }
+  // Not a URL: the whole value is searched for.
+  for (const url of [config.databaseUrl, config.redisUrl]) if (url !== undefined) secrets.push(url, ...passwordsOf(url));
   return secrets;
 }
 

@@ -27,17 +27,27 @@ export function upstreamSecrets(config: Pick<RelayConfig, 'providers' | 'routes'
   for (const route of config.routes.values()) {
     for (const target of [...route.groups.flat(), ...(route.canary?.targets ?? []), ...(route.shadow?.targets ?? [])]) add(target.apiKey);
   }
-  // A proxy's credentials (`http://user:password@proxy:3128`): the password, as written and decoded.
-  for (const url of [config.upstreamProxy?.http, config.upstreamProxy?.https]) {
-    if (url === undefined) continue;
-    const password = new URL(url).password;
-    if (password === '') continue;
-    add(password);
-    try {
-      add(decodeURIComponent(password));
-    } catch {
-      // not valid percent-encoding: the configuration refuses such a URL; the password as written is enough
-    }
-  }
+  // A proxy's credentials (`http://user:password@proxy:3128`).
+  for (const url of [config.upstreamProxy?.http, config.upstreamProxy?.https]) if (url !== undefined) passwordsOf(url).forEach(add);
   return [...secrets];
+}
+
+/**
+ * The password of a URL with credentials, as written and decoded (a driver's or a proxy's message
+ * may quote either); none for a URL without one, or a value that is not a URL.
+ */
+export function passwordsOf(url: string): string[] {
+  let password: string;
+  try {
+    password = new URL(url).password;
+  } catch {
+    return [];
+  }
+  if (password === '') return [];
+  try {
+    return [password, decodeURIComponent(password)];
+  } catch {
+    // not valid percent-encoding (the configuration refuses such a proxy URL): the password as written
+    return [password];
+  }
 }

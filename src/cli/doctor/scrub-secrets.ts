@@ -1,3 +1,4 @@
+import { passwordsOf } from '../../config/upstream-secrets.js';
 import type { CheckResult } from './doctor-check.js';
 
 const redacted = '[redacted]';
@@ -44,17 +45,9 @@ export function collectSecrets(environment: NodeJS.ProcessEnv, extra: readonly (
   for (const [name, value] of Object.entries(environment)) {
     if (value === undefined || value.trim() === '') continue;
     if (/(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$/i.test(name)) secrets.push(value.trim(), value);
-    if (/^(DATABASE_URL|REDIS_URL)$/.test(name)) secrets.push(...urlPassword(value));
+    if (/^(DATABASE_URL|REDIS_URL)$/.test(name)) secrets.push(...passwordsOf(value.trim()));
   }
   for (const value of extra) if (value !== undefined && value !== '') secrets.push(value);
   return secrets;
 }
 
-function urlPassword(value: string): string[] {
-  try {
-    const url = new URL(value.trim());
-    return url.password === '' ? [] : [decodeURIComponent(url.password), url.password];
-  } catch {
-    return [];
-  }
-}
