@@ -1,12 +1,15 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
-/** What the upstream writes for the next request: pieces of bytes, each written after a short pause. */
-let script: string[] = [];
+/**
+ * What the upstream writes for the next request: pieces of bytes, each written after a short pause
+ * (a list of pieces leaves in one socket write, as the chunks of a busy upstream do).
+ */
+let script: Array<string | string[]> = [];
 
 const chunk = (content: string | null, finish: string | null = null) =>
   JSON.stringify({ id: 'chatcmpl-p', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }], usage: null });
@@ -23,7 +26,12 @@ describe('streams from an OpenAI-compatible upstream, relayed as its own bytes',
       incoming.on('end', async () => {
         response.writeHead(200, { 'content-type': 'text/event-stream' });
         for (const piece of script) {
-          response.write(piece);
+          if (typeof piece === 'string') response.write(piece);
+          else {
+            response.cork();
+            for (const part of piece) response.write(part);
+            response.uncork();
+          }
           await new Promise((resolve) => setTimeout(resolve, 15));
         }
         response.end();
@@ -71,6 +79,32 @@ describe('streams from an OpenAI-compatible upstream, relayed as its own bytes',
     for (const piece of pieces) expect(piece.endsWith('\n\n')).toBe(true);
     const events = pieces.join('').split('\n\n').filter((event) => event !== '');
     expect(events.map((event) => (event === 'data: [DONE]' ? '[DONE]' : (JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? ''))).toEqual(['one ', 'two ', '', '[DONE]']);
+  });
+
+  it('sends the chunks of one upstream read to the client as one chunk', async () => {
+    script = [[`data: ${chunk('one ')}\n\n`, `data: ${chunk('two ')}\n\n`, `data: ${chunk('three')}\n\n`], [`data: ${chunk(null, 'stop')}\n\n`, `data: ${usageChunk}\n\n`, 'data: [DONE]\n\n']];
+    const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(relay.url).port) });
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: relay\r\nauthorization: Bearer ${masterKey}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const received: Buffer[] = [];
+    for await (const piece of socket) received.push(piece as Buffer);
+    const answer = Buffer.concat(received).toString('utf8');
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toMatch(/\r\ntransfer-encoding: chunked\r\n/i);
+    // The body's chunks, as the client's HTTP parser sees them.
+    const chunks: string[] = [];
+    let rest = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    for (;;) {
+      const size = Number.parseInt(rest.slice(0, rest.indexOf('\r\n')), 16);
+      if (size === 0) break;
+      const start = rest.indexOf('\r\n') + 2;
+      chunks.push(rest.slice(start, start + size));
+      rest = rest.slice(start + size + 2);
+    }
+    const contents = (text: string) => text.split('\n\n').filter((event) => event !== '' && event !== 'data: [DONE]').map((event) => (JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '');
+    expect(contents(chunks[0]!)).toEqual(['one ', 'two ', 'three']);
+    expect(chunks.map(contents).flat()).toEqual(['one ', 'two ', 'three', '']);
+    expect(chunks.at(-1)).toBe('data: [DONE]\n\n');
   });
 
   it('relays an upstream that ends its lines with CRLF, and fails on an error event with an OpenAI-shaped error', async () => {

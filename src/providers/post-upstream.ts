@@ -233,6 +233,21 @@ export function postUpstreamStream(options: PostUpstreamOptions, reader: StreamR
 }
 
 /**
+ * Answers holding the body bytes of the socket read being parsed, turned into parts once the read is
+ * parsed whole (one microtask for all of them).
+ */
+let holdingAnswers: StreamingAnswer[] = [];
+
+function readParsed(): void {
+  const answers = holdingAnswers;
+  holdingAnswers = [];
+  for (const answer of answers) {
+    answer.readHeld();
+    answer.pauseIfFull();
+  }
+}
+
+/**
  * Bytes of parts a stream may hold for its consumer before the upstream socket is paused. Not
  * zero: under load one socket read often holds several upstream writes, which become several parts
  * in one go while the consumer takes one at a time; pausing on the second part (as the handler did)
@@ -253,6 +268,9 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   /** Parts read and not yet taken, and their size. */
   private readonly parts: StreamPart[] = [];
   private queuedBytes = 0;
+  /** Body bytes of the socket read being parsed, not yet read into parts: the first chunk, and all of them when there are more (an array kept for the stream's next reads). */
+  private held: Buffer | undefined;
+  private heldChunks: Buffer[] | undefined;
   private failure: Error | undefined;
   private ended = false;
   /** The consumer stopped (`return`): nothing more is read or delivered. */
@@ -292,24 +310,52 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     }
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.errorBody !== undefined) {
       this.errorBody.push(chunk);
       return;
     }
     if (this.closed || this.failure !== undefined) return;
+    // undici hands over each chunk of a chunked body as it parses it: one socket read that holds
+    // several upstream writes (a busy relay reads a stream's socket less often than the upstream
+    // writes to it) arrives as several calls in a row. They are read as one piece once the read is
+    // parsed, so that they leave as one part and one write to the client instead of one each.
+    if (this.held === undefined) {
+      this.held = chunk;
+      if (holdingAnswers.push(this) === 1) queueMicrotask(readParsed);
+    } else {
+      const chunks = (this.heldChunks ??= []);
+      if (chunks.length === 0) chunks.push(this.held);
+      chunks.push(chunk);
+    }
+  }
+
+  /** Reads the bytes held from the last socket read (see `onResponseData`) into parts. */
+  readHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    const chunks = this.heldChunks;
+    const bytes = chunks === undefined || chunks.length === 0 ? held : Buffer.concat(chunks);
+    if (chunks !== undefined) chunks.length = 0;
+    if (this.closed || this.failure !== undefined) return;
     try {
-      this.reader.push(chunk, this.emit);
+      this.reader.push(bytes, this.emit);
     } catch (error) {
       // An error event: the stream fails with it, and the upstream request stops here.
       this.fail(error as Error);
-      controller.abort(error as Error);
-      return;
+      this.controller?.abort(error as Error);
     }
-    if (this.queuedBytes >= queuedPartsLimit && !controller.paused) controller.pause();
+  }
+
+  /** Stops reading the upstream socket while the consumer has `queuedPartsLimit` bytes of parts to take. */
+  pauseIfFull(): void {
+    const controller = this.controller;
+    if (controller !== undefined && this.queuedBytes >= queuedPartsLimit && !controller.paused && !this.closed && this.failure === undefined) controller.pause();
   }
 
   onResponseEnd(): void {
+    this.readHeld();
     this.detach();
     const { errorBody, options } = this;
     if (errorBody !== undefined) {
@@ -327,6 +373,8 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    // The parts of what was read before the failure come first.
+    this.readHeld();
     this.detach();
     const { options } = this;
     if (!this.accepted) {
@@ -342,6 +390,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     if (part === undefined && this.controller?.paused === true) {
       // Reading resumes at once: what the socket already holds may become parts before this returns.
       this.controller.resume();
+      this.readHeld();
       part = this.take();
     }
     if (part !== undefined) {
@@ -365,6 +414,8 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   return(): Promise<IteratorResult<StreamPart>> {
     if (!this.closed) {
       this.closed = true;
+      this.held = undefined;
+      this.heldChunks = undefined;
       this.parts.length = 0;
       this.queuedBytes = 0;
       if (!this.ended && this.failure === undefined) this.controller?.abort(new CallAbortedReason());
