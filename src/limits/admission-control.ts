@@ -184,8 +184,10 @@ export class AdmissionControl {
     currency: Currency,
   ): HeldAdmission | Promise<HeldAdmission> {
     const rates = this.options.rates;
-    const worstTokens = promptTokens + maxOutputTokens;
-    const worstUsd = price === undefined ? 0 : relayCostMicros(promptTokens, maxOutputTokens, price);
+    // A worst case beyond what a number holds exactly (a max_tokens of 2^53) is held as the largest
+    // one it does: more than any limit, so the request is refused with its 429, not failed with a 500.
+    const worstTokens = Math.min(promptTokens + maxOutputTokens, Number.MAX_SAFE_INTEGER);
+    const worstUsd = price === undefined ? 0 : relayCostMicros(promptTokens, Math.min(maxOutputTokens, Number.MAX_SAFE_INTEGER), price);
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
     if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
@@ -209,12 +211,12 @@ export class AdmissionControl {
         key: budgetCounter,
         kind: 'budget',
         limit: budget.amountMicros,
-        amount: convertMicros(worstUsd, 'USD', budget.currency, rates),
+        amount: worstIn(worstUsd, budget.currency, rates),
         expiresAt: endsAt,
       });
     }
     if (principal.accountId !== undefined) {
-      counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: convertMicros(worstUsd, 'USD', currency, rates) });
+      counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: worstIn(worstUsd, currency, rates) });
     }
     const limits = this.options.limits;
     // A reservation the store hands back is never looked up by id: the request id names it.
@@ -321,6 +323,17 @@ class HeldAdmission implements Admission {
     }
     if (this.held !== undefined && limits.releaseHeld !== undefined) limits.releaseHeld(this.held, Date.now());
     else return limits.release(this.reservationId, Date.now());
+  }
+}
+
+/** A worst case in micro-USD in another currency, held at `Number.MAX_SAFE_INTEGER` when it converts to more. */
+function worstIn(micros: number, currency: Currency, rates: ExchangeRates): number {
+  if (micros === Number.MAX_SAFE_INTEGER) return micros;
+  try {
+    return convertMicros(micros, 'USD', currency, rates);
+  } catch (error) {
+    if (error instanceof RangeError) return Number.MAX_SAFE_INTEGER;
+    throw error;
   }
 }
 

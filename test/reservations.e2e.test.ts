@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisLimitStore } from '../src/limits/redis-limit-store.js';
+import { ResilientLimitStore } from '../src/limits/resilient-limit-store.js';
+import { openStore } from '../src/store/open-store.js';
+import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { reachable } from './support/services.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+
+/**
+ * What a request reserves before it goes upstream: its worst case, which the settle step then
+ * replaces with what it used. A reservation short of what the request can use would let requests
+ * at a budget's edge spend past it by more than the docs' bound; one that cannot be computed must
+ * be a clear refusal, not a 500.
+ */
+
+const services = await reachable();
+if (services.redisUrl === undefined) process.stdout.write(`reservations.e2e: the Redis cases are skipped: ${services.why}\n`);
+
+const upstream = new MockOpenAIUpstream();
+let relay: StartedRelay | undefined;
+
+beforeAll(async () => {
+  await upstream.start();
+});
+afterAll(async () => {
+  await upstream.stop();
+});
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+  upstream.reset();
+});
+
+async function start(limitsStore: 'memory' | 'redis', yaml: string): Promise<StartedRelay> {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-reservations-'));
+  writeFileSync(join(directory, 'relay.yaml'), `ledger:\n  flushIntervalMs: 50\n${yaml}`);
+  const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
+  const limits =
+    limitsStore === 'redis'
+      ? new ResilientLimitStore({ primary: new RedisLimitStore({ redis: services.redisUrl!, keyPrefix: `relay:test:${randomUUID()}:` }), policy: 'fail-closed' })
+      : undefined;
+  relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0' }, directory, { store, limits });
+  return relay;
+}
+
+async function admin<T = Record<string, unknown>>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
+  const response = await request(`${relay!.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${masterKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await response.body.json()) as T;
+}
+
+async function post(key: string, path: string, body: unknown): Promise<{ status: number; error: { code: string; message: string } | undefined }> {
+  const response = await request(`${relay!.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = (await response.body.json()) as { error?: { code: string; message: string } };
+  return { status: response.statusCode, error: answer.error };
+}
+
+const hello = [{ role: 'user', content: 'Hello.' }];
+
+describe.each(['memory', 'redis'] as const)('reservations with the %s store', (limitsStore) => {
+  const skip = limitsStore === 'redis' && services.redisUrl === undefined;
+
+  it.skipIf(skip)('refuses a request whose max_tokens is too large to price with a 429, not a 500', async () => {
+    await start(limitsStore, 'billing:\n  exchangeRates: { CNY: 7.2 }\n');
+    const budgeted = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'budgeted', budget: { amount: 5, currency: 'CNY', period: 'daily' } });
+    const account = await admin<{ id: string }>('/admin/accounts', 'POST', { name: 'prepaid', currency: 'USD' });
+    await admin(`/admin/accounts/${account.id}/topup`, 'POST', { amount: 5 });
+    const prepaid = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'prepaid', account: account.id });
+    const limited = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'tpm-only', tpm: 10_000 });
+    for (const max_tokens of [Number.MAX_SAFE_INTEGER, 10 ** 15]) {
+      expect(await post(budgeted.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens, messages: hello })).toMatchObject({ status: 429, error: { code: 'budget_exceeded' } });
+      expect(await post(prepaid.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens, messages: hello })).toMatchObject({ status: 429, error: { code: 'insufficient_balance' } });
+      expect(await post(limited.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens, messages: hello })).toMatchObject({ status: 429, error: { code: 'rate_limit_exceeded' } });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    // The refusals took nothing: a request of an ordinary size passes on each key.
+    for (const key of [budgeted.key, prepaid.key, limited.key]) expect(await post(key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 50, messages: hello })).toMatchObject({ status: 200 });
+  });
+});
