@@ -65,6 +65,18 @@ async function post(key: string, path: string, body: unknown): Promise<{ status:
 
 const hello = [{ role: 'user', content: 'Hello.' }];
 
+/** An upstream's chat answer with `choices` choices and this usage. */
+function chatAnswer(choices: number, completionTokens: number): unknown {
+  return {
+    id: 'chatcmpl-choices',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-4.1',
+    choices: Array.from({ length: choices }, (_, index) => ({ index, message: { role: 'assistant', content: 'word '.repeat(100) }, finish_reason: 'length' })),
+    usage: { prompt_tokens: 9, completion_tokens: completionTokens, total_tokens: 9 + completionTokens },
+  };
+}
+
 describe.each(['memory', 'redis'] as const)('reservations with the %s store', (limitsStore) => {
   const skip = limitsStore === 'redis' && services.redisUrl === undefined;
 
@@ -83,5 +95,22 @@ describe.each(['memory', 'redis'] as const)('reservations with the %s store', (l
     expect(upstream.requests).toHaveLength(0);
     // The refusals took nothing: a request of an ordinary size passes on each key.
     for (const key of [budgeted.key, prepaid.key, limited.key]) expect(await post(key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 50, messages: hello })).toMatchObject({ status: 200 });
+  });
+
+  it.skipIf(skip)('reserves max_tokens for each of the n choices a request asks for, so a budget is never overspent through n', async () => {
+    // $1000 per 1M tokens: 100 output tokens cost $0.10.
+    await start(limitsStore, 'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000 }\n    gpt-3.5-turbo-instruct: { input: 1000, output: 1000 }\n');
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'five-choices', budget: { amount: 0.3, currency: 'USD', period: 'total' } });
+    // Five choices of up to 100 tokens may cost $0.502 and more, on a $0.30 budget.
+    const five = await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', n: 5, max_tokens: 100, messages: hello });
+    expect(five).toMatchObject({ status: 429, error: { code: 'budget_exceeded' } });
+    // A batch of three prompts at best_of 2 is six completions of up to 100 tokens.
+    const batch = await post(created.key, '/v1/completions', { model: 'gpt-3.5-turbo-instruct', prompt: ['a', 'b', 'c'], best_of: 2, max_tokens: 100 });
+    expect(batch).toMatchObject({ status: 429, error: { code: 'budget_exceeded' } });
+    expect(upstream.requests).toHaveLength(0);
+    // Two choices fit: reserved as two, charged what they used.
+    upstream.next({ kind: 'status', status: 200, body: chatAnswer(2, 200) });
+    expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', n: 2, max_tokens: 100, messages: hello })).toMatchObject({ status: 200 });
+    await expect.poll(async () => (await admin<{ totals: Array<{ cost: number }> }>(`/admin/usage?key=${created.id}`)).totals[0]?.cost).toBe(0.209);
   });
 });

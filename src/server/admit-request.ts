@@ -10,6 +10,11 @@ export interface PromptEstimate {
   promptBytes?: () => number;
   /** The output tokens the request asks for at most (its max_tokens), if it says. */
   maxOutputTokens: number | undefined;
+  /**
+   * How many completions the request asks for, each of which may use `maxOutputTokens` (chat's `n`;
+   * a legacy completion's prompts times its `best_of` or `n`). Default 1.
+   */
+  completions?: number;
 }
 
 /**
@@ -21,7 +26,9 @@ export interface PromptEstimate {
  */
 export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
   request.relay.promptText = estimate.promptText;
-  const admitted = services.admission.admit(request.relay.principal!, model, estimate, estimate.maxOutputTokens ?? services.billing.defaultMaxTokens, request.relay.meterId);
+  const perCompletion = estimate.maxOutputTokens ?? services.billing.defaultMaxTokens;
+  const maxOutputTokens = estimate.completions === undefined ? perCompletion : perCompletion * estimate.completions;
+  const admitted = services.admission.admit(request.relay.principal!, model, estimate, maxOutputTokens, request.relay.meterId);
   if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
   hold(request, reply, admitted);
   return undefined;
@@ -46,6 +53,17 @@ function hold(request: FastifyRequest, reply: FastifyReply, admission: Admission
   if (admission === undefined) return;
   request.relay.admission = admission;
   reply.headers(admission.headers);
+}
+
+/**
+ * How many completions a request asks for, from its `n` (and a legacy completion's `best_of`): the
+ * upstream writes, and bills, that many. A value that is no whole number above 1 counts as 1 (the
+ * upstream refuses what it cannot take).
+ */
+export function completionsAsked(...values: unknown[]): number {
+  let most = 1;
+  for (const value of values) if (typeof value === 'number' && Number.isSafeInteger(value) && value > most) most = value;
+  return most;
 }
 
 /** The text of chat messages, for estimates and counts. */
