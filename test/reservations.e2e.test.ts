@@ -113,4 +113,29 @@ describe.each(['memory', 'redis'] as const)('reservations with the %s store', (l
     expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', n: 2, max_tokens: 100, messages: hello })).toMatchObject({ status: 200 });
     await expect.poll(async () => (await admin<{ totals: Array<{ cost: number }> }>(`/admin/usage?key=${created.id}`)).totals[0]?.cost).toBe(0.209);
   });
+
+  it.skipIf(skip)("reserves at the price of the dearest model a request may fall back to, and never serves a metered key an unpriced fallback", async () => {
+    // gpt-4.1 at $1 per 1M tokens falls back to claude-sonnet-4.5 at $1000: 100 tokens of it cost $0.10.
+    await start(
+      limitsStore,
+      'billing:\n  prices:\n    gpt-4.1: { input: 1, output: 1 }\n    claude-sonnet-4.5: { input: 1000, output: 1000 }\nmodels:\n  my-finetune: { targets: [{ provider: holysheep }] }\nfallbacks:\n  gpt-4.1: [claude-sonnet-4.5]\n',
+    );
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'falls-back', budget: { amount: 0.05, currency: 'USD', period: 'total' } });
+    // Its worst case is $0.102 at the fallback's price: more than the budget, though $0.000102 at gpt-4.1's.
+    expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 100, messages: hello })).toMatchObject({ status: 429, error: { code: 'budget_exceeded' } });
+    expect(upstream.requests).toHaveLength(0);
+    // Within the budget, the fallback answers and is charged at its own price: 9 + 40 tokens, $0.049.
+    upstream.next({ kind: 'status', status: 500 }, { kind: 'status', status: 200, body: chatAnswer(1, 40) });
+    expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 40, messages: hello })).toMatchObject({ status: 200 });
+    await expect.poll(async () => (await admin<{ totals: Array<{ cost: number }> }>(`/admin/usage?key=${created.id}`)).totals[0]?.cost).toBe(0.049);
+    // A fallback without a price is not tried for a metered key: it would be billed at gpt-4.1's price.
+    const metered = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'metered', budget: { amount: 1, currency: 'USD', period: 'total' } });
+    const unlimited = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'unmetered' });
+    for (const key of [metered.key, unlimited.key]) {
+      upstream.reset();
+      upstream.next({ kind: 'status', status: 500 });
+      expect(await post(key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 1, messages: hello, fallbacks: ['my-finetune'] })).toMatchObject({ status: 200 });
+      expect(upstream.requests.map((received) => received.body.model)).toEqual(key === metered.key ? ['gpt-4.1', 'claude-sonnet-4.5'] : ['gpt-4.1', 'my-finetune']);
+    }
+  });
 });

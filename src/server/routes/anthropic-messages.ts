@@ -37,6 +37,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
       promptText: () => `${typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')}\n${messagesText(body.messages)}`,
       // What the attempts can send: translations lower max_tokens to the upstream model's limit.
       maxOutputTokens: reservedOutputTokens(body.max_tokens, resolved, () => fallbackModels(services.router, resolved, principal, fallbacks), translatesMessages),
+      fallbacks,
     });
     // metadata.user_id plays the part of OpenAI's `user`: it keeps one end user on one side of a canary.
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.metadata?.user_id });

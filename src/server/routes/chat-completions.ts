@@ -27,6 +27,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
       maxOutputTokens: chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? undefined,
       // `n` choices: each may use max_tokens, and the upstream bills them all.
       completions: completionsAsked((chatRequest as { n?: unknown }).n),
+      fallbacks,
     });
     // Admitted at once (in memory) unless a store was asked: no turn of the event loop is spent waiting for nothing.
     if (admitting !== undefined) await admitting;

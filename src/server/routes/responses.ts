@@ -137,6 +137,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         () => fallbackModels(services.router, resolved, principal, fallbacks),
         translatesResponses,
       ),
+      fallbacks,
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.user, pinnedProvider });
     request.relay.stream = body.stream === true;
