@@ -138,4 +138,26 @@ describe.each(['memory', 'redis'] as const)('reservations with the %s store', (l
       expect(upstream.requests.map((received) => received.body.model)).toEqual(key === metered.key ? ['gpt-4.1', 'claude-sonnet-4.5'] : ['gpt-4.1', 'my-finetune']);
     }
   });
+
+  it.skipIf(skip)('counts tool definitions in the prompt a request reserves, on every route', async () => {
+    await start(limitsStore, 'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000 }\n');
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'agent', budget: { amount: 1, currency: 'USD', period: 'total' } });
+    // An agent's 40 tools of about 800 bytes each: some 8 000 prompt tokens, $8 at this price, on a $1 budget.
+    const described = (index: number) => ({ name: `tool_${index}`, description: 'Looks things up. '.repeat(40), schema: { type: 'object', properties: { query: { type: 'string', description: 'What to look up. '.repeat(8) } } } });
+    const chatTools = Array.from({ length: 40 }, (_, index) => ({ type: 'function', function: { name: described(index).name, description: described(index).description, parameters: described(index).schema } }));
+    expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 10, messages: hello, tools: chatTools })).toMatchObject({ status: 429, error: { code: 'budget_exceeded' } });
+    const anthropicTools = Array.from({ length: 40 }, (_, index) => ({ name: described(index).name, description: described(index).description, input_schema: described(index).schema }));
+    const messages = await request(`${relay!.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': created.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1', max_tokens: 10, messages: hello, tools: anthropicTools }),
+    });
+    expect(messages.statusCode).toBe(429);
+    expect(await messages.body.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    const responsesTools = chatTools.map(({ function: tool }) => ({ type: 'function', ...tool }));
+    expect(await post(created.key, '/v1/responses', { model: 'gpt-4.1', max_output_tokens: 16, input: 'Hello.', tools: responsesTools })).toMatchObject({ status: 429, error: { code: 'budget_exceeded' } });
+    expect(upstream.requests).toHaveLength(0);
+    // Without them, the same request fits.
+    expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 10, messages: hello })).toMatchObject({ status: 200 });
+  });
 });

@@ -95,6 +95,14 @@ export function messagesBytes(messages: readonly { content?: unknown }[]): numbe
   return bytes;
 }
 
+/**
+ * The UTF-8 size of a part of the prompt that is no message (tool definitions, a response schema),
+ * as JSON, plus a separator; 0 when the request has none. Upstreams bill such parts as prompt tokens.
+ */
+export function jsonBytes(value: unknown): number {
+  return value === undefined || value === null ? 0 : Buffer.byteLength(JSON.stringify(value)) + 1;
+}
+
 function contentText(message: { content?: unknown }): string {
   return typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '');
 }
