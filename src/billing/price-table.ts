@@ -109,9 +109,18 @@ export function costOf(usage: TokenUsage, price: ModelPrice, currency: Currency,
   };
 }
 
-/** The relay's price of a request in micro-USD, without cached tokens: a reservation's worst case. */
+/**
+ * The relay's price of a request in micro-USD, without cached tokens: a reservation's worst case.
+ * A worst case beyond what a number holds exactly (a `max_tokens` of 2^53) is held as
+ * `Number.MAX_SAFE_INTEGER`, more than any budget or balance: such a request is refused, never
+ * priced by a rounded number.
+ */
 export function relayCostMicros(promptTokens: number, completionTokens: number, price: ModelPrice): number {
-  return usdMicrosOf(tokenCount(promptTokens, 'promptTokens'), 0, tokenCount(completionTokens, 'completionTokens'), price.relay);
+  const prompt = tokenCount(promptTokens, 'promptTokens');
+  const completion = tokenCount(completionTokens, 'completionTokens');
+  const big = BigInt(prompt) * BigInt(price.relay.input) + BigInt(completion) * BigInt(price.relay.output);
+  const micros = divideRoundingUp(big, microsPerMillionTokens);
+  return micros > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(micros);
 }
 
 /**

@@ -153,7 +153,14 @@ export class AdmissionControl {
    * limits at all. Answers at once (no promise) when the limit store answers in
    * memory and the account's currency is known.
    */
-  admit(principal: Principal, model: string, prompt: PromptSource, maxOutputTokens: number, requestId: string): Admission | undefined | Promise<Admission | undefined> {
+  admit(
+    principal: Principal,
+    model: string,
+    prompt: PromptSource,
+    maxOutputTokens: number,
+    requestId: string,
+    fallbackModels?: () => readonly string[],
+  ): Admission | undefined | Promise<Admission | undefined> {
     const metered = isMetered(principal);
     if (!metered && principal.rpm === undefined && principal.tpm === undefined && principal.maxParallel === undefined) return undefined;
     const price = this.options.prices.price(model);
@@ -168,15 +175,35 @@ export class AdmissionControl {
     // because a reservation may be generous but must not be short; the settle step charges the real usage.
     const promptTokens = Math.ceil((prompt.promptBytes?.() ?? Buffer.byteLength(prompt.promptText())) / 3);
     const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
+    // A fallback is charged at its own price: the worst case is the dearest model that may answer.
+    const worstPrice = metered && price !== undefined && fallbackModels !== undefined ? this.dearest(price, fallbackModels(), promptTokens, maxOutputTokens) : price;
     if (accountCurrency instanceof Promise) {
-      return accountCurrency.then((currency) => this.reserve(principal, price, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
+      return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
     }
-    return this.reserve(principal, price, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
+    return this.reserve(principal, price, worstPrice, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
+  }
+
+  /** Of a model's price and those of the priced models it may fall back to, the one that makes this request's worst case dearest. */
+  private dearest(price: ModelPrice, fallbackModels: readonly string[], promptTokens: number, maxOutputTokens: number): ModelPrice {
+    let dearest = price;
+    let most: number | undefined;
+    for (const model of fallbackModels) {
+      const other = this.options.prices.price(model);
+      if (other === undefined || other === dearest) continue;
+      most ??= relayCostMicros(promptTokens, maxOutputTokens, dearest);
+      const cost = relayCostMicros(promptTokens, maxOutputTokens, other);
+      if (cost > most) {
+        dearest = other;
+        most = cost;
+      }
+    }
+    return dearest;
   }
 
   private reserve(
     principal: Principal,
     price: ModelPrice | undefined,
+    worstPrice: ModelPrice | undefined,
     promptTokens: number,
     maxOutputTokens: number,
     requestId: string,
@@ -184,8 +211,10 @@ export class AdmissionControl {
     currency: Currency,
   ): HeldAdmission | Promise<HeldAdmission> {
     const rates = this.options.rates;
-    const worstTokens = promptTokens + maxOutputTokens;
-    const worstUsd = price === undefined ? 0 : relayCostMicros(promptTokens, maxOutputTokens, price);
+    // A worst case beyond what a number holds exactly (a max_tokens of 2^53) is held as the largest
+    // one it does: more than any limit, so the request is refused with its 429, not failed with a 500.
+    const worstTokens = Math.min(promptTokens + maxOutputTokens, Number.MAX_SAFE_INTEGER);
+    const worstUsd = worstPrice === undefined ? 0 : relayCostMicros(promptTokens, Math.min(maxOutputTokens, Number.MAX_SAFE_INTEGER), worstPrice);
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
     if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
@@ -209,12 +238,12 @@ export class AdmissionControl {
         key: budgetCounter,
         kind: 'budget',
         limit: budget.amountMicros,
-        amount: convertMicros(worstUsd, 'USD', budget.currency, rates),
+        amount: worstIn(worstUsd, budget.currency, rates),
         expiresAt: endsAt,
       });
     }
     if (principal.accountId !== undefined) {
-      counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: convertMicros(worstUsd, 'USD', currency, rates) });
+      counters.push({ key: creditKey(principal.accountId), kind: 'credit', limit: 0, amount: worstIn(worstUsd, currency, rates) });
     }
     const limits = this.options.limits;
     // A reservation the store hands back is never looked up by id: the request id names it.
@@ -321,6 +350,17 @@ class HeldAdmission implements Admission {
     }
     if (this.held !== undefined && limits.releaseHeld !== undefined) limits.releaseHeld(this.held, Date.now());
     else return limits.release(this.reservationId, Date.now());
+  }
+}
+
+/** A worst case in micro-USD in another currency, held at `Number.MAX_SAFE_INTEGER` when it converts to more. */
+function worstIn(micros: number, currency: Currency, rates: ExchangeRates): number {
+  if (micros === Number.MAX_SAFE_INTEGER) return micros;
+  try {
+    return convertMicros(micros, 'USD', currency, rates);
+  } catch (error) {
+    if (error instanceof RangeError) return Number.MAX_SAFE_INTEGER;
+    throw error;
   }
 }
 

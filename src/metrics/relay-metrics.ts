@@ -110,8 +110,9 @@ export class RelayMetrics {
       registry,
     );
     const tokens = new RequestCounter('relay_tokens_total', 'Tokens metered, by served model, provider and type.', ['model', 'provider', 'type'], registry);
-    const cost = new RequestCounter('relay_cost_total', "Spend at the relay's prices, in units of the currency.", ['model', 'currency'], registry);
-    const officialCost = new RequestCounter('relay_official_cost_total', 'The same usage at the official list prices, in units of the currency.', ['model', 'currency'], registry);
+    // Summed in micro-units, as the ledger sums them, and exposed in units: the totals match the ledger's exactly.
+    const cost = new RequestCounter('relay_cost_total', "Spend at the relay's prices, in units of the currency.", ['model', 'currency'], registry, 1_000_000);
+    const officialCost = new RequestCounter('relay_official_cost_total', 'The same usage at the official list prices, in units of the currency.', ['model', 'currency'], registry, 1_000_000);
     const attemptFailures = new Counter({ name: 'relay_upstream_attempt_failures_total', help: 'Failed upstream attempts, by provider and reason.', labelNames: ['provider', 'reason'], registers });
     const retries = new Counter({ name: 'relay_retries_total', help: 'Attempts beyond the first, by route.', labelNames: ['route'], registers });
     const fallbacks = new Counter({ name: 'relay_fallbacks_total', help: 'Requests answered by a fallback model.', labelNames: ['from', 'to'], registers });
@@ -219,8 +220,8 @@ export class RelayMetrics {
       }
       group.inputTokens.value += event.promptTokens;
       group.outputTokens.value += event.completionTokens;
-      group.cost.value += event.costMicros / 1_000_000;
-      group.officialCost.value += event.officialCostMicros / 1_000_000;
+      group.cost.value += event.costMicros;
+      group.officialCost.value += event.officialCostMicros;
     });
   }
 

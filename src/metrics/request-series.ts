@@ -55,6 +55,15 @@ export interface CounterSeries {
 export class RequestCounter extends RequestSeries<CounterSeries> {
   readonly type = 'counter';
 
+  /**
+   * `divisor`: the series count in units this many times smaller than the ones exposed (money in
+   * integer micro-units, exposed in units), so that their sums stay exact however many are added:
+   * adding $0.1 and $0.2 as binary fractions makes $0.30000000000000004.
+   */
+  constructor(name: string, help: string, labelNames: readonly string[], registry: Registry, private readonly divisor = 1) {
+    super(name, help, labelNames, registry);
+  }
+
   inc(values: readonly string[], amount = 1): void {
     this.at(values).value += amount;
   }
@@ -64,7 +73,8 @@ export class RequestCounter extends RequestSeries<CounterSeries> {
   }
 
   get(): { name: string; help: string; type: string; aggregator: string; values: Array<{ labels: Record<string, string>; value: number }> } {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.all()].map(({ labels, value }) => ({ labels, value })) };
+    const divisor = this.divisor;
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.all()].map(({ labels, value }) => ({ labels, value: divisor === 1 ? value : value / divisor })) };
   }
 }
 

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal.js';
 import type { Admission } from '../limits/admission-control.js';
+import type { FallbackKind } from '../routing/model-router.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 
@@ -10,6 +12,13 @@ export interface PromptEstimate {
   promptBytes?: () => number;
   /** The output tokens the request asks for at most (its max_tokens), if it says. */
   maxOutputTokens: number | undefined;
+  /**
+   * How many completions the request asks for, each of which may use `maxOutputTokens` (chat's `n`;
+   * a legacy completion's prompts times its `best_of` or `n`). Default 1.
+   */
+  completions?: number;
+  /** The models the request itself names to fall back to (`fallbacks`), besides the configured ones. */
+  fallbacks?: readonly string[] | undefined;
 }
 
 /**
@@ -21,11 +30,26 @@ export interface PromptEstimate {
  */
 export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
   request.relay.promptText = estimate.promptText;
-  const admitted = services.admission.admit(request.relay.principal!, model, estimate, estimate.maxOutputTokens ?? services.billing.defaultMaxTokens, request.relay.meterId);
+  const perCompletion = estimate.maxOutputTokens ?? services.billing.defaultMaxTokens;
+  const maxOutputTokens = estimate.completions === undefined ? perCompletion : perCompletion * estimate.completions;
+  const principal = request.relay.principal!;
+  const fallbacks = () => fallbackModelNames(services, model, principal, estimate.fallbacks);
+  const admitted = services.admission.admit(principal, model, estimate, maxOutputTokens, request.relay.meterId, fallbacks);
   if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
   hold(request, reply, admitted);
   return undefined;
 }
+
+/** The models a request for `model` may fall back to, for any kind of failure (the request's own `fallbacks` included). */
+export function fallbackModelNames(services: RelayServices, model: string, principal: Principal, requested: readonly string[] | undefined): string[] {
+  const names: string[] = [];
+  for (const kind of fallbackKinds) {
+    for (const fallback of services.router.fallbacksFor(model, kind, principal, kind === 'exhausted' ? requested : undefined)) names.push(fallback.model);
+  }
+  return names;
+}
+
+const fallbackKinds: readonly FallbackKind[] = ['exhausted', 'context_length', 'content_filter'];
 
 /**
  * A client that left while its admission was awaited has been metered already (with nothing
@@ -48,6 +72,17 @@ function hold(request: FastifyRequest, reply: FastifyReply, admission: Admission
   reply.headers(admission.headers);
 }
 
+/**
+ * How many completions a request asks for, from its `n` (and a legacy completion's `best_of`): the
+ * upstream writes, and bills, that many. A value that is no whole number above 1 counts as 1 (the
+ * upstream refuses what it cannot take).
+ */
+export function completionsAsked(...values: unknown[]): number {
+  let most = 1;
+  for (const value of values) if (typeof value === 'number' && Number.isSafeInteger(value) && value > most) most = value;
+  return most;
+}
+
 /** The text of chat messages, for estimates and counts. */
 export function messagesText(messages: readonly { content?: unknown }[]): string {
   return messages.map(contentText).join('\n');
@@ -58,6 +93,14 @@ export function messagesBytes(messages: readonly { content?: unknown }[]): numbe
   let bytes = Math.max(0, messages.length - 1);
   for (const message of messages) bytes += Buffer.byteLength(contentText(message));
   return bytes;
+}
+
+/**
+ * The UTF-8 size of a part of the prompt that is no message (tool definitions, a response schema),
+ * as JSON, plus a separator; 0 when the request has none. Upstreams bill such parts as prompt tokens.
+ */
+export function jsonBytes(value: unknown): number {
+  return value === undefined || value === null ? 0 : Buffer.byteLength(JSON.stringify(value)) + 1;
 }
 
 function contentText(message: { content?: unknown }): string {

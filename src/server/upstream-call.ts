@@ -7,6 +7,7 @@ import type { Deployment } from '../routing/deployment.js';
 import type { FallbackKind, ResolvedModel } from '../routing/model-router.js';
 import { RelayError, UpstreamError, toClientError } from '../spec/relay-error.js';
 import { publishAttemptFailed } from '../observability/relay-events.js';
+import { isMetered } from '../limits/admission-control.js';
 import type { RelayServices } from './relay-services.js';
 
 /** One request's way through the attempt chain, tied to the client's connection. */
@@ -107,7 +108,13 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   }
 
   fallbacks(kind: FallbackKind): readonly ResolvedModel[] {
-    return this.services.router.fallbacksFor(this.primary.model, kind, this.request.relay.principal!, this.options.fallbacks);
+    const principal = this.request.relay.principal!;
+    const found = this.services.router.fallbacksFor(this.primary.model, kind, principal, this.options.fallbacks);
+    // A metered key is charged the price of the model that answers: one without a price is no
+    // fallback for it (it would be billed at another model's price), as it is no model it may ask for.
+    if (!isMetered(principal)) return found;
+    const prices = this.services.billing.prices;
+    return found.every((fallback) => prices.price(fallback.model) !== undefined) ? found : found.filter((fallback) => prices.price(fallback.model) !== undefined);
   }
 
   /**

@@ -4,7 +4,7 @@ import { CompletionsBody, EmbeddingsBody, ModerationsBody } from '../request-sch
 import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
-import { admitRequest } from '../admit-request.js';
+import { admitRequest, completionsAsked } from '../admit-request.js';
 import { CompletionsStreamWatcher } from '../watch-completions-stream.js';
 import { nativeAnswer } from '../write-stream-parts.js';
 
@@ -61,6 +61,8 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => (typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt ?? '')),
       maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
+      // Each prompt of a batch gets `best_of` (or `n`) completions, each of up to max_tokens.
+      completions: promptCount(body.prompt) * completionsAsked(body.n, body.best_of),
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
     // A stream's first chunk is read inside the attempt: a failure before it is still retried elsewhere.
@@ -95,4 +97,13 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     }
     return reply;
   });
+}
+
+/**
+ * The prompts of a legacy completion: a string or a list of tokens is one; a list of strings, or of
+ * token lists, is a batch of as many.
+ */
+function promptCount(prompt: unknown): number {
+  if (!Array.isArray(prompt) || prompt.length === 0 || typeof prompt[0] === 'number') return 1;
+  return prompt.length;
 }

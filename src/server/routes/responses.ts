@@ -6,7 +6,7 @@ import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
-import { admitRequest, messagesText } from '../admit-request.js';
+import { admitRequest, jsonBytes, messagesBytes, messagesText } from '../admit-request.js';
 import { fallbackModels, lowerToLimit, reservedOutputTokens } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
@@ -131,12 +131,18 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
     }
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => (translation instanceof RelayError ? JSON.stringify([body.instructions ?? '', body.input]) : messagesText(translation.chatRequest.messages)),
+      // The tool definitions are input tokens too.
+      promptBytes: () =>
+        translation instanceof RelayError
+          ? Buffer.byteLength(JSON.stringify([body.instructions ?? '', body.input])) + jsonBytes(body.tools)
+          : messagesBytes(translation.chatRequest.messages) + jsonBytes(translation.chatRequest.tools),
       maxOutputTokens: reservedOutputTokens(
         typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined,
         resolved,
         () => fallbackModels(services.router, resolved, principal, fallbacks),
         translatesResponses,
       ),
+      fallbacks,
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.user, pinnedProvider });
     request.relay.stream = body.stream === true;
