@@ -129,6 +129,8 @@ describe('relay core through the official openai SDK', () => {
     expect(error).toBeInstanceOf(AuthenticationError);
     expect((error as AuthenticationError).code).toBe('invalid_api_key');
     expect((error as AuthenticationError).message).toMatch(/key issued by this relay/);
+    // The seed playbook's Error 1: "HTTP 401 response with 'Invalid API key' message".
+    expect((error as AuthenticationError).message).toMatch(/^401 Invalid API key: sk-no…0000 is not a key of this relay/);
     expect(upstream.requests).toHaveLength(0);
   });
 
