@@ -160,7 +160,7 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
 
       await page.getByLabel('Master key').fill('sk-relay-this-is-not-the-master-key');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Incorrect API key/);
+      await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Invalid API key/);
 
       await page.getByLabel('Master key').fill('');
       await page.getByLabel('Master key').focus();

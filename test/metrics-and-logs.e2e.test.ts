@@ -66,7 +66,7 @@ describe('metrics and access logs after real requests', () => {
   it('counts requests by route, served model, provider and status', () => {
     expect(sample(text, 'relay_requests_total', { route: '/v1/chat/completions', model: 'gpt-4.1', provider: 'holysheep', status: '200' })).toBe(5);
     expect(sample(text, 'relay_requests_total', { route: '/v1/chat/completions', model: 'none', provider: 'none', status: '429' })).toBe(1);
-    expect(sample(text, 'relay_requests_total', { route: '/v1/chat/completions', model: 'none', provider: 'none', status: '404' })).toBe(1);
+    expect(sample(text, 'relay_requests_total', { route: '/v1/chat/completions', model: 'none', provider: 'none', status: '400' })).toBe(1);
     expect(sample(text, 'relay_requests_total', { route: '/v1/chat/completions', model: 'other', provider: 'holysheep', status: '200' })).toBe(1);
   });
 

@@ -129,6 +129,8 @@ describe('relay core through the official openai SDK', () => {
     expect(error).toBeInstanceOf(AuthenticationError);
     expect((error as AuthenticationError).code).toBe('invalid_api_key');
     expect((error as AuthenticationError).message).toMatch(/key issued by this relay/);
+    // The seed playbook's Error 1: "HTTP 401 response with 'Invalid API key' message".
+    expect((error as AuthenticationError).message).toMatch(/^401 Invalid API key: sk-no…0000 is not a key of this relay/);
     expect(upstream.requests).toHaveLength(0);
   });
 
@@ -141,14 +143,23 @@ describe('relay core through the official openai SDK', () => {
     expect(((await without.body.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
   });
 
-  it('answers an unknown model with NotFoundError and the closest served names', async () => {
+  it("answers an unknown model with the seed playbook's 400 \"Model not found\" and the closest served names", async () => {
     const error = await client.chat.completions.create({ model: 'gtp-4.1', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(NotFoundError);
-    const notFound = error as NotFoundError;
+    expect(error).toBeInstanceOf(BadRequestError);
+    const notFound = error as BadRequestError;
+    expect(notFound.status).toBe(400);
     expect(notFound.code).toBe('model_not_found');
+    expect(notFound.param).toBe('model');
+    expect(notFound.message).toMatch(/^400 Model not found: "gtp-4\.1"/);
     expect(notFound.message).toMatch(/Did you mean "gpt-4\.1"/);
     const typo = await client.chat.completions.create({ model: 'clade-sonnet-4', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
-    expect((typo as NotFoundError).message).toMatch(/"claude-sonnet-4"/);
+    expect((typo as BadRequestError).message).toMatch(/"claude-sonnet-4"/);
+    const embeddings = await client.embeddings.create({ model: 'no-such-embedder', input: 'x' }).catch((caught: unknown) => caught);
+    expect(embeddings).toBeInstanceOf(BadRequestError);
+    expect((embeddings as BadRequestError).code).toBe('model_not_found');
+    // Looking the model up as a resource stays a 404, as OpenAI answers it.
+    await expect(client.models.retrieve('gtp-4.1')).rejects.toBeInstanceOf(NotFoundError);
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it('answers a bad body with BadRequestError naming the field', async () => {

@@ -298,7 +298,7 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
   it('answers bad keys, unknown models and bad bodies as the other OpenAI routes do', async () => {
     const badKey = new OpenAI({ apiKey: 'sk-wrong', baseURL: relay.baseURL, maxRetries: 0 });
     await expect(badKey.responses.create({ model: 'gpt-4.1', input: prompt })).rejects.toBeInstanceOf(AuthenticationError);
-    await expect(openai.responses.create({ model: 'no-such-model', input: prompt })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(openai.responses.create({ model: 'no-such-model', input: prompt })).rejects.toBeInstanceOf(BadRequestError);
     const missing = await request(`${relay.url}/v1/responses`, {
       method: 'POST',
       headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },

@@ -15,7 +15,10 @@ export function readClientKey(headers: IncomingHttpHeaders): string | undefined 
   return undefined;
 }
 
-/** Resolves the caller or throws a 401 that says what to check. */
+/**
+ * Resolves the caller or throws a 401 that says what to check. A key the relay does not know gets
+ * the seed playbook's "Invalid API key" message, which its Error 1 tells operators to look for.
+ */
 export function authenticate(headers: IncomingHttpHeaders, store: KeyStore): Principal {
   const key = readClientKey(headers);
   if (key === undefined) {
@@ -28,7 +31,7 @@ export function authenticate(headers: IncomingHttpHeaders, store: KeyStore): Pri
   const principal = store.findBySha256(hashKey(key));
   if (principal === undefined) {
     throw new RelayError(
-      `Incorrect API key provided: ${maskKey(key)}. Use a key issued by this relay (RELAY_MASTER_KEY or a key from its config), ` +
+      `Invalid API key: ${maskKey(key)} is not a key of this relay. Use a key issued by this relay (RELAY_MASTER_KEY or a key from its config), ` +
         'not an upstream provider key; check for spaces or a truncated value.',
       { status: 401, type: 'authentication_error', code: 'invalid_api_key' },
     );

@@ -110,16 +110,22 @@ export class ModelRouter {
     return [...this.runtimes.values()].flatMap((route) => (route.shadow === undefined ? [] : [{ model: route.model, ...route.shadow.snapshot() }]));
   }
 
-  /** Resolves a model for a caller, or throws 404 (unknown, with suggestions) or 403 (not allowed for this key). */
-  resolve(requested: string, principal: Principal): ResolvedModel {
+  /**
+   * Resolves a model for a caller, or throws `model_not_found` (unknown, with suggestions) or 403
+   * (not allowed for this key). A request naming an unknown model is a bad request: 400 "Model not
+   * found", the seed playbook's error for it. `unknownStatus` 404 is for lookups of the model as a
+   * resource (`GET /v1/models/{model}`) and for the Anthropic front door, where Anthropic answers an
+   * unknown model with 404 `not_found_error`.
+   */
+  resolve(requested: string, principal: Principal, unknownStatus: 400 | 404 = 400): ResolvedModel {
     const found = this.lookup(requested);
     if (found === null) {
       const suggestions = suggestModels(requested, this.servedNames);
       const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((name) => `"${name}"`).join(', ')}?` : '';
       const vendor = vendorOf(requested);
       const setup = vendor === undefined ? '' : ` No upstream for ${vendorLabel[vendor]} models is configured: set ${vendorKey[vendor]} or HOLYSHEEP_API_KEY.`;
-      throw new RelayError(`The model "${requested}" does not exist on this relay.${hint}${setup} GET /v1/models lists the served models.`, {
-        status: 404,
+      throw new RelayError(`Model not found: "${requested}" is not served by this relay.${hint}${setup} GET /v1/models lists the served models.`, {
+        status: unknownStatus,
         type: 'invalid_request_error',
         code: 'model_not_found',
         param: 'model',

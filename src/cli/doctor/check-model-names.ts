@@ -30,7 +30,7 @@ const vendorKeys: Record<string, string> = { openai: 'OPENAI_API_KEY', anthropic
 
 /**
  * The seed's "Model not found" on the relay's side: every alias and fallback name of the
- * configuration must lead to a served model, or requests that use it get 404 `model_not_found`.
+ * configuration must lead to a served model, or requests that use it get 400 `model_not_found`.
  * Resolution is the server's own `ModelRouter`, so the doctor cannot disagree with `serve`. The
  * built-in aliases (the seed's table) are not reported: that `gemini-pro` is unserved without a
  * Gemini or HolySheep key is expected, and the provider keys check already says which keys are set.

@@ -32,7 +32,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
     const { fallbacks, ...body } = request.body as AnthropicRequest & { fallbacks?: string[] };
     const principal = request.relay.principal!;
-    const resolved = services.router.resolve(body.model, principal);
+    const resolved = services.router.resolve(body.model, principal, 404);
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => `${typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')}\n${messagesText(body.messages)}`,
       // The system prompt, the messages and the tool definitions: all are input tokens.
@@ -64,7 +64,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     reply.header('request-id', request.id);
     const body = request.body as AnthropicRequest;
     // Resolving checks that the model is served and that this key may use it, as a real call would.
-    services.router.resolve(body.model, request.relay.principal!);
+    services.router.resolve(body.model, request.relay.principal!, 404);
     reply.header('x-relay-token-count', 'estimate');
     return { input_tokens: await countAnthropicTokens(body) };
   });

@@ -17,7 +17,7 @@ export function registerModelsAndHealth(app: FastifyInstance, services: RelaySer
   app.get<{ Params: { model: string } }>('/v1/models/:model', async (request) => {
     const model = request.params.model;
     // Resolving checks that the model is served and that this key may use it.
-    services.router.resolve(model, request.relay.principal!);
+    services.router.resolve(model, request.relay.principal!, 404);
     return describe(model);
   });
 
