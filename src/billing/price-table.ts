@@ -118,9 +118,12 @@ export function costOf(usage: TokenUsage, price: ModelPrice, currency: Currency,
 export function relayCostMicros(promptTokens: number, completionTokens: number, price: ModelPrice): number {
   const prompt = tokenCount(promptTokens, 'promptTokens');
   const completion = tokenCount(completionTokens, 'completionTokens');
-  const big = BigInt(prompt) * BigInt(price.relay.input) + BigInt(completion) * BigInt(price.relay.output);
-  const micros = divideRoundingUp(big, microsPerMillionTokens);
-  return micros > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(micros);
+  try {
+    return usdMicrosOf(prompt, 0, completion, price.relay);
+  } catch (error) {
+    if (error instanceof RangeError) return Number.MAX_SAFE_INTEGER;
+    throw error;
+  }
 }
 
 /**

@@ -148,8 +148,10 @@ export class ModelRouter {
    */
   fallbacksFor(model: string, kind: FallbackKind, principal: Principal, requestFallbacks: readonly string[] = []): ResolvedModel[] {
     const table = kind === 'context_length' ? this.config.contextFallbacks : kind === 'content_filter' ? this.config.contentFilterFallbacks : this.config.fallbacks;
-    const names = kind === 'exhausted' ? [...requestFallbacks, ...(table.get(model) ?? [])] : (table.get(model) ?? []);
+    const configured = table.get(model) ?? noModels;
+    const names = kind === 'exhausted' && requestFallbacks.length > 0 ? [...requestFallbacks, ...configured] : configured;
     const result: ResolvedModel[] = [];
+    if (names.length === 0) return result;
     for (const name of names) {
       const found = this.lookup(name);
       if (found !== null && found.model !== model && this.allows(principal, found) && !result.some((entry) => entry.model === found.model)) result.push(found);
@@ -271,3 +273,5 @@ const vendorKey: Record<Vendor, string> = {
 
 /** A deployment as the attempt function sees it: a provider and the upstream model name. */
 export type { Deployment as Target } from './deployment.js';
+
+const noModels: readonly string[] = [];
