@@ -82,7 +82,7 @@ export class AnthropicEventEncoder {
       output += event('ping', {});
     }
     const usage = convertUsageToAnthropic(this.usage);
-    output += event('message_delta', { delta: { stop_reason: mapOpenAIFinishReason(this.finishReason), stop_sequence: null }, usage });
+    output += event('message_delta', { delta: { stop_reason: mapOpenAIFinishReason(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage });
     output += event('message_stop', {});
     return output;
   }
