@@ -504,6 +504,27 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(openaiUpstream.requests[1]!.body.tool_choice).toEqual({ type: 'function', function: { name: 'get_weather' } });
     });
 
+    it('assembles streamed tool calls of a server that leaves out index and repeats the id on every fragment', async () => {
+      const chunk = (delta: unknown, finishReason: string | null = null) => ({ id: 'chatcmpl-noindex', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+      const fragment = (id: string, name: string | undefined, text: string) => chunk({ tool_calls: [{ id, type: 'function', function: { ...(name === undefined ? {} : { name }), arguments: text } }] });
+      openaiUpstream.next({
+        kind: 'events',
+        events: [
+          chunk({ role: 'assistant', content: null }),
+          fragment('call_paris', 'get_weather', '{"city":'),
+          fragment('call_paris', undefined, '"Paris"}'),
+          fragment('call_rome', 'get_weather', '{"city":"Rome"}'),
+          chunk({}, 'tool_calls'),
+        ],
+      });
+      const message = await anthropic.messages.stream({ model: 'gpt-4.1', max_tokens: 100, tools: [weatherTool], messages: [{ role: 'user', content: 'Paris and Rome?' }] }).finalMessage();
+      expect(message.content).toEqual([
+        { type: 'tool_use', id: 'call_paris', name: 'get_weather', input: { city: 'Paris' } },
+        { type: 'tool_use', id: 'call_rome', name: 'get_weather', input: { city: 'Rome' } },
+      ]);
+      expect(message.stop_reason).toBe('tool_use');
+    });
+
     it('reports what cannot be translated, and refuses it in strict mode', async () => {
       const { response } = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] }).withResponse();
       expect(response.headers.get('x-relay-dropped-params')).toBe('top_k');
