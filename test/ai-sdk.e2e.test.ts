@@ -1,9 +1,10 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { generateObject, generateText, jsonSchema, stepCountIs, streamObject, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { threeVendors } from './support/three-vendors.js';
 
 const geminiKey = 'AIzaSy-ai-sdk-gemini-secret-000111222';
 
@@ -151,4 +152,44 @@ describe('the Vercel AI SDK through the relay (chat completions API)', () => {
     expect(await result.finishReason).toBe('stop');
     expect(await result.usage).toMatchObject({ inputTokens: 11, outputTokens: 10, totalTokens: 21, reasoningTokens: 3 });
   });
+});
+
+describe('the Vercel AI SDK asking Claude and Gemini for structured output (response_format json_schema)', () => {
+  const upstreams = threeVendors({ holysheep: 'sk-upstream-holysheep-objects', anthropic: 'sk-ant-upstream-objects-0a1b', gemini: geminiKey });
+  let provider: ReturnType<typeof createOpenAI>;
+  const answer = jsonSchema<{ city: string; days: number }>({
+    type: 'object',
+    properties: { city: { type: 'string' }, days: { type: 'integer' } },
+    required: ['city', 'days'],
+    additionalProperties: false,
+  });
+
+  beforeAll(async () => {
+    const relay = await upstreams.start();
+    provider = createOpenAI({ baseURL: relay.baseURL, apiKey: masterKey });
+  });
+  afterAll(() => upstreams.stop());
+  beforeEach(() => {
+    upstreams.anthropic.reset();
+    upstreams.gemini.reset();
+  });
+
+  /** The schema as each upstream received it: Claude's forced tool, Gemini's responseJsonSchema. */
+  const sentSchema = (model: string): unknown =>
+    model.startsWith('claude')
+      ? (upstreams.anthropic.requests[0]!.body.tools as Array<{ input_schema: unknown }>)[0]!.input_schema
+      : (upstreams.gemini.requests[0]!.body.generationConfig as { responseJsonSchema: unknown }).responseJsonSchema;
+
+  for (const model of ['claude-sonnet-4', 'gemini-2.5-flash']) {
+    it(`${model}: generateObject and streamObject get an object of the schema`, async () => {
+      const generated = await generateObject({ model: provider.chat(model), schema: answer, prompt: 'Plan a trip', maxRetries: 0 });
+      expect(generated.object).toEqual({ city: 'sample city', days: 1 });
+      expect(sentSchema(model)).toMatchObject({ properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city', 'days'] });
+      const streamed = streamObject({ model: provider.chat(model), schema: answer, prompt: 'Plan a trip', maxRetries: 0 });
+      const partials: unknown[] = [];
+      for await (const partial of streamed.partialObjectStream) partials.push(partial);
+      expect(partials.at(-1)).toEqual({ city: 'sample city', days: 1 });
+      expect(await streamed.object).toEqual({ city: 'sample city', days: 1 });
+    });
+  }
 });

@@ -470,6 +470,61 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       ]);
     });
 
+    it('stops with tool_use when the answer calls a tool, even when the upstream finished it with "stop" (a tool named in tool_choice), JSON and stream', async () => {
+      // OpenAI ends the call of a function named in tool_choice with finish_reason "stop".
+      const call = { id: 'call_named', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+      openaiUpstream.next({
+        kind: 'status',
+        status: 200,
+        body: {
+          id: 'chatcmpl-named',
+          object: 'chat.completion',
+          created: 1,
+          model: 'gpt-4.1',
+          choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [call] }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 30, completion_tokens: 5, total_tokens: 35 },
+        },
+      });
+      const request = { model: 'gpt-4.1', max_tokens: 100, tools: [weatherTool], tool_choice: { type: 'tool' as const, name: 'get_weather' }, messages: [{ role: 'user' as const, content: 'Paris?' }] };
+      const message = await anthropic.messages.create(request);
+      expect(message.content).toEqual([{ type: 'tool_use', id: 'call_named', name: 'get_weather', input: { city: 'Paris' } }]);
+      expect(message.stop_reason).toBe('tool_use');
+      const chunk = (delta: unknown, finishReason: string | null = null) => ({ id: 'chatcmpl-named', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+      openaiUpstream.next({
+        kind: 'events',
+        events: [
+          chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, ...call, function: { name: 'get_weather', arguments: '' } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] }),
+          chunk({}, 'stop'),
+        ],
+      });
+      const streamed = await anthropic.messages.stream(request).finalMessage();
+      expect(streamed.content).toEqual([{ type: 'tool_use', id: 'call_named', name: 'get_weather', input: { city: 'Paris' } }]);
+      expect(streamed.stop_reason).toBe('tool_use');
+      expect(openaiUpstream.requests[1]!.body.tool_choice).toEqual({ type: 'function', function: { name: 'get_weather' } });
+    });
+
+    it('assembles streamed tool calls of a server that leaves out index and repeats the id on every fragment', async () => {
+      const chunk = (delta: unknown, finishReason: string | null = null) => ({ id: 'chatcmpl-noindex', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+      const fragment = (id: string, name: string | undefined, text: string) => chunk({ tool_calls: [{ id, type: 'function', function: { ...(name === undefined ? {} : { name }), arguments: text } }] });
+      openaiUpstream.next({
+        kind: 'events',
+        events: [
+          chunk({ role: 'assistant', content: null }),
+          fragment('call_paris', 'get_weather', '{"city":'),
+          fragment('call_paris', undefined, '"Paris"}'),
+          fragment('call_rome', 'get_weather', '{"city":"Rome"}'),
+          chunk({}, 'tool_calls'),
+        ],
+      });
+      const message = await anthropic.messages.stream({ model: 'gpt-4.1', max_tokens: 100, tools: [weatherTool], messages: [{ role: 'user', content: 'Paris and Rome?' }] }).finalMessage();
+      expect(message.content).toEqual([
+        { type: 'tool_use', id: 'call_paris', name: 'get_weather', input: { city: 'Paris' } },
+        { type: 'tool_use', id: 'call_rome', name: 'get_weather', input: { city: 'Rome' } },
+      ]);
+      expect(message.stop_reason).toBe('tool_use');
+    });
+
     it('reports what cannot be translated, and refuses it in strict mode', async () => {
       const { response } = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] }).withResponse();
       expect(response.headers.get('x-relay-dropped-params')).toBe('top_k');

@@ -131,6 +131,30 @@ describe.skipIf(browserMissing && process.env.REQUIRE_SERVICES !== '1')('CORS: b
     expect(outcome.admin.error).toContain('Failed to fetch');
   });
 
+  it("lets a page read x-should-retry, so the SDK does not retry a failure only the relay's operator can fix", async () => {
+    upstream.reset();
+    const refusal = { kind: 'status' as const, status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } };
+    upstream.next(refusal, refusal, refusal);
+    await page.goto(`${allowedOrigin}/`);
+    const outcome = await page.evaluate(
+      async ({ baseURL, key }) => {
+        const OpenAI = (window as unknown as { OpenAI: new (options: object) => any }).OpenAI;
+        // The SDK's default retries: twice for a 5xx, unless the answer says not to.
+        const client = new OpenAI({ apiKey: key, baseURL, dangerouslyAllowBrowser: true });
+        try {
+          await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] });
+          return { ok: true };
+        } catch (error) {
+          const failure = error as { status?: number; code?: string };
+          return { ok: false, status: failure.status, code: failure.code };
+        }
+      },
+      { baseURL: relay.baseURL, key: masterKey },
+    );
+    expect(outcome).toEqual({ ok: false, status: 502, code: 'upstream_auth_failed' });
+    expect(upstream.requests).toHaveLength(1);
+  });
+
   it('refuses a page of another origin in the browser, before any request reaches the upstream', async () => {
     upstream.reset();
     const outcome = await inPage(otherOrigin, masterKey);

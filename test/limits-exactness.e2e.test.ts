@@ -122,5 +122,12 @@ describe.each(['memory', 'redis'] as const)('limits with the %s store', (limitsS
     expect(error.message).not.toMatch(/retry after/i);
     expect(response.headers['retry-after']).toBeUndefined();
     expect(upstream.requests).toHaveLength(0);
+    // The SDKs retry a 429 unless told not to; this one is told, and asks once.
+    const refusalsBefore = relay!.logs.filter((line) => line.msg === 'request' && line.status === 429).length;
+    const sdk = new OpenAI({ apiKey: key, baseURL: relay!.baseURL });
+    const sdkError = (await sdk.chat.completions.create({ model: 'gpt-4.1', max_tokens: 500, messages: [{ role: 'user', content: 'Hello.' }] }).catch((caught: unknown) => caught)) as APIError;
+    expect(sdkError.code).toBe('rate_limit_exceeded');
+    expect(sdkError.headers?.get('x-should-retry')).toBe('false');
+    expect(relay!.logs.filter((line) => line.msg === 'request' && line.status === 429).length).toBe(refusalsBefore + 1);
   });
 });

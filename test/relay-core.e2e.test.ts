@@ -1,10 +1,11 @@
+import Anthropic, { APIError as AnthropicAPIError } from '@anthropic-ai/sdk';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { MockOpenAIUpstream, type Behaviour } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const upstreamKey = 'sk-upstream-holysheep-secret-9f8e7d6c5b4a';
@@ -270,6 +271,32 @@ describe('relay core through the official openai SDK', () => {
     expect(error.status).toBe(502);
     expect(error.code).toBe('upstream_auth_failed');
     expect(error.message).toMatch(/not your key/);
+  });
+
+  it("tells the SDKs not to retry a failure only the relay's operator can fix: the upstream refusing the relay's key, or its quota spent", async () => {
+    // Both SDKs retry every 5xx twice by default: each retry would only repeat the failure upstream.
+    const retrying = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL });
+    const anthropic = new Anthropic({ apiKey: masterKey, baseURL: relay.url });
+    const refusals: Behaviour[] = [
+      { kind: 'status', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } },
+      { kind: 'status', status: 429, body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', code: 'insufficient_quota' } } },
+    ];
+    for (const [index, refusal] of refusals.entries()) {
+      const code = index === 0 ? 'upstream_auth_failed' : 'upstream_quota_exhausted';
+      upstream.reset();
+      upstream.next(refusal, refusal, refusal);
+      const error = (await retrying.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as APIError;
+      expect(error.status).toBe(502);
+      expect(error.code).toBe(code);
+      expect(error.headers?.get('x-should-retry')).toBe('false');
+      expect(upstream.requests).toHaveLength(1);
+      upstream.reset();
+      upstream.next(refusal, refusal, refusal);
+      const anthropicError = (await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(anthropicError.status).toBe(502);
+      expect(anthropicError.error).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+      expect(upstream.requests).toHaveLength(1);
+    }
   });
 
   it('ends a stream cut by the upstream after its first byte with one OpenAI-shaped error event, without retrying', async () => {

@@ -408,7 +408,12 @@ function refusal(result: Extract<ReserveResult, { ok: false }>, principal: Princ
     const advice = result.retryAfterMs > 0 ? `Lower max_tokens or retry after ${seconds} s.` : `Its worst case is more than the whole limit, so it can never be admitted: lower max_tokens or shorten the prompt.`;
     return new RelayError(
       `Rate limit reached for tokens per minute on ${key}: limit ${result.limit}, ${Math.max(0, result.remaining)} left; this request may use more (prompt estimate plus max_tokens). ${advice}`,
-      { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', headers: { ...retry, 'x-ratelimit-limit-tokens': String(result.limit), 'x-ratelimit-remaining-tokens': String(Math.max(0, result.remaining)) } },
+      {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'rate_limit_exceeded',
+        // The SDKs retry every 429 unless told not to: only a request that a wait could admit is worth it.
+        headers: { ...(result.retryAfterMs > 0 ? retry : { 'x-should-retry': 'false' }), 'x-ratelimit-limit-tokens': String(result.limit), 'x-ratelimit-remaining-tokens': String(Math.max(0, result.remaining)) } },
     );
   }
   if (result.counter.startsWith('parallel:')) {

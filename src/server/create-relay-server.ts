@@ -101,7 +101,7 @@ const schemaController = {
 /** What a browser application may send and read across origins. */
 const corsSettings = {
   methods: ['GET', 'POST', 'DELETE'],
-  // The headers the relay answers with that clients read (the OpenAI SDK reads x-request-id and retry-after).
+  // The headers the relay answers with that clients read (the SDKs read x-request-id, retry-after, retry-after-ms and x-should-retry).
   exposedHeaders: [
     'x-request-id',
     'x-relay-model',
@@ -110,6 +110,8 @@ const corsSettings = {
     'x-relay-fallback',
     'x-relay-dropped-params',
     'retry-after',
+    'retry-after-ms',
+    'x-should-retry',
     'x-ratelimit-limit-requests',
     'x-ratelimit-remaining-requests',
     'x-ratelimit-limit-tokens',

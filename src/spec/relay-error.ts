@@ -113,6 +113,12 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * Tells the OpenAI and Anthropic SDKs not to retry a 5xx that only the relay's operator can fix:
+ * they retry every 5xx by default (twice), and would only repeat the failure.
+ */
+const doNotRetry = { 'x-should-retry': 'false' };
+
 const clientFaultReasons = new Set<FailureReason>(['invalid_request', 'not_found', 'context_length', 'content_filter']);
 
 /**
@@ -147,13 +153,13 @@ export function toClientError(error: UpstreamError, requestId: string, upstreamS
     case 'quota':
       return new RelayError(
         `The upstream account behind this relay has no quota left. Tell the relay's operator (request id ${requestId}).`,
-        { status: 502, type: 'server_error', code: 'upstream_quota_exhausted' },
+        { status: 502, type: 'server_error', code: 'upstream_quota_exhausted', headers: doNotRetry },
       );
     case 'auth':
       return new RelayError(
         `The upstream refused the relay's own credentials${error.provider ? ` for provider "${error.provider}"` : ''}. ` +
           `This is not your key: the relay's operator must check the upstream API key (request id ${requestId}).`,
-        { status: 502, type: 'server_error', code: 'upstream_auth_failed' },
+        { status: 502, type: 'server_error', code: 'upstream_auth_failed', headers: doNotRetry },
       );
     case 'timeout':
       return new RelayError(`The upstream did not answer in time. Retry later (request id ${requestId}).`, {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sampleArguments } from './mock-gemini-upstream.js';
 
 /** One request the mock received. */
 export interface ReceivedAnthropicRequest {
@@ -55,10 +56,16 @@ function defaultAnswer(body: Record<string, unknown>): { content: Block[]; stopR
   const blocks = Array.isArray(last?.content) ? (last.content as Block[]) : [];
   const results = blocks.filter((block) => block.type === 'tool_result');
   if (results.length > 0) return { content: [{ type: 'text', text: `tool said: ${results.map((block) => textOf(block.content)).join(' | ')}` }], stopReason: 'end_turn' };
-  const tools = (body.tools ?? []) as Array<{ name: string }>;
+  const tools = (body.tools ?? []) as Array<{ name: string; input_schema?: unknown }>;
   const choice = body.tool_choice as { type?: string; name?: string } | undefined;
+  if (tools.length > 0 && (choice?.type === 'tool' || choice?.type === 'any')) {
+    // A forced tool: Anthropic prefills the turn, so the answer is the call alone, its input filled from the tool's schema.
+    const forced = choice.type === 'tool' ? tools.find((tool) => tool.name === choice.name) : tools[0];
+    const name = String(forced?.name);
+    return { content: [{ type: 'tool_use', id: `toolu_mock_${name}`, name, input: sampleArguments(forced?.input_schema) }], stopReason: 'tool_use' };
+  }
   if (tools.length > 0 && choice?.type !== 'none') {
-    const name = choice?.type === 'tool' ? String(choice.name) : String(tools[0]?.name);
+    const name = String(tools[0]?.name);
     return {
       content: [
         { type: 'text', text: 'Let me look that up.' },
@@ -85,6 +92,8 @@ function pieces(text: string, size: number): string[] {
 
 /**
  * An Anthropic Messages upstream for tests: answers `POST /v1/messages` in Anthropic's wire format
+ * (a forced `tool_choice` — `any` or `tool` — gets the call alone, with input sampled from the tool's
+ * schema, as Anthropic answers it without text before the call)
  * (JSON, and SSE with the documented event sequence, written in pieces that cut events apart; a
  * tool's input as an empty `input_json_delta` and then its pieces, none for an empty input),
  * records every request, and can be scripted to fail (529 overloaded, 400, 429 with retry-after,

@@ -51,7 +51,9 @@ export const mockGeminiUsage = { promptTokenCount: 11, candidatesTokenCount: 7, 
  *
  * Default answers: a request whose last turn holds function responses gets "Results: name=json; …";
  * a request with function declarations (and a mode other than NONE) gets a call of the first allowed
- * function with arguments sampled from its schema; anything else gets "echo: <last user text>", with
+ * function with arguments sampled from its schema; a request for JSON (`responseMimeType:
+ * application/json`) gets an object sampled from `responseJsonSchema`, or `{"echo": <last user text>}`
+ * without one; anything else gets "echo: <last user text>", with
  * inline media described as "[mime, N bytes]".
  * @see https://ai.google.dev/api/generate-content
  */
@@ -153,6 +155,11 @@ export class MockGeminiUpstream {
     const responses = last.filter((part) => part.functionResponse !== undefined);
     if (responses.length > 0) {
       return [{ text: `Results: ${responses.map((part) => `${part.functionResponse!.name}=${JSON.stringify(part.functionResponse!.response)}`).join('; ')}` }];
+    }
+    const config = body.generationConfig as { responseMimeType?: string; responseJsonSchema?: unknown } | undefined;
+    if (config?.responseMimeType === 'application/json') {
+      // JSON mode: an object, matching the schema when one was given.
+      return [{ text: JSON.stringify(config.responseJsonSchema === undefined ? { echo: last.map((part) => part.text ?? '').join(' ') } : sampleArguments(config.responseJsonSchema)) }];
     }
     const declarations = ((body.tools ?? []) as Array<{ functionDeclarations?: Array<{ name: string; parametersJsonSchema?: unknown; parameters?: unknown }> }>).flatMap(
       (tool) => tool.functionDeclarations ?? [],

@@ -50,7 +50,12 @@ export type Behaviour =
   | { kind: 'trickle'; pieces: number; delayMs: number }
   | { kind: 'stream'; chunks?: number; delayMs?: number; cutAfter?: number }
   /** A stream of `chunks` events of about `chunkBytes` each, written as fast as the connection takes them (waiting for `drain`). */
-  | { kind: 'firehose'; chunks: number; chunkBytes: number };
+  | { kind: 'firehose'; chunks: number; chunkBytes: number }
+  /**
+   * A scripted chat stream: each event's JSON as a `data:` line (a string is written as it is, to
+   * cut bytes where a test wants), then `data: [DONE]` unless `done` is false.
+   */
+  | { kind: 'events'; events: Array<unknown>; done?: boolean };
 
 /**
  * An OpenAI-compatible upstream for tests: answers chat completions (JSON and SSE with
@@ -175,6 +180,7 @@ export class MockOpenAIUpstream {
         return;
       }
       if (received.body.stream === true && behaviour.kind === 'firehose') return this.firehose(received, response, behaviour);
+      if (received.body.stream === true && behaviour.kind === 'events') return scriptedStream(response, behaviour);
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       const completion = chatCompletion(model, received.body);
       if (behaviour.kind === 'trickle') return trickle(response, JSON.stringify(completion), behaviour);
@@ -372,6 +378,16 @@ export class MockOpenAIUpstream {
     if (includeUsage) send({ ...base, choices: [], usage: { prompt_tokens: 9, completion_tokens: count, total_tokens: 9 + count } });
     response.end('data: [DONE]\n\n');
   }
+}
+
+async function scriptedStream(response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'events' }>): Promise<void> {
+  response.writeHead(200, { 'content-type': 'text/event-stream' });
+  for (const event of behaviour.events) {
+    response.write(typeof event === 'string' ? event : `data: ${JSON.stringify(event)}\n\n`);
+    // Each event in its own network write, as a real upstream sends them.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  response.end(behaviour.done === false ? undefined : 'data: [DONE]\n\n');
 }
 
 async function trickle(response: ServerResponse, text: string, behaviour: Extract<Behaviour, { kind: 'trickle' }>): Promise<void> {

@@ -27,6 +27,8 @@ export class AnthropicEventEncoder {
   /** OpenAI tool call index → Anthropic content block index. */
   private readonly toolBlocks = new Map<number, number>();
   private lastToolKey: number | undefined;
+  /** The key of each call by its id, for servers that repeat the id without an index. */
+  private readonly toolKeysById = new Map<string, number>();
   private finishReason: string | null = null;
   private usage: Usage | undefined;
 
@@ -82,17 +84,24 @@ export class AnthropicEventEncoder {
       output += event('ping', {});
     }
     const usage = convertUsageToAnthropic(this.usage);
-    output += event('message_delta', { delta: { stop_reason: mapOpenAIFinishReason(this.finishReason), stop_sequence: null }, usage });
+    output += event('message_delta', { delta: { stop_reason: mapOpenAIFinishReason(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage });
     output += event('message_stop', {});
     return output;
   }
 
-  /** Some OpenAI-compatible servers leave out `index`: an id then starts a call, its absence continues the last one. */
+  /**
+   * Some OpenAI-compatible servers leave out `index`: a new id then starts a call, and the absence
+   * of an id — or the id of a call already started, which some of them repeat on every fragment —
+   * continues that call.
+   */
   private toolKey(toolCall: { index?: number; id?: string }): number {
     let key: number;
+    const known = toolCall.id === undefined ? undefined : this.toolKeysById.get(toolCall.id);
     if (typeof toolCall.index === 'number') key = toolCall.index;
+    else if (known !== undefined) key = known;
     else if (toolCall.id !== undefined || this.lastToolKey === undefined) key = this.toolBlocks.size;
     else key = this.lastToolKey;
+    if (toolCall.id !== undefined && known === undefined) this.toolKeysById.set(toolCall.id, key);
     this.lastToolKey = key;
     return key;
   }

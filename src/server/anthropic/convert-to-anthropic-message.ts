@@ -32,7 +32,8 @@ export function convertToAnthropicMessage(completion: ChatCompletion, model: str
   const content: AnthropicContentBlock[] = [];
   const text = choice?.message?.content ?? choice?.message?.refusal;
   if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
-  for (const toolCall of choice?.message?.tool_calls ?? []) {
+  const toolCalls = choice?.message?.tool_calls ?? [];
+  for (const toolCall of toolCalls) {
     content.push({ type: 'tool_use', id: toolCall.id, name: toolCall.function.name, input: parseToolInput(toolCall.function.arguments) });
   }
   return {
@@ -41,7 +42,7 @@ export function convertToAnthropicMessage(completion: ChatCompletion, model: str
     role: 'assistant',
     model,
     content,
-    stop_reason: mapOpenAIFinishReason(choice?.finish_reason),
+    stop_reason: mapOpenAIFinishReason(choice?.finish_reason, toolCalls.length > 0),
     stop_sequence: null,
     usage: convertUsageToAnthropic(usage),
   };
