@@ -236,14 +236,18 @@ export function postUpstreamStream(options: PostUpstreamOptions, reader: StreamR
  * Answers holding the body bytes of the socket read being parsed, turned into parts once the read is
  * parsed whole (one microtask for all of them).
  */
-let holdingAnswers: StreamingAnswer[] = [];
+const holdingAnswers: StreamingAnswer[] = [];
 
 function readParsed(): void {
-  const answers = holdingAnswers;
-  holdingAnswers = [];
-  for (const answer of answers) {
-    answer.readHeld();
-    answer.pauseIfFull();
+  // One list for the process, emptied in place (a new list per read was most of the cost of holding).
+  try {
+    for (let index = 0; index < holdingAnswers.length; index++) {
+      const answer = holdingAnswers[index]!;
+      answer.readHeld();
+      answer.pauseIfFull();
+    }
+  } finally {
+    holdingAnswers.length = 0;
   }
 }
 
