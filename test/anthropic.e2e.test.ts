@@ -579,6 +579,43 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(anthropicUpstream.requests).toHaveLength(0);
     });
 
+    it('refuses a message without content as Anthropic does, naming it, before reserving anything or calling any upstream', async () => {
+      // One request a minute: a refusal that reserved it would leave the last, valid request nothing.
+      const created = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'one-a-minute', rpm: 1 }),
+      });
+      const limited = new Anthropic({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: relay.url, maxRetries: 0 });
+      const cases: Array<[string, Anthropic.MessageParam[], number]> = [
+        ['gpt-4.1', [{ role: 'user', content: [] }], 0],
+        ['gpt-4.1', [{ role: 'user', content: '' }], 0],
+        ['gpt-4.1', [{ role: 'user', content: 'hi' }, { role: 'assistant', content: '' }, { role: 'user', content: 'again' }], 1],
+        [claude, [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }, { role: 'user', content: [] }], 2],
+      ];
+      for (const [model, messages, index] of cases) {
+        for (const stream of [false, true]) {
+          const error = await limited.messages.create({ model, max_tokens: 16, messages, stream }).then(
+            () => undefined,
+            (caught: unknown) => caught,
+          );
+          expect(error, `${model} ${JSON.stringify(messages)}`).toBeInstanceOf(AnthropicBadRequestError);
+          expect((error as AnthropicAPIError).error).toMatchObject({
+            type: 'error',
+            error: { type: 'invalid_request_error', message: `messages.${index}: all messages must have non-empty content except for the optional final assistant message` },
+          });
+        }
+      }
+      const counted = await limited.messages.countTokens({ model: 'gpt-4.1', messages: [{ role: 'user', content: [] }] }).catch((caught: unknown) => caught);
+      expect(counted).toBeInstanceOf(AnthropicBadRequestError);
+      expect(openaiUpstream.requests).toHaveLength(0);
+      expect(anthropicUpstream.requests).toHaveLength(0);
+      // A final assistant message may be empty: the answer starts there.
+      const answered = await limited.messages.create({ model: 'gpt-4.1', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: '' }] });
+      expect(answered.type).toBe('message');
+      expect(openaiUpstream.requests).toHaveLength(1);
+    });
+
     it('retries a passthrough 529, passes a 400 through, and answers 502 api_error when every attempt fails', async () => {
       anthropicUpstream.next({ kind: 'status', status: 529 });
       const { response } = await anthropic.messages.create({ model: claude, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).withResponse();

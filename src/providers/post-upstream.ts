@@ -15,8 +15,8 @@ export interface PostUpstreamOptions {
   method?: 'GET' | 'DELETE' | 'POST';
   call: ProviderCall;
   provider: string;
-  /** Turns a non-2xx answer into a classified failure, in the upstream's own error format. */
-  classifyError: (status: number, bodyText: string, headers: Record<string, string | string[] | undefined>, provider: string) => UpstreamError;
+  /** Turns a non-2xx answer into a classified failure, in the upstream's own error format; `url` is the one called, for the log. */
+  classifyError: (status: number, bodyText: string, headers: Record<string, string | string[] | undefined>, provider: string, url?: string) => UpstreamError;
 }
 
 /**
@@ -40,7 +40,7 @@ export async function postUpstream(options: PostUpstreamOptions): Promise<Dispat
   } catch {
     // the status is enough to classify
   }
-  throw options.classifyError(response.statusCode, text, response.headers, options.provider);
+  throw options.classifyError(response.statusCode, text, response.headers, options.provider, options.url);
 }
 
 /**
@@ -183,7 +183,7 @@ class CollectingHandler extends UpstreamCallHandler {
     const { chunks, options, statusCode } = this;
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.length);
     try {
-      if (statusCode < 200 || statusCode >= 300) throw options.classifyError(statusCode, body.toString('utf8'), this.headers, options.provider);
+      if (statusCode < 200 || statusCode >= 300) throw options.classifyError(statusCode, body.toString('utf8'), this.headers, options.provider, options.url);
       this.resolve({ body, parsed: parseJsonObject(body, options.provider) });
     } catch (error) {
       this.reject(error as Error);
@@ -363,7 +363,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     this.detach();
     const { errorBody, options } = this;
     if (errorBody !== undefined) {
-      this.refuse(options.classifyError(this.statusCode, Buffer.concat(errorBody).toString('utf8'), this.headers ?? {}, options.provider));
+      this.refuse(options.classifyError(this.statusCode, Buffer.concat(errorBody).toString('utf8'), this.headers ?? {}, options.provider, options.url));
       return;
     }
     if (this.closed || this.failure !== undefined) return;
@@ -383,7 +383,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     const { options } = this;
     if (!this.accepted) {
       // Before a 2xx status line (or while reading an error answer, classified by its status alone).
-      this.refuse(this.errorBody === undefined ? classifyTransportError(error, options.provider, options.call.signal, this.statusCode === 0) : options.classifyError(this.statusCode, '', this.headers ?? {}, options.provider));
+      this.refuse(this.errorBody === undefined ? classifyTransportError(error, options.provider, options.call.signal, this.statusCode === 0) : options.classifyError(this.statusCode, '', this.headers ?? {}, options.provider, options.url));
       return;
     }
     this.fail(classifyTransportError(error, options.provider, options.call.signal));

@@ -84,3 +84,44 @@ export function checkChatAnswer(result: ChatResult, provider: string): ChatResul
   if (field !== undefined) throw new UpstreamError(`${provider}: the answer's ${field} does not have a chat completion's shape`, { reason: 'provider_internal', provider });
   return result;
 }
+
+/**
+ * What the 404 of an upstream's own API says when its URL serves nothing: OpenAI's "Invalid URL
+ * (POST /chat/completions)", or a bare "Not Found" that names no model or resource.
+ */
+const unservedUrlMessage = /^\s*(?:invalid url\b|(?:404\s*[:-]?\s*)?(?:page\s+)?not found[.!]?\s*$)/i;
+
+/**
+ * Whether a 404 says that nothing is served at the URL the relay called, rather than that something
+ * the request names (a model, a stored response) is unknown: an upstream says the latter with an
+ * error of its own format, which the classifier read `message` from. Without one — an empty body,
+ * a proxy's or web server's HTML or text page, a framework's `{"detail":"Not Found"}` — or with
+ * only a message that names nothing, the URL is wrong, most often a base URL without its `/v1`.
+ */
+export function isUnservedUrl(message: string | undefined): boolean {
+  return message === undefined || unservedUrlMessage.test(message);
+}
+
+/**
+ * The failure of a call to a URL that serves nothing: the relay's configuration, not the caller's
+ * request, so not passed through as the upstream's 404. The log gets the URL (without its query)
+ * and the start of the body; the client gets the provider's name only (see `toClientError`).
+ */
+export function endpointNotFound(status: number, bodyText: string, provider: string, url: string | undefined): UpstreamError {
+  const where = url === undefined ? '' : ` at ${withoutQuery(url)}`;
+  const body = bodyText.trim() === '' ? 'an empty body' : `no error of its own: ${bodyText.slice(0, 200)}`;
+  return new UpstreamError(`${provider} answered ${status}${where} with ${body}; check the provider's base URL (a missing /v1?)`, {
+    reason: 'endpoint_not_found',
+    status,
+    provider,
+  });
+}
+
+function withoutQuery(url: string): string {
+  try {
+    const { origin, pathname } = new URL(url);
+    return `${origin}${pathname}`;
+  } catch {
+    return '(an invalid URL)';
+  }
+}

@@ -82,6 +82,7 @@ function recordFailure(deployment: Deployment, error: UpstreamError): void {
       deployment.health.coolFor(Math.min(error.retryAfterMs ?? 1_000, 60_000));
       return;
     case 'auth':
+    case 'endpoint_not_found':
       deployment.health.ejectNow();
       return;
     case 'quota':

@@ -13,6 +13,7 @@ export const failurePolicy: Readonly<Record<FailureReason, { retry: boolean; oth
   timeout: { retry: true, otherDeployment: true },
   quota: { retry: false, otherDeployment: true },
   auth: { retry: false, otherDeployment: true },
+  endpoint_not_found: { retry: false, otherDeployment: true },
   not_found: { retry: false, otherDeployment: false },
   invalid_request: { retry: false, otherDeployment: false },
   context_length: { retry: false, otherDeployment: false },

@@ -67,6 +67,7 @@ export type FailureReason =
   | 'auth'
   | 'invalid_request'
   | 'not_found'
+  | 'endpoint_not_found'
   | 'context_length'
   | 'content_filter'
   | 'provider_internal'
@@ -160,6 +161,13 @@ export function toClientError(error: UpstreamError, requestId: string, upstreamS
         `The upstream refused the relay's own credentials${error.provider ? ` for provider "${error.provider}"` : ''}. ` +
           `This is not your key: the relay's operator must check the upstream API key (request id ${requestId}).`,
         { status: 502, type: 'server_error', code: 'upstream_auth_failed', headers: doNotRetry },
+      );
+    case 'endpoint_not_found':
+      // The URL itself is in the log, for the operator; the client learns whose upstream it is.
+      return new RelayError(
+        `The upstream${error.provider ? ` of provider "${error.provider}"` : ''} answered 404 at the URL the relay calls: nothing is served there, ` +
+          `so the provider's base URL is most likely wrong (often a missing /v1). This is not your request: tell the relay's operator (request id ${requestId}).`,
+        { status: 502, type: 'server_error', code: 'upstream_endpoint_not_found', headers: doNotRetry },
       );
     case 'timeout':
       return new RelayError(`The upstream did not answer in time. Retry later (request id ${requestId}).`, {

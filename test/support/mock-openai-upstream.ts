@@ -86,6 +86,8 @@ export class MockOpenAIUpstream {
   private responsesAnswered = 0;
   /** The responses answered with their own ids (`uniqueResponseIds`), and their input, as a store of OpenAI's keeps them. */
   private readonly storedResponses = new Map<string, { response: Record<string, unknown>; input: unknown }>();
+  /** When set, the API is served under /v1 only, and other paths get this 404 page (`serveOnlyUnderV1`). */
+  private notFoundPage: { contentType: string; body: string } | undefined;
 
   /** The base URL, with /v1 as the official SDKs expect. */
   url = '';
@@ -115,6 +117,18 @@ export class MockOpenAIUpstream {
   /** Queues behaviours for the next requests, in order. */
   next(...behaviours: Behaviour[]): this {
     this.script.push(...behaviours);
+    return this;
+  }
+
+  /**
+   * Serves the API under /v1 only, as a vendor behind a web server does: any other path gets a 404
+   * with an empty body, or the web server's HTML page, and no error object of the API's.
+   */
+  serveOnlyUnderV1(notFound: 'empty' | 'html'): this {
+    this.notFoundPage =
+      notFound === 'empty'
+        ? { contentType: 'text/plain', body: '' }
+        : { contentType: 'text/html', body: '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n' };
     return this;
   }
 
@@ -159,6 +173,11 @@ export class MockOpenAIUpstream {
     response.on('close', () => {
       if (!response.writableFinished) received.aborted = true;
     });
+    if (this.notFoundPage !== undefined && !/^\/v1(\/|$)/.test(received.path)) {
+      response.writeHead(404, { 'content-type': this.notFoundPage.contentType });
+      response.end(this.notFoundPage.body);
+      return;
+    }
     const behaviour = this.script.shift() ?? { kind: 'ok' };
     if (behaviour.kind === 'reset') {
       request.socket.destroy();

@@ -1,6 +1,6 @@
 import type { AnthropicErrorDetail } from '../../spec/anthropic-messages.js';
 import { UpstreamError, type FailureReason } from '../../spec/relay-error.js';
-import { readRetryAfter } from '../upstream-failure.js';
+import { endpointNotFound, isUnservedUrl, readRetryAfter } from '../upstream-failure.js';
 
 /** The HTTP status Anthropic uses for each error type; a stream's `error` event carries only the type. */
 const statusByType: Record<string, number> = {
@@ -63,8 +63,9 @@ function reasonFor(status: number, fields: ErrorFields): FailureReason {
 /**
  * Classifies a failed Anthropic call into a failure reason: `overloaded_error` (529) and 5xx are
  * provider-internal (retried), 429 is rate-limited (with `retry-after`) unless the account's spend
- * limit was hit, 401/403 are the relay's own credentials, 404 is not-found, and 400 is the caller's
- * request, or its context length when the prompt is too long.
+ * limit was hit, 401/403 are the relay's own credentials, 404 is not-found (`endpoint_not_found`
+ * without an Anthropic error naming what: the base URL is wrong), and 400 is the caller's request,
+ * or its context length when the prompt is too long.
  * @see https://docs.anthropic.com/en/api/errors
  */
 export function classifyAnthropicError(
@@ -72,8 +73,10 @@ export function classifyAnthropicError(
   bodyText: string,
   headers: Record<string, string | string[] | undefined>,
   provider: string,
+  url?: string,
 ): UpstreamError {
   const fields = readErrorFields(bodyText);
+  if (status === 404 && isUnservedUrl(fields.message)) return endpointNotFound(status, bodyText, provider, url);
   const reason = reasonFor(status, fields);
   return new UpstreamError(`${provider} answered ${status}: ${bodyText.slice(0, 500)}`, {
     reason,

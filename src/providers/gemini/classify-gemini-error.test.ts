@@ -36,6 +36,13 @@ describe('classifyGeminiError', () => {
     expect(missing).toMatchObject({ reason: 'not_found', upstreamType: 'not_found_error' });
   });
 
+  it('reads a 404 without Google\'s error object as a URL that serves nothing, naming the URL without its query', () => {
+    const page = classifyGeminiError(404, '<!DOCTYPE html><title>Error 404 (Not Found)!!1</title>', {}, 'gemini', 'https://proxy.example/gemini/v1beta/models/gemini-2.5-flash:generateContent?alt=sse');
+    expect(page).toMatchObject({ reason: 'endpoint_not_found', status: 404, upstreamMessage: undefined });
+    expect(page.message).toContain('at https://proxy.example/gemini/v1beta/models/gemini-2.5-flash:generateContent with no error of its own');
+    expect(page.message).not.toContain('alt=sse');
+  });
+
   it('reads 401 and 403 as auth, and an error wrapped in an array', () => {
     expect(classifyGeminiError(403, '{"error":{"code":403,"message":"Method doesn\'t allow unregistered callers","status":"PERMISSION_DENIED"}}', {}, 'gemini').reason).toBe('auth');
     expect(classifyGeminiError(401, '', {}, 'gemini').reason).toBe('auth');

@@ -1,5 +1,5 @@
 import { UpstreamError, type FailureReason } from '../../spec/relay-error.js';
-import { readRetryAfter } from '../upstream-failure.js';
+import { endpointNotFound, isUnservedUrl, readRetryAfter } from '../upstream-failure.js';
 import type { GeminiErrorBody } from './gemini-wire.js';
 
 type GeminiError = NonNullable<GeminiErrorBody['error']>;
@@ -23,7 +23,8 @@ const contextLengthPattern = /input token count.*exceeds|exceeds the maximum num
  * Classifies a failed Gemini call (an HTTP error, or an error event inside a stream) into a failure
  * reason. Gemini uses Google's canonical codes: 429 RESOURCE_EXHAUSTED, 500 INTERNAL, 503
  * UNAVAILABLE, 504 DEADLINE_EXCEEDED, 400 INVALID_ARGUMENT / FAILED_PRECONDITION, 403
- * PERMISSION_DENIED, 404 NOT_FOUND. A bad key is a 400 whose `details` carry the reason
+ * PERMISSION_DENIED, 404 NOT_FOUND (a 404 without Google's error object, such as Google's HTML
+ * page, is `endpoint_not_found`: the base URL is wrong). A bad key is a 400 whose `details` carry the reason
  * API_KEY_INVALID: it is the relay's credential that failed, not the caller's request, so it is `auth`.
  * A 429 whose quota is per day cannot clear by retrying now and is `quota`. `RetryInfo.retryDelay`
  * is honoured like `retry-after`.
@@ -35,10 +36,12 @@ export function classifyGeminiError(
   bodyText: string,
   headers: Record<string, string | string[] | undefined>,
   provider: string,
+  url?: string,
 ): UpstreamError {
   const error = readError(bodyText);
   const code = typeof error.status === 'string' ? error.status : '';
   const message = typeof error.message === 'string' ? error.message : undefined;
+  if (status === 404 && isUnservedUrl(message)) return endpointNotFound(status, bodyText, provider, url);
   const details = Array.isArray(error.details) ? error.details : [];
   const detailReasons = details.map((detail) => (typeof detail?.reason === 'string' ? detail.reason : ''));
   const perDay = details.some((detail) => (detail?.violations ?? []).some((violation) => /PerDay/i.test(String(violation?.quotaId ?? ''))));

@@ -1,5 +1,5 @@
 import { UpstreamError, type FailureReason } from '../../spec/relay-error.js';
-import { readRetryAfter } from '../upstream-failure.js';
+import { endpointNotFound, isUnservedUrl, readRetryAfter } from '../upstream-failure.js';
 
 interface OpenAIErrorFields {
   message?: string;
@@ -30,7 +30,9 @@ function readErrorFields(bodyText: string): OpenAIErrorFields {
 }
 
 /**
- * Classifies a non-2xx answer of an OpenAI-compatible upstream into a failure reason.
+ * Classifies a non-2xx answer of an OpenAI-compatible upstream into a failure reason. A 404 with an
+ * error object naming what is unknown (`model_not_found`) is `not_found`, the caller's; one without
+ * (an empty body, an HTML page, OpenAI's "Invalid URL") is `endpoint_not_found`: the base URL is wrong.
  * @see https://platform.openai.com/docs/guides/error-codes
  */
 export function classifyOpenAIError(
@@ -38,8 +40,10 @@ export function classifyOpenAIError(
   bodyText: string,
   headers: Record<string, string | string[] | undefined>,
   provider: string,
+  url?: string,
 ): UpstreamError {
   const fields = readErrorFields(bodyText);
+  if (status === 404 && isUnservedUrl(fields.message)) return endpointNotFound(status, bodyText, provider, url);
   const text = `${fields.code ?? ''} ${fields.type ?? ''} ${fields.message ?? ''}`.toLowerCase();
   let reason: FailureReason;
   if (status === 401 || status === 403) reason = 'auth';

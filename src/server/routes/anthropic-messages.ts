@@ -6,6 +6,7 @@ import { anthropicErrorHandler } from '../anthropic/anthropic-error-handler.js';
 import { AnthropicCountTokensBody, AnthropicMessagesBody } from '../anthropic/anthropic-request-schema.js';
 import { callMessagesTarget } from '../anthropic/call-messages-target.js';
 import { countAnthropicTokens } from '../anthropic/count-anthropic-tokens.js';
+import { requireMessageContent } from '../anthropic/require-message-content.js';
 import { writeAnthropicStream } from '../anthropic/write-anthropic-stream.js';
 import type { RelayServices } from '../relay-services.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
@@ -31,6 +32,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     const betas = readAnthropicBetas(request.headers['anthropic-beta']);
     // `fallbacks` is the relay's own field, as on /v1/chat/completions: it never goes upstream.
     const { fallbacks, ...body } = request.body as AnthropicRequest & { fallbacks?: string[] };
+    requireMessageContent(body.messages);
     const principal = request.relay.principal!;
     const resolved = services.router.resolve(body.model, principal, 404);
     await admitRequest(request, reply, services, resolved.model, {
@@ -63,6 +65,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
   app.post('/v1/messages/count_tokens', { schema: { body: AnthropicCountTokensBody }, errorHandler: anthropicErrorHandler }, async (request, reply) => {
     reply.header('request-id', request.id);
     const body = request.body as AnthropicRequest;
+    requireMessageContent(body.messages);
     // Resolving checks that the model is served and that this key may use it, as a real call would.
     services.router.resolve(body.model, request.relay.principal!, 404);
     reply.header('x-relay-token-count', 'estimate');
