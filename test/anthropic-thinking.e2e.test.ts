@@ -224,4 +224,12 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');
     expect(upstream.requests[0]!.body).not.toHaveProperty('thinking');
   });
+
+  it('thinks for a Responses API request with reasoning.effort, whose thinking comes back as a reasoning item', async () => {
+    const response = await openai.responses.create({ model: 'claude-sonnet-4', input: 'Why is the sky blue?', reasoning: { effort: 'medium' } });
+    expect(upstream.requests[0]!.body.thinking).toEqual({ type: 'enabled', budget_tokens: 8192 });
+    const reasoning = response.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem | undefined;
+    expect(reasoning?.summary.map((part) => part.text).join('')).toBe('Thinking about: Why is the sky blue?');
+    expect(response.output_text).toBe('echo: Why is the sky blue?');
+  });
 });

@@ -93,7 +93,8 @@ class AnthropicChunkTranslator {
     }
     const toolIndex = this.toolCount++;
     this.blocks.set(index, { kind: 'tool', toolIndex, sent: false });
-    (this.toolIds ??= []).push(String(block.id));
+    // Thinking comes before the calls it leads to: a stream without it keeps no ids.
+    if (this.thoughts !== undefined) (this.toolIds ??= []).push(String(block.id));
     return [this.chunk({ tool_calls: [{ index: toolIndex, id: String(block.id), type: 'function', function: { name: String(block.name), arguments: '' } }] })];
   }
 

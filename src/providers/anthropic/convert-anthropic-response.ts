@@ -45,12 +45,13 @@ export function convertAnthropicResponse(message: AnthropicMessage, jsonToolName
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content, ...(reasoning === undefined ? {} : { reasoning_content: reasoning }), ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}), refusal: null },
+        message: { role: 'assistant', content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}), refusal: null },
         finish_reason: finishReason,
         logprobs: null,
       },
     ],
   };
+  if (reasoning !== undefined) completion.choices[0]!.message.reasoning_content = reasoning;
   const usage = convertAnthropicUsage(message.usage);
   if (usage !== undefined) completion.usage = usage;
   return completion;
