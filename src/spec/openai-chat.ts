@@ -53,7 +53,8 @@ export interface ChatCompletion {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string | null; tool_calls?: ChatToolCall[]; refusal?: string | null };
+    /** `reasoning_content`: the model's reasoning, as DeepSeek and other OpenAI-compatible servers give it. */
+    message: { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: ChatToolCall[]; refusal?: string | null };
     finish_reason: string | null;
     logprobs?: unknown;
   }>;
@@ -71,6 +72,7 @@ export interface ChatCompletionChunk {
     delta: {
       role?: 'assistant';
       content?: string | null;
+      reasoning_content?: string;
       tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }>;
       refusal?: string | null;
     };

@@ -49,8 +49,74 @@ function textOf(content: unknown): string {
     .join(' ');
 }
 
+/**
+ * The signature of a thinking block, as the mock gives it: derived from the text, so that a block
+ * sent back can be checked (Anthropic's is an encrypted form of the full thinking).
+ */
+export function thinkingSignature(thinking: string): string {
+  return `EqMock${Buffer.from(thinking, 'utf8').toString('base64')}`;
+}
+
+/** The data of the mock's redacted thinking blocks (encrypted reasoning at Anthropic). */
+export const redactedThinkingData = 'EmwKAhgBEgyMockRedactedReasoning';
+
+/** Thinking blocks of an answer while thinking is on: always a `thinking` block, and a redacted one when the prompt says "redact". */
+function thinkingBlocks(prompt: string): Block[] {
+  const thinking = `Thinking about: ${prompt}`;
+  const blocks: Block[] = [{ type: 'thinking', thinking, signature: thinkingSignature(thinking) }];
+  if (prompt.includes('redact')) blocks.push({ type: 'redacted_thinking', data: redactedThinkingData });
+  return blocks;
+}
+
+/** Whether a user message is the client's own (not only the results of tool calls). */
+function startsATurn(message: { role: string; content: unknown }): boolean {
+  return message.role === 'user' && (!Array.isArray(message.content) || (message.content as Block[]).some((block) => block.type !== 'tool_result'));
+}
+
+/**
+ * What Anthropic answers (400) to a request with thinking enabled that breaks one of its rules:
+ * a budget under 1024 or not under max_tokens, temperature other than 1, top_k, top_p under 0.95, a
+ * forced tool, a tool loop whose assistant turn does not start with its thinking, or a thinking
+ * block that is not the one Claude wrote (signature) — in the words of Anthropic's errors.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking
+ */
+function thinkingRefusal(body: Record<string, unknown>): string | undefined {
+  const docs = 'Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
+  const budget = Number((body.thinking as { budget_tokens?: unknown }).budget_tokens);
+  if (!(budget >= 1024)) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+  if (!(Number(body.max_tokens) > budget)) return `\`max_tokens\` must be greater than \`thinking.budget_tokens\`. ${docs}#max-tokens-and-context-window-size`;
+  if (body.temperature !== undefined && body.temperature !== 1) return `\`temperature\` may only be set to 1 when thinking is enabled. ${docs}#feature-compatibility`;
+  if (body.top_k !== undefined) return `\`top_k\` must be unset when thinking is enabled. ${docs}#feature-compatibility`;
+  if (body.top_p !== undefined && Number(body.top_p) < 0.95) return `\`top_p\` must be greater than or equal to 0.95 or unset when thinking is enabled. ${docs}#feature-compatibility`;
+  const choice = (body.tool_choice as { type?: string } | undefined)?.type;
+  if (choice === 'any' || choice === 'tool') return 'Thinking may not be enabled when tool_choice forces tool use.';
+  const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
+  for (const [position, message] of messages.entries()) {
+    if (!Array.isArray(message.content)) continue;
+    for (const [index, block] of (message.content as Block[]).entries()) {
+      if (block.type === 'thinking' && block.signature !== thinkingSignature(String(block.thinking))) return `messages.${position}.content.${index}: Invalid \`signature\` in \`thinking\` block`;
+      if (block.type === 'redacted_thinking' && block.data !== redactedThinkingData) return `messages.${position}.content.${index}: Invalid \`data\` in \`redacted_thinking\` block`;
+    }
+  }
+  let turnStart = messages.length;
+  while (turnStart > 0 && !startsATurn(messages[turnStart - 1]!)) turnStart--;
+  const first = messages.findIndex((message, position) => position >= turnStart && message.role === 'assistant');
+  const opening = first === -1 ? undefined : (messages[first]!.content as Block[])[0];
+  if (first !== -1 && opening?.type !== 'thinking' && opening?.type !== 'redacted_thinking') {
+    return `messages.${first}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(opening?.type)}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. ${docs}`;
+  }
+  return undefined;
+}
+
 /** The default answer: an echo, a tool call when tools are offered, or a comment on tool results. */
 function defaultAnswer(body: Record<string, unknown>): { content: Block[]; stopReason: string } {
+  const answer = plainAnswer(body);
+  if ((body.thinking as { type?: string } | undefined)?.type !== 'enabled') return answer;
+  const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
+  return { ...answer, content: [...thinkingBlocks(textOf(messages[messages.length - 1]?.content)), ...answer.content] };
+}
+
+function plainAnswer(body: Record<string, unknown>): { content: Block[]; stopReason: string } {
   const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
   const last = messages[messages.length - 1];
   const blocks = Array.isArray(last?.content) ? (last.content as Block[]) : [];
@@ -100,7 +166,10 @@ function pieces(text: string, size: number): string[] {
  * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses stop
  * sequences made only of whitespace, base64 images of a media type other than JPEG, PNG, GIF or
  * WebP, and a request to a model of the 4.5 generation on (`claude-sonnet-4-5`, …) that sets both
- * `temperature` and `top_p`.
+ * `temperature` and `top_p`. With `thinking` enabled it answers a thinking block first (signed, and
+ * a redacted one too when the prompt says "redact"; streamed as a `thinking` block start,
+ * `thinking_delta`s, a `signature_delta` and the block's stop) and refuses, as Anthropic does, what
+ * thinking does not allow — above all a tool loop sent back without the thinking of its turn.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
@@ -167,6 +236,10 @@ export class MockAnthropicUpstream {
     if (/^claude-(sonnet|haiku|opus)-4-[5-9]/.test(String(received.body.model)) && received.body.temperature !== undefined && received.body.top_p !== undefined) {
       // What Anthropic answers for the models of the 4.5 generation on.
       return this.error(response, 400, '`temperature` and `top_p` cannot both be specified for this model. Please use only one.');
+    }
+    if ((received.body.thinking as { type?: string } | undefined)?.type === 'enabled') {
+      const refusal = thinkingRefusal(received.body);
+      if (refusal !== undefined) return this.error(response, 400, refusal);
     }
     if (behaviour.kind === 'reset') {
       request.socket.destroy();
@@ -236,6 +309,13 @@ export class MockAnthropicUpstream {
           response.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: behaviour.errorType ?? 'overloaded_error', message: 'Overloaded' } })}\n\n`);
           return;
         }
+      } else if (block.type === 'thinking') {
+        // As Anthropic streams it: the block opens empty, its text comes in thinking deltas, then its signature.
+        await write('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+        for (const piece of pieces(String(block.thinking), 6)) await write('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } });
+        await write('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });
+      } else if (block.type === 'redacted_thinking') {
+        await write('content_block_start', { index, content_block: block });
       } else if (block.type === 'tool_use') {
         await write('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
         if (!pinged) await write('ping', {});

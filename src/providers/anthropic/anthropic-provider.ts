@@ -6,6 +6,7 @@ import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, R
 import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { readAnthropicStream } from './anthropic-stream.js';
+import { ThinkingBlockCache } from './anthropic-thinking.js';
 import { classifyAnthropicError } from './classify-anthropic-error.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertAnthropicUsage } from './convert-anthropic-usage.js';
@@ -31,6 +32,8 @@ export class AnthropicProvider implements Provider {
   /** The provider's own beta features, and its headers without them (see `headersFor`). */
   private readonly configuredBetas: string[] = [];
   private readonly headersWithoutBeta: Record<string, string>;
+  /** The thinking of answers that called tools, for the turns that continue them (this process only). */
+  private readonly thinkingBlocks = new ThinkingBlockCache();
 
   constructor(options: ProviderOptions) {
     this.name = options.name;
@@ -54,16 +57,16 @@ export class AnthropicProvider implements Provider {
   }
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
-    const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name);
+    const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name, this.thinkingBlocks);
     const message = (await this.postJson(converted.body, call)).parsed as AnthropicMessage;
-    const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName);
+    const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName, this.thinkingBlocks);
     return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
 
   async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
-    const converted = convertToAnthropicRequest(chatRequest, model, true, call, this.name);
+    const converted = convertToAnthropicRequest(chatRequest, model, true, call, this.name, this.thinkingBlocks);
     const response = await this.post(converted.body, call, true);
-    const parts = readAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name, converted.jsonToolName);
+    const parts = readAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name, converted.jsonToolName, this.thinkingBlocks);
     return parts[Symbol.asyncIterator]();
   }
 

@@ -4,6 +4,7 @@ import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { StreamPart } from '../provider.js';
 import { readAnthropicStream } from './anthropic-stream.js';
+import { ThinkingBlockCache } from './anthropic-thinking.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url));
 
@@ -103,5 +104,37 @@ describe('readAnthropicStream', () => {
       'event: message_stop\ndata: {"type":"message_stop"}\n\n',
     ].join('');
     expect(textOf(await collect(Buffer.from(stream), 9))).toBe('still here');
+  });
+
+  it.each([1, 6, 100_000])('sends thinking as reasoning_content and remembers the blocks of an answer that calls tools (%i-byte pieces)', async (size) => {
+    const cache = new ThinkingBlockCache();
+    const redacted = 'event: content_block_start\ndata: {"type":"content_block_start","index":9,"content_block":{"type":"redacted_thinking","data":"opaque"}}\n\nevent: content_block_stop\ndata: {"type":"content_block_stop","index":9}\n\n';
+    const bytes = fixture('tool-use-stream.sse');
+    const at = bytes.indexOf('event: content_block_start', bytes.indexOf('"index":0,"content_block"') + 10);
+    const stream = Buffer.concat([bytes.subarray(0, at), Buffer.from(redacted), bytes.subarray(at)]);
+    const parts: StreamPart[] = [];
+    for await (const part of readAnthropicStream(pieces(stream, size), 'anthropic', undefined, cache)) parts.push(part);
+    const deltas = chunks(parts).map((chunk) => chunk.choices[0]?.delta);
+    expect(deltas.map((delta) => delta?.reasoning_content ?? '').join('')).toBe('I should call the weather tool twice.');
+    expect(textOf(parts)).toBe("Okay, let's check the weather.");
+    const blocks = [{ type: 'thinking', thinking: 'I should call the weather tool twice.', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' }, { type: 'redacted_thinking', data: 'opaque' }];
+    expect(cache.recall('toolu_01T1x1fJ34qAmk2tNTrN7Up6')).toEqual(blocks);
+    expect(cache.recall('toolu_02U2y2gK45rBnl3uOUsO8Vq7')).toEqual(blocks);
+  });
+
+  it('sets the text of a later thinking block apart from the earlier one, as the JSON answer does', async () => {
+    const event = (data: object) => `event: x\ndata: ${JSON.stringify(data)}\n\n`;
+    const stream = [
+      event({ type: 'message_start', message: { id: 'msg_x', model: 'm', content: [], usage: { input_tokens: 3, output_tokens: 1 } } }),
+      event({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } }),
+      event({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'First.' } }),
+      event({ type: 'content_block_stop', index: 0 }),
+      event({ type: 'content_block_start', index: 1, content_block: { type: 'thinking', thinking: '' } }),
+      event({ type: 'content_block_delta', index: 1, delta: { type: 'thinking_delta', thinking: 'Second.' } }),
+      event({ type: 'content_block_stop', index: 1 }),
+      event({ type: 'message_stop' }),
+    ].join('');
+    const reasoning = chunks(await collect(Buffer.from(stream), 8)).map((chunk) => chunk.choices[0]?.delta.reasoning_content ?? '');
+    expect(reasoning.join('')).toBe('First.\n\nSecond.');
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AnthropicMessage } from '../../spec/anthropic-messages.js';
+import { ThinkingBlockCache } from './anthropic-thinking.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 
@@ -21,11 +22,17 @@ describe('convertAnthropicResponse', () => {
     });
   });
 
-  it('converts tool_use blocks into tool_calls and leaves thinking out', () => {
-    const completion = convertAnthropicResponse(fixture('tool-use-message.json'));
+  it('converts tool_use blocks into tool_calls, thinking into reasoning_content, and remembers the thinking by the calls', () => {
+    const cache = new ThinkingBlockCache();
+    const message = fixture('tool-use-message.json');
+    const completion = convertAnthropicResponse({ ...message, content: [...message.content.slice(0, 1), { type: 'redacted_thinking', data: 'opaque' }, ...message.content.slice(1)] }, undefined, cache);
     const choice = completion.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBe("I'll check both cities.");
+    expect(choice.message.reasoning_content).toBe('The user wants the weather in two cities.');
+    const blocks = [message.content[0], { type: 'redacted_thinking', data: 'opaque' }];
+    expect(cache.recall('toolu_01A09q90qw90lq917835lq9')).toEqual(blocks);
+    expect(cache.recall('toolu_01B19q90qw90lq917835lq0')).toEqual(blocks);
     expect(choice.message.tool_calls).toEqual([
       { id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' } },
       { id: 'toolu_01B19q90qw90lq917835lq0', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris, France"}' } },
@@ -63,5 +70,22 @@ describe('mapAnthropicStopReason', () => {
     [null, null],
   ])('%s → %s', (stopReason, finishReason) => {
     expect(mapAnthropicStopReason(stopReason)).toBe(finishReason);
+  });
+
+  it('joins the text of several thinking blocks, leaves redacted thinking out, and remembers nothing without tool calls', () => {
+    const cache = new ThinkingBlockCache();
+    const message: AnthropicMessage = {
+      ...fixture('text-message.json'),
+      content: [
+        { type: 'thinking', thinking: 'First.', signature: 's1' },
+        { type: 'redacted_thinking', data: 'opaque' },
+        { type: 'thinking', thinking: 'Second.', signature: 's2' },
+        { type: 'text', text: 'Answer.' },
+      ],
+    };
+    const choice = convertAnthropicResponse(message, undefined, cache).choices[0]!;
+    expect(choice.message).toEqual({ role: 'assistant', content: 'Answer.', reasoning_content: 'First.\n\nSecond.', refusal: null });
+    const redactedOnly = convertAnthropicResponse({ ...message, content: [{ type: 'redacted_thinking', data: 'opaque' }, { type: 'text', text: 'A.' }] }).choices[0]!;
+    expect(redactedOnly.message).not.toHaveProperty('reasoning_content');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ProviderCall } from '../provider.js';
+import { ThinkingBlockCache } from './anthropic-thinking.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 
 function newCall(strict = false): ProviderCall {
@@ -234,8 +235,8 @@ describe('convertToAnthropicRequest', () => {
 
   it('lists parameters Anthropic cannot honour in call.dropped, and ignores them at their defaults', () => {
     const call = newCall();
-    const { body } = convert({ n: 2, logprobs: true, presence_penalty: 0.5, frequency_penalty: 0.1, seed: 7, logit_bias: { '50256': -100 }, reasoning_effort: 'low' }, call);
-    expect(call.dropped).toEqual(['n', 'logprobs', 'presence_penalty', 'frequency_penalty', 'seed', 'logit_bias', 'reasoning_effort']);
+    const { body } = convert({ n: 2, logprobs: true, presence_penalty: 0.5, frequency_penalty: 0.1, seed: 7, logit_bias: { '50256': -100 } }, call);
+    expect(call.dropped).toEqual(['n', 'logprobs', 'presence_penalty', 'frequency_penalty', 'seed', 'logit_bias']);
     expect(body).not.toHaveProperty('seed');
     const quiet = newCall();
     convert({ n: 1, logprobs: false, presence_penalty: 0, frequency_penalty: 0, logit_bias: {}, seed: null, stream_options: { include_usage: true }, store: false }, quiet);
@@ -266,5 +267,105 @@ describe('convertToAnthropicRequest', () => {
     const request = { model: 'claude-sonnet-4', messages: [{ role: 'user', content: 'hi' }], stream: true } as ChatRequest;
     expect(convertToAnthropicRequest(request, 'm', true, newCall(), 'anthropic').body.stream).toBe(true);
     expect(convertToAnthropicRequest(request, 'm', false, newCall(), 'anthropic').body.stream).toBeUndefined();
+  });
+
+  describe('reasoning_effort', () => {
+    const thinkingOf = (request: Partial<ChatRequest>, model = 'claude-sonnet-4-0', call = newCall()) => convert(request, call, model).body.thinking;
+
+    it('turns on extended thinking with a budget per effort, under max_tokens, on the models that think this way', () => {
+      expect(thinkingOf({ reasoning_effort: 'minimal' })).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      expect(thinkingOf({ reasoning_effort: 'low' })).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      expect(thinkingOf({ reasoning_effort: 'medium' })).toEqual({ type: 'enabled', budget_tokens: 8192 });
+      expect(thinkingOf({ reasoning_effort: 'high' })).toEqual({ type: 'enabled', budget_tokens: 24576 });
+      expect(thinkingOf({ reasoning_effort: 'high', max_completion_tokens: 4000 })).toEqual({ type: 'enabled', budget_tokens: 3999 });
+      for (const model of ['claude-3-7-sonnet-20250219', 'claude-sonnet-4-5', 'claude-sonnet-4.5', 'claude-opus-4-1-20250805', 'claude-haiku-4-5', 'claude-opus-4-6', 'claude-sonnet-4-latest']) {
+        expect(thinkingOf({ reasoning_effort: 'low' }, model)).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      }
+    });
+
+    it('leaves thinking off for none, and reports what it cannot honour', () => {
+      const call = newCall();
+      expect(thinkingOf({ reasoning_effort: 'none' }, 'claude-sonnet-4-0', call)).toBeUndefined();
+      expect(thinkingOf({ reasoning_effort: 'none' }, 'claude-3-5-haiku-20241022', call)).toBeUndefined();
+      expect(call.dropped).toEqual([]);
+      for (const [request, model] of [
+        [{ reasoning_effort: 'low' }, 'claude-3-5-haiku-20241022'],
+        [{ reasoning_effort: 'low' }, 'claude-opus-4-7'],
+        [{ reasoning_effort: 'xhigh' }, 'claude-sonnet-4-0'],
+        [{ reasoning_effort: 'low', max_tokens: 1024 }, 'claude-sonnet-4-0'],
+      ] as const) {
+        const refused = newCall();
+        expect(thinkingOf(request, model, refused)).toBeUndefined();
+        expect(refused.dropped).toEqual(['reasoning_effort']);
+      }
+    });
+
+    it('leaves thinking off when a tool call is forced, which Claude cannot think before', () => {
+      const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object' } } }];
+      const call = newCall();
+      const { body } = convert({ reasoning_effort: 'low', tools, tool_choice: 'required' }, call);
+      expect(body.thinking).toBeUndefined();
+      expect(body.tool_choice).toEqual({ type: 'any' });
+      expect(call.dropped).toEqual(['reasoning_effort']);
+      const auto = newCall();
+      expect(convert({ reasoning_effort: 'low', tools, tool_choice: 'auto' }, auto).body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      expect(auto.dropped).toEqual([]);
+    });
+
+    it('drops the sampling parameters Claude refuses while it thinks, and keeps those it takes', () => {
+      const call = newCall();
+      const { body } = convert({ reasoning_effort: 'low', temperature: 0.3, top_k: 5 }, call);
+      expect(body).not.toHaveProperty('temperature');
+      expect(body).not.toHaveProperty('top_k');
+      expect(call.dropped).toEqual(['temperature', 'top_k']);
+      const kept = newCall();
+      expect(convert({ reasoning_effort: 'low', temperature: 1.4 }, kept).body.temperature).toBe(1);
+      expect(convert({ reasoning_effort: 'low', top_p: 0.97 }, kept).body.top_p).toBe(0.97);
+      expect(kept.dropped).toEqual([]);
+      const narrow = newCall();
+      expect(convert({ reasoning_effort: 'low', top_p: 0.5 }, narrow).body).not.toHaveProperty('top_p');
+      expect(narrow.dropped).toEqual(['top_p']);
+      expect(() => convert({ reasoning_effort: 'low', temperature: 0.3 }, newCall(true))).toThrow(UpstreamError);
+    });
+
+    const loop = (id: string) =>
+      [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: id, content: 'sunny' },
+      ] as ChatRequest['messages'];
+
+    it('puts the remembered thinking blocks back before the tool calls they came with', () => {
+      const cache = new ThinkingBlockCache();
+      const blocks = [{ type: 'thinking', thinking: 'Paris, then.', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }];
+      cache.remember(['call_1'], blocks);
+      const call = newCall();
+      const { body } = convertToAnthropicRequest({ model: 'claude-sonnet-4', messages: loop('call_1'), reasoning_effort: 'low' }, 'claude-sonnet-4-0', false, call, 'anthropic', cache);
+      expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      expect(body.messages[1]).toEqual({ role: 'assistant', content: [...blocks, { type: 'tool_use', id: 'call_1', name: 'weather', input: { city: 'Paris' } }] });
+      expect(call.dropped).toEqual([]);
+      const plain = convertToAnthropicRequest({ model: 'claude-sonnet-4', messages: loop('call_1') }, 'claude-sonnet-4-0', false, newCall(), 'anthropic', cache);
+      expect(plain.body.messages[1]?.content).toEqual([{ type: 'tool_use', id: 'call_1', name: 'weather', input: { city: 'Paris' } }]);
+    });
+
+    it('sends a tool loop whose thinking it does not hold without thinking, and says so', () => {
+      const call = newCall();
+      const { body } = convertToAnthropicRequest({ model: 'claude-sonnet-4', messages: loop('call_unknown'), reasoning_effort: 'low' }, 'claude-sonnet-4-0', false, call, 'anthropic', new ThinkingBlockCache());
+      expect(body).not.toHaveProperty('thinking');
+      expect(body.messages[1]?.content).toEqual([{ type: 'tool_use', id: 'call_unknown', name: 'weather', input: { city: 'Paris' } }]);
+      expect(call.dropped).toEqual(['reasoning_effort']);
+      // A new question after the loop starts a new turn: thinking is on again.
+      const next = newCall();
+      const later = convertToAnthropicRequest(
+        { model: 'claude-sonnet-4', messages: [...loop('call_unknown'), { role: 'assistant', content: 'Sunny.' }, { role: 'user', content: 'And Rome?' }], reasoning_effort: 'low' },
+        'claude-sonnet-4-0',
+        false,
+        next,
+        'anthropic',
+        new ThinkingBlockCache(),
+      );
+      expect(later.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+      expect(next.dropped).toEqual([]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import type { ProviderCall } from '../provider.js';
+import { replayThinkingBlocks, smallestThinkingBudget, supportsExtendedThinking, thinkingBudgets, type ThinkingBlockCache } from './anthropic-thinking.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
 import { convertToAnthropicTools } from './convert-to-anthropic-tools.js';
 import { defaultAnthropicMaxTokens } from './default-anthropic-max-tokens.js';
@@ -29,6 +30,7 @@ const handledFields = new Set([
   'parallel_tool_calls',
   'user',
   'response_format',
+  'reasoning_effort',
 ]);
 
 /**
@@ -84,16 +86,72 @@ function stopSequences(stop: unknown, call: ProviderCall, provider: string): str
 }
 
 /**
+ * The `thinking` a request's `reasoning_effort` asks of Claude, or undefined: `none` (thinking off,
+ * as without the parameter), and every effort that cannot be honoured, which is reported — a model
+ * that does not think this way, an effort with no budget, a forced tool (Claude cannot think before
+ * a call it is made to make, and the forced call is what the client relies on), or a `max_tokens`
+ * below the smallest budget. The budget stays under `max_tokens` (Anthropic's rule), which is never
+ * raised: OpenAI's limit already counts reasoning tokens, and the reservation made at admission
+ * stays the worst case.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size-with-extended-thinking
+ */
+function extendedThinking(effort: unknown, model: string, maxTokens: number, forcedTool: boolean, call: ProviderCall, provider: string): { type: 'enabled'; budget_tokens: number } | undefined {
+  if (effort === 'none') return undefined;
+  const budget = typeof effort === 'string' && Object.hasOwn(thinkingBudgets, effort) ? thinkingBudgets[effort]! : undefined;
+  if (budget === undefined || !supportsExtendedThinking(model)) {
+    reportUnsupportedParameter('reasoning_effort', budget === undefined ? 'Claude takes none, minimal, low, medium or high' : 'this Claude model has no extended thinking', call, provider);
+  } else if (forcedTool) {
+    reportUnsupportedParameter('reasoning_effort', 'Claude cannot think when a tool call is forced (tool_choice required or a named function, or response_format json_schema)', call, provider);
+  } else if (maxTokens <= smallestThinkingBudget) {
+    reportUnsupportedParameter('reasoning_effort', `Claude thinks ${smallestThinkingBudget} tokens at least, which needs max_tokens above that`, call, provider);
+  } else {
+    return { type: 'enabled', budget_tokens: Math.min(budget, maxTokens - 1) };
+  }
+  return undefined;
+}
+
+/**
+ * While Claude thinks it takes temperature 1 only, no top_k, and top_p from 0.95 to 1: other values
+ * are reported and not sent, since the request asked for thinking in so many words and for a
+ * sampling nuance at most.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility
+ */
+function thinkingSampling(body: AnthropicRequest, call: ProviderCall, provider: string): void {
+  if (body.temperature !== undefined && body.temperature !== 1) {
+    delete body.temperature;
+    reportUnsupportedParameter('temperature', 'Claude takes only temperature 1 while it thinks (reasoning_effort)', call, provider);
+  }
+  if (body.top_p !== undefined && (body.top_p < 0.95 || body.top_p > 1)) {
+    delete body.top_p;
+    reportUnsupportedParameter('top_p', 'Claude takes top_p from 0.95 to 1 only while it thinks (reasoning_effort)', call, provider);
+  }
+  if (body.top_k !== undefined) {
+    delete body.top_k;
+    reportUnsupportedParameter('top_k', 'Claude takes no top_k while it thinks (reasoning_effort)', call, provider);
+  }
+}
+
+/**
  * Translates an OpenAI chat request into an Anthropic Messages request for `model`. Parameters
  * Anthropic cannot honour are reported (dropped with a header, or refused in strict mode), never
  * lost silently. `max_tokens` falls back to the model's output limit since Anthropic requires it;
  * `temperature` is clamped to Anthropic's 0–1 range (OpenAI's goes to 2, and a value Anthropic
  * refuses would fail the whole request for a sampling nuance), and `top_p` is sent only without
- * `temperature` (current Claude models refuse the pair).
+ * `temperature` (current Claude models refuse the pair). `reasoning_effort` turns Claude's extended
+ * thinking on (see `extendedThinking`); the thinking blocks of earlier tool calls come back from
+ * `thinkingBlocks`, and when those of the tool loop under way are not there, the request goes
+ * without thinking (reported) rather than be refused by Anthropic.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://docs.anthropic.com/en/api/openai-sdk#important-openai-compatibility-limitations
  */
-export function convertToAnthropicRequest(request: ChatRequest, model: string, stream: boolean, call: ProviderCall, provider: string): ConvertedAnthropicRequest {
+export function convertToAnthropicRequest(
+  request: ChatRequest,
+  model: string,
+  stream: boolean,
+  call: ProviderCall,
+  provider: string,
+  thinkingBlocks?: ThinkingBlockCache,
+): ConvertedAnthropicRequest {
   checkUnsupported(request, call, provider);
   const conversation = convertToAnthropicMessages(request.messages, call, provider);
   const tools = convertToAnthropicTools(request, call, provider);
@@ -123,6 +181,16 @@ export function convertToAnthropicRequest(request: ChatRequest, model: string, s
   if (tools.tools !== undefined) body.tools = tools.tools;
   if (tools.toolChoice !== undefined) body.tool_choice = tools.toolChoice;
   if (typeof request.user === 'string' && request.user !== '') body.metadata = { user_id: request.user };
+  if (request.reasoning_effort !== undefined && request.reasoning_effort !== null) {
+    const forcedTool = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
+    const thinking = extendedThinking(request.reasoning_effort, model, body.max_tokens, forcedTool, call, provider);
+    if (thinking !== undefined && !replayThinkingBlocks(body.messages, thinkingBlocks)) {
+      reportUnsupportedParameter('reasoning_effort', 'this relay does not hold the thinking of the assistant turn the conversation continues (its tool calls were answered by another replica, or before a restart), and Claude cannot think on in a turn without it', call, provider);
+    } else if (thinking !== undefined) {
+      body.thinking = thinking;
+      thinkingSampling(body, call, provider);
+    }
+  }
   if (stream) body.stream = true;
   return { body, jsonToolName: tools.jsonToolName };
 }

@@ -65,9 +65,9 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
     for (const event of relayed.split('\n\n')) {
       const data = event.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(line.startsWith('data: ') ? 6 : 5)).join('\n');
       if (!data.startsWith('{')) continue;
-      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string | null; refusal?: string | null; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> } }> };
+      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string | null; refusal?: string | null; reasoning_content?: string; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> } }> };
       for (const choice of chunk.choices) {
-        parsed += (choice.delta.content ?? '') + (choice.delta.refusal ?? '');
+        parsed += (choice.delta.content ?? '') + (choice.delta.refusal ?? '') + (choice.delta.reasoning_content ?? '');
         for (const call of choice.delta.tool_calls ?? []) parsed += (call.function?.name ?? '') + (call.function?.arguments ?? '');
       }
     }
@@ -77,9 +77,10 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
   const chunk_ = (body: string) => `data: ${body}\n\n`;
   const delta = (value: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ id: 'c', object: 'chat.completion.chunk', model: 'name', choices: [{ index: 0, delta: value, finish_reason: null, ...extra }] });
 
-  it('reads content, refusals, tool calls, escapes and unicode as JSON does, and nothing else', () => {
+  it('reads content, refusals, reasoning, tool calls, escapes and unicode as JSON does, and nothing else', () => {
     const reads = [
       event(delta({ role: 'assistant', content: '' })),
+      event(delta({ reasoning_content: 'Thinking "hard" about it.' })),
       event(delta({ content: 'Hello, wörld 😀 — "quoted" \\ back\nslash\ttab \u0001' })),
       event(delta({ content: 'say "content": "not this" and \\"name\\"' }, { logprobs: { content: [{ token: 'x', logprob: -1, bytes: [120], top_logprobs: [] }] } })),
       event(delta({ refusal: 'I cannot' })),
@@ -92,6 +93,7 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
     ];
     const result = delivered(reads);
     expect(result.parsed).toContain('get_weather{"city":"Paris"}');
+    expect(result.parsed).toContain('Thinking "hard" about it.');
     expect(result.fromParts).toBe(result.parsed);
     // The same, one byte per read: events cut anywhere.
     const bytes = Buffer.from(reads.join(''));

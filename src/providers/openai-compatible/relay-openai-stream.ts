@@ -22,6 +22,7 @@ const usageKey = Buffer.from('"usage"');
 // The keys whose string values carry a delta's text, and those of the objects they sit in.
 const contentKey = Buffer.from('"content"');
 const refusalKey = Buffer.from('"refusal"');
+const reasoningKey = Buffer.from('"reasoning_content"');
 const nameKey = Buffer.from('"name"');
 const argumentsKey = Buffer.from('"arguments"');
 const deltaKey = Buffer.from('"delta"');
@@ -174,7 +175,7 @@ const BACKSLASH = 0x5c;
 /** What `scanEvent` found, read right after the call: where the values of the event's first `"finish_reason"` and `"usage"` keys start (-1: absent), */
 let foundFinish = -1;
 let foundUsage = -1;
-/** the text its deltas' content and refusal strings and its tool calls' names and arguments carried, */
+/** the text its deltas' content, refusal and reasoning (`reasoning_content`) strings and its tool calls' names and arguments carried, */
 let foundText = '';
 /** and whether its data crossed a line (several `data:` lines, or a field after it): its text is then read by parsing the event. */
 let foundLineBreak = false;
@@ -190,9 +191,9 @@ const enclosing = new Uint8Array(64);
 /**
  * One pass over an event's data: each string is walked to its closing quote (so text inside a
  * string is never taken for a key), and only one that opens with the first byte of a key of
- * interest is compared with it. The objects met are followed, so that a delta's `"content"` and
- * `"refusal"` strings and a function's `"name"` and `"arguments"` strings are decoded into
- * `foundText` — a few bytes a chunk, kept to count a stream cut short without keeping its events —
+ * interest is compared with it. The objects met are followed, so that a delta's `"content"`,
+ * `"refusal"` and `"reasoning_content"` strings and a function's `"name"` and `"arguments"`
+ * strings are decoded into `foundText` — a few bytes a chunk, kept to count a stream cut short without keeping its events —
  * and the same keys elsewhere are not.
  */
 function scanEvent(buffer: Buffer, from: number, end: number): void {
@@ -235,6 +236,7 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
     } else if (inside === DELTA) {
       value = keyValueAt(buffer, contentKey, index, close, end);
       if (value === -1) value = keyValueAt(buffer, refusalKey, index, close, end);
+      if (value === -1) value = keyValueAt(buffer, reasoningKey, index, close, end);
     } else if (inside === FUNCTION) {
       value = keyValueAt(buffer, nameKey, index, close, end);
       if (value === -1) value = keyValueAt(buffer, argumentsKey, index, close, end);
