@@ -13,7 +13,7 @@ import OpenAI, { APIError, BadRequestError } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../src/sse/sse-parser.js';
-import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
+import { cacheWriteTokensPerBreakpoint, MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
@@ -112,7 +112,8 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } }, cache_control: ephemeral }] as unknown as OpenAI.ChatCompletionTool[];
       const { data, response } = await openai.chat.completions.create({ model: claude, messages, tools, tool_choice: 'none' }).withResponse();
       expect(response.headers.get('x-relay-dropped-params')).toBeNull();
-      expect(data.usage?.prompt_tokens_details).toEqual({ cached_tokens: 3, cache_write_tokens: 2 });
+      // Three 5-minute breakpoints: the mock writes a prefix for each, as Anthropic does on a first request.
+      expect(data.usage?.prompt_tokens_details).toEqual({ cached_tokens: 0, cache_write_tokens: 3 * cacheWriteTokensPerBreakpoint['5m'] });
       const sent = anthropicUpstream.requests[0]!.body;
       expect(sent.system).toEqual([{ type: 'text', text: 'A long reference manual.', cache_control: ephemeral }]);
       expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'A long document.', cache_control: ephemeral }, { type: 'text', text: 'Summarise it.' }] }]);

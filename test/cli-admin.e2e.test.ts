@@ -65,6 +65,8 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     expect(usage.data).toEqual([expect.objectContaining({ group: 'mock-chat', requests: 1, currency: 'CNY' })]);
     expect((await cli('usage', '--csv', '--group-by', 'key')).stdout).toMatch(/^group,currency,requests,errors,/);
     expect((await cli('usage', '--group-by', 'model', '--key-id', id!)).stdout).toMatch(/^group\s+currency\s+requests\s+errors\s.*\n.*\nmock-chat\s+CNY\s+1\s+0\s/);
+    // The tokens read from and written to the prompt cache, beside the prompt they are part of.
+    expect((await cli('usage', '--group-by', 'model', '--key-id', id!)).stdout).toMatch(/^group\s+currency\s+requests\s+errors\s+prompt_tokens\s+completion_tokens\s+cached_tokens\s+cache_write_tokens\s+cost\s/);
 
     expect((await cli('keys', 'revoke', id!)).stdout).toMatch(/\d{4}-\d{2}-\d{2}T/);
     await expect(client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 401 });

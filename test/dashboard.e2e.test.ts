@@ -305,7 +305,7 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       const download = page.waitForEvent('download');
       await page.getByRole('button', { name: 'Export CSV' }).click();
       const csv = readFileSync((await (await download).path())!, 'utf8');
-      expect(csv.split('\r\n')[0]).toBe('group,currency,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cost,official_cost,savings,savings_percent');
+      expect(csv.split('\r\n')[0]).toBe('group,currency,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,cost,official_cost,savings,savings_percent');
       expect(csv).toContain(`${created.id},USD,2,`);
       await page.getByLabel('Group by').selectOption('model');
       await page.getByRole('button', { name: 'Apply' }).click();

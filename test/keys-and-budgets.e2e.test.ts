@@ -74,8 +74,8 @@ describe('virtual keys, limits, budgets and the ledger', () => {
       .toMatchObject({ group: created.body.id, currency: 'USD', requests: 1, prompt_tokens: 11, completion_tokens: 7, cost: 0.018, official_cost: 0.072, savings: 0.054, savings_percent: 75 });
     const csv = await admin('/admin/usage?group_by=model', 'GET', undefined, 'text/csv');
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
-    expect(csv.text.split('\r\n')[0]).toBe('group,currency,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cost,official_cost,savings,savings_percent');
-    expect(csv.text).toMatch(/\r\ngpt-4\.1,USD,1,0,11,7,0,0\.018,0\.072,0\.054,75\r\n/);
+    expect(csv.text.split('\r\n')[0]).toBe('group,currency,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,cost,official_cost,savings,savings_percent');
+    expect(csv.text).toMatch(/\r\ngpt-4\.1,USD,1,0,11,7,0,0,0\.018,0\.072,0\.054,75\r\n/);
 
     const revoked = await admin(`/admin/keys/${created.body.id}`, 'DELETE');
     expect(revoked.body.revoked_at).toEqual(expect.any(String));

@@ -13,6 +13,11 @@ import type { PriceSettings } from './price-table.js';
  *   same pattern: official = the vendor's output list price (early 2026), relay = the seed's flat
  *   $0.15, or the official price when that is lower (embeddings), so the relay never charges more
  *   than the vendor.
+ * - Cache writes: Anthropic bills a prompt token written to its prompt cache at 1.25× the input
+ *   price (5-minute cache) or 2× (1-hour cache), so a Claude model's entry writes at those multiples
+ *   of its input price, relay and official alike (`cacheWriteMultipliers`; $0.15 → $0.1875 and
+ *   $0.30, Sonnet 4.5's official $15 → $18.75 and $30). OpenAI, Gemini and DeepSeek bill no write
+ *   apart from input: their writes cost as input.
  * - `mock-*` models cost 0 explicitly, so a first run with metered keys works against the built-in
  *   mock. A model missing from the table is unpriced, which is not the same as free: metered keys
  *   are refused for it.
@@ -46,3 +51,19 @@ export const defaultPrices: Readonly<Record<string, PriceSettings>> = {
 function flat(relay: number, official: number): PriceSettings {
   return { input: relay, output: relay, cached: relay, officialInput: official, officialOutput: official, officialCached: official };
 }
+
+/** A vendor's cache-write prices as exact fractions of its input price, for the entries named with its prefix. */
+export interface CacheWriteMultipliers {
+  prefix: string;
+  /** Tokens written to a 5-minute cache (and writes the usage does not split). */
+  fiveMinutes: readonly [numerator: number, denominator: number];
+  /** Tokens written to a 1-hour cache. */
+  oneHour: readonly [numerator: number, denominator: number];
+}
+
+/**
+ * Vendors whose cache writes cost more than input: every price entry named `claude-…` (built in or
+ * in config) that gives no `cacheWrite`/`cacheWrite1h` of its own derives them from its input price.
+ * @see https://platform.claude.com/docs/en/about-claude/pricing (5m cache writes 1.25×, 1h cache writes 2× base input)
+ */
+export const cacheWriteMultipliers: readonly CacheWriteMultipliers[] = [{ prefix: 'claude-', fiveMinutes: [5, 4], oneHour: [2, 1] }];

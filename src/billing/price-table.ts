@@ -1,5 +1,5 @@
 import { divideRoundingUp, toSafeNumber, toScaledInteger } from './decimal.js';
-import { defaultPrices } from './default-prices.js';
+import { cacheWriteMultipliers, defaultPrices, type CacheWriteMultipliers } from './default-prices.js';
 import { convertMicros, defaultExchangeRates, type Currency, type ExchangeRates } from './money.js';
 
 /**
@@ -13,12 +13,24 @@ export interface PriceSettings {
   output: number;
   /** Relay price per 1M cached prompt tokens. Default: `input`. */
   cached?: number;
+  /**
+   * Relay price per 1M prompt tokens written to the upstream's prompt cache (Anthropic's 5-minute
+   * writes). Default: for a Claude model (an entry named `claude-…`) `input` × 1.25, Anthropic's
+   * multiplier; else `input`, as vendors that bill no writes apart charge them.
+   */
+  cacheWrite?: number;
+  /** Relay price per 1M prompt tokens written to the cache for 1 hour. Default: for a Claude model `input` × 2; else `cacheWrite`. */
+  cacheWrite1h?: number;
   /** Vendor list price per 1M input tokens. Default: the built-in entry's, else `input`. */
   officialInput?: number;
   /** Vendor list price per 1M output tokens. Default: the built-in entry's, else `output`. */
   officialOutput?: number;
   /** Vendor list price per 1M cached input tokens. Default: `officialInput` when given, else the built-in entry's, else `officialInput`. */
   officialCached?: number;
+  /** Vendor list price per 1M cache-write tokens (5 minutes). Default: the built-in entry's unless `officialInput` is given, else derived from `officialInput` as `cacheWrite` from `input`. */
+  officialCacheWrite?: number;
+  /** Vendor list price per 1M cache-write tokens (1 hour). Default: as `officialCacheWrite`, derived as `cacheWrite1h`. */
+  officialCacheWrite1h?: number;
 }
 
 /** Prices in micro-USD per 1M tokens (USD per 1M tokens × 1 000 000): exact integers. */
@@ -26,6 +38,10 @@ export interface TokenPrices {
   input: number;
   output: number;
   cached: number;
+  /** Prompt tokens written to the prompt cache (for 5 minutes, or by a vendor that has one kind of write). */
+  cacheWrite: number;
+  /** Prompt tokens written to the prompt cache for 1 hour. */
+  cacheWrite1h: number;
 }
 
 /** What one model costs, resolved from the defaults and the config. */
@@ -36,11 +52,17 @@ export interface ModelPrice {
   official: TokenPrices;
 }
 
-/** Token counts of one request. `cachedTokens` are part of `promptTokens`, as OpenAI reports them. */
+/**
+ * Token counts of one request. `cachedTokens` (read from the prompt cache) and `cacheWriteTokens`
+ * (written to it) are part of `promptTokens`, as OpenAI counts cached tokens; `cacheWrite1hTokens`
+ * are the part of the writes cached for 1 hour (Anthropic's `ephemeral_1h_input_tokens`).
+ */
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  cacheWriteTokens?: number;
+  cacheWrite1hTokens?: number;
 }
 
 /** A request's cost in micro-units of the billing currency. */
@@ -64,7 +86,7 @@ export class PriceTable {
   private readonly patterns: { expression: RegExp; price: ModelPrice }[] = [];
 
   constructor(overrides: Readonly<Record<string, PriceSettings>> = {}, defaults: Readonly<Record<string, PriceSettings>> = defaultPrices) {
-    const resolved = new Map<string, Required<PriceSettings>>();
+    const resolved = new Map<string, ResolvedSettings>();
     for (const [entry, settings] of Object.entries(defaults)) resolved.set(entry, resolveSettings(entry, settings, undefined));
     for (const [entry, settings] of Object.entries(overrides)) resolved.set(entry, resolveSettings(entry, settings, resolved.get(entry)));
 
@@ -92,7 +114,9 @@ export class PriceTable {
 
 /**
  * The cost of one request, exactly. Cached tokens are part of `promptTokens` and billed at the cached
- * price (a cached count above `promptTokens` is capped at it). The sum is computed in BigInt as
+ * price (a cached count above `promptTokens` is capped at it); cache-write tokens are part of the
+ * rest and billed at the cache-write price, the 1-hour ones at theirs (each count capped at what is
+ * left of the prompt, of the writes). The sum is computed in BigInt as
  * micro-USD × 1 000 000, rounded UP once per request to a whole micro-USD (so a request is never
  * billed less than it used, and rounding never compounds per token class), then converted to
  * `currency`, rounding half up (`convertMicros`).
@@ -103,43 +127,76 @@ export function costOf(usage: TokenUsage, price: ModelPrice, currency: Currency,
   const prompt = tokenCount(usage.promptTokens, 'promptTokens');
   const completion = tokenCount(usage.completionTokens, 'completionTokens');
   const cached = Math.min(tokenCount(usage.cachedTokens, 'cachedTokens'), prompt);
+  const written = Math.min(tokenCount(usage.cacheWriteTokens ?? 0, 'cacheWriteTokens'), prompt - cached);
+  const written1h = Math.min(tokenCount(usage.cacheWrite1hTokens ?? 0, 'cacheWrite1hTokens'), written);
+  const uncached = prompt - cached - written;
+  const written5m = written - written1h;
+  const { relay, official } = price;
   return {
-    costMicros: convertMicros(usdMicrosOf(prompt - cached, cached, completion, price.relay), 'USD', currency, rates),
-    officialCostMicros: convertMicros(usdMicrosOf(prompt - cached, cached, completion, price.official), 'USD', currency, rates),
+    costMicros: convertMicros(
+      usdMicrosOf(uncached, relay.input, cached, relay.cached, written5m, relay.cacheWrite, written1h, relay.cacheWrite1h, completion, relay.output),
+      'USD',
+      currency,
+      rates,
+    ),
+    officialCostMicros: convertMicros(
+      usdMicrosOf(uncached, official.input, cached, official.cached, written5m, official.cacheWrite, written1h, official.cacheWrite1h, completion, official.output),
+      'USD',
+      currency,
+      rates,
+    ),
   };
 }
 
 /**
- * The relay's price of a request in micro-USD, without cached tokens: a reservation's worst case.
+ * The relay's price of a request in micro-USD, its prompt at the dearest price a prompt token can
+ * have: a reservation's worst case. Every prompt token may be written to the prompt cache when the
+ * request marks a cache breakpoint (`mayWriteCache`), so it is then priced at the dearest of the
+ * input, cached and cache-write prices; else at the dearer of input and cached.
  * A worst case beyond what a number holds exactly (a `max_tokens` of 2^53) is held as
  * `Number.MAX_SAFE_INTEGER`, more than any budget or balance: such a request is refused, never
  * priced by a rounded number.
  */
-export function relayCostMicros(promptTokens: number, completionTokens: number, price: ModelPrice): number {
+export function relayCostMicros(promptTokens: number, completionTokens: number, price: ModelPrice, mayWriteCache = false): number {
   const prompt = tokenCount(promptTokens, 'promptTokens');
   const completion = tokenCount(completionTokens, 'completionTokens');
+  const prices = price.relay;
+  const read = Math.max(prices.input, prices.cached);
+  const promptPrice = mayWriteCache ? Math.max(read, prices.cacheWrite, prices.cacheWrite1h) : read;
   try {
-    return usdMicrosOf(prompt, 0, completion, price.relay);
+    return usdMicrosOf(prompt, promptPrice, 0, 0, 0, 0, 0, 0, completion, prices.output);
   } catch (error) {
     if (error instanceof RangeError) return Number.MAX_SAFE_INTEGER;
     throw error;
   }
 }
 
+/** Whether a prompt token of this model may cost more written to the prompt cache than read as input (worth looking for breakpoints). */
+export function writesCostMore(price: ModelPrice): boolean {
+  const prices = price.relay;
+  return Math.max(prices.cacheWrite, prices.cacheWrite1h) > Math.max(prices.input, prices.cached);
+}
+
 /**
- * Tokens × prices per million tokens, in micro-USD rounded up. Exact either way: in Numbers while
- * every product and the sum stay integers below 2^53 (any real request), else in BigInts.
+ * Σ tokens × price per million tokens (five classes, each count with its price), in micro-USD
+ * rounded up. Exact either way: in Numbers while every product and the sum stay integers below
+ * 2^53 (any real request), else in BigInts. Positional, so a request's cost allocates nothing.
  */
-function usdMicrosOf(uncached: number, cached: number, completion: number, prices: TokenPrices): number {
-  const scaled = uncached * prices.input + cached * prices.cached + completion * prices.output;
-  if (Number.isSafeInteger(scaled) && Number.isSafeInteger(uncached * prices.input) && Number.isSafeInteger(cached * prices.cached) && Number.isSafeInteger(completion * prices.output)) {
+function usdMicrosOf(t1: number, p1: number, t2: number, p2: number, t3: number, p3: number, t4: number, p4: number, t5: number, p5: number): number {
+  const a = t1 * p1;
+  const b = t2 * p2;
+  const c = t3 * p3;
+  const d = t4 * p4;
+  const e = t5 * p5;
+  const scaled = a + b + c + d + e;
+  if (Number.isSafeInteger(scaled) && Number.isSafeInteger(a) && Number.isSafeInteger(b) && Number.isSafeInteger(c) && Number.isSafeInteger(d) && Number.isSafeInteger(e)) {
     let quotient = Math.floor(scaled / 1_000_000);
     // Floating division may land one off near an integer: products of integers below 2^53 are exact and decide.
     if (quotient * 1_000_000 > scaled) quotient--;
     else if ((quotient + 1) * 1_000_000 <= scaled) quotient++;
     return quotient * 1_000_000 < scaled ? quotient + 1 : quotient;
   }
-  const big = BigInt(uncached) * BigInt(prices.input) + BigInt(cached) * BigInt(prices.cached) + BigInt(completion) * BigInt(prices.output);
+  const big = BigInt(t1) * BigInt(p1) + BigInt(t2) * BigInt(p2) + BigInt(t3) * BigInt(p3) + BigInt(t4) * BigInt(p4) + BigInt(t5) * BigInt(p5);
   return toSafeNumber(divideRoundingUp(big, microsPerMillionTokens), 'cost');
 }
 
@@ -148,17 +205,37 @@ function tokenCount(value: number, name: string): number {
   return value;
 }
 
-function resolveSettings(entry: string, settings: PriceSettings, base: Required<PriceSettings> | undefined): Required<PriceSettings> {
+/** A price as config gives it, or `undefined` where it is derived from the input price once held in micro-units. */
+interface ResolvedSettings {
+  input: number;
+  output: number;
+  cached: number;
+  cacheWrite: number | undefined;
+  cacheWrite1h: number | undefined;
+  officialInput: number;
+  officialOutput: number;
+  officialCached: number;
+  officialCacheWrite: number | undefined;
+  officialCacheWrite1h: number | undefined;
+}
+
+function resolveSettings(entry: string, settings: PriceSettings, base: ResolvedSettings | undefined): ResolvedSettings {
   const input = usd(entry, 'input', settings.input);
   const output = usd(entry, 'output', settings.output);
   const officialInput = usd(entry, 'officialInput', settings.officialInput ?? base?.officialInput ?? input);
+  // The built-in official prices hold unless the entry gives its own official input price.
+  const officialBase = settings.officialInput === undefined ? base : undefined;
   return {
     input,
     output,
     cached: usd(entry, 'cached', settings.cached ?? input),
+    cacheWrite: optionalUsd(entry, 'cacheWrite', settings.cacheWrite),
+    cacheWrite1h: optionalUsd(entry, 'cacheWrite1h', settings.cacheWrite1h),
     officialInput,
     officialOutput: usd(entry, 'officialOutput', settings.officialOutput ?? base?.officialOutput ?? output),
-    officialCached: usd(entry, 'officialCached', settings.officialCached ?? (settings.officialInput === undefined ? base?.officialCached : undefined) ?? officialInput),
+    officialCached: usd(entry, 'officialCached', settings.officialCached ?? officialBase?.officialCached ?? officialInput),
+    officialCacheWrite: optionalUsd(entry, 'officialCacheWrite', settings.officialCacheWrite ?? officialBase?.officialCacheWrite),
+    officialCacheWrite1h: optionalUsd(entry, 'officialCacheWrite1h', settings.officialCacheWrite1h ?? officialBase?.officialCacheWrite1h),
   };
 }
 
@@ -169,11 +246,35 @@ function usd(entry: string, field: string, value: unknown): number {
   return value;
 }
 
-function toModelPrice(entry: string, settings: Required<PriceSettings>): ModelPrice {
+function optionalUsd(entry: string, field: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : usd(entry, field, value);
+}
+
+function toModelPrice(entry: string, settings: ResolvedSettings): ModelPrice {
   const micros = (value: number): number => toSafeNumber(toScaledInteger(value, 6), `price of ${entry}`);
+  const multipliers = cacheWriteMultipliersOf(entry);
+  const prices = (input: number, output: number, cached: number, cacheWrite: number | undefined, cacheWrite1h: number | undefined): TokenPrices => {
+    const inputMicros = micros(input);
+    const writeMicros = cacheWrite !== undefined ? micros(cacheWrite) : multipliers === undefined ? inputMicros : times(inputMicros, multipliers.fiveMinutes, entry);
+    const write1hMicros = cacheWrite1h !== undefined ? micros(cacheWrite1h) : multipliers === undefined ? writeMicros : times(inputMicros, multipliers.oneHour, entry);
+    return { input: inputMicros, output: micros(output), cached: micros(cached), cacheWrite: writeMicros, cacheWrite1h: write1hMicros };
+  };
   return {
     entry,
-    relay: { input: micros(settings.input), output: micros(settings.output), cached: micros(settings.cached) },
-    official: { input: micros(settings.officialInput), output: micros(settings.officialOutput), cached: micros(settings.officialCached) },
+    relay: prices(settings.input, settings.output, settings.cached, settings.cacheWrite, settings.cacheWrite1h),
+    official: prices(settings.officialInput, settings.officialOutput, settings.officialCached, settings.officialCacheWrite, settings.officialCacheWrite1h),
   };
+}
+
+function cacheWriteMultipliersOf(entry: string): CacheWriteMultipliers | undefined {
+  return cacheWriteMultipliers.find((rule) => entry.startsWith(rule.prefix));
+}
+
+/**
+ * A price in micro-USD per 1M tokens times an exact fraction: exact for any price of up to four
+ * decimals (Anthropic's ×1.25 of $3 is $3.75), else rounded up to the next micro-USD per 1M tokens
+ * (a millionth of a micro-USD per token), so a derived price is never below the vendor's multiple.
+ */
+function times(micros: number, [numerator, denominator]: readonly [number, number], entry: string): number {
+  return toSafeNumber(divideRoundingUp(BigInt(micros) * BigInt(numerator), BigInt(denominator)), `price of ${entry}`);
 }

@@ -4,7 +4,7 @@ import { adminOptions } from './keys-command.js';
 import { formatTable } from './print-table.js';
 
 type Row = Record<string, unknown>;
-const columns = ['group', 'currency', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'];
+const columns = ['group', 'currency', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'];
 
 /**
  * `relay usage`: spend by day, model or key with the official-price cost and the savings beside it

@@ -205,9 +205,20 @@ export const ConfigSchema = Type.Object(
                   input: Type.Number({ minimum: 0, description: "The relay's price, USD per 1M input tokens." }),
                   output: Type.Number({ minimum: 0, description: "The relay's price, USD per 1M output tokens." }),
                   cached: Type.Optional(Type.Number({ minimum: 0, description: 'USD per 1M cached input tokens (default: input).' })),
+                  cacheWrite: Type.Optional(
+                    Type.Number({
+                      minimum: 0,
+                      description: "USD per 1M input tokens written to the prompt cache (Anthropic's 5-minute writes). Default: input × 1.25 for a model named claude-…, else input.",
+                    }),
+                  ),
+                  cacheWrite1h: Type.Optional(
+                    Type.Number({ minimum: 0, description: 'USD per 1M input tokens written to the prompt cache for 1 hour. Default: input × 2 for a model named claude-…, else cacheWrite.' }),
+                  ),
                   officialInput: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M input tokens, for the savings report." })),
                   officialOutput: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M output tokens." })),
                   officialCached: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M cached input tokens." })),
+                  officialCacheWrite: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M cache-write tokens (default: derived from officialInput as cacheWrite from input)." })),
+                  officialCacheWrite1h: Type.Optional(Type.Number({ minimum: 0, description: "The vendor's list price, USD per 1M 1-hour cache-write tokens (default: derived from officialInput as cacheWrite1h)." })),
                 },
                 { additionalProperties: false },
               ),

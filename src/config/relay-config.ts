@@ -1,3 +1,4 @@
+import type { PriceSettings } from '../billing/price-table.js';
 import type { Vendor } from './model-catalog.js';
 
 /** The wire format an upstream speaks. */
@@ -70,7 +71,7 @@ export type Currency = 'USD' | 'CNY' | 'EUR';
 
 export interface BillingSettings {
   /** Overrides of the price table, USD per 1M tokens. */
-  prices: Record<string, { input: number; output: number; cached?: number; officialInput?: number; officialOutput?: number; officialCached?: number }>;
+  prices: Record<string, PriceSettings>;
   exchangeRates: Partial<Record<Currency, number>>;
   signupCredit: { amount: number; currency: Currency } | undefined;
   defaultMaxTokens: number;

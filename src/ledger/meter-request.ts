@@ -33,13 +33,28 @@ export interface MeterOptions {
   onError: (error: unknown, requestId: string) => void;
 }
 
+/** Counts of one request; the cache reads and writes are parts of the prompt (`TokenUsage`). */
 interface MeteredUsage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  cacheWriteTokens: number;
+  cacheWrite1hTokens: number;
 }
 
-const nothingUsed: MeteredUsage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+const nothingUsed: MeteredUsage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
+
+/** The counts of a reported usage: the prompt's with its cache reads and writes, and the output's (or `completionTokens`). */
+function meteredUsageOf(usage: Usage, completionTokens = usage.completion_tokens): MeteredUsage {
+  const details = usage.prompt_tokens_details;
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens,
+    cachedTokens: details?.cached_tokens ?? 0,
+    cacheWriteTokens: details?.cache_write_tokens ?? 0,
+    cacheWrite1hTokens: details?.cache_write_1h_tokens ?? 0,
+  };
+}
 const noCost = { costMicros: 0, officialCostMicros: 0 };
 
 /**
@@ -54,7 +69,7 @@ export function meterRequest(finished: FinishedRequest, options: MeterOptions): 
     if (finished.usage !== undefined) {
       const usage = finished.usage;
       try {
-        return charge(finished, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 }, options);
+        return charge(finished, meteredUsageOf(usage), options);
       } catch (error) {
         // Counts too large to price exactly (beyond 2^53 micro-units, or not safe integers) are no
         // usage a request can have had: taken as malformed, the request is counted with the
@@ -84,8 +99,8 @@ async function countAndCharge(finished: FinishedRequest, options: MeterOptions):
     const delivered = count(finished.deliveredText?.() ?? '');
     const usage: MeteredUsage =
       start === undefined
-        ? { promptTokens: count(finished.promptText?.() ?? ''), completionTokens: delivered, cachedTokens: 0 }
-        : { promptTokens: start.prompt_tokens, completionTokens: Math.max(delivered, start.completion_tokens), cachedTokens: start.prompt_tokens_details?.cached_tokens ?? 0 };
+        ? { ...nothingUsed, promptTokens: count(finished.promptText?.() ?? ''), completionTokens: delivered }
+        : meteredUsageOf(start, Math.max(delivered, start.completion_tokens));
     await charge(finished, usage, options);
   } catch (error) {
     options.onError(error, finished.requestId);
@@ -122,6 +137,7 @@ function record(finished: FinishedRequest, usage: MeteredUsage, cost: { costMicr
     promptTokens: usage.promptTokens,
     completionTokens: usage.completionTokens,
     cachedTokens: usage.cachedTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
     costMicros: cost.costMicros,
     officialCostMicros: cost.officialCostMicros,
     currency,

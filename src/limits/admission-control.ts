@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
-import { costOf, relayCostMicros, type ModelPrice, type PriceTable } from '../billing/price-table.js';
+import { costOf, relayCostMicros, writesCostMore, type ModelPrice, type PriceTable, type TokenUsage } from '../billing/price-table.js';
 import { RelayError } from '../spec/relay-error.js';
 import { CountersLostError, type CounterReservation, type HeldReservation, type LimitStore, type ReserveResult } from './limit-store.js';
 import { LimitsBackendUnavailableError } from './resilient-limit-store.js';
@@ -9,6 +9,12 @@ import { LimitsBackendUnavailableError } from './resilient-limit-store.js';
 export interface PromptSource {
   promptText(): string;
   promptBytes?(): number;
+  /**
+   * Whether the request marks a prompt-cache breakpoint (`cache_control`): only such a request can
+   * have its prompt written to the cache, which some vendors bill above input. Read only when the
+   * model's cache writes cost more than input.
+   */
+  mayWriteCache?(): boolean;
 }
 
 /** A request's hold on its key's limits and budget, settled with the real usage when it ends. */
@@ -22,7 +28,7 @@ export interface Admission {
    * Replaces the reservation with the real usage, at the price of the model that answered (a
    * fallback may differ); returns the cost (at once when the limit store answers in memory).
    */
-  settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost>;
+  settle(usage: TokenUsage, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost>;
   /**
    * Gives the reservation back (the request failed before any usage), except its place in the
    * key's requests per minute: a failed request counts there as any other.
@@ -175,23 +181,28 @@ export class AdmissionControl {
     // because a reservation may be generous but must not be short; the settle step charges the real usage.
     const promptTokens = Math.ceil((prompt.promptBytes?.() ?? Buffer.byteLength(prompt.promptText())) / 3);
     const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
+    // A request that marks a cache breakpoint may have its whole prompt written to the cache: its
+    // worst case prices the prompt as writes where they cost more than input (Claude's), so the
+    // reservation is never short of what the upstream's usage will be charged.
+    const breakpoints = prompt.mayWriteCache === undefined ? undefined : new CacheBreakpoints(prompt);
     // A fallback is charged at its own price: the worst case is the dearest model that may answer.
-    const worstPrice = metered && price !== undefined && fallbackModels !== undefined ? this.dearest(price, fallbackModels(), promptTokens, maxOutputTokens) : price;
+    const worstPrice = metered && price !== undefined && fallbackModels !== undefined ? this.dearest(price, fallbackModels(), promptTokens, maxOutputTokens, breakpoints) : price;
+    const mayWriteCache = worstPrice !== undefined && breakpoints !== undefined && breakpoints.matter(worstPrice);
     if (accountCurrency instanceof Promise) {
-      return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
+      return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
     }
-    return this.reserve(principal, price, worstPrice, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
+    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
   }
 
   /** Of a model's price and those of the priced models it may fall back to, the one that makes this request's worst case dearest. */
-  private dearest(price: ModelPrice, fallbackModels: readonly string[], promptTokens: number, maxOutputTokens: number): ModelPrice {
+  private dearest(price: ModelPrice, fallbackModels: readonly string[], promptTokens: number, maxOutputTokens: number, breakpoints: CacheBreakpoints | undefined): ModelPrice {
     let dearest = price;
     let most: number | undefined;
     for (const model of fallbackModels) {
       const other = this.options.prices.price(model);
       if (other === undefined || other === dearest) continue;
-      most ??= relayCostMicros(promptTokens, maxOutputTokens, dearest);
-      const cost = relayCostMicros(promptTokens, maxOutputTokens, other);
+      most ??= relayCostMicros(promptTokens, maxOutputTokens, dearest, breakpoints?.matter(dearest));
+      const cost = relayCostMicros(promptTokens, maxOutputTokens, other, breakpoints?.matter(other));
       if (cost > most) {
         dearest = other;
         most = cost;
@@ -204,6 +215,7 @@ export class AdmissionControl {
     principal: Principal,
     price: ModelPrice | undefined,
     worstPrice: ModelPrice | undefined,
+    mayWriteCache: boolean,
     promptTokens: number,
     maxOutputTokens: number,
     requestId: string,
@@ -214,7 +226,7 @@ export class AdmissionControl {
     // A worst case beyond what a number holds exactly (a max_tokens of 2^53) is held as the largest
     // one it does: more than any limit, so the request is refused with its 429, not failed with a 500.
     const worstTokens = Math.min(promptTokens + maxOutputTokens, Number.MAX_SAFE_INTEGER);
-    const worstUsd = worstPrice === undefined ? 0 : relayCostMicros(promptTokens, Math.min(maxOutputTokens, Number.MAX_SAFE_INTEGER), worstPrice);
+    const worstUsd = worstPrice === undefined ? 0 : relayCostMicros(promptTokens, Math.min(maxOutputTokens, Number.MAX_SAFE_INTEGER), worstPrice, mayWriteCache);
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
     if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
@@ -263,6 +275,19 @@ export class AdmissionControl {
   }
 }
 
+/** Whether a request's cache breakpoints matter to a price: looked for once, and only for a price whose cache writes cost more than input. */
+class CacheBreakpoints {
+  private marked: boolean | undefined;
+
+  constructor(private readonly prompt: PromptSource) {}
+
+  matter(price: ModelPrice): boolean {
+    if (!writesCostMore(price)) return false;
+    this.marked ??= this.prompt.mayWriteCache?.() === true;
+    return this.marked;
+  }
+}
+
 /** A live reservation: settled or released once, whichever comes first. */
 class HeldAdmission implements Admission {
   private done = false;
@@ -284,7 +309,7 @@ class HeldAdmission implements Admission {
     readonly headers: Record<string, string>,
   ) {}
 
-  settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {
+  settle(usage: TokenUsage, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {
     if (this.done) return { costMicros: 0, officialCostMicros: 0 };
     const { principal, names, rates, currency } = this;
     const charged = servedPrice ?? this.price;

@@ -10,6 +10,8 @@ export interface PromptEstimate {
   promptText: () => string;
   /** The prompt's size in UTF-8 bytes, when it can be had without building the text (admission needs only the size). */
   promptBytes?: () => number;
+  /** Whether the request marks a prompt-cache breakpoint (`marksCacheBreakpoint`), when its prompt may be written to the cache. */
+  mayWriteCache?: () => boolean;
   /** The output tokens the request asks for at most (its max_tokens), if it says. */
   maxOutputTokens: number | undefined;
   /**
@@ -101,6 +103,31 @@ export function messagesBytes(messages: readonly { content?: unknown }[]): numbe
  */
 export function jsonBytes(value: unknown): number {
   return value === undefined || value === null ? 0 : Buffer.byteLength(JSON.stringify(value)) + 1;
+}
+
+/**
+ * Whether a chat or Anthropic Messages request marks a prompt-cache breakpoint (`cache_control`)
+ * anywhere the upstream reads one: on the request itself (Anthropic's automatic caching), a system
+ * block, a tool, a message, a content block or a block inside a tool result. Anthropic writes the
+ * prompt to its cache only for such a request.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
+ */
+export function marksCacheBreakpoint(body: { system?: unknown; tools?: unknown; messages?: unknown; [field: string]: unknown }): boolean {
+  return hasCacheControl(body) || anyMarked(body.system, 1) || anyMarked(body.tools, 0) || anyMarked(body.messages, 3);
+}
+
+function hasCacheControl(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && (value as { cache_control?: unknown }).cache_control != null;
+}
+
+/** Whether an item of `values` (or of their `content`, `depth` levels down) carries a `cache_control`. */
+function anyMarked(values: unknown, depth: number): boolean {
+  if (!Array.isArray(values)) return false;
+  for (const value of values) {
+    if (hasCacheControl(value)) return true;
+    if (depth > 0 && value !== null && typeof value === 'object' && anyMarked((value as { content?: unknown }).content, depth - 1)) return true;
+  }
+  return false;
 }
 
 function contentText(message: { content?: unknown }): string {

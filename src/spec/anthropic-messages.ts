@@ -70,13 +70,16 @@ export interface AnthropicRequest {
 
 /**
  * Token counts as Anthropic reports them. `input_tokens` excludes the cached part: the prompt is
- * `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`.
+ * `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`. `cache_creation` splits
+ * the writes by how long they are cached (5 minutes, the default, or 1 hour), which Anthropic bills
+ * at different prices.
  */
 export interface AnthropicUsage {
   input_tokens?: number;
   output_tokens?: number;
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
+  cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number; [field: string]: unknown } | null;
   [field: string]: unknown;
 }
 

@@ -37,12 +37,16 @@ export interface ChatRequest {
   [field: string]: unknown;
 }
 
-/** Token counts of one request, in OpenAI's names. Cached tokens are a part of `prompt_tokens`. */
+/**
+ * Token counts of one request, in OpenAI's names. Cached tokens are a part of `prompt_tokens`, and
+ * so are the tokens written to the prompt cache (`cache_write_tokens`, of them `cache_write_1h_tokens`
+ * cached for 1 hour), which only Anthropic reports.
+ */
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number; [field: string]: unknown };
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number; cache_write_1h_tokens?: number; [field: string]: unknown };
   completion_tokens_details?: { reasoning_tokens?: number; [field: string]: unknown };
 }
 

@@ -56,6 +56,8 @@ export interface LedgerEntriesTable {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
+  /** Added by migration 0008 (0 in rows written before it). */
+  cache_write_tokens: number;
   cost_micros: number;
   official_cost_micros: number;
   currency: string;

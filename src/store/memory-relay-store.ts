@@ -174,7 +174,7 @@ export class MemoryRelayStore implements RelayStore {
         const mapKey = `${group}\u0000${record.currency}`;
         let row = rows.get(mapKey);
         if (row === undefined) {
-          row = { group, currency: record.currency, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costMicros: 0, officialCostMicros: 0 };
+          row = { group, currency: record.currency, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, costMicros: 0, officialCostMicros: 0 };
           rows.set(mapKey, row);
         }
         row.requests += 1;
@@ -182,6 +182,7 @@ export class MemoryRelayStore implements RelayStore {
         row.promptTokens += record.promptTokens;
         row.completionTokens += record.completionTokens;
         row.cachedTokens += record.cachedTokens;
+        row.cacheWriteTokens += record.cacheWriteTokens;
         row.costMicros += record.costMicros;
         row.officialCostMicros += record.officialCostMicros;
       }

@@ -9,7 +9,7 @@ import { migrateStore, openStore, type OpenStoreOptions } from './open-store.js'
 import { probePostgres, TestSchemas } from './postgres-test-database.js';
 import type { RelayStore } from './relay-store.js';
 
-const migrationNames = ['0001_accounts_keys_ledger', '0002_ledger_account_index_partial', '0003_canary_state', '0004_dashboard_sessions', '0005_credit_changes', '0006_response_items', '0007_stored_responses'];
+const migrationNames = ['0001_accounts_keys_ledger', '0002_ledger_account_index_partial', '0003_canary_state', '0004_dashboard_sessions', '0005_credit_changes', '0006_response_items', '0007_stored_responses', '0008_ledger_cache_write_tokens'];
 const folder = mkdtempSync(join(tmpdir(), 'relay-open-store-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
@@ -39,6 +39,7 @@ async function writeSample(store: RelayStore): Promise<(reopened: RelayStore) =>
       promptTokens: 10,
       completionTokens: 5,
       cachedTokens: 0,
+      cacheWriteTokens: 0,
       costMicros: 400,
       officialCostMicros: 500,
       currency: 'EUR',

@@ -211,6 +211,20 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
         await db.schema.dropTable('stored_responses').execute();
       },
     },
+    // Prompt tokens written to the upstream's prompt cache, which Anthropic bills above input, so that
+    // reports show what a row's cost was made of. Rows written before (or by a replica not yet
+    // upgraded, during a rolling upgrade) count none.
+    '0008_ledger_cache_write_tokens': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .alterTable('ledger_entries')
+          .addColumn('cache_write_tokens', money, (column) => column.notNull().defaultTo(0))
+          .execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('ledger_entries').dropColumn('cache_write_tokens').execute();
+      },
+    },
   };
 }
 

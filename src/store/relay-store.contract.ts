@@ -286,6 +286,7 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
           promptTokens: 3_000_000_000,
           completionTokens: 20,
           cachedTokens: 0,
+          cacheWriteTokens: 0,
           costMicros: 2 ** 40,
           officialCostMicros: 1_200,
         });
@@ -293,8 +294,8 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
 
       it('sums usage by day, model and key, per currency, with filters', async () => {
         await store.ledger.insertBatch([
-          ledgerRecord({ keyId: 'key_a', accountId: 'acct_x', model: 'gpt-4o', createdAt: day1, costMicros: 10, promptTokens: 1, completionTokens: 2, cachedTokens: 1 }),
-          ledgerRecord({ keyId: 'key_a', accountId: 'acct_x', model: 'gpt-4o', createdAt: day2, costMicros: 20, promptTokens: 3, completionTokens: 4, cachedTokens: 0 }),
+          ledgerRecord({ keyId: 'key_a', accountId: 'acct_x', model: 'gpt-4o', createdAt: day1, costMicros: 10, promptTokens: 3, completionTokens: 2, cachedTokens: 1, cacheWriteTokens: 2 }),
+          ledgerRecord({ keyId: 'key_a', accountId: 'acct_x', model: 'gpt-4o', createdAt: day2, costMicros: 20, promptTokens: 3, completionTokens: 4, cachedTokens: 0, cacheWriteTokens: 3 }),
           ledgerRecord({ keyId: 'key_b', accountId: 'acct_y', model: 'claude', createdAt: day2, costMicros: 40, officialCostMicros: 50 }),
           ledgerRecord({ keyId: 'key_b', accountId: 'acct_y', model: 'claude', createdAt: day2 + 1000, costMicros: 70, currency: 'CNY' }),
           ledgerRecord({ keyId: null, model: 'deepseek-chat', createdAt: day1 - 1, costMicros: 5 }),
@@ -309,7 +310,7 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
 
         const byModel = await store.ledger.usage({ groupBy: 'model', keyId: 'key_a' });
         expect(byModel).toEqual([
-          { group: 'gpt-4o', currency: 'USD', requests: 2, errors: 0, promptTokens: 4, completionTokens: 6, cachedTokens: 1, costMicros: 30, officialCostMicros: 2_400 },
+          { group: 'gpt-4o', currency: 'USD', requests: 2, errors: 0, promptTokens: 6, completionTokens: 6, cachedTokens: 1, cacheWriteTokens: 5, costMicros: 30, officialCostMicros: 2_400 },
         ]);
 
         const byKey = await store.ledger.usage({ groupBy: 'key' });

@@ -37,6 +37,7 @@ export function ledgerRecord(overrides: Partial<LedgerRecord> = {}): LedgerRecor
     promptTokens: 100,
     completionTokens: 20,
     cachedTokens: 0,
+    cacheWriteTokens: 0,
     costMicros: 1_000,
     officialCostMicros: 1_200,
     currency: 'USD',

@@ -76,7 +76,10 @@ export interface LedgerRecord {
   provider: string | null;
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens read from the upstream's prompt cache (part of `promptTokens`). */
   cachedTokens: number;
+  /** Prompt tokens written to the upstream's prompt cache (part of `promptTokens`; only Anthropic reports them). */
+  cacheWriteTokens: number;
   /** What the relay charges, in `currency`. */
   costMicros: number;
   /** What the upstream's public price list would have charged, for comparison. */
@@ -112,6 +115,7 @@ export interface UsageRow {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  cacheWriteTokens: number;
   costMicros: number;
   officialCostMicros: number;
 }

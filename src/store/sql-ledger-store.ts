@@ -59,6 +59,7 @@ export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: (
           total(sql`sum(prompt_tokens)`).as('prompt_tokens'),
           total(sql`sum(completion_tokens)`).as('completion_tokens'),
           total(sql`sum(cached_tokens)`).as('cached_tokens'),
+          total(sql`sum(cache_write_tokens)`).as('cache_write_tokens'),
           total(sql`sum(cost_micros)`).as('cost_micros'),
           total(sql`sum(official_cost_micros)`).as('official_cost_micros'),
         ])
@@ -78,6 +79,7 @@ export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: (
           promptTokens: Number(row.prompt_tokens),
           completionTokens: Number(row.completion_tokens),
           cachedTokens: Number(row.cached_tokens),
+          cacheWriteTokens: Number(row.cache_write_tokens),
           costMicros: Number(row.cost_micros),
           officialCostMicros: Number(row.official_cost_micros),
         })),

@@ -113,6 +113,7 @@ export function ledgerRecordToRow(record: LedgerRecord): Insertable<LedgerEntrie
     prompt_tokens: record.promptTokens,
     completion_tokens: record.completionTokens,
     cached_tokens: record.cachedTokens,
+    cache_write_tokens: record.cacheWriteTokens,
     cost_micros: record.costMicros,
     official_cost_micros: record.officialCostMicros,
     currency: record.currency,

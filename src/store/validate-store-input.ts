@@ -61,7 +61,7 @@ export function checkSha256(value: unknown): void {
   if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) invalid('sha256 must be 64 lower-case hex characters');
 }
 
-const ledgerCounts = ['promptTokens', 'completionTokens', 'cachedTokens', 'costMicros', 'officialCostMicros', 'latencyMs', 'createdAt'] as const;
+const ledgerCounts = ['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens', 'costMicros', 'officialCostMicros', 'latencyMs', 'createdAt'] as const;
 
 /** Checks a ledger record; runs for every record, so the messages are built only when a check fails. */
 export function checkLedgerRecord(record: LedgerRecord): void {

@@ -27,7 +27,53 @@ export type AnthropicBehaviour =
   /** A stream that sends some text, then ends cleanly without `message_stop` (a cut the relay must notice). */
   | { kind: 'stream-cut' };
 
-const usage = { input_tokens: 12, cache_creation_input_tokens: 2, cache_read_input_tokens: 3, output_tokens: 6 };
+const usage = { input_tokens: 12, cache_creation_input_tokens: 2, cache_read_input_tokens: 3, output_tokens: 6, cache_creation: { ephemeral_5m_input_tokens: 2, ephemeral_1h_input_tokens: 0 } };
+
+/**
+ * The prompt tokens the mock reports written to the prompt cache for each breakpoint (`cache_control`)
+ * of a request, by the breakpoint's lifetime (`ttl: "1h"`, else 5 minutes): the prefix up to it, as
+ * Anthropic counts it, stands at this many tokens here.
+ */
+export const cacheWriteTokensPerBreakpoint = { '5m': 1_500, '1h': 2_500 } as const;
+
+/** The `cache_control` marks of a request, wherever Anthropic reads them: the request, system blocks, tools, messages' blocks and blocks inside tool results. */
+function cacheBreakpoints(body: Record<string, unknown>): Array<{ ttl?: string }> {
+  const marks: Array<{ ttl?: string }> = [];
+  const visit = (value: unknown, depth: number): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const record = value as { cache_control?: { ttl?: string } | null; content?: unknown };
+    if (record.cache_control != null) marks.push(record.cache_control);
+    if (depth > 0) visit(record.content, depth - 1);
+  };
+  visit(body, 0);
+  visit(body.system, 0);
+  visit(body.tools, 0);
+  visit(body.messages, 2);
+  return marks;
+}
+
+/**
+ * What Anthropic reports for a request: a request without breakpoints gets the default counts; one
+ * with breakpoints has its prefixes written to the cache (`cacheWriteTokensPerBreakpoint`), each
+ * counted under its lifetime in `cache_creation`, and nothing read from it (a first request).
+ */
+function usageFor(body: Record<string, unknown>): typeof usage {
+  const marks = cacheBreakpoints(body);
+  if (marks.length === 0) return usage;
+  const oneHour = marks.filter((mark) => mark.ttl === '1h').length * cacheWriteTokensPerBreakpoint['1h'];
+  const fiveMinutes = marks.filter((mark) => mark.ttl !== '1h').length * cacheWriteTokensPerBreakpoint['5m'];
+  return {
+    input_tokens: 12,
+    cache_creation_input_tokens: fiveMinutes + oneHour,
+    cache_read_input_tokens: 0,
+    output_tokens: 6,
+    cache_creation: { ephemeral_5m_input_tokens: fiveMinutes, ephemeral_1h_input_tokens: oneHour },
+  };
+}
 
 const errorTypeByStatus: Record<number, string> = {
   400: 'invalid_request_error',
@@ -162,6 +208,7 @@ function pieces(text: string, size: number): string[] {
  * schema, as Anthropic answers it without text before the call)
  * (JSON, and SSE with the documented event sequence, written in pieces that cut events apart; a
  * tool's input as an empty `input_json_delta` and then its pieces, none for an empty input),
+ * reports the prompt-cache writes of a request that marks `cache_control` breakpoints (`usageFor`),
  * records every request, and can be scripted to fail (529 overloaded, 400, 429 with retry-after,
  * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses stop
  * sequences made only of whitespace, base64 images of a media type other than JPEG, PNG, GIF or
@@ -262,7 +309,7 @@ export class MockAnthropicUpstream {
       content: answer.content,
       stop_reason: answer.stopReason,
       stop_sequence: null,
-      usage,
+      usage: usageFor(received.body),
     };
     if (received.body.stream !== true) {
       response.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_mock' });
@@ -277,7 +324,8 @@ export class MockAnthropicUpstream {
     response.end(JSON.stringify({ type: 'error', error: { type: errorTypeByStatus[status] ?? 'api_error', message }, request_id: 'req_mock' }));
   }
 
-  private async stream(response: ServerResponse, message: { content: Block[]; stop_reason: string } & Record<string, unknown>, behaviour: AnthropicBehaviour): Promise<void> {
+  private async stream(response: ServerResponse, message: { content: Block[]; stop_reason: string; usage: typeof usage } & Record<string, unknown>, behaviour: AnthropicBehaviour): Promise<void> {
+    const usage = message.usage;
     response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_mock' });
     const write = async (type: string, payload: Record<string, unknown>) => {
       const text = `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
@@ -327,7 +375,9 @@ export class MockAnthropicUpstream {
       }
       await write('content_block_stop', { index });
     }
-    await write('message_delta', { delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+    // The final, cumulative counts, as Anthropic sends them: the cache writes' total, without their split by lifetime (only message_start has it).
+    const { cache_creation: _split, ...counts } = usage;
+    await write('message_delta', { delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: counts });
     await write('message_stop', {});
     response.end();
   }

@@ -51,6 +51,7 @@ export interface UsageView {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   cost: number;
   official_cost: number;
   savings: number;

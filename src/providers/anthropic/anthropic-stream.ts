@@ -5,7 +5,7 @@ import { SseParser } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
 import type { ThinkingBlockCache } from './anthropic-thinking.js';
 import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
-import { convertAnthropicUsage } from './convert-anthropic-usage.js';
+import { convertAnthropicUsage, mergeAnthropicUsage } from './convert-anthropic-usage.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 
 /**
@@ -158,8 +158,7 @@ class AnthropicChunkTranslator {
 
   /** Anthropic's usage counts are cumulative: a later value replaces an earlier one. */
   private mergeUsage(usage: AnthropicUsage | undefined): void {
-    if (usage === undefined || usage === null) return;
-    for (const [field, value] of Object.entries(usage)) if (typeof value === 'number') this.usage[field] = value;
+    mergeAnthropicUsage(this.usage, usage);
   }
 
   private base() {

@@ -25,6 +25,7 @@ export function usageView(row: UsageRow) {
     prompt_tokens: row.promptTokens,
     completion_tokens: row.completionTokens,
     cached_tokens: row.cachedTokens,
+    cache_write_tokens: row.cacheWriteTokens,
     cost: units(row.costMicros),
     official_cost: units(row.officialCostMicros),
     savings: units(savings),
@@ -42,7 +43,7 @@ function parseTime(value: string | undefined, param: string): number | undefined
   return time;
 }
 
-const csvColumns = ['group', 'currency', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'] as const;
+const csvColumns = ['group', 'currency', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'] as const;
 
 function csvCell(value: unknown): string {
   const text = value === null || value === undefined ? '' : String(value);
@@ -83,12 +84,13 @@ export function registerAdminUsage(app: FastifyInstance, services: RelayServices
     }
     const totals = new Map<string, UsageRow>();
     for (const row of rows) {
-      const total = totals.get(row.currency) ?? { group: 'total', currency: row.currency, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costMicros: 0, officialCostMicros: 0 };
+      const total = totals.get(row.currency) ?? { group: 'total', currency: row.currency, requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, costMicros: 0, officialCostMicros: 0 };
       total.requests += row.requests;
       total.errors += row.errors;
       total.promptTokens += row.promptTokens;
       total.completionTokens += row.completionTokens;
       total.cachedTokens += row.cachedTokens;
+      total.cacheWriteTokens += row.cacheWriteTokens;
       total.costMicros += row.costMicros;
       total.officialCostMicros += row.officialCostMicros;
       totals.set(row.currency, total);

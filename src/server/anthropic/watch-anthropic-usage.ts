@@ -1,4 +1,4 @@
-import { convertAnthropicUsage } from '../../providers/anthropic/convert-anthropic-usage.js';
+import { convertAnthropicUsage, mergeAnthropicUsage } from '../../providers/anthropic/convert-anthropic-usage.js';
 import type { AnthropicUsage } from '../../spec/anthropic-messages.js';
 import type { Usage } from '../../spec/openai-chat.js';
 import { SseParser } from '../../sse/sse-parser.js';
@@ -48,9 +48,8 @@ export class AnthropicUsageWatcher {
         continue;
       }
       const usage = name === 'message_start' ? parsed.message?.usage : parsed.usage;
-      if (usage === null || typeof usage !== 'object') continue;
+      if (!mergeAnthropicUsage(this.counts, usage)) continue;
       if (name === 'message_delta') this.final = true;
-      for (const [field, value] of Object.entries(usage)) if (typeof value === 'number') this.counts[field] = value;
       changed = true;
     }
     return changed;

@@ -6,7 +6,7 @@ import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { DeliveredText } from '../delivered-text.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
-import { admitRequest, completionsAsked, jsonBytes, messagesBytes, messagesText } from '../admit-request.js';
+import { admitRequest, completionsAsked, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText } from '../admit-request.js';
 
 /**
  * `POST /v1/chat/completions`: JSON or SSE. A stream is committed to the client only once its first
@@ -25,6 +25,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
       promptText: () => messagesText(chatRequest.messages),
       // Tool (and legacy function) definitions are prompt tokens too, often more than the messages.
       promptBytes: () => messagesBytes(chatRequest.messages) + jsonBytes(chatRequest.tools) + jsonBytes(chatRequest.functions),
+      mayWriteCache: () => marksCacheBreakpoint(chatRequest),
       maxOutputTokens: chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? undefined,
       // `n` choices: each may use max_tokens, and the upstream bills them all.
       completions: completionsAsked((chatRequest as { n?: unknown }).n),

@@ -6,7 +6,7 @@ import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
-import { admitRequest, jsonBytes, messagesBytes, messagesText } from '../admit-request.js';
+import { admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText } from '../admit-request.js';
 import { fallbackModels, lowerToLimit, reservedOutputTokens } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
@@ -136,6 +136,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         translation instanceof RelayError
           ? Buffer.byteLength(JSON.stringify([body.instructions ?? '', body.input])) + jsonBytes(body.tools)
           : messagesBytes(translation.chatRequest.messages) + jsonBytes(translation.chatRequest.tools),
+      mayWriteCache: () => marksCacheBreakpoint(translation instanceof RelayError ? body : translation.chatRequest),
       maxOutputTokens: reservedOutputTokens(
         typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined,
         resolved,

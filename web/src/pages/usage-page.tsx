@@ -45,6 +45,7 @@ function UsageRow(props: { row: UsageView; label: string }) {
       <td class="number">{formatCount(row.prompt_tokens)}</td>
       <td class="number">{formatCount(row.completion_tokens)}</td>
       <td class="number">{formatCount(row.cached_tokens)}</td>
+      <td class="number">{formatCount(row.cache_write_tokens)}</td>
       <td class="number">{formatMoney(row.cost, row.currency)}</td>
       <td class="number">{formatMoney(row.official_cost, row.currency)}</td>
       <td class="number">{formatMoney(row.savings, row.currency)}</td>
@@ -146,6 +147,7 @@ export function UsagePage() {
                   <th scope="col">Prompt tokens</th>
                   <th scope="col">Completion tokens</th>
                   <th scope="col">Cached tokens</th>
+                  <th scope="col">Cache writes</th>
                   <th scope="col">Cost</th>
                   <th scope="col">Official cost</th>
                   <th scope="col">Savings</th>
