@@ -110,17 +110,66 @@ export function isMetered(principal: Principal): boolean {
 }
 
 /**
+ * A place in the list of admissions in flight (`AdmissionControl`): a ring through a sentinel,
+ * linked through the admissions themselves, so that taking part allocates nothing.
+ */
+interface InFlightLink {
+  older: InFlightLink | undefined;
+  newer: InFlightLink | undefined;
+}
+
+/**
  * Exact admission: before a request goes upstream, its worst case (estimated prompt tokens plus
  * max tokens, at the relay's price) is reserved atomically against the key's RPM, TPM and parallel
  * limits, its budget for the period and its account's balance; after it ends the reservation is
  * settled with the real usage, or released on failure. So concurrent requests can overspend a
  * budget by at most one request's reservation, on one replica or many (with Redis).
+ *
+ * A reservation lives the store's `reservationTtlMs` unless renewed. Requests may last longer (a
+ * stream is not cut by the request deadline), so one timer for the whole relay, every quarter of
+ * that lifetime, renews the reservations of the requests in flight that were made or last renewed
+ * at least half of it ago, all in that one turn (one script call to Redis). A request joins the list
+ * it walks when admitted and leaves it when it settles or releases: a few pointers on objects that
+ * exist anyway, no allocation and nothing else for a short request. A reservation whose relay died
+ * is renewed by no one and expires.
  */
 export class AdmissionControl {
   private readonly now: () => number;
+  /** The sentinel of the ring of admissions in flight. */
+  private readonly inFlight: InFlightLink = { older: undefined, newer: undefined };
+  /** How old a reservation is when the timer renews it. */
+  private readonly renewAfterMs: number;
+  private readonly renewTimer: NodeJS.Timeout;
 
   constructor(private readonly options: AdmissionOptions) {
     this.now = options.now ?? Date.now;
+    this.inFlight.older = this.inFlight;
+    this.inFlight.newer = this.inFlight;
+    const lifetime = options.limits.reservationTtlMs;
+    this.renewAfterMs = Math.floor(lifetime / 2);
+    this.renewTimer = setInterval(() => this.renewInFlight(), Math.max(1, Math.floor(lifetime / 4)));
+    this.renewTimer.unref();
+  }
+
+  /** Stops renewing reservations (the relay is closing). */
+  close(): void {
+    clearInterval(this.renewTimer);
+  }
+
+  /**
+   * Renews the reservations of requests in flight that are half their lifetime old, so that none
+   * expires while its request runs. Each renewal is due a quarter of the lifetime before its
+   * reservation would expire.
+   */
+  private renewInFlight(): void {
+    const now = this.now();
+    const sentinel = this.inFlight;
+    for (let link = sentinel.newer; link !== sentinel && link !== undefined; link = link.newer) {
+      const admission = link as HeldAdmission;
+      // A clock that stepped back renews too (early, which is harmless).
+      if (now - admission.renewedAt < this.renewAfterMs && now >= admission.renewedAt) continue;
+      admission.renew(now);
+    }
   }
 
   /**
@@ -254,18 +303,23 @@ export class AdmissionControl {
       const reservation = limits.reserveHeld(request);
       const result = reservation.result;
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining));
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
     }
     return limits.reserve(request).then((result) => {
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining));
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
     });
   }
 }
 
-/** A live reservation: settled or released once, whichever comes first. */
-class HeldAdmission implements Admission {
+/**
+ * A live reservation: settled or released once, whichever comes first. In the ring of admissions in
+ * flight from its construction until then, and renewed while there.
+ */
+class HeldAdmission implements Admission, InFlightLink {
   private done = false;
+  older: InFlightLink | undefined;
+  newer: InFlightLink | undefined;
 
   constructor(
     private readonly limits: LimitStore,
@@ -282,10 +336,45 @@ class HeldAdmission implements Admission {
     readonly currency: Currency,
     readonly price: ModelPrice | undefined,
     readonly headers: Record<string, string>,
-  ) {}
+    inFlight: InFlightLink,
+    /** When the reservation was made or last renewed (epoch ms). */
+    public renewedAt: number,
+  ) {
+    const newest = inFlight.older as InFlightLink;
+    this.older = newest;
+    this.newer = inFlight;
+    newest.newer = this;
+    inFlight.older = this;
+  }
+
+  /** Leaves the ring of admissions in flight: the request has ended, and its reservation is renewed no more. */
+  private leave(): void {
+    const { older, newer } = this;
+    if (older === undefined || newer === undefined) return;
+    older.newer = newer;
+    newer.older = older;
+    this.older = undefined;
+    this.newer = undefined;
+  }
+
+  /** Extends the reservation by its lifetime from `now`: its request is still in flight. */
+  renew(now: number): void {
+    this.renewedAt = now;
+    const limits = this.limits;
+    if (this.held !== undefined && limits.renewHeld !== undefined) {
+      limits.renewHeld(this.held, now);
+      return;
+    }
+    // Not renewed (the store is unreachable, say): the next turn of the timer tries again, and a
+    // reservation that expires meanwhile is still corrected by its settle.
+    limits.renew(this.reservationId, now).catch(ignoreFailure);
+  }
 
   settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {
     if (this.done) return { costMicros: 0, officialCostMicros: 0 };
+    // The request has ended: even if its usage cannot be priced below, it is not renewed any more
+    // (an unsettled reservation expires as that of a relay that died).
+    this.leave();
     const { principal, names, rates, currency } = this;
     const charged = servedPrice ?? this.price;
     const costUsd = charged === undefined ? { costMicros: 0, officialCostMicros: 0 } : costOf(usage, charged, 'USD', rates);
@@ -334,6 +423,7 @@ class HeldAdmission implements Admission {
   release(): void | Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.leave();
     const { principal, names, limits } = this;
     if (principal.rpm !== undefined) {
       // As at OpenAI, a request that failed still counts in its key's requests per minute (else a
@@ -352,6 +442,9 @@ class HeldAdmission implements Admission {
     else return limits.release(this.reservationId, Date.now());
   }
 }
+
+/** A renewal that failed changes nothing; the next one is due a turn of the timer later. */
+function ignoreFailure(): void {}
 
 /** A worst case in micro-USD in another currency, held at `Number.MAX_SAFE_INTEGER` when it converts to more. */
 function worstIn(micros: number, currency: Currency, rates: ExchangeRates): number {
