@@ -158,8 +158,8 @@ export class AdmissionControl {
 
   /**
    * Renews the reservations of requests in flight that are half their lifetime old, so that none
-   * expires while its request runs. Each renewal is due a quarter of the lifetime before its
-   * reservation would expire.
+   * expires while its request runs: each is renewed at the latest a quarter of the lifetime before
+   * it would expire, and tried again a quarter later if that failed.
    */
   private renewInFlight(): void {
     const now = this.now();
@@ -357,17 +357,20 @@ class HeldAdmission implements Admission, InFlightLink {
     this.newer = undefined;
   }
 
-  /** Extends the reservation by its lifetime from `now`: its request is still in flight. */
+  /**
+   * Extends the reservation by its lifetime from `now`: its request is still in flight. Not renewed
+   * (the store is unreachable, say), it is tried again at the timer's next turn, a quarter of the
+   * lifetime later; a reservation that expires all the same is still corrected by its settle.
+   */
   renew(now: number): void {
-    this.renewedAt = now;
     const limits = this.limits;
     if (this.held !== undefined && limits.renewHeld !== undefined) {
-      limits.renewHeld(this.held, now);
+      if (limits.renewHeld(this.held, now)) this.renewedAt = now;
       return;
     }
-    // Not renewed (the store is unreachable, say): the next turn of the timer tries again, and a
-    // reservation that expires meanwhile is still corrected by its settle.
-    limits.renew(this.reservationId, now).catch(ignoreFailure);
+    limits.renew(this.reservationId, now).then((renewed) => {
+      if (renewed) this.renewedAt = now;
+    }, ignoreFailure);
   }
 
   settle(usage: { promptTokens: number; completionTokens: number; cachedTokens: number }, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {
@@ -443,7 +446,7 @@ class HeldAdmission implements Admission, InFlightLink {
   }
 }
 
-/** A renewal that failed changes nothing; the next one is due a turn of the timer later. */
+/** A renewal that failed changes nothing; the next one is tried a turn of the timer later. */
 function ignoreFailure(): void {}
 
 /** A worst case in micro-USD in another currency, held at `Number.MAX_SAFE_INTEGER` when it converts to more. */
