@@ -16,7 +16,7 @@ import { masterKey, startRelay, type StartedRelay } from './support/start-relay.
  * A request may last longer than a reservation lives (a stream is not cut by the request deadline,
  * and a long answer takes minutes): the relay renews its reservation while it runs, so the key's
  * parallel slot stays taken until it ends, and its settle charges the budget and the balance what
- * it cost, as the ledger does. The reservations here live one second instead of ten minutes.
+ * it cost, as the ledger does. The reservations here live 1.5 s instead of ten minutes.
  */
 
 const services = await reachable();
@@ -24,7 +24,7 @@ if (services.redisUrl === undefined) process.stdout.write(`long-requests.e2e: th
 
 /** gpt-4.1 at $1000 per 1M tokens: a token costs $0.001. */
 const pricing = 'billing:\n  prices:\n    gpt-4.1: { input: 1000, output: 1000, officialInput: 4000, officialOutput: 4000 }\nledger:\n  flushIntervalMs: 50\n';
-const reservationTtlMs = 1_000;
+const reservationTtlMs = 1_500;
 
 const upstream = new MockOpenAIUpstream();
 let relay: StartedRelay | undefined;
@@ -96,9 +96,9 @@ describe.each(['memory', 'redis'] as const)('requests longer than a reservation 
         budget: { amount: 1, currency: 'USD', period: 'monthly' },
       });
 
-      // A stream of 6 words, half a second apart: three lifetimes of a reservation. It reserves
+      // A stream of 6 words, 0.6 s apart: more than two lifetimes of a reservation. It reserves
       // its worst case (600 tokens and the prompt, ~$0.60) of the $1 budget and the $1 balance.
-      upstream.next({ kind: 'stream', chunks: 6, delayMs: 500 });
+      upstream.next({ kind: 'stream', chunks: 6, delayMs: 600 });
       const streaming = await chat(key, { max_tokens: 600, stream: true, stream_options: { include_usage: true } });
       expect(streaming.statusCode).toBe(200);
       const streamed = streaming.body.text();

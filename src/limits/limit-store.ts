@@ -142,9 +142,9 @@ export interface LimitStore {
    * (the in-memory one), with the reservation handed to the caller instead of kept by its id.
    * Admission uses them when present: a request then reserves and settles without a promise, a turn
    * of the microtask queue, or an entry in a long-lived map (entries of such a map outlived their
-   * request in the garbage collector: docs/performance.md). A held reservation is settled or released
-   * through its handle only (at most once; `settle` and `release` by id do not see it) and expires
-   * as any other.
+   * request in the garbage collector: docs/performance.md). A held reservation is settled, released
+   * (at most once) and renewed through its handle only (`settle`, `release` and `renew` by id do not
+   * see it), and expires as any other.
    */
   reserveHeld?(request: ReserveRequest): HeldReservation;
   settleHeld?(held: HeldReservation, actual: Record<string, number>, now: number): void;
