@@ -77,7 +77,7 @@ type RenewCall = [string, string];
  * actual count. Bucketed counters would be cheaper in memory but either approximate or unable to
  * correct one request's amount. The cost is one sorted-set member per request within the last
  * minute, per window; a reservation is one MessagePack string. The reserves of one turn of the event
- * loop go to Redis in one script call, and so do its settles and releases.
+ * loop go to Redis in one script call, and so do its settles, releases and renewals.
  */
 export class RedisLimitStore implements LimitStore {
   private readonly client: ScriptedRedis;
