@@ -115,18 +115,77 @@ export function isMetered(principal: Principal): boolean {
   return principal.budget !== undefined || principal.accountId !== undefined;
 }
 
+/** How long a request's reservation is renewed at most: a day, beyond any request the relay serves. */
+const longestRequestMs = 24 * 60 * 60_000;
+
+/**
+ * A place in the list of admissions in flight (`AdmissionControl`): a ring through a sentinel,
+ * linked through the admissions themselves, so that taking part allocates nothing.
+ */
+interface InFlightLink {
+  older: InFlightLink | undefined;
+  newer: InFlightLink | undefined;
+}
+
 /**
  * Exact admission: before a request goes upstream, its worst case (estimated prompt tokens plus
  * max tokens, at the relay's price) is reserved atomically against the key's RPM, TPM and parallel
  * limits, its budget for the period and its account's balance; after it ends the reservation is
  * settled with the real usage, or released on failure. So concurrent requests can overspend a
  * budget by at most one request's reservation, on one replica or many (with Redis).
+ *
+ * A reservation lives the store's `reservationTtlMs` unless renewed. Requests may last longer (a
+ * stream is not cut by the request deadline), so one timer for the whole relay, every quarter of
+ * that lifetime, renews the reservations of the requests in flight that were made or last renewed
+ * at least half of it ago, all in that one turn (one script call to Redis). A request joins the list
+ * it walks when admitted and leaves it when it settles or releases: a few pointers on objects that
+ * exist anyway, no allocation and nothing else for a short request. A reservation whose relay died
+ * is renewed by no one and expires.
  */
 export class AdmissionControl {
   private readonly now: () => number;
+  /** The sentinel of the ring of admissions in flight. */
+  private readonly inFlight: InFlightLink = { older: undefined, newer: undefined };
+  /** How old a reservation is when the timer renews it. */
+  private readonly renewAfterMs: number;
+  private readonly renewTimer: NodeJS.Timeout;
 
   constructor(private readonly options: AdmissionOptions) {
     this.now = options.now ?? Date.now;
+    this.inFlight.older = this.inFlight;
+    this.inFlight.newer = this.inFlight;
+    const lifetime = options.limits.reservationTtlMs;
+    this.renewAfterMs = Math.floor(lifetime / 2);
+    this.renewTimer = setInterval(() => this.renewInFlight(), Math.max(1, Math.floor(lifetime / 4)));
+    this.renewTimer.unref();
+  }
+
+  /** Stops renewing reservations (the relay is closing). */
+  close(): void {
+    clearInterval(this.renewTimer);
+  }
+
+  /**
+   * Renews the reservations of requests in flight that are half their lifetime old, so that none
+   * expires while its request runs: each is renewed at the latest a quarter of the lifetime before
+   * it would expire, and tried again a quarter later if that failed.
+   */
+  private renewInFlight(): void {
+    const now = this.now();
+    const sentinel = this.inFlight;
+    for (let link = sentinel.newer; link !== sentinel && link !== undefined; ) {
+      const admission = link as HeldAdmission;
+      link = link.newer;
+      // No request runs this long: one that never ended (a path that neither settled nor released)
+      // stops holding its key's parallel slot, as that of a relay that died, instead of for good.
+      if (now - admission.admittedAt > longestRequestMs) {
+        admission.stopRenewing();
+        continue;
+      }
+      // A clock that stepped back renews too (early, which is harmless).
+      if (now - admission.renewedAt < this.renewAfterMs && now >= admission.renewedAt) continue;
+      admission.renew(now);
+    }
   }
 
   /**
@@ -266,11 +325,11 @@ export class AdmissionControl {
       const reservation = limits.reserveHeld(request);
       const result = reservation.result;
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining));
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
     }
     return limits.reserve(request).then((result) => {
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining));
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
     });
   }
 }
@@ -288,9 +347,16 @@ class CacheBreakpoints {
   }
 }
 
-/** A live reservation: settled or released once, whichever comes first. */
-class HeldAdmission implements Admission {
+/**
+ * A live reservation: settled or released once, whichever comes first. In the ring of admissions in
+ * flight from its construction until then, and renewed while there.
+ */
+class HeldAdmission implements Admission, InFlightLink {
   private done = false;
+  older: InFlightLink | undefined;
+  newer: InFlightLink | undefined;
+  /** When it was admitted (epoch ms): renewed for `longestRequestMs` at most. */
+  readonly admittedAt: number;
 
   constructor(
     private readonly limits: LimitStore,
@@ -307,10 +373,54 @@ class HeldAdmission implements Admission {
     readonly currency: Currency,
     readonly price: ModelPrice | undefined,
     readonly headers: Record<string, string>,
-  ) {}
+    inFlight: InFlightLink,
+    /** When the reservation was made or last renewed (epoch ms). */
+    public renewedAt: number,
+  ) {
+    this.admittedAt = renewedAt;
+    const newest = inFlight.older as InFlightLink;
+    this.older = newest;
+    this.newer = inFlight;
+    newest.newer = this;
+    inFlight.older = this;
+  }
+
+  /** Leaves the ring of admissions in flight unsettled: the reservation expires as that of a relay that died. */
+  stopRenewing(): void {
+    this.leave();
+  }
+
+  /** Leaves the ring of admissions in flight: the request has ended, and its reservation is renewed no more. */
+  private leave(): void {
+    const { older, newer } = this;
+    if (older === undefined || newer === undefined) return;
+    older.newer = newer;
+    newer.older = older;
+    this.older = undefined;
+    this.newer = undefined;
+  }
+
+  /**
+   * Extends the reservation by its lifetime from `now`: its request is still in flight. Not renewed
+   * (the store is unreachable, say), it is tried again at the timer's next turn, a quarter of the
+   * lifetime later; a reservation that expires all the same is still corrected by its settle.
+   */
+  renew(now: number): void {
+    const limits = this.limits;
+    if (this.held !== undefined && limits.renewHeld !== undefined) {
+      if (limits.renewHeld(this.held, now)) this.renewedAt = now;
+      return;
+    }
+    limits.renew(this.reservationId, now).then((renewed) => {
+      if (renewed) this.renewedAt = now;
+    }, ignoreFailure);
+  }
 
   settle(usage: TokenUsage, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {
     if (this.done) return { costMicros: 0, officialCostMicros: 0 };
+    // The request has ended: even if its usage cannot be priced below, it is not renewed any more
+    // (an unsettled reservation expires as that of a relay that died).
+    this.leave();
     const { principal, names, rates, currency } = this;
     const charged = servedPrice ?? this.price;
     const costUsd = charged === undefined ? { costMicros: 0, officialCostMicros: 0 } : costOf(usage, charged, 'USD', rates);
@@ -359,6 +469,7 @@ class HeldAdmission implements Admission {
   release(): void | Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.leave();
     const { principal, names, limits } = this;
     if (principal.rpm !== undefined) {
       // As at OpenAI, a request that failed still counts in its key's requests per minute (else a
@@ -377,6 +488,9 @@ class HeldAdmission implements Admission {
     else return limits.release(this.reservationId, Date.now());
   }
 }
+
+/** A renewal that failed changes nothing; the next one is tried a turn of the timer later. */
+function ignoreFailure(): void {}
 
 /** A worst case in micro-USD in another currency, held at `Number.MAX_SAFE_INTEGER` when it converts to more. */
 function worstIn(micros: number, currency: Currency, rates: ExchangeRates): number {

@@ -289,17 +289,78 @@ export function describeLimitStoreContract(name: string, factory: LimitStoreFact
       await store.release('never-made', start);
     });
 
-    it('expires a reservation nobody settled: its concurrent slot frees, its budget stays charged', async () => {
+    it('expires a reservation nobody renewed: its concurrent slot frees, its budget stays charged', async () => {
       const { store } = await open({ reservationTtlMs: 1_000 });
       const counters = [concurrent('parallel', 1), budget('total', 10, 4)];
       expect((await store.reserve({ reservationId: 'lost', counters, now: start })).ok).toBe(true);
       expect(refusal(await store.reserve({ reservationId: 'next', counters, now: start + 999 })).counter).toBe('parallel');
       expect(await store.peek('parallel', 'concurrent', start + 1_000)).toBe(0);
+      // Too late to renew: it has expired.
+      expect(await store.renew('lost', start + 1_000)).toBe(false);
       expect(await store.reserve({ reservationId: 'next', counters, now: start + 1_000 })).toEqual({ ok: true, remaining: { parallel: 0, total: 2 } });
-      // A settle after expiry does nothing, so it cannot free the slot that `next` now holds.
-      await store.settle({ reservationId: 'lost', actual: { total: 0 }, now: start + 1_001 });
+      expect(await store.peek('total', 'budget', start + 1_000)).toBe(8);
+    });
+
+    it('renews a live reservation: its concurrent hold and its budget outlive the first lifetime, and its settle corrects them', async () => {
+      const underTest = await open({ reservationTtlMs: 1_000 });
+      const { store } = underTest;
+      // Renewed by another replica when the state is shared: any replica may renew.
+      const renewer = underTest.createReplica === undefined ? store : await underTest.createReplica();
+      if (renewer !== store) opened.push(renewer);
+      await store.setCredit('wallet', 100);
+      const counters = [concurrent('parallel', 1), budget('total', 10, 6), credit('wallet', 6)];
+      expect((await store.reserve({ reservationId: 'long', counters, now: start })).ok).toBe(true);
+      expect(await renewer.renew('long', start + 500)).toBe(true);
+      // Past its first deadline the slot is still held, until the renewed one.
+      expect(await store.peek('parallel', 'concurrent', start + 1_200)).toBe(1);
+      expect(refusal(await store.reserve({ reservationId: 'second', counters: [concurrent('parallel', 1)], now: start + 1_200 })).counter).toBe('parallel');
+      expect(await renewer.renew('long', start + 1_400)).toBe(true);
+      expect(refusal(await store.reserve({ reservationId: 'second', counters: [concurrent('parallel', 1)], now: start + 2_300 })).counter).toBe('parallel');
+      // The settle, well past the first deadline, frees the slot and charges what was used.
+      await store.settle({ reservationId: 'long', actual: { total: 2, wallet: 2 }, now: start + 2_300 });
+      expect(await store.peek('parallel', 'concurrent', start + 2_300)).toBe(0);
+      expect(await store.peek('total', 'budget', start + 2_300)).toBe(2);
+      expect(await store.peek('wallet', 'credit', start + 2_300)).toBe(98);
+      // Finished: nothing left to renew, and the slot is free.
+      expect(await renewer.renew('long', start + 2_301)).toBe(false);
+      expect(await store.renew('never-made', start + 2_301)).toBe(false);
+      expect((await store.reserve({ reservationId: 'second', counters: [concurrent('parallel', 1)], now: start + 2_301 })).ok).toBe(true);
+      // An unrenewed reservation expires one lifetime after its last renewal.
+      expect(await store.renew('second', start + 2_800)).toBe(true);
+      expect(await store.peek('parallel', 'concurrent', start + 3_799)).toBe(1);
+      expect(await store.peek('parallel', 'concurrent', start + 3_800)).toBe(0);
+    });
+
+    it('corrects the budget and credit of an expired reservation once when it settles late, and frees nothing else', async () => {
+      const { store } = await open({ reservationTtlMs: 1_000 });
+      await store.setCredit('wallet', 100);
+      const counters = [window('tpm', 1_000, 50), concurrent('parallel', 1), budget('total', 10, 6), credit('wallet', 6)];
+      expect((await store.reserve({ reservationId: 'late', counters, now: start })).ok).toBe(true);
+      expect(await store.reserve({ reservationId: 'next', counters: [concurrent('parallel', 1), budget('total', 10, 3)], now: start + 1_000 })).toEqual({
+        ok: true,
+        remaining: { parallel: 0, total: 1 },
+      });
+      // The late settle gives back what was reserved beyond what was used, and leaves `next`'s slot alone.
+      await store.settle({ reservationId: 'late', actual: { tpm: 20, total: 2, wallet: 2 }, now: start + 1_001 });
       expect(await store.peek('parallel', 'concurrent', start + 1_001)).toBe(1);
-      expect(await store.peek('total', 'budget', start + 1_001)).toBe(8);
+      expect(await store.peek('total', 'budget', start + 1_001)).toBe(5);
+      expect(await store.peek('wallet', 'credit', start + 1_001)).toBe(98);
+      expect(await store.peek('tpm', 'window', start + 1_001)).toBe(20);
+      // Once only.
+      await store.settle({ reservationId: 'late', actual: { total: 0, wallet: 0 }, now: start + 1_002 });
+      await store.release('late', start + 1_003);
+      expect(await store.peek('total', 'budget', start + 1_003)).toBe(5);
+      expect(await store.peek('wallet', 'credit', start + 1_003)).toBe(98);
+      // A late release gives the whole reservation back (its request used nothing).
+      expect((await store.reserve({ reservationId: 'failed', counters: [budget('total', 10, 4), credit('wallet', 4)], now: start + 1_100 })).ok).toBe(true);
+      await store.release('failed', start + 2_200);
+      expect(await store.peek('total', 'budget', start + 2_200)).toBe(5);
+      expect(await store.peek('wallet', 'credit', start + 2_200)).toBe(98);
+      // A day after it expired, the store has forgotten it: its reserved amounts stay.
+      expect((await store.reserve({ reservationId: 'forgotten', counters: [budget('total', 10, 4), credit('wallet', 4)], now: start + 2_300 })).ok).toBe(true);
+      await store.settle({ reservationId: 'forgotten', actual: { total: 0, wallet: 0 }, now: start + 3_300 + 86_400_000 });
+      expect(await store.peek('total', 'budget', start + 3_300 + 86_400_000)).toBe(9);
+      expect(await store.peek('wallet', 'credit', start + 3_300 + 86_400_000)).toBe(94);
     });
 
     it('rejects malformed reservations instead of treating them as unlimited', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeLimitStoreContract } from './limit-store.contract.js';
-import { CountersLostError } from './limit-store.js';
+import { CountersLostError, expiredReservationKeptMs } from './limit-store.js';
 import { MemoryLimitStore } from './memory-limit-store.js';
 import { RedisLimitStore } from './redis-limit-store.js';
 import { connectRedisForTests, deleteKeysUnder } from './redis-test-connection.js';
@@ -36,7 +36,7 @@ describe('MemoryLimitStore reservations held by the caller', () => {
     expect(await store.peek('rpm', 'window', 1_006)).toBe(1);
   });
 
-  it('charges nothing for a refusal, and leaves an expired reservation charged as reserved', async () => {
+  it('charges nothing for a refusal, frees an expired reservation’s hold, and corrects its budget when it settles late', async () => {
     const store = new MemoryLimitStore({ reservationTtlMs: 100 });
     const refused = store.reserveHeld({ reservationId: 'a', counters: counters(101), now: 0 });
     expect(refused.result).toMatchObject({ ok: false, counter: 'budget', retryAfterMs: 0 });
@@ -45,11 +45,27 @@ describe('MemoryLimitStore reservations held by the caller', () => {
     expect(await store.peek('parallel', 'concurrent', 1)).toBe(0);
     const expiring = store.reserveHeld({ reservationId: 'b', counters: counters(30), now: 10 });
     expect(expiring.result.ok).toBe(true);
-    // Past its deadline the hold is free, and a late settle changes nothing.
+    // Past its deadline the hold is free and cannot be renewed; a late settle charges the budget what was used.
     expect(await store.peek('parallel', 'concurrent', 110)).toBe(0);
+    expect(await store.peek('budget', 'budget', 110)).toBe(30);
+    expect(store.renewHeld(expiring, 110)).toBe(false);
     store.settleHeld(expiring, { budget: 5 }, 111);
-    expect(await store.peek('budget', 'budget', 111)).toBe(30);
+    expect(await store.peek('budget', 'budget', 111)).toBe(5);
+    expect(await store.peek('parallel', 'concurrent', 111)).toBe(0);
     expect(() => store.settleHeld(expiring, { budget: -1 }, 112)).toThrow(RangeError);
+  });
+
+  it('renews a held reservation: its hold outlives the first deadline, until the settle', async () => {
+    const store = new MemoryLimitStore({ reservationTtlMs: 100 });
+    const long = store.reserveHeld({ reservationId: 'a', counters: counters(30), now: 0 });
+    expect(store.renewHeld(long, 60)).toBe(true);
+    expect(store.renewHeld(long, 120)).toBe(true);
+    expect(await store.peek('parallel', 'concurrent', 219)).toBe(1);
+    expect(store.reserveHeld({ reservationId: 'b', counters: counters(1), now: 219 }).result).toMatchObject({ ok: false, counter: 'parallel' });
+    store.settleHeld(long, { rpm: 1, budget: 12 }, 219);
+    expect(await store.peek('parallel', 'concurrent', 219)).toBe(0);
+    expect(await store.peek('budget', 'budget', 219)).toBe(12);
+    expect(store.renewHeld(long, 220)).toBe(false);
   });
 });
 
@@ -91,7 +107,7 @@ if (redis.url !== undefined) {
       }
     });
 
-    it('lets Redis expire a reservation record, so a crashed replica leaks nothing', async () => {
+    it('frees a crashed replica’s holds at the deadline, and lets Redis drop its reservation’s record a day later', async () => {
       const keyPrefix = `${runPrefix}expiry:`;
       const store = new RedisLimitStore({ redis: url, keyPrefix, reservationTtlMs: 200 });
       const inspector = new Redis(url);
@@ -99,10 +115,11 @@ if (redis.url !== undefined) {
         const now = Date.now();
         expect((await store.reserve({ reservationId: 'crashed', counters: [{ key: 'parallel', kind: 'concurrent', limit: 1, amount: 1 }], now })).ok).toBe(true);
         expect(await inspector.exists(`${keyPrefix}rs:crashed`)).toBe(1);
-        expect(await inspector.pttl(`${keyPrefix}rs:crashed`)).toBeGreaterThan(0);
+        const recordTtl = await inspector.pttl(`${keyPrefix}rs:crashed`);
+        expect(recordTtl).toBeGreaterThan(expiredReservationKeptMs);
+        expect(recordTtl).toBeLessThanOrEqual(expiredReservationKeptMs + 200);
         await new Promise((resolve) => setTimeout(resolve, 300));
-        expect(await inspector.exists(`${keyPrefix}rs:crashed`)).toBe(0);
-        // The slot it held frees at the same deadline.
+        // The slot it held frees at its deadline.
         expect((await store.reserve({ reservationId: 'next', counters: [{ key: 'parallel', kind: 'concurrent', limit: 1, amount: 1 }], now: Date.now() })).ok).toBe(true);
       } finally {
         inspector.disconnect();

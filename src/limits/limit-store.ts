@@ -84,16 +84,30 @@ export interface SettleRequest {
 }
 
 /**
- * Where counters live. Settling or releasing an unknown, finished or expired reservation does
- * nothing, so both are safe to repeat. A reservation expires `reservationTtlMs` after it was made
+ * Where counters live. A reservation expires `reservationTtlMs` after it was made or last renewed
  * (10 minutes by default): its `concurrent` holds are freed, while its `budget` and `credit`
  * amounts stay charged at the reserved amount, since the upstream may well have served (and billed)
- * the request whose replica died before settling.
+ * the request whose replica died before settling. The replica of a request still in flight renews
+ * its reservation before then (`renew`), so only the reservations of replicas that are gone expire.
+ *
+ * Settling or releasing an unknown or finished reservation does nothing, so both are safe to
+ * repeat. Settling or releasing an expired one, up to {@link expiredReservationKeptMs} after it
+ * expired, corrects its `budget` and `credit` counters (and a `window` entry still in the window)
+ * from the reserved amount to the actual one, once, and frees nothing more: the store kept what it
+ * had reserved, and the request that settles has ended. Later, it does nothing.
  */
 export interface LimitStore {
+  /** How long a reservation lives without being renewed, settled or released. */
+  readonly reservationTtlMs: number;
   reserve(request: ReserveRequest): Promise<ReserveResult>;
   settle(request: SettleRequest): Promise<void>;
   release(reservationId: string, now: number): Promise<void>;
+  /**
+   * Extends a live reservation to `now + reservationTtlMs`, its `concurrent` holds with it: its
+   * request is still in flight. True when renewed; false, changing nothing, when the reservation is
+   * unknown, finished or expired. Calls of one turn of the event loop may go to the store together.
+   */
+  renew(reservationId: string, now: number): Promise<boolean>;
   /**
    * Marks the store as holding this relay's counters; true when this call set the mark, i.e. the
    * store is new, or has lost its data since (a Redis restarted without persistence), or was
@@ -128,13 +142,14 @@ export interface LimitStore {
    * (the in-memory one), with the reservation handed to the caller instead of kept by its id.
    * Admission uses them when present: a request then reserves and settles without a promise, a turn
    * of the microtask queue, or an entry in a long-lived map (entries of such a map outlived their
-   * request in the garbage collector: docs/performance.md). A held reservation is settled or released
-   * through its handle only (at most once; `settle` and `release` by id do not see it) and expires
-   * as any other.
+   * request in the garbage collector: docs/performance.md). A held reservation is settled, released
+   * (at most once) and renewed through its handle only (`settle`, `release` and `renew` by id do not
+   * see it), and expires as any other.
    */
   reserveHeld?(request: ReserveRequest): HeldReservation;
   settleHeld?(held: HeldReservation, actual: Record<string, number>, now: number): void;
   releaseHeld?(held: HeldReservation, now: number): void;
+  renewHeld?(held: HeldReservation, now: number): boolean;
 }
 
 /** A reservation handed to its caller (`reserveHeld`): the result, and what the store needs to settle it. */
@@ -157,8 +172,19 @@ export class CountersLostError extends Error {
 
 export const windowMs = 60_000;
 
-/** How long a reservation lives without settle or release. Set it above the longest request timeout. */
+/**
+ * How long a reservation lives without renewal, settle or release. The relay renews the
+ * reservations of its requests in flight once they are half this old, so a request may last longer;
+ * it bounds how long a replica that died keeps its requests' parallel slots.
+ */
 export const defaultReservationTtlMs = 10 * 60_000;
+
+/**
+ * How long after it expired a reservation is still known, so that a late settle or release (one
+ * whose renewal could not reach the store) still corrects its budget and credit to what the
+ * request used.
+ */
+export const expiredReservationKeptMs = 24 * 60 * 60_000;
 
 /** The retry hint when a `concurrent` counter refuses: about the length of a short request. */
 export const concurrentRetryHintMs = 1_000;

@@ -5,6 +5,7 @@ import {
   checkTime,
   concurrentRetryHintMs,
   defaultReservationTtlMs,
+  expiredReservationKeptMs,
   validateReserveRequest,
   validateSettleAmounts,
   validateSettleRequest,
@@ -19,7 +20,7 @@ import {
 } from './limit-store.js';
 
 export interface MemoryLimitStoreOptions {
-  /** How long a reservation lives without settle or release. Default 10 minutes. */
+  /** How long a reservation lives without renewal, settle or release. Default 10 minutes. */
   reservationTtlMs?: number;
 }
 
@@ -36,9 +37,10 @@ interface HeldCounter {
   /** For budgets: the period the amount was charged to, to leave a later period alone. */
   budgetExpiresAt: number | undefined;
   /**
-   * For windows and concurrency counters: the counter's ledger and the reservation's entry in it.
-   * The ledger itself is kept, not looked up by key again: once a counter has been swept as idle, a
-   * new ledger for the same key may hand out the same handle to another reservation.
+   * For windows and concurrency counters: the counter's ledger and the reservation's entry in it
+   * (a renewal moves a concurrency hold to a new entry). The ledger itself is kept, not looked up by
+   * key again: once a counter has been swept as idle, a new ledger for the same key may hand out the
+   * same handle to another reservation.
    */
   ledger: ExpiringLedger | undefined;
   entry: EntryHandle | undefined;
@@ -50,7 +52,8 @@ class Reservation implements HeldReservation {
   done = false;
 
   constructor(
-    readonly deadline: number,
+    /** When it expires unless renewed. */
+    public deadline: number,
     readonly counters: readonly HeldCounter[],
     readonly result: ReserveResult,
   ) {}
@@ -65,7 +68,7 @@ const sweepEvery = 1_000;
  * those of `LimitStore`; `RedisLimitStore` implements the same ones for many replicas.
  */
 export class MemoryLimitStore implements LimitStore {
-  private readonly reservationTtlMs: number;
+  readonly reservationTtlMs: number;
   private readonly windows = new Map<string, ExpiringLedger>();
   private readonly holds = new Map<string, ExpiringLedger>();
   private readonly budgets = new Map<string, Budget>();
@@ -119,6 +122,35 @@ export class MemoryLimitStore implements LimitStore {
   releaseHeld(held: HeldReservation, now: number): void {
     checkTime(now, 'now');
     this.finish(held as Reservation, now, undefined);
+  }
+
+  async renew(reservationId: string, now: number): Promise<boolean> {
+    checkTime(now, 'now');
+    const reservation = this.reservations.get(reservationId);
+    if (reservation === undefined || !this.extend(reservation, now)) return false;
+    // To the end of the map, which stays in deadline order (`sweep`).
+    this.reservations.delete(reservationId);
+    this.reservations.set(reservationId, reservation);
+    return true;
+  }
+
+  renewHeld(held: HeldReservation, now: number): boolean {
+    checkTime(now, 'now');
+    return this.extend(held as Reservation, now);
+  }
+
+  /** Moves a live reservation's deadline, and its concurrency holds with it, to `now` + its lifetime. */
+  private extend(reservation: Reservation, now: number): boolean {
+    if (reservation.done || reservation.deadline <= now || reservation.counters.length === 0) return false;
+    reservation.deadline = now + this.reservationTtlMs;
+    for (const counter of reservation.counters) {
+      if (counter.kind !== 'concurrent') continue;
+      // The hold leaves its entry (which then counts nothing) for one that ends at the new deadline.
+      const ledger = counter.ledger as ExpiringLedger;
+      ledger.change(counter.entry as EntryHandle, counter.amount, 0);
+      counter.entry = ledger.add(counter.amount, reservation.deadline);
+    }
+    return true;
   }
 
   /** Checks every counter, then charges them all; a refusal charges nothing. */
@@ -224,11 +256,16 @@ export class MemoryLimitStore implements LimitStore {
     return reservation;
   }
 
-  /** Settles (`actual` given) or releases (`actual` undefined) a reservation, once. */
+  /**
+   * Settles (`actual` given) or releases (`actual` undefined) a reservation, once. An expired one
+   * (kept for `expiredReservationKeptMs`) corrects its budget and credit all the same: its
+   * concurrency holds and window entries have expired already, and their changes below find
+   * nothing left to change.
+   */
   private finish(reservation: Reservation | undefined, now: number, actual: Record<string, number> | undefined): void {
     if (reservation === undefined || reservation.done) return;
     reservation.done = true;
-    if (reservation.deadline <= now) return;
+    if (reservation.deadline + expiredReservationKeptMs <= now) return;
     for (const { key, kind, amount, budgetExpiresAt, ledger, entry } of reservation.counters) {
       const used = actual === undefined ? 0 : (actual[key] ?? amount);
       if (kind === 'window') {
@@ -270,11 +307,12 @@ export class MemoryLimitStore implements LimitStore {
     return undefined;
   }
 
-  /** Forgets expired reservations and, now and then, idle counters. */
+  /** Forgets reservations expired for longer than `expiredReservationKeptMs` and, now and then, idle counters. */
   private sweep(now: number): void {
-    // Reservations were inserted in deadline order (one TTL for all), so expired ones are in front.
+    // Reservations were inserted in deadline order (one TTL for all; a renewal moves one to the
+    // end), so expired ones are in front.
     for (const [reservationId, reservation] of this.reservations) {
-      if (reservation.deadline > now) break;
+      if (reservation.deadline + expiredReservationKeptMs > now) break;
       this.reservations.delete(reservationId);
     }
     if (++this.reservationsSinceSweep < sweepEvery) return;

@@ -1,14 +1,16 @@
 /**
- * The Lua run by `RedisLimitStore`. The reserves, settles and releases made in one turn of the
- * event loop go to Redis as one script call: each reservation is still reserved, settled or
- * released all or nothing and atomically across every replica sharing Redis (a script runs alone),
- * in the order the calls were made (settles and releases before the reserves they travel with).
+ * The Lua run by `RedisLimitStore`. The reserves, settles, releases and renewals made in one turn
+ * of the event loop go to Redis as one script call: each reservation is still reserved, settled,
+ * released or renewed all or nothing and atomically across every replica sharing Redis (a script
+ * runs alone), in the order the calls were made (settles and releases, then renewals, before the
+ * reserves they travel with).
  *
  * Key layout under the prefix (`kind:` tags keep a counter key from colliding with another kind's):
  * - `rs:<reservationId>` string: the reservation, MessagePack of its deadline, its counter count and
  *   per counter its key, kind, amount (as the text it came in as), the budget period it was charged
- *   to and the remaining amount (the first result, returned again to a repeated reserve). Expires
- *   with the reservation.
+ *   to and the remaining amount (the first result, returned again to a repeated reserve). Kept
+ *   until `expiredReservationKeptMs` after the reservation expires, so that a late settle still
+ *   corrects its budget and credit.
  * - `wn:<key>` / `cn:<key>` string: the live total of a window / concurrency counter;
  *   `we:<key>` / `ce:<key>` sorted set: its entries, member `<amount>:<reservationId>` scored by the
  *   entry's deadline. An entry carries its amount in its name, so expiring entries, settling one or
@@ -122,20 +124,24 @@ end
 `;
 
 /**
- * The reserves, settles and releases of one turn of the event loop, in one script call (one
- * command, one write, one script run for many requests): the settles and releases first (they
- * belong to requests that have ended), then the reserves, each in the order they were made.
+ * The reserves, settles, releases and renewals of one turn of the event loop, in one script call
+ * (one command, one write, one script run for many requests): the settles and releases first (they
+ * belong to requests that have ended), then the renewals, then the reserves, each in the order they
+ * were made.
  *
  * ARGV: prefix, reservationTtlMs, windowMs, concurrentRetryHintMs, a JSON array of reserves, then
- * graceMs, windowMs + graceMs, reservationTtlMs + graceMs, and a JSON array of settles and releases.
+ * graceMs, windowMs + graceMs, reservationTtlMs + graceMs, a JSON array of settles and releases,
+ * how long a reservation's record outlives its deadline (`expiredReservationKeptMs`), and a JSON
+ * array of renewals.
  * Each reserve is
  * `[reservationId, now, now + windowMs, now + reservationTtlMs, [kind, key, limit, amount, expiresAt ('' = none)], …]`;
  * each settle or release `[reservationId, now, actuals]`: actuals `[key, amount, key, amount, …]`
- * to settle, or `false` to release.
- * Reply: `{reserves, finishes}`. Per reserve `{1, remaining, remaining, …}` (in the order of its
- * counters), `{2, key, remaining, key, remaining, …}` for a repeated reserve (its first result), or
- * `{0, key, kind, limit, remaining, retryAfterMs}`; per settle or release 1 if it settled or
- * released something, else 0.
+ * to settle, or `false` to release; each renewal `[reservationId, now + reservationTtlMs]`.
+ * Reply: `{reserves, finishes, renewals}`. Per reserve `{1, remaining, remaining, …}` (in the order
+ * of its counters), `{2, key, remaining, key, remaining, …}` for a repeated reserve (its first
+ * result), or `{0, key, kind, limit, remaining, retryAfterMs}`; per settle or release 1 if it
+ * settled or released something (an expired reservation's budget and credit included), else 0; per
+ * renewal 1 if the reservation was live and now ends at the new deadline, else 0.
  *
  * Times and amounts that go to Redis commands come as text: a Lua number passed to `redis.call` is
  * formatted with `%.17g`, which was a tenth of the script's work. A counter's two keys outlive
@@ -152,6 +158,9 @@ local retryHintMs = tonumber(ARGV[4])
 local graceMs = tonumber(ARGV[6])
 local windowKeyTtlText, holdKeyTtlText = ARGV[7], ARGV[8]
 local windowKeyTtl, holdKeyTtl = tonumber(windowKeyTtlText), tonumber(holdKeyTtlText)
+local keptMs = tonumber(ARGV[10])
+-- A reservation's record lives its time to live, then \`keptMs\` more as an expired reservation.
+local recordTtlText = string.format('%d', reservationTtlMs + keptMs)
 
 -- Counters an entry was added to in this run: their keys' time to live is looked at once, at the end.
 local added = {}
@@ -274,8 +283,34 @@ local function reserve(call)
     record[n + 1], record[n + 2], record[n + 3], record[n + 4], record[n + 5] = plan.key, plan.kind, plan.amountText, plan.ends, plan.remaining
     reply[#reply + 1] = plan.remaining
   end
-  redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', reservationTtlText)
+  redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', recordTtlText)
   return reply
+end
+
+-- Moves a live reservation's deadline, and the deadline of its concurrency holds, to \`deadlineText\`
+-- (its request is still in flight): 1, or 0 when the reservation is unknown, finished or expired.
+local function renew(reservationId, deadlineText)
+  local reservationKey = prefix .. 'rs:' .. reservationId
+  local packed = redis.call('GET', reservationKey)
+  if not packed then return 0 end
+  local record = {cmsgpack.unpack(packed)}
+  local deadline = tonumber(deadlineText)
+  if record[1] <= deadline - reservationTtlMs then return 0 end
+  record[1] = deadline
+  for i = 1, record[2] do
+    local at = 3 + (i - 1) * 5
+    if record[at + 1] == 'concurrent' then
+      local amountText = record[at + 2]
+      local primary, secondary = counterKeys('concurrent', record[at])
+      -- 1: a replica whose clock is ahead had expired the hold already; it counts again.
+      if redis.call('ZADD', secondary, deadlineText, amountText .. ':' .. reservationId) == 1 then
+        changeTotal(primary, tonumber(amountText))
+      end
+      added[primary] = added[primary] or { secondary, holdKeyTtl, holdKeyTtlText }
+    end
+  end
+  redis.call('SET', reservationKey, cmsgpack.pack(unpack(record)), 'PX', recordTtlText)
+  return 1
 end
 
 local function finish(reservationId, now, actuals)
@@ -283,7 +318,9 @@ local function finish(reservationId, now, actuals)
   local packed = redis.call('GETDEL', reservationKey)
   if not packed then return 0 end
   local record = {cmsgpack.unpack(packed)}
-  if record[1] <= now then return 0 end
+  -- Expired (its holds have expired too, and the changes below find nothing left of them), but its
+  -- budget and credit are still charged at the reserved amount: corrected as if it were live.
+  if record[1] + keptMs <= now then return 0 end
   for i = 1, record[2] do
     local at = 3 + (i - 1) * 5
     local key, kind, amountText, ends = record[at], record[at + 1], record[at + 2], record[at + 3]
@@ -320,7 +357,7 @@ local function finish(reservationId, now, actuals)
   return 1
 end
 
-local finished, reserved = {}, {}
+local finished, renewed, reserved = {}, {}, {}
 -- A command that fails (a key of the wrong type, say) stops the run, and Redis keeps what the run
 -- wrote before it: the run's changes to totals and budgets are written all the same, so that every
 -- entry, record and total it left agrees, and the failure is raised after them.
@@ -332,6 +369,9 @@ local ran, failure = pcall(function()
       for j = 1, #call[3], 2 do actuals[call[3][j]] = call[3][j + 1] end
     end
     finished[i] = finish(call[1], tonumber(call[2]), actuals)
+  end
+  if ARGV[11] ~= '[]' then
+    for i, call in ipairs(cjson.decode(ARGV[11])) do renewed[i] = renew(call[1], call[2]) end
   end
   for i, call in ipairs(cjson.decode(ARGV[5])) do reserved[i] = reserve(call) end
 end)
@@ -345,7 +385,7 @@ for budgetKey, delta in pairs(budgetChanges) do
 end
 for primary, keys in pairs(added) do keepAlive(primary, keys[1], keys[2], keys[3]) end
 if not ran then error(failure) end
-return {reserved, finished}
+return {reserved, finished, renewed}
 `;
 
 /** ARGV: prefix, now, kind, key. Reply: usage, or the balance of a credit. */

@@ -6,6 +6,7 @@ import {
   checkTime,
   concurrentRetryHintMs,
   defaultReservationTtlMs,
+  expiredReservationKeptMs,
   validateReserveRequest,
   validateSettleRequest,
   windowMs,
@@ -27,7 +28,7 @@ export interface RedisLimitStoreOptions {
   redis: string | Redis;
   /** Prefix of every key the store writes. Default `relay:limits:`. */
   keyPrefix?: string;
-  /** How long a reservation lives without settle or release. Default 10 minutes. */
+  /** How long a reservation lives without renewal, settle or release. Default 10 minutes. */
   reservationTtlMs?: number;
   /** Own client: how long to try connecting before a call fails. Default 2000 ms. */
   connectTimeoutMs?: number;
@@ -37,7 +38,7 @@ export interface RedisLimitStoreOptions {
 
 /** Commands added to the client by `defineCommand`; ioredis runs them by EVALSHA, loading on NOSCRIPT. */
 interface ScriptedRedis extends Redis {
-  relayLimitsBatch(...args: (string | number)[]): Promise<[(string | number)[][], number[]]>;
+  relayLimitsBatch(...args: (string | number)[]): Promise<[(string | number)[][], number[], number[]]>;
   relayLimitsPeek(...args: (string | number)[]): Promise<number>;
   relayLimitsAddCredit(...args: (string | number)[]): Promise<number | null>;
 }
@@ -62,6 +63,8 @@ type ReserveCall = [string, string, string, string, ...[string, string, string, 
 const counterGraceMs = 60_000;
 /** A settle (`[key, amount, …]`) or a release (`false`), as the script reads it. */
 type FinishCall = [string, string, string[] | false];
+/** A renewal as the script reads it: id, now + the reservation's time to live. */
+type RenewCall = [string, string];
 
 /**
  * Limits shared by every replica that points at the same Redis. Each reserve, settle and release
@@ -74,17 +77,18 @@ type FinishCall = [string, string, string[] | false];
  * actual count. Bucketed counters would be cheaper in memory but either approximate or unable to
  * correct one request's amount. The cost is one sorted-set member per request within the last
  * minute, per window; a reservation is one MessagePack string. The reserves of one turn of the event
- * loop go to Redis in one script call, and so do its settles and releases.
+ * loop go to Redis in one script call, and so do its settles, releases and renewals.
  */
 export class RedisLimitStore implements LimitStore {
   private readonly client: ScriptedRedis;
   private readonly ownsClient: boolean;
   private readonly prefix: string;
-  private readonly reservationTtlMs: number;
+  readonly reservationTtlMs: number;
   private readonly connectTimeoutMs: number;
   private firstConnection: Promise<void> | undefined;
   private reserves: Queued<ReserveCall, (string | number)[]>[] = [];
   private finishes: Queued<FinishCall, number>[] = [];
+  private renewals: Queued<RenewCall, number>[] = [];
   private flushScheduled = false;
 
   constructor(options: RedisLimitStoreOptions) {
@@ -166,6 +170,16 @@ export class RedisLimitStore implements LimitStore {
     await this.finish([reservationId, String(now), false]);
   }
 
+  async renew(reservationId: string, now: number): Promise<boolean> {
+    checkTime(now, 'now');
+    if (this.client.status !== 'ready') await this.connected();
+    const renewed = await new Promise<number>((resolve, reject) => {
+      this.renewals.push({ call: [reservationId, String(now + this.reservationTtlMs)], resolve, reject });
+      this.scheduleFlush();
+    });
+    return renewed === 1;
+  }
+
   /** The key whose presence says Redis still holds the counters (`claimCounters`). */
   private get claimMark(): string {
     return `${this.prefix}claimed`;
@@ -232,14 +246,16 @@ export class RedisLimitStore implements LimitStore {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    const { reserves: allReserves, finishes: allFinishes } = this;
+    const { reserves: allReserves, finishes: allFinishes, renewals: allRenewals } = this;
     this.reserves = [];
     this.finishes = [];
-    // At most this many reserves and as many settles per script run, so one run never holds Redis for long.
+    if (allRenewals.length > 0) this.renewals = [];
+    // At most this many reserves, as many settles and as many renewals per script run, so one run never holds Redis for long.
     const most = 256;
-    for (let start = 0; start < allReserves.length || start < allFinishes.length; start += most) {
+    for (let start = 0; start < allReserves.length || start < allFinishes.length || start < allRenewals.length; start += most) {
       const reserves = start === 0 && allReserves.length <= most ? allReserves : allReserves.slice(start, start + most);
       const finishes = start === 0 && allFinishes.length <= most ? allFinishes : allFinishes.slice(start, start + most);
+      const renewals = start === 0 && allRenewals.length <= most ? allRenewals : allRenewals.slice(start, start + most);
       this.client
         .relayLimitsBatch(
           this.prefix,
@@ -251,15 +267,19 @@ export class RedisLimitStore implements LimitStore {
           windowMs + counterGraceMs,
           this.reservationTtlMs + counterGraceMs,
           finishes.length === 0 ? '[]' : JSON.stringify(finishes.map((entry) => entry.call)),
+          expiredReservationKeptMs,
+          renewals.length === 0 ? '[]' : JSON.stringify(renewals.map((entry) => entry.call)),
         )
         .then(
-          ([reserved, finished]) => {
+          ([reserved, finished, renewed]) => {
             reserves.forEach((entry, index) => entry.resolve(reserved[index] as (string | number)[]));
             finishes.forEach((entry, index) => entry.resolve(finished[index] as number));
+            renewals.forEach((entry, index) => entry.resolve(renewed[index] as number));
           },
           (error: unknown) => {
             reserves.forEach((entry) => entry.reject(error));
             finishes.forEach((entry) => entry.reject(error));
+            renewals.forEach((entry) => entry.reject(error));
           },
         );
     }

@@ -64,6 +64,22 @@ describe('ResilientLimitStore when Redis is unreachable', () => {
     await store.settle({ reservationId: 'p1', actual: {}, now: start + 1 });
     expect((await store.reserve({ reservationId: 'p2', counters: [parallel], now: start + 1 })).ok).toBe(true);
   });
+
+  it('renews the reservations it made in memory, and answers that it cannot renew those in Redis', async () => {
+    const primary = new RedisLimitStore({ redis: 'redis://127.0.0.1:1', connectTimeoutMs: 200, commandTimeoutMs: 200, reservationTtlMs: 1_000 });
+    const store = new ResilientLimitStore({ primary, policy: 'fail-open', probeIntervalMs: 50 });
+    closed.push(store);
+    expect(store.reservationTtlMs).toBe(1_000);
+    const parallel: CounterReservation = { key: 'parallel', kind: 'concurrent', limit: 1, amount: 1 };
+    expect((await store.reserve({ reservationId: 'long', counters: [parallel], now: start })).ok).toBe(true);
+    expect(store.degraded).toBe(true);
+    expect(await store.renew('long', start + 600)).toBe(true);
+    expect((await store.reserve({ reservationId: 'second', counters: [parallel], now: start + 1_500 })).ok).toBe(false);
+    await store.settle({ reservationId: 'long', actual: {}, now: start + 1_500 });
+    expect((await store.reserve({ reservationId: 'second', counters: [parallel], now: start + 1_500 })).ok).toBe(true);
+    // Made in Redis before the outage, say: not renewed now, without an error.
+    expect(await store.renew('in-redis', start + 1_500)).toBe(false);
+  });
 });
 
 const redis = await connectRedisForTests();

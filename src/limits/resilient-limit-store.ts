@@ -4,7 +4,7 @@ import {
   CountersLostError,
   checkSignedAmount,
   checkTime,
-  defaultReservationTtlMs,
+  expiredReservationKeptMs,
   validateReserveRequest,
   validateSettleRequest,
   type CounterKind,
@@ -45,7 +45,7 @@ export interface ResilientLimitStoreOptions {
   probeIntervalMs?: number;
   /** Called when the store enters (`true`) or leaves (`false`) degraded mode: emit a metric and a log line. */
   onDegradedChange?: (degraded: boolean, cause: unknown) => void;
-  /** TTL of reservations served from memory; use the primary's. Default 10 minutes. */
+  /** TTL of reservations served from memory. Default: the primary's. */
   reservationTtlMs?: number;
   /** Most settles, releases and spend entries kept for replay after an outage. Default 10 000. */
   maxBacklog?: number;
@@ -70,14 +70,16 @@ interface LocalReservation {
  * credit spent from memory, then leaves degraded mode.
  *
  * While degraded and fail-open, `remaining` in results is this replica's share. Reservations made
- * in memory settle in memory, even after recovery.
+ * in memory settle and renew in memory, even after recovery. A renewal of a reservation in the
+ * shared store that cannot reach it is not kept for later (the next renewal tries again): were the
+ * reservation to expire meanwhile, its late settle still corrects its budget and credit.
  */
 export class ResilientLimitStore implements LimitStore {
   private readonly primary: ProbedLimitStore;
   private readonly policy: BackendFailurePolicy;
   private readonly shares: FailOpenShares;
   private readonly probeIntervalMs: number;
-  private readonly reservationTtlMs: number;
+  readonly reservationTtlMs: number;
   private readonly onDegradedChange: ((degraded: boolean, cause: unknown) => void) | undefined;
   private readonly backlog: DegradedBacklog;
   private readonly local = new Map<string, LocalReservation>();
@@ -92,7 +94,7 @@ export class ResilientLimitStore implements LimitStore {
     this.policy = options.policy;
     this.shares = new FailOpenShares(options.replicas ?? 1);
     this.probeIntervalMs = options.probeIntervalMs ?? 1_000;
-    this.reservationTtlMs = options.reservationTtlMs ?? defaultReservationTtlMs;
+    this.reservationTtlMs = options.reservationTtlMs ?? options.primary.reservationTtlMs;
     this.onDegradedChange = options.onDegradedChange;
     this.backlog = new DegradedBacklog(options.maxBacklog);
   }
@@ -143,6 +145,28 @@ export class ResilientLimitStore implements LimitStore {
     const local = this.takeLocal(reservationId);
     if (local !== undefined) return local.store.release(reservationId, now);
     await this.finishOnPrimary(reservationId, now, undefined);
+  }
+
+  async renew(reservationId: string, now: number): Promise<boolean> {
+    checkTime(now, 'now');
+    const local = this.local.get(reservationId);
+    if (local !== undefined) {
+      if (!(await local.store.renew(reservationId, now))) return false;
+      // To the end of the map, which stays in deadline order (`sweepLocal`).
+      local.deadline = now + this.reservationTtlMs;
+      this.local.delete(reservationId);
+      this.local.set(reservationId, local);
+      return true;
+    }
+    const recovering = this.recoverIfDue();
+    if (recovering !== undefined) await recovering;
+    if (this.isDegraded) return false;
+    try {
+      return await this.primary.renew(reservationId, now);
+    } catch (error) {
+      this.degrade(error);
+      return false;
+    }
   }
 
   /**
@@ -289,11 +313,15 @@ export class ResilientLimitStore implements LimitStore {
     }
   }
 
-  /** Forgets memory reservations nobody settled (by the callers' clock); their store has let them expire too. */
+  /**
+   * Forgets memory reservations nobody settled (by the callers' clock) once their store has forgotten
+   * them too: until then a late settle still corrects the budget and credit they hold there.
+   */
   private sweepLocal(now: number): void {
-    // Insertion order is deadline order (one TTL for all), so the expired ones are in front.
+    // Insertion order is deadline order (one TTL for all; a renewal moves one to the end), so the
+    // expired ones are in front.
     for (const [reservationId, local] of this.local) {
-      if (local.deadline > now) break;
+      if (local.deadline + expiredReservationKeptMs > now) break;
       this.local.delete(reservationId);
     }
   }

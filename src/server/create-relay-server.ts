@@ -400,6 +400,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       await Promise.allSettled([...services.metering]);
       await services.ledger.close();
       await dispatcher.close();
+      services.admission.close();
       await limits.close();
       await store.close();
     },
