@@ -41,7 +41,7 @@ afterEach(async () => {
   upstream.reset();
 });
 
-async function start(limitsStore: 'memory' | 'redis'): Promise<StartedRelay> {
+async function start(limitsStore: 'memory' | 'redis', longestRequestMs?: number): Promise<StartedRelay> {
   const directory = mkdtempSync(join(tmpdir(), 'relay-long-requests-'));
   writeFileSync(join(directory, 'relay.yaml'), pricing);
   const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
@@ -52,7 +52,7 @@ async function start(limitsStore: 'memory' | 'redis'): Promise<StartedRelay> {
           policy: 'fail-closed',
         })
       : new MemoryLimitStore({ reservationTtlMs });
-  relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0' }, directory, { store, limits });
+  relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0' }, directory, { store, limits, longestRequestMs });
   return relay;
 }
 
@@ -121,4 +121,22 @@ describe.each(['memory', 'redis'] as const)('requests longer than a reservation 
       expect(await ask(key, 900)).toEqual({ status: 200, code: undefined });
     },
   );
+});
+
+describe('a request still in flight after the longest a request may run (a day; 3 s here)', () => {
+  it('is renewed no more: its key\'s parallel slot frees as that of a relay that died', async () => {
+    await start('memory', 3_000);
+    const { key } = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'stuck', max_parallel: 1 });
+    // A stream of 7.2 s: renewed until it is 3 s old, its reservation then expires 1.5 s after the last renewal.
+    upstream.next({ kind: 'stream', chunks: 12, delayMs: 600 });
+    const started = Date.now();
+    const streaming = await chat(key, { max_tokens: 600, stream: true });
+    expect(streaming.statusCode).toBe(200);
+    const streamed = streaming.body.text();
+    await sleep(reservationTtlMs * 1.5);
+    expect(await ask(key, 20)).toEqual({ status: 429, code: 'parallel_limit_exceeded' });
+    await sleep(started + 5_600 - Date.now());
+    expect(await ask(key, 20)).toEqual({ status: 200, code: undefined });
+    expect(await streamed).toContain('word11');
+  });
 });

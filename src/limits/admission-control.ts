@@ -49,6 +49,8 @@ export interface AdmissionOptions {
   /** Currency of an account: from memory once known (accounts never change currency), else looked up once. */
   accountCurrency: (accountId: string) => Currency | undefined | Promise<Currency | undefined>;
   now?: () => number;
+  /** How long a request's reservation is renewed at most (default `longestRequestMs`, a day). */
+  longestRequestMs?: number;
 }
 
 /** The budget period a moment falls in, when it started and when it ends (UTC). */
@@ -148,6 +150,7 @@ export class AdmissionControl {
   private readonly inFlight: InFlightLink = { older: undefined, newer: undefined };
   /** How old a reservation is when the timer renews it. */
   private readonly renewAfterMs: number;
+  private readonly longestRequestMs: number;
   private readonly renewTimer: NodeJS.Timeout;
 
   constructor(private readonly options: AdmissionOptions) {
@@ -156,6 +159,7 @@ export class AdmissionControl {
     this.inFlight.newer = this.inFlight;
     const lifetime = options.limits.reservationTtlMs;
     this.renewAfterMs = Math.floor(lifetime / 2);
+    this.longestRequestMs = options.longestRequestMs ?? longestRequestMs;
     this.renewTimer = setInterval(() => this.renewInFlight(), Math.max(1, Math.floor(lifetime / 4)));
     this.renewTimer.unref();
   }
@@ -178,7 +182,7 @@ export class AdmissionControl {
       link = link.newer;
       // No request runs this long: one that never ended (a path that neither settled nor released)
       // stops holding its key's parallel slot, as that of a relay that died, instead of for good.
-      if (now - admission.admittedAt > longestRequestMs) {
+      if (now - admission.admittedAt > this.longestRequestMs) {
         admission.stopRenewing();
         continue;
       }
@@ -355,7 +359,7 @@ class HeldAdmission implements Admission, InFlightLink {
   private done = false;
   older: InFlightLink | undefined;
   newer: InFlightLink | undefined;
-  /** When it was admitted (epoch ms): renewed for `longestRequestMs` at most. */
+  /** When it was admitted (epoch ms): renewed for the admission's `longestRequestMs` at most. */
   readonly admittedAt: number;
 
   constructor(

@@ -73,6 +73,8 @@ export interface CreateRelayServerOptions {
   store?: RelayStore;
   /** Counters for limits and budgets; in memory when absent. */
   limits?: LimitStore;
+  /** How long a request's reservation is renewed at most (a day; tests shorten it). */
+  longestRequestMs?: number;
   /** The built dashboard (default: the package's `dist/web`); tests point it at fixtures. */
   dashboardDirectory?: string;
 }
@@ -204,6 +206,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       limits,
       prices,
       rates,
+      longestRequestMs: options.longestRequestMs,
       accountCurrency: (accountId) => {
         const known = accountCurrencies.get(accountId);
         if (known !== undefined) return known;

@@ -25,7 +25,7 @@ export interface StartedRelay {
 export async function startRelay(
   environment: Record<string, string | undefined>,
   cwd?: string,
-  backends: { store?: RelayStore; limits?: LimitStore } = {},
+  backends: { store?: RelayStore; limits?: LimitStore; longestRequestMs?: number } = {},
 ): Promise<StartedRelay> {
   const fullEnvironment = { RELAY_MASTER_KEY: masterKey, LOG_LEVEL: 'info', ...environment, PORT: '0', HOST: '127.0.0.1' };
   const config = loadConfig({ environment: fullEnvironment, cwd: cwd ?? '/nonexistent-relay-test-dir' });
