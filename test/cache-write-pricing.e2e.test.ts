@@ -134,6 +134,38 @@ describe('prompt-cache writes are billed as Anthropic bills them', () => {
     expect(row.officialMicros).toBe(2 * eurCost.official);
   });
 
+  it('bills a stream cut before its final usage for the prompt and writes message_start reported, through the OpenAI SDK and the Responses API as through the Anthropic SDK', async () => {
+    const key = await prepaidKey('USD');
+    const openai = new OpenAI({ apiKey: key.key, baseURL: relay.baseURL, maxRetries: 0 });
+    anthropicUpstream.next({ kind: 'stream-cut' });
+    const stream = await openai.chat.completions.create({ model, max_tokens: 4000, reasoning_effort: 'low', messages: chatMessages, stream: true });
+    let text = '';
+    const cut = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((error: unknown) => error);
+    expect(cut).toBeInstanceOf(APIError);
+    expect(text).toBe('echo: The handbook: chapter one.');
+    // Anthropic bills the prompt it read and wrote, cut or not: 12 input tokens, 1 500 written for 5 minutes, 2 500 for 1 hour.
+    const row = await ledgerOf(key, 1);
+    expect(row).toMatchObject({ prompt_tokens: 12 + written5m + written1h, cache_write_tokens: written5m + written1h, cached_tokens: 0 });
+    expect(row.completion_tokens).toBeGreaterThan(1);
+    expect(row.costMicros).toBe(12 * 3 + written5m * 3.75 + written1h * 6 + row.completion_tokens * 15);
+
+    anthropicUpstream.next({ kind: 'stream-cut' });
+    const responses = await openai.responses.create({ model, max_output_tokens: 4000, input: 'The handbook: chapter two.', stream: true });
+    const responsesCut = await (async () => {
+      for await (const _event of responses);
+    })().catch((error: unknown) => error);
+    expect(responsesCut).toBeInstanceOf(Error);
+
+    anthropicUpstream.next({ kind: 'stream-cut' });
+    const anthropic = new Anthropic({ apiKey: key.key, baseURL: relay.url, maxRetries: 0 });
+    await expect(anthropic.messages.stream(anthropicRequest).finalMessage()).rejects.toBeInstanceOf(Error);
+    // The Responses request marks no breakpoint: the mock's plain answer writes 2 tokens for 5 minutes.
+    const rows = await ledgerOf(key, 3);
+    expect(rows.cache_write_tokens).toBe(2 * (written5m + written1h) + 2);
+  });
+
   it('bills the writes and reads an answer reports beside each other, rounded up once per request', async () => {
     const key = await prepaidKey('USD');
     const client = new Anthropic({ apiKey: key.key, baseURL: relay.url, maxRetries: 0 });
