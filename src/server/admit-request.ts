@@ -116,8 +116,9 @@ export function jsonBytes(value: unknown): number {
  */
 export function marksCacheBreakpoint(body: { system?: unknown; tools?: unknown; messages?: unknown; [field: string]: unknown }): CacheWriteLifetime | undefined {
   const found: { lifetime: CacheWriteLifetime | undefined } = { lifetime: undefined };
-  if (!marked(body, found)) anyMarked(body.system, 1, found) || anyMarked(body.tools, 0, found) || anyMarked(body.messages, 3, found);
-  return found.lifetime;
+  // Each step stops at the first breakpoint asking for an hour: nothing is longer.
+  const hour = marked(body, found) || anyMarked(body.system, 1, found) || anyMarked(body.tools, 0, found) || anyMarked(body.messages, 3, found);
+  return hour ? '1h' : found.lifetime;
 }
 
 /** Notes the breakpoint `value` carries, if any, in `found`; true once one asks for an hour (the longest: no need to look further). */
