@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI, { BadRequestError } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load-config.js';
 import { MockAnthropicUpstream, redactedThinkingData, thinkingSignature } from './support/mock-anthropic-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
@@ -231,5 +235,52 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     const reasoning = response.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem | undefined;
     expect(reasoning?.summary.map((part) => part.text).join('')).toBe('Thinking about: Why is the sky blue?');
     expect(response.output_text).toBe('echo: Why is the sky blue?');
+  });
+});
+
+describe('the thinking of a tool loop across the deployments of one relay', () => {
+  const upstream = new MockAnthropicUpstream();
+  let relay: StartedRelay;
+  let openai: OpenAI;
+  let directory: string;
+
+  beforeAll(async () => {
+    await upstream.start();
+    directory = mkdtempSync(join(tmpdir(), 'relay-thinking-'));
+    // Two keys of one Anthropic account: the second serves when the first is rate-limited.
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      'models:\n  claude-sonnet-4:\n    groups:\n      - targets: [{ provider: anthropic, apiKey: sk-ant-first-key-0123456789 }]\n      - targets: [{ provider: anthropic, apiKey: sk-ant-second-key-0123456789 }]\n',
+    );
+    relay = await startRelay({ ANTHROPIC_API_KEY: anthropicKey, ANTHROPIC_BASE_URL: upstream.origin }, directory);
+    openai = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('keeps thinking when the next turn of the loop is served with another key, and after a configuration reload', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Find the docs' }];
+    const first = await openai.chat.completions.create({ model: 'claude-sonnet-4', messages, tools: [searchTool], reasoning_effort: 'low' });
+    expect(upstream.requests[0]!.headers['x-api-key']).toBe('sk-ant-first-key-0123456789');
+    const call = first.choices[0]!.message;
+    messages.push({ role: 'assistant', content: call.content, tool_calls: call.tool_calls }, { role: 'tool', tool_call_id: call.tool_calls![0]!.id, content: 'Relay docs' });
+
+    upstream.next({ kind: 'status', status: 429, message: 'Number of request tokens has exceeded your per-minute rate limit', headers: { 'retry-after': '30' } });
+    const { data, response } = await openai.chat.completions.create({ model: 'claude-sonnet-4', messages, tools: [searchTool], reasoning_effort: 'low' }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('tool said: Relay docs');
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    const served = upstream.requests[2]!;
+    expect(served.headers['x-api-key']).toBe('sk-ant-second-key-0123456789');
+    expect(served.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+    expect((served.body.messages as Array<{ content: Array<{ type: string }> }>)[1]!.content.map((block) => block.type)).toEqual(['thinking', 'text', 'tool_use']);
+
+    relay.server.reload(loadConfig({ environment: { RELAY_MASTER_KEY: masterKey, ANTHROPIC_API_KEY: anthropicKey, ANTHROPIC_BASE_URL: upstream.origin }, cwd: directory }));
+    upstream.reset();
+    const reloaded = await openai.chat.completions.create({ model: 'claude-sonnet-4', messages, tools: [searchTool], reasoning_effort: 'low' }).withResponse();
+    expect(reloaded.response.headers.get('x-relay-dropped-params')).toBeNull();
+    expect(upstream.requests.at(-1)!.body.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
   });
 });

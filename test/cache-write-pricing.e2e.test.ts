@@ -134,6 +134,38 @@ describe('prompt-cache writes are billed as Anthropic bills them', () => {
     expect(row.officialMicros).toBe(2 * eurCost.official);
   });
 
+  it('bills a stream cut before its final usage for the prompt and writes message_start reported, through the OpenAI SDK and the Responses API as through the Anthropic SDK', async () => {
+    const key = await prepaidKey('USD');
+    const openai = new OpenAI({ apiKey: key.key, baseURL: relay.baseURL, maxRetries: 0 });
+    anthropicUpstream.next({ kind: 'stream-cut' });
+    const stream = await openai.chat.completions.create({ model, max_tokens: 4000, reasoning_effort: 'low', messages: chatMessages, stream: true });
+    let text = '';
+    const cut = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((error: unknown) => error);
+    expect(cut).toBeInstanceOf(APIError);
+    expect(text).toBe('echo: The handbook: chapter one.');
+    // Anthropic bills the prompt it read and wrote, cut or not: 12 input tokens, 1 500 written for 5 minutes, 2 500 for 1 hour.
+    const row = await ledgerOf(key, 1);
+    expect(row).toMatchObject({ prompt_tokens: 12 + written5m + written1h, cache_write_tokens: written5m + written1h, cached_tokens: 0 });
+    expect(row.completion_tokens).toBeGreaterThan(1);
+    expect(row.costMicros).toBe(12 * 3 + written5m * 3.75 + written1h * 6 + row.completion_tokens * 15);
+
+    anthropicUpstream.next({ kind: 'stream-cut' });
+    const responses = await openai.responses.create({ model, max_output_tokens: 4000, input: 'The handbook: chapter two.', stream: true });
+    const responsesCut = await (async () => {
+      for await (const _event of responses);
+    })().catch((error: unknown) => error);
+    expect(responsesCut).toBeInstanceOf(Error);
+
+    anthropicUpstream.next({ kind: 'stream-cut' });
+    const anthropic = new Anthropic({ apiKey: key.key, baseURL: relay.url, maxRetries: 0 });
+    await expect(anthropic.messages.stream(anthropicRequest).finalMessage()).rejects.toBeInstanceOf(Error);
+    // The Responses request marks no breakpoint: the mock's plain answer writes 2 tokens for 5 minutes.
+    const rows = await ledgerOf(key, 3);
+    expect(rows.cache_write_tokens).toBe(2 * (written5m + written1h) + 2);
+  });
+
   it('bills the writes and reads an answer reports beside each other, rounded up once per request', async () => {
     const key = await prepaidKey('USD');
     const client = new Anthropic({ apiKey: key.key, baseURL: relay.url, maxRetries: 0 });
@@ -145,18 +177,31 @@ describe('prompt-cache writes are billed as Anthropic bills them', () => {
     expect(row.costMicros).toBe(135);
   });
 
-  it('reserves the prompt of a request with breakpoints at the dearest write price, so a budget is never overspent by writes', async () => {
-    // About 10 000 prompt tokens by the estimate (30 000 bytes ÷ 3): $0.030 at input, $0.060 written for
-    // 1 hour, plus 1 output token. A budget of $0.045 admits the plain request and refuses the one that may be written.
+  it('reserves the prompt of a request with breakpoints at the price of the writes it may cause, so a budget is never overspent by writes nor refuses what it can pay', async () => {
+    // About 10 000 prompt tokens by the estimate (30 000 bytes ÷ 3): $0.030 at input, $0.0375 written
+    // for 5 minutes, $0.060 written for 1 hour, plus 1 output token. A budget of $0.045 admits the
+    // plain request and the one with 5-minute breakpoints, and refuses the one that may be written for 1 hour.
     const created = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'budgeted', budget: { amount: 0.045, currency: 'USD', period: 'total' } });
     const client = new OpenAI({ apiKey: created.key, baseURL: relay.baseURL, maxRetries: 0 });
     const text = 'a'.repeat(30_000);
     const plain = await client.chat.completions.create({ model, max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'text', text }] }] });
     expect(plain.choices[0]?.message.content).toMatch(/^echo:/);
-    const marked = [{ role: 'user', content: [{ type: 'text', text, cache_control: { type: 'ephemeral' } }] }] as unknown as OpenAI.Chat.ChatCompletionMessageParam[];
-    const refused = await client.chat.completions.create({ model, max_tokens: 1, messages: marked }).catch((error: unknown) => error);
+    const marked = (ttl?: '1h') => [{ role: 'user', content: [{ type: 'text', text, cache_control: { type: 'ephemeral', ...(ttl === undefined ? {} : { ttl }) } }] }] as unknown as OpenAI.Chat.ChatCompletionMessageParam[];
+    const refused = await client.chat.completions.create({ model, max_tokens: 1, messages: marked('1h') }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(RateLimitError);
     expect((refused as APIError).code).toBe('budget_exceeded');
     expect(anthropicUpstream.requests).toHaveLength(1);
+    const fiveMinutes = await client.chat.completions.create({ model, max_tokens: 1, messages: marked() });
+    expect(fiveMinutes.choices[0]?.message.content).toMatch(/^echo:/);
+    expect(anthropicUpstream.requests).toHaveLength(2);
+
+    // Through /v1/messages as well, a breakpoint on the request itself included.
+    const anthropicBudget = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'budgeted-messages', budget: { amount: 0.045, currency: 'USD', period: 'total' } });
+    const anthropic = new Anthropic({ apiKey: anthropicBudget.key, baseURL: relay.url, maxRetries: 0 });
+    const request = (cacheControl: Record<string, string>) => ({ model, max_tokens: 1, cache_control: cacheControl, messages: [{ role: 'user' as const, content: text }] }) as unknown as Anthropic.MessageCreateParamsNonStreaming;
+    const refusedMessage = await anthropic.messages.create(request({ type: 'ephemeral', ttl: '1h' })).catch((error: unknown) => error);
+    expect((refusedMessage as { status?: number }).status).toBe(429);
+    const admitted = await anthropic.messages.create(request({ type: 'ephemeral' }));
+    expect(admitted.content[0]).toMatchObject({ type: 'text' });
   });
 });

@@ -146,6 +146,15 @@ describe('an upstream base URL without its /v1', () => {
     expect(goodUpstream.requests).toHaveLength(2);
   });
 
+  it("passes through the 404 a FastAPI server answers for a model it does not serve ({detail}), but not FastAPI's own route 404", async () => {
+    goodUpstream.next({ kind: 'status', status: 404, body: { detail: "Model 'gpt-4.1' not found" } }, { kind: 'status', status: 404, body: { detail: 'Not Found' } });
+    const error = await caught(openai.chat.completions.create({ model: 'gpt-good', messages: [{ role: 'user', content: 'hi' }] }));
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).message).toContain("Model 'gpt-4.1' not found");
+    expectEndpointFailure(await caught(openai.chat.completions.create({ model: 'gpt-good', messages: [{ role: 'user', content: 'hi' }] })), 'good');
+    expect(goodUpstream.requests).toHaveLength(2);
+  });
+
   it('reads OpenAI\'s own "Invalid URL" 404 as a wrong base URL too', async () => {
     goodUpstream.next({ kind: 'status', status: 404, body: { error: { message: 'Invalid URL (POST /chat/completions)', type: 'invalid_request_error', param: null, code: null } } });
     expectEndpointFailure(await caught(openai.chat.completions.create({ model: 'gpt-good', messages: [{ role: 'user', content: 'hi' }] })), 'good');

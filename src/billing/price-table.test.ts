@@ -215,17 +215,19 @@ describe('costOf exactness', () => {
 describe('relayCostMicros (a reservation\'s worst case)', () => {
   const sonnet = priceOf(new PriceTable({ 'claude-sonnet-4.5': { input: 3, output: 15, cached: 0.3 } }), 'claude-sonnet-4.5');
 
-  it('prices the prompt at input, or, when the request marks a cache breakpoint, at the dearest write', () => {
+  it('prices the prompt at input, or, when the request marks a cache breakpoint, at the write price of the longest lifetime it asks for', () => {
     // 1 000 prompt tokens × $3 + 100 output × $15.
     expect(relayCostMicros(1_000, 100, sonnet)).toBe(4_500);
-    // Every prompt token may be written for 1 hour: × $6.
-    expect(relayCostMicros(1_000, 100, sonnet, true)).toBe(7_500);
+    // Every prompt token may be written for 5 minutes: × $3.75; for 1 hour: × $6.
+    expect(relayCostMicros(1_000, 100, sonnet, '5m')).toBe(5_250);
+    expect(relayCostMicros(1_000, 100, sonnet, '1h')).toBe(7_500);
     // Never short of what the usage can be charged, however the prompt turns out to be cached.
     for (const [cached, written, written1h] of [[0, 1_000, 1_000], [0, 1_000, 0], [500, 500, 250], [1_000, 0, 0]] as const) {
-      expect(costOf(usage(1_000, 100, cached, written, written1h), sonnet, 'USD').costMicros).toBeLessThanOrEqual(relayCostMicros(1_000, 100, sonnet, true));
+      expect(costOf(usage(1_000, 100, cached, written, written1h), sonnet, 'USD').costMicros).toBeLessThanOrEqual(relayCostMicros(1_000, 100, sonnet, '1h'));
+      if (written1h === 0) expect(costOf(usage(1_000, 100, cached, written, 0), sonnet, 'USD').costMicros).toBeLessThanOrEqual(relayCostMicros(1_000, 100, sonnet, '5m'));
     }
     // A model whose writes cost as input reserves the same either way.
     const gpt41 = priceOf(table, 'gpt-4.1');
-    expect(relayCostMicros(1_000, 100, gpt41, true)).toBe(relayCostMicros(1_000, 100, gpt41));
+    expect(relayCostMicros(1_000, 100, gpt41, '1h')).toBe(relayCostMicros(1_000, 100, gpt41));
   });
 });

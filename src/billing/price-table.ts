@@ -149,20 +149,28 @@ export function costOf(usage: TokenUsage, price: ModelPrice, currency: Currency,
 }
 
 /**
+ * How long a request's prompt may be kept in the prompt cache: the longest lifetime its cache
+ * breakpoints ask for (`ttl`: Anthropic's default is 5 minutes, `1h` is written at its own price).
+ */
+export type CacheWriteLifetime = '5m' | '1h';
+
+/**
  * The relay's price of a request in micro-USD, its prompt at the dearest price a prompt token can
  * have: a reservation's worst case. Every prompt token may be written to the prompt cache when the
- * request marks a cache breakpoint (`mayWriteCache`), so it is then priced at the dearest of the
- * input, cached and cache-write prices; else at the dearer of input and cached.
+ * request marks a cache breakpoint (`mayWriteCache`, the longest lifetime asked for), so it is then
+ * priced at the dearest of the input, cached and cache-write prices of that lifetime (the 5-minute
+ * write price, or also the 1-hour one when a breakpoint asks for an hour); else at the dearer of
+ * input and cached.
  * A worst case beyond what a number holds exactly (a `max_tokens` of 2^53) is held as
  * `Number.MAX_SAFE_INTEGER`, more than any budget or balance: such a request is refused, never
  * priced by a rounded number.
  */
-export function relayCostMicros(promptTokens: number, completionTokens: number, price: ModelPrice, mayWriteCache = false): number {
+export function relayCostMicros(promptTokens: number, completionTokens: number, price: ModelPrice, mayWriteCache?: CacheWriteLifetime): number {
   const prompt = tokenCount(promptTokens, 'promptTokens');
   const completion = tokenCount(completionTokens, 'completionTokens');
   const prices = price.relay;
   const read = Math.max(prices.input, prices.cached);
-  const promptPrice = mayWriteCache ? Math.max(read, prices.cacheWrite, prices.cacheWrite1h) : read;
+  const promptPrice = mayWriteCache === undefined ? read : Math.max(read, prices.cacheWrite, mayWriteCache === '1h' ? prices.cacheWrite1h : 0);
   try {
     return usdMicrosOf(prompt, promptPrice, 0, 0, 0, 0, 0, 0, completion, prices.output);
   } catch (error) {
@@ -171,10 +179,10 @@ export function relayCostMicros(promptTokens: number, completionTokens: number, 
   }
 }
 
-/** Whether a prompt token of this model may cost more written to the prompt cache than read as input (worth looking for breakpoints). */
-export function writesCostMore(price: ModelPrice): boolean {
+/** Whether a prompt token of this model may cost more written to the prompt cache (for `lifetime`, or for any) than read as input (worth looking for breakpoints). */
+export function writesCostMore(price: ModelPrice, lifetime?: CacheWriteLifetime): boolean {
   const prices = price.relay;
-  return Math.max(prices.cacheWrite, prices.cacheWrite1h) > Math.max(prices.input, prices.cached);
+  return Math.max(prices.cacheWrite, lifetime === '5m' ? 0 : prices.cacheWrite1h) > Math.max(prices.input, prices.cached);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
-import { costOf, relayCostMicros, writesCostMore, type ModelPrice, type PriceTable, type TokenUsage } from '../billing/price-table.js';
+import { costOf, relayCostMicros, writesCostMore, type CacheWriteLifetime, type ModelPrice, type PriceTable, type TokenUsage } from '../billing/price-table.js';
 import { RelayError } from '../spec/relay-error.js';
 import { CountersLostError, type CounterReservation, type HeldReservation, type LimitStore, type ReserveResult } from './limit-store.js';
 import { LimitsBackendUnavailableError } from './resilient-limit-store.js';
@@ -10,11 +10,12 @@ export interface PromptSource {
   promptText(): string;
   promptBytes?(): number;
   /**
-   * Whether the request marks a prompt-cache breakpoint (`cache_control`): only such a request can
-   * have its prompt written to the cache, which some vendors bill above input. Read only when the
-   * model's cache writes cost more than input.
+   * Whether the request marks a prompt-cache breakpoint (`cache_control`), and the longest lifetime
+   * they ask for: only such a request can have its prompt written to the cache, which some vendors
+   * bill above input (an hour's writes above 5 minutes'). Read only when the model's cache writes
+   * cost more than input.
    */
-  mayWriteCache?(): boolean;
+  mayWriteCache?(): CacheWriteLifetime | undefined;
 }
 
 /** A request's hold on its key's limits and budget, settled with the real usage when it ends. */
@@ -250,7 +251,7 @@ export class AdmissionControl {
     const breakpoints = prompt.mayWriteCache === undefined ? undefined : new CacheBreakpoints(prompt);
     // A fallback is charged at its own price: the worst case is the dearest model that may answer.
     const worstPrice = metered && price !== undefined && fallbackModels !== undefined ? this.dearest(price, fallbackModels(), promptTokens, maxOutputTokens, breakpoints) : price;
-    const mayWriteCache = worstPrice !== undefined && breakpoints !== undefined && breakpoints.matter(worstPrice);
+    const mayWriteCache = worstPrice === undefined ? undefined : breakpoints?.matter(worstPrice);
     if (accountCurrency instanceof Promise) {
       return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
     }
@@ -278,7 +279,7 @@ export class AdmissionControl {
     principal: Principal,
     price: ModelPrice | undefined,
     worstPrice: ModelPrice | undefined,
-    mayWriteCache: boolean,
+    mayWriteCache: CacheWriteLifetime | undefined,
     promptTokens: number,
     maxOutputTokens: number,
     requestId: string,
@@ -338,16 +339,23 @@ export class AdmissionControl {
   }
 }
 
-/** Whether a request's cache breakpoints matter to a price: looked for once, and only for a price whose cache writes cost more than input. */
+/**
+ * Whether a request's cache breakpoints matter to a price, and for which lifetime: looked for once,
+ * and only for a price whose cache writes cost more than input.
+ */
 class CacheBreakpoints {
-  private marked: boolean | undefined;
+  private looked = false;
+  private lifetime: CacheWriteLifetime | undefined;
 
   constructor(private readonly prompt: PromptSource) {}
 
-  matter(price: ModelPrice): boolean {
-    if (!writesCostMore(price)) return false;
-    this.marked ??= this.prompt.mayWriteCache?.() === true;
-    return this.marked;
+  matter(price: ModelPrice): CacheWriteLifetime | undefined {
+    if (!writesCostMore(price)) return undefined;
+    if (!this.looked) {
+      this.looked = true;
+      this.lifetime = this.prompt.mayWriteCache?.();
+    }
+    return this.lifetime !== undefined && writesCostMore(price, this.lifetime) ? this.lifetime : undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { AnthropicProvider } from './anthropic/anthropic-provider.js';
+import type { ThinkingBlockCache } from './anthropic/anthropic-thinking.js';
 import { GeminiProvider } from './gemini/gemini-provider.js';
 import { MockProvider } from './mock/mock-provider.js';
 import { OpenAICompatibleProvider } from './openai-compatible/openai-compatible-provider.js';
@@ -17,14 +18,19 @@ export interface ProviderDefinition {
   responsesApi?: boolean;
 }
 
+/** What the providers of one process share: Claude's thinking of tool calls, for the turns that continue them. */
+export interface SharedProviderState {
+  thinkingBlocks: ThinkingBlockCache;
+}
+
 /** Builds the adapter for one configured upstream; the type picks the wire format. */
-export function createProvider(definition: ProviderDefinition, dispatcher: Dispatcher): Provider {
+export function createProvider(definition: ProviderDefinition, dispatcher: Dispatcher, shared?: SharedProviderState): Provider {
   const options = { ...definition, dispatcher };
   switch (definition.type) {
     case 'openai':
       return new OpenAICompatibleProvider(options, { streamUsage: definition.streamUsage ?? true, responsesApi: definition.responsesApi ?? false });
     case 'anthropic':
-      return new AnthropicProvider(options);
+      return new AnthropicProvider(options, shared?.thinkingBlocks);
     case 'gemini':
       return new GeminiProvider(options);
     case 'mock':

@@ -105,6 +105,12 @@ export interface StreamPart {
   text?: string;
   /** Set on the chunk that carries usage. */
   usage?: Usage;
+  /**
+   * The counts the stream gave at its start (an Anthropic stream's `message_start`: the prompt's,
+   * cache reads and writes included, exact), while the answer's are not known: a stream cut before
+   * its usage is billed with them.
+   */
+  startUsage?: Usage;
   /** True for the usage-only chunk (empty `choices`) that OpenAI sends when `include_usage` is set. */
   usageOnly?: boolean;
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
+import type { CacheWriteLifetime } from '../billing/price-table.js';
 import type { Admission } from '../limits/admission-control.js';
 import type { FallbackKind } from '../routing/model-router.js';
 import { RelayError } from '../spec/relay-error.js';
@@ -10,8 +11,8 @@ export interface PromptEstimate {
   promptText: () => string;
   /** The prompt's size in UTF-8 bytes, when it can be had without building the text (admission needs only the size). */
   promptBytes?: () => number;
-  /** Whether the request marks a prompt-cache breakpoint (`marksCacheBreakpoint`), when its prompt may be written to the cache. */
-  mayWriteCache?: () => boolean;
+  /** The longest lifetime of the request's prompt-cache breakpoints (`marksCacheBreakpoint`), when its prompt may be written to the cache. */
+  mayWriteCache?: () => CacheWriteLifetime | undefined;
   /** The output tokens the request asks for at most (its max_tokens), if it says. */
   maxOutputTokens: number | undefined;
   /**
@@ -108,24 +109,37 @@ export function jsonBytes(value: unknown): number {
 /**
  * Whether a chat or Anthropic Messages request marks a prompt-cache breakpoint (`cache_control`)
  * anywhere the upstream reads one: on the request itself (Anthropic's automatic caching), a system
- * block, a tool, a message, a content block or a block inside a tool result. Anthropic writes the
- * prompt to its cache only for such a request.
+ * block, a tool, a message, a content block or a block inside a tool result; and if so, the longest
+ * lifetime one asks for: `1h` when a breakpoint's `ttl` says so, else Anthropic's default `5m`.
+ * Anthropic writes the prompt to its cache only for such a request, and for an hour only when asked.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
  */
-export function marksCacheBreakpoint(body: { system?: unknown; tools?: unknown; messages?: unknown; [field: string]: unknown }): boolean {
-  return hasCacheControl(body) || anyMarked(body.system, 1) || anyMarked(body.tools, 0) || anyMarked(body.messages, 3);
+export function marksCacheBreakpoint(body: { system?: unknown; tools?: unknown; messages?: unknown; [field: string]: unknown }): CacheWriteLifetime | undefined {
+  const found: { lifetime: CacheWriteLifetime | undefined } = { lifetime: undefined };
+  // Each step stops at the first breakpoint asking for an hour: nothing is longer.
+  const hour = marked(body, found) || anyMarked(body.system, 1, found) || anyMarked(body.tools, 0, found) || anyMarked(body.messages, 3, found);
+  return hour ? '1h' : found.lifetime;
 }
 
-function hasCacheControl(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && (value as { cache_control?: unknown }).cache_control != null;
+/** Notes the breakpoint `value` carries, if any, in `found`; true once one asks for an hour (the longest: no need to look further). */
+function marked(value: unknown, found: { lifetime: CacheWriteLifetime | undefined }): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const cacheControl = (value as { cache_control?: unknown }).cache_control;
+  if (cacheControl == null) return false;
+  if (typeof cacheControl === 'object' && (cacheControl as { ttl?: unknown }).ttl === '1h') {
+    found.lifetime = '1h';
+    return true;
+  }
+  found.lifetime ??= '5m';
+  return false;
 }
 
-/** Whether an item of `values` (or of their `content`, `depth` levels down) carries a `cache_control`. */
-function anyMarked(values: unknown, depth: number): boolean {
+/** Notes the breakpoints of the items of `values` (and of their `content`, `depth` levels down); true once one asks for an hour. */
+function anyMarked(values: unknown, depth: number, found: { lifetime: CacheWriteLifetime | undefined }): boolean {
   if (!Array.isArray(values)) return false;
   for (const value of values) {
-    if (hasCacheControl(value)) return true;
-    if (depth > 0 && value !== null && typeof value === 'object' && anyMarked((value as { content?: unknown }).content, depth - 1)) return true;
+    if (marked(value, found)) return true;
+    if (depth > 0 && value !== null && typeof value === 'object' && anyMarked((value as { content?: unknown }).content, depth - 1, found)) return true;
   }
   return false;
 }

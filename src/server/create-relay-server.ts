@@ -6,7 +6,8 @@ import pino, { type Logger } from 'pino';
 import { authenticate } from '../auth/authenticate.js';
 import { StaticKeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
-import { createProvider } from '../providers/create-provider.js';
+import { ThinkingBlockCache } from '../providers/anthropic/anthropic-thinking.js';
+import { createProvider, type SharedProviderState } from '../providers/create-provider.js';
 import type { Provider } from '../providers/provider.js';
 import type { CanaryController } from '../routing/canary-controller.js';
 import { DeploymentRegistry } from '../routing/deployment.js';
@@ -132,9 +133,11 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   const canaries = new Map<string, CanaryController>();
   // This process among the replicas that share canary state.
   const replica = newId('rep');
+  // One for the process, whatever the provider, key or configuration (see AnthropicProvider).
+  const shared: SharedProviderState = { thinkingBlocks: new ThinkingBlockCache() };
   const buildRouter = (routerConfig: RelayConfig) => {
     const providers = new Map<string, Provider>();
-    for (const settings of routerConfig.providers.values()) providers.set(settings.name, createProvider(settings, dispatcher));
+    for (const settings of routerConfig.providers.values()) providers.set(settings.name, createProvider(settings, dispatcher, shared));
     return new ModelRouter(routerConfig, {
       registry: deployments,
       canaries,
@@ -146,7 +149,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         const derivedName = `${name}#${createHash('sha256').update(apiKey).digest('hex').slice(0, 6)}`;
         let derived = providers.get(derivedName);
         if (derived === undefined) {
-          derived = createProvider({ ...settings, name: derivedName, apiKey }, dispatcher);
+          derived = createProvider({ ...settings, name: derivedName, apiKey }, dispatcher, shared);
           providers.set(derivedName, derived);
         }
         return derived;

@@ -32,10 +32,15 @@ export class AnthropicProvider implements Provider {
   /** The provider's own beta features, and its headers without them (see `headersFor`). */
   private readonly configuredBetas: string[] = [];
   private readonly headersWithoutBeta: Record<string, string>;
-  /** The thinking of answers that called tools, for the turns that continue them (this process only). */
-  private readonly thinkingBlocks = new ThinkingBlockCache();
+  /**
+   * The thinking of answers that called tools, for the turns that continue them: the process's one
+   * cache, shared by every Anthropic provider and key (a loop's next turn may be served by another
+   * deployment, and thinking blocks are valid on any of them) and kept across configuration reloads.
+   */
+  private readonly thinkingBlocks: ThinkingBlockCache;
 
-  constructor(options: ProviderOptions) {
+  constructor(options: ProviderOptions, thinkingBlocks: ThinkingBlockCache = new ThinkingBlockCache()) {
+    this.thinkingBlocks = thinkingBlocks;
     this.name = options.name;
     // The configured base URL is the origin, as for Anthropic's SDKs; a trailing /v1 is forgiven.
     this.endpoint = `${options.baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1/messages`;

@@ -49,7 +49,7 @@ class AnthropicChunkTranslator {
         this.id = event.message?.id ?? this.id;
         this.model = event.message?.model ?? this.model;
         this.mergeUsage(event.message?.usage);
-        return [this.chunk({ role: 'assistant', content: '' })];
+        return [this.startChunk()];
       case 'content_block_start':
         return this.startBlock(event.index, event.content_block);
       case 'content_block_delta':
@@ -163,6 +163,14 @@ class AnthropicChunkTranslator {
 
   private base() {
     return { id: this.id, object: 'chat.completion.chunk' as const, created: this.created, model: this.model };
+  }
+
+  /** The first chunk (the role), with the prompt's counts `message_start` gave, for a stream cut before `message_delta`. */
+  private startChunk(): StreamPart {
+    const part = this.chunk({ role: 'assistant', content: '' });
+    const startUsage = convertAnthropicUsage(this.usage);
+    if (startUsage !== undefined) part.startUsage = startUsage;
+    return part;
   }
 
   private chunk(delta: Delta): StreamPart {

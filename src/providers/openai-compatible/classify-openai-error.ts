@@ -10,7 +10,7 @@ interface OpenAIErrorFields {
 
 function readErrorFields(bodyText: string): OpenAIErrorFields {
   try {
-    const parsed = JSON.parse(bodyText) as { error?: unknown; message?: unknown };
+    const parsed = JSON.parse(bodyText) as { error?: unknown; message?: unknown; detail?: unknown };
     const error = parsed.error;
     if (error !== null && typeof error === 'object') {
       const record = error as Record<string, unknown>;
@@ -23,6 +23,8 @@ function readErrorFields(bodyText: string): OpenAIErrorFields {
     }
     if (typeof error === 'string') return { message: error };
     if (typeof parsed.message === 'string') return { message: parsed.message };
+    // FastAPI's HTTPException, which small OpenAI-compatible servers raise ("Model 'x' not found").
+    if (typeof parsed.detail === 'string') return { message: parsed.detail };
   } catch {
     // Not JSON (an HTML error page from a proxy, say): the status alone decides.
   }
@@ -31,8 +33,10 @@ function readErrorFields(bodyText: string): OpenAIErrorFields {
 
 /**
  * Classifies a non-2xx answer of an OpenAI-compatible upstream into a failure reason. A 404 with an
- * error object naming what is unknown (`model_not_found`) is `not_found`, the caller's; one without
- * (an empty body, an HTML page, OpenAI's "Invalid URL") is `endpoint_not_found`: the base URL is wrong.
+ * error naming what is unknown (OpenAI's `model_not_found`, vLLM's and Ollama's shapes, a FastAPI
+ * server's `{"detail": "Model 'x' not found"}`) is `not_found`, the caller's; one without (an empty
+ * body, an HTML page, OpenAI's "Invalid URL", FastAPI's `{"detail": "Not Found"}`) is
+ * `endpoint_not_found`: the base URL is wrong.
  * @see https://platform.openai.com/docs/guides/error-codes
  */
 export function classifyOpenAIError(

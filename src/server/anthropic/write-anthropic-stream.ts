@@ -45,6 +45,7 @@ async function relayTranslated(answer: Extract<StreamAnswer, { kind: 'translated
   writer.raw(Buffer.from(encoder.start(first)));
   const finished = await writeStreamValues(writer, answer.parts, answer.first, (part) => {
     if (part.usage !== undefined) request.relay.usage = part.usage;
+    else if (part.startUsage !== undefined) request.relay.startUsage = part.startUsage;
     // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
     else if (request.relay.usage === undefined) (request.relay.delivered ??= new DeliveredText()).add(part.data);
     const chunk = parseChunk(part);

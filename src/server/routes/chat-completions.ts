@@ -71,6 +71,7 @@ async function relayStream(
     while (current.done !== true) {
       const part = current.value;
       if (part.usage !== undefined) request.relay.usage = part.usage;
+      else if (part.startUsage !== undefined) request.relay.startUsage = part.startUsage;
       // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
       else if (request.relay.usage === undefined) {
         const delivered = (request.relay.delivered ??= new DeliveredText());

@@ -297,6 +297,7 @@ async function writeTranslatedStream(
     writer.raw(Buffer.from(encoder.start()));
     const finished = await writeStreamValues(writer, parts, first, (part) => {
       if (part.usage !== undefined) request.relay.usage = part.usage;
+      else if (part.startUsage !== undefined) request.relay.startUsage = part.startUsage;
       // Kept only while no usage has come, to bill a stream that is cut for what it delivered.
       else if (request.relay.usage === undefined) (request.relay.delivered ??= new DeliveredText()).add(part.data);
       const chunk = parseChunk(part);
