@@ -123,6 +123,24 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     });
   });
 
+  it("recalls a tool loop's thinking for the key that made it alone: another key with the same call id gets none of it", async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Find the private notes' }];
+    const first = await openai.chat.completions.create({ model: 'claude-sonnet-4', messages, tools: [searchTool], reasoning_effort: 'low' });
+    const call = first.choices[0]!.message;
+    messages.push({ role: 'assistant', content: call.content, tool_calls: call.tool_calls });
+    messages.push({ role: 'tool', tool_call_id: call.tool_calls![0]!.id, content: 'Notes found' });
+
+    const created = await request(`${relay.url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other-team' }) });
+    const other = new OpenAI({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: relay.baseURL, maxRetries: 0 });
+    const { data, response } = await other.chat.completions.create({ model: 'claude-sonnet-4', messages, tools: [searchTool], reasoning_effort: 'low' }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('tool said: Notes found');
+    // The other key's request goes as one the relay holds no thinking for: without thinking, and says so.
+    expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');
+    const sent = upstream.requests[1]!.body;
+    expect(sent.thinking).toBeUndefined();
+    expect(JSON.stringify(sent.messages)).not.toContain('Thinking about: Find the private notes');
+  });
+
   it('keeps the thinking of a streamed tool call as well, redacted blocks included', async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Search, but redact your reasoning' }];
     const stream = await openai.chat.completions.create({ model: 'claude-sonnet-4', messages, tools: [searchTool], reasoning_effort: 'low', stream: true });

@@ -46,6 +46,11 @@ export interface ProviderCall {
   timeoutMs: number;
   requestId: string;
   /**
+   * The key the request came with (its id): what the relay remembers of an answer for the next turn
+   * of a conversation (Claude's thinking blocks) is recalled for that key alone.
+   */
+  callerId?: string;
+  /**
    * When true, a request parameter the upstream cannot honour is refused (an `UpstreamError` with
    * reason `invalid_request`, status 400, code `unsupported_parameter`) instead of being dropped.
    */

@@ -90,6 +90,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
       signal: this.signal,
       timeoutMs: config.timeoutMs,
       requestId: request.id,
+      callerId: state.principal?.id,
       strict: config.strictParameters || strictHeader === '1' || strictHeader === 'true',
       dropped: [],
     };

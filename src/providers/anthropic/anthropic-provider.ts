@@ -62,16 +62,18 @@ export class AnthropicProvider implements Provider {
   }
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
-    const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name, this.thinkingBlocks);
+    const thinkingBlocks = this.thinkingBlocks.of(call.callerId);
+    const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name, thinkingBlocks);
     const message = (await this.postJson(converted.body, call)).parsed as AnthropicMessage;
-    const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName, this.thinkingBlocks);
+    const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName, thinkingBlocks);
     return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
 
   async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
-    const converted = convertToAnthropicRequest(chatRequest, model, true, call, this.name, this.thinkingBlocks);
+    const thinkingBlocks = this.thinkingBlocks.of(call.callerId);
+    const converted = convertToAnthropicRequest(chatRequest, model, true, call, this.name, thinkingBlocks);
     const response = await this.post(converted.body, call, true);
-    const parts = readAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name, converted.jsonToolName, this.thinkingBlocks);
+    const parts = readAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name, converted.jsonToolName, thinkingBlocks);
     return parts[Symbol.asyncIterator]();
   }
 

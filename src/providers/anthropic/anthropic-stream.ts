@@ -3,7 +3,7 @@ import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
-import type { ThinkingBlockCache } from './anthropic-thinking.js';
+import type { ThinkingBlocks } from './anthropic-thinking.js';
 import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
 import { convertAnthropicUsage, mergeAnthropicUsage } from './convert-anthropic-usage.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
@@ -40,7 +40,7 @@ class AnthropicChunkTranslator {
   constructor(
     private readonly provider: string,
     private readonly jsonToolName: string | undefined,
-    private readonly thinkingBlocks: ThinkingBlockCache | undefined,
+    private readonly thinkingBlocks: ThinkingBlocks | undefined,
   ) {}
 
   translate(event: AnthropicStreamEvent): StreamPart[] {
@@ -191,7 +191,7 @@ class AnthropicChunkTranslator {
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#event-types
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
-export async function* readAnthropicStream(body: AsyncIterable<Buffer>, provider: string, jsonToolName?: string, thinkingBlocks?: ThinkingBlockCache): AsyncGenerator<StreamPart> {
+export async function* readAnthropicStream(body: AsyncIterable<Buffer>, provider: string, jsonToolName?: string, thinkingBlocks?: ThinkingBlocks): AsyncGenerator<StreamPart> {
   const parser = new SseParser();
   const translator = new AnthropicChunkTranslator(provider, jsonToolName, thinkingBlocks);
   for await (const chunk of body) {

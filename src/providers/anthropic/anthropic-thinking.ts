@@ -34,6 +34,14 @@ export function supportsExtendedThinking(model: string): boolean {
  * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks
  */
 export class ThinkingBlockCache {
+  /**
+   * The blocks of one caller (a relay key): another key that learned a tool call's id recalls
+   * nothing by it, so no conversation's thinking reaches another key's request.
+   */
+  of(callerId: string | undefined): ThinkingBlocks {
+    return new CallerThinkingBlocks(this, `${callerId ?? ''}\u0000`);
+  }
+
   private readonly entries = new Map<string, { blocks: AnthropicContentBlock[]; size: number }>();
   private held = 0;
 
@@ -71,6 +79,30 @@ export class ThinkingBlockCache {
   }
 }
 
+/** The thinking blocks one caller may remember and recall, by tool-call id. */
+export interface ThinkingBlocks {
+  remember(toolCallIds: readonly string[], blocks: AnthropicContentBlock[]): void;
+  recall(toolCallId: string): AnthropicContentBlock[] | undefined;
+}
+
+class CallerThinkingBlocks implements ThinkingBlocks {
+  constructor(
+    private readonly cache: ThinkingBlockCache,
+    private readonly scope: string,
+  ) {}
+
+  remember(toolCallIds: readonly string[], blocks: AnthropicContentBlock[]): void {
+    this.cache.remember(
+      toolCallIds.map((id) => this.scope + id),
+      blocks,
+    );
+  }
+
+  recall(toolCallId: string): AnthropicContentBlock[] | undefined {
+    return this.cache.recall(this.scope + toolCallId);
+  }
+}
+
 function blockSize(block: AnthropicContentBlock): number {
   let size = 0;
   for (const value of Object.values(block)) if (typeof value === 'string') size += value.length;
@@ -97,7 +129,7 @@ function startsATurn(message: AnthropicMessageParam): boolean {
  * holds, nothing is changed and `false` is returned: the request must go without thinking.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use
  */
-export function replayThinkingBlocks(messages: AnthropicMessageParam[], cache: ThinkingBlockCache | undefined): boolean {
+export function replayThinkingBlocks(messages: AnthropicMessageParam[], cache: ThinkingBlocks | undefined): boolean {
   let turnStart = messages.length;
   while (turnStart > 0 && !startsATurn(messages[turnStart - 1]!)) turnStart--;
   const firstOfTurn = messages.slice(turnStart).find((message) => message.role === 'assistant');

@@ -1,6 +1,6 @@
 import type { AnthropicContentBlock, AnthropicMessage } from '../../spec/anthropic-messages.js';
 import type { ChatCompletion, ChatToolCall } from '../../spec/openai-chat.js';
-import type { ThinkingBlockCache } from './anthropic-thinking.js';
+import type { ThinkingBlocks } from './anthropic-thinking.js';
 import { convertAnthropicUsage } from './convert-anthropic-usage.js';
 import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
 
@@ -16,7 +16,7 @@ import { mapAnthropicStopReason } from './map-anthropic-stop-reason.js';
  * @see https://docs.anthropic.com/en/api/messages#response
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
-export function convertAnthropicResponse(message: AnthropicMessage, jsonToolName?: string, thinkingBlocks?: ThinkingBlockCache): ChatCompletion {
+export function convertAnthropicResponse(message: AnthropicMessage, jsonToolName?: string, thinkingBlocks?: ThinkingBlocks): ChatCompletion {
   const texts: string[] = [];
   const toolCalls: ChatToolCall[] = [];
   let thoughts: AnthropicContentBlock[] | undefined;

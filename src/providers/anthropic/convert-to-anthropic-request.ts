@@ -1,7 +1,7 @@
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import type { ProviderCall } from '../provider.js';
-import { replayThinkingBlocks, smallestThinkingBudget, supportsExtendedThinking, thinkingBudgets, type ThinkingBlockCache } from './anthropic-thinking.js';
+import { replayThinkingBlocks, smallestThinkingBudget, supportsExtendedThinking, thinkingBudgets, type ThinkingBlocks } from './anthropic-thinking.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
 import { convertToAnthropicTools } from './convert-to-anthropic-tools.js';
 import { defaultAnthropicMaxTokens } from './default-anthropic-max-tokens.js';
@@ -150,7 +150,7 @@ export function convertToAnthropicRequest(
   stream: boolean,
   call: ProviderCall,
   provider: string,
-  thinkingBlocks?: ThinkingBlockCache,
+  thinkingBlocks?: ThinkingBlocks,
 ): ConvertedAnthropicRequest {
   checkUnsupported(request, call, provider);
   const conversation = convertToAnthropicMessages(request.messages, call, provider);
