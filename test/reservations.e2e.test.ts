@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLimitStore } from '../src/limits/redis-limit-store.js';
 import { ResilientLimitStore } from '../src/limits/resilient-limit-store.js';
 import { openStore } from '../src/store/open-store.js';
+import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { reachable } from './support/services.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
@@ -159,5 +160,33 @@ describe.each(['memory', 'redis'] as const)('reservations with the %s store', (l
     expect(upstream.requests).toHaveLength(0);
     // Without them, the same request fits.
     expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', max_tokens: 10, messages: hello })).toMatchObject({ status: 200 });
+  });
+});
+
+describe('n choices of a model whose upstream answers one', () => {
+  const anthropic = new MockAnthropicUpstream();
+  beforeAll(async () => {
+    await anthropic.start();
+  });
+  afterAll(async () => {
+    await anthropic.stop();
+  });
+
+  it("reserves one choice for Claude through Anthropic's Messages API, which answers one whatever n says, and n where the upstream answers n", async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'relay-reservations-'));
+    // $1000 per 1M tokens: 100 output tokens cost $0.10.
+    writeFileSync(join(directory, 'relay.yaml'), 'billing:\n  prices:\n    claude-sonnet-4: { input: 1000, output: 1000 }\n    gpt-4.1: { input: 1000, output: 1000 }\n');
+    relay = await startRelay({ ANTHROPIC_API_KEY: 'sk-ant-upstream-choices-0123', ANTHROPIC_BASE_URL: anthropic.origin, HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0' }, directory);
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'three-choices', budget: { amount: 0.15, currency: 'USD', period: 'total' } });
+    // One choice of up to 100 tokens fits the $0.15 budget; three would not.
+    const response = await request(`${relay.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${created.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-sonnet-4', n: 3, max_tokens: 100, messages: hello }),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['x-relay-dropped-params']).toBe('n');
+    expect(((await response.body.json()) as { choices: unknown[] }).choices).toHaveLength(1);
+    expect(await post(created.key, '/v1/chat/completions', { model: 'gpt-4.1', n: 3, max_tokens: 100, messages: hello })).toMatchObject({ status: 429, error: { code: 'budget_exceeded' } });
   });
 });

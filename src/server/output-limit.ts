@@ -57,6 +57,22 @@ function mostInGroup(group: readonly Deployment[], requested: number, translated
   return most;
 }
 
+/**
+ * How many choices a chat request is reserved for: the `n` it asks for when some deployment it can
+ * reach (its model's, canary included, or a fallback's) answers that many (`servesChoices`), else
+ * 1 — Claude's Messages API answers one choice whatever `n` says (the translation drops it), and a
+ * reservation of n choices there would refuse requests the key can pay for.
+ */
+export function reservedChoices(asked: number, resolved: ResolvedModel, fallbacks: () => readonly ResolvedModel[], servesChoices: (deployment: Deployment) => boolean): number {
+  if (asked <= 1 || routeServes(resolved.route, servesChoices)) return asked;
+  for (const fallback of fallbacks()) if (routeServes(fallback.route, servesChoices)) return asked;
+  return 1;
+}
+
+function routeServes(route: RouteRuntime, serves: (deployment: Deployment) => boolean): boolean {
+  return (route.canary?.group ?? []).some(serves) || route.groups.some((group) => group.some(serves));
+}
+
 /** Every model a request may fall back to, for any kind of failure (the body's `fallbacks` included). */
 export function fallbackModels(router: ModelRouter, resolved: ResolvedModel, principal: Principal, requested: readonly string[] | undefined): ResolvedModel[] {
   return [

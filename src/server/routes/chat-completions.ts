@@ -7,6 +7,10 @@ import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { DeliveredText } from '../delivered-text.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, completionsAsked, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText } from '../admit-request.js';
+import { fallbackModels, reservedChoices } from '../output-limit.js';
+import type { Principal } from '../../auth/principal.js';
+import type { Deployment } from '../../routing/deployment.js';
+import type { ResolvedModel } from '../../routing/model-router.js';
 
 /**
  * `POST /v1/chat/completions`: JSON or SSE. A stream is committed to the client only once its first
@@ -27,8 +31,8 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
       promptBytes: () => messagesBytes(chatRequest.messages) + jsonBytes(chatRequest.tools) + jsonBytes(chatRequest.functions),
       mayWriteCache: () => marksCacheBreakpoint(chatRequest),
       maxOutputTokens: chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? undefined,
-      // `n` choices: each may use max_tokens, and the upstream bills them all.
-      completions: completionsAsked((chatRequest as { n?: unknown }).n),
+      // `n` choices: each may use max_tokens, and the upstream bills them all (where it answers n).
+      completions: choicesReserved(completionsAsked((chatRequest as { n?: unknown }).n), resolved, services, request.relay.principal!, fallbacks),
       fallbacks,
     });
     // Admitted at once (in memory) unless a store was asked: no turn of the event loop is spent waiting for nothing.
@@ -97,3 +101,12 @@ async function relayStream(
     if (clientError !== undefined) writer.fail(clientError.toJSON());
   }
 }
+
+/** The choices a request is reserved for (see `reservedChoices`); 1 without looking when it asks for one. */
+function choicesReserved(asked: number, resolved: ResolvedModel, services: RelayServices, principal: Principal, fallbacks: readonly string[] | undefined): number {
+  if (asked === 1) return 1;
+  return reservedChoices(asked, resolved, () => fallbackModels(services.router, resolved, principal, fallbacks), answersChoices);
+}
+
+/** An upstream reached through its chat API answers `n` choices; one reached through Anthropic's Messages API answers one. */
+const answersChoices = (deployment: Deployment): boolean => deployment.provider.messages === undefined;
