@@ -293,11 +293,15 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     // A response closes once: the listener stays attached and goes with the response.
     (reply.raw as ResponseOfRequest)[requestOfResponse] = request;
     reply.raw.on('close', onResponseClose);
+    // The route the request matched rather than its URL as sent: the router decodes percent-escapes
+    // (`/%61dmin/keys` reaches `/admin/keys`), so a check on the raw URL could be stepped around. A
+    // URL that matches no route keeps its own (an unknown `/v1/…` is still refused without a key).
+    const path = request.routeOptions.url ?? request.url;
     try {
-      if (request.url.startsWith('/v1/')) {
+      if (path.startsWith('/v1/')) {
         // A CORS preflight (OPTIONS) carries no key: it is answered by the CORS handler, or 404.
         if (request.method !== 'OPTIONS') request.relay.principal = authenticate(request.headers, services.keys);
-      } else if (request.url.startsWith('/admin/') || request.url === '/admin') {
+      } else if (path.startsWith('/admin/') || path === '/admin') {
         const principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
         if (principal instanceof Promise) {
           // A dashboard session: looked up in the store.
