@@ -234,6 +234,19 @@ describe('Gemini through the official openai SDK', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it("refuses a model name whose '..' would lead the relay's key to another path of the API", async () => {
+    for (const name of ['gemini-2.5-flash/../models/gemini-2.5-pro', 'gemini-2.5-flash/../../../v1beta/cachedContents', 'gemini-2.5-flash/./x', 'gemini-2.5-flash//x']) {
+      const error = await client.chat.completions.create({ model: name, messages: [{ role: 'user', content: 'hi' }] }).catch((caught: unknown) => caught);
+      expect(error, name).toBeInstanceOf(BadRequestError);
+      expect((error as BadRequestError).message).toContain('is not a Gemini model name');
+      const streamed = await client.chat.completions.create({ model: name, messages: [{ role: 'user', content: 'hi' }], stream: true }).catch((caught: unknown) => caught);
+      expect(streamed, name).toBeInstanceOf(BadRequestError);
+      const embedded = await client.embeddings.create({ model: name, input: 'hi' }).catch((caught: unknown) => caught);
+      expect(embedded, name).toBeInstanceOf(BadRequestError);
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('never writes the Gemini key to the logs', () => {
     expect(relay.rawLogs()).not.toContain(geminiKey);
     expect(relay.rawLogs()).not.toContain(masterKey);

@@ -45,7 +45,7 @@ export class GeminiProvider implements Provider {
 
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
     const body = this.convert(chatRequest, model, call);
-    const answer = (await this.postJson(`${modelPath(model)}:generateContent`, body, call)) as GeminiResponse;
+    const answer = (await this.postJson(`${modelPath(model, this.name)}:generateContent`, body, call)) as GeminiResponse;
     const completion = convertGeminiResponse(answer, {
       model,
       completionId: `chatcmpl-${call.requestId}`,
@@ -58,7 +58,7 @@ export class GeminiProvider implements Provider {
 
   async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
     const body = this.convert(chatRequest, model, call);
-    const response = await this.post(`${modelPath(model)}:streamGenerateContent?alt=sse`, body, call, 'text/event-stream');
+    const response = await this.post(`${modelPath(model, this.name)}:streamGenerateContent?alt=sse`, body, call, 'text/event-stream');
     const parts = readGeminiStream(guardUpstreamBody(response.body, this.name, call.signal), {
       provider: this.name,
       model,
@@ -72,7 +72,7 @@ export class GeminiProvider implements Provider {
 
   async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
     const geminiRequest = convertToGeminiEmbeddings(body, model, { provider: this.name, strict: call.strict, dropped: call.dropped });
-    const answer = await this.postJson(`${modelPath(model)}:batchEmbedContents`, geminiRequest, call);
+    const answer = await this.postJson(`${modelPath(model, this.name)}:batchEmbedContents`, geminiRequest, call);
     const texts = geminiRequest.requests.map((entry) => entry.content.parts[0]?.text ?? '');
     const converted = convertGeminiEmbeddings(answer, texts, model, body.encoding_format, this.name);
     return { kind: 'json', body: Buffer.from(JSON.stringify(converted.body)), usage: converted.usage };
@@ -118,9 +118,20 @@ export class GeminiProvider implements Provider {
   }
 }
 
-/** `gemini-2.5-flash` → `models/gemini-2.5-flash`; a full resource name (`tunedModels/x`) stays as it is. */
-function modelPath(model: string): string {
+/**
+ * `gemini-2.5-flash` → `models/gemini-2.5-flash`; a full resource name (`tunedModels/x`) stays as it is.
+ * A name with an empty, `.` or `..` segment is refused: escaping leaves `..` as it is, so the URL
+ * would climb out of the model, and a client's model name would choose which path of the API the
+ * relay's key is sent to (`gemini-2.5-flash/../models/gemini-2.5-pro` reached a model the key may
+ * not use, billed as another).
+ */
+function modelPath(model: string, provider: string): string {
   const name = model.includes('/') ? model : `models/${model}`;
-  return name.split('/').map(encodeURIComponent).join('/');
+  const segments = name.split('/');
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    const message = `"${model}" is not a Gemini model name: a resource name's parts may not be empty, "." or "..".`;
+    throw new UpstreamError(`${provider}: ${message}`, { reason: 'invalid_request', status: 400, provider, upstreamMessage: message, upstreamType: 'invalid_request_error', upstreamCode: 'model_not_found' });
+  }
+  return segments.map(encodeURIComponent).join('/');
 }
 
