@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
-import { startRelay, type StartedRelay } from './support/start-relay.js';
+import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const upstream = new MockOpenAIUpstream();
 let relay: StartedRelay;
@@ -47,5 +47,27 @@ describe('a URL spelled with percent-escapes', () => {
     expect(chat.status).toBe(401);
     expect(chat.body).toMatchObject({ error: { code: 'invalid_api_key' } });
     expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe('a model name the relay passes through as the client wrote it', () => {
+  it('is answered, and named in x-relay-model percent-encoded where it is not printable ASCII', async () => {
+    for (const [model, header] of [
+      ['gpt-4\u0100-tuned', 'gpt-4%C4%80-tuned'],
+      ['gpt-4-line\r\nx-injected: 1', 'gpt-4-line%0D%0Ax-injected: 1'],
+      ['gpt-4-\u0000', 'gpt-4-%00'],
+      ['gpt-4-\u00e9', 'gpt-4-%C3%A9'],
+    ] as const) {
+      const response = await request(`${relay.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const body = (await response.body.json()) as { model: string };
+      expect(response.statusCode, JSON.stringify(model)).toBe(200);
+      expect(body.model).toBe(model);
+      expect(response.headers['x-relay-model']).toBe(header);
+      expect(response.headers['x-injected']).toBeUndefined();
+    }
   });
 });

@@ -168,10 +168,10 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
       state.upstreamMs = performance.now() - started;
       if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
       state.attempts = outcome.attempts;
-      reply.header('x-relay-model', outcome.deployment.model);
+      reply.header('x-relay-model', headerText(outcome.deployment.model));
       reply.header('x-relay-provider', outcome.deployment.provider.name);
       reply.header('x-relay-attempts', String(outcome.attempts));
-      if (outcome.resolved !== resolved) reply.header('x-relay-fallback', `${resolved.model}->${outcome.resolved.model}`);
+      if (outcome.resolved !== resolved) reply.header('x-relay-fallback', headerText(`${resolved.model}->${outcome.resolved.model}`));
       if (call.dropped.length > 0) {
         const dropped = [...new Set(call.dropped)];
         reply.header('x-relay-dropped-params', dropped.join(','));
@@ -216,4 +216,15 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   private deadlineError(provider: string | undefined): UpstreamError {
     return new UpstreamError(`${provider ?? 'upstream'}: no answer within the request's deadline (${this.deadlineMs} ms)`, { reason: 'timeout', provider });
   }
+}
+
+/**
+ * A model name as a response header's value: printable ASCII as it is, anything else (a control
+ * character, a letter beyond Latin-1, a line break) percent-encoded as UTF-8. A model passed through
+ * to its upstream as the client named it could otherwise make Node refuse the header, and the
+ * answer, already paid for, became a 500.
+ */
+function headerText(text: string): string {
+  if (/^[\x20-\x7e]*$/.test(text)) return text;
+  return text.replace(/[^\x20-\x7e]/gu, (character) => [...Buffer.from(character, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
