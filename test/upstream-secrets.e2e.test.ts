@@ -79,6 +79,20 @@ describe('upstream credentials quoted back by an upstream', () => {
     }
   });
 
+  it("keeps the credentials out of an upstream error's type, param and code too", async () => {
+    const quoted = { error: { message: 'Refused.', type: `header ${providerKey}`, param: `authorization: Bearer ${providerKey}`, code: `token_${headerToken}` } };
+    upstream.next({ kind: 'status', status: 400, body: quoted });
+    const error = await client.chat.completions.create({ model: 'shared-model', messages: [{ role: 'user', content: 'x' }] }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const refusal = (error as InstanceType<typeof OpenAI.BadRequestError>).error as Record<string, unknown>;
+    expect(refusal).toMatchObject({ message: 'Refused.', type: 'header [REDACTED]', param: 'authorization: Bearer [REDACTED]', code: 'token_[REDACTED]' });
+    expect(JSON.stringify(refusal)).not.toContain(providerKey);
+    expect(JSON.stringify(refusal)).not.toContain(headerToken);
+  });
+
   it('keeps every upstream credential out of the log, at debug level too', async () => {
     upstream.next(quotingError(500, `Bearer ${deploymentKey}, x-gateway-token: ${headerToken}`));
     await client.chat.completions.create({ model: 'own-key-model', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);

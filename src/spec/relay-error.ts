@@ -131,13 +131,15 @@ const clientFaultReasons = new Set<FailureReason>(['invalid_request', 'not_found
 export function toClientError(error: UpstreamError, requestId: string, upstreamSecrets: readonly string[] = []): RelayError {
   const status = error.status ?? 0;
   if (clientFaultReasons.has(error.reason) && status >= 400 && status < 500) {
-    // Some upstreams (and proxies in front of them) quote the request's headers in their errors: never the relay's credentials.
+    // Some upstreams (and proxies in front of them) quote the request's headers in their errors, in
+    // any of its fields: never the relay's credentials.
+    const scrub = <T extends string | null | undefined>(text: T): T => (typeof text === 'string' ? (redactSecrets(text, upstreamSecrets) as T) : text);
     const message = error.upstreamMessage === undefined ? 'The upstream rejected the request.' : redactSecrets(error.upstreamMessage, upstreamSecrets);
     return new RelayError(message, {
       status,
-      type: (error.upstreamType as OpenAIErrorType | undefined) ?? 'invalid_request_error',
-      code: error.upstreamCode ?? (error.reason === 'context_length' ? 'context_length_exceeded' : error.reason),
-      param: error.upstreamParam ?? null,
+      type: (scrub(error.upstreamType) as OpenAIErrorType | undefined) ?? 'invalid_request_error',
+      code: scrub(error.upstreamCode) ?? (error.reason === 'context_length' ? 'context_length_exceeded' : error.reason),
+      param: scrub(error.upstreamParam) ?? null,
     });
   }
   switch (error.reason) {
