@@ -287,7 +287,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   };
   // A callback hook, not an async one: it runs for every request and has nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
-    request.relay = newRequestState(request.headers['x-request-id'] === request.id ? newRequestId() : request.id);
+    // Fastify builds routeOptions anew at each read: read once, here.
+    request.relay = newRequestState(request.headers['x-request-id'] === request.id ? newRequestId() : request.id, request.routeOptions.url);
     reply.header('x-request-id', request.id);
     inflight.requests++;
     // A response closes once: the listener stays attached and goes with the response.
@@ -296,7 +297,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     // The route the request matched rather than its URL as sent: the router decodes percent-escapes
     // (`/%61dmin/keys` reaches `/admin/keys`), so a check on the raw URL could be stepped around. A
     // URL that matches no route keeps its own (an unknown `/v1/…` is still refused without a key).
-    const path = request.routeOptions.url ?? request.url;
+    const path = request.relay.route ?? request.url;
     try {
       if (path.startsWith('/v1/')) {
         // A CORS preflight (OPTIONS) carries no key: it is answered by the CORS handler, or 404.

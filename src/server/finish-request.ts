@@ -31,8 +31,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
   const state = request.relay;
   if (state === null || state === undefined) return;
   const durationMs = performance.now() - state.startedAt;
-  // Fastify builds routeOptions anew at each read: read once.
-  const route = request.routeOptions.url;
+  const route = state.route;
   const path = route ?? request.url.split('?')[0] ?? request.url;
   const finalStatus = state.status ?? status;
   // A client that left before the status line went out is recorded as nginx records it.

@@ -6,6 +6,8 @@ import type { Usage } from '../spec/openai-chat.js';
 /** What a handler learns about a request, read once when it ends for the access log and events. */
 export interface RequestState {
   startedAt: number;
+  /** The route the request matched (its pattern, `/v1/chat/completions`), undefined when it matched none. */
+  route: string | undefined;
   /**
    * The request's key in the ledger and in its limit reservations. The request id itself may come
    * from the client (`x-request-id`), and a client that sent one id twice must not get the second
@@ -52,9 +54,10 @@ export interface RequestState {
 
 const noSecrets: readonly string[] = Object.freeze([]);
 
-export function newRequestState(meterId: string): RequestState {
+export function newRequestState(meterId: string, route: string | undefined): RequestState {
   return {
     startedAt: performance.now(),
+    route,
     meterId,
     principal: undefined,
     requestedModel: undefined,
