@@ -62,14 +62,41 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
     await schema.drop();
   });
 
-  it('keeps serving, queues the ledger, and writes one row per answered request once Postgres answers again', async () => {
+  async function start(gracePeriodMs = 5000): Promise<{ relay: SpawnedRelay; port: number }> {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-postgres-outage-'));
     writeFileSync(join(cwd, 'relay.yaml'), 'ledger:\n  flushIntervalMs: 100\n');
     const throughProxy = new URL(schema.url);
     throughProxy.host = `127.0.0.1:${proxy.port}`;
     const port = await freePort();
-    relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), RELAY_MASTER_KEY: master, DATABASE_URL: throughProxy.toString() } });
+    relay = spawnRelay(['serve', '--drain-delay-ms', '0', '--grace-period-ms', String(gracePeriodMs)], {
+      cwd,
+      env: { PORT: String(port), RELAY_MASTER_KEY: master, DATABASE_URL: throughProxy.toString() },
+    });
     await relay.waitForLog(/relay listening/);
+    return { relay, port };
+  }
+
+  const ask = async (port: number) => {
+    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock-chat', messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    return { status: response.statusCode, text: await response.body.text() };
+  };
+
+  async function ledgerRows(): Promise<number> {
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    try {
+      return Number((await client.query('select count(*) as n from ledger_entries')).rows[0].n);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('keeps serving, queues the ledger, and writes one row per answered request once Postgres answers again', async () => {
+    const { relay, port } = await start();
 
     let answered = 0;
     const failures: string[] = [];
@@ -77,14 +104,9 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
     const workers = Array.from({ length: 3 }, async () => {
       while (!stop) {
         try {
-          const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ model: 'mock-chat', messages: [{ role: 'user', content: 'hello' }] }),
-          });
-          const text = await response.body.text();
-          if (response.statusCode === 200) answered++;
-          else failures.push(`${response.statusCode} ${text}`);
+          const { status, text } = await ask(port);
+          if (status === 200) answered++;
+          else failures.push(`${status} ${text}`);
         } catch (error) {
           failures.push(String(error));
           return;
@@ -94,6 +116,7 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
     const client = new pg.Client({ connectionString: schema.url });
     await client.connect();
     const rows = async () => Number((await client.query('select count(*) as n from ledger_entries')).rows[0].n);
+    await client.query('delete from ledger_entries');
     try {
       await expect.poll(rows, { timeout: 10_000 }).toBeGreaterThan(20);
       await proxy.close();
@@ -115,5 +138,37 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
       stop = true;
       await client.end();
     }
+  });
+
+  it('on SIGTERM, keeps trying to write the queued usage until the grace period ends, and writes it when Postgres returns meanwhile', async () => {
+    const before = await ledgerRows();
+    const { relay, port } = await start(20_000);
+    for (let sent = 0; sent < 5; sent++) expect((await ask(port)).status).toBe(200);
+    await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 5);
+    await proxy.close();
+    for (let sent = 0; sent < 7; sent++) expect((await ask(port)).status).toBe(200);
+    relay.child.kill('SIGTERM');
+    // More failed writes after the signal than the few immediate ones a shutdown could make.
+    await relay.waitForLog(/shutting down(?:[\s\S]*ledger write failed){4}/);
+    await proxy.open();
+    expect(await relay.exited).toBe(0);
+    expect(await ledgerRows()).toBe(before + 12);
+  });
+
+  it('exits 1 and says how many usage records are lost when Postgres stays away past the grace period', async () => {
+    const before = await ledgerRows();
+    const { relay, port } = await start(300);
+    expect((await ask(port)).status).toBe(200);
+    await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 1);
+    await proxy.close();
+    try {
+      for (let sent = 0; sent < 3; sent++) expect((await ask(port)).status).toBe(200);
+      relay.child.kill('SIGTERM');
+      expect(await relay.exited).toBe(1);
+      expect(relay.stdout()).toMatch(/"detail":"Error: 3 usage record\(s\) could not be written to the store before the shutdown deadline and are lost","msg":"shutdown failed"/);
+    } finally {
+      await proxy.open();
+    }
+    expect(await ledgerRows()).toBe(before + 1);
   });
 });

@@ -95,6 +95,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const deadline = Date.now() + options.drainDelayMs + options.gracePeriodMs;
     server.services.lifecycle.draining = true;
     logger.info({ signal, drainDelayMs: options.drainDelayMs, gracePeriodMs: options.gracePeriodMs }, 'shutting down: readiness is now 503');
     const force = setTimeout(() => {
@@ -104,7 +105,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     force.unref();
     setTimeout(() => {
       server
-        .close()
+        .close(deadline)
         .then(() => {
           logger.info('shutdown complete');
           logger.flush();
