@@ -13,6 +13,33 @@ if (services.why !== undefined) process.stdout.write(`rolling-upgrade.e2e: skipp
 
 // The relay of this build stands for the previous release: the database gets a migration it does not
 // know, as a newer release's first replica would have applied it.
+describe.skipIf(services.why !== undefined)('replicas starting at the same moment on a fresh database', () => {
+  it('all start, and the migrations run once', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-fresh-start-'));
+    writeFileSync(join(cwd, 'relay.yaml'), '');
+    for (let round = 0; round < 3; round++) {
+      const schema = await freshSchema(services.databaseUrl!);
+      const replicas = await Promise.all(
+        [0, 1, 2].map(async () => spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(await freePort()), RELAY_MASTER_KEY: master, DATABASE_URL: schema.url } })),
+      );
+      try {
+        const started = await Promise.all(replicas.map((replica) => replica.waitForLog(/relay listening/, 20_000).then(() => 'listening', (error: Error) => error.message)));
+        expect(started).toEqual(['listening', 'listening', 'listening']);
+        const client = new pg.Client({ connectionString: schema.url });
+        await client.connect();
+        const { rows } = await client.query('select name, count(*) as runs from relay_migrations group by name');
+        await client.end();
+        expect(rows.length).toBeGreaterThanOrEqual(8);
+        expect(rows.every((row: { runs: string }) => row.runs === '1')).toBe(true);
+      } finally {
+        for (const replica of replicas) replica.child.kill('SIGTERM');
+        await Promise.all(replicas.map((replica) => replica.exited));
+        await schema.drop();
+      }
+    }
+  }, 90_000);
+});
+
 describe.skipIf(services.why !== undefined)('a release starting on a database a newer release has migrated', () => {
   let schema: Awaited<ReturnType<typeof freshSchema>>;
   let cwd: string;

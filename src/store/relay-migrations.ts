@@ -283,14 +283,12 @@ export async function runMigrations(db: Kysely<RelayDatabase>, dialect: SqlDiale
 
 /** The migrations the database records as applied; none when it has no migration table yet. */
 async function executedMigrationNames(db: Kysely<RelayDatabase>, schema: string | undefined): Promise<string[]> {
+  // Asked first: a replica starting beside this one may create the table at any moment, and a table
+  // that does not exist yet has no migrations in it.
+  if (!(await migrationTableExists(db, schema))) return [];
   const table = schema === undefined ? sql.table(migrationTableName) : sql.table(`${schema}.${migrationTableName}`);
-  try {
-    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
-    return rows.map((row) => row.name);
-  } catch (error) {
-    if (await migrationTableExists(db, schema)) throw error;
-    return [];
-  }
+  const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+  return rows.map((row) => row.name);
 }
 
 async function migrationTableExists(db: Kysely<RelayDatabase>, schema: string | undefined): Promise<boolean> {
