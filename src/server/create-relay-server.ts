@@ -402,12 +402,15 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       services.lifecycle.draining = true;
       for (const controller of canaries.values()) controller.stop();
       await app.close();
+      // Responses cut at the end of the grace period close a moment after their connections: each
+      // starts its settle step (a stream is metered for what it delivered) as it closes.
+      for (const until = Date.now() + 2_000; inflight.requests > 0 && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 5));
       accessLog.flush();
       await metricsApp?.close();
       metrics.close();
       storedKeys.stop();
       stopWatchingCounters();
-      await Promise.allSettled([...services.metering]);
+      while (services.metering.size > 0) await Promise.allSettled([...services.metering]);
       const unwritten = await services.ledger.close(deadline);
       await dispatcher.close();
       services.admission.close();
