@@ -12,10 +12,14 @@ const master = 'sk-relay-postgres-outage-master-0123456789';
 const services = await reachable();
 if (services.why !== undefined) process.stdout.write(`postgres-outage.e2e: skipped: ${services.why}\n`);
 
-/** A TCP proxy in front of Postgres that the test closes (connections cut, new ones refused) and opens again. */
+/**
+ * A TCP proxy in front of Postgres that the test closes (connections cut, new ones refused) and
+ * opens again, or stalls (connections kept, nothing forwarded: a network dropping packets).
+ */
 class PostgresProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private stalled = false;
   constructor(
     readonly port: number,
     private readonly target: URL,
@@ -23,6 +27,11 @@ class PostgresProxy {
 
   open(): Promise<void> {
     this.server = createServer((client) => {
+      if (this.stalled) {
+        this.sockets.add(client);
+        client.on('error', () => {});
+        return;
+      }
       const upstream = connect(Number(this.target.port || 5432), this.target.hostname);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
@@ -38,7 +47,16 @@ class PostgresProxy {
     return new Promise((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
   }
 
+  stall(): void {
+    this.stalled = true;
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
+  }
+
   close(): Promise<void> {
+    this.stalled = false;
     const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     return closed;
@@ -141,8 +159,8 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
   });
 
   it('on SIGTERM, keeps trying to write the queued usage until the grace period ends, and writes it when Postgres returns meanwhile', async () => {
-    const before = await ledgerRows();
     const { relay, port } = await start(20_000);
+    const before = await ledgerRows();
     for (let sent = 0; sent < 5; sent++) expect((await ask(port)).status).toBe(200);
     await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 5);
     await proxy.close();
@@ -156,8 +174,8 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
   });
 
   it('exits 1 and says how many usage records are lost when Postgres stays away past the grace period', async () => {
-    const before = await ledgerRows();
     const { relay, port } = await start(300);
+    const before = await ledgerRows();
     expect((await ask(port)).status).toBe(200);
     await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 1);
     await proxy.close();
@@ -170,5 +188,22 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
       await proxy.open();
     }
     expect(await ledgerRows()).toBe(before + 1);
+  });
+
+  it('exits 1 a little after the grace period when Postgres stops answering without closing the connections', async () => {
+    const { relay, port } = await start(300);
+    const before = await ledgerRows();
+    expect((await ask(port)).status).toBe(200);
+    await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 1);
+    proxy.stall();
+    try {
+      for (let sent = 0; sent < 2; sent++) expect((await ask(port)).status).toBe(200);
+      relay.child.kill('SIGTERM');
+      expect(await relay.exited).toBe(1);
+      expect(relay.stdout()).toMatch(/"unwrittenUsageRecords":2,"msg":"shutdown failed: the store did not answer by the end of the grace period/);
+    } finally {
+      await proxy.close();
+      await proxy.open();
+    }
   });
 });
