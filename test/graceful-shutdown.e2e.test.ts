@@ -62,4 +62,47 @@ describe('graceful shutdown of a relay process', () => {
       await store.close();
     }
   });
+
+  it('cuts the streams still open when the grace period ends, meters what each delivered, and exits 0', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-shutdown-cut-'));
+    const port = await freePort();
+    const relay = spawnRelay(['serve', '--drain-delay-ms', '0', '--grace-period-ms', '300'], {
+      cwd,
+      env: { PORT: String(port), HOST: '127.0.0.1', RELAY_MASTER_KEY: master, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
+    });
+    await relay.waitForLog(/relay listening/);
+    const client = new OpenAI({ apiKey: master, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    const delivered = await Promise.all(
+      [0, 1, 2].map(async () => {
+        upstream.next({ kind: 'stream', chunks: 400, delayMs: 50 });
+        const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'a very long answer' }], stream: true });
+        const iterator = stream[Symbol.asyncIterator]();
+        await iterator.next();
+        return iterator;
+      }),
+    );
+    relay.child.kill('SIGTERM');
+    const cut = await Promise.all(
+      delivered.map(async (iterator) => {
+        try {
+          while ((await iterator.next()).done !== true);
+          return 'finished';
+        } catch {
+          return 'cut';
+        }
+      }),
+    );
+    expect(cut).toEqual(['cut', 'cut', 'cut']);
+    expect(await relay.exited).toBe(0);
+    expect(relay.stdout()).toMatch(/grace period over: closing the remaining connections/);
+
+    const store = await openStore({ sqlitePath: join(cwd, 'data', 'relay.db') });
+    try {
+      const [row] = await store.ledger.usage({ groupBy: 'model' });
+      expect(row).toMatchObject({ group: 'gpt-4.1', requests: 3 });
+      expect(row?.completionTokens).toBeGreaterThan(3);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -16,6 +16,7 @@ export function registerMigrateCommand(program: Command): void {
         const report = await migrateStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'relay.db') }).catch((error: unknown) => {
           throw storeFailure(config, error);
         });
+        if (report.newer.length > 0) process.stdout.write(`${report.kind} at ${report.location}: has migrations of a newer release: ${report.newer.join(', ')}\n`);
         process.stdout.write(
           report.applied.length === 0
             ? `${report.kind} at ${report.location}: up to date (${report.migrations.length} migrations)\n`

@@ -18,6 +18,9 @@ export interface ServeOptions {
   gracePeriodMs: number;
 }
 
+/** How long past the grace period closing may take (the ledger's last write) before the process stops itself. */
+const shutdownOverrunMs = 3_000;
+
 /** `relay serve`: loads the configuration, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function serve(options: ServeOptions): Promise<void> {
   const loaded = loadConfig();
@@ -95,6 +98,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const deadline = Date.now() + options.drainDelayMs + options.gracePeriodMs;
     server.services.lifecycle.draining = true;
     logger.info({ signal, drainDelayMs: options.drainDelayMs, gracePeriodMs: options.gracePeriodMs }, 'shutting down: readiness is now 503');
     const force = setTimeout(() => {
@@ -102,9 +106,20 @@ export async function serve(options: ServeOptions): Promise<void> {
       server.app.server.closeAllConnections();
     }, options.drainDelayMs + options.gracePeriodMs);
     force.unref();
+    // A store that takes a write and never answers (a network that drops packets) would hold the
+    // shutdown until the kubelet's SIGKILL: the process stops itself a little after the grace
+    // period instead, saying how many usage records it could not write.
+    const abandon = setTimeout(() => {
+      logger.error(
+        { unwrittenUsageRecords: server.services.ledger.pending },
+        'shutdown failed: the store did not answer by the end of the grace period; exiting with the usage records still unwritten',
+      );
+      process.exit(1);
+    }, options.drainDelayMs + options.gracePeriodMs + shutdownOverrunMs);
+    abandon.unref();
     setTimeout(() => {
       server
-        .close()
+        .close(deadline)
         .then(() => {
           logger.info('shutdown complete');
           logger.flush();

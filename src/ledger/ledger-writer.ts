@@ -20,7 +20,7 @@ const maxRecordsPerWrite = 512;
  * store that is down gets one attempt per interval, not one per request, however long the queue
  * grows (each attempt bounded to `maxRecordsPerWrite` records). The store ignores request ids it
  * already has, so a retried batch never charges twice. `close` flushes what is left (on SIGTERM
- * nothing is lost).
+ * nothing is lost while the store answers before the shutdown's deadline).
  */
 export class LedgerWriter {
   private queue: LedgerRecord[] = [];
@@ -90,8 +90,20 @@ export class LedgerWriter {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the timer and writes what is queued. A store that fails is tried again once per flush
+   * interval until `until` (epoch ms; three attempts at least), so that a database coming back
+   * during a shutdown still gets the records. Resolves to the number of records left unwritten.
+   */
+  async close(until = 0): Promise<number> {
     clearInterval(this.timer);
-    for (let attempt = 0; attempt < 3 && (this.queue.length > 0 || this.flushing !== undefined); attempt++) await this.flush();
+    for (let attempt = 0; this.queue.length > 0 || this.flushing !== undefined; attempt++) {
+      if (attempt > 0) {
+        if (attempt >= 3 && Date.now() + this.intervalMs > until) break;
+        await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
+      }
+      await this.flush();
+    }
+    return this.pending;
   }
 }

@@ -56,8 +56,12 @@ export interface RelayServer {
   services: RelayServices;
   /** Listens and marks the relay ready; resolves to the bound address. */
   listen(): Promise<{ port: number; host: string; url: string }>;
-  /** Stops accepting, lets in-flight requests end, closes upstream pools. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests end, writes the ledger's queue and closes upstream
+   * pools. A store that fails is retried until `deadline` (epoch ms; a few attempts without one);
+   * rejects, once everything is closed, when usage records could not be written.
+   */
+  close(deadline?: number): Promise<void>;
   /**
    * Swaps in a new configuration's routes, providers and keys. Requests in flight finish with the
    * ones they started with; upstream connection pools, deployment health and canaries carry over.
@@ -399,21 +403,25 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;
       return { port, host: config.host, url: address };
     },
-    async close() {
+    async close(deadline) {
       services.lifecycle.draining = true;
       for (const controller of canaries.values()) controller.stop();
       await app.close();
+      // Responses cut at the end of the grace period close a moment after their connections: each
+      // starts its settle step (a stream is metered for what it delivered) as it closes.
+      for (const until = Date.now() + 2_000; inflight.requests > 0 && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 5));
       accessLog.flush();
       await metricsApp?.close();
       metrics.close();
       storedKeys.stop();
       stopWatchingCounters();
-      await Promise.allSettled([...services.metering]);
-      await services.ledger.close();
+      while (services.metering.size > 0) await Promise.allSettled([...services.metering]);
+      const unwritten = await services.ledger.close(deadline);
       await dispatcher.close();
       services.admission.close();
       await limits.close();
       await store.close();
+      if (unwritten > 0) throw new Error(`${unwritten} usage record(s) could not be written to the store before the shutdown deadline and are lost`);
     },
     reload(next) {
       const router = buildRouter(next);

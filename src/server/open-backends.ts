@@ -13,7 +13,12 @@ import type { RelayStore } from '../store/relay-store.js';
  * shared in Redis with REDIS_URL, behind the configured policy for when Redis cannot be reached).
  */
 export async function openBackends(config: RelayConfig, logger: Logger): Promise<{ store: RelayStore; limits: LimitStore }> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'relay.db') });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: join(config.dataDir, 'relay.db'),
+    onNewerMigrations: (migrations) =>
+      logger.warn({ migrations }, 'the database has migrations of a newer release: running on it as it is (migrations only add; finish the upgrade or roll it back)'),
+  });
   if (config.redisUrl === undefined) return { store, limits: new MemoryLimitStore() };
   // Loaded only when configured: ioredis is a fifth of the start-up time of a relay that does not use it.
   const { RedisLimitStore } = await import('../limits/redis-limit-store.js');

@@ -80,6 +80,12 @@ export async function connectPostgres(options: PostgresOptions): Promise<Databas
   // An idle connection that breaks is dropped from the pool; the next query reports the problem.
   // Without a listener the 'error' event would end the process.
   pool.on('error', () => {});
+  // The pool listens on idle connections only: one in use (a ledger transaction, a poll) whose
+  // server goes away emits 'error' too, after failing its query, and with nobody listening that
+  // would end the process. The failed query reports it; the pool drops the broken connection.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool }) });
   try {
     if (options.schema !== undefined) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);

@@ -18,6 +18,8 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Postgres only: connections in the pool. Default 10. */
   poolSize?: number;
+  /** Called with the migrations of a newer release the database already has (this release runs on them). */
+  onNewerMigrations?: (names: string[]) => void;
 }
 
 /** What `relay migrate` prints. */
@@ -29,18 +31,23 @@ export interface MigrationReport {
   applied: string[];
   /** Every migration the code knows, and when it ran. */
   migrations: MigrationStatus[];
+  /** Migrations of a newer release the database already has. */
+  newer: string[];
 }
 
 /**
  * Opens the store the options point at and brings its schema up to date, so the caller can use
  * it at once. Replicas starting together are safe: the migrator takes a lock, and a migration
- * applied by one is skipped by the others.
+ * applied by one is skipped by the others. A database a newer release has migrated further is used
+ * as it is (migrations only add), so that the previous release still starts during a rolling
+ * upgrade or after a rollback.
  */
 export async function openStore(options: OpenStoreOptions): Promise<RelayStore> {
   const connection = await connect(options);
   if (connection === 'memory') return new MemoryRelayStore();
   try {
-    await runMigrations(connection.db, connection.dialect, connection.schema);
+    const { newer } = await runMigrations(connection.db, connection.dialect, connection.schema);
+    if (newer.length > 0) options.onNewerMigrations?.(newer);
   } catch (error) {
     await connection.db.destroy();
     throw error;
@@ -51,7 +58,7 @@ export async function openStore(options: OpenStoreOptions): Promise<RelayStore> 
 /** Applies the pending migrations, closes the connection, and reports what was done. */
 export async function migrateStore(options: OpenStoreOptions): Promise<MigrationReport> {
   const connection = await connect(options);
-  if (connection === 'memory') return { kind: 'memory', location: 'memory:', applied: [], migrations: [] };
+  if (connection === 'memory') return { kind: 'memory', location: 'memory:', applied: [], migrations: [], newer: [] };
   try {
     const outcome = await runMigrations(connection.db, connection.dialect, connection.schema);
     return { kind: connection.dialect, location: describeLocation(options), ...outcome };

@@ -240,6 +240,12 @@ export interface MigrationOutcome {
   applied: string[];
   /** Every known migration and when it ran. */
   migrations: MigrationStatus[];
+  /**
+   * Migrations the database has and this release does not know: a newer release ran them (a
+   * rolling upgrade under way, or a rollback). This release runs on that schema, as migrations only
+   * add to it.
+   */
+  newer: string[];
 }
 
 /**
@@ -248,7 +254,17 @@ export interface MigrationOutcome {
  * database and could mistake another schema's tables for ours.
  */
 export async function runMigrations(db: Kysely<RelayDatabase>, dialect: SqlDialectName, schema?: string): Promise<MigrationOutcome> {
-  const provider: MigrationProvider = { getMigrations: async () => relayMigrations(dialect) };
+  const known = relayMigrations(dialect);
+  // A newer release's migrations stand in the list as already applied, so that this release still
+  // starts beside (or instead of) the newer one. Every migration this release knows must have run
+  // before them, or the database is refused as out of order.
+  const newer = (await executedMigrationNames(db, schema)).filter((name) => !(name in known));
+  const stand: Migration = {
+    async up(): Promise<void> {
+      throw new Error('a migration of a newer release cannot be applied by this one');
+    },
+  };
+  const provider: MigrationProvider = { getMigrations: async () => ({ ...known, ...Object.fromEntries(newer.map((name) => [name, stand])) }) };
   const migrator = new Migrator({
     db,
     provider,
@@ -261,6 +277,21 @@ export async function runMigrations(db: Kysely<RelayDatabase>, dialect: SqlDiale
     const failed = results?.find((result) => result.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const migrations = (await migrator.getMigrations()).map(({ name, executedAt }) => ({ name, executedAt }));
-  return { applied: (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName), migrations };
+  const migrations = (await migrator.getMigrations()).filter(({ name }) => name in known).map(({ name, executedAt }) => ({ name, executedAt }));
+  return { applied: (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName), migrations, newer };
+}
+
+/** The migrations the database records as applied; none when it has no migration table yet. */
+async function executedMigrationNames(db: Kysely<RelayDatabase>, schema: string | undefined): Promise<string[]> {
+  // Asked first: a replica starting beside this one may create the table at any moment, and a table
+  // that does not exist yet has no migrations in it.
+  if (!(await migrationTableExists(db, schema))) return [];
+  const table = schema === undefined ? sql.table(migrationTableName) : sql.table(`${schema}.${migrationTableName}`);
+  const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+  return rows.map((row) => row.name);
+}
+
+async function migrationTableExists(db: Kysely<RelayDatabase>, schema: string | undefined): Promise<boolean> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  return tables.some((table) => table.name === migrationTableName && (schema === undefined || table.schema === schema));
 }
