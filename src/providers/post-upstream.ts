@@ -355,7 +355,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   /** Stops reading the upstream socket while the consumer has `queuedPartsLimit` bytes of parts to take. */
   pauseIfFull(): void {
     const controller = this.controller;
-    if (controller !== undefined && this.queuedBytes >= queuedPartsLimit && !controller.paused && !this.closed && this.failure === undefined) controller.pause();
+    if (controller !== undefined && this.queuedBytes >= queuedPartsLimit && !controller.paused && !this.closed && !this.ended && this.failure === undefined) controller.pause();
   }
 
   onResponseEnd(): void {
