@@ -1,10 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../auth/principal.js';
 import type { CacheWriteLifetime } from '../billing/price-table.js';
 import type { Admission } from '../limits/admission-control.js';
-import type { FallbackKind } from '../routing/model-router.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
+import { fallbackModels } from './output-limit.js';
 
 export interface PromptEstimate {
   /** The prompt as text (read only when it must be counted). */
@@ -36,23 +35,12 @@ export function admitRequest(request: FastifyRequest, reply: FastifyReply, servi
   const perCompletion = estimate.maxOutputTokens ?? services.billing.defaultMaxTokens;
   const maxOutputTokens = estimate.completions === undefined ? perCompletion : perCompletion * estimate.completions;
   const principal = request.relay.principal!;
-  const fallbacks = () => fallbackModelNames(services, model, principal, estimate.fallbacks);
+  const fallbacks = () => fallbackModels(services.router, model, principal, estimate.fallbacks).map((fallback) => fallback.model);
   const admitted = services.admission.admit(principal, model, estimate, maxOutputTokens, request.relay.meterId, fallbacks);
   if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
   hold(request, reply, admitted);
   return undefined;
 }
-
-/** The models a request for `model` may fall back to, for any kind of failure (the request's own `fallbacks` included). */
-export function fallbackModelNames(services: RelayServices, model: string, principal: Principal, requested: readonly string[] | undefined): string[] {
-  const names: string[] = [];
-  for (const kind of fallbackKinds) {
-    for (const fallback of services.router.fallbacksFor(model, kind, principal, kind === 'exhausted' ? requested : undefined)) names.push(fallback.model);
-  }
-  return names;
-}
-
-const fallbackKinds: readonly FallbackKind[] = ['exhausted', 'context_length', 'content_filter'];
 
 /**
  * A client that left while its admission was awaited has been metered already (with nothing

@@ -74,10 +74,10 @@ function routeServes(route: RouteRuntime, serves: (deployment: Deployment) => bo
 }
 
 /** Every model a request may fall back to, for any kind of failure (the body's `fallbacks` included). */
-export function fallbackModels(router: ModelRouter, resolved: ResolvedModel, principal: Principal, requested: readonly string[] | undefined): ResolvedModel[] {
+export function fallbackModels(router: ModelRouter, model: string, principal: Principal, requested: readonly string[] | undefined): ResolvedModel[] {
   return [
-    ...router.fallbacksFor(resolved.model, 'exhausted', principal, requested),
-    ...router.fallbacksFor(resolved.model, 'context_length', principal),
-    ...router.fallbacksFor(resolved.model, 'content_filter', principal),
+    ...router.fallbacksFor(model, 'exhausted', principal, requested),
+    ...router.fallbacksFor(model, 'context_length', principal),
+    ...router.fallbacksFor(model, 'content_filter', principal),
   ];
 }

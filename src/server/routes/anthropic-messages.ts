@@ -41,7 +41,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
       promptBytes: () => Buffer.byteLength(typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')) + 1 + messagesBytes(body.messages) + jsonBytes(body.tools),
       mayWriteCache: () => marksCacheBreakpoint(body),
       // What the attempts can send: translations lower max_tokens to the upstream model's limit.
-      maxOutputTokens: reservedOutputTokens(body.max_tokens, resolved, () => fallbackModels(services.router, resolved, principal, fallbacks), translatesMessages),
+      maxOutputTokens: reservedOutputTokens(body.max_tokens, resolved, () => fallbackModels(services.router, resolved.model, principal, fallbacks), translatesMessages),
       fallbacks,
     });
     // metadata.user_id plays the part of OpenAI's `user`: it keeps one end user on one side of a canary.

@@ -105,7 +105,7 @@ async function relayStream(
 /** The choices a request is reserved for (see `reservedChoices`); 1 without looking when it asks for one. */
 function choicesReserved(asked: number, resolved: ResolvedModel, services: RelayServices, principal: Principal, fallbacks: readonly string[] | undefined): number {
   if (asked === 1) return 1;
-  return reservedChoices(asked, resolved, () => fallbackModels(services.router, resolved, principal, fallbacks), answersChoices);
+  return reservedChoices(asked, resolved, () => fallbackModels(services.router, resolved.model, principal, fallbacks), answersChoices);
 }
 
 /** An upstream reached through its chat API answers `n` choices; one reached through Anthropic's Messages API answers one. */

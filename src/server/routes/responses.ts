@@ -140,7 +140,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
       maxOutputTokens: reservedOutputTokens(
         typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined,
         resolved,
-        () => fallbackModels(services.router, resolved, principal, fallbacks),
+        () => fallbackModels(services.router, resolved.model, principal, fallbacks),
         translatesResponses,
       ),
       fallbacks,
