@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { APIError, RateLimitError } from 'openai';
-import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
 import { cacheWriteTokensPerBreakpoint, MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
-import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { startRelay, type StartedRelay } from './support/start-relay.js';
+import { adminJson } from './support/limited-relay.js';
 
 /**
  * Claude Sonnet 4.5 at Anthropic's list prices: $3 per 1M input tokens, $15 output, $0.30 cache
@@ -44,14 +44,7 @@ afterAll(async () => {
 });
 beforeEach(() => anthropicUpstream.reset());
 
-async function admin<T>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
-  const response = await request(`${relay.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${masterKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await response.body.json()) as T;
-}
+const admin = <T>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> => adminJson<T>(relay.url, path, method, body);
 
 interface UsageRow {
   requests: number;

@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { type APIError } from 'openai';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLimitStore } from '../src/limits/redis-limit-store.js';
-import { ResilientLimitStore } from '../src/limits/resilient-limit-store.js';
-import { openStore } from '../src/store/open-store.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { reachable } from './support/services.js';
-import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import type { StartedRelay } from './support/start-relay.js';
+import { adminJson, startLimitedRelay } from './support/limited-relay.js';
 
 const services = await reachable();
 if (services.redisUrl === undefined) process.stdout.write(`limits-exactness.e2e: the Redis cases are skipped: ${services.why}\n`);
@@ -34,24 +31,12 @@ afterEach(async () => {
 });
 
 async function start(limitsStore: 'memory' | 'redis', directory = mkdtempSync(join(tmpdir(), 'relay-limits-'))): Promise<StartedRelay> {
-  writeFileSync(join(directory, 'relay.yaml'), pricing);
-  const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
-  const limits =
-    limitsStore === 'redis'
-      ? new ResilientLimitStore({ primary: new RedisLimitStore({ redis: services.redisUrl!, keyPrefix: `relay:test:${randomUUID()}:` }), policy: 'fail-closed' })
-      : undefined;
-  relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0' }, directory, { store, limits });
-  return relay;
+  const started = await startLimitedRelay({ directory, yaml: pricing, limits: limitsStore, redisUrl: services.redisUrl, upstreamUrl: upstream.url });
+  relay = started;
+  return started;
 }
 
-async function admin<T = Record<string, unknown>>(path: string, method: 'GET' | 'POST' | 'PATCH' = 'GET', body?: unknown): Promise<T> {
-  const response = await request(`${relay!.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${masterKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await response.body.json()) as T;
-}
+const admin = <T = Record<string, unknown>>(path: string, method: 'GET' | 'POST' | 'PATCH' = 'GET', body?: unknown): Promise<T> => adminJson<T>(relay!.url, path, method, body);
 
 /** The answer's content, or the refusal's code. */
 async function ask(key: string): Promise<string> {

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
-import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { startRelay, type StartedRelay } from './support/start-relay.js';
+import { adminJson } from './support/limited-relay.js';
 
 /**
  * An upstream that answers with scripted JSON, or streams scripted events in its vendor's SSE format (OpenAI chat chunks, legacy
@@ -105,14 +105,7 @@ async function start(): Promise<StartedRelay> {
   return relay;
 }
 
-async function admin<T>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
-  const response = await request(`${relay!.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${masterKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await response.body.json()) as T;
-}
+const admin = <T>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> => adminJson<T>(relay!.url, path, method, body);
 
 interface UsageRow {
   requests: number;

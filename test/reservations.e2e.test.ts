@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLimitStore } from '../src/limits/redis-limit-store.js';
-import { ResilientLimitStore } from '../src/limits/resilient-limit-store.js';
-import { openStore } from '../src/store/open-store.js';
 import { MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { reachable } from './support/services.js';
-import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { startRelay, type StartedRelay } from './support/start-relay.js';
+import { adminJson, startLimitedRelay } from './support/limited-relay.js';
 
 /**
  * What a request reserves before it goes upstream: its worst case, which the settle step then
@@ -39,24 +36,12 @@ afterEach(async () => {
 
 async function start(limitsStore: 'memory' | 'redis', yaml: string): Promise<StartedRelay> {
   const directory = mkdtempSync(join(tmpdir(), 'relay-reservations-'));
-  writeFileSync(join(directory, 'relay.yaml'), `ledger:\n  flushIntervalMs: 50\n${yaml}`);
-  const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
-  const limits =
-    limitsStore === 'redis'
-      ? new ResilientLimitStore({ primary: new RedisLimitStore({ redis: services.redisUrl!, keyPrefix: `relay:test:${randomUUID()}:` }), policy: 'fail-closed' })
-      : undefined;
-  relay = await startRelay({ HOLYSHEEP_API_KEY: 'hs-upstream-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0' }, directory, { store, limits });
-  return relay;
+  const started = await startLimitedRelay({ directory, yaml: `ledger:\n  flushIntervalMs: 50\n${yaml}`, limits: limitsStore, redisUrl: services.redisUrl, upstreamUrl: upstream.url });
+  relay = started;
+  return started;
 }
 
-async function admin<T = Record<string, unknown>>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
-  const response = await request(`${relay!.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${masterKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await response.body.json()) as T;
-}
+const admin = <T = Record<string, unknown>>(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> => adminJson<T>(relay!.url, path, method, body);
 
 async function post(key: string, path: string, body: unknown): Promise<{ status: number; error: { code: string; message: string } | undefined }> {
   const response = await request(`${relay!.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
