@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../src/sse/sse-parser.js';
 import { cacheWriteTokensPerBreakpoint, MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
-import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { MockOpenAIUpstream, openaiUserMaxLength } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const anthropicKey = 'sk-ant-upstream-secret-1a2b3c4d5e6f';
@@ -425,6 +425,26 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(sent.path).toBe('/v1/chat/completions');
       expect(sent.body).toMatchObject({ model: 'gpt-4.1', max_tokens: 100, stop: ['###'], messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }] });
       expect(anthropicUpstream.requests).toHaveLength(0);
+    });
+
+    it("sends a metadata.user_id longer than OpenAI's user takes (Claude Code's) as a stable 64-character digest, JSON and stream", async () => {
+      // What Claude Code sends: a JSON text of about 150 characters.
+      const claudeCodeUser = JSON.stringify({ device_id: 'a3f1'.repeat(16), account_uuid: '6f1c2a9e-0b7d-4e58-9a63-2f4d8c1e7b50', session_id: '0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a' });
+      expect(claudeCodeUser.length).toBeGreaterThan(openaiUserMaxLength);
+      const request = { model: 'gpt-4.1', max_tokens: 100, metadata: { user_id: claudeCodeUser }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const message = await anthropic.messages.create(request);
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      const streamed = await anthropic.messages.stream(request).finalMessage();
+      expect(streamed.content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      await anthropic.messages.create({ ...request, metadata: { user_id: `${claudeCodeUser} ` } });
+      await anthropic.messages.create({ ...request, metadata: { user_id: 'end-user-1' } });
+      const users = openaiUpstream.requests.map((sent) => sent.body.user as string);
+      expect(users[0]).toMatch(/^[0-9a-f]{64}$/);
+      // One end user keeps one id, and another gets another; a short id goes as it came.
+      expect(users[1]).toBe(users[0]);
+      expect(users[2]).toMatch(/^[0-9a-f]{64}$/);
+      expect(users[2]).not.toBe(users[0]);
+      expect(users[3]).toBe('end-user-1');
     });
 
     it('re-encodes an OpenAI stream as Anthropic’s exact event sequence', async () => {

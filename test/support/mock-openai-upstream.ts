@@ -40,6 +40,23 @@ function outputLimitRefusal(body: Record<string, unknown>, limit: OutputLimit | 
   };
 }
 
+/** OpenAI's longest `user` (an end-user id; longer ones are refused with this 400). */
+export const openaiUserMaxLength = 64;
+
+/** The 400 OpenAI sends for a chat request whose `user` is longer than it takes, or undefined. */
+function userRefusal(body: Record<string, unknown>): unknown {
+  const user = body.user;
+  if (typeof user !== 'string' || user.length <= openaiUserMaxLength) return undefined;
+  return {
+    error: {
+      message: `Invalid 'user': string too long. Expected a string with maximum length ${openaiUserMaxLength}, but got a string with length ${user.length} instead.`,
+      type: 'invalid_request_error',
+      param: 'user',
+      code: 'string_above_max_length',
+    },
+  };
+}
+
 /** What the mock does with the next request; unscripted requests get a normal answer. */
 export type Behaviour =
   | { kind: 'ok' }
@@ -65,7 +82,8 @@ export type Behaviour =
  * arguments sampled from the tool's schema (JSON and streamed); every other request is echoed.
  * Streams send `word0 word1 …` by default; with `setStreamDefaults({ likeJson: true })` they send
  * the JSON answer's own text (in word pieces) and usage instead, as a real model streams the
- * answer it would have given.
+ * answer it would have given. Like OpenAI, it refuses a chat request whose `user` is longer than
+ * 64 characters.
  * @see https://platform.openai.com/docs/api-reference/chat
  */
 export class MockOpenAIUpstream {
@@ -192,7 +210,7 @@ export class MockOpenAIUpstream {
     const path = received.path.replace(/^\/v1/, '');
     const model = String(received.body.model ?? 'unknown');
     if (path === '/chat/completions') {
-      const refusal = outputLimitRefusal(received.body, this.outputLimits.get(model));
+      const refusal = userRefusal(received.body) ?? outputLimitRefusal(received.body, this.outputLimits.get(model));
       if (refusal !== undefined) {
         response.writeHead(400, { 'content-type': 'application/json' });
         response.end(JSON.stringify(refusal));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
 import { lowerToLimit } from '../output-limit.js';
@@ -114,6 +115,19 @@ function convertTools(body: AnthropicRequest, unsupported: UnsupportedParameter[
   return fields;
 }
 
+/** The longest `user` OpenAI takes; it refuses a longer one with a 400 for the whole request. */
+const openaiUserMaxLength = 64;
+
+/**
+ * `metadata.user_id` as OpenAI's `user`. Anthropic takes ids far longer than OpenAI's 64 characters,
+ * and Claude Code sends one of about 150 (a JSON text naming device, account and session): such an
+ * id goes as its SHA-256 in hex, exactly 64 characters, the same for the same id, so the upstream
+ * still tells end users apart (OpenAI asks for hashed ids anyway). A shorter id goes as it came.
+ */
+function openaiUser(userId: string): string {
+  return userId.length <= openaiUserMaxLength ? userId : createHash('sha256').update(userId).digest('hex');
+}
+
 /**
  * Translates an Anthropic Messages request into an OpenAI chat request, for models served by a
  * non-Anthropic upstream: `system` becomes a system message; text, images (base64 → data URL, url
@@ -121,9 +135,10 @@ function convertTools(body: AnthropicRequest, unsupported: UnsupportedParameter[
  * blocks `tool` messages (placed before the rest of their turn, as OpenAI expects the answers
  * right after the calls; their images and PDFs, which a tool message cannot carry, open the user
  * message that follows); `stop_sequences` → `stop`; `tool_choice` any/tool/none →
- * required/function/none; `metadata.user_id` → `user`; `max_tokens` as it came, or lowered to
- * `outputLimit` (the upstream model's output limit, when known) when above it. What cannot be
- * translated (top_k, thinking, server tools, …) is listed in `unsupported`.
+ * required/function/none; `metadata.user_id` → `user` (hashed when longer than OpenAI takes);
+ * `max_tokens` as it came, or lowered to `outputLimit` (the upstream model's output limit, when
+ * known) when above it. What cannot be translated (top_k, thinking, server tools, …) is listed in
+ * `unsupported`.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
@@ -141,7 +156,7 @@ export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamMode
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) chatRequest.stop = body.stop_sequences;
   if (typeof body.temperature === 'number') chatRequest.temperature = body.temperature;
   if (typeof body.top_p === 'number') chatRequest.top_p = body.top_p;
-  if (typeof body.metadata?.user_id === 'string') chatRequest.user = body.metadata.user_id;
+  if (typeof body.metadata?.user_id === 'string') chatRequest.user = openaiUser(body.metadata.user_id);
   Object.assign(chatRequest, convertTools(body, unsupported));
   if (body.stream === true) {
     chatRequest.stream = true;
