@@ -600,6 +600,26 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(anthropicUpstream.requests).toHaveLength(0);
     });
 
+    it('words a prompt too long for a translated model as Anthropic does, so that clients that compact on it (Claude Code) recognise it', async () => {
+      const overflow = { message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens. Please reduce the length of the messages.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' };
+      openaiUpstream.next({ kind: 'status', status: 400, body: { error: overflow } });
+      const error = (await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, messages: [{ role: 'user', content: 'a long story' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(error).toBeInstanceOf(AnthropicBadRequestError);
+      const message = (error.error as { error: { type: string; message: string } }).error.message;
+      expect(error.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+      // What Anthropic answers ("prompt is too long: 208310 tokens > 200000 maximum"), read as Claude Code reads it.
+      expect(message).toMatch(/^prompt is too long: 130532 tokens > 128000 maximum/);
+      expect(/prompt is too long[^0-9]*(\d+)\s*tokens?\s*>\s*(\d+)/i.exec(message)?.slice(1)).toEqual(['130532', '128000']);
+      expect(message).toContain(overflow.message);
+      // The OpenAI side keeps OpenAI's words, and Anthropic's own are passed on as they are.
+      openaiUpstream.next({ kind: 'status', status: 400, body: { error: overflow } });
+      const openaiError = (await openai.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'a long story' }] }).catch((caught: unknown) => caught)) as BadRequestError;
+      expect(openaiError.error).toMatchObject({ message: overflow.message, code: 'context_length_exceeded' });
+      anthropicUpstream.next({ kind: 'status', status: 400, message: 'prompt is too long: 208310 tokens > 200000 maximum' });
+      const claudeError = (await anthropic.messages.create({ model: claude, max_tokens: 10, messages: [{ role: 'user', content: 'a long story' }] }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(claudeError.error).toMatchObject({ error: { type: 'invalid_request_error', message: 'prompt is too long: 208310 tokens > 200000 maximum' } });
+    });
+
     it('refuses a message without content as Anthropic does, naming it, before reserving anything or calling any upstream', async () => {
       // One request a minute: a refusal that reserved it would leave the last, valid request nothing.
       const created = await request(`${relay.url}/admin/keys`, {

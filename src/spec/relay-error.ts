@@ -31,6 +31,8 @@ export interface RelayErrorOptions {
   param?: string | null;
   /** Extra response headers, e.g. `retry-after` on a 429. */
   headers?: Record<string, string>;
+  /** For an upstream's refusal passed on to the client: why the upstream refused. */
+  reason?: FailureReason;
   cause?: unknown;
 }
 
@@ -41,6 +43,7 @@ export class RelayError extends Error {
   readonly code: string;
   readonly param: string | null;
   readonly headers: Record<string, string> | undefined;
+  readonly reason: FailureReason | undefined;
 
   constructor(message: string, options: RelayErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -50,6 +53,7 @@ export class RelayError extends Error {
     this.code = options.code;
     this.param = options.param ?? null;
     this.headers = options.headers;
+    this.reason = options.reason;
   }
 
   toJSON(): OpenAIErrorBody {
@@ -140,6 +144,7 @@ export function toClientError(error: UpstreamError, requestId: string, upstreamS
       type: (scrub(error.upstreamType) as OpenAIErrorType | undefined) ?? 'invalid_request_error',
       code: scrub(error.upstreamCode) ?? (error.reason === 'context_length' ? 'context_length_exceeded' : error.reason),
       param: scrub(error.upstreamParam) ?? null,
+      reason: error.reason,
     });
   }
   switch (error.reason) {

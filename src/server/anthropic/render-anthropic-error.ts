@@ -16,12 +16,37 @@ function anthropicType(status: number): AnthropicErrorType {
   return 'invalid_request_error';
 }
 
+/** How the vendors say how long a prompt was and how long it may be: [pattern, group of the prompt's tokens, group of the limit]. */
+const promptLengthWordings: Array<[RegExp, number, number]> = [
+  // OpenAI, vLLM, DeepSeek: "maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens" / "you requested 140000 tokens".
+  [/maximum context length is (\d+) tokens.*?(?:resulted in|requested) (\d+) tokens/is, 2, 1],
+  // Gemini: "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)".
+  [/input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)/i, 1, 2],
+];
+
+/**
+ * An upstream's refusal of a prompt longer than the model's context, in Anthropic's words —
+ * `prompt is too long: 208310 tokens > 200000 maximum` — which Anthropic clients recognise (Claude
+ * Code compacts the conversation on it, and reads the two counts to know by how much), followed by
+ * the upstream's own message. Without counts in the upstream's message, it follows the first words.
+ */
+function promptTooLong(message: string): string {
+  if (/^prompt is too long/i.test(message)) return message;
+  for (const [pattern, prompt, limit] of promptLengthWordings) {
+    const counts = pattern.exec(message);
+    if (counts !== null) return `prompt is too long: ${counts[prompt]} tokens > ${counts[limit]} maximum (${message})`;
+  }
+  return `prompt is too long: ${message}`;
+}
+
 /**
  * Renders a relay error in Anthropic's envelope, `{"type":"error","error":{"type","message"}}`,
  * for the `/v1/messages` front door (JSON answers and a stream's `error` event alike). The message
- * is the relay's own, already safe to show; the request id lets a user quote it to the operator.
+ * is the relay's own, already safe to show, except that an upstream's refusal of a prompt too long
+ * for the model is worded as Anthropic words it; the request id lets a user quote it to the operator.
  * @see https://docs.anthropic.com/en/api/errors#error-shapes
  */
 export function renderAnthropicError(error: RelayError, requestId: string): AnthropicErrorBody & { request_id: string } {
-  return { type: 'error', error: { type: anthropicType(error.status), message: error.message }, request_id: requestId };
+  const message = error.reason === 'context_length' ? promptTooLong(error.message) : error.message;
+  return { type: 'error', error: { type: anthropicType(error.status), message }, request_id: requestId };
 }
