@@ -180,6 +180,25 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(finish).toBe('tool_calls');
     });
 
+    it("sends tool call ids Anthropic refuses (another model's, such as Kimi's functions.get_weather:0) as ids it takes, the same in the call and its result", async () => {
+      const kimiId = 'functions.search_docs:0';
+      const completion = await openai.chat.completions.create({
+        model: claude,
+        tools: [searchTool],
+        messages: [
+          { role: 'user', content: 'Find the setup guide' },
+          { role: 'assistant', content: null, tool_calls: [{ id: kimiId, type: 'function', function: { name: 'search_docs', arguments: '{"query":"setup"}' } }] },
+          { role: 'tool', tool_call_id: kimiId, content: 'setup.md' },
+        ],
+      });
+      expect(completion.choices[0]!.message.content).toBe('tool said: setup.md');
+      expect(anthropicUpstream.requests[0]!.body.messages).toEqual([
+        { role: 'user', content: [{ type: 'text', text: 'Find the setup guide' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'functions_search_docs_0', name: 'search_docs', input: { query: 'setup' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'functions_search_docs_0', content: 'setup.md' }] },
+      ]);
+    });
+
     it('streams a tool called without arguments with "{}" as its arguments, as in the JSON answer', async () => {
       const clock = { type: 'function' as const, function: { name: 'current_time', parameters: { type: 'object', properties: {} } } };
       const reply = { kind: 'reply' as const, content: [{ type: 'tool_use', id: 'toolu_clock', name: 'current_time', input: {} }], stopReason: 'tool_use' };
@@ -523,6 +542,37 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(streamed.content).toEqual([{ type: 'tool_use', id: 'call_named', name: 'get_weather', input: { city: 'Paris' } }]);
       expect(streamed.stop_reason).toBe('tool_use');
       expect(openaiUpstream.requests[1]!.body.tool_choice).toEqual({ type: 'function', function: { name: 'get_weather' } });
+    });
+
+    it("gives tool calls of a server whose ids Anthropic refuses (Kimi's functions.get_weather:0) ids Anthropic takes, JSON and stream, so the conversation can go on with Claude", async () => {
+      const kimiId = 'functions.get_weather:0';
+      const completion = {
+        id: 'chatcmpl-kimi',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-4.1',
+        choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: kimiId, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, finish_reason: 'tool_calls' }],
+        usage: { prompt_tokens: 30, completion_tokens: 5, total_tokens: 35 },
+      };
+      openaiUpstream.next({ kind: 'status', status: 200, body: completion });
+      const chunk = (delta: unknown, finishReason: string | null = null) => ({ id: 'chatcmpl-kimi', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+      openaiUpstream.next({
+        kind: 'events',
+        events: [chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: kimiId, type: 'function', function: { name: 'get_weather', arguments: '{"city":' } }] }), chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }), chunk({}, 'tool_calls')],
+      });
+      const request = { model: 'gpt-4.1', max_tokens: 100, tools: [weatherTool], messages: [{ role: 'user' as const, content: 'Paris?' }] };
+      const message = await anthropic.messages.create(request);
+      const streamed = await anthropic.messages.stream(request).finalMessage();
+      for (const answer of [message, streamed]) {
+        expect(answer.content).toEqual([{ type: 'tool_use', id: 'functions_get_weather_0', name: 'get_weather', input: { city: 'Paris' } }]);
+      }
+      // The next turn, on Claude (passed through), is one Anthropic takes.
+      const next = await anthropic.messages.create({
+        ...request,
+        model: claude,
+        messages: [...request.messages, { role: 'assistant', content: message.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'functions_get_weather_0', content: '18°C' }] }],
+      });
+      expect(next.content).toEqual([{ type: 'text', text: 'tool said: 18°C' }]);
     });
 
     it('assembles streamed tool calls of a server that leaves out index and repeats the id on every fragment', async () => {

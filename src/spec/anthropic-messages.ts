@@ -7,6 +7,19 @@
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 
+const anthropicToolIdPattern = /^[a-zA-Z0-9_-]+$/;
+
+/**
+ * A tool call id as Anthropic takes it in `tool_use.id` and `tool_result.tool_use_id`: letters,
+ * digits, `_` and `-` only. Other servers' ids (Kimi's `functions.get_weather:0`) have each other
+ * character replaced by `_`, the same way every time, so that a call and its result still pair; an
+ * id Anthropic takes is returned as it is. Anthropic refuses the whole conversation over one id
+ * outside its pattern, on every later turn.
+ */
+export function anthropicToolId(id: string): string {
+  return anthropicToolIdPattern.test(id) ? id : id.replace(/[^a-zA-Z0-9_-]/g, '_');
+}
+
 /** The source of an `image` or `document` block: inline base64 bytes or a URL Anthropic fetches. */
 export type AnthropicSource =
   | { type: 'base64'; media_type: string; data: string; [field: string]: unknown }

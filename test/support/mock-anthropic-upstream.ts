@@ -210,8 +210,8 @@ function pieces(text: string, size: number): string[] {
  * tool's input as an empty `input_json_delta` and then its pieces, none for an empty input),
  * reports the prompt-cache writes of a request that marks `cache_control` breakpoints (`usageFor`),
  * records every request, and can be scripted to fail (529 overloaded, 400, 429 with retry-after,
- * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses stop
- * sequences made only of whitespace, base64 images of a media type other than JPEG, PNG, GIF or
+ * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses tool ids
+ * outside `^[a-zA-Z0-9_-]+$`, stop sequences made only of whitespace, base64 images of a media type other than JPEG, PNG, GIF or
  * WebP, and a request to a model of the 4.5 generation on (`claude-sonnet-4-5`, …) that sets both
  * `temperature` and `top_p`. With `thinking` enabled it answers a thinking block first (signed, and
  * a redacted one too when the prompt says "redact"; streamed as a `thinking` block start,
@@ -220,6 +220,25 @@ function pieces(text: string, size: number): string[] {
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
+/**
+ * What Anthropic answers (400) for a `tool_use` id or a `tool_result`'s `tool_use_id` outside its
+ * pattern, `^[a-zA-Z0-9_-]+$` (ids other servers give, such as `functions.get_weather:0`), or undefined.
+ */
+function toolIdRefusal(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  for (const [position, message] of messages.entries()) {
+    const content = (message as { content?: unknown } | null)?.content;
+    if (!Array.isArray(content)) continue;
+    for (const [index, block] of (content as Block[]).entries()) {
+      const field = block.type === 'tool_use' ? 'id' : block.type === 'tool_result' ? 'tool_use_id' : undefined;
+      if (field !== undefined && !/^[a-zA-Z0-9_-]+$/.test(String(block[field]))) {
+        return `messages.${position}.content.${index}.${block.type}.${field}: String should match pattern '^[a-zA-Z0-9_-]+$'`;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** The media types of the base64 images in a request's messages. */
 function imageMediaTypes(messages: unknown): string[] {
   if (!Array.isArray(messages)) return [];
@@ -276,6 +295,8 @@ export class MockAnthropicUpstream {
     if (Array.isArray(stops) && stops.some((stop) => typeof stop === 'string' && stop.trim() === '')) {
       return this.error(response, 400, 'stop_sequences: each stop sequence must contain non-whitespace');
     }
+    const badToolId = toolIdRefusal(received.body.messages);
+    if (badToolId !== undefined) return this.error(response, 400, badToolId);
     const mediaType = imageMediaTypes(received.body.messages).find((type) => !['image/jpeg', 'image/png', 'image/gif', 'image/webp'].includes(type));
     if (mediaType !== undefined) {
       return this.error(response, 400, `messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`);

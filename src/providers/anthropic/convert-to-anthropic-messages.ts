@@ -1,4 +1,4 @@
-import type { AnthropicContentBlock, AnthropicMessageParam } from '../../spec/anthropic-messages.js';
+import { anthropicToolId, type AnthropicContentBlock, type AnthropicMessageParam } from '../../spec/anthropic-messages.js';
 import type { ChatContentPart, ChatMessage } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ProviderCall } from '../provider.js';
@@ -125,7 +125,7 @@ function assistantBlocks(message: ChatMessage, position: number, call: ProviderC
   }
   (message.tool_calls ?? []).forEach((toolCall, index) => {
     const param = `messages[${position}].tool_calls[${index}].function.arguments`;
-    blocks.push({ type: 'tool_use', id: toolCall.id, name: toolCall.function.name, input: parseArguments(toolCall.function.arguments, param, call, provider) });
+    blocks.push({ type: 'tool_use', id: anthropicToolId(toolCall.id), name: toolCall.function.name, input: parseArguments(toolCall.function.arguments, param, call, provider) });
   });
   return blocks;
 }
@@ -135,7 +135,8 @@ function toolResultBlock(message: ChatMessage, position: number, provider: strin
     throw refuse(`Missing 'messages[${position}].tool_call_id': a tool message must name the tool call it answers.`, `messages[${position}].tool_call_id`, provider);
   }
   const text = textOf(message.content);
-  const block: AnthropicContentBlock = text === '' ? { type: 'tool_result', tool_use_id: message.tool_call_id } : { type: 'tool_result', tool_use_id: message.tool_call_id, content: text };
+  const id = anthropicToolId(message.tool_call_id);
+  const block: AnthropicContentBlock = text === '' ? { type: 'tool_result', tool_use_id: id } : { type: 'tool_result', tool_use_id: id, content: text };
   const control = partsCacheControl(message.content);
   if (control !== undefined) block.cache_control = control;
   return block;

@@ -1,3 +1,4 @@
+import { anthropicToolId } from '../../spec/anthropic-messages.js';
 import { firstChoice, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
 import { anthropicMessageId } from './convert-to-anthropic-message.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
@@ -64,7 +65,7 @@ export class AnthropicEventEncoder {
       const key = this.toolKey(toolCall);
       let index = this.toolBlocks.get(key);
       if (index === undefined) {
-        output += this.openBlock('tool', { type: 'tool_use', id: toolCall.id ?? `toolu_${this.blockCount}`, name: toolCall.function?.name ?? '', input: {} });
+        output += this.openBlock('tool', { type: 'tool_use', id: toolCall.id === undefined ? `toolu_${this.blockCount}` : anthropicToolId(toolCall.id), name: toolCall.function?.name ?? '', input: {} });
         index = this.open!.index;
         this.toolBlocks.set(key, index);
       }

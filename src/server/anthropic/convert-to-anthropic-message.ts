@@ -1,4 +1,4 @@
-import type { AnthropicContentBlock, AnthropicMessage } from '../../spec/anthropic-messages.js';
+import { anthropicToolId, type AnthropicContentBlock, type AnthropicMessage } from '../../spec/anthropic-messages.js';
 import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
@@ -22,9 +22,9 @@ export function anthropicMessageId(id: string | undefined): string {
 
 /**
  * Turns an OpenAI `chat.completion` into an Anthropic `Message`: the text as one text block, tool
- * calls as `tool_use` blocks (arguments parsed into `input`), the finish reason as `stop_reason`,
- * and usage (as the provider read it) with the cached part apart. `model` is the name the client
- * asked for.
+ * calls as `tool_use` blocks (arguments parsed into `input`, ids made ones Anthropic takes), the
+ * finish reason as `stop_reason`, and usage (as the provider read it) with the cached part apart.
+ * `model` is the name the client asked for.
  * @see https://docs.anthropic.com/en/api/messages#response
  */
 export function convertToAnthropicMessage(completion: ChatCompletion, model: string, usage: Usage | undefined): AnthropicMessage {
@@ -34,7 +34,7 @@ export function convertToAnthropicMessage(completion: ChatCompletion, model: str
   if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
   const toolCalls = choice?.message?.tool_calls ?? [];
   for (const toolCall of toolCalls) {
-    content.push({ type: 'tool_use', id: toolCall.id, name: toolCall.function.name, input: parseToolInput(toolCall.function.arguments) });
+    content.push({ type: 'tool_use', id: anthropicToolId(toolCall.id), name: toolCall.function.name, input: parseToolInput(toolCall.function.arguments) });
   }
   return {
     id: anthropicMessageId(completion.id),
