@@ -176,6 +176,29 @@ describe('routing and resilience', () => {
     expect(upstreamB.requests.length).toBe(candidateRequests);
   });
 
+  it('rolls back a canary whose streams break after their first chunk, which no retry can hide from clients', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',
+    );
+    upstreamB.next(...always({ kind: 'stream', chunks: 5, cutAfter: 2 }));
+    const deadline = Date.now() + 8000;
+    let phase = 'progressing';
+    let broken = 0;
+    while (Date.now() < deadline && phase === 'progressing') {
+      const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+      await (async () => {
+        for await (const _chunk of stream);
+      })().catch(() => broken++);
+      phase = ((await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string }).phase;
+    }
+    expect(broken).toBeGreaterThanOrEqual(2);
+    expect(phase).toBe('rolled_back');
+    const canary = (await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
+      history: Array<{ verdict: string; successRate: number | null }>;
+    };
+    expect(canary.history.find((check) => check.verdict === 'fail')?.successRate).toBe(0);
+  });
+
   it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
     upstreamB.next(...always({ kind: 'status', status: 503 }, 5));

@@ -137,8 +137,8 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       const elapsed = performance.now() - started;
       deployment.health.onSuccess();
       deployment.recordFirstByte(elapsed);
-      current.route.observe(deployment, true, elapsed);
-      return new AnsweredAttempt(value, deployment, current, attempts);
+      // The canary analysis hears of it when the answer ends: a stream cut after its first chunk is the candidate's failure.
+      return new AnsweredAttempt(value, deployment, current, attempts, elapsed);
     } catch (error) {
       deployment.inflight--;
       if (!(error instanceof UpstreamError)) {
@@ -248,6 +248,8 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     readonly deployment: Deployment,
     readonly resolved: ResolvedModel,
     readonly attempts: number,
+    /** Time to the answer's start (a stream's first chunk), the latency the canary analysis judges. */
+    private readonly latencyMs: number,
   ) {}
 
   finish(result: 'ok' | 'failed' | 'abandoned'): void {
@@ -256,5 +258,6 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     this.deployment.inflight--;
     // A client that stops reading a stream (a "stop" button) is no failure of the upstream.
     if (result === 'failed') this.deployment.health.onFailure();
+    this.resolved.route.observe(this.deployment, result !== 'failed', this.latencyMs);
   }
 }
