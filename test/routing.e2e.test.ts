@@ -199,6 +199,24 @@ describe('routing and resilience', () => {
     expect(canary.history.find((check) => check.verdict === 'fail')?.successRate).toBe(0);
   });
 
+  it('serves clients from the stable side while the candidate does not know the model it is sent, and rolls that canary back', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b, model: hs-gpt-4.1 }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',
+    );
+    upstreamB.next(...always({ kind: 'status', status: 404, body: { error: { message: 'The model `hs-gpt-4.1` does not exist', type: 'invalid_request_error', param: null, code: 'model_not_found' } } }));
+    const deadline = Date.now() + 8000;
+    let phase = 'progressing';
+    let user = 0;
+    while (Date.now() < deadline && phase === 'progressing') {
+      const { data, response } = await ask(client, { user: `end-user-${user++}` });
+      expect(data.choices[0]?.message.content).toBe('echo: hi');
+      expect(response.headers.get('x-relay-provider')).toBe('a');
+      phase = ((await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string }).phase;
+    }
+    expect(upstreamB.requests.length).toBeGreaterThanOrEqual(2);
+    expect(phase).toBe('rolled_back');
+  });
+
   it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
     upstreamB.next(...always({ kind: 'status', status: 503 }, 5));

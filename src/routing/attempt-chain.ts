@@ -147,7 +147,9 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
         throw error;
       }
       recordFailure(deployment, error);
-      current.route.observe(deployment, clientFault.has(error.reason), performance.now() - started);
+      // A candidate that does not know the model the route sends it (a wrong mapping) fails the canary, and the stable side answers.
+      const candidateLacksModel = error.reason === 'not_found' && current.route.isCandidate(deployment);
+      current.route.observe(deployment, clientFault.has(error.reason) && !candidateLacksModel, performance.now() - started);
       options.onAttemptFailed?.(error, deployment, attempts);
       (tried ??= new Set()).add(deployment);
       if (options.signal.aborted) throw new CallAbortedError(error);
@@ -159,7 +161,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
         groups = groupsOf(options, current, pin);
         continue;
       }
-      const policy = failurePolicy[error.reason];
+      const policy = candidateLacksModel ? failurePolicy.endpoint_not_found : failurePolicy[error.reason];
       if (!policy.retry && !policy.otherDeployment) throw new AttemptsExhaustedError(error, attempts);
       const other = select(groups, selection, current, tried);
       if (other !== undefined && retriesLeft > 0 && Date.now() < options.deadline) {
