@@ -217,6 +217,24 @@ describe('routing and resilience', () => {
     expect(phase).toBe('rolled_back');
   });
 
+  it('keeps the decision that rolled a canary back as its last check, however many intervals pass', async () => {
+    await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      intervalMs: 100\n');
+    const canary = async (path = '', method = 'GET') =>
+      (await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
+        phase: string;
+        version: number;
+        history: Array<{ action: string }>;
+      };
+    const rolledBack = await canary('/rollback', 'POST');
+    expect(rolledBack.phase).toBe('rolled_back');
+    // Several analysis intervals pass.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const later = await canary();
+    expect(later.history.at(-1)?.action).toBe('rollback');
+    expect(later.history).toHaveLength(rolledBack.history.length);
+    expect(later.version).toBe(rolledBack.version);
+  });
+
   it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
     upstreamB.next(...always({ kind: 'status', status: 503 }, 5));

@@ -313,7 +313,8 @@ export class CanaryController {
       for (let attempt = 0; attempt < 5; attempt++) {
         // No row (the database was emptied): the decision is written as a first version.
         const current = (await store.get(this.model, this.fingerprint)) ?? { ...this.state, version: 0 };
-        if (current.decidedInterval >= interval) {
+        // A promoted or rolled-back canary has nothing to judge: no empty check pushes its decisions out of the history.
+        if (current.decidedInterval >= interval || settled(current)) {
           this.adopt(current);
           return undefined;
         }
@@ -331,6 +332,7 @@ export class CanaryController {
       // Decided alone from this replica's samples; written when the store answers again.
       const own = this.buckets.get(interval);
       this.buckets.delete(interval);
+      if (settled(this.state)) return undefined;
       const samples = own === undefined ? [] : [{ replica: this.options.replica, requests: own.requests, successes: own.successes, latenciesMs: own.latenciesMs }];
       const { state, check } = analysisStep(this.state, combine(samples), this.settings, interval, this.now());
       this.state = { ...state, version: this.state.version };
@@ -373,6 +375,11 @@ export class CanaryController {
     this.state = state;
     this.unsynced = false;
   }
+}
+
+/** Whether the analysis is over: the candidate was promoted or rolled back (until a button moves it again). */
+function settled(state: CanaryState): boolean {
+  return state.phase === 'promoted' || state.phase === 'rolled_back';
 }
 
 interface IntervalSummary {
