@@ -235,6 +235,27 @@ describe('routing and resilience', () => {
     expect(later.version).toBe(rolledBack.version);
   });
 
+  it('answers from the stable side when the candidate fails, even with MAX_RETRIES=0', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n', { MAX_RETRIES: '0' });
+    upstreamB.next(...always(serverError, 3));
+    for (let index = 0; index < 3; index++) {
+      const { data, response } = await ask(client);
+      expect(data.choices[0]?.message.content).toBe('echo: hi');
+      expect(response.headers.get('x-relay-provider')).toBe('a');
+      expect(response.headers.get('x-relay-attempts')).toBe('2');
+    }
+    // The request keeps its own retry: with MAX_RETRIES=1, a failure on the stable side after the candidate's is retried.
+    await twoUpstreams.relay()!.close();
+    upstreamA.reset();
+    upstreamB.reset();
+    const retrying = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n', { MAX_RETRIES: '1' });
+    upstreamB.next(serverError);
+    upstreamA.next(serverError);
+    const { data, response } = await ask(retrying.client);
+    expect(data.choices[0]?.message.content).toBe('echo: hi');
+    expect(response.headers.get('x-relay-attempts')).toBe('3');
+  });
+
   it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
     upstreamB.next(...always({ kind: 'status', status: 503 }, 5));

@@ -164,8 +164,10 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       const policy = candidateLacksModel ? failurePolicy.endpoint_not_found : failurePolicy[error.reason];
       if (!policy.retry && !policy.otherDeployment) throw new AttemptsExhaustedError(error, attempts);
       const other = select(groups, selection, current, tried);
-      if (other !== undefined && retriesLeft > 0 && Date.now() < options.deadline) {
-        retriesLeft--;
+      // Leaving a failed canary candidate for the stable side spends no retry: the request keeps the retries it has without a canary.
+      const leavingCandidate = current.route.isCandidate(deployment);
+      if (other !== undefined && (retriesLeft > 0 || leavingCandidate) && Date.now() < options.deadline) {
+        if (!leavingCandidate) retriesLeft--;
         next = other;
         continue;
       }
