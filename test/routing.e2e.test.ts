@@ -256,6 +256,24 @@ describe('routing and resilience', () => {
     expect(response.headers.get('x-relay-attempts')).toBe('3');
   });
 
+  it("keeps a promoted canary promoted when its candidate's own key is rotated", async () => {
+    const withKey = (key: string) => `models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b, apiKey: "${key}" }]\n`;
+    const { client, directory } = await startWith(withKey('hs-key-one-0123456789'));
+    const canary = async (path = '', method = 'GET') =>
+      (await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string; weight: number };
+    expect(await canary('/promote', 'POST')).toMatchObject({ phase: 'promoted', weight: 100 });
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\n${withKey('hs-key-two-0123456789')}`,
+    );
+    twoUpstreams.relay()!.server.reload(loadConfig({ environment: { RELAY_MASTER_KEY: masterKey }, cwd: directory }));
+    expect(await canary()).toMatchObject({ phase: 'promoted', weight: 100 });
+    const { response } = await ask(client);
+    expect(response.headers.get('x-relay-provider')).toMatch(/^b#/);
+    expect(upstreamB.requests.at(-1)?.headers.authorization).toBe('Bearer hs-key-two-0123456789');
+    expect(upstreamA.requests).toHaveLength(0);
+  });
+
   it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
     upstreamB.next(...always({ kind: 'status', status: 503 }, 5));

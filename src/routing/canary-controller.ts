@@ -49,8 +49,20 @@ function bucketOf(text: string): number {
   return ((hash >>> 0) % 10_000) / 100;
 }
 
-/** The name of a canary's configuration in the store: a changed canary (targets or settings) starts over. */
+/**
+ * The name of a canary's configuration in the store: a changed canary (targets or settings) starts
+ * over. A target's own key is not part of it: rotating the candidate's key keeps the canary where it is.
+ */
 export function canaryFingerprint(settings: CanarySettings): string {
+  return fingerprintOf({ ...settings, targets: settings.targets.map(({ apiKey: _key, ...target }) => target) });
+}
+
+/** The name releases before keys were left out gave a canary (its state is taken over once). */
+function keyedFingerprint(settings: CanarySettings): string {
+  return fingerprintOf(settings);
+}
+
+function fingerprintOf(settings: CanarySettings): string {
   return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
 }
 
@@ -230,7 +242,10 @@ export class CanaryController {
     try {
       let stored = await this.options.store.get(this.model, this.fingerprint);
       if (stored === undefined) {
-        const first = { ...this.initialState(), version: 1 };
+        // A canary whose targets have keys of their own was stored under a name with the keys in it.
+        const keyed = keyedFingerprint(this.settings);
+        const earlier = keyed === this.fingerprint ? undefined : await this.options.store.get(this.model, keyed);
+        const first = earlier === undefined ? { ...this.initialState(), version: 1 } : { ...earlier, fingerprint: this.fingerprint, version: 1 };
         stored = (await this.options.store.compareAndSet(first)) ? first : await this.options.store.get(this.model, this.fingerprint);
       }
       if (stored !== undefined) this.state = stored;
