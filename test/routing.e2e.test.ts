@@ -274,6 +274,19 @@ describe('routing and resilience', () => {
     expect(upstreamA.requests).toHaveLength(0);
   });
 
+  it('splits embeddings and legacy completions of one key between the canary\'s sides by their user field, as chat', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 50\n');
+    const sides = { completions: new Set<string | null>(), embeddings: new Set<string | null>() };
+    for (let user = 0; user < 20; user++) {
+      const completion = await client.completions.create({ model: 'gpt-4.1', prompt: 'hi', user: `end-user-${user}` }).withResponse();
+      sides.completions.add(completion.response.headers.get('x-relay-provider'));
+      const embedding = await client.embeddings.create({ model: 'gpt-4.1', input: 'hi', user: `end-user-${user}` }).withResponse();
+      sides.embeddings.add(embedding.response.headers.get('x-relay-provider'));
+    }
+    expect([...sides.completions].sort()).toEqual(['a', 'b']);
+    expect([...sides.embeddings].sort()).toEqual(['a', 'b']);
+  });
+
   it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
     upstreamB.next(...always({ kind: 'status', status: 503 }, 5));
