@@ -176,6 +176,117 @@ describe('routing and resilience', () => {
     expect(upstreamB.requests.length).toBe(candidateRequests);
   });
 
+  it('rolls back a canary whose streams break after their first chunk, which no retry can hide from clients', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',
+    );
+    upstreamB.next(...always({ kind: 'stream', chunks: 5, cutAfter: 2 }));
+    const deadline = Date.now() + 8000;
+    let phase = 'progressing';
+    let broken = 0;
+    while (Date.now() < deadline && phase === 'progressing') {
+      const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true });
+      await (async () => {
+        for await (const _chunk of stream);
+      })().catch(() => broken++);
+      phase = ((await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string }).phase;
+    }
+    expect(broken).toBeGreaterThanOrEqual(2);
+    expect(phase).toBe('rolled_back');
+    const canary = (await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
+      history: Array<{ verdict: string; successRate: number | null }>;
+    };
+    expect(canary.history.find((check) => check.verdict === 'fail')?.successRate).toBe(0);
+  });
+
+  it('serves clients from the stable side while the candidate does not know the model it is sent, and rolls that canary back', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b, model: hs-gpt-4.1 }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',
+    );
+    upstreamB.next(...always({ kind: 'status', status: 404, body: { error: { message: 'The model `hs-gpt-4.1` does not exist', type: 'invalid_request_error', param: null, code: 'model_not_found' } } }));
+    const deadline = Date.now() + 8000;
+    let phase = 'progressing';
+    let user = 0;
+    while (Date.now() < deadline && phase === 'progressing') {
+      const { data, response } = await ask(client, { user: `end-user-${user++}` });
+      expect(data.choices[0]?.message.content).toBe('echo: hi');
+      expect(response.headers.get('x-relay-provider')).toBe('a');
+      phase = ((await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string }).phase;
+    }
+    expect(upstreamB.requests.length).toBeGreaterThanOrEqual(2);
+    expect(phase).toBe('rolled_back');
+  });
+
+  it('keeps the decision that rolled a canary back as its last check, however many intervals pass', async () => {
+    await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      intervalMs: 100\n');
+    const canary = async (path = '', method = 'GET') =>
+      (await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
+        phase: string;
+        version: number;
+        history: Array<{ action: string }>;
+      };
+    const rolledBack = await canary('/rollback', 'POST');
+    expect(rolledBack.phase).toBe('rolled_back');
+    // Several analysis intervals pass.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const later = await canary();
+    expect(later.history.at(-1)?.action).toBe('rollback');
+    expect(later.history).toHaveLength(rolledBack.history.length);
+    expect(later.version).toBe(rolledBack.version);
+  });
+
+  it('answers from the stable side when the candidate fails, even with MAX_RETRIES=0', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n', { MAX_RETRIES: '0' });
+    upstreamB.next(...always(serverError, 3));
+    for (let index = 0; index < 3; index++) {
+      const { data, response } = await ask(client);
+      expect(data.choices[0]?.message.content).toBe('echo: hi');
+      expect(response.headers.get('x-relay-provider')).toBe('a');
+      expect(response.headers.get('x-relay-attempts')).toBe('2');
+    }
+    // The request keeps its own retry: with MAX_RETRIES=1, a failure on the stable side after the candidate's is retried.
+    await twoUpstreams.relay()!.close();
+    upstreamA.reset();
+    upstreamB.reset();
+    const retrying = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n', { MAX_RETRIES: '1' });
+    upstreamB.next(serverError);
+    upstreamA.next(serverError);
+    const { data, response } = await ask(retrying.client);
+    expect(data.choices[0]?.message.content).toBe('echo: hi');
+    expect(response.headers.get('x-relay-attempts')).toBe('3');
+  });
+
+  it("keeps a promoted canary promoted when its candidate's own key is rotated", async () => {
+    const withKey = (key: string) => `models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b, apiKey: "${key}" }]\n`;
+    const { client, directory } = await startWith(withKey('hs-key-one-0123456789'));
+    const canary = async (path = '', method = 'GET') =>
+      (await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/gpt-4.1${path}`, { method, headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { phase: string; weight: number };
+    expect(await canary('/promote', 'POST')).toMatchObject({ phase: 'promoted', weight: 100 });
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\n${withKey('hs-key-two-0123456789')}`,
+    );
+    twoUpstreams.relay()!.server.reload(loadConfig({ environment: { RELAY_MASTER_KEY: masterKey }, cwd: directory }));
+    expect(await canary()).toMatchObject({ phase: 'promoted', weight: 100 });
+    const { response } = await ask(client);
+    expect(response.headers.get('x-relay-provider')).toMatch(/^b#/);
+    expect(upstreamB.requests.at(-1)?.headers.authorization).toBe('Bearer hs-key-two-0123456789');
+    expect(upstreamA.requests).toHaveLength(0);
+  });
+
+  it('splits embeddings and legacy completions of one key between the canary\'s sides by their user field, as chat', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 50\n');
+    const sides = { completions: new Set<string | null>(), embeddings: new Set<string | null>() };
+    for (let user = 0; user < 20; user++) {
+      const completion = await client.completions.create({ model: 'gpt-4.1', prompt: 'hi', user: `end-user-${user}` }).withResponse();
+      sides.completions.add(completion.response.headers.get('x-relay-provider'));
+      const embedding = await client.embeddings.create({ model: 'gpt-4.1', input: 'hi', user: `end-user-${user}` }).withResponse();
+      sides.embeddings.add(embedding.response.headers.get('x-relay-provider'));
+    }
+    expect([...sides.completions].sort()).toEqual(['a', 'b']);
+    expect([...sides.embeddings].sort()).toEqual(['a', 'b']);
+  });
+
   it('mirrors shadow traffic without affecting the client, and records both sides', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b }], percent: 100 }\n');
     upstreamB.next(...always({ kind: 'status', status: 503 }, 5));

@@ -137,8 +137,8 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       const elapsed = performance.now() - started;
       deployment.health.onSuccess();
       deployment.recordFirstByte(elapsed);
-      current.route.observe(deployment, true, elapsed);
-      return new AnsweredAttempt(value, deployment, current, attempts);
+      // The canary analysis hears of it when the answer ends: a stream cut after its first chunk is the candidate's failure.
+      return new AnsweredAttempt(value, deployment, current, attempts, elapsed);
     } catch (error) {
       deployment.inflight--;
       if (!(error instanceof UpstreamError)) {
@@ -147,7 +147,9 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
         throw error;
       }
       recordFailure(deployment, error);
-      current.route.observe(deployment, clientFault.has(error.reason), performance.now() - started);
+      // A candidate that does not know the model the route sends it (a wrong mapping) fails the canary, and the stable side answers.
+      const candidateLacksModel = error.reason === 'not_found' && current.route.isCandidate(deployment);
+      current.route.observe(deployment, clientFault.has(error.reason) && !candidateLacksModel, performance.now() - started);
       options.onAttemptFailed?.(error, deployment, attempts);
       (tried ??= new Set()).add(deployment);
       if (options.signal.aborted) throw new CallAbortedError(error);
@@ -159,11 +161,13 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
         groups = groupsOf(options, current, pin);
         continue;
       }
-      const policy = failurePolicy[error.reason];
+      const policy = candidateLacksModel ? failurePolicy.endpoint_not_found : failurePolicy[error.reason];
       if (!policy.retry && !policy.otherDeployment) throw new AttemptsExhaustedError(error, attempts);
       const other = select(groups, selection, current, tried);
-      if (other !== undefined && retriesLeft > 0 && Date.now() < options.deadline) {
-        retriesLeft--;
+      // Leaving a failed canary candidate for the stable side spends no retry: the request keeps the retries it has without a canary.
+      const leavingCandidate = current.route.isCandidate(deployment);
+      if (other !== undefined && (retriesLeft > 0 || leavingCandidate) && Date.now() < options.deadline) {
+        if (!leavingCandidate) retriesLeft--;
         next = other;
         continue;
       }
@@ -248,6 +252,8 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     readonly deployment: Deployment,
     readonly resolved: ResolvedModel,
     readonly attempts: number,
+    /** Time to the answer's start (a stream's first chunk), the latency the canary analysis judges. */
+    private readonly latencyMs: number,
   ) {}
 
   finish(result: 'ok' | 'failed' | 'abandoned'): void {
@@ -256,5 +262,6 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     this.deployment.inflight--;
     // A client that stops reading a stream (a "stop" button) is no failure of the upstream.
     if (result === 'failed') this.deployment.health.onFailure();
+    this.resolved.route.observe(this.deployment, result !== 'failed', this.latencyMs);
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CanarySettings } from '../config/relay-config.js';
 import { MemoryCanaryStore } from '../store/memory-canary-store.js';
@@ -122,6 +123,19 @@ describe('CanaryController', () => {
     expect(controller.snapshot()).toMatchObject({ phase: 'progressing', weight: 5 });
     await controller.promote();
     expect(controller.snapshot().history.map((check) => check.action)).toEqual(['pause', 'hold', 'resume', 'rollback', 'resume', 'promote']);
+  });
+
+  it('takes over the state an earlier release stored under a name with the targets\' keys in it', async () => {
+    const store = new MemoryCanaryStore();
+    const keyed: CanarySettings = { ...settings, targets: [{ provider: 'holysheep', model: 'gpt-4.1', weight: 1, apiKey: 'hs-key-0123456789' }] };
+    const earlierName = createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16);
+    const history = [{ at: 1, weight: 100, requests: 0, successRate: null, latencyP99Ms: null, verdict: 'manual' as const, action: 'promote' as const }];
+    await store.compareAndSet({ model: 'gpt-4.1', fingerprint: earlierName, phase: 'promoted', weight: 100, failedChecks: 0, decidedInterval: 3, history, version: 1, updatedAt: 1 });
+    const controller = new CanaryController('gpt-4.1', keyed, { store, replica: 'a', now: new Clock().now });
+    await controller.ready;
+    expect(controller.fingerprint).not.toBe(earlierName);
+    expect(controller.snapshot()).toMatchObject({ phase: 'promoted', weight: 100, history });
+    expect(await store.get('gpt-4.1', controller.fingerprint)).toMatchObject({ phase: 'promoted', version: 1 });
   });
 
   it('outlives a restart, and starts over when its configuration changes', async () => {

@@ -49,8 +49,20 @@ function bucketOf(text: string): number {
   return ((hash >>> 0) % 10_000) / 100;
 }
 
-/** The name of a canary's configuration in the store: a changed canary (targets or settings) starts over. */
+/**
+ * The name of a canary's configuration in the store: a changed canary (targets or settings) starts
+ * over. A target's own key is not part of it: rotating the candidate's key keeps the canary where it is.
+ */
 export function canaryFingerprint(settings: CanarySettings): string {
+  return fingerprintOf({ ...settings, targets: settings.targets.map(({ apiKey: _key, ...target }) => target) });
+}
+
+/** The name releases before keys were left out gave a canary (its state is taken over once). */
+function keyedFingerprint(settings: CanarySettings): string {
+  return fingerprintOf(settings);
+}
+
+function fingerprintOf(settings: CanarySettings): string {
   return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
 }
 
@@ -230,7 +242,10 @@ export class CanaryController {
     try {
       let stored = await this.options.store.get(this.model, this.fingerprint);
       if (stored === undefined) {
-        const first = { ...this.initialState(), version: 1 };
+        // A canary whose targets have keys of their own was stored under a name with the keys in it.
+        const keyed = keyedFingerprint(this.settings);
+        const earlier = keyed === this.fingerprint ? undefined : await this.options.store.get(this.model, keyed);
+        const first = earlier === undefined ? { ...this.initialState(), version: 1 } : { ...earlier, fingerprint: this.fingerprint, version: 1 };
         stored = (await this.options.store.compareAndSet(first)) ? first : await this.options.store.get(this.model, this.fingerprint);
       }
       if (stored !== undefined) this.state = stored;
@@ -313,7 +328,8 @@ export class CanaryController {
       for (let attempt = 0; attempt < 5; attempt++) {
         // No row (the database was emptied): the decision is written as a first version.
         const current = (await store.get(this.model, this.fingerprint)) ?? { ...this.state, version: 0 };
-        if (current.decidedInterval >= interval) {
+        // A promoted or rolled-back canary has nothing to judge: no empty check pushes its decisions out of the history.
+        if (current.decidedInterval >= interval || settled(current)) {
           this.adopt(current);
           return undefined;
         }
@@ -331,6 +347,7 @@ export class CanaryController {
       // Decided alone from this replica's samples; written when the store answers again.
       const own = this.buckets.get(interval);
       this.buckets.delete(interval);
+      if (settled(this.state)) return undefined;
       const samples = own === undefined ? [] : [{ replica: this.options.replica, requests: own.requests, successes: own.successes, latenciesMs: own.latenciesMs }];
       const { state, check } = analysisStep(this.state, combine(samples), this.settings, interval, this.now());
       this.state = { ...state, version: this.state.version };
@@ -373,6 +390,11 @@ export class CanaryController {
     this.state = state;
     this.unsynced = false;
   }
+}
+
+/** Whether the analysis is over: the candidate was promoted or rolled back (until a button moves it again). */
+function settled(state: CanaryState): boolean {
+  return state.phase === 'promoted' || state.phase === 'rolled_back';
 }
 
 interface IntervalSummary {

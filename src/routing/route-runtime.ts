@@ -28,6 +28,11 @@ export class RouteRuntime {
     return [this.canary.group, ...this.groups];
   }
 
+  /** Whether a deployment is this route's canary candidate. */
+  isCandidate(deployment: Deployment): boolean {
+    return this.canary !== undefined && this.canary.group.includes(deployment);
+  }
+
   /** Tells the canary analysis how a candidate attempt went. */
   observe(deployment: Deployment, ok: boolean, latencyMs: number): void {
     if (this.canary !== undefined && this.canary.group.includes(deployment)) this.canary.controller.record(ok, latencyMs);

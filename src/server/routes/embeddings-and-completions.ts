@@ -24,7 +24,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const body = request.body as Record<string, unknown> & { model: string };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
     await admitRequest(request, reply, services, resolved.model, { promptText: () => JSON.stringify(body.input), maxOutputTokens: 0 });
-    const upstream = prepareUpstreamCall(request, reply, services, resolved);
+    const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.user });
     const outcome = await upstream.run((deployment) => deployment.provider.embeddings(body, deployment.model, upstream.call));
     request.relay.usage = outcome.value.usage;
     return reply.type('application/json').send(outcome.value.body);
@@ -64,7 +64,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
       // Each prompt of a batch gets `best_of` (or `n`) completions, each of up to max_tokens.
       completions: promptCount(body.prompt) * completionsAsked(body.n, body.best_of),
     });
-    const upstream = prepareUpstreamCall(request, reply, services, resolved);
+    const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.user });
     // A stream's first chunk is read inside the attempt: a failure before it is still retried elsewhere.
     const outcome = await upstream.run(async (deployment) => nativeAnswer(await deployment.provider.completions(body, deployment.model, upstream.call)));
     const answer = outcome.value;
