@@ -274,6 +274,19 @@ describe('routing and resilience', () => {
     expect(upstreamA.requests).toHaveLength(0);
   });
 
+  it('splits the requests of one key without a user between the sides by weight, each request on its own', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 20\n');
+    let candidate = 0;
+    const requests = 400;
+    for (let index = 0; index < requests; index += 20) {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => ask(client)));
+      candidate += answers.filter(({ response }) => response.headers.get('x-relay-provider') === 'b').length;
+    }
+    // 20 % of 400 is 80; the bounds are five standard deviations (8) either side.
+    expect(candidate).toBeGreaterThan(40);
+    expect(candidate).toBeLessThan(120);
+  });
+
   it('splits embeddings and legacy completions of one key between the canary\'s sides by their user field, as chat', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 50\n');
     const sides = { completions: new Set<string | null>(), embeddings: new Set<string | null>() };

@@ -89,7 +89,7 @@ class IntervalSamples {
 
 /**
  * The seed's canary migration without Flagger: the candidate first gets `initialWeight` % of a
- * route's traffic (sticky per client), and every `intervalMs` the candidate's success rate and p99
+ * route's requests (each on its own, or sticky per end user: see `UpstreamCall.stickyKey`), and every `intervalMs` the candidate's success rate and p99
  * latency are checked against the thresholds. A healthy check adds `stepWeight` %; a healthy check at
  * `maxWeight` promotes the candidate to all traffic; `threshold` failed checks roll it back to 0 %.
  * Checks with fewer than `minRequests` candidate requests neither pass nor fail.
@@ -130,7 +130,7 @@ export class CanaryController {
     this.ready = this.serially(() => this.load());
   }
 
-  /** Whether this request goes to the candidate; the same client (and end user) always gets the same answer at one weight. */
+  /** Whether this request goes to the candidate; the same sticky key always gets the same answer at one weight. */
   routesToCandidate(stickyKey: string): boolean {
     // Until the shared state is known, the candidate gets nothing: it may have been rolled back.
     if (!this.loaded) return false;

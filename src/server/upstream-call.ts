@@ -19,7 +19,7 @@ export interface UpstreamCall {
 export interface UpstreamCallOptions {
   /** Models the request itself asked to fall back to (the body's `fallbacks`). */
   fallbacks?: readonly string[];
-  /** Refines canary stickiness within one client key (the body's `user`). */
+  /** Keeps one end user on one side of a canary (the body's `user`); without it, the split is per request. */
   user?: unknown;
   /** Sends every attempt to this provider's deployments, where the model has any (it holds what the request refers to). */
   pinnedProvider?: string;
@@ -74,7 +74,10 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     const principal = state.principal!;
     this.primary = resolved;
     this.signal = new CallSignal();
-    this.stickyKey = typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : principal.id;
+    // A canary splits requests by weight, each on its own, unless they name an end user: then one
+    // end user (of one key) stays on one side. Many services send all their traffic with one key,
+    // so a split by key alone gave a candidate all or none of it.
+    this.stickyKey = typeof options.user === 'string' ? `${principal.id}\u0000${options.user}` : `${principal.id}\u0000\u0000${request.id}`;
     this.pinnedProvider = options.pinnedProvider;
     this.maxRetries = config.maxRetries;
     // A model with a longer timeout of its own (a reasoning model) gets the deadline its retries need.
