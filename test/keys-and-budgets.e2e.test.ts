@@ -1,11 +1,14 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import OpenAI, { APIError, AuthenticationError, PermissionDeniedError, RateLimitError } from 'openai';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { relayBin } from './support/spawn-relay.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const upstream = new MockOpenAIUpstream();
@@ -81,6 +84,47 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(revoked.body.revoked_at).toEqual(expect.any(String));
     const refused = await ask(client).catch((caught: unknown) => caught);
     expect(refused).toBeInstanceOf(AuthenticationError);
+  });
+
+  it('defuses every spreadsheet formula starter in the CSV report (tab and carriage return too), and leaves negative amounts numbers', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'relay-csv-'));
+    // A provider that serves any model name a client sends, and one route an operator named oddly;
+    // priced above the official price, so that the savings are negative.
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      [
+        'providers:',
+        `  lab: { type: openai, baseUrl: "${upstream.url}", apiKey: lab-upstream-key-0123456789, models: ["*"] }`,
+        'models:',
+        '  "\\r=1+2": { targets: [{ provider: lab, model: upstream-model }] }',
+        'billing:',
+        '  prices:',
+        '    "*": { input: 2000, output: 2000, officialInput: 1000, officialOutput: 1000 }',
+        '    "\\r=1+2": { input: 2000, output: 2000, officialInput: 1000, officialOutput: 1000 }',
+        'ledger:',
+        '  flushIntervalMs: 100',
+      ].join('\n'),
+    );
+    const store = await openStore({ sqlitePath: join(directory, 'data', 'relay.db') });
+    relay = await startRelay({}, directory, { store });
+    const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'sheet' });
+    const client = clientFor(created.body.key);
+    const names = ['\t=1+2', '\r=1+2', '=1+2', '@SUM(1)'];
+    for (const model of names) await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] });
+    await expect.poll(async () => (await admin<{ data: unknown[] }>('/admin/usage?group_by=model')).body.data.length).toBe(names.length);
+
+    // 11 + 7 tokens at $2000 per 1M against $1000 official: $0.036, $0.018 official, -$0.018 saved (-100 %).
+    const amounts = 'USD,1,0,11,7,0,0,0.036,0.018,-0.018,-100\r\n';
+    const { stdout: printed } = await promisify(execFile)(process.execPath, [relayBin, 'usage', '--csv', '--group-by', 'model'], {
+      env: { PATH: process.env.PATH ?? '', RELAY_URL: relay.url, RELAY_MASTER_KEY: masterKey },
+    });
+    for (const csv of [(await admin('/admin/usage?group_by=model', 'GET', undefined, 'text/csv')).text, printed]) {
+      expect(csv).toContain(`\r\n'\t=1+2,${amounts}`);
+      expect(csv).toContain(`\r\n"'\r=1+2",${amounts}`);
+      expect(csv).toContain(`\r\n'=1+2,${amounts}`);
+      expect(csv).toContain(`\r\n'@SUM(1),${amounts}`);
+      expect(csv.split('\r\n').filter((line) => line !== '')).toHaveLength(names.length + 1);
+    }
   });
 
   it("matches a key's model globs against the model an alias leads to, in requests and in their fallbacks", async () => {

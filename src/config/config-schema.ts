@@ -155,6 +155,12 @@ export const ConfigSchema = Type.Object(
                 'Keep the items of translated /v1/responses answers (model output: text and tool calls) for an hour, in memory and the database, so that clients may name them by item_reference (default true). false: the relay keeps no model output; clients send whole items (store: false).',
             }),
           ),
+          trustProxy: Type.Optional(
+            Type.Array(Type.String({ minLength: 1 }), {
+              description:
+                'Addresses or CIDR ranges (10.0.0.0/8; or loopback, linklocal, uniquelocal) of the reverse proxies in front of the relay, whose X-Forwarded-For names the client: the address failed sign-ins are counted by. Env TRUST_PROXY (comma-separated) wins. Default: none, the connection\'s own address counts. Read at start.',
+            }),
+          ),
           corsOrigins: Type.Optional(
             Type.Array(Type.String({ minLength: 1 }), {
               description:

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -208,6 +209,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     strictParameters: file.server?.strictParameters ?? false,
     keepResponseItems: file.server?.keepResponseItems ?? true,
     corsOrigins: readCorsOrigins(env, file.server?.corsOrigins),
+    trustProxy: readTrustProxy(env, file.server?.trustProxy),
     logLevel: env.string('LOG_LEVEL') ?? 'info',
     masterKeySha256: masterKey === undefined ? undefined : sha256Hex(masterKey),
     generatedMasterKeyFile: undefined,
@@ -325,6 +327,32 @@ function readUpstreamProxy(env: EnvironmentReader): RelayConfig['upstreamProxy']
   const https = proxyUrl('HTTPS_PROXY') ?? http;
   if (http === undefined && https === undefined) return undefined;
   return { http, https, noProxy: env.string('no_proxy') ?? env.string('NO_PROXY') };
+}
+
+/** The names proxy-addr gives to ranges: the loopback, link-local and private (unique local) addresses. */
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `TRUST_PROXY` (comma-separated) or `server.trustProxy`: the proxies in front of the relay, each an
+ * address, a CIDR range (`10.0.0.0/8`, `fd00::/8`) or a range's name (`loopback`, `linklocal`,
+ * `uniquelocal`). Trusting every address would let any client name itself in `X-Forwarded-For`, so
+ * there is no `true`.
+ */
+function readTrustProxy(env: EnvironmentReader, fromFile: string[] | undefined): string[] {
+  const fromEnvironment = env.string('TRUST_PROXY');
+  const source = fromEnvironment === undefined ? 'server.trustProxy' : 'TRUST_PROXY';
+  const entries = fromEnvironment === undefined ? (fromFile ?? []) : fromEnvironment.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (proxyRangeNames.has(entry)) continue;
+    const [address = '', prefix, extra] = entry.split('/');
+    const version = isIP(address);
+    const bits = version === 4 ? 32 : 128;
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (version === 0 || !validPrefix || extra !== undefined) {
+      env.problems.push(`${source}: ${JSON.stringify(entry)} is not a proxy address: give each proxy's IP address or CIDR range (10.0.0.0/8), or loopback, linklocal or uniquelocal.`);
+    }
+  }
+  return entries;
 }
 
 /**

@@ -105,6 +105,8 @@ export interface RelayConfig {
   keepResponseItems: boolean;
   /** Web origins whose pages may call the `/v1` API from a browser (`*`: every origin); empty: none. */
   corsOrigins: string[];
+  /** The reverse proxies (addresses, CIDR ranges, proxy-addr's names) whose `X-Forwarded-For` gives the client's address; empty: none. */
+  trustProxy: string[];
   logLevel: string;
   /** SHA-256 (hex) of `RELAY_MASTER_KEY`, when set. */
   masterKeySha256: string | undefined;

@@ -21,6 +21,30 @@ const redactedPaths = [
 ];
 
 /**
+ * The fields of an error a line shows besides its type, message and stack (those of its causes
+ * included): scalars that say what failed and where (Node's system and HTTP-parser errors, the
+ * database's). Every other field is left out: errors carry what they were working on — Node's
+ * `rawPacket` (the bytes of a request it could not parse, its Authorization header among them), a
+ * Redis client's `command` (with its arguments: AUTH's password), a database pool's `client` (with
+ * its connection settings) — and no rule by path or value could know them all.
+ */
+const errorFields = ['code', 'errno', 'syscall', 'address', 'port', 'status', 'statusCode', 'reason', 'severity', 'detail', 'hint', 'schema', 'table', 'column', 'constraint'];
+
+/** An error as a line shows it: `errorFields` and pino's type, message and stack, with `scrub` applied to every text. */
+function serializeError(error: unknown, scrub: (text: string) => string): unknown {
+  if (error === null || typeof error !== 'object' || typeof (error as { message?: unknown }).message !== 'string') return error;
+  const standard = pino.stdSerializers.err(error as Error);
+  const shown: Record<string, unknown> = { type: standard.type, message: scrub(standard.message) };
+  if (typeof standard.stack === 'string') shown.stack = scrub(standard.stack);
+  for (const field of errorFields) {
+    const value = (error as Record<string, unknown>)[field];
+    if (typeof value === 'string') shown[field] = scrub(value);
+    else if (typeof value === 'number' || typeof value === 'boolean') shown[field] = value;
+  }
+  return shown;
+}
+
+/**
  * Standard output, one synchronous write per line: pino's default, and measured the cheapest here.
  * Asynchronous writes cost a hand-off to libuv's thread pool for each, and batching lines into one
  * growing string (sonic-boom's `minLength`) copied the batch again for every line added.
@@ -38,7 +62,7 @@ export interface LoggerOptions {
 
 /**
  * The relay's logger: JSON lines through pino, with secrets redacted by path and, in free text
- * (upstream error bodies), by value.
+ * (upstream error bodies, errors' messages and stacks), by value; an error shows only chosen fields.
  */
 export function createLogger(options: LoggerOptions): Logger {
   return createLoggers(options).logger;
@@ -60,6 +84,8 @@ export function createLoggers(options: LoggerOptions): { logger: Logger; access:
       base: { service: 'relay' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: redactedPaths, censor: '[REDACTED]' },
+      // Also for the errors Fastify logs itself (a malformed request's, at trace level).
+      serializers: { err: (error: unknown) => serializeError(error, scrub) },
       formatters: { level: (label) => ({ level: label }) },
       hooks: {
         logMethod(inputArguments, method) {

@@ -3,7 +3,8 @@ import type { ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { authenticate } from '../auth/authenticate.js';
+import { authenticate, readClientKey } from '../auth/authenticate.js';
+import { SignInThrottle, signInThrottled } from '../auth/sign-in-throttle.js';
 import { StaticKeyStore } from '../auth/key-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { ThinkingBlockCache } from '../providers/anthropic/anthropic-thinking.js';
@@ -188,6 +189,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     connectionTimeout: 0,
     forceCloseConnections: 'idle',
     schemaController,
+    // `request.ip` (read only where failed sign-ins are counted) is then the client's address the proxies name.
+    ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
   });
 
   const store = options.store ?? new MemoryRelayStore();
@@ -239,6 +242,9 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     logger: app.log,
     upstreamSecrets: searchableSecrets(upstreamSecrets(config)),
     startedAtSeconds: Math.floor(Date.now() / 1000),
+    signIns: new SignInThrottle({
+      onLimit: (address) => app.log.warn({ address }, 'too many failed sign-ins from one address: keys from it are refused until a minute after its first failure'),
+    }),
   };
 
   // Any content type is read as JSON: `curl -d` sends form encoding by default, and the intent is clear.
@@ -305,8 +311,16 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     try {
       if (path.startsWith('/v1/')) {
         // A CORS preflight (OPTIONS) carries no key: it is answered by the CORS handler, or 404.
-        if (request.method !== 'OPTIONS') request.relay.principal = authenticate(request.headers, services.keys);
+        if (request.method !== 'OPTIONS') {
+          const principal = authenticate(request.headers, services.keys);
+          // The master key opens the admin API: from an address refused there it is refused here too,
+          // as a wrong key is, so that /v1 cannot tell a guesser which guess was right.
+          if (principal.isMaster && services.signIns.refusing) refuseThrottledAddress(request.ip);
+          request.relay.principal = principal;
+        }
       } else if (path.startsWith('/admin/') || path === '/admin') {
+        // Checked before the key, so that the answer is the same whatever the key; a session cookie is no guess.
+        if (services.signIns.refusing && readClientKey(request.headers) !== undefined) refuseThrottledAddress(request.ip);
         const principal = authenticateAdminRequest(request, services.keys, dashboardSessions);
         if (principal instanceof Promise) {
           // A dashboard session: looked up in the store.
@@ -319,11 +333,29 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         request.relay.principal = principal;
       }
     } catch (error) {
-      done(error as Error);
+      done(countFailedSignIn(request, error));
       return;
     }
     done();
   });
+
+  const refuseThrottledAddress = (address: string | undefined): void => {
+    const wait = services.signIns.wait(address);
+    if (wait !== undefined) throw signInThrottled(wait, services.signIns.maxFailures);
+  };
+  /**
+   * A wrong key (or, at the admin API, a client key) counts against its address; from an address
+   * over the limit the refusal is the throttle's 429 rather than the 401 that tells a wrong key.
+   * Requests without a key (and expired keys, which are no guesses) count for nothing.
+   */
+  const countFailedSignIn = (request: FastifyRequest, error: unknown): Error => {
+    if (!(error instanceof RelayError) || (error.code !== 'invalid_api_key' && error.code !== 'admin_required') || readClientKey(request.headers) === undefined) return error as Error;
+    const address = request.ip;
+    const wait = services.signIns.wait(address);
+    if (wait !== undefined) return signInThrottled(wait, services.signIns.maxFailures);
+    services.signIns.fail(address);
+    return error;
+  };
 
   app.setErrorHandler(async (error, request, reply) => {
     const relayError = toRelayError(error, request.id);

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { KeyStore } from '../auth/key-store.js';
+import type { SignInThrottle } from '../auth/sign-in-throttle.js';
 import type { StoredKeyCache } from '../auth/stored-key-cache.js';
 import type { Currency, ExchangeRates } from '../billing/money.js';
 import type { PriceTable } from '../billing/price-table.js';
@@ -48,4 +49,6 @@ export interface RelayServices {
   upstreamSecrets: readonly string[];
   /** Epoch seconds of start, reported as `created` in the models list. */
   startedAtSeconds: number;
+  /** Failed sign-ins (wrong keys) by client address, to refuse an address that guesses. */
+  signIns: SignInThrottle;
 }

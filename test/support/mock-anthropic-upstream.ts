@@ -20,8 +20,8 @@ export type AnthropicBehaviour =
   | { kind: 'reset' }
   /** A scripted answer (JSON or stream, whichever was asked). */
   | { kind: 'reply'; content: Block[]; stopReason?: string }
-  /** A stream that sends some text, then an `error` event (overloaded by default). */
-  | { kind: 'stream-error'; errorType?: string }
+  /** A stream that sends some text, then an `error` event (overloaded by default, with `message` when given). */
+  | { kind: 'stream-error'; errorType?: string; message?: string }
   /** A 200 stream whose first event is an `error` event. */
   | { kind: 'error-first' }
   /** A stream that sends some text, then ends cleanly without `message_stop` (a cut the relay must notice). */
@@ -375,7 +375,7 @@ export class MockAnthropicUpstream {
         }
         if (behaviour.kind === 'stream-error') {
           await new Promise((resolve) => setTimeout(resolve, 30));
-          response.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: behaviour.errorType ?? 'overloaded_error', message: 'Overloaded' } })}\n\n`);
+          response.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: behaviour.errorType ?? 'overloaded_error', message: behaviour.message ?? 'Overloaded' } })}\n\n`);
           return;
         }
       } else if (block.type === 'thinking') {

@@ -69,8 +69,9 @@ export type Behaviour =
   /** A stream of `chunks` events of about `chunkBytes` each, written as fast as the connection takes them (waiting for `drain`). */
   | { kind: 'firehose'; chunks: number; chunkBytes: number }
   /**
-   * A scripted chat stream: each event's JSON as a `data:` line (a string is written as it is, to
-   * cut bytes where a test wants), then `data: [DONE]` unless `done` is false.
+   * A scripted stream (chat, legacy completions or Responses API): each event's JSON as a `data:`
+   * line (a string is written as it is, to name an event or cut bytes where a test wants), then
+   * `data: [DONE]` unless `done` is false.
    */
   | { kind: 'events'; events: Array<unknown>; done?: boolean };
 
@@ -225,6 +226,7 @@ export class MockOpenAIUpstream {
       return json(response, completion);
     }
     if (path === '/responses' && received.method === 'POST') {
+      if (received.body.stream === true && behaviour.kind === 'events') return scriptedStream(response, behaviour);
       if (received.body.stream === true) return this.responsesStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       return json(response, this.keep(responseObject(model, received.body, 'completed', this.nextResponseId()), received.body));
     }
@@ -252,6 +254,7 @@ export class MockOpenAIUpstream {
       });
     }
     if (path === '/completions') {
+      if (received.body.stream === true && behaviour.kind === 'events') return scriptedStream(response, behaviour);
       if (received.body.stream === true) return this.completionsStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       return json(response, {
         id: 'cmpl-mock',

@@ -45,10 +45,17 @@ function parseTime(value: string | undefined, param: string): number | undefined
 
 const csvColumns = ['group', 'currency', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'] as const;
 
+/**
+ * The first characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection
+ * list: `=`, `+`, `-`, `@`, tab and carriage return; and NUL, which some strip before reading).
+ */
+const formulaStart = /^[=+\-@\t\r\0]/;
+
 function csvCell(value: unknown): string {
   const text = value === null || value === undefined ? '' : String(value);
-  // Quote what needs it, and defuse spreadsheet formulas in model or key names.
-  const safe = /^[=+\-@]/.test(text) && typeof value === 'string' ? `'${text}` : text;
+  // Quote what needs it, and defuse spreadsheet formulas in text cells (model names, key ids): a
+  // number, negative savings among them, stays a number.
+  const safe = typeof value === 'string' && formulaStart.test(text) ? `'${text}` : text;
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 

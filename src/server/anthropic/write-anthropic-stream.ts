@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { DeliveredText } from '../delivered-text.js';
+import { ErrorEventRedactor } from '../redact-error-events.js';
 import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { parseChunk, writeStreamValues } from '../write-stream-parts.js';
@@ -11,9 +12,13 @@ import { AnthropicUsageWatcher } from './watch-anthropic-usage.js';
 
 type StreamAnswer = Extract<MessagesAnswer, { kind: 'native-stream' | 'translated-stream' }>;
 
-/** Relays an Anthropic SSE body untouched, reading its usage on the way. Returns false if the client left. */
+/**
+ * Relays an Anthropic SSE body untouched (event by event, an `error` event without the relay's
+ * upstream credentials), reading its usage on the way. Returns false if the client left.
+ */
 async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream' }>, writer: SseWriter, request: FastifyRequest): Promise<boolean> {
   const watcher = new AnthropicUsageWatcher();
+  const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets);
   // On the request from the start: a client that leaves is metered at once (when its response
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;
@@ -24,13 +29,15 @@ async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream'
         request.relay.usage = watcher.usage;
         request.relay.startUsage = watcher.startUsage;
       }
-      return bytes;
+      return redactor.push(bytes);
     });
     if (!finished) return false;
     if (!watcher.complete && !watcher.failed) {
       // The upstream closed cleanly but never sent message_stop: the answer was cut, and the client must hear so.
       throw new UpstreamError(`${request.relay.provider ?? 'anthropic'}: the stream ended before message_stop`, { reason: 'network', provider: request.relay.provider });
     }
+    const rest = redactor.end();
+    if (rest.length > 0) await writer.raw(rest);
     return true;
   } finally {
     // The client got Anthropic's own error event; the relay still records the stream as failed.

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateAdmin } from '../../auth/authenticate.js';
 import { hashKey } from '../../auth/key-store.js';
+import { signInThrottled } from '../../auth/sign-in-throttle.js';
 import { RelayError } from '../../spec/relay-error.js';
 import type { RelayServices } from '../relay-services.js';
 import { carriesCsrfToken, csrfHeaderName, resolveSession } from './authenticate-admin-request.js';
@@ -31,8 +32,16 @@ function forgetCookie(request: FastifyRequest, reply: FastifyReply): void {
 export function registerDashboardSession(app: FastifyInstance, services: RelayServices, sessions: DashboardSessions): void {
   app.post('/dashboard/api/session', { schema: { body: SignInBody } }, async (request, reply) => {
     const key = (request.body as Static<typeof SignInBody>).key.trim();
-    // Throws the admin API's own 401 (unknown key) or 403 (a client key, not an admin key).
-    authenticateAdmin({ authorization: `Bearer ${key}` }, services.keys);
+    // An address that failed too often is refused before its key is looked at, the right one too.
+    const wait = services.signIns.wait(request.ip);
+    if (wait !== undefined) throw signInThrottled(wait, services.signIns.maxFailures);
+    try {
+      // Throws the admin API's own 401 (unknown key) or 403 (a client key, not an admin key).
+      authenticateAdmin({ authorization: `Bearer ${key}` }, services.keys);
+    } catch (error) {
+      services.signIns.fail(request.ip);
+      throw error;
+    }
     const previous = readSessionCookie(request.headers);
     if (previous !== undefined) await sessions.delete(previous);
     const { id, session } = await sessions.create(hashKey(key));

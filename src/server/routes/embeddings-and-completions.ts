@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { CompletionsBody, EmbeddingsBody, ModerationsBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
+import { ErrorEventRedactor } from '../redact-error-events.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, completionsAsked } from '../admit-request.js';
@@ -13,8 +14,9 @@ const freeUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
 /**
  * `POST /v1/embeddings`, `POST /v1/moderations` and the legacy `POST /v1/completions`: routed like
- * chat, and passed through as they are (a completions stream is relayed byte for byte, committed to
- * the client at its first chunk as chat streams are).
+ * chat, and passed through as they are (a completions stream is relayed byte for byte, event by
+ * event, committed to the client at its first chunk as chat streams are; an error event in it
+ * leaves without the relay's upstream credentials).
  * @see https://platform.openai.com/docs/api-reference/embeddings
  * @see https://platform.openai.com/docs/api-reference/moderations
  * @see https://platform.openai.com/docs/api-reference/completions
@@ -77,19 +79,22 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     // Read as it is relayed, and kept on the request from the start: a client that leaves is metered at once, for what it got.
     const watcher = new CompletionsStreamWatcher();
     request.relay.delivered = watcher.delivered;
+    // An upstream's error event leaves without the relay's credentials.
+    const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets);
     const { chunks } = answer;
     try {
       for (let current = answer.first; current.done !== true; current = await chunks.next()) {
         watcher.push(current.value);
         if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
-        const pending = writer.raw(current.value);
+        const bytes = redactor.push(current.value);
+        const pending = bytes.length > 0 ? writer.raw(bytes) : undefined;
         if (pending !== undefined) await pending;
         if (writer.closed) {
           await chunks.return?.();
           return reply;
         }
       }
-      reply.raw.end();
+      reply.raw.end(redactor.end());
     } catch (error) {
       // The same as a chat stream: one OpenAI-shaped error event, and the failure in the access log.
       const clientError = streamFailure(error, request);

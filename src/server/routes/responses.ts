@@ -17,6 +17,7 @@ import { ResponseEventEncoder, responsesErrorEvent } from '../responses/response
 import { convertToResponse, itemId, responseShell } from '../responses/response-object.js';
 import { StoredResponses } from '../responses/stored-responses.js';
 import { ResponsesStreamWatcher } from '../responses/watch-responses-stream.js';
+import { ErrorEventRedactor } from '../redact-error-events.js';
 import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { nativeAnswer, parseChunk, writeStreamValues, type NativeAnswer } from '../write-stream-parts.js';
@@ -239,7 +240,8 @@ function endWithError(request: FastifyRequest, reply: FastifyReply, writer: SseW
 }
 
 /**
- * Relays an upstream's own Responses stream byte for byte, reading its usage on the way. `record`
+ * Relays an upstream's own Responses stream byte for byte (event by event, an `error` or
+ * `response.failed` event without the relay's upstream credentials), reading its usage on the way. `record`
  * is called with the ids of a stored response as its events name them (the response's, its output
  * items'); the event that ends the response waits until they are written, so a client that sends
  * its next turn on it finds them at any replica.
@@ -257,6 +259,7 @@ async function relayNativeStream(
   // On the request from the start: a client that leaves is metered at once (when its response
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;
+  const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets);
   try {
     const finished = await writeStreamValues(
       writer,
@@ -265,7 +268,7 @@ async function relayNativeStream(
       (bytes) => {
         watcher.push(bytes);
         if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
-        return bytes;
+        return redactor.push(bytes);
       },
       // The bytes that end the response wait for the records.
       () => (watcher.complete || watcher.failed ? recording : undefined),
@@ -274,7 +277,7 @@ async function relayNativeStream(
     // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
     if (!watcher.complete && !watcher.failed) throw new UpstreamError(`${request.relay.provider ?? 'upstream'}: the stream ended before its response ended`, { reason: 'network', provider: request.relay.provider });
     if (recording !== undefined) await recording;
-    if (!writer.closed) reply.raw.end();
+    if (!writer.closed) reply.raw.end(redactor.end());
   } catch (error) {
     endWithError(request, reply, writer, error, () => watcher.lastSequence + 1);
   } finally {
