@@ -260,6 +260,35 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       for (const id of [lapsed, dated]) await admin(`/admin/keys/${id}`, 'DELETE');
     });
 
+    it('shows a key allowed no model as such, and an edit of its limits leaves it allowed none', async () => {
+      const response = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'parked', models: [] }),
+      });
+      const parked = ((await response.body.json()) as { id: string }).id;
+      await open('Usage');
+      await open('Keys');
+      const row = page.locator(`tr[data-key-id="${parked}"]`);
+      await expect.poll(() => row.locator('td').nth(1).textContent()).toBe('none');
+
+      await page.getByRole('button', { name: 'Edit parked' }).click();
+      expect(await page.getByLabel('Models').getAttribute('placeholder')).toBe('no models');
+      await page.getByLabel('Requests per minute').fill('3');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Key parked saved/);
+      expect(await admin<{ rpm: number; models: string[] | null }>(`/admin/keys/${parked}`)).toMatchObject({ rpm: 3, models: [] });
+
+      // Models written in then cleared again mean every model, as the field says.
+      await page.getByRole('button', { name: 'Edit parked' }).click();
+      await page.getByLabel('Models').fill('gpt-4.1');
+      await page.getByLabel('Models').fill('');
+      expect(await page.getByLabel('Models').getAttribute('placeholder')).toBe('all models');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(async () => (await admin<{ models: string[] | null }>(`/admin/keys/${parked}`)).models).toBeNull();
+      await admin(`/admin/keys/${parked}`, 'DELETE');
+    });
+
     it('counts the key’s requests, errors included, in the overview’s totals and charts and in usage', async () => {
       const client = new OpenAI({ apiKey: created.secret, baseURL: relay.baseURL, maxRetries: 0 });
       const completion = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'Hello from the dashboard test' }] });
