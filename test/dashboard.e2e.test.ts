@@ -7,7 +7,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRelayStore } from '../src/store/memory-relay-store.js';
-import type { CanaryStore } from '../src/store/relay-store.js';
+import type { CanaryStore, DashboardSessionStore } from '../src/store/relay-store.js';
 import { ensureDashboardBuilt } from './support/ensure-dashboard-built.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
@@ -41,10 +41,20 @@ const secrets = [masterKey];
 let created: { id: string; secret: string };
 /** While true, the store refuses canary writes, as a database that went away would. */
 let canaryWritesFail = false;
+/** While true, the store cannot delete a dashboard session (the database is unreachable). */
+let sessionDeletesFail = false;
 
-/** The relay's store, in memory, with canary writes that `canaryWritesFail` turns into errors. */
+/** The relay's store, in memory, with canary writes and session deletes that the flags above turn into errors. */
 function storeWithFlakyCanaryWrites(): MemoryRelayStore {
   const store = new MemoryRelayStore();
+  const sessions = store.sessions;
+  const flakySessions: DashboardSessionStore = {
+    create: (record) => sessions.create(record),
+    find: (idSha256, now) => sessions.find(idSha256, now),
+    delete: (idSha256) => (sessionDeletesFail ? Promise.reject(new Error('the database is unreachable')) : sessions.delete(idSha256)),
+    prune: (now, keep) => sessions.prune(now, keep),
+  };
+  (store as { sessions: DashboardSessionStore }).sessions = flakySessions;
   const canaries = store.canaries;
   const refusing: CanaryStore = {
     get: (model, fingerprint) => canaries.get(model, fingerprint),
@@ -459,6 +469,16 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       expect(consoleProblems.filter((text) => /Content.Security.Policy|Refused to/i.test(text))).toEqual([]);
       // The only console errors allowed are the failed requests the test made on purpose (the wrong key's 401).
       expect(consoleProblems.filter((text) => !/401 \(Unauthorized\)/.test(text))).toEqual([]);
+    });
+
+    it('says so when signing out fails, and stays signed in', async () => {
+      sessionDeletesFail = true;
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/^Signing out failed: .+ You are still signed in\.$/);
+      expect(await page.getByRole('navigation', { name: 'Dashboard' }).count()).toBe(1);
+      // The session is indeed still there.
+      expect(await page.evaluate(async () => (await fetch('/admin/keys')).status)).toBe(200);
+      sessionDeletesFail = false;
     });
 
     it('signs out: the session cookie no longer opens the admin API', async () => {

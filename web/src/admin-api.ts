@@ -56,10 +56,6 @@ export async function signIn(key: string): Promise<Session> {
   return sessionOf(await response.json());
 }
 
-export async function signOut(session: Session): Promise<void> {
-  await fetch('/dashboard/api/session', { method: 'DELETE', credentials: 'same-origin', headers: { 'x-relay-csrf': session.csrfToken } });
-}
-
 /** What the sign-in page says when a request finds the session gone. */
 const sessionEnded = 'Your session has ended: it expired (sessions last 12 hours), was signed out, or the master key changed. Sign in again.';
 
@@ -80,6 +76,11 @@ export class AdminApi {
 
   send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     return this.call<T>(method, path, body);
+  }
+
+  /** Ends the session at the relay; throws, with the relay's reason, when it did not end. */
+  async signOut(): Promise<void> {
+    await this.fetch('DELETE', '/dashboard/api/session', undefined, 'application/json');
   }
 
   /** A report as CSV text (`Accept: text/csv`), for the export button. */
