@@ -471,6 +471,24 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       expect(consoleProblems.filter((text) => !/401 \(Unauthorized\)/.test(text))).toEqual([]);
     });
 
+    it('keeps making changes after the browser signed in again in another tab', async () => {
+      const other = await context.newPage();
+      await other.goto(`${relay.url}/dashboard`);
+      await other.getByRole('button', { name: 'Sign out' }).click();
+      await other.getByLabel('Master key').fill(masterKey);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => other.getByRole('navigation', { name: 'Dashboard' }).count()).toBe(1);
+      await other.close();
+      await page.bringToFront();
+      // This tab's cookie is now the new session's; the token it holds was the ended session's.
+      await open('Accounts');
+      await page.getByLabel('Name', { exact: true }).fill('second-tab-team');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await expect.poll(() => page.locator('.announcement').textContent()).toMatch(/Account second-tab-team created/);
+      const accounts = await admin<{ data: Array<{ name: string }> }>('/admin/accounts');
+      expect(accounts.data.map((account) => account.name)).toContain('second-tab-team');
+    });
+
     it('says so when signing out fails, and stays signed in', async () => {
       sessionDeletesFail = true;
       await page.getByRole('button', { name: 'Sign out' }).click();
