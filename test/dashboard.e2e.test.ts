@@ -423,9 +423,24 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/gpt-4\.1: paused, candidate weight 5 %/);
       expect((await admin<{ phase: string }>('/admin/canaries/gpt-4.1')).phase).toBe('paused');
 
-      await card.getByRole('button', { name: 'Promote' }).click();
+      // Promote moves every request to the candidate: the first press asks, the second (in the same
+      // place) confirms. A third there, as a double-click's second half would be, does nothing: the
+      // Roll back button must not have moved under the pointer.
+      const promote = card.getByRole('button', { name: 'Promote gpt-4.1', exact: true });
+      const box = (await promote.boundingBox())!;
+      const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+      await page.mouse.click(x, y);
+      expect(await card.getByTestId('canary-phase').textContent()).toBe('paused');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Confirm promote gpt-4.1');
+      await page.mouse.click(x, y);
       await expect.poll(() => card.getByTestId('canary-weight').textContent()).toBe('100 %');
       expect(await card.getByTestId('canary-phase').textContent()).toBe('promoted');
+      const underPointer = () => page.evaluate(([left, top]) => {
+        const button = document.elementFromPoint(left!, top!)?.closest('button');
+        return { label: button?.textContent, disabled: button?.disabled };
+      }, [x, y]);
+      await expect.poll(underPointer).toEqual({ label: 'Promote', disabled: true });
+      await page.mouse.click(x, y);
       const state = await admin<{ phase: string; weight: number; history: Array<{ action: string }> }>('/admin/canaries/gpt-4.1');
       expect(state).toMatchObject({ phase: 'promoted', weight: 100 });
       expect(state.history.map((check) => check.action)).toEqual(['pause', 'promote']);
@@ -436,7 +451,8 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
     it('says when a canary change is not in the database yet, until the relay has written it', async () => {
       const card = page.locator('[data-canary="gpt-4.1"]');
       canaryWritesFail = true;
-      await card.getByRole('button', { name: 'Roll back' }).click();
+      await card.getByRole('button', { name: 'Roll back gpt-4.1', exact: true }).click();
+      await card.getByRole('button', { name: 'Confirm roll back gpt-4.1' }).click();
       await expect.poll(() => card.getByTestId('canary-phase').textContent()).toBe('rolled back');
       await expect.poll(() => card.locator('.notice').count()).toBe(1);
       expect(await card.locator('.notice').textContent()).toContain('could not write the canary’s last change to the database');
