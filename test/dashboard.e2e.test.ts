@@ -352,6 +352,24 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       await shoot('usage');
     });
 
+    it('asks before revoking even when Revoke is double-clicked', async () => {
+      const response = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'double-clicked' }),
+      });
+      const id = ((await response.body.json()) as { id: string }).id;
+      await open('Usage');
+      await open('Keys');
+      await page.getByRole('button', { name: 'Revoke double-clicked' }).dblclick();
+      await expect.poll(() => page.getByRole('button', { name: 'Confirm revoke double-clicked' }).count()).toBe(1);
+      // Whatever the second click started has reached the relay by now.
+      await page.waitForLoadState('networkidle');
+      expect((await admin<{ revoked_at: string | null }>(`/admin/keys/${id}`)).revoked_at).toBeNull();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await admin(`/admin/keys/${id}`, 'DELETE');
+    });
+
     it('revokes the key: the relay refuses it at once', async () => {
       await open('Keys');
       await page.getByRole('button', { name: 'Revoke e2e-app' }).click();

@@ -32,7 +32,10 @@ export function ConfirmButton(props: { label: string; confirmLabel: string; acce
         class={props.danger === true ? 'danger' : ''}
         disabled={busy}
         aria-label={`${props.confirmLabel} ${props.accessibleName}`}
-        onClick={async () => {
+        onClick={async (event) => {
+          // The second click of a double-click on the first button lands here: it confirms nothing.
+          // (`detail` counts a mouse's quick clicks; it is 0 for Enter or Space.)
+          if (event.detail > 1) return;
           setBusy(true);
           try {
             await props.onConfirm();
