@@ -7,7 +7,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRelayStore } from '../src/store/memory-relay-store.js';
-import type { CanaryStore } from '../src/store/relay-store.js';
+import type { CanaryStore, DashboardSessionStore } from '../src/store/relay-store.js';
 import { ensureDashboardBuilt } from './support/ensure-dashboard-built.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
@@ -41,10 +41,20 @@ const secrets = [masterKey];
 let created: { id: string; secret: string };
 /** While true, the store refuses canary writes, as a database that went away would. */
 let canaryWritesFail = false;
+/** While true, the store cannot delete a dashboard session (the database is unreachable). */
+let sessionDeletesFail = false;
 
-/** The relay's store, in memory, with canary writes that `canaryWritesFail` turns into errors. */
+/** The relay's store, in memory, with canary writes and session deletes that the flags above turn into errors. */
 function storeWithFlakyCanaryWrites(): MemoryRelayStore {
   const store = new MemoryRelayStore();
+  const sessions = store.sessions;
+  const flakySessions: DashboardSessionStore = {
+    create: (record) => sessions.create(record),
+    find: (idSha256, now) => sessions.find(idSha256, now),
+    delete: (idSha256) => (sessionDeletesFail ? Promise.reject(new Error('the database is unreachable')) : sessions.delete(idSha256)),
+    prune: (now, keep) => sessions.prune(now, keep),
+  };
+  (store as { sessions: DashboardSessionStore }).sessions = flakySessions;
   const canaries = store.canaries;
   const refusing: CanaryStore = {
     get: (model, fingerprint) => canaries.get(model, fingerprint),
@@ -260,6 +270,35 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       for (const id of [lapsed, dated]) await admin(`/admin/keys/${id}`, 'DELETE');
     });
 
+    it('shows a key allowed no model as such, and an edit of its limits leaves it allowed none', async () => {
+      const response = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'parked', models: [] }),
+      });
+      const parked = ((await response.body.json()) as { id: string }).id;
+      await open('Usage');
+      await open('Keys');
+      const row = page.locator(`tr[data-key-id="${parked}"]`);
+      await expect.poll(() => row.locator('td').nth(1).textContent()).toBe('none');
+
+      await page.getByRole('button', { name: 'Edit parked' }).click();
+      expect(await page.getByLabel('Models').getAttribute('placeholder')).toBe('no models');
+      await page.getByLabel('Requests per minute').fill('3');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Key parked saved/);
+      expect(await admin<{ rpm: number; models: string[] | null }>(`/admin/keys/${parked}`)).toMatchObject({ rpm: 3, models: [] });
+
+      // Models written in then cleared again mean every model, as the field says.
+      await page.getByRole('button', { name: 'Edit parked' }).click();
+      await page.getByLabel('Models').fill('gpt-4.1');
+      await page.getByLabel('Models').fill('');
+      expect(await page.getByLabel('Models').getAttribute('placeholder')).toBe('all models');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(async () => (await admin<{ models: string[] | null }>(`/admin/keys/${parked}`)).models).toBeNull();
+      await admin(`/admin/keys/${parked}`, 'DELETE');
+    });
+
     it('counts the key’s requests, errors included, in the overview’s totals and charts and in usage', async () => {
       const client = new OpenAI({ apiKey: created.secret, baseURL: relay.baseURL, maxRetries: 0 });
       const completion = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'Hello from the dashboard test' }] });
@@ -311,6 +350,24 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       await page.getByRole('button', { name: 'Apply' }).click();
       await expect.poll(() => page.locator('.usage-table tbody tr', { hasText: 'gpt-4.1' }).count()).toBe(1);
       await shoot('usage');
+    });
+
+    it('asks before revoking even when Revoke is double-clicked', async () => {
+      const response = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'double-clicked' }),
+      });
+      const id = ((await response.body.json()) as { id: string }).id;
+      await open('Usage');
+      await open('Keys');
+      await page.getByRole('button', { name: 'Revoke double-clicked' }).dblclick();
+      await expect.poll(() => page.getByRole('button', { name: 'Confirm revoke double-clicked' }).count()).toBe(1);
+      // Whatever the second click started has reached the relay by now.
+      await page.waitForLoadState('networkidle');
+      expect((await admin<{ revoked_at: string | null }>(`/admin/keys/${id}`)).revoked_at).toBeNull();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await admin(`/admin/keys/${id}`, 'DELETE');
     });
 
     it('revokes the key: the relay refuses it at once', async () => {
@@ -384,9 +441,24 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/gpt-4\.1: paused, candidate weight 5 %/);
       expect((await admin<{ phase: string }>('/admin/canaries/gpt-4.1')).phase).toBe('paused');
 
-      await card.getByRole('button', { name: 'Promote' }).click();
+      // Promote moves every request to the candidate: the first press asks, the second (in the same
+      // place) confirms. A third there, as a double-click's second half would be, does nothing: the
+      // Roll back button must not have moved under the pointer.
+      const promote = card.getByRole('button', { name: 'Promote gpt-4.1', exact: true });
+      const box = (await promote.boundingBox())!;
+      const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+      await page.mouse.click(x, y);
+      expect(await card.getByTestId('canary-phase').textContent()).toBe('paused');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Confirm promote gpt-4.1');
+      await page.mouse.click(x, y);
       await expect.poll(() => card.getByTestId('canary-weight').textContent()).toBe('100 %');
       expect(await card.getByTestId('canary-phase').textContent()).toBe('promoted');
+      const underPointer = () => page.evaluate(([left, top]) => {
+        const button = document.elementFromPoint(left!, top!)?.closest('button');
+        return { label: button?.textContent, disabled: button?.disabled };
+      }, [x, y]);
+      await expect.poll(underPointer).toEqual({ label: 'Promote', disabled: true });
+      await page.mouse.click(x, y);
       const state = await admin<{ phase: string; weight: number; history: Array<{ action: string }> }>('/admin/canaries/gpt-4.1');
       expect(state).toMatchObject({ phase: 'promoted', weight: 100 });
       expect(state.history.map((check) => check.action)).toEqual(['pause', 'promote']);
@@ -397,7 +469,8 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
     it('says when a canary change is not in the database yet, until the relay has written it', async () => {
       const card = page.locator('[data-canary="gpt-4.1"]');
       canaryWritesFail = true;
-      await card.getByRole('button', { name: 'Roll back' }).click();
+      await card.getByRole('button', { name: 'Roll back gpt-4.1', exact: true }).click();
+      await card.getByRole('button', { name: 'Confirm roll back gpt-4.1' }).click();
       await expect.poll(() => card.getByTestId('canary-phase').textContent()).toBe('rolled back');
       await expect.poll(() => card.locator('.notice').count()).toBe(1);
       expect(await card.locator('.notice').textContent()).toContain('could not write the canary’s last change to the database');
@@ -430,6 +503,34 @@ if (browserMissing && process.env.REQUIRE_SERVICES === '1') {
       expect(consoleProblems.filter((text) => /Content.Security.Policy|Refused to/i.test(text))).toEqual([]);
       // The only console errors allowed are the failed requests the test made on purpose (the wrong key's 401).
       expect(consoleProblems.filter((text) => !/401 \(Unauthorized\)/.test(text))).toEqual([]);
+    });
+
+    it('keeps making changes after the browser signed in again in another tab', async () => {
+      const other = await context.newPage();
+      await other.goto(`${relay.url}/dashboard`);
+      await other.getByRole('button', { name: 'Sign out' }).click();
+      await other.getByLabel('Master key').fill(masterKey);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => other.getByRole('navigation', { name: 'Dashboard' }).count()).toBe(1);
+      await other.close();
+      await page.bringToFront();
+      // This tab's cookie is now the new session's; the token it holds was the ended session's.
+      await open('Accounts');
+      await page.getByLabel('Name', { exact: true }).fill('second-tab-team');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await expect.poll(() => page.locator('.announcement').textContent()).toMatch(/Account second-tab-team created/);
+      const accounts = await admin<{ data: Array<{ name: string }> }>('/admin/accounts');
+      expect(accounts.data.map((account) => account.name)).toContain('second-tab-team');
+    });
+
+    it('says so when signing out fails, and stays signed in', async () => {
+      sessionDeletesFail = true;
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/^Signing out failed: .+ You are still signed in\.$/);
+      expect(await page.getByRole('navigation', { name: 'Dashboard' }).count()).toBe(1);
+      // The session is indeed still there.
+      expect(await page.evaluate(async () => (await fetch('/admin/keys')).status)).toBe(200);
+      sessionDeletesFail = false;
     });
 
     it('signs out: the session cookie no longer opens the admin API', async () => {

@@ -56,10 +56,6 @@ export async function signIn(key: string): Promise<Session> {
   return sessionOf(await response.json());
 }
 
-export async function signOut(session: Session): Promise<void> {
-  await fetch('/dashboard/api/session', { method: 'DELETE', credentials: 'same-origin', headers: { 'x-relay-csrf': session.csrfToken } });
-}
-
 /** What the sign-in page says when a request finds the session gone. */
 const sessionEnded = 'Your session has ended: it expired (sessions last 12 hours), was signed out, or the master key changed. Sign in again.';
 
@@ -69,10 +65,15 @@ const sessionEnded = 'Your session has ended: it expired (sessions last 12 hours
  * restarted): `onSignedOut` sends the page back to sign-in.
  */
 export class AdminApi {
+  /** The token of the session the browser's cookie names now (signing in again in another tab changes both). */
+  private csrfToken: string;
+
   constructor(
-    private readonly session: Session,
+    session: Session,
     private readonly onSignedOut: (reason: string) => void,
-  ) {}
+  ) {
+    this.csrfToken = session.csrfToken;
+  }
 
   get<T>(path: string): Promise<T> {
     return this.call<T>('GET', path);
@@ -80,6 +81,11 @@ export class AdminApi {
 
   send<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     return this.call<T>(method, path, body);
+  }
+
+  /** Ends the session at the relay; throws, with the relay's reason, when it did not end. */
+  async signOut(): Promise<void> {
+    await this.fetch('DELETE', '/dashboard/api/session', undefined, 'application/json');
   }
 
   /** A report as CSV text (`Accept: text/csv`), for the export button. */
@@ -93,16 +99,28 @@ export class AdminApi {
     return (await response.json()) as T;
   }
 
-  private async fetch(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+  private async fetch(method: string, path: string, body: unknown, accept: string, tokenRenewed = false): Promise<Response> {
     const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (method !== 'GET') headers['x-relay-csrf'] = this.session.csrfToken;
+    if (method !== 'GET') headers['x-relay-csrf'] = this.csrfToken;
     const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
     if (response.ok) return response;
     const error = await errorOf(response);
     // The API's own 401 speaks to API clients ("No API key provided…" once the browser has dropped
     // the expired cookie): the person at the page needs to know their session ended.
     if (response.status === 401) this.onSignedOut(sessionEnded);
+    // Signing in again in another tab gave the browser a new session, whose cookie this page now
+    // sends with the old session's token. The relay refused before changing anything: ask it for the
+    // current session's token and send the change once more.
+    if (response.status === 403 && error.code === 'csrf_token_invalid' && !tokenRenewed) {
+      const current = await restoreSession();
+      if (current === undefined) {
+        this.onSignedOut(sessionEnded);
+        throw error;
+      }
+      this.csrfToken = current.csrfToken;
+      return this.fetch(method, path, body, accept, true);
+    }
     throw error;
   }
 }

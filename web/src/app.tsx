@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { AdminApi, restoreSession, signOut, type Session } from './admin-api';
+import { AdminApi, restoreSession, type Session } from './admin-api';
 import { AdminApiContext } from './admin-api-context';
 import { AnnouncerContext } from './announcer';
 import { AccountsPage } from './pages/accounts-page';
@@ -117,7 +117,13 @@ export function App() {
             type="button"
             class="secondary sign-out"
             onClick={async () => {
-              await signOut(session).catch(() => {});
+              try {
+                await api.signOut();
+              } catch (error) {
+                // The cookie still opens the admin API: saying "Signed out" would leave it open unawares.
+                announce(`Signing out failed: ${(error as Error).message.replace(/\.?$/, '.')} You are still signed in.`);
+                return;
+              }
               setSignInNotice('Signed out.');
               setSession(undefined);
             }}

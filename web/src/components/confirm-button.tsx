@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
  * A button for an action that cannot be undone: the first press asks, the second does it. Inline
  * rather than `window.confirm`, so it is styled, keyboard-friendly and says what will happen.
  */
-export function ConfirmButton(props: { label: string; confirmLabel: string; accessibleName: string; danger?: boolean; onConfirm: () => Promise<void> }) {
+export function ConfirmButton(props: { label: string; confirmLabel: string; accessibleName: string; danger?: boolean; disabled?: boolean; onConfirm: () => Promise<void> }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const confirm = useRef<HTMLButtonElement>(null);
@@ -19,7 +19,7 @@ export function ConfirmButton(props: { label: string; confirmLabel: string; acce
 
   if (!asking) {
     return (
-      <button type="button" ref={start} class={props.danger === true ? 'danger-outline' : 'secondary'} aria-label={`${props.label} ${props.accessibleName}`} onClick={() => setAsking(true)}>
+      <button type="button" ref={start} class={props.danger === true ? 'danger-outline' : 'secondary'} disabled={props.disabled} aria-label={`${props.label} ${props.accessibleName}`} onClick={() => setAsking(true)}>
         {props.label}
       </button>
     );
@@ -32,7 +32,10 @@ export function ConfirmButton(props: { label: string; confirmLabel: string; acce
         class={props.danger === true ? 'danger' : ''}
         disabled={busy}
         aria-label={`${props.confirmLabel} ${props.accessibleName}`}
-        onClick={async () => {
+        onClick={async (event) => {
+          // The second click of a double-click on the first button lands here: it confirms nothing.
+          // (`detail` counts a mouse's quick clicks; it is 0 for Enter or Space.)
+          if (event.detail > 1) return;
           setBusy(true);
           try {
             await props.onConfirm();

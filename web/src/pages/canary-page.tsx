@@ -1,7 +1,8 @@
-import { useMemo } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { useAdminApi } from '../admin-api-context';
 import type { CanaryView, ListOf } from '../admin-types';
 import { useAnnouncer } from '../announcer';
+import { ConfirmButton } from '../components/confirm-button';
 import { StatusLine } from '../components/status-line';
 import { formatDateTime, formatInterval, formatMilliseconds, formatPercent, formatTime } from '../format-values';
 import { useAdminData } from '../use-admin-data';
@@ -15,13 +16,12 @@ const phaseLabels: Record<CanaryView['phase'], { text: string; tone: string }> =
 
 type CanaryAction = 'promote' | 'pause' | 'resume' | 'rollback';
 
-/** Which buttons make sense in a phase (the API accepts all of them; these are the ones that change something). */
-function actionsFor(phase: CanaryView['phase']): Array<{ action: CanaryAction; label: string; danger?: boolean }> {
-  const all = { promote: { action: 'promote' as const, label: 'Promote' }, pause: { action: 'pause' as const, label: 'Pause' }, resume: { action: 'resume' as const, label: 'Resume' }, rollback: { action: 'rollback' as const, label: 'Roll back', danger: true } };
-  if (phase === 'progressing') return [all.promote, all.pause, all.rollback];
-  if (phase === 'paused') return [all.promote, all.resume, all.rollback];
-  if (phase === 'rolled_back') return [all.resume, all.promote];
-  return [all.rollback];
+/** The actions that change something in a phase (the API accepts all of them). */
+function actionsFor(phase: CanaryView['phase']): ReadonlySet<CanaryAction> {
+  if (phase === 'progressing') return new Set(['promote', 'pause', 'rollback']);
+  if (phase === 'paused') return new Set(['promote', 'resume', 'rollback']);
+  if (phase === 'rolled_back') return new Set(['resume', 'promote']);
+  return new Set(['rollback']);
 }
 
 function CanaryCard(props: { canary: CanaryView; onAction: (action: CanaryAction) => Promise<void> }) {
@@ -29,6 +29,17 @@ function CanaryCard(props: { canary: CanaryView; onAction: (action: CanaryAction
   const phase = phaseLabels[canary.phase];
   const history = useMemo(() => [...canary.history].reverse().slice(0, 50), [canary.history]);
   const headingId = `canary-${canary.model.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+  const available = actionsFor(canary.phase);
+  // One action at a time: the buttons wait for the relay's answer.
+  const [busy, setBusy] = useState(false);
+  const run = async (action: CanaryAction) => {
+    setBusy(true);
+    try {
+      await props.onAction(action);
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <section class="card canary" aria-labelledby={headingId} data-canary={canary.model}>
       <div class="section-head">
@@ -74,12 +85,18 @@ function CanaryCard(props: { canary: CanaryView; onAction: (action: CanaryAction
           </dd>
         </div>
       </dl>
+      {/* Every button keeps its place in every phase (those that would change nothing are disabled),
+          so a second click never lands on another action: Roll back where Promote was, say. Promote
+          and Roll back move every request, and ask first. */}
       <div class="button-row" role="group" aria-label={`Canary actions for ${canary.model}`}>
-        {actionsFor(canary.phase).map((button) => (
-          <button key={button.action} type="button" class={button.danger === true ? 'danger-outline' : 'secondary'} onClick={() => void props.onAction(button.action)}>
-            {button.label}
-          </button>
-        ))}
+        <ConfirmButton label="Promote" confirmLabel="Confirm promote" accessibleName={canary.model} disabled={busy || !available.has('promote')} onConfirm={() => run('promote')} />
+        <button type="button" class="secondary" disabled={busy || !available.has('pause')} onClick={() => void run('pause')}>
+          Pause
+        </button>
+        <button type="button" class="secondary" disabled={busy || !available.has('resume')} onClick={() => void run('resume')}>
+          Resume
+        </button>
+        <ConfirmButton label="Roll back" confirmLabel="Confirm roll back" accessibleName={canary.model} danger disabled={busy || !available.has('rollback')} onConfirm={() => run('rollback')} />
       </div>
       <details open={history.length > 0 && history.length <= 10}>
         <summary>Analysis history ({canary.history.length})</summary>

@@ -4,8 +4,9 @@ import { currencies, type AccountView, type KeyView, type KeyWithSecret } from '
 import { FormError } from '../components/form-error';
 import { useFormAction } from '../use-form-action';
 
-const emptyForm = { name: '', account: '', models: '', rpm: '', tpm: '', maxParallel: '', budgetAmount: '', budgetCurrency: 'USD', budgetPeriod: 'monthly', expiresAt: '' };
+const emptyForm = { name: '', account: '', models: '', rpm: '', tpm: '', maxParallel: '', budgetAmount: '', budgetCurrency: 'USD', budgetPeriod: 'monthly', expiresAt: '', noModels: false };
 type FormFields = typeof emptyForm;
+type TextField = Exclude<keyof FormFields, 'noModels'>;
 
 /** An instant as a `datetime-local` input shows it: the browser's local time, to the minute. */
 function localDateTime(iso: string): string {
@@ -27,6 +28,8 @@ function fieldsOf(key: KeyView): FormFields {
     budgetCurrency: key.budget?.currency ?? 'USD',
     budgetPeriod: key.budget?.period ?? 'monthly',
     expiresAt: key.expires_at === null ? '' : localDateTime(key.expires_at),
+    // An empty list lets the key use no model at all, which the empty field (all models) cannot say.
+    noModels: key.models !== null && key.models.length === 0,
   };
 }
 
@@ -43,7 +46,8 @@ function keyBody(fields: FormFields, editing: KeyView | undefined): Record<strin
     else if (change) body[name] = null;
   };
   set('account', fields.account !== '', () => fields.account);
-  set('models', models.length > 0, () => models);
+  // A key allowed no model stays so until its models are written in.
+  if (!fields.noModels) set('models', models.length > 0, () => models);
   set('rpm', fields.rpm !== '', () => Number(fields.rpm));
   set('tpm', fields.tpm !== '', () => Number(fields.tpm));
   set('max_parallel', fields.maxParallel !== '', () => Number(fields.maxParallel));
@@ -65,7 +69,7 @@ export function KeyForm(props: KeyFormProps) {
   const api = useAdminApi();
   const [fields, setFields] = useState<FormFields>(props.editing === undefined ? emptyForm : fieldsOf(props.editing));
   const { busy, error, submit } = useFormAction();
-  const set = (name: keyof FormFields) => (event: Event) => setFields({ ...fields, [name]: (event.currentTarget as HTMLInputElement).value });
+  const set = (name: TextField) => (event: Event) => setFields({ ...fields, [name]: (event.currentTarget as HTMLInputElement).value, ...(name === 'models' ? { noModels: false } : {}) });
   const titleId = props.editing === undefined ? 'create-key-title' : 'edit-key-title';
 
   const save = submit(async () => {
@@ -101,8 +105,8 @@ export function KeyForm(props: KeyFormProps) {
         </div>
         <div class="field wide">
           <label for="key-models">Models</label>
-          <input id="key-models" placeholder="all models" aria-describedby="key-models-hint" value={fields.models} onInput={set('models')} />
-          <small id="key-models-hint">Comma-separated names or globs, e.g. gpt-*, claude-sonnet-4</small>
+          <input id="key-models" placeholder={fields.noModels ? 'no models' : 'all models'} aria-describedby="key-models-hint" value={fields.models} onInput={set('models')} />
+          <small id="key-models-hint">Comma-separated names or globs, e.g. gpt-*, claude-sonnet-4; empty: {fields.noModels ? 'this key may use no model' : 'all models'}.</small>
         </div>
         <div class="field">
           <label for="key-rpm">Requests per minute</label>

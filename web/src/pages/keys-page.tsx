@@ -90,7 +90,7 @@ export function KeysPage() {
                       <div class="muted mono">{key.id}</div>
                     </th>
                     <td class="mono">{key.prefix}…</td>
-                    <td>{key.models === null ? 'all' : key.models.join(', ')}</td>
+                    <td>{key.models === null ? 'all' : key.models.length === 0 ? 'none' : key.models.join(', ')}</td>
                     <td>{limitsOf(key)}</td>
                     <td>{key.budget === null ? 'none' : `${formatMoney(key.budget.amount, key.budget.currency)} ${key.budget.period}`}</td>
                     <td>{formatDateTime(key.expires_at)}</td>
