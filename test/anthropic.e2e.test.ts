@@ -596,6 +596,43 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(message.stop_reason).toBe('tool_use');
     });
 
+    it("sends a reasoning model again without the sampling parameters its upstream refuses (temperature, top_p, stop), reporting them, JSON and stream, counted once", async () => {
+      // Two requests a minute: each refused call counted as a request would leave the stream nothing.
+      const created = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'two-a-minute', rpm: 2 }),
+      });
+      const limited = new Anthropic({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: relay.url, maxRetries: 0 });
+      const body = { model: 'o3-mini', max_tokens: 100, temperature: 0.2, top_p: 0.9, stop_sequences: ['###'], messages: [{ role: 'user' as const, content: 'hello' }] };
+      const { data: message, response } = await limited.messages.create(body).withResponse();
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(response.headers.get('x-relay-dropped-params')).toBe('temperature,top_p,stop_sequences');
+      expect(response.headers.get('x-relay-attempts')).toBe('1');
+      // OpenAI names one refused parameter at a time: each call goes without the one refused before.
+      const sampling = () => openaiUpstream.requests.map((sent) => ['temperature', 'top_p', 'stop'].filter((field) => field in sent.body));
+      expect(sampling()).toEqual([['temperature', 'top_p', 'stop'], ['top_p', 'stop'], ['stop'], []]);
+      expect(openaiUpstream.requests.every((sent) => sent.body.max_completion_tokens === 100)).toBe(true);
+      await expect.poll(() => relay.logs.filter((line) => line.msg === 'request' && line.path === '/v1/messages').at(-1)).toMatchObject({ status: 200, promptTokens: 11, completionTokens: 7 });
+
+      openaiUpstream.reset();
+      const stream = limited.messages.stream(body);
+      const streamed = await stream.finalMessage();
+      expect(streamed.content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('temperature,top_p,stop_sequences');
+      expect(sampling()).toEqual([['temperature', 'top_p', 'stop'], ['top_p', 'stop'], ['stop'], []]);
+
+      // Strict mode refuses instead, with the upstream's words; and an OpenAI client's own parameter gets OpenAI's 400.
+      openaiUpstream.reset();
+      const strict = (await anthropic.messages.create(body, { headers: { 'x-relay-strict': '1' } }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(strict).toBeInstanceOf(AnthropicBadRequestError);
+      expect(strict.error).toMatchObject({ error: { type: 'invalid_request_error', message: "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported." } });
+      const direct = (await openai.chat.completions.create({ model: 'o3-mini', temperature: 0.2, messages: [{ role: 'user', content: 'hello' }] }).catch((caught: unknown) => caught)) as BadRequestError;
+      expect(direct).toBeInstanceOf(BadRequestError);
+      expect(direct.error).toMatchObject({ code: 'unsupported_value', param: 'temperature' });
+      expect(openaiUpstream.requests).toHaveLength(2);
+    });
+
     it('reports what cannot be translated, and refuses it in strict mode', async () => {
       const { response } = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] }).withResponse();
       expect(response.headers.get('x-relay-dropped-params')).toBe('top_k');
