@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../src/sse/sse-parser.js';
 import { cacheWriteTokensPerBreakpoint, MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
-import { MockOpenAIUpstream, openaiUserMaxLength } from './support/mock-openai-upstream.js';
+import { MockOpenAIUpstream, openaiMaxStopSequences, openaiUserMaxLength } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const anthropicKey = 'sk-ant-upstream-secret-1a2b3c4d5e6f';
@@ -631,6 +631,26 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(direct).toBeInstanceOf(BadRequestError);
       expect(direct.error).toMatchObject({ code: 'unsupported_value', param: 'temperature' });
       expect(openaiUpstream.requests).toHaveLength(2);
+    });
+
+    it('sends the first 4 of more stop_sequences than OpenAI takes and reports the others, JSON and stream; /v1/chat/completions gets OpenAI\'s 400', async () => {
+      const stops = ['###', 'END', '\n\nHuman:', '</answer>', 'STOP', '---'];
+      const body = { model: 'gpt-4.1', max_tokens: 100, stop_sequences: stops, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const { data: message, response } = await anthropic.messages.create(body).withResponse();
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[4],stop_sequences[5]');
+      expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops, stops.slice(0, openaiMaxStopSequences)]);
+      openaiUpstream.reset();
+      const stream = anthropic.messages.stream(body);
+      expect((await stream.finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[4],stop_sequences[5]');
+      expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops, stops.slice(0, openaiMaxStopSequences)]);
+
+      openaiUpstream.reset();
+      const direct = (await openai.chat.completions.create({ model: 'gpt-4.1', stop: stops, messages: [{ role: 'user', content: 'hello' }] }).catch((caught: unknown) => caught)) as BadRequestError;
+      expect(direct).toBeInstanceOf(BadRequestError);
+      expect(direct.error).toMatchObject({ code: 'array_above_max_length', param: 'stop', message: "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 6 instead." });
+      expect(openaiUpstream.requests).toHaveLength(1);
     });
 
     it('reports what cannot be translated, and refuses it in strict mode', async () => {

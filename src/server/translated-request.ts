@@ -34,14 +34,17 @@ export function applyUnsupported(unsupported: readonly UnsupportedParameter[], c
 
 /**
  * The OpenAI error codes of a refused parameter: one the model does not take at all (`top_p`, `stop`
- * on OpenAI's reasoning models), and a value it does not take (a `temperature` other than 1 there).
+ * on OpenAI's reasoning models), a value it does not take (a `temperature` other than 1 there), and
+ * an array longer than the upstream takes (`stop` beyond 4 sequences).
  */
-const refusalCodes = new Set(['unsupported_parameter', 'unsupported_value']);
+const refusalCodes = new Set(['unsupported_parameter', 'unsupported_value', 'array_above_max_length']);
 
 /**
  * The request without what the upstream refused in `error`, with the names to report, or undefined
  * when the refusal is not of one of `droppable` (chat field → the client's name for it) that the
- * request carries.
+ * request carries. An array too long is cut to the length the upstream's message names (OpenAI's
+ * "Expected an array with maximum length 4"), its other items reported by position; a refusal that
+ * names no shorter length drops it whole.
  */
 function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Readonly<Record<string, string>>): { chatRequest: ChatRequest; dropped: string[] } | undefined {
   if (!(error instanceof UpstreamError) || error.status !== 400 || error.reason !== 'invalid_request') return undefined;
@@ -50,9 +53,16 @@ function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Rea
   if (typeof field !== 'string' || typeof code !== 'string' || !refusalCodes.has(code) || !Object.hasOwn(droppable, field)) return undefined;
   const value = (chatRequest as Record<string, unknown>)[field];
   if (value === undefined || value === null) return undefined;
+  const name = droppable[field]!;
+  const longest = code === 'array_above_max_length' ? Number(/maximum length (\d+)/.exec(error.upstreamMessage ?? '')?.[1] ?? 0) : 0;
+  if (Array.isArray(value) && longest > 0 && longest < value.length) {
+    const dropped: string[] = [];
+    for (let index = longest; index < value.length; index++) dropped.push(`${name}[${index}]`);
+    return { chatRequest: { ...chatRequest, [field]: value.slice(0, longest) }, dropped };
+  }
   const copy: Record<string, unknown> = { ...chatRequest };
   delete copy[field];
-  return { chatRequest: copy as ChatRequest, dropped: [droppable[field]!] };
+  return { chatRequest: copy as ChatRequest, dropped: [name] };
 }
 
 /**
@@ -61,8 +71,10 @@ function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Rea
  * reasoning models take no `temperature` other than 1, no `top_p`, and some no `stop`; which
  * models, changes with their versions): the translation set them, the client could not know that
  * model's rules, and the answer means the same without them. Each is listed in
- * `x-relay-dropped-params`. OpenAI names one refused parameter per answer, so a request may go
- * once more per such parameter it carries, and never more. The refused calls produced nothing,
+ * `x-relay-dropped-params`. More stop sequences than the upstream takes (OpenAI: 4) are cut to the
+ * first ones it takes, the others reported by position (`stop_sequences[4]`). OpenAI names one
+ * refused parameter per answer, so a request may go once more per such refusal, and each call
+ * carries less than the one before. The refused calls produced nothing,
  * cost nothing and are no attempts of their own: the request is admitted, metered and counted
  * once. In strict mode the refusal reaches the client, as any other refused parameter.
  */

@@ -49,9 +49,19 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
   applyUnsupported(unsupported, call, `the upstream serving "${body.model}"`);
   if (!stream) {
     const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chat(request, target.model, call)), provider.name);
+    if (call.dropped.length > 0) renameDropped(call.dropped);
     return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage), usage: result.usage };
   }
   // A refusal is an answer to the request, before any part of a stream.
   const parts = await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chatStream(request, target.model, call));
+  if (call.dropped.length > 0) renameDropped(call.dropped);
   return { kind: 'translated-stream', parts, first: await parts.next() };
+}
+
+/**
+ * The stop sequences an adapter dropped (Gemini takes 5: `stop[5]`, …) under Anthropic's name
+ * (`stop_sequences[5]`), as the client sent them.
+ */
+function renameDropped(dropped: string[]): void {
+  for (let index = 0; index < dropped.length; index++) dropped[index] = dropped[index]!.replace(/^stop(?=\[|$)/, 'stop_sequences');
 }
