@@ -653,6 +653,38 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(openaiUpstream.requests).toHaveLength(1);
     });
 
+    it('shows the reasoning a translated model sends apart (reasoning_content) as a thinking block when the client asks for thinking, JSON and stream, and never sends it back', async () => {
+      const reasoning = 'The user greets me. ';
+      openaiUpstream.setReasoning(reasoning);
+      const thinkingBlock = { type: 'thinking', thinking: reasoning, signature: '' };
+      const body = { model: 'deepseek-reasoner', max_tokens: 2048, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const message = await anthropic.messages.create(body);
+      expect(message.content).toEqual([thinkingBlock, { type: 'text', text: 'echo: hello' }]);
+      const stream = anthropic.messages.stream(body);
+      const thinkingDeltas: string[] = [];
+      stream.on('thinking', (delta) => thinkingDeltas.push(delta));
+      const streamed = await stream.finalMessage();
+      expect(streamed.content).toEqual([thinkingBlock, { type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect(thinkingDeltas).toEqual(['The ', 'user ', 'greets ', 'me. ']);
+      const { names, events } = await streamEventNames(relay.url, body);
+      expect(names).toEqual(['message_start', 'content_block_start', 'ping', ...Array(4).fill('content_block_delta'), 'content_block_stop', 'content_block_start', ...Array(5).fill('content_block_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
+      expect(JSON.parse(events[1]!.data)).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+      expect(JSON.parse(events[3]!.data)).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'The ' } });
+      expect(JSON.parse(events[8]!.data)).toMatchObject({ type: 'content_block_start', index: 1, content_block: { type: 'text' } });
+
+      // The next turn carries the thinking block back: the upstream gets the answer's text only.
+      openaiUpstream.reset();
+      const next = await anthropic.messages.create({ ...body, messages: [...body.messages, { role: 'assistant', content: streamed.content }, { role: 'user', content: 'and?' }] });
+      expect(next.content.at(-1)).toEqual({ type: 'text', text: 'echo: and?' });
+      expect(openaiUpstream.requests[0]!.body.messages).toEqual([{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'word0 word1 word2 word3 word4 ' }, { role: 'user', content: 'and?' }]);
+
+      // A client that did not ask for thinking gets the answer alone, as Anthropic answers it.
+      openaiUpstream.setReasoning(reasoning);
+      const { thinking: _thinking, ...plain } = body;
+      expect((await anthropic.messages.create(plain)).content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect((await anthropic.messages.stream(plain).finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+    });
+
     it('reports what cannot be translated, and refuses it in strict mode', async () => {
       const { response } = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] }).withResponse();
       expect(response.headers.get('x-relay-dropped-params')).toBe('top_k');

@@ -5,7 +5,7 @@ import { applyUnsupported, sendWithoutRefused } from '../translated-request.js';
 import { nativeAnswer, type NativeAnswer } from '../write-stream-parts.js';
 import { checkChatAnswer } from '../../providers/upstream-failure.js';
 import { convertFromAnthropicRequest } from './convert-from-anthropic-request.js';
-import { convertToAnthropicMessage } from './convert-to-anthropic-message.js';
+import { asksForThinking, convertToAnthropicMessage } from './convert-to-anthropic-message.js';
 
 /**
  * The optional sampling parameters of a translated request that an upstream may refuse for some
@@ -20,8 +20,11 @@ export type MessagesAnswer =
   | NativeAnswer
   /** An OpenAI answer translated to an Anthropic message. */
   | { kind: 'translated-json'; message: AnthropicMessage; usage: Usage | undefined }
-  /** OpenAI stream parts, to be re-encoded as Anthropic events; the first part already read. */
-  | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart> };
+  /**
+   * OpenAI stream parts, to be re-encoded as Anthropic events; the first part already read.
+   * `thinking`: the client asked for thinking (reasoning the upstream sends apart is shown).
+   */
+  | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart>; thinking: boolean };
 
 /** Where one attempt goes: routing's deployment (or target), of which only these fields are read. */
 export interface MessagesTarget {
@@ -50,12 +53,12 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
   if (!stream) {
     const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chat(request, target.model, call)), provider.name);
     if (call.dropped.length > 0) renameDropped(call.dropped);
-    return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage), usage: result.usage };
+    return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage, asksForThinking(body)), usage: result.usage };
   }
   // A refusal is an answer to the request, before any part of a stream.
   const parts = await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chatStream(request, target.model, call));
   if (call.dropped.length > 0) renameDropped(call.dropped);
-  return { kind: 'translated-stream', parts, first: await parts.next() };
+  return { kind: 'translated-stream', parts, first: await parts.next(), thinking: asksForThinking(body) };
 }
 
 /**
