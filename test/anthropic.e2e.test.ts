@@ -14,7 +14,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../src/sse/sse-parser.js';
 import { cacheWriteTokensPerBreakpoint, MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
-import { MockOpenAIUpstream, openaiUserMaxLength } from './support/mock-openai-upstream.js';
+import { MockOpenAIUpstream, openaiMaxStopSequences, openaiUserMaxLength } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const anthropicKey = 'sk-ant-upstream-secret-1a2b3c4d5e6f';
@@ -594,6 +594,95 @@ describe('Anthropic upstream and /v1/messages front door', () => {
         { type: 'tool_use', id: 'call_rome', name: 'get_weather', input: { city: 'Rome' } },
       ]);
       expect(message.stop_reason).toBe('tool_use');
+    });
+
+    it("sends a reasoning model again without the sampling parameters its upstream refuses (temperature, top_p, stop), reporting them, JSON and stream, counted once", async () => {
+      // Two requests a minute: each refused call counted as a request would leave the stream nothing.
+      const created = await request(`${relay.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'two-a-minute', rpm: 2 }),
+      });
+      const limited = new Anthropic({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: relay.url, maxRetries: 0 });
+      const body = { model: 'o3-mini', max_tokens: 100, temperature: 0.2, top_p: 0.9, stop_sequences: ['###'], messages: [{ role: 'user' as const, content: 'hello' }] };
+      const { data: message, response } = await limited.messages.create(body).withResponse();
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(response.headers.get('x-relay-dropped-params')).toBe('temperature,top_p,stop_sequences');
+      expect(response.headers.get('x-relay-attempts')).toBe('1');
+      // OpenAI names one refused parameter at a time: each call goes without the one refused before.
+      const sampling = () => openaiUpstream.requests.map((sent) => ['temperature', 'top_p', 'stop'].filter((field) => field in sent.body));
+      expect(sampling()).toEqual([['temperature', 'top_p', 'stop'], ['top_p', 'stop'], ['stop'], []]);
+      expect(openaiUpstream.requests.every((sent) => sent.body.max_completion_tokens === 100)).toBe(true);
+      await expect.poll(() => relay.logs.filter((line) => line.msg === 'request' && line.path === '/v1/messages').at(-1)).toMatchObject({ status: 200, promptTokens: 11, completionTokens: 7 });
+
+      openaiUpstream.reset();
+      const stream = limited.messages.stream(body);
+      const streamed = await stream.finalMessage();
+      expect(streamed.content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('temperature,top_p,stop_sequences');
+      expect(sampling()).toEqual([['temperature', 'top_p', 'stop'], ['top_p', 'stop'], ['stop'], []]);
+
+      // Strict mode refuses instead, with the upstream's words; and an OpenAI client's own parameter gets OpenAI's 400.
+      openaiUpstream.reset();
+      const strict = (await anthropic.messages.create(body, { headers: { 'x-relay-strict': '1' } }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(strict).toBeInstanceOf(AnthropicBadRequestError);
+      expect(strict.error).toMatchObject({ error: { type: 'invalid_request_error', message: "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported." } });
+      const direct = (await openai.chat.completions.create({ model: 'o3-mini', temperature: 0.2, messages: [{ role: 'user', content: 'hello' }] }).catch((caught: unknown) => caught)) as BadRequestError;
+      expect(direct).toBeInstanceOf(BadRequestError);
+      expect(direct.error).toMatchObject({ code: 'unsupported_value', param: 'temperature' });
+      expect(openaiUpstream.requests).toHaveLength(2);
+    });
+
+    it('sends the first 4 of more stop_sequences than OpenAI takes and reports the others, JSON and stream; /v1/chat/completions gets OpenAI\'s 400', async () => {
+      const stops = ['###', 'END', '\n\nHuman:', '</answer>', 'STOP', '---'];
+      const body = { model: 'gpt-4.1', max_tokens: 100, stop_sequences: stops, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const { data: message, response } = await anthropic.messages.create(body).withResponse();
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[4],stop_sequences[5]');
+      expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops, stops.slice(0, openaiMaxStopSequences)]);
+      openaiUpstream.reset();
+      const stream = anthropic.messages.stream(body);
+      expect((await stream.finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[4],stop_sequences[5]');
+      expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops, stops.slice(0, openaiMaxStopSequences)]);
+
+      openaiUpstream.reset();
+      const direct = (await openai.chat.completions.create({ model: 'gpt-4.1', stop: stops, messages: [{ role: 'user', content: 'hello' }] }).catch((caught: unknown) => caught)) as BadRequestError;
+      expect(direct).toBeInstanceOf(BadRequestError);
+      expect(direct.error).toMatchObject({ code: 'array_above_max_length', param: 'stop', message: "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 6 instead." });
+      expect(openaiUpstream.requests).toHaveLength(1);
+    });
+
+    it('shows the reasoning a translated model sends apart (reasoning_content) as a thinking block when the client asks for thinking, JSON and stream, and never sends it back', async () => {
+      const reasoning = 'The user greets me. ';
+      openaiUpstream.setReasoning(reasoning);
+      const thinkingBlock = { type: 'thinking', thinking: reasoning, signature: '' };
+      const body = { model: 'deepseek-reasoner', max_tokens: 2048, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const message = await anthropic.messages.create(body);
+      expect(message.content).toEqual([thinkingBlock, { type: 'text', text: 'echo: hello' }]);
+      const stream = anthropic.messages.stream(body);
+      const thinkingDeltas: string[] = [];
+      stream.on('thinking', (delta) => thinkingDeltas.push(delta));
+      const streamed = await stream.finalMessage();
+      expect(streamed.content).toEqual([thinkingBlock, { type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect(thinkingDeltas).toEqual(['The ', 'user ', 'greets ', 'me. ']);
+      const { names, events } = await streamEventNames(relay.url, body);
+      expect(names).toEqual(['message_start', 'content_block_start', 'ping', ...Array(4).fill('content_block_delta'), 'content_block_stop', 'content_block_start', ...Array(5).fill('content_block_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
+      expect(JSON.parse(events[1]!.data)).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+      expect(JSON.parse(events[3]!.data)).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'The ' } });
+      expect(JSON.parse(events[8]!.data)).toMatchObject({ type: 'content_block_start', index: 1, content_block: { type: 'text' } });
+
+      // The next turn carries the thinking block back: the upstream gets the answer's text only.
+      openaiUpstream.reset();
+      const next = await anthropic.messages.create({ ...body, messages: [...body.messages, { role: 'assistant', content: streamed.content }, { role: 'user', content: 'and?' }] });
+      expect(next.content.at(-1)).toEqual({ type: 'text', text: 'echo: and?' });
+      expect(openaiUpstream.requests[0]!.body.messages).toEqual([{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'word0 word1 word2 word3 word4 ' }, { role: 'user', content: 'and?' }]);
+
+      // A client that did not ask for thinking gets the answer alone, as Anthropic answers it.
+      openaiUpstream.setReasoning(reasoning);
+      const { thinking: _thinking, ...plain } = body;
+      expect((await anthropic.messages.create(plain)).content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect((await anthropic.messages.stream(plain).finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
     });
 
     it('reports what cannot be translated, and refuses it in strict mode', async () => {

@@ -1,6 +1,7 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { APIError, BadRequestError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MockGeminiUpstream } from './support/mock-gemini-upstream.js';
+import { geminiMaxStopSequences, MockGeminiUpstream } from './support/mock-gemini-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const geminiKey = 'AIzaSy-upstream-gemini-secret-7f6e5d4c3b2a';
@@ -196,6 +197,30 @@ describe('Gemini through the official openai SDK', () => {
     expect(error.param).toBe('logit_bias');
     expect(error.message).toMatch(/Gemini cannot honour the parameter logit_bias/);
     expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('sends the first 5 of more stop sequences than Gemini takes and reports the others, to OpenAI and Anthropic clients; refuses them in strict mode', async () => {
+    const stops = ['###', 'END', 'Human:', '</answer>', 'STOP', '---', '==='];
+    const { response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], stop: stops }).withResponse();
+    expect(response.headers.get('x-relay-dropped-params')).toBe('stop[5],stop[6]');
+    expect(upstream.requests.map((sent) => (sent.body.generationConfig as { stopSequences?: string[] }).stopSequences)).toEqual([stops.slice(0, geminiMaxStopSequences)]);
+    // At /v1/messages the same, under Anthropic's name, JSON and stream.
+    const anthropic = new Anthropic({ apiKey: masterKey, baseURL: relay.url, maxRetries: 0 });
+    const body = { model, max_tokens: 50, stop_sequences: stops, messages: [{ role: 'user' as const, content: 'hello' }] };
+    const { data: message, response: messageResponse } = await anthropic.messages.create(body).withResponse();
+    expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+    expect(messageResponse.headers.get('x-relay-dropped-params')).toBe('stop_sequences[5],stop_sequences[6]');
+    const stream = anthropic.messages.stream(body);
+    await stream.finalMessage();
+    expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[5],stop_sequences[6]');
+    expect(upstream.requests.map((sent) => (sent.body.generationConfig as { stopSequences?: string[] }).stopSequences)).toEqual(Array(3).fill(stops.slice(0, geminiMaxStopSequences)));
+    const error = (await client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'x' }], stop: stops }, { headers: { 'x-relay-strict': '1' } })
+      .catch((caught: unknown) => caught)) as BadRequestError;
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error.code).toBe('unsupported_parameter');
+    expect(error.param).toBe('stop[5]');
+    expect(upstream.requests).toHaveLength(3);
   });
 
   it('ends a stream that fails after its first byte with an error event', async () => {

@@ -1,6 +1,6 @@
 import type { ProviderCall } from '../providers/provider.js';
 import type { ChatRequest } from '../spec/openai-chat.js';
-import { RelayError } from '../spec/relay-error.js';
+import { RelayError, UpstreamError } from '../spec/relay-error.js';
 
 /** A parameter the chat side cannot honour, with why (reported or refused by the route). */
 export interface UnsupportedParameter {
@@ -30,4 +30,64 @@ export function applyUnsupported(unsupported: readonly UnsupportedParameter[], c
     });
   }
   for (const parameter of unsupported) call.dropped.push(droppedName(parameter.name));
+}
+
+/**
+ * The OpenAI error codes of a refused parameter: one the model does not take at all (`top_p`, `stop`
+ * on OpenAI's reasoning models), a value it does not take (a `temperature` other than 1 there), and
+ * an array longer than the upstream takes (`stop` beyond 4 sequences).
+ */
+const refusalCodes = new Set(['unsupported_parameter', 'unsupported_value', 'array_above_max_length']);
+
+/**
+ * The request without what the upstream refused in `error`, with the names to report, or undefined
+ * when the refusal is not of one of `droppable` (chat field → the client's name for it) that the
+ * request carries. An array too long is cut to the length the upstream's message names (OpenAI's
+ * "Expected an array with maximum length 4"), its other items reported by position; a refusal that
+ * names no shorter length drops it whole.
+ */
+function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Readonly<Record<string, string>>): { chatRequest: ChatRequest; dropped: string[] } | undefined {
+  if (!(error instanceof UpstreamError) || error.status !== 400 || error.reason !== 'invalid_request') return undefined;
+  const field = error.upstreamParam;
+  const code = error.upstreamCode;
+  if (typeof field !== 'string' || typeof code !== 'string' || !refusalCodes.has(code) || !Object.hasOwn(droppable, field)) return undefined;
+  const value = (chatRequest as Record<string, unknown>)[field];
+  if (value === undefined || value === null) return undefined;
+  const name = droppable[field]!;
+  const longest = code === 'array_above_max_length' ? Number(/maximum length (\d+)/.exec(error.upstreamMessage ?? '')?.[1] ?? 0) : 0;
+  if (Array.isArray(value) && longest > 0 && longest < value.length) {
+    const dropped: string[] = [];
+    for (let index = longest; index < value.length; index++) dropped.push(`${name}[${index}]`);
+    return { chatRequest: { ...chatRequest, [field]: value.slice(0, longest) }, dropped };
+  }
+  const copy: Record<string, unknown> = { ...chatRequest };
+  delete copy[field];
+  return { chatRequest: copy as ChatRequest, dropped: [name] };
+}
+
+/**
+ * Sends a translated request, and sends it again to the same upstream without each optional
+ * sampling parameter of `droppable` that the upstream refuses with a 400 naming it (OpenAI's
+ * reasoning models take no `temperature` other than 1, no `top_p`, and some no `stop`; which
+ * models, changes with their versions): the translation set them, the client could not know that
+ * model's rules, and the answer means the same without them. Each is listed in
+ * `x-relay-dropped-params`. More stop sequences than the upstream takes (OpenAI: 4) are cut to the
+ * first ones it takes, the others reported by position (`stop_sequences[4]`). OpenAI names one
+ * refused parameter per answer, so a request may go once more per such refusal, and each call
+ * carries less than the one before. The refused calls produced nothing,
+ * cost nothing and are no attempts of their own: the request is admitted, metered and counted
+ * once. In strict mode the refusal reaches the client, as any other refused parameter.
+ */
+export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string>>, send: (chatRequest: ChatRequest) => Promise<T>): Promise<T> {
+  let request = chatRequest;
+  for (;;) {
+    try {
+      return await send(request);
+    } catch (error) {
+      const retry = call.strict ? undefined : withoutRefused(error, request, droppable);
+      if (retry === undefined) throw error;
+      request = retry.chatRequest;
+      call.dropped.push(...retry.dropped);
+    }
+  }
 }

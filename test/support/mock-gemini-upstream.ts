@@ -40,6 +40,9 @@ interface Content {
   parts?: Part[];
 }
 
+/** Gemini's longest `stopSequences`: a request with more is refused (400 INVALID_ARGUMENT). */
+export const geminiMaxStopSequences = 5;
+
 /** The usage every answer reports: 11 prompt, 7 answer and 3 thinking tokens. */
 export const mockGeminiUsage = { promptTokenCount: 11, candidatesTokenCount: 7, thoughtsTokenCount: 3, totalTokenCount: 21 };
 
@@ -47,7 +50,8 @@ export const mockGeminiUsage = { promptTokenCount: 11, candidatesTokenCount: 7, 
  * A Gemini API upstream for tests, speaking the real wire format: `generateContent` (JSON),
  * `streamGenerateContent?alt=sse` (SSE events separated by CRLF CRLF, each a whole
  * GenerateContentResponse, thoughts first), `batchEmbedContents`, and Google's error bodies. It
- * checks the key in `x-goog-api-key` as Gemini does (400 API_KEY_INVALID, 403 without a key).
+ * checks the key in `x-goog-api-key` as Gemini does (400 API_KEY_INVALID, 403 without a key), and
+ * refuses more than 5 stop sequences as Gemini does.
  *
  * Default answers: a request whose last turn holds function responses gets "Results: name=json; …";
  * a request with function declarations (and a mode other than NONE) gets a call of the first allowed
@@ -131,6 +135,10 @@ export class MockGeminiUpstream {
     }
     if (match === null || received.method !== 'POST') return error(response, 404, 'NOT_FOUND', `The requested URL ${url} was not found on this server.`);
     if (received.action === 'batchEmbedContents') return this.embed(received, response);
+    const stopSequences = (received.body.generationConfig as { stopSequences?: unknown[] } | undefined)?.stopSequences;
+    if (Array.isArray(stopSequences) && stopSequences.length > geminiMaxStopSequences) {
+      return error(response, 400, 'INVALID_ARGUMENT', `the number of stop_sequences must not exceed ${geminiMaxStopSequences}`);
+    }
     if (received.action === 'generateContent') return json(response, this.answer(received, behaviour));
     if (received.action === 'streamGenerateContent' && match[3] === '?alt=sse') return this.stream(received, response, behaviour);
     return error(response, 404, 'NOT_FOUND', `Method ${received.action} is not served by this mock.`);

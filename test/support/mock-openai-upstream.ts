@@ -57,6 +57,35 @@ function userRefusal(body: Record<string, unknown>): unknown {
   };
 }
 
+/** OpenAI's longest `stop` array: a longer one is refused with this 400 whatever the model. */
+export const openaiMaxStopSequences = 4;
+
+/**
+ * Model names the mock serves as OpenAI serves its reasoning models (o1, o3, o4-mini, the gpt-5
+ * family): sampling parameters are refused, one at a time, in the words OpenAI uses.
+ */
+const reasoningModel = /^(o\d|gpt-5)/;
+
+/**
+ * The 400 OpenAI sends for a chat request with parameters the model refuses, or undefined: a
+ * `stop` array longer than 4 (any model), then for a reasoning model a `temperature` other than 1
+ * (`unsupported_value`), a `top_p` or a `stop` (`unsupported_parameter`).
+ */
+function parameterRefusal(model: string, body: Record<string, unknown>): unknown {
+  const refuse = (param: string, code: string, message: string) => ({ error: { message, type: 'invalid_request_error', param, code } });
+  if (Array.isArray(body.stop) && body.stop.length > openaiMaxStopSequences) {
+    return refuse('stop', 'array_above_max_length', `Invalid 'stop': array too long. Expected an array with maximum length ${openaiMaxStopSequences}, but got an array with length ${body.stop.length} instead.`);
+  }
+  if (!reasoningModel.test(model)) return undefined;
+  if (typeof body.temperature === 'number' && body.temperature !== 1) {
+    return refuse('temperature', 'unsupported_value', `Unsupported value: 'temperature' does not support ${body.temperature} with this model. Only the default (1) value is supported.`);
+  }
+  for (const param of ['top_p', 'stop']) {
+    if (body[param] !== undefined && body[param] !== null) return refuse(param, 'unsupported_parameter', `Unsupported parameter: '${param}' is not supported with this model.`);
+  }
+  return undefined;
+}
+
 /** What the mock does with the next request; unscripted requests get a normal answer. */
 export type Behaviour =
   | { kind: 'ok' }
@@ -84,7 +113,8 @@ export type Behaviour =
  * Streams send `word0 word1 …` by default; with `setStreamDefaults({ likeJson: true })` they send
  * the JSON answer's own text (in word pieces) and usage instead, as a real model streams the
  * answer it would have given. Like OpenAI, it refuses a chat request whose `user` is longer than
- * 64 characters.
+ * 64 characters, or whose `stop` has more than 4 sequences, and for a reasoning model's name (`o3-mini`,
+ * `gpt-5`) a `temperature` other than 1, a `top_p` or a `stop`.
  * @see https://platform.openai.com/docs/api-reference/chat
  */
 export class MockOpenAIUpstream {
@@ -211,7 +241,7 @@ export class MockOpenAIUpstream {
     const path = received.path.replace(/^\/v1/, '');
     const model = String(received.body.model ?? 'unknown');
     if (path === '/chat/completions') {
-      const refusal = userRefusal(received.body) ?? outputLimitRefusal(received.body, this.outputLimits.get(model));
+      const refusal = userRefusal(received.body) ?? parameterRefusal(model, received.body) ?? outputLimitRefusal(received.body, this.outputLimits.get(model));
       if (refusal !== undefined) {
         response.writeHead(400, { 'content-type': 'application/json' });
         response.end(JSON.stringify(refusal));

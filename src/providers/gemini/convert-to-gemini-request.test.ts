@@ -54,6 +54,14 @@ describe('convertToGeminiRequest', () => {
     expect(convert({ n: 1, temperature: null }).result.generationConfig).toBeUndefined();
   });
 
+  it('sends the first 5 stop sequences, which Gemini takes, and reports the others by position', () => {
+    const stop = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const { result, dropped } = convert({ stop });
+    expect(result.generationConfig?.stopSequences).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(dropped).toEqual(['stop[5]', 'stop[6]']);
+    expect(convert({ stop: stop.slice(0, 5) }).dropped).toEqual([]);
+  });
+
   it('maps JSON mode and JSON schemas', () => {
     expect(convert({ response_format: { type: 'json_object' } }).result.generationConfig).toEqual({ responseMimeType: 'application/json' });
     const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };

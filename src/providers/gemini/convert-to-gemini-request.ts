@@ -80,7 +80,7 @@ function generationConfig(request: ChatRequest, model: string, unsupported: stri
   if (present(request.top_p)) config.topP = request.top_p as number;
   if (present(request.top_k)) config.topK = request.top_k as number;
   if (typeof request.stop === 'string') config.stopSequences = [request.stop];
-  else if (Array.isArray(request.stop) && request.stop.length > 0) config.stopSequences = request.stop as string[];
+  else if (Array.isArray(request.stop) && request.stop.length > 0) config.stopSequences = firstStopSequences(request.stop as string[], unsupported);
   if (present(request.n) && request.n !== 1) config.candidateCount = request.n as number;
   if (present(request.seed)) config.seed = request.seed as number;
   if (present(request.presence_penalty)) config.presencePenalty = request.presence_penalty as number;
@@ -105,6 +105,16 @@ function generationConfig(request: ChatRequest, model: string, unsupported: stri
     }
   }
   return config;
+}
+
+/** The most stop sequences Gemini takes: it refuses a request with more ("the number of stop_sequences must not exceed 5"). */
+const geminiMaxStopSequences = 5;
+
+/** The first 5 stop sequences, which Gemini takes; the others are listed by position (`stop[5]`, …). */
+function firstStopSequences(stop: string[], unsupported: string[]): string[] {
+  if (stop.length <= geminiMaxStopSequences) return stop;
+  for (let index = geminiMaxStopSequences; index < stop.length; index++) unsupported.push(`stop[${index}]`);
+  return stop.slice(0, geminiMaxStopSequences);
 }
 
 interface OpenAIFunction {

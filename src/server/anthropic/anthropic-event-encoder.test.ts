@@ -90,6 +90,30 @@ describe('AnthropicEventEncoder', () => {
   });
 });
 
+describe('AnthropicEventEncoder with reasoning sent apart (reasoning_content)', () => {
+  const chunk = (delta: Record<string, unknown>): ChatCompletionChunk =>
+    ({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] }) as ChatCompletionChunk;
+  const encode = (thinking: boolean): string => {
+    const encoder = new AnthropicEventEncoder('m', thinking);
+    let text = encoder.start(undefined);
+    for (const delta of [{ role: 'assistant', reasoning_content: 'Hmm, ' }, { reasoning_content: 'easy.' }, { content: 'Four.' }]) text += encoder.push(chunk(delta), undefined);
+    return text + encoder.finish();
+  };
+
+  it('writes it as an unsigned thinking block before the text, which Anthropic’s SDK reads', async () => {
+    const text = encode(true);
+    const events = parse(Buffer.from(text), 1000);
+    expect(events.map((event) => event.event)).toEqual(['message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(JSON.parse(events[4]!.data)).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'easy.' } });
+    const stream = MessageStream.fromReadableStream(new Blob([events.map((event) => `${event.data}\n`).join('')]).stream());
+    expect((await stream.finalMessage()).content).toEqual([{ type: 'thinking', thinking: 'Hmm, easy.', signature: '' }, { type: 'text', text: 'Four.' }]);
+  });
+
+  it('leaves it out when the client did not ask for thinking', () => {
+    expect(parse(Buffer.from(encode(false)), 1000).map((event) => event.event)).toEqual(['message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+  });
+});
+
 describe('AnthropicEventEncoder with tool call deltas that omit index', () => {
   it('starts a call on an id and continues the last call without one', () => {
     const encoder = new AnthropicEventEncoder('m');

@@ -1,10 +1,10 @@
 import { anthropicToolId } from '../../spec/anthropic-messages.js';
 import { firstChoice, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
-import { anthropicMessageId } from './convert-to-anthropic-message.js';
+import { anthropicMessageId, unsignedThinking } from './convert-to-anthropic-message.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 
-type OpenBlock = { index: number; kind: 'text' } | { index: number; kind: 'tool' };
+type OpenBlock = { index: number; kind: 'text' | 'thinking' | 'tool' };
 
 function event(type: string, payload: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
@@ -14,7 +14,9 @@ function event(type: string, payload: Record<string, unknown>): string {
  * Re-encodes an OpenAI chat stream as Anthropic's event sequence, exactly as Anthropic orders it:
  * `message_start`, then per content block `content_block_start` (the first one followed by a
  * `ping`), its `content_block_delta`s and `content_block_stop`, then `message_delta` with the stop
- * reason and usage, and `message_stop`. Text deltas become a text block; each tool call becomes a
+ * reason and usage, and `message_stop`. When the client asked for thinking, reasoning deltas
+ * (`reasoning_content`) become a thinking block of `thinking_delta`s, unsigned (no
+ * `signature_delta`: there is no signature). Text deltas become a text block; each tool call becomes a
  * `tool_use` block whose argument fragments are `input_json_delta`s. Blocks never overlap: a new
  * one closes the open one. Input tokens are known only at the end of an OpenAI stream, so
  * `message_start` reports 0 and `message_delta` carries the real counts (Anthropic's SDKs take
@@ -33,7 +35,11 @@ export class AnthropicEventEncoder {
   private finishReason: string | null = null;
   private usage: Usage | undefined;
 
-  constructor(private readonly model: string) {}
+  /** `thinking`: the client asked for thinking, so reasoning sent apart (`reasoning_content`) becomes thinking blocks. */
+  constructor(
+    private readonly model: string,
+    private readonly thinking = false,
+  ) {}
 
   /** The `message_start` event, for a stream whose first OpenAI chunk is `first`. */
   start(first: ChatCompletionChunk | undefined): string {
@@ -56,6 +62,13 @@ export class AnthropicEventEncoder {
     const choice = firstChoice(chunk);
     if (choice === undefined) return '';
     let output = '';
+    if (this.thinking) {
+      const reasoning = choice.delta?.reasoning_content;
+      if (typeof reasoning === 'string' && reasoning !== '') {
+        if (this.open?.kind !== 'thinking') output += this.openBlock('thinking', { type: 'thinking', thinking: '', signature: unsignedThinking });
+        output += event('content_block_delta', { index: this.open!.index, delta: { type: 'thinking_delta', thinking: reasoning } });
+      }
+    }
     const text = choice.delta?.content ?? choice.delta?.refusal;
     if (typeof text === 'string' && text !== '') {
       if (this.open?.kind !== 'text') output += this.openBlock('text', { type: 'text', text: '' });

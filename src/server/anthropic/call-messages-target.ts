@@ -1,11 +1,18 @@
 import type { Provider, ProviderCall, StreamPart } from '../../providers/provider.js';
 import type { AnthropicMessage, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { Usage } from '../../spec/openai-chat.js';
-import { applyUnsupported } from '../translated-request.js';
+import { applyUnsupported, sendWithoutRefused } from '../translated-request.js';
 import { nativeAnswer, type NativeAnswer } from '../write-stream-parts.js';
 import { checkChatAnswer } from '../../providers/upstream-failure.js';
 import { convertFromAnthropicRequest } from './convert-from-anthropic-request.js';
-import { convertToAnthropicMessage } from './convert-to-anthropic-message.js';
+import { asksForThinking, convertToAnthropicMessage } from './convert-to-anthropic-message.js';
+
+/**
+ * The optional sampling parameters of a translated request that an upstream may refuse for some
+ * models (chat field → Anthropic's name): sent again without them. Never anything the answer's
+ * meaning depends on (messages, tools, max_tokens).
+ */
+const samplingFields: Readonly<Record<string, string>> = { temperature: 'temperature', top_p: 'top_p', stop: 'stop_sequences' };
 
 /** What one attempt at a `/v1/messages` request produced, ready for the client. */
 export type MessagesAnswer =
@@ -13,8 +20,11 @@ export type MessagesAnswer =
   | NativeAnswer
   /** An OpenAI answer translated to an Anthropic message. */
   | { kind: 'translated-json'; message: AnthropicMessage; usage: Usage | undefined }
-  /** OpenAI stream parts, to be re-encoded as Anthropic events; the first part already read. */
-  | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart> };
+  /**
+   * OpenAI stream parts, to be re-encoded as Anthropic events; the first part already read.
+   * `thinking`: the client asked for thinking (reasoning the upstream sends apart is shown).
+   */
+  | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart>; thinking: boolean };
 
 /** Where one attempt goes: routing's deployment (or target), of which only these fields are read. */
 export interface MessagesTarget {
@@ -30,7 +40,9 @@ export interface MessagesTarget {
  * gets the request as it came (only the model name replaced); any other gets it translated to an
  * OpenAI chat request, with what cannot be translated reported in `x-relay-dropped-params` or, in
  * strict mode, refused with a 400, and `max_tokens` lowered to the model's output limit when it is
- * above it. A stream is only returned once its first part arrived.
+ * above it; a sampling parameter the upstream refuses for the model (temperature, top_p,
+ * stop_sequences on OpenAI's reasoning models) is left out and the request sent again. A stream is
+ * only returned once its first part arrived.
  */
 export async function callMessagesTarget(target: MessagesTarget, body: AnthropicRequest, call: ProviderCall): Promise<MessagesAnswer> {
   const provider = target.provider;
@@ -39,9 +51,20 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
   const { chatRequest, unsupported } = convertFromAnthropicRequest(body, target.model, target.maxOutputTokens);
   applyUnsupported(unsupported, call, `the upstream serving "${body.model}"`);
   if (!stream) {
-    const result = checkChatAnswer(await provider.chat(chatRequest, target.model, call), provider.name);
-    return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage), usage: result.usage };
+    const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chat(request, target.model, call)), provider.name);
+    if (call.dropped.length > 0) renameDropped(call.dropped);
+    return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage, asksForThinking(body)), usage: result.usage };
   }
-  const parts = await provider.chatStream(chatRequest, target.model, call);
-  return { kind: 'translated-stream', parts, first: await parts.next() };
+  // A refusal is an answer to the request, before any part of a stream.
+  const parts = await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chatStream(request, target.model, call));
+  if (call.dropped.length > 0) renameDropped(call.dropped);
+  return { kind: 'translated-stream', parts, first: await parts.next(), thinking: asksForThinking(body) };
+}
+
+/**
+ * The stop sequences an adapter dropped (Gemini takes 5: `stop[5]`, …) under Anthropic's name
+ * (`stop_sequences[5]`), as the client sent them.
+ */
+function renameDropped(dropped: string[]): void {
+  for (let index = 0; index < dropped.length; index++) dropped[index] = dropped[index]!.replace(/^stop(?=\[|$)/, 'stop_sequences');
 }

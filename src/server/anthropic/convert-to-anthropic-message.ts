@@ -1,4 +1,4 @@
-import { anthropicToolId, type AnthropicContentBlock, type AnthropicMessage } from '../../spec/anthropic-messages.js';
+import { anthropicToolId, type AnthropicContentBlock, type AnthropicMessage, type AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
@@ -21,15 +21,36 @@ export function anthropicMessageId(id: string | undefined): string {
 }
 
 /**
- * Turns an OpenAI `chat.completion` into an Anthropic `Message`: the text as one text block, tool
- * calls as `tool_use` blocks (arguments parsed into `input`, ids made ones Anthropic takes), the
- * finish reason as `stop_reason`, and usage (as the provider read it) with the cached part apart.
- * `model` is the name the client asked for.
+ * The signature of a thinking block made from another model's reasoning. Anthropic signs its own
+ * (an encrypted form of the thinking, checked when the block comes back); there is nothing to sign
+ * here, and an empty string, which Anthropic never sends, is what the SDKs parse as a block without one.
+ */
+export const unsignedThinking = '';
+
+/**
+ * Whether an Anthropic client asked for thinking (`thinking: {type: "enabled", …}`, or another type
+ * than `disabled`): only then does Anthropic answer with thinking blocks, and clients that did not
+ * ask may read `content[0]` as the text.
+ */
+export function asksForThinking(body: AnthropicRequest): boolean {
+  const thinking = body.thinking as { type?: unknown } | null | undefined;
+  return typeof thinking === 'object' && thinking !== null && thinking.type !== 'disabled';
+}
+
+/**
+ * Turns an OpenAI `chat.completion` into an Anthropic `Message`: with `thinking` (the client asked
+ * for it), the reasoning the server sent apart (`reasoning_content`: DeepSeek, vLLM's reasoning
+ * parsers) as a first `thinking` block, unsigned; the text as one text block, tool calls as
+ * `tool_use` blocks (arguments parsed into `input`, ids made ones Anthropic takes), the finish
+ * reason as `stop_reason`, and usage (as the provider read it) with the cached part apart. `model`
+ * is the name the client asked for.
  * @see https://docs.anthropic.com/en/api/messages#response
  */
-export function convertToAnthropicMessage(completion: ChatCompletion, model: string, usage: Usage | undefined): AnthropicMessage {
+export function convertToAnthropicMessage(completion: ChatCompletion, model: string, usage: Usage | undefined, thinking = false): AnthropicMessage {
   const choice = completion.choices?.[0];
   const content: AnthropicContentBlock[] = [];
+  const reasoning = choice?.message?.reasoning_content;
+  if (thinking && typeof reasoning === 'string' && reasoning !== '') content.push({ type: 'thinking', thinking: reasoning, signature: unsignedThinking });
   const text = choice?.message?.content ?? choice?.message?.refusal;
   if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
   const toolCalls = choice?.message?.tool_calls ?? [];

@@ -47,7 +47,7 @@ async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream'
 
 /** Re-encodes OpenAI chunks as Anthropic events. Returns false if the client left. */
 async function relayTranslated(answer: Extract<StreamAnswer, { kind: 'translated-stream' }>, writer: SseWriter, request: FastifyRequest, model: string): Promise<boolean> {
-  const encoder = new AnthropicEventEncoder(model);
+  const encoder = new AnthropicEventEncoder(model, answer.thinking);
   const first = answer.first.done === true ? undefined : parseChunk(answer.first.value);
   writer.raw(Buffer.from(encoder.start(first)));
   const finished = await writeStreamValues(writer, answer.parts, answer.first, (part) => {
