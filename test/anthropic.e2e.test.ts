@@ -685,6 +685,17 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect((await anthropic.messages.stream(plain).finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
     });
 
+    it('moves a conversation whose earlier answer had a translated model\'s reasoning to Claude, without the thinking block Anthropic did not sign', async () => {
+      openaiUpstream.setReasoning('The user greets me. ');
+      const body = { model: 'deepseek-reasoner', max_tokens: 2048, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const first = await anthropic.messages.create(body);
+      expect(first.content[0]).toMatchObject({ type: 'thinking', signature: '' });
+      const next = await anthropic.messages.create({ ...body, model: claude, messages: [...body.messages, { role: 'assistant', content: first.content }, { role: 'user', content: 'and?' }] });
+      expect(next.content.at(-1)).toMatchObject({ type: 'text' });
+      const sent = anthropicUpstream.requests.at(-1)!.body as { messages: Array<{ role: string; content: unknown }> };
+      expect(sent.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'echo: hello' }] });
+    });
+
     it('reports what cannot be translated, and refuses it in strict mode', async () => {
       const { response } = await anthropic.messages.create({ model: 'gpt-4.1', max_tokens: 10, ...({ top_k: 3 } as object), messages: [{ role: 'user', content: 'x' }] }).withResponse();
       expect(response.headers.get('x-relay-dropped-params')).toBe('top_k');

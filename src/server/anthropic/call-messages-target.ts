@@ -47,7 +47,7 @@ export interface MessagesTarget {
 export async function callMessagesTarget(target: MessagesTarget, body: AnthropicRequest, call: ProviderCall): Promise<MessagesAnswer> {
   const provider = target.provider;
   const stream = body.stream === true;
-  if (provider.messages !== undefined) return nativeAnswer(await provider.messages(body, target.model, call));
+  if (provider.messages !== undefined) return nativeAnswer(await provider.messages(withoutUnsignedThinking(body), target.model, call));
   const { chatRequest, unsupported } = convertFromAnthropicRequest(body, target.model, target.maxOutputTokens);
   applyUnsupported(unsupported, call, `the upstream serving "${body.model}"`);
   if (!stream) {
@@ -67,4 +67,28 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
  */
 function renameDropped(dropped: string[]): void {
   for (let index = 0; index < dropped.length; index++) dropped[index] = dropped[index]!.replace(/^stop(?=\[|$)/, 'stop_sequences');
+}
+
+/**
+ * The request without the thinking blocks the relay made of another model's reasoning (signature
+ * `""`: there was nothing to sign), for an upstream on Anthropic: it refuses a whole conversation over
+ * one thinking block it did not sign, so a conversation moved from a translated model to Claude
+ * would fail on every later turn. The same object when there is none (the usual case): nothing copied.
+ */
+function withoutUnsignedThinking(body: AnthropicRequest): AnthropicRequest {
+  const messages = body.messages;
+  if (!Array.isArray(messages)) return body;
+  let cleaned: AnthropicRequest['messages'] | undefined;
+  for (let position = 0; position < messages.length; position++) {
+    const message = messages[position]!;
+    const content = message.content;
+    if (message.role !== 'assistant' || !Array.isArray(content) || !content.some(isUnsignedThinking)) continue;
+    cleaned ??= messages.slice();
+    cleaned[position] = { ...message, content: content.filter((block) => !isUnsignedThinking(block)) };
+  }
+  return cleaned === undefined ? body : { ...body, messages: cleaned };
+}
+
+function isUnsignedThinking(block: unknown): boolean {
+  return typeof block === 'object' && block !== null && (block as { type?: unknown }).type === 'thinking' && (block as { signature?: unknown }).signature === '';
 }
