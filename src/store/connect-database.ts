@@ -98,12 +98,89 @@ export async function connectPostgres(options: PostgresOptions): Promise<Databas
     if (options.schema !== undefined) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
     const schema = rows[0]?.schema ?? undefined;
-    if (schema === undefined || schema === null) throw new Error('the Postgres connection has no current schema: set search_path or pass a schema');
+    if (schema === undefined || schema === null) throw await noSchemaError(db);
     return { db, dialect: 'postgres', schema, limitQueries: (ms) => timed.limit(ms) };
   } catch (error) {
     await db.destroy();
     throw error;
   }
+}
+
+/**
+ * The connection has no current schema: no schema that `search_path` names exists, or the user may
+ * not use any of them (Postgres skips both). The tables have nowhere to go.
+ */
+export class NoSchemaError extends Error {
+  override readonly name = 'NoSchemaError';
+
+  constructor(
+    /** The schemas `search_path` names, as Postgres reads them (`$user` resolved). */
+    readonly named: readonly string[],
+    /** Those that do not exist. */
+    readonly missing: readonly string[],
+    /** Those that exist but the user has no USAGE privilege on. */
+    readonly unusable: readonly string[],
+    readonly user: string,
+    readonly database: string,
+  ) {
+    super(describeNoSchema(named, missing, unusable, user, database));
+  }
+}
+
+function describeNoSchema(named: readonly string[], missing: readonly string[], unusable: readonly string[], user: string, database: string): string {
+  const list = (names: readonly string[]) => names.map((name) => `"${name}"`).join(', ');
+  if (named.length === 0) return 'search_path names no schema: the relay has nowhere to keep its tables';
+  const parts: string[] = [];
+  if (missing.length === 1) parts.push(`the schema ${list(missing)}, which search_path names, does not exist in the database "${database}"`);
+  else if (missing.length > 1) parts.push(`the schemas ${list(missing)}, which search_path names, do not exist in the database "${database}"`);
+  if (unusable.length > 0) parts.push(`the user "${user}" has no USAGE privilege on ${list(unusable)}`);
+  return parts.length > 0 ? parts.join('; and ') : `no schema that search_path (${named.join(', ')}) names exists or may be used`;
+}
+
+/** Finds out why a connection has no current schema, from the `search_path` it runs with. */
+async function noSchemaError(db: Kysely<RelayDatabase>): Promise<NoSchemaError> {
+  const { rows } = await sql<{ path: string; user: string; database: string }>`select current_setting('search_path') as path, current_user as user, current_database() as database`.execute(db);
+  const { path, user, database } = rows[0]!;
+  const entries = splitSearchPath(path);
+  const named = entries.map((entry) => (entry === '$user' ? user : entry));
+  const { rows: found } = await sql<{ name: string; usable: boolean }>`select nspname as name, has_schema_privilege(oid, 'USAGE') as usable from pg_namespace where nspname = any(${named})`.execute(db);
+  const usable = new Map(found.map((row) => [row.name, row.usable]));
+  // The default path's "$user" names a schema few create: a missing one is worth naming only when it is all there is.
+  const missing = named.filter((name, index) => !usable.has(name) && (entries[index] !== '$user' || entries.length === 1));
+  return new NoSchemaError(named, missing, named.filter((name) => usable.get(name) === false), user, database);
+}
+
+/**
+ * The schema names of a `search_path` setting, as Postgres reads it: comma-separated, double
+ * quotes keep case and commas (`""` is a quote), unquoted names fold to lower case.
+ */
+function splitSearchPath(path: string): string[] {
+  const names: string[] = [];
+  let current = '';
+  let quoted = false;
+  let started = false;
+  for (let index = 0; index < path.length; index++) {
+    const char = path[index]!;
+    if (quoted) {
+      if (char === '"' && path[index + 1] === '"') {
+        current += '"';
+        index++;
+      } else if (char === '"') quoted = false;
+      else current += char;
+    } else if (char === '"') {
+      quoted = true;
+      started = true;
+    } else if (char === ',') {
+      if (started) names.push(current);
+      current = '';
+      started = false;
+    } else if (!/\s/.test(char)) {
+      current += char.toLowerCase();
+      started = true;
+    }
+  }
+  if (started) names.push(current);
+  return names;
 }
 
 /** A query that Postgres did not answer in time: its connection is closed, and the pool opens another. */
