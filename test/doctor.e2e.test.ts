@@ -297,6 +297,24 @@ describe('relay doctor (CLI)', () => {
     }
   });
 
+  // Needs Postgres; required with REQUIRE_SERVICES=1.
+  it.skipIf(process.env.REQUIRE_SERVICES !== '1' && process.env.DATABASE_URL === undefined)(
+    'says so when the schema DATABASE_URL sets as search_path does not exist, and how to create it, without network advice',
+    async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-schema-'));
+      const missing = `relay_doctor_missing_${Date.now().toString(36)}`;
+      const url = new URL(process.env.DATABASE_URL!);
+      url.searchParams.set('options', `-c search_path=${missing}`);
+      const run = await doctor(cwd, { DATABASE_URL: url.toString(), RELAY_MASTER_KEY: keys.master });
+      expect(run.code).toBe(1);
+      const line = new RegExp(`^✗ database: Postgres postgres://\\S+: the schema "${missing}", which search_path names, does not exist in the database "[^"]+"$`, 'm');
+      expect(run.stdout).toMatch(line);
+      expect(run.stdout).toContain(`psql "$DATABASE_URL" -c 'CREATE SCHEMA "${missing}"'`);
+      expect(run.stdout).toContain('search_path');
+      expect(run.stdout).not.toMatch(/NetworkPolicy|egress|accepts connections/);
+    },
+  );
+
   it('reports a configuration that does not load, names no key, and exits 1', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-invalid-'));
     writeFileSync(join(cwd, 'relay.yaml'), 'providers:\n  broken: { type: openai, baseUrl: "not a url", apiKey: "${BROKEN_KEY}" }\n');

@@ -55,6 +55,11 @@ class PostgresProxy {
     }
   }
 
+  /** After `stall`: new connections are forwarded again; the stalled ones stay as they are (answered by no one, never closed). */
+  forward(): void {
+    this.stalled = false;
+  }
+
   close(): Promise<void> {
     this.stalled = false;
     const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -80,9 +85,9 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
     await schema.drop();
   });
 
-  async function start(gracePeriodMs = 5000): Promise<{ relay: SpawnedRelay; port: number }> {
+  async function start(gracePeriodMs = 5000, yaml = ''): Promise<{ relay: SpawnedRelay; port: number }> {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-postgres-outage-'));
-    writeFileSync(join(cwd, 'relay.yaml'), 'ledger:\n  flushIntervalMs: 100\n');
+    writeFileSync(join(cwd, 'relay.yaml'), `ledger:\n  flushIntervalMs: 100\n${yaml}`);
     const throughProxy = new URL(schema.url);
     throughProxy.host = `127.0.0.1:${proxy.port}`;
     const port = await freePort();
@@ -156,6 +161,63 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
       stop = true;
       await client.end();
     }
+  });
+
+  it('sees a Postgres that stops answering as down within seconds, keeps serving, and writes the queued usage on new connections once it answers', async () => {
+    const { relay, port } = await start(5000, 'database:\n  queryTimeoutMs: 1000\n');
+    const before = await ledgerRows();
+    for (let sent = 0; sent < 3; sent++) expect((await ask(port)).status).toBe(200);
+    await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 3);
+    // Connections kept open and unanswered: nothing tells the relay, the key poll and the ledger
+    // writes wait on them.
+    proxy.stall();
+    try {
+      for (let sent = 0; sent < 5; sent++) expect((await ask(port)).status).toBe(200);
+      await relay.waitForLog(/"detail":"QueryTimeoutError: [^"]*within 2000 ms[^"]*","pending":\d+,"msg":"ledger write failed; the records stay queued and are retried"/);
+      await relay.waitForLog(/"detail":"QueryTimeoutError: [^"]*within 2000 ms[^"]*","msg":"key cache refresh failed; serving the keys already known"/);
+      // A usage report is answered (with the failure) rather than held.
+      const usage = await request(`http://127.0.0.1:${port}/admin/usage?group_by=model`, { headers: { authorization: `Bearer ${master}` }, headersTimeout: 8_000 });
+      expect(usage.statusCode).toBe(500);
+      await usage.body.dump();
+      expect((await ask(port)).status).toBe(200);
+    } finally {
+      // The stalled connections never answer; the relay gives them up and the new ones get through.
+      proxy.forward();
+    }
+    await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 9);
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
+    expect(relay.stderr()).toBe('');
+  });
+
+  it('waits for migrations however long they are locked, and has Postgres cancel a later statement that waits past the limit', async () => {
+    const locker = new pg.Client({ connectionString: schema.url });
+    await locker.connect();
+    let relay: SpawnedRelay;
+    let port: number;
+    try {
+      // Another replica migrating, say: the relay's start waits on the lock longer than the limit.
+      await locker.query('begin');
+      await locker.query('lock table relay_migrations in access exclusive mode');
+      const starting = start(5000, 'database:\n  queryTimeoutMs: 1000\n');
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await locker.query('commit');
+      ({ relay, port } = await starting);
+      const before = await ledgerRows();
+      // A migration rebuilding a ledger index: the relay's ledger write waits behind it, is
+      // cancelled by Postgres at the limit, stays queued, and is written once the lock is gone.
+      await locker.query('begin');
+      await locker.query('lock table ledger_entries in access exclusive mode');
+      for (let sent = 0; sent < 2; sent++) expect((await ask(port)).status).toBe(200);
+      await relay.waitForLog(/"detail":"error: canceling statement due to statement timeout","pending":2,"msg":"ledger write failed; the records stay queued and are retried"/);
+      await locker.query('commit');
+      await expect.poll(ledgerRows, { timeout: 10_000 }).toBe(before + 2);
+    } finally {
+      await locker.end();
+    }
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
+    expect(relay.stderr()).toBe('');
   });
 
   it('on SIGTERM, keeps trying to write the queued usage until the grace period ends, and writes it when Postgres returns meanwhile', async () => {

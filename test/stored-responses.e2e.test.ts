@@ -1,4 +1,4 @@
-import OpenAI, { BadRequestError, NotFoundError } from 'openai';
+import OpenAI, { APIUserAbortError, BadRequestError, NotFoundError, RateLimitError } from 'openai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,6 +228,47 @@ describe('stored responses: previous_response_id stays with its key and its upst
     expect(error).toMatchObject({ status: 503, code: 'stored_responses_unavailable' });
     // A request that names nothing stored still goes through.
     expect((await client.responses.create({ model: 'gpt-x', input: 'Fresh.' })).output_text).toBe('echo: Fresh.');
+  });
+
+  it("counts fetching, listing, deleting and cancelling a stored response in the key's requests per minute", async () => {
+    const created = await request(`${first.url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'carol', rpm: 5 }),
+    });
+    const carol = new OpenAI({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: first.baseURL, maxRetries: 0 });
+    const kept = await carol.responses.create({ model: 'gpt-east', input: 'Keep this.' });
+    const { response } = await carol.responses.retrieve(kept.id).withResponse();
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('5');
+    expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('3');
+    await carol.responses.inputItems.list(kept.id);
+    // The mock keeps no response in progress: its cancel is answered 404, which counts all the same.
+    expect(await carol.responses.cancel(kept.id).catch((caught: unknown) => caught)).toBeInstanceOf(NotFoundError);
+    await carol.responses.delete(kept.id);
+    east.reset();
+    const refused = await carol.responses.retrieve(kept.id).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(RateLimitError);
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+    expect(east.requests).toHaveLength(0);
+  });
+
+  it('stops the upstream call of a stored-response route when the client leaves', async () => {
+    const kept = await alice.responses.create({ model: 'gpt-east', input: 'Keep this too.' });
+    for (const leave of [
+      (signal: AbortSignal) => alice.responses.retrieve(kept.id, {}, { signal }),
+      (signal: AbortSignal) => alice.responses.delete(kept.id, { signal }),
+    ]) {
+      east.reset();
+      east.next({ kind: 'hang' });
+      const controller = new AbortController();
+      const leaving = leave(controller.signal).catch((caught: unknown) => caught);
+      await expect.poll(() => east.requests.length).toBe(1);
+      controller.abort();
+      expect(await leaving).toBeInstanceOf(APIUserAbortError);
+      await expect.poll(() => east.requests[0]!.aborted, { timeout: 5_000 }).toBe(true);
+    }
+    await expect.poll(() => first.logs.filter((line) => line.msg === 'request' && line.status === 499 && String(line.path).startsWith('/v1/responses/')).length).toBe(2);
+    expect(first.rawLogs()).not.toContain('unhandled error');
   });
 
   it('records nothing for a response that is not stored, and leaves ids it never saw to the upstream', async () => {

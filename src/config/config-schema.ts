@@ -269,6 +269,21 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    database: Type.Optional(
+      Type.Object(
+        {
+          queryTimeoutMs: Type.Optional(
+            Type.Integer({
+              minimum: 100,
+              maximum: 600_000,
+              description:
+                'Postgres (DATABASE_URL): the longest one of the relay\'s queries may take (key polls, ledger writes, lookups, usage reports; migrations excepted). Postgres cancels a longer statement, and a query left unanswered 1 s longer (a stalled network or server) fails and its connection is closed, so the relay treats the database as down instead of waiting for TCP to give up (default 5000). Read at start.',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     keys: Type.Optional(Type.Array(ClientKeySchema, { description: 'Client keys accepted besides RELAY_MASTER_KEY.' })),
   },
   { additionalProperties: false },

@@ -230,6 +230,7 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     limits: { onBackendFailure: file.limits?.onBackendFailure ?? 'fail-closed', replicas: file.limits?.replicas ?? 1 },
     ledgerFlushIntervalMs: file.ledger?.flushIntervalMs ?? 1000,
     databaseUrl: env.string('DATABASE_URL'),
+    databaseQueryTimeoutMs: file.database?.queryTimeoutMs ?? 5_000,
     redisUrl: env.string('REDIS_URL'),
     metricsPort: env.integer('METRICS_PORT', { min: 0, max: 65535 }),
     metricsToken: env.string('METRICS_TOKEN'),

@@ -125,6 +125,8 @@ export interface RelayConfig {
   ledgerFlushIntervalMs: number;
   /** `DATABASE_URL`: Postgres for clusters; unset means the SQLite file `<data dir>/relay.db`. */
   databaseUrl: string | undefined;
+  /** Postgres: the longest one of the relay's queries may take (migrations excepted), `database.queryTimeoutMs`. */
+  databaseQueryTimeoutMs: number;
   /** `METRICS_PORT`: serve /metrics on this port only (default: on the main port). */
   metricsPort: number | undefined;
   /** `METRICS_TOKEN`: require `Authorization: Bearer <token>` on /metrics. */

@@ -258,6 +258,17 @@ export class AdmissionControl {
     return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
   }
 
+  /**
+   * Admits a request that uses no tokens and costs nothing (a stored response fetched from its
+   * upstream): it takes its place in the key's requests per minute and a parallel slot, or is refused
+   * when either is full; no TPM, budget or balance is asked. Undefined when the key has neither limit.
+   */
+  admitFree(principal: Principal, requestId: string): Admission | undefined | Promise<Admission | undefined> {
+    if (principal.rpm === undefined && principal.maxParallel === undefined) return undefined;
+    const counted: Principal = { ...principal, tpm: undefined, budget: undefined, accountId: undefined };
+    return this.reserve(counted, undefined, undefined, undefined, 0, 0, requestId, this.now(), 'USD');
+  }
+
   /** Of a model's price and those of the priced models it may fall back to, the one that makes this request's worst case dearest. */
   private dearest(price: ModelPrice, fallbackModels: readonly string[], promptTokens: number, maxOutputTokens: number, breakpoints: CacheBreakpoints | undefined): ModelPrice {
     let dearest = price;

@@ -124,6 +124,11 @@ export class RedisLimitStore implements LimitStore {
     return this.client.status === 'ready';
   }
 
+  /** A PING answered within the command timeout; rejects otherwise (and at once while disconnected). */
+  async probe(): Promise<void> {
+    await this.client.ping();
+  }
+
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     validateReserveRequest(request);
     if (request.counters.length === 0) return { ok: true, remaining: {} };

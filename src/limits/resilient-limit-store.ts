@@ -27,9 +27,15 @@ import { MemoryLimitStore } from './memory-limit-store.js';
  */
 export type BackendFailurePolicy = 'fail-closed' | 'fail-open';
 
-/** A shared store that can tell, without I/O, whether it is connected (`RedisLimitStore`). */
+/** A shared store that can tell, without I/O, whether it is connected, and be asked for an answer (`RedisLimitStore`). */
 export interface ProbedLimitStore extends LimitStore {
   isAvailable(): boolean;
+  /**
+   * One round trip (Redis's PING), resolving only when the store answered within its command
+   * timeout: a connection can be up while nothing answers on it (a frozen server, a network that
+   * drops packets).
+   */
+  probe(): Promise<void>;
 }
 
 export interface ResilientLimitStoreOptions {
@@ -65,9 +71,10 @@ interface LocalReservation {
 /**
  * A shared store with a policy for when it is unreachable. Any failure of the primary switches to
  * degraded mode (`degraded`, `onDegradedChange`); from then on calls do not wait for the primary,
- * and every `probeIntervalMs` the store looks whether it is back. On return it first replays what
- * it owes (`DegradedBacklog`): settles and releases that could not be delivered, and the budget and
- * credit spent from memory, then leaves degraded mode.
+ * and every `probeIntervalMs` the store asks it for an answer (`probe`), without holding any call.
+ * Once it answers, the store first replays what it owes (`DegradedBacklog`): settles and releases
+ * that could not be delivered, and the budget and credit spent from memory, then leaves degraded
+ * mode.
  *
  * While degraded and fail-open, `remaining` in results is this replica's share. Reservations made
  * in memory settle and renew in memory, even after recovery. A renewal of a reservation in the
@@ -87,6 +94,9 @@ export class ResilientLimitStore implements LimitStore {
   private fallback: MemoryLimitStore | undefined;
   private lastProbeAt = 0;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** A probe is waiting for the primary's answer. */
+  private probing = false;
+  /** The primary answered a probe: the backlog is being replayed before degraded mode ends. */
   private recovery: Promise<void> | undefined;
 
   constructor(options: ResilientLimitStoreOptions) {
@@ -279,30 +289,57 @@ export class ResilientLimitStore implements LimitStore {
   }
 
   /**
-   * While degraded and a probe is due: replay the backlog if the primary is connected, then leave
-   * degraded mode. Nothing to wait for (undefined) otherwise, so that a call need not wait a turn.
+   * While degraded: starts a probe when one is due, and returns the recovery under way, if any, for
+   * the call to wait for (so that it reaches the primary after the backlog). The probe itself is
+   * waited for by no call: a primary that keeps its connection and answers nothing would otherwise
+   * hold a request for its command timeout at every probe. Nothing to wait for (undefined) otherwise.
    */
   private recoverIfDue(): Promise<void> | undefined {
-    if (!this.isDegraded || Date.now() - this.lastProbeAt < this.probeIntervalMs) return undefined;
-    this.recovery ??= (async () => {
-      this.lastProbeAt = Date.now();
-      if (!this.primary.isAvailable()) return;
-      try {
-        await this.backlog.replay(this.primary);
-      } catch {
-        return;
-      }
-      this.isDegraded = false;
-      this.fallback = undefined;
-      this.shares.startOver();
-      this.stopProbing();
-      this.notify(false, undefined);
-      // Work kept by calls that were already past their degraded check while the replay ran.
-      if (this.backlog.size > 0) void this.replayBacklog();
-    })().finally(() => {
-      this.recovery = undefined;
-    });
+    if (!this.isDegraded) return undefined;
+    if (this.recovery === undefined && !this.probing && Date.now() - this.lastProbeAt >= this.probeIntervalMs) this.probe();
     return this.recovery;
+  }
+
+  /**
+   * Asks the primary for an answered round trip when it is connected; once it answers, replays the
+   * backlog and leaves degraded mode. A connection that is up proves nothing by itself, nor does an
+   * empty backlog replayed without a single command.
+   */
+  private probe(): void {
+    this.lastProbeAt = Date.now();
+    if (!this.primary.isAvailable()) return;
+    this.probing = true;
+    this.primary.probe().then(
+      () => {
+        this.probing = false;
+        this.lastProbeAt = Date.now();
+        if (!this.isDegraded) return;
+        this.recovery ??= this.recover().finally(() => {
+          this.recovery = undefined;
+        });
+      },
+      () => {
+        this.probing = false;
+        // The next probe a whole interval after this one gave up.
+        this.lastProbeAt = Date.now();
+      },
+    );
+  }
+
+  /** Replays what is owed to the primary, which just answered, then leaves degraded mode; stays degraded if the replay fails. */
+  private async recover(): Promise<void> {
+    try {
+      await this.backlog.replay(this.primary);
+    } catch {
+      return;
+    }
+    this.isDegraded = false;
+    this.fallback = undefined;
+    this.shares.startOver();
+    this.stopProbing();
+    this.notify(false, undefined);
+    // Work kept by calls that were already past their degraded check while the replay ran.
+    if (this.backlog.size > 0) void this.replayBacklog();
   }
 
   private async replayBacklog(): Promise<void> {

@@ -43,6 +43,17 @@ export function admitRequest(request: FastifyRequest, reply: FastifyReply, servi
 }
 
 /**
+ * Admission of a request that uses no tokens and costs nothing (`AdmissionControl.admitFree`): it
+ * counts in the key's requests per minute and holds a parallel slot, or is refused with the 429.
+ */
+export function admitFreeRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices): Promise<void> | undefined {
+  const admitted = services.admission.admitFree(request.relay.principal!, request.relay.meterId);
+  if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
+  hold(request, reply, admitted);
+  return undefined;
+}
+
+/**
  * A client that left while its admission was awaited has been metered already (with nothing
  * reserved) and will never hear an answer: its reservation is given back, and the request goes no
  * further, so nothing reaches the upstream and no slot or budget stays held.

@@ -16,6 +16,7 @@ export async function openBackends(config: RelayConfig, logger: Logger): Promise
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     sqlitePath: join(config.dataDir, 'relay.db'),
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
     onNewerMigrations: (migrations) =>
       logger.warn({ migrations }, 'the database has migrations of a newer release: running on it as it is (migrations only add; finish the upgrade or roll it back)'),
   });

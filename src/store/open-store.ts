@@ -18,6 +18,12 @@ export interface OpenStoreOptions {
   schema?: string;
   /** Postgres only: connections in the pool. Default 10. */
   poolSize?: number;
+  /**
+   * Postgres only: the longest a query may take once the migrations have run (they take what they
+   * need): Postgres cancels a longer statement, and a query with no answer a second later fails and
+   * closes its connection. Unset: no limit.
+   */
+  queryTimeoutMs?: number;
   /** Called with the migrations of a newer release the database already has (this release runs on them). */
   onNewerMigrations?: (names: string[]) => void;
 }
@@ -48,6 +54,7 @@ export async function openStore(options: OpenStoreOptions): Promise<RelayStore> 
   try {
     const { newer } = await runMigrations(connection.db, connection.dialect, connection.schema);
     if (newer.length > 0) options.onNewerMigrations?.(newer);
+    if (options.queryTimeoutMs !== undefined) connection.limitQueries?.(options.queryTimeoutMs);
   } catch (error) {
     await connection.db.destroy();
     throw error;

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sql } from 'kysely';
 import type { RelayConfig } from '../../config/relay-config.js';
-import { connectPostgres, connectSqlite, type DatabaseConnection } from '../../store/connect-database.js';
+import { connectPostgres, connectSqlite, NoSchemaError, type DatabaseConnection } from '../../store/connect-database.js';
 import { display } from './check-configuration.js';
 import { checkResult, type CheckResult } from './doctor-check.js';
 import { CheckTimeoutError, errorCode, errorMessage, withTimeout } from './with-timeout.js';
@@ -34,6 +34,8 @@ export async function checkDatabase(config: RelayConfig, cwd: string, timeoutMs:
     await withTimeout(sql`select 1`.execute(connection.db), timeoutMs);
     return checkResult('database', 'pass', `Postgres ${shown}: connected (schema ${connection.schema})`);
   } catch (error) {
+    // Connected and answered: the network is fine, the schema is not.
+    if (error instanceof NoSchemaError) return checkResult('database', 'fail', `Postgres ${shown}: ${error.message}`, noSchemaFix(error));
     const message = errorMessage(error);
     const what = error instanceof CheckTimeoutError ? `no connection within ${timeoutMs} ms` : message.includes(errorCode(error)) ? message : `${errorCode(error)}: ${message}`;
     return checkResult(
@@ -51,6 +53,32 @@ export async function checkDatabase(config: RelayConfig, cwd: string, timeoutMs:
     abandoned = connection === undefined;
     await connection?.db.destroy().catch(() => {});
   }
+}
+
+/** How to give the relay the schema its search_path names: create it, grant it, or name another. */
+function noSchemaFix(error: NoSchemaError): string {
+  const lines: string[] = [];
+  if (error.missing.length > 0) {
+    lines.push('create the schema (as a user allowed to: its owner or a superuser); `relay migrate` or `relay serve` then creates the tables in it:');
+    for (const name of error.missing) lines.push(`  psql "$DATABASE_URL" -c ${shellQuoted(`CREATE SCHEMA ${identifier(name)}`)}`);
+    lines.push(`  (add AUTHORIZATION ${identifier(error.user)} when another user creates it, so that the relay's user may create tables there)`);
+  }
+  if (error.unusable.length > 0) {
+    lines.push(`let the relay's user use ${error.unusable.length === 1 ? 'the schema' : 'the schemas'} (as the owner):`);
+    for (const name of error.unusable) lines.push(`  psql "$DATABASE_URL" -c ${shellQuoted(`GRANT USAGE, CREATE ON SCHEMA ${identifier(name)} TO ${identifier(error.user)}`)}`);
+  }
+  lines.push('or point search_path in DATABASE_URL at a schema that exists: ?options=-c%20search_path%3D<schema> (unset, the relay uses the user\'s default, usually public).');
+  return lines.join('\n');
+}
+
+/** A Postgres identifier, double-quoted. */
+function identifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A shell word in single quotes. */
+function shellQuoted(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function checkSqlite(path: string, cwd: string): CheckResult {

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallSignal } from '../../providers/call-signal.js';
 import type { ChatResult, ProviderCall, StreamPart } from '../../providers/provider.js';
-import { checkChatAnswer } from '../../providers/upstream-failure.js';
+import { CallAbortedError, checkChatAnswer } from '../../providers/upstream-failure.js';
 import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
-import { admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText } from '../admit-request.js';
+import { admitFreeRequest, admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText } from '../admit-request.js';
 import { fallbackModels, lowerToLimit, reservedOutputTokens } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
@@ -186,6 +186,9 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   const storedResponseRoute =
     (method: 'GET' | 'DELETE' | 'POST', suffix: string) =>
     async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      // A request like any other for the key's requests per minute and parallel limit, though it uses no tokens.
+      const admitted = admitFreeRequest(request, reply, services);
+      if (admitted !== undefined) await admitted;
       const { id } = request.params as { id: string };
       const holder = await stored.holder(id, request.relay.principal!.id);
       const provider = holder === undefined ? undefined : services.router.providerNamed(holder);
@@ -200,11 +203,20 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
           param: 'stream',
         });
       }
-      const call: ProviderCall = { signal: new CallSignal(), timeoutMs: services.config.timeoutMs, requestId: request.id, strict: false, dropped: [] };
+      const signal = new CallSignal();
+      const call: ProviderCall = { signal, timeoutMs: services.config.timeoutMs, requestId: request.id, strict: false, dropped: [] };
+      // A client that leaves stops the upstream call, rather than leaving it to run to its timeout
+      // (and holding the relay's shutdown, which waits for upstream calls in flight, as long).
+      request.relay.onClose = new AbortWhenLeft(signal);
+      // Gone already, while the store was asked.
+      if (request.relay.closed) signal.abort();
       let result;
       try {
         result = await provider.storedResponse(method, `/responses/${encodeURIComponent(id)}${suffix}${query}`, call);
       } catch (error) {
+        if (error instanceof CallAbortedError) {
+          throw new RelayError('The client closed the connection before the answer was ready.', { status: 499, type: 'invalid_request_error', code: 'client_closed_request' });
+        }
         throw error instanceof UpstreamError ? toClientError(error, request.id, services.upstreamSecrets) : error;
       }
       request.relay.provider = provider.name;
@@ -215,6 +227,15 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
   app.delete('/v1/responses/:id', storedResponseRoute('DELETE', ''));
   app.get('/v1/responses/:id/input_items', storedResponseRoute('GET', '/input_items'));
   app.post('/v1/responses/:id/cancel', storedResponseRoute('POST', '/cancel'));
+}
+
+/** Aborts a call when its response closes before it was sent to the end (the client left). */
+class AbortWhenLeft {
+  constructor(private readonly signal: CallSignal) {}
+
+  closed(complete: boolean): void {
+    if (!complete) this.signal.abort();
+  }
 }
 
 /** The `item_reference`s in a request's input: each id, and its position in `input`. */
