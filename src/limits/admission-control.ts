@@ -330,11 +330,11 @@ export class AdmissionControl {
       const reservation = limits.reserveHeld(request);
       const result = reservation.result;
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
     }
     return limits.reserve(request).then((result) => {
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
     });
   }
 }
@@ -382,6 +382,8 @@ class HeldAdmission implements Admission, InFlightLink {
     private readonly reservationId: string,
     /** The reservation itself, when the store handed it over (`reserveHeld`); else it is settled by id. */
     private readonly held: HeldReservation | undefined,
+    /** What was reserved: charged again by a store that lost the reservation with its data. */
+    private readonly counters: readonly CounterReservation[],
     readonly currency: Currency,
     readonly price: ModelPrice | undefined,
     readonly headers: Record<string, string>,
@@ -457,7 +459,8 @@ class HeldAdmission implements Admission, InFlightLink {
       if (laterPeriod) void this.chargeLaterPeriod(budgetSpend, now);
       return cost;
     }
-    const settled = this.limits.settle({ reservationId: this.reservationId, actual, now });
+    // With what was reserved: a Redis that lost the reservation (restarted empty) still charges the budget and balance.
+    const settled = this.limits.settle({ reservationId: this.reservationId, actual, now, reserved: { at: this.admittedAt, counters: this.counters } });
     return (laterPeriod ? settled.then(() => this.chargeLaterPeriod(budgetSpend, now)) : settled).then(() => cost);
   }
 

@@ -81,6 +81,13 @@ export interface SettleRequest {
    */
   actual: Record<string, number>;
   now: number;
+  /**
+   * When the reservation was made (epoch ms) and its counters: a store that lost the reservation
+   * with the rest of its data while the request ran (a Redis restarted empty) charges the `budget`
+   * and `credit` counters what the request used, as the settle of a reservation it still had
+   * would. Without it, a lost reservation settles nothing.
+   */
+  reserved?: { at: number; counters: readonly CounterReservation[] };
 }
 
 /**
@@ -115,6 +122,12 @@ export interface LimitStore {
    * the database. Replicas calling it together: one gets true. The memory store answers true once.
    */
   claimCounters(): Promise<boolean>;
+  /**
+   * Says that the relay whose `claimCounters` returned true has loaded the counters again
+   * (balances and budget spend): from then on, settles of reservations lost with the store's data
+   * charge their budgets and balances (`SettleRequest.reserved`); until then they wait.
+   */
+  countersRestored(): Promise<void>;
   /**
    * Whether the store is marked as holding this relay's counters (see `claimCounters`), without
    * marking it: a relay loads the counters while the mark is absent (no balance change counts
@@ -222,6 +235,7 @@ export function validateReserveRequest(request: ReserveRequest): void {
 export function validateSettleRequest(request: SettleRequest): void {
   if (typeof request.reservationId !== 'string' || request.reservationId === '') throw new TypeError('reservationId must be a non-empty string');
   validateSettleAmounts(request.actual, request.now);
+  if (request.reserved !== undefined) checkTime(request.reserved.at, 'reserved.at');
 }
 
 /** Checks the time and the amounts of a settle call. */

@@ -221,6 +221,10 @@ export class MemoryLimitStore implements LimitStore {
     return this.claimed;
   }
 
+  async countersRestored(): Promise<void> {
+    // Nothing to wait for: counters in memory are lost only with the requests that held them.
+  }
+
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     if (options.onlyIfAbsent === true && this.credits.has(key)) return;

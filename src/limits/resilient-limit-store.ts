@@ -196,6 +196,10 @@ export class ResilientLimitStore implements LimitStore {
     return this.adminCall(() => this.primary.countersHeld());
   }
 
+  countersRestored(): Promise<void> {
+    return this.adminCall(() => this.primary.countersRestored());
+  }
+
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     const balance = await this.adminCall(async () => {

@@ -38,8 +38,13 @@ async function loadAndClaim(services: RelayServices, limits: LimitStore, account
   if (held && !atStart) return false;
   await loadBalances(services, limits, accountCurrencies);
   if (held || !(await limits.claimCounters())) return false;
-  // Budgets only by the relay whose claim landed: raising one is not idempotent.
-  await raiseBudgets(services, limits);
+  try {
+    // Budgets only by the relay whose claim landed: raising one is not idempotent.
+    await raiseBudgets(services, limits);
+  } finally {
+    // Settles of requests whose reservations were lost with the counters waited for this: they charge now.
+    await limits.countersRestored();
+  }
   return true;
 }
 
