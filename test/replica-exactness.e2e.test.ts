@@ -126,4 +126,36 @@ describe.skipIf(missing !== undefined)('replicas sharing Postgres and a Redis of
     }
     await expect.poll(async () => Math.round((await admin<{ balance: number }>(a.url, `/admin/accounts/${account.id}`)).balance * 1e6), { timeout: 3000, interval: 100 }).toBe(8_000);
   });
+
+  it('charge requests in flight to a budget set or changed at another replica meanwhile: the key spends no more than the budget', { timeout: 60_000 }, async () => {
+    const [a, b] = [await replica(), await replica()];
+    // One key without any limit (its requests reserve nothing), one whose monthly budget becomes a daily one.
+    const unlimited = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'no-budget-yet' });
+    const monthly = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'monthly-then-daily', budget: { amount: 10, currency: 'USD', period: 'monthly' } });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    // Four streams per key at B, $0.039 each ($0.156 a key), and meanwhile at A a daily budget of $0.20 for both.
+    upstream.setStreamDefaults({ chunks: 30, delayMs: 100 });
+    const before = upstream.requests.length;
+    const streams = Array.from({ length: 8 }, (_, index) => stream(b.url, index < 4 ? unlimited.key : monthly.key));
+    await expect.poll(() => upstream.requests.length - before, { timeout: 5000, interval: 20 }).toBe(8);
+    for (const key of [unlimited, monthly]) await admin(a.url, `/admin/keys/${key.id}`, 'PATCH', { budget: { amount: 0.2, currency: 'USD', period: 'daily' } });
+    expect(await Promise.all(streams)).toEqual(Array(8).fill('ok'));
+    upstream.setStreamDefaults({ chunks: 5, delayMs: 0 });
+    await expect.poll(async () => (await ledgerRequests(a.url, unlimited.id)) + (await ledgerRequests(a.url, monthly.id)), { timeout: 5000, interval: 100 }).toBe(8);
+
+    // $0.044 left of each: a request costs $0.018 and reserves $0.022, so two pass, at either replica, and a third is refused.
+    for (const key of [unlimited, monthly]) {
+      const answers: string[] = [];
+      for (let index = 0; index < 3; index++) {
+        answers.push(
+          await new OpenAI({ apiKey: key.key, baseURL: `${(index % 2 === 0 ? a : b).url}/v1`, maxRetries: 0 }).chat.completions
+            .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Hello.' }] })
+            .then(() => 'ok', (error: APIError) => String(error.code)),
+        );
+      }
+      expect(answers).toEqual(['ok', 'ok', 'budget_exceeded']);
+      await expect.poll(() => ledgerCost(a.url, key.id), { timeout: 3000, interval: 100 }).toBe(156_000 + 36_000);
+    }
+  });
 });
