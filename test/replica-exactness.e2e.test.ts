@@ -158,4 +158,34 @@ describe.skipIf(missing !== undefined)('replicas sharing Postgres and a Redis of
       await expect.poll(() => ledgerCost(a.url, key.id), { timeout: 3000, interval: 100 }).toBe(156_000 + 36_000);
     }
   });
+
+  it('hold the parallel slots and budget of requests in flight again once Redis lost its data and the counters are loaded again', { timeout: 60_000 }, async () => {
+    const [a, b] = [await replica(), await replica()];
+    const key = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'two-at-a-time', max_parallel: 2, budget: { amount: 0.15, currency: 'USD', period: 'daily' } });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const ask = (base: string) =>
+      new OpenAI({ apiKey: key.key, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions
+        .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Hello.' }] })
+        .then(() => 'ok', (error: APIError) => String(error.code));
+
+    // Two streams of 40 words 150 ms apart (6 s; 49 tokens, $0.049 each), one at each replica; Redis loses its data meanwhile.
+    upstream.setStreamDefaults({ chunks: 40, delayMs: 150 });
+    const before = upstream.requests.length;
+    const streams = [stream(a.url, key.key), stream(b.url, key.key)];
+    await expect.poll(() => upstream.requests.length - before, { timeout: 5000, interval: 20 }).toBe(2);
+    const flushedAt = Date.now();
+    await redis.flushall();
+    // Loaded again (by one of the replicas running): the mark holds when.
+    await expect.poll(async () => Number(await redis.get('relay:limits:claimed')) > flushedAt, { timeout: 5000, interval: 50 }).toBe(true);
+    // Every replica looks at the mark every 2 s.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Both slots are taken while the streams run, at either replica.
+    expect([await ask(a.url), await ask(b.url)]).toEqual(['parallel_limit_exceeded', 'parallel_limit_exceeded']);
+    upstream.setStreamDefaults({ chunks: 5, delayMs: 0 });
+    expect(await Promise.all(streams)).toEqual(['ok', 'ok']);
+
+    // $0.052 of the budget left: two requests of $0.018 (each reserving $0.022), not a third.
+    await expect.poll(() => ledgerRequests(a.url, key.id), { timeout: 5000, interval: 100 }).toBe(2);
+    expect([await ask(a.url), await ask(b.url), await ask(a.url)]).toEqual(['ok', 'ok', 'budget_exceeded']);
+  });
 });

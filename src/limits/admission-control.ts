@@ -199,6 +199,25 @@ export class AdmissionControl {
   }
 
   /**
+   * Makes the reservations of this relay's requests in flight again, after the limits store lost
+   * them with its data and its counters were loaded again at `restoredAt` (from the database,
+   * which does not count requests still running): their parallel slots, budgets and balances hold
+   * them again until they end, so that other requests are not admitted in their place, and their
+   * settles correct them to what they used. Not their place in the RPM and TPM windows, which
+   * would count them a second time in a new minute.
+   */
+  async restoreInFlight(restoredAt: number): Promise<void> {
+    const now = this.now();
+    const sentinel = this.inFlight;
+    const restoring: Promise<void>[] = [];
+    for (let link = sentinel.newer; link !== sentinel && link !== undefined; link = link.newer) {
+      const admission = link as HeldAdmission;
+      if (admission.admittedAt < restoredAt) restoring.push(admission.restore(now));
+    }
+    await Promise.all(restoring);
+  }
+
+  /**
    * Sets an account's balance counter unless it is set already (at start, and for balances the
    * limits store lost), so a late or repeated call never undoes what was drawn since.
    */
@@ -383,6 +402,8 @@ class CacheBreakpoints {
  */
 class HeldAdmission implements Admission, InFlightLink {
   private done = false;
+  /** The reservation being made again (`restore`), which a settle waits for. */
+  private restoring: Promise<void> | undefined;
   older: InFlightLink | undefined;
   newer: InFlightLink | undefined;
   /** When it was admitted (epoch ms): renewed for the admission's `longestRequestMs` at most. */
@@ -415,6 +436,24 @@ class HeldAdmission implements Admission, InFlightLink {
     this.newer = inFlight;
     newest.newer = this;
     inFlight.older = this;
+  }
+
+  /** Makes the reservation again in a limits store that lost it (`AdmissionControl.restoreInFlight`). */
+  async restore(now: number): Promise<void> {
+    // A reservation handed over by the store lives in this process, and is never lost without it.
+    if (this.held !== undefined || this.done) return;
+    const counters = this.counters.filter((counter) => counter.kind !== 'window' && (counter.expiresAt === undefined || counter.expiresAt > now));
+    if (counters.length === 0) return;
+    // A settle made meanwhile waits for it: the store runs settles before the reserves sent with them.
+    const restoring = this.limits.reserve({ reservationId: this.reservationId, counters, now, restored: true }).then(
+      () => {
+        this.renewedAt = now;
+      },
+      ignoreFailure,
+    );
+    this.restoring = restoring;
+    await restoring;
+    if (this.restoring === restoring) this.restoring = undefined;
   }
 
   /** Leaves the ring of admissions in flight unsettled: the reservation expires as that of a relay that died. */
@@ -478,7 +517,8 @@ class HeldAdmission implements Admission, InFlightLink {
       return cost;
     }
     // With what was reserved: a Redis that lost the reservation (restarted empty) still charges the budget and balance.
-    const settled = this.limits.settle({ reservationId: this.reservationId, actual, now, reserved: { at: this.admittedAt, counters: this.counters } });
+    const settle = { reservationId: this.reservationId, actual, now, reserved: { at: this.admittedAt, counters: this.counters } };
+    const settled = this.restoring === undefined ? this.limits.settle(settle) : this.restoring.then(() => this.limits.settle(settle));
     return (elsewhere === undefined ? settled : settled.then(() => this.chargeBudget(elsewhere, now))).then(() => cost);
   }
 
@@ -525,10 +565,12 @@ class HeldAdmission implements Admission, InFlightLink {
       if (this.budgetCounter !== undefined) actual[this.budgetCounter] = 0;
       if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = 0;
       if (this.held !== undefined && limits.settleHeld !== undefined) limits.settleHeld(this.held, actual, Date.now());
+      else if (this.restoring !== undefined) return this.restoring.then(() => limits.settle({ reservationId: this.reservationId, actual, now: Date.now() }));
       else return limits.settle({ reservationId: this.reservationId, actual, now: Date.now() });
       return;
     }
     if (this.held !== undefined && limits.releaseHeld !== undefined) limits.releaseHeld(this.held, Date.now());
+    else if (this.restoring !== undefined) return this.restoring.then(() => limits.release(this.reservationId, Date.now()));
     else return limits.release(this.reservationId, Date.now());
   }
 }

@@ -47,6 +47,12 @@ export interface ReserveRequest {
   counters: CounterReservation[];
   /** Epoch ms. */
   now: number;
+  /**
+   * A reservation made again after the store lost it with its data (a Redis restarted empty) while
+   * its request runs: the request was admitted already, so every counter takes it whatever it
+   * holds (a balance may go below zero), and its settle then finds it.
+   */
+  restored?: boolean;
 }
 
 export type ReserveResult =
@@ -128,6 +134,12 @@ export interface LimitStore {
    * charge their budgets and balances (`SettleRequest.reserved`); until then they wait.
    */
   countersRestored(): Promise<void>;
+  /**
+   * When the counters were last loaded again after the store lost them (see `countersRestored`);
+   * undefined while they are missing or being loaded. A relay that sees it change makes the
+   * reservations of its requests in flight again (`ReserveRequest.restored`). Constant in memory.
+   */
+  countersRestoredAt(): Promise<number | undefined>;
   /**
    * Whether the store is marked as holding this relay's counters (see `claimCounters`), without
    * marking it: a relay loads the counters while the mark is absent (no balance change counts

@@ -226,7 +226,8 @@ local function reserve(call)
     local plan = { kind = kind, key = key, amount = amount, amountText = amountText, primary = primary, secondary = secondary, ends = '', live = false }
     if kind == 'credit' then
       local balance = tonumber(redis.call('GET', primary) or '0')
-      if balance < amount then return {0, key, kind, balance, balance, 0} end
+      -- A limit of -1: a reservation made again after Redis lost it (its request was admitted already).
+      if balance < amount and limit >= 0 then return {0, key, kind, balance, balance, 0} end
       plan.remaining = balance - amount
     else
       local used

@@ -138,8 +138,11 @@ export class RedisLimitStore implements LimitStore {
     validateReserveRequest(request);
     if (request.counters.length === 0) return { ok: true, remaining: {} };
     const call: ReserveCall = [request.reservationId, String(request.now), String(request.now + windowMs), String(request.now + this.reservationTtlMs)];
+    // Restored (its request was admitted already): no limit, and a credit limit of -1, which the script reads as no check of the balance.
+    const restored = request.restored === true;
     for (const counter of request.counters) {
-      call.push([counter.kind, counter.key, String(counter.kind === 'credit' ? 0 : counter.limit), String(counter.amount), counter.expiresAt === undefined ? '' : String(counter.expiresAt)]);
+      const limit = counter.kind === 'credit' ? (restored ? '-1' : '0') : restored ? String(Number.MAX_SAFE_INTEGER) : String(counter.limit);
+      call.push([counter.kind, counter.key, limit, String(counter.amount), counter.expiresAt === undefined ? '' : String(counter.expiresAt)]);
     }
     if (this.client.status !== 'ready') await this.connected();
     const reply = await new Promise<(string | number)[]>((resolve, reject) => {
@@ -209,6 +212,13 @@ export class RedisLimitStore implements LimitStore {
     await this.connected();
     // No time yet: settles of reservations Redis lost wait until the counters are loaded (`countersRestored`).
     return (await this.client.set(this.claimMark, 'loading', 'NX')) === 'OK';
+  }
+
+  async countersRestoredAt(): Promise<number | undefined> {
+    await this.connected();
+    const mark = await this.client.get(this.claimMark);
+    const at = mark === null ? Number.NaN : Number(mark);
+    return Number.isSafeInteger(at) ? at : undefined;
   }
 
   async countersRestored(): Promise<void> {

@@ -196,6 +196,10 @@ export class ResilientLimitStore implements LimitStore {
     return this.adminCall(() => this.primary.countersHeld());
   }
 
+  countersRestoredAt(): Promise<number | undefined> {
+    return this.adminCall(() => this.primary.countersRestoredAt());
+  }
+
   countersRestored(): Promise<void> {
     return this.adminCall(() => this.primary.countersRestored());
   }

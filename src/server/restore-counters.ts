@@ -97,10 +97,21 @@ export function watchCounters(
   options: { intervalMs: number; onRestored: () => void; onPendingApplied: (changes: number) => void; onWaiting: (changes: number) => void; onError: (error: unknown) => void },
 ): () => void {
   let running = false;
+  // When the counters were last loaded again, as last seen (undefined: not seen yet).
+  let restoredAt: number | undefined;
   const check = async (): Promise<void> => {
     try {
       // The mark is one key: checking it costs a round trip; the counters are loaded only when it is gone.
       if (await loadAndClaim(services, limits, accountCurrencies, { atStart: false })) options.onRestored();
+      // Loaded again since the last look (by this relay or another): the reservations of the
+      // requests in flight here that were made before were lost with the rest, and are made again
+      // (at the first look too: those of a relay that started before the loss; a reservation
+      // Redis still holds is not made twice).
+      const at = await limits.countersRestoredAt();
+      if (at !== undefined && at !== restoredAt) {
+        await services.admission.restoreInFlight(at);
+        restoredAt = at;
+      }
     } catch (error) {
       // Redis does not answer: what waits for it is all there is to report.
       options.onError(error);
