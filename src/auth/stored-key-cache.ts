@@ -66,6 +66,12 @@ export class StoredKeyCache implements KeyStore {
     return this.fallback.findBySha256(sha256) ?? this.bySha256.get(sha256);
   }
 
+  /** A stored key as it is now (changed since a request authenticated with it, say); undefined when revoked or not stored. */
+  findById(id: string): Principal | undefined {
+    const sha256 = this.shaById.get(id);
+    return sha256 === undefined ? undefined : this.bySha256.get(sha256);
+  }
+
   /**
    * Applies a record at once (after a change made by this replica). An older version than the one
    * applied is ignored: a poll that read the row before this replica's change committed (polls ask

@@ -28,6 +28,8 @@ export interface FinishedRequest {
 
 export interface MeterOptions {
   ledger: LedgerWriter;
+  /** Charges a request metered without a reservation to a budget its key was given while it ran (`AdmissionControl.chargeUnreserved`). */
+  chargeUnreserved?: (principal: Principal, costUsdMicros: number, requestId: string) => void | Promise<void>;
   prices: PriceTable;
   rates: ExchangeRates;
   onError: (error: unknown, requestId: string) => void;
@@ -112,7 +114,19 @@ function charge(finished: FinishedRequest, usage: MeteredUsage, options: MeterOp
   const admission = finished.admission;
   if (admission === undefined) {
     const price = options.prices.price(finished.model);
-    record(finished, usage, price !== undefined && used ? costOf(usage, price, 'USD', options.rates) : noCost, 'USD', options);
+    const cost = price !== undefined && used ? costOf(usage, price, 'USD', options.rates) : noCost;
+    // Before its ledger record: a budget given to the key meanwhile counted the ledger without it.
+    const charged = cost.costMicros === 0 ? undefined : options.chargeUnreserved?.(finished.principal, cost.costMicros, finished.requestId);
+    if (charged instanceof Promise) {
+      return charged.then(
+        () => record(finished, usage, cost, 'USD', options),
+        (error: unknown) => {
+          options.onError(error, finished.requestId);
+          record(finished, usage, cost, 'USD', options);
+        },
+      );
+    }
+    record(finished, usage, cost, 'USD', options);
     return undefined;
   }
   const settled = used ? admission.settle(usage, options.prices.price(finished.model)) : admission.release();

@@ -52,6 +52,11 @@ export interface AdmissionOptions {
   now?: () => number;
   /** How long a request's reservation is renewed at most (default `longestRequestMs`, a day). */
   longestRequestMs?: number;
+  /**
+   * A key as it is now, when it may have changed since a request was admitted (a stored key): a
+   * request is charged to the budget its key has when it ends. Undefined: the key as admitted.
+   */
+  currentKey?: (principalId: string) => Principal | undefined;
 }
 
 /** The budget period a moment falls in, when it started and when it ends (UTC). */
@@ -194,6 +199,25 @@ export class AdmissionControl {
   }
 
   /**
+   * Makes the reservations of this relay's requests in flight again, after the limits store lost
+   * them with its data and its counters were loaded again at `restoredAt` (from the database,
+   * which does not count requests still running): their parallel slots, budgets and balances hold
+   * them again until they end, so that other requests are not admitted in their place, and their
+   * settles correct them to what they used. Not their place in the RPM and TPM windows, which
+   * would count them a second time in a new minute.
+   */
+  async restoreInFlight(restoredAt: number): Promise<void> {
+    const now = this.now();
+    const sentinel = this.inFlight;
+    const restoring: Promise<void>[] = [];
+    for (let link = sentinel.newer; link !== sentinel && link !== undefined; link = link.newer) {
+      const admission = link as HeldAdmission;
+      if (admission.admittedAt < restoredAt) restoring.push(admission.restore(now));
+    }
+    await Promise.all(restoring);
+  }
+
+  /**
    * Sets an account's balance counter unless it is set already (at start, and for balances the
    * limits store lost), so a late or repeated call never undoes what was drawn since.
    */
@@ -269,6 +293,21 @@ export class AdmissionControl {
     return this.reserve(counted, undefined, undefined, undefined, 0, 0, requestId, this.now(), 'USD');
   }
 
+  /**
+   * Charges a request admitted without a reservation (its key had no limit then) to the budget its
+   * key has now, if it has one: one set while the request ran, which counted the ledger's spend of
+   * its period without this request (its ledger record is written once this is done).
+   */
+  chargeUnreserved(principal: Principal, costUsdMicros: number, requestId: string): void | Promise<void> {
+    const budget = this.options.currentKey?.(principal.id)?.budget;
+    if (budget === undefined || costUsdMicros === 0) return;
+    const now = this.now();
+    const period = budgetPeriod(budget.period, now);
+    const amount = convertMicros(costUsdMicros, 'USD', budget.currency, this.options.rates);
+    if (amount === 0) return;
+    return addToBudget(this.options.limits, `${requestId}:${principal.id}:${period.key}`, budgetKey(principal.id, period.key), amount, period, now);
+  }
+
   /** Of a model's price and those of the priced models it may fall back to, the one that makes this request's worst case dearest. */
   private dearest(price: ModelPrice, fallbackModels: readonly string[], promptTokens: number, maxOutputTokens: number, breakpoints: CacheBreakpoints | undefined): ModelPrice {
     let dearest = price;
@@ -311,11 +350,9 @@ export class AdmissionControl {
     if (principal.maxParallel !== undefined) counters.push({ key: names.parallel, kind: 'concurrent', limit: principal.maxParallel, amount: 1 });
     const budget = principal.budget;
     let budgetCounter: string | undefined;
-    let budgetEndsAt: number | undefined;
     if (budget !== undefined) {
       const period = budgetPeriod(budget.period, now);
       const endsAt = period.endsAt;
-      budgetEndsAt = endsAt;
       if (names.budgetPeriod !== period.key) {
         names.budgetPeriod = period.key;
         names.budget = budgetKey(principal.id, period.key);
@@ -341,11 +378,11 @@ export class AdmissionControl {
       const reservation = limits.reserveHeld(request);
       const result = reservation.result;
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, reservation, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, reservation, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey);
     }
     return limits.reserve(request).then((result) => {
       if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, budgetEndsAt, reservationId, undefined, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey);
     });
   }
 }
@@ -376,6 +413,8 @@ class CacheBreakpoints {
  */
 class HeldAdmission implements Admission, InFlightLink {
   private done = false;
+  /** The reservation being made again (`restore`), which a settle waits for. */
+  private restoring: Promise<void> | undefined;
   older: InFlightLink | undefined;
   newer: InFlightLink | undefined;
   /** When it was admitted (epoch ms): renewed for the admission's `longestRequestMs` at most. */
@@ -388,17 +427,19 @@ class HeldAdmission implements Admission, InFlightLink {
     private readonly names: KeyCounters,
     /** The budget counter the reservation was charged to (its period's), if the key has a budget. */
     private readonly budgetCounter: string | undefined,
-    /** When that period ends (undefined: never). */
-    private readonly budgetEndsAt: number | undefined,
     private readonly reservationId: string,
     /** The reservation itself, when the store handed it over (`reserveHeld`); else it is settled by id. */
     private readonly held: HeldReservation | undefined,
+    /** What was reserved: charged again by a store that lost the reservation with its data. */
+    private readonly counters: readonly CounterReservation[],
     readonly currency: Currency,
     readonly price: ModelPrice | undefined,
     readonly headers: Record<string, string>,
     inFlight: InFlightLink,
     /** When the reservation was made or last renewed (epoch ms). */
     public renewedAt: number,
+    /** The key as it is now (`AdmissionOptions.currentKey`). */
+    private readonly currentKey: ((principalId: string) => Principal | undefined) | undefined,
   ) {
     this.admittedAt = renewedAt;
     const newest = inFlight.older as InFlightLink;
@@ -406,6 +447,24 @@ class HeldAdmission implements Admission, InFlightLink {
     this.newer = inFlight;
     newest.newer = this;
     inFlight.older = this;
+  }
+
+  /** Makes the reservation again in a limits store that lost it (`AdmissionControl.restoreInFlight`). */
+  async restore(now: number): Promise<void> {
+    // A reservation handed over by the store lives in this process, and is never lost without it.
+    if (this.held !== undefined || this.done) return;
+    const counters = this.counters.filter((counter) => counter.kind !== 'window' && (counter.expiresAt === undefined || counter.expiresAt > now));
+    if (counters.length === 0) return;
+    // A settle made meanwhile waits for it: the store runs settles before the reserves sent with them.
+    const restoring = this.limits.reserve({ reservationId: this.reservationId, counters, now, restored: true }).then(
+      () => {
+        this.renewedAt = now;
+      },
+      ignoreFailure,
+    );
+    this.restoring = restoring;
+    await restoring;
+    if (this.restoring === restoring) this.restoring = undefined;
   }
 
   /** Leaves the ring of admissions in flight unsettled: the reservation expires as that of a relay that died. */
@@ -461,32 +520,45 @@ class HeldAdmission implements Admission, InFlightLink {
     // reservation open, to be settled with a count the caller can price.
     this.done = true;
     const now = Date.now();
-    // Admitted in a budget period that has ended since: the store leaves that period's counter alone.
-    const laterPeriod = this.budgetEndsAt !== undefined && now >= this.budgetEndsAt && budgetSpend > 0;
+    // The budget the request ends under, when its reservation was not charged to that one's counter.
+    const elsewhere = this.budgetElsewhere(costUsd.costMicros, now);
     if (this.held !== undefined && this.limits.settleHeld !== undefined) {
       this.limits.settleHeld(this.held, actual, now);
-      if (laterPeriod) void this.chargeLaterPeriod(budgetSpend, now);
+      if (elsewhere !== undefined) void this.chargeBudget(elsewhere, now);
       return cost;
     }
-    const settled = this.limits.settle({ reservationId: this.reservationId, actual, now });
-    return (laterPeriod ? settled.then(() => this.chargeLaterPeriod(budgetSpend, now)) : settled).then(() => cost);
+    // With what was reserved: a Redis that lost the reservation (restarted empty) still charges the budget and balance.
+    const settle = { reservationId: this.reservationId, actual, now, reserved: { at: this.admittedAt, counters: this.counters } };
+    const settled = this.restoring === undefined ? this.limits.settle(settle) : this.restoring.then(() => this.limits.settle(settle));
+    return (elsewhere === undefined ? settled : settled.then(() => this.chargeBudget(elsewhere, now))).then(() => cost);
   }
 
   /**
-   * Charges a request that was admitted in one budget period and ended in a later one to the
-   * period it ended in: the ledger dates it when it ended, and a restart counts it there, so the
-   * live counter does the same (a request is never counted in two periods, nor in none).
+   * The budget counter a request that ends now is charged to, and the amount, when it is not the
+   * one its reservation was charged to: the request was admitted in a budget period that has ended
+   * since, or its key's budget was set or changed (at any replica) while it ran. The ledger dates a
+   * request when it ends, and a budget set or changed (or a restart) counts the ledger's spend of
+   * its period, which does not hold the requests still in flight: the live counter counts them
+   * when they end (a request is never counted in two periods, nor in none).
    */
-  private chargeLaterPeriod(amount: number, now: number): void | Promise<void> {
-    const period = budgetPeriod(this.principal.budget!.period, now);
-    const key = budgetKey(this.principal.id, period.key);
-    const request = { reservationId: `${this.reservationId}:${period.key}`, counters: [{ key, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount, expiresAt: period.endsAt }], now };
-    const limits = this.limits;
-    if (limits.reserveHeld !== undefined && limits.settleHeld !== undefined) {
-      limits.settleHeld(limits.reserveHeld(request), { [key]: amount }, now);
-      return;
+  private budgetElsewhere(costUsdMicros: number, now: number): { key: string; amount: number; period: BudgetPeriod } | undefined {
+    const budget = (this.currentKey?.(this.principal.id) ?? this.principal).budget;
+    if (budget === undefined) return undefined;
+    const period = budgetPeriod(budget.period, now);
+    const names = this.names;
+    if (names.budgetPeriod !== period.key) {
+      names.budgetPeriod = period.key;
+      names.budget = budgetKey(this.principal.id, period.key);
     }
-    return limits.reserve(request).then(() => limits.settle({ reservationId: request.reservationId, actual: { [key]: amount }, now }));
+    const key = names.budget as string;
+    if (key === this.budgetCounter) return undefined;
+    const amount = convertMicros(costUsdMicros, 'USD', budget.currency, this.rates);
+    return amount > 0 ? { key, amount, period } : undefined;
+  }
+
+  /** Adds a request's cost to a budget counter its reservation did not draw on (`budgetElsewhere`). */
+  private chargeBudget({ key, amount, period }: { key: string; amount: number; period: BudgetPeriod }, now: number): void | Promise<void> {
+    return addToBudget(this.limits, `${this.reservationId}:${period.key}`, key, amount, period, now);
   }
 
   release(): void | Promise<void> {
@@ -504,12 +576,24 @@ class HeldAdmission implements Admission, InFlightLink {
       if (this.budgetCounter !== undefined) actual[this.budgetCounter] = 0;
       if (principal.accountId !== undefined) actual[creditKey(principal.accountId)] = 0;
       if (this.held !== undefined && limits.settleHeld !== undefined) limits.settleHeld(this.held, actual, Date.now());
+      else if (this.restoring !== undefined) return this.restoring.then(() => limits.settle({ reservationId: this.reservationId, actual, now: Date.now() }));
       else return limits.settle({ reservationId: this.reservationId, actual, now: Date.now() });
       return;
     }
     if (this.held !== undefined && limits.releaseHeld !== undefined) limits.releaseHeld(this.held, Date.now());
+    else if (this.restoring !== undefined) return this.restoring.then(() => limits.release(this.reservationId, Date.now()));
     else return limits.release(this.reservationId, Date.now());
   }
+}
+
+/** Adds `amount` to a budget counter, as a reservation of it settled at once. */
+function addToBudget(limits: LimitStore, reservationId: string, key: string, amount: number, period: BudgetPeriod, now: number): void | Promise<void> {
+  const request = { reservationId, counters: [{ key, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount, expiresAt: period.endsAt }], now };
+  if (limits.reserveHeld !== undefined && limits.settleHeld !== undefined) {
+    limits.settleHeld(limits.reserveHeld(request), { [key]: amount }, now);
+    return;
+  }
+  return limits.reserve(request).then(() => limits.settle({ reservationId, actual: { [key]: amount }, now }));
 }
 
 /** A renewal that failed changes nothing; the next one is tried a turn of the timer later. */

@@ -47,6 +47,12 @@ export interface ReserveRequest {
   counters: CounterReservation[];
   /** Epoch ms. */
   now: number;
+  /**
+   * A reservation made again after the store lost it with its data (a Redis restarted empty) while
+   * its request runs: the request was admitted already, so every counter takes it whatever it
+   * holds (a balance may go below zero), and its settle then finds it.
+   */
+  restored?: boolean;
 }
 
 export type ReserveResult =
@@ -81,6 +87,13 @@ export interface SettleRequest {
    */
   actual: Record<string, number>;
   now: number;
+  /**
+   * When the reservation was made (epoch ms) and its counters: a store that lost the reservation
+   * with the rest of its data while the request ran (a Redis restarted empty) charges the `budget`
+   * and `credit` counters what the request used, as the settle of a reservation it still had
+   * would. Without it, a lost reservation settles nothing.
+   */
+  reserved?: { at: number; counters: readonly CounterReservation[] };
 }
 
 /**
@@ -115,6 +128,18 @@ export interface LimitStore {
    * the database. Replicas calling it together: one gets true. The memory store answers true once.
    */
   claimCounters(): Promise<boolean>;
+  /**
+   * Says that the relay whose `claimCounters` returned true has loaded the counters again
+   * (balances and budget spend): from then on, settles of reservations lost with the store's data
+   * charge their budgets and balances (`SettleRequest.reserved`); until then they wait.
+   */
+  countersRestored(): Promise<void>;
+  /**
+   * When the counters were last loaded again after the store lost them (see `countersRestored`);
+   * undefined while they are missing or being loaded. A relay that sees it change makes the
+   * reservations of its requests in flight again (`ReserveRequest.restored`). Constant in memory.
+   */
+  countersRestoredAt(): Promise<number | undefined>;
   /**
    * Whether the store is marked as holding this relay's counters (see `claimCounters`), without
    * marking it: a relay loads the counters while the mark is absent (no balance change counts
@@ -222,6 +247,7 @@ export function validateReserveRequest(request: ReserveRequest): void {
 export function validateSettleRequest(request: SettleRequest): void {
   if (typeof request.reservationId !== 'string' || request.reservationId === '') throw new TypeError('reservationId must be a non-empty string');
   validateSettleAmounts(request.actual, request.now);
+  if (request.reserved !== undefined) checkTime(request.reserved.at, 'reserved.at');
 }
 
 /** Checks the time and the amounts of a settle call. */

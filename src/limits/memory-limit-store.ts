@@ -91,7 +91,7 @@ export class MemoryLimitStore implements LimitStore {
     this.sweep(now);
     const existing = this.liveReservation(reservationId, now);
     if (existing !== undefined) return { ok: true, remaining: { ...(existing.result as ReserveResult & { ok: true }).remaining } };
-    const reservation = this.take(request.counters, now);
+    const reservation = this.take(request.counters, now, request.restored === true);
     if (reservation.result.ok) this.reservations.set(reservationId, reservation);
     return reservation.result;
   }
@@ -101,7 +101,7 @@ export class MemoryLimitStore implements LimitStore {
     const { now } = request;
     if (request.counters.length === 0) return new Reservation(now, [], { ok: true, remaining: {} });
     this.sweep(now);
-    return this.take(request.counters, now);
+    return this.take(request.counters, now, request.restored === true);
   }
 
   async settle(request: SettleRequest): Promise<void> {
@@ -154,18 +154,18 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   /** Checks every counter, then charges them all; a refusal charges nothing. */
-  private take(counters: readonly CounterReservation[], now: number): Reservation {
+  private take(counters: readonly CounterReservation[], now: number, restored: boolean): Reservation {
     const remaining: Record<string, number> = {};
     for (const counter of counters) {
       const { key, kind, limit, amount } = counter;
       if (kind === 'credit') {
         const balance = this.credits.get(key) ?? 0;
-        if (balance < amount) return new Reservation(now, [], { ok: false, counter: key, kind, limit: balance, remaining: balance, retryAfterMs: 0 });
+        if (balance < amount && !restored) return new Reservation(now, [], { ok: false, counter: key, kind, limit: balance, remaining: balance, retryAfterMs: 0 });
         remaining[key] = balance - amount;
         continue;
       }
       const used = this.usage(key, kind, now);
-      if (used + amount <= limit) {
+      if (used + amount <= limit || restored) {
         remaining[key] = limit - used - amount;
         continue;
       }
@@ -219,6 +219,14 @@ export class MemoryLimitStore implements LimitStore {
 
   async countersHeld(): Promise<boolean> {
     return this.claimed;
+  }
+
+  async countersRestoredAt(): Promise<number | undefined> {
+    return 0;
+  }
+
+  async countersRestored(): Promise<void> {
+    // Nothing to wait for: counters in memory are lost only with the requests that held them.
   }
 
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {

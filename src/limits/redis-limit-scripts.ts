@@ -135,12 +135,14 @@ end
  * array of renewals.
  * Each reserve is
  * `[reservationId, now, now + windowMs, now + reservationTtlMs, [kind, key, limit, amount, expiresAt ('' = none)], …]`;
- * each settle or release `[reservationId, now, actuals]`: actuals `[key, amount, key, amount, …]`
- * to settle, or `false` to release; each renewal `[reservationId, now + reservationTtlMs]`.
+ * each settle or release `[reservationId, now, actuals, lost?]`: actuals `[key, amount, key, amount, …]`
+ * to settle, or `false` to release, and for a settle what to charge should Redis have lost the
+ * reservation (`settleLost`); each renewal `[reservationId, now + reservationTtlMs]`.
  * Reply: `{reserves, finishes, renewals}`. Per reserve `{1, remaining, remaining, …}` (in the order
  * of its counters), `{2, key, remaining, key, remaining, …}` for a repeated reserve (its first
  * result), or `{0, key, kind, limit, remaining, retryAfterMs}`; per settle or release 1 if it
- * settled or released something (an expired reservation's budget and credit included), else 0; per
+ * settled or released something (an expired reservation's budget and credit included, or a lost
+ * one's), 2 for a lost one while the counters are not loaded again yet, else 0; per
  * renewal 1 if the reservation was live and now ends at the new deadline, else 0.
  *
  * Times and amounts that go to Redis commands come as text: a Lua number passed to `redis.call` is
@@ -224,7 +226,8 @@ local function reserve(call)
     local plan = { kind = kind, key = key, amount = amount, amountText = amountText, primary = primary, secondary = secondary, ends = '', live = false }
     if kind == 'credit' then
       local balance = tonumber(redis.call('GET', primary) or '0')
-      if balance < amount then return {0, key, kind, balance, balance, 0} end
+      -- A limit of -1: a reservation made again after Redis lost it (its request was admitted already).
+      if balance < amount and limit >= 0 then return {0, key, kind, balance, balance, 0} end
       plan.remaining = balance - amount
     else
       local used
@@ -313,10 +316,47 @@ local function renew(reservationId, deadlineText)
   return 1
 end
 
-local function finish(reservationId, now, actuals)
+-- Charges a settled request whose reservation Redis lost with the rest of its data (restarted
+-- empty, flushed) while the request ran: its budget and credit, what it used, as its settle would
+-- have. \`lost\` is \`{reservedAt, kind, key, expiresAt, amount, …}\`. A reservation made before the
+-- counters were last loaded again (the claim mark holds when) was lost; 0 for one made since (it
+-- was settled already); 2 while the counters are not loaded yet (the balances the relays load
+-- from the database will not count it: the request's ledger record waits for this settle).
+local function settleLost(now, lost)
+  local restoredAt = tonumber(redis.call('GET', prefix .. 'claimed') or '')
+  if not restoredAt then return 2 end
+  if restoredAt <= tonumber(lost[1]) then return 0 end
+  for i = 2, #lost, 4 do
+    local kind, key, ends, amountText = lost[i], lost[i + 1], lost[i + 2], lost[i + 3]
+    local primary = counterKeys(kind, key)
+    if kind == 'credit' then
+      redis.call('DECRBY', primary, amountText)
+    else
+      local _, currentEnds, live = budgetAt(primary, now)
+      if live then
+        if currentEnds == ends then changeBudget(primary, tonumber(amountText)) end
+      elseif ends == '' or tonumber(ends) > now then
+        budgetChanges[primary] = nil
+        redis.call('DEL', primary)
+        redis.call('HSET', primary, 'used', amountText)
+        if ends ~= '' then
+          redis.call('HSET', primary, 'exp', ends)
+          redis.call('PEXPIRE', primary, tonumber(ends) - now + graceMs)
+        end
+        budgets[primary] = { used = tonumber(amountText), ends = ends, live = true }
+      end
+    end
+  end
+  return 1
+end
+
+local function finish(reservationId, now, actuals, lost)
   local reservationKey = prefix .. 'rs:' .. reservationId
   local packed = redis.call('GETDEL', reservationKey)
-  if not packed then return 0 end
+  if not packed then
+    if actuals and lost then return settleLost(now, lost) end
+    return 0
+  end
   local record = {cmsgpack.unpack(packed)}
   -- Expired (its holds have expired too, and the changes below find nothing left of them), but its
   -- budget and credit are still charged at the reserved amount: corrected as if it were live.
@@ -368,7 +408,7 @@ local ran, failure = pcall(function()
       actuals = {}
       for j = 1, #call[3], 2 do actuals[call[3][j]] = call[3][j + 1] end
     end
-    finished[i] = finish(call[1], tonumber(call[2]), actuals)
+    finished[i] = finish(call[1], tonumber(call[2]), actuals, call[4])
   end
   if ARGV[11] ~= '[]' then
     for i, call in ipairs(cjson.decode(ARGV[11])) do renewed[i] = renew(call[1], call[2]) end

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import {
   CountersLostError,
@@ -61,8 +62,17 @@ type ReserveCall = [string, string, string, string, ...[string, string, string, 
 
 /** How long a counter's keys outlive their last entry at least (half of it: see `batchScript`). */
 const counterGraceMs = 60_000;
-/** A settle (`[key, amount, …]`) or a release (`false`), as the script reads it. */
-type FinishCall = [string, string, string[] | false];
+/**
+ * A settle (`[key, amount, …]`) or a release (`false`), as the script reads it; a settle may add
+ * what to charge if Redis lost the reservation: `[reservedAt, kind, key, expiresAt, amount, …]`.
+ */
+type FinishCall = [string, string, string[] | false] | [string, string, string[], string[]];
+
+/** A settle's answer when Redis lost its reservation and the counters are not loaded again yet. */
+const countersLoading = 2;
+/** How often such a settle is tried again, and for how long. */
+const lostSettleRetryMs = 250;
+const lostSettleWaitMs = 60_000;
 /** A renewal as the script reads it: id, now + the reservation's time to live. */
 type RenewCall = [string, string];
 
@@ -133,8 +143,11 @@ export class RedisLimitStore implements LimitStore {
     validateReserveRequest(request);
     if (request.counters.length === 0) return { ok: true, remaining: {} };
     const call: ReserveCall = [request.reservationId, String(request.now), String(request.now + windowMs), String(request.now + this.reservationTtlMs)];
+    // Restored (its request was admitted already): no limit, and a credit limit of -1, which the script reads as no check of the balance.
+    const restored = request.restored === true;
     for (const counter of request.counters) {
-      call.push([counter.kind, counter.key, String(counter.kind === 'credit' ? 0 : counter.limit), String(counter.amount), counter.expiresAt === undefined ? '' : String(counter.expiresAt)]);
+      const limit = counter.kind === 'credit' ? (restored ? '-1' : '0') : restored ? String(Number.MAX_SAFE_INTEGER) : String(counter.limit);
+      call.push([counter.kind, counter.key, limit, String(counter.amount), counter.expiresAt === undefined ? '' : String(counter.expiresAt)]);
     }
     if (this.client.status !== 'ready') await this.connected();
     const reply = await new Promise<(string | number)[]>((resolve, reject) => {
@@ -167,7 +180,17 @@ export class RedisLimitStore implements LimitStore {
     validateSettleRequest(request);
     const actual: string[] = [];
     for (const key in request.actual) actual.push(key, String(request.actual[key]));
-    await this.finish([request.reservationId, String(request.now), actual]);
+    const reserved = request.reserved;
+    let lost: string[] | undefined;
+    if (reserved !== undefined) {
+      // The budget and credit amounts to charge should Redis have lost the reservation (restarted empty).
+      for (const counter of reserved.counters) {
+        if (counter.kind !== 'budget' && counter.kind !== 'credit') continue;
+        const used = request.actual[counter.key] ?? counter.amount;
+        if (used > 0) (lost ??= [String(reserved.at)]).push(counter.kind, counter.key, counter.expiresAt === undefined ? '' : String(counter.expiresAt), String(used));
+      }
+    }
+    await this.finish(lost === undefined ? [request.reservationId, String(request.now), actual] : [request.reservationId, String(request.now), actual, lost]);
   }
 
   async release(reservationId: string, now: number): Promise<void> {
@@ -192,7 +215,21 @@ export class RedisLimitStore implements LimitStore {
 
   async claimCounters(): Promise<boolean> {
     await this.connected();
-    return (await this.client.set(this.claimMark, String(Date.now()), 'NX')) === 'OK';
+    // No time yet: settles of reservations Redis lost wait until the counters are loaded (`countersRestored`).
+    return (await this.client.set(this.claimMark, 'loading', 'NX')) === 'OK';
+  }
+
+  async countersRestoredAt(): Promise<number | undefined> {
+    await this.connected();
+    const mark = await this.client.get(this.claimMark);
+    const at = mark === null ? Number.NaN : Number(mark);
+    return Number.isSafeInteger(at) ? at : undefined;
+  }
+
+  async countersRestored(): Promise<void> {
+    await this.connected();
+    // When: reservations made before it were lost with Redis's data.
+    await this.client.set(this.claimMark, String(Date.now()), 'XX');
   }
 
   async countersHeld(): Promise<boolean> {
@@ -230,12 +267,21 @@ export class RedisLimitStore implements LimitStore {
     else this.client.disconnect();
   }
 
+  /**
+   * Settles or releases. A settle whose reservation Redis lost while the counters are still being
+   * loaded again is tried again until they are (the request's ledger record waits for it, so the
+   * balances loaded from the database do not count it yet), for a minute at most.
+   */
   private async finish(call: FinishCall): Promise<void> {
-    if (this.client.status !== 'ready') await this.connected();
-    await new Promise<number>((resolve, reject) => {
-      this.finishes.push({ call, resolve, reject });
-      this.scheduleFlush();
-    });
+    for (const startedAt = Date.now(); ; ) {
+      if (this.client.status !== 'ready') await this.connected();
+      const finished = await new Promise<number>((resolve, reject) => {
+        this.finishes.push({ call, resolve, reject });
+        this.scheduleFlush();
+      });
+      if (finished !== countersLoading || Date.now() - startedAt >= lostSettleWaitMs) return;
+      await delay(lostSettleRetryMs);
+    }
   }
 
   /**

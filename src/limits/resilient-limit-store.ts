@@ -206,6 +206,14 @@ export class ResilientLimitStore implements LimitStore {
     return this.adminCall(() => this.primary.countersHeld());
   }
 
+  countersRestoredAt(): Promise<number | undefined> {
+    return this.adminCall(() => this.primary.countersRestoredAt());
+  }
+
+  countersRestored(): Promise<void> {
+    return this.adminCall(() => this.primary.countersRestored());
+  }
+
   async setCredit(key: string, amountMicros: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
     checkSignedAmount(amountMicros, 'credit');
     const balance = await this.adminCall(async () => {

@@ -217,6 +217,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       prices,
       rates,
       longestRequestMs: options.longestRequestMs,
+      currentKey: (keyId) => storedKeys.findById(keyId),
       accountCurrency: (accountId) => {
         const known = accountCurrencies.get(accountId);
         if (known !== undefined) return known;

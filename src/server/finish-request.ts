@@ -14,6 +14,7 @@ function meterOptionsOf(services: RelayServices): MeterOptions {
   if (options === undefined) {
     options = {
       ledger: services.ledger,
+      chargeUnreserved: (principal, costUsdMicros, requestId) => services.admission.chargeUnreserved(principal, costUsdMicros, requestId),
       prices: services.billing.prices,
       rates: services.billing.rates,
       onError: (error, requestId) => services.logger.error({ requestId, detail: String(error) }, 'metering failed'),

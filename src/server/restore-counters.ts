@@ -38,8 +38,13 @@ async function loadAndClaim(services: RelayServices, limits: LimitStore, account
   if (held && !atStart) return false;
   await loadBalances(services, limits, accountCurrencies);
   if (held || !(await limits.claimCounters())) return false;
-  // Budgets only by the relay whose claim landed: raising one is not idempotent.
-  await raiseBudgets(services, limits);
+  try {
+    // Budgets only by the relay whose claim landed: raising one is not idempotent.
+    await raiseBudgets(services, limits);
+  } finally {
+    // Settles of requests whose reservations were lost with the counters waited for this: they charge now.
+    await limits.countersRestored();
+  }
   return true;
 }
 
@@ -92,10 +97,21 @@ export function watchCounters(
   options: { intervalMs: number; onRestored: () => void; onPendingApplied: (changes: number) => void; onWaiting: (changes: number) => void; onError: (error: unknown) => void },
 ): () => void {
   let running = false;
+  // When the counters were last loaded again, as last seen (undefined: not seen yet).
+  let restoredAt: number | undefined;
   const check = async (): Promise<void> => {
     try {
       // The mark is one key: checking it costs a round trip; the counters are loaded only when it is gone.
       if (await loadAndClaim(services, limits, accountCurrencies, { atStart: false })) options.onRestored();
+      // Loaded again since the last look (by this relay or another): the reservations of the
+      // requests in flight here that were made before were lost with the rest, and are made again
+      // (at the first look too: those of a relay that started before the loss; a reservation
+      // Redis still holds is not made twice).
+      const at = await limits.countersRestoredAt();
+      if (at !== undefined && at !== restoredAt) {
+        await services.admission.restoreInFlight(at);
+        restoredAt = at;
+      }
     } catch (error) {
       // Redis does not answer: what waits for it is all there is to report.
       options.onError(error);
