@@ -1,7 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, SqliteDialect, type PostgresCursor, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  sql,
+  SqliteDialect,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type PostgresCursor,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
+  type SchemaMetadata,
+  type TableMetadata,
+} from 'kysely';
 import type { Pool, PoolClient } from 'pg';
 import type { RelayDatabase } from './database-schema.js';
 import type { SqlDialectName } from './relay-migrations.js';
@@ -93,7 +106,7 @@ export async function connectPostgres(options: PostgresOptions): Promise<Databas
     client.on('error', () => {});
   });
   const timed = new TimedPool(pool);
-  const db = new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool: timed }) });
+  const db = new Kysely<RelayDatabase>({ dialect: new RelayPostgresDialect({ pool: timed }) });
   try {
     if (options.schema !== undefined) await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
@@ -290,5 +303,44 @@ class TimedClient implements PostgresPoolClient {
   /** Back to the pool; a connection that stopped answering is closed instead (its socket destroyed: nothing waits for the server). */
   release(destroy?: boolean): void {
     this.client.release(destroy === true || this.stalled !== undefined);
+  }
+}
+
+/**
+ * Kysely's Postgres dialect, with an introspection that a schema dropped meanwhile cannot fail.
+ * The migrator asks it whether its tables and schema exist; Kysely's own looks at every schema of
+ * the database and calls functions that name each one (`has_schema_privilege`,
+ * `pg_get_serial_sequence`), so another schema dropped while the query ran (another application's,
+ * a test's) failed the relay's start with `schema "…" does not exist`. Measured: 18 starts of 30
+ * failed while another client created and dropped schemas in a loop.
+ */
+class RelayPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new CatalogIntrospector(db);
+  }
+}
+
+/**
+ * Names of schemas and tables, read from the catalog alone (one snapshot, no lookups by name);
+ * without columns, which nothing in the relay reads.
+ */
+class CatalogIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<any>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const { rows } = await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace where nspname !~ '^pg_' and nspname <> 'information_schema'`.execute(this.db);
+    return rows;
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<{ name: string; schema: string; isView: boolean }>`
+      select c.relname as name, ns.nspname as schema, c.relkind in ('v', 'm') as "isView"
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+      where c.relkind in ('r', 'p', 'v', 'm') and ns.nspname !~ '^pg_' and ns.nspname <> 'information_schema'`.execute(this.db);
+    return rows.map((row) => ({ ...row, columns: [] }));
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
   }
 }
