@@ -130,6 +130,28 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     await expect(cli('keys', 'update', 'key_missing', '--rpm', '1')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('No key with id "key_missing"') });
   });
 
+  it('prints a list as a JSON array with --json, even of one entry, so that scripts can iterate it', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'relay-cli-json-'));
+    const otherPort = await freePort();
+    const single = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd: other, env: { PORT: String(otherPort), RELAY_MASTER_KEY: master } });
+    try {
+      await single.waitForLog(/relay listening/);
+      const at = (...args: string[]) => run(process.execPath, [relayBin, ...args, '--url', `http://127.0.0.1:${otherPort}`], { cwd: other, env: { PATH: process.env.PATH ?? '', RELAY_MASTER_KEY: master } });
+      await at('accounts', 'create', 'only-account');
+      await at('keys', 'create', 'only-key');
+      const keys = JSON.parse((await at('keys', 'list', '--json')).stdout) as unknown;
+      expect(keys).toEqual([expect.objectContaining({ name: 'only-key' })]);
+      const accounts = JSON.parse((await at('accounts', 'list', '--json')).stdout) as unknown;
+      expect(accounts).toEqual([expect.objectContaining({ name: 'only-account' })]);
+      // One item stays one object.
+      const id = (keys as Array<{ id: string }>)[0]!.id;
+      expect(JSON.parse((await at('keys', 'show', id, '--json')).stdout)).toMatchObject({ id, name: 'only-key' });
+    } finally {
+      single.child.kill('SIGTERM');
+      await single.exited;
+    }
+  });
+
   it('names a mistyped command instead of handing it to serve', async () => {
     const failure = await cli('key', 'list').catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: unknown command 'key'\n/) });
