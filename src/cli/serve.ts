@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config-error.js';
 import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
 import type { RelayConfig } from '../config/relay-config.js';
+import { settingsNeedingRestart } from '../config/start-only-settings.js';
 import { withoutCredentials } from '../config/upstream-proxy.js';
 import { passwordsOf, upstreamSecrets } from '../config/upstream-secrets.js';
 import { createLoggers } from '../observability/create-logger.js';
@@ -74,7 +75,15 @@ export async function serve(options: ServeOptions): Promise<void> {
       const next = ensureFirstRunKey(loadConfig());
       server.reload(next);
       setSecrets(secretsToRedact(next));
-      logger.info({ trigger, configFile: next.configFile }, 'configuration reloaded');
+      // Compared with the start, not the last reload: until a restart, every reload says what still waits for one.
+      const needsRestart = settingsNeedingRestart(config, next);
+      if (needsRestart.length === 0) logger.info({ trigger, configFile: next.configFile }, 'configuration reloaded');
+      else {
+        logger.warn(
+          { trigger, configFile: next.configFile, needsRestart },
+          `configuration reloaded, except settings read only at start: restart the relay to apply ${needsRestart.join(', ')} (the running values stay until then)`,
+        );
+      }
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems : [String(error)];
       logger.error({ trigger, problems }, 'configuration reload refused: the running configuration stays');
