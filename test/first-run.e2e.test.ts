@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -107,5 +107,15 @@ describe('the relay as a process, as a new user starts it', () => {
     expect(await relay.exited).toBe(2);
     expect(relay.stderr()).toContain('SHUTDOWN_DRAIN_DELAY_MS="5s": expected a whole number of milliseconds (0 or more), such as 5000.');
     expect(relay.stdout()).not.toMatch(/relay listening/);
+  });
+
+  it('exits 2 naming the file when relay.yaml is a directory (a bind mount of a file that did not exist) or RELAY_CONFIG is one', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-config-dir-'));
+    mkdirSync(join(cwd, 'relay.yaml'));
+    relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()) } });
+    expect(await relay.exited).toBe(2);
+    expect(relay.stderr()).toBe(`relay: invalid configuration:\n  - ${join(cwd, 'relay.yaml')}: cannot be read as the config file: it is a directory. Point RELAY_CONFIG at the file, or mount the file itself.\n`);
+    const checked = await run(process.execPath, [relayBin, 'check-config'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_CONFIG: '.' } }).catch((error: { code: number; stderr: string }) => error);
+    expect(checked).toMatchObject({ code: 2, stderr: expect.stringContaining(`RELAY_CONFIG=".": ${cwd}: cannot be read as the config file: it is a directory.`) });
   });
 });

@@ -274,7 +274,22 @@ function readConfigFile(
     if (explicitPath !== undefined) problems.push(`RELAY_CONFIG=${JSON.stringify(explicitPath)}: no such file (looked at ${path}).`);
     return { file: {}, configFile: undefined };
   }
-  const document = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    // A bind mount of a file missing on the host (`-v ./relay.yaml:/app/relay.yaml`) makes a directory.
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'EISDIR'
+        ? 'it is a directory. Point RELAY_CONFIG at the file, or mount the file itself.'
+        : code === 'EACCES'
+          ? "permission denied: make it readable by the relay's user."
+          : `${(error as Error).message}.`;
+    problems.push(`${explicitPath === undefined ? '' : `RELAY_CONFIG=${JSON.stringify(explicitPath)}: `}${path}: cannot be read as the config file: ${reason}`);
+    return { file: {}, configFile: path };
+  }
+  const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     for (const error of document.errors) problems.push(`${path}: ${error.message}`);
     return { file: {}, configFile: path };
