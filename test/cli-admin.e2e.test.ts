@@ -152,6 +152,13 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     }
   });
 
+  it('reaches the admin API when RELAY_URL is the base URL clients use, ending in /v1', async () => {
+    const listed = await run(process.execPath, [relayBin, 'keys', 'list', '--json'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_URL: `http://127.0.0.1:${port}/v1/`, RELAY_MASTER_KEY: master } });
+    expect(Array.isArray(JSON.parse(listed.stdout))).toBe(true);
+    const flagged = await run(process.execPath, [relayBin, 'canary', 'list', '--json', '--url', `http://127.0.0.1:${port}/v1`], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_MASTER_KEY: master } });
+    expect(JSON.parse(flagged.stdout)).toEqual([]);
+  });
+
   it('names a mistyped command instead of handing it to serve', async () => {
     const failure = await cli('key', 'list').catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: unknown command 'key'\n/) });

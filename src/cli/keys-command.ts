@@ -21,7 +21,7 @@ const keyColumns = ['id', 'name', 'prefix', 'account', 'models', 'rpm', 'tpm', '
 
 /** Adds the options every admin command shares and returns a reader for them. */
 export function adminOptions(command: Command): () => AdminClientOptions & { json?: boolean } {
-  command.option('--url <url>', 'relay base URL (default RELAY_URL or http://127.0.0.1:$PORT)').option('--key <key>', 'master key (default RELAY_MASTER_KEY, else the key a relay generated in its data directory: RELAY_DATA_DIR, ./data)').option('--json', 'print JSON');
+  command.option('--url <url>', 'relay base URL, as clients use it or without /v1 (default RELAY_URL or http://127.0.0.1:$PORT)').option('--key <key>', 'master key (default RELAY_MASTER_KEY, else the key a relay generated in its data directory: RELAY_DATA_DIR, ./data)').option('--json', 'print JSON');
   return () => command.opts<AdminClientOptions & { json?: boolean }>();
 }
 
