@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +174,16 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     await expect(run(process.execPath, [relayBin, 'keys', 'list'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_URL: `http://127.0.0.1:${closed}`, RELAY_MASTER_KEY: master } })).rejects.toMatchObject({
       stderr: `relay: no relay answered at http://127.0.0.1:${closed} (connect ECONNREFUSED 127.0.0.1:${closed}): start it, or point the CLI at it with RELAY_URL or --url\n`,
     });
+  });
+
+  it('hashes a client key read from standard input, so that it stays out of shell history and the process list', () => {
+    const key = 'sk-team-a-secret-key-123';
+    const expected = `${createHash('sha256').update(key).digest('hex')}\n`;
+    const piped = spawnSync(process.execPath, [relayBin, 'hash-key'], { cwd, input: `${key}\n`, encoding: 'utf8' });
+    expect(piped).toMatchObject({ status: 0, stdout: expected, stderr: '' });
+    expect(spawnSync(process.execPath, [relayBin, 'hash-key', '-'], { cwd, input: key, encoding: 'utf8' })).toMatchObject({ status: 0, stdout: expected });
+    expect(spawnSync(process.execPath, [relayBin, 'hash-key', key], { cwd, encoding: 'utf8' })).toMatchObject({ status: 0, stdout: expected });
+    expect(spawnSync(process.execPath, [relayBin, 'hash-key'], { cwd, input: '\n', encoding: 'utf8' })).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining('no key on standard input') });
   });
 
   it('migrates the SQLite file and reports it up to date', async () => {
