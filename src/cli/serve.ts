@@ -10,7 +10,7 @@ import { passwordsOf, upstreamSecrets } from '../config/upstream-secrets.js';
 import { createLoggers } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
 import { openBackends } from '../server/open-backends.js';
-import { keyFileFailure, storeFailure } from './start-failure.js';
+import { keyFileFailure, listenFailure, storeFailure } from './start-failure.js';
 
 export interface ServeOptions {
   /** Seconds `/ready` reports 503 before the listener closes, so load balancers stop sending traffic. */
@@ -37,7 +37,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   });
   const server = createRelayServer(config, { logger, accessLog: access, ...backends });
 
-  const address = await server.listen();
+  const address = await server.listen().catch(async (error: unknown) => {
+    // What opened is closed, so that the process can end with the message.
+    await server.close(Date.now()).catch(() => undefined);
+    throw listenFailure(config, error);
+  });
   const providers = [...config.providers.values()].map((provider) => `${provider.name} (${provider.type}, ${provider.baseUrl}, from ${provider.source})`);
   logger.info(
     {
