@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +131,35 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     await expect(cli('keys', 'update', 'key_missing', '--rpm', '1')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('No key with id "key_missing"') });
   });
 
+  it('prints a list as a JSON array with --json, even of one entry, so that scripts can iterate it', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'relay-cli-json-'));
+    const otherPort = await freePort();
+    const single = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd: other, env: { PORT: String(otherPort), RELAY_MASTER_KEY: master } });
+    try {
+      await single.waitForLog(/relay listening/);
+      const at = (...args: string[]) => run(process.execPath, [relayBin, ...args, '--url', `http://127.0.0.1:${otherPort}`], { cwd: other, env: { PATH: process.env.PATH ?? '', RELAY_MASTER_KEY: master } });
+      await at('accounts', 'create', 'only-account');
+      await at('keys', 'create', 'only-key');
+      const keys = JSON.parse((await at('keys', 'list', '--json')).stdout) as unknown;
+      expect(keys).toEqual([expect.objectContaining({ name: 'only-key' })]);
+      const accounts = JSON.parse((await at('accounts', 'list', '--json')).stdout) as unknown;
+      expect(accounts).toEqual([expect.objectContaining({ name: 'only-account' })]);
+      // One item stays one object.
+      const id = (keys as Array<{ id: string }>)[0]!.id;
+      expect(JSON.parse((await at('keys', 'show', id, '--json')).stdout)).toMatchObject({ id, name: 'only-key' });
+    } finally {
+      single.child.kill('SIGTERM');
+      await single.exited;
+    }
+  });
+
+  it('reaches the admin API when RELAY_URL is the base URL clients use, ending in /v1', async () => {
+    const listed = await run(process.execPath, [relayBin, 'keys', 'list', '--json'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_URL: `http://127.0.0.1:${port}/v1/`, RELAY_MASTER_KEY: master } });
+    expect(Array.isArray(JSON.parse(listed.stdout))).toBe(true);
+    const flagged = await run(process.execPath, [relayBin, 'canary', 'list', '--json', '--url', `http://127.0.0.1:${port}/v1`], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_MASTER_KEY: master } });
+    expect(JSON.parse(flagged.stdout)).toEqual([]);
+  });
+
   it('names a mistyped command instead of handing it to serve', async () => {
     const failure = await cli('key', 'list').catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: unknown command 'key'\n/) });
@@ -144,6 +174,16 @@ describe('relay keys, accounts, usage and migrate (CLI)', () => {
     await expect(run(process.execPath, [relayBin, 'keys', 'list'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_URL: `http://127.0.0.1:${closed}`, RELAY_MASTER_KEY: master } })).rejects.toMatchObject({
       stderr: `relay: no relay answered at http://127.0.0.1:${closed} (connect ECONNREFUSED 127.0.0.1:${closed}): start it, or point the CLI at it with RELAY_URL or --url\n`,
     });
+  });
+
+  it('hashes a client key read from standard input, so that it stays out of shell history and the process list', () => {
+    const key = 'sk-team-a-secret-key-123';
+    const expected = `${createHash('sha256').update(key).digest('hex')}\n`;
+    const piped = spawnSync(process.execPath, [relayBin, 'hash-key'], { cwd, input: `${key}\n`, encoding: 'utf8' });
+    expect(piped).toMatchObject({ status: 0, stdout: expected, stderr: '' });
+    expect(spawnSync(process.execPath, [relayBin, 'hash-key', '-'], { cwd, input: key, encoding: 'utf8' })).toMatchObject({ status: 0, stdout: expected });
+    expect(spawnSync(process.execPath, [relayBin, 'hash-key', key], { cwd, encoding: 'utf8' })).toMatchObject({ status: 0, stdout: expected });
+    expect(spawnSync(process.execPath, [relayBin, 'hash-key'], { cwd, input: '\n', encoding: 'utf8' })).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining('no key on standard input') });
   });
 
   it('migrates the SQLite file and reports it up to date', async () => {

@@ -52,4 +52,38 @@ describe('config reload of a running relay process', () => {
       await relay.exited;
     }
   });
+  it('applies what it can on reload, and names the changed settings that apply only at a restart', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-reload-'));
+    const prices = (output: number) => `billing:\n  prices:\n    gpt-4.1: { input: 1, output: ${output} }\n`;
+    writeFileSync(join(cwd, 'relay.yaml'), configFor('a', prices(2)));
+    const port = await freePort();
+    const relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), RELAY_MASTER_KEY: master } });
+    try {
+      await relay.waitForLog(/relay listening/);
+      const client = new OpenAI({ apiKey: master, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+      const served = async () => (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).withResponse()).response.headers.get('x-relay-provider');
+
+      // The environment's PORT wins over server.port: that change would change nothing.
+      expect(await served()).toBe('a');
+      writeFileSync(join(cwd, 'relay.yaml'), configFor('b', `${prices(9)}server:\n  port: 1\n  bodyLimitBytes: 4096\nlimits:\n  replicas: 3\n`));
+      relay.child.kill('SIGHUP');
+      await relay.waitForLog(/configuration reloaded/);
+      const line = relay.stdout().split('\n').find((entry) => entry.includes('configuration reloaded')) ?? '';
+      expect(JSON.parse(line)).toMatchObject({
+        level: 'warn',
+        needsRestart: ['server.bodyLimitBytes', 'billing.prices', 'limits.replicas'],
+        msg: expect.stringMatching(/restart the relay to apply server\.bodyLimitBytes, billing\.prices, limits\.replicas/),
+      });
+      expect(await served()).toBe('b');
+
+      // Back to what runs: nothing is pending any more.
+      writeFileSync(join(cwd, 'relay.yaml'), configFor('a', prices(2)));
+      relay.child.kill('SIGHUP');
+      await relay.waitForLog(/"level":"info".*"trigger":"SIGHUP".*configuration reloaded/);
+      expect(await served()).toBe('a');
+    } finally {
+      relay.child.kill('SIGTERM');
+      await relay.exited;
+    }
+  });
 });

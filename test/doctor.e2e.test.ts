@@ -65,6 +65,12 @@ function handleOthers(request: IncomingMessage, response: ServerResponse): void 
   }
   if (url.startsWith('/limited/v1/models')) return send(429, { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': '7' });
   if (url.startsWith('/slow/')) return; // never answers
+  if (url.startsWith('/site/')) {
+    // A website (the vendor's home page, a single-page app) answers every path with a page.
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><html><head><title>HolySheep AI</title></head><body>Sign up</body></html>');
+    return;
+  }
   if (url.startsWith('/anthropic/v1/models')) {
     if (request.headers['x-api-key'] !== keys.anthropic || request.headers['anthropic-version'] !== '2023-06-01') return send(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
     return send(200, { data: [{ id: 'claude-sonnet-4-0', type: 'model' }, { id: 'claude-opus-4-0', type: 'model' }], has_more: false });
@@ -258,6 +264,16 @@ describe('relay doctor (CLI)', () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  it('fails an upstream whose base URL answers with a web page, naming the variable to fix, instead of saying the key was accepted', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-site-'));
+    const run = await doctor(cwd, { HOLYSHEEP_API_KEY: keys.good, HOLYSHEEP_BASE_URL: `${othersUrl}/site/v1`, RELAY_MASTER_KEY: keys.master });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^✗ upstream holysheep key: GET \/site\/v1\/models → 200 with a web page \(text\/html\), not the API's JSON: the key was not checked$/m);
+    expect(run.stdout).toMatch(/^ {4}fix: HOLYSHEEP_BASE_URL points at a website, not at the API: .*https:\/\/api\.holysheep\.ai\/v1/m);
+    expect(run.stdout).not.toMatch(/accepted/);
+    expectNoKeys(run);
   });
 
   it('warns without an upstream or a master key, and still exits 0', async () => {

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { request } from 'undici';
@@ -107,5 +108,36 @@ describe('the relay as a process, as a new user starts it', () => {
     expect(await relay.exited).toBe(2);
     expect(relay.stderr()).toContain('SHUTDOWN_DRAIN_DELAY_MS="5s": expected a whole number of milliseconds (0 or more), such as 5000.');
     expect(relay.stdout()).not.toMatch(/relay listening/);
+  });
+
+  it('exits 2 naming the file when relay.yaml is a directory (a bind mount of a file that did not exist) or RELAY_CONFIG is one', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-config-dir-'));
+    mkdirSync(join(cwd, 'relay.yaml'));
+    relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()) } });
+    expect(await relay.exited).toBe(2);
+    expect(relay.stderr()).toBe(`relay: invalid configuration:\n  - ${join(cwd, 'relay.yaml')}: cannot be read as the config file: it is a directory. Point RELAY_CONFIG at the file, or mount the file itself.\n`);
+    const checked = await run(process.execPath, [relayBin, 'check-config'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_CONFIG: '.' } }).catch((error: { code: number; stderr: string }) => error);
+    expect(checked).toMatchObject({ code: 2, stderr: expect.stringContaining(`RELAY_CONFIG=".": ${cwd}: cannot be read as the config file: it is a directory.`) });
+  });
+
+  it('names the setting whose port or host it could not listen on', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-port-taken-'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const env = { RELAY_MASTER_KEY: 'sk-relay-port-taken-0123456789' };
+      relay = spawnRelay(['serve'], { cwd, env: { ...env, PORT: String(port) } });
+      expect(await relay.exited).toBe(1);
+      expect(relay.stderr()).toBe(`relay: could not listen on 0.0.0.0:${port}, set by PORT (or server.port): the port is already in use by another process. Stop it, or choose another port.\n`);
+      relay = spawnRelay(['serve'], { cwd, env: { ...env, PORT: String(await freePort()), METRICS_PORT: String(port) } });
+      expect(await relay.exited).toBe(1);
+      expect(relay.stderr()).toContain(`relay: could not listen on 0.0.0.0:${port}, set by METRICS_PORT: the port is already in use`);
+      relay = spawnRelay(['serve'], { cwd, env: { ...env, PORT: String(await freePort()), HOST: 'relay-host-test.invalid' } });
+      expect(await relay.exited).toBe(1);
+      expect(relay.stderr()).toMatch(/^relay: could not listen on relay-host-test\.invalid:\d+, set by HOST \(or server\.host\): the host name does not resolve here \((ENOTFOUND|EAI_AGAIN)\)\. Give an address of this machine, or 0\.0\.0\.0 for all\.\n$/);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 });

@@ -7,9 +7,10 @@ type Row = Record<string, unknown>;
 const columns = ['id', 'name', 'currency', 'balance', 'created_at'];
 const historyColumns = ['created_at', 'amount', 'balance_after', 'currency', 'note', 'id'];
 
-function print(rows: Row[], json: boolean | undefined): void {
-  if (json) process.stdout.write(`${JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)}\n`);
-  else process.stdout.write(formatTable(columns, rows));
+/** A list prints as a JSON array, even of one account (scripts iterate it); one account as an object. */
+function print(rows: Row[] | Row, json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else process.stdout.write(formatTable(columns, Array.isArray(rows) ? rows : [rows]));
 }
 
 function amount(value: string): number {
@@ -29,13 +30,13 @@ export function registerAccountsCommand(program: Command): void {
     .option('--currency <code>', 'USD, CNY or EUR', 'USD')
     .description('create an account (it starts with the configured signup credit)')
     .action(async (name: string, flags: { currency: string }) => {
-      print([(await callAdmin('/admin/accounts', { ...options(), method: 'POST', body: { name, currency: flags.currency.toUpperCase() } })).body as Row], options().json);
+      print((await callAdmin('/admin/accounts', { ...options(), method: 'POST', body: { name, currency: flags.currency.toUpperCase() } })).body as Row, options().json);
     });
   accounts.command('list').action(async () => print(((await callAdmin('/admin/accounts', options())).body as { data: Row[] }).data, options().json));
   accounts
     .command('show')
     .argument('<id>')
-    .action(async (id: string) => print([(await callAdmin(`/admin/accounts/${encodeURIComponent(id)}`, options())).body as Row], options().json));
+    .action(async (id: string) => print((await callAdmin(`/admin/accounts/${encodeURIComponent(id)}`, options())).body as Row, options().json));
   accounts
     .command('history')
     .argument('<id>')
@@ -56,6 +57,6 @@ export function registerAccountsCommand(program: Command): void {
     .option('--note <text>', 'why, for the balance history')
     .action(async (id: string, value: number, flags: { currency?: string; note?: string }) => {
       const body = { amount: value, currency: flags.currency?.toUpperCase(), note: flags.note };
-      print([(await callAdmin(`/admin/accounts/${encodeURIComponent(id)}/topup`, { ...options(), method: 'POST', body })).body as Row], options().json);
+      print((await callAdmin(`/admin/accounts/${encodeURIComponent(id)}/topup`, { ...options(), method: 'POST', body })).body as Row, options().json);
     });
 }

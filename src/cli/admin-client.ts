@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { maskUrlPassword } from '../observability/mask-url-password.js';
 
 export interface AdminClientOptions {
-  /** Base URL of a running relay (default http://127.0.0.1:$PORT, or RELAY_URL). */
+  /** Base URL of a running relay (default http://127.0.0.1:$PORT, or RELAY_URL); a trailing /v1 is dropped. */
   url?: string;
   /** The master key (default RELAY_MASTER_KEY, or the first-run key file). */
   key?: string;
@@ -28,7 +28,8 @@ function adminKey(explicit: string | undefined): string {
  * state of the process (canaries, caches) and, with Redis and Postgres, on every replica.
  */
 export async function callAdmin(path: string, options: AdminClientOptions & { method?: 'GET' | 'POST' | 'PATCH' | 'DELETE'; body?: unknown; accept?: string }): Promise<{ status: number; body: unknown; text: string }> {
-  const base = (options.url ?? process.env.RELAY_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
+  // The base URL clients use (…/v1) names the same relay: the admin API is beside /v1, not under it.
+  const base = (options.url ?? process.env.RELAY_URL ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`).replace(/\/+$/, '').replace(/\/v1$/, '');
   const key = adminKey(options.key);
   const response = await request(`${base}${path}`, {
     method: options.method ?? 'GET',

@@ -21,12 +21,14 @@ const keyColumns = ['id', 'name', 'prefix', 'account', 'models', 'rpm', 'tpm', '
 
 /** Adds the options every admin command shares and returns a reader for them. */
 export function adminOptions(command: Command): () => AdminClientOptions & { json?: boolean } {
-  command.option('--url <url>', 'relay base URL (default RELAY_URL or http://127.0.0.1:$PORT)').option('--key <key>', 'master key (default RELAY_MASTER_KEY, else the key a relay generated in its data directory: RELAY_DATA_DIR, ./data)').option('--json', 'print JSON');
+  command.option('--url <url>', 'relay base URL, as clients use it or without /v1 (default RELAY_URL or http://127.0.0.1:$PORT)').option('--key <key>', 'master key (default RELAY_MASTER_KEY, else the key a relay generated in its data directory: RELAY_DATA_DIR, ./data)').option('--json', 'print JSON');
   return () => command.opts<AdminClientOptions & { json?: boolean }>();
 }
 
-function printKeys(rows: Row[], json: boolean | undefined): void {
-  if (json) process.stdout.write(`${JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)}\n`);
+/** A list prints as a JSON array, even of one key (scripts iterate it); one key (`show`, `update`…) as an object. */
+function printKeys(rows: Row[] | Row, json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else if (!Array.isArray(rows)) printKeys([rows], json);
   else process.stdout.write(formatTable(keyColumns, rows.map((row) => ({ ...row, budget: row.budget === null ? null : `${(row.budget as Row).amount} ${(row.budget as Row).currency}/${(row.budget as Row).period}` }))));
 }
 
@@ -87,7 +89,7 @@ export function registerKeysCommand(program: Command): void {
       body[field] = value === false ? null : value;
     }
     if (Object.keys(body).length === 0) throw new Error(`nothing to change: give at least one setting (relay keys update --help lists them)`);
-    printKeys([(await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, { ...options(), method: 'PATCH', body })).body as Row], options().json);
+    printKeys((await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, { ...options(), method: 'PATCH', body })).body as Row, options().json);
   });
 
   keys
@@ -102,13 +104,13 @@ export function registerKeysCommand(program: Command): void {
   keys
     .command('show')
     .argument('<id>')
-    .action(async (id: string) => printKeys([(await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, options())).body as Row], options().json));
+    .action(async (id: string) => printKeys((await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, options())).body as Row, options().json));
 
   keys
     .command('revoke')
     .argument('<id>')
     .description('refuse the key from now on (every replica within a second)')
-    .action(async (id: string) => printKeys([(await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, { ...options(), method: 'DELETE' })).body as Row], options().json));
+    .action(async (id: string) => printKeys((await callAdmin(`/admin/keys/${encodeURIComponent(id)}`, { ...options(), method: 'DELETE' })).body as Row, options().json));
 
   keys
     .command('rotate')

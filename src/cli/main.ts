@@ -93,9 +93,18 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('hash-key')
-    .argument('<key>', 'a client key')
-    .description('print the SHA-256 of a client key, for "sha256:" entries in relay.yaml')
-    .action((key: string) => {
+    .argument('[key]', 'a client key; without it (or "-") the key is read from standard input, which keeps it out of shell history and the process list')
+    .description('print the SHA-256 of a client key, for "sha256:" entries in relay.yaml (printf %s "$KEY" | relay hash-key)')
+    .action(async (given: string | undefined) => {
+      let key = given;
+      if (key === undefined || key === '-') {
+        if (process.stdin.isTTY) throw new Error('give the key on standard input, e.g. printf %s "$KEY" | relay hash-key (a key typed as an argument stays in shell history)');
+        const chunks: Buffer[] = [];
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        // The line break of `echo` is not part of the key.
+        key = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+        if (key.trim() === '') throw new Error('no key on standard input: printf %s "$KEY" | relay hash-key');
+      }
       process.stdout.write(`${sha256Hex(key)}\n`);
     });
 

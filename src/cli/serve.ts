@@ -4,12 +4,13 @@ import { ConfigError } from '../config/config-error.js';
 import { ensureFirstRunKey } from '../config/first-run-key.js';
 import { loadConfig } from '../config/load-config.js';
 import type { RelayConfig } from '../config/relay-config.js';
+import { settingsNeedingRestart } from '../config/start-only-settings.js';
 import { withoutCredentials } from '../config/upstream-proxy.js';
 import { passwordsOf, upstreamSecrets } from '../config/upstream-secrets.js';
 import { createLoggers } from '../observability/create-logger.js';
 import { createRelayServer } from '../server/create-relay-server.js';
 import { openBackends } from '../server/open-backends.js';
-import { keyFileFailure, storeFailure } from './start-failure.js';
+import { keyFileFailure, listenFailure, storeFailure } from './start-failure.js';
 
 export interface ServeOptions {
   /** Seconds `/ready` reports 503 before the listener closes, so load balancers stop sending traffic. */
@@ -36,7 +37,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   });
   const server = createRelayServer(config, { logger, accessLog: access, ...backends });
 
-  const address = await server.listen();
+  const address = await server.listen().catch(async (error: unknown) => {
+    // What opened is closed, so that the process can end with the message.
+    await server.close(Date.now()).catch(() => undefined);
+    throw listenFailure(config, error);
+  });
   const providers = [...config.providers.values()].map((provider) => `${provider.name} (${provider.type}, ${provider.baseUrl}, from ${provider.source})`);
   logger.info(
     {
@@ -74,7 +79,15 @@ export async function serve(options: ServeOptions): Promise<void> {
       const next = ensureFirstRunKey(loadConfig());
       server.reload(next);
       setSecrets(secretsToRedact(next));
-      logger.info({ trigger, configFile: next.configFile }, 'configuration reloaded');
+      // Compared with the start, not the last reload: until a restart, every reload says what still waits for one.
+      const needsRestart = settingsNeedingRestart(config, next);
+      if (needsRestart.length === 0) logger.info({ trigger, configFile: next.configFile }, 'configuration reloaded');
+      else {
+        logger.warn(
+          { trigger, configFile: next.configFile, needsRestart },
+          `configuration reloaded, except settings read only at start: restart the relay to apply ${needsRestart.join(', ')} (the running values stay until then)`,
+        );
+      }
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems : [String(error)];
       logger.error({ trigger, problems }, 'configuration reload refused: the running configuration stays');

@@ -27,3 +27,21 @@ function causeOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\.$/, '');
 }
+
+/**
+ * What `relay serve` prints when it cannot listen: the address and the setting that chose it (the
+ * main port or METRICS_PORT, the host), and the fix. A bare `listen EADDRINUSE … 0.0.0.0:9090`
+ * does not say which of the two ports it was.
+ */
+export function listenFailure(config: RelayConfig, error: unknown): Error {
+  const { code = '', port } = error as NodeJS.ErrnoException & { port?: number };
+  const metrics = config.metricsPort !== undefined && port === config.metricsPort && port !== config.port;
+  const listenPort = metrics ? config.metricsPort : config.port;
+  const where = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${listenPort}`;
+  const portSetting = metrics ? 'METRICS_PORT' : 'PORT (or server.port)';
+  if (code === 'EADDRINUSE') return new Error(`could not listen on ${where}, set by ${portSetting}: the port is already in use by another process. Stop it, or choose another port.`);
+  if (code === 'EACCES') return new Error(`could not listen on ${where}, set by ${portSetting}: permission denied (ports below 1024 need privileges). Choose a port from 1024, e.g. 8080.`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new Error(`could not listen on ${where}, set by HOST (or server.host): the host name does not resolve here (${code}). Give an address of this machine, or 0.0.0.0 for all.`);
+  if (code === 'EADDRNOTAVAIL') return new Error(`could not listen on ${where}, set by HOST (or server.host): no network interface of this machine has that address. Give one of its addresses, or 0.0.0.0 for all.`);
+  return error instanceof Error ? error : new Error(String(error));
+}

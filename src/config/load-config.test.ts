@@ -132,6 +132,47 @@ keys:
     ]);
   });
 
+  it('reads numbers and booleans from ${VAR}, and reports an unset one once, with the file', () => {
+    const directory = withFile(`
+server:
+  port: \${RELAY_TEST_PORT}
+  strictParameters: \${RELAY_TEST_STRICT}
+upstream:
+  maxRetries: \${RELAY_TEST_RETRIES:-2}
+limits:
+  replicas: \${RELAY_TEST_REPLICAS}
+models:
+  org/fast:
+    targets: [{ provider: holysheep, weight: "\${RELAY_TEST_WEIGHT}" }]
+`);
+    const config = loadConfig({
+      environment: { HOLYSHEEP_API_KEY: 'hs-key', RELAY_TEST_PORT: '9001', RELAY_TEST_STRICT: 'true', RELAY_TEST_REPLICAS: '3', RELAY_TEST_WEIGHT: '7' },
+      cwd: directory,
+    });
+    expect(config).toMatchObject({ port: 9001, strictParameters: true, maxRetries: 2, limits: { replicas: 3 } });
+    expect(config.routes.get('org/fast')?.groups[0]?.[0]?.weight).toBe(7);
+
+    const unset = problemsOf(() => loadConfig({ environment: { HOLYSHEEP_API_KEY: 'hs-key', RELAY_TEST_STRICT: 'true', RELAY_TEST_REPLICAS: '3', RELAY_TEST_WEIGHT: '7' }, cwd: directory }));
+    expect(unset).toEqual([expect.stringMatching(/relay\.yaml: server\.port: \$\{RELAY_TEST_PORT\} is not set in the environment\. Set RELAY_TEST_PORT/)]);
+
+    const text = problemsOf(() => loadConfig({ environment: { HOLYSHEEP_API_KEY: 'hs-key', RELAY_TEST_PORT: 'eighty', RELAY_TEST_STRICT: 'maybe', RELAY_TEST_REPLICAS: '3', RELAY_TEST_WEIGHT: '7' }, cwd: directory }));
+    expect(text).toEqual([
+      expect.stringMatching(/relay\.yaml: server\.port: Expected integer, got "eighty"/),
+      expect.stringMatching(/relay\.yaml: server\.strictParameters: Expected boolean, got "maybe"/),
+    ]);
+  });
+
+  it('leaves a number written in the file where text is expected refused, not converted', () => {
+    const directory = withFile(`
+providers:
+  vllm:
+    type: openai
+    baseUrl: http://vllm.internal:8000/v1
+    apiKey: 0123456
+`);
+    expect(problemsOf(() => loadConfig({ environment: {}, cwd: directory }))).toEqual([expect.stringMatching(/providers\.vllm\.apiKey: Expected string/)]);
+  });
+
   it('reports an unset ${VAR}, a bad field and an unknown provider with their paths and fixes', () => {
     const directory = withFile(`
 providers:

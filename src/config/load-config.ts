@@ -3,12 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { FormatRegistry } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValuePointer } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
-import { fieldPath } from '../spec/field-path.js';
 import { ConfigError } from './config-error.js';
 import { ConfigSchema, type RelayFileConfig, type RouteFileConfig } from './config-schema.js';
-import { interpolateEnv } from './interpolate-env.js';
+import { interpolateEnv, type InterpolatedPaths } from './interpolate-env.js';
 import { defaultAliases, type Vendor } from './model-catalog.js';
 import { EnvironmentReader } from './read-environment.js';
 import type { ClientKeySettings, ProviderSettings, RelayConfig, Route, RouteTarget } from './relay-config.js';
@@ -276,16 +275,36 @@ function readConfigFile(
     if (explicitPath !== undefined) problems.push(`RELAY_CONFIG=${JSON.stringify(explicitPath)}: no such file (looked at ${path}).`);
     return { file: {}, configFile: undefined };
   }
-  const document = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    // A bind mount of a file missing on the host (`-v ./relay.yaml:/app/relay.yaml`) makes a directory.
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'EISDIR'
+        ? 'it is a directory. Point RELAY_CONFIG at the file, or mount the file itself.'
+        : code === 'EACCES'
+          ? "permission denied: make it readable by the relay's user."
+          : `${(error as Error).message}.`;
+    problems.push(`${explicitPath === undefined ? '' : `RELAY_CONFIG=${JSON.stringify(explicitPath)}: `}${path}: cannot be read as the config file: ${reason}`);
+    return { file: {}, configFile: path };
+  }
+  const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     for (const error of document.errors) problems.push(`${path}: ${error.message}`);
     return { file: {}, configFile: path };
   }
   const raw = document.toJS() ?? {};
-  const interpolated = interpolateEnv(raw, environment, problems);
-  const schemaProblems = [...Value.Errors(ConfigSchema, interpolated)].slice(0, 10);
+  const paths: InterpolatedPaths = { interpolated: new Set(), unset: new Set() };
+  const interpolationProblems: string[] = [];
+  const interpolated = interpolateEnv(raw, environment, interpolationProblems, '', paths);
+  for (const problem of interpolationProblems) problems.push(`${path}: ${problem}`);
+  typeInterpolatedValues(interpolated, paths.interpolated);
+  // A field whose variable is unset is reported once, as such, not again as an empty value of the wrong type.
+  const schemaProblems = [...Value.Errors(ConfigSchema, interpolated)].filter((error) => !paths.unset.has(fileFieldPath(error.path))).slice(0, 10);
   for (const error of schemaProblems) {
-    const where = fieldPath(error.path) || '(root)';
+    const where = fileFieldPath(error.path) || '(root)';
     const hint = typeof error.schema.description === 'string' ? ` ${error.schema.description}` : '';
     // A key or a header value is a credential: the problem says what kind of value it is, not the value.
     const value = error.value === undefined ? 'nothing' : secretPath.test(error.path) ? `a ${error.value === null ? 'null' : typeof error.value} (not shown)` : JSON.stringify(error.value);
@@ -293,6 +312,34 @@ function readConfigFile(
   }
   if (schemaProblems.length > 0) return { file: {}, configFile: path };
   return { file: interpolated as RelayFileConfig, configFile: path };
+}
+
+/** A JSON pointer into the file as its fields are named in problems (`models.org/model.targets[0]`: a pointer writes `/` as `~1`). */
+function fileFieldPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((name, segment) => (/^\d+$/.test(segment) ? `${name}[${segment}]` : name === '' ? segment : `${name}.${segment}`), '');
+}
+
+/**
+ * A value that YAML read as text only because it was a `${VAR}` (`port: ${RELAY_PORT}`) takes the
+ * type its field wants: a number, or a boolean (`true`, `false`, `1`, `0`, `yes`, `no`). A number
+ * written in the file where text is wanted stays refused: `apiKey: 0123` would lose its zero.
+ */
+function typeInterpolatedValues(file: unknown, interpolated: ReadonlySet<string>): void {
+  if (interpolated.size === 0) return;
+  for (const error of [...Value.Errors(ConfigSchema, file)]) {
+    if (typeof error.value !== 'string' || !interpolated.has(fileFieldPath(error.path))) continue;
+    const text = error.value.trim();
+    const type: unknown = error.schema.type;
+    let typed: number | boolean | undefined;
+    if ((type === 'integer' || type === 'number') && text !== '' && Number.isFinite(Number(text))) typed = Number(text);
+    if (type === 'boolean' && /^(true|1|yes)$/i.test(text)) typed = true;
+    if (type === 'boolean' && /^(false|0|no)$/i.test(text)) typed = false;
+    if (typed !== undefined) ValuePointer.Set(file, error.path, typed);
+  }
 }
 
 /**

@@ -38,6 +38,20 @@ export async function checkUpstreamKey(target: UpstreamTarget, key: UpstreamKey,
   }
   const status = response.statusCode;
   const parsed = parseJson(text);
+  const contentType = String(response.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (status >= 200 && status < 300 && parsed === undefined && (contentType === 'text/html' || /^\s*<(!doctype|html)/i.test(text))) {
+    // A website answers any path with a page, whatever the key: nothing was checked, and every relayed request would fail.
+    const example = target.settings.type === 'openai' ? ' (type openai takes the API\'s URL with /v1, e.g. https://api.holysheep.ai/v1; anthropic and gemini take the API\'s origin)' : ` (the API's origin, e.g. ${target.settings.type === 'anthropic' ? 'https://api.anthropic.com' : 'https://generativelanguage.googleapis.com'})`;
+    return {
+      result: checkResult(
+        name,
+        'fail',
+        `${call} → ${status} with a web page (${contentType || 'html'}), not the API's JSON: the key was not checked`,
+        `${target.baseUrlSource} points at a website, not at the API: give the API's base URL${example}.`,
+      ),
+      models: undefined,
+    };
+  }
   if (status >= 200 && status < 300) {
     const listed = readModelList(target.settings.type, parsed);
     if (listed === undefined) return { result: checkResult(name, 'warn', `${key.source} accepted (${call} → ${status}), but the answer is not a model list`), models: undefined };
