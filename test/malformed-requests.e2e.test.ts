@@ -132,6 +132,36 @@ describe('malformed requests get a 400 naming the field, for every model and API
     expect(upstreamRequests()).toBe(before);
   });
 
+  it('refuses a model name with a line break or another control character on every route that takes one, before any upstream call', async () => {
+    // No real model name has one; a "*" glob must not be the way such a name reaches an upstream (or a price).
+    const bodies: Array<[string, Record<string, unknown>, string]> = [];
+    for (const name of ['gpt-4.1\n', 'gpt-4.1\r\nx', 'gpt\u0000-4.1', 'gpt-4.1\u007f', 'claude-sonnet-4\t']) {
+      bodies.push(['/v1/chat/completions', { model: name, messages: [{ role: 'user', content: 'hi' }] }, 'model']);
+      bodies.push(['/v1/chat/completions', { model: 'gpt-4.1', fallbacks: [name], messages: [{ role: 'user', content: 'hi' }] }, 'fallbacks[0]']);
+      bodies.push(['/v1/completions', { model: name, prompt: 'hi' }, 'model']);
+      bodies.push(['/v1/embeddings', { model: name, input: 'hi' }, 'model']);
+      bodies.push(['/v1/moderations', { model: name, input: 'hi' }, 'model']);
+      bodies.push(['/v1/responses', { model: name, input: 'hi' }, 'model']);
+      bodies.push(['/v1/responses', { model: 'gpt-4.1', fallbacks: [name], input: 'hi' }, 'fallbacks[0]']);
+      bodies.push(['/v1/messages', { model: name, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }, 'model']);
+      bodies.push(['/v1/messages', { model: 'claude-sonnet-4', fallbacks: [name], max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }, 'fallbacks[0]']);
+      bodies.push(['/v1/messages/count_tokens', { model: name, messages: [{ role: 'user', content: 'hi' }] }, 'model']);
+    }
+    const before = upstreamRequests();
+    for (const [path, body, param] of bodies) {
+      const response = await request(`${relay.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const parsed = (await response.body.json()) as { error?: { type: string; code?: string; message: string; param?: string } };
+      const seen = { path, model: JSON.stringify(body.model), status: response.statusCode, type: parsed.error?.type };
+      expect(seen).toEqual({ ...seen, status: 400, type: 'invalid_request_error' });
+      expect(parsed.error?.message, path).toContain('control character');
+      if (path !== '/v1/messages' && path !== '/v1/messages/count_tokens') expect({ path, code: parsed.error?.code, param: parsed.error?.param }).toEqual({ path, code: 'invalid_request', param });
+    }
+    expect(upstreamRequests()).toBe(before);
+    // A name with other unusual but printable characters still goes through.
+    const { status } = await send('/v1/chat/completions', { model: 'gpt-4.1', messages: [{ role: 'user', content: 'héllo\nworld' }] });
+    expect(status).toBe(200);
+  });
+
   it('answers a body nested thousands of levels deep with a 400 on every API, for every upstream, never a 500', async () => {
     // Sent as text: the nesting is what is tested, and JSON.stringify itself cannot make it.
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;

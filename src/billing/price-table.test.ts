@@ -97,6 +97,12 @@ describe('PriceTable overrides', () => {
     expect(new PriceTable({ 'a.b': { input: 1, output: 1 } }).price('axb')).toBeUndefined();
   });
 
+  it('match a pattern against any characters, line breaks included', () => {
+    const custom = new PriceTable({ '*': { input: 1, output: 1 }, 'ft-*': { input: 2, output: 2 } });
+    for (const model of ['a\nb', '\r\n', 'x\u2028y']) expect(priceOf(custom, model).entry).toBe('*');
+    expect(priceOf(custom, 'ft-\nlarge').entry).toBe('ft-*');
+  });
+
   it('reject prices that are negative or not numbers, naming the entry', () => {
     expect(() => new PriceTable({ 'my-model': { input: -1, output: 1 } })).toThrow(/prices\.my-model\.input/);
     expect(() => new PriceTable({ 'my-model': { input: 1, output: Number.NaN } })).toThrow(/prices\.my-model\.output/);

@@ -79,7 +79,7 @@ const microsPerMillionTokens = 1_000_000n;
  * The relay's price list: the built-in defaults (`default-prices.ts`) with config entries on top.
  * A config entry replaces the relay price of a model and keeps the built-in official price unless it
  * gives one. Keys may contain `*` (`mock-*`, `my-finetune-*`); an exact name wins over a pattern, and
- * a longer pattern over a shorter one.
+ * a longer pattern over a shorter one. `*` matches any characters, line breaks included.
  */
 export class PriceTable {
   private readonly exact = new Map<string, ModelPrice>();
@@ -99,7 +99,7 @@ export class PriceTable {
     patternEntries.sort(([left], [right]) => right.length - left.length);
     for (const [entry, price] of patternEntries) {
       const source = entry.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-      this.patterns.push({ expression: new RegExp(`^${source}$`), price });
+      this.patterns.push({ expression: new RegExp(`^${source}$`, 's'), price });
     }
   }
 

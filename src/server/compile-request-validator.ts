@@ -55,6 +55,8 @@ function issueOf(error: ValueError): Omit<ValidationIssue, 'schemaPath'> {
       return unionIssue(error);
     case ValueErrorType.Literal:
       return { instancePath: error.path, keyword: 'enum', params: { allowed: [JSON.stringify(error.schema.const)] }, message: error.message };
+    case ValueErrorType.StringPattern:
+      return { instancePath: error.path, keyword: 'format', params: { expected: error.schema.description ?? `a string matching ${String(error.schema.pattern)}` }, message: error.message };
     case ValueErrorType.StringFormat: {
       const format = String(error.schema.format);
       return { instancePath: error.path, keyword: 'format', params: { expected: formatExamples[format] ?? `a string in the format ${format}` }, message: error.message };

@@ -8,7 +8,12 @@ import { Type } from '@sinclair/typebox';
  * field is passed to the upstream untouched, so a new OpenAI parameter works the day it ships.
  */
 
-const ModelField = Type.String({ minLength: 1 });
+/**
+ * A model name: not empty, and without control characters (line breaks, tabs, NUL, DEL). No real
+ * model has one, and a name with a line break is refused here rather than matched against globs,
+ * prices and upstream paths.
+ */
+export const ModelField = Type.String({ minLength: 1, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description: 'a model name without control characters (line breaks, tabs)' });
 
 /** A content part or block: an object with a type (what it holds is the upstream's to judge). */
 export const TypedObject = Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true });
@@ -47,7 +52,7 @@ export const ChatCompletionBody = Type.Object(
     max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     max_completion_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     /** The relay's own field: models to try if this one fails; removed before the request goes upstream. */
-    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 5 })),
+    fallbacks: Type.Optional(Type.Array(ModelField, { maxItems: 5 })),
   },
   { additionalProperties: true },
 );
@@ -90,7 +95,7 @@ export const ResponsesBody = Type.Object(
     max_output_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
     tools: Type.Optional(Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true }))),
     /** The relay's own field: models to try if this one fails; never sent upstream. */
-    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 5 })),
+    fallbacks: Type.Optional(Type.Array(ModelField, { maxItems: 5 })),
   },
   { additionalProperties: true },
 );

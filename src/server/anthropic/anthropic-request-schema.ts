@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { ModelField } from '../request-schemas.js';
 
 /**
  * Inbound schemas of the Anthropic front door, checked by Fastify before a handler runs. Lenient
@@ -31,20 +32,20 @@ const SystemAndTools = {
 
 export const AnthropicMessagesBody = Type.Object(
   {
-    model: Type.String({ minLength: 1 }),
+    model: ModelField,
     max_tokens: Type.Integer({ minimum: 1 }),
     messages: Type.Array(Message, { minItems: 1 }),
     ...SystemAndTools,
     stream: Type.Optional(Type.Boolean()),
     /** The relay's own field: models to try if this one fails; removed before the request goes upstream. */
-    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 5 })),
+    fallbacks: Type.Optional(Type.Array(ModelField, { maxItems: 5 })),
   },
   { additionalProperties: true },
 );
 
 export const AnthropicCountTokensBody = Type.Object(
   {
-    model: Type.String({ minLength: 1 }),
+    model: ModelField,
     messages: Type.Array(Message, { minItems: 1 }),
     ...SystemAndTools,
   },
