@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -60,6 +60,31 @@ describe('the relay as a process, as a new user starts it', () => {
     expect(await draining.body.json()).toEqual({ status: 'draining' });
     expect(await relay.exited).toBe(0);
     expect(relay.stdout()).toMatch(/shutdown complete/);
+  });
+
+  it('keeps the data folder and the SQLite files it creates private to its user (0700, 0600), and leaves modes an operator chose', async () => {
+    const modeOf = (path: string) => statSync(path).mode & 0o777;
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-data-modes-'));
+    const port = await freePort();
+    const key = 'sk-relay-data-modes-0123456789';
+    relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), RELAY_MASTER_KEY: key } });
+    await relay.waitForLog(/"msg":"relay listening"/);
+    // A key written to the store, so that the write-ahead log exists beside the file.
+    const created = await request(`http://127.0.0.1:${port}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'modes' }) });
+    expect(created.statusCode).toBe(201);
+    await created.body.dump();
+    const data = join(cwd, 'data');
+    const files = [join(data, 'relay.db'), join(data, 'relay.db-wal'), join(data, 'relay.db-shm')];
+    expect({ folder: modeOf(data), files: files.map(modeOf) }).toEqual({ folder: 0o700, files: [0o600, 0o600, 0o600] });
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
+
+    // A folder the operator made (shared with a backup user, say) keeps its mode; the file made in it is still private.
+    const shared = mkdtempSync(join(tmpdir(), 'relay-data-shared-'));
+    chmodSync(shared, 0o750);
+    const migrated = await run(process.execPath, [relayBin, 'migrate'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_DATA_DIR: shared } });
+    expect(migrated.stderr).toBe('');
+    expect({ folder: modeOf(shared), file: modeOf(join(shared, 'relay.db')) }).toEqual({ folder: 0o750, file: 0o600 });
   });
 
   it('exits non-zero with the path, the bad value and the fix when the config is invalid', async () => {

@@ -16,7 +16,7 @@ export function ensureFirstRunKey(config: RelayConfig): RelayConfig {
   if (existsSync(file)) {
     key = readFileSync(file, 'utf8').trim();
   } else {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     key = `sk-relay-${randomBytes(24).toString('hex')}`;
     writeFileSync(file, `${key}\n`, { mode: 0o600 });
   }

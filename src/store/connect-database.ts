@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -50,9 +50,16 @@ const sqliteBusyTimeoutMs = 5_000;
  * Opens (creating the file and its folder if needed) an SQLite database tuned for one writer
  * process: WAL so readers never block the writer, synchronous=NORMAL (durable at each checkpoint,
  * safe from corruption, much faster than FULL), and foreign keys enforced as on Postgres.
+ *
+ * The file holds key hashes and the ledger: a folder the relay creates is 0700 and a file it
+ * creates 0600 (SQLite gives its -wal and -shm files the mode of the database file). A folder or
+ * file that already exists keeps the mode its operator gave it.
  */
 export function connectSqlite(path: string): DatabaseConnection {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+    createPrivately(path);
+  }
   const database = new Database(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
@@ -60,6 +67,15 @@ export function connectSqlite(path: string): DatabaseConnection {
   database.pragma('foreign_keys = ON');
   database.pragma(`cache_size = -${sqliteCacheKib}`);
   return { db: new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', schema: undefined, sqlite: database };
+}
+
+/** Creates `path` empty with mode 0600 unless it exists (an empty file is a new SQLite database). */
+function createPrivately(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
 
 export interface PostgresOptions {
