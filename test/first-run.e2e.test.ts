@@ -135,6 +135,38 @@ describe('the relay as a process, as a new user starts it', () => {
     expect(relay.stdout()).not.toMatch(/relay listening/);
   });
 
+  it('takes whole-number settings only as plain decimal digits, exiting 2 with the variable and the expected form otherwise', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-number-forms-'));
+    const checkConfig = (env: Record<string, string>) =>
+      run(process.execPath, [relayBin, 'check-config'], { cwd, env: { PATH: process.env.PATH ?? '', RELAY_MASTER_KEY: 'sk-relay-number-forms-0123456789', ...env } }).then(
+        (done) => ({ code: 0, stdout: done.stdout, stderr: done.stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      );
+    const refused: Array<[string, string, string]> = [
+      ['PORT', '0x1F90', 'expected a whole number from 0 to 65535'],
+      ['PORT', '8080.0', 'expected a whole number from 0 to 65535'],
+      ['PORT', '+8080', 'expected a whole number from 0 to 65535'],
+      ['TIMEOUT_MS', '1e4', 'expected a whole number from 100 to 3600000'],
+      ['MAX_RETRIES', '0b10', 'expected a whole number from 0 to 10'],
+      ['CONNECTION_POOL_SIZE', '0o17', 'expected a whole number from 1 to 10000'],
+      ['METRICS_PORT', '9_090', 'expected a whole number from 0 to 65535'],
+    ];
+    for (const [name, value, expected] of refused) {
+      const result = await checkConfig({ [name]: value });
+      expect({ name, value, code: result.code, stderr: result.stderr }).toEqual({ name, value, code: 2, stderr: `relay: invalid configuration:\n  - ${name}=${JSON.stringify(value)}: ${expected}, in plain decimal digits.\n` });
+    }
+    // Plain digits, with spaces around them as a shell or a .env file may leave, are taken.
+    const taken = await checkConfig({ PORT: ' 8081 ', TIMEOUT_MS: '10000' });
+    expect(taken.code).toBe(0);
+    expect(JSON.parse(taken.stdout)).toMatchObject({ listen: '0.0.0.0:8081' });
+
+    for (const value of ['1e3', '0x10']) {
+      relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()), SHUTDOWN_GRACE_PERIOD_MS: value } });
+      expect(await relay.exited).toBe(2);
+      expect(relay.stderr()).toContain(`SHUTDOWN_GRACE_PERIOD_MS=${JSON.stringify(value)}: expected a whole number of milliseconds (0 or more), such as 25000.`);
+    }
+  });
+
   it('exits 2 naming the file when relay.yaml is a directory (a bind mount of a file that did not exist) or RELAY_CONFIG is one', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-config-dir-'));
     mkdirSync(join(cwd, 'relay.yaml'));

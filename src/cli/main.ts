@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { ConfigSchema } from '../config/config-schema.js';
 import { loadConfig, sha256Hex } from '../config/load-config.js';
+import { decimalInteger } from '../config/read-environment.js';
 import { registerAccountsCommand } from './accounts-command.js';
 import { registerCanaryCommand } from './canary-command.js';
 import { registerKeysCommand } from './keys-command.js';
@@ -10,8 +11,8 @@ import { registerUsageCommand } from './usage-command.js';
 import { withConfigErrors } from './with-config-errors.js';
 
 function milliseconds(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a whole number of milliseconds');
+  const parsed = decimalInteger(value.trim());
+  if (parsed === undefined) throw new InvalidArgumentError('expected a whole number of milliseconds');
   return parsed;
 }
 
@@ -25,8 +26,8 @@ function shutdownTimes(flags: { drainDelayMs?: number; gracePeriodMs?: number })
   const fromEnvironment = (name: string, fallback: number): number => {
     const raw = process.env[name]?.trim();
     if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (Number.isInteger(value) && value >= 0) return value;
+    const value = decimalInteger(raw);
+    if (value !== undefined) return value;
     problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number of milliseconds (0 or more), such as ${fallback}.`);
     return fallback;
   };

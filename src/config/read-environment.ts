@@ -1,3 +1,14 @@
+/**
+ * `raw` as a whole number when it is written in plain decimal digits (`8080`, `030`) and is exact
+ * as a JavaScript number, else `undefined`. `Number()` alone also takes `0x1F90`, `1e4`, `8080.0`,
+ * `+5` and `0b10`: forms no one means for a port or a timeout, which let a typo pass silently.
+ */
+export function decimalInteger(raw: string): number | undefined {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
 /** Reads typed values from the environment; every bad value becomes a problem naming the variable. */
 export class EnvironmentReader {
   readonly problems: string[] = [];
@@ -12,9 +23,9 @@ export class EnvironmentReader {
   integer(name: string, range: { min: number; max: number }): number | undefined {
     const raw = this.string(name);
     if (raw === undefined) return undefined;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < range.min || value > range.max) {
-      this.problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${range.min} to ${range.max}.`);
+    const value = decimalInteger(raw);
+    if (value === undefined || value < range.min || value > range.max) {
+      this.problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${range.min} to ${range.max}, in plain decimal digits.`);
       return undefined;
     }
     return value;
