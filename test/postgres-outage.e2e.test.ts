@@ -175,10 +175,10 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
       for (let sent = 0; sent < 5; sent++) expect((await ask(port)).status).toBe(200);
       await relay.waitForLog(/"detail":"QueryTimeoutError: [^"]*within 2000 ms[^"]*","pending":\d+,"msg":"ledger write failed; the records stay queued and are retried"/);
       await relay.waitForLog(/"detail":"QueryTimeoutError: [^"]*within 2000 ms[^"]*","msg":"key cache refresh failed; serving the keys already known"/);
-      // A usage report is answered (with the failure) rather than held.
+      // A usage report is answered (with a 503 saying the database does not answer) rather than held.
       const usage = await request(`http://127.0.0.1:${port}/admin/usage?group_by=model`, { headers: { authorization: `Bearer ${master}` }, headersTimeout: 8_000 });
-      expect(usage.statusCode).toBe(500);
-      await usage.body.dump();
+      expect(usage.statusCode).toBe(503);
+      expect(((await usage.body.json()) as { error: { code: string } }).error.code).toBe('database_unavailable');
       expect((await ask(port)).status).toBe(200);
     } finally {
       // The stalled connections never answer; the relay gives them up and the new ones get through.
@@ -188,6 +188,38 @@ describe.skipIf(services.why !== undefined)('a relay whose Postgres goes away un
     relay.child.kill('SIGTERM');
     expect(await relay.exited).toBe(0);
     expect(relay.stderr()).toBe('');
+  });
+
+  it("answers the admin API's reads with a 503 database_unavailable while Postgres is cut, not a 500 with a stack in the log", async () => {
+    const { relay, port } = await start();
+    const admin = async (path: string, method: 'GET' | 'POST' = 'GET', body?: unknown) => {
+      const response = await request(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${master}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: 15_000,
+      });
+      return { status: response.statusCode, retryAfter: response.headers['retry-after'], body: (await response.body.json()) as { error?: { type: string; code: string; message: string } } };
+    };
+    expect((await admin('/admin/keys')).status).toBe(200);
+    const reads = ['/admin/keys', '/admin/accounts', '/admin/usage?group_by=model', '/admin/usage'];
+    await proxy.close();
+    try {
+      for (const path of reads) {
+        const answer = await admin(path);
+        expect({ path, status: answer.status, type: answer.body.error?.type, code: answer.body.error?.code }).toEqual({ path, status: 503, type: 'server_error', code: 'database_unavailable' });
+        expect(answer.retryAfter).toBe('1');
+        expect(answer.body.error?.message).toMatch(/database does not answer/);
+      }
+      const write = await admin('/admin/keys', 'POST', { name: 'during-outage' });
+      expect({ status: write.status, code: write.body.error?.code }).toEqual({ status: 503, code: 'database_unavailable' });
+      expect(relay.stdout()).not.toContain('unhandled error');
+    } finally {
+      await proxy.open();
+    }
+    await expect.poll(async () => (await admin('/admin/keys')).status, { timeout: 10_000 }).toBe(200);
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
   });
 
   it('waits for migrations however long they are locked, and has Postgres cancel a later statement that waits past the limit', async () => {

@@ -359,8 +359,12 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   };
 
   app.setErrorHandler(async (error, request, reply) => {
-    const relayError = toRelayError(error, request.id);
-    if (relayError.status >= 500 && !(error instanceof RelayError)) {
+    // The admin API and the dashboard's read the database in the request; the API's failures come from upstreams.
+    const storeRoute = request.url.startsWith('/admin/') || request.url.startsWith('/dashboard/api/') ? { method: request.method } : undefined;
+    const relayError = toRelayError(error, request.id, storeRoute);
+    if (relayError.code === 'database_unavailable' && !(error instanceof RelayError)) {
+      request.log.warn({ requestId: request.id, detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'database unavailable; answered 503');
+    } else if (relayError.status >= 500 && !(error instanceof RelayError)) {
       request.log.error({ requestId: request.id, detail: error instanceof Error ? error.stack : String(error) }, 'unhandled error');
     }
     if (request.relay !== null && request.relay !== undefined) request.relay.errorCode = relayError.code;

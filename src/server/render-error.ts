@@ -1,6 +1,7 @@
 import type { FastifyError } from 'fastify';
 import { fieldPath } from '../spec/field-path.js';
 import { RelayError } from '../spec/relay-error.js';
+import { isDatabaseUnavailable } from '../store/database-errors.js';
 import type { ValidationIssue } from './compile-request-validator.js';
 
 /** `/messages/0/role` + missing `x` → `messages[0].role.x`, the way OpenAI names parameters. */
@@ -37,11 +38,27 @@ function describeIssue(issue: ValidationIssue, parameter: string): string {
 }
 
 /**
- * Maps anything thrown while handling a request to the relay error the client sees. Fastify's own
- * errors (bad JSON, body too large, schema validation) become OpenAI-shaped errors; anything
- * unexpected becomes a 500 with a fixed message, its details left to the log.
+ * The relay's database did not answer (the admin API's keys, accounts and usage read it directly).
+ * A change sent meanwhile may have been made before the connection was lost, so the client is
+ * told to check rather than to repeat it blindly.
  */
-export function toRelayError(error: unknown, requestId: string): RelayError {
+function databaseUnavailable(method: string): RelayError {
+  const change = method !== 'GET' && method !== 'HEAD';
+  return new RelayError(
+    change
+      ? "The relay's database does not answer, so this change may not have been made. Check (list again) once it answers, then retry; `relay doctor` checks the database."
+      : "The relay's database does not answer. Retry shortly; `relay doctor` checks the database.",
+    { status: 503, type: 'server_error', code: 'database_unavailable', headers: { 'retry-after': '1' } },
+  );
+}
+
+/**
+ * Maps anything thrown while handling a request to the relay error the client sees. Fastify's own
+ * errors (bad JSON, body too large, schema validation) become OpenAI-shaped errors, a database that
+ * does not answer a 503 `database_unavailable` on a route that reads it directly (`storeRoute`: the
+ * admin API's; elsewhere a connection error is an upstream's); anything unexpected becomes a 500 with a fixed message, its details left to the log.
+ */
+export function toRelayError(error: unknown, requestId: string, storeRoute?: { method: string }): RelayError {
   if (error instanceof RelayError) return error;
   const fastifyError = error as FastifyError & { validation?: ValidationIssue[] };
   if (Array.isArray(fastifyError.validation) && fastifyError.validation.length > 0) {
@@ -49,6 +66,7 @@ export function toRelayError(error: unknown, requestId: string): RelayError {
     const parameter = parameterName(issue) || 'body';
     return new RelayError(describeIssue(issue, parameter), { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: parameter });
   }
+  if (storeRoute !== undefined && isDatabaseUnavailable(error)) return databaseUnavailable(storeRoute.method);
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RelayError('The request body is larger than this relay accepts. Send less data, or ask the operator to raise server.bodyLimitBytes.', {

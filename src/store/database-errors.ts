@@ -34,3 +34,28 @@ export function isTransientConflict(error: unknown): boolean {
   const code = codeOf(error);
   return code === '40P01' || code === '40001' || code === 'SQLITE_BUSY';
 }
+
+/** Network failures of the connection to the database server (the driver's, or Node's, codes). */
+const connectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Postgres saying it cannot serve now: shutting down, starting up, out of connections, statement cancelled by its timeout. */
+const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+/** What `pg` and `pg-pool` say, without a code, when the connection is lost or cannot be had in time. */
+const lostConnection = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/;
+
+/**
+ * Whether a query failed because the database could not be reached or did not answer (connection
+ * refused or cut, a query unanswered past its limit, Postgres shutting down, SQLite's file locked
+ * or unreadable), rather than because of the query: the caller may retry once the database is
+ * back. Follows `cause`, as drivers wrap.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = codeOf(current);
+    if (code !== undefined) {
+      if (connectionCodes.has(code) || unavailableStates.has(code) || code.startsWith('08')) return true;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_BUSY')) return true;
+    }
+    if (current instanceof Error && lostConnection.test(current.message)) return true;
+  }
+  return false;
+}
