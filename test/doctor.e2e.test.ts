@@ -331,6 +331,17 @@ describe('relay doctor (CLI)', () => {
     },
   );
 
+  it('refuses a --timeout-ms that would end every network step at once (or never), exiting 2 before any check', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-timeout-'));
+    for (const value of ['0', '-5', 'abc', '1e3', '2.5', '99999999999']) {
+      const run = await doctor(cwd, {}, '--timeout-ms', value);
+      expect({ value, code: run.code, stdout: run.stdout }).toEqual({ value, code: 2, stdout: '' });
+      expect(run.stderr).toBe(`relay doctor: --timeout-ms ${JSON.stringify(value)}: expected a whole number of milliseconds from 1 to 600000, such as 5000 (the time each network step may take).\n`);
+    }
+    const accepted = await doctor(cwd, {}, '--timeout-ms', '1500');
+    expect(accepted.code).toBe(0);
+  });
+
   it('reports a configuration that does not load, names no key, and exits 1', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-doctor-invalid-'));
     writeFileSync(join(cwd, 'relay.yaml'), 'providers:\n  broken: { type: openai, baseUrl: "not a url", apiKey: "${BROKEN_KEY}" }\n');

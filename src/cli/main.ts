@@ -16,6 +16,22 @@ function milliseconds(value: string): number {
   return parsed;
 }
 
+/** Ten minutes: a longer step is no check, and timers past 2^31 ms fire at once. */
+const maxDoctorTimeoutMs = 600_000;
+
+/**
+ * `relay doctor --timeout-ms`: a whole number of milliseconds from 1 up. At 0 every network step
+ * would time out at once and the doctor would report healthy upstreams as unreachable; anything
+ * else is a usage error, exit code 2, before any check runs.
+ */
+function doctorTimeout(raw: string | undefined): number {
+  if (raw === undefined) return 5000;
+  const value = decimalInteger(raw.trim());
+  if (value !== undefined && value >= 1 && value <= maxDoctorTimeoutMs) return value;
+  process.stderr.write(`relay doctor: --timeout-ms ${JSON.stringify(raw)}: expected a whole number of milliseconds from 1 to ${maxDoctorTimeoutMs}, such as 5000 (the time each network step may take).\n`);
+  process.exit(2);
+}
+
 /**
  * The shutdown times of `relay serve`: each flag, else its variable, else the default. A variable
  * that is not a whole number of milliseconds stops the start like any other bad setting (it would
@@ -78,11 +94,12 @@ export async function main(argv: string[]): Promise<void> {
     .command('doctor')
     .description('check the configuration, each upstream (DNS, connection, key), model names and storage, with the fix for what fails')
     .option('--json', 'print the checks as JSON: { ok, checks: [{ name, status, detail, fix? }] }')
-    .option('--timeout-ms <ms>', 'time each network step may take', milliseconds, 5000)
-    .action(async (options: { json?: boolean; timeoutMs: number }) => {
+    .option('--timeout-ms <ms>', `time each network step may take, 1 to ${maxDoctorTimeoutMs} (default: 5000)`)
+    .action(async (options: { json?: boolean; timeoutMs?: string }) => {
+      const timeoutMs = doctorTimeout(options.timeoutMs);
       // Loaded here, not at the top: like serve, it pulls in drivers the other commands do not need.
       const { runDoctorCommand } = await import('./doctor/doctor-command.js');
-      await runDoctorCommand(options);
+      await runDoctorCommand({ json: options.json, timeoutMs });
     });
 
   program
