@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { installed, reachable } from './support/services.js';
+import { startPrivateRedis } from './support/private-redis.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
 
 const master = 'sk-relay-redis-loss-master-0123456789';
@@ -123,13 +124,7 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
 
   async function startRedis(): Promise<void> {
     if (redisServerMissing !== undefined) throw new Error(`${redisServerMissing} (REQUIRE_SERVICES=1)`);
-    redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const client = new Redis(redisPort, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    // Refused until the server listens: ioredis retries every 50 ms.
-    client.on('error', () => {});
-    await client.connect().catch(() => undefined);
-    await client.ping();
-    client.disconnect();
+    redisServer = await startPrivateRedis(redisPort);
   }
 
   async function startRelay(directory = cwd, viaPort = redisPort): Promise<{ relay: SpawnedRelay; url: string }> {

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { installed } from './support/services.js';
+import { startPrivateRedis } from './support/private-redis.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
 
 const master = 'sk-relay-redis-frozen-master-0123456789';
@@ -26,12 +26,7 @@ describe.skipIf(redisServerMissing !== undefined && process.env.REQUIRE_SERVICES
     if (redisServerMissing !== undefined) throw new Error(`${redisServerMissing} (REQUIRE_SERVICES=1)`);
     await upstream.start();
     const redisPort = await freePort();
-    redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const client = new Redis(redisPort, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    client.on('error', () => {});
-    await client.connect().catch(() => undefined);
-    await client.ping();
-    client.disconnect();
+    redisServer = await startPrivateRedis(redisPort);
 
     const cwd = mkdtempSync(join(tmpdir(), 'relay-redis-frozen-'));
     writeFileSync(join(cwd, 'relay.yaml'), 'limits:\n  onBackendFailure: fail-open\n');

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { freshSchema, installed, reachable } from './support/services.js';
+import { startPrivateRedis } from './support/private-redis.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
 
 const master = 'sk-relay-exactness-master-0123456789';
@@ -28,12 +29,7 @@ describe.skipIf(missing !== undefined)('replicas sharing Postgres and a Redis of
   let cwd: string;
 
   async function startRedis(): Promise<void> {
-    redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const client = new Redis(redisPort, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    client.on('error', () => {});
-    await client.connect().catch(() => undefined);
-    await client.ping();
-    client.disconnect();
+    redisServer = await startPrivateRedis(redisPort);
   }
 
   async function replica(environment: Record<string, string> = {}): Promise<{ relay: SpawnedRelay; url: string }> {
