@@ -7,6 +7,7 @@ import OpenAI, { APIError, AuthenticationError, PermissionDeniedError, RateLimit
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
+import { ledgerRecord } from '../src/store/relay-store.fixtures.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { relayBin } from './support/spawn-relay.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
@@ -88,19 +89,16 @@ describe('virtual keys, limits, budgets and the ledger', () => {
 
   it('defuses every spreadsheet formula starter in the CSV report (tab and carriage return too), and leaves negative amounts numbers', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'relay-csv-'));
-    // A provider that serves any model name a client sends, and one route an operator named oddly;
-    // priced above the official price, so that the savings are negative.
+    // A provider that serves any model name a client sends, priced above the official price, so
+    // that the savings are negative.
     writeFileSync(
       join(directory, 'relay.yaml'),
       [
         'providers:',
         `  lab: { type: openai, baseUrl: "${upstream.url}", apiKey: lab-upstream-key-0123456789, models: ["*"] }`,
-        'models:',
-        '  "\\r=1+2": { targets: [{ provider: lab, model: upstream-model }] }',
         'billing:',
         '  prices:',
         '    "*": { input: 2000, output: 2000, officialInput: 1000, officialOutput: 1000 }',
-        '    "\\r=1+2": { input: 2000, output: 2000, officialInput: 1000, officialOutput: 1000 }',
         'ledger:',
         '  flushIntervalMs: 100',
       ].join('\n'),
@@ -110,7 +108,14 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'sheet' });
     const client = clientFor(created.body.key);
     const names = ['\t=1+2', '\r=1+2', '=1+2', '@SUM(1)'];
-    for (const model of names) await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] });
+    for (const model of names.slice(2)) await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Please answer this question in a few words.' }] });
+    // Names with a tab or a carriage return are refused at the front door now; an earlier release's ledger may hold them.
+    for (const model of names.slice(0, 2)) {
+      await expect(client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 400 });
+    }
+    await store.ledger.insertBatch(
+      names.slice(0, 2).map((model) => ledgerRecord({ model, provider: 'lab', promptTokens: 11, completionTokens: 7, costMicros: 36_000, officialCostMicros: 18_000, createdAt: Date.now() })),
+    );
     await expect.poll(async () => (await admin<{ data: unknown[] }>('/admin/usage?group_by=model')).body.data.length).toBe(names.length);
 
     // 11 + 7 tokens at $2000 per 1M against $1000 official: $0.036, $0.018 official, -$0.018 saved (-100 %).
