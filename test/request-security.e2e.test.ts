@@ -51,23 +51,34 @@ describe('a URL spelled with percent-escapes', () => {
 });
 
 describe('a model name the relay passes through as the client wrote it', () => {
+  const ask = (model: string) =>
+    request(`${relay.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
   it('is answered, and named in x-relay-model percent-encoded where it is not printable ASCII', async () => {
     for (const [model, header] of [
       ['gpt-4\u0100-tuned', 'gpt-4%C4%80-tuned'],
-      ['gpt-4-line\r\nx-injected: 1', 'gpt-4-line%0D%0Ax-injected: 1'],
-      ['gpt-4-\u0000', 'gpt-4-%00'],
       ['gpt-4-\u00e9', 'gpt-4-%C3%A9'],
     ] as const) {
-      const response = await request(`${relay.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
-      });
+      const response = await ask(model);
       const body = (await response.body.json()) as { model: string };
       expect(response.statusCode, JSON.stringify(model)).toBe(200);
       expect(body.model).toBe(model);
       expect(response.headers['x-relay-model']).toBe(header);
+    }
+  });
+
+  it('is refused with a 400 when it holds a line break or another control character, before anything goes upstream', async () => {
+    const before = upstream.requests.length;
+    for (const model of ['gpt-4-line\r\nx-injected: 1', 'gpt-4-\u0000']) {
+      const response = await ask(model);
+      expect(response.statusCode, JSON.stringify(model)).toBe(400);
+      expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
       expect(response.headers['x-injected']).toBeUndefined();
     }
+    expect(upstream.requests).toHaveLength(before);
   });
 });
