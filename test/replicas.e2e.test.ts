@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
@@ -72,6 +73,30 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
     const revokedAt = Date.now();
     await expect.poll(async () => (await ask(b.url, other.key).then(() => 'ok', (error: { status?: number }) => String(error.status))), { timeout: 1000, interval: 50 }).toBe('401');
     expect(Date.now() - revokedAt).toBeLessThan(1000);
+    for (const relay of [a.relay, b.relay]) relay.child.kill('SIGTERM');
+    await Promise.all([a.relay.exited, b.relay.exited]);
+  });
+
+  it('refuse a key whose revocation committed long after its stamp, which the polls for changes miss, once they read every key again', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const status = (key: string) => fetch(`${b.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } }).then((response) => response.status);
+    const revoked = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'revoked-late' });
+    await expect.poll(() => status(revoked.key), { timeout: 3000, interval: 400 }).toBe(200);
+    // A later change elsewhere moves b's polls past the stamp the revocation will carry.
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    const later = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'changed-later' });
+    await expect.poll(() => status(later.key), { timeout: 3000, interval: 400 }).toBe(200);
+    // The revocation as a transaction that took its stamp early and committed seconds later writes it.
+    const database = new pg.Client({ connectionString: schema.url });
+    await database.connect();
+    try {
+      const { rows } = await database.query<{ updated_at: string }>('select updated_at from api_keys where id = $1', [revoked.id]);
+      await database.query('update api_keys set revoked_at = $2, updated_at = $3 where id = $1', [revoked.id, Date.now(), Number(rows[0]!.updated_at) + 1]);
+    } finally {
+      await database.end();
+    }
+    await expect.poll(() => status(revoked.key), { timeout: 15_000, interval: 500 }).toBe(401);
+    expect(await status(later.key)).toBe(200);
     for (const relay of [a.relay, b.relay]) relay.child.kill('SIGTERM');
     await Promise.all([a.relay.exited, b.relay.exited]);
   });

@@ -7,6 +7,8 @@ export interface StoredKeyCacheOptions {
   pollMs?: number;
   /** Told when a refresh fails (the cache keeps serving what it has). */
   onError?: (error: unknown) => void;
+  /** Every how many polls every key is read again instead of the changed ones (default 20: every 10 s). */
+  rereadEvery?: number;
 }
 
 /** What a stored key becomes on the request path. */
@@ -39,6 +41,7 @@ export class StoredKeyCache implements KeyStore {
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  private polls = 0;
 
   constructor(
     private readonly store: RelayStore,
@@ -93,12 +96,20 @@ export class StoredKeyCache implements KeyStore {
     this.cursor = Math.max(this.cursor, record.updatedAt);
   }
 
-  /** One poll. Asks from a little before the newest change seen: other replicas' clocks and commits may lag. */
+  /**
+   * One poll. Asks from a little before the newest change seen: other replicas' clocks and commits
+   * may lag. Every `rereadEvery` polls it reads every key instead (revoked ones too): a change whose
+   * transaction committed more than those 2 s after its stamp (a write held up in a slow database,
+   * beside a later one that committed first) is missed by the polls, and would otherwise stay
+   * missed — for a revocation, the key accepted — until a restart.
+   */
   async refresh(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
-      for (const record of await this.store.keys.changedSince(Math.max(0, this.cursor - 2_000))) this.apply(record);
+      const reread = ++this.polls % (this.options.rereadEvery ?? 20) === 0;
+      const records = reread ? await this.store.keys.list({ includeRevoked: true }) : await this.store.keys.changedSince(Math.max(0, this.cursor - 2_000));
+      for (const record of records) this.apply(record);
     } catch (error) {
       this.options.onError?.(error);
     } finally {
