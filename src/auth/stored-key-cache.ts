@@ -7,7 +7,11 @@ export interface StoredKeyCacheOptions {
   pollMs?: number;
   /** Told when a refresh fails (the cache keeps serving what it has). */
   onError?: (error: unknown) => void;
-  /** Every how many polls every key is read again instead of the changed ones (default 20: every 10 s). */
+  /**
+   * Every how many polls every key is read again instead of the changed ones (0: never). Default: 20
+   * (every 10 s) on Postgres, where other replicas write keys; never on SQLite or in memory, where
+   * every change is this process's own.
+   */
   rereadEvery?: number;
 }
 
@@ -107,7 +111,8 @@ export class StoredKeyCache implements KeyStore {
     if (this.polling) return;
     this.polling = true;
     try {
-      const reread = ++this.polls % (this.options.rereadEvery ?? 20) === 0;
+      const every = this.options.rereadEvery ?? (this.store.kind === 'postgres' ? 20 : 0);
+      const reread = every > 0 && ++this.polls % every === 0;
       const records = reread ? await this.store.keys.list({ includeRevoked: true }) : await this.store.keys.changedSince(Math.max(0, this.cursor - 2_000));
       for (const record of records) this.apply(record);
     } catch (error) {
