@@ -23,15 +23,25 @@ describe('config reload of a running relay process', () => {
   const configFor = (provider: 'a' | 'b', extra = '') =>
     `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789 }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789 }\nmodels:\n  gpt-4.1: { targets: [{ provider: ${provider} }] }\n${extra}`;
 
-  it('applies a changed file and SIGHUP, and refuses a bad file while keeping the running config', async () => {
+
+  /** A relay process started on `config` in a folder of its own, and which provider served gpt-4.1 there. */
+  async function startOn(config: string) {
     const cwd = mkdtempSync(join(tmpdir(), 'relay-reload-'));
-    writeFileSync(join(cwd, 'relay.yaml'), configFor('a'));
+    writeFileSync(join(cwd, 'relay.yaml'), config);
     const port = await freePort();
     const relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), RELAY_MASTER_KEY: master } });
+    await relay.waitForLog(/relay listening/).catch((error: unknown) => {
+      relay.child.kill('SIGTERM');
+      throw error;
+    });
+    const client = new OpenAI({ apiKey: master, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    const served = async () => (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).withResponse()).response.headers.get('x-relay-provider');
+    return { cwd, relay, served };
+  }
+
+  it('applies a changed file and SIGHUP, and refuses a bad file while keeping the running config', async () => {
+    const { cwd, relay, served } = await startOn(configFor('a'));
     try {
-      await relay.waitForLog(/relay listening/);
-      const client = new OpenAI({ apiKey: master, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
-      const served = async () => (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).withResponse()).response.headers.get('x-relay-provider');
       expect(await served()).toBe('a');
 
       writeFileSync(join(cwd, 'relay.yaml'), configFor('b'));
@@ -53,15 +63,9 @@ describe('config reload of a running relay process', () => {
     }
   });
   it('applies what it can on reload, and names the changed settings that apply only at a restart', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'relay-reload-'));
     const prices = (output: number) => `billing:\n  prices:\n    gpt-4.1: { input: 1, output: ${output} }\n`;
-    writeFileSync(join(cwd, 'relay.yaml'), configFor('a', prices(2)));
-    const port = await freePort();
-    const relay = spawnRelay(['serve', '--drain-delay-ms', '0'], { cwd, env: { PORT: String(port), RELAY_MASTER_KEY: master } });
+    const { cwd, relay, served } = await startOn(configFor('a', prices(2)));
     try {
-      await relay.waitForLog(/relay listening/);
-      const client = new OpenAI({ apiKey: master, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
-      const served = async () => (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }] }).withResponse()).response.headers.get('x-relay-provider');
 
       // The environment's PORT wins over server.port: that change would change nothing.
       expect(await served()).toBe('a');
