@@ -380,6 +380,13 @@ function readUpstreamProxy(env: EnvironmentReader): RelayConfig['upstreamProxy']
 /** The names proxy-addr gives to ranges: the loopback, link-local and private (unique local) addresses. */
 const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
+/** A list setting: the variable's comma-separated entries (blank ones skipped) when it is set, else the file's list; and which of the two it came from. */
+function listSetting(env: EnvironmentReader, variable: string, field: string, fromFile: string[] | undefined): { source: string; entries: string[] } {
+  const fromEnvironment = env.string(variable);
+  if (fromEnvironment === undefined) return { source: field, entries: fromFile ?? [] };
+  return { source: variable, entries: fromEnvironment.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '') };
+}
+
 /**
  * `TRUST_PROXY` (comma-separated) or `server.trustProxy`: the proxies in front of the relay, each an
  * address, a CIDR range (`10.0.0.0/8`, `fd00::/8`) or a range's name (`loopback`, `linklocal`,
@@ -387,9 +394,7 @@ const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * there is no `true`.
  */
 function readTrustProxy(env: EnvironmentReader, fromFile: string[] | undefined): string[] {
-  const fromEnvironment = env.string('TRUST_PROXY');
-  const source = fromEnvironment === undefined ? 'server.trustProxy' : 'TRUST_PROXY';
-  const entries = fromEnvironment === undefined ? (fromFile ?? []) : fromEnvironment.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const { source, entries } = listSetting(env, 'TRUST_PROXY', 'server.trustProxy', fromFile);
   for (const entry of entries) {
     if (proxyRangeNames.has(entry)) continue;
     const [address = '', prefix, extra] = entry.split('/');
@@ -408,9 +413,7 @@ function readTrustProxy(env: EnvironmentReader, fromFile: string[] | undefined):
  * (`https://app.example.com`, `http://localhost:3000`: no path, no trailing slash), or `*`.
  */
 function readCorsOrigins(env: EnvironmentReader, fromFile: string[] | undefined): string[] {
-  const fromEnvironment = env.string('CORS_ORIGINS');
-  const source = fromEnvironment === undefined ? 'server.corsOrigins' : 'CORS_ORIGINS';
-  const origins = fromEnvironment === undefined ? (fromFile ?? []) : fromEnvironment.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  const { source, entries: origins } = listSetting(env, 'CORS_ORIGINS', 'server.corsOrigins', fromFile);
   for (const origin of origins) {
     if (origin === '*') continue;
     let valid = false;
