@@ -13,6 +13,17 @@ const { upstreamA, upstreamB, startWith } = twoUpstreams;
 
 const always = (behaviour: Behaviour, count = 500): Behaviour[] => Array.from({ length: count }, () => behaviour);
 const serverError: Behaviour = { kind: 'status', status: 500, headers: { 'retry-after-ms': '1' } };
+const unsupportedLogprobs: Behaviour = {
+  kind: 'status',
+  status: 400,
+  body: { error: { message: "Unsupported parameter: 'logprobs' is not supported with this model.", type: 'invalid_request_error', param: 'logprobs', code: 'unsupported_parameter' } },
+};
+/** A canary's state and analysis history, from the admin API. */
+const canaryOf = async (model: string) =>
+  (await (await request(`${twoUpstreams.relay()!.url}/admin/canaries/${model}`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as {
+    phase: string;
+    history: Array<{ verdict: string; action: string; requests: number; successRate: number | null }>;
+  };
 const ask = (client: OpenAI, extra: Record<string, unknown> = {}) =>
   client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], ...extra } as never).withResponse();
 
@@ -215,6 +226,104 @@ describe('routing and resilience', () => {
     }
     expect(upstreamB.requests.length).toBeGreaterThanOrEqual(2);
     expect(phase).toBe('rolled_back');
+  });
+
+  it('serves clients from the stable side while the candidate refuses a parameter the stable side takes, and rolls that canary back', async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',
+      { MAX_RETRIES: '0' },
+    );
+    upstreamB.next(...always(unsupportedLogprobs));
+    const deadline = Date.now() + 8000;
+    let phase = 'progressing';
+    let user = 0;
+    while (Date.now() < deadline && phase === 'progressing') {
+      const streamed = user % 2 === 1;
+      if (streamed) {
+        // A stream's refusal comes before its first byte: the stable side's stream is the answer, judged when it ends.
+        const stream = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true, logprobs: true, user: `end-user-${user++}` });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+        expect(text).toBe('word0 word1 word2 word3 word4 ');
+      } else {
+        const { data, response } = await ask(client, { logprobs: true, user: `end-user-${user++}` });
+        expect(data.choices[0]?.message.content).toBe('echo: hi');
+        expect(response.headers.get('x-relay-provider')).toBe('a');
+        // The first request precedes any check: the candidate was tried, and leaving it spent no retry.
+        if (user === 1) expect(response.headers.get('x-relay-attempts')).toBe('2');
+      }
+      phase = (await canaryOf('gpt-4.1')).phase;
+    }
+    expect(phase).toBe('rolled_back');
+    expect(upstreamB.requests.length).toBeGreaterThanOrEqual(2);
+    expect(upstreamA.requests).toHaveLength(user);
+    const failed = (await canaryOf('gpt-4.1')).history.find((check) => check.verdict === 'fail');
+    expect(failed).toMatchObject({ successRate: 0, action: 'rollback' });
+    expect(failed!.requests).toBeGreaterThanOrEqual(2);
+  });
+
+  it("gives the client the stable side's refusal of a request both sides refuse, and does not count it against the candidate", async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',
+    );
+    const refusedBy = (side: string): Behaviour => ({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: `Invalid 'messages[0].role' (${side})`, type: 'invalid_request_error', param: 'messages', code: 'invalid_value' } },
+    });
+    upstreamB.next(...always(refusedBy('candidate')));
+    upstreamA.next(...always(refusedBy('stable')));
+    const deadline = Date.now() + 8000;
+    let phase = 'progressing';
+    let user = 0;
+    while (Date.now() < deadline && phase === 'progressing') {
+      const error = (await ask(client, { user: `end-user-${user++}` }).catch((caught: unknown) => caught)) as APIError;
+      expect(error.status).toBe(400);
+      expect(error.message).toContain('(stable)');
+      expect(error.code).toBe('invalid_value');
+      phase = (await canaryOf('gpt-4.1')).phase;
+    }
+    // The candidate refused only what the stable side refuses too: a healthy canary, promoted.
+    expect(phase).toBe('promoted');
+    expect(upstreamA.requests).toHaveLength(upstreamB.requests.length);
+    expect((await canaryOf('gpt-4.1')).history.find((check) => check.action === 'promote')).toMatchObject({ verdict: 'pass', successRate: 100 });
+  });
+
+  it("answers a prompt too long for the candidate from the stable side of the same model, before the model's context fallback", async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n  gpt-4.1-long: { targets: [{ provider: b }] }\ncontextFallbacks:\n  gpt-4.1: [gpt-4.1-long]\n',
+      { MAX_RETRIES: '0' },
+    );
+    upstreamB.next({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } },
+    });
+    const { data, response } = await ask(client);
+    expect(data.choices[0]?.message.content).toBe('echo: hi');
+    expect(response.headers.get('x-relay-provider')).toBe('a');
+    expect(response.headers.get('x-relay-model')).toBe('gpt-4.1');
+    expect(response.headers.get('x-relay-fallback')).toBeNull();
+    expect(upstreamB.requests).toHaveLength(1);
+    expect(upstreamA.requests[0]?.body.model).toBe('gpt-4.1');
+  });
+
+  it("sends a client's refused request upstream once where no canary candidate refused it", async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1: { targets: [{ provider: a }, { provider: b }] }\n  gpt-4.2:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 0\n',
+    );
+    upstreamA.next(...always(unsupportedLogprobs, 10));
+    upstreamB.next(...always(unsupportedLogprobs, 10));
+    const refused = (await ask(client, { logprobs: true }).catch((caught: unknown) => caught)) as APIError;
+    expect(refused.status).toBe(400);
+    expect(refused.code).toBe('unsupported_parameter');
+    expect(upstreamA.requests.length + upstreamB.requests.length).toBe(1);
+
+    // On a canary's stable side, as without one.
+    const stableSide = (await ask(client, { model: 'gpt-4.2', logprobs: true }).catch((caught: unknown) => caught)) as APIError;
+    expect(stableSide.status).toBe(400);
+    expect(upstreamA.requests.length + upstreamB.requests.length).toBe(2);
+    expect(upstreamA.requests.at(-1)?.body.model).toBe('gpt-4.2');
   });
 
   it('keeps the decision that rolled a canary back as its last check, however many intervals pass', async () => {

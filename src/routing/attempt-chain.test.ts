@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Provider } from '../providers/provider.js';
+import { CallAbortedError } from '../providers/upstream-failure.js';
 import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
 import { AttemptsExhaustedError, runAttemptChain } from './attempt-chain.js';
 import { DeploymentRegistry, type Deployment } from './deployment.js';
@@ -103,6 +104,72 @@ describe('runAttemptChain', () => {
     const heldByCandidate = run({ requested: 'n', model: 'n', route: westCanary }, ['ok'], { pinnedProvider: 'west' });
     await heldByCandidate.promise;
     expect(heldByCandidate.calls).toEqual(['west/gpt-candidate']);
+  });
+
+  it("asks the stable side about a request the canary candidate refused, and judges the candidate by its answer, once", async () => {
+    const registry = new DeploymentRegistry();
+    const stable = registry.deployment(provider('stable'), 'm', 1);
+    const candidate = registry.deployment(provider('candidate'), 'm', 1);
+    const samples: boolean[] = [];
+    const controller = { routesToCandidate: () => true, record: (ok: boolean) => samples.push(ok) } as unknown as CanaryController;
+    const canaryModel = (name: string): ResolvedModel => ({ requested: name, model: name, route: new RouteRuntime(name, [[stable]], 'weighted', { controller, group: [candidate] }, undefined) });
+
+    // The stable side answers to the end: the refusal is the candidate's failure, told when the answer ends.
+    const answered = run(canaryModel('m'), ['invalid_request', 'ok'], { maxRetries: 0 });
+    const outcome = await answered.promise;
+    expect(answered.calls).toEqual(['candidate/m', 'stable/m']);
+    expect(outcome.deployment).toBe(stable);
+    expect(samples).toEqual([]);
+    outcome.finish('ok');
+    outcome.finish('ok');
+    expect(samples).toEqual([false]);
+
+    // The client leaves the stable answer: no failure.
+    samples.length = 0;
+    const left = await run(canaryModel('m'), ['context_length', 'ok'], { fallbacks: [model('long', registry, ['other'])] }).promise;
+    expect(left.resolved.model).toBe('m');
+    left.finish('abandoned');
+    expect(samples).toEqual([true]);
+
+    // The stable side refuses too: the client's error, the stable side's words.
+    samples.length = 0;
+    const both = run(canaryModel('m'), ['invalid_request', 'content_filter']);
+    const refused = (await both.promise.catch((caught: unknown) => caught)) as AttemptsExhaustedError;
+    expect(refused.last.reason).toBe('content_filter');
+    expect(both.calls).toEqual(['candidate/m', 'stable/m']);
+    expect(samples).toEqual([true]);
+
+    // The stable side fails: nothing is known, and its retries stay on the stable side.
+    samples.length = 0;
+    const failing = run(canaryModel('m'), ['invalid_request', 'provider_internal', 'ok'], { maxRetries: 1 });
+    await failing.promise;
+    expect(failing.calls).toEqual(['candidate/m', 'stable/m', 'stable/m']);
+    expect(samples).toEqual([true]);
+
+    // Without a stable deployment to ask, the refusal is the client's at once, as without a canary.
+    samples.length = 0;
+    const alone: ResolvedModel = { requested: 'n', model: 'n', route: new RouteRuntime('n', [], 'weighted', { controller, group: [candidate] }, undefined) };
+    const lone = run(alone, ['invalid_request']);
+    await expect(lone.promise).rejects.toBeInstanceOf(AttemptsExhaustedError);
+    expect(lone.calls).toEqual(['candidate/m']);
+    expect(samples).toEqual([true]);
+  });
+
+  it('judges a refusing candidate no failure when the client leaves while the stable side is asked', async () => {
+    const registry = new DeploymentRegistry();
+    const stable = registry.deployment(provider('stable'), 'm', 1);
+    const candidate = registry.deployment(provider('candidate'), 'm', 1);
+    const samples: boolean[] = [];
+    const controller = { routesToCandidate: () => true, record: (ok: boolean) => samples.push(ok) } as unknown as CanaryController;
+    const route = new RouteRuntime('m', [[stable]], 'weighted', { controller, group: [candidate] }, undefined);
+    const signal = new AbortController();
+    const chain = runAttemptChain({ primary: { requested: 'm', model: 'm', route }, fallbacks: () => [], stickyKey: 'k', maxRetries: 3, signal: signal.signal, deadline: Date.now() + 60_000 }, async (deployment) => {
+      if (deployment === candidate) throw failure('invalid_request');
+      signal.abort();
+      throw new CallAbortedError(new Error('aborted'));
+    });
+    await expect(chain).rejects.toBeInstanceOf(CallAbortedError);
+    expect(samples).toEqual([true]);
   });
 
   it('honours retry-after, and moves on when it does not fit the deadline', async () => {

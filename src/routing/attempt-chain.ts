@@ -74,6 +74,13 @@ function abortableSleep(milliseconds: number, signal: AbortLike): Promise<void> 
   });
 }
 const clientFault = new Set<FailureReason>(['invalid_request', 'not_found', 'context_length', 'content_filter']);
+/**
+ * Refusals of what the client sent (a 400 or 422, a prompt too long, a content filter) that a
+ * canary candidate may give where the stable side would answer: a parameter or tool shape the new
+ * upstream does not take, a smaller context window, a stricter filter. (A candidate's 404 is its
+ * failure at once: `candidateLacksModel`.)
+ */
+const refusalOfRequest = new Set<FailureReason>(['invalid_request', 'context_length', 'content_filter']);
 
 /** How a failure changes a deployment's health. */
 function recordFailure(deployment: Deployment, error: UpstreamError): void {
@@ -122,6 +129,8 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
   let retriesLeft = options.maxRetries;
   let attempts = 0;
   let next: Deployment | undefined;
+  // A candidate's refusal of the request, judged by the stable side's answer to it: the next attempt always settles it.
+  let refusal: CandidateRefusal | undefined;
 
   for (;;) {
     const deployment = next ?? (tried === undefined ? select(groups, selection, current, noneTried) : (select(groups, selection, current, tried) ?? select(groups, selection, current, noneTried)));
@@ -138,21 +147,39 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       deployment.health.onSuccess();
       deployment.recordFirstByte(elapsed);
       // The canary analysis hears of it when the answer ends: a stream cut after its first chunk is the candidate's failure.
-      return new AnsweredAttempt(value, deployment, current, attempts, elapsed);
+      // A candidate's refusal that this (stable) answer followed is judged then too: its failure only when the answer is whole.
+      const answered = new AnsweredAttempt(value, deployment, current, attempts, elapsed, refusal);
+      refusal = undefined;
+      return answered;
     } catch (error) {
       deployment.inflight--;
+      // The stable side did not answer what the candidate refused (it refused too, failed, or the client left): no failure of the candidate.
+      refusal?.judge(false);
+      refusal = undefined;
       if (!(error instanceof UpstreamError)) {
         // The client left (or the relay failed): nothing is known of the deployment.
         deployment.health.onInconclusive();
         throw error;
       }
       recordFailure(deployment, error);
+      const candidate = current.route.isCandidate(deployment);
       // A candidate that does not know the model the route sends it (a wrong mapping) fails the canary, and the stable side answers.
-      const candidateLacksModel = error.reason === 'not_found' && current.route.isCandidate(deployment);
-      current.route.observe(deployment, clientFault.has(error.reason) && !candidateLacksModel, performance.now() - started);
-      options.onAttemptFailed?.(error, deployment, attempts);
+      const candidateLacksModel = error.reason === 'not_found' && candidate;
+      // A candidate that refuses the request: the stable side of the model is asked, spending no retry, before any fallback.
+      const stableGroups = candidate && refusalOfRequest.has(error.reason) && !options.signal.aborted && Date.now() < options.deadline ? withoutCandidates(groups, current) : undefined;
       (tried ??= new Set()).add(deployment);
+      const stable = stableGroups === undefined ? undefined : select(stableGroups, selection, current, tried);
+      const latencyMs = performance.now() - started;
+      if (stable !== undefined) refusal = new CandidateRefusal(current.route, deployment, latencyMs);
+      else current.route.observe(deployment, clientFault.has(error.reason) && !candidateLacksModel, latencyMs);
+      options.onAttemptFailed?.(error, deployment, attempts);
       if (options.signal.aborted) throw new CallAbortedError(error);
+      if (stable !== undefined) {
+        // The rest of this model's chain (a retry of the stable side's failure) stays off the candidate.
+        groups = stableGroups!;
+        next = stable;
+        continue;
+      }
 
       if (error.reason === 'context_length' || error.reason === 'content_filter') {
         const fallback = nextFallback(options, (usedFallbacks ??= new Set([options.primary.model])), error.reason, pin);
@@ -192,6 +219,35 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       groups = groupsOf(options, current, pin);
     }
   }
+}
+
+/**
+ * A canary candidate's refusal of a request (a client fault) while the stable side of the same
+ * model is asked: a refusal of what the stable side serves is the candidate's failure (an upstream
+ * that does not take a parameter the application sends, or has a smaller context window, must not
+ * be promoted), while one the stable side refuses too, or cannot judge (it failed, the client
+ * left), is the client's. Judged once, when the stable side's attempt has ended, or its answer.
+ */
+class CandidateRefusal {
+  private judged = false;
+
+  constructor(
+    private readonly route: ResolvedModel['route'],
+    private readonly deployment: Deployment,
+    private readonly latencyMs: number,
+  ) {}
+
+  /** `stableAnswered`: the stable side answered the request to the end. */
+  judge(stableAnswered: boolean): void {
+    if (this.judged) return;
+    this.judged = true;
+    this.route.observe(this.deployment, !stableAnswered, this.latencyMs);
+  }
+}
+
+/** The groups of the model being tried without its canary's candidates: the stable side. */
+function withoutCandidates(groups: readonly (readonly Deployment[])[], current: ResolvedModel): readonly (readonly Deployment[])[] {
+  return groups.filter((group) => !group.some((deployment) => current.route.isCandidate(deployment)));
 }
 
 const unknownPrice = (): undefined => undefined;
@@ -254,6 +310,8 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     readonly attempts: number,
     /** Time to the answer's start (a stream's first chunk), the latency the canary analysis judges. */
     private readonly latencyMs: number,
+    /** A canary candidate's refusal of the request that this stable answer judges. */
+    private readonly refusal?: CandidateRefusal,
   ) {}
 
   finish(result: 'ok' | 'failed' | 'abandoned'): void {
@@ -263,5 +321,6 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     // A client that stops reading a stream (a "stop" button) is no failure of the upstream.
     if (result === 'failed') this.deployment.health.onFailure();
     this.resolved.route.observe(this.deployment, result !== 'failed', this.latencyMs);
+    this.refusal?.judge(result === 'ok');
   }
 }
