@@ -241,6 +241,88 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     expect(upstream.requests[1]!.body).not.toHaveProperty('thinking');
   });
 
+  it('thinks adaptively on Claude 4.7 and later: thinking adaptive with output_config.effort, no budget, nothing dropped', async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'claude-opus-4-7', messages: [{ role: 'user', content: 'Why is the sky blue?' }], reasoning_effort: 'high' })
+      .withResponse();
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    expect(data.choices[0]!.message.content).toBe('echo: Why is the sky blue?');
+    expect(reasoningOf(data.choices[0]!.message)).toBe('Thinking about: Why is the sky blue?');
+    const sent = upstream.requests[0]!.body;
+    expect(sent.thinking).toEqual({ type: 'adaptive' });
+    expect(sent.output_config).toEqual({ effort: 'high' });
+    expect(JSON.stringify(sent)).not.toContain('budget_tokens');
+
+    // Streamed, on a Claude 5 model, with a max_tokens far below any budget (adaptive thinking has none).
+    const stream = await openai.chat.completions.create({ model: 'claude-sonnet-5', messages: [{ role: 'user', content: 'Count to three' }], reasoning_effort: 'minimal', max_tokens: 600, stream: true }).withResponse();
+    let reasoning = '';
+    for await (const chunk of stream.data) reasoning += reasoningOf(chunk.choices[0]?.delta) ?? '';
+    expect(reasoning).toBe('Thinking about: Count to three');
+    expect(stream.response.headers.get('x-relay-dropped-params')).toBeNull();
+    expect(upstream.requests[1]!.body).toMatchObject({ model: 'claude-sonnet-5', max_tokens: 600, thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+
+    // xhigh where the model takes it; Opus 4.6, which has no xhigh, gets max.
+    await openai.chat.completions.create({ model: 'claude-opus-4-7', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'xhigh' as OpenAI.ReasoningEffort });
+    await openai.chat.completions.create({ model: 'claude-opus-4-6', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'xhigh' as OpenAI.ReasoningEffort });
+    expect(upstream.requests.slice(2).map((sent) => [sent.body.thinking, sent.body.output_config])).toEqual([
+      [{ type: 'adaptive' }, { effort: 'xhigh' }],
+      [{ type: 'adaptive' }, { effort: 'max' }],
+    ]);
+
+    // Models before 4.6 keep the budget form.
+    await openai.chat.completions.create({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'high' });
+    expect(upstream.requests[4]!.body.thinking).toEqual({ type: 'enabled', budget_tokens: 24576 });
+    expect(upstream.requests[4]!.body).not.toHaveProperty('output_config');
+  });
+
+  it('keeps the thinking of a tool loop on Claude 4.7 and later, and drops what adaptive thinking refuses as the budget form did', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Find the docs' }];
+    const first = await openai.chat.completions.create({ model: 'claude-opus-4-7', messages, tools: [searchTool], reasoning_effort: 'medium' });
+    const call = first.choices[0]!.message;
+    messages.push({ role: 'assistant', content: call.content, tool_calls: call.tool_calls }, { role: 'tool', tool_call_id: call.tool_calls![0]!.id, content: 'Relay docs' });
+    const { data, response } = await openai.chat.completions.create({ model: 'claude-opus-4-7', messages, tools: [searchTool], reasoning_effort: 'medium' }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('tool said: Relay docs');
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    const replayed = upstream.requests[1]!.body;
+    expect(replayed).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } });
+    expect((replayed.messages as Array<{ content: Array<{ type: string }> }>)[1]!.content.map((block) => block.type)).toEqual(['thinking', 'text', 'tool_use']);
+
+    const sampled = await openai.chat.completions.create({ model: 'claude-opus-4-7', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low', temperature: 0.2 }).withResponse();
+    expect(sampled.response.headers.get('x-relay-dropped-params')).toBe('temperature');
+    expect(upstream.requests[2]!.body).not.toHaveProperty('temperature');
+
+    const forced = await openai.chat.completions
+      .create({ model: 'claude-sonnet-5', messages: [{ role: 'user', content: 'x' }], tools: [searchTool], tool_choice: 'required', reasoning_effort: 'low' })
+      .withResponse();
+    expect(forced.response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');
+    expect(upstream.requests[3]!.body).not.toHaveProperty('thinking');
+    expect(upstream.requests[3]!.body).not.toHaveProperty('output_config');
+  });
+
+  it('passes an Anthropic client\'s adaptive thinking and output_config to Claude as they came, and Claude 4.7 refuses the budget form as Anthropic does', async () => {
+    const body = {
+      model: 'claude-opus-4-7',
+      max_tokens: 2000,
+      thinking: { type: 'adaptive' },
+      output_config: { effort: 'xhigh', format: { type: 'json_schema', schema: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false } } },
+      messages: [{ role: 'user', content: 'Why is the sky blue?' }],
+    };
+    const passed = await request(`${relay.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': masterKey, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify(body) });
+    expect(passed.statusCode).toBe(200);
+    expect(passed.headers['x-relay-dropped-params']).toBeUndefined();
+    const answer = (await passed.body.json()) as { content: Array<{ type: string }> };
+    expect(answer.content.map((block) => block.type)).toEqual(['thinking', 'text']);
+    expect(upstream.requests[0]!.body).toEqual(body);
+
+    const refused = await request(`${relay.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': masterKey, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ ...body, thinking: { type: 'enabled', budget_tokens: 1024 }, output_config: undefined }),
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(((await refused.body.json()) as { error: { message: string } }).error.message).toMatch(/thinking\.type\.enabled is not supported for this model/);
+  });
+
   it('reports reasoning_effort on a Claude model without extended thinking, as before', async () => {
     const { response } = await openai.chat.completions.create({ model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }).withResponse();
     expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');

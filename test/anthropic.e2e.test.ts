@@ -633,6 +633,53 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(openaiUpstream.requests).toHaveLength(2);
     });
 
+    it("turns adaptive thinking with output_config.effort, or a thinking budget, into reasoning_effort, JSON and stream, and keeps output_config's other fields out, reported", async () => {
+      const adaptive = { model: 'gpt-5', max_tokens: 1000, thinking: { type: 'adaptive' as const }, output_config: { effort: 'medium' as const }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const { data: message, response } = await anthropic.messages.create(adaptive).withResponse();
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+      expect(openaiUpstream.requests[0]!.body).toMatchObject({ model: 'gpt-5', reasoning_effort: 'medium', max_completion_tokens: 1000 });
+      expect(openaiUpstream.requests[0]!.body).not.toHaveProperty('thinking');
+      expect(openaiUpstream.requests[0]!.body).not.toHaveProperty('output_config');
+
+      const stream = anthropic.messages.stream({ ...adaptive, output_config: { effort: 'max' } });
+      expect((await stream.finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBeNull();
+      expect(openaiUpstream.requests[1]!.body.reasoning_effort).toBe('high');
+
+      // Older clients: a budget becomes an effort by its size.
+      await anthropic.messages.create({ ...adaptive, output_config: undefined, max_tokens: 20000, thinking: { type: 'enabled', budget_tokens: 10000 } });
+      expect(openaiUpstream.requests[2]!.body.reasoning_effort).toBe('medium');
+
+      // Structured outputs have no translation: reported, and the effort beside them still goes.
+      const format = { type: 'json_schema' as const, schema: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false } };
+      const structured = await anthropic.messages.create({ ...adaptive, output_config: { effort: 'low', format } }).withResponse();
+      expect(structured.response.headers.get('x-relay-dropped-params')).toBe('output_config.format');
+      expect(openaiUpstream.requests[3]!.body.reasoning_effort).toBe('low');
+    });
+
+    it('answers a thinking request on a model that refuses reasoning_effort (gpt-4o; Azure\'s "Unrecognized request argument"), sent again without it and reported, JSON and stream', async () => {
+      const body = { model: 'gpt-4o', max_tokens: 1000, thinking: { type: 'adaptive' as const }, output_config: { effort: 'high' as const }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const { data: message, response } = await anthropic.messages.create(body).withResponse();
+      expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(response.headers.get('x-relay-dropped-params')).toBe('thinking,output_config.effort');
+      expect(response.headers.get('x-relay-attempts')).toBe('1');
+      expect(openaiUpstream.requests.map((sent) => sent.body.reasoning_effort)).toEqual(['high', undefined]);
+
+      openaiUpstream.reset();
+      const stream = anthropic.messages.stream({ ...body, model: 'gpt-35-turbo', output_config: undefined, thinking: { type: 'enabled', budget_tokens: 2048 } });
+      expect((await stream.finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+      expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('thinking');
+      expect(openaiUpstream.requests.map((sent) => sent.body.reasoning_effort)).toEqual(['low', undefined]);
+
+      // Strict mode refuses instead, in the upstream's words.
+      openaiUpstream.reset();
+      const strict = (await anthropic.messages.create(body, { headers: { 'x-relay-strict': '1' } }).catch((caught: unknown) => caught)) as AnthropicAPIError;
+      expect(strict).toBeInstanceOf(AnthropicBadRequestError);
+      expect(strict.error).toMatchObject({ error: { type: 'invalid_request_error', message: "Unsupported parameter: 'reasoning_effort' is not supported with this model." } });
+      expect(openaiUpstream.requests).toHaveLength(1);
+    });
+
     it('sends the first 4 of more stop_sequences than OpenAI takes and reports the others, JSON and stream; /v1/chat/completions gets OpenAI\'s 400', async () => {
       const stops = ['###', 'END', '\n\nHuman:', '</answer>', 'STOP', '---'];
       const body = { model: 'gpt-4.1', max_tokens: 100, stop_sequences: stops, messages: [{ role: 'user' as const, content: 'hello' }] };

@@ -12,6 +12,8 @@ export interface UnsupportedParameter {
 export interface TranslatedRequest {
   chatRequest: ChatRequest;
   unsupported: UnsupportedParameter[];
+  /** The client's fields the chat request's `reasoning_effort` was made of, reported if the upstream refuses it. */
+  reasoningFrom?: string[];
 }
 
 /**
@@ -40,20 +42,39 @@ export function applyUnsupported(unsupported: readonly UnsupportedParameter[], c
 const refusalCodes = new Set(['unsupported_parameter', 'unsupported_value', 'array_above_max_length']);
 
 /**
+ * The field a 400 refuses, and how: OpenAI names it in `param` with a code (`unsupported_parameter`,
+ * …); Azure OpenAI and servers modelled on OpenAI's older API name it only in the message
+ * ("Unrecognized request argument supplied: reasoning_effort"), read as a parameter not taken.
+ */
+function refusedField(error: UpstreamError): { field: string; code: string } | undefined {
+  const field = error.upstreamParam;
+  const code = error.upstreamCode;
+  if (typeof field === 'string' && typeof code === 'string' && refusalCodes.has(code)) return { field, code };
+  const unrecognized = /^Unrecognized request arguments? supplied: ([A-Za-z_]+)$/.exec(error.upstreamMessage?.trim() ?? '');
+  return unrecognized === null ? undefined : { field: unrecognized[1]!, code: 'unsupported_parameter' };
+}
+
+/**
  * The request without what the upstream refused in `error`, with the names to report, or undefined
- * when the refusal is not of one of `droppable` (chat field → the client's name for it) that the
- * request carries. An array too long is cut to the length the upstream's message names (OpenAI's
+ * when the refusal is not of one of `droppable` (chat field → the client's name for it, or the
+ * names of the fields it was made of) that the request carries. An array too long is cut to the length the upstream's message names (OpenAI's
  * "Expected an array with maximum length 4"), its other items reported by position; a refusal that
  * names no shorter length drops it whole.
  */
-function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Readonly<Record<string, string>>): { chatRequest: ChatRequest; dropped: string[] } | undefined {
+function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Readonly<Record<string, string | readonly string[]>>): { chatRequest: ChatRequest; dropped: string[] } | undefined {
   if (!(error instanceof UpstreamError) || error.status !== 400 || error.reason !== 'invalid_request') return undefined;
-  const field = error.upstreamParam;
-  const code = error.upstreamCode;
-  if (typeof field !== 'string' || typeof code !== 'string' || !refusalCodes.has(code) || !Object.hasOwn(droppable, field)) return undefined;
+  const refused = refusedField(error);
+  if (refused === undefined || !Object.hasOwn(droppable, refused.field)) return undefined;
+  const { field, code } = refused;
   const value = (chatRequest as Record<string, unknown>)[field];
   if (value === undefined || value === null) return undefined;
-  const name = droppable[field]!;
+  const names = droppable[field]!;
+  if (typeof names !== 'string') {
+    const copy: Record<string, unknown> = { ...chatRequest };
+    delete copy[field];
+    return { chatRequest: copy as ChatRequest, dropped: [...names] };
+  }
+  const name = names;
   const longest = code === 'array_above_max_length' ? Number(/maximum length (\d+)/.exec(error.upstreamMessage ?? '')?.[1] ?? 0) : 0;
   if (Array.isArray(value) && longest > 0 && longest < value.length) {
     const dropped: string[] = [];
@@ -68,9 +89,10 @@ function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Rea
 /**
  * Sends a translated request, and sends it again to the same upstream without each optional
  * sampling parameter of `droppable` that the upstream refuses with a 400 naming it (OpenAI's
- * reasoning models take no `temperature` other than 1, no `top_p`, and some no `stop`; which
- * models, changes with their versions): the translation set them, the client could not know that
- * model's rules, and the answer means the same without them. Each is listed in
+ * reasoning models take no `temperature` other than 1, no `top_p`, and some no `stop`; models that
+ * do not reason, such as gpt-4o, take no `reasoning_effort`; which models, changes with their
+ * versions): the translation set them, the client could not know that model's rules, and the
+ * answer means the same without them (a model that does not reason answers without reasoning). Each is listed in
  * `x-relay-dropped-params`. More stop sequences than the upstream takes (OpenAI: 4) are cut to the
  * first ones it takes, the others reported by position (`stop_sequences[4]`). OpenAI names one
  * refused parameter per answer, so a request may go once more per such refusal, and each call
@@ -78,7 +100,7 @@ function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Rea
  * cost nothing and are no attempts of their own: the request is admitted, metered and counted
  * once. In strict mode the refusal reaches the client, as any other refused parameter.
  */
-export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string>>, send: (chatRequest: ChatRequest) => Promise<T>): Promise<T> {
+export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>): Promise<T> {
   let request = chatRequest;
   for (;;) {
     try {

@@ -120,17 +120,59 @@ function startsATurn(message: { role: string; content: unknown }): boolean {
 }
 
 /**
- * What Anthropic answers (400) to a request with thinking enabled that breaks one of its rules:
- * a budget under 1024 or not under max_tokens, temperature other than 1, top_k, top_p under 0.95, a
- * forced tool, a tool loop whose assistant turn does not start with its thinking, or a thinking
- * block that is not the one Claude wrote (signature) — in the words of Anthropic's errors.
+ * The version of a Claude model by its name, as major × 100 + minor (`claude-opus-4-7` → 407,
+ * `claude-sonnet-5` → 500, `claude-3-7-sonnet-20250219` → 307), 0 for a name without one. Claude
+ * Mythos Preview counts as 4.7.
+ */
+function modelVersion(model: string): number {
+  const name = model.replaceAll('.', '-').replace(/-(\d{8}|latest)$/, '');
+  if (name === 'claude-mythos-preview') return 407;
+  const match = /^claude-[a-z]+-(\d+)(?:-(\d{1,2}))?$/.exec(name) ?? /^claude-(\d+)(?:-(\d{1,2}))?-[a-z]+$/.exec(name);
+  return match === null ? 0 : Number(match[1]) * 100 + Number(match[2] ?? 0);
+}
+
+/**
+ * What Anthropic answers (400) to an `output_config.effort` the model does not take: low, medium
+ * and high on every model that takes effort (Opus 4.5, and 4.6 and later), max on Opus and Sonnet
+ * 4.6 and the non-Haiku models after them, xhigh on the non-Haiku models from 4.7 on.
+ * @see https://platform.claude.com/docs/en/build-with-claude/effort
+ */
+function effortRefusal(body: Record<string, unknown>): string | undefined {
+  const config = body.output_config as { effort?: unknown } | undefined;
+  if (config?.effort === undefined) return undefined;
+  const model = String(body.model);
+  const version = modelVersion(model);
+  const haiku = model.includes('haiku');
+  const levels = ['low', 'medium', 'high'];
+  if (!haiku && version >= 406) levels.push('max');
+  if (!haiku && version >= 407) levels.push('xhigh');
+  if (version < 405 || (version < 406 && !model.includes('opus'))) return 'output_config.effort: This model does not support the effort parameter.';
+  if (!levels.includes(String(config.effort))) return `output_config.effort: Input should be ${levels.map((level) => `'${level}'`).join(', ')} for this model`;
+  return undefined;
+}
+
+/**
+ * What Anthropic answers (400) to a request with thinking on that breaks one of its rules: the
+ * budget form (`enabled`) on Claude 4.7 and later, the adaptive form before 4.6, a budget under 1024
+ * or not under max_tokens, temperature other than 1, top_k, top_p under 0.95, a forced tool, a tool
+ * loop whose assistant turn does not start with its thinking, or a thinking block that is not the
+ * one Claude wrote (signature) — in the words of Anthropic's errors.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking
+ * @see https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking
  */
 function thinkingRefusal(body: Record<string, unknown>): string | undefined {
   const docs = 'Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
-  const budget = Number((body.thinking as { budget_tokens?: unknown }).budget_tokens);
-  if (!(budget >= 1024)) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
-  if (!(Number(body.max_tokens) > budget)) return `\`max_tokens\` must be greater than \`thinking.budget_tokens\`. ${docs}#max-tokens-and-context-window-size`;
+  const thinking = body.thinking as { type?: string; budget_tokens?: unknown };
+  const version = modelVersion(String(body.model));
+  if (thinking.type === 'enabled' && version >= 407) {
+    return 'thinking.type.enabled is not supported for this model. Use thinking.type.adaptive and output_config.effort to control thinking behavior.';
+  }
+  if (thinking.type === 'adaptive' && version < 406) return 'thinking.type.adaptive is not supported for this model. Use thinking.type.enabled with budget_tokens.';
+  if (thinking.type === 'enabled') {
+    const budget = Number(thinking.budget_tokens);
+    if (!(budget >= 1024)) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+    if (!(Number(body.max_tokens) > budget)) return `\`max_tokens\` must be greater than \`thinking.budget_tokens\`. ${docs}#max-tokens-and-context-window-size`;
+  }
   if (body.temperature !== undefined && body.temperature !== 1) return `\`temperature\` may only be set to 1 when thinking is enabled. ${docs}#feature-compatibility`;
   if (body.top_k !== undefined) return `\`top_k\` must be unset when thinking is enabled. ${docs}#feature-compatibility`;
   if (body.top_p !== undefined && Number(body.top_p) < 0.95) return `\`top_p\` must be greater than or equal to 0.95 or unset when thinking is enabled. ${docs}#feature-compatibility`;
@@ -154,10 +196,16 @@ function thinkingRefusal(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** Whether a request has thinking on, with a budget or adaptive (the mock then always thinks). */
+function thinks(body: Record<string, unknown>): boolean {
+  const type = (body.thinking as { type?: string } | undefined)?.type;
+  return type === 'enabled' || type === 'adaptive';
+}
+
 /** The default answer: an echo, a tool call when tools are offered, or a comment on tool results. */
 function defaultAnswer(body: Record<string, unknown>): { content: Block[]; stopReason: string } {
   const answer = plainAnswer(body);
-  if ((body.thinking as { type?: string } | undefined)?.type !== 'enabled') return answer;
+  if (!thinks(body)) return answer;
   const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
   return { ...answer, content: [...thinkingBlocks(textOf(messages[messages.length - 1]?.content)), ...answer.content] };
 }
@@ -213,7 +261,9 @@ function pieces(text: string, size: number): string[] {
  * resets, an `error` event mid-stream or as the first event). Like Anthropic, it refuses tool ids
  * outside `^[a-zA-Z0-9_-]+$`, stop sequences made only of whitespace, base64 images of a media type other than JPEG, PNG, GIF or
  * WebP, and a request to a model of the 4.5 generation on (`claude-sonnet-4-5`, …) that sets both
- * `temperature` and `top_p`. With `thinking` enabled it answers a thinking block first (signed, and
+ * `temperature` and `top_p`. With `thinking` on (`enabled` with a budget, or `adaptive`; the first
+ * refused from Claude 4.7 on, the second before 4.6, and an `output_config.effort` the model does
+ * not take refused too) it answers a thinking block first (signed, and
  * a redacted one too when the prompt says "redact"; streamed as a `thinking` block start,
  * `thinking_delta`s, a `signature_delta` and the block's stop) and refuses, as Anthropic does, what
  * thinking does not allow — above all a tool loop sent back without the thinking of its turn.
@@ -301,14 +351,16 @@ export class MockAnthropicUpstream {
     if (mediaType !== undefined) {
       return this.error(response, 400, `messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`);
     }
-    if (/^claude-(sonnet|haiku|opus)-4-[5-9]/.test(String(received.body.model)) && received.body.temperature !== undefined && received.body.top_p !== undefined) {
+    if (modelVersion(String(received.body.model)) >= 405 && received.body.temperature !== undefined && received.body.top_p !== undefined) {
       // What Anthropic answers for the models of the 4.5 generation on.
       return this.error(response, 400, '`temperature` and `top_p` cannot both be specified for this model. Please use only one.');
     }
-    if ((received.body.thinking as { type?: string } | undefined)?.type === 'enabled') {
+    if (thinks(received.body)) {
       const refusal = thinkingRefusal(received.body);
       if (refusal !== undefined) return this.error(response, 400, refusal);
     }
+    const effort = effortRefusal(received.body);
+    if (effort !== undefined) return this.error(response, 400, effort);
     if (behaviour.kind === 'reset') {
       request.socket.destroy();
       return;

@@ -66,15 +66,28 @@ export const openaiMaxStopSequences = 4;
  */
 const reasoningModel = /^(o\d|gpt-5)/;
 
+/** Model names the mock serves as OpenAI serves its models that do not reason (gpt-4o, gpt-4.1): `reasoning_effort` is refused. */
+const chatOnlyModel = /^(gpt-4o|gpt-4\.1|gpt-4-|gpt-3\.5)/;
+
+/** Model names the mock serves as an Azure OpenAI deployment of a model that does not reason (`gpt-35-turbo`). */
+const azureChatModel = /^gpt-35-turbo/;
+
 /**
  * The 400 OpenAI sends for a chat request with parameters the model refuses, or undefined: a
- * `stop` array longer than 4 (any model), then for a reasoning model a `temperature` other than 1
- * (`unsupported_value`), a `top_p` or a `stop` (`unsupported_parameter`).
+ * `stop` array longer than 4 (any model), a `reasoning_effort` for a model that does not reason
+ * (OpenAI's `unsupported_parameter`, or Azure's "Unrecognized request argument supplied"), then for
+ * a reasoning model a `temperature` other than 1 (`unsupported_value`), a `top_p` or a `stop`
+ * (`unsupported_parameter`).
  */
 function parameterRefusal(model: string, body: Record<string, unknown>): unknown {
   const refuse = (param: string, code: string, message: string) => ({ error: { message, type: 'invalid_request_error', param, code } });
   if (Array.isArray(body.stop) && body.stop.length > openaiMaxStopSequences) {
     return refuse('stop', 'array_above_max_length', `Invalid 'stop': array too long. Expected an array with maximum length ${openaiMaxStopSequences}, but got an array with length ${body.stop.length} instead.`);
+  }
+  if (body.reasoning_effort !== undefined && body.reasoning_effort !== null) {
+    // Azure OpenAI's deployments of models that do not reason name the argument in the message only.
+    if (azureChatModel.test(model)) return { error: { message: 'Unrecognized request argument supplied: reasoning_effort', type: 'invalid_request_error', param: null, code: null } };
+    if (chatOnlyModel.test(model)) return refuse('reasoning_effort', 'unsupported_parameter', "Unsupported parameter: 'reasoning_effort' is not supported with this model.");
   }
   if (!reasoningModel.test(model)) return undefined;
   if (typeof body.temperature === 'number' && body.temperature !== 1) {
@@ -113,8 +126,9 @@ export type Behaviour =
  * Streams send `word0 word1 …` by default; with `setStreamDefaults({ likeJson: true })` they send
  * the JSON answer's own text (in word pieces) and usage instead, as a real model streams the
  * answer it would have given. Like OpenAI, it refuses a chat request whose `user` is longer than
- * 64 characters, or whose `stop` has more than 4 sequences, and for a reasoning model's name (`o3-mini`,
- * `gpt-5`) a `temperature` other than 1, a `top_p` or a `stop`.
+ * 64 characters, or whose `stop` has more than 4 sequences, a `reasoning_effort` for a model that
+ * does not reason (`gpt-4o`, `gpt-4.1`; `gpt-35-turbo` in Azure's words), and for a reasoning model's
+ * name (`o3-mini`, `gpt-5`) a `temperature` other than 1, a `top_p` or a `stop`.
  * @see https://platform.openai.com/docs/api-reference/chat
  */
 export class MockOpenAIUpstream {

@@ -1,26 +1,104 @@
 import type { AnthropicContentBlock, AnthropicMessageParam } from '../../spec/anthropic-messages.js';
 
 /**
- * OpenAI's `reasoning_effort` as Claude's thinking budgets (tokens), the budgets the relay gives
- * Gemini 2.5 for the same efforts; `none` turns thinking off. Anthropic's smallest budget is 1024.
- * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking
+ * OpenAI's `reasoning_effort` as Claude's thinking budgets (tokens), for the models that think with a
+ * budget (before Claude 4.6): the budgets the relay gives Gemini 2.5 for the same efforts; `none`
+ * turns thinking off, and the efforts above `high` (`xhigh`, `max`) get the budget of `high`.
+ * Anthropic's smallest budget is 1024.
+ * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking
  */
-export const thinkingBudgets: Readonly<Record<string, number>> = { none: 0, minimal: 1024, low: 1024, medium: 8192, high: 24576 };
+export const thinkingBudgets: Readonly<Record<string, number>> = { none: 0, minimal: 1024, low: 1024, medium: 8192, high: 24576, xhigh: 24576, max: 24576 };
 
 /** The smallest `budget_tokens` Anthropic accepts. */
 export const smallestThinkingBudget = 1024;
 
-/**
- * Claude models that take `thinking: {type: "enabled", budget_tokens}`: Claude 3.7 Sonnet, and the
- * Claude 4 models up to 4.6 (Sonnet 4, 4.5, 4.6; Opus 4, 4.1, 4.5, 4.6; Haiku 4.5), by the name an
- * upstream receives (dated, `-latest`, `-0` or dotted). Claude 4.7 and later refuse that mode, and
- * Claude 3.5 and earlier do not think.
- * @see https://docs.anthropic.com/en/docs/about-claude/models/overview#model-comparison-table
- */
-const thinkingModel = /^claude-(?:3-7-sonnet|(?:sonnet|opus)-4(?:-[0-6])?|haiku-4-5)(?:-\d{8}|-latest)?$/;
+/** A Claude model's family and version, read from its name: `claude-opus-4-7` is opus 4.7. */
+export interface ClaudeVersion {
+  family: string;
+  major: number;
+  minor: number;
+}
 
-export function supportsExtendedThinking(model: string): boolean {
-  return thinkingModel.test(model.toLowerCase().replaceAll('.', '-'));
+/**
+ * The family and version of a Claude model by the name an upstream receives: the version after the
+ * family (`claude-sonnet-4-6`, `claude-sonnet-4.6`, `claude-sonnet-5`, `claude-fable-5-1`) or, for
+ * the 3.x models, before it (`claude-3-7-sonnet`), with or without a date (`-20250219`), `-latest`
+ * or `-v1`. A trailing eight-digit date is no version. Undefined for any other name.
+ */
+export function claudeVersion(model: string): ClaudeVersion | undefined {
+  const name = model.toLowerCase().replaceAll('.', '-').replace(/-(?:\d{8}|latest|v\d+(?::\d+)?)$/, '');
+  const after = /^claude-([a-z]+)-(\d{1,2})(?:-(\d{1,2}))?$/.exec(name);
+  if (after !== null) return { family: after[1]!, major: Number(after[2]), minor: Number(after[3] ?? 0) };
+  const before = /^claude-(\d{1,2})(?:-(\d{1,2}))?-([a-z]+)$/.exec(name);
+  if (before !== null) return { family: before[3]!, major: Number(before[1]), minor: Number(before[2] ?? 0) };
+  return undefined;
+}
+
+/** Whether `version` is `major.minor` or later. */
+function atLeast(version: ClaudeVersion, major: number, minor: number): boolean {
+  return version.major > major || (version.major === major && version.minor >= minor);
+}
+
+/** Claude Mythos Preview, which has no version number in its name, thinks adaptively only. */
+const adaptivePreview = /^claude-mythos-preview(?:-\d{8}|-latest)?$/;
+
+/**
+ * Claude models that take `thinking: {type: "enabled", budget_tokens}` and not the adaptive form:
+ * Claude 3.7 Sonnet, and the Claude 4 models before 4.6 (Sonnet 4, 4.5; Opus 4, 4.1, 4.5; Haiku 4.5),
+ * by the name an upstream receives (dated, `-latest`, `-0` or dotted). Claude 3.5 and earlier do not
+ * think.
+ * @see https://platform.claude.com/docs/en/about-claude/models/overview
+ */
+const budgetModel = /^claude-(?:3-7-sonnet|(?:sonnet|opus)-4(?:-[0-5])?|haiku-4-5)(?:-\d{8}|-latest)?$/;
+
+/**
+ * How a Claude model is asked to think: `adaptive` (`thinking: {type: "adaptive"}` with
+ * `output_config.effort`) for Claude 4.6 and every later version, of any family (Opus and Sonnet
+ * 4.6, Opus 4.7, the Claude 5 models, Mythos Preview): 4.6 still takes the budget form but
+ * deprecates it, and from 4.7 on it is refused with a 400. `budget` for the models before 4.6 that
+ * think (see `budgetModel`), which know no adaptive form. Undefined for models that do not think.
+ * @see https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking
+ */
+export function claudeThinkingForm(model: string): 'adaptive' | 'budget' | undefined {
+  const name = model.toLowerCase().replaceAll('.', '-');
+  if (adaptivePreview.test(name)) return 'adaptive';
+  const version = claudeVersion(name);
+  if (version !== undefined && atLeast(version, 4, 6)) return 'adaptive';
+  return budgetModel.test(name) ? 'budget' : undefined;
+}
+
+/**
+ * The `output_config.effort` levels a model of the adaptive form takes. Every one takes `low`,
+ * `medium` and `high` (the default); `max` only Opus and Sonnet 4.6 and the non-Haiku models after
+ * them (Mythos Preview too); `xhigh` only the non-Haiku models from 4.7 on. Anthropic refuses a
+ * level the model does not take with a 400.
+ * @see https://platform.claude.com/docs/en/build-with-claude/effort
+ */
+export function claudeEffortLevels(model: string): ReadonlySet<string> {
+  const name = model.toLowerCase().replaceAll('.', '-');
+  const levels = new Set(['low', 'medium', 'high']);
+  if (adaptivePreview.test(name)) return levels.add('max');
+  const version = claudeVersion(name);
+  if (version === undefined || version.family === 'haiku' || !atLeast(version, 4, 6)) return levels;
+  levels.add('max');
+  if (atLeast(version, 4, 7)) levels.add('xhigh');
+  return levels;
+}
+
+/**
+ * OpenAI's `reasoning_effort` as the `output_config.effort` of a model of the adaptive form:
+ * `minimal` and `low` → `low`, `medium` → `medium`, `high` → `high`; `xhigh` → `xhigh` where the
+ * model takes it, else `max` where it takes that (Opus and Sonnet 4.6), else `high`; `max` → `max`
+ * where the model takes it, else `high`. Undefined for any other value (`none` turns thinking off
+ * before this is asked).
+ */
+export function claudeEffort(effort: string, model: string): string | undefined {
+  if (effort === 'minimal' || effort === 'low') return 'low';
+  if (effort === 'medium' || effort === 'high') return effort;
+  if (effort !== 'xhigh' && effort !== 'max') return undefined;
+  const levels = claudeEffortLevels(model);
+  if (effort === 'xhigh' && levels.has('xhigh')) return 'xhigh';
+  return levels.has('max') ? 'max' : 'high';
 }
 
 /**

@@ -278,9 +278,72 @@ describe('convertToAnthropicRequest', () => {
       expect(thinkingOf({ reasoning_effort: 'medium' })).toEqual({ type: 'enabled', budget_tokens: 8192 });
       expect(thinkingOf({ reasoning_effort: 'high' })).toEqual({ type: 'enabled', budget_tokens: 24576 });
       expect(thinkingOf({ reasoning_effort: 'high', max_completion_tokens: 4000 })).toEqual({ type: 'enabled', budget_tokens: 3999 });
-      for (const model of ['claude-3-7-sonnet-20250219', 'claude-sonnet-4-5', 'claude-sonnet-4.5', 'claude-opus-4-1-20250805', 'claude-haiku-4-5', 'claude-opus-4-6', 'claude-sonnet-4-latest']) {
+      for (const model of ['claude-3-7-sonnet-20250219', 'claude-sonnet-4-5', 'claude-sonnet-4.5', 'claude-opus-4-1-20250805', 'claude-haiku-4-5', 'claude-haiku-4-5-20251001', 'claude-opus-4-5-20251101', 'claude-sonnet-4-latest', 'claude-opus-4-0']) {
         expect(thinkingOf({ reasoning_effort: 'low' }, model)).toEqual({ type: 'enabled', budget_tokens: 1024 });
+        expect(convert({ reasoning_effort: 'low' }, newCall(), model).body).not.toHaveProperty('output_config');
       }
+      // Above high, a budget model gets the budget of high.
+      expect(thinkingOf({ reasoning_effort: 'xhigh' })).toEqual({ type: 'enabled', budget_tokens: 24576 });
+    });
+
+    it('thinks adaptively, with the effort as output_config.effort, on Claude 4.6 and every later model', () => {
+      const adaptive = (reasoning_effort: string, model: string, extra: Partial<ChatRequest> = {}) => {
+        const call = newCall();
+        const { body } = convert({ reasoning_effort, ...extra } as Partial<ChatRequest>, call, model);
+        expect(call.dropped).toEqual([]);
+        expect(body.thinking).toEqual({ type: 'adaptive' });
+        return (body.output_config as { effort?: string } | undefined)?.effort;
+      };
+      for (const model of [
+        'claude-opus-4-6',
+        'claude-opus-4-6-20260205',
+        'claude-sonnet-4.6',
+        'claude-sonnet-4-6-latest',
+        'claude-opus-4-7',
+        'claude-sonnet-5',
+        'claude-sonnet-5-1',
+        'claude-haiku-5',
+        'claude-opus-5-20260724',
+        'claude-fable-5-1',
+        'claude-mythos-preview',
+      ]) {
+        expect(adaptive('minimal', model)).toBe('low');
+        expect(adaptive('low', model)).toBe('low');
+        expect(adaptive('medium', model)).toBe('medium');
+        expect(adaptive('high', model)).toBe('high');
+      }
+      // No budget: a max_tokens far below any budget still thinks.
+      expect(adaptive('high', 'claude-opus-4-7', { max_tokens: 500 })).toBe('high');
+      expect(convert({ reasoning_effort: 'high', max_tokens: 500 }, newCall(), 'claude-opus-4-7').body.max_tokens).toBe(500);
+      // xhigh where the model takes it, else max where it takes that, else high; max likewise.
+      expect(adaptive('xhigh', 'claude-opus-4-7')).toBe('xhigh');
+      expect(adaptive('xhigh', 'claude-sonnet-5')).toBe('xhigh');
+      expect(adaptive('xhigh', 'claude-opus-4-6')).toBe('max');
+      expect(adaptive('xhigh', 'claude-sonnet-4-6')).toBe('max');
+      expect(adaptive('xhigh', 'claude-haiku-5')).toBe('high');
+      expect(adaptive('max', 'claude-opus-4-6')).toBe('max');
+      expect(adaptive('max', 'claude-mythos-preview')).toBe('max');
+      expect(adaptive('max', 'claude-haiku-5-5')).toBe('high');
+      const none = newCall();
+      const off = convert({ reasoning_effort: 'none' }, none, 'claude-opus-4-7').body;
+      expect(off).not.toHaveProperty('thinking');
+      expect(off).not.toHaveProperty('output_config');
+      expect(none.dropped).toEqual([]);
+    });
+
+    it('drops the sampling parameters Claude refuses while it thinks adaptively, and thinks with no forced tool only', () => {
+      const call = newCall();
+      const { body } = convert({ reasoning_effort: 'medium', temperature: 0.3, top_k: 5 }, call, 'claude-opus-4-7');
+      expect(body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } });
+      expect(body).not.toHaveProperty('temperature');
+      expect(body).not.toHaveProperty('top_k');
+      expect(call.dropped).toEqual(['temperature', 'top_k']);
+      const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object' } } }];
+      const forced = newCall();
+      const refused = convert({ reasoning_effort: 'low', tools, tool_choice: 'required' }, forced, 'claude-sonnet-5').body;
+      expect(refused).not.toHaveProperty('thinking');
+      expect(refused).not.toHaveProperty('output_config');
+      expect(forced.dropped).toEqual(['reasoning_effort']);
     });
 
     it('leaves thinking off for none, and reports what it cannot honour', () => {
@@ -290,8 +353,10 @@ describe('convertToAnthropicRequest', () => {
       expect(call.dropped).toEqual([]);
       for (const [request, model] of [
         [{ reasoning_effort: 'low' }, 'claude-3-5-haiku-20241022'],
-        [{ reasoning_effort: 'low' }, 'claude-opus-4-7'],
-        [{ reasoning_effort: 'xhigh' }, 'claude-sonnet-4-0'],
+        [{ reasoning_effort: 'low' }, 'claude-3-haiku-20240307'],
+        [{ reasoning_effort: 'low' }, 'claude-2-1'],
+        [{ reasoning_effort: 'extreme' }, 'claude-sonnet-4-0'],
+        [{ reasoning_effort: 'extreme' }, 'claude-opus-4-7'],
         [{ reasoning_effort: 'low', max_tokens: 1024 }, 'claude-sonnet-4-0'],
       ] as const) {
         const refused = newCall();

@@ -1,7 +1,7 @@
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import type { ProviderCall } from '../provider.js';
-import { replayThinkingBlocks, smallestThinkingBudget, supportsExtendedThinking, thinkingBudgets, type ThinkingBlocks } from './anthropic-thinking.js';
+import { claudeEffort, claudeThinkingForm, replayThinkingBlocks, smallestThinkingBudget, thinkingBudgets, type ThinkingBlocks } from './anthropic-thinking.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
 import { convertToAnthropicTools } from './convert-to-anthropic-tools.js';
 import { defaultAnthropicMaxTokens } from './default-anthropic-max-tokens.js';
@@ -85,36 +85,51 @@ function stopSequences(stop: unknown, call: ProviderCall, provider: string): str
   return sequences.length > 0 ? sequences : undefined;
 }
 
+/** What a request's `reasoning_effort` asks of Claude: the `thinking` field, and the effort of the adaptive form. */
+interface ClaudeThinking {
+  thinking: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
+  /** `output_config.effort`, for the adaptive form. */
+  effort?: string;
+}
+
 /**
- * The `thinking` a request's `reasoning_effort` asks of Claude, or undefined: `none` (thinking off,
+ * The thinking a request's `reasoning_effort` asks of Claude, or undefined: `none` (thinking off,
  * as without the parameter), and every effort that cannot be honoured, which is reported — a model
- * that does not think this way, an effort with no budget, a forced tool (Claude cannot think before
- * a call it is made to make, and the forced call is what the client relies on), or a `max_tokens`
- * below the smallest budget. The budget stays under `max_tokens` (Anthropic's rule), which is never
- * raised: OpenAI's limit already counts reasoning tokens, and the reservation made at admission
- * stays the worst case.
- * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size-with-extended-thinking
+ * that does not think, an effort Claude has no equivalent for, or a forced tool (Claude cannot think
+ * before a call it is made to make, and the forced call is what the client relies on).
+ *
+ * Claude 4.6 and later think adaptively: `thinking: {type: "adaptive"}` with the effort as
+ * `output_config.effort` (see `claudeEffort`); they have no budget, and `max_tokens` only caps
+ * thinking and answer together, so any `max_tokens` will do. Earlier models think with a budget
+ * (`thinkingBudgets`), which stays under `max_tokens` (Anthropic's rule); `max_tokens` is never
+ * raised (OpenAI's limit already counts reasoning tokens, and the reservation made at admission
+ * stays the worst case), so a `max_tokens` below the smallest budget leaves thinking off, reported.
+ * @see https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking
+ * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking#max-tokens-and-context-window-size-with-extended-thinking
  */
-function extendedThinking(effort: unknown, model: string, maxTokens: number, forcedTool: boolean, call: ProviderCall, provider: string): { type: 'enabled'; budget_tokens: number } | undefined {
+function claudeThinking(effort: unknown, model: string, maxTokens: number, forcedTool: boolean, call: ProviderCall, provider: string): ClaudeThinking | undefined {
   if (effort === 'none') return undefined;
   const budget = typeof effort === 'string' && Object.hasOwn(thinkingBudgets, effort) ? thinkingBudgets[effort]! : undefined;
-  if (budget === undefined || !supportsExtendedThinking(model)) {
-    reportUnsupportedParameter('reasoning_effort', budget === undefined ? 'Claude takes none, minimal, low, medium or high' : 'this Claude model has no extended thinking', call, provider);
+  const form = claudeThinkingForm(model);
+  if (budget === undefined || form === undefined) {
+    reportUnsupportedParameter('reasoning_effort', budget === undefined ? 'Claude takes none, minimal, low, medium, high, xhigh or max' : 'this Claude model does not think', call, provider);
   } else if (forcedTool) {
     reportUnsupportedParameter('reasoning_effort', 'Claude cannot think when a tool call is forced (tool_choice required or a named function, or response_format json_schema)', call, provider);
+  } else if (form === 'adaptive') {
+    return { thinking: { type: 'adaptive' }, effort: claudeEffort(effort as string, model)! };
   } else if (maxTokens <= smallestThinkingBudget) {
     reportUnsupportedParameter('reasoning_effort', `Claude thinks ${smallestThinkingBudget} tokens at least, which needs max_tokens above that`, call, provider);
   } else {
-    return { type: 'enabled', budget_tokens: Math.min(budget, maxTokens - 1) };
+    return { thinking: { type: 'enabled', budget_tokens: Math.min(budget, maxTokens - 1) } };
   }
   return undefined;
 }
 
 /**
- * While Claude thinks it takes temperature 1 only, no top_k, and top_p from 0.95 to 1: other values
- * are reported and not sent, since the request asked for thinking in so many words and for a
- * sampling nuance at most.
- * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#feature-compatibility
+ * While Claude thinks (adaptively or with a budget alike) it takes temperature 1 only, no top_k, and
+ * top_p from 0.95 to 1: other values are reported and not sent, since the request asked for thinking
+ * in so many words and for a sampling nuance at most.
+ * @see https://platform.claude.com/docs/en/build-with-claude/extended-thinking#feature-compatibility
  */
 function thinkingSampling(body: AnthropicRequest, call: ProviderCall, provider: string): void {
   if (body.temperature !== undefined && body.temperature !== 1) {
@@ -137,8 +152,8 @@ function thinkingSampling(body: AnthropicRequest, call: ProviderCall, provider: 
  * lost silently. `max_tokens` falls back to the model's output limit since Anthropic requires it;
  * `temperature` is clamped to Anthropic's 0–1 range (OpenAI's goes to 2, and a value Anthropic
  * refuses would fail the whole request for a sampling nuance), and `top_p` is sent only without
- * `temperature` (current Claude models refuse the pair). `reasoning_effort` turns Claude's extended
- * thinking on (see `extendedThinking`); the thinking blocks of earlier tool calls come back from
+ * `temperature` (current Claude models refuse the pair). `reasoning_effort` turns Claude's thinking
+ * on, adaptive or with a budget as the model takes it (see `claudeThinking`); the thinking blocks of earlier tool calls come back from
  * `thinkingBlocks`, and when those of the tool loop under way are not there, the request goes
  * without thinking (reported) rather than be refused by Anthropic.
  * @see https://docs.anthropic.com/en/api/messages
@@ -183,11 +198,12 @@ export function convertToAnthropicRequest(
   if (typeof request.user === 'string' && request.user !== '') body.metadata = { user_id: request.user };
   if (request.reasoning_effort !== undefined && request.reasoning_effort !== null) {
     const forcedTool = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
-    const thinking = extendedThinking(request.reasoning_effort, model, body.max_tokens, forcedTool, call, provider);
+    const thinking = claudeThinking(request.reasoning_effort, model, body.max_tokens, forcedTool, call, provider);
     if (thinking !== undefined && !replayThinkingBlocks(body.messages, thinkingBlocks)) {
       reportUnsupportedParameter('reasoning_effort', 'this relay does not hold the thinking of the assistant turn the conversation continues (its tool calls were answered by another replica, or before a restart), and Claude cannot think on in a turn without it', call, provider);
     } else if (thinking !== undefined) {
-      body.thinking = thinking;
+      body.thinking = thinking.thinking;
+      if (thinking.effort !== undefined) body.output_config = { effort: thinking.effort };
       thinkingSampling(body, call, provider);
     }
   }

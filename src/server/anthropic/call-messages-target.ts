@@ -10,7 +10,8 @@ import { asksForThinking, convertToAnthropicMessage } from './convert-to-anthrop
 /**
  * The optional sampling parameters of a translated request that an upstream may refuse for some
  * models (chat field → Anthropic's name): sent again without them. Never anything the answer's
- * meaning depends on (messages, tools, max_tokens).
+ * meaning depends on (messages, tools, max_tokens). `reasoning_effort`, made of `thinking` and
+ * `output_config.effort`, is added per request.
  */
 const samplingFields: Readonly<Record<string, string>> = { temperature: 'temperature', top_p: 'top_p', stop: 'stop_sequences' };
 
@@ -41,32 +42,39 @@ export interface MessagesTarget {
  * OpenAI chat request, with what cannot be translated reported in `x-relay-dropped-params` or, in
  * strict mode, refused with a 400, and `max_tokens` lowered to the model's output limit when it is
  * above it; a sampling parameter the upstream refuses for the model (temperature, top_p,
- * stop_sequences on OpenAI's reasoning models) is left out and the request sent again. A stream is
+ * stop_sequences on OpenAI's reasoning models, the reasoning_effort made of `thinking` on a model
+ * that does not reason) is left out and the request sent again. A stream is
  * only returned once its first part arrived.
  */
 export async function callMessagesTarget(target: MessagesTarget, body: AnthropicRequest, call: ProviderCall): Promise<MessagesAnswer> {
   const provider = target.provider;
   const stream = body.stream === true;
   if (provider.messages !== undefined) return nativeAnswer(await provider.messages(withoutUnsignedThinking(body), target.model, call));
-  const { chatRequest, unsupported } = convertFromAnthropicRequest(body, target.model, target.maxOutputTokens);
+  const { chatRequest, unsupported, reasoningFrom } = convertFromAnthropicRequest(body, target.model, target.maxOutputTokens);
   applyUnsupported(unsupported, call, `the upstream serving "${body.model}"`);
+  // A model that does not reason (gpt-4o) refuses reasoning_effort: it answers all the same without.
+  const droppable = reasoningFrom === undefined ? samplingFields : { ...samplingFields, reasoning_effort: reasoningFrom };
   if (!stream) {
-    const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chat(request, target.model, call)), provider.name);
-    if (call.dropped.length > 0) renameDropped(call.dropped);
+    const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chat(request, target.model, call)), provider.name);
+    if (call.dropped.length > 0) renameDropped(call.dropped, reasoningFrom);
     return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage, asksForThinking(body)), usage: result.usage };
   }
   // A refusal is an answer to the request, before any part of a stream.
-  const parts = await sendWithoutRefused(chatRequest, call, samplingFields, (request) => provider.chatStream(request, target.model, call));
-  if (call.dropped.length > 0) renameDropped(call.dropped);
+  const parts = await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chatStream(request, target.model, call));
+  if (call.dropped.length > 0) renameDropped(call.dropped, reasoningFrom);
   return { kind: 'translated-stream', parts, first: await parts.next(), thinking: asksForThinking(body) };
 }
 
 /**
  * The stop sequences an adapter dropped (Gemini takes 5: `stop[5]`, …) under Anthropic's name
- * (`stop_sequences[5]`), as the client sent them.
+ * (`stop_sequences[5]`), as the client sent them, and a `reasoning_effort` an adapter dropped (a
+ * Gemini model that does not think) under the names of the fields it was made of.
  */
-function renameDropped(dropped: string[]): void {
-  for (let index = 0; index < dropped.length; index++) dropped[index] = dropped[index]!.replace(/^stop(?=\[|$)/, 'stop_sequences');
+function renameDropped(dropped: string[], reasoningFrom: readonly string[] | undefined): void {
+  for (let index = 0; index < dropped.length; index++) {
+    const name = dropped[index]!;
+    dropped[index] = name === 'reasoning_effort' && reasoningFrom !== undefined ? reasoningFrom.join(',') : name.replace(/^stop(?=\[|$)/, 'stop_sequences');
+  }
 }
 
 /**

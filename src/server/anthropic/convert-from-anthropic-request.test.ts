@@ -75,13 +75,60 @@ describe('convertFromAnthropicRequest', () => {
         max_tokens: 5,
         top_k: 3,
         thinking: { type: 'enabled', budget_tokens: 1024 },
+        output_config: { effort: 'medium', format: { type: 'json_schema', schema: { type: 'object' } } },
         tools: [{ type: 'web_search_20250305', name: 'web_search' }],
         messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }] }],
       },
       'm',
     );
-    expect(unsupported.map((entry) => entry.name)).toEqual(['messages[0].content[0]', 'tools[0]', 'top_k', 'thinking']);
+    expect(unsupported.map((entry) => entry.name)).toEqual(['messages[0].content[0]', 'tools[0]', 'output_config.format', 'top_k']);
     const disabled = convertFromAnthropicRequest({ model: 'm', max_tokens: 5, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'x' }] }, 'm');
     expect(disabled.unsupported).toEqual([]);
+    expect(disabled.chatRequest).not.toHaveProperty('reasoning_effort');
+  });
+
+  describe('thinking and output_config.effort as reasoning_effort', () => {
+    const translate = (fields: Partial<AnthropicRequest>) => convertFromAnthropicRequest({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'x' }], ...fields }, 'm');
+    const effortOf = (fields: Partial<AnthropicRequest>) => {
+      const translated = translate(fields);
+      expect(translated.unsupported).toEqual([]);
+      return translated.chatRequest.reasoning_effort;
+    };
+
+    it('gives adaptive thinking its effort (low, medium, high as they are; xhigh and max as high), and high without one', () => {
+      for (const [effort, expected] of [['low', 'low'], ['medium', 'medium'], ['high', 'high'], ['xhigh', 'high'], ['max', 'high']]) {
+        expect(effortOf({ thinking: { type: 'adaptive' }, output_config: { effort } })).toBe(expected);
+      }
+      expect(effortOf({ thinking: { type: 'adaptive' } })).toBe('high');
+      expect(translate({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }).reasoningFrom).toEqual(['thinking', 'output_config.effort']);
+      // An effort alone, which Anthropic takes without thinking, means the same.
+      expect(effortOf({ output_config: { effort: 'medium' } })).toBe('medium');
+      expect(translate({ output_config: { effort: 'medium' } }).reasoningFrom).toEqual(['output_config.effort']);
+    });
+
+    it('gives a thinking budget an effort by its size: up to 4096 low, up to 16384 medium, more high', () => {
+      expect(effortOf({ thinking: { type: 'enabled', budget_tokens: 1024 } })).toBe('low');
+      expect(effortOf({ thinking: { type: 'enabled', budget_tokens: 4096 } })).toBe('low');
+      expect(effortOf({ thinking: { type: 'enabled', budget_tokens: 4097 } })).toBe('medium');
+      expect(effortOf({ thinking: { type: 'enabled', budget_tokens: 16384 } })).toBe('medium');
+      expect(effortOf({ thinking: { type: 'enabled', budget_tokens: 16385 } })).toBe('high');
+      expect(effortOf({ thinking: { type: 'enabled', budget_tokens: 32000 }, output_config: { effort: 'low' } })).toBe('low');
+      expect(translate({ thinking: { type: 'enabled', budget_tokens: 2048 } }).reasoningFrom).toEqual(['thinking']);
+    });
+
+    it('reports what it cannot translate: an effort beside thinking turned off, unknown efforts and thinking types, output_config\'s other fields', () => {
+      const off = translate({ thinking: { type: 'disabled' }, output_config: { effort: 'low' } });
+      expect(off.chatRequest).not.toHaveProperty('reasoning_effort');
+      expect(off.unsupported.map((entry) => entry.name)).toEqual(['output_config.effort']);
+      const unknown = translate({ thinking: { type: 'adaptive' }, output_config: { effort: 'extreme' } });
+      expect(unknown.chatRequest.reasoning_effort).toBe('high');
+      expect(unknown.unsupported.map((entry) => entry.name)).toEqual(['output_config.effort']);
+      const strange = translate({ thinking: { type: 'deliberate' } });
+      expect(strange.chatRequest).not.toHaveProperty('reasoning_effort');
+      expect(strange.unsupported.map((entry) => entry.name)).toEqual(['thinking']);
+      const format = translate({ output_config: { format: { type: 'json_schema', schema: {} } } });
+      expect(format.chatRequest).not.toHaveProperty('reasoning_effort');
+      expect(format.unsupported.map((entry) => entry.name)).toEqual(['output_config.format']);
+    });
   });
 });

@@ -6,7 +6,72 @@ import { toolResultAttachments } from '../tool-result-attachments.js';
 import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
 
 /** Top-level fields handled below; `cache_control` hints and the like only matter to Anthropic. */
-const handledFields = new Set(['model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'temperature', 'top_p', 'stream', 'tools', 'tool_choice', 'metadata']);
+const handledFields = new Set(['model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'temperature', 'top_p', 'stream', 'tools', 'tool_choice', 'metadata', 'thinking', 'output_config']);
+
+/**
+ * The largest `thinking.budget_tokens` read as each OpenAI `reasoning_effort`: up to 4096 tokens
+ * `low`, up to 16384 `medium`, more `high`.
+ */
+export const budgetEfforts: ReadonlyArray<readonly [number, string]> = [
+  [4096, 'low'],
+  [16384, 'medium'],
+];
+
+/**
+ * Anthropic's `output_config.effort` as OpenAI's `reasoning_effort`: low, medium and high as they
+ * are; xhigh and max, which OpenAI-compatible servers do not all take, as high.
+ */
+const efforts: Readonly<Record<string, string>> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'high', max: 'high' };
+
+/**
+ * The `reasoning_effort` a request's `thinking` and `output_config.effort` ask for, with the fields
+ * it came from (what is reported when the upstream refuses it), or undefined; what cannot be
+ * translated is listed in `unsupported`. Adaptive thinking (or an effort alone, which Anthropic also
+ * takes without thinking) gives its effort, or `high`, Anthropic's default effort, when it names
+ * none; thinking with a budget gives an effort by the budget's size (`budgetEfforts`), or the
+ * effort when the request names one too. `thinking: {type: "disabled"}` gives nothing, and an
+ * effort beside it is reported. `output_config`'s other fields (`format`, …) are reported.
+ * @see https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking
+ * @see https://platform.claude.com/docs/en/build-with-claude/effort
+ */
+function reasoningEffort(body: AnthropicRequest, unsupported: UnsupportedParameter[]): { effort: string; from: string[] } | undefined {
+  const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined;
+  const config = body.output_config as Record<string, unknown> | null | undefined;
+  let effort: unknown;
+  if (config !== undefined && config !== null) {
+    if (typeof config !== 'object' || Array.isArray(config)) {
+      unsupported.push({ name: 'output_config', why: 'the upstream serving this model has no such parameter' });
+    } else {
+      for (const [name, value] of Object.entries(config)) {
+        if (name === 'effort' || value === undefined || value === null) continue;
+        unsupported.push({ name: `output_config.${name}`, why: 'the upstream serving this model has no such parameter' });
+      }
+      effort = config.effort ?? undefined;
+    }
+  }
+  const type = thinking === undefined || thinking === null ? undefined : typeof thinking === 'object' ? thinking.type : null;
+  if (effort !== undefined && (typeof effort !== 'string' || !Object.hasOwn(efforts, effort))) {
+    unsupported.push({ name: 'output_config.effort', why: 'OpenAI-compatible upstreams take the efforts low, medium, high, xhigh and max only' });
+    effort = undefined;
+  }
+  if (type === 'disabled') {
+    if (effort !== undefined) unsupported.push({ name: 'output_config.effort', why: "the upstream's reasoning_effort is an effort of thinking, which this request turns off" });
+    return undefined;
+  }
+  if (type === 'enabled' || type === 'adaptive') {
+    const from = effort === undefined ? ['thinking'] : ['thinking', 'output_config.effort'];
+    if (effort !== undefined) return { effort: efforts[effort as string]!, from };
+    if (type === 'adaptive') return { effort: 'high', from };
+    const budget = thinking!.budget_tokens;
+    if (typeof budget !== 'number' || !Number.isFinite(budget)) {
+      unsupported.push({ name: 'thinking', why: 'thinking of type enabled takes a budget_tokens' });
+      return undefined;
+    }
+    return { effort: budgetEfforts.find(([largest]) => budget <= largest)?.[1] ?? 'high', from };
+  }
+  if (type !== undefined) unsupported.push({ name: 'thinking', why: 'OpenAI-compatible upstreams know thinking of type enabled, adaptive or disabled only' });
+  return effort === undefined ? undefined : { effort: efforts[effort as string]!, from: ['output_config.effort'] };
+}
 
 function textOf(content: string | AnthropicContentBlock[] | undefined): string {
   if (typeof content === 'string') return content;
@@ -137,8 +202,9 @@ function openaiUser(userId: string): string {
  * message that follows); `stop_sequences` → `stop`; `tool_choice` any/tool/none →
  * required/function/none; `metadata.user_id` → `user` (hashed when longer than OpenAI takes);
  * `max_tokens` as it came, or lowered to `outputLimit` (the upstream model's output limit, when
- * known) when above it. What cannot be translated (top_k, thinking, server tools, …) is listed in
- * `unsupported`.
+ * known) when above it; `thinking` and `output_config.effort` → `reasoning_effort` (see
+ * `reasoningEffort`; `reasoningFrom` names the fields it came from). What cannot be translated
+ * (top_k, server tools, `output_config.format`, …) is listed in `unsupported`.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
@@ -158,14 +224,15 @@ export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamMode
   if (typeof body.top_p === 'number') chatRequest.top_p = body.top_p;
   if (typeof body.metadata?.user_id === 'string') chatRequest.user = openaiUser(body.metadata.user_id);
   Object.assign(chatRequest, convertTools(body, unsupported));
+  const reasoning = reasoningEffort(body, unsupported);
+  if (reasoning !== undefined) chatRequest.reasoning_effort = reasoning.effort;
   if (body.stream === true) {
     chatRequest.stream = true;
     chatRequest.stream_options = { include_usage: true };
   }
   for (const [name, value] of Object.entries(body)) {
     if (handledFields.has(name) || value === undefined || value === null) continue;
-    if (name === 'thinking' && (value as { type?: unknown }).type === 'disabled') continue;
     unsupported.push({ name, why: name === 'top_k' ? 'OpenAI-compatible upstreams have no top_k' : 'the upstream serving this model has no such parameter' });
   }
-  return { chatRequest, unsupported };
+  return { chatRequest, unsupported, ...(reasoning === undefined ? {} : { reasoningFrom: reasoning.from }) };
 }
