@@ -615,12 +615,20 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(openaiUpstream.requests.every((sent) => sent.body.max_completion_tokens === 100)).toBe(true);
       await expect.poll(() => relay.logs.filter((line) => line.msg === 'request' && line.path === '/v1/messages').at(-1)).toMatchObject({ status: 200, promptTokens: 11, completionTokens: 7 });
 
+      // The same with a stream, on another model (the refusals of o3-mini are remembered: below).
       openaiUpstream.reset();
-      const stream = limited.messages.stream(body);
+      const stream = limited.messages.stream({ ...body, model: 'o4-mini' });
       const streamed = await stream.finalMessage();
       expect(streamed.content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
       expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('temperature,top_p,stop_sequences');
       expect(sampling()).toEqual([['temperature', 'top_p', 'stop'], ['top_p', 'stop'], ['stop'], []]);
+
+      // A model's refusals are remembered: its next request goes without them at once, reported all the same.
+      openaiUpstream.reset();
+      const again = await anthropic.messages.create(body).withResponse();
+      expect(again.data.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(again.response.headers.get('x-relay-dropped-params')).toBe('temperature,top_p,stop_sequences');
+      expect(sampling()).toEqual([[]]);
 
       // Strict mode refuses instead, with the upstream's words; and an OpenAI client's own parameter gets OpenAI's 400.
       openaiUpstream.reset();
@@ -678,6 +686,17 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(strict).toBeInstanceOf(AnthropicBadRequestError);
       expect(strict.error).toMatchObject({ error: { type: 'invalid_request_error', message: "Unsupported parameter: 'reasoning_effort' is not supported with this model." } });
       expect(openaiUpstream.requests).toHaveLength(1);
+
+      // The refusal is remembered for the model: the next request goes without reasoning_effort at once, reported all the same.
+      openaiUpstream.reset();
+      const again = await anthropic.messages.create(body).withResponse();
+      expect(again.data.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(again.response.headers.get('x-relay-dropped-params')).toBe('thinking,output_config.effort');
+      expect(openaiUpstream.requests.map((sent) => sent.body.reasoning_effort)).toEqual([undefined]);
+      // Another model of the same upstream is asked as before.
+      openaiUpstream.reset();
+      await anthropic.messages.create({ ...body, model: 'gpt-5' });
+      expect(openaiUpstream.requests.map((sent) => sent.body.reasoning_effort)).toEqual(['high']);
     });
 
     it('sends the first 4 of more stop_sequences than OpenAI takes and reports the others, JSON and stream; /v1/chat/completions gets OpenAI\'s 400', async () => {
@@ -687,11 +706,19 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
       expect(response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[4],stop_sequences[5]');
       expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops, stops.slice(0, openaiMaxStopSequences)]);
+      // The same with a stream, on another model; then the first model's next request, cut at once (the refusal is remembered).
       openaiUpstream.reset();
-      const stream = anthropic.messages.stream(body);
+      const stream = anthropic.messages.stream({ ...body, model: 'gpt-4o' });
       expect((await stream.finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
       expect((await stream.withResponse()).response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[4],stop_sequences[5]');
       expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops, stops.slice(0, openaiMaxStopSequences)]);
+      openaiUpstream.reset();
+      const again = await anthropic.messages.create(body).withResponse();
+      expect(again.response.headers.get('x-relay-dropped-params')).toBe('stop_sequences[4],stop_sequences[5]');
+      expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops.slice(0, openaiMaxStopSequences)]);
+      openaiUpstream.reset();
+      await anthropic.messages.create({ ...body, stop_sequences: stops.slice(0, 2) });
+      expect(openaiUpstream.requests.map((sent) => sent.body.stop)).toEqual([stops.slice(0, 2)]);
 
       openaiUpstream.reset();
       const direct = (await openai.chat.completions.create({ model: 'gpt-4.1', stop: stops, messages: [{ role: 'user', content: 'hello' }] }).catch((caught: unknown) => caught)) as BadRequestError;

@@ -295,6 +295,28 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     expect((strict as BadRequestError).param).toBe('tools[1]');
   });
 
+  it('asks a model that refuses reasoning.effort again without it, reported, and sends the next requests for it without it at once', async () => {
+    // The mock refuses reasoning_effort for gpt-4.1 as OpenAI does for its models that do not reason.
+    const body = { model: 'gpt-4.1', input: prompt, reasoning: { effort: 'high' as const } };
+    const { data, response } = await openai.responses.create(body).withResponse();
+    expect(outputText(data)).not.toBe('');
+    expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning.effort');
+    expect(response.headers.get('x-relay-attempts')).toBe('1');
+    expect(holysheep.requests.map((sent) => sent.body.reasoning_effort)).toEqual(['high', undefined]);
+
+    holysheep.reset();
+    const stream = await openai.responses.create({ ...body, stream: true }).withResponse();
+    expect((await readStream(stream.data)).final.status).toBe('completed');
+    expect(stream.response.headers.get('x-relay-dropped-params')).toBe('reasoning.effort');
+    expect(holysheep.requests.map((sent) => sent.body.reasoning_effort)).toEqual([undefined]);
+
+    // Strict mode leaves nothing out: the upstream's refusal reaches the client.
+    holysheep.reset();
+    const strict = await openai.responses.create(body, { headers: { 'x-relay-strict': '1' } }).catch((caught: unknown) => caught);
+    expect(strict).toBeInstanceOf(BadRequestError);
+    expect(holysheep.requests).toHaveLength(1);
+  });
+
   it('answers bad keys, unknown models and bad bodies as the other OpenAI routes do', async () => {
     const badKey = new OpenAI({ apiKey: 'sk-wrong', baseURL: relay.baseURL, maxRetries: 0 });
     await expect(badKey.responses.create({ model: 'gpt-4.1', input: prompt })).rejects.toBeInstanceOf(AuthenticationError);

@@ -54,36 +54,86 @@ function refusedField(error: UpstreamError): { field: string; code: string } | u
   return unrecognized === null ? undefined : { field: unrecognized[1]!, code: 'unsupported_parameter' };
 }
 
-/**
- * The request without what the upstream refused in `error`, with the names to report, or undefined
- * when the refusal is not of one of `droppable` (chat field → the client's name for it, or the
- * names of the fields it was made of) that the request carries. An array too long is cut to the length the upstream's message names (OpenAI's
- * "Expected an array with maximum length 4"), its other items reported by position; a refusal that
- * names no shorter length drops it whole.
- */
-function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Readonly<Record<string, string | readonly string[]>>): { chatRequest: ChatRequest; dropped: string[] } | undefined {
+/** What an upstream refused: a field, and the longest array of it the upstream takes (0: the field not at all). */
+interface Refusal {
+  field: string;
+  longest: number;
+}
+
+/** The refusal `error` is, when it is one of a field of `droppable` (chat field → the client's name for it, or the names of the fields it was made of). */
+function refusalIn(error: unknown, droppable: Readonly<Record<string, string | readonly string[]>>): Refusal | undefined {
   if (!(error instanceof UpstreamError) || error.status !== 400 || error.reason !== 'invalid_request') return undefined;
   const refused = refusedField(error);
   if (refused === undefined || !Object.hasOwn(droppable, refused.field)) return undefined;
-  const { field, code } = refused;
+  const longest = refused.code === 'array_above_max_length' ? Number(/maximum length (\d+)/.exec(error.upstreamMessage ?? '')?.[1] ?? 0) : 0;
+  return { field: refused.field, longest };
+}
+
+/**
+ * The request without what `refusal` says the upstream does not take, with the names to report, or
+ * undefined when the request does not carry it. An array too long is cut to the length the
+ * upstream takes (OpenAI's "Expected an array with maximum length 4"), its other items reported by
+ * position; a refusal that names no shorter length drops the field whole.
+ */
+function withoutRefused(refusal: Refusal, chatRequest: ChatRequest, droppable: Readonly<Record<string, string | readonly string[]>>): { chatRequest: ChatRequest; dropped: string[] } | undefined {
+  const { field, longest } = refusal;
   const value = (chatRequest as Record<string, unknown>)[field];
   if (value === undefined || value === null) return undefined;
   const names = droppable[field]!;
-  if (typeof names !== 'string') {
-    const copy: Record<string, unknown> = { ...chatRequest };
-    delete copy[field];
-    return { chatRequest: copy as ChatRequest, dropped: [...names] };
-  }
-  const name = names;
-  const longest = code === 'array_above_max_length' ? Number(/maximum length (\d+)/.exec(error.upstreamMessage ?? '')?.[1] ?? 0) : 0;
-  if (Array.isArray(value) && longest > 0 && longest < value.length) {
+  if (typeof names === 'string' && Array.isArray(value) && longest > 0) {
+    if (longest >= value.length) return undefined;
     const dropped: string[] = [];
-    for (let index = longest; index < value.length; index++) dropped.push(`${name}[${index}]`);
+    for (let index = longest; index < value.length; index++) dropped.push(`${names}[${index}]`);
     return { chatRequest: { ...chatRequest, [field]: value.slice(0, longest) }, dropped };
   }
   const copy: Record<string, unknown> = { ...chatRequest };
   delete copy[field];
-  return { chatRequest: copy as ChatRequest, dropped: [name] };
+  return { chatRequest: copy as ChatRequest, dropped: typeof names === 'string' ? [names] : [...names] };
+}
+
+/** The upstream a request is sent to: refusals are remembered per provider (one relay's own) and model. */
+export interface RefusingUpstream {
+  provider: object;
+  model: string;
+}
+
+/** How long a refusal is remembered: a model's rules change with its versions, so it is asked again after that. */
+const refusalMemoryMs = 10 * 60_000;
+/** Models remembered per provider at most (the oldest are forgotten first). */
+const refusingModelsPerProvider = 256;
+/** Refusals by provider (weakly: a relay's providers go with it) and model: each field with the longest array taken, until when. */
+const refusals = new WeakMap<object, Map<string, { fields: Map<string, number>; until: number }>>();
+
+function remember(upstream: RefusingUpstream, refusal: Refusal, now: number): void {
+  let models = refusals.get(upstream.provider);
+  if (models === undefined) refusals.set(upstream.provider, (models = new Map()));
+  let entry = models.get(upstream.model);
+  if (entry === undefined || entry.until <= now) {
+    models.delete(upstream.model);
+    if (models.size >= refusingModelsPerProvider) models.delete(models.keys().next().value!);
+    models.set(upstream.model, (entry = { fields: new Map(), until: now + refusalMemoryMs }));
+  }
+  entry.fields.set(refusal.field, refusal.longest);
+}
+
+/** The request without what its upstream refused lately (reported as when it refuses it), so that it is not refused again. */
+function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, upstream: RefusingUpstream, now: number): ChatRequest {
+  const models = refusals.get(upstream.provider);
+  const entry = models?.get(upstream.model);
+  if (entry === undefined) return chatRequest;
+  if (entry.until <= now) {
+    models!.delete(upstream.model);
+    return chatRequest;
+  }
+  let request = chatRequest;
+  for (const [field, longest] of entry.fields) {
+    if (!Object.hasOwn(droppable, field)) continue;
+    const without = withoutRefused({ field, longest }, request, droppable);
+    if (without === undefined) continue;
+    request = without.chatRequest;
+    call.dropped.push(...without.dropped);
+  }
+  return request;
 }
 
 /**
@@ -98,16 +148,22 @@ function withoutRefused(error: unknown, chatRequest: ChatRequest, droppable: Rea
  * refused parameter per answer, so a request may go once more per such refusal, and each call
  * carries less than the one before. The refused calls produced nothing,
  * cost nothing and are no attempts of their own: the request is admitted, metered and counted
- * once. In strict mode the refusal reaches the client, as any other refused parameter.
+ * once. A refusal is remembered for the `upstream` model for 10 minutes: the requests that follow
+ * go without what it refused from the start (reported all the same), instead of each paying a
+ * refused call first (Claude Code asks for thinking on every turn, which gpt-4o refuses). In strict
+ * mode the refusal reaches the client, as any other refused parameter, and nothing is left out
+ * beforehand.
  */
-export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>): Promise<T> {
-  let request = chatRequest;
+export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>, upstream?: RefusingUpstream): Promise<T> {
+  let request = call.strict || upstream === undefined ? chatRequest : withoutRemembered(chatRequest, call, droppable, upstream, Date.now());
   for (;;) {
     try {
       return await send(request);
     } catch (error) {
-      const retry = call.strict ? undefined : withoutRefused(error, request, droppable);
+      const refusal = call.strict ? undefined : refusalIn(error, droppable);
+      const retry = refusal === undefined ? undefined : withoutRefused(refusal, request, droppable);
       if (retry === undefined) throw error;
+      if (upstream !== undefined) remember(upstream, refusal!, Date.now());
       request = retry.chatRequest;
       call.dropped.push(...retry.dropped);
     }

@@ -55,12 +55,12 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
   // A model that does not reason (gpt-4o) refuses reasoning_effort: it answers all the same without.
   const droppable = reasoningFrom === undefined ? samplingFields : { ...samplingFields, reasoning_effort: reasoningFrom };
   if (!stream) {
-    const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chat(request, target.model, call)), provider.name);
+    const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chat(request, target.model, call), { provider, model: target.model }), provider.name);
     if (call.dropped.length > 0) renameDropped(call.dropped, reasoningFrom);
     return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage, asksForThinking(body)), usage: result.usage };
   }
   // A refusal is an answer to the request, before any part of a stream.
-  const parts = await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chatStream(request, target.model, call));
+  const parts = await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chatStream(request, target.model, call), { provider, model: target.model });
   if (call.dropped.length > 0) renameDropped(call.dropped, reasoningFrom);
   return { kind: 'translated-stream', parts, first: await parts.next(), thinking: asksForThinking(body) };
 }

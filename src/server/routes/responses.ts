@@ -21,7 +21,7 @@ import { ErrorEventRedactor } from '../redact-error-events.js';
 import type { SseWriter } from '../sse-writer.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { nativeAnswer, parseChunk, writeStreamValues, type NativeAnswer } from '../write-stream-parts.js';
-import { applyUnsupported } from '../translated-request.js';
+import { applyUnsupported, sendWithoutRefused } from '../translated-request.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 
 /** What one attempt at a `/v1/responses` request produced; a stream's first part is already read. */
@@ -50,13 +50,22 @@ function forDeployment(chatRequest: ChatRequest, deployment: Deployment): ChatRe
   return request;
 }
 
+/**
+ * The fields of a translated request that an upstream may refuse for some models (chat field → the
+ * Responses API's name), sent again without them (`sendWithoutRefused`): sampling parameters
+ * (OpenAI's reasoning models), `reasoning.effort` (models that do not reason, such as gpt-4o) and
+ * `parallel_tool_calls` (some reasoning models). Never anything the answer's meaning depends on.
+ */
+const optionalFields: Readonly<Record<string, string>> = { temperature: 'temperature', top_p: 'top_p', reasoning_effort: 'reasoning.effort', parallel_tool_calls: 'parallel_tool_calls' };
+
 /** Whether `/v1/responses` reaches a deployment by translation (its provider has no Responses API). */
 const translatesResponses = (deployment: Deployment): boolean => deployment.provider.responses === undefined;
 
 /**
  * One attempt on one deployment. An upstream that serves the Responses API (`responsesApi`) gets
  * the request as it came, only the model name replaced; any other gets the chat translation (and
- * a request the translation refused is refused here, with the translation's 400).
+ * a request the translation refused is refused here, with the translation's 400); a field of
+ * `optionalFields` the upstream refuses for the model is left out and the request sent again.
  */
 async function callDeployment(deployment: Deployment, body: Record<string, unknown>, translation: TranslatedResponsesRequest | RelayError, call: ProviderCall): Promise<ResponsesAnswer> {
   const provider = deployment.provider;
@@ -67,8 +76,10 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
   applyUnsupported(translation.unsupported, call, "the relay's translation of the Responses API to chat", (name) => name.replace(/\[\d+\]/g, '[]'));
   const chatRequest = forDeployment(translation.chatRequest, deployment);
   const customTools = translation.customTools;
-  if (!stream) return { kind: 'translated-json', result: checkChatAnswer(await provider.chat(chatRequest, deployment.model, call), provider.name), customTools };
-  const parts = await provider.chatStream(chatRequest, deployment.model, call);
+  const upstream = { provider, model: deployment.model };
+  if (!stream) return { kind: 'translated-json', result: checkChatAnswer(await sendWithoutRefused(chatRequest, call, optionalFields, (request) => provider.chat(request, deployment.model, call), upstream), provider.name), customTools };
+  // A refusal is an answer to the request, before any part of a stream.
+  const parts = await sendWithoutRefused(chatRequest, call, optionalFields, (request) => provider.chatStream(request, deployment.model, call), upstream);
   return { kind: 'translated-stream', parts, first: await parts.next(), customTools };
 }
 
