@@ -323,6 +323,33 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     expect(((await refused.body.json()) as { error: { message: string } }).error.message).toMatch(/thinking\.type\.enabled is not supported for this model/);
   });
 
+  it('sends Claude Opus 4.7 a request again without the sampling parameter it refuses as deprecated, reported, and its next requests without it at once', async () => {
+    const messages = [{ role: 'user' as const, content: 'hello' }];
+    const { data, response } = await openai.chat.completions.create({ model: 'claude-opus-4-7', messages, temperature: 0.7 }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('echo: hello');
+    expect(response.headers.get('x-relay-dropped-params')).toBe('temperature');
+    expect(response.headers.get('x-relay-attempts')).toBe('1');
+    expect(upstream.requests.map((sent) => sent.body.temperature)).toEqual([0.7, undefined]);
+
+    // Remembered for the model: a stream goes without it at once, reported all the same.
+    upstream.reset();
+    const stream = await openai.chat.completions.create({ model: 'claude-opus-4-7', messages, temperature: 0.7, stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of stream.data) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).not.toBe('');
+    expect(stream.response.headers.get('x-relay-dropped-params')).toBe('temperature');
+    expect(upstream.requests.map((sent) => sent.body.temperature)).toEqual([undefined]);
+
+    // Strict mode refuses it, naming it, before any call; a model before 4.7 still gets its temperature.
+    upstream.reset();
+    const strict = await openai.chat.completions.create({ model: 'claude-opus-4-7', messages, temperature: 0.7 }, { headers: { 'x-relay-strict': '1' } }).catch((caught: unknown) => caught);
+    expect(strict).toBeInstanceOf(BadRequestError);
+    expect((strict as BadRequestError).param).toBe('temperature');
+    expect(upstream.requests).toHaveLength(0);
+    await openai.chat.completions.create({ model: 'claude-sonnet-4-5', messages, temperature: 0.7 });
+    expect(upstream.requests.map((sent) => sent.body.temperature)).toEqual([0.7]);
+  });
+
   it('reports reasoning_effort on a Claude model without extended thinking, as before', async () => {
     const { response } = await openai.chat.completions.create({ model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }).withResponse();
     expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');

@@ -1,4 +1,5 @@
 import type { ProviderCall } from '../providers/provider.js';
+import { rememberedRefusals, rememberRefusal } from '../providers/refusal-memory.js';
 import type { ChatRequest } from '../spec/openai-chat.js';
 import { RelayError, UpstreamError } from '../spec/relay-error.js';
 
@@ -97,36 +98,12 @@ export interface RefusingUpstream {
   model: string;
 }
 
-/** How long a refusal is remembered: a model's rules change with its versions, so it is asked again after that. */
-const refusalMemoryMs = 10 * 60_000;
-/** Models remembered per provider at most (the oldest are forgotten first). */
-const refusingModelsPerProvider = 256;
-/** Refusals by provider (weakly: a relay's providers go with it) and model: each field with the longest array taken, until when. */
-const refusals = new WeakMap<object, Map<string, { fields: Map<string, number>; until: number }>>();
-
-function remember(upstream: RefusingUpstream, refusal: Refusal, now: number): void {
-  let models = refusals.get(upstream.provider);
-  if (models === undefined) refusals.set(upstream.provider, (models = new Map()));
-  let entry = models.get(upstream.model);
-  if (entry === undefined || entry.until <= now) {
-    models.delete(upstream.model);
-    if (models.size >= refusingModelsPerProvider) models.delete(models.keys().next().value!);
-    models.set(upstream.model, (entry = { fields: new Map(), until: now + refusalMemoryMs }));
-  }
-  entry.fields.set(refusal.field, refusal.longest);
-}
-
 /** The request without what its upstream refused lately (reported as when it refuses it), so that it is not refused again. */
-function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, upstream: RefusingUpstream, now: number): ChatRequest {
-  const models = refusals.get(upstream.provider);
-  const entry = models?.get(upstream.model);
-  if (entry === undefined) return chatRequest;
-  if (entry.until <= now) {
-    models!.delete(upstream.model);
-    return chatRequest;
-  }
+function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, upstream: RefusingUpstream): ChatRequest {
+  const remembered = rememberedRefusals(upstream.provider, upstream.model);
+  if (remembered === undefined) return chatRequest;
   let request = chatRequest;
-  for (const [field, longest] of entry.fields) {
+  for (const [field, longest] of remembered) {
     if (!Object.hasOwn(droppable, field)) continue;
     const without = withoutRefused({ field, longest }, request, droppable);
     if (without === undefined) continue;
@@ -155,7 +132,7 @@ function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppab
  * beforehand.
  */
 export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>, upstream?: RefusingUpstream): Promise<T> {
-  let request = call.strict || upstream === undefined ? chatRequest : withoutRemembered(chatRequest, call, droppable, upstream, Date.now());
+  let request = call.strict || upstream === undefined ? chatRequest : withoutRemembered(chatRequest, call, droppable, upstream);
   for (;;) {
     try {
       return await send(request);
@@ -163,7 +140,7 @@ export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: Prov
       const refusal = call.strict ? undefined : refusalIn(error, droppable);
       const retry = refusal === undefined ? undefined : withoutRefused(refusal, request, droppable);
       if (retry === undefined) throw error;
-      if (upstream !== undefined) remember(upstream, refusal!, Date.now());
+      if (upstream !== undefined) rememberRefusal(upstream.provider, upstream.model, refusal!.field, refusal!.longest);
       request = retry.chatRequest;
       call.dropped.push(...retry.dropped);
     }

@@ -351,6 +351,11 @@ export class MockAnthropicUpstream {
     if (mediaType !== undefined) {
       return this.error(response, 400, `messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`);
     }
+    const sampling = ['temperature', 'top_p', 'top_k'].find((field) => received.body[field] !== undefined);
+    if (modelVersion(String(received.body.model)) >= 407 && sampling !== undefined) {
+      // Claude Opus 4.7 and later take no sampling parameters, and name the first one they get.
+      return this.error(response, 400, `\`${sampling}\` is deprecated for this model.`);
+    }
     if (modelVersion(String(received.body.model)) >= 405 && received.body.temperature !== undefined && received.body.top_p !== undefined) {
       // What Anthropic answers for the models of the 4.5 generation on.
       return this.error(response, 400, '`temperature` and `top_p` cannot both be specified for this model. Please use only one.');

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { AnthropicMessage } from '../../spec/anthropic-messages.js';
+import type { AnthropicMessage, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatCompletion, ChatRequest } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
@@ -12,6 +12,21 @@ import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertAnthropicUsage } from './convert-anthropic-usage.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 import { peekAnthropicStream } from './peek-anthropic-stream.js';
+import { rememberedRefusals, rememberRefusal } from '../refusal-memory.js';
+import { reportUnsupportedParameter } from './report-unsupported-parameter.js';
+
+/**
+ * Anthropic's refusal of a sampling parameter a Claude model no longer takes (Claude Opus 4.7:
+ * "`temperature` is deprecated for this model."), naming the parameter.
+ * @see https://openrouter.ai/docs/guides/evaluate-and-optimize/model-migrations/claude-4-7
+ */
+const deprecatedSampling = /^`?(temperature|top_p|top_k)`? is deprecated for this model/;
+
+/** The sampling parameter `error` says the model refuses, if it is such a refusal. */
+function refusedSampling(error: unknown): string | undefined {
+  if (!(error instanceof UpstreamError) || error.status !== 400 || error.reason !== 'invalid_request') return undefined;
+  return deprecatedSampling.exec(error.upstreamMessage ?? '')?.[1];
+}
 
 /** The API version the converters are written against; an operator may override it with `headers`. */
 const anthropicVersion = '2023-06-01';
@@ -64,7 +79,7 @@ export class AnthropicProvider implements Provider {
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
     const thinkingBlocks = this.thinkingBlocks.of(call.callerId);
     const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name, thinkingBlocks);
-    const message = (await this.postJson(converted.body, call)).parsed as AnthropicMessage;
+    const message = (await this.sendTranslated(converted.body, model, call, (body) => this.postJson(body, call))).parsed as AnthropicMessage;
     const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName, thinkingBlocks);
     return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
@@ -72,7 +87,7 @@ export class AnthropicProvider implements Provider {
   async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
     const thinkingBlocks = this.thinkingBlocks.of(call.callerId);
     const converted = convertToAnthropicRequest(chatRequest, model, true, call, this.name, thinkingBlocks);
-    const response = await this.post(converted.body, call, true);
+    const response = await this.sendTranslated(converted.body, model, call, (body) => this.post(body, call, true));
     const parts = readAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name, converted.jsonToolName, thinkingBlocks);
     return parts[Symbol.asyncIterator]();
   }
@@ -93,6 +108,40 @@ export class AnthropicProvider implements Provider {
     const response = await this.post({ ...body, model }, call, true);
     const peeked = await peekAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name);
     return { kind: 'raw-stream', body: peeked, contentType: String(response.headers['content-type'] ?? 'text/event-stream') };
+  }
+
+  /**
+   * Sends a translated request, and sends it again without a sampling parameter (temperature,
+   * top_p, top_k) the model refuses as no longer taken (Claude Opus 4.7 and later take none: an
+   * OpenAI client's temperature would otherwise fail every request), reported in
+   * `x-relay-dropped-params` as any parameter Anthropic cannot honour. The refused call produced
+   * nothing and is no attempt of its own. A refusal is remembered for the model for 10 minutes: its
+   * next requests go without the parameter at once. In strict mode the refusal reaches the client,
+   * and a remembered one is refused before any call.
+   */
+  private async sendTranslated<T>(body: AnthropicRequest, model: string, call: ProviderCall, post: (body: AnthropicRequest) => Promise<T>): Promise<T> {
+    let request = body;
+    const remembered = rememberedRefusals(this, model);
+    if (remembered !== undefined) for (const field of remembered.keys()) request = this.withoutSampling(request, field, call);
+    for (;;) {
+      try {
+        return await post(request);
+      } catch (error) {
+        const field = call.strict ? undefined : refusedSampling(error);
+        if (field === undefined || (request as Record<string, unknown>)[field] === undefined) throw error;
+        rememberRefusal(this, model, field, 0);
+        request = this.withoutSampling(request, field, call);
+      }
+    }
+  }
+
+  /** The request without one sampling parameter the model refuses, reported (or refused, in strict mode); the same object when it has none. */
+  private withoutSampling(request: AnthropicRequest, field: string, call: ProviderCall): AnthropicRequest {
+    if ((request as Record<string, unknown>)[field] === undefined) return request;
+    reportUnsupportedParameter(field, 'this Claude model takes no sampling parameters (it refuses them as deprecated)', call, this.name);
+    const copy: Record<string, unknown> = { ...request };
+    delete copy[field];
+    return copy as unknown as AnthropicRequest;
   }
 
   private noSuchEndpoint(what: string, hint: string): UpstreamError {
