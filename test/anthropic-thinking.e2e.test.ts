@@ -350,6 +350,31 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     expect(upstream.requests.map((sent) => sent.body.temperature)).toEqual([0.7]);
   });
 
+  it("sends a Claude model of a later version max_tokens 64000 when the client gives none, and the model's own limit once a refusal names it", async () => {
+    const messages = [{ role: 'user' as const, content: 'hello' }];
+    upstream.setOutputLimits({ 'claude-haiku-5': 32_000 });
+    const { data, response } = await openai.chat.completions.create({ model: 'claude-haiku-5', messages }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('echo: hello');
+    expect(response.headers.get('x-relay-attempts')).toBe('1');
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    expect(upstream.requests.map((sent) => sent.body.max_tokens)).toEqual([64_000, 32_000]);
+
+    // Remembered for the model: a stream goes with its limit at once.
+    upstream.reset();
+    upstream.setOutputLimits({ 'claude-haiku-5': 32_000 });
+    const stream = await openai.chat.completions.create({ model: 'claude-haiku-5', messages, stream: true });
+    for await (const chunk of stream) void chunk;
+    expect(upstream.requests.map((sent) => sent.body.max_tokens)).toEqual([32_000]);
+
+    // A client's own max_tokens above the limit gets Anthropic's refusal, as from Anthropic itself.
+    upstream.reset();
+    upstream.setOutputLimits({ 'claude-haiku-5': 32_000 });
+    const refused = await openai.chat.completions.create({ model: 'claude-haiku-5', messages, max_tokens: 50_000 }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect((refused as BadRequestError).message).toContain('max_tokens: 50000 > 32000, which is the maximum allowed number of output tokens');
+    expect(upstream.requests).toHaveLength(1);
+  });
+
   it('reports reasoning_effort on a Claude model without extended thinking, as before', async () => {
     const { response } = await openai.chat.completions.create({ model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }).withResponse();
     expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');

@@ -1,4 +1,4 @@
-import Anthropic, { BadRequestError as AnthropicBadRequestError, RateLimitError as AnthropicRateLimitError } from '@anthropic-ai/sdk';
+import Anthropic, { RateLimitError as AnthropicRateLimitError } from '@anthropic-ai/sdk';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,12 @@ describe('output limits of the upstream models', () => {
   let relay: StartedRelay;
   let anthropic: Anthropic;
   let openai: OpenAI;
+  const limits = {
+    'gpt-4o': { limit: 16_384, vendor: 'openai' },
+    'gpt-4o-2024-05-13': { limit: 4_096, vendor: 'openai' },
+    'deepseek-chat': { limit: 8_192, vendor: 'deepseek' },
+    'Qwen/Qwen3-8B': { limit: 20_000, vendor: 'vllm' },
+  } as const;
   const received = () => upstream.requests.filter((entry) => entry.path === '/v1/chat/completions').map((entry) => entry.body);
 
   beforeAll(async () => {
@@ -41,6 +47,12 @@ describe('output limits of the upstream models', () => {
         '  deepseek-raw:',
         '    targets:',
         '      - { provider: deepseek, model: deepseek-chat }',
+        '  gpt-4o-first:',
+        '    targets:',
+        '      - { provider: deepseek, model: gpt-4o-2024-05-13 }',
+        '  qwen-local:',
+        '    targets:',
+        '      - { provider: deepseek, model: Qwen/Qwen3-8B }',
         'billing:',
         '  prices:',
         '    gpt-4o: { input: 1, output: 1 }',
@@ -59,7 +71,7 @@ describe('output limits of the upstream models', () => {
   });
   beforeEach(() => {
     upstream.reset();
-    upstream.setOutputLimits({ 'gpt-4o': { limit: 16_384, vendor: 'openai' }, 'deepseek-chat': { limit: 8_192, vendor: 'deepseek' } });
+    upstream.setOutputLimits(limits);
   });
 
   describe('/v1/messages translated to chat', () => {
@@ -95,11 +107,32 @@ describe('output limits of the upstream models', () => {
       ]);
     });
 
-    it("passes the client's value to a model whose limit is unknown, and the upstream's refusal reaches the client", async () => {
-      const error = await anthropic.messages.create({ model: 'deepseek-raw', max_tokens: claudeSized, messages: question }).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(AnthropicBadRequestError);
-      expect((error as AnthropicBadRequestError).message).toContain('the valid range of max_tokens is [1, 8192]');
-      expect(received()[0]).toMatchObject({ model: 'deepseek-chat', max_tokens: claudeSized });
+    it("learns the limit of a model it does not know from the upstream's refusal: sent again with it, and its next requests with it at once", async () => {
+      const message = await anthropic.messages.create({ model: 'deepseek-raw', max_tokens: claudeSized, messages: question }).withResponse();
+      expect(message.data.content[0]).toMatchObject({ type: 'text' });
+      expect(message.response.headers.get('x-relay-attempts')).toBe('1');
+      expect(received()).toMatchObject([
+        { model: 'deepseek-chat', max_tokens: claudeSized },
+        { model: 'deepseek-chat', max_tokens: 8_192 },
+      ]);
+      upstream.reset();
+      upstream.setOutputLimits(limits);
+      const streamed = await anthropic.messages.stream({ model: 'deepseek-raw', max_tokens: claudeSized, messages: question }).finalMessage();
+      expect(streamed.stop_reason).toBe('end_turn');
+      expect(received()).toMatchObject([{ model: 'deepseek-chat', max_tokens: 8_192, stream: true }]);
+    });
+
+    it("lowers it to what a server's context window leaves after the prompt (vLLM), for that request only", async () => {
+      for (let round = 0; round < 2; round++) {
+        upstream.reset();
+        upstream.setOutputLimits(limits);
+        const message = await anthropic.messages.create({ model: 'qwen-local', max_tokens: claudeSized, messages: question });
+        expect(message.content[0]).toMatchObject({ type: 'text' });
+        const [first, second] = received();
+        expect(first).toMatchObject({ model: 'Qwen/Qwen3-8B', max_tokens: claudeSized });
+        expect(second!.max_tokens).toBeLessThan(20_000);
+        expect(second!.max_tokens).toBeGreaterThan(19_900);
+      }
     });
   });
 
@@ -116,6 +149,18 @@ describe('output limits of the upstream models', () => {
         { model: 'gpt-4o', max_tokens: 16_384 },
         { model: 'gpt-4o', max_tokens: 16_384, stream: true },
       ]);
+    });
+  });
+
+  describe('/v1/responses, a limit learnt from the refusal', () => {
+    it("sends max_output_tokens again at the limit OpenAI's refusal names, and the next request with it at once", async () => {
+      const response = await openai.responses.create({ model: 'gpt-4o-first', max_output_tokens: claudeSized, input: 'hello' });
+      expect(response.status).toBe('completed');
+      expect(received()).toMatchObject([{ max_tokens: claudeSized }, { max_tokens: 4_096 }]);
+      upstream.reset();
+      upstream.setOutputLimits(limits);
+      await openai.responses.create({ model: 'gpt-4o-first', max_output_tokens: claudeSized, input: 'hello' });
+      expect(received()).toMatchObject([{ max_tokens: 4_096 }]);
     });
   });
 

@@ -1,4 +1,5 @@
 import type { ProviderCall } from '../providers/provider.js';
+import { outputLimitKey, refusedOutputLimit } from '../providers/output-limit-refusal.js';
 import { rememberedRefusals, rememberRefusal } from '../providers/refusal-memory.js';
 import type { ChatRequest } from '../spec/openai-chat.js';
 import { RelayError, UpstreamError } from '../spec/relay-error.js';
@@ -92,6 +93,17 @@ function withoutRefused(refusal: Refusal, chatRequest: ChatRequest, droppable: R
   return { chatRequest: copy as ChatRequest, dropped: typeof names === 'string' ? [names] : [...names] };
 }
 
+/**
+ * The request with its output limit (`max_completion_tokens`, else `max_tokens`) lowered to
+ * `limit`, or undefined when it has none above it: the model cannot write more anyway, so the
+ * answer is the one the client would have got (ending with a length stop when it reaches the limit).
+ */
+function withOutputLimit(chatRequest: ChatRequest, limit: number): ChatRequest | undefined {
+  const field = chatRequest.max_completion_tokens != null ? 'max_completion_tokens' : chatRequest.max_tokens != null ? 'max_tokens' : undefined;
+  if (field === undefined || !(Number(chatRequest[field]) > limit)) return undefined;
+  return { ...chatRequest, [field]: limit };
+}
+
 /** The upstream a request is sent to: refusals are remembered per provider (one relay's own) and model. */
 export interface RefusingUpstream {
   provider: object;
@@ -104,7 +116,11 @@ function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppab
   if (remembered === undefined) return chatRequest;
   let request = chatRequest;
   for (const [field, longest] of remembered) {
-    if (!Object.hasOwn(droppable, field)) continue;
+    if (field === outputLimitKey) {
+      request = withOutputLimit(request, longest) ?? request;
+      continue;
+    }
+    if (call.strict || !Object.hasOwn(droppable, field)) continue;
     const without = withoutRefused({ field, longest }, request, droppable);
     if (without === undefined) continue;
     request = without.chatRequest;
@@ -132,11 +148,18 @@ function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppab
  * beforehand.
  */
 export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>, upstream?: RefusingUpstream): Promise<T> {
-  let request = call.strict || upstream === undefined ? chatRequest : withoutRemembered(chatRequest, call, droppable, upstream);
+  let request = upstream === undefined ? chatRequest : withoutRemembered(chatRequest, call, droppable, upstream);
   for (;;) {
     try {
       return await send(request);
     } catch (error) {
+      const limit = refusedOutputLimit(error);
+      const lowered = limit === undefined ? undefined : withOutputLimit(request, limit.limit);
+      if (lowered !== undefined) {
+        if (limit!.ofModel && upstream !== undefined) rememberRefusal(upstream.provider, upstream.model, outputLimitKey, limit!.limit);
+        request = lowered;
+        continue;
+      }
       const refusal = call.strict ? undefined : refusalIn(error, droppable);
       const retry = refusal === undefined ? undefined : withoutRefused(refusal, request, droppable);
       if (retry === undefined) throw error;

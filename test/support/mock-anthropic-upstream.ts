@@ -326,7 +326,15 @@ export class MockAnthropicUpstream {
   reset(): void {
     this.requests.length = 0;
     this.script.length = 0;
+    this.outputLimits.clear();
   }
+
+  /** The output limits of some models: a request asking for more is refused in Anthropic's words, until `reset`. */
+  setOutputLimits(limits: Record<string, number>): void {
+    for (const [model, limit] of Object.entries(limits)) this.outputLimits.set(model, limit);
+  }
+
+  private readonly outputLimits = new Map<string, number>();
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -350,6 +358,10 @@ export class MockAnthropicUpstream {
     const mediaType = imageMediaTypes(received.body.messages).find((type) => !['image/jpeg', 'image/png', 'image/gif', 'image/webp'].includes(type));
     if (mediaType !== undefined) {
       return this.error(response, 400, `messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`);
+    }
+    const outputLimit = this.outputLimits.get(String(received.body.model));
+    if (outputLimit !== undefined && Number(received.body.max_tokens) > outputLimit) {
+      return this.error(response, 400, `max_tokens: ${String(received.body.max_tokens)} > ${outputLimit}, which is the maximum allowed number of output tokens for ${String(received.body.model)}`);
     }
     const sampling = ['temperature', 'top_p', 'top_k'].find((field) => received.body[field] !== undefined);
     if (modelVersion(String(received.body.model)) >= 407 && sampling !== undefined) {

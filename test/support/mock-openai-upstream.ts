@@ -14,8 +14,9 @@ export interface ReceivedRequest {
 
 /** A model's output limit, and whose words the refusal of a request above it uses. */
 export interface OutputLimit {
+  /** The most output tokens; for `vllm`, the context window the prompt and the output share. */
   limit: number;
-  vendor: 'openai' | 'deepseek';
+  vendor: 'openai' | 'deepseek' | 'vllm';
 }
 
 /**
@@ -26,6 +27,13 @@ function outputLimitRefusal(body: Record<string, unknown>, limit: OutputLimit | 
   if (limit === undefined) return undefined;
   const field = body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
   const asked = body[field];
+  if (limit.vendor === 'vllm') {
+    // vLLM counts the prompt in the window too (here ~4 characters a token).
+    const input = Math.ceil(JSON.stringify(body.messages ?? '').length / 4);
+    if (typeof asked !== 'number' || asked + input <= limit.limit) return undefined;
+    const message = `'max_tokens' or 'max_completion_tokens' is too large: ${asked}. This model's maximum context length is ${limit.limit} tokens and your request has ${input} input tokens (${asked} > ${limit.limit} - ${input}). None`;
+    return { error: { message, type: 'BadRequestError', param: null, code: 400 } };
+  }
   if (typeof asked !== 'number' || asked <= limit.limit) return undefined;
   if (limit.vendor === 'deepseek') {
     return { error: { message: `Invalid max_tokens value, the valid range of max_tokens is [1, ${limit.limit}]`, type: 'invalid_request_error', param: null, code: 'invalid_request_error' } };

@@ -6,12 +6,13 @@ import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, R
 import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
 import { readAnthropicStream } from './anthropic-stream.js';
-import { ThinkingBlockCache } from './anthropic-thinking.js';
+import { smallestThinkingBudget, ThinkingBlockCache } from './anthropic-thinking.js';
 import { classifyAnthropicError } from './classify-anthropic-error.js';
 import { convertAnthropicResponse } from './convert-anthropic-response.js';
 import { convertAnthropicUsage } from './convert-anthropic-usage.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 import { peekAnthropicStream } from './peek-anthropic-stream.js';
+import { outputLimitKey, refusedOutputLimit } from '../output-limit-refusal.js';
 import { rememberedRefusals, rememberRefusal } from '../refusal-memory.js';
 import { reportUnsupportedParameter } from './report-unsupported-parameter.js';
 
@@ -26,6 +27,30 @@ const deprecatedSampling = /^`?(temperature|top_p|top_k)`? is deprecated for thi
 function refusedSampling(error: unknown): string | undefined {
   if (!(error instanceof UpstreamError) || error.status !== 400 || error.reason !== 'invalid_request') return undefined;
   return deprecatedSampling.exec(error.upstreamMessage ?? '')?.[1];
+}
+
+/** Whether the relay chose a chat request's `max_tokens` for Anthropic (which requires one): the client gave none. */
+function limitChosen(chatRequest: ChatRequest): boolean {
+  return chatRequest.max_completion_tokens == null && chatRequest.max_tokens == null;
+}
+
+/**
+ * The request with `max_tokens` lowered to `limit` (the same object when it is not above it), and a
+ * thinking budget kept under it as Anthropic requires; thinking is left off, and reported, when the
+ * limit leaves no room for Anthropic's smallest budget.
+ */
+function withMaxTokens(request: AnthropicRequest, limit: number, call: ProviderCall, provider: string): AnthropicRequest {
+  if (!(request.max_tokens > limit)) return request;
+  const lowered: AnthropicRequest = { ...request, max_tokens: limit };
+  const thinking = request.thinking as { type?: string; budget_tokens?: number } | undefined;
+  if (thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number' && thinking.budget_tokens >= limit) {
+    if (limit - 1 >= smallestThinkingBudget) lowered.thinking = { ...thinking, budget_tokens: limit - 1 };
+    else {
+      delete lowered.thinking;
+      reportUnsupportedParameter('reasoning_effort', `Claude thinks ${smallestThinkingBudget} tokens at least, which needs max_tokens above that`, call, provider);
+    }
+  }
+  return lowered;
 }
 
 /** The API version the converters are written against; an operator may override it with `headers`. */
@@ -79,7 +104,7 @@ export class AnthropicProvider implements Provider {
   async chat(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<ChatResult> {
     const thinkingBlocks = this.thinkingBlocks.of(call.callerId);
     const converted = convertToAnthropicRequest(chatRequest, model, false, call, this.name, thinkingBlocks);
-    const message = (await this.sendTranslated(converted.body, model, call, (body) => this.postJson(body, call))).parsed as AnthropicMessage;
+    const message = (await this.sendTranslated(converted.body, model, call, limitChosen(chatRequest), (body) => this.postJson(body, call))).parsed as AnthropicMessage;
     const completion: ChatCompletion = convertAnthropicResponse(message, converted.jsonToolName, thinkingBlocks);
     return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
@@ -87,7 +112,7 @@ export class AnthropicProvider implements Provider {
   async chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
     const thinkingBlocks = this.thinkingBlocks.of(call.callerId);
     const converted = convertToAnthropicRequest(chatRequest, model, true, call, this.name, thinkingBlocks);
-    const response = await this.sendTranslated(converted.body, model, call, (body) => this.post(body, call, true));
+    const response = await this.sendTranslated(converted.body, model, call, limitChosen(chatRequest), (body) => this.post(body, call, true));
     const parts = readAnthropicStream(guardUpstreamBody(response.body, this.name, call.signal), this.name, converted.jsonToolName, thinkingBlocks);
     return parts[Symbol.asyncIterator]();
   }
@@ -114,19 +139,29 @@ export class AnthropicProvider implements Provider {
    * Sends a translated request, and sends it again without a sampling parameter (temperature,
    * top_p, top_k) the model refuses as no longer taken (Claude Opus 4.7 and later take none: an
    * OpenAI client's temperature would otherwise fail every request), reported in
-   * `x-relay-dropped-params` as any parameter Anthropic cannot honour. The refused call produced
-   * nothing and is no attempt of its own. A refusal is remembered for the model for 10 minutes: its
-   * next requests go without the parameter at once. In strict mode the refusal reaches the client,
-   * and a remembered one is refused before any call.
+   * `x-relay-dropped-params` as any parameter Anthropic cannot honour; and, when `max_tokens` is the
+   * relay's choice (`limitChosen`: Anthropic requires one and the client gave none), with the lower
+   * one Anthropic's refusal names as the model's most. The refused calls produced nothing and are no
+   * attempts of their own. Each refusal is remembered for the model for 10 minutes: its next
+   * requests go without the parameter, or with the lower limit, at once. In strict mode a sampling
+   * refusal reaches the client, and a remembered one is refused before any call.
    */
-  private async sendTranslated<T>(body: AnthropicRequest, model: string, call: ProviderCall, post: (body: AnthropicRequest) => Promise<T>): Promise<T> {
+  private async sendTranslated<T>(body: AnthropicRequest, model: string, call: ProviderCall, limitChosen: boolean, post: (body: AnthropicRequest) => Promise<T>): Promise<T> {
     let request = body;
     const remembered = rememberedRefusals(this, model);
-    if (remembered !== undefined) for (const field of remembered.keys()) request = this.withoutSampling(request, field, call);
+    if (remembered !== undefined) {
+      for (const [field, limit] of remembered) request = field === outputLimitKey ? (limitChosen ? withMaxTokens(request, limit, call, this.name) : request) : this.withoutSampling(request, field, call);
+    }
     for (;;) {
       try {
         return await post(request);
       } catch (error) {
+        const limit = limitChosen ? refusedOutputLimit(error) : undefined;
+        if (limit !== undefined && limit.limit < request.max_tokens) {
+          if (limit.ofModel) rememberRefusal(this, model, outputLimitKey, limit.limit);
+          request = withMaxTokens(request, limit.limit, call, this.name);
+          continue;
+        }
         const field = call.strict ? undefined : refusedSampling(error);
         if (field === undefined || (request as Record<string, unknown>)[field] === undefined) throw error;
         rememberRefusal(this, model, field, 0);

@@ -83,8 +83,10 @@ describe('convertToAnthropicRequest', () => {
     expect(convert({}, newCall(), 'claude-3-opus-20240229').body.max_tokens).toBe(4_096);
     expect(convert({}, newCall(), 'some-private-claude').body.max_tokens).toBe(4_096);
     expect(convert({}, newCall(), 'claude-opus-4-5-20251101').body.max_tokens).toBe(64_000);
-    // A later version than the table lists: its family's first limit, which every later one accepts.
-    expect(convert({}, newCall(), 'claude-opus-4-6').body.max_tokens).toBe(32_000);
+    // Claude 4.6 and later, which the table does not list: 64000, which they take (Opus 4.6 and 4.7: 128000); one that takes less says so, and is asked again with its limit.
+    expect(convert({}, newCall(), 'claude-opus-4-6').body.max_tokens).toBe(64_000);
+    expect(convert({}, newCall(), 'claude-sonnet-5').body.max_tokens).toBe(64_000);
+    expect(convert({}, newCall(), 'claude-haiku-5-20270101').body.max_tokens).toBe(64_000);
   });
 
   it('maps stop, temperature (clamped to 0..1), top_p, top_k and user', () => {
