@@ -223,6 +223,21 @@ describe('Gemini through the official openai SDK', () => {
     expect(upstream.requests).toHaveLength(3);
   });
 
+  it("learns a Gemini model's output limit from its refusal of a Claude-sized max_tokens at /v1/messages: sent again with it, and the next request with it at once", async () => {
+    upstream.setOutputLimits({ 'gemini-2.0-flash': 8_192 });
+    const anthropic = new Anthropic({ apiKey: masterKey, baseURL: relay.url, maxRetries: 0, timeout: 30_000 });
+    const body = { model: 'gemini-2.0-flash', max_tokens: 32_000, messages: [{ role: 'user' as const, content: 'hello' }] };
+    const { data: message, response } = await anthropic.messages.create(body).withResponse();
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    expect(response.headers.get('x-relay-attempts')).toBe('1');
+    const sent = () => upstream.requests.map((entry) => (entry.body.generationConfig as { maxOutputTokens?: number }).maxOutputTokens);
+    expect(sent()).toEqual([32_000, 8_192]);
+    upstream.reset();
+    upstream.setOutputLimits({ 'gemini-2.0-flash': 8_192 });
+    await anthropic.messages.stream(body).finalMessage();
+    expect(sent()).toEqual([8_192]);
+  });
+
   it('ends a stream that fails after its first byte with an error event', async () => {
     upstream.next({ kind: 'stream-error', events: 2 });
     const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'a b c d' }], stream: true });

@@ -6,7 +6,8 @@ import { UpstreamError } from '../spec/relay-error.js';
  * provided 32000."), DeepSeek ("Invalid max_tokens value, the valid range of max_tokens is [1,
  * 8192]"), Volcengine Ark ("The parameter `max_completion_tokens` specified in the request are not
  * valid: integer above maximum value, expected a value <= 12288, but got 32000 instead."), Anthropic
- * ("max_tokens: 64000 > 32000, which is the maximum allowed number of output tokens for …").
+ * ("max_tokens: 64000 > 32000, which is the maximum allowed number of output tokens for …"); and
+ * Gemini's (below).
  */
 const modelLimits = [
   /supports at most (\d+) completion tokens/,
@@ -14,6 +15,9 @@ const modelLimits = [
   /expected a value <= (\d+)/,
   /max_tokens: \d+ > (\d+), which is the maximum allowed number of output tokens/,
 ];
+
+/** Gemini's words, whose upper bound is exclusive: "Unable to submit request because it has a maxOutputTokens value of 32000 but the supported range is from 1 (inclusive) to 8193 (exclusive)." */
+const geminiRange = /maxOutputTokens value of \d+ but the supported range is from 1 \(inclusive\) to (\d+) \(exclusive\)/;
 
 /**
  * The refusals that state what is left of the context window after the prompt, which depends on
@@ -33,7 +37,9 @@ export function refusedOutputLimit(error: unknown): { limit: number; ofModel: bo
   if (!(error instanceof UpstreamError) || error.status !== 400) return undefined;
   if (error.reason !== 'invalid_request' && error.reason !== 'context_length') return undefined;
   const message = error.upstreamMessage ?? '';
-  if (!/max_(?:completion_)?tokens|in the completion/.test(message)) return undefined;
+  if (!/max_(?:completion_)?tokens|maxOutputTokens|in the completion/.test(message)) return undefined;
+  const gemini = geminiRange.exec(message);
+  if (gemini !== null) return Number(gemini[1]) - 1 >= 1 ? { limit: Number(gemini[1]) - 1, ofModel: true } : undefined;
   for (const pattern of modelLimits) {
     const found = pattern.exec(message);
     if (found !== null) return Number(found[1]) >= 1 ? { limit: Number(found[1]), ofModel: true } : undefined;

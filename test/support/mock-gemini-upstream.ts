@@ -92,7 +92,15 @@ export class MockGeminiUpstream {
   reset(): void {
     this.requests.length = 0;
     this.script.length = 0;
+    this.outputLimits.clear();
   }
+
+  /** The output limits of some models: a request asking for more is refused in Gemini's words, until `reset`. */
+  setOutputLimits(limits: Record<string, number>): void {
+    for (const [model, limit] of Object.entries(limits)) this.outputLimits.set(model, limit);
+  }
+
+  private readonly outputLimits = new Map<string, number>();
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -138,6 +146,11 @@ export class MockGeminiUpstream {
     const stopSequences = (received.body.generationConfig as { stopSequences?: unknown[] } | undefined)?.stopSequences;
     if (Array.isArray(stopSequences) && stopSequences.length > geminiMaxStopSequences) {
       return error(response, 400, 'INVALID_ARGUMENT', `the number of stop_sequences must not exceed ${geminiMaxStopSequences}`);
+    }
+    const asked = (received.body.generationConfig as { maxOutputTokens?: unknown } | undefined)?.maxOutputTokens;
+    const outputLimit = this.outputLimits.get(received.model);
+    if (outputLimit !== undefined && typeof asked === 'number' && asked > outputLimit) {
+      return error(response, 400, 'INVALID_ARGUMENT', `Unable to submit request because it has a maxOutputTokens value of ${asked} but the supported range is from 1 (inclusive) to ${outputLimit + 1} (exclusive). Update the value and try again.`);
     }
     if (received.action === 'generateContent') return json(response, this.answer(received, behaviour));
     if (received.action === 'streamGenerateContent' && match[3] === '?alt=sse') return this.stream(received, response, behaviour);
