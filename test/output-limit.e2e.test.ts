@@ -50,6 +50,9 @@ describe('output limits of the upstream models', () => {
         '  gpt-4o-first:',
         '    targets:',
         '      - { provider: deepseek, model: gpt-4o-2024-05-13 }',
+        '  reasoner:',
+        '    targets:',
+        '      - { provider: deepseek, model: reasoner-prod }',
         '  qwen-local:',
         '    targets:',
         '      - { provider: deepseek, model: Qwen/Qwen3-8B }',
@@ -120,6 +123,18 @@ describe('output limits of the upstream models', () => {
       const streamed = await anthropic.messages.stream({ model: 'deepseek-raw', max_tokens: claudeSized, messages: question }).finalMessage();
       expect(streamed.stop_reason).toBe('end_turn');
       expect(received()).toMatchObject([{ model: 'deepseek-chat', max_tokens: 8_192, stream: true }]);
+    });
+
+    it("sends max_tokens as max_completion_tokens to a reasoning model that refuses the first under a name the relay does not know, and its next requests so at once", async () => {
+      const message = await anthropic.messages.create({ model: 'reasoner', max_tokens: 1_000, messages: question }).withResponse();
+      expect(message.data.content[0]).toMatchObject({ type: 'text' });
+      expect(message.response.headers.get('x-relay-dropped-params')).toBeNull();
+      expect(received()).toEqual([expect.objectContaining({ max_tokens: 1_000 }), expect.objectContaining({ max_completion_tokens: 1_000 })]);
+      expect(received()[1]).not.toHaveProperty('max_tokens');
+      upstream.reset();
+      await anthropic.messages.stream({ model: 'reasoner', max_tokens: 1_000, messages: question }).finalMessage();
+      expect(received()).toEqual([expect.objectContaining({ max_completion_tokens: 1_000, stream: true })]);
+      expect(received()[0]).not.toHaveProperty('max_tokens');
     });
 
     it("lowers it to what a server's context window leaves after the prompt (vLLM), for that request only", async () => {

@@ -104,6 +104,26 @@ function withOutputLimit(chatRequest: ChatRequest, limit: number): ChatRequest |
   return { ...chatRequest, [field]: limit };
 }
 
+/** What a model that takes only `max_completion_tokens` is remembered by (`refusal-memory`). */
+const completionTokensKey = '#max-completion-tokens';
+
+/**
+ * The request with its `max_tokens` sent as `max_completion_tokens`, or undefined when it has none
+ * to move: OpenAI's reasoning models take only the latter ("Unsupported parameter: 'max_tokens' is
+ * not supported with this model. Use 'max_completion_tokens' instead."), and the relay knows them by
+ * name (`maxTokensField`) but not under every name (an Azure deployment's, a new family's).
+ */
+function withCompletionTokens(chatRequest: ChatRequest): ChatRequest | undefined {
+  if (chatRequest.max_tokens == null || chatRequest.max_completion_tokens != null) return undefined;
+  const { max_tokens: limit, ...rest } = chatRequest;
+  return { ...rest, max_completion_tokens: limit } as ChatRequest;
+}
+
+/** Whether `error` refuses `max_tokens` in favour of `max_completion_tokens`. */
+function refusesMaxTokens(error: unknown): boolean {
+  return error instanceof UpstreamError && error.status === 400 && error.reason === 'invalid_request' && /'max_tokens' is not supported with this model\. Use 'max_completion_tokens' instead/.test(error.upstreamMessage ?? '');
+}
+
 /** The upstream a request is sent to: refusals are remembered per provider (one relay's own) and model. */
 export interface RefusingUpstream {
   provider: object;
@@ -118,6 +138,10 @@ function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppab
   for (const [field, longest] of remembered) {
     if (field === outputLimitKey) {
       request = withOutputLimit(request, longest) ?? request;
+      continue;
+    }
+    if (field === completionTokensKey) {
+      request = withCompletionTokens(request) ?? request;
       continue;
     }
     if (call.strict || !Object.hasOwn(droppable, field)) continue;
@@ -153,6 +177,12 @@ export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: Prov
     try {
       return await send(request);
     } catch (error) {
+      const renamed = refusesMaxTokens(error) ? withCompletionTokens(request) : undefined;
+      if (renamed !== undefined) {
+        if (upstream !== undefined) rememberRefusal(upstream.provider, upstream.model, completionTokensKey, 0);
+        request = renamed;
+        continue;
+      }
       const limit = refusedOutputLimit(error);
       const lowered = limit === undefined ? undefined : withOutputLimit(request, limit.limit);
       if (lowered !== undefined) {

@@ -74,6 +74,9 @@ export const openaiMaxStopSequences = 4;
  */
 const reasoningModel = /^(o\d|gpt-5)/;
 
+/** Deployment names of reasoning models under names of their own (an Azure deployment's): served as the reasoning models above. */
+const reasoningDeployment = /^reasoner/;
+
 /** Model names the mock serves as OpenAI serves its models that do not reason (gpt-4o, gpt-4.1): `reasoning_effort` is refused. */
 const chatOnlyModel = /^(gpt-4o|gpt-4\.1|gpt-4-|gpt-3\.5)/;
 
@@ -97,7 +100,10 @@ function parameterRefusal(model: string, body: Record<string, unknown>): unknown
     if (azureChatModel.test(model)) return { error: { message: 'Unrecognized request argument supplied: reasoning_effort', type: 'invalid_request_error', param: null, code: null } };
     if (chatOnlyModel.test(model)) return refuse('reasoning_effort', 'unsupported_parameter', "Unsupported parameter: 'reasoning_effort' is not supported with this model.");
   }
-  if (!reasoningModel.test(model)) return undefined;
+  if (!reasoningModel.test(model) && !reasoningDeployment.test(model)) return undefined;
+  if (body.max_tokens !== undefined && body.max_tokens !== null) {
+    return refuse('max_tokens', 'unsupported_parameter', "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.");
+  }
   if (typeof body.temperature === 'number' && body.temperature !== 1) {
     return refuse('temperature', 'unsupported_value', `Unsupported value: 'temperature' does not support ${body.temperature} with this model. Only the default (1) value is supported.`);
   }
