@@ -596,6 +596,19 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(message.stop_reason).toBe('tool_use');
     });
 
+    it('sends o3 again without the parallel_tool_calls it refuses (made of disable_parallel_tool_use), reported, and its next request without it at once', async () => {
+      const tools = [{ name: 'search_docs', description: 'Searches the documentation', input_schema: { type: 'object' as const, properties: { query: { type: 'string' } } } }];
+      const body = { model: 'o3', max_tokens: 100, tools, tool_choice: { type: 'auto' as const, disable_parallel_tool_use: true }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      const { response } = await anthropic.messages.create(body).withResponse();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-relay-dropped-params')).toBe('tool_choice.disable_parallel_tool_use');
+      expect(openaiUpstream.requests.map((sent) => sent.body.parallel_tool_calls)).toEqual([false, undefined]);
+      openaiUpstream.reset();
+      const again = await anthropic.messages.create(body).withResponse();
+      expect(again.response.headers.get('x-relay-dropped-params')).toBe('tool_choice.disable_parallel_tool_use');
+      expect(openaiUpstream.requests.map((sent) => sent.body.parallel_tool_calls)).toEqual([undefined]);
+    });
+
     it("sends a reasoning model again without the sampling parameters its upstream refuses (temperature, top_p, stop), reporting them, JSON and stream, counted once", async () => {
       // Two requests a minute: each refused call counted as a request would leave the stream nothing.
       const created = await request(`${relay.url}/admin/keys`, {

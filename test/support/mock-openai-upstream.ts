@@ -101,6 +101,10 @@ function parameterRefusal(model: string, body: Record<string, unknown>): unknown
     if (chatOnlyModel.test(model)) return refuse('reasoning_effort', 'unsupported_parameter', "Unsupported parameter: 'reasoning_effort' is not supported with this model.");
   }
   if (!reasoningModel.test(model) && !reasoningDeployment.test(model)) return undefined;
+  // OpenAI's o-series (o1, o3-mini, o3, o4-mini) take no parallel_tool_calls.
+  if (/^o\d/.test(model) && body.parallel_tool_calls !== undefined && body.parallel_tool_calls !== null) {
+    return refuse('parallel_tool_calls', 'unsupported_parameter', "Unsupported parameter: 'parallel_tool_calls' is not supported with this model.");
+  }
   if (body.max_tokens !== undefined && body.max_tokens !== null) {
     return refuse('max_tokens', 'unsupported_parameter', "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.");
   }

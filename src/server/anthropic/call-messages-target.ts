@@ -9,11 +9,12 @@ import { asksForThinking, convertToAnthropicMessage } from './convert-to-anthrop
 
 /**
  * The optional sampling parameters of a translated request that an upstream may refuse for some
- * models (chat field → Anthropic's name): sent again without them. Never anything the answer's
+ * models (chat field → Anthropic's name), and `parallel_tool_calls` (made of `tool_choice`'s
+ * `disable_parallel_tool_use`; OpenAI's o-series refuse it): sent again without them. Never anything the answer's
  * meaning depends on (messages, tools, max_tokens). `reasoning_effort`, made of `thinking` and
  * `output_config.effort`, is added per request.
  */
-const samplingFields: Readonly<Record<string, string>> = { temperature: 'temperature', top_p: 'top_p', stop: 'stop_sequences' };
+const samplingFields: Readonly<Record<string, string>> = { temperature: 'temperature', top_p: 'top_p', stop: 'stop_sequences', parallel_tool_calls: 'tool_choice.disable_parallel_tool_use' };
 
 /** What one attempt at a `/v1/messages` request produced, ready for the client. */
 export type MessagesAnswer =
