@@ -187,6 +187,17 @@ describe('routing and resilience', () => {
     expect(upstreamB.requests.length).toBe(candidateRequests);
   });
 
+  it('keeps the retries of a request that left a failing candidate on the stable side', async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n', { MAX_RETRIES: '2' });
+    upstreamB.next(...always(serverError));
+    upstreamA.next(serverError);
+    const { data, response } = await ask(client);
+    expect(data.choices[0]?.message.content).toBe('echo: hi');
+    expect(response.headers.get('x-relay-provider')).toBe('a');
+    expect(upstreamB.requests).toHaveLength(1);
+    expect(upstreamA.requests).toHaveLength(2);
+  });
+
   it('rolls back a canary whose streams break after their first chunk, which no retry can hide from clients', async () => {
     const { client } = await startWith(
       'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',

@@ -155,6 +155,19 @@ describe('runAttemptChain', () => {
     expect(samples).toEqual([true]);
   });
 
+  it('keeps the retries of a request that left a failed canary candidate on the stable side', async () => {
+    const registry = new DeploymentRegistry();
+    const stable = registry.deployment(provider('stable'), 'm', 1);
+    const candidate = registry.deployment(provider('candidate'), 'm', 1);
+    const samples: boolean[] = [];
+    const controller = { routesToCandidate: () => true, record: (ok: boolean) => samples.push(ok) } as unknown as CanaryController;
+    const route = new RouteRuntime('m', [[stable]], 'weighted', { controller, group: [candidate] }, undefined);
+    const chain = run({ requested: 'm', model: 'm', route }, ['provider_internal', 'provider_internal', 'provider_internal', 'ok'], { maxRetries: 2 });
+    await expect(chain.promise).resolves.toMatchObject({ value: 'answer', attempts: 4 });
+    expect(chain.calls).toEqual(['candidate/m', 'stable/m', 'stable/m', 'stable/m']);
+    expect(samples).toEqual([false]);
+  });
+
   it('judges a refusing candidate no failure when the client leaves while the stable side is asked', async () => {
     const registry = new DeploymentRegistry();
     const stable = registry.deployment(provider('stable'), 'm', 1);

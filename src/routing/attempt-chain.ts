@@ -190,9 +190,15 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       }
       const policy = candidateLacksModel ? failurePolicy.endpoint_not_found : failurePolicy[error.reason];
       if (!policy.retry && !policy.otherDeployment) throw new AttemptsExhaustedError(error, attempts);
-      const other = select(groups, selection, current, tried);
       // Leaving a failed canary candidate for the stable side spends no retry: the request keeps the retries it has without a canary.
       const leavingCandidate = current.route.isCandidate(deployment);
+      let other: Deployment | undefined;
+      if (leavingCandidate) {
+        const stableGroups = withoutCandidates(groups, current);
+        other = select(stableGroups, selection, current, tried);
+        // The rest of this model's chain (the retries of the stable side's failures) stays off the candidate that failed.
+        if (other !== undefined) groups = stableGroups;
+      } else other = select(groups, selection, current, tried);
       if (other !== undefined && (retriesLeft > 0 || leavingCandidate) && Date.now() < options.deadline) {
         if (!leavingCandidate) retriesLeft--;
         next = other;
