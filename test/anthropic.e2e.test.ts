@@ -672,11 +672,13 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       await anthropic.messages.create({ ...adaptive, output_config: undefined, max_tokens: 20000, thinking: { type: 'enabled', budget_tokens: 10000 } });
       expect(openaiUpstream.requests[2]!.body.reasoning_effort).toBe('medium');
 
-      // Structured outputs have no translation: reported, and the effort beside them still goes.
+      // A structured output becomes a strict json_schema response_format, and the effort beside it still goes.
       const format = { type: 'json_schema' as const, schema: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false } };
       const structured = await anthropic.messages.create({ ...adaptive, output_config: { effort: 'low', format } }).withResponse();
-      expect(structured.response.headers.get('x-relay-dropped-params')).toBe('output_config.format');
-      expect(openaiUpstream.requests[3]!.body.reasoning_effort).toBe('low');
+      expect(structured.response.headers.get('x-relay-dropped-params')).toBeNull();
+      expect(openaiUpstream.requests[3]!.body).toMatchObject({ reasoning_effort: 'low', response_format: { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } } });
+      const text = structured.data.content.find((block) => block.type === 'text');
+      expect(JSON.parse((text as { text: string }).text)).toHaveProperty('answer');
     });
 
     it('answers a thinking request on a model that refuses reasoning_effort (gpt-4o; Azure\'s "Unrecognized request argument"), sent again without it and reported, JSON and stream', async () => {

@@ -557,7 +557,13 @@ function chatCompletion(model: string, body: Record<string, unknown>) {
     object: 'chat.completion',
     created: 1,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: `echo: ${typeof last === 'string' ? last : JSON.stringify(last)}`, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    choices: [{ index: 0, message: { role: 'assistant', content: structuredAnswer(body) ?? `echo: ${typeof last === 'string' ? last : JSON.stringify(last)}`, refusal: null }, finish_reason: 'stop', logprobs: null }],
     usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, prompt_tokens_details: { cached_tokens: 0 } },
   };
+}
+
+/** The JSON a structured output (`response_format` json_schema) answers with, as OpenAI does: an object of the schema. */
+function structuredAnswer(body: Record<string, unknown>): string | undefined {
+  const format = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+  return format?.type === 'json_schema' ? JSON.stringify(sampleArguments(format.json_schema?.schema)) : undefined;
 }

@@ -81,7 +81,7 @@ describe('convertFromAnthropicRequest', () => {
       },
       'm',
     );
-    expect(unsupported.map((entry) => entry.name)).toEqual(['messages[0].content[0]', 'tools[0]', 'output_config.format', 'top_k']);
+    expect(unsupported.map((entry) => entry.name)).toEqual(['messages[0].content[0]', 'tools[0]', 'top_k']);
     const disabled = convertFromAnthropicRequest({ model: 'm', max_tokens: 5, thinking: { type: 'disabled' }, messages: [{ role: 'user', content: 'x' }] }, 'm');
     expect(disabled.unsupported).toEqual([]);
     expect(disabled.chatRequest).not.toHaveProperty('reasoning_effort');
@@ -116,7 +116,7 @@ describe('convertFromAnthropicRequest', () => {
       expect(translate({ thinking: { type: 'enabled', budget_tokens: 2048 } }).reasoningFrom).toEqual(['thinking']);
     });
 
-    it('reports what it cannot translate: an effort beside thinking turned off, unknown efforts and thinking types, output_config\'s other fields', () => {
+    it('reports what it cannot translate: an effort beside thinking turned off, unknown efforts and thinking types, output_config\'s other fields and formats', () => {
       const off = translate({ thinking: { type: 'disabled' }, output_config: { effort: 'low' } });
       expect(off.chatRequest).not.toHaveProperty('reasoning_effort');
       expect(off.unsupported.map((entry) => entry.name)).toEqual(['output_config.effort']);
@@ -126,9 +126,21 @@ describe('convertFromAnthropicRequest', () => {
       const strange = translate({ thinking: { type: 'deliberate' } });
       expect(strange.chatRequest).not.toHaveProperty('reasoning_effort');
       expect(strange.unsupported.map((entry) => entry.name)).toEqual(['thinking']);
-      const format = translate({ output_config: { format: { type: 'json_schema', schema: {} } } });
-      expect(format.chatRequest).not.toHaveProperty('reasoning_effort');
-      expect(format.unsupported.map((entry) => entry.name)).toEqual(['output_config.format']);
+      const other = translate({ output_config: { format: { type: 'grammar', definition: 'x' }, verbosity: 'low' } as AnthropicRequest['output_config'] });
+      expect(other.chatRequest).not.toHaveProperty('response_format');
+      expect(other.unsupported.map((entry) => entry.name).sort()).toEqual(['output_config.format', 'output_config.verbosity']);
     });
+  });
+
+  it("turns a structured output's JSON schema (output_config.format, or the beta's output_format) into a strict json_schema response_format", () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    const expected = { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } };
+    const general = convertFromAnthropicRequest({ model: 'm', max_tokens: 5, output_config: { format: { type: 'json_schema', schema } }, messages: [{ role: 'user', content: 'x' }] } as AnthropicRequest, 'm');
+    expect(general.chatRequest.response_format).toEqual(expected);
+    expect(general.unsupported).toEqual([]);
+    expect(general.chatRequest).not.toHaveProperty('reasoning_effort');
+    const beta = convertFromAnthropicRequest({ model: 'm', max_tokens: 5, output_format: { type: 'json_schema', schema }, messages: [{ role: 'user', content: 'x' }] } as AnthropicRequest, 'm');
+    expect(beta.chatRequest.response_format).toEqual(expected);
+    expect(beta.unsupported).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { toolResultAttachments } from '../tool-result-attachments.js';
 import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
 
 /** Top-level fields handled below; `cache_control` hints and the like only matter to Anthropic. */
-const handledFields = new Set(['model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'temperature', 'top_p', 'stream', 'tools', 'tool_choice', 'metadata', 'thinking', 'output_config']);
+const handledFields = new Set(['model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'temperature', 'top_p', 'stream', 'tools', 'tool_choice', 'metadata', 'thinking', 'output_config', 'output_format']);
 
 /**
  * The largest `thinking.budget_tokens` read as each OpenAI `reasoning_effort`: up to 4096 tokens
@@ -30,7 +30,7 @@ const efforts: Readonly<Record<string, string>> = { low: 'low', medium: 'medium'
  * takes without thinking) gives its effort, or `high`, Anthropic's default effort, when it names
  * none; thinking with a budget gives an effort by the budget's size (`budgetEfforts`), or the
  * effort when the request names one too. `thinking: {type: "disabled"}` gives nothing, and an
- * effort beside it is reported. `output_config`'s other fields (`format`, …) are reported.
+ * effort beside it is reported. `output_config`'s other fields but `format` (`responseFormat`) are reported.
  * @see https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking
  * @see https://platform.claude.com/docs/en/build-with-claude/effort
  */
@@ -43,7 +43,7 @@ function reasoningEffort(body: AnthropicRequest, unsupported: UnsupportedParamet
       unsupported.push({ name: 'output_config', why: 'the upstream serving this model has no such parameter' });
     } else {
       for (const [name, value] of Object.entries(config)) {
-        if (name === 'effort' || value === undefined || value === null) continue;
+        if (name === 'effort' || name === 'format' || value === undefined || value === null) continue;
         unsupported.push({ name: `output_config.${name}`, why: 'the upstream serving this model has no such parameter' });
       }
       effort = config.effort ?? undefined;
@@ -71,6 +71,27 @@ function reasoningEffort(body: AnthropicRequest, unsupported: UnsupportedParamet
   }
   if (type !== undefined) unsupported.push({ name: 'thinking', why: 'OpenAI-compatible upstreams know thinking of type enabled, adaptive or disabled only' });
   return effort === undefined ? undefined : { effort: efforts[effort as string]!, from: ['output_config.effort'] };
+}
+
+/**
+ * Anthropic's structured output (`output_config.format`, or the beta's top-level `output_format`:
+ * `{type: "json_schema", schema}`) as OpenAI's `response_format` with a strict JSON schema: both
+ * make the model answer with JSON that the schema holds, which comes back as the answer's text.
+ * Another format, or one without a schema object, is reported.
+ * @see https://platform.claude.com/docs/en/build-with-claude/structured-outputs
+ * @see https://platform.openai.com/docs/guides/structured-outputs
+ */
+function responseFormat(body: AnthropicRequest, unsupported: UnsupportedParameter[]): ChatRequest['response_format'] | undefined {
+  const config = body.output_config as { format?: unknown } | null | undefined;
+  const configFormat = config !== null && typeof config === 'object' && !Array.isArray(config) ? config.format : undefined;
+  const [name, format] = configFormat !== undefined && configFormat !== null ? ['output_config.format', configFormat] : ['output_format', body.output_format];
+  if (format === undefined || format === null) return undefined;
+  const { type, schema } = format as { type?: unknown; schema?: unknown };
+  if (type !== 'json_schema' || schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
+    unsupported.push({ name, why: 'OpenAI-compatible upstreams take a format of type json_schema with a schema object only' });
+    return undefined;
+  }
+  return { type: 'json_schema', json_schema: { name: 'output', schema: schema as Record<string, unknown>, strict: true } };
 }
 
 function textOf(content: string | AnthropicContentBlock[] | undefined): string {
@@ -203,8 +224,9 @@ function openaiUser(userId: string): string {
  * required/function/none; `metadata.user_id` → `user` (hashed when longer than OpenAI takes);
  * `max_tokens` as it came, or lowered to `outputLimit` (the upstream model's output limit, when
  * known) when above it; `thinking` and `output_config.effort` → `reasoning_effort` (see
- * `reasoningEffort`; `reasoningFrom` names the fields it came from). What cannot be translated
- * (top_k, server tools, `output_config.format`, …) is listed in `unsupported`.
+ * `reasoningEffort`; `reasoningFrom` names the fields it came from); `output_config.format` (or
+ * `output_format`) → `response_format` (see `responseFormat`). What cannot be translated (top_k,
+ * server tools, …) is listed in `unsupported`.
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
@@ -226,6 +248,8 @@ export function convertFromAnthropicRequest(body: AnthropicRequest, upstreamMode
   Object.assign(chatRequest, convertTools(body, unsupported));
   const reasoning = reasoningEffort(body, unsupported);
   if (reasoning !== undefined) chatRequest.reasoning_effort = reasoning.effort;
+  const format = responseFormat(body, unsupported);
+  if (format !== undefined) chatRequest.response_format = format;
   if (body.stream === true) {
     chatRequest.stream = true;
     chatRequest.stream_options = { include_usage: true };
