@@ -169,7 +169,9 @@ function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppab
  * go without what it refused from the start (reported all the same), instead of each paying a
  * refused call first (Claude Code asks for thinking on every turn, which gpt-4o refuses). In strict
  * mode the refusal reaches the client, as any other refused parameter, and nothing is left out
- * beforehand.
+ * beforehand. Two refusals change the request without leaving anything out, in strict mode too, and
+ * are remembered the same way: an output limit above the model's (lowered to the limit the refusal
+ * names: `refusedOutputLimit`), and `max_tokens` on a model that takes only `max_completion_tokens`.
  */
 export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>, upstream?: RefusingUpstream): Promise<T> {
   let request = upstream === undefined ? chatRequest : withoutRemembered(chatRequest, call, droppable, upstream);
