@@ -45,6 +45,17 @@ function run(primary: ResolvedModel, script: Array<FailureReason | 'ok' | [Failu
   return { promise, waits, calls };
 }
 
+/** Model `m` with a stable deployment and a canary candidate that every request goes to first; `samples` are the analysis's verdicts (true: no failure). */
+function canaryRoute() {
+  const registry = new DeploymentRegistry();
+  const stable = registry.deployment(provider('stable'), 'm', 1);
+  const candidate = registry.deployment(provider('candidate'), 'm', 1);
+  const samples: boolean[] = [];
+  const controller = { routesToCandidate: () => true, record: (ok: boolean) => samples.push(ok) } as unknown as CanaryController;
+  const route = new RouteRuntime('m', [[stable]], 'weighted', { controller, group: [candidate] }, undefined);
+  return { stable, candidate, samples, route };
+}
+
 describe('runAttemptChain', () => {
   it('retries one deployment with the back-off of the OpenAI SDK: 0.5 s, 1 s, 2 s', async () => {
     const { promise, waits, calls } = run(model('m', new DeploymentRegistry(), ['a']), ['provider_internal', 'network', 'timeout', 'ok']);
@@ -156,12 +167,7 @@ describe('runAttemptChain', () => {
   });
 
   it('keeps the retries of a request that left a failed canary candidate on the stable side', async () => {
-    const registry = new DeploymentRegistry();
-    const stable = registry.deployment(provider('stable'), 'm', 1);
-    const candidate = registry.deployment(provider('candidate'), 'm', 1);
-    const samples: boolean[] = [];
-    const controller = { routesToCandidate: () => true, record: (ok: boolean) => samples.push(ok) } as unknown as CanaryController;
-    const route = new RouteRuntime('m', [[stable]], 'weighted', { controller, group: [candidate] }, undefined);
+    const { samples, route } = canaryRoute();
     const chain = run({ requested: 'm', model: 'm', route }, ['provider_internal', 'provider_internal', 'provider_internal', 'ok'], { maxRetries: 2 });
     await expect(chain.promise).resolves.toMatchObject({ value: 'answer', attempts: 4 });
     expect(chain.calls).toEqual(['candidate/m', 'stable/m', 'stable/m', 'stable/m']);
@@ -169,12 +175,7 @@ describe('runAttemptChain', () => {
   });
 
   it('judges a refusing candidate no failure when the client leaves while the stable side is asked', async () => {
-    const registry = new DeploymentRegistry();
-    const stable = registry.deployment(provider('stable'), 'm', 1);
-    const candidate = registry.deployment(provider('candidate'), 'm', 1);
-    const samples: boolean[] = [];
-    const controller = { routesToCandidate: () => true, record: (ok: boolean) => samples.push(ok) } as unknown as CanaryController;
-    const route = new RouteRuntime('m', [[stable]], 'weighted', { controller, group: [candidate] }, undefined);
+    const { candidate, samples, route } = canaryRoute();
     const signal = new AbortController();
     const chain = runAttemptChain({ primary: { requested: 'm', model: 'm', route }, fallbacks: () => [], stickyKey: 'k', maxRetries: 3, signal: signal.signal, deadline: Date.now() + 60_000 }, async (deployment) => {
       if (deployment === candidate) throw failure('invalid_request');
