@@ -375,6 +375,28 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     expect(upstream.requests).toHaveLength(1);
   });
 
+  it('serves response_format json_schema on Claude 5.5 and later by structured outputs (they refuse forced tool use), thinking beside it, and sends a forced tool_choice as auto, reported', async () => {
+    const messages = [{ role: 'user' as const, content: 'Plan a trip' }];
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    const responseFormat = { type: 'json_schema' as const, json_schema: { name: 'reply', schema, strict: true } };
+    const { data, response } = await openai.chat.completions.create({ model: 'claude-sonnet-5-5', messages, response_format: responseFormat, reasoning_effort: 'low' }).withResponse();
+    expect(JSON.parse(data.choices[0]!.message.content!)).toHaveProperty('answer');
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    expect(upstream.requests[0]!.body).toMatchObject({ output_config: { format: { type: 'json_schema', schema }, effort: 'low' }, thinking: { type: 'adaptive' } });
+    expect(upstream.requests[0]!.body).not.toHaveProperty('tool_choice');
+    expect(upstream.requests[0]!.body).not.toHaveProperty('tools');
+
+    const forced = await openai.chat.completions.create({ model: 'claude-sonnet-5-5', messages, tools: [searchTool], tool_choice: 'required' }).withResponse();
+    expect(forced.response.headers.get('x-relay-dropped-params')).toBe('tool_choice');
+    expect(upstream.requests[1]!.body.tool_choice).toEqual({ type: 'auto' });
+    expect(forced.data.choices[0]!.message.tool_calls?.[0]).toBeDefined();
+
+    // Claude 5, which takes forced tool use, still gets the forced tool.
+    const before = await openai.chat.completions.create({ model: 'claude-sonnet-5', messages, response_format: responseFormat });
+    expect(JSON.parse(before.choices[0]!.message.content!)).toHaveProperty('answer');
+    expect(upstream.requests[2]!.body.tool_choice).toMatchObject({ type: 'tool' });
+  });
+
   it('reports reasoning_effort on a Claude model without extended thinking, as before', async () => {
     const { response } = await openai.chat.completions.create({ model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }).withResponse();
     expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');

@@ -224,6 +224,8 @@ function plainAnswer(body: Record<string, unknown>): { content: Block[]; stopRea
     const name = String(forced?.name);
     return { content: [{ type: 'tool_use', id: `toolu_mock_${name}`, name, input: sampleArguments(forced?.input_schema) }], stopReason: 'tool_use' };
   }
+  const format = (body.output_config as { format?: { type?: string; schema?: unknown } } | undefined)?.format;
+  if (format?.type === 'json_schema') return { content: [{ type: 'text', text: JSON.stringify(sampleArguments(format.schema)) }], stopReason: 'end_turn' };
   if (tools.length > 0 && choice?.type !== 'none') {
     const name = String(tools[0]?.name);
     return {
@@ -362,6 +364,11 @@ export class MockAnthropicUpstream {
     const outputLimit = this.outputLimits.get(String(received.body.model));
     if (outputLimit !== undefined && Number(received.body.max_tokens) > outputLimit) {
       return this.error(response, 400, `max_tokens: ${String(received.body.max_tokens)} > ${outputLimit}, which is the maximum allowed number of output tokens for ${String(received.body.model)}`);
+    }
+    const forcedChoice = (received.body.tool_choice as { type?: string } | undefined)?.type;
+    if (modelVersion(String(received.body.model)) >= 505 && (forcedChoice === 'any' || forcedChoice === 'tool')) {
+      // Claude Sonnet 5.5 and Opus 5.5 refuse forced tool use.
+      return this.error(response, 400, `tool_choice.type: "${forcedChoice}" is not supported for this model. Use "auto", or output_config.format for structured outputs.`);
     }
     const sampling = ['temperature', 'top_p', 'top_k'].find((field) => received.body[field] !== undefined);
     if (modelVersion(String(received.body.model)) >= 407 && sampling !== undefined) {

@@ -39,6 +39,17 @@ function atLeast(version: ClaudeVersion, major: number, minor: number): boolean 
   return version.major > major || (version.major === major && version.minor >= minor);
 }
 
+/**
+ * Whether a Claude model refuses forced tool use (`tool_choice` `any` or `tool`) with a 400: Claude
+ * Sonnet 5.5 and Opus 5.5, and every later version. JSON answers then come from structured outputs
+ * (`output_config.format`) instead.
+ * @see https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide
+ */
+export function refusesForcedToolUse(model: string): boolean {
+  const version = claudeVersion(model);
+  return version !== undefined && atLeast(version, 5, 5);
+}
+
 /** Claude Mythos Preview, which has no version number in its name, thinks adaptively only. */
 const adaptivePreview = /^claude-mythos-preview(?:-\d{8}|-latest)?$/;
 

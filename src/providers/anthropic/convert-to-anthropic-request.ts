@@ -169,7 +169,7 @@ export function convertToAnthropicRequest(
 ): ConvertedAnthropicRequest {
   checkUnsupported(request, call, provider);
   const conversation = convertToAnthropicMessages(request.messages, call, provider);
-  const tools = convertToAnthropicTools(request, call, provider);
+  const tools = convertToAnthropicTools(request, call, provider, model);
   const body: AnthropicRequest = {
     model,
     messages: conversation.messages,
@@ -195,6 +195,7 @@ export function convertToAnthropicRequest(
   if (typeof request.top_k === 'number') body.top_k = request.top_k;
   if (tools.tools !== undefined) body.tools = tools.tools;
   if (tools.toolChoice !== undefined) body.tool_choice = tools.toolChoice;
+  if (tools.outputFormat !== undefined) body.output_config = { format: tools.outputFormat };
   if (typeof request.user === 'string' && request.user !== '') body.metadata = { user_id: request.user };
   if (request.reasoning_effort !== undefined && request.reasoning_effort !== null) {
     const forcedTool = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
@@ -203,7 +204,7 @@ export function convertToAnthropicRequest(
       reportUnsupportedParameter('reasoning_effort', 'this relay does not hold the thinking of the assistant turn the conversation continues (its tool calls were answered by another replica, or before a restart), and Claude cannot think on in a turn without it', call, provider);
     } else if (thinking !== undefined) {
       body.thinking = thinking.thinking;
-      if (thinking.effort !== undefined) body.output_config = { effort: thinking.effort };
+      if (thinking.effort !== undefined) body.output_config = { ...(body.output_config as Record<string, unknown> | undefined), effort: thinking.effort };
       thinkingSampling(body, call, provider);
     }
   }

@@ -1,3 +1,4 @@
+import { refusesForcedToolUse } from './anthropic-thinking.js';
 import type { AnthropicTool, AnthropicToolChoice } from '../../spec/anthropic-messages.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import type { ProviderCall } from '../provider.js';
@@ -15,6 +16,8 @@ export interface AnthropicToolSettings {
   jsonToolName: string | undefined;
   /** An instruction appended to the system prompt (JSON mode without a forced tool). */
   systemInstruction: string | undefined;
+  /** `output_config.format`: `response_format: json_schema` served by structured outputs, on a model that refuses forced tool use. */
+  outputFormat?: { type: 'json_schema'; schema: unknown };
 }
 
 interface OpenAITool {
@@ -67,16 +70,24 @@ function convertToolChoice(choice: unknown): AnthropicToolChoice | undefined {
  * `json_schema` without other tools becomes a forced tool whose input schema is the requested
  * schema (so the answer is guaranteed to parse and match), and `json_object` — or `json_schema`
  * next to the client's own tools, where forcing one tool would disable the others — becomes a
- * system instruction (with the schema spelled out).
+ * system instruction (with the schema spelled out). Claude 5.5 and later refuse forced tool use
+ * (`model`: `refusesForcedToolUse`): there `json_schema` without other tools becomes structured
+ * outputs (`outputFormat`), and a forced `tool_choice` is sent as auto, reported.
  * @see https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use
  * @see https://docs.anthropic.com/en/docs/test-and-evaluate/strengthen-guardrails/increase-consistency#specify-the-desired-output-format
  * @see https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format
  */
-export function convertToAnthropicTools(request: ChatRequest, call: ProviderCall, provider: string): AnthropicToolSettings {
+export function convertToAnthropicTools(request: ChatRequest, call: ProviderCall, provider: string, model = ''): AnthropicToolSettings {
   const tools = convertTools(request, call, provider);
+  const noForcing = refusesForcedToolUse(model);
   let toolChoice = tools.length > 0 ? convertToolChoice(request.tool_choice) : undefined;
   if (tools.length > 0 && request.tool_choice !== undefined && request.tool_choice !== null && toolChoice === undefined) {
     reportUnsupportedParameter('tool_choice', 'only auto, none, required and a named function can be sent to Anthropic', call, provider);
+  }
+  if (noForcing && (toolChoice?.type === 'any' || toolChoice?.type === 'tool')) {
+    // The model may still call the tool, and usually does when asked to: it is only not forced.
+    reportUnsupportedParameter('tool_choice', 'this Claude model refuses forced tool use (required or a named function): sent as auto', call, provider);
+    toolChoice = { type: 'auto' };
   }
   if (tools.length > 0 && request.parallel_tool_calls === false && toolChoice?.type !== 'none') {
     toolChoice = { ...(toolChoice ?? { type: 'auto' }), disable_parallel_tool_use: true } as AnthropicToolChoice;
@@ -95,6 +106,11 @@ export function convertToAnthropicTools(request: ChatRequest, call: ProviderCall
   const schema = format.json_schema;
   if (tools.length > 0) {
     settings.systemInstruction = `Answer with one valid JSON object that matches this JSON Schema, and nothing else (no prose, no Markdown code fences):\n${JSON.stringify(schema.schema)}`;
+    return settings;
+  }
+  if (noForcing) {
+    // Structured outputs: the answer is JSON the schema holds, as its text.
+    settings.outputFormat = { type: 'json_schema', schema: schema.schema ?? emptySchema };
     return settings;
   }
   const name = typeof schema.name === 'string' && toolNamePattern.test(schema.name) ? schema.name : 'json_response';
