@@ -397,6 +397,20 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     expect(upstream.requests[2]!.body.tool_choice).toMatchObject({ type: 'tool' });
   });
 
+  it('sends a tool loop on Claude 5 and later, which think unasked, its thinking blocks back though the client asked for no thinking', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Find the docs' }];
+    const first = await openai.chat.completions.create({ model: 'claude-sonnet-5-5', messages, tools: [searchTool] });
+    const call = first.choices[0]!.message;
+    expect(call.tool_calls).toHaveLength(1);
+    messages.push({ role: 'assistant', content: call.content, tool_calls: call.tool_calls }, { role: 'tool', tool_call_id: call.tool_calls![0]!.id, content: 'Relay docs' });
+    const { data, response } = await openai.chat.completions.create({ model: 'claude-sonnet-5-5', messages, tools: [searchTool] }).withResponse();
+    expect(data.choices[0]!.message.content).toBe('tool said: Relay docs');
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    const replayed = upstream.requests[1]!.body;
+    expect(replayed).not.toHaveProperty('thinking');
+    expect((replayed.messages as Array<{ content: Array<{ type: string }> }>)[1]!.content.map((block) => block.type)).toEqual(['thinking', 'text', 'tool_use']);
+  });
+
   it('reports reasoning_effort on a Claude model without extended thinking, as before', async () => {
     const { response } = await openai.chat.completions.create({ model: 'claude-3-5-haiku-20241022', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }).withResponse();
     expect(response.headers.get('x-relay-dropped-params')).toBe('reasoning_effort');

@@ -162,7 +162,7 @@ function effortRefusal(body: Record<string, unknown>): string | undefined {
  */
 function thinkingRefusal(body: Record<string, unknown>): string | undefined {
   const docs = 'Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
-  const thinking = body.thinking as { type?: string; budget_tokens?: unknown };
+  const thinking = (body.thinking ?? {}) as { type?: string; budget_tokens?: unknown };
   const version = modelVersion(String(body.model));
   if (thinking.type === 'enabled' && version >= 407) {
     return 'thinking.type.enabled is not supported for this model. Use thinking.type.adaptive and output_config.effort to control thinking behavior.';
@@ -196,10 +196,15 @@ function thinkingRefusal(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-/** Whether a request has thinking on, with a budget or adaptive (the mock then always thinks). */
+/**
+ * Whether a request has thinking on (the mock then always thinks): with a budget or adaptive, or by
+ * default on Claude 5 and later, which skip thinking when a tool use is forced.
+ */
 function thinks(body: Record<string, unknown>): boolean {
   const type = (body.thinking as { type?: string } | undefined)?.type;
-  return type === 'enabled' || type === 'adaptive';
+  if (type === 'enabled' || type === 'adaptive') return true;
+  const choice = (body.tool_choice as { type?: string } | undefined)?.type;
+  return type === undefined && modelVersion(String(body.model)) >= 500 && choice !== 'any' && choice !== 'tool';
 }
 
 /** The default answer: an echo, a tool call when tools are offered, or a comment on tool results. */

@@ -50,6 +50,17 @@ export function refusesForcedToolUse(model: string): boolean {
   return version !== undefined && atLeast(version, 5, 5);
 }
 
+/**
+ * Whether a Claude model thinks when a request says nothing of thinking: Claude 5 and every later
+ * version (adaptive thinking on by default; Opus 5.5 cannot turn it off). Their answers that call
+ * tools carry thinking blocks the next turn of the tool loop sends back, as for a request that asked.
+ * @see https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide
+ */
+export function thinksByDefault(model: string): boolean {
+  const version = claudeVersion(model);
+  return version !== undefined && version.major >= 5;
+}
+
 /** Claude Mythos Preview, which has no version number in its name, thinks adaptively only. */
 const adaptivePreview = /^claude-mythos-preview(?:-\d{8}|-latest)?$/;
 

@@ -1,7 +1,7 @@
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import type { ProviderCall } from '../provider.js';
-import { claudeEffort, claudeThinkingForm, replayThinkingBlocks, smallestThinkingBudget, thinkingBudgets, type ThinkingBlocks } from './anthropic-thinking.js';
+import { claudeEffort, claudeThinkingForm, replayThinkingBlocks, smallestThinkingBudget, thinkingBudgets, thinksByDefault, type ThinkingBlocks } from './anthropic-thinking.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
 import { convertToAnthropicTools } from './convert-to-anthropic-tools.js';
 import { defaultAnthropicMaxTokens } from './default-anthropic-max-tokens.js';
@@ -197,8 +197,8 @@ export function convertToAnthropicRequest(
   if (tools.toolChoice !== undefined) body.tool_choice = tools.toolChoice;
   if (tools.outputFormat !== undefined) body.output_config = { format: tools.outputFormat };
   if (typeof request.user === 'string' && request.user !== '') body.metadata = { user_id: request.user };
+  const forcedTool = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
   if (request.reasoning_effort !== undefined && request.reasoning_effort !== null) {
-    const forcedTool = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
     const thinking = claudeThinking(request.reasoning_effort, model, body.max_tokens, forcedTool, call, provider);
     if (thinking !== undefined && !replayThinkingBlocks(body.messages, thinkingBlocks)) {
       reportUnsupportedParameter('reasoning_effort', 'this relay does not hold the thinking of the assistant turn the conversation continues (its tool calls were answered by another replica, or before a restart), and Claude cannot think on in a turn without it', call, provider);
@@ -208,6 +208,8 @@ export function convertToAnthropicRequest(
       thinkingSampling(body, call, provider);
     }
   }
+  // A model that thinks unasked gets its thinking blocks back in a tool loop as when asked (nothing is changed when the relay holds none).
+  if (body.thinking === undefined && !forcedTool && thinksByDefault(model)) replayThinkingBlocks(body.messages, thinkingBlocks);
   if (stream) body.stream = true;
   return { body, jsonToolName: tools.jsonToolName };
 }
