@@ -249,7 +249,8 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     expect(data.choices[0]!.message.content).toBe('echo: Why is the sky blue?');
     expect(reasoningOf(data.choices[0]!.message)).toBe('Thinking about: Why is the sky blue?');
     const sent = upstream.requests[0]!.body;
-    expect(sent.thinking).toEqual({ type: 'adaptive' });
+    // Claude 4.7 and later leave the thinking's text out unless asked for it (display): without it, reasoning_content above would be empty.
+    expect(sent.thinking).toEqual({ type: 'adaptive', display: 'summarized' });
     expect(sent.output_config).toEqual({ effort: 'high' });
     expect(JSON.stringify(sent)).not.toContain('budget_tokens');
 
@@ -265,7 +266,7 @@ describe('reasoning_effort on Claude (extended thinking) through the OpenAI SDK'
     await openai.chat.completions.create({ model: 'claude-opus-4-7', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'xhigh' as OpenAI.ReasoningEffort });
     await openai.chat.completions.create({ model: 'claude-opus-4-6', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'xhigh' as OpenAI.ReasoningEffort });
     expect(upstream.requests.slice(2).map((sent) => [sent.body.thinking, sent.body.output_config])).toEqual([
-      [{ type: 'adaptive' }, { effort: 'xhigh' }],
+      [{ type: 'adaptive', display: 'summarized' }, { effort: 'xhigh' }],
       [{ type: 'adaptive' }, { effort: 'max' }],
     ]);
 

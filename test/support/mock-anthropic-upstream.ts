@@ -107,8 +107,9 @@ export function thinkingSignature(thinking: string): string {
 export const redactedThinkingData = 'EmwKAhgBEgyMockRedactedReasoning';
 
 /** Thinking blocks of an answer while thinking is on: always a `thinking` block, and a redacted one when the prompt says "redact". */
-function thinkingBlocks(prompt: string): Block[] {
-  const thinking = `Thinking about: ${prompt}`;
+function thinkingBlocks(prompt: string, omitted = false): Block[] {
+  // Claude 4.7 and later leave the text out unless asked for it (`display: "summarized"`): the block carries its signature alone.
+  const thinking = omitted ? '' : `Thinking about: ${prompt}`;
   const blocks: Block[] = [{ type: 'thinking', thinking, signature: thinkingSignature(thinking) }];
   if (prompt.includes('redact')) blocks.push({ type: 'redacted_thinking', data: redactedThinkingData });
   return blocks;
@@ -212,7 +213,9 @@ function defaultAnswer(body: Record<string, unknown>): { content: Block[]; stopR
   const answer = plainAnswer(body);
   if (!thinks(body)) return answer;
   const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>;
-  return { ...answer, content: [...thinkingBlocks(textOf(messages[messages.length - 1]?.content)), ...answer.content] };
+  const display = (body.thinking as { display?: string } | undefined)?.display;
+  const omitted = modelVersion(String(body.model)) >= 407 && display !== 'summarized';
+  return { ...answer, content: [...thinkingBlocks(textOf(messages[messages.length - 1]?.content), omitted), ...answer.content] };
 }
 
 function plainAnswer(body: Record<string, unknown>): { content: Block[]; stopReason: string } {

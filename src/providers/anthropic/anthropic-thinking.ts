@@ -61,6 +61,18 @@ export function thinksByDefault(model: string): boolean {
   return version !== undefined && version.major >= 5;
 }
 
+/**
+ * Whether a Claude model leaves the text of its thinking out of answers unless asked for it
+ * (`thinking.display`): Claude Opus 4.7 and every later version (Mythos Preview too). The relay asks
+ * for it (`display: "summarized"`) when the client asked for reasoning, which it gives as `reasoning_content`.
+ */
+export function omitsThinkingText(model: string): boolean {
+  const name = model.toLowerCase().replaceAll('.', '-');
+  if (adaptivePreview.test(name)) return true;
+  const version = claudeVersion(name);
+  return version !== undefined && atLeast(version, 4, 7);
+}
+
 /** Claude Mythos Preview, which has no version number in its name, thinks adaptively only. */
 const adaptivePreview = /^claude-mythos-preview(?:-\d{8}|-latest)?$/;
 

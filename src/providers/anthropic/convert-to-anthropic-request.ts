@@ -1,7 +1,7 @@
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import type { ProviderCall } from '../provider.js';
-import { claudeEffort, claudeThinkingForm, replayThinkingBlocks, smallestThinkingBudget, thinkingBudgets, thinksByDefault, type ThinkingBlocks } from './anthropic-thinking.js';
+import { claudeEffort, claudeThinkingForm, omitsThinkingText, replayThinkingBlocks, smallestThinkingBudget, thinkingBudgets, thinksByDefault, type ThinkingBlocks } from './anthropic-thinking.js';
 import { convertToAnthropicMessages } from './convert-to-anthropic-messages.js';
 import { convertToAnthropicTools } from './convert-to-anthropic-tools.js';
 import { defaultAnthropicMaxTokens } from './default-anthropic-max-tokens.js';
@@ -87,7 +87,7 @@ function stopSequences(stop: unknown, call: ProviderCall, provider: string): str
 
 /** What a request's `reasoning_effort` asks of Claude: the `thinking` field, and the effort of the adaptive form. */
 interface ClaudeThinking {
-  thinking: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive' };
+  thinking: { type: 'enabled'; budget_tokens: number } | { type: 'adaptive'; display?: 'summarized' };
   /** `output_config.effort`, for the adaptive form. */
   effort?: string;
 }
@@ -116,7 +116,8 @@ function claudeThinking(effort: unknown, model: string, maxTokens: number, force
   } else if (forcedTool) {
     reportUnsupportedParameter('reasoning_effort', 'Claude cannot think when a tool call is forced (tool_choice required or a named function, or response_format json_schema)', call, provider);
   } else if (form === 'adaptive') {
-    return { thinking: { type: 'adaptive' }, effort: claudeEffort(effort as string, model)! };
+    // Claude 4.7 and later leave the thinking's text out unless asked: the client asked for reasoning, so it is asked for.
+    return { thinking: omitsThinkingText(model) ? { type: 'adaptive', display: 'summarized' } : { type: 'adaptive' }, effort: claudeEffort(effort as string, model)! };
   } else if (maxTokens <= smallestThinkingBudget) {
     reportUnsupportedParameter('reasoning_effort', `Claude thinks ${smallestThinkingBudget} tokens at least, which needs max_tokens above that`, call, provider);
   } else {
