@@ -16,6 +16,7 @@ import { SseParser } from '../src/sse/sse-parser.js';
 import { cacheWriteTokensPerBreakpoint, MockAnthropicUpstream } from './support/mock-anthropic-upstream.js';
 import { MockOpenAIUpstream, openaiMaxStopSequences, openaiUserMaxLength } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { adminJson } from './support/limited-relay.js';
 
 const anthropicKey = 'sk-ant-upstream-secret-1a2b3c4d5e6f';
 const holysheepKey = 'sk-upstream-holysheep-secret-9f8e7d6c5b4a';
@@ -611,12 +612,8 @@ describe('Anthropic upstream and /v1/messages front door', () => {
 
     it("sends a reasoning model again without the sampling parameters its upstream refuses (temperature, top_p, stop), reporting them, JSON and stream, counted once", async () => {
       // Two requests a minute: each refused call counted as a request would leave the stream nothing.
-      const created = await request(`${relay.url}/admin/keys`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'two-a-minute', rpm: 2 }),
-      });
-      const limited = new Anthropic({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: relay.url, maxRetries: 0 });
+      const created = await adminJson<{ key: string }>(relay.url, '/admin/keys', 'POST', { name: 'two-a-minute', rpm: 2 });
+      const limited = new Anthropic({ apiKey: created.key, baseURL: relay.url, maxRetries: 0 });
       const body = { model: 'o3-mini', max_tokens: 100, temperature: 0.2, top_p: 0.9, stop_sequences: ['###'], messages: [{ role: 'user' as const, content: 'hello' }] };
       const { data: message, response } = await limited.messages.create(body).withResponse();
       expect(message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
@@ -861,12 +858,8 @@ describe('Anthropic upstream and /v1/messages front door', () => {
 
     it('refuses a message without content as Anthropic does, naming it, before reserving anything or calling any upstream', async () => {
       // One request a minute: a refusal that reserved it would leave the last, valid request nothing.
-      const created = await request(`${relay.url}/admin/keys`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'one-a-minute', rpm: 1 }),
-      });
-      const limited = new Anthropic({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: relay.url, maxRetries: 0 });
+      const created = await adminJson<{ key: string }>(relay.url, '/admin/keys', 'POST', { name: 'one-a-minute', rpm: 1 });
+      const limited = new Anthropic({ apiKey: created.key, baseURL: relay.url, maxRetries: 0 });
       const cases: Array<[string, Anthropic.MessageParam[], number]> = [
         ['gpt-4.1', [{ role: 'user', content: [] }], 0],
         ['gpt-4.1', [{ role: 'user', content: '' }], 0],

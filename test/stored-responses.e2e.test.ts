@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
+import { adminJson } from './support/limited-relay.js';
 
 /**
  * Responses stored upstream (`/v1/responses` passed through, `store` not false) stay with the key
@@ -231,12 +232,8 @@ describe('stored responses: previous_response_id stays with its key and its upst
   });
 
   it("counts fetching, listing, deleting and cancelling a stored response in the key's requests per minute", async () => {
-    const created = await request(`${first.url}/admin/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'carol', rpm: 5 }),
-    });
-    const carol = new OpenAI({ apiKey: ((await created.body.json()) as { key: string }).key, baseURL: first.baseURL, maxRetries: 0 });
+    const created = await adminJson<{ key: string }>(first.url, '/admin/keys', 'POST', { name: 'carol', rpm: 5 });
+    const carol = new OpenAI({ apiKey: created.key, baseURL: first.baseURL, maxRetries: 0 });
     const kept = await carol.responses.create({ model: 'gpt-east', input: 'Keep this.' });
     const { response } = await carol.responses.retrieve(kept.id).withResponse();
     expect(response.headers.get('x-ratelimit-limit-requests')).toBe('5');
