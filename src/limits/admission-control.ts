@@ -22,6 +22,12 @@ export interface PromptSource {
 export interface Admission {
   /** OpenAI's `x-ratelimit-*` headers for the answer. */
   headers: Record<string, string>;
+  /**
+   * The output limit the relay must send with the request (per completion), when it set one: an
+   * open-ended request (`OpenEndedOutput`) whose worst case the budget or balance could not cover
+   * is admitted for the output they can pay for, and must then be sent with that limit.
+   */
+  readonly outputCap?: number | undefined;
   /** The currency the request is charged in (the account's, else the budget's, else USD). */
   currency: Currency;
   price: ModelPrice | undefined;
@@ -41,6 +47,25 @@ export interface Admission {
 export interface SettledCost {
   costMicros: number;
   officialCostMicros: number;
+}
+
+/**
+ * A request of a metered key that gives no output limit: its money (budget and balance) is reserved
+ * for `ceiling` output tokens per completion — the most its upstream may write — instead of the
+ * estimate the rate limits count, so that no answer can cost more than was reserved. When the budget
+ * or the balance cannot cover that, the request is admitted for the most output they can pay for
+ * (at least one token), and the relay sends that limit upstream (`Admission.outputCap`); when they
+ * cannot pay even for that, it is refused with their 429, as any request.
+ */
+export interface OpenEndedOutput {
+  ceiling: number;
+  /** How many completions may each write `ceiling` tokens (chat's `n`). */
+  completions: number;
+  /**
+   * Whether `ceiling` holds only when sent (some deployment's own limit is unknown: it counts as
+   * `billing.defaultMaxTokens`): the admission's `outputCap` is then at most the ceiling.
+   */
+  sendCeiling: boolean;
 }
 
 export interface AdmissionOptions {
@@ -254,8 +279,11 @@ export class AdmissionControl {
     maxOutputTokens: number,
     requestId: string,
     fallbackModels?: () => readonly string[],
+    openEnded?: OpenEndedOutput,
   ): Admission | undefined | Promise<Admission | undefined> {
     const metered = isMetered(principal);
+    // Only money needs the whole ceiling: the rate limits count the estimate, as for any request.
+    const open = metered ? openEnded : undefined;
     if (!metered && principal.rpm === undefined && principal.tpm === undefined && principal.maxParallel === undefined) return undefined;
     const price = this.options.prices.price(model);
     if (metered && price === undefined) {
@@ -274,12 +302,14 @@ export class AdmissionControl {
     // reservation is never short of what the upstream's usage will be charged.
     const breakpoints = prompt.mayWriteCache === undefined ? undefined : new CacheBreakpoints(prompt);
     // A fallback is charged at its own price: the worst case is the dearest model that may answer.
-    const worstPrice = metered && price !== undefined && fallbackModels !== undefined ? this.dearest(price, fallbackModels(), promptTokens, maxOutputTokens, breakpoints) : price;
+    const moneyOutputTokens = open === undefined ? maxOutputTokens : open.ceiling * open.completions;
+    const sentCap = open?.sendCeiling === true ? open.ceiling : undefined;
+    const worstPrice = metered && price !== undefined && fallbackModels !== undefined ? this.dearest(price, fallbackModels(), promptTokens, moneyOutputTokens, breakpoints) : price;
     const mayWriteCache = worstPrice === undefined ? undefined : breakpoints?.matter(worstPrice);
     if (accountCurrency instanceof Promise) {
-      return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD'));
+      return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD', open, sentCap));
     }
-    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD');
+    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD', open, sentCap);
   }
 
   /**
@@ -335,12 +365,17 @@ export class AdmissionControl {
     requestId: string,
     now: number,
     currency: Currency,
+    open?: OpenEndedOutput,
+    outputCap?: number,
   ): HeldAdmission | Promise<HeldAdmission> {
     const rates = this.options.rates;
+    // A request admitted for less output than the estimate is counted for that in the TPM window too.
+    const tpmOutputTokens = open === undefined || outputCap === undefined ? maxOutputTokens : Math.min(maxOutputTokens, open.ceiling * open.completions);
     // A worst case beyond what a number holds exactly (a max_tokens of 2^53) is held as the largest
     // one it does: more than any limit, so the request is refused with its 429, not failed with a 500.
-    const worstTokens = Math.min(promptTokens + maxOutputTokens, Number.MAX_SAFE_INTEGER);
-    const worstUsd = worstPrice === undefined ? 0 : relayCostMicros(promptTokens, Math.min(maxOutputTokens, Number.MAX_SAFE_INTEGER), worstPrice, mayWriteCache);
+    const worstTokens = Math.min(promptTokens + tpmOutputTokens, Number.MAX_SAFE_INTEGER);
+    const moneyOutputTokens = open === undefined ? maxOutputTokens : open.ceiling * open.completions;
+    const worstUsd = worstPrice === undefined ? 0 : relayCostMicros(promptTokens, Math.min(moneyOutputTokens, Number.MAX_SAFE_INTEGER), worstPrice, mayWriteCache);
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
     if (principal.rpm !== undefined) counters.push({ key: names.rpm, kind: 'window', limit: principal.rpm, amount: 1 });
@@ -377,13 +412,64 @@ export class AdmissionControl {
       // In memory: the reservation comes back to be settled through its handle.
       const reservation = limits.reserveHeld(request);
       const result = reservation.result;
-      if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, reservation, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey);
+      if (!result.ok) return this.reserveLess(result, principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency, open);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, reservation, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey, outputCap);
     }
     return limits.reserve(request).then((result) => {
-      if (!result.ok) throw refusal(result, principal);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey);
+      if (!result.ok) return this.reserveLess(result, principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency, open);
+      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey, outputCap);
     });
+  }
+
+  /**
+   * After a refusal: an open-ended request refused by the budget or the balance is reserved again
+   * for the output they can pay for (and sent with that limit); any other refusal is thrown.
+   */
+  private reserveLess(
+    result: Extract<ReserveResult, { ok: false }>,
+    principal: Principal,
+    price: ModelPrice | undefined,
+    worstPrice: ModelPrice | undefined,
+    mayWriteCache: CacheWriteLifetime | undefined,
+    promptTokens: number,
+    maxOutputTokens: number,
+    requestId: string,
+    now: number,
+    currency: Currency,
+    open: OpenEndedOutput | undefined,
+  ): HeldAdmission | Promise<HeldAdmission> {
+    const affordable = open === undefined || worstPrice === undefined ? undefined : this.affordableOutput(result, principal, currency, promptTokens, worstPrice, mayWriteCache, open);
+    if (affordable === undefined) throw refusal(result, principal);
+    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency, { ceiling: affordable, completions: open!.completions, sendCeiling: true }, affordable);
+  }
+
+  /**
+   * The most output tokens per completion (fewer than the open-ended request was refused for, at
+   * least one) whose worst case fits what the refusing budget or balance had left; undefined when
+   * the refusal is another limit's, or not even one token fits.
+   */
+  private affordableOutput(
+    result: Extract<ReserveResult, { ok: false }>,
+    principal: Principal,
+    currency: Currency,
+    promptTokens: number,
+    price: ModelPrice,
+    mayWriteCache: CacheWriteLifetime | undefined,
+    open: OpenEndedOutput,
+  ): number | undefined {
+    if (result.kind !== 'budget' && result.kind !== 'credit') return undefined;
+    const counterCurrency = result.kind === 'budget' ? (principal.budget?.currency ?? currency) : currency;
+    const fits = (tokens: number) => worstIn(relayCostMicros(promptTokens, tokens * open.completions, price, mayWriteCache), counterCurrency, this.options.rates) <= result.remaining;
+    if (open.ceiling <= 1 || !fits(1)) return undefined;
+    // The largest count that fits, by bisection: the cost only grows with the tokens.
+    let low = 1;
+    let high = open.ceiling - 1;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if (fits(middle)) low = middle;
+      else high = middle - 1;
+    }
+    return low;
   }
 }
 
@@ -440,6 +526,7 @@ class HeldAdmission implements Admission, InFlightLink {
     public renewedAt: number,
     /** The key as it is now (`AdmissionOptions.currentKey`). */
     private readonly currentKey: ((principalId: string) => Principal | undefined) | undefined,
+    readonly outputCap: number | undefined,
   ) {
     this.admittedAt = renewedAt;
     const newest = inFlight.older as InFlightLink;

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CacheWriteLifetime } from '../billing/price-table.js';
-import type { Admission } from '../limits/admission-control.js';
+import { isMetered, type Admission, type OpenEndedOutput } from '../limits/admission-control.js';
+import type { Principal } from '../auth/principal.js';
 import { RelayError } from '../spec/relay-error.js';
 import type { RelayServices } from './relay-services.js';
 import { fallbackModels } from './output-limit.js';
@@ -21,6 +22,12 @@ export interface PromptEstimate {
   completions?: number;
   /** The models the request itself names to fall back to (`fallbacks`), besides the configured ones. */
   fallbacks?: readonly string[] | undefined;
+  /**
+   * For a request that gives no output limit, on a route that can send one: what its deployments
+   * may write (`openEndedOutput`), read only for a metered key, whose money is then reserved for
+   * that and never for less (see `OpenEndedOutput`).
+   */
+  openEnded?: () => { tokens: number; bounded: boolean };
 }
 
 /**
@@ -36,7 +43,7 @@ export function admitRequest(request: FastifyRequest, reply: FastifyReply, servi
   const maxOutputTokens = estimate.completions === undefined ? perCompletion : perCompletion * estimate.completions;
   const principal = request.relay.principal!;
   const fallbacks = () => fallbackModels(services.router, model, principal, estimate.fallbacks).map((fallback) => fallback.model);
-  const admitted = services.admission.admit(principal, model, estimate, maxOutputTokens, request.relay.meterId, fallbacks);
+  const admitted = services.admission.admit(principal, model, estimate, maxOutputTokens, request.relay.meterId, fallbacks, openEnded(estimate, principal));
   if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
   hold(request, reply, admitted);
   return undefined;
@@ -72,6 +79,14 @@ function hold(request: FastifyRequest, reply: FastifyReply, admission: Admission
   if (admission === undefined) return;
   request.relay.admission = admission;
   reply.headers(admission.headers);
+  if (admission.outputCap !== undefined) reply.header('x-relay-max-tokens', String(admission.outputCap));
+}
+
+/** A metered key's request that gives no output limit, on a route that can send one: its ceiling (`OpenEndedOutput`). */
+function openEnded(estimate: PromptEstimate, principal: Principal): OpenEndedOutput | undefined {
+  if (estimate.maxOutputTokens !== undefined || estimate.openEnded === undefined || !isMetered(principal)) return undefined;
+  const output = estimate.openEnded();
+  return { ceiling: output.tokens, completions: estimate.completions ?? 1, sendCeiling: !output.bounded };
 }
 
 /**

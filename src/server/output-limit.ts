@@ -2,6 +2,8 @@ import type { Principal } from '../auth/principal.js';
 import type { Deployment } from '../routing/deployment.js';
 import type { ModelRouter, ResolvedModel } from '../routing/model-router.js';
 import type { RouteRuntime } from '../routing/route-runtime.js';
+import { defaultAnthropicMaxTokens } from '../providers/anthropic/default-anthropic-max-tokens.js';
+import { maxTokensField, type ChatRequest } from '../spec/openai-chat.js';
 
 /**
  * The output token limit sent to a deployment by a translation (`/v1/messages` and `/v1/responses`
@@ -55,6 +57,46 @@ function mostInGroup(group: readonly Deployment[], requested: number, translated
     most = Math.max(most, sent);
   }
   return most;
+}
+
+/**
+ * For a request that gives no output limit, what its deployments may write: `tokens`, the most any
+ * deployment it can reach (its model's, canary included, and every fallback's) writes when sent no
+ * limit — a Claude model the `max_tokens` the relay sends it (`defaultAnthropicMaxTokens`), any
+ * other model its known or configured output limit — and `bounded`, false when some deployment's
+ * limit is unknown (an OpenAI-compatible model nobody gave a limit for): that one counts as
+ * `unknownLimit` (`billing.defaultMaxTokens`), and only holds to it when the relay sends it.
+ */
+export function openEndedOutput(resolved: ResolvedModel, fallbacks: () => readonly ResolvedModel[], unknownLimit: number): { tokens: number; bounded: boolean } {
+  const most = { tokens: 0, bounded: true };
+  eachDeployment(resolved.route, most, unknownLimit);
+  for (const fallback of fallbacks()) eachDeployment(fallback.route, most, unknownLimit);
+  return most;
+}
+
+function eachDeployment(route: RouteRuntime, most: { tokens: number; bounded: boolean }, unknownLimit: number): void {
+  for (const group of route.canary === undefined ? route.groups : [route.canary.group, ...route.groups]) {
+    for (const deployment of group) {
+      const limit = writesAtMost(deployment);
+      if (limit === undefined) most.bounded = false;
+      most.tokens = Math.max(most.tokens, limit ?? unknownLimit);
+    }
+  }
+}
+
+/**
+ * The chat request for a deployment when admission set the request's output limit
+ * (`Admission.outputCap`): that limit, lowered to what the deployment writes at most, in the field
+ * its model takes; the request as it is otherwise.
+ */
+export function withOutputCap(chatRequest: ChatRequest, deployment: Deployment, cap: number | undefined): ChatRequest {
+  if (cap === undefined) return chatRequest;
+  return { ...chatRequest, [maxTokensField(deployment.model)]: lowerToLimit(cap, writesAtMost(deployment)) };
+}
+
+/** The most a deployment writes when the request gives no limit, if known (see `openEndedOutput`). */
+export function writesAtMost(deployment: Deployment): number | undefined {
+  return deployment.provider.messages !== undefined ? defaultAnthropicMaxTokens(deployment.model) : deployment.maxOutputTokens;
 }
 
 /**

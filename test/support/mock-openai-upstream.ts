@@ -126,6 +126,12 @@ export type Behaviour =
   /** A chat answer in JSON whose bytes leave in `pieces` writes, `delayMs` apart: each gap shorter than a timeout, the whole longer. */
   | { kind: 'trickle'; pieces: number; delayMs: number }
   | { kind: 'stream'; chunks?: number; delayMs?: number; cutAfter?: number }
+  /**
+   * A chat answer (JSON) from a model that writes `completionTokens` tokens, or as many as the
+   * request's `max_tokens` (or `max_completion_tokens`) allows when that is fewer, then stops with
+   * `finish_reason: "length"`, as a model cut by its limit does; billed for what it wrote.
+   */
+  | { kind: 'verbose'; completionTokens: number }
   /** A stream of `chunks` events of about `chunkBytes` each, written as fast as the connection takes them (waiting for `drain`). */
   | { kind: 'firehose'; chunks: number; chunkBytes: number }
   /**
@@ -283,6 +289,7 @@ export class MockOpenAIUpstream {
       if (received.body.stream === true && behaviour.kind === 'events') return scriptedStream(response, behaviour);
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       const completion = chatCompletion(model, received.body);
+      if (behaviour.kind === 'verbose') writeAtMost(completion, behaviour.completionTokens, received.body);
       if (behaviour.kind === 'trickle') return trickle(response, JSON.stringify(completion), behaviour);
       if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>).reasoning_content = this.reasoning;
       return json(response, completion);
@@ -560,6 +567,15 @@ function chatCompletion(model: string, body: Record<string, unknown>) {
     choices: [{ index: 0, message: { role: 'assistant', content: structuredAnswer(body) ?? `echo: ${typeof last === 'string' ? last : JSON.stringify(last)}`, refusal: null }, finish_reason: 'stop', logprobs: null }],
     usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, prompt_tokens_details: { cached_tokens: 0 } },
   };
+}
+
+/** Makes a chat answer one of `tokens` completion tokens, or of the request's output limit with `finish_reason: "length"` when that is lower. */
+function writeAtMost(completion: ReturnType<typeof chatCompletion>, tokens: number, body: Record<string, unknown>): void {
+  const limit = body.max_completion_tokens ?? body.max_tokens;
+  const written = typeof limit === 'number' && limit < tokens ? limit : tokens;
+  if (written < tokens) completion.choices[0]!.finish_reason = 'length';
+  completion.choices[0]!.message.content = 'word '.repeat(Math.min(written, 1000)).trimEnd();
+  completion.usage = { ...completion.usage, completion_tokens: written, total_tokens: completion.usage.prompt_tokens + written };
 }
 
 /** The JSON a structured output (`response_format` json_schema) answers with, as OpenAI does: an object of the schema. */

@@ -7,7 +7,7 @@ import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { DeliveredText } from '../delivered-text.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, completionsAsked, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText } from '../admit-request.js';
-import { fallbackModels, reservedChoices } from '../output-limit.js';
+import { fallbackModels, openEndedOutput, reservedChoices, withOutputCap } from '../output-limit.js';
 import type { Principal } from '../../auth/principal.js';
 import type { Deployment } from '../../routing/deployment.js';
 import type { ResolvedModel } from '../../routing/model-router.js';
@@ -34,13 +34,16 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
       // `n` choices: each may use max_tokens, and the upstream bills them all (where it answers n).
       completions: choicesReserved(completionsAsked((chatRequest as { n?: unknown }).n), resolved, services, request.relay.principal!, fallbacks),
       fallbacks,
+      openEnded: () => openEndedOutput(resolved, () => fallbackModels(services.router, resolved.model, request.relay.principal!, fallbacks), services.billing.defaultMaxTokens),
     });
     // Admitted at once (in memory) unless a store was asked: no turn of the event loop is spent waiting for nothing.
     if (admitting !== undefined) await admitting;
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: chatRequest.user });
+    // Set when admission reserved the key's money for less output than the upstream would write unasked.
+    const outputCap = request.relay.admission?.outputCap;
     resolved.route.shadow?.maybeMirror(chatRequest, resolved.route.timeoutMs ?? services.config.timeoutMs, request.id);
     if (chatRequest.stream !== true) {
-      const outcome = await upstream.run((deployment) => deployment.provider.chat(chatRequest, deployment.model, upstream.call));
+      const outcome = await upstream.run((deployment) => deployment.provider.chat(withOutputCap(chatRequest, deployment, outputCap), deployment.model, upstream.call));
       request.relay.usage = outcome.value.usage;
       return reply.type('application/json').send(outcome.value.body);
     }
@@ -48,7 +51,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     // The client reads OpenAI chunks: an OpenAI-compatible upstream's events are relayed as they are.
     upstream.call.passthrough = { includeUsage: chatRequest.stream_options?.include_usage === true };
     const outcome = await upstream.run(async (deployment) => {
-      const parts = await deployment.provider.chatStream(chatRequest, deployment.model, upstream.call);
+      const parts = await deployment.provider.chatStream(withOutputCap(chatRequest, deployment, outputCap), deployment.model, upstream.call);
       const first = await parts.next();
       return { parts, first };
     });

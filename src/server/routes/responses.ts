@@ -7,7 +7,7 @@ import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
 import { admitFreeRequest, admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText } from '../admit-request.js';
-import { fallbackModels, lowerToLimit, reservedOutputTokens } from '../output-limit.js';
+import { fallbackModels, lowerToLimit, openEndedOutput, reservedOutputTokens, withOutputCap, writesAtMost } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
@@ -67,14 +67,17 @@ const translatesResponses = (deployment: Deployment): boolean => deployment.prov
  * a request the translation refused is refused here, with the translation's 400); a field of
  * `optionalFields` the upstream refuses for the model is left out and the request sent again.
  */
-async function callDeployment(deployment: Deployment, body: Record<string, unknown>, translation: TranslatedResponsesRequest | RelayError, call: ProviderCall): Promise<ResponsesAnswer> {
+async function callDeployment(deployment: Deployment, body: Record<string, unknown>, translation: TranslatedResponsesRequest | RelayError, call: ProviderCall, outputCap: number | undefined): Promise<ResponsesAnswer> {
   const provider = deployment.provider;
   const stream = body.stream === true;
-  if (provider.responses !== undefined) return nativeAnswer(await provider.responses(body, deployment.model, call));
+  if (provider.responses !== undefined) {
+    const sent = outputCap === undefined ? body : { ...body, max_output_tokens: lowerToLimit(outputCap, writesAtMost(deployment)) };
+    return nativeAnswer(await provider.responses(sent, deployment.model, call));
+  }
   if (translation instanceof RelayError) throw translation;
   // Item positions left out of the header (`input[]`, `tools[]`): it names what was dropped, not where.
   applyUnsupported(translation.unsupported, call, "the relay's translation of the Responses API to chat", (name) => name.replace(/\[\d+\]/g, '[]'));
-  const chatRequest = forDeployment(translation.chatRequest, deployment);
+  const chatRequest = forDeployment(withOutputCap(translation.chatRequest, deployment, outputCap), deployment);
   const customTools = translation.customTools;
   const upstream = { provider, model: deployment.model };
   if (!stream) return { kind: 'translated-json', result: checkChatAnswer(await sendWithoutRefused(chatRequest, call, optionalFields, (request) => provider.chat(request, deployment.model, call), upstream), provider.name), customTools };
@@ -156,10 +159,11 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         translatesResponses,
       ),
       fallbacks,
+      openEnded: () => openEndedOutput(resolved, () => fallbackModels(services.router, resolved.model, principal, fallbacks), services.billing.defaultMaxTokens),
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { fallbacks, user: body.user, pinnedProvider });
     request.relay.stream = body.stream === true;
-    const outcome = await upstream.run((deployment) => callDeployment(deployment, body, translation, upstream.call));
+    const outcome = await upstream.run((deployment) => callDeployment(deployment, body, translation, upstream.call, request.relay.admission?.outputCap));
     const answer = outcome.value;
     switch (answer.kind) {
       case 'native-json':
