@@ -105,10 +105,44 @@ export function messagesText(messages: readonly { content?: unknown }[]): string
   return messages.map(contentText).join('\n');
 }
 
-/** The UTF-8 size of `messagesText(messages)`, without building it (a long prompt is not copied again). */
+/**
+ * Tokens an image in a prompt is estimated at, whatever its form. Vendors bill an image by its
+ * pixels, not by the bytes of its URL or of its base64 data: a 12-megapixel photo is ~1 100 tokens
+ * at Gemini, ~1 600 at Claude 4.x and ~4 000 at Claude 5.5, ~1 450 at most at GPT-4o's high detail
+ * (several thousand where a GPT model bills the original resolution); a 1 MB screenshot's base64 read
+ * as text (~450 000 tokens at 3 bytes a token) would refuse a request no TPM limit could hold.
+ */
+export const imagePromptTokens = 5000;
+
+/** Tokens each message adds for its framing (role and separators: OpenAI's chat format counts 3–4). */
+const messageFramingTokens = 4;
+
+/**
+ * The size admission estimates a conversation's prompt from (`PromptEstimate.promptBytes`, 3 bytes a
+ * token): the UTF-8 size of each message's text and of its other parts as JSON, without building
+ * the text (a long prompt is not copied again), plus each message's framing; an image part (an
+ * OpenAI `image_url`, an Anthropic `image` block, in a message or a tool result) counts as
+ * `imagePromptTokens`, not as its bytes.
+ */
 export function messagesBytes(messages: readonly { content?: unknown }[]): number {
-  let bytes = Math.max(0, messages.length - 1);
-  for (const message of messages) bytes += Buffer.byteLength(contentText(message));
+  let bytes = Math.max(0, messages.length - 1) + messages.length * messageFramingTokens * 3;
+  for (const message of messages) bytes += contentBytes(message.content, 1);
+  return bytes;
+}
+
+function contentBytes(content: unknown, depth: number): number {
+  if (typeof content === 'string') return Buffer.byteLength(content);
+  if (!Array.isArray(content)) return Buffer.byteLength(JSON.stringify(content ?? ''));
+  let bytes = 2 + Math.max(0, content.length - 1);
+  for (const part of content) {
+    const type = part !== null && typeof part === 'object' ? (part as { type?: unknown }).type : undefined;
+    if (type === 'image_url' || type === 'image') bytes += imagePromptTokens * 3;
+    // A tool result's own blocks (Anthropic's `tool_result` holds text and images).
+    else if (depth > 0 && type === 'tool_result' && Array.isArray((part as { content?: unknown }).content)) {
+      const { content: inner, ...rest } = part as { content: unknown[] };
+      bytes += Buffer.byteLength(JSON.stringify(rest)) + contentBytes(inner, depth - 1);
+    } else bytes += Buffer.byteLength(JSON.stringify(part));
+  }
   return bytes;
 }
 
