@@ -258,7 +258,8 @@ describe('usage an upstream reports', () => {
     await expect(client.chat.completions.create({ model: 'gpt-x', max_tokens: 20, messages: [{ role: 'user', content: 'Say hi.' }] })).resolves.toBeDefined();
     await expect.poll(async () => (await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]?.requests).toBe(3);
     const row = (await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]!;
-    expect(row.prompt_tokens).toBe(2 * count('Say hi.') + 7);
+    // Each counted prompt: its one message's text and the message's framing (4 tokens).
+    expect(row.prompt_tokens).toBe(2 * (count('Say hi.') + 4) + 7);
     await expect.poll(async () => Math.round((10 - (await admin<{ balance: number }>(`/admin/accounts/${account.id}`)).balance) * 1e6)).toBe(Math.round(row.cost * 1e6));
     expect(relay!.logs.some((line) => String(line.detail).includes('cannot be priced'))).toBe(true);
   });

@@ -76,4 +76,55 @@ describe('prompts with images, against a TPM limit', () => {
     expect(remaining).toBeLessThan(100_000 - 5000 - 100);
     expect(remaining).toBeGreaterThan(100_000 - 5000 - 100 - 200);
   });
+
+  it('bills a stream cut before its usage for the image as an image, not for its base64 read as text', async () => {
+    const created = await adminJson<{ id: string; key: string }>(relay.url, '/admin/keys', 'POST', { name: 'cut-vision' });
+    const client = new OpenAI({ apiKey: created.key, baseURL: relay.baseURL, maxRetries: 0 });
+    upstream.next({ kind: 'stream', chunks: 5, cutAfter: 2 });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4.1',
+      stream: true,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe it.' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${screenshot}` } }] }],
+    });
+    const failure = await (async () => {
+      for await (const _chunk of stream) {
+        // read until the cut
+      }
+    })().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    type Row = { requests: number; prompt_tokens: number; completion_tokens: number };
+    const row = async () => (await adminJson<{ data: Row[] }>(relay.url, `/admin/usage?group_by=key&key=${created.id}`)).data[0];
+    await expect.poll(async () => (await row())?.requests).toBe(1);
+    // The image (5000), "Describe it." and the parts' JSON, the message's framing: not ~400 000 tokens of base64.
+    const prompt = (await row())!.prompt_tokens;
+    expect(prompt).toBeGreaterThan(5000);
+    expect(prompt).toBeLessThan(5100);
+    expect((await row())!.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it('counts a long run of one letter for count_tokens without stopping the relay', async () => {
+    const client = new Anthropic({ apiKey: await newKey(), baseURL: relay.url, maxRetries: 0 });
+    // Given whole to the encoder, 50 000 letters without a break would take it many minutes.
+    const { input_tokens } = await client.messages.countTokens({ model: 'gpt-4.1', messages: [{ role: 'user', content: `Sequence: ${'A'.repeat(50_000)}` }] });
+    expect(input_tokens).toBeGreaterThan(33_334);
+    expect(input_tokens).toBeLessThan(33_400);
+  });
+
+  it("bills a cut stream's degenerate answer (one letter, over and over) for what it delivered", async () => {
+    const created = await adminJson<{ id: string; key: string }>(relay.url, '/admin/keys', 'POST', { name: 'degenerate' });
+    const client = new OpenAI({ apiKey: created.key, baseURL: relay.baseURL, maxRetries: 0 });
+    const chunk = (delta: Record<string, unknown>) => ({ id: 'chatcmpl-a', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: null }] });
+    // The upstream ends the stream after 30 000 a's, with no usage and no [DONE].
+    upstream.next({ kind: 'events', events: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'a'.repeat(30_000) })], done: false });
+    const stream = await client.chat.completions.create({ model: 'gpt-4.1', stream: true, messages: [{ role: 'user', content: 'Say a.' }] });
+    let text = '';
+    await (async () => {
+      for await (const part of stream) text += part.choices[0]?.delta.content ?? '';
+    })().catch(() => undefined);
+    expect(text).toBe('a'.repeat(30_000));
+    type Row = { requests: number; completion_tokens: number };
+    const row = async () => (await adminJson<{ data: Row[] }>(relay.url, `/admin/usage?group_by=key&key=${created.id}`)).data[0];
+    await expect.poll(async () => (await row())?.requests).toBe(1);
+    expect((await row())!.completion_tokens).toBe(20_000);
+  });
 });

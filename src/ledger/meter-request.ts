@@ -19,8 +19,8 @@ export interface FinishedRequest {
   usage: Usage | undefined;
   /** Counts a stream reported at its start (the prompt's) when its final usage never came. */
   startUsage?: Usage | undefined;
-  /** The prompt, when usage must be counted here (the upstream gave none). */
-  promptText: (() => string) | undefined;
+  /** The prompt's tokens, counted with the tokenizer `count`, when usage must be counted here (the upstream gave none). */
+  promptTokens: ((count: (text: string) => number) => number) | undefined;
   /** What was delivered of a stream whose usage never came (a stream cut short). */
   deliveredText: (() => string) | undefined;
   admission: Admission | undefined;
@@ -101,7 +101,7 @@ async function countAndCharge(finished: FinishedRequest, options: MeterOptions):
     const delivered = count(finished.deliveredText?.() ?? '');
     const usage: MeteredUsage =
       start === undefined
-        ? { ...nothingUsed, promptTokens: count(finished.promptText?.() ?? ''), completionTokens: delivered }
+        ? { ...nothingUsed, promptTokens: finished.promptTokens?.(count) ?? 0, completionTokens: delivered }
         : meteredUsageOf(start, Math.max(delivered, start.completion_tokens));
     await charge(finished, usage, options);
   } catch (error) {

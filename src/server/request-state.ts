@@ -40,8 +40,8 @@ export interface RequestState {
   fallbackFrom: string | undefined;
   /** The key's hold on its limits and budget, settled when the request ends. */
   admission: Admission | undefined;
-  /** The prompt as text, for counting tokens when the upstream reports none. */
-  promptText: (() => string) | undefined;
+  /** Counts the prompt's tokens with a tokenizer, when the upstream reports none. */
+  promptTokens: ((count: (text: string) => number) => number) | undefined;
   /** What was relayed to the client while no usage had arrived, to count a stream cut short. */
   delivered: DeliveredText | undefined;
   /** Set when the response closed (sent to the end, or the client left): the request has been metered. */
@@ -74,7 +74,7 @@ export function newRequestState(meterId: string, route: string | undefined): Req
     upstreamMs: undefined,
     fallbackFrom: undefined,
     admission: undefined,
-    promptText: undefined,
+    promptTokens: undefined,
     delivered: undefined,
     closed: false,
     onClose: undefined,
