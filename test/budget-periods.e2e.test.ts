@@ -80,7 +80,7 @@ describe('budget periods', () => {
   ])('charge a request that ends after midnight to the day it ends in, where the ledger dates it (%s)', async (name, environment) => {
     if (name === 'in Redis' && services.redisUrl === undefined) return;
     const base = await relayBeforeMidnight(environment);
-    const created = await admin<{ id: string; key: string }>(base, '/admin/keys', { name: 'daily', budget: { amount: 0.08, currency: 'USD', period: 'daily' } });
+    const created = await admin<{ id: string; key: string }>(base, '/admin/keys', { name: 'daily', budget: { amount: 0.09, currency: 'USD', period: 'daily' } });
     for (let index = 0; index < 3; index++) expect(await ask(base, created.key)).toBe('echo: Hello.');
 
     // Admitted before midnight, answered after it: 48 chunks, 250 ms apart.
@@ -101,11 +101,11 @@ describe('budget periods', () => {
     ]);
 
     // The new day's budget holds what that request cost: the requests that follow stop where the
-    // day's spend in the ledger reaches the budget, not $0.08 later.
+    // day's spend in the ledger reaches the budget, not $0.09 later.
     for (let index = 0; index < 10 && (await ask(base, created.key)) !== 'budget_exceeded'; index++);
     await expect.poll(async () => (await days(base, created.id)).reduce((sum, day) => sum + day.requests, 0)).toBeGreaterThan(4);
     const newDay = (await days(base, created.id)).find((day) => day.group === '2027-01-01')!;
     expect(newDay.requests).toBeGreaterThan(1);
-    expect(newDay.cost).toBeLessThanOrEqual(0.08);
+    expect(newDay.cost).toBeLessThanOrEqual(0.09);
   }, 60_000);
 });

@@ -130,17 +130,18 @@ describe.skipIf(missing !== undefined)('replicas sharing Postgres and a Redis of
     const monthly = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'monthly-then-daily', budget: { amount: 10, currency: 'USD', period: 'monthly' } });
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
-    // Four streams per key at B, $0.039 each ($0.156 a key), and meanwhile at A a daily budget of $0.20 for both.
+    // Four streams per key at B, $0.039 each ($0.156 a key), and meanwhile at A a daily budget of $0.21 for both.
     upstream.setStreamDefaults({ chunks: 30, delayMs: 100 });
     const before = upstream.requests.length;
     const streams = Array.from({ length: 8 }, (_, index) => stream(b.url, index < 4 ? unlimited.key : monthly.key));
     await expect.poll(() => upstream.requests.length - before, { timeout: 5000, interval: 20 }).toBe(8);
-    for (const key of [unlimited, monthly]) await admin(a.url, `/admin/keys/${key.id}`, 'PATCH', { budget: { amount: 0.2, currency: 'USD', period: 'daily' } });
+    for (const key of [unlimited, monthly]) await admin(a.url, `/admin/keys/${key.id}`, 'PATCH', { budget: { amount: 0.21, currency: 'USD', period: 'daily' } });
     expect(await Promise.all(streams)).toEqual(Array(8).fill('ok'));
     upstream.setStreamDefaults({ chunks: 5, delayMs: 0 });
     await expect.poll(async () => (await ledgerRequests(a.url, unlimited.id)) + (await ledgerRequests(a.url, monthly.id)), { timeout: 5000, interval: 100 }).toBe(8);
 
-    // $0.044 left of each: a request costs $0.018 and reserves $0.022, so two pass, at either replica, and a third is refused.
+    // $0.054 left of each: a request costs $0.018 and reserves $0.026 (6 prompt tokens estimated, 20 for
+    // max_tokens), so two pass, at either replica and whether or not the first was settled yet, and a third is refused.
     for (const key of [unlimited, monthly]) {
       const answers: string[] = [];
       for (let index = 0; index < 3; index++) {
