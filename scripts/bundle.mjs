@@ -4,9 +4,10 @@
 // the Redis and Postgres backends) stays in its own chunk, loaded only when used. Packages with
 // native code or large data stay outside and load from node_modules: better-sqlite3 (a native
 // addon), pg and ioredis (loaded only when configured), js-tiktoken (megabytes of ranks, loaded
-// only when a count is needed).
+// only when a count is needed, in the token counter's thread: src/spec/token-count-worker.mjs, copied
+// next to the chunks).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,3 +35,5 @@ await build({
   banner: { js: "import { createRequire as __relayCreateRequire } from 'node:module'; const require = __relayCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+// The token counter's thread runs a file of its own, found next to the code that starts it.
+copyFileSync(join(root, 'src/spec/token-count-worker.mjs'), join(outdir, 'token-count-worker.mjs'));

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import Anthropic from '@anthropic-ai/sdk';
+import { Tiktoken } from 'js-tiktoken/lite';
+import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,6 +42,9 @@ describe('the relay as a process, as a new user starts it', () => {
     const client = new OpenAI({ apiKey: key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
     const completion = await client.chat.completions.create({ model: 'mock-chat', messages: [{ role: 'user', content: 'Hello relay' }] });
     expect(completion.choices[0]?.message.content).toContain('You said: "Hello relay"');
+    // Token counts come from the counting thread, a file the bundle carries beside its chunks.
+    const counted = await new Anthropic({ apiKey: key, baseURL: `http://127.0.0.1:${port}`, maxRetries: 0 }).messages.countTokens({ model: 'mock-chat', messages: [{ role: 'user', content: 'Hello relay' }] });
+    expect(counted.input_tokens).toBe(new Tiktoken(cl100k).encode('Hello relay').length + 3);
 
     // The admin commands, run beside it as the README's quick start does, find the generated key.
     const created = await run(process.execPath, [relayBin, 'keys', 'create', 'first-app'], { cwd, env: { PATH: process.env.PATH ?? '', PORT: String(port) } });

@@ -3,7 +3,9 @@ import { costOf, type PriceTable } from '../billing/price-table.js';
 import type { Currency, ExchangeRates } from '../billing/money.js';
 import type { Admission } from '../limits/admission-control.js';
 import type { Usage } from '../spec/openai-chat.js';
-import { tokenCounter } from '../spec/token-counter.js';
+import { countEach, type TokenTally } from '../spec/token-counter.js';
+
+const noTally: TokenTally = { texts: [], tokens: 0 };
 import type { LedgerWriter } from './ledger-writer.js';
 import { publishRequestMetered } from '../observability/relay-events.js';
 
@@ -19,8 +21,8 @@ export interface FinishedRequest {
   usage: Usage | undefined;
   /** Counts a stream reported at its start (the prompt's) when its final usage never came. */
   startUsage?: Usage | undefined;
-  /** The prompt's tokens, counted with the tokenizer `count`, when usage must be counted here (the upstream gave none). */
-  promptTokens: ((count: (text: string) => number) => number) | undefined;
+  /** What counting the prompt adds up, when usage must be counted here (the upstream gave none). */
+  promptTally: (() => TokenTally) | undefined;
   /** What was delivered of a stream whose usage never came (a stream cut short). */
   deliveredText: (() => string) | undefined;
   admission: Admission | undefined;
@@ -96,12 +98,14 @@ export function meterRequest(finished: FinishedRequest, options: MeterOptions): 
  */
 async function countAndCharge(finished: FinishedRequest, options: MeterOptions): Promise<void> {
   try {
-    const count = await tokenCounter();
     const start = finished.startUsage;
-    const delivered = count(finished.deliveredText?.() ?? '');
+    const prompt = start === undefined ? (finished.promptTally?.() ?? noTally) : noTally;
+    // One trip to the counting thread: the delivered text first, then the prompt's texts.
+    const counts = await countEach([finished.deliveredText?.() ?? '', ...prompt.texts]);
+    const delivered = counts[0] ?? 0;
     const usage: MeteredUsage =
       start === undefined
-        ? { ...nothingUsed, promptTokens: finished.promptTokens?.(count) ?? 0, completionTokens: delivered }
+        ? { ...nothingUsed, promptTokens: counts.reduce((sum, count, index) => (index === 0 ? sum : sum + count), prompt.tokens), completionTokens: delivered }
         : meteredUsageOf(start, Math.max(delivered, start.completion_tokens));
     await charge(finished, usage, options);
   } catch (error) {

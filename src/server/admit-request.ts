@@ -3,6 +3,7 @@ import type { CacheWriteLifetime } from '../billing/price-table.js';
 import { isMetered, type Admission, type OpenEndedOutput } from '../limits/admission-control.js';
 import type { Principal } from '../auth/principal.js';
 import { RelayError } from '../spec/relay-error.js';
+import type { TokenTally } from '../spec/token-counter.js';
 import type { RelayServices } from './relay-services.js';
 import { fallbackModels } from './output-limit.js';
 
@@ -10,11 +11,11 @@ export interface PromptEstimate {
   /** The prompt as text (read only when it must be counted). */
   promptText: () => string;
   /**
-   * The prompt's tokens, counted with the tokenizer `count`, when the upstream reports none (a
-   * stream cut before its usage); `count(promptText())` when absent. Conversations give it, so
-   * that an image counts as `imagePromptTokens` instead of its base64 being tokenized as text.
+   * What counting the prompt adds up, when the upstream reports no usage (a stream cut before it);
+   * `promptText()` for the tokenizer when absent. Conversations give it, so that an image counts as
+   * `imagePromptTokens` instead of its base64 being tokenized as text.
    */
-  promptTokens?: (count: (text: string) => number) => number;
+  promptTally?: () => TokenTally;
   /** The prompt's size in UTF-8 bytes, when it can be had without building the text (admission needs only the size). */
   promptBytes?: () => number;
   /** The longest lifetime of the request's prompt-cache breakpoints (`marksCacheBreakpoint`), when its prompt may be written to the cache. */
@@ -44,7 +45,7 @@ export interface PromptEstimate {
  * Keys without limits skip this at no cost (the prompt is read only when a key has limits).
  */
 export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
-  request.relay.promptTokens = estimate.promptTokens ?? ((count) => count(estimate.promptText()));
+  request.relay.promptTally = estimate.promptTally ?? (() => ({ texts: [estimate.promptText()], tokens: 0 }));
   const perCompletion = estimate.maxOutputTokens ?? services.billing.defaultMaxTokens;
   const maxOutputTokens = estimate.completions === undefined ? perCompletion : perCompletion * estimate.completions;
   const principal = request.relay.principal!;
@@ -153,31 +154,36 @@ function contentBytes(content: unknown, depth: number): number {
 }
 
 /**
- * A conversation's prompt tokens counted with the tokenizer `count` (when the upstream reported
- * none): each message's text, its other parts as JSON, its framing, and each image part (in a
- * message or a tool result) as `imagePromptTokens` — its base64 is never tokenized (~3 ms of the
- * event loop per KB, and ~0.7 token a byte billed).
+ * What counting a conversation's prompt adds up (when the upstream reported no usage): each
+ * message's text and its other parts as JSON for the tokenizer, and each message's framing and
+ * each image part (in a message or a tool result) as `imagePromptTokens` — an image's base64 is
+ * never tokenized (it would be billed at ~0.7 token a byte).
  */
-export function messagesTokens(messages: readonly { content?: unknown }[], count: (text: string) => number): number {
-  let tokens = messages.length * messageFramingTokens;
-  for (const message of messages) tokens += contentTokens(message.content, count, 1);
-  return tokens;
+export function messagesTally(messages: readonly { content?: unknown }[], tally: TokenTally = { texts: [], tokens: 0 }): TokenTally {
+  tally.tokens += messages.length * messageFramingTokens;
+  for (const message of messages) addContent(message.content, tally, 1);
+  return tally;
 }
 
-function contentTokens(content: unknown, count: (text: string) => number, depth: number): number {
-  if (typeof content === 'string') return count(content);
-  if (!Array.isArray(content)) return content === undefined || content === null ? 0 : count(JSON.stringify(content));
-  let tokens = 0;
+function addContent(content: unknown, tally: TokenTally, depth: number): void {
+  if (typeof content === 'string') {
+    tally.texts.push(content);
+    return;
+  }
+  if (!Array.isArray(content)) {
+    if (content !== undefined && content !== null) tally.texts.push(JSON.stringify(content));
+    return;
+  }
   for (const part of content) {
     const type = part !== null && typeof part === 'object' ? (part as { type?: unknown }).type : undefined;
-    if (type === 'image_url' || type === 'image') tokens += imagePromptTokens;
-    else if (type === 'text' && typeof (part as { text?: unknown }).text === 'string') tokens += count((part as { text: string }).text);
+    if (type === 'image_url' || type === 'image') tally.tokens += imagePromptTokens;
+    else if (type === 'text' && typeof (part as { text?: unknown }).text === 'string') tally.texts.push((part as { text: string }).text);
     else if (depth > 0 && type === 'tool_result' && Array.isArray((part as { content?: unknown }).content)) {
       const { content: inner, ...rest } = part as { content: unknown[] };
-      tokens += count(JSON.stringify(rest)) + contentTokens(inner, count, depth - 1);
-    } else tokens += count(JSON.stringify(part));
+      tally.texts.push(JSON.stringify(rest));
+      addContent(inner, tally, depth - 1);
+    } else tally.texts.push(JSON.stringify(part));
   }
-  return tokens;
 }
 
 /**

@@ -76,7 +76,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
         durationMs,
         usage: state.usage,
         startUsage: state.usage === undefined ? state.startUsage : undefined,
-        promptTokens: state.promptTokens,
+        promptTally: state.promptTally,
         deliveredText: state.delivered === undefined ? undefined : () => state.delivered?.text() ?? '',
         admission: state.admission,
       },

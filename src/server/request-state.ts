@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { DeliveredText } from './delivered-text.js';
 import type { Admission } from '../limits/admission-control.js';
 import type { Usage } from '../spec/openai-chat.js';
+import type { TokenTally } from '../spec/token-counter.js';
 
 /** What a handler learns about a request, read once when it ends for the access log and events. */
 export interface RequestState {
@@ -40,8 +41,8 @@ export interface RequestState {
   fallbackFrom: string | undefined;
   /** The key's hold on its limits and budget, settled when the request ends. */
   admission: Admission | undefined;
-  /** Counts the prompt's tokens with a tokenizer, when the upstream reports none. */
-  promptTokens: ((count: (text: string) => number) => number) | undefined;
+  /** What counting the prompt adds up, when the upstream reports no usage. */
+  promptTally: (() => TokenTally) | undefined;
   /** What was relayed to the client while no usage had arrived, to count a stream cut short. */
   delivered: DeliveredText | undefined;
   /** Set when the response closed (sent to the end, or the client left): the request has been metered. */
@@ -74,7 +75,7 @@ export function newRequestState(meterId: string, route: string | undefined): Req
     upstreamMs: undefined,
     fallbackFrom: undefined,
     admission: undefined,
-    promptTokens: undefined,
+    promptTally: undefined,
     delivered: undefined,
     closed: false,
     onClose: undefined,

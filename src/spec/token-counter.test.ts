@@ -1,28 +1,37 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import { describe, expect, it } from 'vitest';
-import { tokenCounter } from './token-counter.js';
+import { countEach, countTally } from './token-counter.js';
 
 const encoder = new Tiktoken(cl100k);
 
-describe('tokenCounter', () => {
-  it('counts text as cl100k_base does', async () => {
-    const count = await tokenCounter();
-    expect(count('')).toBe(0);
-    for (const text of ['Hello, world!', 'The relay counts tokens when no upstream reports them.', '你好，世界 🙂', `${'word '.repeat(500)}<|endoftext|>`]) {
-      expect(count(text)).toBe(encoder.encode(text, [], []).length);
-    }
+describe('the token counter', () => {
+  it('counts each text as cl100k_base does, special-token text as plain text', async () => {
+    const texts = ['Hello, world!', 'The relay counts tokens when no upstream reports them.', '你好，世界 🙂', '', `${'word '.repeat(500)}<|endoftext|>`];
+    expect(await countEach(texts)).toEqual(texts.map((text) => encoder.encode(text, [], []).length));
+    expect(await countTally({ texts: ['Hello, world!', 'Hello, world!'], tokens: 10 })).toBe(10 + 2 * encoder.encode('Hello, world!').length);
   });
 
   it('counts long runs of one kind of character without handing them to the encoder whole', async () => {
-    const count = await tokenCounter();
     // The encoder would take minutes over each of these (its merges are quadratic in a piece's length).
-    expect(count('A'.repeat(100_000))).toBe(Math.ceil((100_000 * 2) / 3));
-    expect(count(`data:image/png;base64,iVBORw0KGgo${'A'.repeat(600_000)}==`)).toBeGreaterThan(400_000);
-    expect(count('='.repeat(10_000))).toBe(Math.ceil((10_000 * 2) / 3));
-    // Text around a long run is counted as usual.
-    expect(count(`Look: ${'a'.repeat(65)} done`)).toBe(count('Look: ') + Math.ceil((65 * 2) / 3) + count(' done'));
-    // A run of 64 is still the encoder's.
-    expect(count('b'.repeat(64))).toBeLessThan(64);
+    const [letters, base64, equals, mixed, short] = await countEach([
+      'A'.repeat(100_000),
+      `data:image/png;base64,iVBORw0KGgo${'A'.repeat(600_000)}==`,
+      '='.repeat(10_000),
+      `Look: ${'a'.repeat(65)} done`,
+      'b'.repeat(64),
+    ]);
+    expect(letters).toBe(Math.ceil((100_000 * 2) / 3));
+    expect(base64).toBeGreaterThan(400_000);
+    expect(equals).toBe(Math.ceil((10_000 * 2) / 3));
+    // Text around a long run is counted as usual; a run of 64 is still the encoder's.
+    expect(mixed).toBe(encoder.encode('Look: ').length + Math.ceil((65 * 2) / 3) + encoder.encode(' done').length);
+    expect(short).toBe(encoder.encode('b'.repeat(64)).length);
+  });
+
+  it('answers counts asked for at once, each with its own', async () => {
+    const texts = Array.from({ length: 20 }, (_, index) => 'token '.repeat(index + 1));
+    const counts = await Promise.all(texts.map((text) => countEach([text])));
+    expect(counts).toEqual(texts.map((text) => [encoder.encode(text).length]));
   });
 });

@@ -1,5 +1,5 @@
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
-import { tokenCounter } from '../../spec/token-counter.js';
+import { countTally, type TokenTally } from '../../spec/token-counter.js';
 
 /** What Anthropic's documentation gives for a resized image (about 1.15 megapixels / 750). */
 const tokensPerImage = 1_600;
@@ -11,21 +11,23 @@ const toolSystemPromptTokens = 346;
 /** Role markers and separators of one turn. */
 const tokensPerMessage = 3;
 
-function countBlocks(content: string | AnthropicContentBlock[] | undefined, count: (text: string) => number): number {
-  if (typeof content === 'string') return count(content);
-  if (!Array.isArray(content)) return 0;
-  let total = 0;
+function addBlocks(content: string | AnthropicContentBlock[] | undefined, tally: TokenTally): void {
+  if (typeof content === 'string') {
+    tally.texts.push(content);
+    return;
+  }
+  if (!Array.isArray(content)) return;
   for (const block of content) {
     const source = block.source as { type?: string; data?: unknown } | undefined;
-    if (typeof block.text === 'string') total += count(block.text);
-    else if (block.type === 'image') total += tokensPerImage;
+    if (typeof block.text === 'string') tally.texts.push(block.text);
+    else if (block.type === 'image') tally.tokens += tokensPerImage;
     else if (block.type === 'document' && typeof source?.data === 'string') {
-      total += source.type === 'text' ? count(source.data) : Math.ceil(source.data.length / documentChunkBytes) * tokensPerDocumentChunk;
-    } else if (block.type === 'tool_use') total += count(`${block.name ?? ''} ${JSON.stringify(block.input ?? {})}`);
-    else if (block.type === 'tool_result') total += countBlocks(block.content, count);
-    else if (block.type === 'thinking' && typeof block.thinking === 'string') total += count(block.thinking);
+      if (source.type === 'text') tally.texts.push(source.data);
+      else tally.tokens += Math.ceil(source.data.length / documentChunkBytes) * tokensPerDocumentChunk;
+    } else if (block.type === 'tool_use') tally.texts.push(`${block.name ?? ''} ${JSON.stringify(block.input ?? {})}`);
+    else if (block.type === 'tool_result') addBlocks(block.content, tally);
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') tally.texts.push(block.thinking);
   }
-  return total;
 }
 
 /**
@@ -40,12 +42,15 @@ function countBlocks(content: string | AnthropicContentBlock[] | undefined, coun
  * @see https://docs.anthropic.com/en/docs/about-claude/pricing#tool-use-pricing
  */
 export async function countAnthropicTokens(body: Pick<AnthropicRequest, 'messages' | 'system' | 'tools'>): Promise<number> {
-  const count = await tokenCounter();
-  let total = countBlocks(body.system, count);
-  for (const message of body.messages) total += tokensPerMessage + countBlocks(message.content, count);
-  if (Array.isArray(body.tools) && body.tools.length > 0) {
-    total += toolSystemPromptTokens;
-    for (const tool of body.tools) total += count(JSON.stringify(tool));
+  const tally: TokenTally = { texts: [], tokens: 0 };
+  addBlocks(body.system, tally);
+  for (const message of body.messages) {
+    tally.tokens += tokensPerMessage;
+    addBlocks(message.content, tally);
   }
-  return total;
+  if (Array.isArray(body.tools) && body.tools.length > 0) {
+    tally.tokens += toolSystemPromptTokens;
+    for (const tool of body.tools) tally.texts.push(JSON.stringify(tool));
+  }
+  return countTally(tally);
 }

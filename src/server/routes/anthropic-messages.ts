@@ -10,7 +10,7 @@ import { requireMessageContent } from '../anthropic/require-message-content.js';
 import { writeAnthropicStream } from '../anthropic/write-anthropic-stream.js';
 import type { RelayServices } from '../relay-services.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
-import { admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesText, messagesTokens } from '../admit-request.js';
+import { admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally, messagesText } from '../admit-request.js';
 import { fallbackModels, reservedOutputTokens } from '../output-limit.js';
 
 /** Whether `/v1/messages` reaches a deployment by translation (its provider has no Messages API). */
@@ -37,7 +37,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     const resolved = services.router.resolve(body.model, principal, 404);
     await admitRequest(request, reply, services, resolved.model, {
       promptText: () => `${typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')}\n${messagesText(body.messages)}`,
-      promptTokens: (count) => count(typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')) + messagesTokens(body.messages, count),
+      promptTally: () => messagesTally(body.messages, { texts: [typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')], tokens: 0 }),
       // The system prompt, the messages and the tool definitions: all are input tokens.
       promptBytes: () => Buffer.byteLength(typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')) + 1 + messagesBytes(body.messages) + jsonBytes(body.tools),
       mayWriteCache: () => marksCacheBreakpoint(body),
