@@ -457,10 +457,11 @@ export class AdmissionControl {
     mayWriteCache: CacheWriteLifetime | undefined,
     open: OpenEndedOutput,
   ): number | undefined {
-    if (result.kind !== 'budget' && result.kind !== 'credit') return undefined;
+    if ((result.kind !== 'budget' && result.kind !== 'credit') || result.counter === 'limits-backend') return undefined;
     const counterCurrency = result.kind === 'budget' ? (principal.budget?.currency ?? currency) : currency;
     const fits = (tokens: number) => worstIn(relayCostMicros(promptTokens, tokens * open.completions, price, mayWriteCache), counterCurrency, this.options.rates) <= result.remaining;
-    if (open.ceiling <= 1 || !fits(1)) return undefined;
+    // A refusal that fewer tokens cannot answer: not even one fits, or the whole ceiling would have (the refusal was not about this amount).
+    if (open.ceiling <= 1 || !fits(1) || fits(open.ceiling)) return undefined;
     // The largest count that fits, by bisection: the cost only grows with the tokens.
     let low = 1;
     let high = open.ceiling - 1;

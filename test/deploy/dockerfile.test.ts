@@ -76,9 +76,10 @@ describe('Dockerfile', () => {
     const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     const builtins = new Set(builtinModules);
     const loaded = new Set<string>();
-    for (const file of readdirSync(bundle).filter((name) => name.endsWith('.js'))) {
+    // The chunks, and the files copied beside them as they are (the token counter's thread).
+    for (const file of readdirSync(bundle).filter((name) => name.endsWith('.js') || name.endsWith('.mjs'))) {
       const code = readFileSync(join(bundle, file), 'utf8');
-      for (const match of code.matchAll(/\bimport\s*\(\s*"([^"]+)"\s*\)|\bfrom\s*"([^"]+)"|\brequire\s*\(\s*"([^"]+)"\s*\)/g)) {
+      for (const match of code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)|\bfrom\s*["']([^"']+)["']|\brequire\s*\(\s*["']([^"']+)["']\s*\)/g)) {
         const specifier = match[1] ?? match[2] ?? match[3]!;
         if (!/^(@[\w.-]+\/)?\w[\w.-]*(\/[\w./-]+)?$/.test(specifier) || specifier.startsWith('node:') || builtins.has(specifier)) continue;
         loaded.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
