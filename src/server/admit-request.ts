@@ -126,63 +126,85 @@ const messageFramingTokens = 4;
 
 /**
  * The size admission estimates a conversation's prompt from (`PromptEstimate.promptBytes`, 3 bytes a
- * token): the UTF-8 size of each message's text and of its other parts as JSON, without building
- * the text (a long prompt is not copied again), plus each message's framing; an image part (an
- * OpenAI `image_url`, an Anthropic `image` block, in a message or a tool result) counts as
- * `imagePromptTokens`, not as its bytes.
+ * token): the UTF-8 size of each message's text and of its other parts and tool calls as JSON,
+ * without building the text (a long prompt is not copied again), plus each message's framing; an image part counts
+ * as `imagePromptTokens`, not as its bytes (`visitContent`).
  */
-export function messagesBytes(messages: readonly { content?: unknown }[]): number {
-  let bytes = Math.max(0, messages.length - 1) + messages.length * messageFramingTokens * 3;
-  for (const message of messages) bytes += contentBytes(message.content, 1);
-  return bytes;
-}
-
-function contentBytes(content: unknown, depth: number): number {
-  if (typeof content === 'string') return Buffer.byteLength(content);
-  if (!Array.isArray(content)) return Buffer.byteLength(JSON.stringify(content ?? ''));
-  let bytes = 2 + Math.max(0, content.length - 1);
-  for (const part of content) {
-    const type = part !== null && typeof part === 'object' ? (part as { type?: unknown }).type : undefined;
-    if (type === 'image_url' || type === 'image') bytes += imagePromptTokens * 3;
-    // A tool result's own blocks (Anthropic's `tool_result` holds text and images).
-    else if (depth > 0 && type === 'tool_result' && Array.isArray((part as { content?: unknown }).content)) {
-      const { content: inner, ...rest } = part as { content: unknown[] };
-      bytes += Buffer.byteLength(JSON.stringify(rest)) + contentBytes(inner, depth - 1);
-    } else bytes += Buffer.byteLength(JSON.stringify(part));
-  }
-  return bytes;
+export function messagesBytes(messages: readonly PromptMessage[]): number {
+  const size = { bytes: Math.max(0, messages.length - 1) + messages.length * messageFramingTokens * 3 };
+  const visitor: PromptVisitor = {
+    text: (text) => {
+      size.bytes += Buffer.byteLength(text);
+    },
+    image: () => {
+      size.bytes += imagePromptTokens * 3;
+    },
+  };
+  for (const message of messages) visitMessage(message, visitor);
+  return size.bytes;
 }
 
 /**
  * What counting a conversation's prompt adds up (when the upstream reported no usage): each
- * message's text and its other parts as JSON for the tokenizer, and each message's framing and
- * each image part (in a message or a tool result) as `imagePromptTokens` — an image's base64 is
- * never tokenized (it would be billed at ~0.7 token a byte).
+ * message's text and its other parts as JSON for the tokenizer, each message's framing, and each
+ * image part as `imagePromptTokens` — an image's base64 is never tokenized (it would be billed at
+ * ~0.7 token a byte).
  */
-export function messagesTally(messages: readonly { content?: unknown }[], tally: TokenTally = { texts: [], tokens: 0 }): TokenTally {
+export function messagesTally(messages: readonly PromptMessage[], tally: TokenTally = { texts: [], tokens: 0 }): TokenTally {
   tally.tokens += messages.length * messageFramingTokens;
-  for (const message of messages) addContent(message.content, tally, 1);
+  const visitor: PromptVisitor = {
+    text: (text) => {
+      tally.texts.push(text);
+    },
+    image: () => {
+      tally.tokens += imagePromptTokens;
+    },
+  };
+  for (const message of messages) visitMessage(message, visitor);
   return tally;
 }
 
-function addContent(content: unknown, tally: TokenTally, depth: number): void {
-  if (typeof content === 'string') {
-    tally.texts.push(content);
-    return;
-  }
+/** A chat or Messages API message, as far as its prompt tokens go. */
+interface PromptMessage {
+  content?: unknown;
+  /** An OpenAI assistant message's tool calls (their arguments: often a whole file an agent wrote). */
+  tool_calls?: unknown;
+  /** The legacy form of one tool call. */
+  function_call?: unknown;
+}
+
+/** A message's content, then its tool calls as JSON. */
+function visitMessage(message: PromptMessage, visitor: PromptVisitor): void {
+  visitContent(message.content, visitor, 1);
+  if (message.tool_calls !== undefined && message.tool_calls !== null) visitor.text(JSON.stringify(message.tool_calls));
+  if (message.function_call !== undefined && message.function_call !== null) visitor.text(JSON.stringify(message.function_call));
+}
+
+interface PromptVisitor {
+  text(text: string): void;
+  image(): void;
+}
+
+/**
+ * The pieces of a message's content, in order: its text (a string, or a part's `text`), every
+ * other part as JSON, and each image — an OpenAI `image_url` part or an Anthropic `image` block,
+ * in the message or in a tool result's blocks (`depth` levels down) — as an image, without its data.
+ */
+function visitContent(content: unknown, visitor: PromptVisitor, depth: number): void {
+  if (typeof content === 'string') return visitor.text(content);
   if (!Array.isArray(content)) {
-    if (content !== undefined && content !== null) tally.texts.push(JSON.stringify(content));
+    if (content !== undefined && content !== null) visitor.text(JSON.stringify(content));
     return;
   }
   for (const part of content) {
     const type = part !== null && typeof part === 'object' ? (part as { type?: unknown }).type : undefined;
-    if (type === 'image_url' || type === 'image') tally.tokens += imagePromptTokens;
-    else if (type === 'text' && typeof (part as { text?: unknown }).text === 'string') tally.texts.push((part as { text: string }).text);
+    if (type === 'image_url' || type === 'image') visitor.image();
+    else if (type === 'text' && typeof (part as { text?: unknown }).text === 'string') visitor.text((part as { text: string }).text);
     else if (depth > 0 && type === 'tool_result' && Array.isArray((part as { content?: unknown }).content)) {
       const { content: inner, ...rest } = part as { content: unknown[] };
-      tally.texts.push(JSON.stringify(rest));
-      addContent(inner, tally, depth - 1);
-    } else tally.texts.push(JSON.stringify(part));
+      visitor.text(JSON.stringify(rest));
+      visitContent(inner, visitor, depth - 1);
+    } else visitor.text(JSON.stringify(part));
   }
 }
 

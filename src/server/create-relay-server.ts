@@ -117,6 +117,7 @@ const corsSettings = {
     'x-relay-attempts',
     'x-relay-fallback',
     'x-relay-dropped-params',
+    'x-relay-max-tokens',
     'retry-after',
     'retry-after-ms',
     'x-should-retry',
