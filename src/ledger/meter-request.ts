@@ -4,10 +4,11 @@ import type { Currency, ExchangeRates } from '../billing/money.js';
 import type { Admission } from '../limits/admission-control.js';
 import type { Usage } from '../spec/openai-chat.js';
 import { countEach, type TokenTally } from '../spec/token-counter.js';
-
-const noTally: TokenTally = { texts: [], tokens: 0 };
 import type { LedgerWriter } from './ledger-writer.js';
 import { publishRequestMetered } from '../observability/relay-events.js';
+
+/** A prompt with nothing to count (its counts came with the stream's start). */
+const noTally: TokenTally = { texts: [], tokens: 0 };
 
 /** What the server knows of a finished request that reached an upstream. */
 export interface FinishedRequest {
