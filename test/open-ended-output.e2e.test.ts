@@ -21,7 +21,11 @@ const yaml = (houseUrl: string, claudeOrigin: string) => [
   'providers:',
   `  house: { type: openai, baseUrl: "${houseUrl}", apiKey: "house-upstream-key-0123456789" }`,
   `  claude: { type: anthropic, baseUrl: "${claudeOrigin}", apiKey: "claude-upstream-key-0123456789" }`,
+  `  native: { type: openai, baseUrl: "${houseUrl}", apiKey: "native-upstream-key-0123456789", responsesApi: true }`,
   'models:',
+  '  gpt-4o:',
+  '    targets:',
+  '      - { provider: native, model: gpt-4o }',
   '  house-model:',
   '    targets:',
   '      - { provider: house, model: house-model }',
@@ -32,6 +36,7 @@ const yaml = (houseUrl: string, claudeOrigin: string) => [
   '  prices:',
   '    claude-sonnet-4-5: { input: 3, output: 15, officialInput: 3, officialOutput: 15 }',
   '    gpt-4.1: { input: 2, output: 8, officialInput: 2, officialOutput: 8 }',
+  '    gpt-4o: { input: 2, output: 8, officialInput: 2, officialOutput: 8 }',
   '    house-model: { input: 2, output: 8, officialInput: 2, officialOutput: 8 }',
   'ledger:',
   '  flushIntervalMs: 50',
@@ -163,6 +168,18 @@ describe('requests without an output limit, other routes and vendors', () => {
     expect(data.usage?.output_tokens).toBe(capped);
     expect(data.status).toBe('incomplete');
     expect(await spentMicros(key.id, 2)).toBeLessThanOrEqual(400_000);
+  });
+
+  it("on /v1/responses to an upstream's own Responses API, are sent the max_output_tokens the budget can pay for", async () => {
+    await start('memory');
+    // gpt-4o writes up to 16384 tokens: $0.13 at $8 per 1M; $0.05 pays for ~6000.
+    const key = await keyWith(0.05, 'budget');
+    const client = new OpenAI({ apiKey: key.key, baseURL: relay!.baseURL, maxRetries: 0 });
+    const { response } = await client.responses.create({ model: 'gpt-4o', input: messages[0]!.content }).withResponse();
+    const sent = upstream.requests.filter((entry) => entry.path === '/v1/responses').at(-1)!.body.max_output_tokens;
+    expect(sent).toBe(Number(response.headers.get('x-relay-max-tokens')));
+    expect(sent).toBeGreaterThan(6000);
+    expect(sent).toBeLessThan(6250);
   });
 
   it("to Claude, are sent the max_tokens the budget can pay for instead of the model's whole limit", async () => {
