@@ -1,6 +1,6 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { countEach, countTally } from './token-counter.js';
 
 const encoder = new Tiktoken(cl100k);
@@ -33,5 +33,17 @@ describe('the token counter', () => {
     const texts = Array.from({ length: 20 }, (_, index) => 'token '.repeat(index + 1));
     const counts = await Promise.all(texts.map((text) => countEach([text])));
     expect(counts).toEqual(texts.map((text) => [encoder.encode(text).length]));
+  });
+
+  it('counts with a new thread when asked just as the idle one ends', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      expect(await countEach(['first'])).toEqual([1]);
+      // Five idle minutes: the thread is told to end, and a count is asked for at that very moment.
+      vi.advanceTimersByTime(5 * 60_000);
+      expect(await countEach(['second count'])).toEqual([encoder.encode('second count').length]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -59,7 +59,11 @@ function startThread(): NonNullable<typeof thread> {
     if (message.counts !== undefined) pending.resolve(message.counts);
     else pending.reject(new Error(`the token counter failed: ${message.error ?? 'no answer'}`));
     if (started.pending.size === 0) {
-      started.idle = setTimeout(() => void worker.terminate(), idleMs);
+      started.idle = setTimeout(() => {
+        // Counts asked for from now on start a new thread: none is handed to one that is ending.
+        if (thread === started) thread = undefined;
+        void worker.terminate();
+      }, idleMs);
       started.idle.unref();
     }
   });
