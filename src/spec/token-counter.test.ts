@@ -1,3 +1,9 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import { describe, expect, it, vi } from 'vitest';
@@ -44,6 +50,30 @@ describe('the token counter', () => {
       expect(await countEach(['second count'])).toEqual([encoder.encode('second count').length]);
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it('keeps a process alive while a count is under way, and lets it end once none is', async () => {
+    // A script with nothing else to wait for (as a relay whose server has closed, its last request's
+    // count still to come), built next to the project's node_modules with the thread's file beside it.
+    const project = fileURLToPath(new URL('../..', import.meta.url));
+    mkdirSync(join(project, 'test-results'), { recursive: true });
+    const directory = mkdtempSync(join(project, 'test-results', 'token-counter-'));
+    try {
+      await build({
+        stdin: { contents: "import { countEach } from './src/spec/token-counter.ts'; countEach(['hello world']).then((counts) => console.log(JSON.stringify(counts)));", resolveDir: project, loader: 'ts' },
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        outfile: join(directory, 'count.mjs'),
+        external: ['js-tiktoken'],
+        logLevel: 'silent',
+      });
+      copyFileSync(join(project, 'src/spec/token-count-worker.mjs'), join(directory, 'token-count-worker.mjs'));
+      const { stdout } = await promisify(execFile)(process.execPath, [join(directory, 'count.mjs')], { timeout: 30_000 });
+      expect(stdout.trim()).toBe(JSON.stringify([encoder.encode('hello world').length]));
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });

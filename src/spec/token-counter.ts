@@ -25,7 +25,8 @@ let nextId = 0;
  * count exists (`/v1/messages/count_tokens`, a stream that ended without its usage). On the event
  * loop, a 50 000-token prompt took 100–170 ms to count (and the encoder's first load ~0.5 s), during
  * which no other request moved; a relay whose upstream streams without usage counts every prompt.
- * The thread starts on first use and ends after 5 idle minutes; it never keeps the process alive.
+ * The thread starts on first use and ends after 5 idle minutes; it keeps the process alive only
+ * while a count is under way.
  * cl100k_base rather than o200k_base for half the load time: neither is every vendor's tokenizer,
  * so these are estimates either way.
  */
@@ -37,6 +38,8 @@ export function countEach(texts: readonly string[]): Promise<number[]> {
   const id = nextId++;
   return new Promise<number[]>((resolve, reject) => {
     current.pending.set(id, { resolve, reject });
+    // Held while a count is under way: a relay shutting down waits for its last requests' counts.
+    current.worker.ref();
     current.worker.postMessage({ id, texts });
   });
 }
@@ -59,6 +62,7 @@ function startThread(): NonNullable<typeof thread> {
     if (message.counts !== undefined) pending.resolve(message.counts);
     else pending.reject(new Error(`the token counter failed: ${message.error ?? 'no answer'}`));
     if (started.pending.size === 0) {
+      worker.unref();
       started.idle = setTimeout(() => {
         // Counts asked for from now on start a new thread: none is handed to one that is ending.
         if (thread === started) thread = undefined;
