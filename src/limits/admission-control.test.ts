@@ -9,7 +9,7 @@ import { MemoryLimitStore } from './memory-limit-store.js';
 /** $1 per 1M prompt tokens and $10 per 1M output tokens; `free` costs nothing. */
 const prices = new PriceTable({ paid: { input: 1, output: 10 }, free: { input: 0, output: 0 } }, {});
 const budgeted: Principal = { id: 'key-1', name: 'budgeted', isMaster: false, models: undefined, budget: { amountMicros: 100_000, currency: 'USD', period: 'total' } };
-const prompt = { promptText: () => 'x'.repeat(300) };
+const prompt = { promptBytes: () => 300 };
 const openEnded: OpenEndedOutput = { ceiling: 32_768, completions: 1, sendCeiling: false };
 
 function admission(limits: LimitStore): AdmissionControl {

@@ -5,10 +5,10 @@ import { RelayError } from '../spec/relay-error.js';
 import { CountersLostError, type CounterReservation, type HeldReservation, type LimitStore, type ReserveResult } from './limit-store.js';
 import { LimitsBackendUnavailableError } from './resilient-limit-store.js';
 
-/** Where admission reads a request's prompt: its size when the route can give it, else its text. */
+/** Where admission reads a request's prompt. */
 export interface PromptSource {
-  promptText(): string;
-  promptBytes?(): number;
+  /** The prompt's size for the estimate, in UTF-8 bytes (3 a token). */
+  promptBytes(): number;
   /**
    * Whether the request marks a prompt-cache breakpoint (`cache_control`), and the longest lifetime
    * they ask for: only such a request can have its prompt written to the cache, which some vendors
@@ -295,7 +295,7 @@ export class AdmissionControl {
     const now = this.now();
     // Deliberately high — UTF-8 bytes ÷ 3, about one token per CJK character and 1.5× for English —
     // because a reservation may be generous but must not be short; the settle step charges the real usage.
-    const promptTokens = Math.ceil((prompt.promptBytes?.() ?? Buffer.byteLength(prompt.promptText())) / 3);
+    const promptTokens = Math.ceil(prompt.promptBytes() / 3);
     const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
     // A request that marks a cache breakpoint may have its whole prompt written to the cache: its
     // worst case prices the prompt as writes where they cost more than input (Claude's), so the

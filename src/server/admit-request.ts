@@ -8,16 +8,14 @@ import type { RelayServices } from './relay-services.js';
 import { fallbackModels } from './output-limit.js';
 
 export interface PromptEstimate {
-  /** The prompt as text (read only when it must be counted). */
-  promptText: () => string;
+  /** The prompt's size for admission's estimate, without building its text (`messagesBytes`, `textPrompt`). */
+  promptBytes: () => number;
   /**
-   * What counting the prompt adds up, when the upstream reports no usage (a stream cut before it);
-   * `promptText()` for the tokenizer when absent. Conversations give it, so that an image counts as
+   * What counting the prompt adds up, when the upstream reports no usage (a stream cut before it):
+   * read only then. Conversations give `messagesTally`, so that an image counts as
    * `imagePromptTokens` instead of its base64 being tokenized as text.
    */
-  promptTally?: () => TokenTally;
-  /** The prompt's size in UTF-8 bytes, when it can be had without building the text (admission needs only the size). */
-  promptBytes?: () => number;
+  promptTally: () => TokenTally;
   /** The longest lifetime of the request's prompt-cache breakpoints (`marksCacheBreakpoint`), when its prompt may be written to the cache. */
   mayWriteCache?: () => CacheWriteLifetime | undefined;
   /** The output tokens the request asks for at most (its max_tokens), if it says. */
@@ -45,7 +43,7 @@ export interface PromptEstimate {
  * Keys without limits skip this at no cost (the prompt is read only when a key has limits).
  */
 export function admitRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices, model: string, estimate: PromptEstimate): Promise<void> | undefined {
-  request.relay.promptTally = estimate.promptTally ?? (() => ({ texts: [estimate.promptText()], tokens: 0 }));
+  request.relay.promptTally = estimate.promptTally;
   const perCompletion = estimate.maxOutputTokens ?? services.billing.defaultMaxTokens;
   const maxOutputTokens = estimate.completions === undefined ? perCompletion : perCompletion * estimate.completions;
   const principal = request.relay.principal!;
@@ -107,9 +105,9 @@ export function completionsAsked(...values: unknown[]): number {
   return most;
 }
 
-/** The text of chat messages, for estimates and counts. */
-export function messagesText(messages: readonly { content?: unknown }[]): string {
-  return messages.map(contentText).join('\n');
+/** The prompt of a request whose prompt is one text (an embedding's input, a legacy completion's prompt). */
+export function textPrompt(text: () => string): Pick<PromptEstimate, 'promptBytes' | 'promptTally'> {
+  return { promptBytes: () => Buffer.byteLength(text()), promptTally: () => ({ texts: [text()], tokens: 0 }) };
 }
 
 /**
@@ -252,8 +250,4 @@ function anyMarked(values: unknown, depth: number, found: { lifetime: CacheWrite
     if (depth > 0 && value !== null && typeof value === 'object' && anyMarked((value as { content?: unknown }).content, depth - 1, found)) return true;
   }
   return false;
-}
-
-function contentText(message: { content?: unknown }): string {
-  return typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '');
 }

@@ -10,11 +10,14 @@ import { requireMessageContent } from '../anthropic/require-message-content.js';
 import { writeAnthropicStream } from '../anthropic/write-anthropic-stream.js';
 import type { RelayServices } from '../relay-services.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
-import { admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally, messagesText } from '../admit-request.js';
+import { admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
 import { fallbackModels, reservedOutputTokens } from '../output-limit.js';
 
 /** Whether `/v1/messages` reaches a deployment by translation (its provider has no Messages API). */
 const translatesMessages = (deployment: Deployment): boolean => deployment.provider.messages === undefined;
+
+/** The system prompt as text: a string as it is, blocks as JSON. */
+const systemText = (system: AnthropicRequest['system']): string => (typeof system === 'string' ? system : JSON.stringify(system ?? ''));
 
 /**
  * The Anthropic-compatible front door: `POST /v1/messages` (JSON and SSE) and
@@ -36,10 +39,9 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
     const principal = request.relay.principal!;
     const resolved = services.router.resolve(body.model, principal, 404);
     await admitRequest(request, reply, services, resolved.model, {
-      promptText: () => `${typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')}\n${messagesText(body.messages)}`,
-      promptTally: () => messagesTally(body.messages, { texts: [typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')], tokens: 0 }),
+      promptTally: () => messagesTally(body.messages, { texts: [systemText(body.system)], tokens: 0 }),
       // The system prompt, the messages and the tool definitions: all are input tokens.
-      promptBytes: () => Buffer.byteLength(typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')) + 1 + messagesBytes(body.messages) + jsonBytes(body.tools),
+      promptBytes: () => Buffer.byteLength(systemText(body.system)) + 1 + messagesBytes(body.messages) + jsonBytes(body.tools),
       mayWriteCache: () => marksCacheBreakpoint(body),
       // What the attempts can send: translations lower max_tokens to the upstream model's limit.
       maxOutputTokens: reservedOutputTokens(body.max_tokens, resolved, () => fallbackModels(services.router, resolved.model, principal, fallbacks), translatesMessages),

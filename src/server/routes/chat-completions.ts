@@ -6,7 +6,7 @@ import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { DeliveredText } from '../delivered-text.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
-import { admitRequest, completionsAsked, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally, messagesText } from '../admit-request.js';
+import { admitRequest, completionsAsked, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
 import { fallbackModels, openEndedOutput, reservedChoices, withOutputCap } from '../output-limit.js';
 import type { Principal } from '../../auth/principal.js';
 import type { Deployment } from '../../routing/deployment.js';
@@ -26,7 +26,6 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     const chatRequest: ChatRequest = fallbacks === undefined ? body : withoutFallbacks(body);
     const resolved = services.router.resolve(chatRequest.model, request.relay.principal!);
     const admitting = admitRequest(request, reply, services, resolved.model, {
-      promptText: () => messagesText(chatRequest.messages),
       promptTally: () => messagesTally(chatRequest.messages),
       // Tool (and legacy function) definitions are prompt tokens too, often more than the messages.
       promptBytes: () => messagesBytes(chatRequest.messages) + jsonBytes(chatRequest.tools) + jsonBytes(chatRequest.functions),

@@ -5,7 +5,7 @@ import type { RelayServices } from '../relay-services.js';
 import { ErrorEventRedactor } from '../redact-error-events.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
-import { admitRequest, completionsAsked } from '../admit-request.js';
+import { admitRequest, completionsAsked, textPrompt } from '../admit-request.js';
 import { CompletionsStreamWatcher } from '../watch-completions-stream.js';
 import { nativeAnswer } from '../write-stream-parts.js';
 
@@ -25,7 +25,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
   app.post('/v1/embeddings', { schema: { body: EmbeddingsBody } }, async (request, reply) => {
     const body = request.body as Record<string, unknown> & { model: string };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
-    await admitRequest(request, reply, services, resolved.model, { promptText: () => JSON.stringify(body.input), maxOutputTokens: 0 });
+    await admitRequest(request, reply, services, resolved.model, { ...textPrompt(() => JSON.stringify(body.input)), maxOutputTokens: 0 });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.user });
     const outcome = await upstream.run((deployment) => deployment.provider.embeddings(body, deployment.model, upstream.call));
     request.relay.usage = outcome.value.usage;
@@ -37,7 +37,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     // OpenAI's default when the request names none.
     const resolved = services.router.resolve(body.model ?? 'omni-moderation-latest', request.relay.principal!);
     // Counted as a request, never as tokens: nothing is reserved against the key's TPM.
-    await admitRequest(request, reply, services, resolved.model, { promptText: () => '', maxOutputTokens: 0 });
+    await admitRequest(request, reply, services, resolved.model, { ...textPrompt(() => ''), maxOutputTokens: 0 });
     const upstream = prepareUpstreamCall(request, reply, services, resolved);
     const outcome = await upstream.run((deployment) => {
       const { provider } = deployment;
@@ -61,7 +61,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const body = request.body as Record<string, unknown> & { model: string };
     const resolved = services.router.resolve(body.model, request.relay.principal!);
     await admitRequest(request, reply, services, resolved.model, {
-      promptText: () => (typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt ?? '')),
+      ...textPrompt(() => (typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt ?? ''))),
       maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
       // Each prompt of a batch gets `best_of` (or `n`) completions, each of up to max_tokens.
       completions: promptCount(body.prompt) * completionsAsked(body.n, body.best_of),

@@ -6,7 +6,7 @@ import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
-import { admitFreeRequest, admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally, messagesText } from '../admit-request.js';
+import { admitFreeRequest, admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
 import { fallbackModels, lowerToLimit, openEndedOutput, reservedOutputTokens, withOutputCap, writesAtMost } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
@@ -145,7 +145,6 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
       translation = error;
     }
     await admitRequest(request, reply, services, resolved.model, {
-      promptText: () => (translation instanceof RelayError ? JSON.stringify([body.instructions ?? '', body.input]) : messagesText(translation.chatRequest.messages)),
       promptTally: () => (translation instanceof RelayError ? { texts: [JSON.stringify([body.instructions ?? '', body.input])], tokens: 0 } : messagesTally(translation.chatRequest.messages)),
       // The tool definitions are input tokens too.
       promptBytes: () =>
