@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mp3File, pdfFile, wavFile } from './support/media-files.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import type { StartedRelay } from './support/start-relay.js';
 import { adminJson, startLimitedRelay } from './support/limited-relay.js';
@@ -15,7 +16,7 @@ const screenshot = 'iVBORw0KGgo'.padEnd(600_000, 'A');
  * What admission reserves for a prompt with images, read from the `x-ratelimit-remaining-tokens` of
  * a key with a TPM limit of 100 000: an image counts as 5000 tokens, however many bytes it takes.
  */
-describe('prompts with images, against a TPM limit', () => {
+describe('prompts with images, audio and PDFs, against a TPM limit', () => {
   const upstream = new MockOpenAIUpstream();
   let relay: StartedRelay;
   let key: string;
@@ -75,6 +76,62 @@ describe('prompts with images, against a TPM limit', () => {
     const remaining = Number(response.headers.get('x-ratelimit-remaining-tokens'));
     expect(remaining).toBeLessThan(100_000 - 5000 - 100);
     expect(remaining).toBeGreaterThan(100_000 - 5000 - 100 - 200);
+  });
+
+  /** What a request's prompt was held at: the TPM limit, less what is left, less its max_tokens (100). */
+  const heldPrompt = (headers: Headers) => 100_000 - Number(headers.get('x-ratelimit-remaining-tokens')) - 100;
+
+  it('admits a minute of speech sent as input_audio, holding it by its length, not by its base64', async () => {
+    const client = new OpenAI({ apiKey: await newKey(), baseURL: relay.baseURL, maxRetries: 0 });
+    // 1.9 MB of WAV (2.6 MB of base64): ~850 000 tokens read as text, refused by any TPM limit here.
+    const { data, response } = await client.chat.completions
+      .create({ model: 'gpt-4.1', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'text', text: 'Transcribe this.' }, { type: 'input_audio', input_audio: { data: wavFile(60).toString('base64'), format: 'wav' } }] }] })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toContain('echo');
+    // 60 s at 32 tokens a second, with the text and the message's framing.
+    expect(heldPrompt(response.headers)).toBeGreaterThan(1920);
+    expect(heldPrompt(response.headers)).toBeLessThan(1920 + 60);
+
+    const mp3 = await client.chat.completions
+      .create({ model: 'gpt-4.1', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: mp3File(30, 128).toString('base64'), format: 'mp3' } }] }] })
+      .withResponse();
+    expect(heldPrompt(mp3.response.headers)).toBeGreaterThan(960);
+    expect(heldPrompt(mp3.response.headers)).toBeLessThan(960 + 60);
+  });
+
+  it('holds a PDF sent to /v1/messages at 3000 tokens a page', async () => {
+    const client = new Anthropic({ apiKey: await newKey(), baseURL: relay.url, maxRetries: 0 });
+    const { data, response } = await client.messages
+      .create({
+        model: 'gpt-4.1',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdfFile(3).toString('base64') } }, { type: 'text', text: 'Summarise the report.' }] }],
+      })
+      .withResponse();
+    expect(data.type).toBe('message');
+    expect(heldPrompt(response.headers)).toBeGreaterThan(9000);
+    expect(heldPrompt(response.headers)).toBeLessThan(9000 + 60);
+  });
+
+  it('counts a PDF for count_tokens by its pages, whatever its size', async () => {
+    const client = new Anthropic({ apiKey: await newKey(), baseURL: relay.url, maxRetries: 0 });
+    const count = async (pdf: Buffer) =>
+      (await client.messages.countTokens({ model: 'gpt-4.1', messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf.toString('base64') } }] }] })).input_tokens;
+    // 2300 a page, and the message's 3; the same pages with 1 MB more of fonts and pictures count the same.
+    expect(await count(pdfFile(4))).toBe(4 * 2300 + 3);
+    expect(await count(Buffer.concat([pdfFile(4, true), Buffer.alloc(1_000_000, 0x20)]))).toBe(4 * 2300 + 3);
+  });
+
+  it('holds a PDF file part of the chat API by its pages, read from its compressed object streams', async () => {
+    const client = new OpenAI({ apiKey: await newKey(), baseURL: relay.baseURL, maxRetries: 0 });
+    const pdf = pdfFile(12, true);
+    // Padded as a real document's fonts and pictures pad it: 1.2 MB, ~530 000 tokens read as text.
+    const padded = Buffer.concat([pdf, Buffer.alloc(1_200_000, 0x20)]);
+    const { response } = await client.chat.completions
+      .create({ model: 'gpt-4.1', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'file', file: { filename: 'report.pdf', file_data: `data:application/pdf;base64,${padded.toString('base64')}` } }] }] })
+      .withResponse();
+    expect(heldPrompt(response.headers)).toBeGreaterThan(36_000);
+    expect(heldPrompt(response.headers)).toBeLessThan(36_000 + 60);
   });
 
   it('bills a stream cut before its usage for the image as an image, not for its base64 read as text', async () => {

@@ -6,6 +6,7 @@ import { RelayError } from '../spec/relay-error.js';
 import type { TokenTally } from '../spec/token-counter.js';
 import type { RelayServices } from './relay-services.js';
 import { fallbackModels } from './output-limit.js';
+import { audioPromptTokens, dataUrlBase64, pdfPromptTokens } from './media-tokens.js';
 
 export interface PromptEstimate {
   /** The prompt's size for admission's estimate, without building its text (`messagesBytes`, `textPrompt`). */
@@ -125,8 +126,8 @@ const messageFramingTokens = 4;
 /**
  * The size admission estimates a conversation's prompt from (`PromptEstimate.promptBytes`, 3 bytes a
  * token): the UTF-8 size of each message's text and of its other parts and tool calls as JSON,
- * without building the text (a long prompt is not copied again), plus each message's framing; an image part counts
- * as `imagePromptTokens`, not as its bytes (`visitContent`).
+ * without building the text (a long prompt is not copied again), plus each message's framing; an
+ * image, audio or PDF part counts as the tokens it is estimated at (`mediaTokens`), not as its bytes.
  */
 export function messagesBytes(messages: readonly PromptMessage[]): number {
   const size = { bytes: Math.max(0, messages.length - 1) + messages.length * messageFramingTokens * 3 };
@@ -134,8 +135,8 @@ export function messagesBytes(messages: readonly PromptMessage[]): number {
     text: (text) => {
       size.bytes += Buffer.byteLength(text);
     },
-    image: () => {
-      size.bytes += imagePromptTokens * 3;
+    media: (tokens) => {
+      size.bytes += tokens * 3;
     },
   };
   for (const message of messages) visitMessage(message, visitor);
@@ -145,8 +146,8 @@ export function messagesBytes(messages: readonly PromptMessage[]): number {
 /**
  * What counting a conversation's prompt adds up (when the upstream reported no usage): each
  * message's text and its other parts as JSON for the tokenizer, each message's framing, and each
- * image part as `imagePromptTokens` — an image's base64 is never tokenized (it would be billed at
- * ~0.7 token a byte).
+ * image, audio or PDF part as the tokens it is estimated at (`mediaTokens`) — base64 is never
+ * tokenized (it would be billed at ~0.7 token a byte).
  */
 export function messagesTally(messages: readonly PromptMessage[], tally: TokenTally = { texts: [], tokens: 0 }): TokenTally {
   tally.tokens += messages.length * messageFramingTokens;
@@ -154,8 +155,8 @@ export function messagesTally(messages: readonly PromptMessage[], tally: TokenTa
     text: (text) => {
       tally.texts.push(text);
     },
-    image: () => {
-      tally.tokens += imagePromptTokens;
+    media: (tokens) => {
+      tally.tokens += tokens;
     },
   };
   for (const message of messages) visitMessage(message, visitor);
@@ -180,13 +181,14 @@ function visitMessage(message: PromptMessage, visitor: PromptVisitor): void {
 
 interface PromptVisitor {
   text(text: string): void;
-  image(): void;
+  /** An image, audio or a document, as the tokens it is estimated at (`mediaTokens`). */
+  media(tokens: number): void;
 }
 
 /**
  * The pieces of a message's content, in order: its text (a string, or a part's `text`), every
- * other part as JSON, and each image — an OpenAI `image_url` part or an Anthropic `image` block,
- * in the message or in a tool result's blocks (`depth` levels down) — as an image, without its data.
+ * other part as JSON, and each image, audio or PDF — in the message or in a tool result's blocks
+ * (`depth` levels down) — as the tokens it is estimated at (`mediaTokens`), without its data.
  */
 function visitContent(content: unknown, visitor: PromptVisitor, depth: number): void {
   if (typeof content === 'string') return visitor.text(content);
@@ -196,13 +198,44 @@ function visitContent(content: unknown, visitor: PromptVisitor, depth: number): 
   }
   for (const part of content) {
     const type = part !== null && typeof part === 'object' ? (part as { type?: unknown }).type : undefined;
-    if (type === 'image_url' || type === 'image') visitor.image();
+    const media = mediaTokens(type, part);
+    if (media !== undefined) visitor.media(media);
     else if (type === 'text' && typeof (part as { text?: unknown }).text === 'string') visitor.text((part as { text: string }).text);
     else if (depth > 0 && type === 'tool_result' && Array.isArray((part as { content?: unknown }).content)) {
       const { content: inner, ...rest } = part as { content: unknown[] };
       visitor.text(JSON.stringify(rest));
       visitContent(inner, visitor, depth - 1);
     } else visitor.text(JSON.stringify(part));
+  }
+}
+
+/**
+ * The tokens a part that is no text is estimated at, or undefined for a part estimated by its JSON:
+ * an image (OpenAI `image_url`, Anthropic `image`) `imagePromptTokens` whatever its form; audio
+ * (`input_audio`) by its length (`audioPromptTokens`); a PDF given as data (an OpenAI `file` part's
+ * data URL, an Anthropic `document` block's base64) by its pages (`pdfPromptTokens`). A document
+ * given as text counts as its JSON (which holds the text); one given by URL or file id, whose size
+ * the relay does not see, as its JSON too.
+ */
+function mediaTokens(type: unknown, part: unknown): number | undefined {
+  switch (type) {
+    case 'image_url':
+    case 'image':
+      return imagePromptTokens;
+    case 'input_audio': {
+      const audio = (part as { input_audio?: { data?: unknown; format?: unknown } }).input_audio;
+      return typeof audio?.data === 'string' ? audioPromptTokens(audio.data, audio.format) : undefined;
+    }
+    case 'file': {
+      const data = dataUrlBase64((part as { file?: { file_data?: unknown } }).file?.file_data, 'application/pdf');
+      return data === undefined ? undefined : pdfPromptTokens(data);
+    }
+    case 'document': {
+      const source = (part as { source?: { type?: unknown; media_type?: unknown; data?: unknown } }).source;
+      return source?.type === 'base64' && source.media_type === 'application/pdf' && typeof source.data === 'string' ? pdfPromptTokens(source.data) : undefined;
+    }
+    default:
+      return undefined;
   }
 }
 

@@ -1,9 +1,12 @@
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import { countTally, type TokenTally } from '../../spec/token-counter.js';
+import { pdfPageCount } from '../media-tokens.js';
 
 /** What Anthropic's documentation gives for a resized image (about 1.15 megapixels / 750). */
 const tokensPerImage = 1_600;
-/** Binary documents (PDFs): a coarse figure per started 100 KB of base64, since pages are not known. */
+/** A PDF's page: its text and a picture of it, ~2 100–2 500 tokens for a page of dense text on Claude 4.5–5.5. */
+const tokensPerPdfPage = 2_300;
+/** Binary documents whose pages cannot be counted: a coarse figure per started 100 KB of base64. */
 const tokensPerDocumentChunk = 1_600;
 const documentChunkBytes = 100_000;
 /** The system prompt Anthropic adds when tools are present (its pricing page's figure for recent models, tool_choice auto). */
@@ -18,11 +21,13 @@ function addBlocks(content: string | AnthropicContentBlock[] | undefined, tally:
   }
   if (!Array.isArray(content)) return;
   for (const block of content) {
-    const source = block.source as { type?: string; data?: unknown } | undefined;
+    const source = block.source as { type?: string; media_type?: unknown; data?: unknown } | undefined;
     if (typeof block.text === 'string') tally.texts.push(block.text);
     else if (block.type === 'image') tally.tokens += tokensPerImage;
     else if (block.type === 'document' && typeof source?.data === 'string') {
+      const pages = source.type === 'base64' && source.media_type === 'application/pdf' ? pdfPageCount(source.data) : undefined;
       if (source.type === 'text') tally.texts.push(source.data);
+      else if (pages !== undefined) tally.tokens += pages * tokensPerPdfPage;
       else tally.tokens += Math.ceil(source.data.length / documentChunkBytes) * tokensPerDocumentChunk;
     } else if (block.type === 'tool_use') tally.texts.push(`${block.name ?? ''} ${JSON.stringify(block.input ?? {})}`);
     else if (block.type === 'tool_result') addBlocks(block.content, tally);
@@ -33,8 +38,8 @@ function addBlocks(content: string | AnthropicContentBlock[] | undefined, tally:
 /**
  * An estimate of the input tokens of a Messages request, for `POST /v1/messages/count_tokens`.
  * It is an estimate, not Anthropic's count: Claude's tokenizer is not public, so the text is
- * counted with OpenAI's cl100k_base encoding (Claude's own count differs), images and binary
- * documents with fixed figures, and tools with their JSON plus Anthropic's documented tool-use
+ * counted with OpenAI's cl100k_base encoding (Claude's own count differs), images and PDF pages
+ * with fixed figures (a binary document whose pages cannot be counted by its size), and tools with their JSON plus Anthropic's documented tool-use
  * system prompt. Good for budgeting and context checks, not for billing; the answer carries
  * `x-relay-token-count: estimate` to say so.
  * @see https://docs.anthropic.com/en/api/messages-count-tokens
