@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { wavFile } from '../../test/support/media-files.js';
 import { imagePromptTokens, messagesBytes, messagesTally } from './admit-request.js';
 
 /** Each message's framing, in the bytes the estimate reads (4 tokens at 3 bytes each). */
@@ -12,8 +13,11 @@ describe('messagesBytes', () => {
     // Two separators between three messages.
     expect(messagesBytes([{ content: 'système' }, { content: '你好，世界' }, { content: '🙂 emoji' }])).toBe(Buffer.byteLength('système你好，世界🙂 emoji') + 2 + 3 * framing);
     expect(messagesBytes([{ content: null }, { content: 'x'.repeat(100_000) }])).toBe(100_000 + 1 + 2 * framing);
-    const audio = { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } };
-    expect(messagesBytes([{ content: [{ type: 'text', text: 'part one' }, audio] }])).toBe(8 + Buffer.byteLength(JSON.stringify(audio)) + framing);
+    // Any other part as its JSON; audio by its length (two seconds at 32 tokens a second).
+    const file = { type: 'file', file: { file_id: 'file-abc' } };
+    expect(messagesBytes([{ content: [{ type: 'text', text: 'part one' }, file] }])).toBe(8 + Buffer.byteLength(JSON.stringify(file)) + framing);
+    const audio = { type: 'input_audio', input_audio: { data: wavFile(2).toString('base64'), format: 'wav' } };
+    expect(messagesBytes([{ content: [audio] }])).toBe(65 * 3 + framing);
   });
 
   it('counts an image as a fixed number of tokens, whether it comes as a URL or as megabytes of base64', () => {
