@@ -90,6 +90,8 @@ async function start(): Promise<StartedRelay> {
       '  gpt-x: { targets: [{ provider: oai, model: gpt-4.1 }] }',
       '  instruct-x: { targets: [{ provider: oai, model: gpt-3.5-turbo-instruct }] }',
       '  claude-x: { targets: [{ provider: ant, model: claude-sonnet-4-5 }] }',
+      // No price: served to keys that pay nothing.
+      '  free-x: { targets: [{ provider: oai, model: gpt-4.1 }] }',
       'billing:',
       '  prices:',
       `    gpt-x: ${prices}`,
@@ -262,6 +264,32 @@ describe('usage an upstream reports', () => {
     expect(row.prompt_tokens).toBe(2 * (count('Say hi.') + 4) + 7);
     await expect.poll(async () => Math.round((10 - (await admin<{ balance: number }>(`/admin/accounts/${account.id}`)).balance) * 1e6)).toBe(Math.round(row.cost * 1e6));
     expect(relay!.logs.some((line) => String(line.detail).includes('cannot be priced'))).toBe(true);
+  });
+
+  it('counts a malformed usage of a model without a price with the tokenizer, and goes on storing every record', async () => {
+    await start();
+    const free = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'free' });
+    const paying = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'paying', budget: { amount: 100, currency: 'USD', period: 'total' } });
+    const answer = (usage: Record<string, number>) => ({
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      created: 1,
+      model: 'gpt-4.1',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop', logprobs: null }],
+      usage,
+    });
+    // Beyond Number.MAX_SAFE_INTEGER, for a model that costs nothing: no price would have caught it.
+    script = { events: [], ending: 'end', json: answer({ prompt_tokens: 2 ** 60, completion_tokens: 5, total_tokens: 5 }) };
+    await new OpenAI({ apiKey: free.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'free-x', messages: [{ role: 'user', content: 'Say hi.' }] });
+    script = { events: [], ending: 'end', json: answer({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }) };
+    await new OpenAI({ apiKey: paying.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-x', max_tokens: 20, messages: [{ role: 'user', content: 'Say hi.' }] });
+    const rows = async () => (await admin<{ data: Array<UsageRow & { group: string }> }>('/admin/usage?group_by=key')).data;
+    await expect.poll(async () => (await rows()).length).toBe(2);
+    const byKey = new Map((await rows()).map((row) => [row.group, row]));
+    // The malformed count was replaced by the prompt's count: "Say hi." and the message's framing.
+    expect(byKey.get(free.id)).toMatchObject({ requests: 1, prompt_tokens: count('Say hi.') + 4, cost: 0 });
+    expect(byKey.get(paying.id)).toMatchObject({ requests: 1, prompt_tokens: 7, completion_tokens: 3 });
+    expect(relay!.logs.some((line) => String(line.msg).includes('ledger write failed'))).toBe(false);
   });
 });
 

@@ -19,7 +19,24 @@ function flakyStore() {
   return { store, writes, stored };
 }
 
-const record = (number: number) => ({ requestId: `req-${String(number).padStart(6, '0')}` }) as LedgerRecord;
+const record = (number: number, promptTokens = 10): LedgerRecord => ({
+  requestId: `req-${String(number).padStart(6, '0')}`,
+  keyId: 'key-1',
+  accountId: null,
+  model: 'gpt-4.1',
+  provider: 'openai',
+  promptTokens,
+  completionTokens: 5,
+  cachedTokens: 0,
+  cacheWriteTokens: 0,
+  costMicros: 0,
+  officialCostMicros: 0,
+  currency: 'USD',
+  latencyMs: 1,
+  status: 200,
+  stream: false,
+  createdAt: 0,
+});
 
 describe('LedgerWriter', () => {
   it('tries a store that is down once per interval, not once per request, then writes the backlog in order, in bounded pieces', async () => {
@@ -42,6 +59,20 @@ describe('LedgerWriter', () => {
     expect(writes.every((write) => write.length <= 512)).toBe(true);
     expect(errors.length).toBe(writes.length - Math.ceil(3000 / 512));
     await writer.close();
+  });
+
+  it('sets aside a record the store would refuse, and writes the others', async () => {
+    const { store, stored } = flakyStore();
+    store.up = true;
+    const refused: string[] = [];
+    const writer = new LedgerWriter(store as unknown as LedgerStore, { flushIntervalMs: 60_000, onInvalid: (_error, bad) => refused.push(bad.requestId) });
+    writer.add(record(0));
+    writer.add(record(1, 2 ** 60));
+    writer.add(record(2));
+    expect(writer.pending).toBe(2);
+    await writer.close();
+    expect(refused).toEqual([record(1).requestId]);
+    expect(stored).toEqual([record(0).requestId, record(2).requestId]);
   });
 
   it('writes early once a batch is full, and everything on close', async () => {

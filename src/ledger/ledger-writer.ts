@@ -1,4 +1,5 @@
 import type { LedgerRecord, LedgerStore } from '../store/relay-store.js';
+import { checkLedgerRecord } from '../store/validate-store-input.js';
 
 export interface LedgerWriterOptions {
   /** Time between flushes (default 1000 ms): at most this much is lost if the process is killed. */
@@ -6,6 +7,8 @@ export interface LedgerWriterOptions {
   /** A flush starts early when this many records wait (default 64: small batches keep each SQLite write short, so no request waits long behind one). */
   batchSize?: number;
   onError?: (error: unknown, pending: number) => void;
+  /** A record the store would refuse (a count that is no safe integer): set aside, never written. */
+  onInvalid?: (error: unknown, record: LedgerRecord) => void;
 }
 
 /**
@@ -50,6 +53,13 @@ export class LedgerWriter {
   }
 
   add(record: LedgerRecord): void {
+    // Checked as it comes: a record the store would refuse must not hold back every other one.
+    try {
+      checkLedgerRecord(record);
+    } catch (error) {
+      this.options.onInvalid?.(error, record);
+      return;
+    }
     this.queue.push(record);
     if (this.queue.length >= this.batchSize && this.flushing === undefined && (this.retryAt === 0 || Date.now() >= this.retryAt)) void this.flush();
   }

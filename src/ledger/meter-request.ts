@@ -52,13 +52,16 @@ const nothingUsed: MeteredUsage = { promptTokens: 0, completionTokens: 0, cached
 /** The counts of a reported usage: the prompt's with its cache reads and writes, and the output's (or `completionTokens`). */
 function meteredUsageOf(usage: Usage, completionTokens = usage.completion_tokens): MeteredUsage {
   const details = usage.prompt_tokens_details;
-  return {
+  const metered = {
     promptTokens: usage.prompt_tokens,
     completionTokens,
     cachedTokens: details?.cached_tokens ?? 0,
     cacheWriteTokens: details?.cache_write_tokens ?? 0,
     cacheWrite1hTokens: details?.cache_write_1h_tokens ?? 0,
   };
+  // Whatever the price (a free model too): a count no request can have had is no usage to record.
+  for (const count of Object.values(metered)) if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`not a token count: ${String(count)}`);
+  return metered;
 }
 const noCost = { costMicros: 0, officialCostMicros: 0 };
 
@@ -76,9 +79,10 @@ export function meterRequest(finished: FinishedRequest, options: MeterOptions): 
       try {
         return charge(finished, meteredUsageOf(usage), options);
       } catch (error) {
-        // Counts too large to price exactly (beyond 2^53 micro-units, or not safe integers) are no
-        // usage a request can have had: taken as malformed, the request is counted with the
-        // tokenizer, as when the upstream reports none, and its reservation is settled with that.
+        // Counts that are no whole numbers of tokens, or too large to price exactly (beyond 2^53
+        // micro-units), are no usage a request can have had, whatever the model's price: taken as
+        // malformed, the request is counted with the tokenizer, as when the upstream reports none,
+        // and its reservation is settled with that.
         if (!(error instanceof RangeError)) throw error;
         options.onError(new Error(`the upstream reported a usage that cannot be priced (${JSON.stringify(usage)}); counted with the tokenizer instead`), finished.requestId);
         return countAndCharge({ ...finished, usage: undefined }, options);

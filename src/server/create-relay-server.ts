@@ -238,6 +238,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     ledger: new LedgerWriter(store.ledger, {
       flushIntervalMs: config.ledgerFlushIntervalMs,
       onError: (error, pending) => options.logger.error({ detail: String(error), pending }, 'ledger write failed; the records stay queued and are retried'),
+      onInvalid: (error, record) => options.logger.error({ requestId: record.requestId, detail: String(error) }, 'ledger record refused; it is not stored'),
     }),
     metering: new Set(),
     lifecycle: { ready: false, draining: false },
