@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryRelayStore } from '../src/store/memory-relay-store.js';
 import { openStore } from '../src/store/open-store.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
@@ -277,5 +278,48 @@ describe('stored responses: previous_response_id stays with its key and its upst
     }
     const sent = [...east.requests, ...west.requests].map((received) => received.body.previous_response_id).filter(Boolean);
     expect(sent.sort()).toEqual([unstored.id, unknown].sort());
+  });
+});
+
+describe('a client that leaves while /v1/responses reads its stored responses', () => {
+  const upstream = new MockOpenAIUpstream();
+  let relay: StartedRelay;
+  /** Opened by the test: the database answers the lookup only then (a slow Postgres). */
+  let answer: () => void = () => {};
+  let lookupStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => (lookupStarted = resolve));
+
+  beforeAll(async () => {
+    await upstream.start();
+    const store = new MemoryRelayStore();
+    const find = store.storedResponses.find.bind(store.storedResponses);
+    store.storedResponses.find = async (...args) => {
+      lookupStarted();
+      await new Promise<void>((resolve) => (answer = resolve));
+      return find(...args);
+    };
+    relay = await startRelay({ OPENAI_API_KEY: 'sk-openai-upstream-0123456789', OPENAI_BASE_URL: upstream.url }, undefined, { store });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+  });
+
+  it('sends nothing upstream and holds no parallel slot or budget once the lookup answers', async () => {
+    const created = await adminJson<{ key: string; id: string }>(relay.url, '/admin/keys', 'POST', { name: 'one-at-a-time', max_parallel: 1, budget: { amount: 1, currency: 'USD', period: 'total' } });
+    const leaving = new AbortController();
+    const client = new OpenAI({ apiKey: created.key, baseURL: `${relay.url}/v1`, maxRetries: 0 });
+    const left = client.responses.create({ model: 'gpt-4.1', input: 'Hello.', previous_response_id: 'resp_earlier_1', max_output_tokens: 20 }, { signal: leaving.signal }).catch((error: unknown) => error);
+    await started;
+    leaving.abort();
+    expect(await left).toBeInstanceOf(APIUserAbortError);
+    // The relay saw the client leave (its access line) before the database answered.
+    await expect.poll(() => relay.logs.some((line) => line.status === 499)).toBe(true);
+    answer();
+    // The key's one parallel slot is free: its next request is answered.
+    const next = await client.responses.create({ model: 'gpt-4.1', input: 'Hello again.', max_output_tokens: 20 });
+    expect(next.status).toBe('completed');
+    expect(upstream.requests).toHaveLength(1);
+    expect(JSON.stringify(upstream.requests[0]?.body)).toContain('Hello again.');
   });
 });

@@ -51,8 +51,7 @@ export function admitRequest(request: FastifyRequest, reply: FastifyReply, servi
   const fallbacks = () => fallbackModels(services.router, model, principal, estimate.fallbacks).map((fallback) => fallback.model);
   const admitted = services.admission.admit(principal, model, estimate, maxOutputTokens, request.relay.meterId, fallbacks, openEnded(estimate, principal));
   if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
-  hold(request, reply, admitted);
-  return undefined;
+  return holdUnlessGone(request, reply, admitted);
 }
 
 /**
@@ -62,17 +61,20 @@ export function admitRequest(request: FastifyRequest, reply: FastifyReply, servi
 export function admitFreeRequest(request: FastifyRequest, reply: FastifyReply, services: RelayServices): Promise<void> | undefined {
   const admitted = services.admission.admitFree(request.relay.principal!, request.relay.meterId);
   if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
-  hold(request, reply, admitted);
-  return undefined;
+  return holdUnlessGone(request, reply, admitted);
 }
 
 /**
- * A client that left while its admission was awaited has been metered already (with nothing
- * reserved) and will never hear an answer: its reservation is given back, and the request goes no
- * further, so nothing reaches the upstream and no slot or budget stays held.
+ * A client that left before its admission (while it was awaited, or while the route awaited
+ * something before it: `/v1/responses` reads stored responses first) has been metered already
+ * (with nothing reserved) and will never hear an answer: its reservation is given back, and the
+ * request goes no further, so nothing reaches the upstream and no slot or budget stays held.
  */
-function holdUnlessGone(request: FastifyRequest, reply: FastifyReply, admission: Admission | undefined): void | Promise<void> {
-  if (!request.relay.closed) return hold(request, reply, admission);
+function holdUnlessGone(request: FastifyRequest, reply: FastifyReply, admission: Admission | undefined): undefined | Promise<void> {
+  if (!request.relay.closed) {
+    hold(request, reply, admission);
+    return undefined;
+  }
   const gone = () => {
     throw new RelayError('The client closed the connection before the request was admitted.', { status: 499, type: 'invalid_request_error', code: 'client_closed_request' });
   };

@@ -85,8 +85,9 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     this.deadlineMs = routeTimeout === undefined ? config.deadlineMs : Math.max(config.deadlineMs, routeTimeout * (config.maxRetries + 1));
     this.deadline = Date.now() + this.deadlineMs;
     this.priceOf = services.priceOf;
-    // One close listener per request (the server's) calls this one.
+    // One close listener per request (the server's) calls this one; a client gone already gets no call.
     state.onClose = this;
+    if (state.closed) this.signal.abort();
     state.upstreamSecrets = services.upstreamSecrets;
     const strictHeader = request.headers['x-relay-strict'];
     this.call = {
