@@ -266,6 +266,22 @@ describe('usage an upstream reports', () => {
     expect(relay!.logs.some((line) => String(line.detail).includes('cannot be priced'))).toBe(true);
   });
 
+  it("frees a request's parallel slot while its tokens are still being counted", async () => {
+    await start();
+    const key = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'one-at-a-time', max_parallel: 1 });
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    // No usage in the answer: the request is counted on the counting thread after it ended (a long prompt takes a while).
+    script = { events: [], ending: 'end', json: { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4.1', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop', logprobs: null }] } };
+    const prompt = Array.from({ length: 20_000 }, (_, index) => `word${index}`).join(' ');
+    for (let request = 0; request < 3; request++) {
+      // Each one right after the last: none is refused for the one before, whose count may not be done.
+      const completion = await client.chat.completions.create({ model: 'gpt-x', max_tokens: 20, messages: [{ role: 'user', content: prompt }] });
+      expect(completion.choices[0]?.message.content).toBe('Hi.');
+    }
+    await expect.poll(async () => (await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]?.requests).toBe(3);
+    expect((await admin<{ data: UsageRow[] }>(`/admin/usage?group_by=key&key=${key.id}`)).data[0]?.prompt_tokens).toBe(3 * (count(prompt) + 4));
+  });
+
   it('counts a malformed usage of a model without a price with the tokenizer, and goes on storing every record', async () => {
     await start();
     const free = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'free' });

@@ -105,6 +105,8 @@ async function countAndCharge(finished: FinishedRequest, options: MeterOptions):
   try {
     const start = finished.startUsage;
     const prompt = start === undefined ? (finished.promptTally?.() ?? noTally) : noTally;
+    // The request is over: its parallel slot is not held while its tokens are counted.
+    finished.admission?.leaveParallel?.();
     // One trip to the counting thread: the delivered text first, then the prompt's texts.
     const counts = await countEach([finished.deliveredText?.() ?? '', ...prompt.texts]);
     const delivered = counts[0] ?? 0;

@@ -41,6 +41,12 @@ export interface Admission {
    * key's requests per minute: a failed request counts there as any other.
    */
   release(): void | Promise<void>;
+  /**
+   * Frees the request's parallel slot before its settle, for a request that has ended but whose
+   * usage is still being counted: the key's next request is not refused for it meanwhile. With
+   * limits in memory; a store elsewhere frees it with the settle.
+   */
+  leaveParallel?(): void;
 }
 
 /** What a settled request cost, in the currency it is charged in. */
@@ -584,6 +590,10 @@ class HeldAdmission implements Admission, InFlightLink {
     limits.renew(this.reservationId, now).then((renewed) => {
       if (renewed) this.renewedAt = now;
     }, ignoreFailure);
+  }
+
+  leaveParallel(): void {
+    if (!this.done && this.held !== undefined && this.limits.releaseConcurrentHeld !== undefined) this.limits.releaseConcurrentHeld(this.held, Date.now());
   }
 
   settle(usage: TokenUsage, servedPrice?: ModelPrice): SettledCost | Promise<SettledCost> {

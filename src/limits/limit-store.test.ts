@@ -67,6 +67,24 @@ describe('MemoryLimitStore reservations held by the caller', () => {
     expect(await store.peek('budget', 'budget', 219)).toBe(12);
     expect(store.renewHeld(long, 220)).toBe(false);
   });
+
+  it('frees a held reservation’s parallel slot ahead of its settle, which then leaves the slot to the next holder', async () => {
+    const store = new MemoryLimitStore({ reservationTtlMs: 100 });
+    const ending = store.reserveHeld({ reservationId: 'a', counters: counters(30), now: 0 });
+    store.releaseConcurrentHeld(ending, 1);
+    expect(await store.peek('parallel', 'concurrent', 1)).toBe(0);
+    expect(await store.peek('budget', 'budget', 1)).toBe(30);
+    const next = store.reserveHeld({ reservationId: 'b', counters: counters(10), now: 2 });
+    expect(next.result.ok).toBe(true);
+    // A renewal and the settle of the first take nothing from the second's hold.
+    expect(store.renewHeld(ending, 3)).toBe(true);
+    store.releaseConcurrentHeld(ending, 3);
+    store.settleHeld(ending, { rpm: 1, budget: 20 }, 4);
+    expect(await store.peek('parallel', 'concurrent', 4)).toBe(1);
+    expect(await store.peek('budget', 'budget', 4)).toBe(30);
+    store.settleHeld(next, { rpm: 1, budget: 10 }, 5);
+    expect(await store.peek('parallel', 'concurrent', 5)).toBe(0);
+  });
 });
 
 const redis = await connectRedisForTests();

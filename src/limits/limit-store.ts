@@ -175,6 +175,12 @@ export interface LimitStore {
   settleHeld?(held: HeldReservation, actual: Record<string, number>, now: number): void;
   releaseHeld?(held: HeldReservation, now: number): void;
   renewHeld?(held: HeldReservation, now: number): boolean;
+  /**
+   * Frees a held reservation's parallel slots ahead of its settle: its request is over, and only
+   * its usage is still being counted (the tokenizer's thread), which must not keep the key's next
+   * request waiting. The settle later finds the slots freed.
+   */
+  releaseConcurrentHeld?(held: HeldReservation, now: number): void;
 }
 
 /** A reservation handed to its caller (`reserveHeld`): the result, and what the store needs to settle it. */

@@ -124,6 +124,18 @@ export class MemoryLimitStore implements LimitStore {
     this.finish(held as Reservation, now, undefined);
   }
 
+  releaseConcurrentHeld(held: HeldReservation, now: number): void {
+    checkTime(now, 'now');
+    const reservation = held as Reservation;
+    if (reservation.done) return;
+    for (const counter of reservation.counters) {
+      if (counter.kind !== 'concurrent' || counter.amount === 0) continue;
+      counter.ledger?.change(counter.entry as EntryHandle, counter.amount, 0);
+      // Holds nothing from now on: its settle, or a renewal meanwhile, leaves the counter alone.
+      counter.amount = 0;
+    }
+  }
+
   async renew(reservationId: string, now: number): Promise<boolean> {
     checkTime(now, 'now');
     const reservation = this.reservations.get(reservationId);
@@ -144,7 +156,7 @@ export class MemoryLimitStore implements LimitStore {
     if (reservation.done || reservation.deadline <= now || reservation.counters.length === 0) return false;
     reservation.deadline = now + this.reservationTtlMs;
     for (const counter of reservation.counters) {
-      if (counter.kind !== 'concurrent') continue;
+      if (counter.kind !== 'concurrent' || counter.amount === 0) continue;
       // The hold leaves its entry (which then counts nothing) for one that ends at the new deadline.
       const ledger = counter.ledger as ExpiringLedger;
       ledger.change(counter.entry as EntryHandle, counter.amount, 0);
