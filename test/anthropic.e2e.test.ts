@@ -951,6 +951,45 @@ describe('Anthropic upstream and /v1/messages front door', () => {
     });
   });
 
+  describe('DeepSeek in thinking mode, through a translation: a tool turn goes back with its reasoning', () => {
+    const toolLoop = (model: string): Anthropic.MessageCreateParamsNonStreaming => ({
+      model,
+      max_tokens: 200,
+      thinking: { type: 'enabled', budget_tokens: 100 },
+      tools: [{ name: 'weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        // The relay's own translation of DeepSeek's reasoning: a thinking block without a signature.
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'Need the weather.', signature: '' }, { type: 'tool_use', id: 'call_1', name: 'weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'Sunny.' }] },
+      ],
+    });
+    const sentAssistant = () => (openaiUpstream.requests[0]?.body as { messages: Array<Record<string, unknown>> }).messages.find((message) => message.role === 'assistant');
+
+    it("sends a Messages client's thinking of a tool turn to DeepSeek as that turn's reasoning_content", async () => {
+      await anthropic.messages.create(toolLoop('deepseek-reasoner'));
+      expect(sentAssistant()).toMatchObject({ role: 'assistant', reasoning_content: 'Need the weather.', tool_calls: [{ id: 'call_1' }] });
+    });
+
+    it('gives an OpenAI client’s tool turn that came back without it an empty reasoning_content, which DeepSeek takes', async () => {
+      await openai.chat.completions.create({
+        model: 'deepseek-reasoner',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: 'call_1', content: 'Sunny.' },
+        ],
+      });
+      expect(sentAssistant()).toMatchObject({ reasoning_content: '', tool_calls: [{ id: 'call_1' }] });
+    });
+
+    it('sends no reasoning_content to another model, whose server would refuse the field', async () => {
+      await anthropic.messages.create(toolLoop('gpt-4.1'));
+      expect(sentAssistant()).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_1' }] });
+      expect(sentAssistant()).not.toHaveProperty('reasoning_content');
+    });
+  });
+
   describe('an Anthropic provider with its own anthropic-beta', () => {
     let betaRelay: StartedRelay;
 

@@ -18,12 +18,20 @@ export interface ChatToolCall {
   function: { name: string; arguments: string };
 }
 
+/**
+ * An assistant message's reasoning as a translation received it (a Messages client's thinking
+ * blocks), kept under a symbol: JSON never writes it, so no upstream receives it unless its adapter
+ * asks for it (`withReasoningReplayed`: DeepSeek's thinking mode needs it back).
+ */
+export const translatedReasoning: unique symbol = Symbol('translatedReasoning');
+
 export interface ChatMessage {
   role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function' | (string & {});
   content?: string | ChatContentPart[] | null;
   name?: string;
   tool_calls?: ChatToolCall[];
   tool_call_id?: string;
+  [translatedReasoning]?: string;
   [field: string]: unknown;
 }
 

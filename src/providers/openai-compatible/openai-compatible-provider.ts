@@ -8,6 +8,7 @@ import { guardUpstreamBody } from '../upstream-failure.js';
 import { classifyOpenAIError } from './classify-openai-error.js';
 import { OpenAIEventReader } from './read-openai-stream.js';
 import { OpenAIRawEventReader } from './relay-openai-stream.js';
+import { withReasoningReplayed } from './deepseek-reasoning.js';
 
 /** Small differences between OpenAI-compatible servers, so that vendors stay configurations, not copies. */
 export interface OpenAICompatibleQuirks {
@@ -57,7 +58,7 @@ export class OpenAICompatibleProvider implements Provider {
     // A copy with the upstream's model name. A field the client did not send stays out rather than
     // being set (a spread that adds properties cost ~3× a plain copy and its serialisation): no
     // `stream` is false upstream too, and `stream_options`, refused without a stream, is dropped.
-    const body: Record<string, unknown> = { ...chatRequest, model };
+    const body: Record<string, unknown> = { ...chatRequest, model, messages: withReasoningReplayed(model, chatRequest.messages) };
     if (call.bodyDefaults !== undefined) addDefaults(body, call.bodyDefaults);
     if (body.stream !== undefined) body.stream = false;
     if (body.stream_options !== undefined) body.stream_options = undefined;
@@ -65,7 +66,7 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   chatStream(chatRequest: ChatRequest, model: string, call: ProviderCall): Promise<AsyncIterator<StreamPart>> {
-    const body: Record<string, unknown> = { ...chatRequest, model, stream: true };
+    const body: Record<string, unknown> = { ...chatRequest, model, messages: withReasoningReplayed(model, chatRequest.messages), stream: true };
     if (call.bodyDefaults !== undefined) addDefaults(body, call.bodyDefaults);
     if (this.quirks.streamUsage) body.stream_options = { ...(chatRequest.stream_options ?? {}), include_usage: true };
     const reader = call.passthrough === undefined ? new OpenAIEventReader(this.name) : new OpenAIRawEventReader(this.name, call.passthrough.includeUsage);

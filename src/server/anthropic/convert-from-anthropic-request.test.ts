@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AnthropicRequest } from '../../spec/anthropic-messages.js';
+import { translatedReasoning } from '../../spec/openai-chat.js';
 import { convertFromAnthropicRequest } from './convert-from-anthropic-request.js';
 
 const fixture = () => JSON.parse(readFileSync(new URL('./__fixtures__/anthropic-request.json', import.meta.url), 'utf8')) as AnthropicRequest;
@@ -34,6 +35,8 @@ describe('convertFromAnthropicRequest', () => {
         role: 'assistant',
         content: 'A cat. Checking the weather.',
         tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        // The thinking block, kept apart: no upstream receives it but DeepSeek, as reasoning_content.
+        [translatedReasoning]: 'Need the weather.',
       },
       { role: 'tool', tool_call_id: 'toolu_01', content: '18°C, sunny' },
       { role: 'user', content: 'Thanks!' },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
-import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
+import { maxTokensField, translatedReasoning, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
 import { lowerToLimit } from '../output-limit.js';
 import { toolResultAttachments } from '../tool-result-attachments.js';
 import type { TranslatedRequest, UnsupportedParameter } from '../translated-request.js';
@@ -165,17 +165,21 @@ function convertAssistant(content: string | AnthropicContentBlock[], position: n
   if (typeof content === 'string') return { role: 'assistant', content };
   const texts: string[] = [];
   const toolCalls: ChatToolCall[] = [];
+  const thinking: string[] = [];
   content.forEach((block, index) => {
     if (block.type === 'text' && typeof block.text === 'string') texts.push(block.text);
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') thinking.push(block.thinking);
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: String(block.id), type: 'function', function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) } });
     } else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') {
-      // Thinking is the model's own earlier output, meaningless to another model; anything else is reported.
+      // Redacted thinking is the model's own, meaningless to another model; anything else is reported.
       unsupported.push({ name: `messages[${position}].content[${index}]`, why: `assistant blocks of type "${block.type}" have no OpenAI equivalent` });
     }
   });
   const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  // Kept apart, for an upstream that wants a tool turn's reasoning back (DeepSeek: `withReasoningReplayed`).
+  if (thinking.length > 0) message[translatedReasoning] = thinking.join('');
   return message;
 }
 
