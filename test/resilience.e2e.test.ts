@@ -107,6 +107,57 @@ describe('streams are committed at their first chunk', () => {
     expect(response.headers.get('x-relay-attempts')).toBe('2');
     expect(upstreamA.requests).toHaveLength(2);
   });
+
+  it('retries a legacy completions stream and a passed-through Responses stream whose upstream answered 200 with an empty body', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'relay-empty-stream-'));
+    writeFileSync(join(directory, 'relay.yaml'), `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789, responsesApi: true }\nmodels:\n  gpt-4.1: { targets: [{ provider: a }] }\n`);
+    const relay = await startIn(directory, { MAX_RETRIES: '1' });
+    const client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+
+    upstreamA.next({ kind: 'events', events: [], done: false });
+    const { data: completion, response: completionResponse } = await client.completions.create({ model: 'gpt-4.1', prompt: 'Say this is a test', stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of completion) text += chunk.choices[0]?.text ?? '';
+    expect(text).toBe('word0 word1 word2 word3 word4 ');
+    expect(completionResponse.headers.get('x-relay-attempts')).toBe('2');
+
+    upstreamA.next({ kind: 'events', events: [], done: false });
+    const { data: events, response } = await client.responses.create({ model: 'gpt-4.1', input: 'Say this is a test', stream: true }).withResponse();
+    const types: string[] = [];
+    for await (const event of events) types.push(event.type);
+    expect(types.at(-1)).toBe('response.completed');
+    expect(response.headers.get('x-relay-attempts')).toBe('2');
+    expect(upstreamA.requests.map((received) => received.path)).toEqual(['/v1/completions', '/v1/completions', '/v1/responses', '/v1/responses']);
+  });
+
+  it('ends a legacy completions stream the upstream closed without [DONE] or a finish reason with an error event, and counts it as failed', async () => {
+    const client = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\n');
+    const chunk = { id: 'cmpl-cut', object: 'text_completion', created: 1, model: 'gpt-4.1', choices: [{ index: 0, text: 'Hel', logprobs: null, finish_reason: null }] };
+    upstreamA.next({ kind: 'events', events: [chunk], done: false });
+    const stream = await client.completions.create({ model: 'gpt-4.1', prompt: 'Say hello', stream: true });
+    let text = '';
+    const error = await (async () => {
+      for await (const part of stream) text += part.choices[0]?.text ?? '';
+    })().catch((caught: unknown) => caught);
+    expect(text).toBe('Hel');
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).error).toMatchObject({ type: 'server_error', code: 'upstream_error' });
+    // Cut after its first byte: not retried.
+    expect(upstreamA.requests).toHaveLength(1);
+    await expect.poll(() => currentRelay()!.logs.filter((line) => line.msg === 'request').at(-1)).toMatchObject({ stream: true, status: 200, errorCode: 'upstream_error' });
+
+    // The upstream's own error event reaches the client as it came, and the request is counted as failed too.
+    upstreamA.next({ kind: 'events', events: [chunk, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } }], done: false });
+    const failing = await client.completions.create({ model: 'gpt-4.1', prompt: 'Say hello', stream: true });
+    const upstreamError = await (async () => {
+      for await (const _part of failing) {
+        // read until the error event
+      }
+    })().catch((caught: unknown) => caught);
+    expect((upstreamError as APIError).message).toContain('The server had an error while processing your request.');
+    await expect.poll(() => currentRelay()!.logs.filter((line) => line.msg === 'request')).toHaveLength(2);
+    expect(currentRelay()!.logs.filter((line) => line.msg === 'request').at(-1)).toMatchObject({ stream: true, status: 200, errorCode: 'upstream_error' });
+  });
 });
 
 describe('connections the upstream let go while idle', () => {

@@ -47,6 +47,16 @@ export function classifyTransportError(error: unknown, provider: string, signal:
   return new UpstreamError(`${provider}: ${code || 'error'}: ${message}`, { reason, provider, cause: error, ...(closedBeforeAnswer ? { retryAfterMs: 0 } : {}) });
 }
 
+/**
+ * A stream that ended, closed cleanly by the upstream, before `end` (what ends a stream of its
+ * format, or its first chunk): it was cut. A network failure, so that one cut before the first byte
+ * reached the client is tried again (elsewhere when routing allows), and one cut after it ends with
+ * an error event.
+ */
+export function streamCut(provider: string | undefined, end: string): UpstreamError {
+  return new UpstreamError(`${provider ?? 'upstream'}: the stream ended before ${end}`, { reason: 'network', provider });
+}
+
 /** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present and sane. */
 export function readRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
   const milliseconds = Number(first(headers['retry-after-ms']));

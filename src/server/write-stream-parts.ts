@@ -1,6 +1,7 @@
 // What the front doors that translate or relay another API's answers (`/v1/messages`, `/v1/responses`)
 // share: reading a chat part, writing a committed stream's values, and taking a native answer.
 import type { JsonResult, RawStream, StreamPart } from '../providers/provider.js';
+import { streamCut } from '../providers/upstream-failure.js';
 import type { ChatCompletionChunk } from '../spec/openai-chat.js';
 import type { SseWriter } from './sse-writer.js';
 
@@ -49,10 +50,14 @@ export type NativeAnswer = { kind: 'native-json'; result: JsonResult } | { kind:
 
 /**
  * A native call's result as an answer. A stream's first chunk is read here, inside the attempt, so
- * that a failure before it can still be retried elsewhere.
+ * that a failure before it can still be retried elsewhere; a stream that ends before its first
+ * chunk (a 200 with an empty body) is such a failure, as it is for a chat stream, and is never
+ * committed to the client as an empty answer.
  */
-export async function nativeAnswer(result: JsonResult | RawStream): Promise<NativeAnswer> {
+export async function nativeAnswer(result: JsonResult | RawStream, provider: string): Promise<NativeAnswer> {
   if (result.kind === 'json') return { kind: 'native-json', result };
   const chunks = result.body[Symbol.asyncIterator]();
-  return { kind: 'native-stream', chunks, first: await chunks.next() };
+  const first = await chunks.next();
+  if (first.done === true) throw streamCut(provider, 'its first chunk');
+  return { kind: 'native-stream', chunks, first };
 }

@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
+import { streamCut } from '../upstream-failure.js';
 import type { ThinkingBlocks } from './anthropic-thinking.js';
 import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
 import { convertAnthropicUsage, mergeAnthropicUsage } from './convert-anthropic-usage.js';
@@ -208,6 +209,6 @@ export async function* readAnthropicStream(body: AsyncIterable<Buffer>, provider
     }
   }
   if (!translator.stopped) {
-    throw new UpstreamError(`${provider}: the stream ended before message_stop`, { reason: 'network', provider });
+    throw streamCut(provider, 'message_stop');
   }
 }

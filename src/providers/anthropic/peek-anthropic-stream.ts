@@ -1,6 +1,6 @@
 import type { AnthropicErrorDetail } from '../../spec/anthropic-messages.js';
-import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
+import { streamCut } from '../upstream-failure.js';
 import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
 
 /**
@@ -17,7 +17,7 @@ export async function peekAnthropicStream(body: AsyncIterable<Buffer>, provider:
   for (;;) {
     const next = await iterator.next();
     if (next.done === true) {
-      throw new UpstreamError(`${provider}: the stream ended before its first event`, { reason: 'network', provider });
+      throw streamCut(provider, 'its first event');
     }
     buffered.push(next.value);
     const first = parser.push(next.value)[0];

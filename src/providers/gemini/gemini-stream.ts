@@ -2,6 +2,7 @@ import type { ChatCompletionChunk, Usage } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
+import { streamCut } from '../upstream-failure.js';
 import { classifyGeminiError } from './classify-gemini-error.js';
 import type { GeminiResponse } from './gemini-wire.js';
 import { mapGeminiFinishReason } from './map-gemini-finish-reason.js';
@@ -89,7 +90,7 @@ export async function* readGeminiStream(body: AsyncIterable<Buffer>, options: Ge
     }
   }
   if (!finished) {
-    throw new UpstreamError(`${options.provider}: the stream ended before any finishReason`, { reason: 'network', provider: options.provider });
+    throw streamCut(options.provider, 'any finishReason');
   }
   if (usage !== undefined) yield { data: chunk([], { usage }), usage, usageOnly: true };
 }

@@ -3,6 +3,7 @@ import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
 import type { StreamReader } from '../post-upstream.js';
+import { streamCut } from '../upstream-failure.js';
 
 const usagePattern = /"usage"\s*:\s*\{/;
 const finishPattern = /"finish_reason"\s*:\s*"/;
@@ -44,7 +45,7 @@ export class OpenAIEventReader implements StreamReader {
   }
 
   end(): void {
-    if (!this.finished) throw streamCut(this.provider);
+    if (!this.finished) throw streamCut(this.provider, '[DONE]');
   }
 }
 
@@ -61,11 +62,6 @@ export function readUsageChunk(data: string): { usage: StreamPart['usage']; usag
     parsed = undefined;
   }
   return { usage: readUsage(parsed?.usage), usageOnly: Array.isArray(parsed?.choices) && parsed.choices.length === 0 };
-}
-
-/** A stream that ended without `[DONE]` and without a finish reason: it was cut. */
-export function streamCut(provider: string): UpstreamError {
-  return new UpstreamError(`${provider}: the stream ended before [DONE]`, { reason: 'network', provider });
 }
 
 export function streamError(data: string, provider: string): UpstreamError {

@@ -2,7 +2,8 @@ import { SseParser, type SseEvent } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
 import type { StreamReader } from '../post-upstream.js';
 import { chunkText } from './chunk-text.js';
-import { OpenAIEventReader, readUsageChunk, streamCut, streamError } from './read-openai-stream.js';
+import { streamCut } from '../upstream-failure.js';
+import { OpenAIEventReader, readUsageChunk, streamError } from './read-openai-stream.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -113,7 +114,7 @@ export class OpenAIRawEventReader implements StreamReader {
 
   end(): void {
     if (this.eventByEvent !== undefined) this.eventByEvent.end();
-    else if (!this.finished) throw streamCut(this.provider);
+    else if (!this.finished) throw streamCut(this.provider, '[DONE]');
   }
 }
 

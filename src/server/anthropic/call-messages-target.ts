@@ -50,7 +50,7 @@ export interface MessagesTarget {
 export async function callMessagesTarget(target: MessagesTarget, body: AnthropicRequest, call: ProviderCall): Promise<MessagesAnswer> {
   const provider = target.provider;
   const stream = body.stream === true;
-  if (provider.messages !== undefined) return nativeAnswer(await provider.messages(withoutUnsignedThinking(body), target.model, call));
+  if (provider.messages !== undefined) return nativeAnswer(await provider.messages(withoutUnsignedThinking(body), target.model, call), provider.name);
   const { chatRequest, unsupported, reasoningFrom } = convertFromAnthropicRequest(body, target.model, target.maxOutputTokens);
   applyUnsupported(unsupported, call, `the upstream serving "${body.model}"`);
   // A model that does not reason (gpt-4o) refuses reasoning_effort: it answers all the same without.

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { UpstreamError } from '../../spec/relay-error.js';
+import { streamCut } from '../../providers/upstream-failure.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ErrorEventRedactor } from '../redact-error-events.js';
 import type { SseWriter } from '../sse-writer.js';
@@ -34,7 +34,7 @@ async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream'
     if (!finished) return false;
     if (!watcher.complete && !watcher.failed) {
       // The upstream closed cleanly but never sent message_stop: the answer was cut, and the client must hear so.
-      throw new UpstreamError(`${request.relay.provider ?? 'anthropic'}: the stream ended before message_stop`, { reason: 'network', provider: request.relay.provider });
+      throw streamCut(request.relay.provider, 'message_stop');
     }
     const rest = redactor.end();
     if (rest.length > 0) await writer.raw(rest);

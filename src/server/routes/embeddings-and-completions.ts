@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { streamCut } from '../../providers/upstream-failure.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { CompletionsBody, EmbeddingsBody, ModerationsBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
@@ -7,7 +8,7 @@ import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, completionsAsked, textPrompt } from '../admit-request.js';
 import { CompletionsStreamWatcher } from '../watch-completions-stream.js';
-import { nativeAnswer } from '../write-stream-parts.js';
+import { nativeAnswer, writeStreamValues } from '../write-stream-parts.js';
 
 /** Moderations cost nothing at OpenAI: counted as requests, never as tokens. */
 const freeUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
@@ -68,7 +69,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     });
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.user });
     // A stream's first chunk is read inside the attempt: a failure before it is still retried elsewhere.
-    const outcome = await upstream.run(async (deployment) => nativeAnswer(await deployment.provider.completions(body, deployment.model, upstream.call)));
+    const outcome = await upstream.run(async (deployment) => nativeAnswer(await deployment.provider.completions(body, deployment.model, upstream.call), deployment.provider.name));
     const answer = outcome.value;
     if (answer.kind === 'native-json') {
       request.relay.usage = answer.result.usage;
@@ -81,24 +82,23 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     request.relay.delivered = watcher.delivered;
     // An upstream's error event leaves without the relay's credentials.
     const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets);
-    const { chunks } = answer;
     try {
-      for (let current = answer.first; current.done !== true; current = await chunks.next()) {
-        watcher.push(current.value);
+      const finished = await writeStreamValues(writer, answer.chunks, answer.first, (bytes) => {
+        watcher.push(bytes);
         if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
-        const bytes = redactor.push(current.value);
-        const pending = bytes.length > 0 ? writer.raw(bytes) : undefined;
-        if (pending !== undefined) await pending;
-        if (writer.closed) {
-          await chunks.return?.();
-          return reply;
-        }
-      }
+        return redactor.push(bytes);
+      });
+      if (!finished) return reply;
+      // The upstream closed cleanly without [DONE] or a finish reason: the answer was cut, and the client must hear so.
+      if (!watcher.complete && !watcher.failed) throw streamCut(request.relay.provider, '[DONE]');
       reply.raw.end(redactor.end());
     } catch (error) {
       // The same as a chat stream: one OpenAI-shaped error event, and the failure in the access log.
       const clientError = streamFailure(error, request);
       if (clientError !== undefined) writer.fail(clientError.toJSON());
+    } finally {
+      // The client got the upstream's own error event; the relay still records the stream as failed.
+      if (watcher.failed) request.relay.errorCode ??= 'upstream_error';
     }
     return reply;
   });

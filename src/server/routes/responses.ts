@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallSignal } from '../../providers/call-signal.js';
 import type { ChatResult, ProviderCall, StreamPart } from '../../providers/provider.js';
-import { CallAbortedError, checkChatAnswer } from '../../providers/upstream-failure.js';
+import { CallAbortedError, checkChatAnswer, streamCut } from '../../providers/upstream-failure.js';
 import type { Deployment } from '../../routing/deployment.js';
 import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
@@ -72,7 +72,7 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
   const stream = body.stream === true;
   if (provider.responses !== undefined) {
     const sent = outputCap === undefined ? body : { ...body, max_output_tokens: lowerToLimit(outputCap, writesAtMost(deployment)) };
-    return nativeAnswer(await provider.responses(sent, deployment.model, call));
+    return nativeAnswer(await provider.responses(sent, deployment.model, call), provider.name);
   }
   if (translation instanceof RelayError) throw translation;
   // Item positions left out of the header (`input[]`, `tools[]`): it names what was dropped, not where.
@@ -311,7 +311,7 @@ async function relayNativeStream(
     );
     if (!finished) return;
     // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
-    if (!watcher.complete && !watcher.failed) throw new UpstreamError(`${request.relay.provider ?? 'upstream'}: the stream ended before its response ended`, { reason: 'network', provider: request.relay.provider });
+    if (!watcher.complete && !watcher.failed) throw streamCut(request.relay.provider, 'its response ended');
     if (recording !== undefined) await recording;
     if (!writer.closed) reply.raw.end(redactor.end());
   } catch (error) {
