@@ -129,6 +129,20 @@ const corsSettings = {
   maxAge: 600,
 };
 
+/**
+ * The answer to a request that arrives while the relay closes, on a connection kept alive from
+ * before: nothing of it was done, so the SDKs are told to send it again (`x-should-retry`), on a new
+ * connection that reaches another replica (or this relay once restarted).
+ */
+function shuttingDown(): RelayError {
+  return new RelayError('The relay is shutting down and did not take this request. Send it again: another replica (or this one, restarted) will answer it.', {
+    status: 503,
+    type: 'server_error',
+    code: 'shutting_down',
+    headers: { 'x-should-retry': 'true', connection: 'close' },
+  });
+}
+
 /** Builds the relay's HTTP server from a validated configuration. */
 export function createRelayServer(config: RelayConfig, options: CreateRelayServerOptions): RelayServer {
   const dispatcher = upstreamDispatcher(
@@ -189,6 +203,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     requestTimeout: 0,
     connectionTimeout: 0,
     forceCloseConnections: 'idle',
+    // A request that comes while closing is refused by the relay itself, in OpenAI's shape (see `shuttingDown`).
+    return503OnClosing: false,
     schemaController,
     // `request.ip` (read only where failed sign-ins are counted) is then the client's address the proxies name.
     ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
@@ -286,6 +302,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   }
   app.decorateRequest('relay', null as never);
   const inflight = { requests: 0 };
+  /** Set once `close()` began: the listener is closing, and so is each connection as it goes idle. */
+  let closing = false;
   const accessLog =
     options.accessLog ?? new AccessLog((options.logger as unknown as Record<symbol, LineSink>)[pino.symbols.streamSym] as LineSink, () => options.logger.isLevelEnabled('info'));
   // Signed-in dashboard browsers: the admin API takes their cookie in place of the master key.
@@ -297,6 +315,9 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     request.relay.closed = true;
     finishRequest(request, this.headersSent ? this.statusCode : 499, !this.writableFinished, services, accessLog);
     request.relay.onClose?.closed(this.writableFinished);
+    // Clients keep their connections alive: once closing, each one is closed as soon as its
+    // response ends, or the process would wait out the grace period for connections with nothing on them.
+    if (closing) app.server.closeIdleConnections();
   };
   // A callback hook, not an async one: it runs for every request and has nothing to wait for.
   app.addHook('onRequest', (request, reply, done) => {
@@ -307,6 +328,11 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     // A response closes once: the listener stays attached and goes with the response.
     (reply.raw as ResponseOfRequest)[requestOfResponse] = request;
     reply.raw.on('close', onResponseClose);
+    if (closing) {
+      // Sent on a connection kept alive from before (no new one is accepted): the client retries it elsewhere.
+      done(shuttingDown());
+      return;
+    }
     // The route the request matched rather than its URL as sent: the router decodes percent-escapes
     // (`/%61dmin/keys` reaches `/admin/keys`), so a check on the raw URL could be stepped around. A
     // URL that matches no route keeps its own (an unknown `/v1/…` is still refused without a key).
@@ -445,6 +471,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     async close(deadline) {
       services.lifecycle.draining = true;
       for (const controller of canaries.values()) controller.stop();
+      closing = true;
       await app.close();
       // Responses cut at the end of the grace period close a moment after their connections: each
       // starts its settle step (a stream is metered for what it delivered) as it closes.

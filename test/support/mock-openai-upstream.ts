@@ -136,8 +136,9 @@ export type Behaviour =
   | { kind: 'firehose'; chunks: number; chunkBytes: number }
   /**
    * A scripted stream (chat, legacy completions or Responses API): each event's JSON as a `data:`
-   * line (a string is written as it is, to name an event or cut bytes where a test wants), then
-   * `data: [DONE]` unless `done` is false.
+   * line (a string is written as it is, to name an event or cut bytes where a test wants; a promise
+   * holds the events after it until it settles, as an upstream still thinking), then `data: [DONE]`
+   * unless `done` is false.
    */
   | { kind: 'events'; events: Array<unknown>; done?: boolean };
 
@@ -492,6 +493,10 @@ export class MockOpenAIUpstream {
 async function scriptedStream(response: ServerResponse, behaviour: Extract<Behaviour, { kind: 'events' }>): Promise<void> {
   response.writeHead(200, { 'content-type': 'text/event-stream' });
   for (const event of behaviour.events) {
+    if (event instanceof Promise) {
+      await event;
+      continue;
+    }
     response.write(typeof event === 'string' ? event : `data: ${JSON.stringify(event)}\n\n`);
     // Each event in its own network write, as a real upstream sends them.
     await new Promise((resolve) => setImmediate(resolve));
