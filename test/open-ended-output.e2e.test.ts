@@ -32,12 +32,16 @@ const yaml = (houseUrl: string, claudeOrigin: string) => [
   '  claude-sonnet-4-5:',
   '    targets:',
   '      - { provider: claude, model: claude-sonnet-4-5 }',
+  '  deepseek-flash:',
+  '    targets:',
+  '      - { provider: house, model: deepseek-flash }',
   'billing:',
   '  prices:',
   '    claude-sonnet-4-5: { input: 3, output: 15, officialInput: 3, officialOutput: 15 }',
   '    gpt-4.1: { input: 2, output: 8, officialInput: 2, officialOutput: 8 }',
   '    gpt-4o: { input: 2, output: 8, officialInput: 2, officialOutput: 8 }',
   '    house-model: { input: 2, output: 8, officialInput: 2, officialOutput: 8 }',
+  '    deepseek-flash: { input: 2, output: 8, officialInput: 2, officialOutput: 8 }',
   'ledger:',
   '  flushIntervalMs: 50',
   '',
@@ -212,5 +216,36 @@ describe('requests without max_tokens to a model whose output limit the relay do
     expect(sentLimit(0)).toBe(4096);
     expect(await ask(free.key, 'house-model')).toEqual({ finish: 'stop', completionTokens: 30_000, maxTokens: null });
     expect(sentLimit(1)).toBeUndefined();
+  });
+});
+
+describe('requests with an output limit', () => {
+  it("are sent it in the field their model takes: ten parallel requests with max_completion_tokens to a server that knows only max_tokens (DeepSeek) hold a budget", async () => {
+    await start('memory');
+    // Each reserves ~200 prompt and 100 output tokens (~$0.0012); one the upstream let write 30 000 tokens would cost $0.24.
+    const key = await keyWith(0.02, 'budget');
+    upstream.next(...Array.from({ length: 10 }, () => verbose));
+    const client = new OpenAI({ apiKey: key.key, baseURL: relay!.baseURL, maxRetries: 0 });
+    const one = () =>
+      client.chat.completions.create({ model: 'deepseek-flash', max_completion_tokens: 100, messages }).then(
+        (answer) => [answer.choices[0]!.finish_reason, answer.usage!.completion_tokens],
+        (error: APIError) => error.code,
+      );
+    expect(await Promise.all(Array.from({ length: 10 }, one))).toEqual(Array.from({ length: 10 }, () => ['length', 100]));
+    // 11 prompt tokens at $2 and 100 output tokens at $8 per 1M, ten times.
+    expect(await spentMicros(key.id, 10)).toBe(10 * (22 + 800));
+
+    // A stream too; the client's own max_tokens goes as it came.
+    const stream = await client.chat.completions.create({ model: 'deepseek-flash', max_completion_tokens: 100, messages, stream: true });
+    for await (const _chunk of stream) {
+      // drain
+    }
+    await client.chat.completions.create({ model: 'deepseek-flash', max_tokens: 100, messages });
+    const sent = upstream.requests.filter((entry) => entry.path === '/v1/chat/completions').map((entry) => entry.body);
+    expect(sent).toHaveLength(12);
+    for (const body of sent) {
+      expect(body.max_tokens).toBe(100);
+      expect(body).not.toHaveProperty('max_completion_tokens');
+    }
   });
 });

@@ -53,6 +53,9 @@ describe('output limits of the upstream models', () => {
         '  reasoner:',
         '    targets:',
         '      - { provider: deepseek, model: reasoner-prod }',
+        '  reasoner-chat:',
+        '    targets:',
+        '      - { provider: deepseek, model: reasoner-chat-prod }',
         '  qwen-local:',
         '    targets:',
         '      - { provider: deepseek, model: Qwen/Qwen3-8B }',
@@ -185,6 +188,39 @@ describe('output limits of the upstream models', () => {
       expect(error).toBeInstanceOf(BadRequestError);
       expect((error as BadRequestError).message).toContain('max_tokens is too large: 32000. This model supports at most 16384 completion tokens');
       expect(received()[0]).toMatchObject({ model: 'gpt-4o', max_tokens: claudeSized });
+    });
+
+    it('sends the output limit in the one field the model takes: max_tokens to other servers, max_completion_tokens to OpenAI reasoning models', async () => {
+      await openai.chat.completions.create({ model: 'deepseek-raw', max_completion_tokens: 1_000, messages: question });
+      await openai.chat.completions.create({ model: 'gpt-5', max_tokens: 1_000, messages: question });
+      await openai.chat.completions.create({ model: 'gpt-5', max_tokens: 1_000, max_completion_tokens: 2_000, messages: question });
+      const stream = await openai.chat.completions.create({ model: 'deepseek-raw', max_completion_tokens: 1_000, messages: question, stream: true });
+      for await (const _chunk of stream) {
+        // drain
+      }
+      const limits = received().map((body) => [body.model, body.max_tokens, body.max_completion_tokens]);
+      expect(limits).toEqual([
+        ['deepseek-chat', 1_000, undefined],
+        ['gpt-5', undefined, 1_000],
+        // Both given: the one admission reserved, alone.
+        ['gpt-5', undefined, 2_000],
+        ['deepseek-chat', 1_000, undefined],
+      ]);
+    });
+
+    it('sends it again as max_completion_tokens to a reasoning model that refuses max_tokens under a name the relay does not know, and its next requests so at once', async () => {
+      const { response } = await openai.chat.completions.create({ model: 'reasoner-chat', max_completion_tokens: 1_000, messages: question }).withResponse();
+      expect(response.headers.get('x-relay-attempts')).toBe('1');
+      expect(received().map((body) => [body.max_tokens, body.max_completion_tokens])).toEqual([
+        [1_000, undefined],
+        [undefined, 1_000],
+      ]);
+      upstream.reset();
+      const stream = await openai.chat.completions.create({ model: 'reasoner-chat', max_tokens: 1_000, messages: question, stream: true });
+      for await (const _chunk of stream) {
+        // drain
+      }
+      expect(received().map((body) => [body.max_tokens, body.max_completion_tokens])).toEqual([[undefined, 1_000]]);
     });
   });
 

@@ -3,7 +3,9 @@ import type { Deployment } from '../routing/deployment.js';
 import type { ModelRouter, ResolvedModel } from '../routing/model-router.js';
 import type { RouteRuntime } from '../routing/route-runtime.js';
 import { defaultAnthropicMaxTokens } from '../providers/anthropic/default-anthropic-max-tokens.js';
+import { rememberedRefusals, rememberRefusal } from '../providers/refusal-memory.js';
 import { maxTokensField, type ChatRequest } from '../spec/openai-chat.js';
+import { UpstreamError } from '../spec/relay-error.js';
 
 /**
  * The output token limit sent to a deployment by a translation (`/v1/messages` and `/v1/responses`
@@ -85,13 +87,65 @@ function eachDeployment(route: RouteRuntime, most: { tokens: number; bounded: bo
 }
 
 /**
- * The chat request for a deployment when admission set the request's output limit
- * (`Admission.outputCap`): that limit, lowered to what the deployment writes at most, in the field
- * its model takes; the request as it is otherwise.
+ * The chat request for a deployment, its output limit in the one field the deployment's model takes
+ * (`maxTokensField`) and the other left out: servers other than OpenAI know only `max_tokens`
+ * (DeepSeek ignores `max_completion_tokens` and writes as long as it goes, past what admission
+ * reserved), and OpenAI's reasoning models take only `max_completion_tokens`. The limit is the
+ * request's own (`max_completion_tokens`, else `max_tokens`: the one admission reserved), or, when
+ * it gives none, the one admission set (`Admission.outputCap`), lowered to what the deployment
+ * writes at most; a translation's (`translated`) is lowered to the deployment's output limit too
+ * (`lowerToLimit`). The request as it is when it has no limit, or has it in that field alone.
  */
-export function withOutputCap(chatRequest: ChatRequest, deployment: Deployment, cap: number | undefined): ChatRequest {
-  if (cap === undefined) return chatRequest;
-  return { ...chatRequest, [maxTokensField(deployment.model)]: lowerToLimit(cap, writesAtMost(deployment)) };
+export function forDeployment(chatRequest: ChatRequest, deployment: Deployment, cap: number | undefined, translated = false): ChatRequest {
+  let limit = chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? (cap === undefined ? undefined : lowerToLimit(cap, writesAtMost(deployment)));
+  if (limit === undefined) return chatRequest;
+  if (translated) limit = lowerToLimit(limit, deployment.maxOutputTokens);
+  const field = maxTokensField(deployment.model);
+  if (chatRequest[field] === limit && chatRequest[field === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens'] === undefined) return chatRequest;
+  const { max_tokens: _maxTokens, max_completion_tokens: _maxCompletionTokens, ...rest } = chatRequest;
+  return { ...rest, [field]: limit };
+}
+
+/** What a model that takes only `max_completion_tokens` is remembered by (`refusal-memory`). */
+const completionTokensKey = '#max-completion-tokens';
+
+/** The upstream a request is sent to: refusals are remembered per provider (one relay's own) and model. */
+export interface RefusingUpstream {
+  provider: object;
+  model: string;
+}
+
+/**
+ * Sends a chat request, and sends it again with its `max_tokens` as `max_completion_tokens` when
+ * the upstream refuses the first for the model ("Unsupported parameter: 'max_tokens' is not
+ * supported with this model. Use 'max_completion_tokens' instead."): `forDeployment` knows OpenAI's
+ * reasoning models by name (`maxTokensField`), not under every name (an Azure deployment's, a new
+ * family's). The refusal is remembered for the model for 10 minutes, and its next requests go with
+ * `max_completion_tokens` at once. Nothing is left out and the limit is the same: the answer is the
+ * one the request asked for, in strict mode too, and the refused call cost nothing.
+ */
+export async function sendInLimitField<T>(chatRequest: ChatRequest, send: (chatRequest: ChatRequest) => Promise<T>, upstream: RefusingUpstream): Promise<T> {
+  const request = rememberedRefusals(upstream.provider, upstream.model)?.has(completionTokensKey) === true ? (withCompletionTokens(chatRequest) ?? chatRequest) : chatRequest;
+  try {
+    return await send(request);
+  } catch (error) {
+    const renamed = refusesMaxTokens(error) ? withCompletionTokens(request) : undefined;
+    if (renamed === undefined) throw error;
+    rememberRefusal(upstream.provider, upstream.model, completionTokensKey, 0);
+    return send(renamed);
+  }
+}
+
+/** The request with its `max_tokens` sent as `max_completion_tokens`, or undefined when it has none to move. */
+function withCompletionTokens(chatRequest: ChatRequest): ChatRequest | undefined {
+  if (chatRequest.max_tokens == null || chatRequest.max_completion_tokens != null) return undefined;
+  const { max_tokens: limit, ...rest } = chatRequest;
+  return { ...rest, max_completion_tokens: limit } as ChatRequest;
+}
+
+/** Whether `error` refuses `max_tokens` in favour of `max_completion_tokens`. */
+function refusesMaxTokens(error: unknown): boolean {
+  return error instanceof UpstreamError && error.status === 400 && error.reason === 'invalid_request' && /'max_tokens' is not supported with this model\. Use 'max_completion_tokens' instead/.test(error.upstreamMessage ?? '');
 }
 
 /** The most a deployment writes when the request gives no limit, if known (see `openEndedOutput`). */

@@ -3,6 +3,7 @@ import { outputLimitKey, refusedOutputLimit } from '../providers/output-limit-re
 import { rememberedRefusals, rememberRefusal } from '../providers/refusal-memory.js';
 import type { ChatRequest } from '../spec/openai-chat.js';
 import { RelayError, UpstreamError } from '../spec/relay-error.js';
+import { sendInLimitField, type RefusingUpstream } from './output-limit.js';
 
 /** A parameter the chat side cannot honour, with why (reported or refused by the route). */
 export interface UnsupportedParameter {
@@ -104,32 +105,6 @@ function withOutputLimit(chatRequest: ChatRequest, limit: number): ChatRequest |
   return { ...chatRequest, [field]: limit };
 }
 
-/** What a model that takes only `max_completion_tokens` is remembered by (`refusal-memory`). */
-const completionTokensKey = '#max-completion-tokens';
-
-/**
- * The request with its `max_tokens` sent as `max_completion_tokens`, or undefined when it has none
- * to move: OpenAI's reasoning models take only the latter ("Unsupported parameter: 'max_tokens' is
- * not supported with this model. Use 'max_completion_tokens' instead."), and the relay knows them by
- * name (`maxTokensField`) but not under every name (an Azure deployment's, a new family's).
- */
-function withCompletionTokens(chatRequest: ChatRequest): ChatRequest | undefined {
-  if (chatRequest.max_tokens == null || chatRequest.max_completion_tokens != null) return undefined;
-  const { max_tokens: limit, ...rest } = chatRequest;
-  return { ...rest, max_completion_tokens: limit } as ChatRequest;
-}
-
-/** Whether `error` refuses `max_tokens` in favour of `max_completion_tokens`. */
-function refusesMaxTokens(error: unknown): boolean {
-  return error instanceof UpstreamError && error.status === 400 && error.reason === 'invalid_request' && /'max_tokens' is not supported with this model\. Use 'max_completion_tokens' instead/.test(error.upstreamMessage ?? '');
-}
-
-/** The upstream a request is sent to: refusals are remembered per provider (one relay's own) and model. */
-export interface RefusingUpstream {
-  provider: object;
-  model: string;
-}
-
 /** The request without what its upstream refused lately (reported as when it refuses it), so that it is not refused again. */
 function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, upstream: RefusingUpstream): ChatRequest {
   const remembered = rememberedRefusals(upstream.provider, upstream.model);
@@ -138,10 +113,6 @@ function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppab
   for (const [field, longest] of remembered) {
     if (field === outputLimitKey) {
       request = withOutputLimit(request, longest) ?? request;
-      continue;
-    }
-    if (field === completionTokensKey) {
-      request = withCompletionTokens(request) ?? request;
       continue;
     }
     if (call.strict || !Object.hasOwn(droppable, field)) continue;
@@ -171,31 +142,26 @@ function withoutRemembered(chatRequest: ChatRequest, call: ProviderCall, droppab
  * mode the refusal reaches the client, as any other refused parameter, and nothing is left out
  * beforehand. Two refusals change the request without leaving anything out, in strict mode too, and
  * are remembered the same way: an output limit above the model's (lowered to the limit the refusal
- * names: `refusedOutputLimit`), and `max_tokens` on a model that takes only `max_completion_tokens`.
+ * names: `refusedOutputLimit`), and `max_tokens` on a model that takes only `max_completion_tokens`
+ * (`sendInLimitField`).
  */
-export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>, upstream?: RefusingUpstream): Promise<T> {
-  let request = upstream === undefined ? chatRequest : withoutRemembered(chatRequest, call, droppable, upstream);
+export async function sendWithoutRefused<T>(chatRequest: ChatRequest, call: ProviderCall, droppable: Readonly<Record<string, string | readonly string[]>>, send: (chatRequest: ChatRequest) => Promise<T>, upstream: RefusingUpstream): Promise<T> {
+  let request = withoutRemembered(chatRequest, call, droppable, upstream);
   for (;;) {
     try {
-      return await send(request);
+      return await sendInLimitField(request, send, upstream);
     } catch (error) {
-      const renamed = refusesMaxTokens(error) ? withCompletionTokens(request) : undefined;
-      if (renamed !== undefined) {
-        if (upstream !== undefined) rememberRefusal(upstream.provider, upstream.model, completionTokensKey, 0);
-        request = renamed;
-        continue;
-      }
       const limit = refusedOutputLimit(error);
       const lowered = limit === undefined ? undefined : withOutputLimit(request, limit.limit);
       if (lowered !== undefined) {
-        if (limit!.ofModel && upstream !== undefined) rememberRefusal(upstream.provider, upstream.model, outputLimitKey, limit!.limit);
+        if (limit!.ofModel) rememberRefusal(upstream.provider, upstream.model, outputLimitKey, limit!.limit);
         request = lowered;
         continue;
       }
       const refusal = call.strict ? undefined : refusalIn(error, droppable);
       const retry = refusal === undefined ? undefined : withoutRefused(refusal, request, droppable);
       if (retry === undefined) throw error;
-      if (upstream !== undefined) rememberRefusal(upstream.provider, upstream.model, refusal!.field, refusal!.longest);
+      rememberRefusal(upstream.provider, upstream.model, refusal!.field, refusal!.longest);
       request = retry.chatRequest;
       call.dropped.push(...retry.dropped);
     }

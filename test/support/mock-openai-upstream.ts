@@ -129,7 +129,9 @@ export type Behaviour =
   /**
    * A chat answer (JSON) from a model that writes `completionTokens` tokens, or as many as the
    * request's `max_tokens` (or `max_completion_tokens`) allows when that is fewer, then stops with
-   * `finish_reason: "length"`, as a model cut by its limit does; billed for what it wrote.
+   * `finish_reason: "length"`, as a model cut by its limit does; billed for what it wrote. A
+   * DeepSeek model (`deepseek-*`) reads `max_tokens` only, as DeepSeek's API does: it writes its
+   * `completionTokens` whatever `max_completion_tokens` says.
    */
   | { kind: 'verbose'; completionTokens: number }
   /** A stream of `chunks` events of about `chunkBytes` each, written as fast as the connection takes them (waiting for `drain`). */
@@ -290,7 +292,7 @@ export class MockOpenAIUpstream {
       if (received.body.stream === true && behaviour.kind === 'events') return scriptedStream(response, behaviour);
       if (received.body.stream === true) return this.stream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
       const completion = chatCompletion(model, received.body);
-      if (behaviour.kind === 'verbose') writeAtMost(completion, behaviour.completionTokens, received.body);
+      if (behaviour.kind === 'verbose') writeAtMost(completion, behaviour.completionTokens, received.body, model);
       if (behaviour.kind === 'trickle') return trickle(response, JSON.stringify(completion), behaviour);
       if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>).reasoning_content = this.reasoning;
       return json(response, completion);
@@ -574,9 +576,12 @@ function chatCompletion(model: string, body: Record<string, unknown>) {
   };
 }
 
+/** Model names the mock serves as DeepSeek's API does: `max_tokens` is their one output limit, `max_completion_tokens` unknown. */
+const maxTokensOnlyModel = /^deepseek/;
+
 /** Makes a chat answer one of `tokens` completion tokens, or of the request's output limit with `finish_reason: "length"` when that is lower. */
-function writeAtMost(completion: ReturnType<typeof chatCompletion>, tokens: number, body: Record<string, unknown>): void {
-  const limit = body.max_completion_tokens ?? body.max_tokens;
+function writeAtMost(completion: ReturnType<typeof chatCompletion>, tokens: number, body: Record<string, unknown>, model: string): void {
+  const limit = maxTokensOnlyModel.test(model) ? body.max_tokens : (body.max_completion_tokens ?? body.max_tokens);
   const written = typeof limit === 'number' && limit < tokens ? limit : tokens;
   if (written < tokens) completion.choices[0]!.finish_reason = 'length';
   completion.choices[0]!.message.content = 'word '.repeat(Math.min(written, 1000)).trimEnd();

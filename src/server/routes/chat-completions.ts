@@ -7,7 +7,7 @@ import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { DeliveredText } from '../delivered-text.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, completionsAsked, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
-import { fallbackModels, openEndedOutput, reservedChoices, withOutputCap } from '../output-limit.js';
+import { fallbackModels, forDeployment, openEndedOutput, reservedChoices, sendInLimitField } from '../output-limit.js';
 import type { Principal } from '../../auth/principal.js';
 import type { Deployment } from '../../routing/deployment.js';
 import type { ResolvedModel } from '../../routing/model-router.js';
@@ -43,7 +43,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     const outputCap = request.relay.admission?.outputCap;
     resolved.route.shadow?.maybeMirror(chatRequest, resolved.route.timeoutMs ?? services.config.timeoutMs, request.id);
     if (chatRequest.stream !== true) {
-      const outcome = await upstream.run((deployment) => deployment.provider.chat(withOutputCap(chatRequest, deployment, outputCap), deployment.model, upstream.call));
+      const outcome = await upstream.run((deployment) => sendInLimitField(forDeployment(chatRequest, deployment, outputCap), (sent) => deployment.provider.chat(sent, deployment.model, upstream.call), deployment));
       request.relay.usage = outcome.value.usage;
       return reply.type('application/json').send(outcome.value.body);
     }
@@ -51,7 +51,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     // The client reads OpenAI chunks: an OpenAI-compatible upstream's events are relayed as they are.
     upstream.call.passthrough = { includeUsage: chatRequest.stream_options?.include_usage === true };
     const outcome = await upstream.run(async (deployment) => {
-      const parts = await deployment.provider.chatStream(withOutputCap(chatRequest, deployment, outputCap), deployment.model, upstream.call);
+      const parts = await sendInLimitField(forDeployment(chatRequest, deployment, outputCap), (sent) => deployment.provider.chatStream(sent, deployment.model, upstream.call), deployment);
       const first = await parts.next();
       return { parts, first };
     });

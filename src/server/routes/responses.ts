@@ -3,11 +3,10 @@ import { CallSignal } from '../../providers/call-signal.js';
 import type { ChatResult, ProviderCall, StreamPart } from '../../providers/provider.js';
 import { CallAbortedError, checkChatAnswer, streamCut } from '../../providers/upstream-failure.js';
 import type { Deployment } from '../../routing/deployment.js';
-import { maxTokensField, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesOutputItem, ResponsesRequest } from '../../spec/openai-responses.js';
 import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error.js';
 import { admitFreeRequest, admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
-import { fallbackModels, lowerToLimit, openEndedOutput, reservedOutputTokens, withOutputCap, writesAtMost } from '../output-limit.js';
+import { fallbackModels, forDeployment, lowerToLimit, openEndedOutput, reservedOutputTokens, writesAtMost } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
 import { ResponsesBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
@@ -32,23 +31,6 @@ type ResponsesAnswer =
   | { kind: 'translated-json'; result: ChatResult; customTools: ReadonlySet<string> }
   /** Chat stream parts, to be re-encoded as Responses events. */
   | { kind: 'translated-stream'; parts: AsyncIterator<StreamPart>; first: IteratorResult<StreamPart>; customTools: ReadonlySet<string> };
-
-/**
- * The chat request for one deployment: its model name, and the token limit in the field that model
- * takes, lowered to the model's output limit when above it (as `/v1/messages` does: nothing is lost,
- * and an upstream with a smaller limit would refuse the whole request).
- */
-function forDeployment(chatRequest: ChatRequest, deployment: Deployment): ChatRequest {
-  const model = deployment.model;
-  const request: ChatRequest = { ...chatRequest, model };
-  const limit = chatRequest.max_tokens ?? chatRequest.max_completion_tokens;
-  if (limit !== undefined && limit !== null) {
-    delete request.max_tokens;
-    delete request.max_completion_tokens;
-    request[maxTokensField(model)] = lowerToLimit(limit, deployment.maxOutputTokens);
-  }
-  return request;
-}
 
 /**
  * The fields of a translated request that an upstream may refuse for some models (chat field → the
@@ -77,7 +59,7 @@ async function callDeployment(deployment: Deployment, body: Record<string, unkno
   if (translation instanceof RelayError) throw translation;
   // Item positions left out of the header (`input[]`, `tools[]`): it names what was dropped, not where.
   applyUnsupported(translation.unsupported, call, "the relay's translation of the Responses API to chat", (name) => name.replace(/\[\d+\]/g, '[]'));
-  const chatRequest = forDeployment(withOutputCap(translation.chatRequest, deployment, outputCap), deployment);
+  const chatRequest = forDeployment(translation.chatRequest, deployment, outputCap, true);
   const customTools = translation.customTools;
   const upstream = { provider, model: deployment.model };
   if (!stream) return { kind: 'translated-json', result: checkChatAnswer(await sendWithoutRefused(chatRequest, call, optionalFields, (request) => provider.chat(request, deployment.model, call), upstream), provider.name), customTools };
