@@ -75,7 +75,8 @@ afterEach(async () => {
 /**
  * Every token costs 1000 micro-USD ($1000 per 1M), a cached prompt token 100, so a ledger row's cost
  * follows from its tokens. `gpt-x` is served by an OpenAI-compatible upstream that also serves the
- * Responses API as it is, `claude-x` by an Anthropic upstream.
+ * Responses API as it is, `plain-x` by one that serves only chat (`/v1/responses` is translated),
+ * `claude-x` by an Anthropic upstream.
  */
 async function start(): Promise<StartedRelay> {
   const directory = mkdtempSync(join(tmpdir(), 'relay-stream-metering-'));
@@ -85,9 +86,11 @@ async function start(): Promise<StartedRelay> {
     [
       'providers:',
       `  oai: { type: openai, baseUrl: "${upstreamOrigin}/v1", apiKey: oai-key-0123456789, responsesApi: true }`,
+      `  plain: { type: openai, baseUrl: "${upstreamOrigin}/v1", apiKey: plain-key-0123456789 }`,
       `  ant: { type: anthropic, baseUrl: "${upstreamOrigin}", apiKey: ant-key-0123456789 }`,
       'models:',
       '  gpt-x: { targets: [{ provider: oai, model: gpt-4.1 }] }',
+      '  plain-x: { targets: [{ provider: plain, model: gpt-4.1 }] }',
       '  instruct-x: { targets: [{ provider: oai, model: gpt-3.5-turbo-instruct }] }',
       '  claude-x: { targets: [{ provider: ant, model: claude-sonnet-4-5 }] }',
       // No price: served to keys that pay nothing.
@@ -95,6 +98,7 @@ async function start(): Promise<StartedRelay> {
       'billing:',
       '  prices:',
       `    gpt-x: ${prices}`,
+      `    plain-x: ${prices}`,
       `    instruct-x: ${prices}`,
       `    claude-x: ${prices}`,
       'ledger:',
@@ -230,6 +234,62 @@ describe('streams are billed for what they delivered', () => {
     const row = await meteredRow(key);
     expect(row.completion_tokens).toBe(count(deliveredText));
     expect(row.prompt_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('JSON answers without usage are billed for their text', () => {
+  const chatAnswer = (choices: unknown[]) => ({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4.1', choices });
+  const message = (fields: Record<string, unknown>) => ({ role: 'assistant', content: null, refusal: null, ...fields });
+
+  it("on /v1/chat/completions: each choice's content, reasoning, refusal, tool calls and legacy function call", async () => {
+    await start();
+    const key = await prepaidKey();
+    const call = { name: 'lookup', arguments: '{"q":"relays"}' };
+    script = {
+      events: [],
+      ending: 'end',
+      json: chatAnswer([
+        { index: 0, message: message({ content: deliveredText, reasoning_content: 'Thinking it over. ', tool_calls: [{ id: 'call_1', type: 'function', function: call }] }), finish_reason: 'tool_calls', logprobs: null },
+        { index: 1, message: message({ refusal: 'I cannot. ', function_call: { name: 'legacy', arguments: '{}' } }), finish_reason: 'stop', logprobs: null },
+      ]),
+    };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const completion = await client.chat.completions.create({ model: 'gpt-x', max_tokens: 500, n: 2, messages: [{ role: 'user', content: 'Say hi.' }] });
+    expect(completion.usage).toBeUndefined();
+    expect(completion.choices[0]?.message.content).toBe(deliveredText);
+    const text = `${deliveredText}Thinking it over. ${call.name}${call.arguments}I cannot. legacy{}`;
+    expect(await meteredRow(key)).toMatchObject({ prompt_tokens: count('Say hi.') + 4, completion_tokens: count(text) });
+  });
+
+  it("on /v1/completions: each choice's text", async () => {
+    await start();
+    const key = await prepaidKey();
+    const choice = (index: number, text: string) => ({ index, text, finish_reason: 'stop', logprobs: null });
+    script = { events: [], ending: 'end', json: { id: 'cmpl-1', object: 'text_completion', created: 1, model: 'gpt-3.5-turbo-instruct', choices: [choice(0, deliveredText), choice(1, 'And more words.')] } };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const completion = await client.completions.create({ model: 'instruct-x', prompt: 'Say a few words.', max_tokens: 500, n: 2 });
+    expect(completion.choices.map((each) => each.text)).toEqual([deliveredText, 'And more words.']);
+    expect(await meteredRow(key)).toMatchObject({ prompt_tokens: count('Say a few words.'), completion_tokens: count(`${deliveredText}And more words.`) });
+  });
+
+  it('on /v1/messages and /v1/responses translated from an OpenAI-compatible upstream', async () => {
+    await start();
+    script = { events: [], ending: 'end', json: chatAnswer([{ index: 0, message: message({ content: deliveredText }), finish_reason: 'stop', logprobs: null }]) };
+    const messagesKey = await prepaidKey();
+    const anthropic = new Anthropic({ apiKey: messagesKey.key, baseURL: relay!.url, maxRetries: 0 });
+    const answer = await anthropic.messages.create({ model: 'gpt-x', max_tokens: 500, messages: [{ role: 'user', content: 'Tell me a story.' }] });
+    expect(answer.content).toEqual([{ type: 'text', text: deliveredText }]);
+    const messagesRow = await meteredRow(messagesKey);
+    expect(messagesRow.completion_tokens).toBe(count(deliveredText));
+    expect(messagesRow.prompt_tokens).toBeGreaterThan(0);
+
+    const responsesKey = await prepaidKey();
+    const openai = new OpenAI({ apiKey: responsesKey.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const response = await openai.responses.create({ model: 'plain-x', input: 'Tell me a story.', max_output_tokens: 500 });
+    expect(response.output_text).toBe(deliveredText);
+    const responsesRow = await meteredRow(responsesKey);
+    expect(responsesRow.completion_tokens).toBe(count(deliveredText));
+    expect(responsesRow.prompt_tokens).toBeGreaterThan(0);
   });
 });
 

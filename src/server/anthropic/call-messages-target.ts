@@ -1,6 +1,6 @@
 import type { Provider, ProviderCall, StreamPart } from '../../providers/provider.js';
 import type { AnthropicMessage, AnthropicRequest } from '../../spec/anthropic-messages.js';
-import type { Usage } from '../../spec/openai-chat.js';
+import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
 import { applyUnsupported, sendWithoutRefused } from '../translated-request.js';
 import { nativeAnswer, type NativeAnswer } from '../write-stream-parts.js';
 import { checkChatAnswer } from '../../providers/upstream-failure.js';
@@ -20,8 +20,8 @@ const samplingFields: Readonly<Record<string, string>> = { temperature: 'tempera
 export type MessagesAnswer =
   /** Anthropic JSON or SSE from an Anthropic upstream, relayed byte for byte. */
   | NativeAnswer
-  /** An OpenAI answer translated to an Anthropic message. */
-  | { kind: 'translated-json'; message: AnthropicMessage; usage: Usage | undefined }
+  /** An OpenAI answer translated to an Anthropic message (`completion`: the answer as it came, whose text is counted when it has no usage). */
+  | { kind: 'translated-json'; message: AnthropicMessage; usage: Usage | undefined; completion: ChatCompletion }
   /**
    * OpenAI stream parts, to be re-encoded as Anthropic events; the first part already read.
    * `thinking`: the client asked for thinking (reasoning the upstream sends apart is shown).
@@ -58,7 +58,8 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
   if (!stream) {
     const result = checkChatAnswer(await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chat(request, target.model, call), { provider, model: target.model }), provider.name);
     if (call.dropped.length > 0) renameDropped(call.dropped, reasoningFrom);
-    return { kind: 'translated-json', message: convertToAnthropicMessage(result.completion(), body.model, result.usage, asksForThinking(body)), usage: result.usage };
+    const completion = result.completion();
+    return { kind: 'translated-json', message: convertToAnthropicMessage(completion, body.model, result.usage, asksForThinking(body)), usage: result.usage, completion };
   }
   // A refusal is an answer to the request, before any part of a stream.
   const parts = await sendWithoutRefused(chatRequest, call, droppable, (request) => provider.chatStream(request, target.model, call), { provider, model: target.model });

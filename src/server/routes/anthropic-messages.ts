@@ -8,6 +8,7 @@ import { callMessagesTarget } from '../anthropic/call-messages-target.js';
 import { countAnthropicTokens } from '../anthropic/count-anthropic-tokens.js';
 import { requireMessageContent } from '../anthropic/require-message-content.js';
 import { writeAnthropicStream } from '../anthropic/write-anthropic-stream.js';
+import { recordAnswerUsage } from '../record-answer-usage.js';
 import type { RelayServices } from '../relay-services.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
@@ -58,7 +59,7 @@ export function registerAnthropicMessages(app: FastifyInstance, services: RelayS
         request.relay.usage = answer.result.usage;
         return reply.type('application/json').send(answer.result.body);
       case 'translated-json':
-        request.relay.usage = answer.usage;
+        recordAnswerUsage(request.relay, answer.usage, () => answer.completion);
         return reply.type('application/json').send(answer.message);
       default:
         await writeAnthropicStream(request, reply, answer, body.model);

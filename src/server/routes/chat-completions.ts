@@ -5,6 +5,7 @@ import { ChatCompletionBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { DeliveredText } from '../delivered-text.js';
+import { recordAnswerUsage } from '../record-answer-usage.js';
 import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, completionsAsked, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
 import { fallbackModels, forDeployment, openEndedOutput, reservedChoices, sendInLimitField } from '../output-limit.js';
@@ -44,7 +45,7 @@ export function registerChatCompletions(app: FastifyInstance, services: RelaySer
     resolved.route.shadow?.maybeMirror(chatRequest, resolved.route.timeoutMs ?? services.config.timeoutMs, request.id);
     if (chatRequest.stream !== true) {
       const outcome = await upstream.run((deployment) => sendInLimitField(forDeployment(chatRequest, deployment, outputCap), (sent) => deployment.provider.chat(sent, deployment.model, upstream.call), deployment));
-      request.relay.usage = outcome.value.usage;
+      recordAnswerUsage(request.relay, outcome.value.usage, () => outcome.value.completion());
       return reply.type('application/json').send(outcome.value.body);
     }
     request.relay.stream = true;

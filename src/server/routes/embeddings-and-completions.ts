@@ -9,6 +9,7 @@ import { prepareUpstreamCall } from '../upstream-call.js';
 import { admitRequest, completionsAsked, textPrompt } from '../admit-request.js';
 import { CompletionsStreamWatcher } from '../watch-completions-stream.js';
 import { nativeAnswer, writeStreamValues } from '../write-stream-parts.js';
+import { recordAnswerUsage } from '../record-answer-usage.js';
 
 /** Moderations cost nothing at OpenAI: counted as requests, never as tokens. */
 const freeUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
@@ -72,7 +73,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const outcome = await upstream.run(async (deployment) => nativeAnswer(await deployment.provider.completions(body, deployment.model, upstream.call), deployment.provider.name));
     const answer = outcome.value;
     if (answer.kind === 'native-json') {
-      request.relay.usage = answer.result.usage;
+      recordAnswerUsage(request.relay, answer.result.usage, () => JSON.parse(answer.result.body.toString('utf8')));
       return reply.type('application/json').send(answer.result.body);
     }
     request.relay.stream = true;

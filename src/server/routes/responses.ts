@@ -8,6 +8,7 @@ import { RelayError, UpstreamError, toClientError } from '../../spec/relay-error
 import { admitFreeRequest, admitRequest, jsonBytes, marksCacheBreakpoint, messagesBytes, messagesTally } from '../admit-request.js';
 import { fallbackModels, forDeployment, lowerToLimit, openEndedOutput, reservedOutputTokens, writesAtMost } from '../output-limit.js';
 import { DeliveredText } from '../delivered-text.js';
+import { recordAnswerUsage } from '../record-answer-usage.js';
 import { ResponsesBody } from '../request-schemas.js';
 import type { RelayServices } from '../relay-services.js';
 import { AnsweredItems } from '../responses/answered-items.js';
@@ -154,7 +155,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         if (body.store !== false && answer.result.id !== undefined) await stored.record([answer.result.id, ...(answer.result.itemIds ?? [])], principal.id, outcome.deployment.provider.name);
         return reply.type('application/json').send(answer.result.body);
       case 'translated-json': {
-        request.relay.usage = answer.result.usage;
+        recordAnswerUsage(request.relay, answer.result.usage, () => answer.result.completion());
         const response = convertToResponse(answer.result.completion(), body, answer.result.usage, answer.customTools);
         await keep(principal.id, response.output);
         return reply.type('application/json').send(response);
