@@ -124,16 +124,16 @@ export interface RefusingUpstream {
  * `max_completion_tokens` at once. Nothing is left out and the limit is the same: the answer is the
  * one the request asked for, in strict mode too, and the refused call cost nothing.
  */
-export async function sendInLimitField<T>(chatRequest: ChatRequest, send: (chatRequest: ChatRequest) => Promise<T>, upstream: RefusingUpstream): Promise<T> {
+export function sendInLimitField<T>(chatRequest: ChatRequest, send: (chatRequest: ChatRequest) => Promise<T>, upstream: RefusingUpstream): Promise<T> {
+  // Most requests have no max_tokens to move: sent as they are, without a frame waiting on them.
+  if (chatRequest.max_tokens == null || chatRequest.max_completion_tokens != null) return send(chatRequest);
   const request = rememberedRefusals(upstream.provider, upstream.model)?.has(completionTokensKey) === true ? (withCompletionTokens(chatRequest) ?? chatRequest) : chatRequest;
-  try {
-    return await send(request);
-  } catch (error) {
+  return send(request).catch((error: unknown) => {
     const renamed = refusesMaxTokens(error) ? withCompletionTokens(request) : undefined;
     if (renamed === undefined) throw error;
     rememberRefusal(upstream.provider, upstream.model, completionTokensKey, 0);
     return send(renamed);
-  }
+  });
 }
 
 /** The request with its `max_tokens` sent as `max_completion_tokens`, or undefined when it has none to move. */
