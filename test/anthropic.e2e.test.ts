@@ -771,6 +771,14 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect((await anthropic.messages.stream(plain).finalMessage()).content).toEqual([{ type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
     });
 
+    it('shows reasoning sent as `reasoning` (vLLM since it renamed reasoning_content, OpenRouter) as a thinking block too, JSON and stream', async () => {
+      openaiUpstream.setReasoning('The user greets me. ', 'reasoning');
+      const thinkingBlock = { type: 'thinking', thinking: 'The user greets me. ', signature: '' };
+      const body = { model: 'deepseek-reasoner', max_tokens: 2048, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'hello' }] };
+      expect((await anthropic.messages.create(body)).content).toEqual([thinkingBlock, { type: 'text', text: 'echo: hello' }]);
+      expect((await anthropic.messages.stream(body).finalMessage()).content).toEqual([thinkingBlock, { type: 'text', text: 'word0 word1 word2 word3 word4 ' }]);
+    });
+
     it('moves a conversation whose earlier answer had a translated model\'s reasoning to Claude, without the thinking block Anthropic did not sign', async () => {
       openaiUpstream.setReasoning('The user greets me. ');
       const body = { model: 'deepseek-reasoner', max_tokens: 2048, thinking: { type: 'enabled' as const, budget_tokens: 1024 }, messages: [{ role: 'user' as const, content: 'hello' }] };

@@ -222,6 +222,26 @@ describe('streams are billed for what they delivered', () => {
     expect(await meteredRow(key)).toMatchObject({ prompt_tokens: 10, cached_tokens: 0, completion_tokens: count(deliveredText) });
   });
 
+  it('bills a chat stream its upstream cut for the reasoning it delivered too: sent as `reasoning` (vLLM, OpenRouter), and once when sent under both names', async () => {
+    await start();
+    const key = await prepaidKey();
+    const reasoning = ['Let me think ', 'it over. '];
+    script = {
+      events: [chatChunk({ role: 'assistant', content: '' }), chatChunk({ reasoning: reasoning[0] }), chatChunk({ reasoning_content: reasoning[1], reasoning: reasoning[1] }), ...words.map((word) => chatChunk({ content: word }))],
+      ending: 'cut',
+    };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'gpt-x', max_tokens: 500, messages: [{ role: 'user', content: 'Tell me a story.' }], stream: true });
+    let text = '';
+    const failure = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((error: unknown) => error);
+    expect(text).toBe(deliveredText);
+    expect(failure).toBeInstanceOf(Error);
+    const row = await meteredRow(key);
+    expect(row.completion_tokens).toBe(count(reasoning.join('') + deliveredText));
+  });
+
   it("bills a Responses stream relayed from the upstream's own Responses API that the client left for what it delivered", async () => {
     await start();
     const key = await prepaidKey();

@@ -205,8 +205,9 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     expect(byReference.output_text).toBe('echo: patched');
   });
 
-  it('gives the reasoning a chat server sends apart as a reasoning item, JSON and streamed', async () => {
-    holysheep.setReasoning('Weighing the question. ');
+  // `reasoning_content` as DeepSeek sends it, `reasoning` as vLLM (since it renamed the field) and OpenRouter do.
+  it.each(['reasoning_content', 'reasoning'] as const)('gives the reasoning a chat server sends apart (%s) as a reasoning item, JSON and streamed', async (field) => {
+    holysheep.setReasoning('Weighing the question. ', field);
     const answer = await openai.responses.create({ model: 'gpt-4.1', input: prompt });
     expect(answer.output.map((item) => item.type)).toEqual(['reasoning', 'message']);
     expect(answer.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Weighing the question. ' }] });

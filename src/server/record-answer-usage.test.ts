@@ -32,6 +32,11 @@ describe('recordAnswerUsage', () => {
     expect(deliveredOf(answer)).toBe('Hello. Thought. lookup{"q":1}Part one, part two. No. legacy{}');
   });
 
+  it('reads reasoning sent as `reasoning` (vLLM, OpenRouter), and the same text sent under both names once', () => {
+    const answer = { choices: [{ message: { content: 'Answer.', reasoning: 'Thought. ' } }, { message: { content: 'Again.', reasoning_content: 'Once. ', reasoning: 'Once. ' } }] };
+    expect(deliveredOf(answer)).toBe('Answer.Thought. Again.Once. ');
+  });
+
   it("reads a legacy completion's choices' text", () => {
     expect(deliveredOf({ object: 'text_completion', choices: [{ text: 'One. ' }, { text: 'Two.' }] })).toBe('One. Two.');
   });

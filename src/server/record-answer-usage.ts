@@ -1,4 +1,4 @@
-import type { Usage } from '../spec/openai-chat.js';
+import { reasoningOf, type Usage } from '../spec/openai-chat.js';
 import { DeliveredText } from './delivered-text.js';
 import type { RequestState } from './request-state.js';
 
@@ -29,6 +29,7 @@ type AnswerChoice = {
     content?: unknown;
     refusal?: unknown;
     reasoning_content?: unknown;
+    reasoning?: unknown;
     tool_calls?: Array<{ function?: FunctionCall } | null>;
     function_call?: FunctionCall;
   } | null;
@@ -38,7 +39,7 @@ type FunctionCall = { name?: unknown; arguments?: unknown } | null;
 /**
  * The text of an answer's choices, as the tokenizer counts a stream's completion (`chunkText`): a
  * chat message's content (a string, or the text of its parts), refusal, reasoning
- * (`reasoning_content`, billed as output as the rest), tool calls' and a legacy `function_call`'s
+ * (`reasoning_content`, else `reasoning`, billed as output as the rest), tool calls' and a legacy `function_call`'s
  * names and arguments; a legacy completion's `text`. `''` for an answer of another shape.
  */
 function answerText(answer: unknown): string {
@@ -58,7 +59,7 @@ function answerText(answer: unknown): string {
     if (Array.isArray(message?.content)) for (const part of message.content as Array<{ text?: unknown } | null>) add(part?.text);
     else add(message?.content);
     add(message?.refusal);
-    add(message?.reasoning_content);
+    add(reasoningOf(message));
     if (Array.isArray(message?.tool_calls)) for (const call of message.tool_calls) addCall(call?.function);
     addCall(message?.function_call);
   }

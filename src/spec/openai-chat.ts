@@ -65,8 +65,8 @@ export interface ChatCompletion {
   model: string;
   choices: Array<{
     index: number;
-    /** `reasoning_content`: the model's reasoning, as DeepSeek and other OpenAI-compatible servers give it. */
-    message: { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: ChatToolCall[]; refusal?: string | null };
+    /** The model's reasoning: `reasoning_content` as DeepSeek gives it, or `reasoning` as vLLM and OpenRouter do (read both with `reasoningOf`). */
+    message: { role: 'assistant'; content: string | null; reasoning_content?: string; reasoning?: string; tool_calls?: ChatToolCall[]; refusal?: string | null };
     finish_reason: string | null;
     logprobs?: unknown;
   }>;
@@ -85,6 +85,7 @@ export interface ChatCompletionChunk {
       role?: 'assistant';
       content?: string | null;
       reasoning_content?: string;
+      reasoning?: string;
       tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }>;
       refusal?: string | null;
     };
@@ -114,6 +115,18 @@ export function firstChoice(chunk: ChatCompletionChunk): ChunkChoice | undefined
   if (!Array.isArray(choices)) return undefined;
   const choice: unknown = choices.find((candidate: { index?: unknown } | null) => candidate?.index === 0) ?? choices[0];
   return choice !== null && typeof choice === 'object' ? (choice as ChunkChoice) : undefined;
+}
+
+/**
+ * The reasoning a chat message or delta carries apart from its text: `reasoning_content` (DeepSeek,
+ * vLLM before it renamed the field), else `reasoning` (vLLM since, OpenRouter) when it is a string.
+ * A server that sends both (vLLM while it kept the old name too) sends the same text twice, so one
+ * is read, never both.
+ */
+export function reasoningOf(message: { reasoning_content?: unknown; reasoning?: unknown } | null | undefined): string | undefined {
+  const reasoning = message?.reasoning_content;
+  if (typeof reasoning === 'string') return reasoning;
+  return typeof message?.reasoning === 'string' ? message.reasoning : undefined;
 }
 
 /** A delta's tool call fragments, those that are objects (an untrusted upstream's others, or a delta that is not one, give none). */

@@ -76,7 +76,7 @@ export type ResponsesOutputItem =
     }
   | { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: 'in_progress' | 'completed' | 'incomplete' }
   | { type: 'custom_tool_call'; id: string; call_id: string; name: string; input: string; status: 'in_progress' | 'completed' | 'incomplete' }
-  /** The model's reasoning, from a chat server that streams it apart (`reasoning_content`, as DeepSeek's), as a summary. */
+  /** The model's reasoning, from a chat server that streams it apart (`reasoning_content` as DeepSeek's, `reasoning` as vLLM's), as a summary. */
   | { type: 'reasoning'; id: string; summary: Array<{ type: 'summary_text'; text: string }> };
 
 export interface ResponsesUsage {

@@ -167,8 +167,9 @@ export class MockOpenAIUpstream {
   private readonly script: Behaviour[] = [];
   private server: Server | undefined;
   private streamDefaults = { chunks: 5, delayMs: 0, likeJson: false };
-  /** Reasoning the answers carry apart (`reasoning_content`, as DeepSeek's reasoner sends it), when set. */
+  /** Reasoning the answers carry apart, when set, and the field it goes in. */
   private reasoning: string | undefined;
+  private reasoningField: 'reasoning_content' | 'reasoning' = 'reasoning_content';
   /** Output limits by model name: a chat request asking for more is refused, as its vendor does. */
   private outputLimits = new Map<string, OutputLimit>();
   /** When set, each Responses API answer gets its own id (`<prefix><n>`), as a real upstream's do; else `resp_mock`. */
@@ -226,9 +227,14 @@ export class MockOpenAIUpstream {
     this.streamDefaults = { ...this.streamDefaults, ...defaults };
   }
 
-  /** Makes chat answers carry this reasoning in `reasoning_content` (streamed first, in word pieces); undefined stops it. */
-  setReasoning(reasoning: string | undefined): void {
+  /**
+   * Makes chat answers carry this reasoning (streamed first, in word pieces); undefined stops it. It
+   * goes in `reasoning_content`, as DeepSeek's reasoner sends it, or in `reasoning`, as vLLM (since
+   * it renamed the field) and OpenRouter do.
+   */
+  setReasoning(reasoning: string | undefined, field: 'reasoning_content' | 'reasoning' = 'reasoning_content'): void {
     this.reasoning = reasoning;
+    this.reasoningField = field;
   }
 
   /**
@@ -241,6 +247,7 @@ export class MockOpenAIUpstream {
 
   reset(): void {
     this.reasoning = undefined;
+    this.reasoningField = 'reasoning_content';
     this.outputLimits.clear();
     this.requests.length = 0;
     this.script.length = 0;
@@ -294,7 +301,7 @@ export class MockOpenAIUpstream {
       const completion = chatCompletion(model, received.body);
       if (behaviour.kind === 'verbose') writeAtMost(completion, behaviour.completionTokens, received.body, model);
       if (behaviour.kind === 'trickle') return trickle(response, JSON.stringify(completion), behaviour);
-      if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>).reasoning_content = this.reasoning;
+      if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>)[this.reasoningField] = this.reasoning;
       return json(response, completion);
     }
     if (path === '/responses' && received.method === 'POST') {
@@ -452,7 +459,7 @@ export class MockOpenAIUpstream {
     const send = (payload: unknown) => response.write(`data: ${JSON.stringify(payload)}\n\n`);
     const toolCall = toolCallFor(received.body);
     const likeJson = this.streamDefaults.likeJson ? chatCompletion(model, received.body) : undefined;
-    for (const piece of this.reasoning?.split(/(?<= )/) ?? []) send({ ...base, choices: [{ index: 0, delta: { reasoning_content: piece }, finish_reason: null }], ...usageField });
+    for (const piece of this.reasoning?.split(/(?<= )/) ?? []) send({ ...base, choices: [{ index: 0, delta: { [this.reasoningField]: piece }, finish_reason: null }], ...usageField });
     if (toolCall !== undefined) {
       // As OpenAI streams a call: id and name first, the arguments in pieces.
       const half = Math.floor(toolCall.function.arguments.length / 2);

@@ -65,9 +65,11 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
     for (const event of relayed.split('\n\n')) {
       const data = event.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(line.startsWith('data: ') ? 6 : 5)).join('\n');
       if (!data.startsWith('{')) continue;
-      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string | null; refusal?: string | null; reasoning_content?: string; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> } }> };
+      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string | null; refusal?: string | null; reasoning_content?: string | null; reasoning?: string | null; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> } }> };
       for (const choice of chunk.choices) {
-        parsed += (choice.delta.content ?? '') + (choice.delta.refusal ?? '') + (choice.delta.reasoning_content ?? '');
+        // Reasoning is `reasoning_content`, else `reasoning`: a server that sends both sends the same text twice.
+        const { reasoning_content: reasoningContent, reasoning } = choice.delta;
+        parsed += (choice.delta.content ?? '') + (choice.delta.refusal ?? '') + (typeof reasoningContent === 'string' ? reasoningContent : (reasoning ?? ''));
         for (const call of choice.delta.tool_calls ?? []) parsed += (call.function?.name ?? '') + (call.function?.arguments ?? '');
       }
     }
@@ -81,6 +83,10 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
     const reads = [
       event(delta({ role: 'assistant', content: '' })),
       event(delta({ reasoning_content: 'Thinking "hard" about it.' })),
+      event(delta({ reasoning: ' Then (vLLM, OpenRouter) ' })),
+      event(delta({ reasoning: 'once ', reasoning_content: 'once ' })),
+      event(delta({ reasoning_content: 'twice ', reasoning: 'twice ' })),
+      event(delta({ reasoning: null, reasoning_content: 'and null. ' })),
       event(delta({ content: 'Hello, wörld 😀 — "quoted" \\ back\nslash\ttab \u0001' })),
       event(delta({ content: 'say "content": "not this" and \\"name\\"' }, { logprobs: { content: [{ token: 'x', logprob: -1, bytes: [120], top_logprobs: [] }] } })),
       event(delta({ refusal: 'I cannot' })),
@@ -93,7 +99,7 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
     ];
     const result = delivered(reads);
     expect(result.parsed).toContain('get_weather{"city":"Paris"}');
-    expect(result.parsed).toContain('Thinking "hard" about it.');
+    expect(result.parsed).toContain('Thinking "hard" about it. Then (vLLM, OpenRouter) once twice and null. Hello');
     expect(result.fromParts).toBe(result.parsed);
     // The same, one byte per read: events cut anywhere.
     const bytes = Buffer.from(reads.join(''));
@@ -112,6 +118,9 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
       const value: Record<string, unknown> = {};
       if (random() < 0.7) value.content = random() < 0.1 ? null : text();
       if (random() < 0.2) value.refusal = text();
+      // Reasoning under either name, or both (in either order), as servers send it.
+      const reasoning = random() < 0.1 ? null : text();
+      for (const name of pick([[], [], ['reasoning_content'], ['reasoning'], ['reasoning_content', 'reasoning'], ['reasoning', 'reasoning_content']])) value[name] = reasoning;
       if (random() < 0.3) value.tool_calls = [{ index: 0, id: text(), type: 'function', function: { name: random() < 0.5 ? text() : undefined, arguments: text() }, extra: noise() }];
       if (random() < 0.2) value.audio = { transcript: text(), content: noise() };
       return value;

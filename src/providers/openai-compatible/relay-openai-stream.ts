@@ -23,7 +23,8 @@ const usageKey = Buffer.from('"usage"');
 // The keys whose string values carry a delta's text, and those of the objects they sit in.
 const contentKey = Buffer.from('"content"');
 const refusalKey = Buffer.from('"refusal"');
-const reasoningKey = Buffer.from('"reasoning_content"');
+const reasoningContentKey = Buffer.from('"reasoning_content"');
+const reasoningKey = Buffer.from('"reasoning"');
 const nameKey = Buffer.from('"name"');
 const argumentsKey = Buffer.from('"arguments"');
 const deltaKey = Buffer.from('"delta"');
@@ -176,8 +177,16 @@ const BACKSLASH = 0x5c;
 /** What `scanEvent` found, read right after the call: where the values of the event's first `"finish_reason"` and `"usage"` keys start (-1: absent), */
 let foundFinish = -1;
 let foundUsage = -1;
-/** the text its deltas' content, refusal and reasoning (`reasoning_content`) strings and its tool calls' names and arguments carried, */
+/** the text its deltas' content, refusal and reasoning (`reasoning_content`, else `reasoning`) strings and its tool calls' names and arguments carried, */
 let foundText = '';
+/**
+ * In the delta being read: whether it had a `"reasoning_content"` string, and where the text of its
+ * `"reasoning"` string sits in `foundText` (-1: none) — a server that sends both sends the same text
+ * twice, and `reasoning_content` is the one counted, whichever comes first.
+ */
+let deltaHasReasoningContent = false;
+let deltaReasoningStart = -1;
+let deltaReasoningEnd = -1;
 /** and whether its data crossed a line (several `data:` lines, or a field after it): its text is then read by parsing the event. */
 let foundLineBreak = false;
 /** Set by `stringEnd` when the string holds an escape. */
@@ -193,8 +202,8 @@ const enclosing = new Uint8Array(64);
  * One pass over an event's data: each string is walked to its closing quote (so text inside a
  * string is never taken for a key), and only one that opens with the first byte of a key of
  * interest is compared with it. The objects met are followed, so that a delta's `"content"`,
- * `"refusal"` and `"reasoning_content"` strings and a function's `"name"` and `"arguments"`
- * strings are decoded into `foundText` — a few bytes a chunk, kept to count a stream cut short without keeping its events —
+ * `"refusal"` and `"reasoning_content"` (else `"reasoning"`) strings and a function's `"name"` and
+ * `"arguments"` strings are decoded into `foundText` — a few bytes a chunk, kept to count a stream cut short without keeping its events —
  * and the same keys elsewhere are not.
  */
 function scanEvent(buffer: Buffer, from: number, end: number): void {
@@ -202,6 +211,8 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
   foundUsage = -1;
   foundText = '';
   foundLineBreak = false;
+  deltaHasReasoningContent = false;
+  deltaReasoningStart = -1;
   let depth = 0;
   // What the next `{` opens: set by a `"delta"` or `"function"` key, cleared by any other string or container.
   let opens = OTHER;
@@ -211,6 +222,10 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
     if (byte !== QUOTE) {
       if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
         if (depth < enclosing.length) enclosing[depth] = byte === OPEN_BRACE ? opens : OTHER;
+        if (byte === OPEN_BRACE && opens === DELTA) {
+          deltaHasReasoningContent = false;
+          deltaReasoningStart = -1;
+        }
         depth++;
         opens = OTHER;
       } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
@@ -226,6 +241,7 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
     const inside = depth > 0 && depth <= enclosing.length ? enclosing[depth - 1] : OTHER;
     opens = OTHER;
     let value = -1;
+    let reasoning: 'reasoning_content' | 'reasoning' | undefined;
     if (next === F) {
       const finish = foundFinish === -1 ? keyValueAt(buffer, finishKey, index, close, end) : -1;
       if (finish !== -1) foundFinish = finish;
@@ -237,7 +253,11 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
     } else if (inside === DELTA) {
       value = keyValueAt(buffer, contentKey, index, close, end);
       if (value === -1) value = keyValueAt(buffer, refusalKey, index, close, end);
-      if (value === -1) value = keyValueAt(buffer, reasoningKey, index, close, end);
+      if (value === -1) {
+        value = keyValueAt(buffer, reasoningContentKey, index, close, end);
+        if (value !== -1) reasoning = 'reasoning_content';
+        else if ((value = keyValueAt(buffer, reasoningKey, index, close, end)) !== -1) reasoning = 'reasoning';
+      }
     } else if (inside === FUNCTION) {
       value = keyValueAt(buffer, nameKey, index, close, end);
       if (value === -1) value = keyValueAt(buffer, argumentsKey, index, close, end);
@@ -245,7 +265,21 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
     if (value !== -1 && buffer[value] === QUOTE) {
       const valueClose = stringEnd(buffer, value + 1, end);
       if (valueClose === -1) return;
-      foundText += sawEscape ? decodeEscaped(buffer, value, valueClose) : buffer.toString('utf8', value + 1, valueClose);
+      const text = sawEscape ? decodeEscaped(buffer, value, valueClose) : buffer.toString('utf8', value + 1, valueClose);
+      if (reasoning === 'reasoning_content') {
+        // The same text already counted under `reasoning` leaves.
+        if (deltaReasoningStart !== -1) foundText = foundText.slice(0, deltaReasoningStart) + foundText.slice(deltaReasoningEnd);
+        deltaReasoningStart = -1;
+        deltaHasReasoningContent = true;
+      } else if (reasoning === 'reasoning') {
+        if (deltaHasReasoningContent) {
+          index = valueClose + 1;
+          continue;
+        }
+        deltaReasoningStart = foundText.length;
+        deltaReasoningEnd = deltaReasoningStart + text.length;
+      }
+      foundText += text;
       index = valueClose + 1;
       continue;
     }

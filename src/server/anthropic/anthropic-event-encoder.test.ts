@@ -16,6 +16,12 @@ function parse(bytes: Buffer, size: number): SseEvent[] {
   return events;
 }
 
+/** The content of the message Anthropic's SDK assembles from Anthropic SSE text. */
+async function finalContent(text: string): Promise<unknown> {
+  const events = parse(Buffer.from(text), 1000);
+  return (await MessageStream.fromReadableStream(new Blob([events.map((event) => `${event.data}\n`).join('')]).stream()).finalMessage()).content;
+}
+
 /** Encodes the OpenAI fixture (read in `size`-byte pieces) into Anthropic SSE text. */
 function encode(size: number): string {
   const chunks = parse(fixture, size)
@@ -90,7 +96,7 @@ describe('AnthropicEventEncoder', () => {
   });
 });
 
-describe('AnthropicEventEncoder with reasoning sent apart (reasoning_content)', () => {
+describe('AnthropicEventEncoder with reasoning sent apart (reasoning_content, or reasoning)', () => {
   const chunk = (delta: Record<string, unknown>): ChatCompletionChunk =>
     ({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] }) as ChatCompletionChunk;
   const encode = (thinking: boolean): string => {
@@ -111,6 +117,14 @@ describe('AnthropicEventEncoder with reasoning sent apart (reasoning_content)', 
 
   it('leaves it out when the client did not ask for thinking', () => {
     expect(parse(Buffer.from(encode(false)), 1000).map((event) => event.event)).toEqual(['message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+  });
+
+  it('reads it under `reasoning` (vLLM, OpenRouter) too, and the same text sent under both names once', async () => {
+    const encoder = new AnthropicEventEncoder('m', true);
+    let text = encoder.start(undefined);
+    for (const delta of [{ role: 'assistant', reasoning: 'Hmm, ' }, { reasoning_content: 'easy.', reasoning: 'easy.' }, { content: 'Four.' }]) text += encoder.push(chunk(delta), undefined);
+    text += encoder.finish();
+    expect(await finalContent(text)).toEqual([{ type: 'thinking', thinking: 'Hmm, easy.', signature: '' }, { type: 'text', text: 'Four.' }]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { anthropicToolId } from '../../spec/anthropic-messages.js';
-import { firstChoice, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
+import { firstChoice, reasoningOf, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
 import { anthropicMessageId, unsignedThinking } from './convert-to-anthropic-message.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
@@ -15,7 +15,7 @@ function event(type: string, payload: Record<string, unknown>): string {
  * `message_start`, then per content block `content_block_start` (the first one followed by a
  * `ping`), its `content_block_delta`s and `content_block_stop`, then `message_delta` with the stop
  * reason and usage, and `message_stop`. When the client asked for thinking, reasoning deltas
- * (`reasoning_content`) become a thinking block of `thinking_delta`s, unsigned (no
+ * (`reasoning_content`, or `reasoning`) become a thinking block of `thinking_delta`s, unsigned (no
  * `signature_delta`: there is no signature). Text deltas become a text block; each tool call becomes a
  * `tool_use` block whose argument fragments are `input_json_delta`s. Blocks never overlap: a new
  * one closes the open one. Input tokens are known only at the end of an OpenAI stream, so
@@ -35,7 +35,7 @@ export class AnthropicEventEncoder {
   private finishReason: string | null = null;
   private usage: Usage | undefined;
 
-  /** `thinking`: the client asked for thinking, so reasoning sent apart (`reasoning_content`) becomes thinking blocks. */
+  /** `thinking`: the client asked for thinking, so reasoning sent apart (`reasoning_content` or `reasoning`) becomes thinking blocks. */
   constructor(
     private readonly model: string,
     private readonly thinking = false,
@@ -63,7 +63,7 @@ export class AnthropicEventEncoder {
     if (choice === undefined) return '';
     let output = '';
     if (this.thinking) {
-      const reasoning = choice.delta?.reasoning_content;
+      const reasoning = reasoningOf(choice.delta);
       if (typeof reasoning === 'string' && reasoning !== '') {
         if (this.open?.kind !== 'thinking') output += this.openBlock('thinking', { type: 'thinking', thinking: '', signature: unsignedThinking });
         output += event('content_block_delta', { index: this.open!.index, delta: { type: 'thinking_delta', thinking: reasoning } });

@@ -1,5 +1,5 @@
 import { anthropicToolId, type AnthropicContentBlock, type AnthropicMessage, type AnthropicRequest } from '../../spec/anthropic-messages.js';
-import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
+import { reasoningOf, type ChatCompletion, type Usage } from '../../spec/openai-chat.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 
@@ -39,8 +39,8 @@ export function asksForThinking(body: AnthropicRequest): boolean {
 
 /**
  * Turns an OpenAI `chat.completion` into an Anthropic `Message`: with `thinking` (the client asked
- * for it), the reasoning the server sent apart (`reasoning_content`: DeepSeek, vLLM's reasoning
- * parsers) as a first `thinking` block, unsigned; the text as one text block, tool calls as
+ * for it), the reasoning the server sent apart (`reasoning_content` or `reasoning`: DeepSeek, vLLM's
+ * reasoning parsers, OpenRouter) as a first `thinking` block, unsigned; the text as one text block, tool calls as
  * `tool_use` blocks (arguments parsed into `input`, ids made ones Anthropic takes), the finish
  * reason as `stop_reason`, and usage (as the provider read it) with the cached part apart. `model`
  * is the name the client asked for.
@@ -49,7 +49,7 @@ export function asksForThinking(body: AnthropicRequest): boolean {
 export function convertToAnthropicMessage(completion: ChatCompletion, model: string, usage: Usage | undefined, thinking = false): AnthropicMessage {
   const choice = completion.choices?.[0];
   const content: AnthropicContentBlock[] = [];
-  const reasoning = choice?.message?.reasoning_content;
+  const reasoning = reasoningOf(choice?.message);
   if (thinking && typeof reasoning === 'string' && reasoning !== '') content.push({ type: 'thinking', thinking: reasoning, signature: unsignedThinking });
   const text = choice?.message?.content ?? choice?.message?.refusal;
   if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });

@@ -412,6 +412,14 @@ describe('ResponseEventEncoder', () => {
     ]);
   });
 
+  it('reads reasoning sent as `reasoning` (vLLM, OpenRouter), and the same text sent under both names once', () => {
+    const { encoder } = run([chunk({ reasoning: 'First, ' }), chunk({ reasoning_content: 'think.', reasoning: 'think.' }), chunk({ content: 'Answer.' }), chunk({}, 'stop')]);
+    expect(encoder.items()).toEqual([
+      expect.objectContaining({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'First, think.' }] }),
+      expect.objectContaining({ type: 'message', content: [expect.objectContaining({ text: 'Answer.' })] }),
+    ]);
+  });
+
   it("skips what an untrusted upstream's chunk holds in the wrong shape, and goes on", () => {
     const { events, encoder } = run([
       { ...chunk({}), choices: [null] } as never,

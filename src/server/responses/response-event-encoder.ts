@@ -1,4 +1,4 @@
-import { firstChoice, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
+import { firstChoice, reasoningOf, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem } from '../../spec/openai-responses.js';
 import type { OpenAIErrorBody } from '../../spec/relay-error.js';
 import { customToolInput } from './convert-from-responses-request.js';
@@ -33,10 +33,11 @@ export function responsesErrorEvent(error: OpenAIErrorBody, sequenceNumber: numb
 
 /**
  * Re-encodes a chat stream as the Responses API's events, in OpenAI's order: `response.created`
- * and `response.in_progress`; for reasoning a chat server sends apart (`reasoning_content`), a
- * `reasoning` item with it as summary (`response.reasoning_summary_text.delta`s); for the text, a `message` item (`response.output_item.added`,
- * `response.content_part.added`, `response.output_text.delta`s, then the `.done` events in reverse);
- * for each tool call, a `function_call` item with `response.function_call_arguments.delta`s; at
+ * and `response.in_progress`; for reasoning a chat server sends apart (`reasoning_content` or
+ * `reasoning`), a `reasoning` item with it as summary (`response.reasoning_summary_text.delta`s);
+ * for the text, a `message` item (`response.output_item.added`, `response.content_part.added`,
+ * `response.output_text.delta`s, then the `.done` events in reverse); for each tool call, a
+ * `function_call` item with `response.function_call_arguments.delta`s; at
  * the end `response.completed` (or `response.incomplete`, cut by the token limit or a filter)
  * with the whole response and its usage. Every event carries its `sequence_number`. A message
  * closes when a tool call starts; tool calls stay open until text follows or the stream ends, so
@@ -46,7 +47,7 @@ export function responsesErrorEvent(error: OpenAIErrorBody, sequenceNumber: numb
 export class ResponseEventEncoder {
   private sequence = 0;
   private message: OpenMessage | undefined;
-  /** The reasoning item being written (a chat server's `reasoning_content`, as its summary). */
+  /** The reasoning item being written (a chat server's `reasoning_content` or `reasoning`, as its summary). */
   private reasoning: { outputIndex: number; id: string; text: string } | undefined;
   /** Open function calls by the chat tool call's index. */
   private readonly calls = new Map<number, OpenCall>();
@@ -75,7 +76,7 @@ export class ResponseEventEncoder {
     if (choice === undefined) return '';
     let events = '';
     const delta = choice.delta ?? {};
-    const reasoning = (delta as { reasoning_content?: unknown }).reasoning_content;
+    const reasoning = reasoningOf(delta);
     if (typeof reasoning === 'string' && reasoning !== '') events += this.reasoningText(reasoning);
     if (typeof delta.content === 'string' && delta.content !== '') events += this.text('output_text', delta.content);
     if (typeof delta.refusal === 'string' && delta.refusal !== '') events += this.text('refusal', delta.refusal);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
+import { reasoningOf, type ChatCompletion, type Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem, ResponsesRequest, ResponsesUsage } from '../../spec/openai-responses.js';
 import { customToolInput } from './convert-from-responses-request.js';
 
@@ -70,7 +70,7 @@ const noCustomTools: ReadonlySet<string> = new Set();
 
 /**
  * A chat completion as a Responses API `response`: the reasoning a chat server gave apart
- * (`reasoning_content`) as a `reasoning` item with it as summary, the text (or refusal) as one `message` item,
+ * (`reasoning_content` or `reasoning`) as a `reasoning` item with it as summary, the text (or refusal) as one `message` item,
  * then each tool call as a `function_call` item (a `custom_tool_call` for a custom tool, its input
  * taken out of the one argument it was given as a chat function), with the finish reason as the status.
  */
@@ -80,7 +80,7 @@ export function convertToResponse(completion: ChatCompletion, body: ResponsesReq
   const itemStatus = status === 'completed' ? 'completed' : 'incomplete';
   const output: ResponsesOutputItem[] = [];
   const message = choice?.message;
-  const reasoning = (message as { reasoning_content?: unknown } | undefined)?.reasoning_content;
+  const reasoning = reasoningOf(message);
   if (typeof reasoning === 'string' && reasoning !== '') output.push({ type: 'reasoning', id: itemId('rs'), summary: [{ type: 'summary_text', text: reasoning }] });
   if (typeof message?.content === 'string' && message.content !== '') {
     output.push({ type: 'message', id: itemId('msg'), status: itemStatus, role: 'assistant', content: [{ type: 'output_text', text: message.content, annotations: [], logprobs: [] }] });
