@@ -221,6 +221,18 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     ]);
   });
 
+  it('answers with a usage of zeros, never null, when the upstream reports none (JSON and streamed)', async () => {
+    holysheep.omitUsage();
+    const zeros = { input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 };
+    const answer = await openai.responses.create({ model: 'gpt-4.1', input: prompt });
+    expect(answer.output_text).toBe(`echo: ${prompt}`);
+    expect(answer.usage).toEqual(zeros);
+    const streamed = await readStream(await openai.responses.create({ model: 'gpt-4.1', input: prompt, stream: true }));
+    expect(outputText(streamed.final)).toBe(`echo: ${prompt}`);
+    expect(streamed.final.usage).toEqual(zeros);
+    expect(holysheep.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true }); // asked for, not given
+  });
+
   it("works with the SDK's stream helper", async () => {
     const deltas: string[] = [];
     const stream = openai.responses.stream({ model: 'gpt-4.1', input: prompt }).on('response.output_text.delta', (event) => deltas.push(event.delta));
@@ -385,6 +397,15 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
       execute: async ({ city }) => ({ city, temperature: 21 }),
     });
     let provider: ReturnType<typeof createOpenAI>;
+    /** The text a `streamText` result streams; an error part fails the test. */
+    async function streamedText(result: ReturnType<typeof streamText>): Promise<string> {
+      let text = '';
+      for await (const part of result.fullStream) {
+        if (part.type === 'text-delta') text += part.text;
+        if (part.type === 'error') throw part.error;
+      }
+      return text;
+    }
     /** The bodies the AI SDK sent to the relay. */
     const sent: Array<{ input: Array<{ type?: string }> }> = [];
     beforeAll(() => {
@@ -423,14 +444,21 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
       expect(sent[1]!.input.filter((item) => item.type === 'item_reference')).toHaveLength(2);
     });
 
+    it('generateText and streamText take the answer of an upstream that reports no usage, with finish reason stop and zero usage', async () => {
+      holysheep.omitUsage();
+      const generated = await generateText({ model: provider('gpt-4.1'), prompt, maxRetries: 0 });
+      expect(generated.text).toBe(`echo: ${prompt}`);
+      expect(generated.finishReason).toBe('stop');
+      expect(generated.usage).toMatchObject({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+      const streamed = streamText({ model: provider('gpt-4.1'), prompt, maxRetries: 0 });
+      expect(await streamedText(streamed)).toBe(`echo: ${prompt}`);
+      expect(await streamed.finishReason).toBe('stop');
+      expect(await streamed.totalUsage).toMatchObject({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+    });
+
     it('streamText streams text deltas and finishes with usage', async () => {
       const result = streamText({ model: provider('gpt-4.1'), prompt, maxRetries: 0 });
-      let text = '';
-      for await (const part of result.fullStream) {
-        if (part.type === 'text-delta') text += part.text;
-        if (part.type === 'error') throw part.error;
-      }
-      expect(text).toBe(`echo: ${prompt}`);
+      expect(await streamedText(result)).toBe(`echo: ${prompt}`);
       expect(await result.finishReason).toBe('stop');
       const usage = await result.totalUsage;
       expect(usage.totalTokens).toBe((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));

@@ -170,6 +170,8 @@ export class MockOpenAIUpstream {
   /** Reasoning the answers carry apart, when set, and the field it goes in. */
   private reasoning: string | undefined;
   private reasoningField: 'reasoning_content' | 'reasoning' = 'reasoning_content';
+  /** Whether answers carry usage (a JSON answer's `usage`, a stream's usage chunk when `include_usage` asks for it). */
+  private reportsUsage = true;
   /** Output limits by model name: a chat request asking for more is refused, as its vendor does. */
   private outputLimits = new Map<string, OutputLimit>();
   /** When set, each Responses API answer gets its own id (`<prefix><n>`), as a real upstream's do; else `resp_mock`. */
@@ -238,6 +240,14 @@ export class MockOpenAIUpstream {
   }
 
   /**
+   * Makes chat answers carry no usage, as servers that report none do: JSON answers without `usage`,
+   * streams without the usage chunk whatever `stream_options.include_usage` says.
+   */
+  omitUsage(): void {
+    this.reportsUsage = false;
+  }
+
+  /**
    * Makes chat requests for these models that ask for more output tokens than their limit fail with
    * the 400 their vendor sends (OpenAI's "max_tokens is too large", DeepSeek's "valid range").
    */
@@ -248,6 +258,7 @@ export class MockOpenAIUpstream {
   reset(): void {
     this.reasoning = undefined;
     this.reasoningField = 'reasoning_content';
+    this.reportsUsage = true;
     this.outputLimits.clear();
     this.requests.length = 0;
     this.script.length = 0;
@@ -302,6 +313,7 @@ export class MockOpenAIUpstream {
       if (behaviour.kind === 'verbose') writeAtMost(completion, behaviour.completionTokens, received.body, model);
       if (behaviour.kind === 'trickle') return trickle(response, JSON.stringify(completion), behaviour);
       if (this.reasoning !== undefined) (completion.choices[0]!.message as Record<string, unknown>)[this.reasoningField] = this.reasoning;
+      if (!this.reportsUsage) delete (completion as { usage?: unknown }).usage;
       return json(response, completion);
     }
     if (path === '/responses' && received.method === 'POST') {
@@ -452,7 +464,7 @@ export class MockOpenAIUpstream {
     const model = String(received.body.model);
     const count = behaviour.chunks ?? this.streamDefaults.chunks;
     const delayMs = behaviour.delayMs ?? this.streamDefaults.delayMs;
-    const includeUsage = (received.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const includeUsage = this.reportsUsage && (received.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     const base = { id: 'chatcmpl-mock', object: 'chat.completion.chunk', created: 1, model };
     const usageField = includeUsage ? { usage: null } : {};

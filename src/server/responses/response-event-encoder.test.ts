@@ -128,11 +128,12 @@ describe('ResponseEventEncoder', () => {
     expect(encoder.push(chunk({}, 'stop'), undefined)).toBe('');
   });
 
-  it('ends an empty answer with a completed response, no output and null usage when none came', () => {
+  it('ends an empty answer with a completed response, no output and zero usage when none came', () => {
     const { events } = run([roleChunk, chunk({}, 'stop')]);
     expect(names(events)).toEqual(['response.created', 'response.in_progress', 'response.completed']);
     expectWellFormed(events);
-    expect(last(events).data.response).toMatchObject({ status: 'completed', output: [], usage: null });
+    expect(last(events).data.response).toMatchObject({ status: 'completed', output: [] });
+    expect(last(events).data.response.usage).toEqual({ input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 });
   });
 
   it('sends the fragments of interleaved parallel tool calls to their own items', () => {

@@ -8,9 +8,16 @@ export function itemId(prefix: string): string {
   return `${prefix}_${randomBytes(24).toString('hex')}`;
 }
 
-/** Chat usage in the Responses API's names; null when the upstream gave none. */
-export function convertUsage(usage: Usage | undefined): ResponsesUsage | null {
-  if (usage === undefined) return null;
+/** Counts of an answer whose upstream reported none (a provider with `streamUsage: false`, a server that ignores `include_usage`). */
+const noUsage: ResponsesUsage = { input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 };
+
+/**
+ * Chat usage in the Responses API's names; zeros when the upstream gave none, never null: OpenAI
+ * always reports a finished response's usage, and clients that check its shape (the AI SDK) fail
+ * on a null. The ledger counts such a request with the tokenizer, after the answer has gone.
+ */
+export function convertUsage(usage: Usage | undefined): ResponsesUsage {
+  if (usage === undefined) return noUsage;
   return {
     input_tokens: usage.prompt_tokens,
     input_tokens_details: { cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0 },
