@@ -576,19 +576,24 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(next.content).toEqual([{ type: 'text', text: 'tool said: 18°C' }]);
     });
 
-    it('assembles streamed tool calls of a server that leaves out index and repeats the id on every fragment', async () => {
-      const chunk = (delta: unknown, finishReason: string | null = null) => ({ id: 'chatcmpl-noindex', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
-      const fragment = (id: string, name: string | undefined, text: string) => chunk({ tool_calls: [{ id, type: 'function', function: { ...(name === undefined ? {} : { name }), arguments: text } }] });
-      openaiUpstream.next({
-        kind: 'events',
-        events: [
-          chunk({ role: 'assistant', content: null }),
-          fragment('call_paris', 'get_weather', '{"city":'),
-          fragment('call_paris', undefined, '"Paris"}'),
-          fragment('call_rome', 'get_weather', '{"city":"Rome"}'),
-          chunk({}, 'tool_calls'),
-        ],
-      });
+    // Servers that number parallel calls otherwise than OpenAI: one leaves out index and repeats the id
+    // on every fragment; another (Ollama, some SGLang builds) streams every call at index 0, each with its own id.
+    const parallelCalls = {
+      'leaves out index and repeats the id on every fragment': [
+        { id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } },
+        { id: 'call_paris', type: 'function', function: { arguments: '"Paris"}' } },
+        { id: 'call_rome', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+      ],
+      'streams every call at index 0, each with its own id (Ollama)': [
+        { index: 0, id: 'call_paris', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } },
+        { index: 0, function: { arguments: '"Paris"}' } },
+        { index: 0, id: 'call_rome', type: 'function', function: { name: 'get_weather', arguments: '{"city":' } },
+        { index: 0, function: { arguments: '"Rome"}' } },
+      ],
+    };
+    it.each(Object.entries(parallelCalls))('assembles the streamed tool calls of a server that %s', async (_server, calls) => {
+      const chunk = (delta: unknown, finishReason: string | null = null) => ({ id: 'chatcmpl-calls', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+      openaiUpstream.next({ kind: 'events', events: [chunk({ role: 'assistant', content: null }), ...calls.map((call) => chunk({ tool_calls: [call] })), chunk({}, 'tool_calls')] });
       const message = await anthropic.messages.stream({ model: 'gpt-4.1', max_tokens: 100, tools: [weatherTool], messages: [{ role: 'user', content: 'Paris and Rome?' }] }).finalMessage();
       expect(message.content).toEqual([
         { type: 'tool_use', id: 'call_paris', name: 'get_weather', input: { city: 'Paris' } },

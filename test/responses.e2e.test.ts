@@ -221,6 +221,29 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     ]);
   });
 
+  it('keeps apart the parallel calls of a server that streams them all at index 0, each with its own id (Ollama)', async () => {
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({ id: 'chatcmpl-ollama', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+    // A call's first fragment has its id and name, the next ones only more arguments; every call is at index 0.
+    const call = (id: string | undefined, text: string) => ({ index: 0, ...(id === undefined ? {} : { id, type: 'function' }), function: { ...(id === undefined ? {} : { name: 'search_docs' }), arguments: text } });
+    holysheep.next({
+      kind: 'events',
+      events: [
+        chunk({ role: 'assistant', content: null }),
+        chunk({ tool_calls: [call('call_relay', '{"query":"relay",')] }),
+        chunk({ tool_calls: [call(undefined, '"limit":1}')] }),
+        chunk({ tool_calls: [call('call_docs', '{"query":"docs",')] }),
+        chunk({ tool_calls: [call(undefined, '"limit":2}')] }),
+        chunk({}, 'tool_calls'),
+        { id: 'chatcmpl-ollama', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [], usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 } },
+      ],
+    });
+    const final = await openai.responses.stream({ model: 'gpt-4.1', input: toolPrompt, tools: [searchTool] }).finalResponse();
+    expect(functionCalls(final).map((item) => [item.call_id, item.arguments])).toEqual([
+      ['call_relay', '{"query":"relay","limit":1}'],
+      ['call_docs', '{"query":"docs","limit":2}'],
+    ]);
+  });
+
   it('answers with a usage of zeros, never null, when the upstream reports none (JSON and streamed)', async () => {
     holysheep.omitUsage();
     const zeros = { input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 };

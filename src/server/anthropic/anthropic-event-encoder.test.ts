@@ -128,7 +128,7 @@ describe('AnthropicEventEncoder with reasoning sent apart (reasoning_content, or
   });
 });
 
-describe('AnthropicEventEncoder with tool call deltas that omit index', () => {
+describe('AnthropicEventEncoder with tool call deltas numbered otherwise than OpenAI numbers them', () => {
   it('starts a call on an id and continues the last call without one', () => {
     const encoder = new AnthropicEventEncoder('m');
     const chunk = (toolCalls: unknown[]): ChatCompletionChunk =>
@@ -143,5 +143,22 @@ describe('AnthropicEventEncoder with tool call deltas that omit index', () => {
       .map((event) => (JSON.parse(event.data) as { index: number; content_block: { id: string } }).content_block.id);
     expect(starts).toEqual(['call_a', 'call_b']);
     expect(text).toContain('{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":":1}"}}');
+  });
+
+  it('starts a new call when a fragment at an index already taken brings another id (servers that number every call 0)', async () => {
+    const encoder = new AnthropicEventEncoder('m');
+    const chunk = (toolCall: unknown, finishReason: string | null = null): ChatCompletionChunk =>
+      ({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: toolCall === undefined ? {} : { tool_calls: [toolCall] }, finish_reason: finishReason }] }) as ChatCompletionChunk;
+    let text = encoder.start(undefined);
+    text += encoder.push(chunk({ index: 0, id: 'call_a', type: 'function', function: { name: 'a', arguments: '{"x"' } }), undefined);
+    text += encoder.push(chunk({ index: 0, function: { arguments: ':1}' } }), undefined);
+    text += encoder.push(chunk({ index: 0, id: 'call_b', type: 'function', function: { name: 'b', arguments: '{"y"' } }), undefined);
+    text += encoder.push(chunk({ index: 0, id: 'call_b', function: { arguments: ':2}' } }), undefined);
+    text += encoder.push(chunk(undefined, 'tool_calls'), undefined);
+    text += encoder.finish();
+    expect(await finalContent(text)).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'a', input: { x: 1 } },
+      { type: 'tool_use', id: 'call_b', name: 'b', input: { y: 2 } },
+    ]);
   });
 });

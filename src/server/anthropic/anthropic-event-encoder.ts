@@ -1,5 +1,6 @@
 import { anthropicToolId } from '../../spec/anthropic-messages.js';
 import { firstChoice, reasoningOf, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
+import { ToolCallKeys } from '../tool-call-keys.js';
 import { anthropicMessageId, unsignedThinking } from './convert-to-anthropic-message.js';
 import { convertUsageToAnthropic } from './convert-usage-to-anthropic.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
@@ -16,9 +17,9 @@ function event(type: string, payload: Record<string, unknown>): string {
  * `ping`), its `content_block_delta`s and `content_block_stop`, then `message_delta` with the stop
  * reason and usage, and `message_stop`. When the client asked for thinking, reasoning deltas
  * (`reasoning_content`, or `reasoning`) become a thinking block of `thinking_delta`s, unsigned (no
- * `signature_delta`: there is no signature). Text deltas become a text block; each tool call becomes a
- * `tool_use` block whose argument fragments are `input_json_delta`s. Blocks never overlap: a new
- * one closes the open one. Input tokens are known only at the end of an OpenAI stream, so
+ * `signature_delta`: there is no signature). Text deltas become a text block; each tool call (told
+ * apart by `ToolCallKeys`) becomes a `tool_use` block whose argument fragments are
+ * `input_json_delta`s. Blocks never overlap: a new one closes the open one. Input tokens are known only at the end of an OpenAI stream, so
  * `message_start` reports 0 and `message_delta` carries the real counts (Anthropic's SDKs take
  * them from there).
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#event-types
@@ -27,11 +28,9 @@ export class AnthropicEventEncoder {
   private open: OpenBlock | undefined;
   private blockCount = 0;
   private pinged = false;
-  /** OpenAI tool call index → Anthropic content block index. */
+  /** Tool call (by its key) → Anthropic content block index. */
   private readonly toolBlocks = new Map<number, number>();
-  private lastToolKey: number | undefined;
-  /** The key of each call by its id, for servers that repeat the id without an index. */
-  private readonly toolKeysById = new Map<string, number>();
+  private readonly toolKeys = new ToolCallKeys();
   private finishReason: string | null = null;
   private usage: Usage | undefined;
 
@@ -75,7 +74,7 @@ export class AnthropicEventEncoder {
       output += event('content_block_delta', { index: this.open!.index, delta: { type: 'text_delta', text } });
     }
     for (const toolCall of toolCallDeltas(choice.delta)) {
-      const key = this.toolKey(toolCall);
+      const key = this.toolKeys.key(toolCall);
       let index = this.toolBlocks.get(key);
       if (index === undefined) {
         output += this.openBlock('tool', { type: 'tool_use', id: toolCall.id === undefined ? `toolu_${this.blockCount}` : anthropicToolId(toolCall.id), name: toolCall.function?.name ?? '', input: {} });
@@ -101,23 +100,6 @@ export class AnthropicEventEncoder {
     output += event('message_delta', { delta: { stop_reason: mapOpenAIFinishReason(this.finishReason, this.toolBlocks.size > 0), stop_sequence: null }, usage });
     output += event('message_stop', {});
     return output;
-  }
-
-  /**
-   * Some OpenAI-compatible servers leave out `index`: a new id then starts a call, and the absence
-   * of an id — or the id of a call already started, which some of them repeat on every fragment —
-   * continues that call.
-   */
-  private toolKey(toolCall: { index?: number; id?: string }): number {
-    let key: number;
-    const known = toolCall.id === undefined ? undefined : this.toolKeysById.get(toolCall.id);
-    if (typeof toolCall.index === 'number') key = toolCall.index;
-    else if (known !== undefined) key = known;
-    else if (toolCall.id !== undefined || this.lastToolKey === undefined) key = this.toolBlocks.size;
-    else key = this.lastToolKey;
-    if (toolCall.id !== undefined && known === undefined) this.toolKeysById.set(toolCall.id, key);
-    this.lastToolKey = key;
-    return key;
   }
 
   private openBlock(kind: OpenBlock['kind'], contentBlock: Record<string, unknown>): string {

@@ -313,12 +313,17 @@ describe('ResponseEventEncoder', () => {
     expect(failure.data.sequence_number).toBe(5);
   });
 
-  it('keys tool calls without an index by their id: an id starts a call, no id continues it', () => {
+  it.each([
+    ['keys tool calls without an index by their id: an id starts a call, no id continues it', undefined],
+    // Ollama and some SGLang builds stream every parallel call at index 0.
+    ['starts a new call when a fragment at an index already taken brings another id', 0],
+  ] as const)('%s', (_name, index) => {
+    const at = index === undefined ? {} : { index };
     const { events, encoder } = run([
-      chunk({ tool_calls: [toolCall({ id: 'call_a', type: 'function', function: { name: 'first', arguments: '{"x"' } })] }),
-      chunk({ tool_calls: [toolCall({ function: { arguments: ':1}' } })] }),
-      chunk({ tool_calls: [toolCall({ id: 'call_b', type: 'function', function: { name: 'second', arguments: '{"y"' } })] }),
-      chunk({ tool_calls: [toolCall({ function: { arguments: ':2}' } })] }),
+      chunk({ tool_calls: [toolCall({ ...at, id: 'call_a', type: 'function', function: { name: 'first', arguments: '{"x"' } })] }),
+      chunk({ tool_calls: [toolCall({ ...at, function: { arguments: ':1}' } })] }),
+      chunk({ tool_calls: [toolCall({ ...at, id: 'call_b', type: 'function', function: { name: 'second', arguments: '{"y"' } })] }),
+      chunk({ tool_calls: [toolCall({ ...at, function: { arguments: ':2}' } })] }),
       chunk({}, 'tool_calls'),
     ]);
     expectWellFormed(events);

@@ -1,6 +1,7 @@
 import { firstChoice, reasoningOf, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem } from '../../spec/openai-responses.js';
 import type { OpenAIErrorBody } from '../../spec/relay-error.js';
+import { ToolCallKeys } from '../tool-call-keys.js';
 import { customToolInput } from './convert-from-responses-request.js';
 import { convertUsage, itemId, statusOf, type ResponseShell } from './response-object.js';
 
@@ -36,8 +37,8 @@ export function responsesErrorEvent(error: OpenAIErrorBody, sequenceNumber: numb
  * and `response.in_progress`; for reasoning a chat server sends apart (`reasoning_content` or
  * `reasoning`), a `reasoning` item with it as summary (`response.reasoning_summary_text.delta`s);
  * for the text, a `message` item (`response.output_item.added`, `response.content_part.added`,
- * `response.output_text.delta`s, then the `.done` events in reverse); for each tool call, a
- * `function_call` item with `response.function_call_arguments.delta`s; at
+ * `response.output_text.delta`s, then the `.done` events in reverse); for each tool call (told
+ * apart by `ToolCallKeys`), a `function_call` item with `response.function_call_arguments.delta`s; at
  * the end `response.completed` (or `response.incomplete`, cut by the token limit or a filter)
  * with the whole response and its usage. Every event carries its `sequence_number`. A message
  * closes when a tool call starts; tool calls stay open until text follows or the stream ends, so
@@ -49,9 +50,9 @@ export class ResponseEventEncoder {
   private message: OpenMessage | undefined;
   /** The reasoning item being written (a chat server's `reasoning_content` or `reasoning`, as its summary). */
   private reasoning: { outputIndex: number; id: string; text: string } | undefined;
-  /** Open function calls by the chat tool call's index. */
+  /** Open function calls by their key. */
   private readonly calls = new Map<number, OpenCall>();
-  private lastCallKey: number | undefined;
+  private readonly callKeys = new ToolCallKeys();
   private callCount = 0;
   private readonly output: ResponsesOutputItem[] = [];
   private finishReason: string | null = null;
@@ -81,7 +82,7 @@ export class ResponseEventEncoder {
     if (typeof delta.content === 'string' && delta.content !== '') events += this.text('output_text', delta.content);
     if (typeof delta.refusal === 'string' && delta.refusal !== '') events += this.text('refusal', delta.refusal);
     for (const toolCall of toolCallDeltas(delta)) {
-      const key = this.callKey(toolCall);
+      const key = this.callKeys.key(toolCall);
       let call = this.calls.get(key);
       if (call === undefined) {
         events += this.closeReasoning() + this.closeMessage('completed');
@@ -228,21 +229,6 @@ export class ResponseEventEncoder {
   /** The output index the next item takes (items are numbered in the order they open). */
   private nextIndex(): number {
     return this.output.push(undefined as unknown as ResponsesOutputItem) - 1;
-  }
-
-  /**
-   * Some chat servers leave out a tool call's `index`: a new id then starts a call, the id of an open
-   * call (some repeat it on every fragment) or no id continues that call, or the last one.
-   */
-  private callKey(toolCall: { index?: number; id?: string }): number {
-    let key: number | undefined;
-    if (typeof toolCall.index === 'number') key = toolCall.index;
-    else if (toolCall.id !== undefined) {
-      for (const [openKey, call] of this.calls) if (call.callId === toolCall.id) key = openKey;
-      key ??= this.callCount;
-    } else key = this.lastCallKey ?? this.callCount;
-    this.lastCallKey = key;
-    return key;
   }
 
   private event(type: string, payload: Record<string, unknown>): string {
