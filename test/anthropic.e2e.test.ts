@@ -996,6 +996,21 @@ describe('Anthropic upstream and /v1/messages front door', () => {
       expect(sentAssistant()).toMatchObject({ reasoning_content: '', tool_calls: [{ id: 'call_1' }] });
     });
 
+    it("sends a Responses client's reasoning item to DeepSeek as the reasoning_content of the tool turn after it", async () => {
+      await openai.responses.create({
+        model: 'deepseek-reasoner',
+        input: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'Need the weather.' }] },
+          { type: 'function_call', call_id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' },
+          { type: 'function_call_output', call_id: 'call_1', output: 'Sunny.' },
+        ],
+        tools: [{ type: 'function', name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }],
+      });
+      expect(sentAssistant()).toMatchObject({ role: 'assistant', content: null, reasoning_content: 'Need the weather.', tool_calls: [{ id: 'call_1' }] });
+      expect((openaiUpstream.requests[0]?.body as { messages: unknown[] }).messages).toHaveLength(3);
+    });
+
     it('sends no reasoning_content to another model, whose server would refuse the field', async () => {
       await anthropic.messages.create(toolLoop('gpt-4.1'));
       expect(sentAssistant()).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_1' }] });

@@ -1,4 +1,4 @@
-import { maxTokensField, type ChatContentPart, type ChatMessage, type ChatRequest } from '../../spec/openai-chat.js';
+import { maxTokensField, translatedReasoning, type ChatContentPart, type ChatMessage, type ChatRequest } from '../../spec/openai-chat.js';
 import type { ResponsesContentPart, ResponsesInputItem, ResponsesRequest, ResponsesTool } from '../../spec/openai-responses.js';
 import { RelayError } from '../../spec/relay-error.js';
 import { toolResultAttachments } from '../tool-result-attachments.js';
@@ -115,6 +115,18 @@ function toolOutput(output: unknown, param: string, unsupported: UnsupportedPara
   return { text, attachments };
 }
 
+/** A reasoning item's text: its reasoning (`reasoning_text` parts), else its summary (`summary_text` parts, as the relay writes a chat server's reasoning). */
+function reasoningText(item: ResponsesInputItem): string {
+  const texts = (parts: unknown, type: string): string =>
+    Array.isArray(parts) ? parts.map((part: { type?: unknown; text?: unknown } | null) => (part?.type === type && typeof part.text === 'string' ? part.text : '')).join('') : '';
+  const reasoning = texts((item as { content?: unknown }).content, 'reasoning_text');
+  return reasoning !== '' ? reasoning : texts((item as { summary?: unknown }).summary, 'summary_text');
+}
+
+function isReasoningAlone(message: ChatMessage): boolean {
+  return message.role === 'assistant' && message[translatedReasoning] !== undefined && (message.content === null || message.content === undefined) && message.tool_calls === undefined;
+}
+
 /** The last message, when it is an assistant turn that may still take tool calls (no tool answer came after it). */
 function openAssistant(messages: ChatMessage[]): ChatMessage | undefined {
   const last = messages.at(-1);
@@ -170,10 +182,15 @@ function convertItem(item: ResponsesInputItem, param: string, messages: ChatMess
       convertItem(referenced, param, messages, unsupported, lookup, attachments);
       return;
     }
-    case 'reasoning':
-      // A model's own earlier reasoning: another model cannot read it, and chat has no place for it.
+    case 'reasoning': {
+      // A model's own earlier reasoning: chat has no place for it, and another model cannot read it.
       unsupported.push({ name: param, why: 'reasoning items have no chat equivalent' });
+      // Kept apart on the assistant turn it comes before, for an upstream that wants a tool turn's
+      // reasoning back (DeepSeek: `withReasoningReplayed`); a turn of reasoning alone is left out.
+      const text = reasoningText(item);
+      if (text !== '') messages.push({ role: 'assistant', content: null, [translatedReasoning]: text });
       return;
+    }
     default:
       unsupported.push({ name: param, why: `items of type "${String(type)}" belong to tools that run at OpenAI` });
   }
@@ -269,6 +286,8 @@ export function convertFromResponsesRequest(body: ResponsesRequest, upstreamMode
       if (attachments.length > 0 && next !== 'function_call_output' && next !== 'custom_tool_call_output') messages.push({ role: 'user', content: attachments.splice(0) });
     });
   }
+  // A reasoning item that no text or tool call followed: a turn with nothing in it.
+  for (let index = messages.length - 1; index >= 0; index--) if (isReasoningAlone(messages[index]!)) messages.splice(index, 1);
   if (messages.length === 0) invalid('input', 'The request has nothing to answer: `input` holds no message.');
 
   const chatRequest: ChatRequest = { model: upstreamModel, messages };
