@@ -314,20 +314,22 @@ describe('JSON answers without usage are billed for their text', () => {
 });
 
 describe('usage an upstream reports', () => {
+  /** A chat answer "Hi.", with the usage given (none when undefined). */
+  const answer = (usage?: Record<string, number>) => ({
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-4.1',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop', logprobs: null }],
+    ...(usage === undefined ? {} : { usage }),
+  });
+
   it('counts a usage too large to price with the tokenizer, and frees the parallel slot of the request', async () => {
     await start();
     const account = await admin<{ id: string }>('/admin/accounts', 'POST', { name: 'prepaid', currency: 'USD' });
     await admin(`/admin/accounts/${account.id}/topup`, 'POST', { amount: 10, currency: 'USD' });
     const key = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'one-at-a-time', account: account.id, max_parallel: 1 });
     const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
-    const answer = (usage: Record<string, number>) => ({
-      id: 'chatcmpl-1',
-      object: 'chat.completion',
-      created: 1,
-      model: 'gpt-4.1',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop', logprobs: null }],
-      usage,
-    });
     // Beyond Number.MAX_SAFE_INTEGER, and a safe integer whose price is not.
     const reported = [{ prompt_tokens: 1e16, completion_tokens: 5, total_tokens: 5 }, { prompt_tokens: 2 ** 52, completion_tokens: 5, total_tokens: 5 }];
     for (const usage of reported) {
@@ -351,7 +353,7 @@ describe('usage an upstream reports', () => {
     const key = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'one-at-a-time', max_parallel: 1 });
     const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
     // No usage in the answer: the request is counted on the counting thread after it ended (a long prompt takes a while).
-    script = { events: [], ending: 'end', json: { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4.1', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop', logprobs: null }] } };
+    script = { events: [], ending: 'end', json: answer() };
     const prompt = Array.from({ length: 20_000 }, (_, index) => `word${index}`).join(' ');
     for (let request = 0; request < 3; request++) {
       // Each one right after the last: none is refused for the one before, whose count may not be done.
@@ -366,14 +368,6 @@ describe('usage an upstream reports', () => {
     await start();
     const free = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'free' });
     const paying = await admin<{ key: string; id: string }>('/admin/keys', 'POST', { name: 'paying', budget: { amount: 100, currency: 'USD', period: 'total' } });
-    const answer = (usage: Record<string, number>) => ({
-      id: 'chatcmpl-1',
-      object: 'chat.completion',
-      created: 1,
-      model: 'gpt-4.1',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop', logprobs: null }],
-      usage,
-    });
     // Beyond Number.MAX_SAFE_INTEGER, for a model that costs nothing: no price would have caught it.
     script = { events: [], ending: 'end', json: answer({ prompt_tokens: 2 ** 60, completion_tokens: 5, total_tokens: 5 }) };
     await new OpenAI({ apiKey: free.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'free-x', messages: [{ role: 'user', content: 'Say hi.' }] });
