@@ -90,6 +90,46 @@ describe('failed sign-ins', () => {
     expect(refused.headers.get('set-cookie')).toBeNull();
   });
 
+  it('refuses, uncounted, a sign-in that no dashboard page of this relay sent: from a page of another site, or not declared as JSON', async () => {
+    relay = await startRelay({});
+    const origin = new URL(relay.url).origin;
+    // What fetch(relay + "/dashboard/api/session", { method: "POST", mode: "no-cors", body }) sends from a page of
+    // another site in the operator's browser: a CORS "simple" request, which no preflight stops.
+    const fromAnotherSite = { 'content-type': 'text/plain;charset=UTF-8', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' };
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const refused = await signIn(`${wrongKey}-${attempt}`, fromAnotherSite);
+      expect(refused.status).toBe(403);
+      expect(refused.error).toEqual({ message: expect.stringContaining('only from the dashboard of this relay') as unknown, type: 'permission_error', param: null, code: 'cross_origin_request' });
+    }
+    // The same from a sibling site, as JSON, and from browsers that send only Origin (older ones, a sandboxed frame).
+    const fromOtherOrigins: Array<Record<string, string>> = [
+      { 'sec-fetch-site': 'same-site', origin: 'https://other.example.com' },
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { origin: origin.replace('127.0.0.1', 'localhost') },
+    ];
+    for (const headers of fromOtherOrigins) {
+      for (let attempt = 0; attempt < 3; attempt++) expect((await signIn(wrongKey, headers)).error.code).toBe('cross_origin_request');
+    }
+    // From the dashboard's own origin, or without a browser, a body that is not declared as JSON.
+    const notJson: Array<Record<string, string>> = [{ 'content-type': 'text/plain', origin, 'sec-fetch-site': 'same-origin' }, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': '' }];
+    for (const headers of notJson) {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const refused = await signIn(wrongKey, headers);
+        expect(refused.status).toBe(415);
+        expect(refused.error).toEqual({ message: expect.stringContaining('"Content-Type: application/json"') as unknown, type: 'invalid_request_error', param: null, code: 'unsupported_media_type' });
+      }
+    }
+    // None of them counted: the master key opens the admin API, and the dashboard's own sign-in (as Chromium sends it) works.
+    expect((await call('/admin/keys', { key: masterKey })).status).toBe(200);
+    const dashboard = { 'content-type': 'application/json', origin, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' };
+    expect((await signIn(masterKey, dashboard)).status).toBe(200);
+    expect((await signIn(masterKey, { 'content-type': 'application/json; charset=utf-8', origin })).status).toBe(200);
+    // Its wrong keys still count.
+    for (let attempt = 0; attempt < 10; attempt++) expect((await signIn(wrongKey, dashboard)).status).toBe(401);
+    expect((await signIn(masterKey, dashboard)).error.code).toBe('too_many_failed_sign_ins');
+  });
+
   it('counts by the address a trusted proxy names, and by the connection when no proxy is trusted', async () => {
     relay = await startRelay({ TRUST_PROXY: '127.0.0.1' });
     const from = (address: string) => ({ 'x-forwarded-for': address });

@@ -6,6 +6,7 @@ import { signInThrottled } from '../../auth/sign-in-throttle.js';
 import { RelayError } from '../../spec/relay-error.js';
 import type { RelayServices } from '../relay-services.js';
 import { carriesCsrfToken, csrfHeaderName, resolveSession } from './authenticate-admin-request.js';
+import { checkSignInRequest } from './check-sign-in-request.js';
 import type { DashboardSession, DashboardSessions } from './dashboard-sessions.js';
 import { cameOverHttps, readSessionCookie, sessionCookie } from './session-cookie.js';
 
@@ -30,7 +31,17 @@ function forgetCookie(request: FastifyRequest, reply: FastifyReply): void {
  * then forgotten; the browser keeps only an HttpOnly cookie with a random session id.
  */
 export function registerDashboardSession(app: FastifyInstance, services: RelayServices, sessions: DashboardSessions): void {
-  app.post('/dashboard/api/session', { schema: { body: SignInBody } }, async (request, reply) => {
+  const signInFromThisRelay = (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
+    try {
+      checkSignInRequest(request);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+
+  // Checked as the request arrives: a sign-in from another origin, or not declared as JSON, is refused before its body is read, and not counted.
+  app.post('/dashboard/api/session', { schema: { body: SignInBody }, onRequest: signInFromThisRelay }, async (request, reply) => {
     const key = (request.body as Static<typeof SignInBody>).key.trim();
     // An address that failed too often is refused before its key is looked at, the right one too.
     const wait = services.signIns.wait(request.ip);
