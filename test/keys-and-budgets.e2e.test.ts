@@ -347,4 +347,40 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(asClient.statusCode).toBe(403);
     expect(((await asClient.body.json()) as { error: { code: string } }).error.code).toBe('admin_required');
   });
+
+  it('refuses with a 400 naming the field what no backend could keep: limits beyond 32 bits, expiries before 1970, a top-up the balance cannot hold', async () => {
+    await start();
+    type Refusal = { error: { type: string; code: string; param: string; message: string } };
+    const beyond = [{ rpm: 2_147_483_648 }, { rpm: 1e300 }, { tpm: 2 ** 53 }, { max_parallel: 1e20 }];
+    for (const fields of beyond) {
+      const refused = await admin<Refusal>('/admin/keys', 'POST', { name: 'big', ...fields });
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param: Object.keys(fields)[0] });
+    }
+    const largest = await admin<{ id: string; rpm: number; tpm: number; max_parallel: number }>('/admin/keys', 'POST', { name: 'largest', rpm: 2_147_483_647, tpm: 2_147_483_647, max_parallel: 2_147_483_647 });
+    expect(largest.status).toBe(201);
+    expect(largest.body).toMatchObject({ rpm: 2_147_483_647, tpm: 2_147_483_647, max_parallel: 2_147_483_647 });
+    const patched = await admin<Refusal>(`/admin/keys/${largest.body.id}`, 'PATCH', { tpm: 3_000_000_000 });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error.param).toBe('tpm');
+
+    const before1970 = await admin<Refusal>('/admin/keys', 'POST', { name: 'old', expires_at: '1969-12-31T23:59:59Z' });
+    expect(before1970.status).toBe(400);
+    expect(before1970.body.error).toMatchObject({ code: 'invalid_request', param: 'expires_at', message: expect.stringContaining('before 1970') });
+    const epoch = await admin<{ expires_at: string }>('/admin/keys', 'POST', { name: 'epoch', expires_at: '1970-01-01T08:00:00+08:00' });
+    expect(epoch.status).toBe(201);
+    expect(epoch.body.expires_at).toBe('1970-01-01T00:00:00.000Z');
+    expect((await admin<Refusal>(`/admin/keys/${largest.body.id}`, 'PATCH', { expires_at: '1900-01-01T00:00:00Z' })).body.error?.param).toBe('expires_at');
+
+    const account = await admin<{ id: string }>('/admin/accounts', 'POST', { name: 'large', currency: 'USD' });
+    // 9 billion EUR is 9.78 billion USD: more micro-units than a balance holds exactly.
+    const converted = await admin<Refusal>(`/admin/accounts/${account.body.id}/topup`, 'POST', { amount: 9e9, currency: 'EUR' });
+    expect(converted.status, converted.text).toBe(400);
+    expect(converted.body.error).toMatchObject({ code: 'invalid_request', param: 'amount', message: expect.stringContaining('the most it holds') });
+    expect((await admin<{ balance: number }>(`/admin/accounts/${account.body.id}/topup`, 'POST', { amount: 9e9 })).body.balance).toBe(9_000_000_000.18);
+    const overflow = await admin<Refusal>(`/admin/accounts/${account.body.id}/topup`, 'POST', { amount: 9e6 });
+    expect(overflow.status).toBe(400);
+    expect(overflow.body.error.param).toBe('amount');
+    expect((await admin<{ balance: number }>(`/admin/accounts/${account.body.id}`)).body.balance).toBe(9_000_000_000.18);
+  });
 });

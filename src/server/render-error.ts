@@ -2,6 +2,7 @@ import type { FastifyError } from 'fastify';
 import { fieldPath } from '../spec/field-path.js';
 import { RelayError } from '../spec/relay-error.js';
 import { isDatabaseUnavailable } from '../store/database-errors.js';
+import { RelayStoreError } from '../store/relay-store-error.js';
 import type { ValidationIssue } from './compile-request-validator.js';
 
 /** `/messages/0/role` + missing `x` → `messages[0].role.x`, the way OpenAI names parameters. */
@@ -54,7 +55,8 @@ function databaseUnavailable(method: string): RelayError {
 
 /**
  * Maps anything thrown while handling a request to the relay error the client sees. Fastify's own
- * errors (bad JSON, body too large, schema validation) become OpenAI-shaped errors, a database that
+ * errors (bad JSON, body too large, schema validation) and a value the store refuses to keep
+ * become OpenAI-shaped 4xx errors, a database that
  * does not answer a 503 `database_unavailable` on a route that reads it directly (`storeRoute`: the
  * admin API's; elsewhere a connection error is an upstream's); anything unexpected becomes a 500 with a fixed message, its details left to the log.
  */
@@ -67,6 +69,10 @@ export function toRelayError(error: unknown, requestId: string, storeRoute?: { m
     return new RelayError(describeIssue(issue, parameter), { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: parameter });
   }
   if (storeRoute !== undefined && isDatabaseUnavailable(error)) return databaseUnavailable(storeRoute.method);
+  // A value the store refuses to keep came from the request (the admin API checks its fields first; this is the backstop).
+  if (error instanceof RelayStoreError && error.code === 'RELAY_STORE_INVALID') {
+    return new RelayError(`Invalid value: ${error.message}.`, { status: 400, type: 'invalid_request_error', code: 'invalid_request' });
+  }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RelayError('The request body is larger than this relay accepts. Send less data, or ask the operator to raise server.bodyLimitBytes.', {

@@ -149,6 +149,11 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         await expect(store.keys.create(keyInput({ accountId: 'acct_missing' }))).rejects.toMatchObject({ code: 'RELAY_STORE_NOT_FOUND' });
         await expect(store.keys.update(first.id, { accountId: 'acct_missing' })).rejects.toMatchObject({ code: 'RELAY_STORE_NOT_FOUND' });
         await expect(store.keys.create(keyInput({ sha256: 'ABC' }))).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        // Limits beyond Postgres's 32-bit columns, refused alike by every backend.
+        await expect(store.keys.create(keyInput({ rpm: 2_147_483_648 }))).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        await expect(store.keys.update(first.id, { tpm: 3_000_000_000 })).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        await expect(store.keys.update(first.id, { maxParallel: 2 ** 53 - 1 })).rejects.toMatchObject({ code: 'RELAY_STORE_INVALID' });
+        expect((await store.keys.update(first.id, { rpm: 2_147_483_647, tpm: 2_147_483_647, maxParallel: 2_147_483_647 }))?.rpm).toBe(2_147_483_647);
         expect(await store.keys.list()).toHaveLength(1);
       });
 

@@ -11,15 +11,19 @@ function invalid(message: string): never {
   throw new RelayStoreError('RELAY_STORE_INVALID', message);
 }
 
-export function checkInteger(value: unknown, field: string, options: { min?: number } = {}): number {
+export function checkInteger(value: unknown, field: string, options: { min?: number; max?: number } = {}): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) invalid(`${field} must be a safe integer, got ${String(value)}`);
   if (options.min !== undefined && value < options.min) invalid(`${field} must be at least ${options.min}, got ${value}`);
+  if (options.max !== undefined && value > options.max) invalid(`${field} must be at most ${options.max}, got ${value}`);
   return value;
 }
 
-function checkOptionalInteger(value: unknown, field: string, min: number): void {
-  if (value !== null && value !== undefined) checkInteger(value, field, { min });
+function checkOptionalInteger(value: unknown, field: string, min: number, max?: number): void {
+  if (value !== null && value !== undefined) checkInteger(value, field, { min, max });
 }
+
+/** The largest `rpm`, `tpm` and `maxParallel` of a key: Postgres keeps them in 32-bit columns, and every backend refuses what it would. */
+export const maxKeyLimit = 2_147_483_647;
 
 export function checkCurrency(value: unknown, field = 'currency'): Currency {
   if (!currencies.includes(value as Currency)) invalid(`${field} must be one of ${currencies.join(', ')}, got ${String(value)}`);
@@ -43,9 +47,9 @@ export function checkKeyFields(fields: ApiKeyPatch & Partial<Pick<CreateApiKeyIn
   if (fields.models !== undefined && fields.models !== null) {
     if (!Array.isArray(fields.models) || fields.models.some((model) => typeof model !== 'string')) invalid('models must be an array of strings or null');
   }
-  checkOptionalInteger(fields.rpm, 'rpm', 0);
-  checkOptionalInteger(fields.tpm, 'tpm', 0);
-  checkOptionalInteger(fields.maxParallel, 'maxParallel', 0);
+  checkOptionalInteger(fields.rpm, 'rpm', 0, maxKeyLimit);
+  checkOptionalInteger(fields.tpm, 'tpm', 0, maxKeyLimit);
+  checkOptionalInteger(fields.maxParallel, 'maxParallel', 0, maxKeyLimit);
   checkOptionalInteger(fields.expiresAt, 'expiresAt', 0);
   checkOptionalInteger(fields.createdAt, 'createdAt', 0);
   if (fields.budget !== undefined && fields.budget !== null) {

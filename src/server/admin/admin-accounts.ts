@@ -1,8 +1,9 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { convertMicros } from '../../billing/money.js';
+import { convertMicros, formatMoney, type Currency, type ExchangeRates } from '../../billing/money.js';
 import { RelayError } from '../../spec/relay-error.js';
 import { newId } from '../../store/new-id.js';
+import type { Account } from '../../store/relay-store.js';
 import type { RelayServices } from '../relay-services.js';
 import { accountView, balanceTransactionView } from './admin-key-view.js';
 import { moneyParameter } from './admin-keys.js';
@@ -17,6 +18,30 @@ import { CreateAccountBody, TopUpBody } from './admin-schemas.js';
 async function countCreditChange(services: RelayServices, log: FastifyBaseLogger, accountId: string, deltaMicros: number, changeId: string): Promise<void> {
   if (await services.admission.countCredit(accountId, deltaMicros, changeId)) await services.store.accounts.forgetCreditChanges([changeId]);
   else log.warn({ accountId }, "balance changed in the database; Redis is unreachable, so the balance's counter there is updated once it answers");
+}
+
+function invalidAmount(message: string): RelayError {
+  return new RelayError(`Invalid value for 'amount': ${message}.`, { status: 400, type: 'invalid_request_error', code: 'invalid_request', param: 'amount' });
+}
+
+/**
+ * A top-up's amount in micro-units of the account's currency, or a 400 naming `amount`. A balance
+ * is a safe integer of micro-units (about 9 billion units): an amount that, converted, is beyond
+ * that or would take the balance beyond it is refused, never rounded. One smaller than a micro-unit
+ * would add nothing yet be recorded as a top-up.
+ */
+function topUpMicros(amount: number, currency: Currency, account: Account, rates: ExchangeRates): number {
+  let micros: number | undefined;
+  try {
+    micros = convertMicros(moneyParameter(amount, currency, 'amount'), currency, account.currency, rates);
+  } catch (error) {
+    if (error instanceof RelayError) throw error;
+  }
+  if (micros === undefined || !Number.isSafeInteger(account.balanceMicros + micros)) {
+    throw invalidAmount(`${amount} ${currency} would take the balance beyond ${formatMoney(Number.MAX_SAFE_INTEGER, account.currency)}, the most it holds`);
+  }
+  if (micros === 0) throw invalidAmount(`${amount} ${currency} is less than 0.000001 ${account.currency}, the smallest amount a balance holds`);
+  return micros;
 }
 
 function accountNotFound(id: string): RelayError {
@@ -65,16 +90,7 @@ export function registerAdminAccounts(app: FastifyInstance, services: RelayServi
     const account = await services.store.accounts.get(request.params.id);
     if (account === undefined) throw accountNotFound(request.params.id);
     const currency = body.currency ?? account.currency;
-    const deltaMicros = convertMicros(moneyParameter(body.amount, currency, 'amount'), currency, account.currency, services.billing.rates);
-    // Balances are kept in micro-units: an amount smaller than one would add nothing yet be recorded as a top-up.
-    if (deltaMicros === 0) {
-      throw new RelayError(`Invalid value for 'amount': ${body.amount} ${currency} is less than 0.000001 ${account.currency}, the smallest amount a balance holds.`, {
-        status: 400,
-        type: 'invalid_request_error',
-        code: 'invalid_request',
-        param: 'amount',
-      });
-    }
+    const deltaMicros = topUpMicros(body.amount, currency, account, services.billing.rates);
     const creditChangeId = newId('cc');
     const updated = await services.store.accounts.adjustBalance(account.id, deltaMicros, body.note ?? `top-up of ${body.amount} ${currency}`, creditChangeId);
     request.log.info({ accountId: account.id, deltaMicros, currency: account.currency }, 'account topped up');

@@ -31,6 +31,20 @@ export function moneyParameter(amount: number, currency: Currency, param: string
   }
 }
 
+/** An `expires_at` (a valid date-time: the schema checked it) → epoch ms, or a 400 when before 1970, which the store does not keep. */
+function expiryParameter(value: string): number {
+  const expiresAt = Date.parse(value);
+  if (expiresAt < 0) {
+    throw new RelayError(`Invalid value for 'expires_at': ${value} is before 1970; use a date-time from 1970-01-01T00:00:00Z on.`, {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'invalid_request',
+      param: 'expires_at',
+    });
+  }
+  return expiresAt;
+}
+
 /** The admin API's fields → a store patch; `null` clears a field, an absent one stays. */
 async function toPatch(body: KeyFields, services: RelayServices): Promise<ApiKeyPatch> {
   const patch: ApiKeyPatch = {};
@@ -53,7 +67,7 @@ async function toPatch(body: KeyFields, services: RelayServices): Promise<ApiKey
   if (body.budget !== undefined) {
     patch.budget = body.budget === null ? null : { amountMicros: moneyParameter(body.budget.amount, body.budget.currency, 'budget.amount'), currency: body.budget.currency, period: body.budget.period };
   }
-  if (body.expires_at !== undefined) patch.expiresAt = body.expires_at === null ? null : Date.parse(body.expires_at);
+  if (body.expires_at !== undefined) patch.expiresAt = body.expires_at === null ? null : expiryParameter(body.expires_at);
   if (body.metadata !== undefined) patch.metadata = body.metadata;
   return patch;
 }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { maxKeyLimit } from '../../store/validate-store-input.js';
 
 /** Bodies of the admin API (the contract other tools depend on: snake_case, amounts in units). */
 
@@ -17,10 +18,11 @@ const Budget = Type.Object(
 const keyFields = {
   account: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
   models: Type.Optional(Type.Union([Type.Array(Type.String({ minLength: 1 })), Type.Null()])),
-  rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
-  tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
-  max_parallel: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+  rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: maxKeyLimit }))),
+  tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: maxKeyLimit }))),
+  max_parallel: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: maxKeyLimit }))),
   budget: Type.Optional(Type.Union([Budget, Type.Null()])),
+  /** From 1970 on (checked where it is read: a format has no bounds). */
   expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
   metadata: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])),
 };
