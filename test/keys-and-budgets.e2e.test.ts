@@ -348,6 +348,38 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(((await asClient.body.json()) as { error: { code: string } }).error.code).toBe('admin_required');
   });
 
+  it('refuses an expires_at that names no real instant, rather than moving it days later, and keeps one that does', async () => {
+    await start();
+    type Refusal = { error: { code: string; param: string; message: string } };
+    const impossible = [
+      '2030-02-31T00:00:00Z',
+      '2030-02-29T00:00:00Z',
+      '2100-02-29T00:00:00Z',
+      '2030-04-31T12:00:00+02:00',
+      '2030-01-00T00:00:00Z',
+      '2030-13-01T00:00:00Z',
+      '2030-01-31T24:00:00Z',
+      '2030-01-31T23:60:00Z',
+      '2030-01-31T23:59:60Z',
+      '2030-01-31T00:00:00+24:00',
+      '2030-01-31T00:00:00-05:60',
+    ];
+    for (const expiresAt of impossible) {
+      const refused = await admin<Refusal>('/admin/keys', 'POST', { name: 'dated', expires_at: expiresAt });
+      expect(refused.status, `${expiresAt}: ${refused.text}`).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'invalid_request', param: 'expires_at', message: expect.stringContaining('expected a date-time with a time zone') });
+    }
+    const real = { '2028-02-29T00:00:00Z': '2028-02-29T00:00:00.000Z', '2000-02-29T23:59:59.250+08:00': '2000-02-29T15:59:59.250Z', '2030-12-31t23:59:59-05:30': '2031-01-01T05:29:59.000Z' };
+    for (const [written, stored] of Object.entries(real)) {
+      const created = await admin<{ id: string; expires_at: string }>('/admin/keys', 'POST', { name: 'dated', expires_at: written });
+      expect(created.status, created.text).toBe(201);
+      expect(created.body.expires_at).toBe(stored);
+    }
+    const key = await admin<{ id: string; expires_at: string }>('/admin/keys', 'POST', { name: 'kept', expires_at: '2030-01-31T00:00:00Z' });
+    expect((await admin<Refusal>(`/admin/keys/${key.body.id}`, 'PATCH', { expires_at: '2030-02-30T00:00:00Z' })).body.error.param).toBe('expires_at');
+    expect((await admin<{ expires_at: string }>(`/admin/keys/${key.body.id}`)).body.expires_at).toBe('2030-01-31T00:00:00.000Z');
+  });
+
   it('refuses with a 400 naming the field what no backend could keep: limits beyond 32 bits, expiries before 1970, a top-up the balance cannot hold', async () => {
     await start();
     type Refusal = { error: { type: string; code: string; param: string; message: string } };

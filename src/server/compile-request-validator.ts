@@ -24,9 +24,30 @@ const typeNames: Partial<Record<ValueErrorType, string>> = {
 };
 
 /** RFC 3339 date-time with a time zone (`2030-01-31T00:00:00Z`, `2030-01-31T08:00:00+08:00`), as the admin API takes `expires_at`. */
-const dateTime = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const dateTime = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+const daysInMonth = (year: number, month: number) => (month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
+
+/**
+ * Whether `value` is an RFC 3339 date-time that names a real instant: each field within its range
+ * (RFC 3339 §5.7). Date.parse alone rolls an impossible date over — `2030-02-31` is read as March 3,
+ * `T24:00` as the next day — and the key would expire days after the date written.
+ * @see https://www.rfc-editor.org/rfc/rfc3339#section-5.6
+ */
+export function isDateTime(value: string): boolean {
+  const fields = dateTime.exec(value);
+  if (fields === null) return false;
+  // Year, month, day, hour, minute, second, and the offset's hours and minutes (0 for Z).
+  const part = (index: number) => Number(fields[index] ?? 0);
+  const [year, month, day] = [part(1), part(2), part(3)];
+  const dateInRange = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+  // A leap second (:60) is refused too: Date cannot hold it.
+  const timeInRange = part(4) <= 23 && part(5) <= 59 && part(6) <= 59 && part(7) <= 23 && part(8) <= 59;
+  return dateInRange && timeInRange && !Number.isNaN(Date.parse(value));
+}
+
 // TypeBox knows no string format by itself: without this, every value of a `date-time` field fails.
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => dateTime.test(value) && !Number.isNaN(Date.parse(value)));
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isDateTime);
 
 /** How a format is described to the client, with an example. */
 const formatExamples: Record<string, string> = { 'date-time': 'a date-time with a time zone, such as 2030-01-31T00:00:00Z' };
