@@ -175,6 +175,18 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     await expect(ask(clientFor(created.body.key))).rejects.toBeInstanceOf(AuthenticationError);
   });
 
+  it('refuses to rotate a revoked key with a 409, and leaves it as it was', async () => {
+    await start();
+    const created = await admin<{ id: string; key: string }>('/admin/keys', 'POST', { name: 'revoked' });
+    const revoked = await admin<{ prefix: string; updated_at: string; revoked_at: string }>(`/admin/keys/${created.body.id}`, 'DELETE');
+    const rotated = await admin<{ error: { type: string; code: string }; key?: string }>(`/admin/keys/${created.body.id}/rotate`, 'POST');
+    expect(rotated.status).toBe(409);
+    expect(rotated.body.error).toMatchObject({ type: 'conflict_error', code: 'key_revoked' });
+    expect(rotated.text).not.toContain('sk-relay-');
+    expect((await admin(`/admin/keys/${created.body.id}`)).body).toEqual(revoked.body);
+    expect((await admin<{ error: { code: string } }>('/admin/keys/key_unknown/rotate', 'POST')).body.error.code).toBe('key_not_found');
+  });
+
   it('enforces RPM with a 429, retry-after and OpenAI rate limit headers on every answer', async () => {
     await start();
     const created = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'limited', rpm: 3, tpm: 100_000 });

@@ -126,6 +126,7 @@ export class MemoryRelayStore implements RelayStore {
       checkSha256(newSha256);
       const key = this.keysById.get(id);
       if (key === undefined) return undefined;
+      if (key.revokedAt !== null) return structuredClone(key);
       const holder = this.keyIdBySha256.get(newSha256);
       if (holder !== undefined && holder !== id) throw new RelayStoreError('RELAY_STORE_CONFLICT', 'another key has the same secret');
       this.keyIdBySha256.delete(key.sha256);

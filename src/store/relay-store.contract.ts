@@ -177,6 +177,15 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         expect((await store.keys.changedSince(key.updatedAt)).map((changed) => changed.id)).toContain(key.id);
       });
 
+      it('leaves a revoked key as it is when asked to rotate it', async () => {
+        const key = await store.keys.create(keyInput());
+        const revoked = (await store.keys.revoke(key.id))!;
+        expect(await store.keys.rotate(key.id, sha256Of('sk-relay-after-revocation'), 'sk-relay-aft')).toEqual(revoked);
+        expect(await store.keys.get(key.id)).toEqual(revoked);
+        expect(await store.keys.findBySha256(sha256Of('sk-relay-after-revocation'))).toBeUndefined();
+        expect(await store.keys.changedSince(revoked.updatedAt)).toEqual([]);
+      });
+
       it('revokes a key once, bumps updatedAt, and changedSince sees it', async () => {
         const key = await store.keys.create(keyInput());
         const kept = await store.keys.create(keyInput());

@@ -216,7 +216,7 @@ export interface ApiKeyStore {
   update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined>;
   /**
    * Replaces the secret's hash and prefix; the old secret stops matching at once. A revoked key
-   * stays revoked. Throws `RELAY_STORE_CONFLICT` when `newSha256` belongs to another key.
+   * is returned as it is, unchanged. Throws `RELAY_STORE_CONFLICT` when `newSha256` belongs to another key.
    */
   rotate(id: string, newSha256: string, newPrefix: string): Promise<ApiKeyRecord | undefined>;
   /** Sets `revokedAt` (default now). Revoking a revoked key changes nothing and returns it. */

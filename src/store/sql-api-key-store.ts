@@ -80,9 +80,11 @@ export function createSqlApiKeyStore(db: Kysely<RelayDatabase>): ApiKeyStore {
           .updateTable('api_keys')
           .set({ sha256: newSha256, prefix: newPrefix, updated_at: nextUpdatedAt() })
           .where('id', '=', id)
+          .where('revoked_at', 'is', null)
           .returningAll()
           .executeTakeFirst();
-        return row === undefined ? undefined : apiKeyFromRow(row);
+        // Nothing updated: the key is unknown or revoked, and stays as it was.
+        return row === undefined ? get(id) : apiKeyFromRow(row);
       } catch (error) {
         rethrowConstraintViolation(error, { conflict: 'another key has the same secret' });
       }

@@ -22,6 +22,10 @@ function keyNotFound(id: string): RelayError {
   return new RelayError(`No key with id "${id}". GET /admin/keys lists them.`, { status: 404, type: 'not_found_error', code: 'key_not_found' });
 }
 
+function keyRevoked(id: string): RelayError {
+  return new RelayError(`The key "${id}" is revoked; create a new key instead.`, { status: 409, type: 'conflict_error', code: 'key_revoked' });
+}
+
 /** An amount in units → micro-units, or a 400 naming the field. */
 export function moneyParameter(amount: number, currency: Currency, param: string): number {
   try {
@@ -143,12 +147,14 @@ export function registerAdminKeys(app: FastifyInstance, services: RelayServices)
   });
 
   app.post<{ Params: { id: string } }>('/admin/keys/:id/rotate', async (request) => {
+    // Refused before anything changes; the store leaves a key revoked meanwhile as it is, and the answer is the same.
+    const current = await services.store.keys.get(request.params.id);
+    if (current === undefined) throw keyNotFound(request.params.id);
+    if (current.revokedAt !== null) throw keyRevoked(current.id);
     const { secret, sha256, prefix } = newSecret();
     const record = await services.store.keys.rotate(request.params.id, sha256, prefix);
     if (record === undefined) throw keyNotFound(request.params.id);
-    if (record.revokedAt !== null) {
-      throw new RelayError(`The key "${record.id}" is revoked; create a new key instead.`, { status: 409, type: 'conflict_error', code: 'key_revoked' });
-    }
+    if (record.revokedAt !== null) throw keyRevoked(record.id);
     request.log.info({ keyId: record.id, keyName: record.name }, 'key rotated');
     return { ...keyView(remember(record)), key: secret };
   });
