@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import pg from 'pg';
 import { request } from 'undici';
@@ -10,6 +11,8 @@ import { reachable, freshSchema } from './support/services.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
 
 const master = 'sk-relay-replica-test-master-0123456789';
+/** Preloaded into a replica whose clock must differ from the others' (TEST_CLOCK_STARTS_AT). */
+const clock = fileURLToPath(new URL('./support/clock-starts-at.mjs', import.meta.url));
 const services = await reachable();
 if (services.why !== undefined) process.stdout.write(`replicas.e2e: skipped: ${services.why}\n`);
 
@@ -20,18 +23,18 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
   let cwd: string;
   const running: SpawnedRelay[] = [];
 
-  async function replica(directory = cwd): Promise<{ relay: SpawnedRelay; url: string }> {
+  async function replica(directory = cwd, env: Record<string, string> = {}): Promise<{ relay: SpawnedRelay; url: string }> {
     const port = await freePort();
     const relay = spawnRelay(['serve', '--drain-delay-ms', '100', '--grace-period-ms', '5000'], {
       cwd: directory,
-      env: { PORT: String(port), RELAY_MASTER_KEY: master, DATABASE_URL: schema.url, REDIS_URL: services.redisUrl ?? '', HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
+      env: { PORT: String(port), RELAY_MASTER_KEY: master, DATABASE_URL: schema.url, REDIS_URL: services.redisUrl ?? '', HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, ...env },
     });
     running.push(relay);
     await relay.waitForLog(/relay listening/);
     return { relay, url: `http://127.0.0.1:${port}` };
   }
 
-  async function admin<T>(base: string, path: string, method: 'GET' | 'POST' | 'DELETE' = 'GET', body?: unknown): Promise<T> {
+  async function admin<T>(base: string, path: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' = 'GET', body?: unknown): Promise<T> {
     const response = await request(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${master}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -100,6 +103,47 @@ describe.skipIf(services.why !== undefined)('two relay replicas sharing Postgres
     for (const relay of [a.relay, b.relay]) relay.child.kill('SIGTERM');
     await Promise.all([a.relay.exited, b.relay.exited]);
   });
+
+  it("refuse a key revoked at one replica while another changes it, though the revoking replica's clock is a minute behind", async () => {
+    const a = await replica();
+    const b = await replica(cwd, { NODE_OPTIONS: `--import ${clock}`, TEST_CLOCK_STARTS_AT: String(Date.now() - 60_000) });
+    const status = (base: string, key: string) => fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${key}` } }).then((response) => response.status);
+    // Postgres keeps limits in 32-bit columns: beyond is the client's mistake, as on SQLite.
+    expect(await admin(a.url, '/admin/keys', 'POST', { name: 'big', rpm: 3_000_000_000 })).toMatchObject({ error: { code: 'invalid_request', param: 'rpm' } });
+    const key = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'raced' });
+    await expect.poll(() => status(b.url, key.key), { timeout: 3000, interval: 400 }).toBe(200);
+
+    // Another transaction holds the key's row; the change at a, then the revocation at b, wait for it.
+    const holder = new pg.Client({ connectionString: schema.url });
+    await holder.connect();
+    const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+    const waiting = async () => {
+      const { rows } = await holder.query<{ waiting: number }>(
+        `with behind as (select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid)))
+         select count(*)::int as waiting from pg_stat_activity where $1 = any(pg_blocking_pids(pid)) or pg_blocking_pids(pid) && array(select pid from behind)`,
+        [holderPid],
+      );
+      return rows[0]!.waiting;
+    };
+    await holder.query('begin');
+    await holder.query('select id from api_keys where id = $1 for update', [key.id]);
+    const changing = admin<{ updated_at: string }>(a.url, `/admin/keys/${key.id}`, 'PATCH', { rpm: 100 });
+    await expect.poll(waiting, { timeout: 10_000, interval: 50 }).toBe(1);
+    const revoking = admin<{ updated_at: string; revoked_at: string | null }>(b.url, `/admin/keys/${key.id}`, 'DELETE');
+    await expect.poll(waiting, { timeout: 10_000, interval: 50 }).toBe(2);
+    await holder.query('commit');
+    await holder.end();
+    const [changed, revoked] = await Promise.all([changing, revoking]);
+
+    // The revocation was written after the change, and its stamp says so, whatever b's clock read.
+    expect(revoked.revoked_at).not.toBeNull();
+    expect(Date.parse(revoked.updated_at)).toBeGreaterThan(Date.parse(changed.updated_at));
+    // Both replicas refuse the key (within the polls' second; the bound is the 10 s re-read and more).
+    await expect.poll(() => status(a.url, key.key), { timeout: 15_000, interval: 250 }).toBe(401);
+    await expect.poll(() => status(b.url, key.key), { timeout: 15_000, interval: 250 }).toBe(401);
+    for (const relay of [a.relay, b.relay]) relay.child.kill('SIGTERM');
+    await Promise.all([a.relay.exited, b.relay.exited]);
+  }, 60_000);
 
   it('keeps one ledger row per answered request through SIGTERM, and loses at most the last batch interval on SIGKILL', async () => {
     const reporter = await replica();

@@ -24,9 +24,36 @@ describe('StoredKeyCache', () => {
     await cache.refresh();
     expect(cache.findBySha256(sha256Of('secret-a'))).toBeUndefined();
 
-    // A later version still applies.
+    // A revocation is final: no live version applies after it, whatever its stamp.
     stale = [{ ...live, name: 'renamed', updatedAt: revoked.updatedAt + 1 }];
     await cache.refresh();
-    expect(cache.findBySha256(sha256Of('secret-a'))?.name).toBe('renamed');
+    expect(cache.findBySha256(sha256Of('secret-a'))).toBeUndefined();
+  });
+
+  it('applies a later version of a live key, and ignores an older one', async () => {
+    const store = new MemoryRelayStore();
+    const cache = new StoredKeyCache(store, new StaticKeyStore(undefined, []), { pollMs: 60_000 });
+    const live = await store.keys.create(keyInput({ sha256: sha256Of('secret-b') }));
+    cache.apply({ ...live, name: 'second', updatedAt: live.updatedAt + 2 });
+    cache.apply({ ...live, name: 'first', updatedAt: live.updatedAt + 1 });
+    expect(cache.findBySha256(sha256Of('secret-b'))?.name).toBe('second');
+    cache.apply({ ...live, name: 'third', updatedAt: live.updatedAt + 3 });
+    expect(cache.findBySha256(sha256Of('secret-b'))?.name).toBe('third');
+  });
+
+  it("applies a revocation stamped before the change it has: another replica's clock may be behind", async () => {
+    const store = new MemoryRelayStore();
+    const cache = new StoredKeyCache(store, new StaticKeyStore(undefined, []), { pollMs: 60_000 });
+    const live = await store.keys.create(keyInput({ sha256: sha256Of('secret-c') }));
+    // This replica changed the key; another, whose clock is a minute behind, revoked it at once.
+    const changed = { ...live, rpm: 100, updatedAt: live.updatedAt + 60_000 };
+    cache.apply(changed);
+    expect(cache.findBySha256(sha256Of('secret-c'))?.rpm).toBe(100);
+    cache.apply({ ...live, revokedAt: live.updatedAt + 1, updatedAt: live.updatedAt + 1 });
+    expect(cache.findBySha256(sha256Of('secret-c'))).toBeUndefined();
+    expect(cache.findById(live.id)).toBeUndefined();
+    // A poll that read the change before the revocation committed does not bring the key back.
+    cache.apply(changed);
+    expect(cache.findBySha256(sha256Of('secret-c'))).toBeUndefined();
   });
 });

@@ -40,7 +40,7 @@ export function principalOf(record: ApiKeyRecord): Principal {
 export class StoredKeyCache implements KeyStore {
   private readonly bySha256 = new Map<string, Principal>();
   private readonly shaById = new Map<string, string>();
-  /** The `updated_at` of the version of each key applied last (revoked ones included). */
+  /** The `updated_at` of the version of each key applied last; Infinity once revoked, which is final. */
   private readonly versionById = new Map<string, number>();
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -82,13 +82,15 @@ export class StoredKeyCache implements KeyStore {
   /**
    * Applies a record at once (after a change made by this replica). An older version than the one
    * applied is ignored: a poll that read the row before this replica's change committed (polls ask
-   * again for the last 2 s) would otherwise undo the change until the next poll — for a revocation,
-   * accept the revoked key again for that while.
+   * again for the last 2 s) would otherwise undo the change until the next poll. A revocation is
+   * final: it applies whatever its stamp — one made at another replica, racing this replica's change
+   * of the key, may carry an older stamp (their clocks differ), and ignoring it would accept the
+   * revoked key here for good — and no live version of the key applies after it.
    */
   apply(record: ApiKeyRecord): void {
     const applied = this.versionById.get(record.id);
-    if (applied !== undefined && applied > record.updatedAt) return;
-    this.versionById.set(record.id, record.updatedAt);
+    if (record.revokedAt === null && applied !== undefined && applied > record.updatedAt) return;
+    this.versionById.set(record.id, record.revokedAt === null ? record.updatedAt : Number.POSITIVE_INFINITY);
     const previous = this.shaById.get(record.id);
     if (previous !== undefined) this.bySha256.delete(previous);
     if (record.revokedAt === null) {

@@ -20,6 +20,19 @@ function nextUpdatedAt(): RawBuilder<number> {
   return sql<number>`(select case when max(updated_at) >= cast(${now} as bigint) then max(updated_at) + 1 else cast(${now} as bigint) end from api_keys)`;
 }
 
+/**
+ * The `updated_at` of a change to a stored key: as {@link nextUpdatedAt}, and above the row's own
+ * stamp. On Postgres an UPDATE that waited for another transaction's lock on the row is run again
+ * on the row that transaction wrote, but the table's MAX, a subquery that names no column of the
+ * row, is not read again: a stamp from it alone could be older than the one the other change just
+ * wrote — a revocation would carry an older stamp than the change it followed. The row's own stamp
+ * is read again. On SQLite, where writes are serial, the MAX is never below it.
+ */
+function nextRowUpdatedAt(): RawBuilder<number> {
+  const next = nextUpdatedAt();
+  return sql<number>`case when api_keys.updated_at >= ${next} then api_keys.updated_at + 1 else ${next} end`;
+}
+
 /** API keys in SQL (SQLite or Postgres through Kysely). */
 export function createSqlApiKeyStore(db: Kysely<RelayDatabase>): ApiKeyStore {
   const get = async (id: string): Promise<ApiKeyRecord | undefined> => {
@@ -63,7 +76,7 @@ export function createSqlApiKeyStore(db: Kysely<RelayDatabase>): ApiKeyStore {
       try {
         const row = await db
           .updateTable('api_keys')
-          .set({ ...apiKeyPatchToColumns(patch), updated_at: nextUpdatedAt() })
+          .set({ ...apiKeyPatchToColumns(patch), updated_at: nextRowUpdatedAt() })
           .where('id', '=', id)
           .returningAll()
           .executeTakeFirst();
@@ -78,7 +91,7 @@ export function createSqlApiKeyStore(db: Kysely<RelayDatabase>): ApiKeyStore {
       try {
         const row = await db
           .updateTable('api_keys')
-          .set({ sha256: newSha256, prefix: newPrefix, updated_at: nextUpdatedAt() })
+          .set({ sha256: newSha256, prefix: newPrefix, updated_at: nextRowUpdatedAt() })
           .where('id', '=', id)
           .where('revoked_at', 'is', null)
           .returningAll()
@@ -94,7 +107,7 @@ export function createSqlApiKeyStore(db: Kysely<RelayDatabase>): ApiKeyStore {
       const revokedAt = checkInteger(at ?? Date.now(), 'revokedAt', { min: 0 });
       const row = await db
         .updateTable('api_keys')
-        .set({ revoked_at: revokedAt, updated_at: nextUpdatedAt() })
+        .set({ revoked_at: revokedAt, updated_at: nextRowUpdatedAt() })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .returningAll()
