@@ -8,7 +8,7 @@ const namespace = 'relay';
 const secret = 'relay-secrets';
 const deployment = 'deployment/relay';
 const networkPolicy = 'relay-egress';
-const namesNote = `(names as in deploy/kubernetes: namespace ${namespace}, Secret ${secret}, ${deployment}, NetworkPolicy ${networkPolicy}; use yours if they differ)`;
+const namesNote = `(names as in deploy/kubernetes: namespace ${namespace}, Secret ${secret}, ${deployment} (${deployment}-primary under Flagger), NetworkPolicy ${networkPolicy}; use yours if they differ)`;
 
 /**
  * The fix under each failed upstream check: the seed playbook's "Common Errors and Fixes" (401 from a
@@ -26,8 +26,11 @@ export const upstreamFixes = {
           : `no DNS record for ${host}: check the host name in ${target.baseUrlSource}; if it is right, the resolver here cannot see it.`;
     return [
       cause,
-      "In Kubernetes, resolve it from a pod under the relay's NetworkPolicy (the seed's nslookup check):",
-      `  kubectl -n ${namespace} run relay-dns-check --rm -it --restart=Never --image=busybox:1.36 --labels=app.kubernetes.io/instance=relay -- nslookup ${host}`,
+      // The seed's check runs nslookup in a busybox pod, which the namespace's Pod Security
+      // "restricted" refuses (no securityContext), and the relay's image has no nslookup: its own
+      // node resolves the name in a relay pod, under its NetworkPolicy, as the relay's connections do.
+      "In Kubernetes, resolve it from a relay pod, under the relay's NetworkPolicy and resolver:",
+      `  kubectl -n ${namespace} exec ${deployment} -- node -e "require('node:dns').lookup('${host}', { all: true }, console.log)"`,
       'If that fails too, check the cluster DNS, and that the NetworkPolicy allows DNS egress to kube-system on UDP and TCP 53:',
       '  kubectl -n kube-system get pods -l k8s-app=kube-dns',
       `  kubectl -n ${namespace} get networkpolicy ${networkPolicy} -o yaml`,
@@ -54,12 +57,16 @@ export const upstreamFixes = {
       ].join('\n');
     }
     const reset = code === 'ECONNRESET' ? `the connection to ${where} was cut (a firewall or proxy, or plain http on an https URL)` : `no answer from ${where} (${code}): egress is blocked`;
+    // Only reached without a proxy for this host: through one, the doctor checks the proxy instead.
+    const proxyVariable = target.url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY';
     return [
       `${reset}. In Kubernetes, the NetworkPolicy must allow egress on TCP ${target.port} to any destination:`,
       `  kubectl -n ${namespace} get networkpolicy -o yaml`,
       `deploy/kubernetes/networkpolicy.yaml allows TCP 443 anywhere (the seed's policy, with namespaceSelector: {}, allows only pods in the cluster)${target.port === 443 ? '' : `; port ${target.port} needs its own rule`}.`,
-      'Elsewhere: firewall or security-group egress rules. The relay connects directly, it does not use HTTP(S)_PROXY:',
-      'a network that only lets a proxy out blocks it.',
+      'Elsewhere: firewall or security-group egress rules.',
+      `The relay connects to ${target.url.hostname} directly (no proxy applies to it). Where only a forward proxy may reach the internet,`,
+      `set ${proxyVariable} in the relay's environment (${proxyVariable}=http://proxy.internal:3128, the host kept out of NO_PROXY),`,
+      "and allow the proxy's port in the NetworkPolicy's egress: deploy/kubernetes allows 443 and 80 only.",
       namesNote,
     ].join('\n');
   },
