@@ -110,6 +110,23 @@ describe('deploy/kubernetes', () => {
     expect(container.livenessProbe.failureThreshold).toBeGreaterThanOrEqual(3);
   });
 
+  it('holds liveness off while `relay serve` migrates the database before listening, as long as the rollout waits', () => {
+    // Liveness alone restarts a pod that has not answered within its first few periods (~50 s): a
+    // Postgres migration over a large ledger takes minutes, and every new pod would loop on it.
+    const startup = container.startupProbe;
+    expect(startup?.httpGet?.path, 'a startupProbe on /health').toBe('/health');
+    expect(resolvePort(container, startup.httpGet.port)).toBe(Number(envOf(container).get('PORT')));
+    const seconds = (probe: { initialDelaySeconds?: number; periodSeconds?: number; failureThreshold?: number }) =>
+      (probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3);
+    expect(seconds(container.livenessProbe)).toBeLessThan(120);
+    expect(seconds(startup)).toBeGreaterThanOrEqual(300);
+    // No longer than the Deployment (and Flagger) wait for progress, which would fail the rollout first.
+    expect(seconds(startup)).toBeLessThanOrEqual(at(deployment, 'spec').progressDeadlineSeconds ?? 600);
+    expect(seconds(startup)).toBeLessThanOrEqual(at(canary, 'spec', 'progressDeadlineSeconds'));
+    // A normal start (a second or two) still turns ready within seconds.
+    expect(startup.periodSeconds).toBeLessThanOrEqual(5);
+  });
+
   it('gives the relay more time to stop than its drain delay plus grace period', () => {
     const env = envOf(container);
     const drainMs = Number(env.get('SHUTDOWN_DRAIN_DELAY_MS') ?? defaultDrainDelayMs);
