@@ -16,8 +16,10 @@ import { ajvProblems, compileJsonSchema } from '../support/kubernetes-validation
 import { parseManifests } from '../support/kubernetes-validation/parse-manifests.js';
 import { validateManifests } from '../support/kubernetes-validation/validate-manifests.js';
 import { comparableObjects, withoutHelmBookkeeping } from './support/comparable-objects.js';
+import { claimRolloutProblems } from './support/claim-rollout-problems.js';
+import { readmeSinglePodPatch } from './support/deploy-readme.js';
 import { kubernetesManifests } from './support/kubernetes-manifests.js';
-import { at, envOf, only, relayContainerOf } from './support/manifest-accessors.js';
+import { at, envOf, only, podSpecOf, relayContainerOf } from './support/manifest-accessors.js';
 import { metricsWiringProblems } from './support/metrics-wiring.js';
 import { repository } from './support/repository.js';
 
@@ -193,6 +195,29 @@ describe('deploy/helm/relay', () => {
     const bare = render(variants[1]!);
     expect(at(only(bare.objects, 'Deployment'), 'spec', 'replicas')).toBe(3);
     expect(bare.objects.map((object) => object.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
+  });
+
+  it('recreates one pod on a claim, without anti-affinity, as deploy/README.md does with Kustomize', () => {
+    const single = { autoscaling: { enabled: false }, replicaCount: 1, persistence: { existingClaim: 'relay-data' } };
+    const rendered = render(single);
+    const deployment = only(rendered.objects, 'Deployment');
+    // A surge pod would wait on the ReadWriteOnce claim ("Multi-Attach error") while the old pod holds it.
+    expect(claimRolloutProblems(deployment, rendered.objects)).toEqual([]);
+    expect(at(deployment, 'spec', 'strategy')).toEqual({ type: 'Recreate' });
+    expect(podSpecOf(deployment).affinity).toBeUndefined();
+    expect(withoutHelmBookkeeping(deployment)).toEqual(withoutHelmBookkeeping(readmeSinglePodPatch(only(applied, 'Deployment'))));
+    expect(podSpecOf(only(render({ ...single, podAntiAffinityPreset: 'hard' }).objects, 'Deployment')).affinity).toBeUndefined();
+    // An affinity of your own is kept.
+    const zone = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['a'] }] }] } } };
+    expect(podSpecOf(only(render({ ...single, affinity: zone }).objects, 'Deployment')).affinity).toEqual(zone);
+    expect(validateManifests(rendered.objects)).toEqual([]);
+
+    // Several pods (a ReadWriteMany claim, or none) keep the rolling update and the preset.
+    for (const values of [{}, { persistence: { existingClaim: 'relay-data' } }, { ...single, replicaCount: 2 }, { ...single, persistence: { existingClaim: '' } }]) {
+      const other = only(render(values).objects, 'Deployment');
+      expect(at(other, 'spec', 'strategy'), JSON.stringify(values)).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+      expect(podSpecOf(other).affinity?.podAntiAffinity, JSON.stringify(values)).toBeDefined();
+    }
   });
 
   it('refuses settings that would break the pods', () => {

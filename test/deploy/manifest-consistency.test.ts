@@ -9,6 +9,10 @@ import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../src/config/config-error.js';
+import { validateManifests } from '../support/kubernetes-validation/validate-manifests.js';
+import { applyJsonPatch } from './support/apply-json-patch.js';
+import { claimRolloutProblems } from './support/claim-rollout-problems.js';
+import { readmeSinglePodPatch } from './support/deploy-readme.js';
 import { kubernetesManifests } from './support/kubernetes-manifests.js';
 import { loadRelayConfig } from './support/load-relay-config.js';
 import { at, envOf, matches, only, podSpecOf, relayContainerOf, resolvePort } from './support/manifest-accessors.js';
@@ -147,6 +151,28 @@ describe('deploy/kubernetes', () => {
     const pdb = only(allObjects, 'PodDisruptionBudget');
     expect(at(pdb, 'spec', 'maxUnavailable') ?? 0).toBeLessThan(at(hpa, 'spec', 'minReplicas'));
     expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+  });
+
+  it('gives one pod on a claim, following deploy/README.md, a rollout that cannot hang on the claim', () => {
+    // The manifests run 3 to 10 pods on emptyDir volumes: their surge and anti-affinity are right there.
+    expect(claimRolloutProblems(deployment, applied)).toEqual([]);
+    // The same Deployment given one replica and a ReadWriteOnce claim, and nothing else, would hang.
+    const naive = applyJsonPatch(deployment, [
+      { op: 'add', path: '/spec/replicas', value: 1 },
+      { op: 'replace', path: '/spec/template/spec/volumes/1', value: { name: 'data', persistentVolumeClaim: { claimName: 'relay-data' } } },
+    ]);
+    const withoutHpa = (objects: typeof applied) => objects.filter((object) => object.kind !== 'HorizontalPodAutoscaler');
+    expect(claimRolloutProblems(naive, withoutHpa(applied)).join('\n')).toMatch(/maxSurge 1 starts the new pod[\s\S]*anti-affinity/);
+
+    // deploy/README.md's recipe: no HPA, one replica, the data directory on the claim, recreated.
+    const single = readmeSinglePodPatch(deployment);
+    expect(at(single, 'spec', 'replicas')).toBe(1);
+    const volumes = podSpecOf(single).volumes as Array<{ name: string }>;
+    const dataMount = (relayContainerOf(single).volumeMounts as Array<{ name: string; mountPath: string }>).find((mount) => mount.mountPath === envOf(container).get('RELAY_DATA_DIR'));
+    expect(volumes.filter((volume) => volume.name === dataMount?.name)).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'relay-data' } }]);
+    expect(claimRolloutProblems(single, withoutHpa(applied))).toEqual([]);
+    expect(at(single, 'spec', 'strategy')).toEqual({ type: 'Recreate' });
+    expect(validateManifests([single])).toEqual([]);
   });
 
   it('runs under Pod Security "restricted", with every writable path on a volume', () => {
