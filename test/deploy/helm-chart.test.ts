@@ -90,13 +90,19 @@ describe('deploy/helm/relay', () => {
     expect(metricsWiringProblems(defaults().objects)).toEqual([]);
     expect(defaults().notes).toMatch(/\/metrics on port 9090 .*the Ingress does not route to/);
 
-    // The ServiceMonitor scrapes the "metrics" port, also with Flagger's Services (portDiscovery).
+    // The ServiceMonitor scrapes the "metrics" port of every pod once, also with Flagger's Services
+    // (portDiscovery), which carry no label but app.kubernetes.io/name: their own name.
     for (const values of [{ serviceMonitor: { enabled: true } }, { serviceMonitor: { enabled: true }, canary: { enabled: true } }]) {
       const rendered = render(values);
       expect(at(only(rendered.objects, 'ServiceMonitor'), 'spec', 'endpoints', 0, 'port'), JSON.stringify(values)).toBe('metrics');
       expect(metricsWiringProblems(rendered.objects), JSON.stringify(values)).toEqual([]);
       expect(validateManifests(rendered.objects)).toEqual([]);
     }
+    const staging = render({ serviceMonitor: { enabled: true }, canary: { enabled: true } }, { name: 'staging', namespace: 'llm' }).objects;
+    expect(metricsWiringProblems(staging)).toEqual([]);
+    const expressionless = structuredClone(staging) as any[];
+    delete expressionless.find((object) => object.kind === 'ServiceMonitor').spec.selector.matchExpressions[0].values;
+    expect(validateManifests(expressionless).join()).toMatch(/matchExpressions\/0/);
 
     // Another port: everything follows it.
     const moved = render({ metrics: { port: 9100 }, service: { annotations: { 'prometheus.io/port': '9100' } }, serviceMonitor: { enabled: true } });

@@ -103,6 +103,17 @@ describe('deploy/kubernetes', () => {
         objects.push({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'relay' }, spec: { selector: {}, endpoints: [{ port: 'http', path: '/metrics' }] } }),
       ),
     ).toMatch(/ServiceMonitor relay → http: reaches container port 8080, \/metrics is on 9090/);
+
+    // With Flagger's Services: each pod once, the canary's included, the primary's not twice.
+    const monitored = (selector: object) =>
+      metricsWiringProblems([
+        ...applied.filter((object) => object.kind !== 'Service'),
+        canary,
+        { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'relay' }, spec: { selector, endpoints: [{ port: 'metrics', path: '/metrics' }] } },
+      ]).join('\n');
+    expect(monitored({ matchLabels: { 'app.kubernetes.io/name': 'relay' } })).toMatch(/the canary pods are scraped through 0 Services \(none\), not 1/);
+    expect(monitored({ matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'Exists' }] })).toMatch(/the primary pods are scraped through 2 Services \(relay, relay-primary\), not 1/);
+    expect(monitored({ matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['relay', 'relay-canary'] }] })).toBe('');
   });
 
   it('probes liveness on /health and readiness on /ready, on the relay’s port', () => {

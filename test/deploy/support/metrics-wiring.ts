@@ -1,11 +1,6 @@
 import type { KubeObject } from '../../support/kubernetes-validation/kube-object.js';
 import { at, envOf, only, relayContainerOf } from './manifest-accessors.js';
-
-interface ServicePort {
-  name?: string;
-  port: number;
-  targetPort?: number | string;
-}
+import { selects, servicesInFront, type ServicePort } from './services-in-front.js';
 
 /** A backend's `port`: a Service port's name or number. */
 type PortReference = { name?: string; number?: number };
@@ -24,25 +19,6 @@ export function relayPorts(deployment: KubeObject): { api: number; metrics: numb
   return { api, metrics: metricsPortEnv ?? api, metricsPortEnv, named };
 }
 
-/**
- * The ports of the Service in front of the relay: the Service itself, or, with a Flagger Canary
- * and no Service, the ones Flagger makes — `spec.service` (port, portName, targetPort) and, with
- * portDiscovery, every other named container port under its name and number.
- */
-function servicePortsOf(objects: KubeObject[], named: Map<string, number>): ServicePort[] {
-  const services = objects.filter((object) => object.kind === 'Service');
-  if (services.length > 0) return at(only(objects, 'Service'), 'spec', 'ports') as ServicePort[];
-  const service = at(only(objects, 'Canary'), 'spec', 'service') as { port: number; portName?: string; targetPort?: number | string; portDiscovery?: boolean };
-  const main: ServicePort = { name: service.portName ?? 'http', port: service.port, targetPort: service.targetPort ?? service.port };
-  // Flagger's getPorts: every named container port but the one spec.service already targets.
-  const targeted = (name: string, port: number) =>
-    service.targetPort === undefined ? port === service.port : typeof service.targetPort === 'number' ? port === service.targetPort : name === service.targetPort;
-  const discovered = service.portDiscovery
-    ? [...named].filter(([name, port]) => !targeted(name, port)).map(([name, port]) => ({ name, port, targetPort: port }))
-    : [];
-  return [main, ...discovered];
-}
-
 /** The container port behind a Service port (its targetPort by name or number, else its port). */
 function containerPortBehind(servicePort: ServicePort, named: Map<string, number>): number | undefined {
   const target = servicePort.targetPort ?? servicePort.port;
@@ -54,14 +30,16 @@ function containerPortBehind(servicePort: ServicePort, named: Map<string, number
  * Ingress must reach the API port only (never the metrics port), METRICS_PORT must be the
  * container port named "metrics" (and not PORT), the Service must carry that port so a
  * ServiceMonitor can name it, and the prometheus.io/port annotations (the Service's, the Canary's
- * for Flagger's Services) and every ServiceMonitor endpoint must point at it. An empty list when
- * the objects are wired right; each problem says what points where.
+ * for Flagger's Services) and every ServiceMonitor endpoint must point at it, and a ServiceMonitor
+ * must select Services that reach every relay pod once (Flagger's primary and canary pods alike).
+ * An empty list when the objects are wired right; each problem says what points where.
  */
 export function metricsWiringProblems(objects: KubeObject[]): string[] {
   const problems: string[] = [];
   const deployment = only(objects, 'Deployment');
   const { api, metrics, metricsPortEnv, named } = relayPorts(deployment);
-  const servicePorts = servicePortsOf(objects, named);
+  const { services, podGroups } = servicesInFront(objects, named);
+  const servicePorts = services[0]!.ports;
   const resolve = (reference: PortReference | string | number): ServicePort | undefined => {
     const ref = typeof reference === 'object' ? reference : typeof reference === 'string' ? { name: reference } : { number: reference };
     return servicePorts.find((port) => (ref.name !== undefined ? port.name === ref.name : port.port === ref.number));
@@ -106,6 +84,13 @@ export function metricsWiringProblems(objects: KubeObject[]): string[] {
   }
 
   for (const monitor of objects.filter((object) => object.kind === 'ServiceMonitor')) {
+    // Each relay pod once: a pod behind no selected Service goes unscraped, one behind two is
+    // counted twice (Flagger's apex and -primary Services both reach the primary pods).
+    const selected = services.filter((service) => selects(at(monitor, 'spec', 'selector'), service.labels));
+    for (const group of podGroups) {
+      const through = selected.filter((service) => Object.entries(service.selector).every(([key, value]) => group.labels[key] === value)).map((service) => service.name);
+      if (through.length !== 1) problems.push(`ServiceMonitor ${monitor.metadata.name}: the ${group.name} pods are scraped through ${through.length} Services (${through.join(', ') || 'none'}), not 1`);
+    }
     for (const endpoint of at(monitor, 'spec', 'endpoints') as Array<{ port?: string; path?: string }>) {
       const where = `ServiceMonitor ${monitor.metadata.name} → ${endpoint.port}`;
       const target = endpoint.port === undefined ? undefined : resolve(endpoint.port);

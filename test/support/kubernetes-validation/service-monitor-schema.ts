@@ -16,7 +16,26 @@ export const serviceMonitorSchema = {
       additionalProperties: false,
       required: ['selector', 'endpoints'],
       properties: {
-        selector: { type: 'object', properties: { matchLabels: { type: 'object', additionalProperties: { type: 'string' } } } },
+        // A metav1.LabelSelector: In and NotIn need values, Exists and DoesNotExist take none.
+        selector: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+            matchExpressions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['key', 'operator'],
+                properties: { key: { type: 'string' }, operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }, values: { type: 'array', items: { type: 'string' } } },
+                if: { properties: { operator: { enum: ['In', 'NotIn'] } } },
+                then: { required: ['values'], properties: { values: { minItems: 1 } } },
+                else: { properties: { values: { maxItems: 0 } } },
+              },
+            },
+          },
+        },
         namespaceSelector: { type: 'object', additionalProperties: false, properties: { matchNames: { type: 'array', items: { type: 'string' } } } },
         endpoints: {
           type: 'array',
