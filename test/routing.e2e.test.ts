@@ -443,6 +443,38 @@ describe('routing and resilience', () => {
     expect(first).toBeLessThan(75);
   });
 
+  it('keeps counting the requests in flight on a deployment through a reload, and those of every route that shares it', async () => {
+    const { client, directory } = await startWith(
+      'models:\n  gpt-4.1:\n    strategy: least-inflight\n    targets: [{ provider: a }, { provider: b }]\n  gpt-4.1-solo: { targets: [{ provider: a, model: gpt-4.1 }] }\n',
+    );
+    const inflight = async () =>
+      Object.fromEntries(
+        ((await (await request(`${twoUpstreams.relay()!.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } })).body.json()) as { data: Array<{ id: string; inflight: number }> }).data.map(
+          (deployment) => [deployment.id, deployment.inflight],
+        ),
+      );
+    // Two streams on "a" through the other route, held after their first chunk while the configuration is reloaded.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const chunk = (content: string, finish: string | null) => ({ id: 'chatcmpl-held', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
+    upstreamA.next(...always({ kind: 'events', events: [chunk('Hel', null), held, chunk('lo', 'stop')] }, 2));
+    const streams = await Promise.all(Array.from({ length: 2 }, () => client.chat.completions.create({ model: 'gpt-4.1-solo', messages: [{ role: 'user', content: 'x' }], stream: true })));
+    twoUpstreams.relay()!.server.reload(loadConfig({ environment: { RELAY_MASTER_KEY: masterKey }, cwd: directory }));
+    try {
+      expect(await inflight()).toMatchObject({ 'a/gpt-4.1': 2, 'b/gpt-4.1': 0 });
+      // least-inflight sees them: every request goes to "b".
+      for (let index = 0; index < 8; index++) expect((await ask(client)).response.headers.get('x-relay-provider')).toBe('b');
+    } finally {
+      release();
+    }
+    for (const stream of streams) {
+      let text = '';
+      for await (const part of stream) text += part.choices[0]?.delta.content ?? '';
+      expect(text).toBe('Hello');
+    }
+    await expect.poll(inflight).toMatchObject({ 'a/gpt-4.1': 0, 'b/gpt-4.1': 0 });
+  });
+
   it('reloads the configuration without dropping a stream in flight', async () => {
     const { client, directory } = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\n');
     upstreamA.next({ kind: 'stream', chunks: 10, delayMs: 30 });

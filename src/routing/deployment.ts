@@ -2,12 +2,20 @@ import { knownOutputLimit } from '../providers/model-output-limits.js';
 import type { Provider } from '../providers/provider.js';
 import { CircuitBreaker, defaultCircuitBreakerOptions, type CircuitBreakerOptions } from './circuit-breaker.js';
 
+/**
+ * What is live of one deployment id: its health, its requests in flight and its latency. A reload
+ * builds new routes and new `Deployment`s, and routes may share an upstream deployment: all of
+ * them count on this one record, so requests in flight end on the record they started on.
+ */
+class DeploymentState {
+  inflight = 0;
+  firstByteEwmaMs: number | undefined;
+
+  constructor(readonly health: CircuitBreaker) {}
+}
+
 /** One place a request can go: a provider (with its key), an upstream model name, and its live state. */
 export class Deployment {
-  /** Requests sent and not yet finished. */
-  inflight = 0;
-  /** Moving average of time to first byte, ms (undefined until measured). */
-  firstByteEwmaMs: number | undefined;
   /**
    * The most output tokens the upstream model can produce: the operator's `maxOutputTokens` for
    * this target, else the known limit of the model name sent upstream, else undefined (unknown).
@@ -15,33 +23,50 @@ export class Deployment {
   readonly maxOutputTokens: number | undefined;
   /** Top-level fields this target's upstream gets where the request has none of that name (`body` of the target). */
   readonly body: Readonly<Record<string, unknown>> | undefined;
+  readonly health: CircuitBreaker;
 
   constructor(
     readonly id: string,
     readonly provider: Provider,
     readonly model: string,
     readonly weight: number,
-    readonly health: CircuitBreaker,
+    private readonly live: DeploymentState,
     maxOutputTokens?: number,
     body?: Readonly<Record<string, unknown>>,
   ) {
+    this.health = live.health;
     this.maxOutputTokens = maxOutputTokens ?? knownOutputLimit(model);
     this.body = body;
   }
 
+  /** Requests sent and not yet finished. */
+  get inflight(): number {
+    return this.live.inflight;
+  }
+
+  set inflight(count: number) {
+    this.live.inflight = count;
+  }
+
+  /** Moving average of time to first byte, ms (undefined until measured). */
+  get firstByteEwmaMs(): number | undefined {
+    return this.live.firstByteEwmaMs;
+  }
+
   recordFirstByte(milliseconds: number): void {
     // α = 0.2: reacts within a few requests to a latency spike without chasing noise.
-    this.firstByteEwmaMs = this.firstByteEwmaMs === undefined ? milliseconds : this.firstByteEwmaMs * 0.8 + milliseconds * 0.2;
+    const average = this.live.firstByteEwmaMs;
+    this.live.firstByteEwmaMs = average === undefined ? milliseconds : average * 0.8 + milliseconds * 0.2;
   }
 }
 
 /**
- * Keeps each deployment's health and latency across config reloads: a reload builds new routes, but
- * a deployment that was ejected a second ago stays ejected.
+ * Keeps each deployment's live state (health, requests in flight, latency) across config reloads,
+ * by id: a reload builds new routes, but a deployment that was ejected a second ago stays ejected,
+ * and a request in flight through the reload is still counted until it ends.
  */
 export class DeploymentRegistry {
-  private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly latencies = new Map<string, Deployment>();
+  private readonly states = new Map<string, DeploymentState>();
 
   constructor(
     private readonly breakerOptions: CircuitBreakerOptions = defaultCircuitBreakerOptions,
@@ -56,25 +81,21 @@ export class DeploymentRegistry {
    */
   deployment(provider: Provider, model: string, weight: number, healthId = `${provider.name}/${model}`, maxOutputTokens?: number, body?: Readonly<Record<string, unknown>>): Deployment {
     const id = healthId;
-    let health = this.breakers.get(id);
-    if (health === undefined) {
-      health = new CircuitBreaker(this.breakerOptions, this.now);
-      this.breakers.set(id, health);
+    let state = this.states.get(id);
+    if (state === undefined) {
+      state = new DeploymentState(new CircuitBreaker(this.breakerOptions, this.now));
+      this.states.set(id, state);
     }
-    const deployment = new Deployment(id, provider, model, weight, health, maxOutputTokens, body);
-    const previous = this.latencies.get(id);
-    if (previous !== undefined) deployment.firstByteEwmaMs = previous.firstByteEwmaMs;
-    this.latencies.set(id, deployment);
-    return deployment;
+    return new Deployment(id, provider, model, weight, state, maxOutputTokens, body);
   }
 
   /** Every known deployment's health, for the admin API and metrics. */
   snapshot(): Array<{ id: string; inflight: number; firstByteEwmaMs: number | undefined } & ReturnType<CircuitBreaker['snapshot']>> {
-    return [...this.latencies.values()].map((deployment) => ({
-      id: deployment.id,
-      inflight: deployment.inflight,
-      firstByteEwmaMs: deployment.firstByteEwmaMs,
-      ...deployment.health.snapshot(),
+    return [...this.states].map(([id, state]) => ({
+      id,
+      inflight: state.inflight,
+      firstByteEwmaMs: state.firstByteEwmaMs,
+      ...state.health.snapshot(),
     }));
   }
 }
