@@ -76,6 +76,32 @@ describe('deployment health', () => {
     expect((await deployment('a/gpt-4.1')).state).toBe('closed');
   });
 
+  it('ejects a deployment whose every stream breaks after its first chunk, and again when its probe\'s stream breaks', async () => {
+    const { client } = await startRelayWith('models:\n  gpt-4.1:\n    groups:\n      - targets: [{ provider: a }]\n      - targets: [{ provider: b }]\n');
+    upstreamA.next(...Array.from({ length: 20 }, () => ({ kind: 'stream' as const, chunks: 5, cutAfter: 2 })));
+    const read = async (): Promise<{ provider: string | null; broken: boolean }> => {
+      const { data: stream, response } = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'x' }], stream: true }).withResponse();
+      const broken = await (async () => {
+        for await (const _chunk of stream);
+      })().then(
+        () => false,
+        () => true,
+      );
+      return { provider: response.headers.get('x-relay-provider'), broken };
+    };
+    const answers = [];
+    for (let index = 0; index < 10; index++) answers.push(await read());
+    // Each broken stream is one failure, not a success at its first chunk and a failure: five in a row eject "a".
+    expect(answers.filter((answer) => answer.broken)).toHaveLength(5);
+    expect(answers.slice(5)).toEqual(Array.from({ length: 5 }, () => ({ provider: 'b', broken: false })));
+    expect(await deployment('a/gpt-4.1')).toMatchObject({ state: 'open', inflight: 0 });
+    // After the cooldown, the probe's stream starts and then breaks: "a" is out again at once.
+    await expect.poll(async () => (await deployment('a/gpt-4.1')).state, { timeout: 8000, interval: 250 }).toBe('half_open');
+    expect(await read()).toEqual({ provider: 'a', broken: true });
+    expect(await deployment('a/gpt-4.1')).toMatchObject({ state: 'open', inflight: 0 });
+    expect(await read()).toEqual({ provider: 'b', broken: false });
+  });
+
   it('does not count a client that stops reading a stream as a failure of the upstream', async () => {
     const client = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\n', { MAX_RETRIES: '0' });
     upstreamA.setStreamDefaults({ chunks: 50, delayMs: 20 });

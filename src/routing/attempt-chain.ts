@@ -82,8 +82,8 @@ const clientFault = new Set<FailureReason>(['invalid_request', 'not_found', 'con
  */
 const refusalOfRequest = new Set<FailureReason>(['invalid_request', 'context_length', 'content_filter']);
 
-/** How a failure changes a deployment's health. */
-function recordFailure(deployment: Deployment, error: UpstreamError): void {
+/** How a failure changes a deployment's health (`ticket`: the attempt's, from `onAttempt`). */
+function recordFailure(deployment: Deployment, error: UpstreamError, ticket: number): void {
   switch (error.reason) {
     case 'rate_limited':
       deployment.health.coolFor(Math.min(error.retryAfterMs ?? 1_000, 60_000));
@@ -98,10 +98,10 @@ function recordFailure(deployment: Deployment, error: UpstreamError): void {
     case 'provider_internal':
     case 'network':
     case 'timeout':
-      deployment.health.onFailure();
+      deployment.health.onFailure(ticket);
       return;
     default:
-      deployment.health.onInconclusive(); // the caller's fault says nothing about the deployment
+      deployment.health.onInconclusive(ticket); // the caller's fault says nothing about the deployment
       return;
   }
 }
@@ -138,17 +138,17 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
     if (deployment === undefined) throw new Error(`model ${current.model} has no deployment`);
     attempts++;
     deployment.inflight++;
-    deployment.health.onAttempt();
+    const ticket = deployment.health.onAttempt();
     const started = performance.now();
     try {
       options.onAttemptStart?.(deployment, current);
       const value = await attempt(deployment);
       const elapsed = performance.now() - started;
-      deployment.health.onSuccess();
+      // The deployment's verdict, as the canary analysis's, comes when the answer ends: a stream cut after its first chunk is a failure, and only that.
+      deployment.health.onAnswerStarted(ticket);
       deployment.recordFirstByte(elapsed);
-      // The canary analysis hears of it when the answer ends: a stream cut after its first chunk is the candidate's failure.
       // A candidate's refusal that this (stable) answer followed is judged then too: its failure only when the answer is whole.
-      const answered = new AnsweredAttempt(value, deployment, current, attempts, elapsed, refusal);
+      const answered = new AnsweredAttempt(value, deployment, current, attempts, elapsed, ticket, refusal);
       refusal = undefined;
       return answered;
     } catch (error) {
@@ -158,10 +158,10 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       refusal = undefined;
       if (!(error instanceof UpstreamError)) {
         // The client left (or the relay failed): nothing is known of the deployment.
-        deployment.health.onInconclusive();
+        deployment.health.onInconclusive(ticket);
         throw error;
       }
-      recordFailure(deployment, error);
+      recordFailure(deployment, error, ticket);
       const candidate = current.route.isCandidate(deployment);
       // A candidate that does not know the model the route sends it (a wrong mapping) fails the canary, and the stable side answers.
       const candidateLacksModel = error.reason === 'not_found' && candidate;
@@ -316,6 +316,8 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     readonly attempts: number,
     /** Time to the answer's start (a stream's first chunk), the latency the canary analysis judges. */
     private readonly latencyMs: number,
+    /** The attempt's ticket from the deployment's circuit breaker. */
+    private readonly ticket: number,
     /** A canary candidate's refusal of the request that this stable answer judges. */
     private readonly refusal?: CandidateRefusal,
   ) {}
@@ -324,8 +326,9 @@ class AnsweredAttempt<T> implements AttemptOutcome<T> {
     if (this.finished) return;
     this.finished = true;
     this.deployment.inflight--;
-    // A client that stops reading a stream (a "stop" button) is no failure of the upstream.
-    if (result === 'failed') this.deployment.health.onFailure();
+    // One verdict per answer: a client that stops reading a stream (a "stop" button) leaves an answer that was flowing, no failure of the upstream.
+    if (result === 'failed') this.deployment.health.onFailure(this.ticket);
+    else this.deployment.health.onSuccess(this.ticket);
     this.resolved.route.observe(this.deployment, result !== 'failed', this.latencyMs);
     this.refusal?.judge(result === 'ok');
   }

@@ -6,7 +6,13 @@
  *   row (base → max), so a flapping upstream is kept out longer, but one bad minute never disables it
  *   for good;
  * - half-open: after the cooldown, one probe request at a time; a success closes the circuit, a
- *   failure opens it again with the next, longer cooldown.
+ *   failure opens it again with the next, longer cooldown. Traffic comes back as soon as the probe's
+ *   answer starts (a stream may run for many minutes), but the deployment is on trial until an
+ *   answer ends: a failure then (the probe's stream cut) opens it again as a failed probe would.
+ * Each answer gets one verdict, when it ends: a stream cut after its first chunk is a failure, not a
+ * success and then a failure. An answer begun before an ejection that ends after it (a stream in
+ * flight) says nothing of the deployment since: each attempt carries the ticket `onAttempt` gave
+ * it, and verdicts of an earlier one are not counted.
  * A 429 does not count as a failure: it only cools the deployment for its `retry-after`.
  */
 export interface CircuitBreakerOptions {
@@ -36,6 +42,10 @@ export class CircuitBreaker {
   private openUntil = 0;
   private cooledUntil = 0;
   private probeInFlight = false;
+  /** Back after a probe whose answer has started: the next failure, before any success, ejects again. */
+  private onTrial = false;
+  /** Counts ejections, never forgiven: an attempt's ticket, so that a verdict of an answer begun before the last ejection is told apart. */
+  private ejectionSerial = 0;
   /** Outcomes of the window, counted per 1/30th of it (one second by default): fixed memory, no work per request beyond two additions. */
   private readonly outcomes: OutcomeBuckets;
 
@@ -65,28 +75,46 @@ export class CircuitBreaker {
     return Math.max(this.state === 'open' ? this.openUntil : 0, this.cooledUntil);
   }
 
-  /** Call when a request is sent; marks the probe of a half-open circuit. */
-  onAttempt(): void {
+  /**
+   * Call when a request is sent; marks the probe of a half-open circuit. Returns the attempt's
+   * ticket, to be given back with its verdict.
+   */
+  onAttempt(): number {
     if (this.currentState() === 'half_open') this.probeInFlight = true;
+    return this.ejectionSerial;
   }
 
-  onSuccess(): void {
+  /**
+   * The attempt's answer has started (a stream's first chunk, a JSON answer whole). A half-open
+   * circuit's probe has shown that the deployment answers again: traffic comes back now, not when
+   * the answer ends, which for a stream may take many minutes; the answer's end still judges it.
+   */
+  onAnswerStarted(ticket: number): void {
+    if (ticket !== this.ejectionSerial || this.currentState() !== 'half_open') return;
+    this.close();
+    this.onTrial = true;
+  }
+
+  /** The attempt's answer ended whole (or its client stopped reading it). */
+  onSuccess(ticket: number): void {
+    if (ticket !== this.ejectionSerial) return;
     this.record(true);
     this.failuresInRow = 0;
+    this.onTrial = false;
     if (this.state !== 'closed') {
-      this.state = 'closed';
-      this.probeInFlight = false;
-      this.outcomes.clear();
+      this.close();
     } else if (this.ejections > 0 && this.outcomes.count(this.now()).total >= this.options.minRequests) {
       // A long healthy stretch forgives earlier ejections one at a time.
       this.ejections--;
     }
   }
 
-  onFailure(): void {
+  /** The attempt failed, before its answer or during it (a stream cut after its first chunk). */
+  onFailure(ticket: number): void {
+    if (ticket !== this.ejectionSerial) return;
     this.record(false);
     this.failuresInRow++;
-    if (this.state === 'half_open') {
+    if (this.state === 'half_open' || this.onTrial) {
       this.eject();
       return;
     }
@@ -96,11 +124,12 @@ export class CircuitBreaker {
 
   /**
    * An attempt that ended without saying anything about the deployment: the caller's own fault (a
-   * 400), or the client left. It counts neither way, and a half-open circuit's probe is over, so the
-   * next request may probe (otherwise the circuit would wait for ever for the probe's verdict).
+   * 400), or the client left before the answer. It counts neither way, and a half-open circuit's
+   * probe is over, so the next request may probe (otherwise the circuit would wait for ever for the
+   * probe's verdict).
    */
-  onInconclusive(): void {
-    if (this.state === 'half_open') this.probeInFlight = false;
+  onInconclusive(ticket: number): void {
+    if (ticket === this.ejectionSerial && this.state === 'half_open') this.probeInFlight = false;
   }
 
   /** A 429 (or an ejection by hand): no traffic until `milliseconds` from now. */
@@ -129,10 +158,18 @@ export class CircuitBreaker {
   private eject(): void {
     const cooldown = Math.min(this.options.baseCooldownMs * 2 ** this.ejections, this.options.maxCooldownMs);
     this.ejections++;
+    this.ejectionSerial++;
     this.state = 'open';
     this.openUntil = this.now() + cooldown;
     this.probeInFlight = false;
+    this.onTrial = false;
     this.failuresInRow = 0;
+    this.outcomes.clear();
+  }
+
+  private close(): void {
+    this.state = 'closed';
+    this.probeInFlight = false;
     this.outcomes.clear();
   }
 
