@@ -13,6 +13,7 @@ const { upstreamA, upstreamB, startWith } = twoUpstreams;
 
 const always = (behaviour: Behaviour, count = 500): Behaviour[] => Array.from({ length: count }, () => behaviour);
 const serverError: Behaviour = { kind: 'status', status: 500, headers: { 'retry-after-ms': '1' } };
+const badKey: Behaviour = { kind: 'status', status: 401, body: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } } };
 const unsupportedLogprobs: Behaviour = {
   kind: 'status',
   status: 400,
@@ -108,6 +109,29 @@ describe('routing and resilience', () => {
     expect(error.status).toBe(502);
     expect(error.code).toBe('upstream_auth_failed');
     expect(upstreamA.requests.length + upstreamB.requests.length).toBe(2);
+  });
+
+  it("retries a healthy deployment's failure on it, not on a deployment ejected for a refused key, a canary's stable side included", async () => {
+    const cases = [
+      { yaml: 'models:\n  gpt-4.1:\n    groups:\n      - targets: [{ provider: a }]\n      - targets: [{ provider: b }]\n', refusing: upstreamA, healthy: upstreamB, served: 'b' },
+      { yaml: 'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n', refusing: upstreamB, healthy: upstreamA, served: 'a' },
+    ];
+    for (const { yaml, refusing, healthy, served } of cases) {
+      await twoUpstreams.relay()?.close();
+      upstreamA.reset();
+      upstreamB.reset();
+      const { client } = await startWith(yaml);
+      refusing.next(...always(badKey, 10));
+      // Its key refused, one deployment is ejected for minutes, and the other answers.
+      expect((await ask(client)).response.headers.get('x-relay-provider')).toBe(served);
+      // The other's one failure is retried there, not sent to the deployment that refused the key.
+      healthy.next(serverError);
+      const { data, response } = await ask(client);
+      expect(data.choices[0]?.message.content).toBe('echo: hi');
+      expect(response.headers.get('x-relay-provider')).toBe(served);
+      expect(response.headers.get('x-relay-attempts')).toBe('2');
+      expect(refusing.requests).toHaveLength(1);
+    }
   });
 
   it('never retries after the first byte: a stream cut mid-way ends with one error event', async () => {

@@ -186,6 +186,36 @@ describe('runAttemptChain', () => {
     expect(samples).toEqual([true]);
   });
 
+  it('retries a healthy deployment after its back-off rather than move to one that is ejected or cooled, unless none is available', async () => {
+    const registry = new DeploymentRegistry();
+    const primary = model('m', registry, ['a', 'b']);
+    const [a, b] = primary.route.groups[0]!;
+    // "a"'s key was refused a minute ago: ejected for minutes.
+    a!.health.ejectNow();
+    const healthy = run(primary, ['provider_internal', 'ok']);
+    await expect(healthy.promise).resolves.toMatchObject({ attempts: 2 });
+    expect(healthy.calls).toEqual(['b/m', 'b/m']);
+    expect(healthy.waits).toEqual([500]);
+
+    // A 429 cools "b" too: nothing is available, and the one available first is tried at once.
+    const cooled = run(primary, [['rate_limited', 2_000], 'ok']);
+    await expect(cooled.promise).resolves.toMatchObject({ attempts: 2 });
+    expect(cooled.calls).toEqual(['b/m', 'a/m']);
+    expect(cooled.waits).toEqual([]);
+    expect(b!.health.isAvailable()).toBe(false);
+  });
+
+  it("retries a healthy deployment that failed the request before when another one's key is refused", async () => {
+    const registry = new DeploymentRegistry();
+    const stable = registry.deployment(provider('a'), 'm', 1);
+    const refusing = registry.deployment(provider('b'), 'm', 1);
+    const primary: ResolvedModel = { requested: 'm', model: 'm', route: new RouteRuntime('m', [[stable], [refusing]], 'weighted', undefined, undefined) };
+    const { promise, calls, waits } = run(primary, ['provider_internal', 'auth', 'ok']);
+    await expect(promise).resolves.toMatchObject({ attempts: 3 });
+    expect(calls).toEqual(['a/m', 'b/m', 'a/m']);
+    expect(waits).toHaveLength(1);
+  });
+
   it('honours retry-after, and moves on when it does not fit the deadline', async () => {
     const waited = run(model('m', new DeploymentRegistry(), ['a']), [['rate_limited', 1500], 'ok']);
     await expect(waited.promise).resolves.toMatchObject({ attempts: 2 });

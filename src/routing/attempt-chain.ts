@@ -4,7 +4,7 @@ import { UpstreamError, type FailureReason } from '../spec/relay-error.js';
 import type { Deployment } from './deployment.js';
 import type { FallbackKind, ResolvedModel } from './model-router.js';
 import { failurePolicy, retryDelayMs } from './retry-policy.js';
-import { selectDeployment, type SelectOptions } from './select-deployment.js';
+import { hasAvailable, selectDeployment, selectOtherDeployment, type SelectOptions } from './select-deployment.js';
 
 export interface AttemptChainOptions {
   primary: ResolvedModel;
@@ -110,7 +110,8 @@ const noneTried: ReadonlySet<Deployment> = new Set();
 
 /**
  * Runs `attempt` until one succeeds. The order: healthy deployments of the model not yet tried (by
- * the route's strategy), then retries with back-off (`retry-after` honoured), then fallback models.
+ * the route's strategy; an ejected or cooled one only when none of the model is available), then
+ * retries of a healthy deployment with back-off (`retry-after` honoured), then fallback models.
  * `maxRetries` bounds the retries; each fallback model adds one attempt of its own. A wait that does
  * not fit before the deadline is skipped in favour of the next option. Only failures before the
  * first byte reached the client come here: callers never retry after it.
@@ -192,19 +193,21 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       if (!policy.retry && !policy.otherDeployment) throw new AttemptsExhaustedError(error, attempts);
       // Leaving a failed canary candidate for the stable side spends no retry: the request keeps the retries it has without a canary.
       const leavingCandidate = current.route.isCandidate(deployment);
-      let other: Deployment | undefined;
       if (leavingCandidate) {
-        const stableGroups = withoutCandidates(groups, current);
-        other = select(stableGroups, selection, current, tried);
         // The rest of this model's chain (the retries of the stable side's failures) stays off the candidate that failed.
-        if (other !== undefined) groups = stableGroups;
-      } else other = select(groups, selection, current, tried);
+        const stableGroups = withoutCandidates(groups, current);
+        if (stableGroups.length > 0) groups = stableGroups;
+      }
+      // Another deployment is one that can take the request now: while one that failed it is healthy, its retry (after the back-off) goes there, not to an ejected one.
+      const other = selectOther(groups, selection, current, tried);
       if (other !== undefined && (retriesLeft > 0 || leavingCandidate) && Date.now() < options.deadline) {
         if (!leavingCandidate) retriesLeft--;
         next = other;
         continue;
       }
-      if (policy.retry && retriesLeft > 0) {
+      // The retry after a back-off goes to the deployment that failed, or when its failure is not one to retry (a refused key) to a healthy one that failed the request before.
+      const retryElsewhere = !policy.retry && hasAvailable(groups, deployment);
+      if ((policy.retry || retryElsewhere) && retriesLeft > 0) {
         const delay = retryDelayMs(options.maxRetries - retriesLeft, error.retryAfterMs, selection.random);
         if (Date.now() + delay < options.deadline) {
           retriesLeft--;
@@ -215,7 +218,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
               throw new CallAbortedError(sleepError);
             }
           }
-          next = select(groups, selection, current, noneTried);
+          next = select(groups, selection, current, retryElsewhere ? new Set([deployment]) : noneTried);
           continue;
         }
       }
@@ -289,6 +292,13 @@ function select(groups: readonly (readonly Deployment[])[], selection: SelectOpt
   selection.strategy = current.route.strategy;
   selection.exclude = exclude;
   return selectDeployment(groups, selection);
+}
+
+/** The deployment for the step to another deployment after a failure (`selectOtherDeployment`), by the strategy of the model being tried. */
+function selectOther(groups: readonly (readonly Deployment[])[], selection: SelectOptions, current: ResolvedModel, tried: ReadonlySet<Deployment>): Deployment | undefined {
+  selection.strategy = current.route.strategy;
+  selection.exclude = tried;
+  return selectOtherDeployment(groups, selection);
 }
 
 /**

@@ -16,6 +16,30 @@ export interface SelectOptions {
  * least bad one (the one that becomes available first) is tried rather than failing outright.
  */
 export function selectDeployment(groups: readonly (readonly Deployment[])[], options: SelectOptions): Deployment | undefined {
+  return selectAvailable(groups, options) ?? leastBad(groups, options.exclude);
+}
+
+/**
+ * Picks another deployment after a failure: a healthy one not yet tried, as `selectDeployment`
+ * does, but an ejected or cooled one only when no deployment of the groups is available at all.
+ * While one that failed the request is healthy, there is none: the request's retry goes to it after
+ * its back-off, not to a deployment known to be failing (one ejected for a refused key would end
+ * the request with its 401, its retries unused).
+ */
+export function selectOtherDeployment(groups: readonly (readonly Deployment[])[], options: SelectOptions): Deployment | undefined {
+  const healthy = selectAvailable(groups, options);
+  if (healthy !== undefined) return healthy;
+  return hasAvailable(groups) ? undefined : leastBad(groups, options.exclude);
+}
+
+/** Whether a deployment of the groups (other than `except`) can take a request now. */
+export function hasAvailable(groups: readonly (readonly Deployment[])[], except?: Deployment): boolean {
+  for (const group of groups) for (const deployment of group) if (deployment !== except && deployment.health.isAvailable()) return true;
+  return false;
+}
+
+/** The first group's healthy deployment not yet tried, the one the strategy prefers; undefined when there is none. */
+function selectAvailable(groups: readonly (readonly Deployment[])[], options: SelectOptions): Deployment | undefined {
   for (const group of groups) {
     // Most groups hold one deployment: answered without building the list of healthy ones.
     if (group.length === 1) {
@@ -26,14 +50,19 @@ export function selectDeployment(groups: readonly (readonly Deployment[])[], opt
     const healthy = group.filter((deployment) => !options.exclude.has(deployment) && deployment.health.isAvailable());
     if (healthy.length > 0) return pick(healthy, options);
   }
-  let leastBad: Deployment | undefined;
+  return undefined;
+}
+
+/** The deployment not yet tried that becomes available first. */
+function leastBad(groups: readonly (readonly Deployment[])[], exclude: ReadonlySet<Deployment>): Deployment | undefined {
+  let found: Deployment | undefined;
   for (const group of groups) {
     for (const deployment of group) {
-      if (options.exclude.has(deployment)) continue;
-      if (leastBad === undefined || deployment.health.availableAt() < leastBad.health.availableAt()) leastBad = deployment;
+      if (exclude.has(deployment)) continue;
+      if (found === undefined || deployment.health.availableAt() < found.health.availableAt()) found = deployment;
     }
   }
-  return leastBad;
+  return found;
 }
 
 function pick(candidates: Deployment[], options: SelectOptions): Deployment {
