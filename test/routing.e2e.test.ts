@@ -222,6 +222,29 @@ describe('routing and resilience', () => {
     expect(upstreamA.requests).toHaveLength(2);
   });
 
+  it("holds neither a candidate's 429 nor the requests of its retry-after against it", async () => {
+    const { client } = await startWith(
+      'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',
+    );
+    upstreamB.next({ kind: 'status', status: 429, headers: { 'retry-after': '30' }, body: { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } } });
+    expect((await ask(client)).response.headers.get('x-relay-provider')).toBe('a');
+    // Cooled for 30 s, the candidate is skipped: every request of several analysis intervals is the stable side's.
+    const deadline = Date.now() + 8000;
+    let canary = await canaryOf('gpt-4.1');
+    while (Date.now() < deadline && canary.phase === 'progressing' && canary.history.length < 3) {
+      const answers = await Promise.all(Array.from({ length: 5 }, () => ask(client)));
+      for (const { data, response } of answers) {
+        expect(data.choices[0]?.message.content).toBe('echo: hi');
+        expect(response.headers.get('x-relay-provider')).toBe('a');
+      }
+      canary = await canaryOf('gpt-4.1');
+    }
+    expect(canary.phase).toBe('progressing');
+    expect(canary.history.length).toBeGreaterThanOrEqual(3);
+    expect(canary.history.filter((check) => check.requests > 0)).toEqual([]);
+    expect(upstreamB.requests).toHaveLength(1);
+  });
+
   it('rolls back a canary whose streams break after their first chunk, which no retry can hide from clients', async () => {
     const { client } = await startWith(
       'models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    canary:\n      targets: [{ provider: b }]\n      initialWeight: 100\n      maxWeight: 100\n      intervalMs: 200\n      minRequests: 2\n      threshold: 1\n',

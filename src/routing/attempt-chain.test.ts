@@ -216,6 +216,22 @@ describe('runAttemptChain', () => {
     expect(waits).toHaveLength(1);
   });
 
+  it("counts a canary candidate's 429 neither way in the analysis, and a request while it is cooled neither", async () => {
+    const { candidate, samples, route } = canaryRoute();
+    const limited = run({ requested: 'm', model: 'm', route }, [['rate_limited', 20_000], 'ok']);
+    await expect(limited.promise).resolves.toMatchObject({ value: 'answer', attempts: 2 });
+    expect(limited.calls).toEqual(['candidate/m', 'stable/m']);
+    expect(candidate.health.isAvailable()).toBe(false);
+    const whileCooled = run({ requested: 'm', model: 'm', route }, ['ok']);
+    await whileCooled.promise;
+    expect(whileCooled.calls).toEqual(['stable/m']);
+    expect(samples).toEqual([]);
+    // Ejected, it is: each request meant for it is its failure.
+    candidate.health.ejectNow();
+    await run({ requested: 'm', model: 'm', route }, ['ok']).promise;
+    expect(samples).toEqual([false]);
+  });
+
   it('honours retry-after, and moves on when it does not fit the deadline', async () => {
     const waited = run(model('m', new DeploymentRegistry(), ['a']), [['rate_limited', 1500], 'ok']);
     await expect(waited.promise).resolves.toMatchObject({ attempts: 2 });

@@ -172,7 +172,8 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
       const stable = stableGroups === undefined ? undefined : select(stableGroups, selection, current, tried);
       const latencyMs = performance.now() - started;
       if (stable !== undefined) refusal = new CandidateRefusal(current.route, deployment, latencyMs);
-      else current.route.observe(deployment, clientFault.has(error.reason) && !candidateLacksModel, latencyMs);
+      // A 429 is no failure of a deployment, a candidate's included: it is cooled, and says nothing of how it serves.
+      else if (error.reason !== 'rate_limited') current.route.observe(deployment, clientFault.has(error.reason) && !candidateLacksModel, latencyMs);
       options.onAttemptFailed?.(error, deployment, attempts);
       if (options.signal.aborted) throw new CallAbortedError(error);
       if (stable !== undefined) {

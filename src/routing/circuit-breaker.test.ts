@@ -125,4 +125,13 @@ describe('CircuitBreaker', () => {
     breaker.onFailure(probe);
     expect(breaker.currentState()).toBe('open');
   });
+
+  it('tells an ejected deployment from one cooled by a 429', () => {
+    const { breaker } = breakerWithClock();
+    breaker.coolFor(20_000);
+    expect(breaker.isAvailable()).toBe(false);
+    expect(breaker.isEjected()).toBe(false);
+    breaker.ejectNow();
+    expect(breaker.isEjected()).toBe(true);
+  });
 });

@@ -144,6 +144,11 @@ export class CircuitBreaker {
     this.eject();
   }
 
+  /** Whether the deployment is ejected and its cooldown still runs (not merely cooled by a 429 or a quota). */
+  isEjected(): boolean {
+    return this.currentState() === 'open';
+  }
+
   snapshot(): { state: CircuitState; ejections: number; availableAt: number; errorRate: number; requests: number } {
     const { total, failures } = this.outcomes.count(this.now());
     return {

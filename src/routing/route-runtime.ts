@@ -23,8 +23,9 @@ export class RouteRuntime {
   groupsFor(stickyKey: string): readonly (readonly Deployment[])[] {
     if (this.canary === undefined) return this.groups;
     if (!this.canary.controller.routesToCandidate(stickyKey)) return this.groups;
-    // A request meant for an ejected candidate is a failure the analysis must see, not a silent skip.
-    if (!this.canary.group.some((deployment) => deployment.health.isAvailable())) this.canary.controller.record(false, 0);
+    // A request meant for an ejected candidate is a failure the analysis must see, not a silent skip;
+    // one while it is only cooled (a 429's retry-after) or its probe is under way is no failure of it.
+    if (this.canary.group.every((deployment) => deployment.health.isEjected())) this.canary.controller.record(false, 0);
     return [this.canary.group, ...this.groups];
   }
 
