@@ -168,6 +168,8 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     try {
       const outcome = await runAttemptChain(this, (deployment) => attempt(deployment).catch((error: unknown) => this.stoppedByDeadline(error, deployment)));
       this.outcome = outcome;
+      // The client left as the answer came (its close found no outcome to finish): the attempt ends here.
+      if (state.closed) outcome.finish('abandoned');
       // provider, model and servedModel are the answering attempt's, set as it started (onAttemptStart).
       state.upstreamMs = performance.now() - started;
       if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
