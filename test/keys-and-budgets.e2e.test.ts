@@ -360,6 +360,19 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     expect(((await asClient.body.json()) as { error: { code: string } }).error.code).toBe('admin_required');
   });
 
+  it('refuses a usage report from or to a day that does not exist, rather than reading it as a later one', async () => {
+    await start();
+    type Refusal = { error: { code: string; param: string } };
+    for (const [param, value] of [['from', '2030-02-31'], ['to', '2030-02-30T00:00:00Z'], ['from', '2030-13-01'], ['to', '2030-01-31T24:00:00Z']] as const) {
+      const refused = await admin<Refusal>(`/admin/usage?group_by=day&${param}=${value}`);
+      expect(refused.status, `${param}=${value}: ${refused.text}`).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'invalid_request', param });
+    }
+    for (const value of ['2028-02-29', '2030-01-31T23:59:59Z', '2030-01-31T08:00:00+08:00']) {
+      expect((await admin(`/admin/usage?group_by=day&from=${encodeURIComponent(value)}&to=2031-01-01`)).status, value).toBe(200);
+    }
+  });
+
   it('refuses an expires_at that names no real instant, rather than moving it days later, and keeps one that does', async () => {
     await start();
     type Refusal = { error: { code: string; param: string; message: string } };

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../../spec/relay-error.js';
+import { isDateTime } from '../compile-request-validator.js';
 import type { UsageRow } from '../../store/relay-store.js';
 import type { RelayServices } from '../relay-services.js';
 
@@ -37,10 +38,18 @@ function parseTime(value: string | undefined, param: string): number | undefined
   if (value === undefined || value === '') return undefined;
   // A bare date means its start (from) or the start of the next day (to), in UTC.
   const time = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) + (param === 'to' ? 86_400_000 : 0) : Date.parse(value);
-  if (Number.isNaN(time)) {
+  if (Number.isNaN(time) || !namesRealDay(value)) {
     throw new RelayError(`Invalid value for '${param}': use an ISO date (2026-01-31) or date-time.`, { status: 400, type: 'invalid_request_error', code: 'invalid_request', param });
   }
   return time;
+}
+
+/** A date, and the hour of a date-time, as written: each must exist (Date.parse reads 2030-02-31 as March 3, T24 as the next day). */
+const writtenDay = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}))?/;
+
+function namesRealDay(value: string): boolean {
+  const written = writtenDay.exec(value);
+  return written === null || isDateTime(`${written[1]}-${written[2]}-${written[3]}T${written[4] ?? '00'}:00:00Z`);
 }
 
 const csvColumns = ['group', 'currency', 'requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'cost', 'official_cost', 'savings', 'savings_percent'] as const;
