@@ -480,6 +480,15 @@ describe('routing and resilience', () => {
       .toMatchObject({ primary: { requests: 5 }, shadow: { requests: 5, errors: 5 } });
   });
 
+  it("sends a shadow the request's output limit in the field its model takes", async () => {
+    const { client } = await startWith('models:\n  gpt-4.1:\n    targets: [{ provider: a }]\n    shadow: { targets: [{ provider: b, model: deepseek-flash }], percent: 100 }\n');
+    await client.chat.completions.create({ model: 'gpt-4.1', max_completion_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
+    await expect.poll(() => upstreamB.requests.length).toBe(1);
+    // DeepSeek ignores max_completion_tokens: the shadow gets max_tokens, as a DeepSeek target of the route would.
+    expect(upstreamB.requests[0]?.body).toMatchObject({ model: 'deepseek-flash', max_tokens: 50 });
+    expect(upstreamB.requests[0]?.body).not.toHaveProperty('max_completion_tokens');
+  });
+
   it('spreads load by weight across several keys of one provider', async () => {
     const { client } = await startWith('models:\n  gpt-4.1:\n    targets:\n      - { provider: a, apiKey: first-key-0123456789, weight: 3 }\n      - { provider: a, apiKey: second-key-0123456789, weight: 1 }\n');
     for (let index = 0; index < 80; index++) await ask(client);

@@ -1,5 +1,5 @@
 import type { ProviderCall } from '../providers/provider.js';
-import type { ChatRequest } from '../spec/openai-chat.js';
+import { withLimitField, type ChatRequest } from '../spec/openai-chat.js';
 import { UpstreamError } from '../spec/relay-error.js';
 import type { Deployment } from './deployment.js';
 
@@ -51,7 +51,8 @@ export class ShadowMirror {
     const call: ProviderCall = { signal: controller.signal, timeoutMs, requestId: `${requestId}-shadow`, strict: false, dropped: [], bodyDefaults: deployment.body };
     const started = performance.now();
     deployment.provider
-      .chat({ ...request, stream: false, stream_options: undefined }, deployment.model, call)
+      // Its output limit in the field the shadow's model takes, as the route's own deployments get it (DeepSeek ignores max_completion_tokens).
+      .chat({ ...withLimitField(request, deployment.model, request.max_completion_tokens ?? request.max_tokens ?? undefined), stream: false, stream_options: undefined }, deployment.model, call)
       .then(() => push(this.shadow, { ok: true, status: 200, latencyMs: performance.now() - started }))
       .catch((error: unknown) => {
         const status = error instanceof UpstreamError ? (error.status ?? 502) : 502;

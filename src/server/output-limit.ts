@@ -4,7 +4,7 @@ import type { ModelRouter, ResolvedModel } from '../routing/model-router.js';
 import type { RouteRuntime } from '../routing/route-runtime.js';
 import { defaultAnthropicMaxTokens } from '../providers/anthropic/default-anthropic-max-tokens.js';
 import { rememberedRefusals, rememberRefusal } from '../providers/refusal-memory.js';
-import { maxTokensField, type ChatRequest } from '../spec/openai-chat.js';
+import { withLimitField, type ChatRequest } from '../spec/openai-chat.js';
 import { UpstreamError } from '../spec/relay-error.js';
 
 /**
@@ -97,13 +97,8 @@ function eachDeployment(route: RouteRuntime, most: { tokens: number; bounded: bo
  * (`lowerToLimit`). The request as it is when it has no limit, or has it in that field alone.
  */
 export function forDeployment(chatRequest: ChatRequest, deployment: Deployment, cap: number | undefined, translated = false): ChatRequest {
-  let limit = chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? (cap === undefined ? undefined : lowerToLimit(cap, writesAtMost(deployment)));
-  if (limit === undefined) return chatRequest;
-  if (translated) limit = lowerToLimit(limit, deployment.maxOutputTokens);
-  const field = maxTokensField(deployment.model);
-  if (chatRequest[field] === limit && chatRequest[field === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens'] === undefined) return chatRequest;
-  const { max_tokens: _maxTokens, max_completion_tokens: _maxCompletionTokens, ...rest } = chatRequest;
-  return { ...rest, [field]: limit };
+  const limit = chatRequest.max_completion_tokens ?? chatRequest.max_tokens ?? (cap === undefined ? undefined : lowerToLimit(cap, writesAtMost(deployment)));
+  return withLimitField(chatRequest, deployment.model, limit !== undefined && translated ? lowerToLimit(limit, deployment.maxOutputTokens) : limit);
 }
 
 /** What a model that takes only `max_completion_tokens` is remembered by (`refusal-memory`). */

@@ -101,6 +101,18 @@ export function maxTokensField(model: string): 'max_completion_tokens' | 'max_to
   return /^(o\d|gpt-5)/.test(model) ? 'max_completion_tokens' : 'max_tokens';
 }
 
+/**
+ * The chat request with the output limit `limit` in the one field `model` takes (`maxTokensField`)
+ * and the other left out; the request itself when it has it so already, or when `limit` is undefined.
+ */
+export function withLimitField(chatRequest: ChatRequest, model: string, limit: number | undefined): ChatRequest {
+  if (limit === undefined) return chatRequest;
+  const field = maxTokensField(model);
+  if (chatRequest[field] === limit && chatRequest[field === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens'] === undefined) return chatRequest;
+  const { max_tokens: _maxTokens, max_completion_tokens: _maxCompletionTokens, ...rest } = chatRequest;
+  return { ...rest, [field]: limit };
+}
+
 type ChunkChoice = ChatCompletionChunk['choices'][number];
 type ToolCallDelta = NonNullable<ChunkChoice['delta']['tool_calls']>[number];
 
