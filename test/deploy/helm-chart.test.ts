@@ -159,6 +159,12 @@ describe('deploy/helm/relay', () => {
     expect(renderProblems({ metrics: { token: 'a', existingSecret: 'b' } })).toMatch(/metrics.token and metrics.existingSecret are both set/);
   });
 
+  it('refuses a canary of pods that would share one claim', () => {
+    expect(renderProblems({ canary: { enabled: true }, persistence: { existingClaim: 'relay-data' } })).toMatch(/canary.enabled with persistence.existingClaim/);
+    expect(renderProblems({ canary: { enabled: true } })).toBe('');
+    expect(renderProblems({ persistence: { existingClaim: 'relay-data' } })).toBe('');
+  });
+
   it('renders the Flagger Canary of deploy/kubernetes when canary.enabled, and leaves the Service to Flagger', () => {
     const rendered = render({ canary: { enabled: true } });
     expect(rendered.objects.filter((object) => object.kind === 'Service')).toEqual([]);
