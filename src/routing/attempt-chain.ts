@@ -200,7 +200,7 @@ export async function runAttemptChain<T>(options: AttemptChainOptions, attempt: 
         if (stableGroups.length > 0) groups = stableGroups;
       }
       // Another deployment is one that can take the request now: while one that failed it is healthy, its retry (after the back-off) goes there, not to an ejected one.
-      const other = selectOther(groups, selection, current, tried);
+      const other = select(groups, selection, current, tried, selectOtherDeployment);
       if (other !== undefined && (retriesLeft > 0 || leavingCandidate) && Date.now() < options.deadline) {
         if (!leavingCandidate) retriesLeft--;
         next = other;
@@ -288,18 +288,20 @@ function onProvider(groups: readonly (readonly Deployment[])[], provider: string
   return kept;
 }
 
-/** The next deployment by the strategy of the model being tried, among those not excluded. */
-function select(groups: readonly (readonly Deployment[])[], selection: SelectOptions, current: ResolvedModel, exclude: ReadonlySet<Deployment>): Deployment | undefined {
+/**
+ * The next deployment by the strategy of the model being tried, among those not excluded: by
+ * `selectDeployment`, or by `selectOtherDeployment` for the step to another deployment after a failure.
+ */
+function select(
+  groups: readonly (readonly Deployment[])[],
+  selection: SelectOptions,
+  current: ResolvedModel,
+  exclude: ReadonlySet<Deployment>,
+  pick: typeof selectDeployment = selectDeployment,
+): Deployment | undefined {
   selection.strategy = current.route.strategy;
   selection.exclude = exclude;
-  return selectDeployment(groups, selection);
-}
-
-/** The deployment for the step to another deployment after a failure (`selectOtherDeployment`), by the strategy of the model being tried. */
-function selectOther(groups: readonly (readonly Deployment[])[], selection: SelectOptions, current: ResolvedModel, tried: ReadonlySet<Deployment>): Deployment | undefined {
-  selection.strategy = current.route.strategy;
-  selection.exclude = tried;
-  return selectOtherDeployment(groups, selection);
+  return pick(groups, selection);
 }
 
 /**
