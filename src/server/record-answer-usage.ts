@@ -1,4 +1,4 @@
-import { reasoningOf, type Usage } from '../spec/openai-chat.js';
+import { messageText, type Usage } from '../spec/openai-chat.js';
 import { DeliveredText } from './delivered-text.js';
 import type { RequestState } from './request-state.js';
 
@@ -25,22 +25,14 @@ export function recordAnswerUsage(state: RequestState, usage: Usage | undefined,
 
 type AnswerChoice = {
   text?: unknown;
-  message?: {
-    content?: unknown;
-    refusal?: unknown;
-    reasoning_content?: unknown;
-    reasoning?: unknown;
-    tool_calls?: Array<{ function?: FunctionCall } | null>;
-    function_call?: FunctionCall;
-  } | null;
+  message?: (Parameters<typeof messageText>[0] & { function_call?: { name?: unknown; arguments?: unknown } | null }) | null;
 } | null;
-type FunctionCall = { name?: unknown; arguments?: unknown } | null;
 
 /**
  * The text of an answer's choices, as the tokenizer counts a stream's completion (`chunkText`): a
- * chat message's content (a string, or the text of its parts), refusal, reasoning
- * (`reasoning_content`, else `reasoning`, billed as output as the rest), tool calls' and a legacy `function_call`'s
- * names and arguments; a legacy completion's `text`. `''` for an answer of another shape.
+ * chat message's text (`messageText`), with the text of its parts when its content is a list of
+ * parts and a legacy `function_call`'s name and arguments; a legacy completion's `text`. `''` for an
+ * answer of another shape.
  */
 function answerText(answer: unknown): string {
   const choices = (answer as { choices?: unknown } | null)?.choices;
@@ -49,19 +41,13 @@ function answerText(answer: unknown): string {
   const add = (value: unknown): void => {
     if (typeof value === 'string') text += value;
   };
-  const addCall = (call: FunctionCall | undefined): void => {
-    add(call?.name);
-    add(call?.arguments);
-  };
   for (const choice of choices as AnswerChoice[]) {
     add(choice?.text);
     const message = choice?.message;
     if (Array.isArray(message?.content)) for (const part of message.content as Array<{ text?: unknown } | null>) add(part?.text);
-    else add(message?.content);
-    add(message?.refusal);
-    add(reasoningOf(message));
-    if (Array.isArray(message?.tool_calls)) for (const call of message.tool_calls) addCall(call?.function);
-    addCall(message?.function_call);
+    text += messageText(message);
+    add(message?.function_call?.name);
+    add(message?.function_call?.arguments);
   }
   return text;
 }

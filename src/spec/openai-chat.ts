@@ -141,6 +141,25 @@ export function reasoningOf(message: { reasoning_content?: unknown; reasoning?: 
   return typeof message?.reasoning === 'string' ? message.reasoning : undefined;
 }
 
+/**
+ * The text a chat message or a stream's delta carries, as the tokenizer counts a completion: its
+ * content (when a string), refusal, reasoning (`reasoningOf`, billed as output as the rest) and its
+ * tool calls' names and arguments.
+ */
+export function messageText(message: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown } | null | undefined): string {
+  let text = '';
+  if (typeof message?.content === 'string') text += message.content;
+  if (typeof message?.refusal === 'string') text += message.refusal;
+  text += reasoningOf(message) ?? '';
+  if (Array.isArray(message?.tool_calls)) {
+    for (const call of message.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } | null } | null>) {
+      if (typeof call?.function?.name === 'string') text += call.function.name;
+      if (typeof call?.function?.arguments === 'string') text += call.function.arguments;
+    }
+  }
+  return text;
+}
+
 /** A delta's tool call fragments, those that are objects (an untrusted upstream's others, or a delta that is not one, give none). */
 export function toolCallDeltas(delta: ChunkChoice['delta'] | null | undefined): ToolCallDelta[] {
   const calls: unknown = delta?.tool_calls;
