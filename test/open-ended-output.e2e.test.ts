@@ -219,6 +219,46 @@ describe('requests without max_tokens to a model whose output limit the relay do
   });
 });
 
+describe('legacy completions without max_tokens', () => {
+  it("are sent the API's default of 16 tokens for a metered key (what its money was reserved for), and as they came for a key that pays nothing", async () => {
+    await start('memory');
+    const metered = await keyWith(10, 'budget');
+    const free = await admin<{ key: string }>('/admin/keys', 'POST', { name: 'unmetered', rpm: 100 });
+    // The server writes until the model stops (llama.cpp, Ollama): 30 000 tokens, $0.24 of output.
+    upstream.next(verbose, verbose, verbose);
+    const sentBodies = () => upstream.requests.filter((entry) => entry.path === '/v1/completions').map((entry) => entry.body);
+
+    const { data, response } = await new OpenAI({ apiKey: metered.key, baseURL: relay!.baseURL, maxRetries: 0 }).completions.create({ model: 'house-model', prompt: 'Say this is a test' }).withResponse();
+    expect(data.choices[0]!.finish_reason).toBe('length');
+    expect(data.usage?.completion_tokens).toBe(16);
+    expect(response.headers.get('x-relay-max-tokens')).toBe('16');
+    expect(sentBodies()[0]!.max_tokens).toBe(16);
+    // Two completions of two prompts each: 16 tokens each, in the one request.
+    await new OpenAI({ apiKey: metered.key, baseURL: relay!.baseURL, maxRetries: 0 }).completions.create({ model: 'house-model', prompt: ['one', 'two'], n: 2 });
+    expect(sentBodies()[1]).toMatchObject({ max_tokens: 16, n: 2 });
+    // 2 prompt tokens at $2 and 16 output tokens at $8 per 1M; the second answer too.
+    expect(await spentMicros(metered.id, 2)).toBe(2 * (4 + 128));
+
+    const unmetered = await new OpenAI({ apiKey: free.key, baseURL: relay!.baseURL, maxRetries: 0 }).completions.create({ model: 'house-model', prompt: 'Say this is a test' });
+    expect(unmetered.usage?.completion_tokens).toBe(30_000);
+    expect(sentBodies()[2]).not.toHaveProperty('max_tokens');
+  });
+
+  it('on a budget that pays for fewer than 16 tokens, are sent what it pays for', async () => {
+    await start('memory');
+    // The prompt's reservation (~6 tokens at $2 per 1M) and 10 output tokens at $8 per 1M: $0.000092.
+    const key = await keyWith(0.000_092, 'budget');
+    upstream.next(verbose);
+    const { data, response } = await new OpenAI({ apiKey: key.key, baseURL: relay!.baseURL, maxRetries: 0 }).completions.create({ model: 'house-model', prompt: 'Say this is a test' }).withResponse();
+    const sent = upstream.requests.filter((entry) => entry.path === '/v1/completions')[0]!.body.max_tokens as number;
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(16);
+    expect(response.headers.get('x-relay-max-tokens')).toBe(String(sent));
+    expect(data.usage?.completion_tokens).toBe(sent);
+    expect(await spentMicros(key.id, 1)).toBeLessThanOrEqual(92);
+  });
+});
+
 describe('requests with an output limit', () => {
   it("are sent it in the field their model takes: ten parallel requests with max_completion_tokens to a server that knows only max_tokens (DeepSeek) hold a budget", async () => {
     await start('memory');

@@ -347,6 +347,19 @@ export class MockOpenAIUpstream {
     if (path === '/completions') {
       if (received.body.stream === true && behaviour.kind === 'events') return scriptedStream(response, behaviour);
       if (received.body.stream === true) return this.completionsStream(received, response, behaviour.kind === 'stream' ? behaviour : { kind: 'stream' });
+      if (behaviour.kind === 'verbose') {
+        // A server whose default output is unlimited (llama.cpp, Ollama): as long as the model goes, unless max_tokens stops it.
+        const limit = received.body.max_tokens;
+        const written = typeof limit === 'number' && limit < behaviour.completionTokens ? limit : behaviour.completionTokens;
+        return json(response, {
+          id: 'cmpl-mock',
+          object: 'text_completion',
+          created: 1,
+          model,
+          choices: [{ index: 0, text: ' word'.repeat(Math.min(written, 1000)), finish_reason: written < behaviour.completionTokens ? 'length' : 'stop', logprobs: null }],
+          usage: { prompt_tokens: 2, completion_tokens: written, total_tokens: 2 + written },
+        });
+      }
       return json(response, {
         id: 'cmpl-mock',
         object: 'text_completion',

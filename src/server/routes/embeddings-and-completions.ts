@@ -67,10 +67,14 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
       maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
       // Each prompt of a batch gets `best_of` (or `n`) completions, each of up to max_tokens.
       completions: promptCount(body.prompt) * completionsAsked(body.n, body.best_of),
+      openEnded: legacyDefaultOutput,
     });
+    // A metered key's request without max_tokens goes with the limit its money was reserved for.
+    const cap = request.relay.admission?.outputCap;
+    const sent = cap === undefined || typeof body.max_tokens === 'number' ? body : { ...body, max_tokens: cap };
     const upstream = prepareUpstreamCall(request, reply, services, resolved, { user: body.user });
     // A stream's first chunk is read inside the attempt: a failure before it is still retried elsewhere.
-    const outcome = await upstream.run(async (deployment) => nativeAnswer(await deployment.provider.completions(body, deployment.model, upstream.call), deployment.provider.name));
+    const outcome = await upstream.run(async (deployment) => nativeAnswer(await deployment.provider.completions(sent, deployment.model, upstream.call), deployment.provider.name));
     const answer = outcome.value;
     if (answer.kind === 'native-json') {
       recordAnswerUsage(request.relay, answer.result.usage, () => JSON.parse(answer.result.body.toString('utf8')));
@@ -104,6 +108,15 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     return reply;
   });
 }
+
+/**
+ * What a legacy completion without `max_tokens` may write: 16 tokens, the API's default (OpenAI's
+ * and vLLM's), and `bounded: false` because other servers default to more (llama.cpp and Ollama
+ * write until the model stops): a metered key's request is reserved for 16 tokens a completion and
+ * sent `max_tokens: 16` (or what its budget still pays for), so that no answer costs more than was
+ * reserved; a key that pays nothing sends the request as it came.
+ */
+const legacyDefaultOutput = () => ({ tokens: 16, bounded: false });
 
 /**
  * The prompts of a legacy completion: a string or a list of tokens is one; a list of strings, or of
