@@ -242,6 +242,32 @@ describe('streams are billed for what they delivered', () => {
     expect(row.completion_tokens).toBe(count(reasoning.join('') + deliveredText));
   });
 
+  it('bills a chat stream its upstream cut for a legacy function call it delivered', async () => {
+    await start();
+    const key = await prepaidKey();
+    const call = { name: 'lookup', arguments: '{"q":"relays","limit":5}' };
+    script = {
+      events: [chatChunk({ role: 'assistant', content: null, function_call: { name: call.name, arguments: '' } }), chatChunk({ function_call: { arguments: call.arguments.slice(0, 9) } }), chatChunk({ function_call: { arguments: call.arguments.slice(9) } })],
+      ending: 'cut',
+    };
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${relay!.url}/v1`, maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-x',
+      max_tokens: 500,
+      messages: [{ role: 'user', content: 'Look it up.' }],
+      functions: [{ name: 'lookup', parameters: { type: 'object', properties: {} } }],
+      stream: true,
+    });
+    let streamed = '';
+    const failure = await (async () => {
+      for await (const chunk of stream) streamed += (chunk.choices[0]?.delta.function_call?.name ?? '') + (chunk.choices[0]?.delta.function_call?.arguments ?? '');
+    })().catch((error: unknown) => error);
+    expect(streamed).toBe(call.name + call.arguments);
+    expect(failure).toBeInstanceOf(Error);
+    const row = await meteredRow(key);
+    expect(row.completion_tokens).toBe(count(call.name + call.arguments));
+  });
+
   it("bills a Responses stream relayed from the upstream's own Responses API that the client left for what it delivered", async () => {
     await start();
     const key = await prepaidKey();

@@ -25,13 +25,13 @@ export function recordAnswerUsage(state: RequestState, usage: Usage | undefined,
 
 type AnswerChoice = {
   text?: unknown;
-  message?: (Parameters<typeof messageText>[0] & { function_call?: { name?: unknown; arguments?: unknown } | null }) | null;
+  message?: Parameters<typeof messageText>[0];
 } | null;
 
 /**
  * The text of an answer's choices, as the tokenizer counts a stream's completion (`chunkText`): a
  * chat message's text (`messageText`), with the text of its parts when its content is a list of
- * parts and a legacy `function_call`'s name and arguments; a legacy completion's `text`. `''` for an
+ * parts; a legacy completion's `text`. `''` for an
  * answer of another shape.
  */
 function answerText(answer: unknown): string {
@@ -46,8 +46,6 @@ function answerText(answer: unknown): string {
     const message = choice?.message;
     if (Array.isArray(message?.content)) for (const part of message.content as Array<{ text?: unknown } | null>) add(part?.text);
     text += messageText(message);
-    add(message?.function_call?.name);
-    add(message?.function_call?.arguments);
   }
   return text;
 }

@@ -143,21 +143,28 @@ export function reasoningOf(message: { reasoning_content?: unknown; reasoning?: 
 
 /**
  * The text a chat message or a stream's delta carries, as the tokenizer counts a completion: its
- * content (when a string), refusal, reasoning (`reasoningOf`, billed as output as the rest) and its
- * tool calls' names and arguments.
+ * content (when a string), refusal, reasoning (`reasoningOf`, billed as output as the rest), its
+ * tool calls' names and arguments and a legacy `function_call`'s.
  */
-export function messageText(message: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown } | null | undefined): string {
+export function messageText(
+  message: { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown; function_call?: unknown } | null | undefined,
+): string {
   let text = '';
   if (typeof message?.content === 'string') text += message.content;
   if (typeof message?.refusal === 'string') text += message.refusal;
   text += reasoningOf(message) ?? '';
   if (Array.isArray(message?.tool_calls)) {
-    for (const call of message.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } | null } | null>) {
-      if (typeof call?.function?.name === 'string') text += call.function.name;
-      if (typeof call?.function?.arguments === 'string') text += call.function.arguments;
-    }
+    for (const call of message.tool_calls as Array<{ function?: unknown } | null>) text += functionText(call?.function);
   }
+  // The legacy `functions` API's one call.
+  text += functionText(message?.function_call);
   return text;
+}
+
+/** A function call's name and arguments, those that are text. */
+function functionText(call: unknown): string {
+  const { name, arguments: args } = (call ?? {}) as { name?: unknown; arguments?: unknown };
+  return (typeof name === 'string' ? name : '') + (typeof args === 'string' ? args : '');
 }
 
 /** A delta's tool call fragments, those that are objects (an untrusted upstream's others, or a delta that is not one, give none). */

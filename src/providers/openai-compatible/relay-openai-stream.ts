@@ -29,6 +29,7 @@ const nameKey = Buffer.from('"name"');
 const argumentsKey = Buffer.from('"arguments"');
 const deltaKey = Buffer.from('"delta"');
 const functionKey = Buffer.from('"function"');
+const functionCallKey = Buffer.from('"function_call"');
 
 /**
  * An OpenAI-compatible chat stream relayed to an OpenAI client as the upstream's own bytes: each
@@ -177,7 +178,7 @@ const BACKSLASH = 0x5c;
 /** What `scanEvent` found, read right after the call: where the values of the event's first `"finish_reason"` and `"usage"` keys start (-1: absent), */
 let foundFinish = -1;
 let foundUsage = -1;
-/** the text its deltas' content, refusal and reasoning (`reasoning_content`, else `reasoning`) strings and its tool calls' names and arguments carried, */
+/** the text its deltas' content, refusal and reasoning (`reasoning_content`, else `reasoning`) strings and its tool calls' (and legacy function call's) names and arguments carried, */
 let foundText = '';
 /**
  * In the delta being read: whether it had a `"reasoning_content"` string, and where the text of its
@@ -202,8 +203,8 @@ const enclosing = new Uint8Array(64);
  * One pass over an event's data: each string is walked to its closing quote (so text inside a
  * string is never taken for a key), and only one that opens with the first byte of a key of
  * interest is compared with it. The objects met are followed, so that a delta's `"content"`,
- * `"refusal"` and `"reasoning_content"` (else `"reasoning"`) strings and a function's `"name"` and
- * `"arguments"` strings are decoded into `foundText` — a few bytes a chunk, kept to count a stream cut short without keeping its events —
+ * `"refusal"` and `"reasoning_content"` (else `"reasoning"`) strings and a function's (a tool call's
+ * `"function"`, a delta's legacy `"function_call"`) `"name"` and `"arguments"` strings are decoded into `foundText` — a few bytes a chunk, kept to count a stream cut short without keeping its events —
  * and the same keys elsewhere are not.
  */
 function scanEvent(buffer: Buffer, from: number, end: number): void {
@@ -245,7 +246,7 @@ function scanEvent(buffer: Buffer, from: number, end: number): void {
     if (next === F) {
       const finish = foundFinish === -1 ? keyValueAt(buffer, finishKey, index, close, end) : -1;
       if (finish !== -1) foundFinish = finish;
-      else if (keyValueAt(buffer, functionKey, index, close, end) !== -1) opens = FUNCTION;
+      else if (keyValueAt(buffer, functionKey, index, close, end) !== -1 || (inside === DELTA && keyValueAt(buffer, functionCallKey, index, close, end) !== -1)) opens = FUNCTION;
     } else if (next === U) {
       if (foundUsage === -1) foundUsage = keyValueAt(buffer, usageKey, index, close, end);
     } else if (next === D) {
