@@ -282,7 +282,7 @@ describe('virtual keys, limits, budgets and the ledger', () => {
     const error = (await ask(clientFor(created.body.key), 'some-vendor-model').catch((caught: unknown) => caught)) as APIError;
     expect(error.status).toBe(400); // unknown to routing first
     expect(error.code).toBe('model_not_found');
-    const unpriced = (await ask(clientFor(created.body.key), 'gpt-4o-2024-08-06').catch((caught: unknown) => caught)) as APIError;
+    const unpriced = (await ask(clientFor(created.body.key), 'gpt-4.5-preview').catch((caught: unknown) => caught)) as APIError;
     expect(unpriced.status).toBe(400);
     expect(unpriced.code).toBe('model_not_priced');
     expect(upstream.requests).toHaveLength(0);

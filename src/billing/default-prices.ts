@@ -20,7 +20,8 @@ import type { PriceSettings } from './price-table.js';
  *   apart from input: their writes cost as input.
  * - `mock-*` models cost 0 explicitly, so a first run with metered keys works against the built-in
  *   mock. A model missing from the table is unpriced, which is not the same as free: metered keys
- *   are refused for it.
+ *   are refused for it. (A vendor's name or dated snapshot of a model here, `claude-sonnet-4-5` or
+ *   `gpt-4.1-2025-04-14`, is priced as that model: `PriceTable`.)
  */
 export const defaultPrices: Readonly<Record<string, PriceSettings>> = {
   // The seed's table.

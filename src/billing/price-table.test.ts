@@ -110,6 +110,77 @@ describe('PriceTable overrides', () => {
   });
 });
 
+describe("PriceTable: vendors' names and dated snapshots", () => {
+  it("price a vendor's spelling or dated snapshot of a catalog model as that model", () => {
+    const cases: [string, string][] = [
+      ['claude-sonnet-4-5', 'claude-sonnet-4.5'],
+      ['claude-sonnet-4-5-20250929', 'claude-sonnet-4.5'],
+      ['claude-sonnet-4-0', 'claude-sonnet-4'],
+      ['claude-sonnet-4-20250514', 'claude-sonnet-4'],
+      ['claude-opus-4-0', 'claude-opus-4'],
+      ['claude-opus-4-20250514', 'claude-opus-4'],
+      ['claude-haiku-4-5', 'claude-haiku-4.5'],
+      ['claude-haiku-4-5-20251001', 'claude-haiku-4.5'],
+      ['gpt-4.1-2025-04-14', 'gpt-4.1'],
+      ['gpt-4.1-mini-2025-04-14', 'gpt-4.1-mini'],
+      ['gpt-4o-2024-08-06', 'gpt-4o'],
+      ['gpt-4o-2024-11-20', 'gpt-4o'],
+      ['gpt-4o-mini-2024-07-18', 'gpt-4o-mini'],
+      ['o3-mini-2025-01-31', 'o3-mini'],
+    ];
+    for (const [model, entry] of cases) expect(table.price(model), model).toBe(priceOf(table, entry));
+  });
+
+  it("price Claude Opus 4.1 as Opus 4, the catalog's word that Anthropic lists them alike", () => {
+    expect(table.price('claude-opus-4-1')).toBe(priceOf(table, 'claude-opus-4'));
+    expect(table.price('claude-opus-4-1-20250805')).toBe(priceOf(table, 'claude-opus-4'));
+  });
+
+  it('never guess across models: other families, aliases, snapshots priced apart and Gemini previews stay unpriced', () => {
+    for (const model of [
+      'claude-3-5-haiku-latest',
+      'claude-3-5-haiku-20241022',
+      'claude-opus-4-5',
+      'claude-sonnet-4-6',
+      // The seed's aliases say what serves a name, not that it costs the same.
+      'claude-3-opus-20240229',
+      'gpt-4-turbo-2024-04-09',
+      // Priced apart by the catalog ($5 and $15), and 4-digit snapshots of another era.
+      'gpt-4o-2024-05-13',
+      'gpt-3.5-turbo-1106',
+      'gemini-2.5-flash-preview-05-20',
+      'gemini-2.5-pro-preview-06-05',
+      // A vendor name two catalog models share (DeepSeek's Flash without and with thinking).
+      'deepseek-flash',
+      'my-model-20250101',
+    ]) {
+      expect(table.price(model), model).toBeUndefined();
+    }
+  });
+
+  it("let a name's own entry, exact or a pattern, win; and price a snapshot of an entry's name as that entry", () => {
+    const custom = new PriceTable({
+      'claude-sonnet-4-5-20250929': { input: 1, output: 1 },
+      'gpt-4o-*': { input: 2, output: 2 },
+      'claude-opus-4-1': { input: 15, output: 75 },
+      'claude-sonnet-4.5': { input: 3, output: 15 },
+    });
+    expect(priceOf(custom, 'claude-sonnet-4-5-20250929').entry).toBe('claude-sonnet-4-5-20250929');
+    expect(priceOf(custom, 'gpt-4o-2024-08-06').entry).toBe('gpt-4o-*');
+    expect(priceOf(custom, 'claude-opus-4-1-20250805').entry).toBe('claude-opus-4-1');
+    // Config prices of a catalog model apply to its vendor's names for it.
+    expect(priceOf(custom, 'claude-sonnet-4-5')).toBe(priceOf(custom, 'claude-sonnet-4.5'));
+    expect(priceOf(custom, 'claude-sonnet-4-5').relay.input).toBe(3_000_000);
+  });
+
+  it('answer the same after more client-chosen names than it keeps', () => {
+    const madeUp = Array.from({ length: 5_000 }, (_, index) => table.price(`gpt-made-up-${index}`));
+    expect(madeUp.filter((price) => price !== undefined)).toEqual([]);
+    expect(table.price('claude-sonnet-4-5-20250929')).toBe(priceOf(table, 'claude-sonnet-4.5'));
+    expect(table.price('mock-anything')?.entry).toBe('mock-*');
+  });
+});
+
 describe('costOf', () => {
   const gpt41 = priceOf(table, 'gpt-4.1');
   const rates = resolveExchangeRates();

@@ -1,3 +1,4 @@
+import { catalogModelOf, undatedName } from '../config/model-catalog.js';
 import { divideRoundingUp, toSafeNumber, toScaledInteger } from './decimal.js';
 import { cacheWriteMultipliers, defaultPrices, type CacheWriteMultipliers } from './default-prices.js';
 import { convertMicros, defaultExchangeRates, type Currency, type ExchangeRates } from './money.js';
@@ -75,15 +76,25 @@ export interface Cost {
 
 const microsPerMillionTokens = 1_000_000n;
 
+/** Client-chosen names are unbounded: the prices found for names without an exact entry are kept for at most this many. */
+const lookupsKept = 4096;
+
 /**
  * The relay's price list: the built-in defaults (`default-prices.ts`) with config entries on top.
  * A config entry replaces the relay price of a model and keeps the built-in official price unless it
  * gives one. Keys may contain `*` (`mock-*`, `my-finetune-*`); an exact name wins over a pattern, and
  * a longer pattern over a shorter one. `*` matches any characters, line breaks included.
+ *
+ * A name without an entry of its own that is a vendor's name or dated snapshot of another is priced
+ * as that one: first the name it is a snapshot of (`claude-opus-4-1-20250805` → an entry
+ * `claude-opus-4-1`), then the catalog model it names (`claude-sonnet-4-5-20250929` →
+ * `claude-sonnet-4.5`; `catalogModelOf`).
  */
 export class PriceTable {
   private readonly exact = new Map<string, ModelPrice>();
   private readonly patterns: { expression: RegExp; price: ModelPrice }[] = [];
+  /** What `price` found for names without an exact entry (`null`: unpriced), the oldest dropped first. */
+  private readonly lookups = new Map<string, ModelPrice | null>();
 
   constructor(overrides: Readonly<Record<string, PriceSettings>> = {}, defaults: Readonly<Record<string, PriceSettings>> = defaultPrices) {
     const resolved = new Map<string, ResolvedSettings>();
@@ -108,7 +119,28 @@ export class PriceTable {
    * metered keys for such a model rather than charge zero.
    */
   price(model: string): ModelPrice | undefined {
+    const exact = this.exact.get(model);
+    if (exact !== undefined) return exact;
+    const known = this.lookups.get(model);
+    if (known !== undefined) return known ?? undefined;
+    const found = this.entryPrice(model) ?? this.versionPrice(model);
+    if (this.lookups.size >= lookupsKept) this.lookups.delete(this.lookups.keys().next().value as string);
+    this.lookups.set(model, found ?? null);
+    return found;
+  }
+
+  /** The price of the name's own entry, exact or a pattern. */
+  private entryPrice(model: string): ModelPrice | undefined {
     return this.exact.get(model) ?? this.patterns.find((pattern) => pattern.expression.test(model))?.price;
+  }
+
+  /** The price of the model a name is a dated snapshot or vendor's name of. */
+  private versionPrice(model: string): ModelPrice | undefined {
+    const undated = undatedName(model);
+    const own = undated === undefined ? undefined : this.entryPrice(undated);
+    if (own !== undefined) return own;
+    const catalog = catalogModelOf(model);
+    return catalog === undefined ? undefined : this.entryPrice(catalog.id);
   }
 }
 

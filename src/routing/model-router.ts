@@ -1,6 +1,6 @@
 import { compileGlobs } from '../auth/glob.js';
 import type { Principal } from '../auth/principal.js';
-import { defaultCatalog, vendorOf, type CatalogModel, type Vendor } from '../config/model-catalog.js';
+import { catalogModels, vendorOf, type Vendor } from '../config/model-catalog.js';
 import type { RelayConfig, RouteTarget } from '../config/relay-config.js';
 import type { Provider } from '../providers/provider.js';
 import { RelayError } from '../spec/relay-error.js';
@@ -50,7 +50,6 @@ export class ModelRouter {
   private listedNames: Set<string> | undefined;
   private readonly providerMatchers: Array<{ name: string; matches: (model: string) => boolean }>;
   private readonly keyMatchers = new WeakMap<Principal, KeyModels>();
-  private readonly catalog = new Map<string, CatalogModel>(defaultCatalog.map((entry) => [entry.id, entry]));
   private readonly runtimes = new Map<string, RouteRuntime>();
 
   constructor(
@@ -60,7 +59,7 @@ export class ModelRouter {
     this.providerMatchers = [...config.providers.values()]
       .filter((settings) => settings.models.length > 0)
       .map((settings) => ({ name: settings.name, matches: compileGlobs(settings.models) }));
-    const candidates = new Set<string>([...config.routes.keys(), ...this.catalog.keys(), ...config.aliases.keys()]);
+    const candidates = new Set<string>([...config.routes.keys(), ...catalogModels.keys(), ...config.aliases.keys()]);
     if (config.mockOnly) for (const name of ['mock-chat', 'mock-embedding']) candidates.add(name);
     for (const settings of config.providers.values()) for (const pattern of settings.models) if (!/[*?]/.test(pattern)) candidates.add(pattern);
     this.servedNames = [...candidates].filter((name) => this.lookup(name) !== null).sort();
@@ -240,7 +239,7 @@ export class ModelRouter {
     if (chosen === undefined) return undefined;
     if (chosen.vendors.length > 1) return { provider: chosen.name, model, weight: 1 };
     // The vendor's own upstream: the name (and fields) it knows the model by.
-    const known = this.catalog.get(model);
+    const known = catalogModels.get(model);
     return { provider: chosen.name, model: known?.vendorName ?? model, weight: 1, ...(known?.vendorBody === undefined ? {} : { body: known.vendorBody }) };
   }
 
