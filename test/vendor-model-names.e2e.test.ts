@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { BadRequestError } from 'openai';
+import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
 import { adminJson } from './support/limited-relay.js';
@@ -33,6 +34,7 @@ const anthropicUpstream = new MockAnthropicUpstream();
 const openaiUpstream = new MockOpenAIUpstream();
 const geminiKey = 'gemini-upstream-secret-0123456789';
 const geminiUpstream = new MockGeminiUpstream(geminiKey);
+const metricsToken = 'metrics-token-vendor-names-0123456789';
 let relay: StartedRelay;
 
 beforeAll(async () => {
@@ -60,6 +62,7 @@ beforeAll(async () => {
       OPENAI_BASE_URL: openaiUpstream.url,
       GEMINI_API_KEY: geminiKey,
       GEMINI_BASE_URL: geminiUpstream.origin,
+      METRICS_TOKEN: metricsToken,
       MAX_RETRIES: '0',
     },
     directory,
@@ -179,4 +182,13 @@ describe("vendors' names for the catalog's models are priced as those models", (
     ]);
   });
 
+  it("labels a snapshot's metrics with the catalog model it is priced as, never with the client's name", async () => {
+    const key = await unmeteredKey('metrics');
+    const client = new Anthropic({ apiKey: key.key, baseURL: relay.url, maxRetries: 0 });
+    await client.messages.create({ model: 'claude-haiku-4-5-20251001', ...question });
+    await ledgerOf(key.id, 1);
+    const scraped = await (await request(`${relay.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).body.text();
+    expect(scraped).toMatch(/relay_requests_total\{route="\/v1\/messages",model="claude-haiku-4\.5",provider="anthropic",status="200"\} 1\b/);
+    expect(scraped).not.toContain('claude-haiku-4-5-20251001');
+  });
 });

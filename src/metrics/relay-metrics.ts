@@ -13,8 +13,8 @@ export interface MetricsSources {
   limitsDegraded(): boolean;
   /** Balance changes the database holds that Redis has yet to count, as last seen (`CreditChange`). */
   creditChangesWaiting(): number;
-  /** Whether a model name is one the relay lists (catalogue, routes, aliases): others are labelled `other`. */
-  isListedModel(model: string): boolean;
+  /** The `model` label of a model name, one of a bounded set: a name the relay lists (catalogue, routes, aliases), the catalogue model a vendor's name or dated snapshot is priced as, or `other`. */
+  modelLabel(model: string): string;
 }
 
 /** The series one kind of ended request writes (same route, model, provider, status and error). */
@@ -165,7 +165,7 @@ export class RelayMetrics {
     this.subscribe<RequestEndEvent>('relay:request:end', (event) => {
       if (!event.route.startsWith('/v1/')) return;
       // A family route serves any `gpt-*` name: unlisted names share one label, so clients cannot grow the series.
-      const model = event.servedModel === undefined ? 'none' : sources.isListedModel(event.servedModel) ? event.servedModel : 'other';
+      const model = event.servedModel === undefined ? 'none' : sources.modelLabel(event.servedModel);
       const provider = event.provider ?? 'none';
       const route = event.route;
       const status = event.status;
@@ -197,7 +197,7 @@ export class RelayMetrics {
         if (answerStartedMs !== undefined) overhead.observeIn((group.overhead ??= overhead.at([route])), Math.max(0, answerStartedMs - event.upstreamMs) / 1000);
       }
       if (event.attempts > 1) retries.inc({ route }, event.attempts - 1);
-      if (event.fallbackFrom !== undefined) fallbacks.inc({ from: sources.isListedModel(event.fallbackFrom) ? event.fallbackFrom : 'other', to: model });
+      if (event.fallbackFrom !== undefined) fallbacks.inc({ from: sources.modelLabel(event.fallbackFrom), to: model });
       if (event.usage !== undefined) {
         tokenUsage.observeIn((group.inputTokens ??= tokenUsage.at([group.operation, model, provider, 'input'])), event.usage.prompt_tokens);
         tokenUsage.observeIn((group.outputTokens ??= tokenUsage.at([group.operation, model, provider, 'output'])), event.usage.completion_tokens);
@@ -206,7 +206,7 @@ export class RelayMetrics {
     this.subscribe<AttemptFailedEvent>('relay:attempt:failed', (event) => attemptFailures.inc({ provider: event.provider, reason: event.reason }));
     this.subscribe<RequestMeteredEvent>('relay:request:metered', (event) => {
       const provider = event.provider ?? 'none';
-      const model = sources.isListedModel(event.model) ? event.model : 'other';
+      const model = sources.modelLabel(event.model);
       const key = `${model}\u0001${provider}\u0001${event.currency}`;
       let group = metered.get(key);
       if (group === undefined) {

@@ -1,6 +1,6 @@
 import { compileGlobs } from '../auth/glob.js';
 import type { Principal } from '../auth/principal.js';
-import { catalogModels, vendorOf, type Vendor } from '../config/model-catalog.js';
+import { catalogModelOf, catalogModels, vendorOf, type Vendor } from '../config/model-catalog.js';
 import type { RelayConfig, RouteTarget } from '../config/relay-config.js';
 import type { Provider } from '../providers/provider.js';
 import { RelayError } from '../spec/relay-error.js';
@@ -78,6 +78,18 @@ export class ModelRouter {
   /** Whether a name is listed (for bounded metric labels). */
   isListed(model: string): boolean {
     return this.listedNames?.has(model) ?? false;
+  }
+
+  /**
+   * The name a model's metrics are labelled with, one of a bounded set: a listed name itself; for a
+   * vendor's name or dated snapshot of a catalog model, that model's name (`claude-sonnet-4-5-20250929`
+   * → `claude-sonnet-4.5`, as it is priced); else `other`, so that client-chosen names cannot grow
+   * the number of series.
+   */
+  metricLabel(model: string): string {
+    if (this.isListed(model)) return model;
+    const catalog = catalogModelOf(model)?.id;
+    return catalog !== undefined && this.isListed(catalog) ? catalog : 'other';
   }
 
   /** Only listed names are cached: a family route serves any `gpt-*` name, and clients must not grow memory. */

@@ -415,7 +415,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     inflightStreams: () => SseWriter.open,
     limitsDegraded: () => limits instanceof ResilientLimitStore && limits.degraded,
     creditChangesWaiting: () => creditChangesWaiting,
-    isListedModel: (model) => services.router.isListed(model),
+    modelLabel: (model) => services.router.metricLabel(model),
   });
   // On its own port when METRICS_PORT is set, so it can stay inside the cluster while the API is exposed.
   const metricsApp = config.metricsPort === undefined ? undefined : Fastify({ logger: false, schemaController });
