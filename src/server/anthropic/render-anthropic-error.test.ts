@@ -5,7 +5,7 @@ import { renderAnthropicError } from './render-anthropic-error.js';
 describe('renderAnthropicError', () => {
   it.each([
     [400, 'invalid_request_error'],
-    [413, 'invalid_request_error'],
+    [413, 'request_too_large'],
     [401, 'authentication_error'],
     [403, 'permission_error'],
     [404, 'not_found_error'],

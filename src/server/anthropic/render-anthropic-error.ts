@@ -10,6 +10,7 @@ function anthropicType(status: number): AnthropicErrorType {
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
   if (status === 429) return 'rate_limit_error';
   if (status === 529) return 'overloaded_error';
   if (status >= 500) return 'api_error';
