@@ -244,6 +244,42 @@ describe('/v1/responses: one Responses API program, three vendors', () => {
     ]);
   });
 
+  it("gives each function call a call_id of its own when the upstream's calls have an empty id or none (Gemini's OpenAI endpoint, LM Studio, StepFun), JSON and streamed", async () => {
+    const calls = (id: Record<string, unknown>) => [
+      { ...id, type: 'function', function: { name: 'search_docs', arguments: '{"query":"relay","limit":1}' } },
+      { ...id, type: 'function', function: { name: 'search_docs', arguments: '{"query":"docs","limit":2}' } },
+    ];
+    const completion = (toolCalls: unknown[]) => ({
+      id: 'chatcmpl-no-ids',
+      object: 'chat.completion',
+      created: 1,
+      model: 'gpt-4.1',
+      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: toolCalls }, finish_reason: 'tool_calls' }],
+      usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 },
+    });
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({ id: 'chatcmpl-no-ids', object: 'chat.completion.chunk', created: 1, model: 'gpt-4.1', choices: [{ index: 0, delta, finish_reason: finishReason }] });
+    const streamed = (id: Record<string, unknown>) => ({
+      kind: 'events' as const,
+      events: [...calls(id).map((call, index) => chunk({ tool_calls: [{ index, ...call }] })), chunk({}, 'tool_calls'), { ...chunk({}), choices: [], usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 } }],
+    });
+    holysheep.next({ kind: 'status', status: 200, body: completion(calls({ id: '' })) }, { kind: 'status', status: 200, body: completion(calls({})) }, streamed({ id: '' }), streamed({}), streamed({}));
+    const ask = { model: 'gpt-4.1', input: toolPrompt, tools: [searchTool] };
+    const answers = [
+      await openai.responses.create(ask),
+      await openai.responses.create(ask),
+      await openai.responses.stream(ask).finalResponse(),
+      // Turn after turn: a client pairs each output with its call by call_id, so none may come back.
+      await openai.responses.stream(ask).finalResponse(),
+      await openai.responses.stream(ask).finalResponse(),
+    ];
+    const callIds = answers.flatMap((answer) => {
+      expect(functionCalls(answer).map((item) => item.arguments)).toEqual(['{"query":"relay","limit":1}', '{"query":"docs","limit":2}']);
+      return functionCalls(answer).map((item) => item.call_id);
+    });
+    for (const callId of callIds) expect(callId).toMatch(/^call_[0-9a-f]{24}$/);
+    expect(new Set(callIds).size).toBe(10);
+  });
+
   it('answers with a usage of zeros, never null, when the upstream reports none (JSON and streamed)', async () => {
     holysheep.omitUsage();
     const zeros = { input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 };

@@ -7,17 +7,21 @@
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 
+import { toolCallId } from './tool-call-id.js';
+
 const anthropicToolIdPattern = /^[a-zA-Z0-9_-]+$/;
 
 /**
  * A tool call id as Anthropic takes it in `tool_use.id` and `tool_result.tool_use_id`: letters,
  * digits, `_` and `-` only. Other servers' ids (Kimi's `functions.get_weather:0`) have each other
  * character replaced by `_`, the same way every time, so that a call and its result still pair; an
- * id Anthropic takes is returned as it is. Anthropic refuses the whole conversation over one id
- * outside its pattern, on every later turn.
+ * id Anthropic takes is returned as it is, and a call without one (no id, or `""`) gets a new
+ * `toolu_` id (`toolCallId`). Anthropic refuses the whole conversation over one id outside its
+ * pattern, on every later turn.
  */
-export function anthropicToolId(id: string): string {
-  return anthropicToolIdPattern.test(id) ? id : id.replace(/[^a-zA-Z0-9_-]/g, '_');
+export function anthropicToolId(id: unknown): string {
+  const given = toolCallId(id, 'toolu_');
+  return anthropicToolIdPattern.test(given) ? given : given.replace(/[^a-zA-Z0-9_-]/g, '_');
 }
 
 /** The source of an `image` or `document` block: inline base64 bytes or a URL Anthropic fetches. */

@@ -77,7 +77,7 @@ export class AnthropicEventEncoder {
       const key = this.toolKeys.key(toolCall);
       let index = this.toolBlocks.get(key);
       if (index === undefined) {
-        output += this.openBlock('tool', { type: 'tool_use', id: toolCall.id === undefined ? `toolu_${this.blockCount}` : anthropicToolId(toolCall.id), name: toolCall.function?.name ?? '', input: {} });
+        output += this.openBlock('tool', { type: 'tool_use', id: anthropicToolId(toolCall.id), name: toolCall.function?.name ?? '', input: {} });
         index = this.open!.index;
         this.toolBlocks.set(key, index);
       }

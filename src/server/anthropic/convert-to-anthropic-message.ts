@@ -41,9 +41,9 @@ export function asksForThinking(body: AnthropicRequest): boolean {
  * Turns an OpenAI `chat.completion` into an Anthropic `Message`: with `thinking` (the client asked
  * for it), the reasoning the server sent apart (`reasoning_content` or `reasoning`: DeepSeek, vLLM's
  * reasoning parsers, OpenRouter) as a first `thinking` block, unsigned; the text as one text block, tool calls as
- * `tool_use` blocks (arguments parsed into `input`, ids made ones Anthropic takes), the finish
- * reason as `stop_reason`, and usage (as the provider read it) with the cached part apart. `model`
- * is the name the client asked for.
+ * `tool_use` blocks (arguments parsed into `input`, ids made ones Anthropic takes, and a new one
+ * for a call without: `anthropicToolId`), the finish reason as `stop_reason`, and usage (as the
+ * provider read it) with the cached part apart. `model` is the name the client asked for.
  * @see https://docs.anthropic.com/en/api/messages#response
  */
 export function convertToAnthropicMessage(completion: ChatCompletion, model: string, usage: Usage | undefined, thinking = false): AnthropicMessage {

@@ -440,9 +440,12 @@ describe('ResponseEventEncoder', () => {
     expect(encoder.items()).toEqual([expect.objectContaining({ type: 'message', content: [expect.objectContaining({ text: 'Still here.' })] })]);
   });
 
-  it('gives a call without an id an id of its own', () => {
-    const { encoder } = run([chunk({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }), chunk({}, 'tool_calls')]);
-    expect(encoder.items()).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_0', name: 'f', arguments: '{}' })]);
+  it('gives a call without an id, or with an empty one, a random id of its own, never one counted within the answer', () => {
+    const answer = () => run([chunk({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }, { index: 1, id: '', function: { name: 'g', arguments: '{}' } }] }), chunk({}, 'tool_calls')]).encoder.items();
+    const callIds = [...answer(), ...answer()].map((item) => (item as { call_id?: string }).call_id);
+    expect(answer()).toEqual([expect.objectContaining({ type: 'function_call', name: 'f', arguments: '{}' }), expect.objectContaining({ type: 'function_call', name: 'g', arguments: '{}' })]);
+    for (const callId of callIds) expect(callId).toMatch(/^call_[0-9a-f]{24}$/);
+    expect(new Set(callIds).size).toBe(4);
   });
 
   it('echoes the request in the response shell', () => {

@@ -1,6 +1,7 @@
 import { firstChoice, reasoningOf, toolCallDeltas, type ChatCompletionChunk, type Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem } from '../../spec/openai-responses.js';
 import type { OpenAIErrorBody } from '../../spec/relay-error.js';
+import { toolCallId } from '../../spec/tool-call-id.js';
 import { ToolCallKeys } from '../tool-call-keys.js';
 import { customToolInput } from './convert-from-responses-request.js';
 import { convertUsage, itemId, statusOf, type ResponseShell } from './response-object.js';
@@ -53,7 +54,6 @@ export class ResponseEventEncoder {
   /** Open function calls by their key. */
   private readonly calls = new Map<number, OpenCall>();
   private readonly callKeys = new ToolCallKeys();
-  private callCount = 0;
   private readonly output: ResponsesOutputItem[] = [];
   private finishReason: string | null = null;
   private usage: Usage | undefined;
@@ -88,8 +88,7 @@ export class ResponseEventEncoder {
         events += this.closeReasoning() + this.closeMessage('completed');
         const name = toolCall.function?.name ?? '';
         const custom = this.customTools.has(name);
-        call = { kind: custom ? 'custom_tool_call' : 'function_call', outputIndex: this.nextIndex(), id: itemId(custom ? 'ctc' : 'fc'), callId: toolCall.id ?? `call_${this.callCount}`, name, arguments: '' };
-        this.callCount++;
+        call = { kind: custom ? 'custom_tool_call' : 'function_call', outputIndex: this.nextIndex(), id: itemId(custom ? 'ctc' : 'fc'), callId: toolCallId(toolCall.id, 'call_'), name, arguments: '' };
         this.calls.set(key, call);
         events += this.event('response.output_item.added', { output_index: call.outputIndex, item: this.callItem(call, 'in_progress') });
       }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { reasoningOf, type ChatCompletion, type Usage } from '../../spec/openai-chat.js';
 import type { ResponseObject, ResponsesOutputItem, ResponsesRequest, ResponsesUsage } from '../../spec/openai-responses.js';
+import { toolCallId } from '../../spec/tool-call-id.js';
 import { customToolInput } from './convert-from-responses-request.js';
 
 /** An id in OpenAI's style (`resp_…`, `msg_…`, `fc_…`): a prefix and 24 random bytes in hex. */
@@ -96,8 +97,8 @@ export function convertToResponse(completion: ChatCompletion, body: ResponsesReq
   }
   for (const call of message?.tool_calls ?? []) {
     const { name, arguments: argumentsText } = call.function;
-    if (customTools.has(name)) output.push({ type: 'custom_tool_call', id: itemId('ctc'), call_id: call.id, name, input: customToolInput(argumentsText), status: itemStatus });
-    else output.push({ type: 'function_call', id: itemId('fc'), call_id: call.id, name, arguments: argumentsText, status: itemStatus });
+    if (customTools.has(name)) output.push({ type: 'custom_tool_call', id: itemId('ctc'), call_id: toolCallId(call.id, 'call_'), name, input: customToolInput(argumentsText), status: itemStatus });
+    else output.push({ type: 'function_call', id: itemId('fc'), call_id: toolCallId(call.id, 'call_'), name, arguments: argumentsText, status: itemStatus });
   }
   return { ...responseShell(body, itemId('resp'), completion.created ?? Math.floor(Date.now() / 1000)), status, incomplete_details: incomplete, output, usage: convertUsage(usage) };
 }
