@@ -127,6 +127,31 @@ describe('/v1/messages: shapes of the Messages API the relay must take and give'
     expect(counted.input_tokens).toBeGreaterThan(0);
   });
 
+  it('drops such a tool for a translated model, which cannot use it, naming it, and refuses it so in strict mode', async () => {
+    const mcpServers = [{ type: 'url' as const, url: 'https://mcp.example.com/mcp', name: 'example-mcp' }];
+    const ask = { model: 'gpt-4.1', max_tokens: 200, mcp_servers: mcpServers, tools: [weatherTool, { type: 'mcp_toolset' as const, mcp_server_name: 'example-mcp' }], messages: [{ role: 'user' as const, content: 'Weather in Rome?' }], betas: ['mcp-client-2025-11-20'] };
+    const { data, response } = await client.beta.messages.create(ask).withResponse();
+    expect(data.content).toEqual([{ type: 'text', text: 'Sunny.' }]);
+    expect(response.headers.get('x-relay-dropped-params')).toBe('tools[1],mcp_servers');
+    // The custom tool still reaches the model, as a function.
+    expect(upstream.received[0]?.body.tools).toEqual([{ type: 'function', function: { name: 'get_weather', description: 'Weather by city', parameters: weatherTool.input_schema } }]);
+
+    const strict = (await client.beta.messages.create(ask, { headers: { 'x-relay-strict': '1' } }).catch((caught: unknown) => caught)) as InstanceType<typeof Anthropic.BadRequestError>;
+    expect(strict).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(strict.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining(`'tools[1]'`) } });
+    expect((strict.error as { error: { message: string } }).error.message).toContain('the server tool "mcp_toolset" of the MCP server "example-mcp" runs at Anthropic only');
+    expect(upstream.received).toHaveLength(1);
+  });
+
+  it('still refuses a tool that has neither a name nor a type, and a custom tool without a name', async () => {
+    for (const tool of [{ description: 'nameless' }, { type: 'custom', input_schema: { type: 'object' } }]) {
+      const refused = (await client.messages.create({ model: 'claude-sonnet-4', max_tokens: 20, tools: [tool as unknown as Anthropic.Tool], messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught)) as InstanceType<typeof Anthropic.BadRequestError>;
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(refused.error).toMatchObject({ error: { type: 'invalid_request_error', message: "Missing required parameter: 'tools[0].name'." } });
+    }
+    expect(upstream.received).toHaveLength(0);
+  });
+
   it("gives each tool_use block an id of its own when an OpenAI-compatible server's calls have an empty id or none (Gemini's OpenAI endpoint, LM Studio), JSON and stream", async () => {
     const calls = (id: Record<string, unknown>) => [
       { ...id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },

@@ -56,10 +56,11 @@ export interface AnthropicMessageParam {
 }
 
 export interface AnthropicTool {
-  name: string;
+  /** A custom tool's name; some server tools have none (an MCP connector's `mcp_toolset`). */
+  name?: string;
   description?: string;
   input_schema?: Record<string, unknown>;
-  /** Server tools (web search, bash, …) carry a type instead of a schema. */
+  /** Server tools (web search, bash, an MCP connector's toolset, …) carry a type instead of a schema. */
   type?: string;
   [field: string]: unknown;
 }

@@ -24,10 +24,21 @@ const Message = Type.Object(
   { additionalProperties: true },
 );
 
-/** What the translations read beyond the messages: the system prompt (text or blocks) and the tools (each named). */
+/**
+ * A tool: a custom tool (no `type`, or `custom`) has a name, which a translation sends as the
+ * function's; a tool of another type, which Anthropic's servers run (web search, code execution, an
+ * MCP connector's `mcp_toolset`, which names its server in `mcp_server_name`), may have none.
+ * @see https://docs.anthropic.com/en/docs/agents-and-tools/mcp-connector
+ */
+const Tool = Type.Union([
+  Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: true }),
+  Type.Object({ type: Type.String({ minLength: 1, pattern: '^(?!custom$)' }) }, { additionalProperties: true }),
+]);
+
+/** What the translations read beyond the messages: the system prompt (text or blocks) and the tools. */
 const SystemAndTools = {
   system: Type.Optional(Type.Union([Type.String(), Type.Array(Block)])),
-  tools: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: true }))),
+  tools: Type.Optional(Type.Array(Tool)),
 };
 
 export const AnthropicMessagesBody = Type.Object(

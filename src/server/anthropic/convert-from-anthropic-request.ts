@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
+import type { AnthropicContentBlock, AnthropicRequest, AnthropicTool } from '../../spec/anthropic-messages.js';
 import { maxTokensField, translatedReasoning, type ChatContentPart, type ChatMessage, type ChatRequest, type ChatToolCall } from '../../spec/openai-chat.js';
 import { lowerToLimit } from '../output-limit.js';
 import { toolResultAttachments } from '../tool-result-attachments.js';
@@ -183,13 +183,19 @@ function convertAssistant(content: string | AnthropicContentBlock[], position: n
   return message;
 }
 
+/** What names a server tool besides its type: its name, or for an MCP connector's toolset (which has none) its server's. */
+function serverToolName(tool: AnthropicTool): string {
+  if (typeof tool.name === 'string') return ` (named "${tool.name}")`;
+  return typeof tool.mcp_server_name === 'string' ? ` of the MCP server "${tool.mcp_server_name}"` : '';
+}
+
 function convertTools(body: AnthropicRequest, unsupported: UnsupportedParameter[]): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   if (!Array.isArray(body.tools) || body.tools.length === 0) return fields;
   const tools: unknown[] = [];
   body.tools.forEach((tool, index) => {
     if (tool.type !== undefined && tool.type !== 'custom') {
-      unsupported.push({ name: `tools[${index}]`, why: `the server tool "${tool.type}" runs at Anthropic only` });
+      unsupported.push({ name: `tools[${index}]`, why: `the server tool "${tool.type}"${serverToolName(tool)} runs at Anthropic only` });
       return;
     }
     tools.push({ type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.input_schema ?? { type: 'object', properties: {} } } });
