@@ -208,6 +208,23 @@ describe('/v1/messages: shapes of the Messages API the relay must take and give'
     const next = await client.messages.create({ model: 'claude-sonnet-4', max_tokens: 50, messages: goOn(await thinkingOnlyAnswer()) });
     expect(next.content).toEqual([{ type: 'text', text: 'Sunny.' }]);
   });
+
+  it('sends that turn as an empty text to the translated model, and to Claude leaves it out between user turns joined into one, or empty when it is the last', async () => {
+    const answer = await thinkingOnlyAnswer();
+    await client.messages.create({ model: 'gpt-4.1', max_tokens: 50, messages: goOn(answer) });
+    expect((upstream.received.at(-1)?.body.messages as unknown[])[1]).toEqual({ role: 'assistant', content: '' });
+
+    await client.messages.create({ model: 'claude-sonnet-4', max_tokens: 50, messages: goOn(answer) });
+    expect(upstream.received.at(-1)?.body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather in Rome?' }, { type: 'text', text: 'Just tell me in one word.' }] },
+    ]);
+    // A final assistant turn may be empty (Claude goes on from it); it stays where it is.
+    await client.messages.create({ model: 'claude-sonnet-4', max_tokens: 50, messages: goOn(answer).slice(0, 2) });
+    expect(upstream.received.at(-1)?.body.messages).toEqual([
+      { role: 'user', content: 'Weather in Rome?' },
+      { role: 'assistant', content: [] },
+    ]);
+  });
 });
 
 describe('/v1/messages: a body larger than the relay takes', () => {

@@ -1,5 +1,5 @@
 import type { Provider, ProviderCall, StreamPart } from '../../providers/provider.js';
-import type { AnthropicMessage, AnthropicRequest } from '../../spec/anthropic-messages.js';
+import type { AnthropicContentBlock, AnthropicMessage, AnthropicMessageParam, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import type { ChatCompletion, Usage } from '../../spec/openai-chat.js';
 import { applyUnsupported, sendWithoutRefused } from '../translated-request.js';
 import { nativeAnswer, type NativeAnswer } from '../write-stream-parts.js';
@@ -83,20 +83,44 @@ function renameDropped(dropped: string[], reasoningFrom: readonly string[] | und
  * The request without the thinking blocks the relay made of another model's reasoning (signature
  * `""`: there was nothing to sign), for an upstream on Anthropic: it refuses a whole conversation over
  * one thinking block it did not sign, so a conversation moved from a translated model to Claude
- * would fail on every later turn. The same object when there is none (the usual case): nothing copied.
+ * would fail on every later turn. An assistant turn that was that thinking alone (the relay's answer
+ * when a reasoning model reached `max_tokens` before any text) is left out, as Anthropic refuses a
+ * message without content but the final assistant one, which stays; the turns it stood between, of
+ * one role, are joined into one, as Anthropic itself combines consecutive turns of a role. The same
+ * object when there is no such block (the usual case): nothing copied.
+ * @see https://docs.anthropic.com/en/api/messages#body-messages
  */
 function withoutUnsignedThinking(body: AnthropicRequest): AnthropicRequest {
   const messages = body.messages;
-  if (!Array.isArray(messages)) return body;
-  let cleaned: AnthropicRequest['messages'] | undefined;
-  for (let position = 0; position < messages.length; position++) {
-    const message = messages[position]!;
-    const content = message.content;
-    if (message.role !== 'assistant' || !Array.isArray(content) || !content.some(isUnsignedThinking)) continue;
-    cleaned ??= messages.slice();
-    cleaned[position] = { ...message, content: content.filter((block) => !isUnsignedThinking(block)) };
-  }
-  return cleaned === undefined ? body : { ...body, messages: cleaned };
+  if (!Array.isArray(messages) || !messages.some(hasUnsignedThinking)) return body;
+  const cleaned: AnthropicMessageParam[] = [];
+  let joinNext = false;
+  messages.forEach((message, position) => {
+    let kept = message;
+    if (hasUnsignedThinking(message)) {
+      const content = (message.content as AnthropicContentBlock[]).filter((block) => !isUnsignedThinking(block));
+      if (content.length === 0 && position < messages.length - 1) {
+        joinNext = true;
+        return;
+      }
+      kept = { ...message, content };
+    }
+    const previous = cleaned.at(-1);
+    if (joinNext && previous?.role === kept.role) cleaned[cleaned.length - 1] = { ...previous, content: [...blocksOf(previous.content), ...blocksOf(kept.content)] };
+    else cleaned.push(kept);
+    joinNext = false;
+  });
+  return { ...body, messages: cleaned };
+}
+
+/** A message's content as blocks: a string is one text block (none when empty, which Anthropic refuses as a block). */
+function blocksOf(content: AnthropicMessageParam['content']): AnthropicContentBlock[] {
+  if (typeof content !== 'string') return content;
+  return content === '' ? [] : [{ type: 'text', text: content }];
+}
+
+function hasUnsignedThinking(message: AnthropicMessageParam): boolean {
+  return message.role === 'assistant' && Array.isArray(message.content) && message.content.some(isUnsignedThinking);
 }
 
 function isUnsignedThinking(block: unknown): boolean {

@@ -71,6 +71,25 @@ describe('convertFromAnthropicRequest', () => {
     expect(chatRequest.messages).toEqual([{ role: 'tool', tool_call_id: 't1', content: 'Error: boom' }]);
   });
 
+  it('sends an assistant turn without text as an empty text, or as null beside its tool calls', () => {
+    const { chatRequest } = convertFromAnthropicRequest(
+      {
+        model: 'm',
+        max_tokens: 5,
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: [{ type: 'thinking', thinking: 'I should', signature: '' }] },
+          { role: 'user', content: 'y' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+        ],
+      },
+      'm',
+    );
+    // Its thinking kept apart, for DeepSeek.
+    expect(chatRequest.messages[1]).toEqual({ role: 'assistant', content: '', [translatedReasoning]: 'I should' });
+    expect(chatRequest.messages[3]).toMatchObject({ role: 'assistant', content: null, tool_calls: [{ id: 't1' }] });
+  });
+
   it('lists what cannot be translated', () => {
     const { unsupported } = convertFromAnthropicRequest(
       {

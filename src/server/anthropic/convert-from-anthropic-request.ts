@@ -176,7 +176,10 @@ function convertAssistant(content: string | AnthropicContentBlock[], position: n
       unsupported.push({ name: `messages[${position}].content[${index}]`, why: `assistant blocks of type "${block.type}" have no OpenAI equivalent` });
     }
   });
-  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null };
+  // No text: null beside tool calls, as OpenAI writes it; else an empty text, as OpenAI refuses a null
+  // content without tool calls ("expected a string, got null") — a turn that was thinking alone (the
+  // relay's answer when a reasoning model reached max_tokens before any text).
+  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : '' };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   // Kept apart, for an upstream that wants a tool turn's reasoning back (DeepSeek: `withReasoningReplayed`).
   if (thinking.length > 0) message[translatedReasoning] = thinking.join('');
