@@ -1,7 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { APIError, BadRequestError } from 'openai';
+import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { geminiMaxStopSequences, MockGeminiUpstream } from './support/mock-gemini-upstream.js';
+import { geminiMaxEmbedBatch, geminiMaxStopSequences, MockGeminiUpstream } from './support/mock-gemini-upstream.js';
 import { masterKey, startRelay, type StartedRelay } from './support/start-relay.js';
 
 const geminiKey = 'AIzaSy-upstream-gemini-secret-7f6e5d4c3b2a';
@@ -267,6 +268,42 @@ describe('Gemini through the official openai SDK', () => {
     });
   });
 
+  it('embeds more texts than one Gemini batch takes, as OpenAI does (up to 2048 inputs), every vector in input order', async () => {
+    const inputs = Array.from({ length: geminiMaxEmbedBatch + 50 }, (_value, index) => `text number ${index}`);
+    const result = await client.embeddings.create({ model: 'gemini-embedding-001', input: inputs, dimensions: 4, encoding_format: 'float' });
+    expect(result.data).toHaveLength(inputs.length);
+    expect(result.data.map((entry) => entry.index)).toEqual(inputs.map((_input, index) => index));
+    // The mock's vector starts at (length of the text) / 100: each vector belongs to its own input.
+    expect(result.data.map((entry) => entry.embedding[0])).toEqual(inputs.map((input) => input.length / 100));
+    expect(upstream.requests.every((sent) => (sent.body.requests as unknown[]).length <= geminiMaxEmbedBatch)).toBe(true);
+  });
+
+  it('answers a request made with legacy `functions` in the legacy shape: message.function_call and finish_reason function_call', async () => {
+    const functions: OpenAI.ChatCompletionCreateParams.Function[] = [weatherTool.function];
+    const completion = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Weather in Paris?' }], functions, function_call: 'auto' });
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe('function_call');
+    expect(choice.message.function_call).toEqual({ name: 'get_weather', arguments: '{"city":"sample city","unit":"celsius"}' });
+    expect(choice.message.tool_calls ?? []).toEqual([]);
+
+    const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Weather in Paris?' }], functions, stream: true });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const called = chunks.map((chunk) => chunk.choices[0]?.delta.function_call).filter((call) => call !== undefined);
+    expect(called.map((call) => call.name ?? '').join('')).toBe('get_weather');
+    expect(called.map((call) => call.arguments ?? '').join('')).toBe('{"city":"sample city","unit":"celsius"}');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('function_call');
+  });
+
+  it('refuses a text data URL that is not valid percent-encoding as a bad request, not as a failure of the relay', async () => {
+    const outcome = await client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: [{ type: 'text', text: 'Summarise the note' }, { type: 'file', file: { filename: 'note.txt', file_data: 'data:text/plain,We are 100% sure' } }] }] })
+      .withResponse()
+      .then(({ response }) => response.status)
+      .catch((caught: unknown) => (caught as APIError).status);
+    expect([200, 400]).toContain(outcome);
+  });
+
   it('refuses legacy completions for Gemini models with a clear 400', async () => {
     const error = await client.completions.create({ model, prompt: 'Say' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(BadRequestError);
@@ -290,5 +327,56 @@ describe('Gemini through the official openai SDK', () => {
   it('never writes the Gemini key to the logs', () => {
     expect(relay.rawLogs()).not.toContain(geminiKey);
     expect(relay.rawLogs()).not.toContain(masterKey);
+  });
+});
+
+describe('Gemini refusing a file the client named', () => {
+  const upstream = new MockGeminiUpstream(geminiKey);
+  let relay: StartedRelay;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    await upstream.start();
+    relay = await startRelay({ GEMINI_API_KEY: geminiKey, GEMINI_BASE_URL: upstream.origin });
+    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await relay.close();
+    await upstream.stop();
+  });
+
+  it("passes Gemini's 403 about a Files API file (expired, or another project's) to the client as its own error, and keeps the deployment in service", async () => {
+    // Gemini's answer for a file URI the key cannot read: files expire 48 hours after upload.
+    const message = 'You do not have permission to access the File 4bx9kz2m1q or it may not exist.';
+    upstream.next({ kind: 'status', status: 403, body: { error: { code: 403, message, status: 'PERMISSION_DENIED' } } });
+    const error = (await client.chat.completions
+      .create({
+        model,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this picture?' },
+              { type: 'image_url', image_url: { url: 'https://generativelanguage.googleapis.com/v1beta/files/4bx9kz2m1q' } },
+            ],
+          },
+        ],
+      })
+      .catch((caught: unknown) => caught)) as APIError;
+    expect(error).toBeInstanceOf(APIError);
+    expect(error.status).toBeGreaterThanOrEqual(400);
+    expect(error.status).toBeLessThan(500);
+    expect(error.code).not.toBe('upstream_auth_failed');
+    expect(error.message).toContain(message);
+    expect(upstream.requests[0]?.body.contents).toEqual([
+      { role: 'user', parts: [{ text: 'What is in this picture?' }, { fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/4bx9kz2m1q' } }] },
+    ]);
+
+    // The relay's key is fine: the deployment stays in service for everyone else.
+    const response = await request(`${relay.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } });
+    const { data } = (await response.body.json()) as { data: Array<{ id: string; state: string; ejections: number }> };
+    expect(data.find((deployment) => deployment.id === `gemini/${model}`)).toMatchObject({ state: 'closed', ejections: 0 });
+    const answer = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
+    expect(answer.choices[0]?.message.content).toBe('echo: hello');
   });
 });

@@ -43,6 +43,9 @@ interface Content {
 /** Gemini's longest `stopSequences`: a request with more is refused (400 INVALID_ARGUMENT). */
 export const geminiMaxStopSequences = 5;
 
+/** Gemini's largest `batchEmbedContents` batch: a request with more is refused (400 INVALID_ARGUMENT). */
+export const geminiMaxEmbedBatch = 100;
+
 /** The usage every answer reports: 11 prompt, 7 answer and 3 thinking tokens. */
 export const mockGeminiUsage = { promptTokenCount: 11, candidatesTokenCount: 7, thoughtsTokenCount: 3, totalTokenCount: 21 };
 
@@ -51,7 +54,7 @@ export const mockGeminiUsage = { promptTokenCount: 11, candidatesTokenCount: 7, 
  * `streamGenerateContent?alt=sse` (SSE events separated by CRLF CRLF, each a whole
  * GenerateContentResponse, thoughts first), `batchEmbedContents`, and Google's error bodies. It
  * checks the key in `x-goog-api-key` as Gemini does (400 API_KEY_INVALID, 403 without a key), and
- * refuses more than 5 stop sequences as Gemini does.
+ * refuses more than 5 stop sequences, and embedding batches of more than 100 texts, as Gemini does.
  *
  * Default answers: a request whose last turn holds function responses gets "Results: name=json; …";
  * a request with function declarations (and a mode other than NONE) gets a call of the first allowed
@@ -231,6 +234,9 @@ export class MockGeminiUpstream {
 
   private embed(received: GeminiReceivedRequest, response: ServerResponse): void {
     const requests = (received.body.requests ?? []) as Array<{ model?: string; content?: Content; outputDimensionality?: number }>;
+    if (requests.length > geminiMaxEmbedBatch) {
+      return error(response, 400, 'INVALID_ARGUMENT', `* BatchEmbedContentsRequest.requests: at most ${geminiMaxEmbedBatch} requests can be in one batch`);
+    }
     for (const [index, entry] of requests.entries()) {
       if (entry.model !== `models/${received.model}`) {
         return error(response, 400, 'INVALID_ARGUMENT', `* BatchEmbedContentsRequest.requests[${index}].model: the model must be the one in the URL`);
