@@ -304,6 +304,14 @@ describe('Gemini through the official openai SDK', () => {
     expect([200, 400]).toContain(outcome);
   });
 
+  it('answers a request that gives presence_penalty and frequency_penalty their default 0, which Gemini 2.5 refuses to be sent', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'hello' }], presence_penalty: 0, frequency_penalty: 0 })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe('echo: hello');
+    expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+  });
+
   it('refuses legacy completions for Gemini models with a clear 400', async () => {
     const error = await client.completions.create({ model, prompt: 'Say' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(BadRequestError);
