@@ -47,5 +47,15 @@ describe('classifyGeminiError', () => {
     expect(classifyGeminiError(403, '{"error":{"code":403,"message":"Method doesn\'t allow unregistered callers","status":"PERMISSION_DENIED"}}', {}, 'gemini').reason).toBe('auth');
     expect(classifyGeminiError(401, '', {}, 'gemini').reason).toBe('auth');
     expect(classifyGeminiError(400, `[${fixture('error-api-key-invalid.json')}]`, {}, 'gemini').reason).toBe('auth');
+    expect(classifyGeminiError(403, '{"error":{"code":403,"message":"Your API key was reported as leaked. Please use another API key.","status":"PERMISSION_DENIED"}}', {}, 'gemini').reason).toBe('auth');
+    const disabled =
+      '{"error":{"code":403,"message":"Generative Language API has not been used in project 123 before or it is disabled.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED"}]}}';
+    expect(classifyGeminiError(403, disabled, {}, 'gemini').reason).toBe('auth');
+  });
+
+  it("reads a 403 about a Files API file the request names as the caller's mistake, passed through as a permission error", () => {
+    const message = 'You do not have permission to access the File 4bx9kz2m1q or it may not exist.';
+    const error = classifyGeminiError(403, JSON.stringify({ error: { code: 403, message, status: 'PERMISSION_DENIED' } }), {}, 'gemini');
+    expect(error).toMatchObject({ reason: 'invalid_request', status: 403, upstreamMessage: message, upstreamType: 'permission_error', upstreamCode: 'permission_denied' });
   });
 });

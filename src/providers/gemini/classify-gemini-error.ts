@@ -18,6 +18,12 @@ function readError(bodyText: string): GeminiError {
 
 const authReasons = new Set(['API_KEY_INVALID', 'API_KEY_EXPIRED', 'API_KEY_SERVICE_BLOCKED', 'SERVICE_DISABLED', 'ACCESS_TOKEN_EXPIRED']);
 const contextLengthPattern = /input token count.*exceeds|exceeds the maximum number of tokens|too many tokens|input (is )?too long|context (window|length)/i;
+/**
+ * Gemini's 403 for a Files API file the request names that the key's project cannot read ("You do
+ * not have permission to access the File 4bx9kz2m1q or it may not exist."): files expire 48 hours
+ * after upload and belong to the project that uploaded them. The file is the client's; the key is fine.
+ */
+const clientFilePattern = /\bpermission to access the File\b/;
 
 /**
  * Classifies a failed Gemini call (an HTTP error, or an error event inside a stream) into a failure
@@ -26,6 +32,9 @@ const contextLengthPattern = /input token count.*exceeds|exceeds the maximum num
  * PERMISSION_DENIED, 404 NOT_FOUND (a 404 without Google's error object, such as Google's HTML
  * page, is `endpoint_not_found`: the base URL is wrong). A bad key is a 400 whose `details` carry the reason
  * API_KEY_INVALID: it is the relay's credential that failed, not the caller's request, so it is `auth`.
+ * A 403 about a Files API file the request names (expired, or another project's) is the caller's
+ * mistake, passed through as `invalid_request` with its status; every other 403 (a key that is
+ * leaked or blocked, an API not enabled for the key's project) is `auth`.
  * A 429 whose quota is per day cannot clear by retrying now and is `quota`. `RetryInfo.retryDelay`
  * is honoured like `retry-after`.
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
@@ -47,7 +56,10 @@ export function classifyGeminiError(
   const perDay = details.some((detail) => (detail?.violations ?? []).some((violation) => /PerDay/i.test(String(violation?.quotaId ?? ''))));
 
   let reason: FailureReason;
-  if (detailReasons.some((detailReason) => authReasons.has(detailReason)) || code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED' || status === 401 || status === 403) {
+  const keyFailed = detailReasons.some((detailReason) => authReasons.has(detailReason));
+  const clientFile = status === 403 && !keyFailed && message !== undefined && clientFilePattern.test(message);
+  if (clientFile) reason = 'invalid_request';
+  else if (keyFailed || code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED' || status === 401 || status === 403) {
     reason = 'auth';
   } else if (status === 429 || code === 'RESOURCE_EXHAUSTED') reason = perDay ? 'quota' : 'rate_limited';
   else if (status === 504 || status === 408 || code === 'DEADLINE_EXCEEDED') reason = 'timeout';
@@ -63,7 +75,7 @@ export function classifyGeminiError(
     status,
     provider,
     upstreamMessage: message,
-    upstreamType: clientFault ? (reason === 'not_found' ? 'not_found_error' : 'invalid_request_error') : undefined,
+    upstreamType: clientFault ? (reason === 'not_found' ? 'not_found_error' : clientFile ? 'permission_error' : 'invalid_request_error') : undefined,
     upstreamCode: reason === 'context_length' ? 'context_length_exceeded' : code === '' ? null : code.toLowerCase(),
     upstreamParam: null,
     retryAfterMs: readRetryAfter(headers) ?? retryDelay(details),
