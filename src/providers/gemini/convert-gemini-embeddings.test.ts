@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { convertGeminiEmbeddings } from './convert-gemini-embeddings.js';
+import type { GeminiEmbeddingsRequest } from './convert-to-gemini-embeddings.js';
 
 const answer = JSON.parse(readFileSync(new URL('./__fixtures__/batch-embed-contents.json', import.meta.url), 'utf8')) as unknown;
 
+/** One batch of `texts`, as `convertToGeminiEmbeddings` makes it. */
+function batch(...texts: string[]): GeminiEmbeddingsRequest {
+  return { requests: texts.map((text) => ({ model: 'models/m', content: { parts: [{ text }] } })) };
+}
+
 describe('convertGeminiEmbeddings', () => {
   it('answers in OpenAI’s list shape, in input order, with an estimated usage', () => {
-    const converted = convertGeminiEmbeddings(answer, ['hello world', 'a'], 'gemini-embedding-001', undefined, 'gemini');
+    const converted = convertGeminiEmbeddings([answer], [batch('hello world', 'a')], 'gemini-embedding-001', undefined, 'gemini');
     expect(converted.body).toEqual({
       object: 'list',
       model: 'gemini-embedding-001',
@@ -20,13 +26,28 @@ describe('convertGeminiEmbeddings', () => {
   });
 
   it('encodes vectors as base64 float32 when asked, as OpenAI does', () => {
-    const converted = convertGeminiEmbeddings(answer, ['x', 'y'], 'm', 'base64', 'gemini');
+    const converted = convertGeminiEmbeddings([answer], [batch('x', 'y')], 'm', 'base64', 'gemini');
     const encoded = (converted.body.data as Array<{ embedding: string }>)[0]!.embedding;
     const decoded = new Float32Array(new Uint8Array(Buffer.from(encoded, 'base64')).buffer);
     expect([...decoded].map((value) => Number(value.toFixed(6)))).toEqual([0.013169, -0.008712, -0.046783, 0.0007]);
   });
 
-  it('fails as provider_internal when the count of vectors does not match the inputs', () => {
-    expect(() => convertGeminiEmbeddings({ embeddings: [] }, ['x'], 'm', undefined, 'gemini')).toThrow(expect.objectContaining({ reason: 'provider_internal' }));
+  it('joins the answers of several batches in input order, indexes counting every input, usage summed', () => {
+    const second = { embeddings: [{ values: [1, 0] }], usageMetadata: { promptTokenCount: 9 } };
+    const converted = convertGeminiEmbeddings([answer, second], [batch('hello world', 'a'), batch('third')], 'm', undefined, 'gemini');
+    expect((converted.body.data as Array<{ index: number; embedding: number[] }>).map((entry) => [entry.index, entry.embedding[0]])).toEqual([
+      [0, 0.013168523],
+      [1, -0.024917565],
+      [2, 1],
+    ]);
+    // The first batch's estimate (3 + 1) and the second's reported count.
+    expect(converted.usage).toEqual({ prompt_tokens: 13, completion_tokens: 0, total_tokens: 13 });
+  });
+
+  it('fails as provider_internal when the count of vectors of any batch does not match its inputs', () => {
+    expect(() => convertGeminiEmbeddings([{ embeddings: [] }], [batch('x')], 'm', undefined, 'gemini')).toThrow(expect.objectContaining({ reason: 'provider_internal' }));
+    // Three vectors for three texts, but not for the batches they were sent in.
+    const mismatched = [{ embeddings: [{ values: [1] }] }, { embeddings: [{ values: [2] }, { values: [3] }] }];
+    expect(() => convertGeminiEmbeddings(mismatched, [batch('a', 'b'), batch('c')], 'm', undefined, 'gemini')).toThrow(expect.objectContaining({ reason: 'provider_internal' }));
   });
 });

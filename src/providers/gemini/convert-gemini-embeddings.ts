@@ -1,5 +1,6 @@
 import type { Usage } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
+import type { GeminiEmbeddingsRequest } from './convert-to-gemini-embeddings.js';
 
 export interface EmbeddingsAnswer {
   /** OpenAI's embeddings list object. */
@@ -8,29 +9,43 @@ export interface EmbeddingsAnswer {
 }
 
 /**
- * Converts a `batchEmbedContents` answer to OpenAI's embeddings list, in input order. Vectors are
- * given as floats, or as base64 of little-endian float32 when the client asked for `base64` (what
- * OpenAI sends, and what the OpenAI SDKs ask for by default).
- * Gemini's embedding answers carry no token counts (a `usageMetadata`, should one appear, is used),
- * so the usage is an ESTIMATE of about four characters per token: clients that read `usage` and the
- * relay's metering need a number, and a close one is better than zero. Treat it as approximate.
+ * Converts the answers of `batchEmbedContents` calls, one per batch of `batches` and in their
+ * order, to OpenAI's embeddings list, in input order (`index` counts the inputs of every batch).
+ * Vectors are given as floats, or as base64 of little-endian float32 when the client asked for
+ * `base64` (what OpenAI sends, and what the OpenAI SDKs ask for by default).
+ * Gemini's embedding answers carry no token counts (a `usageMetadata`, should one appear, is used
+ * for its batch), so the usage is an ESTIMATE of about four characters per token: clients that read
+ * `usage` and the relay's metering need a number, and a close one is better than zero. Treat it as
+ * approximate. A batch answered with another count of vectors than it sent texts fails the whole.
  * @see https://ai.google.dev/api/embeddings#batchembedcontentsresponse
  * @see https://platform.openai.com/docs/api-reference/embeddings/object
  */
-export function convertGeminiEmbeddings(answer: unknown, texts: readonly string[], model: string, encodingFormat: unknown, provider: string): EmbeddingsAnswer {
-  const embeddings = (answer as { embeddings?: Array<{ values?: unknown }> } | null)?.embeddings;
-  if (!Array.isArray(embeddings) || embeddings.length !== texts.length) {
-    throw new UpstreamError(`${provider}: batchEmbedContents answered ${Array.isArray(embeddings) ? embeddings.length : 'no'} embeddings for ${texts.length} inputs`, {
-      reason: 'provider_internal',
-      provider,
-    });
-  }
-  const data = embeddings.map((embedding, index) => {
-    const values = Array.isArray(embedding?.values) ? (embedding.values as number[]) : [];
-    return { object: 'embedding', index, embedding: encodingFormat === 'base64' ? toBase64(values) : values };
+export function convertGeminiEmbeddings(
+  answers: readonly unknown[],
+  batches: readonly GeminiEmbeddingsRequest[],
+  model: string,
+  encodingFormat: unknown,
+  provider: string,
+): EmbeddingsAnswer {
+  const data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }> = [];
+  let promptTokens = 0;
+  batches.forEach((batch, position) => {
+    const answer = answers[position];
+    const texts = batch.requests.map((entry) => entry.content.parts[0]?.text ?? '');
+    const embeddings = (answer as { embeddings?: Array<{ values?: unknown }> } | null | undefined)?.embeddings;
+    if (!Array.isArray(embeddings) || embeddings.length !== texts.length) {
+      throw new UpstreamError(`${provider}: batchEmbedContents answered ${Array.isArray(embeddings) ? embeddings.length : 'no'} embeddings for ${texts.length} inputs`, {
+        reason: 'provider_internal',
+        provider,
+      });
+    }
+    for (const embedding of embeddings) {
+      const values = Array.isArray(embedding?.values) ? (embedding.values as number[]) : [];
+      data.push({ object: 'embedding', index: data.length, embedding: encodingFormat === 'base64' ? toBase64(values) : values });
+    }
+    const reported = (answer as { usageMetadata?: { promptTokenCount?: unknown } }).usageMetadata?.promptTokenCount;
+    promptTokens += typeof reported === 'number' ? reported : texts.reduce((sum, text) => sum + Math.max(1, Math.ceil(text.length / 4)), 0);
   });
-  const reported = (answer as { usageMetadata?: { promptTokenCount?: unknown } }).usageMetadata?.promptTokenCount;
-  const promptTokens = typeof reported === 'number' ? reported : texts.reduce((sum, text) => sum + Math.max(1, Math.ceil(text.length / 4)), 0);
   return {
     body: { object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } },
     usage: { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens },

@@ -10,18 +10,25 @@ export interface EmbeddingsConversionOptions {
   dropped: string[];
 }
 
+/**
+ * The most texts one `batchEmbedContents` call takes: Gemini refuses a batch of more ("at most 100
+ * requests can be in one batch"), while OpenAI takes 2048 inputs.
+ */
+export const geminiMaxEmbedBatch = 100;
+
 const handledFields = new Set(['model', 'input', 'dimensions', 'encoding_format']);
 /** About the caller only; it does not change the vectors. */
 const ignoredFields = new Set(['user']);
 
 /**
- * Converts an OpenAI embeddings request to Gemini's `batchEmbedContents`: one request per input
- * text, `dimensions` as `outputDimensionality`. Gemini embeds text, not token ids, so token arrays
+ * Converts an OpenAI embeddings request to Gemini's `batchEmbedContents` calls: one request per
+ * input text, `dimensions` as `outputDimensionality`, in batches of at most 100 texts (the most
+ * Gemini takes in one call), in input order. Gemini embeds text, not token ids, so token arrays
  * are refused with a 400 (there is nothing to drop: the input is the whole request).
  * @see https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
  * @see https://platform.openai.com/docs/api-reference/embeddings/create
  */
-export function convertToGeminiEmbeddings(body: Record<string, unknown>, model: string, options: EmbeddingsConversionOptions): GeminiEmbeddingsRequest {
+export function convertToGeminiEmbeddings(body: Record<string, unknown>, model: string, options: EmbeddingsConversionOptions): GeminiEmbeddingsRequest[] {
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   const texts = inputs.map((input, index) => {
     if (typeof input === 'string') return input;
@@ -54,11 +61,12 @@ export function convertToGeminiEmbeddings(body: Record<string, unknown>, model: 
     options.dropped.push(...unsupported);
   }
   const dimensions = typeof body.dimensions === 'number' ? body.dimensions : undefined;
-  return {
-    requests: texts.map((text) => ({
-      model: `models/${model}`,
-      content: { parts: [{ text }] },
-      ...(dimensions === undefined ? {} : { outputDimensionality: dimensions }),
-    })),
-  };
+  const requests = texts.map((text) => ({
+    model: `models/${model}`,
+    content: { parts: [{ text }] },
+    ...(dimensions === undefined ? {} : { outputDimensionality: dimensions }),
+  }));
+  const batches: GeminiEmbeddingsRequest[] = [];
+  for (let start = 0; start < requests.length; start += geminiMaxEmbedBatch) batches.push({ requests: requests.slice(start, start + geminiMaxEmbedBatch) });
+  return batches;
 }

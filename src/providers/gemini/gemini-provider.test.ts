@@ -114,6 +114,22 @@ describe('GeminiProvider', () => {
     expect((JSON.parse(result.body.toString('utf8')) as { data: unknown[] }).data).toHaveLength(2);
   });
 
+  it('sends more than 100 texts in batches, and fails the whole as one error when a batch fails', async () => {
+    const vectors = (count: number) => JSON.stringify({ embeddings: Array.from({ length: count }, () => ({ values: [1] })) });
+    answer(':batchEmbedContents', 200, vectors(100));
+    answer(':batchEmbedContents', 200, vectors(20));
+    const input = Array.from({ length: 120 }, (_value, index) => `text ${index}`);
+    const result = await provider.embeddings({ model: 'gemini-embedding-001', input }, 'gemini-embedding-001', newCall());
+    expect(seen.map((sent) => (sent.body.requests as unknown[]).length).sort((a, b) => a - b)).toEqual([20, 100]);
+    expect((JSON.parse(result.body.toString('utf8')) as { data: unknown[] }).data).toHaveLength(120);
+
+    answer(':batchEmbedContents', 200, vectors(100));
+    answer(':batchEmbedContents', 503, fixture('error-unavailable.json'));
+    const error = await provider.embeddings({ model: 'gemini-embedding-001', input }, 'gemini-embedding-001', newCall()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error).toMatchObject({ reason: 'provider_internal', status: 503 });
+  });
+
   it('refuses legacy completions with a clear 400', async () => {
     const error = (await provider.completions({ model: 'gemini-2.5-flash', prompt: 'x' }, 'gemini-2.5-flash').catch((caught: unknown) => caught)) as UpstreamError;
     expect(error).toBeInstanceOf(UpstreamError);

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ChatRequest } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
+import { CallSignal, onAbort } from '../call-signal.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
 import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
@@ -13,6 +14,9 @@ import { readGeminiStream } from './gemini-stream.js';
 import type { GeminiRequest, GeminiResponse } from './gemini-wire.js';
 import { ThoughtSignatureCache } from './thought-signature-cache.js';
 import { toolCallIdPrefix } from './tool-call-id-prefix.js';
+
+/** Embedding batches sent at once for one request: a request of 2048 texts is 21 batches. */
+const batchesInFlight = 4;
 
 /**
  * The adapter for Google's Gemini API (`generativelanguage.googleapis.com`): OpenAI chat requests
@@ -71,11 +75,44 @@ export class GeminiProvider implements Provider {
   }
 
   async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
-    const geminiRequest = convertToGeminiEmbeddings(body, model, { provider: this.name, strict: call.strict, dropped: call.dropped });
-    const answer = await this.postJson(`${modelPath(model, this.name)}:batchEmbedContents`, geminiRequest, call);
-    const texts = geminiRequest.requests.map((entry) => entry.content.parts[0]?.text ?? '');
-    const converted = convertGeminiEmbeddings(answer, texts, model, body.encoding_format, this.name);
+    const batches = convertToGeminiEmbeddings(body, model, { provider: this.name, strict: call.strict, dropped: call.dropped });
+    const path = `${modelPath(model, this.name)}:batchEmbedContents`;
+    const answers = batches.length === 1 ? [await this.postJson(path, batches[0], call)] : await this.postBatches(path, batches, call);
+    const converted = convertGeminiEmbeddings(answers, batches, model, body.encoding_format, this.name);
     return { kind: 'json', body: Buffer.from(JSON.stringify(converted.body)), usage: converted.usage };
+  }
+
+  /**
+   * Sends each batch to `path`, `batchesInFlight` at a time, and gives their answers in the batches'
+   * order. The first failure fails the whole (one error, as for one call): the calls still running
+   * are aborted, and no further batch is sent.
+   */
+  private async postBatches(path: string, batches: readonly unknown[], call: ProviderCall): Promise<Array<Record<string, unknown>>> {
+    const signal = new CallSignal();
+    const detach = onAbort(call.signal, () => signal.abort());
+    if (call.signal.aborted) signal.abort();
+    const batchCall: ProviderCall = { ...call, signal };
+    const answers: Array<Record<string, unknown>> = [];
+    let failure: { error: unknown } | undefined;
+    let next = 0;
+    const sendNext = async (): Promise<void> => {
+      while (failure === undefined && next < batches.length) {
+        const position = next++;
+        try {
+          answers[position] = await this.postJson(path, batches[position], batchCall);
+        } catch (error) {
+          failure ??= { error };
+          signal.abort();
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(batchesInFlight, batches.length) }, sendNext));
+    } finally {
+      detach();
+    }
+    if (failure !== undefined) throw failure.error;
+    return answers;
   }
 
   async completions(_body: Record<string, unknown>, model: string): Promise<JsonResult | RawStream> {
