@@ -304,12 +304,17 @@ describe('Gemini through the official openai SDK', () => {
     expect([200, 400]).toContain(outcome);
   });
 
-  it('answers a request that gives presence_penalty and frequency_penalty their default 0, which Gemini 2.5 refuses to be sent', async () => {
+  it('sends no penalty at its default 0, and drops and reports another value, which Gemini 2.5 refuses ("Penalty is not enabled")', async () => {
     const { data, response } = await client.chat.completions
       .create({ model, messages: [{ role: 'user', content: 'hello' }], presence_penalty: 0, frequency_penalty: 0 })
       .withResponse();
     expect(data.choices[0]?.message.content).toBe('echo: hello');
     expect(response.headers.get('x-relay-dropped-params')).toBeNull();
+    expect(upstream.requests[0]?.body.generationConfig).toBeUndefined();
+
+    const penalized = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }], presence_penalty: 0.6, frequency_penalty: 0 }).withResponse();
+    expect(penalized.data.choices[0]?.message.content).toBe('echo: hello');
+    expect(penalized.response.headers.get('x-relay-dropped-params')).toBe('presence_penalty');
   });
 
   it('refuses legacy completions for Gemini models with a clear 400', async () => {

@@ -54,8 +54,8 @@ export const mockGeminiUsage = { promptTokenCount: 11, candidatesTokenCount: 7, 
  * `streamGenerateContent?alt=sse` (SSE events separated by CRLF CRLF, each a whole
  * GenerateContentResponse, thoughts first), `batchEmbedContents`, and Google's error bodies. It
  * checks the key in `x-goog-api-key` as Gemini does (400 API_KEY_INVALID, 403 without a key), and
- * refuses more than 5 stop sequences, embedding batches of more than 100 texts, and penalties on Gemini 2.5
- * and later models, as Gemini does.
+ * refuses more than 5 stop sequences, embedding batches of more than 100 texts, and penalties other than 0
+ * on Gemini 2.5 and later models, as Gemini does.
  *
  * Default answers: a request whose last turn holds function responses gets "Results: name=json; …";
  * a request with function declarations (and a mode other than NONE) gets a call of the first allowed
@@ -151,9 +151,10 @@ export class MockGeminiUpstream {
     if (Array.isArray(stopSequences) && stopSequences.length > geminiMaxStopSequences) {
       return error(response, 400, 'INVALID_ARGUMENT', `the number of stop_sequences must not exceed ${geminiMaxStopSequences}`);
     }
-    // Gemini 2.5 and later take no penalties, whatever their value (Gemini 2.0 did).
+    // Gemini 2.5 and later take no penalties (Gemini 2.0 Flash did); a 0, which changes nothing, passes.
     const generationConfig = received.body.generationConfig as { presencePenalty?: unknown; frequencyPenalty?: unknown } | undefined;
-    if (/^gemini-(2\.5|3)/.test(received.model) && (generationConfig?.presencePenalty !== undefined || generationConfig?.frequencyPenalty !== undefined)) {
+    const penalized = (value: unknown) => value !== undefined && value !== 0;
+    if (/^gemini-(2\.5|3)/.test(received.model) && (penalized(generationConfig?.presencePenalty) || penalized(generationConfig?.frequencyPenalty))) {
       return error(response, 400, 'INVALID_ARGUMENT', `Penalty is not enabled for models/${received.model}`);
     }
     const asked = (received.body.generationConfig as { maxOutputTokens?: unknown } | undefined)?.maxOutputTokens;

@@ -26,8 +26,8 @@ describe('convertToGeminiRequest', () => {
       stop: 'END',
       n: 2,
       seed: 7,
-      presence_penalty: 0.5,
-      frequency_penalty: -0.5,
+      presence_penalty: 0,
+      frequency_penalty: 0,
       stream: true,
       stream_options: { include_usage: true },
       user: 'someone',
@@ -39,11 +39,20 @@ describe('convertToGeminiRequest', () => {
       stopSequences: ['END'],
       candidateCount: 2,
       seed: 7,
-      presencePenalty: 0.5,
-      frequencyPenalty: -0.5,
     });
     expect(dropped).toEqual([]);
     expect(result.contents).toEqual([{ role: 'user', parts: [{ text: 'Hi' }] }]);
+  });
+
+  it('sends no penalty, which no Gemini model in service takes: 0 is left out, another value reported', () => {
+    const penalties = { presence_penalty: 0.5, frequency_penalty: -0.5 };
+    for (const model of ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-3.6-flash', 'gemini-2.0-flash']) {
+      const { result, dropped } = convert(penalties, { model });
+      expect(result.generationConfig).toBeUndefined();
+      expect(dropped).toEqual(['presence_penalty', 'frequency_penalty']);
+    }
+    expect(() => convert(penalties, { strict: true })).toThrow(expect.objectContaining({ upstreamCode: 'unsupported_parameter', upstreamParam: 'presence_penalty' }));
+    expect(convert({ presence_penalty: 0, frequency_penalty: 0 }, { strict: true })).toMatchObject({ dropped: [] });
   });
 
   it('prefers max_completion_tokens, takes stop lists, and leaves generationConfig out when nothing is set', () => {

@@ -83,8 +83,8 @@ function generationConfig(request: ChatRequest, model: string, unsupported: stri
   else if (Array.isArray(request.stop) && request.stop.length > 0) config.stopSequences = firstStopSequences(request.stop as string[], unsupported);
   if (present(request.n) && request.n !== 1) config.candidateCount = request.n as number;
   if (present(request.seed)) config.seed = request.seed as number;
-  if (present(request.presence_penalty)) config.presencePenalty = request.presence_penalty as number;
-  if (present(request.frequency_penalty)) config.frequencyPenalty = request.frequency_penalty as number;
+  penalty(request.presence_penalty, 'presence_penalty', unsupported);
+  penalty(request.frequency_penalty, 'frequency_penalty', unsupported);
 
   const format = request.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | null | undefined;
   if (format?.type === 'json_object') config.responseMimeType = 'application/json';
@@ -105,6 +105,18 @@ function generationConfig(request: ChatRequest, model: string, unsupported: stri
     }
   }
   return config;
+}
+
+/**
+ * A penalty as Gemini takes it: not at all. Gemini 2.0 Flash, the last model that took
+ * `presencePenalty` and `frequencyPenalty`, was shut down on June 1, 2026; Gemini 2.5 and 3 refuse a
+ * request with a value other than 0 ("Penalty is not enabled for models/…"), and Google's pages of
+ * the 3.x models say so. The default 0 changes nothing and is not sent; another value is reported.
+ * @see https://ai.google.dev/gemini-api/docs/deprecations
+ * @see https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/gemini/3-6-flash
+ */
+function penalty(value: unknown, name: string, unsupported: string[]): void {
+  if (present(value) && value !== 0) unsupported.push(name);
 }
 
 /** The most stop sequences Gemini takes: it refuses a request with more ("the number of stop_sequences must not exceed 5"). */
