@@ -66,7 +66,16 @@ export interface ChatCompletion {
   choices: Array<{
     index: number;
     /** The model's reasoning: `reasoning_content` as DeepSeek gives it, or `reasoning` as vLLM and OpenRouter do (read both with `reasoningOf`). */
-    message: { role: 'assistant'; content: string | null; reasoning_content?: string; reasoning?: string; tool_calls?: ChatToolCall[]; refusal?: string | null };
+    message: {
+      role: 'assistant';
+      content: string | null;
+      reasoning_content?: string;
+      reasoning?: string;
+      tool_calls?: ChatToolCall[];
+      /** The legacy form of one call, in the answer to a request made with `functions`. */
+      function_call?: { name: string; arguments: string };
+      refusal?: string | null;
+    };
     finish_reason: string | null;
     logprobs?: unknown;
   }>;
@@ -87,6 +96,8 @@ export interface ChatCompletionChunk {
       reasoning_content?: string;
       reasoning?: string;
       tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }>;
+      /** The legacy form of one call's fragment, in the stream answering a request made with `functions`. */
+      function_call?: { name?: string; arguments?: string };
       refusal?: string | null;
     };
     finish_reason: string | null;

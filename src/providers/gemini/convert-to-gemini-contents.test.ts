@@ -140,6 +140,17 @@ describe('convertToGeminiContents', () => {
     expect(gemini25.contents[3]?.parts[0]?.thoughtSignature).toBeUndefined();
   });
 
+  it('gives a legacy function_call the placeholder thought signature on Gemini 3: it has no id to recall one by', () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Weather in Paris?' },
+      { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      { role: 'function', name: 'get_weather', content: '{"celsius":21}' },
+    ];
+    const gemini3 = convertToGeminiContents(messages, options({ needsThoughtSignatures: true }));
+    expect(gemini3.contents[1]?.parts).toEqual([{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: placeholderThoughtSignature }]);
+    expect(convertToGeminiContents(messages, options()).contents[1]?.parts).toEqual([{ functionCall: { name: 'get_weather', args: { city: 'Paris' } } }]);
+  });
+
   it('refuses a role that is not a chat role', () => {
     expect(() => convertToGeminiContents([{ role: 'robot', content: 'x' }], options())).toThrow(/"robot" is not a chat role/);
   });

@@ -182,7 +182,10 @@ function assistantParts(message: ChatMessage, toolNames: Map<string, string>, op
   }
   const legacy = message.function_call as { name?: unknown; arguments?: unknown } | undefined;
   if (typeof legacy?.name === 'string') {
-    parts.push({ functionCall: { name: legacy.name, args: toolArguments(typeof legacy.arguments === 'string' ? legacy.arguments : '{}') } });
+    const part: GeminiPart = { functionCall: { name: legacy.name, args: toolArguments(typeof legacy.arguments === 'string' ? legacy.arguments : '{}') } };
+    // A legacy call has no id to recall its signature by.
+    if (first && options.needsThoughtSignatures) part.thoughtSignature = placeholderThoughtSignature;
+    parts.push(part);
   }
   return parts;
 }

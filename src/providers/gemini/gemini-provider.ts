@@ -5,6 +5,7 @@ import { CallSignal, onAbort } from '../call-signal.js';
 import type { ChatResult, JsonResult, Provider, ProviderCall, ProviderOptions, RawStream, StreamPart } from '../provider.js';
 import { postUpstream, postUpstreamJson } from '../post-upstream.js';
 import { guardUpstreamBody } from '../upstream-failure.js';
+import { asksLegacyFunctions, legacyFunctionCallAnswer, legacyFunctionCallStream } from '../legacy-function-call.js';
 import { classifyGeminiError } from './classify-gemini-error.js';
 import { convertGeminiEmbeddings } from './convert-gemini-embeddings.js';
 import { convertGeminiResponse } from './convert-gemini-response.js';
@@ -57,6 +58,7 @@ export class GeminiProvider implements Provider {
       toolCallIdPrefix: toolCallIdPrefix(call.requestId),
       rememberSignature: (id, signature) => this.signatures.remember(id, signature),
     });
+    if (asksLegacyFunctions(chatRequest)) legacyFunctionCallAnswer(completion);
     return { kind: 'json', body: Buffer.from(JSON.stringify(completion)), usage: completion.usage, completion: () => completion };
   }
 
@@ -71,7 +73,7 @@ export class GeminiProvider implements Provider {
       toolCallIdPrefix: toolCallIdPrefix(call.requestId),
       rememberSignature: (id, signature) => this.signatures.remember(id, signature),
     });
-    return parts[Symbol.asyncIterator]();
+    return (asksLegacyFunctions(chatRequest) ? legacyFunctionCallStream(parts) : parts)[Symbol.asyncIterator]();
   }
 
   async embeddings(body: Record<string, unknown>, model: string, call: ProviderCall): Promise<JsonResult> {
