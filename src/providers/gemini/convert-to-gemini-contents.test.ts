@@ -140,6 +140,17 @@ describe('convertToGeminiContents', () => {
     expect(gemini25.contents[3]?.parts[0]?.thoughtSignature).toBeUndefined();
   });
 
+  it('percent-decodes a data URL that is not base64 as browsers do: a % without two hex digits is taken as it is, and bytes need not be UTF-8', () => {
+    const inline = (url: string) => {
+      const part = convertToGeminiContents([{ role: 'user', content: [{ type: 'file', file: { file_data: url } }] }], options()).contents[0]?.parts[0];
+      return Buffer.from(part?.inlineData?.data ?? '', 'base64');
+    };
+    expect(inline('data:text/plain,We are 100% sure').toString('utf8')).toBe('We are 100% sure');
+    expect(inline('data:text/plain,caf%C3%A9 au lait, 50%off %4').toString('utf8')).toBe('café au lait, 50%off %4');
+    expect(inline('data:text/plain;charset=utf-8,naïve').toString('utf8')).toBe('naïve');
+    expect([...inline('data:application/octet-stream,%FF%00%fe')]).toEqual([0xff, 0x00, 0xfe]);
+  });
+
   it('gives a legacy function_call the placeholder thought signature on Gemini 3: it has no id to recall one by', () => {
     const messages: ChatMessage[] = [
       { role: 'user', content: 'Weather in Paris?' },

@@ -136,7 +136,7 @@ function mediaPart(url: string): GeminiPart | undefined {
     const header = url.slice(5, comma);
     const payload = url.slice(comma + 1);
     const [mimeType = 'application/octet-stream', ...flags] = header.split(';');
-    const data = flags.includes('base64') ? payload : Buffer.from(decodeURIComponent(payload), 'utf8').toString('base64');
+    const data = flags.includes('base64') ? payload : percentDecode(payload).toString('base64');
     return { inlineData: { mimeType: mimeType === '' ? 'application/octet-stream' : mimeType, data } };
   }
   if (/^(https?|gs):\/\//i.test(url)) {
@@ -159,6 +159,29 @@ const mimeTypesByExtension: Record<string, string> = {
   wav: 'audio/wav',
   mp4: 'video/mp4',
 };
+
+/**
+ * The bytes of a data URL's payload that is not base64, percent-decoded as browsers and the WHATWG
+ * URL standard do it: `%` and two hex digits is that byte, and anything else, a `%` without two hex
+ * digits included ("We are 100% sure"), is taken as it is (its UTF-8 bytes). `decodeURIComponent`
+ * throws on such a `%`, and on bytes that are not UTF-8 (`%FF`), which a data URL may carry.
+ * @see https://url.spec.whatwg.org/#percent-decode
+ */
+function percentDecode(payload: string): Buffer {
+  const bytes = Buffer.from(payload, 'utf8');
+  const decoded = Buffer.alloc(bytes.length);
+  let length = 0;
+  for (let position = 0; position < bytes.length; position++) {
+    const hex = bytes[position] === 0x25 ? bytes.toString('latin1', position + 1, position + 3) : '';
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      decoded[length++] = Number.parseInt(hex, 16);
+      position += 2;
+    } else {
+      decoded[length++] = bytes[position]!;
+    }
+  }
+  return decoded.subarray(0, length);
+}
 
 function guessMimeType(url: string): string | undefined {
   const path = url.split(/[?#]/, 1)[0] ?? '';
