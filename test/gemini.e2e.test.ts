@@ -255,7 +255,8 @@ describe('Gemini through the official openai SDK', () => {
     const result = await client.embeddings.create({ model: 'gemini-embedding-001', input: ['hello', 'world!'], dimensions: 4 });
     expect(result.object).toBe('list');
     expect(result.data.map((entry) => entry.index)).toEqual([0, 1]);
-    expect(result.data[0]?.embedding.map((value) => Number(value.toFixed(4)))).toEqual([0.05, 0.06, 0.07, 0.08]);
+    // The mock's (0.05, 0.06, 0.07, 0.08), at unit length.
+    expect(result.data[0]?.embedding.map((value) => Number(value.toFixed(4)))).toEqual([0.379, 0.4549, 0.5307, 0.6065]);
     expect(result.data[1]?.embedding).toHaveLength(4);
     expect(result.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
     const sent = upstream.requests[0]!;
@@ -268,13 +269,29 @@ describe('Gemini through the official openai SDK', () => {
     });
   });
 
+  it('gives unit-length vectors, as OpenAI does, where Gemini gives vectors of another length (any dimensions but its full 3072)', async () => {
+    const length = (vector: number[]) => Math.hypot(...vector);
+    // Without encoding_format the SDK asks for base64 and decodes it.
+    for (const encoding_format of ['float', undefined] as const) {
+      const result = await client.embeddings.create({ model: 'gemini-embedding-001', input: ['hello', 'world!'], dimensions: 4, encoding_format });
+      for (const entry of result.data) expect(length(entry.embedding)).toBeCloseTo(1, 6);
+      // The direction is Gemini's: the mock's vector for "hello" is (0.05, 0.06, 0.07, 0.08).
+      const raw = [0.05, 0.06, 0.07, 0.08];
+      result.data[0]!.embedding.forEach((value, position) => expect(value).toBeCloseTo(raw[position]! / length(raw), 6));
+    }
+  });
+
   it('embeds more texts than one Gemini batch takes, as OpenAI does (up to 2048 inputs), every vector in input order', async () => {
     const inputs = Array.from({ length: geminiMaxEmbedBatch + 50 }, (_value, index) => `text number ${index}`);
     const result = await client.embeddings.create({ model: 'gemini-embedding-001', input: inputs, dimensions: 4, encoding_format: 'float' });
     expect(result.data).toHaveLength(inputs.length);
     expect(result.data.map((entry) => entry.index)).toEqual(inputs.map((_input, index) => index));
-    // The mock's vector starts at (length of the text) / 100: each vector belongs to its own input.
-    expect(result.data.map((entry) => entry.embedding[0])).toEqual(inputs.map((input) => input.length / 100));
+    // The mock's vector is ((length of the text + position) / 100), here at unit length: each vector belongs to its own input.
+    const direction = (text: string) => {
+      const raw = [0, 1, 2, 3].map((position) => (text.length + position) / 100);
+      return raw.map((value) => value / Math.hypot(...raw));
+    };
+    result.data.forEach((entry, index) => expect(entry.embedding[0]).toBeCloseTo(direction(inputs[index]!)[0]!, 6));
     expect(upstream.requests.every((sent) => (sent.body.requests as unknown[]).length <= geminiMaxEmbedBatch)).toBe(true);
   });
 

@@ -12,7 +12,8 @@ export interface EmbeddingsAnswer {
  * Converts the answers of `batchEmbedContents` calls, one per batch of `batches` and in their
  * order, to OpenAI's embeddings list, in input order (`index` counts the inputs of every batch).
  * Vectors are given as floats, or as base64 of little-endian float32 when the client asked for
- * `base64` (what OpenAI sends, and what the OpenAI SDKs ask for by default).
+ * `base64` (what OpenAI sends, and what the OpenAI SDKs ask for by default), and always of unit
+ * length, as OpenAI's are (`unitLength`).
  * Gemini's embedding answers carry no token counts (a `usageMetadata`, should one appear, is used
  * for its batch), so the usage is an ESTIMATE of about four characters per token: clients that read
  * `usage` and the relay's metering need a number, and a close one is better than zero. Treat it as
@@ -40,7 +41,7 @@ export function convertGeminiEmbeddings(
       });
     }
     for (const embedding of embeddings) {
-      const values = Array.isArray(embedding?.values) ? (embedding.values as number[]) : [];
+      const values = unitLength(Array.isArray(embedding?.values) ? (embedding.values as number[]) : []);
       data.push({ object: 'embedding', index: data.length, embedding: encodingFormat === 'base64' ? toBase64(values) : values });
     }
     const reported = (answer as { usageMetadata?: { promptTokenCount?: unknown } }).usageMetadata?.promptTokenCount;
@@ -50,6 +51,24 @@ export function convertGeminiEmbeddings(
     body: { object: 'list', data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } },
     usage: { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens },
   };
+}
+
+/** How far from 1 a vector's length may be and the vector still be taken as normalized (float rounding). */
+const unitTolerance = 1e-6;
+
+/**
+ * The vector scaled to length 1. OpenAI's embeddings are always of unit length, and clients compare
+ * them by dot product; gemini-embedding-001 normalizes only its full 3072 dimensions, and vectors of
+ * fewer (`dimensions`: Matryoshka truncation) come with another length, which Google leaves to the
+ * caller to normalize. A vector of unit length already, or of none (all zeros), is left as it is.
+ * @see https://ai.google.dev/gemini-api/docs/embeddings#quality-for-smaller-dimensions
+ */
+function unitLength(values: number[]): number[] {
+  let squares = 0;
+  for (const value of values) squares += Number(value) * Number(value);
+  const length = Math.sqrt(squares);
+  if (length === 0 || !Number.isFinite(length) || Math.abs(length - 1) <= unitTolerance) return values;
+  return values.map((value) => Number(value) / length);
 }
 
 function toBase64(values: readonly number[]): string {
