@@ -11,6 +11,15 @@ describe('knownOutputLimit', () => {
     ['gpt-3.5-turbo', 4_096],
     ['gemini-2.5-flash', 65_536],
     ['gemini-2.5-pro', 65_536],
+    ['gemini-2.5-flash-lite', 65_536],
+    ['gemini-3-flash-preview', 65_536],
+    ['gemini-3.1-pro-preview', 65_536],
+    ['gemini-3.1-flash-lite', 65_536],
+    ['gemini-3.5-flash', 65_536],
+    ['gemini-3.5-flash-lite', 65_536],
+    ['gemini-3.6-flash', 65_536],
+    ['gemini-3.7-flash', 65_536],
+    ['gemini-3.8-flash', 65_536],
     ['claude-sonnet-4-0', 64_000],
     ['claude-sonnet-4-20250514', 64_000],
     ['claude-sonnet-4.5', 64_000],
@@ -34,6 +43,9 @@ describe('knownOutputLimit', () => {
     // Later Claude versions, whose limits are larger than their family's first.
     'claude-opus-4-6',
     'claude-sonnet-4-6',
+    // Gemini's image models write fewer tokens than its text models, and their limits are not confirmed here.
+    'gemini-3.1-flash-image-preview',
+    'gemini-2.5-flash-image',
     'gpt-4.1-turbo-preview',
     'my-local-model',
   ])('does not guess %s', (model) => {

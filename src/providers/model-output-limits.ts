@@ -27,11 +27,39 @@ const openai: ReadonlyArray<readonly [readonly string[], number]> = [
 ];
 
 /**
- * Google's Gemini 2.5 models (the Gemini API; Vertex AI's pages say 65,535 for some versions).
+ * Google's Gemini text models (the Gemini API's limits; Vertex AI's pages say 65,535 for some
+ * versions). Image, audio and live models are not listed: their limits differ and are not confirmed
+ * here. A name Google now routes to a later model (`gemini-3.5-flash` → `gemini-3.6-flash`) is
+ * listed only when every model it has meant shares its limit.
  * @see https://ai.google.dev/gemini-api/docs/models#gemini-2.5-flash (output token limit 65,536)
  * @see https://ai.google.dev/gemini-api/docs/models#gemini-2.5-pro (65,536)
+ * @see https://ai.google.dev/gemini-api/docs/models/gemini-2.5-flash-lite (65,536)
+ * @see https://ai.google.dev/gemini-api/docs/models/gemini-3-flash-preview (65,536)
+ * @see https://ai.google.dev/gemini-api/docs/models/gemini-3.1-pro-preview (65,536)
+ * @see https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/guides/gemini-3-5-flash (gemini-3.1-flash-lite: 65,536)
+ * @see https://ai.google.dev/gemini-api/docs/models/gemini-3.5-flash (65,536; routed to gemini-3.6-flash)
+ * @see https://ai.google.dev/gemini-api/docs/models/gemini-3.5-flash-lite (65,536)
+ * @see https://ai.google.dev/gemini-api/docs/models/gemini-3.6-flash (65,536)
+ * @see https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/guides/gemini-3-8-flash (gemini-3.7-flash and gemini-3.8-flash: 65,536)
  */
-const gemini: ReadonlyArray<readonly [readonly string[], number]> = [[['gemini-2.5-flash', 'gemini-2.5-pro'], 65_536]];
+const gemini: ReadonlyArray<readonly [readonly string[], number]> = [
+  [
+    [
+      'gemini-2.5-flash',
+      'gemini-2.5-pro',
+      'gemini-2.5-flash-lite',
+      'gemini-3-flash-preview',
+      'gemini-3.1-pro-preview',
+      'gemini-3.1-flash-lite',
+      'gemini-3.5-flash',
+      'gemini-3.5-flash-lite',
+      'gemini-3.6-flash',
+      'gemini-3.7-flash',
+      'gemini-3.8-flash',
+    ],
+    65_536,
+  ],
+];
 
 /**
  * Anthropic's Claude models, by their names without the date, `-latest` or `-0` (and with the
