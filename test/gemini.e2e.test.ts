@@ -16,20 +16,35 @@ const weatherTool: OpenAI.ChatCompletionTool = {
   },
 };
 
+interface GeminiRelay {
+  relay: StartedRelay;
+  /** An OpenAI client of the relay that does not retry. */
+  client: OpenAI;
+  /** Stops the relay, then the upstream. */
+  stop: () => Promise<void>;
+}
+
+/** Starts `upstream` and a relay in front of it. */
+async function startGeminiRelay(upstream: MockGeminiUpstream): Promise<GeminiRelay> {
+  await upstream.start();
+  const relay = await startRelay({ GEMINI_API_KEY: geminiKey, GEMINI_BASE_URL: upstream.origin });
+  const stop = async () => {
+    await relay.close();
+    await upstream.stop();
+  };
+  return { relay, client: new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 }), stop };
+}
+
 describe('Gemini through the official openai SDK', () => {
   const upstream = new MockGeminiUpstream(geminiKey);
   let relay: StartedRelay;
   let client: OpenAI;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    await upstream.start();
-    relay = await startRelay({ GEMINI_API_KEY: geminiKey, GEMINI_BASE_URL: upstream.origin });
-    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+    ({ relay, client, stop } = await startGeminiRelay(upstream));
   });
-  afterAll(async () => {
-    await relay.close();
-    await upstream.stop();
-  });
+  afterAll(() => stop());
   beforeEach(() => upstream.reset());
 
   it('answers a chat completion, sending the key in x-goog-api-key and never in the URL', async () => {
@@ -362,24 +377,18 @@ describe('Gemini through the official openai SDK', () => {
 
 describe('Gemini refusing a file the client named', () => {
   const upstream = new MockGeminiUpstream(geminiKey);
-  let relay: StartedRelay;
-  let client: OpenAI;
+  let gemini: GeminiRelay;
 
   beforeAll(async () => {
-    await upstream.start();
-    relay = await startRelay({ GEMINI_API_KEY: geminiKey, GEMINI_BASE_URL: upstream.origin });
-    client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+    gemini = await startGeminiRelay(upstream);
   });
-  afterAll(async () => {
-    await relay.close();
-    await upstream.stop();
-  });
+  afterAll(() => gemini.stop());
 
   it("passes Gemini's 403 about a Files API file (expired, or another project's) to the client as its own error, and keeps the deployment in service", async () => {
     // Gemini's answer for a file URI the key cannot read: files expire 48 hours after upload.
     const message = 'You do not have permission to access the File 4bx9kz2m1q or it may not exist.';
     upstream.next({ kind: 'status', status: 403, body: { error: { code: 403, message, status: 'PERMISSION_DENIED' } } });
-    const error = (await client.chat.completions
+    const error = (await gemini.client.chat.completions
       .create({
         model,
         messages: [
@@ -403,10 +412,10 @@ describe('Gemini refusing a file the client named', () => {
     ]);
 
     // The relay's key is fine: the deployment stays in service for everyone else.
-    const response = await request(`${relay.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } });
+    const response = await request(`${gemini.relay.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } });
     const { data } = (await response.body.json()) as { data: Array<{ id: string; state: string; ejections: number }> };
     expect(data.find((deployment) => deployment.id === `gemini/${model}`)).toMatchObject({ state: 'closed', ejections: 0 });
-    const answer = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
+    const answer = await gemini.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hello' }] });
     expect(answer.choices[0]?.message.content).toBe('echo: hello');
   });
 });
