@@ -1,5 +1,8 @@
 /* The admin API's answers, as the dashboard reads them (see docs/billing.md and docs/routing.md). */
 
+// Type-only (erased from the bundle): the circuit's states are spelled once, by the breaker that reports them.
+import type { CircuitState } from '../../src/routing/circuit-breaker';
+
 export type Currency = 'USD' | 'CNY' | 'EUR';
 
 /** The currencies the relay keeps money in, in the order forms offer them. */
@@ -66,7 +69,7 @@ export interface UsageReport {
 
 export interface DeploymentView {
   id: string;
-  state: 'closed' | 'open' | 'half-open';
+  state: CircuitState;
   ejections: number;
   availableAt: number;
   errorRate: number;

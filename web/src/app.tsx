@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AdminApi, restoreSession, type Session } from './admin-api';
 import { AdminApiContext } from './admin-api-context';
 import { AnnouncerContext } from './announcer';
+import { PageErrorBoundary } from './components/page-error-boundary';
 import { AccountsPage } from './pages/accounts-page';
 import { CanaryPage } from './pages/canary-page';
 import { KeysPage } from './pages/keys-page';
@@ -138,7 +139,9 @@ export function App() {
           <p class="announcement" role="status" aria-live="polite">
             {announcement}
           </p>
-          <Page />
+          <PageErrorBoundary key={page}>
+            <Page />
+          </PageErrorBoundary>
         </main>
       </AnnouncerContext.Provider>
     </AdminApiContext.Provider>

@@ -4,11 +4,21 @@ import { StatusLine } from '../components/status-line';
 import { formatCount, formatMilliseconds, formatPercent, formatTime } from '../format-values';
 import { useAdminData } from '../use-admin-data';
 
-const stateLabels: Record<DeploymentView['state'], { text: string; tone: string }> = {
+interface StateLabel {
+  text: string;
+  tone: string;
+}
+
+const stateLabels: Record<DeploymentView['state'], StateLabel> = {
   closed: { text: 'healthy', tone: 'ok' },
-  'half-open': { text: 'probing', tone: 'warn' },
+  half_open: { text: 'probing', tone: 'warn' },
   open: { text: 'ejected', tone: 'bad' },
 };
+
+/** A state this page does not know (a relay newer than its dashboard) shows as the API names it, in a neutral badge. */
+function stateLabel(state: string): StateLabel {
+  return Object.hasOwn(stateLabels, state) ? stateLabels[state as DeploymentView['state']] : { text: state, tone: 'neutral' };
+}
 
 /** Every deployment's circuit, error rate and latency from `GET /admin/deployments`, refreshed every 5 s. */
 export function UpstreamsPage() {
@@ -48,7 +58,7 @@ export function UpstreamsPage() {
             </thead>
             <tbody>
               {rows.map((deployment) => {
-                const label = stateLabels[deployment.state];
+                const label = stateLabel(deployment.state);
                 const waitMs = deployment.availableAt - Date.now();
                 return (
                   <tr key={deployment.id} data-deployment={deployment.id}>
