@@ -42,37 +42,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     await server.close(Date.now()).catch(() => undefined);
     throw listenFailure(config, error);
   });
-  const providers = [...config.providers.values()].map((provider) => `${provider.name} (${provider.type}, ${provider.baseUrl}, from ${provider.source})`);
-  logger.info(
-    {
-      url: `http://${address.host === '0.0.0.0' ? '127.0.0.1' : address.host}:${address.port}`,
-      providers,
-      configFile: config.configFile,
-      store: backends.store.kind,
-      limits: config.redisUrl === undefined ? 'memory' : 'redis',
-      ...(config.upstreamProxy === undefined ? {} : { upstreamProxy: { http: shown(config.upstreamProxy.http), https: shown(config.upstreamProxy.https), noProxy: config.upstreamProxy.noProxy } }),
-    },
-    'relay listening',
-  );
-  if (backends.store.kind === 'sqlite' && (process.env.KUBERNETES_SERVICE_HOST ?? '') !== '') {
-    // The manifests run several pods: each would have its own keys, accounts, ledger and sessions.
-    logger.warn(
-      'running in Kubernetes on a SQLite file of this pod: keys, accounts, usage and dashboard sessions made here exist in this pod only (other replicas answer such keys with 401). With more than one replica set DATABASE_URL (and REDIS_URL for shared limits): deploy/README.md',
-    );
-  }
-  if (config.mockOnly) {
-    logger.warn(
-      'no upstream is configured: serving only the built-in mock models (mock-*). Set HOLYSHEEP_API_KEY (or OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY, or providers in relay.yaml) to relay real models.',
-    );
-  }
-  if (config.generatedMasterKeyFile !== undefined) {
-    logger.warn(
-      { keyFile: relative(process.cwd(), config.generatedMasterKeyFile) || config.generatedMasterKeyFile },
-      'no client key is configured (RELAY_MASTER_KEY is unset): using a generated master key stored in the key file; set RELAY_MASTER_KEY in production',
-    );
-  }
-
   // Config reload on SIGHUP or when the file changes: a bad new config is refused and the old one stays.
+  // Set up before `relay listening` is logged, so that a SIGHUP sent on that line reloads rather than
+  // ending the process (a signal's default action).
   let reloadTimer: NodeJS.Timeout | undefined;
   const reload = (trigger: string) => {
     try {
@@ -105,6 +77,36 @@ export async function serve(options: ServeOptions): Promise<void> {
       reloadTimer = setTimeout(() => reload('file change'), 200);
     });
     watcher.unref();
+  }
+
+  const providers = [...config.providers.values()].map((provider) => `${provider.name} (${provider.type}, ${provider.baseUrl}, from ${provider.source})`);
+  logger.info(
+    {
+      url: `http://${address.host === '0.0.0.0' ? '127.0.0.1' : address.host}:${address.port}`,
+      providers,
+      configFile: config.configFile,
+      store: backends.store.kind,
+      limits: config.redisUrl === undefined ? 'memory' : 'redis',
+      ...(config.upstreamProxy === undefined ? {} : { upstreamProxy: { http: shown(config.upstreamProxy.http), https: shown(config.upstreamProxy.https), noProxy: config.upstreamProxy.noProxy } }),
+    },
+    'relay listening',
+  );
+  if (backends.store.kind === 'sqlite' && (process.env.KUBERNETES_SERVICE_HOST ?? '') !== '') {
+    // The manifests run several pods: each would have its own keys, accounts, ledger and sessions.
+    logger.warn(
+      'running in Kubernetes on a SQLite file of this pod: keys, accounts, usage and dashboard sessions made here exist in this pod only (other replicas answer such keys with 401). With more than one replica set DATABASE_URL (and REDIS_URL for shared limits): deploy/README.md',
+    );
+  }
+  if (config.mockOnly) {
+    logger.warn(
+      'no upstream is configured: serving only the built-in mock models (mock-*). Set HOLYSHEEP_API_KEY (or OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY, or providers in relay.yaml) to relay real models.',
+    );
+  }
+  if (config.generatedMasterKeyFile !== undefined) {
+    logger.warn(
+      { keyFile: relative(process.cwd(), config.generatedMasterKeyFile) || config.generatedMasterKeyFile },
+      'no client key is configured (RELAY_MASTER_KEY is unset): using a generated master key stored in the key file; set RELAY_MASTER_KEY in production',
+    );
   }
 
   let stopping = false;
