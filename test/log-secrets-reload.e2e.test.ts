@@ -39,3 +39,22 @@ describe('the log of a running relay whose edited relay.yaml does not parse', ()
     }
   }, 30_000);
 });
+
+describe('relay serve with a relay.yaml that does not parse', () => {
+  it('names the line and column on stderr without quoting the keys written around it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'relay-config-secrets-'));
+    /** A header's value is a credential whatever the header is called. */
+    const headerValue = 'gateway-literal-credential-9876543210';
+    // The line after the header is indented one space short: YAML cannot read the file.
+    writeFileSync(
+      join(cwd, 'relay.yaml'),
+      `providers:\n  a:\n    type: openai\n    apiKey: ${upstreamKey}\n    headers:\n      x-gateway-auth: ${headerValue}\n   baseUrl: "http://127.0.0.1:9/v1"\n`,
+    );
+    const relay = spawnRelay(['serve'], { cwd, env: { PORT: String(await freePort()), RELAY_MASTER_KEY: master } });
+    expect(await relay.exited).toBe(2);
+    expect(relay.stderr()).toContain(`${join(cwd, 'relay.yaml')}: line 7, column 1:`);
+    const output = relay.stdout() + relay.stderr();
+    expect(output).not.toContain(upstreamKey);
+    expect(output).not.toContain(headerValue);
+  }, 30_000);
+});

@@ -201,7 +201,10 @@ models:
   });
 
   it('reports YAML syntax errors and alias loops', () => {
-    expect(problemsOf(() => loadConfig({ environment: {}, cwd: withFile('providers: [unclosed') }))[0]).toMatch(/relay\.yaml/);
+    expect(problemsOf(() => loadConfig({ environment: {}, cwd: withFile('providers: [unclosed') }))[0]).toMatch(/relay\.yaml: line 1, column 21: Flow sequence/);
+    // The parser's pretty message would quote the lines around the error, the key among them.
+    const indented = problemsOf(() => loadConfig({ environment: {}, cwd: withFile('providers:\n  a:\n    apiKey: sk-literal-0123456789\n   type: openai\n') }));
+    expect(indented).toEqual([expect.stringMatching(/relay\.yaml: line 4, column 1: All mapping items must start at the same column\.$/)]);
     const loop = problemsOf(() => loadConfig({ environment: {}, cwd: withFile('aliases:\n  a: b\n  b: a\n') }));
     expect(loop[0]).toMatch(/alias chain a → b → a loops/);
   });

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value, ValuePointer } from '@sinclair/typebox/value';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { ConfigSchema, type RelayFileConfig, type RouteFileConfig } from './config-schema.js';
 import { interpolateEnv, type InterpolatedPaths } from './interpolate-env.js';
@@ -290,9 +290,16 @@ function readConfigFile(
     problems.push(`${explicitPath === undefined ? '' : `RELAY_CONFIG=${JSON.stringify(explicitPath)}: `}${path}: cannot be read as the config file: ${reason}`);
     return { file: {}, configFile: path };
   }
-  const document = parseDocument(text, { prettyErrors: true });
+  // The parser's pretty errors quote the lines around the error, and a line of relay.yaml may hold a
+  // credential (an apiKey, a header's value) whatever its key is called: a problem gives the line and
+  // column, never the text, both at start (stderr) and in a refused reload's log line.
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, lineCounter });
   if (document.errors.length > 0) {
-    for (const error of document.errors) problems.push(`${path}: ${error.message}`);
+    for (const error of document.errors) {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      problems.push(`${path}: line ${line}, column ${col}: ${error.message.replace(/\.?$/, '.')}`);
+    }
     return { file: {}, configFile: path };
   }
   const raw = document.toJS() ?? {};

@@ -44,6 +44,39 @@ function serializeError(error: unknown, scrub: (text: string) => string): unknow
   return shown;
 }
 
+/** How deep `scrubStrings` looks into a line's objects: a line's fields are shallow (`problems: [text]`, `upstream: { detail }`). */
+const scrubDepth = 4;
+
+/**
+ * `value` with `scrub` applied to every string in it, through arrays and plain objects, or `value`
+ * itself when nothing changed (no copy on a line without secrets). Errors are left to the `err`
+ * serializer, and other objects (Buffers, class instances) as they are.
+ */
+function scrubStrings(value: unknown, scrub: (text: string) => string, depth = 0): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (value === null || typeof value !== 'object' || depth >= scrubDepth) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item: unknown, index) => {
+      const scrubbed = scrubStrings(item, scrub, depth + 1);
+      if (scrubbed === item) return;
+      copy ??= [...value];
+      copy[index] = scrubbed;
+    });
+    return copy ?? value;
+  }
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [field, item] of Object.entries(value)) {
+    const scrubbed = scrubStrings(item, scrub, depth + 1);
+    if (scrubbed === item) continue;
+    copy ??= { ...(value as Record<string, unknown>) };
+    copy[field] = scrubbed;
+  }
+  return copy ?? value;
+}
+
 /**
  * Standard output, one synchronous write per line: pino's default, and measured the cheapest here.
  * Asynchronous writes cost a hand-off to libuv's thread pool for each, and batching lines into one
@@ -61,8 +94,9 @@ export interface LoggerOptions {
 }
 
 /**
- * The relay's logger: JSON lines through pino, with secrets redacted by path and, in free text
- * (upstream error bodies, errors' messages and stacks), by value; an error shows only chosen fields.
+ * The relay's logger: JSON lines through pino, with secrets redacted by path and, in every text
+ * (messages, fields' strings such as upstream error bodies, errors' messages and stacks), by value;
+ * an error shows only chosen fields.
  */
 export function createLogger(options: LoggerOptions): Logger {
   return createLoggers(options).logger;
@@ -89,14 +123,10 @@ export function createLoggers(options: LoggerOptions): { logger: Logger; access:
       formatters: { level: (label) => ({ level: label }) },
       hooks: {
         logMethod(inputArguments, method) {
+          // Messages and every text of a line's fields: a `detail` quoting an upstream's error body,
+          // a refused reload's `problems`, whatever a later line carries.
           if (secrets.length > 0) {
-            for (let index = 0; index < inputArguments.length; index++) {
-              const argument = inputArguments[index];
-              if (typeof argument === 'string') inputArguments[index] = scrub(argument);
-              else if (argument !== null && typeof argument === 'object' && typeof (argument as { detail?: unknown }).detail === 'string') {
-                inputArguments[index] = { ...(argument as object), detail: scrub((argument as { detail: string }).detail) };
-              }
-            }
+            for (let index = 0; index < inputArguments.length; index++) inputArguments[index] = scrubStrings(inputArguments[index], scrub);
           }
           method.apply(this, inputArguments as Parameters<typeof method>);
         },
