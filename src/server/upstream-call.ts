@@ -136,6 +136,8 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     state.servedModel = resolved.model;
     state.provider = deployment.provider.name;
     state.model = deployment.model;
+    // Counted as they start: a client that leaves mid-chain has its access line written at once, before the chain returns.
+    state.attempts = this.attemptsStarted;
   }
 
   onAttemptFailed(error: UpstreamError, deployment: Deployment, number: number): void {
