@@ -101,7 +101,13 @@ export class RelayMetrics {
       tokenBuckets,
       registry,
     );
-    const upstreamDuration = new RequestHistogram('relay_upstream_duration_seconds', 'Time spent on upstream attempts (and waits between them) before the answer could start.', ['provider'], durationBuckets, registry);
+    const upstreamDuration = new RequestHistogram(
+      'relay_upstream_duration_seconds',
+      "Time of each upstream attempt, to its answer's start or its failure, by the attempt's provider.",
+      ['provider'],
+      durationBuckets,
+      registry,
+    );
     const overhead = new RequestHistogram(
       'relay_overhead_seconds',
       "The relay's own share of a request: time to the client's first byte (or the end, for JSON) minus the upstream time.",
@@ -191,8 +197,10 @@ export class RelayMetrics {
       if (event.servedModel === undefined) return;
       operationDuration.observeIn((group.duration ??= operationDuration.at([group.operation, model, provider, errorCode ?? (status >= 400 ? String(status) : '')])), event.durationMs / 1000);
       if (event.stream && event.firstByteMs !== undefined) firstToken.observeIn((group.firstToken ??= firstToken.at([group.operation, model, provider])), event.firstByteMs / 1000);
+      // The answering attempt's time is its provider's; failed attempts' times went to theirs as they failed.
+      if (event.answerAttemptMs !== undefined) upstreamDuration.observeIn((group.upstream ??= upstreamDuration.at([provider])), event.answerAttemptMs / 1000);
       if (event.upstreamMs !== undefined) {
-        upstreamDuration.observeIn((group.upstream ??= upstreamDuration.at([provider])), event.upstreamMs / 1000);
+        // The relay's own share: the whole chain's upstream time, waits between attempts included, is not the relay's.
         const answerStartedMs = event.stream ? event.firstByteMs : event.durationMs;
         if (answerStartedMs !== undefined) overhead.observeIn((group.overhead ??= overhead.at([route])), Math.max(0, answerStartedMs - event.upstreamMs) / 1000);
       }
@@ -203,7 +211,10 @@ export class RelayMetrics {
         tokenUsage.observeIn((group.outputTokens ??= tokenUsage.at([group.operation, model, provider, 'output'])), event.usage.completion_tokens);
       }
     });
-    this.subscribe<AttemptFailedEvent>('relay:attempt:failed', (event) => attemptFailures.inc({ provider: event.provider, reason: event.reason }));
+    this.subscribe<AttemptFailedEvent>('relay:attempt:failed', (event) => {
+      attemptFailures.inc({ provider: event.provider, reason: event.reason });
+      upstreamDuration.observe([event.provider], event.durationMs / 1000);
+    });
     this.subscribe<RequestMeteredEvent>('relay:request:metered', (event) => {
       const provider = event.provider ?? 'none';
       const model = sources.modelLabel(event.model);

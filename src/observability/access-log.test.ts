@@ -21,6 +21,7 @@ const end: RequestEndEvent = {
   clientAborted: false,
   servedModel: 'gpt-4.1',
   upstreamMs: undefined,
+  answerAttemptMs: undefined,
   fallbackFrom: undefined,
 };
 

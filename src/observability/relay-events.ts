@@ -28,6 +28,8 @@ export interface RequestEndEvent {
   servedModel: string | undefined;
   /** Time spent waiting on upstreams (all attempts and waits) before the answer could start. */
   upstreamMs: number | undefined;
+  /** The answering attempt's own time, to its answer's start: the answering provider's share of `upstreamMs`. */
+  answerAttemptMs: number | undefined;
   /** The model asked for, when a fallback model answered. */
   fallbackFrom: string | undefined;
 }
@@ -37,6 +39,8 @@ export interface AttemptFailedEvent {
   provider: string;
   deployment: string;
   reason: string;
+  /** The attempt's time, from its start to its failure. */
+  durationMs: number;
 }
 
 /** What a request cost, once its usage was settled. */

@@ -57,6 +57,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
     clientAborted,
     servedModel: state.servedModel,
     upstreamMs: state.upstreamMs,
+    answerAttemptMs: state.answerAttemptMs,
     fallbackFrom: state.fallbackFrom,
   };
   if (!quietPaths.has(path) || finalStatus >= 500) {

@@ -37,6 +37,8 @@ export interface RequestState {
   servedModel: string | undefined;
   /** Time spent on upstream attempts (and waits between them) before the answer could start. */
   upstreamMs: number | undefined;
+  /** The answering attempt's own time, to its answer's start (its provider's upstream time). */
+  answerAttemptMs: number | undefined;
   /** The model asked for, when a fallback model answered. */
   fallbackFrom: string | undefined;
   /** The key's hold on its limits and budget, settled when the request ends. */
@@ -73,6 +75,7 @@ export function newRequestState(meterId: string, route: string | undefined): Req
     status: undefined,
     servedModel: undefined,
     upstreamMs: undefined,
+    answerAttemptMs: undefined,
     fallbackFrom: undefined,
     admission: undefined,
     promptTally: undefined,

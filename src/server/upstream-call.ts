@@ -61,6 +61,8 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   private attemptsStarted = 0;
   /** The deadline passed before an answer could start: the attempt under way was stopped. */
   private expired = false;
+  /** When the attempt under way started: each attempt's time is its own provider's, not the chain's. */
+  private attemptStartedAt = 0;
 
   constructor(
     private readonly request: FastifyRequest,
@@ -128,6 +130,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
    * (a record with what was delivered, nothing when nothing was).
    */
   onAttemptStart(deployment: Deployment, resolved: ResolvedModel): void {
+    this.attemptStartedAt = performance.now();
     this.attemptsStarted++;
     this.call.bodyDefaults = deployment.body;
     // The model's own timeout, when its route sets one (a fallback model's may differ from the primary's).
@@ -143,7 +146,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   onAttemptFailed(error: UpstreamError, deployment: Deployment, number: number): void {
     // Only the attempt that answers decides what was dropped: a failed one may have used another upstream.
     this.call.dropped.length = 0;
-    publishAttemptFailed({ provider: deployment.provider.name, deployment: deployment.id, reason: error.reason });
+    publishAttemptFailed({ provider: deployment.provider.name, deployment: deployment.id, reason: error.reason, durationMs: performance.now() - this.attemptStartedAt });
     this.services.logger.warn(
       { requestId: this.request.id, deployment: deployment.id, attempt: number, reason: error.reason, status: error.status, detail: error.message },
       'upstream attempt failed',
@@ -173,7 +176,9 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
       // The client left as the answer came (its close found no outcome to finish): the attempt ends here.
       if (state.closed) outcome.finish('abandoned');
       // provider, model and servedModel are the answering attempt's, set as it started (onAttemptStart).
-      state.upstreamMs = performance.now() - started;
+      const now = performance.now();
+      state.upstreamMs = now - started;
+      state.answerAttemptMs = now - this.attemptStartedAt;
       if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
       state.attempts = outcome.attempts;
       reply.header('x-relay-model', headerText(outcome.deployment.model));
