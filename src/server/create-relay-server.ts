@@ -155,6 +155,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   const replica = newId('rep');
   // One for the process, whatever the provider, key or configuration (see AnthropicProvider).
   const shared: SharedProviderState = { thinkingBlocks: new ThinkingBlockCache() };
+  // The configured name of each provider made for a deployment's own key (across reloads).
+  const configuredNames = new WeakMap<Provider, string>();
   const buildRouter = (routerConfig: RelayConfig) => {
     const providers = new Map<string, Provider>();
     for (const settings of routerConfig.providers.values()) providers.set(settings.name, createProvider(settings, dispatcher, shared));
@@ -171,6 +173,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
         if (derived === undefined) {
           derived = createProvider({ ...settings, name: derivedName, apiKey }, dispatcher, shared);
           providers.set(derivedName, derived);
+          configuredNames.set(derived, name);
         }
         return derived;
       },
@@ -225,6 +228,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     config,
     router: buildRouter(config),
     deployments,
+    providerName: (provider) => configuredNames.get(provider) ?? provider.name,
     priceOf: (deployment) => prices.price(deployment.model)?.relay.output,
     keys: storedKeys,
     store,

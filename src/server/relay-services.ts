@@ -9,6 +9,7 @@ import type { AdmissionControl } from '../limits/admission-control.js';
 import type { LimitStore } from '../limits/limit-store.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { RelayConfig } from '../config/relay-config.js';
+import type { Provider } from '../providers/provider.js';
 import type { Deployment, DeploymentRegistry } from '../routing/deployment.js';
 import type { ModelRouter } from '../routing/model-router.js';
 
@@ -24,6 +25,12 @@ export interface RelayServices {
   /** Replaced as a whole on config reload; in-flight requests keep the one they started with. */
   router: ModelRouter;
   deployments: DeploymentRegistry;
+  /**
+   * A provider's name in the configuration, for metrics' `provider` label, the access line and the
+   * ledger. A deployment with its own key has a provider of its own, named apart (`openai#1a2b3c`,
+   * for its health and the stored responses its account holds), that the configuration calls `openai`.
+   */
+  providerName: (provider: Provider) => string;
   /** Price per 1M output tokens of a deployment, for the cost strategy. */
   priceOf: (deployment: Deployment) => number | undefined;
   keys: KeyStore;

@@ -137,7 +137,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     this.call.timeoutMs = resolved.route.timeoutMs ?? this.services.config.timeoutMs;
     const state = this.request.relay;
     state.servedModel = resolved.model;
-    state.provider = deployment.provider.name;
+    state.provider = this.services.providerName(deployment.provider);
     state.model = deployment.model;
     // Counted as they start: a client that leaves mid-chain has its access line written at once, before the chain returns.
     state.attempts = this.attemptsStarted;
@@ -146,7 +146,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   onAttemptFailed(error: UpstreamError, deployment: Deployment, number: number): void {
     // Only the attempt that answers decides what was dropped: a failed one may have used another upstream.
     this.call.dropped.length = 0;
-    publishAttemptFailed({ provider: deployment.provider.name, deployment: deployment.id, reason: error.reason, durationMs: performance.now() - this.attemptStartedAt });
+    publishAttemptFailed({ provider: this.services.providerName(deployment.provider), deployment: deployment.id, reason: error.reason, durationMs: performance.now() - this.attemptStartedAt });
     this.services.logger.warn(
       { requestId: this.request.id, deployment: deployment.id, attempt: number, reason: error.reason, status: error.status, detail: error.message },
       'upstream attempt failed',
@@ -176,6 +176,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
       // The client left as the answer came (its close found no outcome to finish): the attempt ends here.
       if (state.closed) outcome.finish('abandoned');
       // provider, model and servedModel are the answering attempt's, set as it started (onAttemptStart).
+      // The header names the provider as stored responses are pinned to it: a deployment's own key apart (`openai#1a2b3c`).
       const now = performance.now();
       state.upstreamMs = now - started;
       state.answerAttemptMs = now - this.attemptStartedAt;
@@ -194,8 +195,8 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     } catch (error) {
       if (error instanceof AttemptsExhaustedError) {
         resolved.route.shadow?.recordPrimary(false, error.last.status ?? 502, performance.now() - state.startedAt);
+        // state.provider stays the last attempt's, set as it started: the provider as the configuration names it.
         state.attempts = error.attempts;
-        state.provider = error.last.provider;
         state.servedModel = resolved.model;
         reply.header('x-relay-attempts', String(error.attempts));
         throw toClientError(error.last, request.id, state.upstreamSecrets);

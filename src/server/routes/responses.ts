@@ -217,7 +217,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         }
         throw error instanceof UpstreamError ? toClientError(error, request.id, services.upstreamSecrets) : error;
       }
-      request.relay.provider = provider.name;
+      request.relay.provider = services.providerName(provider);
       reply.header('x-relay-provider', provider.name);
       return reply.type('application/json').send(result.body);
     };
