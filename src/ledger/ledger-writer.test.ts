@@ -34,6 +34,7 @@ const record = (number: number, promptTokens = 10): LedgerRecord => ({
   currency: 'USD',
   latencyMs: 1,
   status: 200,
+  errorCode: null,
   stream: false,
   createdAt: 0,
 });

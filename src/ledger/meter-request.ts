@@ -17,6 +17,8 @@ export interface FinishedRequest {
   model: string;
   provider: string | undefined;
   status: number;
+  /** The relay's error code when the request failed, also a stream that failed after its first byte (status 200). */
+  errorCode: string | undefined;
   stream: boolean;
   durationMs: number;
   usage: Usage | undefined;
@@ -168,6 +170,7 @@ function record(finished: FinishedRequest, usage: MeteredUsage, cost: { costMicr
     currency,
     latencyMs: Math.round(finished.durationMs),
     status: finished.status,
+    errorCode: finished.errorCode ?? null,
     stream: finished.stream,
     createdAt: Date.now(),
   });

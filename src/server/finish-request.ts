@@ -73,6 +73,7 @@ export function finishRequest(request: FastifyRequest, status: number, clientAbo
         model: state.servedModel,
         provider: state.provider,
         status: finalStatus,
+        errorCode: state.errorCode,
         stream: state.stream,
         durationMs,
         usage: state.usage,

@@ -63,6 +63,8 @@ export interface LedgerEntriesTable {
   currency: string;
   latency_ms: number;
   status: number;
+  /** Added by migration 0009 (null in rows written before it, and for a request that did not fail). */
+  error_code: string | null;
   /** 1 for a streamed response, 0 otherwise. */
   stream: number;
   created_at: number;

@@ -179,7 +179,7 @@ export class MemoryRelayStore implements RelayStore {
           rows.set(mapKey, row);
         }
         row.requests += 1;
-        if (record.status >= 400) row.errors += 1;
+        if (record.status >= 400 || record.errorCode !== null) row.errors += 1;
         row.promptTokens += record.promptTokens;
         row.completionTokens += record.completionTokens;
         row.cachedTokens += record.cachedTokens;

@@ -9,7 +9,7 @@ import { migrateStore, openStore, type OpenStoreOptions } from './open-store.js'
 import { probePostgres, TestSchemas } from './postgres-test-database.js';
 import type { RelayStore } from './relay-store.js';
 
-const migrationNames = ['0001_accounts_keys_ledger', '0002_ledger_account_index_partial', '0003_canary_state', '0004_dashboard_sessions', '0005_credit_changes', '0006_response_items', '0007_stored_responses', '0008_ledger_cache_write_tokens'];
+const migrationNames = ['0001_accounts_keys_ledger', '0002_ledger_account_index_partial', '0003_canary_state', '0004_dashboard_sessions', '0005_credit_changes', '0006_response_items', '0007_stored_responses', '0008_ledger_cache_write_tokens', '0009_ledger_error_code'];
 const folder = mkdtempSync(join(tmpdir(), 'relay-open-store-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
@@ -45,6 +45,7 @@ async function writeSample(store: RelayStore): Promise<(reopened: RelayStore) =>
       currency: 'EUR',
       latencyMs: 90,
       status: 200,
+      errorCode: null,
       stream: true,
       createdAt: Date.UTC(2024, 5, 1),
     },

@@ -225,6 +225,17 @@ export function relayMigrations(dialect: SqlDialectName): Record<string, Migrati
         await db.schema.alterTable('ledger_entries').dropColumn('cache_write_tokens').execute();
       },
     },
+    // The relay's error code of a request that failed, so that a stream failed after its first byte
+    // (answered 200) counts among the errors. Rows written before (or by a replica not yet upgraded)
+    // have none, and count as errors by their status alone, as before.
+    '0009_ledger_error_code': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('ledger_entries').addColumn('error_code', 'text').execute();
+      },
+      async down(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('ledger_entries').dropColumn('error_code').execute();
+      },
+    },
   };
 }
 

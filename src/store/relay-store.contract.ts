@@ -372,6 +372,15 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         ]);
       });
 
+      it('counts a row with an error code as an error whatever its status: a stream that failed after its first byte', async () => {
+        await store.ledger.insertBatch([
+          ledgerRecord({ keyId: 'key_a', createdAt: day1, status: 200, stream: true }),
+          ledgerRecord({ keyId: 'key_a', createdAt: day1, status: 200, stream: true, errorCode: 'upstream_error' }),
+          ledgerRecord({ keyId: 'key_a', createdAt: day1, status: 502, errorCode: 'upstream_error' }),
+        ]);
+        expect((await store.ledger.usage({ groupBy: 'key' })).map((row) => [row.group, row.requests, row.errors])).toEqual([['key_a', 3, 2]]);
+      });
+
       it('sums a key’s spend since a moment, in one currency', async () => {
         await store.ledger.insertBatch([
           ledgerRecord({ keyId: 'key_a', createdAt: 1_000, costMicros: 1 }),

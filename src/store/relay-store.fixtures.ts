@@ -43,6 +43,7 @@ export function ledgerRecord(overrides: Partial<LedgerRecord> = {}): LedgerRecor
     currency: 'USD',
     latencyMs: 350,
     status: 200,
+    errorCode: null,
     stream: false,
     createdAt: Date.UTC(2024, 0, 15, 12),
     ...overrides,

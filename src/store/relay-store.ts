@@ -88,6 +88,11 @@ export interface LedgerRecord {
   latencyMs: number;
   /** The HTTP status returned to the client. */
   status: number;
+  /**
+   * The relay's error code when the request failed (`upstream_error`, `client_closed_request`, …),
+   * also for a stream that failed after its first byte, whose status is 200; null when it did not.
+   */
+  errorCode: string | null;
   stream: boolean;
   createdAt: number;
 }
@@ -110,7 +115,10 @@ export interface UsageRow {
   group: string;
   currency: Currency;
   requests: number;
-  /** Rows whose `status` is 400 or more: requests that reached routing and failed (upstream or client error). */
+  /**
+   * Rows whose `status` is 400 or more, or that have an `errorCode`: requests that reached routing
+   * and failed (upstream or client error), a stream that failed after its first byte included.
+   */
   errors: number;
   promptTokens: number;
   completionTokens: number;

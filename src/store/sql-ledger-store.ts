@@ -55,7 +55,7 @@ export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: (
           group.as('group_key'),
           'currency',
           total(sql`count(*)`).as('requests'),
-          total(sql`sum(case when status >= 400 then 1 else 0 end)`).as('errors'),
+          total(sql`sum(case when status >= 400 or error_code is not null then 1 else 0 end)`).as('errors'),
           total(sql`sum(prompt_tokens)`).as('prompt_tokens'),
           total(sql`sum(completion_tokens)`).as('completion_tokens'),
           total(sql`sum(cached_tokens)`).as('cached_tokens'),

@@ -119,6 +119,7 @@ export function ledgerRecordToRow(record: LedgerRecord): Insertable<LedgerEntrie
     currency: record.currency,
     latency_ms: record.latencyMs,
     status: record.status,
+    error_code: record.errorCode,
     stream: record.stream ? 1 : 0,
     created_at: record.createdAt,
   };

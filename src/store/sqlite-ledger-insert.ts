@@ -16,6 +16,7 @@ const columns = [
   'currency',
   'latency_ms',
   'status',
+  'error_code',
   'stream',
   'created_at',
 ] as const;
@@ -52,6 +53,7 @@ export function createSqliteLedgerInsert(database: Database): (batch: readonly L
         record.currency,
         record.latencyMs,
         record.status,
+        record.errorCode,
         record.stream ? 1 : 0,
         record.createdAt,
       ).changes;

@@ -75,6 +75,7 @@ export function checkLedgerRecord(record: LedgerRecord): void {
     if (!Number.isSafeInteger(value) || value < 0) checkInteger(value, `ledger record ${record.requestId}: ${field}`, { min: 0 });
   }
   if (!Number.isSafeInteger(record.status)) checkInteger(record.status, `ledger record ${record.requestId}: status`);
+  if (record.errorCode !== null && (typeof record.errorCode !== 'string' || record.errorCode.length === 0)) invalid(`ledger record ${record.requestId}: errorCode must be null or a non-empty string`);
   if (!currencies.includes(record.currency)) checkCurrency(record.currency, `ledger record ${record.requestId}: currency`);
   if (typeof record.stream !== 'boolean') invalid(`ledger record ${record.requestId}: stream must be a boolean`);
 }
