@@ -22,7 +22,8 @@ const latencySamples = smoke ? 500 : 10_000;
 const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1].split(',')) : undefined;
 const wanted = (name) => only === undefined || only.has(name);
 // Upstream connections per origin, for the relay and the bare relay alike: 1000 concurrent streams
-// need 1000 upstream connections at once (the relay's default, the seed's 100, would queue 900).
+// need 1000 upstream connections at once. With the seed's 100, the bare relay (one undici pool)
+// would queue 900, and the relay would open 900 for each round and close them after it.
 const poolSize = String(streamCount + 100);
 
 /** Runs a load client in its own process (on core 1) and returns its JSON result; the event loop stays free for sampling. */

@@ -177,7 +177,7 @@ export const ConfigSchema = Type.Object(
           maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'Retries per request (env MAX_RETRIES wins; default 3).' })),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 100, description: 'Per-attempt timeout in ms (env TIMEOUT_MS wins; default 30000).' })),
           connectionPoolSize: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'Keep-alive connections per upstream origin (env CONNECTION_POOL_SIZE wins; default 100).' }),
+            Type.Integer({ minimum: 1, description: 'Keep-alive connections per upstream origin; more are opened while all are busy, and closed soon after (env CONNECTION_POOL_SIZE wins; default 100).' }),
           ),
           deadlineMs: Type.Optional(
             Type.Integer({ minimum: 100, description: 'Overall time a request may spend on attempts and waits before its first byte; an attempt still under way then is stopped with a 504 (default timeoutMs × (maxRetries + 1)).' }),
