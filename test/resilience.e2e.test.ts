@@ -40,6 +40,41 @@ describe('the request deadline (upstream.deadlineMs)', () => {
     const metrics = await (await request(`${currentRelay()!.url}/metrics`)).body.text();
     expect(metrics).toContain('relay_upstream_attempt_failures_total{provider="a",reason="timeout"} 1');
   });
+
+  it('ends requests still waiting for their connection at the deadline with 504, without holding it against the upstream', async () => {
+    // A forward proxy that takes the connection and never opens the tunnel.
+    const held = new Set<Socket>();
+    const proxy = createTcpServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = await startWith('models:\n  gpt-4.1: { targets: [{ provider: a }] }\nupstream:\n  deadlineMs: 1500\n', {
+        TIMEOUT_MS: '1000',
+        MAX_RETRIES: '0',
+        HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      });
+      // As many as open a circuit (5 failures in a row) when each is counted as the upstream's timeout:
+      // JSON answers, and streams relayed as the upstream's bytes (each kind read its own way).
+      const streamed = (index: number) => client.completions.create({ model: 'gpt-4.1', prompt: `waiting ${index}`, stream: true });
+      const waiting = Array.from({ length: 5 }, (_, index) => (index < 3 ? ask(client, `waiting ${index}`) : streamed(index)).catch((caught: unknown) => caught));
+      const errors = (await Promise.all(waiting)) as APIError[];
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(APIError);
+        expect(error.status).toBe(504);
+        expect(error.code).toBe('upstream_timeout');
+      }
+      expect(upstreamA.requests).toHaveLength(0);
+      expect(await deployment('a/gpt-4.1')).toMatchObject({ state: 'closed', errorRate: 0 });
+      const metrics = await (await request(`${currentRelay()!.url}/metrics`)).body.text();
+      expect(metrics).not.toContain('relay_upstream_attempt_failures_total{provider="a"');
+    } finally {
+      // The tunnels fail: the requests undici still holds for them end, and the relay can close.
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
 });
 
 describe('deployment health', () => {

@@ -1,9 +1,10 @@
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamError } from '../spec/relay-error.js';
+import { abortableWhileConnecting } from './abortable-while-connecting.js';
 import { onAbort } from './call-signal.js';
 import type { ProviderCall, StreamPart } from './provider.js';
-import { classifyTransportError } from './upstream-failure.js';
+import { CallAbortedError, classifyTransportError } from './upstream-failure.js';
 
 export interface PostUpstreamOptions {
   url: string;
@@ -26,9 +27,10 @@ export interface PostUpstreamOptions {
  */
 export async function postUpstream(options: PostUpstreamOptions): Promise<Dispatcher.ResponseData> {
   const { call } = options;
+  if (call.signal.aborted) throw new CallAbortedError(new CallAbortedReason(), true);
   let response: Dispatcher.ResponseData;
   try {
-    response = await options.dispatcher.request({ ...upstreamRequest(options), signal: call.signal });
+    response = await abortableWhileConnecting(options.dispatcher).request({ ...upstreamRequest(options), signal: call.signal });
   } catch (error) {
     // `request` settles with the status line: a failure before it came before any byte of the answer.
     throw classifyTransportError(error, options.provider, call.signal, true);
@@ -123,7 +125,7 @@ export function postUpstreamJson(options: PostUpstreamOptions): Promise<Upstream
   return new Promise((resolve, reject) => {
     const signal = options.call.signal;
     if (signal.aborted) {
-      reject(classifyTransportError(new CallAbortedReason(), options.provider, signal));
+      reject(new CallAbortedError(new CallAbortedReason(), true));
       return;
     }
     options.dispatcher.dispatch(upstreamRequest(options), new CollectingHandler(options, resolve, reject));
@@ -136,9 +138,9 @@ abstract class UpstreamCallHandler implements Dispatcher.DispatchHandler {
   protected readonly detach: () => void;
 
   constructor(protected readonly options: PostUpstreamOptions) {
-    // Aborted while still queued for a connection: fail now; the request is dropped when it starts.
+    // Aborted while still waiting for its connection: fail now (saying so); the request is dropped when it starts.
     this.detach = onAbort(options.call.signal, () =>
-      this.controller === undefined ? this.onResponseError(undefined, new CallAbortedReason()) : this.controller.abort(new CallAbortedReason()),
+      this.controller === undefined ? this.onResponseError(undefined, new CallAbortedError(new CallAbortedReason(), true)) : this.controller.abort(new CallAbortedReason()),
     );
   }
 
@@ -225,7 +227,7 @@ export function postUpstreamStream(options: PostUpstreamOptions, reader: StreamR
   return new Promise((resolve, reject) => {
     const signal = options.call.signal;
     if (signal.aborted) {
-      reject(classifyTransportError(new CallAbortedReason(), options.provider, signal));
+      reject(new CallAbortedError(new CallAbortedReason(), true));
       return;
     }
     options.dispatcher.dispatch(upstreamRequest(options), new StreamingAnswer(options, reader, resolve, reject));

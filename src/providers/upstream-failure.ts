@@ -6,7 +6,14 @@ import type { ChatResult } from './provider.js';
 
 /** Thrown when our own signal aborted the call (client gone, deadline): never retried. */
 export class CallAbortedError extends Error {
-  constructor(cause?: unknown) {
+  /**
+   * @param beforeConnection the call stopped before it had a connection (one still being opened,
+   * through a proxy that is slow to open its tunnel, say): nothing of it reached the upstream.
+   */
+  constructor(
+    cause?: unknown,
+    readonly beforeConnection = false,
+  ) {
     super('upstream call aborted', { cause });
     this.name = 'CallAbortedError';
   }

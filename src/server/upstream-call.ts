@@ -162,7 +162,7 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   /**
    * Runs the attempt chain within the request's deadline (`upstream.deadlineMs`). The per-attempt
    * timeout runs between reads only, so without it an upstream that trickles a JSON answer, or a
-   * connection pool whose connections are all busy, could keep the client waiting without end. The
+   * proxy that does not open its tunnel, could keep the client waiting without end. The
    * deadline stops nothing once the answer has started (a stream's first chunk, sent to the client).
    */
   async run<T>(attempt: (deployment: Deployment) => Promise<T>): Promise<AttemptOutcome<T>> {
@@ -222,9 +222,20 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
     }
   }
 
-  /** An attempt stopped by the deadline is that deployment's timeout (logged, counted, and held against its health). */
+  /**
+   * An attempt stopped by the deadline is that deployment's timeout (logged, counted, and held
+   * against its health) — unless it was still waiting for its connection (one being opened through
+   * a proxy slow to open its tunnel): the upstream never saw it, so the attempt says nothing of the
+   * deployment (the chain takes a `CallAbortedError` so), and the client gets the same 504.
+   */
   private stoppedByDeadline(error: unknown, deployment: Deployment): never {
-    throw this.expired && error instanceof CallAbortedError ? this.deadlineError(deployment.provider.name) : error;
+    if (!this.expired || !(error instanceof CallAbortedError)) throw error;
+    if (!error.beforeConnection) throw this.deadlineError(deployment.provider.name);
+    this.services.logger.warn(
+      { requestId: this.request.id, deployment: deployment.id, deadlineMs: this.deadlineMs },
+      'no connection to the upstream before the request\'s deadline (not held against the upstream)',
+    );
+    throw error;
   }
 
   private deadlineError(provider: string | undefined): UpstreamError {
