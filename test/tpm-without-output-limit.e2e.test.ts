@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { adminJson, startLimitedRelay } from './support/limited-relay.js';
@@ -41,6 +41,19 @@ describe('a TPM-limited key and a request without max_tokens', () => {
     expect(outcome).toMatchObject({ status: 200, content: 'echo: Hello' });
     // A limit the relay chose for the request, if any, fits the key's window.
     if (!Number.isNaN(outcome.sentLimit)) expect(outcome.sentLimit).toBeLessThanOrEqual(2_000);
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('refuses for good only a prompt that alone is more than the key\'s limit, and asks to shorten it', async () => {
+    const created = await adminJson<{ key: string }>(relay.url, '/admin/keys', 'POST', { name: 'small-tenant-long-prompt', tpm: 2_000 });
+    const client = new OpenAI({ apiKey: created.key, baseURL: relay.baseURL, maxRetries: 0 });
+    // 7 000 bytes: estimated at more than 2 000 tokens.
+    const error = (await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'word '.repeat(1_400) }] }).catch((caught: unknown) => caught)) as RateLimitError;
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error.code).toBe('rate_limit_exceeded');
+    expect(error.headers?.get('x-should-retry')).toBe('false');
+    expect(error.message).toMatch(/shorten the prompt/);
+    expect(error.message).not.toMatch(/max_tokens/);
     expect(upstream.requests).toHaveLength(1);
   });
 });

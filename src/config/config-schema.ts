@@ -244,7 +244,7 @@ export const ConfigSchema = Type.Object(
             ),
           ),
           defaultMaxTokens: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'Output tokens a request that gives no max_tokens counts in its TPM window; for a metered key, also the limit sent to a model whose output limit the relay does not know (default 4096).' }),
+            Type.Integer({ minimum: 1, description: 'Output tokens a request that gives no max_tokens counts in its TPM window (at most what the key\'s TPM leaves after the prompt, or what the window has left); for a metered key, also the limit sent to a model whose output limit the relay does not know (default 4096).' }),
           ),
         },
         { additionalProperties: false },

@@ -65,3 +65,45 @@ describe('AdmissionControl, a request without an output limit on a metered key',
     other.close();
   });
 });
+
+describe('AdmissionControl, a request without an output limit on a key with a TPM limit', () => {
+  const smallTenant: Principal = { id: 'key-tpm', name: 'small-tenant', isMaster: false, models: undefined, tpm: 2_000 };
+  const estimated = { estimated: 4096 };
+
+  it('counts its prompt and at most what the TPM leaves after it, then what the window has left, and sends no limit', async () => {
+    const control = admission(new MemoryLimitStore());
+    // 100 prompt tokens and the estimate lowered from 4096 to the 1900 the limit leaves: admitted, the window full.
+    const first = (await control.admit(smallTenant, 'free', prompt, estimated, 'r1'))!;
+    expect(first.outputCap).toBeUndefined();
+    expect(first.headers['x-ratelimit-remaining-tokens']).toBe('0');
+    await first.settle({ promptTokens: 90, completionTokens: 30, cachedTokens: 0 });
+    // The window holds what the first one used (120): the next is counted for the 1880 left.
+    const second = (await control.admit(smallTenant, 'free', prompt, estimated, 'r2'))!;
+    expect(second.outputCap).toBeUndefined();
+    expect(second.headers['x-ratelimit-remaining-tokens']).toBe('0');
+    // While it runs, one more is counted for its prompt alone, which the full window cannot take yet.
+    let refused: unknown;
+    try {
+      control.admit(smallTenant, 'free', prompt, estimated, 'r3');
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': expect.any(String) } });
+    expect((refused as Error).message).not.toMatch(/max_tokens/);
+    control.close();
+  });
+
+  it('says a prompt larger than the whole limit can never pass, without asking to lower a max_tokens the request does not give', () => {
+    const control = admission(new MemoryLimitStore());
+    let refused: unknown;
+    try {
+      control.admit(smallTenant, 'free', { promptBytes: () => 3 * 2_500 }, estimated, 'r1');
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limit_exceeded', headers: { 'x-should-retry': 'false' } });
+    expect((refused as Error).message).toMatch(/prompt alone is more than the whole limit/);
+    expect((refused as Error).message).not.toMatch(/max_tokens/);
+    control.close();
+  });
+});

@@ -74,6 +74,27 @@ export interface OpenEndedOutput {
   sendCeiling: boolean;
 }
 
+/**
+ * The output of a request that gives no limit (no `max_tokens`): `estimated` tokens
+ * (`billing.defaultMaxTokens` per completion), an estimate the TPM window counts at most what the
+ * key's TPM leaves after the prompt — lowered to what the window has left, down to none, rather
+ * than refused for it. A rate limit is settled with the real usage when the request ends, and the
+ * request is not sent with a limit for it (unlike a budget's or balance's, `OpenEndedOutput`).
+ */
+export interface EstimatedOutput {
+  estimated: number;
+}
+
+/** The output tokens a reservation counts. */
+interface ReservedOutput {
+  /** For the money, unless the request is open-ended for it (`OpenEndedOutput`): its max_tokens (per completion, times the completions), or the estimate. */
+  tokens: number;
+  /** In the TPM window. */
+  window: number;
+  /** `window` is an estimate (`EstimatedOutput`), to be lowered to what the window has left when it refuses. */
+  lowerable: boolean;
+}
+
 export interface AdmissionOptions {
   limits: LimitStore;
   prices: PriceTable;
@@ -273,16 +294,16 @@ export class AdmissionControl {
   }
 
   /**
-   * Reserves the request's worst case (its prompt, read only here, and `maxOutputTokens`), or throws
-   * the refusal (429 with `retry-after`, or 400 for an unpriced model). Undefined when the key has no
-   * limits at all. Answers at once (no promise) when the limit store answers in
-   * memory and the account's currency is known.
+   * Reserves the request's worst case (its prompt, read only here, and its output: the max_tokens
+   * it gives, or an `EstimatedOutput`), or throws the refusal (429 with `retry-after`, or 400 for an
+   * unpriced model). Undefined when the key has no limits at all. Answers at once (no promise) when
+   * the limit store answers in memory and the account's currency is known.
    */
   admit(
     principal: Principal,
     model: string,
     prompt: PromptSource,
-    maxOutputTokens: number,
+    output: number | EstimatedOutput,
     requestId: string,
     fallbackModels?: () => readonly string[],
     openEnded?: OpenEndedOutput,
@@ -302,6 +323,15 @@ export class AdmissionControl {
     // Deliberately high — UTF-8 bytes ÷ 3, about one token per CJK character and 1.5× for English —
     // because a reservation may be generous but must not be short; the settle step charges the real usage.
     const promptTokens = Math.ceil(prompt.promptBytes() / 3);
+    const maxOutputTokens = typeof output === 'number' ? output : output.estimated;
+    // Never more than the key's TPM leaves after the prompt: an estimate of the relay's own must not
+    // make a request one that can never be admitted.
+    const estimated = typeof output !== 'number' && principal.tpm !== undefined;
+    const reserved: ReservedOutput = {
+      tokens: maxOutputTokens,
+      window: estimated ? Math.min(maxOutputTokens, Math.max(0, principal.tpm! - promptTokens)) : maxOutputTokens,
+      lowerable: estimated,
+    };
     const accountCurrency = principal.accountId === undefined ? undefined : this.options.accountCurrency(principal.accountId);
     // A request that marks a cache breakpoint may have its whole prompt written to the cache: its
     // worst case prices the prompt as writes where they cost more than input (Claude's), so the
@@ -313,9 +343,9 @@ export class AdmissionControl {
     const worstPrice = metered && price !== undefined && fallbackModels !== undefined ? this.dearest(price, fallbackModels(), promptTokens, moneyOutputTokens, breakpoints) : price;
     const mayWriteCache = worstPrice === undefined ? undefined : breakpoints?.matter(worstPrice);
     if (accountCurrency instanceof Promise) {
-      return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency ?? principal.budget?.currency ?? 'USD', open, sentCap));
+      return accountCurrency.then((currency) => this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, reserved, requestId, now, currency ?? principal.budget?.currency ?? 'USD', open, sentCap));
     }
-    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD', open, sentCap);
+    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, reserved, requestId, now, accountCurrency ?? principal.budget?.currency ?? 'USD', open, sentCap);
   }
 
   /**
@@ -326,7 +356,7 @@ export class AdmissionControl {
   admitFree(principal: Principal, requestId: string): Admission | undefined | Promise<Admission | undefined> {
     if (principal.rpm === undefined && principal.maxParallel === undefined) return undefined;
     const counted: Principal = { ...principal, tpm: undefined, budget: undefined, accountId: undefined };
-    return this.reserve(counted, undefined, undefined, undefined, 0, 0, requestId, this.now(), 'USD');
+    return this.reserve(counted, undefined, undefined, undefined, 0, noOutput, requestId, this.now(), 'USD');
   }
 
   /**
@@ -367,7 +397,7 @@ export class AdmissionControl {
     worstPrice: ModelPrice | undefined,
     mayWriteCache: CacheWriteLifetime | undefined,
     promptTokens: number,
-    maxOutputTokens: number,
+    output: ReservedOutput,
     requestId: string,
     now: number,
     currency: Currency,
@@ -376,11 +406,11 @@ export class AdmissionControl {
   ): HeldAdmission | Promise<HeldAdmission> {
     const rates = this.options.rates;
     // A request admitted for less output than the estimate is counted for that in the TPM window too.
-    const tpmOutputTokens = open === undefined || outputCap === undefined ? maxOutputTokens : Math.min(maxOutputTokens, open.ceiling * open.completions);
+    const tpmOutputTokens = open === undefined || outputCap === undefined ? output.window : Math.min(output.window, open.ceiling * open.completions);
     // A worst case beyond what a number holds exactly (a max_tokens of 2^53) is held as the largest
     // one it does: more than any limit, so the request is refused with its 429, not failed with a 500.
     const worstTokens = Math.min(promptTokens + tpmOutputTokens, Number.MAX_SAFE_INTEGER);
-    const moneyOutputTokens = open === undefined ? maxOutputTokens : open.ceiling * open.completions;
+    const moneyOutputTokens = open === undefined ? output.tokens : open.ceiling * open.completions;
     const worstUsd = worstPrice === undefined ? 0 : relayCostMicros(promptTokens, Math.min(moneyOutputTokens, Number.MAX_SAFE_INTEGER), worstPrice, mayWriteCache);
     const names = countersOf(principal.id);
     const counters: CounterReservation[] = [];
@@ -418,18 +448,20 @@ export class AdmissionControl {
       // In memory: the reservation comes back to be settled through its handle.
       const reservation = limits.reserveHeld(request);
       const result = reservation.result;
-      if (!result.ok) return this.reserveLess(result, principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency, open);
+      if (!result.ok) return this.reserveLess(result, principal, price, worstPrice, mayWriteCache, promptTokens, output, requestId, now, currency, open, outputCap);
       return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, reservation, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey, outputCap);
     }
     return limits.reserve(request).then((result) => {
-      if (!result.ok) return this.reserveLess(result, principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency, open);
+      if (!result.ok) return this.reserveLess(result, principal, price, worstPrice, mayWriteCache, promptTokens, output, requestId, now, currency, open, outputCap);
       return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey, outputCap);
     });
   }
 
   /**
-   * After a refusal: an open-ended request refused by the budget or the balance is reserved again
-   * for the output they can pay for (and sent with that limit); any other refusal is thrown.
+   * After a refusal: a request without an output limit refused by the TPM window is reserved again
+   * with its output estimate lowered to what the window has left after its prompt (down to none);
+   * an open-ended request refused by the budget or the balance is reserved again for the output
+   * they can pay for (and sent with that limit); any other refusal is thrown.
    */
   private reserveLess(
     result: Extract<ReserveResult, { ok: false }>,
@@ -438,15 +470,21 @@ export class AdmissionControl {
     worstPrice: ModelPrice | undefined,
     mayWriteCache: CacheWriteLifetime | undefined,
     promptTokens: number,
-    maxOutputTokens: number,
+    output: ReservedOutput,
     requestId: string,
     now: number,
     currency: Currency,
     open: OpenEndedOutput | undefined,
+    outputCap: number | undefined,
   ): HeldAdmission | Promise<HeldAdmission> {
+    if (output.lowerable && output.window > 0 && result.counter === countersOf(principal.id).tpm) {
+      // Strictly less each time: under concurrent requests (Redis) it may take another turn, and ends at none.
+      const window = Math.max(0, Math.min(output.window - 1, result.remaining - promptTokens));
+      return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, { ...output, window }, requestId, now, currency, open, outputCap);
+    }
     const affordable = open === undefined || worstPrice === undefined ? undefined : this.affordableOutput(result, principal, currency, promptTokens, worstPrice, mayWriteCache, open);
-    if (affordable === undefined) throw refusal(result, principal);
-    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, maxOutputTokens, requestId, now, currency, { ceiling: affordable, completions: open!.completions, sendCeiling: true }, affordable);
+    if (affordable === undefined) throw refusal(result, principal, output.lowerable);
+    return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, output, requestId, now, currency, { ceiling: affordable, completions: open!.completions, sendCeiling: true }, affordable);
   }
 
   /**
@@ -694,6 +732,9 @@ function addToBudget(limits: LimitStore, reservationId: string, key: string, amo
   return limits.reserve(request).then(() => limits.settle({ reservationId, actual: { [key]: amount }, now }));
 }
 
+/** What a request that writes nothing (`admitFree`) reserves of output. */
+const noOutput: ReservedOutput = { tokens: 0, window: 0, lowerable: false };
+
 /** A renewal that failed changes nothing; the next one is tried a turn of the timer later. */
 function ignoreFailure(): void {}
 
@@ -727,7 +768,8 @@ function rateLimitHeaders(principal: Principal, names: KeyCounters, remaining: R
   return headers;
 }
 
-function refusal(result: Extract<ReserveResult, { ok: false }>, principal: Principal): RelayError {
+/** `estimatedOutput`: the request gives no output limit (its TPM count was lowered to none before a refusal of the window). */
+function refusal(result: Extract<ReserveResult, { ok: false }>, principal: Principal, estimatedOutput = false): RelayError {
   const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
   const retry: Record<string, string> = result.retryAfterMs > 0 ? { 'retry-after': String(seconds), 'retry-after-ms': String(Math.max(1, Math.ceil(result.retryAfterMs))) } : {};
   const key = `key "${principal.name}"`;
@@ -749,9 +791,16 @@ function refusal(result: Extract<ReserveResult, { ok: false }>, principal: Princ
   }
   if (result.counter.startsWith('tpm:')) {
     // No retry time: this request's worst case is above the limit itself, and waiting cannot help.
-    const advice = result.retryAfterMs > 0 ? `Lower max_tokens or retry after ${seconds} s.` : `Its worst case is more than the whole limit, so it can never be admitted: lower max_tokens or shorten the prompt.`;
+    const advice = estimatedOutput
+      ? result.retryAfterMs > 0
+        ? `Retry after ${seconds} s.`
+        : `Its prompt alone is more than the whole limit, so it can never be admitted: shorten the prompt.`
+      : result.retryAfterMs > 0
+        ? `Lower max_tokens or retry after ${seconds} s.`
+        : `Its worst case is more than the whole limit, so it can never be admitted: lower max_tokens or shorten the prompt.`;
+    const needs = estimatedOutput ? 'its prompt estimate' : 'prompt estimate plus max_tokens';
     return new RelayError(
-      `Rate limit reached for tokens per minute on ${key}: limit ${result.limit}, ${Math.max(0, result.remaining)} left; this request may use more (prompt estimate plus max_tokens). ${advice}`,
+      `Rate limit reached for tokens per minute on ${key}: limit ${result.limit}, ${Math.max(0, result.remaining)} left; this request may use more (${needs}). ${advice}`,
       {
         status: 429,
         type: 'rate_limit_error',

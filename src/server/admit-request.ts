@@ -49,7 +49,9 @@ export function admitRequest(request: FastifyRequest, reply: FastifyReply, servi
   const maxOutputTokens = estimate.completions === undefined ? perCompletion : perCompletion * estimate.completions;
   const principal = request.relay.principal!;
   const fallbacks = () => fallbackModels(services.router, model, principal, estimate.fallbacks).map((fallback) => fallback.model);
-  const admitted = services.admission.admit(principal, model, estimate, maxOutputTokens, request.relay.meterId, fallbacks, openEnded(estimate, principal));
+  // Without max_tokens, the output is the relay's estimate (the TPM window counts it as such: `EstimatedOutput`).
+  const output = estimate.maxOutputTokens === undefined ? { estimated: maxOutputTokens } : maxOutputTokens;
+  const admitted = services.admission.admit(principal, model, estimate, output, request.relay.meterId, fallbacks, openEnded(estimate, principal));
   if (admitted instanceof Promise) return admitted.then((admission) => holdUnlessGone(request, reply, admission));
   return holdUnlessGone(request, reply, admitted);
 }
