@@ -483,8 +483,32 @@ export class AdmissionControl {
       return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, { ...output, window }, requestId, now, currency, open, outputCap);
     }
     const affordable = open === undefined || worstPrice === undefined ? undefined : this.affordableOutput(result, principal, currency, promptTokens, worstPrice, mayWriteCache, open);
-    if (affordable === undefined) throw refusal(result, principal, output.lowerable);
+    if (affordable === undefined) throw refusal(open === undefined || worstPrice === undefined ? result : this.untilNextPeriod(result, principal, promptTokens, worstPrice, mayWriteCache, open, now), principal, output.lowerable);
     return this.reserve(principal, price, worstPrice, mayWriteCache, promptTokens, output, requestId, now, currency, { ceiling: affordable, completions: open!.completions, sendCeiling: true }, affordable);
+  }
+
+  /**
+   * A budget's refusal of an open-ended request that not even one output token fits now, with the
+   * time to the budget's next period: the store says that waiting will not help (the worst case it
+   * was asked for, the model's whole output limit, is more than the whole budget), but the next
+   * period admits the request for the output the budget then pays for. Unchanged when waiting does
+   * not help indeed: a budget that never starts over (`total`), or whose whole amount cannot pay for
+   * the prompt and one output token.
+   */
+  private untilNextPeriod(
+    result: Extract<ReserveResult, { ok: false }>,
+    principal: Principal,
+    promptTokens: number,
+    price: ModelPrice,
+    mayWriteCache: CacheWriteLifetime | undefined,
+    open: OpenEndedOutput,
+    now: number,
+  ): Extract<ReserveResult, { ok: false }> {
+    const budget = principal.budget;
+    if (result.kind !== 'budget' || result.retryAfterMs > 0 || result.counter === 'limits-backend' || budget === undefined) return result;
+    const endsAt = budgetPeriod(budget.period, now).endsAt;
+    if (endsAt === undefined || worstIn(relayCostMicros(promptTokens, open.completions, price, mayWriteCache), budget.currency, this.options.rates) > result.limit) return result;
+    return { ...result, retryAfterMs: Math.max(1, endsAt - now) };
   }
 
   /**
@@ -818,16 +842,22 @@ function refusal(result: Extract<ReserveResult, { ok: false }>, principal: Princ
     });
   }
   if (result.counter.startsWith('budget:')) {
-    return new RelayError(`The budget of ${key} for this period is spent (or too little is left for this request's worst case). Raise the budget or wait for the next period.`, {
+    const advice =
+      result.retryAfterMs > 0
+        ? 'Raise the budget or wait for the next period.'
+        : 'Waiting will not help: the budget never starts over, or all of it is less than this request\'s worst case. Raise the budget, or lower max_tokens.';
+    return new RelayError(`The budget of ${key} for this period is spent (or too little is left for this request's worst case). ${advice}`, {
       status: 429,
       type: 'insufficient_quota',
       code: 'budget_exceeded',
-      headers: retry,
+      headers: result.retryAfterMs > 0 ? retry : { 'x-should-retry': 'false' },
     });
   }
+  // A balance does not refill with time: only a top-up admits the request, so the SDKs are told not to retry.
   return new RelayError(`The account of ${key} has too little balance left for this request's worst case. Top up the account.`, {
     status: 429,
     type: 'insufficient_quota',
     code: 'insufficient_balance',
+    headers: { 'x-should-retry': 'false' },
   });
 }
