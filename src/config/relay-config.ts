@@ -84,6 +84,14 @@ export interface UpstreamProxy {
   noProxy: string | undefined;
 }
 
+/**
+ * How long opening an upstream connection may take: the per-attempt timeout, at most 10 s. Set on
+ * the upstream connection pools when they are made, at start.
+ */
+export function upstreamConnectTimeoutMs(config: Pick<RelayConfig, 'timeoutMs'>): number {
+  return Math.min(config.timeoutMs, 10_000);
+}
+
 /** The whole, validated configuration the relay runs with. */
 export interface RelayConfig {
   port: number;

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { authenticate, readClientKey } from '../auth/authenticate.js';
 import { SignInThrottle, signInThrottled } from '../auth/sign-in-throttle.js';
 import { StaticKeyStore } from '../auth/key-store.js';
-import type { RelayConfig } from '../config/relay-config.js';
+import { upstreamConnectTimeoutMs, type RelayConfig } from '../config/relay-config.js';
 import { ThinkingBlockCache } from '../providers/anthropic/anthropic-thinking.js';
 import { createProvider, type SharedProviderState } from '../providers/create-provider.js';
 import type { Provider } from '../providers/provider.js';
@@ -146,7 +146,7 @@ function shuttingDown(): RelayError {
 /** Builds the relay's HTTP server from a validated configuration. */
 export function createRelayServer(config: RelayConfig, options: CreateRelayServerOptions): RelayServer {
   const dispatcher = upstreamDispatcher(
-    { connections: config.connectionPoolSize, keepAliveTimeout: 30_000, connect: { timeout: Math.min(config.timeoutMs, 10_000) } },
+    { connections: config.connectionPoolSize, keepAliveTimeout: 30_000, connect: { timeout: upstreamConnectTimeoutMs(config) } },
     config.upstreamProxy,
   );
   const deployments = new DeploymentRegistry();
