@@ -39,8 +39,16 @@ export class DegradedBacklog {
     return this.droppedCount;
   }
 
+  /**
+   * A settle that could not reach the shared store, kept without what was reserved
+   * (`SettleRequest.reserved`): the request's ledger record is written meanwhile, so a store that
+   * lost the reservation with its data, and whose counters are loaded again from the database,
+   * counts the request there already; charged by the replay too, it would count twice. Kept so, the
+   * replay never waits for the counters to be loaded again either (which waits for the recovery
+   * that replays it). A store that still holds the reservation settles it as usual.
+   */
   addSettle(request: SettleRequest): void {
-    this.push({ type: 'settle', request });
+    this.push({ type: 'settle', request: { reservationId: request.reservationId, actual: request.actual, now: request.now } });
   }
 
   addRelease(reservationId: string, now: number): void {
