@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { type APIError } from 'openai';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
 import { freshSchema, installed, reachable } from './support/services.js';
 import { startPrivateRedis } from './support/private-redis.js';
@@ -62,11 +62,35 @@ describe.skipIf(missing !== undefined)('replicas whose Redis goes away while req
     }
   }
 
+  /** Two fail-open replicas, and the key of an account holding $1 that each has served once. */
+  async function failOpenAccount(name: string) {
+    if (redisServer?.exitCode !== null) redisServer = await startPrivateRedis(redisPort);
+    const failOpen = `${yaml}limits:\n  onBackendFailure: fail-open\n  replicas: 2\n`;
+    const [a, b] = [await replica(failOpen), await replica(failOpen)];
+    const account = await admin<{ id: string }>(a.url, '/admin/accounts', 'POST', { name });
+    await admin(a.url, `/admin/accounts/${account.id}/topup`, 'POST', { amount: 1 });
+    const key = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name, account: account.id });
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // both replicas know the key
+    // 'Hello.' estimates 6 prompt tokens: a request reserves $0.001 × (6 + max_tokens) and costs $0.018.
+    const ask = (base: string, maxTokens = 20) =>
+      new OpenAI({ apiKey: key.key, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions
+        .create({ model: 'gpt-4.1', max_tokens: maxTokens, messages: [{ role: 'user', content: 'Hello.' }] })
+        .then(() => 'ok', (error: APIError) => String(error.code ?? error.status));
+    // Each replica sees the balance ($1, $0.018 a request).
+    expect([await ask(a.url), await ask(b.url)]).toEqual(['ok', 'ok']);
+    return { a, b, account, ask };
+  }
+
   beforeAll(async () => {
     await upstream.start();
     schema = await freshSchema(services.databaseUrl!);
     redisPort = await freePort();
     redisServer = await startPrivateRedis(redisPort);
+  });
+  // Each test has its replicas to itself: one left from an earlier test would load the counters again in their place.
+  afterEach(async () => {
+    for (const relay of running) if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
+    await Promise.all(running.map((relay) => relay.exited));
   });
   afterAll(async () => {
     for (const relay of running) if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
@@ -107,19 +131,7 @@ describe.skipIf(missing !== undefined)('replicas whose Redis goes away while req
   });
 
   it('keep an account its balance when Redis comes back empty after replicas served it from their shares (fail-open)', { timeout: 60_000 }, async () => {
-    if (redisServer?.exitCode !== null) redisServer = await startPrivateRedis(redisPort);
-    const failOpen = `${yaml}limits:\n  onBackendFailure: fail-open\n  replicas: 2\n`;
-    const [a, b] = [await replica(failOpen), await replica(failOpen)];
-    const account = await admin<{ id: string }>(a.url, '/admin/accounts', 'POST', { name: 'prepaid-fail-open' });
-    await admin(a.url, `/admin/accounts/${account.id}/topup`, 'POST', { amount: 1 });
-    const key = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'prepaid-fail-open', account: account.id });
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // both replicas know the key
-    const ask = (base: string) =>
-      new OpenAI({ apiKey: key.key, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions
-        .create({ model: 'gpt-4.1', max_tokens: 20, messages: [{ role: 'user', content: 'Hello.' }] })
-        .then(() => 'ok', (error: APIError) => String(error.code ?? error.status));
-    // Each replica sees the balance ($1, $0.018 a request).
-    expect([await ask(a.url), await ask(b.url)]).toEqual(['ok', 'ok']);
+    const { a, b, account, ask } = await failOpenAccount('prepaid-fail-open');
 
     // Redis goes away: each replica serves the account from its share of the balance it saw.
     await restartRedisEmpty();
@@ -127,7 +139,7 @@ describe.skipIf(missing !== undefined)('replicas whose Redis goes away while req
     await b.relay.waitForLog(/Redis is unreachable/);
     expect([await ask(a.url), await ask(b.url)]).toEqual(['ok', 'ok']);
 
-    // Redis comes back without its data: the relays replay what they spent and load the balances again.
+    // Redis comes back without its data: the relays load the balances again from the database, which has what they spent.
     redisServer = await startPrivateRedis(redisPort);
     await a.relay.waitForLog(/Redis is reachable again/);
     await b.relay.waitForLog(/Redis is reachable again/);
@@ -137,5 +149,29 @@ describe.skipIf(missing !== undefined)('replicas whose Redis goes away while req
     await expect.poll(async () => (await admin<{ balance: number }>(a.url, `/admin/accounts/${account.id}`)).balance, { timeout: 5000, interval: 100 }).toBeCloseTo(0.928, 9);
     await new Promise((resolve) => setTimeout(resolve, 2500)); // every replica's next look at the counters
     expect([await ask(a.url), await ask(b.url)]).toEqual(['ok', 'ok']);
+  });
+
+  it('charge an account once what replicas served it from their shares while Redis did not answer, when it answers again with its data (fail-open)', { timeout: 60_000 }, async () => {
+    const { a, b, account, ask } = await failOpenAccount('prepaid-frozen');
+
+    // Redis stops answering (its data stays): each replica serves the account from its share.
+    redisServer!.kill('SIGSTOP');
+    try {
+      await a.relay.waitForLog(/Redis is unreachable/);
+      await b.relay.waitForLog(/Redis is unreachable/);
+      expect([await ask(a.url), await ask(b.url)]).toEqual(['ok', 'ok']);
+      // $1 - 4 × $0.018 in the database, which has the two answered meanwhile.
+      await expect.poll(async () => (await admin<{ balance: number }>(a.url, `/admin/accounts/${account.id}`)).balance, { timeout: 5000, interval: 100 }).toBeCloseTo(0.928, 9);
+    } finally {
+      redisServer!.kill('SIGCONT');
+    }
+    await a.relay.waitForLog(/Redis is reachable again/);
+    await b.relay.waitForLog(/Redis is reachable again/);
+    const counted = () => [a, b].some((replica) => /balance changes that waited for Redis are counted there now/.test(replica.relay.stdout()));
+    await expect.poll(counted, { timeout: 10_000, interval: 100 }).toBe(true);
+    // Redis holds $0.928 as well, not the $0.964 it had nor $0.892: a request reserving $0.929 is
+    // refused, one reserving $0.928 admitted.
+    expect(await ask(a.url, 923)).toBe('insufficient_balance');
+    expect(await ask(b.url, 922)).toBe('ok');
   });
 });

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import { costOf, type PriceTable } from '../billing/price-table.js';
 import type { Currency, ExchangeRates } from '../billing/money.js';
-import type { Admission } from '../limits/admission-control.js';
+import type { Admission, SettledCost } from '../limits/admission-control.js';
 import type { Usage } from '../spec/openai-chat.js';
 import { countEach, type TokenTally } from '../spec/token-counter.js';
 import type { LedgerWriter } from './ledger-writer.js';
@@ -154,7 +154,7 @@ function charge(finished: FinishedRequest, usage: MeteredUsage, options: MeterOp
   );
 }
 
-function record(finished: FinishedRequest, usage: MeteredUsage, cost: { costMicros: number; officialCostMicros: number }, currency: Currency, options: MeterOptions): void {
+function record(finished: FinishedRequest, usage: MeteredUsage, cost: SettledCost, currency: Currency, options: MeterOptions): void {
   options.ledger.add({
     requestId: finished.requestId,
     keyId: finished.principal.id,
@@ -173,6 +173,7 @@ function record(finished: FinishedRequest, usage: MeteredUsage, cost: { costMicr
     errorCode: finished.errorCode ?? null,
     stream: finished.stream,
     createdAt: Date.now(),
+    ...(cost.drawnInMemory === true ? { drawnInMemory: true } : {}),
   });
   publishRequestMetered({
     model: finished.model,

@@ -53,6 +53,12 @@ export interface Admission {
 export interface SettledCost {
   costMicros: number;
   officialCostMicros: number;
+  /**
+   * The cost was drawn from the account's balance in this replica's memory, while Redis was
+   * unreachable (`ReserveResult.inMemory`), not from the balance Redis holds: its ledger record
+   * says so (`LedgerRecord.drawnInMemory`), and Redis counts it from the database.
+   */
+  drawnInMemory?: true;
 }
 
 /**
@@ -453,7 +459,9 @@ export class AdmissionControl {
     }
     return limits.reserve(request).then((result) => {
       if (!result.ok) return this.reserveLess(result, principal, price, worstPrice, mayWriteCache, promptTokens, output, requestId, now, currency, open, outputCap);
-      return new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey, outputCap);
+      const admission = new HeldAdmission(limits, rates, principal, names, budgetCounter, reservationId, undefined, counters, currency, price, rateLimitHeaders(principal, names, result.remaining), this.inFlight, now, this.options.currentKey, outputCap);
+      if (result.inMemory === true && principal.accountId !== undefined) admission.drawnInMemory = true;
+      return admission;
     });
   }
 
@@ -574,6 +582,8 @@ class HeldAdmission implements Admission, InFlightLink {
   newer: InFlightLink | undefined;
   /** When it was admitted (epoch ms): renewed for the admission's `longestRequestMs` at most. */
   readonly admittedAt: number;
+  /** Its balance was reserved in memory, not in Redis (`SettledCost.drawnInMemory`). */
+  drawnInMemory = false;
 
   constructor(
     private readonly limits: LimitStore,
@@ -676,6 +686,7 @@ class HeldAdmission implements Admission, InFlightLink {
       costMicros: convertMicros(costUsd.costMicros, 'USD', currency, rates),
       officialCostMicros: convertMicros(costUsd.officialCostMicros, 'USD', currency, rates),
     };
+    if (this.drawnInMemory) cost.drawnInMemory = true;
     // Only once the cost is known: usage that cannot be priced throws above and leaves the
     // reservation open, to be settled with a count the caller can price.
     this.done = true;

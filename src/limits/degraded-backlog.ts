@@ -5,18 +5,20 @@ import type { CounterReservation, LimitStore, SettleRequest } from './limit-stor
 type Owed =
   | { type: 'settle'; request: SettleRequest }
   | { type: 'release'; reservationId: string; now: number }
-  /** Spend of settled degraded-mode reservations, written back as a reservation with a fixed id (idempotent on retry). */
-  | { type: 'budget'; spendKey: string; key: string; amount: number; expiresAt: number | undefined; now: number; reservationId: string }
-  | { type: 'credit'; spendKey: string; key: string; amount: number };
+  /** Budget spend of settled degraded-mode reservations, written back as a reservation with a fixed id (idempotent on retry). */
+  | { type: 'budget'; spendKey: string; key: string; amount: number; expiresAt: number | undefined; now: number; reservationId: string };
 
-type Spend = Extract<Owed, { type: 'budget' | 'credit' }>;
+type Spend = Extract<Owed, { type: 'budget' }>;
 
 /**
  * What `ResilientLimitStore` owes the shared store once it is reachable again: settles and
  * releases of reservations it made there before the outage, releases of reserves whose reply was
- * lost, and the budget and credit spent by reservations served from memory meanwhile. Window and
- * concurrency usage is not written back: windows slide out within a minute and the memory holds end
- * with their requests.
+ * lost, and the budget spent by reservations served from memory meanwhile. Window and concurrency
+ * usage is not written back: windows slide out within a minute and the memory holds end with their
+ * requests. Nor is credit spent from memory: a balance the shared store lost is loaded again from
+ * the database, which the ledger has debited already, so a replay could not tell whether to count
+ * it; the ledger writes such a debit as a credit change as well, which the shared store counts once
+ * under its id whether it kept its data or not (`ReserveResult.inMemory`).
  *
  * Spend is summed per counter until replay takes it, so a long outage costs one entry per counter,
  * not one per request. Bounded: past `maxEntries` the oldest work is dropped (and counted).
@@ -55,23 +57,20 @@ export class DegradedBacklog {
     this.push({ type: 'release', reservationId, now });
   }
 
-  /** Records the budget and credit spend of a degraded-mode reservation that just settled. */
+  /** Records the budget spend of a degraded-mode reservation that just settled. */
   addSpend(counters: readonly CounterReservation[], actual: Record<string, number>, now: number): void {
     for (const counter of counters) {
-      if (counter.kind !== 'budget' && counter.kind !== 'credit') continue;
+      if (counter.kind !== 'budget') continue;
       const amount = actual[counter.key] ?? counter.amount;
       if (amount === 0) continue;
       const spendKey = `${counter.kind}\u0000${counter.key}\u0000${counter.expiresAt ?? ''}`;
       const open = this.openSpend.get(spendKey);
       if (open !== undefined) {
         open.amount += amount;
-        if (open.type === 'budget') open.now = Math.max(open.now, now);
+        open.now = Math.max(open.now, now);
         continue;
       }
-      const entry: Spend =
-        counter.kind === 'budget'
-          ? { type: 'budget', spendKey, key: counter.key, amount, expiresAt: counter.expiresAt, now, reservationId: `reconcile:${randomUUID()}` }
-          : { type: 'credit', spendKey, key: counter.key, amount };
+      const entry: Spend = { type: 'budget', spendKey, key: counter.key, amount, expiresAt: counter.expiresAt, now, reservationId: `reconcile:${randomUUID()}` };
       this.openSpend.set(spendKey, entry);
       this.push(entry);
     }
@@ -101,11 +100,6 @@ export class DegradedBacklog {
     if (entry.type === 'release') return store.release(entry.reservationId, entry.now);
     // From here on new spend opens a new entry, so a retried replay sends the same amount again.
     this.close(entry);
-    if (entry.type === 'credit') {
-      // Not idempotent: if the reply is lost after Redis applied it, a retry charges twice (rare; on the safe side).
-      await store.addCredit(entry.key, -entry.amount);
-      return;
-    }
     // A period that has ended is not charged any more.
     if (entry.expiresAt !== undefined && entry.expiresAt <= entry.now) return;
     const counter: CounterReservation = { key: entry.key, kind: 'budget', limit: Number.MAX_SAFE_INTEGER, amount: entry.amount };
@@ -117,7 +111,7 @@ export class DegradedBacklog {
   private push(entry: Owed): void {
     if (this.owed.length >= this.maxEntries) {
       const dropped = this.owed.shift();
-      if (dropped !== undefined && dropped.type !== 'settle' && dropped.type !== 'release') this.close(dropped);
+      if (dropped !== undefined && dropped.type === 'budget') this.close(dropped);
       this.droppedCount++;
     }
     this.owed.push(entry);

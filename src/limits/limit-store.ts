@@ -60,6 +60,13 @@ export type ReserveResult =
       ok: true;
       /** Per counter key, what is left after this reservation (the balance, for `credit`). */
       remaining: Record<string, number>;
+      /**
+       * Made in this replica's memory while the shared store was unreachable (`ResilientLimitStore`,
+       * fail-open): its budget spend is written back to the shared store once it answers, its
+       * credit spend is not. The caller charges that through the database, which tells the shared
+       * store (`LedgerRecord.drawnInMemory`).
+       */
+      inMemory?: true;
     }
   | {
       ok: false;

@@ -73,11 +73,12 @@ interface LocalReservation {
  * degraded mode (`degraded`, `onDegradedChange`); from then on calls do not wait for the primary,
  * and every `probeIntervalMs` the store asks it for an answer (`probe`), without holding any call.
  * Once it answers, the store first replays what it owes (`DegradedBacklog`): settles and releases
- * that could not be delivered, and the budget and credit spent from memory, then leaves degraded
- * mode.
+ * that could not be delivered, and the budget spent from memory, then leaves degraded mode. The
+ * credit spent from memory is the caller's to charge (`ReserveResult.inMemory`).
  *
  * While degraded and fail-open, `remaining` in results is this replica's share. Reservations made
- * in memory settle and renew in memory, even after recovery. A renewal of a reservation in the
+ * in memory settle and renew in memory, even after recovery, and are not made again in the shared
+ * store when it lost its data (`ReserveRequest.restored`). A renewal of a reservation in the
  * shared store that cannot reach it is not kept for later (the next renewal tries again): were the
  * reservation to expire meanwhile, its late settle still corrects its budget and credit.
  */
@@ -122,6 +123,8 @@ export class ResilientLimitStore implements LimitStore {
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     validateReserveRequest(request);
     if (request.counters.length === 0) return { ok: true, remaining: {} };
+    // Made in memory, it settles there: the shared store, which never held it, has nothing to make again.
+    if (request.restored === true && this.local.has(request.reservationId)) return { ok: true, remaining: {}, inMemory: true };
     const recovering = this.recoverIfDue();
     if (recovering !== undefined) await recovering;
     if (!this.isDegraded) {
@@ -259,8 +262,9 @@ export class ResilientLimitStore implements LimitStore {
     this.sweepLocal(request.now);
     const counters = await this.shares.apply(request.counters, store);
     const result = await store.reserve({ ...request, counters });
-    if (result.ok) this.local.set(request.reservationId, { store, counters: request.counters, deadline: request.now + this.reservationTtlMs });
-    return result;
+    if (!result.ok) return result;
+    this.local.set(request.reservationId, { store, counters: request.counters, deadline: request.now + this.reservationTtlMs });
+    return { ...result, inMemory: true };
   }
 
   private async adminCall<T>(call: () => Promise<T>): Promise<T> {

@@ -157,7 +157,7 @@ export class RelayMetrics {
     new Gauge({ name: 'relay_inflight_streams', help: 'Streams open to clients.', registers, collect() { this.set(sources.inflightStreams()); } });
     new Gauge({ name: 'relay_ledger_queue_depth', help: 'Ledger records waiting to be written.', registers, collect() { this.set(sources.ledgerPending()); } });
     new Gauge({ name: 'relay_limits_backend_degraded', help: '1 while Redis is unreachable and the failure policy applies.', registers, collect() { this.set(sources.limitsDegraded() ? 1 : 0); } });
-    new Gauge({ name: 'relay_credit_changes_waiting', help: 'Balance changes (top-ups, opening balances) Redis has yet to count.', registers, collect() { this.set(sources.creditChangesWaiting()); } });
+    new Gauge({ name: 'relay_credit_changes_waiting', help: 'Balance changes (top-ups, opening balances, debits drawn in memory while Redis was unreachable) Redis has yet to count.', registers, collect() { this.set(sources.creditChangesWaiting()); } });
 
     // The series a request writes, found once per combination of labels rather than per update.
     const ended = new SeriesGroups<EndSeries>();

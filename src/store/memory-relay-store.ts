@@ -156,14 +156,20 @@ export class MemoryRelayStore implements RelayStore {
   readonly ledger: LedgerStore = {
     insertBatch: async (records: LedgerRecord[]) => {
       let inserted = 0;
+      const unshared = new Map<string, number>();
       for (const record of prepareLedgerBatch(records)) {
         if (this.ledgerByRequestId.has(record.requestId)) continue;
-        this.ledgerByRequestId.set(record.requestId, structuredClone(record));
+        const { drawnInMemory, ...row } = record;
+        this.ledgerByRequestId.set(record.requestId, structuredClone(row));
         inserted += 1;
+        if (record.accountId === null) continue;
         // As in SQL, a row naming an unknown account is kept; there is just no balance to debit.
-        const account = record.accountId === null ? undefined : this.accountsById.get(record.accountId);
+        const account = this.accountsById.get(record.accountId);
         if (account !== undefined) account.balanceMicros -= record.costMicros;
+        if (drawnInMemory === true) unshared.set(record.accountId, (unshared.get(record.accountId) ?? 0) + record.costMicros);
       }
+      const now = Date.now();
+      for (const [accountId, amount] of unshared) if (amount !== 0) this.recordCreditChange(newId('cc'), accountId, -amount, now);
       return inserted;
     },
     usage: async (query: UsageQuery) => {

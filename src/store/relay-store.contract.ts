@@ -266,6 +266,36 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         expect(await store.ledger.count()).toBe(6);
       });
 
+      it('writes the debits of records drawn in memory as credit changes too, one per account and batch, for the rows it inserts', async () => {
+        const first = await store.accounts.create({ name: 'First', currency: 'USD', balanceMicros: 1_000_000 });
+        const second = await store.accounts.create({ name: 'Second', currency: 'USD', balanceMicros: 1_000_000 });
+        const already = ledgerRecord({ accountId: first.id, costMicros: 7, drawnInMemory: true });
+        await store.ledger.insertBatch([already]);
+        const batch = [
+          ledgerRecord({ accountId: first.id, costMicros: 100, drawnInMemory: true }),
+          ledgerRecord({ accountId: first.id, costMicros: 20, drawnInMemory: true }),
+          ledgerRecord({ accountId: first.id, costMicros: 3 }),
+          ledgerRecord({ accountId: second.id, costMicros: 40, drawnInMemory: true }),
+          ledgerRecord({ accountId: second.id, costMicros: 0, drawnInMemory: true }),
+          ledgerRecord({ accountId: null, costMicros: 50, drawnInMemory: true }),
+          already,
+        ];
+        expect(await store.ledger.insertBatch(batch)).toBe(6);
+        expect((await store.accounts.get(first.id))?.balanceMicros).toBe(1_000_000 - 7 - 100 - 20 - 3);
+        const changes = await store.accounts.creditChanges();
+        expect(changes.map(({ accountId, deltaMicros }) => [accountId === first.id ? 'first' : 'second', deltaMicros]).sort()).toEqual([
+          ['first', -120],
+          ['first', -7],
+          ['second', -40],
+        ]);
+        expect(new Set(changes.map((change) => change.id)).size).toBe(3);
+        // Read with the balances: what Redis should hold before it counts them.
+        const waiting = new Map((await store.accounts.balancesWithWaitingChanges()).map(({ account, waitingMicros }) => [account.id, waitingMicros]));
+        expect([waiting.get(first.id), waiting.get(second.id)]).toEqual([-127, -40]);
+        // Stored as any other row: the mark is not.
+        expect((await store.ledger.usage({ groupBy: 'key' })).reduce((sum, row) => sum + row.requests, 0)).toBe(7);
+      });
+
       it('rejects a batch with an invalid record without writing any of it', async () => {
         const account = await store.accounts.create({ name: 'Acme', currency: 'USD' });
         const good = ledgerRecord({ accountId: account.id });

@@ -95,6 +95,15 @@ export interface LedgerRecord {
   errorCode: string | null;
   stream: boolean;
   createdAt: number;
+  /**
+   * `costMicros` was drawn from the account's balance in a replica's memory while Redis was
+   * unreachable (`limits.onBackendFailure: fail-open`), not from the balance Redis holds. The store
+   * then writes the debits of such rows it inserts as credit changes too (one per account and
+   * batch; {@link AccountStore.creditChanges}), in the same transaction: Redis counts them once,
+   * whether it kept its data (the balance it holds lacks them) or lost it (the balance it loads
+   * from the database, without the changes still waiting, lacks them too). Not stored in the row.
+   */
+  drawnInMemory?: boolean;
 }
 
 /** Which rows {@link RelayStore.ledger}.usage sums, and how it groups them. */
@@ -244,8 +253,9 @@ export interface LedgerStore {
   /**
    * In one transaction: inserts the records whose `requestId` is not yet stored (duplicates,
    * within the batch or with earlier batches, are skipped, so a retried flush never charges
-   * twice) and debits each inserted record's `costMicros` from its account, when it has one.
-   * Returns how many records were inserted.
+   * twice) and debits each inserted record's `costMicros` from its account, when it has one,
+   * writing the debits of records `drawnInMemory` as credit changes too. Returns how many records
+   * were inserted.
    */
   insertBatch(records: LedgerRecord[]): Promise<number>;
   /** One row per group and currency, ordered by group, then currency. */

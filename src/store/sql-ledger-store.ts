@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { RelayDatabase } from './database-schema.js';
 import { isTransientConflict } from './database-errors.js';
+import { newId } from './new-id.js';
 import { prepareLedgerBatch } from './prepare-ledger-batch.js';
 import type { Currency, LedgerRecord, LedgerStore, UsageQuery, UsageRow } from './relay-store.js';
 import { ledgerRecordToRow } from './sql-row-mapping.js';
@@ -108,24 +109,32 @@ export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: (
  * Inserts the rows not yet present and debits the accounts of those inserted, in one transaction.
  * ON CONFLICT DO NOTHING makes a concurrent writer of the same `request_id` wait for ours and then
  * skip the row, and RETURNING tells exactly which rows this transaction wrote, so only those are
- * charged. Accounts are updated in id order, one statement each, so two batches lock them in the
- * same order.
+ * charged (and only their debits drawn in memory become credit changes). Accounts are updated in
+ * id order, one statement each, so two batches lock them in the same order.
  */
 async function insertAndDebit(db: Kysely<RelayDatabase>, batch: readonly LedgerRecord[]): Promise<number> {
+  const drawnInMemory = new Set(batch.filter((record) => record.drawnInMemory === true).map((record) => record.requestId));
   return db.transaction().execute(async (transaction) => {
     let inserted = 0;
     const debits = new Map<string, number>();
+    const unshared = new Map<string, number>();
     for (let start = 0; start < batch.length; start += rowsPerStatement) {
       const rows = await transaction
         .insertInto('ledger_entries')
         .values(batch.slice(start, start + rowsPerStatement).map(ledgerRecordToRow))
         .onConflict((conflict) => conflict.column('request_id').doNothing())
-        .returning(['account_id', 'cost_micros'])
+        .returning(['request_id', 'account_id', 'cost_micros'])
         .execute();
       inserted += rows.length;
       for (const row of rows) {
-        if (row.account_id !== null) debits.set(row.account_id, (debits.get(row.account_id) ?? 0) + Number(row.cost_micros));
+        if (row.account_id === null) continue;
+        debits.set(row.account_id, (debits.get(row.account_id) ?? 0) + Number(row.cost_micros));
+        if (drawnInMemory.has(row.request_id)) unshared.set(row.account_id, (unshared.get(row.account_id) ?? 0) + Number(row.cost_micros));
       }
+    }
+    const now = Date.now();
+    for (const [accountId, amount] of unshared) {
+      if (amount !== 0) await transaction.insertInto('credit_changes').values({ id: newId('cc'), account_id: accountId, delta_micros: -amount, created_at: now }).execute();
     }
     for (const accountId of [...debits.keys()].sort()) {
       const amount = debits.get(accountId) ?? 0;

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { newId } from './new-id.js';
 import type { LedgerRecord } from './relay-store.js';
 
 const columns = [
@@ -32,9 +33,11 @@ export function createSqliteLedgerInsert(database: Database): (batch: readonly L
     `insert into ledger_entries (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (request_id) do nothing`,
   );
   const debit = database.prepare('update accounts set balance_micros = balance_micros - ? where id = ?');
+  const creditChange = database.prepare('insert into credit_changes (id, account_id, delta_micros, created_at) values (?, ?, ?, ?)');
   const insertAndDebit = database.transaction((batch: readonly LedgerRecord[]) => {
     let inserted = 0;
     const debits = new Map<string, number>();
+    let unshared: Map<string, number> | undefined;
     for (const record of batch) {
       // Values by position, in the order of `columns`: no row object per record, no lookup by name
       // (about 1 µs of the ~5 µs a row costs).
@@ -59,12 +62,17 @@ export function createSqliteLedgerInsert(database: Database): (batch: readonly L
       ).changes;
       if (changes !== 1) continue;
       inserted++;
-      if (record.accountId !== null) debits.set(record.accountId, (debits.get(record.accountId) ?? 0) + record.costMicros);
+      if (record.accountId === null) continue;
+      debits.set(record.accountId, (debits.get(record.accountId) ?? 0) + record.costMicros);
+      if (record.drawnInMemory === true) (unshared ??= new Map()).set(record.accountId, (unshared.get(record.accountId) ?? 0) + record.costMicros);
     }
     for (const accountId of [...debits.keys()].sort()) {
       const amount = debits.get(accountId) ?? 0;
       if (amount !== 0) debit.run(amount, accountId);
     }
+    // Debits drawn from a replica's memory while Redis was unreachable: Redis counts them from here (`LedgerRecord.drawnInMemory`).
+    const now = Date.now();
+    for (const [accountId, amount] of unshared ?? []) if (amount !== 0) creditChange.run(newId('cc'), accountId, -amount, now);
     return inserted;
   });
   return (batch) => (database.inTransaction ? undefined : insertAndDebit(batch));
