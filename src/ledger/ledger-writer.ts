@@ -1,4 +1,4 @@
-import type { LedgerRecord, LedgerStore } from '../store/relay-store.js';
+import type { BudgetedRecord, LedgerRecord, LedgerStore } from '../store/relay-store.js';
 import { checkLedgerRecord } from '../store/validate-store-input.js';
 
 export interface LedgerWriterOptions {
@@ -9,6 +9,12 @@ export interface LedgerWriterOptions {
   onError?: (error: unknown, pending: number) => void;
   /** A record the store would refuse (a count that is no safe integer): set aside, never written. */
   onInvalid?: (error: unknown, record: LedgerRecord) => void;
+  /**
+   * Records just written whose key had a budget then (`LedgerStore.insertBatch`): a request that
+   * ended under no budget of that period, as its replica knew the key, is charged to the budget
+   * set meanwhile (`AdmissionControl.chargeWritten`).
+   */
+  onBudgeted?: (records: BudgetedRecord[]) => void;
 }
 
 /**
@@ -84,7 +90,7 @@ export class LedgerWriter {
         this.draining = pending.length - start;
         const batch = start === 0 && pending.length <= maxRecordsPerWrite ? pending : pending.slice(start, start + maxRecordsPerWrite);
         try {
-          await this.store.insertBatch(batch);
+          await this.store.insertBatch(batch, this.options.onBudgeted);
           this.retryAt = 0;
         } catch (error) {
           this.draining = 0;

@@ -33,8 +33,11 @@ export interface FinishedRequest {
 
 export interface MeterOptions {
   ledger: LedgerWriter;
-  /** Charges a request metered without a reservation to a budget its key was given while it ran (`AdmissionControl.chargeUnreserved`). */
-  chargeUnreserved?: (principal: Principal, costUsdMicros: number, requestId: string) => void | Promise<void>;
+  /**
+   * Charges a request metered without a reservation to a budget its key was given while it ran
+   * (`AdmissionControl.chargeUnreserved`); the budget period charged, or null for none.
+   */
+  chargeUnreserved?: (principal: Principal, costUsdMicros: number, requestId: string) => string | null | Promise<string | null>;
   prices: PriceTable;
   rates: ExchangeRates;
   onError: (error: unknown, requestId: string) => void;
@@ -129,17 +132,17 @@ function charge(finished: FinishedRequest, usage: MeteredUsage, options: MeterOp
     const price = options.prices.price(finished.model);
     const cost = price !== undefined && used ? costOf(usage, price, 'USD', options.rates) : noCost;
     // Before its ledger record: a budget given to the key meanwhile counted the ledger without it.
-    const charged = cost.costMicros === 0 ? undefined : options.chargeUnreserved?.(finished.principal, cost.costMicros, finished.requestId);
+    const charged = options.chargeUnreserved?.(finished.principal, cost.costMicros, finished.requestId);
     if (charged instanceof Promise) {
       return charged.then(
-        () => record(finished, usage, cost, 'USD', options),
+        (period) => record(finished, usage, { ...cost, budgetPeriod: period }, 'USD', options),
         (error: unknown) => {
           options.onError(error, finished.requestId);
           record(finished, usage, cost, 'USD', options);
         },
       );
     }
-    record(finished, usage, cost, 'USD', options);
+    record(finished, usage, charged === undefined ? cost : { ...cost, budgetPeriod: charged }, 'USD', options);
     return undefined;
   }
   const settled = used ? admission.settle(usage, options.prices.price(finished.model)) : admission.release();
@@ -174,6 +177,7 @@ function record(finished: FinishedRequest, usage: MeteredUsage, cost: SettledCos
     stream: finished.stream,
     createdAt: Date.now(),
     ...(cost.drawnInMemory === true ? { drawnInMemory: true } : {}),
+    ...(cost.budgetPeriod === undefined ? {} : { budgetPeriod: cost.budgetPeriod }),
   });
   publishRequestMetered({
     model: finished.model,

@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { BudgetedRecord } from '../store/relay-store.js';
 import { convertMicros, type Currency, type ExchangeRates } from '../billing/money.js';
 import { costOf, relayCostMicros, writesCostMore, type CacheWriteLifetime, type ModelPrice, type PriceTable, type TokenUsage } from '../billing/price-table.js';
 import { RelayError } from '../spec/relay-error.js';
@@ -59,6 +60,8 @@ export interface SettledCost {
    * says so (`LedgerRecord.drawnInMemory`), and Redis counts it from the database.
    */
   drawnInMemory?: true;
+  /** The budget period whose counter the cost was charged to, or null for none (`LedgerRecord.budgetPeriod`). */
+  budgetPeriod?: string | null;
 }
 
 /**
@@ -368,16 +371,39 @@ export class AdmissionControl {
   /**
    * Charges a request admitted without a reservation (its key had no limit then) to the budget its
    * key has now, if it has one: one set while the request ran, which counted the ledger's spend of
-   * its period without this request (its ledger record is written once this is done).
+   * its period without this request (its ledger record is written once this is done). The budget
+   * period charged (`LedgerRecord.budgetPeriod`), or null for none.
    */
-  chargeUnreserved(principal: Principal, costUsdMicros: number, requestId: string): void | Promise<void> {
+  chargeUnreserved(principal: Principal, costUsdMicros: number, requestId: string): string | null | Promise<string | null> {
     const budget = this.options.currentKey?.(principal.id)?.budget;
-    if (budget === undefined || costUsdMicros === 0) return;
+    if (budget === undefined) return null;
     const now = this.now();
     const period = budgetPeriod(budget.period, now);
-    const amount = convertMicros(costUsdMicros, 'USD', budget.currency, this.options.rates);
-    if (amount === 0) return;
-    return addToBudget(this.options.limits, `${requestId}:${principal.id}:${period.key}`, budgetKey(principal.id, period.key), amount, period, now);
+    const amount = costUsdMicros === 0 ? 0 : convertMicros(costUsdMicros, 'USD', budget.currency, this.options.rates);
+    if (amount === 0) return period.key;
+    const added = addToBudget(this.options.limits, `${requestId}:${principal.id}:${period.key}`, budgetKey(principal.id, period.key), amount, period, now);
+    return added instanceof Promise ? added.then(() => period.key) : period.key;
+  }
+
+  /**
+   * Charges requests whose ledger records were just written under a budget of their key that they
+   * were not charged to when they ended (`LedgerRecord.budgetPeriod`): their replica did not know
+   * it yet. The change that set it read the ledger without them (the database orders the two:
+   * `LedgerStore.insertBatch`), so each is counted once, by the change's read or here. A period
+   * that has ended is left alone, as at a settle.
+   */
+  async chargeWritten(records: readonly BudgetedRecord[]): Promise<void> {
+    const now = this.now();
+    const charges: Array<void | Promise<void>> = [];
+    for (const { record, budget } of records) {
+      if (record.keyId === null || record.costMicros === 0) continue;
+      const period = budgetPeriod(budget.period, record.createdAt);
+      if (record.budgetPeriod === period.key || (period.endsAt !== undefined && period.endsAt <= now)) continue;
+      const amount = convertMicros(record.costMicros, record.currency, budget.currency, this.options.rates);
+      if (amount === 0) continue;
+      charges.push(addToBudget(this.options.limits, `${record.requestId}:${record.keyId}:written:${period.key}`, budgetKey(record.keyId, period.key), amount, period, now));
+    }
+    await Promise.all(charges);
   }
 
   /** Of a model's price and those of the priced models it may fall back to, the one that makes this request's worst case dearest. */
@@ -584,6 +610,8 @@ class HeldAdmission implements Admission, InFlightLink {
   readonly admittedAt: number;
   /** Its balance was reserved in memory, not in Redis (`SettledCost.drawnInMemory`). */
   drawnInMemory = false;
+  /** The budget period of `budgetCounter`, the counter its reservation was charged to. */
+  private readonly reservedPeriod: string | undefined;
 
   constructor(
     private readonly limits: LimitStore,
@@ -608,6 +636,8 @@ class HeldAdmission implements Admission, InFlightLink {
     readonly outputCap: number | undefined,
   ) {
     this.admittedAt = renewedAt;
+    // The key's counters name the period of the budget counter just reserved.
+    this.reservedPeriod = budgetCounter === undefined ? undefined : names.budgetPeriod;
     const newest = inFlight.older as InFlightLink;
     this.older = newest;
     this.newer = inFlight;
@@ -693,6 +723,7 @@ class HeldAdmission implements Admission, InFlightLink {
     const now = Date.now();
     // The budget the request ends under, when its reservation was not charged to that one's counter.
     const elsewhere = this.budgetElsewhere(costUsd.costMicros, now);
+    cost.budgetPeriod = elsewhere?.period.key ?? this.reservedPeriod ?? null;
     if (this.held !== undefined && this.limits.settleHeld !== undefined) {
       this.limits.settleHeld(this.held, actual, now);
       if (elsewhere !== undefined) void this.chargeBudget(elsewhere, now);

@@ -259,6 +259,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       flushIntervalMs: config.ledgerFlushIntervalMs,
       onError: (error, pending) => options.logger.error({ detail: String(error), pending }, 'ledger write failed; the records stay queued and are retried'),
       onInvalid: (error, record) => options.logger.error({ requestId: record.requestId, detail: String(error) }, 'ledger record refused; it is not stored'),
+      onBudgeted: (records) =>
+        void services.admission.chargeWritten(records).catch((error: unknown) => options.logger.warn({ detail: String(error) }, 'requests written to the ledger under a budget set meanwhile could not be counted in it')),
     }),
     metering: new Set(),
     lifecycle: { ready: false, draining: false },

@@ -1,7 +1,7 @@
 import { convertMicros, currencies, type Currency } from '../billing/money.js';
-import { budgetKey, budgetPeriod, creditKey } from '../limits/admission-control.js';
+import { budgetKey, budgetPeriod, creditKey, type BudgetPeriod } from '../limits/admission-control.js';
 import type { LimitStore } from '../limits/limit-store.js';
-import type { ApiKeyRecord } from '../store/relay-store.js';
+import type { ApiKeyRecord, SpendInCurrency } from '../store/relay-store.js';
 import type { RelayServices } from './relay-services.js';
 
 /**
@@ -64,9 +64,8 @@ async function raiseBudgets(services: RelayServices, limits: LimitStore): Promis
 
 /**
  * Raises a key's budget counter for the current period to the period's spend in the ledger when it
- * holds less (never lowers it): at a restore, and when a key's budget is set or changed, since the
- * counter holds only what was spent under that budget (nothing while the key had none, or had one
- * of another period). Not idempotent: one relay raises a counter at a time.
+ * holds less (never lowers it), at a restore: the counter holds only what was spent since the
+ * loss. Not idempotent: one relay raises a counter at a time.
  */
 export async function raiseBudget(services: RelayServices, limits: LimitStore, key: ApiKeyRecord, now: number): Promise<void> {
   if (key.budget === null) return;
@@ -74,13 +73,32 @@ export async function raiseBudget(services: RelayServices, limits: LimitStore, k
   let spent = 0;
   for (const currency of currencies) spent += convertMicros(await services.store.ledger.spendSince(key.id, period.startsAt, currency), currency, key.budget.currency, services.billing.rates);
   const counterKey = budgetKey(key.id, period.key);
-  const missing = spent - (await limits.peek(counterKey, 'budget', now));
-  if (missing <= 0) return;
-  // Added as a reservation settled at once: the counter then holds this period's spend.
-  const reservationId = `restore:${key.id}:${period.key}:${now}`;
-  const counter = { key: counterKey, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount: missing, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
+  await addToCounter(limits, `restore:${key.id}:${period.key}:${now}`, counterKey, spent - (await limits.peek(counterKey, 'budget', now)), period, now);
+}
+
+/**
+ * Counts in the counter of a budget just set or changed (`key.budget`, for the period of `now`)
+ * the period's spend the ledger held as the change was made (`spent`, read in its transaction),
+ * less what the counter held before the change (`before`): the spend of an earlier budget of the
+ * same period, which the ledger holds too. The requests of the key written to the ledger after the
+ * change are charged by their replicas (`AdmissionControl.chargeWritten`), and those that end
+ * under the new budget at their settle; neither is in `spent`, and what they charged after
+ * `before` was read is added to, not raised to.
+ */
+export async function countBudgetSpend(services: RelayServices, limits: LimitStore, key: ApiKeyRecord, spent: readonly SpendInCurrency[], before: number, now: number): Promise<void> {
+  if (key.budget === null) return;
+  const period = budgetPeriod(key.budget.period, now);
+  let total = 0;
+  for (const { currency, micros } of spent) total += convertMicros(micros, currency, key.budget.currency, services.billing.rates);
+  await addToCounter(limits, `budget-set:${key.id}:${key.updatedAt}`, budgetKey(key.id, period.key), total - before, period, now);
+}
+
+/** Adds `amount`, when positive, to a budget counter, as a reservation settled at once. */
+async function addToCounter(limits: LimitStore, reservationId: string, counterKey: string, amount: number, period: BudgetPeriod, now: number): Promise<void> {
+  if (amount <= 0) return;
+  const counter = { key: counterKey, kind: 'budget' as const, limit: Number.MAX_SAFE_INTEGER, amount, ...(period.endsAt === undefined ? {} : { expiresAt: period.endsAt }) };
   await limits.reserve({ reservationId, counters: [counter], now });
-  await limits.settle({ reservationId, actual: { [counterKey]: missing }, now });
+  await limits.settle({ reservationId, actual: { [counterKey]: amount }, now });
 }
 
 /**

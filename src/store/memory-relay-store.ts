@@ -13,6 +13,7 @@ import type {
   ApiKeyRecord,
   ApiKeyStore,
   BalanceTransaction,
+  BudgetedRecord,
   CreateAccountInput,
   CreateApiKeyInput,
   CreditChange,
@@ -110,17 +111,16 @@ export class MemoryRelayStore implements RelayStore {
         .filter((key) => options.includeRevoked === true || key.revokedAt === null)
         .sort(byCreation)
         .map((key) => structuredClone(key)),
-    update: async (id: string, patch: ApiKeyPatch) => {
-      checkKeyFields(patch);
-      const key = this.keysById.get(id);
+    update: async (id: string, patch: ApiKeyPatch) => this.updateKey(id, patch),
+    // No await between the change and the read: no ledger write comes in between.
+    updateCountingSpend: async (id: string, patch: ApiKeyPatch, since: number) => {
+      const key = this.updateKey(id, patch);
       if (key === undefined) return undefined;
-      if (patch.accountId !== undefined && patch.accountId !== null) this.requireAccount(patch.accountId);
-      for (const field of patchableFields) {
-        const value = patch[field];
-        if (value !== undefined) Object.assign(key, { [field]: structuredClone(value) });
+      const spent = new Map<Currency, number>();
+      for (const record of this.ledgerByRequestId.values()) {
+        if (record.keyId === id && record.createdAt >= since) spent.set(record.currency, (spent.get(record.currency) ?? 0) + record.costMicros);
       }
-      key.updatedAt = this.nextUpdatedAt();
-      return structuredClone(key);
+      return { key, spent: [...spent].map(([currency, micros]) => ({ currency, micros })) };
     },
     rotate: async (id: string, newSha256: string, newPrefix: string) => {
       checkSha256(newSha256);
@@ -154,14 +154,17 @@ export class MemoryRelayStore implements RelayStore {
   };
 
   readonly ledger: LedgerStore = {
-    insertBatch: async (records: LedgerRecord[]) => {
+    insertBatch: async (records: LedgerRecord[], onBudgeted?: (records: BudgetedRecord[]) => void) => {
       let inserted = 0;
       const unshared = new Map<string, number>();
+      const budgeted: BudgetedRecord[] = [];
       for (const record of prepareLedgerBatch(records)) {
         if (this.ledgerByRequestId.has(record.requestId)) continue;
-        const { drawnInMemory, ...row } = record;
+        const { drawnInMemory, budgetPeriod, ...row } = record;
         this.ledgerByRequestId.set(record.requestId, structuredClone(row));
         inserted += 1;
+        const budget = record.keyId === null ? undefined : this.keysById.get(record.keyId)?.budget;
+        if (onBudgeted !== undefined && budgetPeriod !== undefined && budget !== undefined && budget !== null) budgeted.push({ record, budget: structuredClone(budget) });
         if (record.accountId === null) continue;
         // As in SQL, a row naming an unknown account is kept; there is just no balance to debit.
         const account = this.accountsById.get(record.accountId);
@@ -170,6 +173,7 @@ export class MemoryRelayStore implements RelayStore {
       }
       const now = Date.now();
       for (const [accountId, amount] of unshared) if (amount !== 0) this.recordCreditChange(newId('cc'), accountId, -amount, now);
+      if (budgeted.length > 0) onBudgeted?.(budgeted);
       return inserted;
     },
     usage: async (query: UsageQuery) => {
@@ -219,6 +223,19 @@ export class MemoryRelayStore implements RelayStore {
     const account = this.accountsById.get(id);
     if (account === undefined) throw new RelayStoreError('RELAY_STORE_NOT_FOUND', `no account ${id}`);
     return account;
+  }
+
+  private updateKey(id: string, patch: ApiKeyPatch): ApiKeyRecord | undefined {
+    checkKeyFields(patch);
+    const key = this.keysById.get(id);
+    if (key === undefined) return undefined;
+    if (patch.accountId !== undefined && patch.accountId !== null) this.requireAccount(patch.accountId);
+    for (const field of patchableFields) {
+      const value = patch[field];
+      if (value !== undefined) Object.assign(key, { [field]: structuredClone(value) });
+    }
+    key.updatedAt = this.nextUpdatedAt();
+    return structuredClone(key);
   }
 
   private recordCreditChange(id: string, accountId: string, deltaMicros: number, createdAt: number): void {

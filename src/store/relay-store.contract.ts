@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CanaryState, Currency, DashboardSessionRecord, LedgerRecord, RelayStore, ResponseItemRecord } from './relay-store.js';
+import type { BudgetedRecord, CanaryState, Currency, DashboardSessionRecord, LedgerRecord, RelayStore, ResponseItemRecord } from './relay-store.js';
 import { keyInput, ledgerRecord, sha256Of } from './relay-store.fixtures.js';
 
 const day1 = Date.UTC(2024, 4, 1, 23, 59, 59, 999);
@@ -294,6 +294,66 @@ export function describeRelayStoreContract(name: string, factory: () => Promise<
         expect([waiting.get(first.id), waiting.get(second.id)]).toEqual([-127, -40]);
         // Stored as any other row: the mark is not.
         expect((await store.ledger.usage({ groupBy: 'key' })).reduce((sum, row) => sum + row.requests, 0)).toBe(7);
+      });
+
+      it('hands back the records it inserts whose key has a budget, with that budget', async () => {
+        const daily = { amountMicros: 1_000_000, currency: 'USD' as const, period: 'daily' as const };
+        const budgeted = await store.keys.create(keyInput({ budget: daily }));
+        const unlimited = await store.keys.create(keyInput());
+        const already = ledgerRecord({ keyId: budgeted.id, budgetPeriod: null });
+        await store.ledger.insertBatch([already]);
+        const charged = ledgerRecord({ keyId: budgeted.id, budgetPeriod: '2024-01-15' });
+        const uncharged = ledgerRecord({ keyId: budgeted.id, budgetPeriod: null });
+        const unknown = ledgerRecord({ keyId: budgeted.id });
+        const handed: BudgetedRecord[] = [];
+        const batch = [charged, uncharged, unknown, ledgerRecord({ keyId: unlimited.id, budgetPeriod: null }), ledgerRecord({ budgetPeriod: null }), already];
+        expect(await store.ledger.insertBatch(batch, (records) => handed.push(...records))).toBe(5);
+        expect(handed.map(({ record, budget }) => [record.requestId, budget]).sort()).toEqual(
+          [
+            [charged.requestId, daily],
+            [uncharged.requestId, daily],
+          ].sort(),
+        );
+        // Nothing inserted, nothing handed back; no callback, no read.
+        handed.length = 0;
+        expect(await store.ledger.insertBatch([charged], (records) => handed.push(...records))).toBe(0);
+        expect(handed).toEqual([]);
+        expect(await store.ledger.insertBatch([ledgerRecord({ keyId: budgeted.id, budgetPeriod: null })])).toBe(1);
+      });
+
+      it("changes a key and reads its ledger spend since an instant, per currency, together", async () => {
+        const key = await store.keys.create(keyInput());
+        await store.ledger.insertBatch([
+          ledgerRecord({ keyId: key.id, costMicros: 10, createdAt: 1_000 }),
+          ledgerRecord({ keyId: key.id, costMicros: 20, createdAt: 2_000 }),
+          ledgerRecord({ keyId: key.id, costMicros: 30, currency: 'EUR', createdAt: 3_000 }),
+          ledgerRecord({ costMicros: 40, createdAt: 3_000 }),
+        ]);
+        const budget = { amountMicros: 500, currency: 'EUR' as const, period: 'total' as const };
+        const changed = await store.keys.updateCountingSpend(key.id, { budget }, 2_000);
+        expect(changed?.key).toMatchObject({ id: key.id, budget });
+        expect(changed?.key.updatedAt).toBeGreaterThan(key.updatedAt);
+        expect(changed?.spent.map(({ currency, micros }) => [currency, micros]).sort()).toEqual([
+          ['EUR', 30],
+          ['USD', 20],
+        ]);
+        expect(await store.keys.updateCountingSpend('key_missing', { budget }, 0)).toBeUndefined();
+      });
+
+      it('counts each record written while a budget is set once: in the spend the change read, or handed back with the budget', async () => {
+        const budget = { amountMicros: 1_000_000, currency: 'USD' as const, period: 'total' as const };
+        for (let round = 0; round < 20; round++) {
+          const key = await store.keys.create(keyInput());
+          const records = Array.from({ length: 8 }, () => ledgerRecord({ keyId: key.id, costMicros: 1, budgetPeriod: null }));
+          const handed: BudgetedRecord[] = [];
+          // Batches and the change race one another.
+          const [changed] = await Promise.all([
+            store.keys.updateCountingSpend(key.id, { budget }, 0),
+            ...records.map((record) => store.ledger.insertBatch([record], (written) => handed.push(...written))),
+          ]);
+          const read = changed?.spent.reduce((sum, { micros }) => sum + micros, 0) ?? 0;
+          expect(read + handed.length).toBe(records.length);
+        }
       });
 
       it('rejects a batch with an invalid record without writing any of it', async () => {

@@ -104,6 +104,27 @@ export interface LedgerRecord {
    * from the database, without the changes still waiting, lacks them too). Not stored in the row.
    */
   drawnInMemory?: boolean;
+  /**
+   * The budget period (`2030-01-31`, `2030-01`, `total`: `AdmissionControl`'s period keys) whose
+   * counter the request's cost was charged to in the limits store when it ended, or null when its
+   * key had no budget then (as its replica knew the key). The store hands back the records it
+   * inserts whose key has a budget when they are written (`insertBatch`'s `onBudgeted`), for their
+   * replica to charge a budget set meanwhile. Undefined: not known, never handed back. Not stored
+   * in the row.
+   */
+  budgetPeriod?: string | null;
+}
+
+/** A record `insertBatch` inserted, with the budget its key had as the record was written. */
+export interface BudgetedRecord {
+  record: LedgerRecord;
+  budget: KeyBudget;
+}
+
+/** A key's ledger spend since some instant, in one currency (micro-units). */
+export interface SpendInCurrency {
+  currency: Currency;
+  micros: number;
 }
 
 /** Which rows {@link RelayStore.ledger}.usage sums, and how it groups them. */
@@ -232,6 +253,13 @@ export interface ApiKeyStore {
   /** `undefined` when there is no such key. Throws `RELAY_STORE_NOT_FOUND` for an unknown `accountId`. */
   update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined>;
   /**
+   * `update`, and in the same transaction, after it, the key's ledger spend since `since` per
+   * currency: the ledger as the change finds it. A ledger write that reads the key's budget
+   * (`LedgerStore.insertBatch`'s `onBudgeted`) is ordered against it: its records are either in
+   * this spend, or handed back with the budget this change set.
+   */
+  updateCountingSpend(id: string, patch: ApiKeyPatch, since: number): Promise<{ key: ApiKeyRecord; spent: SpendInCurrency[] } | undefined>;
+  /**
    * Replaces the secret's hash and prefix; the old secret stops matching at once. A revoked key
    * is returned as it is, unchanged. Throws `RELAY_STORE_CONFLICT` when `newSha256` belongs to another key.
    */
@@ -255,9 +283,14 @@ export interface LedgerStore {
    * within the batch or with earlier batches, are skipped, so a retried flush never charges
    * twice) and debits each inserted record's `costMicros` from its account, when it has one,
    * writing the debits of records `drawnInMemory` as credit changes too. Returns how many records
-   * were inserted.
+   * were inserted. With `onBudgeted`, reads the budgets of the records' keys in the same
+   * transaction — ordered against a change of the key (`ApiKeyStore.updateCountingSpend`): on
+   * Postgres under a shared lock of the keys' rows, so a change committing meanwhile waits for the
+   * batch, or the batch for the change — and once the batch is stored hands back the inserted
+   * records whose `budgetPeriod` is known and whose key has a budget: each is either in the spend
+   * a change of its key read, or written after that change, under its budget.
    */
-  insertBatch(records: LedgerRecord[]): Promise<number>;
+  insertBatch(records: LedgerRecord[], onBudgeted?: (records: BudgetedRecord[]) => void): Promise<number>;
   /** One row per group and currency, ordered by group, then currency. */
   usage(query: UsageQuery): Promise<UsageRow[]>;
   /** The sum of `costMicros` of `keyId`'s rows in `currency` since `since` (inclusive). */

@@ -3,7 +3,8 @@ import { byCreation, byUpdate } from './compare-records.js';
 import type { RelayDatabase } from './database-schema.js';
 import { rethrowConstraintViolation } from './database-errors.js';
 import { buildApiKeyRecord } from './build-records.js';
-import type { ApiKeyPatch, ApiKeyRecord, ApiKeyStore, CreateApiKeyInput } from './relay-store.js';
+import type { ApiKeyPatch, ApiKeyRecord, ApiKeyStore, CreateApiKeyInput, SpendInCurrency } from './relay-store.js';
+import { spendByCurrencySince } from './sql-ledger-store.js';
 import { apiKeyFromRow, apiKeyPatchToColumns, apiKeyToRow } from './sql-row-mapping.js';
 import { checkInteger, checkKeyFields, checkSha256 } from './validate-store-input.js';
 
@@ -31,6 +32,22 @@ function nextUpdatedAt(): RawBuilder<number> {
 function nextRowUpdatedAt(): RawBuilder<number> {
   const next = nextUpdatedAt();
   return sql<number>`case when api_keys.updated_at >= ${next} then api_keys.updated_at + 1 else ${next} end`;
+}
+
+/** Changes a stored key (`ApiKeyStore.update`), on the database or in a transaction. */
+async function updateKey(db: Kysely<RelayDatabase>, id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined> {
+  checkKeyFields(patch);
+  try {
+    const row = await db
+      .updateTable('api_keys')
+      .set({ ...apiKeyPatchToColumns(patch), updated_at: nextRowUpdatedAt() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : apiKeyFromRow(row);
+  } catch (error) {
+    rethrowConstraintViolation(error, { conflict: `key ${id} conflicts with another key`, missingReference: `no account ${String(patch.accountId)}` });
+  }
 }
 
 /** API keys in SQL (SQLite or Postgres through Kysely). */
@@ -71,19 +88,17 @@ export function createSqlApiKeyStore(db: Kysely<RelayDatabase>): ApiKeyStore {
       return (await query.execute()).map(apiKeyFromRow).sort(byCreation);
     },
 
-    async update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined> {
-      checkKeyFields(patch);
-      try {
-        const row = await db
-          .updateTable('api_keys')
-          .set({ ...apiKeyPatchToColumns(patch), updated_at: nextRowUpdatedAt() })
-          .where('id', '=', id)
-          .returningAll()
-          .executeTakeFirst();
-        return row === undefined ? undefined : apiKeyFromRow(row);
-      } catch (error) {
-        rethrowConstraintViolation(error, { conflict: `key ${id} conflicts with another key`, missingReference: `no account ${String(patch.accountId)}` });
-      }
+    update(id: string, patch: ApiKeyPatch): Promise<ApiKeyRecord | undefined> {
+      return updateKey(db, id, patch);
+    },
+
+    async updateCountingSpend(id: string, patch: ApiKeyPatch, since: number): Promise<{ key: ApiKeyRecord; spent: SpendInCurrency[] } | undefined> {
+      // The update first: its lock on the key's row orders the ledger writes that read the key's
+      // budget (`insertBatch`) against this transaction, whose read of the ledger comes after it.
+      return db.transaction().execute(async (transaction) => {
+        const key = await updateKey(transaction, id, patch);
+        return key === undefined ? undefined : { key, spent: await spendByCurrencySince(transaction, id, since) };
+      });
     },
 
     async rotate(id: string, newSha256: string, newPrefix: string): Promise<ApiKeyRecord | undefined> {

@@ -3,8 +3,9 @@ import type { RelayDatabase } from './database-schema.js';
 import { isTransientConflict } from './database-errors.js';
 import { newId } from './new-id.js';
 import { prepareLedgerBatch } from './prepare-ledger-batch.js';
-import type { Currency, LedgerRecord, LedgerStore, UsageQuery, UsageRow } from './relay-store.js';
-import { ledgerRecordToRow } from './sql-row-mapping.js';
+import type { BudgetedRecord, Currency, LedgerRecord, LedgerStore, SpendInCurrency, UsageQuery, UsageRow } from './relay-store.js';
+import { apiKeyFromRow, ledgerRecordToRow } from './sql-row-mapping.js';
+import type { SqliteLedgerInsert } from './sqlite-ledger-insert.js';
 import { sortUsageRows, utcDayFromIndex } from './usage-rows.js';
 
 /**
@@ -24,22 +25,41 @@ function total(expression: RawBuilder<unknown>): RawBuilder<number> {
   return sql<number>`cast(coalesce(${expression}, 0) as bigint)`;
 }
 
-/** The ledger in SQL (SQLite or Postgres through Kysely). */
-export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: (batch: readonly LedgerRecord[]) => number | undefined): LedgerStore {
+/** A key's ledger spend since `since` (inclusive), per currency: on the database or in a transaction. */
+export async function spendByCurrencySince(db: Kysely<RelayDatabase>, keyId: string, since: number): Promise<SpendInCurrency[]> {
+  const rows = await db
+    .selectFrom('ledger_entries')
+    .select(['currency', total(sql`sum(cost_micros)`).as('spent')])
+    .where('key_id', '=', keyId)
+    .where('created_at', '>=', since)
+    .groupBy('currency')
+    .execute();
+  return rows.map((row) => ({ currency: row.currency as Currency, micros: Number(row.spent) }));
+}
+
+/**
+ * The ledger in SQL (SQLite or Postgres through Kysely); `sqliteInsert`, SQLite's own batch insert,
+ * says the database is SQLite.
+ */
+export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: SqliteLedgerInsert): LedgerStore {
   return {
-    async insertBatch(records: LedgerRecord[]): Promise<number> {
+    async insertBatch(records: LedgerRecord[], onBudgeted?: (records: BudgetedRecord[]) => void): Promise<number> {
       const batch = prepareLedgerBatch(records);
       if (batch.length === 0) return 0;
-      const fast = sqliteInsert?.(batch);
-      if (fast !== undefined) return fast;
-      for (let attempt = 0; ; attempt += 1) {
+      const budgeted = onBudgeted === undefined ? undefined : ([] as BudgetedRecord[]);
+      let inserted = sqliteInsert?.(batch, budgeted);
+      for (let attempt = 0; inserted === undefined; attempt += 1) {
         try {
-          return await insertAndDebit(db, batch);
+          // Keys' rows locked on Postgres only: SQLite runs one write at a time.
+          inserted = await insertAndDebit(db, batch, budgeted, sqliteInsert === undefined);
         } catch (error) {
           // The whole transaction rolled back, so running it again cannot charge twice.
           if (attempt >= transientRetries || !isTransientConflict(error)) throw error;
+          budgeted?.splice(0);
         }
       }
+      if (budgeted !== undefined && budgeted.length > 0) onBudgeted?.(budgeted);
+      return inserted;
     },
 
     async usage(query: UsageQuery): Promise<UsageRow[]> {
@@ -110,14 +130,19 @@ export function createSqlLedgerStore(db: Kysely<RelayDatabase>, sqliteInsert?: (
  * ON CONFLICT DO NOTHING makes a concurrent writer of the same `request_id` wait for ours and then
  * skip the row, and RETURNING tells exactly which rows this transaction wrote, so only those are
  * charged (and only their debits drawn in memory become credit changes). Accounts are updated in
- * id order, one statement each, so two batches lock them in the same order.
+ * id order, one statement each, so two batches lock them in the same order. With `budgeted`, the
+ * inserted records whose budget period is known get their keys' budgets, read in the transaction
+ * (`lockKeys`: under a shared lock of the keys' rows, which a key's change holds exclusively until
+ * it commits, its read of the ledger included).
  */
-async function insertAndDebit(db: Kysely<RelayDatabase>, batch: readonly LedgerRecord[]): Promise<number> {
+async function insertAndDebit(db: Kysely<RelayDatabase>, batch: readonly LedgerRecord[], budgeted: BudgetedRecord[] | undefined, lockKeys: boolean): Promise<number> {
   const drawnInMemory = new Set(batch.filter((record) => record.drawnInMemory === true).map((record) => record.requestId));
+  const byRequestId = budgeted === undefined ? undefined : new Map(batch.map((record) => [record.requestId, record]));
   return db.transaction().execute(async (transaction) => {
     let inserted = 0;
     const debits = new Map<string, number>();
     const unshared = new Map<string, number>();
+    const written: LedgerRecord[] = [];
     for (let start = 0; start < batch.length; start += rowsPerStatement) {
       const rows = await transaction
         .insertInto('ledger_entries')
@@ -127,6 +152,8 @@ async function insertAndDebit(db: Kysely<RelayDatabase>, batch: readonly LedgerR
         .execute();
       inserted += rows.length;
       for (const row of rows) {
+        const record = byRequestId?.get(row.request_id);
+        if (record?.budgetPeriod !== undefined && record.keyId !== null) written.push(record);
         if (row.account_id === null) continue;
         debits.set(row.account_id, (debits.get(row.account_id) ?? 0) + Number(row.cost_micros));
         if (drawnInMemory.has(row.request_id)) unshared.set(row.account_id, (unshared.get(row.account_id) ?? 0) + Number(row.cost_micros));
@@ -144,6 +171,16 @@ async function insertAndDebit(db: Kysely<RelayDatabase>, batch: readonly LedgerR
         .set((expression) => ({ balance_micros: expression('balance_micros', '-', amount) }))
         .where('id', '=', accountId)
         .execute();
+    }
+    if (budgeted !== undefined && written.length > 0) {
+      const keyIds = [...new Set(written.map((record) => record.keyId as string))].sort();
+      let query = transaction.selectFrom('api_keys').selectAll().where('id', 'in', keyIds).orderBy('id');
+      if (lockKeys) query = query.forShare();
+      const budgets = new Map((await query.execute()).map((row) => [row.id, apiKeyFromRow(row).budget]));
+      for (const record of written) {
+        const budget = budgets.get(record.keyId as string);
+        if (budget !== undefined && budget !== null) budgeted.push({ record, budget });
+      }
     }
     return inserted;
   });

@@ -1,6 +1,15 @@
 import type { Database } from 'better-sqlite3';
 import { newId } from './new-id.js';
-import type { LedgerRecord } from './relay-store.js';
+import type { BudgetedRecord, KeyBudget, LedgerRecord } from './relay-store.js';
+import type { ApiKeysTable } from './database-schema.js';
+import { apiKeyFromRow } from './sql-row-mapping.js';
+
+/**
+ * A batch insert of SQLite's own (`createSqliteLedgerInsert`): how many records it inserted, or
+ * undefined when it cannot run now; with `budgeted`, it adds the inserted records whose budget
+ * period is known, with their keys' budgets (`LedgerStore.insertBatch`'s `onBudgeted`).
+ */
+export type SqliteLedgerInsert = (batch: readonly LedgerRecord[], budgeted?: BudgetedRecord[]) => number | undefined;
 
 const columns = [
   'request_id',
@@ -28,16 +37,18 @@ const columns = [
  * the relay's profile under load). Returns undefined when another transaction is open on the
  * connection, so the caller takes the Kysely path and its lock instead of nesting into it.
  */
-export function createSqliteLedgerInsert(database: Database): (batch: readonly LedgerRecord[]) => number | undefined {
+export function createSqliteLedgerInsert(database: Database): SqliteLedgerInsert {
   const insert = database.prepare(
     `insert into ledger_entries (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (request_id) do nothing`,
   );
   const debit = database.prepare('update accounts set balance_micros = balance_micros - ? where id = ?');
   const creditChange = database.prepare('insert into credit_changes (id, account_id, delta_micros, created_at) values (?, ?, ?, ?)');
-  const insertAndDebit = database.transaction((batch: readonly LedgerRecord[]) => {
+  const key = database.prepare<[string], ApiKeysTable>('select * from api_keys where id = ?');
+  const insertAndDebit = database.transaction((batch: readonly LedgerRecord[], budgeted: BudgetedRecord[] | undefined) => {
     let inserted = 0;
     const debits = new Map<string, number>();
     let unshared: Map<string, number> | undefined;
+    const budgets = new Map<string, KeyBudget | null>();
     for (const record of batch) {
       // Values by position, in the order of `columns`: no row object per record, no lookup by name
       // (about 1 µs of the ~5 µs a row costs).
@@ -62,6 +73,16 @@ export function createSqliteLedgerInsert(database: Database): (batch: readonly L
       ).changes;
       if (changes !== 1) continue;
       inserted++;
+      if (budgeted !== undefined && record.budgetPeriod !== undefined && record.keyId !== null) {
+        // In the transaction, which a key's change (its ledger read with it) waits for, or the other way round.
+        let budget = budgets.get(record.keyId);
+        if (budget === undefined) {
+          const row = key.get(record.keyId);
+          budget = row === undefined ? null : apiKeyFromRow(row).budget;
+          budgets.set(record.keyId, budget);
+        }
+        if (budget !== null) budgeted.push({ record, budget });
+      }
       if (record.accountId === null) continue;
       debits.set(record.accountId, (debits.get(record.accountId) ?? 0) + record.costMicros);
       if (record.drawnInMemory === true) (unshared ??= new Map()).set(record.accountId, (unshared.get(record.accountId) ?? 0) + record.costMicros);
@@ -75,5 +96,5 @@ export function createSqliteLedgerInsert(database: Database): (batch: readonly L
     for (const [accountId, amount] of unshared ?? []) if (amount !== 0) creditChange.run(newId('cc'), accountId, -amount, now);
     return inserted;
   });
-  return (batch) => (database.inTransaction ? undefined : insertAndDebit(batch));
+  return (batch, budgeted) => (database.inTransaction ? undefined : insertAndDebit(batch, budgeted));
 }

@@ -4,9 +4,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { hashKey } from '../../auth/key-store.js';
 import { parseMoney, type Currency } from '../../billing/money.js';
 import { RelayError } from '../../spec/relay-error.js';
-import type { ApiKeyPatch, ApiKeyRecord } from '../../store/relay-store.js';
+import type { ApiKeyPatch, ApiKeyRecord, KeyBudget } from '../../store/relay-store.js';
 import type { RelayServices } from '../relay-services.js';
-import { raiseBudget } from '../restore-counters.js';
+import { budgetKey, budgetPeriod } from '../../limits/admission-control.js';
+import { countBudgetSpend } from '../restore-counters.js';
 import { keyView } from './admin-key-view.js';
 import { CreateKeyBody, UpdateKeyBody } from './admin-schemas.js';
 
@@ -77,18 +78,33 @@ async function toPatch(body: KeyFields, services: RelayServices): Promise<ApiKey
 }
 
 /**
- * Raises the budget counter of a key whose budget was just set or changed to what the ledger holds
- * for this period, its records not yet written included (this replica's; another replica's reach
- * the ledger within its flush interval). The change itself is made: when the counter cannot be
- * raised (Redis unreachable), a warning says so.
+ * Sets or changes a key's budget, and counts in its counter for this period what the key spent in
+ * it already: the ledger's spend, read in the change's transaction (a request written to the
+ * ledger after it is charged by its replica: `AdmissionControl.chargeWritten`), less what the
+ * counter held before the change. The change is made even when the counter cannot be read or
+ * raised (Redis unreachable): a warning says so.
  */
-async function countSpendThisPeriod(services: RelayServices, record: ApiKeyRecord, log: FastifyBaseLogger): Promise<void> {
+async function setBudget(
+  services: RelayServices,
+  id: string,
+  patch: ApiKeyPatch & { budget: KeyBudget },
+  remember: (record: ApiKeyRecord) => void,
+  log: FastifyBaseLogger,
+): Promise<ApiKeyRecord | undefined> {
+  const now = Date.now();
+  const period = budgetPeriod(patch.budget.period, now);
+  const before = await services.limits.peek(budgetKey(id, period.key), 'budget', now).catch((error: unknown) => error as Error);
+  const changed = await services.store.keys.updateCountingSpend(id, patch, period.startsAt);
+  if (changed === undefined) return undefined;
+  // This replica's requests charge the budget from now on; those that ended before are charged as they are written.
+  remember(changed.key);
   try {
-    await services.ledger.flush();
-    await raiseBudget(services, services.limits, record, Date.now());
+    if (before instanceof Error) throw before;
+    await countBudgetSpend(services, services.limits, changed.key, changed.spent, before, now);
   } catch (error) {
-    log.warn({ keyId: record.id, detail: String(error) }, "the key's budget changed, but its spend this period could not be counted in it");
+    log.warn({ keyId: id, detail: String(error) }, "the key's budget changed, but its spend this period could not be counted in it");
   }
+  return changed.key;
 }
 
 /**
@@ -138,12 +154,15 @@ export function registerAdminKeys(app: FastifyInstance, services: RelayServices)
 
   app.patch<{ Params: { id: string } }>('/admin/keys/:id', { schema: { body: UpdateKeyBody } }, async (request) => {
     const body = request.body as KeyFields;
-    const record = await services.store.keys.update(request.params.id, await toPatch(body, services));
-    if (record === undefined) throw keyNotFound(request.params.id);
-    remember(record);
+    const patch = await toPatch(body, services);
+    const budget = patch.budget;
     // A budget set or changed counts what the key spent this period already (under no budget, or one of another period).
-    if (body.budget !== undefined && body.budget !== null) await countSpendThisPeriod(services, record, request.log);
-    return keyView(record);
+    const record =
+      budget === undefined || budget === null
+        ? await services.store.keys.update(request.params.id, patch)
+        : await setBudget(services, request.params.id, { ...patch, budget }, remember, request.log);
+    if (record === undefined) throw keyNotFound(request.params.id);
+    return keyView(remember(record));
   });
 
   app.post<{ Params: { id: string } }>('/admin/keys/:id/rotate', async (request) => {
