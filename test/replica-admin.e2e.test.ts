@@ -2,13 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { type APIError } from 'openai';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminJson } from './support/limited-relay.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { streamGpt41 } from './support/stream-gpt41.js';
 import { freshSchema, reachable } from './support/services.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+import { masterKey } from './support/start-relay.js';
 
-const master = 'sk-relay-replica-admin-master-0123456789';
 const services = await reachable();
 if (services.why !== undefined) process.stdout.write(`replica-admin.e2e: skipped: ${services.why}\n`);
 
@@ -28,36 +29,21 @@ describe.skipIf(services.why !== undefined)('replicas sharing Postgres and Redis
     const port = await freePort();
     const relay = spawnRelay(['serve', '--drain-delay-ms', '0', '--grace-period-ms', '3000'], {
       cwd,
-      env: { PORT: String(port), RELAY_MASTER_KEY: master, DATABASE_URL: schema.url, REDIS_URL: redisUrl, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0', ...env },
+      env: { PORT: String(port), RELAY_MASTER_KEY: masterKey, DATABASE_URL: schema.url, REDIS_URL: redisUrl, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url, MAX_RETRIES: '0', ...env },
     });
     running.push(relay);
     await relay.waitForLog(/relay listening/);
     return { relay, url: `http://127.0.0.1:${port}` };
   }
 
-  async function admin<T>(base: string, path: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' = 'GET', body?: unknown): Promise<T> {
-    const response = await request(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${master}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return (await response.body.json()) as T;
-  }
+  const admin = adminJson;
 
   const ask = (base: string, key: string, maxTokens = 20) =>
     new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions
       .create({ model: 'gpt-4.1', max_tokens: maxTokens, messages: [{ role: 'user', content: 'Hello.' }] })
       .then(() => 'ok', (error: APIError) => String(error.code ?? error.status));
 
-  async function stream(base: string, key: string): Promise<string> {
-    try {
-      const chunks = await new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4.1', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hello.' }] });
-      for await (const chunk of chunks) void chunk;
-      return 'ok';
-    } catch (error) {
-      return String((error as APIError).code ?? (error as APIError).status);
-    }
-  }
+  const stream = streamGpt41;
 
   type Usage = { data: Array<{ requests: number; cost: number }> };
   const ledgerCost = async (base: string, keyId: string) => (await admin<Usage>(base, `/admin/usage?group_by=key&key=${keyId}`)).data.reduce((sum, row) => sum + Math.round(row.cost * 1e6), 0);
@@ -109,13 +95,18 @@ describe.skipIf(services.why !== undefined)('replicas sharing Postgres and Redis
   });
 
   it('hold one TPM limit together', async () => {
-    const [a, b] = [await replica(prices), await replica(prices)];
+    const [a, b] = [await replica(`${prices}ledger:\n  flushIntervalMs: 100\n`), await replica(`${prices}ledger:\n  flushIntervalMs: 100\n`)];
     // 'Hello.' estimates 6 prompt tokens; with max_tokens 20, a request reserves 26 and settles at the 18 it used.
     const key = await admin<{ id: string; key: string }>(a.url, '/admin/keys', 'POST', { name: 'tpm', tpm: 62 });
     await expect.poll(() => known(b.url, key.key), { timeout: 3000, interval: 400 }).toBe(200);
     // 62 tokens a minute: three requests (18, 36, then 36 + 26 = 62), not a fourth (54 + 26).
     const answers: string[] = [];
-    for (let index = 0; index < 5; index++) answers.push(await ask(index % 2 === 0 ? a.url : b.url, key.key));
+    for (let index = 0; index < 5; index++) {
+      // The answers before have settled (a request's ledger record follows its settle, which follows its answer).
+      const answered = answers.filter((answer) => answer === 'ok').length;
+      await expect.poll(() => ledgerRequests(a.url, key.id), { timeout: 5000, interval: 50 }).toBe(answered);
+      answers.push(await ask(index % 2 === 0 ? a.url : b.url, key.key));
+    }
     expect(answers).toEqual(['ok', 'ok', 'ok', 'rate_limit_exceeded', 'rate_limit_exceeded']);
   });
 

@@ -7,6 +7,7 @@ import OpenAI, { type APIError } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { streamGpt41 } from './support/stream-gpt41.js';
 import { freshSchema, installed, reachable } from './support/services.js';
 import { startPrivateRedis } from './support/private-redis.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
@@ -52,16 +53,7 @@ describe.skipIf(missing !== undefined)('replicas sharing Postgres and a Redis of
     return (await response.body.json()) as T;
   }
 
-  /** A stream read to its end: 'ok', or the refusal's code. */
-  async function stream(base: string, key: string): Promise<string> {
-    try {
-      const chunks = await new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4.1', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hello.' }] });
-      for await (const chunk of chunks) void chunk;
-      return 'ok';
-    } catch (error) {
-      return (error as APIError).code ?? String((error as APIError).status ?? (error as Error).message);
-    }
-  }
+  const stream = streamGpt41;
 
   type Usage = { data: Array<{ requests: number; cost: number; currency: string }> };
   const ledgerCost = async (base: string, keyId: string) => (await admin<Usage>(base, `/admin/usage?group_by=key&key=${keyId}`)).data.reduce((sum, row) => sum + Math.round(row.cost * 1e6), 0);

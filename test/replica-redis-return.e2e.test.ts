@@ -3,14 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { type APIError } from 'openai';
-import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminJson } from './support/limited-relay.js';
 import { MockOpenAIUpstream } from './support/mock-openai-upstream.js';
+import { streamGpt41 } from './support/stream-gpt41.js';
 import { freshSchema, installed, reachable } from './support/services.js';
 import { startPrivateRedis } from './support/private-redis.js';
 import { freePort, spawnRelay, type SpawnedRelay } from './support/spawn-relay.js';
+import { masterKey } from './support/start-relay.js';
 
-const master = 'sk-relay-redis-return-master-0123456789';
 const services = await reachable();
 const missing = services.why ?? (installed('redis-server') ? undefined : 'redis-server is not installed');
 if (missing !== undefined) process.stdout.write(`replica-redis-return.e2e: skipped: ${missing}\n`);
@@ -31,7 +32,7 @@ describe.skipIf(missing !== undefined)('replicas whose Redis goes away while req
     const port = await freePort();
     const relay = spawnRelay(['serve', '--drain-delay-ms', '0', '--grace-period-ms', '3000'], {
       cwd,
-      env: { PORT: String(port), RELAY_MASTER_KEY: master, DATABASE_URL: schema.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
+      env: { PORT: String(port), RELAY_MASTER_KEY: masterKey, DATABASE_URL: schema.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`, HOLYSHEEP_API_KEY: 'hs-key-0123456789', HOLYSHEEP_BASE_URL: upstream.url },
     });
     running.push(relay);
     await relay.waitForLog(/relay listening/);
@@ -43,24 +44,9 @@ describe.skipIf(missing !== undefined)('replicas whose Redis goes away while req
     await new Promise((resolve) => redisServer!.once('exit', resolve));
   }
 
-  async function admin<T>(base: string, path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
-    const response = await request(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${master}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return (await response.body.json()) as T;
-  }
+  const admin = adminJson;
 
-  async function stream(base: string, key: string): Promise<string> {
-    try {
-      const chunks = await new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4.1', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Hello.' }] });
-      for await (const chunk of chunks) void chunk;
-      return 'ok';
-    } catch (error) {
-      return String((error as APIError).code ?? (error as APIError).status);
-    }
-  }
+  const stream = streamGpt41;
 
   /** Two fail-open replicas, and the key of an account holding $1 that each has served once. */
   async function failOpenAccount(name: string) {
@@ -93,8 +79,6 @@ describe.skipIf(missing !== undefined)('replicas whose Redis goes away while req
     await Promise.all(running.map((relay) => relay.exited));
   });
   afterAll(async () => {
-    for (const relay of running) if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
-    await Promise.all(running.map((relay) => relay.exited));
     redisServer?.kill('SIGKILL');
     await upstream.stop();
     await schema?.drop();
