@@ -42,6 +42,17 @@ describe('x-relay-dropped-params naming a parameter the client spelled with char
     expect(gemini.requests).toHaveLength(1);
   });
 
+  it('streams a Gemini chat answer to a request with a parameter named in Chinese, rather than sending nothing until the client gives up', { timeout: 30_000 }, async () => {
+    const patient = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0, timeout: 10_000 });
+    const { data: stream, response } = await patient.chat.completions
+      .create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hello' }], stream: true, 温度: 0.2 } as OpenAI.ChatCompletionCreateParamsStreaming)
+      .withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('echo: hello');
+    expect(response.headers.get('x-relay-dropped-params')).toBe('%E6%B8%A9%E5%BA%A6');
+  });
+
   it('answers a Gemini chat request whose parameter name holds a line break, without letting it end the header', async () => {
     const { data, response } = await client.chat.completions
       .create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hello' }], 'seed\r\nx-injected: 1': 1 } as OpenAI.ChatCompletionCreateParamsNonStreaming)
