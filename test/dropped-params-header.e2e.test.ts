@@ -62,6 +62,13 @@ describe('x-relay-dropped-params naming a parameter the client spelled with char
     expect(response.headers.get('x-relay-dropped-params')).toBe('seed%0D%0Ax-injected: 1');
   });
 
+  it('keeps a parameter whose name holds a comma one name in the list, its comma percent-encoded', async () => {
+    const { response } = await client.chat.completions
+      .create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hello' }], 'top,k': 1, logprobs: true } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .withResponse();
+    expect(response.headers.get('x-relay-dropped-params')?.split(',').sort()).toEqual(['logprobs', 'top%2Ck']);
+  });
+
   it('answers an Anthropic SDK request translated for an OpenAI-compatible upstream, with a field named in Chinese', async () => {
     const anthropic = new Anthropic({ apiKey: masterKey, baseURL: relay.url, maxRetries: 0 });
     const { data, response } = await anthropic.messages

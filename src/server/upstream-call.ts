@@ -9,6 +9,7 @@ import { RelayError, UpstreamError, toClientError } from '../spec/relay-error.js
 import { publishAttemptFailed } from '../observability/relay-events.js';
 import { isMetered } from '../limits/admission-control.js';
 import type { RelayServices } from './relay-services.js';
+import { headerText } from './header-text.js';
 
 /** One request's way through the attempt chain, tied to the client's connection. */
 export interface UpstreamCall {
@@ -177,18 +178,19 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
       if (state.closed) outcome.finish('abandoned');
       // provider, model and servedModel are the answering attempt's, set as it started (onAttemptStart).
       // The header names the provider as stored responses are pinned to it: a deployment's own key apart (`openai#1a2b3c`).
+      // Text in these headers that a client may have chosen (a model passed through, a parameter's name) is made safe for a header (`headerText`).
       const now = performance.now();
       state.upstreamMs = now - started;
       state.answerAttemptMs = now - this.attemptStartedAt;
       if (outcome.resolved !== resolved) state.fallbackFrom = resolved.model;
       state.attempts = outcome.attempts;
       reply.header('x-relay-model', headerText(outcome.deployment.model));
-      reply.header('x-relay-provider', outcome.deployment.provider.name);
+      reply.header('x-relay-provider', headerText(outcome.deployment.provider.name));
       reply.header('x-relay-attempts', String(outcome.attempts));
       if (outcome.resolved !== resolved) reply.header('x-relay-fallback', headerText(`${resolved.model}->${outcome.resolved.model}`));
       if (call.dropped.length > 0) {
         const dropped = [...new Set(call.dropped)];
-        reply.header('x-relay-dropped-params', dropped.join(','));
+        reply.header('x-relay-dropped-params', dropped.map((name) => headerText(name, ',')).join(','));
         this.services.logger.info({ requestId: request.id, provider: outcome.deployment.provider.name, dropped }, 'parameters the upstream cannot honour were dropped');
       }
       return outcome;
@@ -241,15 +243,4 @@ class RequestUpstreamCall implements UpstreamCall, AttemptChainOptions {
   private deadlineError(provider: string | undefined): UpstreamError {
     return new UpstreamError(`${provider ?? 'upstream'}: no answer within the request's deadline (${this.deadlineMs} ms)`, { reason: 'timeout', provider });
   }
-}
-
-/**
- * A model name as a response header's value: printable ASCII as it is, anything else (a control
- * character, a letter beyond Latin-1, a line break) percent-encoded as UTF-8. A model passed through
- * to its upstream as the client named it could otherwise make Node refuse the header, and the
- * answer, already paid for, became a 500.
- */
-function headerText(text: string): string {
-  if (/^[\x20-\x7e]*$/.test(text)) return text;
-  return text.replace(/[^\x20-\x7e]/gu, (character) => [...Buffer.from(character, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }

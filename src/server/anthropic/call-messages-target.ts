@@ -73,10 +73,8 @@ export async function callMessagesTarget(target: MessagesTarget, body: Anthropic
  * Gemini model that does not think) under the names of the fields it was made of.
  */
 function renameDropped(dropped: string[], reasoningFrom: readonly string[] | undefined): void {
-  for (let index = 0; index < dropped.length; index++) {
-    const name = dropped[index]!;
-    dropped[index] = name === 'reasoning_effort' && reasoningFrom !== undefined ? reasoningFrom.join(',') : name.replace(/^stop(?=\[|$)/, 'stop_sequences');
-  }
+  const renamed = dropped.flatMap((name) => (name === 'reasoning_effort' && reasoningFrom !== undefined ? reasoningFrom : [name.replace(/^stop(?=\[|$)/, 'stop_sequences')]));
+  dropped.splice(0, dropped.length, ...renamed);
 }
 
 /**

@@ -19,6 +19,7 @@ import { StoredResponses } from '../responses/stored-responses.js';
 import { ResponsesStreamWatcher } from '../responses/watch-responses-stream.js';
 import { ErrorEventRedactor } from '../redact-error-events.js';
 import type { SseWriter } from '../sse-writer.js';
+import { headerText } from '../header-text.js';
 import { commitStream, streamFailure } from '../stream-lifecycle.js';
 import { nativeAnswer, parseChunk, writeStreamValues, type NativeAnswer } from '../write-stream-parts.js';
 import { applyUnsupported, sendWithoutRefused } from '../translated-request.js';
@@ -218,7 +219,7 @@ export function registerResponses(app: FastifyInstance, services: RelayServices)
         throw error instanceof UpstreamError ? toClientError(error, request.id, services.upstreamSecrets) : error;
       }
       request.relay.provider = services.providerName(provider);
-      reply.header('x-relay-provider', provider.name);
+      reply.header('x-relay-provider', headerText(provider.name));
       return reply.type('application/json').send(result.body);
     };
   app.get('/v1/responses/:id', storedResponseRoute('GET', ''));
