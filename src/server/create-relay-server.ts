@@ -29,7 +29,7 @@ import { searchableSecrets } from '../spec/redact-secrets.js';
 import { upstreamSecrets } from '../config/upstream-secrets.js';
 import { upstreamDispatcher } from '../providers/upstream-dispatcher.js';
 import type { RelayServices } from './relay-services.js';
-import { toRelayError } from './render-error.js';
+import { relayErrorHandler } from './relay-error-handler.js';
 import { compileRequestValidator } from './compile-request-validator.js';
 import { finishRequest } from './finish-request.js';
 import { newRequestState } from './request-state.js';
@@ -392,19 +392,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     return error;
   };
 
-  app.setErrorHandler(async (error, request, reply) => {
-    // The admin API and the dashboard's read the database in the request; the API's failures come from upstreams.
-    const storeRoute = request.url.startsWith('/admin/') || request.url.startsWith('/dashboard/api/') ? { method: request.method } : undefined;
-    const relayError = toRelayError(error, request.id, storeRoute);
-    if (relayError.code === 'database_unavailable' && !(error instanceof RelayError)) {
-      request.log.warn({ requestId: request.id, detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }, 'database unavailable; answered 503');
-    } else if (relayError.status >= 500 && !(error instanceof RelayError)) {
-      request.log.error({ requestId: request.id, detail: error instanceof Error ? error.stack : String(error) }, 'unhandled error');
-    }
-    if (request.relay !== null && request.relay !== undefined) request.relay.errorCode = relayError.code;
-    if (relayError.headers !== undefined) reply.headers(relayError.headers);
-    return reply.code(relayError.status).type('application/json').send(relayError.toJSON());
-  });
+  app.setErrorHandler(relayErrorHandler);
 
   registerChatCompletions(app, services);
   registerEmbeddingsAndCompletions(app, services);

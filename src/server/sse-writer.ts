@@ -30,18 +30,22 @@ export class SseWriter {
     return this.response.destroyed || this.response.writableEnded;
   }
 
-  /** Sends the status line and `headers` (the reply's own copy, which the stream's headers are added to). */
+  /**
+   * Sends the status line and `headers` (the reply's own copy, which the stream's headers are added
+   * to); throws, having sent nothing, when Node refuses one of them.
+   */
   open(headers: Record<string, string | number | string[] | undefined>): void {
-    SseWriter.open++;
-    // One shared listener (a response closes once): no closure and no `once` wrapper per stream.
-    this.response.on('close', streamClosed);
     headers['content-type'] = 'text/event-stream; charset=utf-8';
     headers['cache-control'] = 'no-cache';
     // No `connection` header of its own: Node keeps the connection alive unless the client asked to
     // close it (a header set here would override the client's `Connection: close`).
     // Tells nginx (and the Ingress) not to buffer the stream.
     headers['x-accel-buffering'] = 'no';
+    // Throws when Node refuses a header (ERR_INVALID_CHAR): nothing is sent then, and the stream is not counted.
     this.response.writeHead(200, headers as Record<string, string | number | string[]>);
+    SseWriter.open++;
+    // One shared listener (a response closes once): no closure and no `once` wrapper per stream.
+    this.response.on('close', streamClosed);
     // Node builds the header block by `+=` (~4 pieces a header: ~1.7 KB of string nodes for a
     // stream's headers) and keeps it as the response's `_header` while the stream lasts; reading a
     // character makes it one string in place (~450 bytes). Nothing else changes if the property goes away.

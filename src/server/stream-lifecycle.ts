@@ -6,12 +6,22 @@ import { SseWriter } from './sse-writer.js';
 /**
  * Commits a stream to the client: from here on the status line and headers are sent, and nothing
  * can be retried. Records the first byte's time for the metrics.
+ *
+ * Headers Node refuses to send (ERR_INVALID_CHAR) leave the stream uncommitted: `upstream`, the
+ * answer's stream, is let go (its connection released) and the error thrown, which the route's
+ * error handler answers as any other, without those headers. Taken over from Fastify (hijacked)
+ * first, the response would have been left with nothing sent and nobody to end it.
  */
-export function commitStream(request: FastifyRequest, reply: FastifyReply): SseWriter {
-  reply.hijack();
+export function commitStream(request: FastifyRequest, reply: FastifyReply, upstream: AsyncIterator<unknown>): SseWriter {
   const writer = new SseWriter(reply.raw);
-  // getHeaders() makes a copy of the reply's headers: the stream's own are added to it.
-  writer.open(reply.getHeaders());
+  try {
+    // getHeaders() makes a copy of the reply's headers: the stream's own are added to it.
+    writer.open(reply.getHeaders());
+  } catch (error) {
+    upstream.return?.().catch(() => undefined);
+    throw error;
+  }
+  reply.hijack();
   request.relay.status = 200;
   request.relay.firstByteAt = performance.now();
   return writer;

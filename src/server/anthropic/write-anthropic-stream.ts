@@ -70,7 +70,7 @@ async function relayTranslated(answer: Extract<StreamAnswer, { kind: 'translated
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events
  */
 export async function writeAnthropicStream(request: FastifyRequest, reply: FastifyReply, answer: StreamAnswer, model: string): Promise<void> {
-  const writer = commitStream(request, reply);
+  const writer = commitStream(request, reply, answer.kind === 'native-stream' ? answer.chunks : answer.parts);
   try {
     const finished = answer.kind === 'native-stream' ? await relayNative(answer, writer, request) : await relayTranslated(answer, writer, request, model);
     if (finished && !writer.closed) reply.raw.end();

@@ -73,7 +73,7 @@ async function relayStream(
   first: IteratorResult<StreamPart>,
   clientWantsUsage: boolean,
 ): Promise<void> {
-  const writer = commitStream(request, reply);
+  const writer = commitStream(request, reply, parts);
   let current = first;
   try {
     while (current.done !== true) {

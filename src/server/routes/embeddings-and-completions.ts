@@ -81,7 +81,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
       return reply.type('application/json').send(answer.result.body);
     }
     request.relay.stream = true;
-    const writer = commitStream(request, reply);
+    const writer = commitStream(request, reply, answer.chunks);
     // Read as it is relayed, and kept on the request from the start: a client that leaves is metered at once, for what it got.
     const watcher = new CompletionsStreamWatcher();
     request.relay.delivered = watcher.delivered;

@@ -273,7 +273,7 @@ async function relayNativeStream(
   first: IteratorResult<Buffer>,
   record?: (ids: string[]) => Promise<void>,
 ): Promise<void> {
-  const writer = commitStream(request, reply);
+  const writer = commitStream(request, reply, chunks);
   let recording: Promise<unknown> | undefined;
   const watcher = new ResponsesStreamWatcher(record === undefined ? undefined : (ids) => (recording = Promise.all([recording, record(ids)])));
   // On the request from the start: a client that leaves is metered at once (when its response
@@ -315,7 +315,7 @@ async function writeTranslatedStream(
   encoder: ResponseEventEncoder,
   beforeEnd: () => Promise<void>,
 ): Promise<void> {
-  const writer = commitStream(request, reply);
+  const writer = commitStream(request, reply, parts);
   try {
     writer.raw(Buffer.from(encoder.start()));
     const finished = await writeStreamValues(writer, parts, first, (part) => {
