@@ -6,7 +6,7 @@ import { RelayError } from '../spec/relay-error.js';
 import type { TokenTally } from '../spec/token-counter.js';
 import type { RelayServices } from './relay-services.js';
 import { fallbackModels } from './output-limit.js';
-import { audioPromptTokens, dataUrlBase64, pdfPromptTokens } from './media-tokens.js';
+import { audioPromptTokens, dataUrlBase64, PdfInflateBudget, pdfPromptTokens } from './media-tokens.js';
 
 export interface PromptEstimate {
   /** The prompt's size for admission's estimate, without building its text (`messagesBytes`, `textPrompt`). */
@@ -136,6 +136,7 @@ const messageFramingTokens = 4;
 export function messagesBytes(messages: readonly PromptMessage[]): number {
   const size = { bytes: Math.max(0, messages.length - 1) + messages.length * messageFramingTokens * 3 };
   const visitor: PromptVisitor = {
+    pdfs: new PdfInflateBudget(),
     text: (text) => {
       size.bytes += Buffer.byteLength(text);
     },
@@ -156,6 +157,7 @@ export function messagesBytes(messages: readonly PromptMessage[]): number {
 export function messagesTally(messages: readonly PromptMessage[], tally: TokenTally = { texts: [], tokens: 0 }): TokenTally {
   tally.tokens += messages.length * messageFramingTokens;
   const visitor: PromptVisitor = {
+    pdfs: new PdfInflateBudget(),
     text: (text) => {
       tally.texts.push(text);
     },
@@ -184,6 +186,8 @@ function visitMessage(message: PromptMessage, visitor: PromptVisitor): void {
 }
 
 interface PromptVisitor {
+  /** What the prompt's PDFs may inflate while their pages are counted, together. */
+  pdfs: PdfInflateBudget;
   text(text: string): void;
   /** An image, audio or a document, as the tokens it is estimated at (`mediaTokens`). */
   media(tokens: number): void;
@@ -202,7 +206,7 @@ function visitContent(content: unknown, visitor: PromptVisitor, depth: number): 
   }
   for (const part of content) {
     const type = part !== null && typeof part === 'object' ? (part as { type?: unknown }).type : undefined;
-    const media = mediaTokens(type, part);
+    const media = mediaTokens(type, part, visitor.pdfs);
     if (media !== undefined) visitor.media(media);
     else if (type === 'text' && typeof (part as { text?: unknown }).text === 'string') visitor.text((part as { text: string }).text);
     else if (depth > 0 && type === 'tool_result' && Array.isArray((part as { content?: unknown }).content)) {
@@ -217,11 +221,12 @@ function visitContent(content: unknown, visitor: PromptVisitor, depth: number): 
  * The tokens a part that is no text is estimated at, or undefined for a part estimated by its JSON:
  * an image (OpenAI `image_url`, Anthropic `image`) `imagePromptTokens` whatever its form; audio
  * (`input_audio`) by its length (`audioPromptTokens`); a PDF given as data (an OpenAI `file` part's
- * data URL, an Anthropic `document` block's base64) by its pages (`pdfPromptTokens`). A document
+ * data URL, an Anthropic `document` block's base64) by its pages (`pdfPromptTokens`, within what
+ * the prompt's PDFs may inflate together: `pdfs`). A document
  * given as text counts as its JSON (which holds the text); one given by URL or file id, whose size
  * the relay does not see, as its JSON too.
  */
-function mediaTokens(type: unknown, part: unknown): number | undefined {
+function mediaTokens(type: unknown, part: unknown, pdfs: PdfInflateBudget): number | undefined {
   switch (type) {
     case 'image_url':
     case 'image':
@@ -232,11 +237,11 @@ function mediaTokens(type: unknown, part: unknown): number | undefined {
     }
     case 'file': {
       const data = dataUrlBase64((part as { file?: { file_data?: unknown } }).file?.file_data, 'application/pdf');
-      return data === undefined ? undefined : pdfPromptTokens(data);
+      return data === undefined ? undefined : pdfPromptTokens(data, pdfs);
     }
     case 'document': {
       const source = (part as { source?: { type?: unknown; media_type?: unknown; data?: unknown } }).source;
-      return source?.type === 'base64' && source.media_type === 'application/pdf' && typeof source.data === 'string' ? pdfPromptTokens(source.data) : undefined;
+      return source?.type === 'base64' && source.media_type === 'application/pdf' && typeof source.data === 'string' ? pdfPromptTokens(source.data, pdfs) : undefined;
     }
     default:
       return undefined;

@@ -16,6 +16,36 @@ export const audioTokensPerSecond = 32;
 export const pdfPageTokens = 3000;
 
 /**
+ * Bytes the compressed object streams of a request's PDFs may inflate to, together, while their
+ * pages are counted (one PDF's at most that too): inflating is synchronous, on the thread that
+ * serves every request, and a few MB of crafted streams inflate to gigabytes (~1 GB a CPU-second).
+ * A PDF's object streams hold its objects' dictionaries, not its pages' contents, fonts or
+ * pictures: a 1 000-page book's inflate to a few MB.
+ */
+const inflatedBytesPerRequest = 8 * 1024 * 1024;
+
+/** What one PDF's object streams may inflate to, for each byte of the PDF (within `inflatedBytesPerRequest`). */
+const inflatedBytesPerPdfByte = 8;
+
+/**
+ * The rest of a PDF whose object streams could not all be read within its budget (from the first
+ * one left unread to its end) counts one page for every started 8 KB: erring high, as admission
+ * should (a page of text is ~20–60 KB of a PDF, fonts included).
+ */
+const unreadBytesPerPage = 8 * 1024;
+
+/** The most deflate expands a byte to: what a stream that failed midway may have cost to inflate. */
+const deflateMostRatio = 1032;
+
+/**
+ * What the PDFs of one request may still inflate to while their pages are counted
+ * (`inflatedBytesPerRequest`): one for each estimate of a request's prompt, shared by its documents.
+ */
+export class PdfInflateBudget {
+  remaining = inflatedBytesPerRequest;
+}
+
+/**
  * Bytes a second of audio whose length cannot be read from its header: 16 kbit/s, below any
  * speech encoding a client sends (so its length, and the estimate, err long).
  */
@@ -36,16 +66,19 @@ export function audioPromptTokens(base64: string, format: unknown): number {
  * The tokens a base64 PDF is estimated at, from its pages (`pdfPageTokens` each); undefined when the
  * data is no PDF whose pages can be counted (it is then estimated by its size, as any other part).
  */
-export function pdfPromptTokens(base64: string): number | undefined {
-  const pages = pdfPageCount(base64);
+export function pdfPromptTokens(base64: string, budget: PdfInflateBudget): number | undefined {
+  const pages = pdfPageCount(base64, budget);
   return pages === undefined ? undefined : pages * pdfPageTokens;
 }
 
-/** The pages of a base64 PDF, or undefined when the data is no PDF or its pages cannot be found. */
-export function pdfPageCount(base64: string): number | undefined {
+/**
+ * The pages of a base64 PDF, or undefined when the data is no PDF or its pages cannot be found;
+ * counted within what the request's PDFs may still inflate (`budget`, which it spends).
+ */
+export function pdfPageCount(base64: string, budget: PdfInflateBudget): number | undefined {
   const pdf = Buffer.from(base64, 'base64');
   if (pdf.subarray(0, 1024).indexOf('%PDF-') === -1) return undefined;
-  const pages = pdfPages(pdf);
+  const pages = pdfPages(pdf, budget);
   return pages > 0 ? pages : undefined;
 }
 
@@ -108,11 +141,19 @@ function mp3BytesPerSecond(base64: string): number | undefined {
 
 /**
  * A PDF's pages: its page objects (`/Type /Page`), read from the file and, when it keeps its
- * objects in compressed object streams (PDF 1.5 and later), from those streams.
+ * objects in compressed object streams (PDF 1.5 and later), from those streams. They are inflated
+ * within `inflatedBytesPerPdfByte` times the PDF's size and what the request may still inflate
+ * (`budget`); once that is spent, the rest of the PDF, from the first stream left unread, counts a
+ * page a started `unreadBytesPerPage`.
  */
-function pdfPages(pdf: Buffer): number {
+function pdfPages(pdf: Buffer, budget: PdfInflateBudget): number {
   const pages = pageObjects(pdf);
   if (pages > 0) return pages;
+  let allowed = Math.min(budget.remaining, pdf.length * inflatedBytesPerPdfByte);
+  const spend = (bytes: number) => {
+    allowed -= bytes;
+    budget.remaining -= bytes;
+  };
   let inStreams = 0;
   for (let at = pdf.indexOf('/ObjStm'); at !== -1; at = pdf.indexOf('/ObjStm', at + 7)) {
     const keyword = pdf.indexOf('stream', at);
@@ -120,14 +161,31 @@ function pdfPages(pdf: Buffer): number {
     const start = keyword + 6 + (pdf[keyword + 6] === 0x0d ? 2 : 1);
     const end = pdf.indexOf('endstream', start);
     if (end === -1) break;
-    try {
-      inStreams += pageObjects(inflateSync(pdf.subarray(start, end), { maxOutputLength: 16 * 1024 * 1024 }));
-    } catch {
-      // A stream of another filter, or cut short: its pages are not counted.
-    }
+    const compressed = pdf.subarray(start, end);
     at = end;
+    // A stream of another filter: nothing to inflate, nothing spent.
+    if (!startsZlibStream(compressed)) continue;
+    const unread = inStreams + Math.ceil((pdf.length - start) / unreadBytesPerPage);
+    if (allowed <= 0) return unread;
+    try {
+      const inflated = inflateSync(compressed, { maxOutputLength: allowed });
+      spend(inflated.length);
+      inStreams += pageObjects(inflated);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+        spend(allowed);
+        return unread;
+      }
+      // A stream cut short or corrupt: its pages are not counted, what it may have inflated is.
+      spend(Math.min(allowed, compressed.length * deflateMostRatio));
+    }
   }
   return inStreams;
+}
+
+/** Whether bytes begin with a zlib header (deflate, a valid check), as a `/FlateDecode` stream does. */
+function startsZlibStream(bytes: Buffer): boolean {
+  return bytes.length >= 2 && (bytes[0]! & 0x0f) === 8 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0;
 }
 
 /** The `/Type /Page` entries in some PDF bytes (`/Pages`, the page tree's nodes, excluded). */

@@ -1,6 +1,6 @@
 import type { AnthropicContentBlock, AnthropicRequest } from '../../spec/anthropic-messages.js';
 import { countTally, type TokenTally } from '../../spec/token-counter.js';
-import { pdfPageCount } from '../media-tokens.js';
+import { pdfPageCount, PdfInflateBudget } from '../media-tokens.js';
 
 /** What Anthropic's documentation gives for a resized image (about 1.15 megapixels / 750). */
 const tokensPerImage = 1_600;
@@ -14,7 +14,7 @@ const toolSystemPromptTokens = 346;
 /** Role markers and separators of one turn. */
 const tokensPerMessage = 3;
 
-function addBlocks(content: string | AnthropicContentBlock[] | undefined, tally: TokenTally): void {
+function addBlocks(content: string | AnthropicContentBlock[] | undefined, tally: TokenTally, pdfs: PdfInflateBudget): void {
   if (typeof content === 'string') {
     tally.texts.push(content);
     return;
@@ -25,12 +25,12 @@ function addBlocks(content: string | AnthropicContentBlock[] | undefined, tally:
     if (typeof block.text === 'string') tally.texts.push(block.text);
     else if (block.type === 'image') tally.tokens += tokensPerImage;
     else if (block.type === 'document' && typeof source?.data === 'string') {
-      const pages = source.type === 'base64' && source.media_type === 'application/pdf' ? pdfPageCount(source.data) : undefined;
+      const pages = source.type === 'base64' && source.media_type === 'application/pdf' ? pdfPageCount(source.data, pdfs) : undefined;
       if (source.type === 'text') tally.texts.push(source.data);
       else if (pages !== undefined) tally.tokens += pages * tokensPerPdfPage;
       else tally.tokens += Math.ceil(source.data.length / documentChunkBytes) * tokensPerDocumentChunk;
     } else if (block.type === 'tool_use') tally.texts.push(`${block.name ?? ''} ${JSON.stringify(block.input ?? {})}`);
-    else if (block.type === 'tool_result') addBlocks(block.content, tally);
+    else if (block.type === 'tool_result') addBlocks(block.content, tally, pdfs);
     else if (block.type === 'thinking' && typeof block.thinking === 'string') tally.texts.push(block.thinking);
   }
 }
@@ -48,10 +48,12 @@ function addBlocks(content: string | AnthropicContentBlock[] | undefined, tally:
  */
 export async function countAnthropicTokens(body: Pick<AnthropicRequest, 'messages' | 'system' | 'tools'>): Promise<number> {
   const tally: TokenTally = { texts: [], tokens: 0 };
-  addBlocks(body.system, tally);
+  // The request's PDFs are counted within what they may inflate together.
+  const pdfs = new PdfInflateBudget();
+  addBlocks(body.system, tally, pdfs);
   for (const message of body.messages) {
     tally.tokens += tokensPerMessage;
-    addBlocks(message.content, tally);
+    addBlocks(message.content, tally, pdfs);
   }
   if (Array.isArray(body.tools) && body.tools.length > 0) {
     tally.tokens += toolSystemPromptTokens;
