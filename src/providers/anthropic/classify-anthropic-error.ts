@@ -95,7 +95,8 @@ export function classifyAnthropicError(
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events
  */
 export function classifyAnthropicStreamError(error: AnthropicErrorDetail | undefined, provider: string): UpstreamError {
-  const status = statusByType[error?.type ?? ''] ?? 500;
+  const type = error?.type ?? '';
+  const status = Object.hasOwn(statusByType, type) ? statusByType[type]! : 500;
   const classified = classifyAnthropicError(status, JSON.stringify({ type: 'error', error }), {}, provider);
   return new UpstreamError(`${provider}: error event in stream: ${error?.type ?? 'unknown'}: ${error?.message ?? ''}`.slice(0, 600), {
     reason: classified.reason,

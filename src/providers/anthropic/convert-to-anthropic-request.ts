@@ -64,8 +64,9 @@ const why: Record<string, string> = {
 function checkUnsupported(request: ChatRequest, call: ProviderCall, provider: string): void {
   for (const [name, value] of Object.entries(request)) {
     if (handledFields.has(name) || ignoredFields.has(name) || value === undefined || value === null) continue;
-    if (isDefault[name]?.(value) === true) continue;
-    reportUnsupportedParameter(name, why[name] ?? 'the Messages API has no such parameter', call, provider);
+    // Own entries only: a field named `constructor` or `toString` is no entry of these tables.
+    if (Object.hasOwn(isDefault, name) && isDefault[name]!(value)) continue;
+    reportUnsupportedParameter(name, Object.hasOwn(why, name) ? why[name]! : 'the Messages API has no such parameter', call, provider);
   }
 }
 

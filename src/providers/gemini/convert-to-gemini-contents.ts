@@ -186,7 +186,7 @@ function percentDecode(payload: string): Buffer {
 function guessMimeType(url: string): string | undefined {
   const path = url.split(/[?#]/, 1)[0] ?? '';
   const extension = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  return mimeTypesByExtension[extension];
+  return Object.hasOwn(mimeTypesByExtension, extension) ? mimeTypesByExtension[extension] : undefined;
 }
 
 function assistantParts(message: ChatMessage, toolNames: Map<string, string>, options: ContentsConversionOptions): GeminiPart[] {

@@ -95,10 +95,11 @@ function generationConfig(request: ChatRequest, model: string, unsupported: stri
   } else if (isObject(format) && format.type !== 'text') unsupported.push('response_format');
 
   const effort = request.reasoning_effort;
+  // Own entries only: an effort named `constructor` is no budget.
   if (typeof effort === 'string') {
-    if (/(^|\/)gemini-3/.test(model) && effort in thinkingBudgets) {
+    if (/(^|\/)gemini-3/.test(model) && Object.hasOwn(thinkingBudgets, effort)) {
       config.thinkingConfig = { thinkingLevel: effort === 'medium' || effort === 'high' ? 'high' : 'low' };
-    } else if (/(^|\/)gemini-2\.5/.test(model) && effort in thinkingBudgets) {
+    } else if (/(^|\/)gemini-2\.5/.test(model) && Object.hasOwn(thinkingBudgets, effort)) {
       config.thinkingConfig = { thinkingBudget: thinkingBudgets[effort] };
     } else {
       unsupported.push('reasoning_effort');

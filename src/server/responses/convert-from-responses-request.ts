@@ -313,7 +313,7 @@ export function convertFromResponsesRequest(body: ResponsesRequest, upstreamMode
     chatRequest.stream_options = { include_usage: true };
   }
   for (const [name, value] of Object.entries(body)) {
-    if (handledFields.has(name) || name in statefulFields || value === undefined || value === null) continue;
+    if (handledFields.has(name) || Object.hasOwn(statefulFields, name) || value === undefined || value === null) continue;
     if (Array.isArray(value) && value.length === 0) continue;
     unsupported.push({ name, why: 'the relay serves this API by translation to chat, which has no such parameter' });
   }
