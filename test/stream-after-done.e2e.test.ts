@@ -91,6 +91,14 @@ describe('a stream whose upstream sent [DONE]', () => {
         expect(line).toMatchObject({ status: 200, stream: true });
         expect(line.errorCode).toBeUndefined();
       }
+      // Nor against the deployment's health: five in a row would eject a deployment that answers every request whole.
+      for (let index = 0; index < 4; index++) {
+        afterDone = behaviour;
+        await streamedBody();
+      }
+      const deployments = await request(`${relay.url}/admin/deployments`, { headers: { authorization: `Bearer ${masterKey}` } });
+      const { data } = (await deployments.body.json()) as { data: Array<{ id: string; state: string; errorRate: number }> };
+      expect(data.find((deployment) => deployment.id === 'holysheep/gpt-4.1')).toMatchObject({ state: 'closed', errorRate: 0 });
     });
   }
 });
