@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { maxEventBytes } from '../sse/event-size-limit.js';
+import { pushPastEventLimit } from '../sse/event-size-limit.fixtures.js';
+import { UpstreamError } from '../spec/relay-error.js';
 import { ErrorEventRedactor } from './redact-error-events.js';
 
 const key = 'sk-upstream-key-0123456789';
@@ -47,5 +50,26 @@ describe('ErrorEventRedactor', () => {
   it('passes every read through unchanged when there is no credential to look for', () => {
     const { writes } = relay(error, [5], []);
     expect(writes.slice(0, 2)).toEqual([error.slice(0, 5), error.slice(5)]);
+  });
+});
+
+describe('ErrorEventRedactor: an event whose end does not come', () => {
+  it('relays a long event whole once it ends, whatever its line ends', () => {
+    for (const end of ['\n', '\r\n', '\r']) {
+      const text = `event: error${end}data: {"message":"${'x'.repeat(2000)} ${key}"}${end}${end}`;
+      const cuts = Array.from({ length: 30 }, (_, index) => (index + 1) * 71);
+      const { out, writes } = relay(text, cuts);
+      expect(out).toBe(text.replace(key, '[REDACTED]'));
+      expect(writes.filter((write) => write !== '')).toHaveLength(1);
+    }
+  });
+
+  it('is given up, as the upstream’s failure, once what it holds of it passes maxEventBytes', () => {
+    const redactor = new ErrorEventRedactor([key], 'test');
+    redactor.push(Buffer.from('data: {"delta":"'));
+    const { failure, pushed } = pushPastEventLimit((piece) => redactor.push(piece));
+    expect(failure).toBeInstanceOf(UpstreamError);
+    expect((failure as Error).message).toMatch(/^test: a stream event grew past/);
+    expect(pushed).toBeLessThanOrEqual(maxEventBytes);
   });
 });

@@ -1,4 +1,5 @@
 import { redactSecrets } from '../spec/redact-secrets.js';
+import { eventTooLarge, maxEventBytes } from '../sse/event-size-limit.js';
 import { SseParser } from '../sse/sse-parser.js';
 
 const LF = 0x0a;
@@ -18,19 +19,44 @@ const nothing = Buffer.alloc(0);
  * read, so that no event (and no key in it) leaves in two pieces of which only the second could be
  * told apart. Only the complete events of a read that holds the bytes `error` anywhere are looked
  * at one by one, and only those that are errors are redacted; every other read leaves as it came,
- * after two native byte searches.
+ * after two native byte searches. An event whose end does not come is held as the pieces of the
+ * reads that brought it, joined once it may end, and given up (`push` throws) past `maxEventBytes`.
  */
 export class ErrorEventRedactor {
+  /** What the reads brought after their last complete event: one piece, or (`heldPieces`) several, and their bytes. */
   private held: Buffer | undefined;
+  private heldPieces: Buffer[] | undefined;
+  private heldBytes = 0;
 
-  constructor(private readonly secrets: readonly string[]) {}
+  /** `provider`: the upstream, named in the failure of an event that grows past `maxEventBytes` (thrown by `push`). */
+  constructor(
+    private readonly secrets: readonly string[],
+    private readonly provider?: string,
+  ) {}
 
   /** What to write for the next upstream read: the events it completes, error events redacted (empty when it completes none). */
   push(chunk: Buffer): Buffer {
     if (this.secrets.length === 0) return chunk;
-    const buffer = this.held === undefined ? chunk : Buffer.concat([this.held, chunk]);
+    let buffer = chunk;
+    if (this.held !== undefined) {
+      // The bytes held complete no event: while the new ones cannot either, they are only kept, not
+      // joined to them and searched again at every read; the pieces are joined once, when they may.
+      const pieces = this.heldPieces;
+      const last = (pieces === undefined ? this.held : pieces[pieces.length - 1]!).at(-1);
+      if (!mayEndEvent(last, chunk)) {
+        (this.heldPieces ??= [this.held]).push(chunk);
+        this.heldBytes += chunk.length;
+        if (this.heldBytes > maxEventBytes) throw eventTooLarge(this.provider);
+        return nothing;
+      }
+      buffer = this.joinHeld(chunk);
+    }
     const end = completeEventsEnd(buffer);
-    this.held = end < buffer.length ? buffer.subarray(end) : undefined;
+    if (end < buffer.length) {
+      this.held = buffer.subarray(end);
+      this.heldBytes = this.held.length;
+      if (this.heldBytes > maxEventBytes) throw eventTooLarge(this.provider);
+    }
     if (end === 0) return nothing;
     const complete = end === buffer.length ? buffer : buffer.subarray(0, end);
     return complete.indexOf(errorMark) === -1 ? complete : redactErrorEvents(complete, this.secrets);
@@ -38,11 +64,44 @@ export class ErrorEventRedactor {
 
   /** What the upstream sent after its last complete event (an event it never finished), to write as the stream ends. */
   end(): Buffer {
-    const rest = this.held;
-    this.held = undefined;
-    if (rest === undefined) return nothing;
+    const rest = this.joinHeld(nothing);
+    if (rest.length === 0) return nothing;
     return rest.indexOf(errorMark) === -1 ? rest : Buffer.from(redactSecrets(rest.toString('utf8'), this.secrets));
   }
+
+  /** The bytes held followed by `chunk`, in one buffer; nothing is held after. */
+  private joinHeld(chunk: Buffer): Buffer {
+    const held = this.held;
+    if (held === undefined) return chunk;
+    const pieces = this.heldPieces;
+    const joined = pieces === undefined ? (chunk.length === 0 ? held : Buffer.concat([held, chunk])) : Buffer.concat([...pieces, chunk], this.heldBytes + chunk.length);
+    this.held = undefined;
+    this.heldPieces = undefined;
+    this.heldBytes = 0;
+    return joined;
+  }
+}
+
+/**
+ * Whether bytes that follow `last` (the last byte held, which completes no event) may complete an
+ * event: whether they hold a blank line, two line ends in a row (a CR LF pair being one), one that
+ * may start with `last`. Native searches where the line ends are LF alone, as they almost always are.
+ */
+function mayEndEvent(last: number | undefined, chunk: Buffer): boolean {
+  if (last !== CR && chunk.indexOf(CR) === -1) return (last === LF && chunk[0] === LF) || chunk.indexOf(blankLine) !== -1;
+  // What came right before the byte looked at: 0 no line end, 1 a whole line end (LF, or CR LF), 2 a CR that an LF may complete.
+  let state = last === LF ? 1 : last === CR ? 2 : 0;
+  for (let index = 0; index < chunk.length; index++) {
+    const byte = chunk[index];
+    if (byte === LF) {
+      if (state === 1) return true;
+      state = 1;
+    } else if (byte === CR) {
+      if (state !== 0) return true;
+      state = 2;
+    } else state = 0;
+  }
+  return false;
 }
 
 /** Where the last event the bytes complete ends (past its blank line); 0 when they complete none. */

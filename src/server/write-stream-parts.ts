@@ -20,7 +20,8 @@ export function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
  * are, or a translation's events; empty writes nothing), from `first` on, waiting for the client
  * when it reads slower than the upstream writes, and before writing for what `holdBack` returns,
  * when it returns something. Returns false when the client left (the upstream call is then
- * ended), true when the stream went to its end.
+ * ended), true when the stream went to its end. On a failure the values are closed (an upstream
+ * call still reading is aborted) before it is thrown.
  */
 export async function writeStreamValues<T>(
   writer: SseWriter,
@@ -29,18 +30,23 @@ export async function writeStreamValues<T>(
   toBytes: (value: T) => Buffer | string,
   holdBack?: () => Promise<unknown> | undefined,
 ): Promise<boolean> {
-  for (let current = first; current.done !== true; current = await values.next()) {
-    const bytes = toBytes(current.value);
-    const held = holdBack?.();
-    if (held !== undefined) await held;
-    if (bytes.length > 0) {
-      const pending = writer.raw(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
-      if (pending !== undefined) await pending;
+  try {
+    for (let current = first; current.done !== true; current = await values.next()) {
+      const bytes = toBytes(current.value);
+      const held = holdBack?.();
+      if (held !== undefined) await held;
+      if (bytes.length > 0) {
+        const pending = writer.raw(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+        if (pending !== undefined) await pending;
+      }
+      if (writer.closed) {
+        await values.return?.();
+        return false;
+      }
     }
-    if (writer.closed) {
-      await values.return?.();
-      return false;
-    }
+  } catch (error) {
+    values.return?.().catch(() => {});
+    throw error;
   }
   return true;
 }

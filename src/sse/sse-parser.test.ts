@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { UpstreamError } from '../spec/relay-error.js';
+import { maxEventBytes } from './event-size-limit.js';
+import { pushPastEventLimit } from './event-size-limit.fixtures.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
 
 function parseInPieces(bytes: Buffer, cuts: number[]): SseEvent[] {
@@ -60,5 +63,25 @@ describe('SseParser', () => {
     expect(parseInPieces(Buffer.from('id: 7\nretry: 10\ndata: a\n\ndata: cut-short'), [])).toEqual([
       { event: undefined, data: 'a' },
     ]);
+  });
+});
+
+describe('SseParser: an event whose end does not come', () => {
+  it('gives the same event when a long line comes in many pieces', () => {
+    const data = 'x'.repeat(5000);
+    const bytes = Buffer.from(`data: ${data}\r\n\r\n`);
+    const cuts = Array.from({ length: 60 }, (_, index) => (index + 1) * 84);
+    expect(parseInPieces(bytes, cuts)).toEqual([{ event: undefined, data }]);
+  });
+
+  it('is given up, as the upstream’s failure, once what it holds of it passes maxEventBytes: one line, or many', () => {
+    for (const lineStart of ['', '\ndata: ']) {
+      const parser = new SseParser('test');
+      parser.push(Buffer.from('data: '));
+      const { failure, pushed } = pushPastEventLimit((piece) => parser.push(lineStart === '' ? piece : Buffer.concat([Buffer.from(lineStart), piece])));
+      expect(failure).toBeInstanceOf(UpstreamError);
+      expect((failure as Error).message).toMatch(/^test: a stream event grew past/);
+      expect(pushed).toBeLessThanOrEqual(maxEventBytes);
+    }
   });
 });

@@ -193,7 +193,7 @@ class AnthropicChunkTranslator {
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export async function* readAnthropicStream(body: AsyncIterable<Buffer>, provider: string, jsonToolName?: string, thinkingBlocks?: ThinkingBlocks): AsyncGenerator<StreamPart> {
-  const parser = new SseParser();
+  const parser = new SseParser(provider);
   const translator = new AnthropicChunkTranslator(provider, jsonToolName, thinkingBlocks);
   for await (const chunk of body) {
     for (const event of parser.push(chunk)) {

@@ -39,7 +39,7 @@ type ChunkChoice = ChatCompletionChunk['choices'][number];
  * @see https://platform.openai.com/docs/api-reference/chat-streaming/streaming
  */
 export async function* readGeminiStream(body: AsyncIterable<Buffer>, options: GeminiStreamOptions): AsyncGenerator<StreamPart> {
-  const parser = new SseParser();
+  const parser = new SseParser(options.provider);
   const states = new Map<number, CandidateState>();
   let model = options.model;
   let usage: Usage | undefined;

@@ -16,13 +16,15 @@ const finishPattern = /"finish_reason"\s*:\s*"/;
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export class OpenAIEventReader implements StreamReader {
-  private readonly parser = new SseParser();
+  private readonly parser: SseParser;
 
   constructor(
     private readonly provider: string,
     /** Whether the stream already ended properly (a reader taking over another's stream). */
     private finished = false,
-  ) {}
+  ) {
+    this.parser = new SseParser(provider);
+  }
 
   push(chunk: Buffer, emit: (part: StreamPart) => void): void {
     for (const event of this.parser.push(chunk)) {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../spec/relay-error.js';
+import { maxEventBytes } from '../../sse/event-size-limit.js';
+import { pushPastEventLimit } from '../../sse/event-size-limit.fixtures.js';
 import type { StreamPart } from '../provider.js';
 import { OpenAIRawEventReader } from './relay-openai-stream.js';
 
@@ -151,5 +154,25 @@ describe('OpenAIRawEventReader: the text a stream delivered', () => {
     ]);
     expect(result.fromParts).toBe('two lines and an id');
     expect(result.fromParts).toBe(result.parsed);
+  });
+});
+
+describe('OpenAIRawEventReader: an event whose end does not come', () => {
+  it('holds an event whose end has not come as the reads that brought it, and relays it whole once it ends', () => {
+    const long = chunk(`{"choices":[{"index":0,"delta":{"content":"${'a'.repeat(3000)}"},"finish_reason":null}]}`);
+    const reader = new OpenAIRawEventReader('test', false);
+    const parts: string[] = [];
+    for (let at = 0; at < long.length; at += 100) reader.push(Buffer.from(long.slice(at, at + 100)), (part) => parts.push(part.raw?.toString('utf8') ?? ''));
+    expect(parts).toEqual([long]);
+  });
+
+  it('gives an event up, as the upstream’s failure, once what it holds of it passes maxEventBytes', () => {
+    const reader = new OpenAIRawEventReader('test', false);
+    reader.push(Buffer.from('data: {"choices":[{"delta":{"content":"'), () => {});
+    const { failure, pushed } = pushPastEventLimit((piece) => reader.push(piece, () => {}));
+    expect(failure).toBeInstanceOf(UpstreamError);
+    expect((failure as UpstreamError).reason).toBe('provider_internal');
+    expect((failure as Error).message).toMatch(/a stream event grew past 16777216 bytes/);
+    expect(pushed).toBeLessThanOrEqual(maxEventBytes);
   });
 });

@@ -1,6 +1,7 @@
 import { SseParser, type SseEvent } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
 import type { StreamReader } from '../post-upstream.js';
+import { eventTooLarge, maxEventBytes } from '../../sse/event-size-limit.js';
 import { chunkText } from './chunk-text.js';
 import { streamCut } from '../upstream-failure.js';
 import { OpenAIEventReader, readUsageChunk, streamError } from './read-openai-stream.js';
@@ -43,9 +44,15 @@ const functionCallKey = Buffer.from('"function_call"');
  *
  * Line ends other than `\n` (CRLF or CR, which the SSE format allows) hand the rest of the stream
  * to the event-by-event reader, whose parts the route relays as well.
+ *
+ * An event whose end does not come is held as the pieces of the reads that brought it, joined once
+ * it ends, and given up (the stream fails) once they pass `maxEventBytes`.
  */
 export class OpenAIRawEventReader implements StreamReader {
+  /** The start of an event whose end has not come: one piece, or (`pendingPieces`) several, and their bytes. */
   private pending: Buffer | undefined;
+  private pendingPieces: Buffer[] | undefined;
+  private pendingBytes = 0;
   private finished = false;
   private eventByEvent: OpenAIEventReader | undefined;
 
@@ -59,14 +66,32 @@ export class OpenAIRawEventReader implements StreamReader {
       this.eventByEvent.push(chunk, emit);
       return;
     }
-    const buffer = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = undefined;
-    // A native search for one byte (memchr) costs less than a loop over the read.
-    if (buffer.indexOf(CR) !== -1) {
+    // A native search for one byte (memchr) costs less than a loop over the read. Only the new bytes
+    // are searched: those held were, when they came.
+    if (chunk.indexOf(CR) !== -1) {
       // Rare line ends: the event-by-event reader takes over from the first unrelayed byte.
       this.eventByEvent = new OpenAIEventReader(this.provider, this.finished);
-      this.eventByEvent.push(buffer, emit);
+      this.eventByEvent.push(this.joinPending(chunk), emit);
       return;
+    }
+    let buffer = chunk;
+    let end: number;
+    if (this.pending === undefined) end = eventEnd(chunk, 0);
+    else {
+      // The bytes held end no event: the new ones are searched for its end (its blank line may
+      // start in the last byte held), and the pieces are joined once, when it came.
+      const held = this.pendingBytes;
+      const last = this.pendingPieces === undefined ? this.pending : this.pendingPieces[this.pendingPieces.length - 1]!;
+      if (last[last.length - 1] === LF && chunk[0] === LF) end = held - 1;
+      else {
+        end = eventEnd(chunk, 0);
+        if (end === -1) {
+          this.hold(chunk);
+          return;
+        }
+        end += held;
+      }
+      buffer = this.joinPending(chunk);
     }
     const { provider } = this;
     let start = 0;
@@ -75,7 +100,7 @@ export class OpenAIRawEventReader implements StreamReader {
     // Events the client must not get: the usage chunk it did not ask for, and `[DONE]` (the route ends the stream itself).
     let kept: Buffer[] | undefined;
     let keepFrom = 0;
-    for (let end = eventEnd(buffer, start); end !== -1; end = eventEnd(buffer, start)) {
+    for (; end !== -1; end = eventEnd(buffer, start)) {
       const stop = end + 2;
       const dataAt = dataStart(buffer, start, end);
       let dropped = false;
@@ -103,7 +128,11 @@ export class OpenAIRawEventReader implements StreamReader {
       }
       start = stop;
     }
-    this.pending = start < buffer.length ? buffer.subarray(start) : undefined;
+    if (start < buffer.length) {
+      this.pending = buffer.subarray(start);
+      this.pendingBytes = buffer.length - start;
+      if (this.pendingBytes > maxEventBytes) throw eventTooLarge(provider);
+    }
     if (start === 0) return;
     let raw: Buffer;
     if (kept === undefined) raw = buffer.subarray(0, start);
@@ -117,6 +146,25 @@ export class OpenAIRawEventReader implements StreamReader {
   end(): void {
     if (this.eventByEvent !== undefined) this.eventByEvent.end();
     else if (!this.finished) throw streamCut(this.provider, '[DONE]');
+  }
+
+  /** Keeps a read that does not end the event held, within `maxEventBytes`. */
+  private hold(chunk: Buffer): void {
+    (this.pendingPieces ??= [this.pending!]).push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes > maxEventBytes) throw eventTooLarge(this.provider);
+  }
+
+  /** The bytes held followed by `chunk`, in one buffer; nothing is held after. */
+  private joinPending(chunk: Buffer): Buffer {
+    const pending = this.pending;
+    if (pending === undefined) return chunk;
+    const pieces = this.pendingPieces;
+    const joined = pieces === undefined ? Buffer.concat([pending, chunk]) : Buffer.concat([...pieces, chunk], this.pendingBytes + chunk.length);
+    this.pending = undefined;
+    this.pendingPieces = undefined;
+    this.pendingBytes = 0;
+    return joined;
   }
 }
 

@@ -18,7 +18,7 @@ type StreamAnswer = Extract<MessagesAnswer, { kind: 'native-stream' | 'translate
  */
 async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream' }>, writer: SseWriter, request: FastifyRequest): Promise<boolean> {
   const watcher = new AnthropicUsageWatcher();
-  const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets);
+  const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets, request.relay.provider);
   // On the request from the start: a client that leaves is metered at once (when its response
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;

@@ -86,7 +86,7 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     const watcher = new CompletionsStreamWatcher();
     request.relay.delivered = watcher.delivered;
     // An upstream's error event leaves without the relay's credentials.
-    const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets);
+    const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets, request.relay.provider);
     try {
       const finished = await writeStreamValues(writer, answer.chunks, answer.first, (bytes) => {
         watcher.push(bytes);

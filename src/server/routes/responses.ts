@@ -279,7 +279,7 @@ async function relayNativeStream(
   // On the request from the start: a client that leaves is metered at once (when its response
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;
-  const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets);
+  const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets, request.relay.provider);
   try {
     const finished = await writeStreamValues(
       writer,
