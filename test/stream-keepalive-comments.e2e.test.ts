@@ -1,8 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
+import { masterKey } from './support/start-relay.js';
 import { useTwoUpstreams } from './support/two-upstreams.js';
 
-const { upstreamA, upstreamB, relay: currentRelay, startWith } = useTwoUpstreams('relay-keepalive-comments-');
+const { upstreamA, upstreamB, relay: currentRelay, startWith, startIn } = useTwoUpstreams('relay-keepalive-comments-');
 
 /**
  * What OpenRouter (an OpenAI-compatible upstream) sends while a model has not started answering:
@@ -25,10 +29,12 @@ async function readChat(stream: AsyncIterable<OpenAI.Chat.Completions.ChatComple
 }
 
 const twoGroups = 'models:\n  gpt-4.1:\n    groups:\n      - targets: [{ provider: a }]\n      - targets: [{ provider: b }]\n';
+/** One retry: moving to the other deployment is one (`MAX_RETRIES` bounds the attempts on a model's deployments). */
+const oneRetry = { MAX_RETRIES: '1' };
 
 describe('an upstream that sends SSE keep-alive comments before its first chunk', () => {
   it('has not started its answer: an error event after the comment is failed over to the next deployment', async () => {
-    const { client } = await startWith(twoGroups, { MAX_RETRIES: '0' });
+    const { client } = await startWith(twoGroups, oneRetry);
     // The comment, then the upstream's provider fails before any token: OpenRouter's mid-stream error event.
     upstreamA.next({ kind: 'events', events: [processing, wait(100), { error: { message: 'Provider returned error', code: 502 } }], done: false });
     const { data: stream, response } = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hi' }], stream: true }).withResponse();
@@ -60,7 +66,7 @@ describe('an upstream that sends SSE keep-alive comments before its first chunk'
   });
 
   it('has not started a legacy completions stream either: an error event after the comment is failed over', async () => {
-    const { client } = await startWith(twoGroups, { MAX_RETRIES: '0' });
+    const { client } = await startWith(twoGroups, oneRetry);
     upstreamA.next({ kind: 'events', events: [processing, wait(100), { error: { message: 'Provider returned error', code: 502 } }], done: false });
     const { data: stream, response } = await client.completions.create({ model: 'gpt-4.1', prompt: 'Say this is a test', stream: true }).withResponse();
     let text = '';
@@ -69,6 +75,25 @@ describe('an upstream that sends SSE keep-alive comments before its first chunk'
     })().catch((caught: unknown) => caught);
     expect(error).toBeUndefined();
     expect(text).toBe('word0 word1 word2 word3 word4 ');
+    expect(response.headers.get('x-relay-provider')).toBe('b');
+  });
+
+  it('has not started a /v1/responses stream passed through either: an error event after the comment is failed over', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'relay-keepalive-comments-'));
+    writeFileSync(
+      join(directory, 'relay.yaml'),
+      `providers:\n  a: { type: openai, baseUrl: "${upstreamA.url}", apiKey: key-a-0123456789, responsesApi: true }\n  b: { type: openai, baseUrl: "${upstreamB.url}", apiKey: key-b-0123456789, responsesApi: true }\n${twoGroups}`,
+    );
+    const relay = await startIn(directory, oneRetry);
+    const client = new OpenAI({ apiKey: masterKey, baseURL: relay.baseURL, maxRetries: 0 });
+    // The Responses API's error event, after the keep-alive comment and before any event of a response.
+    const failed = `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'server_error', message: 'The server had an error while processing your request.', param: null, sequence_number: 0 })}\n\n`;
+    upstreamA.next({ kind: 'events', events: [processing, wait(100), failed], done: false });
+    const { data: stream, response } = await client.responses.create({ model: 'gpt-4.1', input: 'hi', stream: true }).withResponse();
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.completed');
     expect(response.headers.get('x-relay-provider')).toBe('b');
   });
 });

@@ -1,7 +1,10 @@
 // What the front doors that translate or relay another API's answers (`/v1/messages`, `/v1/responses`)
 // share: reading a chat part, writing a committed stream's values, and taking a native answer.
+import { streamError } from '../providers/openai-compatible/read-openai-stream.js';
 import type { JsonResult, RawStream, StreamPart } from '../providers/provider.js';
 import { streamCut } from '../providers/upstream-failure.js';
+import { readFirstEvent } from '../sse/read-first-event.js';
+import type { SseEvent } from '../sse/sse-parser.js';
 import type { ChatCompletionChunk } from '../spec/openai-chat.js';
 import type { SseWriter } from './sse-writer.js';
 
@@ -56,14 +59,36 @@ export type NativeAnswer = { kind: 'native-json'; result: JsonResult } | { kind:
 
 /**
  * A native call's result as an answer. A stream's first chunk is read here, inside the attempt, so
- * that a failure before it can still be retried elsewhere; a stream that ends before its first
- * chunk (a 200 with an empty body) is such a failure, as it is for a chat stream, and is never
- * committed to the client as an empty answer.
+ * that a failure before it can still be retried elsewhere: a stream that ends before its first
+ * chunk (a 200 with an empty body), or whose first event is an error event, is such a failure, as
+ * it is for a chat stream, and is never committed to the client. The first chunk is the bytes up to
+ * the end of the first event with data: comments and events without data before it (keep-alives)
+ * do not start the answer, and come with it.
  */
 export async function nativeAnswer(result: JsonResult | RawStream, provider: string): Promise<NativeAnswer> {
   if (result.kind === 'json') return { kind: 'native-json', result };
   const chunks = result.body[Symbol.asyncIterator]();
-  const first = await chunks.next();
-  if (first.done === true) throw streamCut(provider, 'its first chunk');
-  return { kind: 'native-stream', chunks, first };
+  const first = await readFirstEvent(chunks, provider);
+  if (first === undefined) throw streamCut(provider, 'its first chunk');
+  if (isErrorEvent(first.event)) {
+    await chunks.return?.();
+    throw streamError(first.event.data, provider);
+  }
+  return { kind: 'native-stream', chunks, first: { value: first.bytes, done: false } };
+}
+
+/**
+ * Whether a stream's event is an error: named `error` (the Responses API, Anthropic), or whose data
+ * is an error object (`{"error":…}`, as legacy completions and chat streams send one; `"type":"error"`).
+ */
+function isErrorEvent(event: SseEvent): boolean {
+  if (event.event === 'error') return true;
+  const data = event.data;
+  if (!data.includes('"error"')) return false;
+  try {
+    const parsed = JSON.parse(data) as { error?: unknown; type?: unknown } | null;
+    return parsed !== null && typeof parsed === 'object' && ((parsed.error !== undefined && parsed.error !== null) || parsed.type === 'error');
+  } catch {
+    return false;
+  }
 }

@@ -176,3 +176,20 @@ describe('OpenAIRawEventReader: an event whose end does not come', () => {
     expect(pushed).toBeLessThanOrEqual(maxEventBytes);
   });
 });
+
+describe('OpenAIRawEventReader: the stream’s start', () => {
+  const first = chunk('{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}');
+
+  it('emits no part for comments or events without data before the first chunk, and relays them after it', () => {
+    const reader = new OpenAIRawEventReader('test', false);
+    const parts: string[] = [];
+    const emit = (part: StreamPart) => parts.push(part.raw?.toString('utf8') ?? '');
+    reader.push(Buffer.from(': OPENROUTER PROCESSING\n\n'), emit);
+    reader.push(Buffer.from('event: ping\n\n: OPENROUTER PROCESSING\n\n'), emit);
+    expect(parts).toEqual([]);
+    // In the read that brings the first chunk, what came before it is dropped too.
+    reader.push(Buffer.from(`: OPENROUTER PROCESSING\n\n${first}`), emit);
+    reader.push(Buffer.from(': OPENROUTER PROCESSING\n\n'), emit);
+    expect(parts).toEqual([first, ': OPENROUTER PROCESSING\n\n']);
+  });
+});

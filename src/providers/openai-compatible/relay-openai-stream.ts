@@ -45,8 +45,11 @@ const functionCallKey = Buffer.from('"function_call"');
  * Line ends other than `\n` (CRLF or CR, which the SSE format allows) hand the rest of the stream
  * to the event-by-event reader, whose parts the route relays as well.
  *
- * An event whose end does not come is held as the pieces of the reads that brought it, joined once
- * it ends, and given up (the stream fails) once they pass `maxEventBytes`.
+ * Comments (an upstream's keep-alive, such as OpenRouter's `: OPENROUTER PROCESSING`) and events
+ * without data that come before the first data event are dropped: the first part is what commits
+ * the stream to the client, and they are not the answer's start. After it they are relayed as they
+ * came. An event whose end does not come is held as the pieces of the reads that brought it, joined
+ * once it ends, and given up (the stream fails) once they pass `maxEventBytes`.
  */
 export class OpenAIRawEventReader implements StreamReader {
   /** The start of an event whose end has not come: one piece, or (`pendingPieces`) several, and their bytes. */
@@ -54,6 +57,8 @@ export class OpenAIRawEventReader implements StreamReader {
   private pendingPieces: Buffer[] | undefined;
   private pendingBytes = 0;
   private finished = false;
+  /** A data event came: the stream has started, and comments are relayed from here on. */
+  private started = false;
   private eventByEvent: OpenAIEventReader | undefined;
 
   constructor(
@@ -97,14 +102,17 @@ export class OpenAIRawEventReader implements StreamReader {
     let start = 0;
     let usage: StreamPart['usage'];
     let text = '';
-    // Events the client must not get: the usage chunk it did not ask for, and `[DONE]` (the route ends the stream itself).
+    // Events the client must not get: the usage chunk it did not ask for, `[DONE]` (the route ends
+    // the stream itself), and comments before the first chunk.
     let kept: Buffer[] | undefined;
     let keepFrom = 0;
     for (; end !== -1; end = eventEnd(buffer, start)) {
       const stop = end + 2;
       const dataAt = dataStart(buffer, start, end);
       let dropped = false;
-      if (dataAt !== -1 && buffer[dataAt] === OPEN_BRACE) {
+      if (dataAt === -1) dropped = !this.started;
+      else if (buffer[dataAt] === OPEN_BRACE) {
+        this.started = true;
         if (startsWith(buffer, errorData, dataAt)) throw streamError(eventData(buffer, start, stop), provider);
         scanEvent(buffer, dataAt, end);
         text += foundLineBreak ? chunkText(eventData(buffer, start, stop)) : foundText;
@@ -114,10 +122,10 @@ export class OpenAIRawEventReader implements StreamReader {
           usage = chunk.usage ?? usage;
           dropped = !this.clientWantsUsage && chunk.usageOnly;
         }
-      } else if (dataAt !== -1 && startsWith(buffer, done, dataAt)) {
+      } else if (startsWith(buffer, done, dataAt)) {
         this.finished = true;
         dropped = true;
-      }
+      } else this.started = true;
       if (startsWith(buffer, errorEvent, start)) {
         const named = parseEvent(buffer, start, stop);
         if (named?.event === 'error' && named.data.includes('"error"')) throw streamError(named.data, provider);
@@ -140,7 +148,7 @@ export class OpenAIRawEventReader implements StreamReader {
       kept.push(buffer.subarray(keepFrom, start));
       raw = Buffer.concat(kept);
     }
-    emit(usage === undefined ? { data: '', raw, text } : { data: '', raw, text, usage });
+    if (raw.length > 0 || usage !== undefined) emit(usage === undefined ? { data: '', raw, text } : { data: '', raw, text, usage });
   }
 
   end(): void {
