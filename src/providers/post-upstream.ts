@@ -207,10 +207,37 @@ class CollectingHandler extends UpstreamCallHandler {
 
 /** Turns the bytes of a streamed answer into parts, read by read. */
 export interface StreamReader {
-  /** Reads the bytes of one upstream read, handing each part they complete to `emit`; throws an `UpstreamError` for an error event. */
-  push(chunk: Buffer, emit: (part: StreamPart) => void): void;
+  /**
+   * Reads the bytes of one upstream read, handing each part they complete to `emit`; throws an
+   * `UpstreamError` for an error event. Returns true when they held the event that ends the stream
+   * (`[DONE]`): the stream is then complete, whatever the upstream does next, and nothing more is read.
+   */
+  push(chunk: Buffer, emit: (part: StreamPart) => void): boolean;
   /** The body ended: throws when the stream was cut (it did not end as its format ends). */
   end(): void;
+}
+
+/**
+ * How long an upstream whose stream has ended (`[DONE]`, `response.completed`, `message_stop`) is
+ * given to end its response body, once the client has its whole answer: a server writes the end of
+ * its body right after its last event, and a connection whose body ended goes back to the pool. One
+ * that has not by then (it left the response open) has its call aborted and its connection closed,
+ * so that the connection is never reused in the middle of a body. A failure of the connection
+ * meanwhile changes nothing: the answer was complete.
+ */
+export const bodyEndGraceMs = 1000;
+
+/**
+ * Lets go of the body of a stream that has ended (see `bodyEndGraceMs`), read through an iterator:
+ * nothing more is read from it, and after the grace it is closed (`return`), which aborts the
+ * upstream call if its body has not ended by then (a body that did end meanwhile freed its connection).
+ */
+export function releaseEndedBody(body: AsyncIterator<unknown>): void {
+  setTimeout(closeBody, bodyEndGraceMs, body).unref();
+}
+
+function closeBody(body: AsyncIterator<unknown>): void {
+  body.return?.().catch(() => {});
 }
 
 /**
@@ -278,7 +305,12 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   private held: Buffer | undefined;
   private heldChunks: Buffer[] | undefined;
   private failure: Error | undefined;
+  /** The stream is complete: its body ended as its format ends, or the reader read its end. */
   private ended = false;
+  /** The response's body ended, or failed (undici is done with the call). */
+  private bodyDone = false;
+  /** Aborts a call whose stream ended and whose body has not (see `bodyEndGraceMs`). */
+  private abortLate: NodeJS.Timeout | undefined;
   /** The consumer stopped (`return`): nothing more is read or delivered. */
   private closed = false;
   private waiting: { resolve: (result: IteratorResult<StreamPart>) => void; reject: (error: Error) => void } | undefined;
@@ -321,7 +353,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
       this.errorBody.push(chunk);
       return;
     }
-    if (this.closed || this.failure !== undefined) return;
+    if (this.closed || this.ended || this.failure !== undefined) return;
     // undici hands over each chunk of a chunked body as it parses it: one socket read that holds
     // several upstream writes (a busy relay reads a stream's socket less often than the upstream
     // writes to it) arrives as several calls in a row. They are read as one piece once the read is
@@ -344,9 +376,9 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     const chunks = this.heldChunks;
     const bytes = chunks === undefined || chunks.length === 0 ? held : Buffer.concat(chunks);
     if (chunks !== undefined) chunks.length = 0;
-    if (this.closed || this.failure !== undefined) return;
+    if (this.closed || this.ended || this.failure !== undefined) return;
     try {
-      this.reader.push(bytes, this.emit);
+      if (this.reader.push(bytes, this.emit)) this.complete();
     } catch (error) {
       // An error event: the stream fails with it, and the upstream request stops here.
       this.fail(error as Error);
@@ -360,7 +392,23 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     if (controller !== undefined && this.queuedBytes >= queuedPartsLimit && !controller.paused && !this.closed && !this.ended && this.failure === undefined) controller.pause();
   }
 
+  /**
+   * The reader read the stream's end: the consumer gets the parts read and then the end, at once.
+   * The body still open gets `bodyEndGraceMs` to end (the connection then goes back to the pool)
+   * before the call is aborted; reading resumes for it, and what it brings is not read.
+   */
+  private complete(): void {
+    this.ended = true;
+    this.wake();
+    if (this.bodyDone) return;
+    this.abortLate = setTimeout(abortEndedCall, bodyEndGraceMs, this.controller);
+    this.abortLate.unref();
+    if (this.controller?.paused === true) this.controller.resume();
+  }
+
   onResponseEnd(): void {
+    this.bodyDone = true;
+    clearTimeout(this.abortLate);
     this.readHeld();
     this.detach();
     const { errorBody, options } = this;
@@ -368,7 +416,7 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
       this.refuse(options.classifyError(this.statusCode, Buffer.concat(errorBody).toString('utf8'), this.headers ?? {}, options.provider, options.url));
       return;
     }
-    if (this.closed || this.failure !== undefined) return;
+    if (this.closed || this.ended || this.failure !== undefined) return;
     try {
       this.reader.end();
       this.ended = true;
@@ -379,7 +427,9 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
-    // The parts of what was read before the failure come first.
+    this.bodyDone = true;
+    clearTimeout(this.abortLate);
+    // The parts of what was read before the failure come first (a stream they complete has not failed).
     this.readHeld();
     this.detach();
     const { options } = this;
@@ -444,6 +494,11 @@ class StreamingAnswer extends UpstreamCallHandler implements AsyncIterator<Strea
     if (this.failure !== undefined) waiting.reject(this.failure);
     else waiting.resolve({ value: undefined, done: true });
   }
+}
+
+/** The grace of a stream that ended is over and its body has not: the call stops, and its connection is closed. */
+function abortEndedCall(controller: Dispatcher.DispatchController | undefined): void {
+  controller?.abort(new CallAbortedReason());
 }
 
 /** Why a collected call stopped when its signal fired (classified as the client leaving). */

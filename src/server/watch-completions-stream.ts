@@ -20,6 +20,8 @@ export class CompletionsStreamWatcher {
   usage: Usage | undefined;
   /** Set by `[DONE]` or a finish reason: a stream that ends without either was cut. */
   complete = false;
+  /** Set by `[DONE]`, the stream's end: nothing after it is read. */
+  ended = false;
   /** Set by an error event (`{"error": …}`, or an event named `error`), relayed to the client as it came. */
   failed = false;
 
@@ -28,7 +30,8 @@ export class CompletionsStreamWatcher {
       if (event.event === 'error') this.failed = true;
       if (event.data === '[DONE]') {
         this.complete = true;
-        continue;
+        this.ended = true;
+        return;
       }
       let parsed: { choices?: unknown; usage?: unknown; error?: unknown };
       try {

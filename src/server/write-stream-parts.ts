@@ -1,6 +1,7 @@
 // What the front doors that translate or relay another API's answers (`/v1/messages`, `/v1/responses`)
 // share: reading a chat part, writing a committed stream's values, and taking a native answer.
 import { streamError } from '../providers/openai-compatible/read-openai-stream.js';
+import { releaseEndedBody } from '../providers/post-upstream.js';
 import type { JsonResult, RawStream, StreamPart } from '../providers/provider.js';
 import { streamCut } from '../providers/upstream-failure.js';
 import { readFirstEvent } from '../sse/read-first-event.js';
@@ -18,6 +19,18 @@ export function parseChunk(part: StreamPart): ChatCompletionChunk | undefined {
   }
 }
 
+/** What `writeStreamValues` may be told of a stream. */
+export interface StreamValuesOptions {
+  /** Before a value is written: something to wait for first, when it returns one. */
+  holdBack?: () => Promise<unknown> | undefined;
+  /**
+   * After a value is written: whether it held the event that ends the stream (`[DONE]`,
+   * `response.completed`, `message_stop`). The stream is then complete, whatever the upstream does
+   * next: nothing more is read, and its body is let go of (`releaseEndedBody`).
+   */
+  ended?: () => boolean;
+}
+
 /**
  * Writes what each value of a committed stream becomes (`toBytes`: the upstream's bytes as they
  * are, or a translation's events; empty writes nothing), from `first` on, waiting for the client
@@ -31,8 +44,9 @@ export async function writeStreamValues<T>(
   values: AsyncIterator<T>,
   first: IteratorResult<T>,
   toBytes: (value: T) => Buffer | string,
-  holdBack?: () => Promise<unknown> | undefined,
+  options: StreamValuesOptions = {},
 ): Promise<boolean> {
+  const { holdBack, ended } = options;
   try {
     for (let current = first; current.done !== true; current = await values.next()) {
       const bytes = toBytes(current.value);
@@ -45,6 +59,10 @@ export async function writeStreamValues<T>(
       if (writer.closed) {
         await values.return?.();
         return false;
+      }
+      if (ended?.() === true) {
+        releaseEndedBody(values);
+        return true;
       }
     }
   } catch (error) {

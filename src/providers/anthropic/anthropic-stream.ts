@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from '../../spec/openai-chat.js';
 import { UpstreamError } from '../../spec/relay-error.js';
 import { SseParser } from '../../sse/sse-parser.js';
 import type { StreamPart } from '../provider.js';
+import { releaseEndedBody } from '../post-upstream.js';
 import { streamCut } from '../upstream-failure.js';
 import type { ThinkingBlocks } from './anthropic-thinking.js';
 import { classifyAnthropicStreamError } from './classify-anthropic-error.js';
@@ -188,25 +189,38 @@ class AnthropicChunkTranslator {
  * `input_json_delta`, numbered among tool calls rather than among content blocks), the finish
  * reason on the last choice chunk, then one usage-only chunk (`choices: []`), always — the server
  * strips it when the client did not ask for usage. An `error` event throws its classified
- * failure; a stream that ends before `message_stop` was cut, and fails as such.
+ * failure; a stream that ends before `message_stop` was cut, and fails as such. `message_stop`
+ * ends the stream: nothing after it is read (`releaseEndedBody`).
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#event-types
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export async function* readAnthropicStream(body: AsyncIterable<Buffer>, provider: string, jsonToolName?: string, thinkingBlocks?: ThinkingBlocks): AsyncGenerator<StreamPart> {
   const parser = new SseParser(provider);
   const translator = new AnthropicChunkTranslator(provider, jsonToolName, thinkingBlocks);
-  for await (const chunk of body) {
-    for (const event of parser.push(chunk)) {
-      if (event.event === 'ping' || translator.stopped) continue;
-      let parsed: AnthropicStreamEvent;
-      try {
-        parsed = JSON.parse(event.data) as AnthropicStreamEvent;
-      } catch {
-        throw new UpstreamError(`${provider}: stream event that is not JSON: ${event.data.slice(0, 200)}`, { reason: 'provider_internal', provider });
+  const chunks = body[Symbol.asyncIterator]();
+  let released = false;
+  try {
+    for (let read = await chunks.next(); read.done !== true; read = await chunks.next()) {
+      for (const event of parser.push(read.value)) {
+        if (event.event === 'ping') continue;
+        let parsed: AnthropicStreamEvent;
+        try {
+          parsed = JSON.parse(event.data) as AnthropicStreamEvent;
+        } catch {
+          throw new UpstreamError(`${provider}: stream event that is not JSON: ${event.data.slice(0, 200)}`, { reason: 'provider_internal', provider });
+        }
+        if (parsed === null || typeof parsed !== 'object') continue;
+        yield* translator.translate(parsed);
+        if (translator.stopped) {
+          // message_stop: the answer is complete, whatever the upstream does next; its body is let go of.
+          released = true;
+          releaseEndedBody(chunks);
+          return;
+        }
       }
-      if (parsed === null || typeof parsed !== 'object') continue;
-      yield* translator.translate(parsed);
     }
+  } finally {
+    if (!released) await chunks.return?.();
   }
   if (!translator.stopped) {
     throw streamCut(provider, 'message_stop');

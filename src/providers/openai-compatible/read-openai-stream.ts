@@ -11,8 +11,8 @@ const finishPattern = /"finish_reason"\s*:\s*"/;
 /**
  * Turns the SSE body of an OpenAI-compatible chat stream into stream parts, event by event. Chunks
  * pass through as the exact JSON text the upstream sent; only a chunk that carries usage (or an
- * error) is parsed. A stream that ends without `[DONE]` and without a finish reason was cut, and
- * fails as such.
+ * error) is parsed. `[DONE]` ends the stream (what follows it is not read); one that ends without
+ * `[DONE]` and without a finish reason was cut, and fails as such.
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  */
 export class OpenAIEventReader implements StreamReader {
@@ -26,12 +26,13 @@ export class OpenAIEventReader implements StreamReader {
     this.parser = new SseParser(provider);
   }
 
-  push(chunk: Buffer, emit: (part: StreamPart) => void): void {
+  /** True at `[DONE]`, the stream's end: the events after it are not read. */
+  push(chunk: Buffer, emit: (part: StreamPart) => void): boolean {
     for (const event of this.parser.push(chunk)) {
       const data = event.data;
       if (data === '[DONE]') {
         this.finished = true;
-        continue;
+        return true;
       }
       if (data.startsWith('{"error"') || (event.event === 'error' && data.includes('"error"'))) {
         throw streamError(data, this.provider);
@@ -44,6 +45,7 @@ export class OpenAIEventReader implements StreamReader {
         emit({ data });
       }
     }
+    return false;
   }
 
   end(): void {

@@ -193,3 +193,21 @@ describe('OpenAIRawEventReader: the stream’s start', () => {
     expect(parts).toEqual([first, ': OPENROUTER PROCESSING\n\n']);
   });
 });
+
+describe('OpenAIRawEventReader: the stream’s end', () => {
+  const first = chunk('{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}');
+
+  it('says the stream ended at [DONE], wherever the reads cut it, and reads nothing after it', () => {
+    const text = `${first}data: [DONE]\n\n${chunk('{"error":{"message":"after the end"}}')}`;
+    for (let cut = 1; cut < text.length; cut++) {
+      const reader = new OpenAIRawEventReader('test', false);
+      let relayed = '';
+      const emit = (part: StreamPart) => (relayed += part.raw?.toString('utf8') ?? '');
+      const ended = [reader.push(Buffer.from(text.slice(0, cut)), emit)];
+      if (!ended[0]) ended.push(reader.push(Buffer.from(text.slice(cut)), emit));
+      expect(ended.at(-1), `cut at ${cut}`).toBe(true);
+      expect(relayed).toBe(first);
+      expect(() => reader.end()).not.toThrow();
+    }
+  });
+});

@@ -45,11 +45,12 @@ const functionCallKey = Buffer.from('"function_call"');
  * Line ends other than `\n` (CRLF or CR, which the SSE format allows) hand the rest of the stream
  * to the event-by-event reader, whose parts the route relays as well.
  *
- * Comments (an upstream's keep-alive, such as OpenRouter's `: OPENROUTER PROCESSING`) and events
- * without data that come before the first data event are dropped: the first part is what commits
- * the stream to the client, and they are not the answer's start. After it they are relayed as they
- * came. An event whose end does not come is held as the pieces of the reads that brought it, joined
- * once it ends, and given up (the stream fails) once they pass `maxEventBytes`.
+ * `[DONE]` is the stream's end: `push` says so, and nothing after it is read. Comments (an
+ * upstream's keep-alive, such as OpenRouter's `: OPENROUTER PROCESSING`) and events without data
+ * that come before the first data event are dropped: the first part is what commits the stream to
+ * the client, and they are not the answer's start. After it they are relayed as they came. An event
+ * whose end does not come is held as the pieces of the reads that brought it, joined once it ends,
+ * and given up (the stream fails) once they pass `maxEventBytes`.
  */
 export class OpenAIRawEventReader implements StreamReader {
   /** The start of an event whose end has not come: one piece, or (`pendingPieces`) several, and their bytes. */
@@ -66,18 +67,14 @@ export class OpenAIRawEventReader implements StreamReader {
     private readonly clientWantsUsage: boolean,
   ) {}
 
-  push(chunk: Buffer, emit: (part: StreamPart) => void): void {
-    if (this.eventByEvent !== undefined) {
-      this.eventByEvent.push(chunk, emit);
-      return;
-    }
+  push(chunk: Buffer, emit: (part: StreamPart) => void): boolean {
+    if (this.eventByEvent !== undefined) return this.eventByEvent.push(chunk, emit);
     // A native search for one byte (memchr) costs less than a loop over the read. Only the new bytes
     // are searched: those held were, when they came.
     if (chunk.indexOf(CR) !== -1) {
       // Rare line ends: the event-by-event reader takes over from the first unrelayed byte.
       this.eventByEvent = new OpenAIEventReader(this.provider, this.finished);
-      this.eventByEvent.push(this.joinPending(chunk), emit);
-      return;
+      return this.eventByEvent.push(this.joinPending(chunk), emit);
     }
     let buffer = chunk;
     let end: number;
@@ -92,7 +89,7 @@ export class OpenAIRawEventReader implements StreamReader {
         end = eventEnd(chunk, 0);
         if (end === -1) {
           this.hold(chunk);
-          return;
+          return false;
         }
         end += held;
       }
@@ -102,6 +99,7 @@ export class OpenAIRawEventReader implements StreamReader {
     let start = 0;
     let usage: StreamPart['usage'];
     let text = '';
+    let ended = false;
     // Events the client must not get: the usage chunk it did not ask for, `[DONE]` (the route ends
     // the stream itself), and comments before the first chunk.
     let kept: Buffer[] | undefined;
@@ -124,6 +122,7 @@ export class OpenAIRawEventReader implements StreamReader {
         }
       } else if (startsWith(buffer, done, dataAt)) {
         this.finished = true;
+        ended = true;
         dropped = true;
       } else this.started = true;
       if (startsWith(buffer, errorEvent, start)) {
@@ -135,13 +134,15 @@ export class OpenAIRawEventReader implements StreamReader {
         keepFrom = stop;
       }
       start = stop;
+      // The stream is complete: what the upstream sends after `[DONE]` is not read.
+      if (ended) break;
     }
-    if (start < buffer.length) {
+    if (!ended && start < buffer.length) {
       this.pending = buffer.subarray(start);
       this.pendingBytes = buffer.length - start;
       if (this.pendingBytes > maxEventBytes) throw eventTooLarge(provider);
     }
-    if (start === 0) return;
+    if (start === 0) return ended;
     let raw: Buffer;
     if (kept === undefined) raw = buffer.subarray(0, start);
     else {
@@ -149,6 +150,7 @@ export class OpenAIRawEventReader implements StreamReader {
       raw = Buffer.concat(kept);
     }
     if (raw.length > 0 || usage !== undefined) emit(usage === undefined ? { data: '', raw, text } : { data: '', raw, text, usage });
+    return ended;
   }
 
   end(): void {

@@ -23,14 +23,21 @@ async function relayNative(answer: Extract<StreamAnswer, { kind: 'native-stream'
   // closes), for what it was delivered, before this loop hears of it.
   request.relay.delivered = watcher.delivered;
   try {
-    const finished = await writeStreamValues(writer, answer.chunks, answer.first, (bytes) => {
-      // The counts are converted only when an event changed them, not for every piece of text.
-      if (watcher.push(bytes)) {
-        request.relay.usage = watcher.usage;
-        request.relay.startUsage = watcher.startUsage;
-      }
-      return redactor.push(bytes);
-    });
+    const finished = await writeStreamValues(
+      writer,
+      answer.chunks,
+      answer.first,
+      (bytes) => {
+        // The counts are converted only when an event changed them, not for every piece of text.
+        if (watcher.push(bytes)) {
+          request.relay.usage = watcher.usage;
+          request.relay.startUsage = watcher.startUsage;
+        }
+        return redactor.push(bytes);
+      },
+      // Complete at message_stop: what the upstream does after it (drops the connection, leaves it open) changes nothing.
+      { ended: () => watcher.complete },
+    );
     if (!finished) return false;
     if (!watcher.complete && !watcher.failed) {
       // The upstream closed cleanly but never sent message_stop: the answer was cut, and the client must hear so.

@@ -88,11 +88,18 @@ export function registerEmbeddingsAndCompletions(app: FastifyInstance, services:
     // An upstream's error event leaves without the relay's credentials.
     const redactor = new ErrorEventRedactor(request.relay.upstreamSecrets, request.relay.provider);
     try {
-      const finished = await writeStreamValues(writer, answer.chunks, answer.first, (bytes) => {
-        watcher.push(bytes);
-        if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
-        return redactor.push(bytes);
-      });
+      const finished = await writeStreamValues(
+        writer,
+        answer.chunks,
+        answer.first,
+        (bytes) => {
+          watcher.push(bytes);
+          if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
+          return redactor.push(bytes);
+        },
+        // Complete at [DONE]: what the upstream does after it (drops the connection, leaves it open) changes nothing.
+        { ended: () => watcher.ended },
+      );
       if (!finished) return reply;
       // The upstream closed cleanly without [DONE] or a finish reason: the answer was cut, and the client must hear so.
       if (!watcher.complete && !watcher.failed) throw streamCut(request.relay.provider, '[DONE]');

@@ -290,8 +290,12 @@ async function relayNativeStream(
         if (watcher.usage !== undefined) request.relay.usage = watcher.usage;
         return redactor.push(bytes);
       },
-      // The bytes that end the response wait for the records.
-      () => (watcher.complete || watcher.failed ? recording : undefined),
+      {
+        // The bytes that end the response wait for the records.
+        holdBack: () => (watcher.complete || watcher.failed ? recording : undefined),
+        // Complete at the event that ends the response: what the upstream does after it changes nothing.
+        ended: () => watcher.complete,
+      },
     );
     if (!finished) return;
     // The upstream closed cleanly without the event that ends a response: the answer was cut, and the client must hear so.
