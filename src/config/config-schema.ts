@@ -143,6 +143,14 @@ export const ConfigSchema = Type.Object(
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port to listen on (env PORT wins; default 8080).' })),
           host: Type.Optional(Type.String({ description: 'Address to bind (env HOST wins; default 0.0.0.0 so a Kubernetes Service can reach the pod).' })),
           bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Largest accepted request body (default 52428800, 50 MB).' })),
+          requestTimeoutMs: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 3_600_000,
+              description:
+                'Time a client has to send a whole request, headers and body, in ms (default 300000, 5 minutes); one that stalls past it is answered 408 and its connection closed. The answer, a stream included, may last longer. 0: no limit. Env REQUEST_TIMEOUT_MS wins. Read at start.',
+            }),
+          ),
           strictParameters: Type.Optional(
             Type.Boolean({
               description:

@@ -200,6 +200,8 @@ export function loadConfig(options: LoadConfigOptions = {}): RelayConfig {
     port: env.integer('PORT', { min: 0, max: 65535 }) ?? file.server?.port ?? 8080,
     host: env.string('HOST') ?? file.server?.host ?? '0.0.0.0',
     bodyLimitBytes: file.server?.bodyLimitBytes ?? 50 * 1024 * 1024,
+    // Node's own default: a client uploading the largest body (50 MB) gets 5 minutes, about 170 KB/s.
+    requestTimeoutMs: env.integer('REQUEST_TIMEOUT_MS', { min: 0, max: 3_600_000 }) ?? file.server?.requestTimeoutMs ?? 300_000,
     maxRetries,
     timeoutMs,
     deadlineMs: file.upstream?.deadlineMs ?? timeoutMs * (maxRetries + 1),

@@ -97,6 +97,12 @@ export interface RelayConfig {
   port: number;
   host: string;
   bodyLimitBytes: number;
+  /**
+   * Time a client has to send a whole request (its headers and body) once it began, in ms: a client
+   * that stalls past it is answered 408 and its connection closed. Not the time of the answer,
+   * which may stream for as long as it lasts. 0: no limit.
+   */
+  requestTimeoutMs: number;
   maxRetries: number;
   timeoutMs: number;
   connectionPoolSize: number;

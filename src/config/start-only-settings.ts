@@ -13,6 +13,7 @@ const startOnlySettings: ReadonlyArray<[field: string, read: (config: RelayConfi
   ['server.port', (config) => config.port],
   ['server.host', (config) => config.host],
   ['server.bodyLimitBytes', (config) => config.bodyLimitBytes],
+  ['server.requestTimeoutMs', (config) => config.requestTimeoutMs],
   ['server.corsOrigins', (config) => config.corsOrigins],
   ['server.trustProxy', (config) => config.trustProxy],
   ['upstream.connectionPoolSize', (config) => config.connectionPoolSize],

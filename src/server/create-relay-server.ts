@@ -30,6 +30,7 @@ import { upstreamSecrets } from '../config/upstream-secrets.js';
 import { upstreamDispatcher } from '../providers/upstream-dispatcher.js';
 import type { RelayServices } from './relay-services.js';
 import { relayErrorHandler } from './relay-error-handler.js';
+import { clientErrorHandler } from './answer-client-error.js';
 import { compileRequestValidator } from './compile-request-validator.js';
 import { finishRequest } from './finish-request.js';
 import { newRequestState } from './request-state.js';
@@ -189,6 +190,8 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     });
   };
 
+  // Set once the request state exists (below); the server's `clientError` handler, made with the server, calls it.
+  let requestTimedOut: (response: ServerResponse) => void = () => {};
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // The relay writes one access line per request itself (finishRequest), with its own fields.
@@ -202,8 +205,18 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : newRequestId();
     },
-    // Streams may run for minutes; the per-attempt upstream timeout bounds them instead.
-    requestTimeout: 0,
+    // The time a client has to send its request, headers and body: a stalled upload is answered 408
+    // and its connection closed. Node checks it only until the request has arrived: an answer,
+    // a stream of minutes included, is bounded by the per-attempt upstream timeout instead.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      // Node's default (60 s, within the request timeout), kept when the request timeout is off.
+      headersTimeout: config.requestTimeoutMs === 0 ? 60_000 : Math.min(60_000, config.requestTimeoutMs),
+      // Node looks for stalled requests every 30 s by default: often enough for a timeout of minutes, not for a short one.
+      connectionsCheckingInterval: config.requestTimeoutMs === 0 ? 30_000 : Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(config.requestTimeoutMs, (response) => requestTimedOut(response)),
     connectionTimeout: 0,
     forceCloseConnections: 'idle',
     // A request that comes while closing is refused by the relay itself, in OpenAI's shape (see `shuttingDown`).
@@ -308,6 +321,13 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
   }
   app.decorateRequest('relay', null as never);
   const inflight = { requests: 0 };
+  /** A request whose body did not arrive within the request timeout: recorded as the relay's 408 (its connection is closed). */
+  requestTimedOut = (response) => {
+    const state = (response as Partial<ResponseOfRequest>)[requestOfResponse]?.relay;
+    if (state === null || state === undefined) return;
+    state.status = 408;
+    state.errorCode = 'request_timeout';
+  };
   /** Set once `close()` began: the listener is closing, and so is each connection as it goes idle. */
   let closing = false;
   const accessLog =
@@ -486,7 +506,7 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
     reload(next) {
       const router = buildRouter(next);
       services.router = router;
-      services.config = { ...next, port: config.port, host: config.host, bodyLimitBytes: config.bodyLimitBytes };
+      services.config = { ...next, port: config.port, host: config.host, bodyLimitBytes: config.bodyLimitBytes, requestTimeoutMs: config.requestTimeoutMs };
       services.upstreamSecrets = searchableSecrets(upstreamSecrets(next));
       storedKeys.replaceStatic(new StaticKeyStore(next.masterKeySha256, next.clientKeys));
     },
