@@ -8,15 +8,15 @@ type ClientError = Error & { code?: string };
 /** The response Node is writing on a connection, if any (Node's own `clientError` handling reads it too). */
 type SocketWithResponse = Socket & { _httpMessage?: ServerResponse | null };
 
-/** What a client whose request could not be read is told, by Node's error code. */
-function refusalFor(error: ClientError, requestTimeoutMs: number): RelayError {
+/** What a client whose request could not be read is told, by Node's error code, and the log line's label (Fastify's). */
+function refusalFor(error: ClientError, requestTimeoutMs: number): { refusal: RelayError; label: string } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return new RelayError(`The request did not arrive whole (headers and body) within ${requestTimeoutMs} ms.`, { status: 408, type: 'invalid_request_error', code: 'request_timeout' });
+    return { refusal: new RelayError(`The request did not arrive whole (headers and body) within ${requestTimeoutMs} ms.`, { status: 408, type: 'invalid_request_error', code: 'request_timeout' }), label: 'timeout' };
   }
   if (error.code === 'HPE_HEADER_OVERFLOW') {
-    return new RelayError('The request headers are too large.', { status: 431, type: 'invalid_request_error', code: 'headers_too_large' });
+    return { refusal: new RelayError('The request headers are too large.', { status: 431, type: 'invalid_request_error', code: 'headers_too_large' }), label: 'header_overflow' };
   }
-  return new RelayError('The request is not valid HTTP.', { status: 400, type: 'invalid_request_error', code: 'invalid_request' });
+  return { refusal: new RelayError('The request is not valid HTTP.', { status: 400, type: 'invalid_request_error', code: 'invalid_request' }), label: 'error' };
 }
 
 /**
@@ -25,13 +25,19 @@ function refusalFor(error: ClientError, requestTimeoutMs: number): RelayError {
  * `server.requestTimeoutMs`, 431 for headers too large, 400 otherwise), in OpenAI's shape, and its
  * connection is closed. As Node does, nothing is written on a connection whose response has begun.
  * `onTimeout` hears of the response of a request that timed out while the relay waited for its body,
- * so that the request is recorded as the relay's 408, not as a client that left.
+ * so that the request is recorded as the relay's 408, not as a client that left; `log` writes the
+ * error's line (at trace level, as Fastify does: most are scanners and broken load balancers).
  */
-export function clientErrorHandler(requestTimeoutMs: number, onTimeout: (response: ServerResponse) => void): (error: ClientError, socket: Socket) => void {
+export function clientErrorHandler(
+  requestTimeoutMs: number,
+  onTimeout: (response: ServerResponse) => void,
+  log: (error: ClientError, label: string) => void,
+): (error: ClientError, socket: Socket) => void {
   return (error, socket) => {
     // A reset connection is gone already: nothing to answer.
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const refusal = refusalFor(error, requestTimeoutMs);
+    const { refusal, label } = refusalFor(error, requestTimeoutMs);
+    log(error, label);
     const response = (socket as SocketWithResponse)._httpMessage ?? undefined;
     if (refusal.status === 408 && response !== undefined) onTimeout(response);
     if (socket.writable && (response === undefined || !response.headersSent)) {

@@ -216,7 +216,12 @@ export function createRelayServer(config: RelayConfig, options: CreateRelayServe
       // Node looks for stalled requests every 30 s by default: often enough for a timeout of minutes, not for a short one.
       connectionsCheckingInterval: config.requestTimeoutMs === 0 ? 30_000 : Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))),
     },
-    clientErrorHandler: clientErrorHandler(config.requestTimeoutMs, (response) => requestTimedOut(response)),
+    clientErrorHandler: clientErrorHandler(
+      config.requestTimeoutMs,
+      (response) => requestTimedOut(response),
+      // Through the relay's `err` serializer: never the bytes Node could not parse (a key may be in them).
+      (error, label) => options.logger.trace({ err: error }, `client ${label}`),
+    ),
     connectionTimeout: 0,
     forceCloseConnections: 'idle',
     // A request that comes while closing is refused by the relay itself, in OpenAI's shape (see `shuttingDown`).
